@@ -1,0 +1,57 @@
+# Two commands for a newcomer on a fresh Debian machine: `make run` and `make test`.
+# Both do all set-up first: system packages (HAProxy, hey) when missing, .venv, dev certs, key.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+KEY := run/pseudonym.key
+
+.PHONY: setup run test lint bench deps venv certs key clean
+
+setup: deps venv certs key
+
+# apt only when something is missing, so a prepared machine does not need the network.
+deps:
+	@missing=""; \
+	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
+	command -v hey >/dev/null || missing="$$missing hey"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+certs: certs/out/server.pem
+certs/out/server.pem: certs/make-certs.sh
+	bash certs/make-certs.sh
+
+# The pseudonym key: pseudonyms are HMACs under it, so it is what keeps them stable across restarts.
+key: $(KEY)
+$(KEY):
+	@mkdir -p run && (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $@ && echo >> $@)
+	@echo "made $@ (mode 0600): keep it, pseudonyms stay stable only with the same key"
+
+run: setup
+	GATEWAY_KEY_FILE=$(CURDIR)/$(KEY) haproxy/run.sh
+
+test: setup
+	$(VENV)/bin/ruff check agent tests bench
+	$(VENV)/bin/pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check agent tests bench
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) run certs/out .pytest_cache .hypothesis

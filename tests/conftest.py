@@ -1,0 +1,54 @@
+"""Shared fixtures: local certificates, a recording mock upstream, and a running gateway."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import CERTS, ROOT, Gateway
+from tests.mock_upstream import MockUpstream
+
+
+@pytest.fixture(scope="session")
+def certs() -> Path:
+    subprocess.run(["bash", str(ROOT / "certs" / "make-certs.sh"), str(CERTS)], check=True,
+                   capture_output=True)
+    return CERTS
+
+
+@pytest.fixture
+def upstream(certs: Path) -> Iterator[MockUpstream]:
+    up = MockUpstream(str(certs / "server.crt"), str(certs / "server.key")).start()
+    try:
+        yield up
+    finally:
+        up.stop()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator[Gateway]:
+    gw = Gateway(tmp_path, upstream.port)
+    try:
+        yield gw.start()
+    finally:
+        gw.stop()
+
+
+@pytest.fixture
+def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
+    """Factory for gateways with custom settings: ``make_gateway(env={...}, agent=False)``."""
+    started: list[Gateway] = []
+
+    def make(env: dict[str, str] | None = None, agent: bool = True) -> Gateway:
+        gw = Gateway(tmp_path / f"gw{len(started)}", upstream.port, env)
+        started.append(gw)
+        return gw.start(agent=agent)
+
+    try:
+        yield make
+    finally:
+        for gw in started:
+            gw.stop()
