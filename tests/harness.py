@@ -31,7 +31,10 @@ def wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+            out = ""
+            if proc.stdout is None and hasattr(proc, "log_path"):
+                out = "\n" + proc.log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}{out}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -94,6 +97,7 @@ class Gateway:
                "--key-file", str(self.key_file), *extra]
         with open(self.agent_log, "ab") as log:
             self.agent = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.agent.log_path = self.agent_log  # type: ignore[attr-defined]
         wait_port(self.agent_port, proc=self.agent)
 
     def stop_agent(self, sig: int = signal.SIGTERM) -> None:
@@ -110,6 +114,7 @@ class Gateway:
         cmd = ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec {HAPROXY} -db -f "{ROOT}/haproxy/haproxy.cfg"']
         with open(self.haproxy_log, "ab") as log:
             self.haproxy = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.haproxy.log_path = self.haproxy_log  # type: ignore[attr-defined]
         wait_port(self.http_port, proc=self.haproxy)
         wait_port(self.https_port, proc=self.haproxy)
 
