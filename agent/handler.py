@@ -1,0 +1,325 @@
+"""The SPOE ``mask`` message handler: NOTIFY arguments in, ACK variables out (docs/CONTRACT.md).
+
+Also here: ``MaskerHolder`` (the current masking engine, swapped atomically on SIGHUP reload),
+``Metrics`` (in-process counters) and the one structured log line per request.
+
+Nothing in this module ever writes a body byte or an original identifier anywhere: log lines carry
+sizes, counts, kinds and a sanitised path; error messages are fixed texts or the engine's
+``MaskRefused.message`` (whose contract forbids identifiers); exceptions are logged by type only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent import restoremap, spop
+from agent.masking import MaskRefused, MaskResult
+
+log = logging.getLogger("agent.handler")
+request_log = logging.getLogger("agent.request")
+
+UINT32_MAX = (1 << 32) - 1
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What a handler knows about the NOTIFY it answers (the ACK must fit ``max_frame_size``)."""
+
+    stream_id: int
+    frame_id: int
+    max_frame_size: int
+    notify_size: int = 0
+
+
+Handler = Callable[[spop.Message, RequestContext], Awaitable[list[spop.Action]]]
+
+
+class MaskerLike(Protocol):
+    def mask_body(self, body: bytes, content_type: str | None) -> MaskResult: ...
+
+
+# --------------------------------------------------------------------------------------------------
+# Masker holder: the engine currently in use, reloadable
+# --------------------------------------------------------------------------------------------------
+
+
+def load_masker(key_file: str | Path, packs_dir: str | Path | None) -> MaskerLike:
+    """Build the real engine. Imported lazily: the server and its tests do not need it."""
+    from agent.masker import Masker  # lazy on purpose: only the real server needs it
+    return Masker.load(key_file, packs_dir)
+
+
+class MaskerHolder:
+    """Holds the masker in use. ``reload()`` builds a new one and swaps it in one assignment.
+
+    A request takes ``holder.current`` once when it starts, so requests in flight finish on the
+    engine they started with; a failed reload keeps the previous engine and logs why.
+    """
+
+    def __init__(self, loader: Callable[[], MaskerLike]):
+        self._loader = loader
+        self._current = loader()          # a broken config at start-up is fatal: let it raise
+        self.generation = 1
+
+    @property
+    def current(self) -> MaskerLike:
+        return self._current
+
+    def reload(self) -> bool:
+        try:
+            new = self._loader()
+        except Exception as exc:          # any config problem: keep serving with the old engine
+            # Config errors name a file and line (pack files, key file path), never request data.
+            reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+            log.error("reload failed; still using the previous detector packs",
+                      extra={"fields": {"event": "reload", "ok": False, "reason": reason,
+                                        "generation": self.generation}})
+            return False
+        self._current = new
+        self.generation += 1
+        log.info("reloaded detector packs", extra={"fields": {"event": "reload", "ok": True,
+                                                              "generation": self.generation}})
+        return True
+
+
+# --------------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Metrics:
+    """In-process counters. Labels are statuses, causes and identifier kinds: never values."""
+
+    requests: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)          # by cause, status != 200
+    identifiers: Counter[str] = field(default_factory=Counter)     # by kind
+    unknown_messages: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    mask_us_total: int = 0
+
+    def observe(self, outcome: Outcome) -> None:
+        self.requests += 1
+        self.by_status[outcome.status] += 1
+        if outcome.status != 200:
+            self.errors[outcome.cause] += 1
+        self.identifiers.update(outcome.counts)
+        self.bytes_in += outcome.bytes_in
+        self.bytes_out += outcome.bytes_out
+        self.mask_us_total += outcome.mask_us
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "errors": dict(sorted(self.errors.items())),
+            "identifiers": dict(sorted(self.identifiers.items())),
+            "unknown_messages": self.unknown_messages,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "mask_us_total": self.mask_us_total,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Log line helpers
+# --------------------------------------------------------------------------------------------------
+
+_PLAIN_SEGMENT = re.compile(r"[a-z_.-]{1,40}|v\d{1,2}")
+_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def safe_path(path: str | None) -> str:
+    """The path with every segment that is not a plain word replaced by ``{id}``.
+
+    API paths are words (``/v1/messages/count_tokens``) plus ids (batch ids, file ids); a client
+    could put anything there, so only plain lowercase words are logged as they are.
+    """
+    if not path:
+        return ""
+    segments = path.split("?", 1)[0].split("/")
+    return "/".join(s if not s or _PLAIN_SEGMENT.fullmatch(s) else "{id}" for s in segments)[:200]
+
+
+def safe_method(method: str | None) -> str:
+    return method if method and re.fullmatch(r"[A-Z]{1,16}", method) else "OTHER"
+
+
+def safe_token(text: str) -> str:
+    return text if _TOKEN.fullmatch(text) else "other"
+
+
+def kinds_string(counts: dict[str, int]) -> str:
+    """``kind=n,kind=n`` sorted by kind, zero counts dropped (CONTRACT.md ``kinds``)."""
+    return ",".join(f"{safe_token(k)}={n}" for k, n in sorted(counts.items()) if n > 0)
+
+
+@dataclass
+class Outcome:
+    """Everything the log line and the metrics say about one request."""
+
+    method: str = "OTHER"
+    path: str = ""
+    status: int = 500
+    bytes_in: int = 0
+    bytes_out: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    mask_us: int = 0
+    cause: str = "masked"
+
+    def log(self) -> None:
+        request_log.info("request", extra={"fields": {
+            "event": "request", "method": self.method, "path": self.path, "status": self.status,
+            "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
+            "count": sum(self.counts.values()), "kinds": kinds_string(self.counts),
+            "mask_us": self.mask_us, "cause": self.cause,
+        }})
+
+
+# --------------------------------------------------------------------------------------------------
+# The handler
+# --------------------------------------------------------------------------------------------------
+
+TXN = spop.Scope.TXN
+
+MSG_COMPRESSED = ("aws-mask-gateway: compressed request bodies cannot be inspected, so this one was not "
+                  "forwarded. Send the body uncompressed (Content-Encoding: identity or no header).")
+MSG_INTERNAL = ("aws-mask-gateway: the masking agent failed on this request, so it was not forwarded. "
+                "The agent log names the error type (never the body).")
+MSG_BAD_ARGS = ("aws-mask-gateway: the gateway sent the masking agent a malformed 'mask' message, so the "
+                "request was not forwarded. Check haproxy/spoe-mask.conf against docs/CONTRACT.md.")
+
+
+class BadArgs(Exception):
+    """The NOTIFY did not carry the arguments CONTRACT.md lists (a configuration error)."""
+
+
+def _arg_str(msg: spop.Message, name: str) -> str | None:
+    data = msg.get(name)
+    if data is None or data.type is spop.DataType.NULL:
+        return None
+    if data.type is not spop.DataType.STRING:
+        raise BadArgs(name)
+    return str(data.value)
+
+
+def _arg_body(msg: spop.Message) -> bytes:
+    data = msg.get("body")
+    if data is None:
+        raise BadArgs("body")
+    if data.type is spop.DataType.NULL:      # req.body of a request without a body
+        return b""
+    if data.type is not spop.DataType.BINARY:
+        raise BadArgs("body")
+    assert isinstance(data.value, bytes)
+    return data.value
+
+
+def is_identity(cenc: str | None) -> bool:
+    """True when Content-Encoding is absent, empty or only ``identity`` tokens."""
+    if not cenc:
+        return True
+    return all(token.strip().lower() in ("", "identity") for token in cenc.split(","))
+
+
+def error_actions(status: int, error_type: str, message: str, mask_us: int) -> list[spop.Action]:
+    return [
+        spop.SetVar(TXN, "status", spop.int32(status)),
+        spop.SetVar(TXN, "error_type", spop.string(error_type)),
+        spop.SetVar(TXN, "error", spop.string(message)),
+        spop.SetVar(TXN, "mask_us", spop.uint32(min(mask_us, UINT32_MAX))),
+    ]
+
+
+def success_actions(body: bytes, map_bytes: bytes, counts: dict[str, int], mask_us: int) -> list[spop.Action]:
+    return [
+        spop.SetVar(TXN, "status", spop.int32(200)),
+        spop.SetVar(TXN, "body", spop.binary(body)),
+        spop.SetVar(TXN, "map", spop.binary(map_bytes)),
+        spop.SetVar(TXN, "count", spop.uint32(min(sum(counts.values()), UINT32_MAX))),
+        spop.SetVar(TXN, "kinds", spop.string(kinds_string(counts))),
+        spop.SetVar(TXN, "mask_us", spop.uint32(min(mask_us, UINT32_MAX))),
+    ]
+
+
+def too_large_message(needed: int, limit: int) -> str:
+    return (f"aws-mask-gateway: the masked request needs a {needed}-byte reply from the masking agent but "
+            f"the SPOE frame limit (max-frame-size) is {limit} bytes, so it was not forwarded. Raise "
+            f"GATEWAY_MAX_BODY (buffer and frame size follow it) or send a smaller request.")
+
+
+class MaskHandler:
+    """Handles SPOE message ``mask``: masks the body with the current engine, answers CONTRACT.md vars.
+
+    Masking is CPU-bound and runs right here, in the event loop thread. A thread pool would not run
+    it in parallel (the engine holds the GIL) and would only add hand-offs; the agent scales with
+    processes instead. Before masking, the handler yields once so that frames already received are
+    read and queued, and the loop never runs more than one body's masking without a break.
+    """
+
+    def __init__(self, holder: MaskerHolder, metrics: Metrics | None = None):
+        self.holder = holder
+        self.metrics = metrics if metrics is not None else Metrics()
+
+    async def __call__(self, msg: spop.Message, ctx: RequestContext) -> list[spop.Action]:
+        await asyncio.sleep(0)
+        outcome = Outcome()
+        actions = self._handle(msg, ctx, outcome)
+        self.metrics.observe(outcome)
+        outcome.log()
+        return actions
+
+    def _handle(self, msg: spop.Message, ctx: RequestContext, out: Outcome) -> list[spop.Action]:
+        try:
+            out.method, out.path = safe_method(_arg_str(msg, "method")), safe_path(_arg_str(msg, "path"))
+            ctype, cenc, body = _arg_str(msg, "ctype"), _arg_str(msg, "cenc"), _arg_body(msg)
+        except BadArgs as exc:
+            log.error("mask message lacks a valid argument", extra={"fields": {"argument": str(exc)}})
+            return self._refuse(out, 500, "api_error", MSG_BAD_ARGS, "bad_args")
+        out.bytes_in = len(body)
+        if not is_identity(cenc):
+            return self._refuse(out, 415, "invalid_request_error", MSG_COMPRESSED, "compressed")
+        return self._mask(body, ctype or None, ctx, out)
+
+    def _mask(self, body: bytes, ctype: str | None, ctx: RequestContext, out: Outcome) -> list[spop.Action]:
+        masker = self.holder.current          # one engine for the whole request, even across a reload
+        start = time.perf_counter_ns()
+        try:
+            result = masker.mask_body(body, ctype)
+            map_bytes = restoremap.encode(result.restore_map)
+        except MaskRefused as refused:
+            out.mask_us = _elapsed_us(start)
+            return self._refuse(out, refused.status, refused.error_type, refused.message,
+                                f"refused_{safe_token(refused.cause)}")
+        except Exception as exc:     # the exception text may quote the body: log its type only
+            out.mask_us = _elapsed_us(start)
+            log.error("masking failed", extra={"fields": {"exception": type(exc).__name__}})
+            return self._refuse(out, 500, "api_error", MSG_INTERNAL, "exception")
+        out.mask_us = _elapsed_us(start)
+        counts = {k: int(v) for k, v in result.counts.items()}
+        actions = success_actions(result.body, map_bytes, counts, out.mask_us)
+        needed = spop.ack_frame_size(ctx.stream_id, ctx.frame_id, actions)
+        if needed > ctx.max_frame_size:
+            return self._refuse(out, 413, "request_too_large", too_large_message(needed, ctx.max_frame_size),
+                                "ack_too_large")
+        out.status, out.bytes_out, out.counts, out.cause = 200, len(result.body), counts, "masked"
+        return actions
+
+    @staticmethod
+    def _refuse(out: Outcome, status: int, error_type: str, message: str, cause: str) -> list[spop.Action]:
+        out.status, out.cause = status, cause
+        return error_actions(status, error_type, message, out.mask_us)
+
+
+def _elapsed_us(start_ns: int) -> int:
+    return (time.perf_counter_ns() - start_ns) // 1000
