@@ -96,6 +96,13 @@ class AgentProtocol(asyncio.Protocol):
 
     def _on_event(self, event: spop.Event) -> None:
         if isinstance(event, spop.Hello):
+            log.debug("hello", extra={"fields": {
+                "event": "hello", "healthcheck": event.healthcheck, "engine_id": event.engine_id,
+                "haproxy_versions": ",".join(event.haproxy_versions),
+                "haproxy_max_frame_size": event.haproxy_max_frame_size,
+                "max_frame_size": event.max_frame_size,
+                "haproxy_capabilities": ",".join(sorted(event.haproxy_capabilities)),
+                "capabilities": ",".join(sorted(event.capabilities))}})
             self._write(self.codec.send_agent_hello())
             if event.healthcheck:
                 self._close()            # 3.2.3: healthcheck = AGENT-HELLO + close()
