@@ -19,8 +19,9 @@
 --   * Word bytes are [A-Za-z0-9_]. A match must not touch a word byte on either side: `i-0abc..1`
 --     followed by `2`, or `x123456789012`, stay as they are (a look-alike inside a longer token).
 --   * Joiners are - . : / + =. A joiner next to a match blocks it only when the pseudonym itself contains
---     that joiner and a word byte follows it (the neighbour continues a token of the same shape):
---     IP `10.0.1.5` does not restore in `10.0.1.5.7`, `i-0ab..` not in `i-0ab..-x`; but the account
+--     that joiner and a word byte follows it (a digit, for `.`): the neighbour continues a token of the
+--     same shape. IP `10.0.1.5` does not restore in `10.0.1.5.7`, `i-0ab..` not in `i-0ab..-x`, but a
+--     dotted bucket restores in `<bucket>.s3.amazonaws.com`; and the account
 --     `123456789012` (no joiner) restores in `arn:aws:iam::123456789012:role/x`,
 --     `123456789012.dkr.ecr...` and `cdk-hnb659fds-assets-123456789012-us-east-1`, which is how the
 --     component-wise masking (DESIGN.md invariant 4) composes them.
@@ -40,15 +41,15 @@ local concat, sort = table.concat, table.sort
 local max, min = math.max, math.min
 
 -- Byte classes as lookup tables: one index per byte is the cheapest test Lua has.
-local WORD, JOINER, HEX, ESC = {}, {}, {}, {}
-for b = 48, 57 do WORD[b] = true; HEX[b] = true end
+local WORD, DIGIT, JOINER, HEX, ESC = {}, {}, {}, {}, {}
+for b = 48, 57 do WORD[b] = true; HEX[b] = true; DIGIT[b] = true end
 for b = 65, 90 do WORD[b] = true end
 for b = 97, 122 do WORD[b] = true end
 WORD[95] = true
 for c in ("abcdefABCDEF"):gmatch(".") do HEX[byte(c)] = true end
 for c in ("-.:/+="):gmatch(".") do JOINER[byte(c)] = true end
 for c in ("bfnrt"):gmatch(".") do ESC[byte(c)] = true end
-local BACKSLASH, PERCENT, U = 92, 37, 117
+local BACKSLASH, PERCENT, U, DOT = 92, 37, 117, 46
 
 local RUN_START = "%f[A-Za-z0-9_]"   -- a word byte after a non-word byte (or at the start)
 local CTX = 8                        -- bytes of already-sent input kept to judge the next boundary
@@ -168,7 +169,7 @@ local function end_ok(buf, e, j, final)
   if j and j[b1] then
     local b2 = byte(buf, e + 2)
     if b2 == nil then return final or HOLD end
-    if WORD[b2] then return false end
+    if (b1 == DOT and DIGIT[b2]) or (b1 ~= DOT and WORD[b2]) then return false end
   end
   return true
 end
@@ -177,7 +178,10 @@ local function start_ok(buf, s, j, after_escape)
   if after_escape or s == 1 then return true end
   local b = byte(buf, s - 1)
   if WORD[b] then return false end
-  if j and j[b] and s > 2 and WORD[byte(buf, s - 2)] then return false end
+  if j and j[b] and s > 2 then
+    local b2 = byte(buf, s - 2)
+    if (b == DOT and DIGIT[b2]) or (b ~= DOT and WORD[b2]) then return false end
+  end
   return true
 end
 
@@ -218,31 +222,42 @@ end
 -- (`\n`, `\uXXXX`) or a percent-escape (`%3A`) that glued itself to the front of the run.
 ---------------------------------------------------------------------------------------------------
 
--- Next candidate at or after pos. Returns position, after_escape, next search position.
-local function next_candidate(map, buf, pos, n)
+-- Is buf[i] escaped by an odd run of backslashes before it (so a cut before it would split a JSON
+-- escape)? Only asked for the rare non-word candidates.
+local function escaped(buf, i)
+  local k = i - 1
+  while k >= 1 and byte(buf, k) == BACKSLASH do k = k - 1 end
+  return (i - 1 - k) % 2 == 1
+end
+
+-- Next candidate at or after pos. Returns position, after_escape, next search position, and an
+-- alternative position to try when the first one does not match.
+local function next_candidate(map, buf, pos)
   while true do
     local r = find(buf, RUN_START, pos)
-    if map.oddpat then
-      local o = find(buf, map.oddpat, pos)
-      if o and (not r or o < r) then return o, false, o + 1 end
-    end
-    if not r or r > n then return nil end
-    local prev = r > 1 and byte(buf, r - 1)
-    if prev == BACKSLASH then
-      local c = byte(buf, r)
-      if ESC[c] then return r + 1, true, r + 2 end
-      if c == U then
+    local o = map.oddpat and find(buf, map.oddpat, pos)
+    if o and (not r or o < r) then
+      if not escaped(buf, o) then return o, false, o + 1 end
+      pos = o + 1
+    elseif r then
+      local prev = r > 1 and byte(buf, r - 1)
+      if prev == BACKSLASH then
+        local c = byte(buf, r)
+        if ESC[c] then return r + 1, true, r + 2 end
+        if c ~= U then return r, false, r + 1 end
         local h1, h2, h3, h4 = byte(buf, r + 1, r + 4)
         if h4 and HEX[h1] and HEX[h2] and HEX[h3] and HEX[h4] then return r + 5, true, r + 6 end
-        if not h4 then return nil, r end   -- escape not complete yet: hold from its start
-        -- `\u` followed by non-hex is not JSON; treat as an ordinary run.
+        -- `\u` not (yet) followed by 4 hex digits: never a place to cut; the context kept before
+        -- the next chunk lets the next scan see the whole escape.
+        pos = r + 1
+      elseif prev == PERCENT and HEX[byte(buf, r)] and HEX[byte(buf, r + 1) or 0] then
+        return r, false, r + 1, r + 2    -- try the run itself first, then after `%XX`
+      else
+        return r, false, r + 1
       end
-      return r, false, r + 1
+    else
+      return nil
     end
-    if prev == PERCENT and HEX[byte(buf, r)] and HEX[byte(buf, r + 1) or 0] then
-      return r, false, r + 1, r + 2    -- try the run itself first, then after `%XX`
-    end
-    return r, false, r + 1
   end
 end
 
@@ -256,11 +271,8 @@ local function scan(map, buf, from, final)
   local pos = max(1, from - CTX)
   local hold = n + 1
   while true do
-    local s, esc, nextpos, alt = next_candidate(map, buf, pos, n)
-    if s == nil then
-      if esc and not final then hold = max(emitted, esc - 1) end   -- partial `\u` escape at the end
-      break
-    end
+    local s, esc, nextpos, alt = next_candidate(map, buf, pos)
+    if s == nil then break end
     local e, o
     if s >= emitted then
       e, o = match_at(map, buf, s, n, final, esc)
