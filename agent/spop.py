@@ -351,7 +351,7 @@ def encode_typed(data: TypedData) -> bytes:
         return bytes((kind,)) + data.value.packed
     raw = _str_bytes(data.value) if kind is DataType.STRING else data.value   # type: ignore[arg-type]
     assert isinstance(raw, bytes)
-    return bytes((kind,)) + _encode_bytes(raw)
+    return b"".join((bytes((kind,)), encode_varint(len(raw)), raw))     # one copy of a large body
 
 
 def typed_size(data: TypedData) -> int:
@@ -524,7 +524,7 @@ def encode_action(action: Action) -> bytes:
     _check_action(action)
     name = _encode_bytes(action.name.encode("ascii"))
     if isinstance(action, SetVar):
-        return bytes((ActionType.SET_VAR, 3, action.scope)) + name + encode_typed(action.value)
+        return b"".join((bytes((ActionType.SET_VAR, 3, action.scope)), name, encode_typed(action.value)))
     return bytes((ActionType.UNSET_VAR, 2, action.scope)) + name
 
 
@@ -579,8 +579,8 @@ def encode_frame(frame_type: int, stream_id: int, frame_id: int, payload: bytes,
     """<FRAME-LENGTH:4> <TYPE:1> <FLAGS:4> <STREAM-ID:varint> <FRAME-ID:varint> <PAYLOAD>."""
     if not 0 <= frame_type <= 255 or not 0 <= flags < (1 << 32):
         raise SpopError(Status.UNKNOWN, "frame type or flags out of range")
-    body = bytes((frame_type,)) + _FLAGS.pack(flags) + encode_varint(stream_id) + encode_varint(frame_id)
-    return _HEADER.pack(len(body) + len(payload)) + body + payload
+    head = bytes((frame_type,)) + _FLAGS.pack(flags) + encode_varint(stream_id) + encode_varint(frame_id)
+    return b"".join((_HEADER.pack(len(head) + len(payload)), head, payload))
 
 
 def decode_frame(frame: bytes | memoryview) -> Frame:

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -648,9 +649,14 @@ def test_real_haproxy_negotiates_notifies_and_receives_the_variables(agent_proc,
         headers, _ = haproxy_show(http_port, b"DOUBLE " + b"y" * 9000)
         assert headers["x-status"] == "413" and "16380" in headers["x-error"]
 
-        # Several requests in a row reuse the negotiated connection(s).
-        for _ in range(5):
-            assert haproxy_show(http_port, BODY)[0]["x-status"] == "200"
+        # Concurrent requests share pipelined connections; every ACK must land on its own request.
+        def one(i: int) -> bool:
+            body = b'{"n":%d,"a":"%s"}' % (i, ORIGINAL)
+            headers, echoed = haproxy_show(http_port, body)
+            return headers["x-status"] == "200" and echoed == body.replace(ORIGINAL, PSEUDONYM)
+
+        with ThreadPoolExecutor(16) as pool:
+            assert all(pool.map(one, range(48)))
 
         # HAProxy's SPOP health check (HELLO with healthcheck=true) marks the agent UP.
         deadline = time.monotonic() + 5
@@ -672,3 +678,40 @@ def test_real_haproxy_negotiates_notifies_and_receives_the_variables(agent_proc,
     assert all(h["capabilities"] == "pipelining" and h["haproxy_versions"] == "2.0" for h in traffic)
     assert ORIGINAL.decode() not in agent_lines
     assert "protocol_error" not in agent_lines, agent_lines[-2000:]
+
+
+# --------------------------------------------------------------------------------------------------
+# ``python -m agent serve`` with the real engine (agent/masker.py), when it is there
+# --------------------------------------------------------------------------------------------------
+
+
+async def _serve_round_trip(port: int) -> None:
+    client = await RawClient.connect("127.0.0.1", port)
+    await client.handshake()
+    await client.send(notify_frame(1, 1, mask_message(BODY)))
+    ack = await client.read_frame()
+    assert ack.type == spop.FrameType.ACK and ack.vars["status"] == 200
+    assert isinstance(ack.vars["body"], bytes) and isinstance(ack.vars["map"], bytes)
+    await client.close()
+
+
+def test_python_m_agent_serve_with_the_real_engine(tmp_path: Path) -> None:
+    pytest.importorskip("agent.masker")
+    key = tmp_path / "key"
+    key.write_text(os.urandom(32).hex() + "\n")
+    key.chmod(0o600)
+    port = free_port()
+    log = tmp_path / "agent.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "agent", "serve", "--listen", f"127.0.0.1:{port}",
+                                 "--key-file", str(key)], cwd=ROOT, stdout=out, stderr=out)
+    try:
+        wait_listening(port, proc)
+        run(_serve_round_trip(port))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0, log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert ORIGINAL.decode() not in log.read_text()
