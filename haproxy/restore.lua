@@ -15,7 +15,7 @@
 -- ASCII without `"` and `\` (restoremap.py enforces it), so an original can replace a pseudonym inside a
 -- JSON string, and inside JSON text inside a JSON string (input_json_delta.partial_json), unescaped.
 --
--- Where a pseudonym counts (the boundary rule, also in docs/RESTORE.md):
+-- Where a pseudonym counts (the boundary rule):
 --   * Word bytes are [A-Za-z0-9_]. A match must not touch a word byte on either side: `i-0abc..1`
 --     followed by `2`, or `x123456789012`, stay as they are (a look-alike inside a longer token).
 --   * Joiners are - . : / + =. A joiner next to a match blocks it only when the pseudonym itself contains

@@ -2,7 +2,7 @@
 -- the response body, streaming, with this transaction's restore map (`txn.mask.map`, sent by the agent
 -- in the request's SPOE ACK). The restore itself is restore.lua (pure Lua, unit-tested with lupa).
 --
--- Config (see docs/RESTORE.md):
+-- Config lines it needs (haproxy/haproxy.cfg has them):
 --   global:   lua-prepend-path <dir>/?.lua
 --             lua-load-per-thread <dir>/restore_filter.lua
 --   frontend: option http-no-delay
