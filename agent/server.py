@@ -221,9 +221,10 @@ class AgentServer:
                                                           "exception": type(exc).__name__}})
             return []
 
-    async def listen_tcp(self, host: str, port: int) -> tuple[str, int]:
+    async def listen_tcp(self, host: str, port: int, reuse_port: bool = False) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: AgentProtocol(self), host, port, reuse_address=True)
+        server = await loop.create_server(lambda: AgentProtocol(self), host, port, reuse_address=True,
+                                          reuse_port=reuse_port or None)
         self._servers.append(server)
         return server.sockets[0].getsockname()[:2]
 
@@ -278,6 +279,7 @@ class ServeConfig:
     unix: str | None = None
     max_frame_size: int = spop.DEFAULT_MAX_FRAME_SIZE
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT
+    reuse_port: bool = False
 
 
 class ConfigError(ValueError):
@@ -330,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest SPOP frame accepted; HAProxy's smaller tune.bufsize-4 normally wins")
     p.add_argument("--drain-timeout", type=float, default=DEFAULT_DRAIN_TIMEOUT, metavar="SECONDS",
                    help="on SIGTERM, how long to wait for frames in flight")
+    p.add_argument("--reuse-port", action="store_true",
+                   help="share the port with other agent processes (SO_REUSEPORT): the kernel spreads "
+                        "HAProxy's connections over them, so masking scales past one core")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -342,7 +347,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
                            drain_timeout=args.drain_timeout)
     host, port = parse_listen(args.listen or DEFAULT_LISTEN, args.allow_remote)
     return ServeConfig(host=host, port=port, max_frame_size=args.max_frame_size,
-                       drain_timeout=args.drain_timeout)
+                       drain_timeout=args.drain_timeout, reuse_port=args.reuse_port)
 
 
 class JsonFormatter(logging.Formatter):
@@ -373,7 +378,7 @@ async def serve(config: ServeConfig, holder: MaskerHolder, metrics: Metrics | No
         where = str(await server.listen_unix(config.unix))
     else:
         assert config.host is not None
-        host, port = await server.listen_tcp(config.host, config.port)
+        host, port = await server.listen_tcp(config.host, config.port, config.reuse_port)
         where = f"{host}:{port}"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
