@@ -133,7 +133,12 @@ function Map:short_prefixes()
   if not pre then
     pre = {}
     for key in pairs(self.members) do
-      for i = 1, #key - 1 do pre[sub(key, 1, i)] = true end
+      -- Longest first: once a prefix is known, all shorter ones are too (keys share short prefixes).
+      for i = #key - 1, 1, -1 do
+        local p = sub(key, 1, i)
+        if pre[p] then break end
+        pre[p] = true
+      end
     end
     self.pre = pre
   end
