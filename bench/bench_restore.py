@@ -82,9 +82,9 @@ def make_map(rnd: random.Random, n: int) -> dict[str, str]:
     ]
     out: dict[str, str] = {}
     while len(out) < n:
-        p = rnd.choice(makers)()
-        out[p] = p[::-1] if not p[0].isdigit() else digits(len(p))
-    return {p: o.replace("-", "x") if o.startswith(("i", "v", "s", "b")) else o for p, o in out.items()}
+        make = rnd.choice(makers)
+        out[make()] = make()    # the original has the pseudonym's shape, as format-preserving masking gives
+    return out
 
 
 WORDS = ("the instance is running in the subnet and its volume is attached so we can stop it now "
