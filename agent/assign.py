@@ -1,0 +1,74 @@
+"""Per-request pseudonym assignment: collision-free, consistent across components.
+
+``Generator`` gives the pseudonym of one (kind, original). A request can still hit two problems,
+which this module resolves deterministically (originals are processed in sorted order, and a
+clash is retried with the next ``tweak``): two originals getting the same pseudonym, and a
+pseudonym equal to an original that appears in the same request. Composite kinds are built from
+the resolved pseudonyms of their components, so an account embedded in a bucket name or an IP in
+an EC2 hostname gets exactly the pseudonym it gets on its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.packs import Kind
+from agent.pseudonym import Generator
+from agent.splitters import IP_LABEL, REGION
+
+_EMBEDDED_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
+_DEPENDENT = ("name", "iplabel")
+
+
+class Assignment:
+    """Pseudonyms for one request: ``lookup[(kind, original)]`` and ``restore_map``."""
+
+    def __init__(self, gen: Generator, kinds: dict[str, Kind], items: set[tuple[str, str]]):
+        self._gen = gen
+        self._kinds = kinds
+        self._originals = {orig for _, orig in items}
+        self.lookup: dict[tuple[str, str], str] = {}
+        self.restore_map: dict[str, str] = {}
+        ordered = sorted(items, key=lambda it: (kinds[it[0]].format in _DEPENDENT, it))
+        for kind, original in ordered:
+            self.resolve(kind, original)
+
+    def resolve(self, kind: str, original: str) -> str:
+        key = (kind, original)
+        found = self.lookup.get(key)
+        if found is not None:
+            return found
+        spec = self._kinds[kind]
+        tweak = 0
+        while True:
+            pseudo = self._make(spec, original, tweak)
+            owner = self.restore_map.get(pseudo)
+            if (owner is None or owner == original) and (pseudo not in self._originals):
+                break
+            tweak += 1
+        self.lookup[key] = pseudo
+        self.restore_map[pseudo] = original
+        return pseudo
+
+    def _make(self, spec: Kind, original: str, tweak: int) -> str:
+        if spec.format == "name":
+            return self._name(spec, original, tweak)
+        if spec.format == "iplabel":
+            return self._iplabel(original)
+        return self._gen.make(spec.format, spec.name, original, tweak, spec.keep_prefix)
+
+    def _name(self, spec: Kind, original: str, tweak: int) -> str:
+        out = list(self._gen.charclass(spec.name, original, tweak))
+        for m in REGION.finditer(original):
+            out[m.start():m.end()] = m.group()
+        for m in _EMBEDDED_ACCOUNT.finditer(original):
+            out[m.start():m.end()] = self.resolve("account", m.group())
+        return "".join(out)
+
+    def _iplabel(self, original: str) -> str:
+        m = IP_LABEL.fullmatch(original)
+        if m is None or not all(int(g) < 256 for g in m.groups()):
+            return self._gen.charclass("iplabel", original, 0, 3)
+        ip = self.resolve("ipv4", ".".join(m.groups()))
+        prefix = original[: original.index("-") + 1]
+        return prefix + ip.replace(".", "-")

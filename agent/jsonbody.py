@@ -1,0 +1,145 @@
+"""Where in a raw JSON body detection may act, found without re-serializing anything.
+
+``neutral`` is the body with escaped backslashes and escaped quotes blanked to ``\\0\\0`` (same
+length), so every ``"`` left in it is a real string delimiter and every ``\\n`` left is a real
+escape. On it, cheap literal searches find:
+- protected spans that must pass byte-exact: signed ``thinking`` and ``redacted_thinking`` blocks,
+  every ``signature`` and ``encrypted_*`` string, base64 ``source`` objects (images; documents too
+  when the policy lets them pass);
+- base64 sources that are not images (documents, which cannot be inspected);
+- strings that need decoding before detection (``\\u``, ``\\/``, ``%XX``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+_TOKEN = re.compile(r'"[^"]*"|[{}\[\]]')
+_BLOCK_TYPE = re.compile(r'"type"\s*:\s*"(thinking|redacted_thinking|base64)"')
+_PROTECTED_VALUE = re.compile(r'"(?:signature|encrypted_[^"]*)"\s*:\s*"')
+_MEDIA_TYPE = re.compile(r'"media_type"\s*:\s*"([^"]*)"')
+_KEY_AFTER = re.compile(r"\s*:")
+_SPECIAL = (re.compile(r"\\u"), re.compile(r"\\/"), re.compile(r"%[0-9A-Fa-f]{2}"))
+
+
+def scan_text(text: str) -> str:
+    """The text detection runs on: escaped backslashes blanked, so ``\\n`` is never an escape."""
+    return text.replace("\\\\", "\x00\x00")
+
+
+def neutralize(scan: str) -> str:
+    """``scan_text`` with escaped quotes blanked too: every ``"`` left is a string delimiter."""
+    return scan.replace('\\"', "\x00\x00")
+
+
+@dataclass
+class Layout:
+    scan: str
+    neutral: str
+    protected_starts: list[int] = field(default_factory=list)
+    protected_ends: list[int] = field(default_factory=list)
+    documents: list[tuple[int, int, str]] = field(default_factory=list)   # (start, end, media type)
+    special: list[tuple[int, int]] = field(default_factory=list)          # string contents to decode
+
+    def is_protected(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.protected_starts, start) - 1
+        return i >= 0 and self.protected_ends[i] >= end
+
+    def protect(self, start: int, end: int) -> None:
+        i = bisect.bisect_right(self.protected_starts, start)
+        self.protected_starts.insert(i, start)
+        self.protected_ends.insert(i, end)
+
+
+def _enclosing_object(neutral: str, pos: int, reverse: str) -> tuple[int, int] | None:
+    """Span of the innermost object around ``pos`` (``pos`` outside any string)."""
+    n = len(neutral)
+    depth = 0
+    start = None
+    for t in _TOKEN.finditer(reverse, n - pos):
+        c = t.group()
+        if c in "}]":
+            depth += 1
+        elif c in "{[":
+            if depth == 0:
+                start = n - t.end()
+                break
+            depth -= 1
+    if start is None or neutral[start] != "{":
+        return None
+    depth = 0
+    for t in _TOKEN.finditer(neutral, start):
+        c = t.group()
+        if c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return start, t.end()
+    return None
+
+
+def _string_end(neutral: str, open_quote: int) -> int:
+    return neutral.index('"', open_quote + 1) + 1
+
+
+def analyse(text: str) -> Layout:
+    """Find protected spans, documents and strings to decode in a valid JSON text."""
+    scan = scan_text(text)
+    neutral = neutralize(scan)
+    lay = Layout(scan, neutral)
+    reverse = None
+    spans: list[tuple[int, int]] = []
+    for m in _BLOCK_TYPE.finditer(neutral):
+        reverse = reverse if reverse is not None else neutral[::-1]
+        obj = _enclosing_object(neutral, m.start(), reverse)
+        if obj is None:
+            continue
+        if m.group(1) == "base64":
+            media = _MEDIA_TYPE.search(neutral, obj[0], obj[1])
+            media_type = media.group(1) if media else ""
+            if not media_type.startswith("image/"):
+                lay.documents.append((obj[0], obj[1], media_type))
+                continue
+        spans.append(obj)
+    for m in _PROTECTED_VALUE.finditer(neutral):
+        spans.append((m.end() - 1, _string_end(neutral, m.end() - 1)))
+    for start, end in spans:
+        lay.protect(start, end)
+    lay.special = _special_strings(neutral)
+    return lay
+
+
+def _special_strings(neutral: str) -> list[tuple[int, int]]:
+    hits = sorted(m.start() for pattern in _SPECIAL for m in pattern.finditer(neutral))
+    found: list[tuple[int, int]] = []
+    for p in hits:
+        if found and found[-1][0] <= p < found[-1][1]:
+            continue
+        start = neutral.rfind('"', 0, p) + 1
+        end = neutral.index('"', p)
+        found.append((start, end))
+    return found
+
+
+class StringLocator:
+    """Answers "which string holds this position" for positions queried in increasing order."""
+
+    def __init__(self, neutral: str):
+        self._s = neutral
+        self._pos = 0
+        self._count = 0
+
+    def string_at(self, pos: int) -> tuple[int, int] | None:
+        if pos < self._pos:
+            self._pos, self._count = 0, 0
+        self._count += self._s.count('"', self._pos, pos)
+        self._pos = pos
+        if self._count % 2 == 0:
+            return None
+        return self._s.rfind('"', 0, pos) + 1, self._s.index('"', pos)
+
+    def is_key(self, string_end: int) -> bool:
+        return bool(_KEY_AFTER.match(self._s, string_end + 1))

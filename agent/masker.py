@@ -1,0 +1,206 @@
+"""The masking engine behind ``agent.masking``: body in, masked body and restore map out.
+
+``Masker.load`` reads the secret key, the detector packs and the masking config once; after that a
+``Masker`` is immutable apart from caches and is shared by all requests. ``mask_body`` decides from
+the content type how to read the body (JSON, NDJSON, text) or refuses it (415 for what cannot be
+inspected, 400 for what is not what it claims to be), finds identifiers, assigns pseudonyms for the
+whole request at once and splices them into the raw text in a single pass.
+
+JSON object keys are scanned like values: the AWS CLI's own keys (``InstanceId``) never look like
+identifiers, but a map keyed by instance ID has identifiers as keys, and those are masked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+from agent import jsonbody
+from agent.assign import Assignment
+from agent.detect import Finder
+from agent.maskconfig import MaskConfig, load_config
+from agent.masking import MaskRefused, MaskResult
+from agent.packs import PackSet, load_packs
+from agent.pseudonym import Generator, load_key
+from agent.views import PERCENT, json_string_view, percent_view, plain_view
+
+Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decoded)
+
+_JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
+_FORM = "application/x-www-form-urlencoded"
+
+
+class Masker:
+    def __init__(self, key: bytes, packs: PackSet, config: MaskConfig | None = None):
+        self.config = config or MaskConfig()
+        self.kinds = packs.kinds
+        detectors = [d for d in packs.detectors
+                     if d.kind not in self.config.disable_kinds and d.id not in self.config.disable_detectors]
+        self.finder = Finder(detectors)
+        self._gen = Generator(key)
+
+    @classmethod
+    def load(cls, key_file: str | Path, packs_dir: str | Path | None = None, *,
+             config_file: str | Path | None = None) -> Masker:
+        """Key file, shipped packs plus ``packs_dir``, config from ``config_file`` or ``packs_dir``."""
+        if config_file is None:
+            config_file = os.environ.get("GATEWAY_MASK_CONFIG") or (
+                Path(packs_dir) / "config.yaml" if packs_dir is not None else None)
+        return cls(load_key(key_file), load_packs(packs_dir), load_config(config_file))
+
+    # --- public API -------------------------------------------------------------------------------
+    def mask_body(self, body: bytes, content_type: str | None) -> MaskResult:
+        if not body:
+            return MaskResult(body=body, restore_map={}, counts={})
+        media, charset = _parse_content_type(content_type)
+        if charset not in ("", "utf-8", "utf8", "us-ascii", "ascii"):
+            raise MaskRefused(415, "invalid_request_error",
+                              f"request body charset {charset!r} is not supported by the masking gateway; "
+                              "send UTF-8", "charset")
+        if media in _JSON_TYPES or media.endswith("+json"):
+            text = _decode(body, "JSON")
+            if media == "application/json" or media.endswith("+json"):
+                return self._result(text, self._json_found(text, json_lines=False))
+            return self._result(text, self._json_found(text, json_lines=True))
+        if media == "" and _is_json(body):
+            text = _decode(body, "JSON")
+            return self._result(text, self._json_found(text, json_lines=False))
+        if media.startswith("text/") or media == _FORM or media == "":
+            text = _decode(body, "text")
+            return self._result(text, self._text_found(text))
+        raise MaskRefused(415, "invalid_request_error",
+                          f"content type {media!r} cannot be inspected for AWS identifiers, so the gateway "
+                          "does not forward it; send application/json or text", "content_type")
+
+    def mask_text(self, text: str) -> MaskResult:
+        """Mask a plain text (the CLI on non-JSON input)."""
+        return self._result(text, self._text_found(text))
+
+    def scan(self, text: str, as_json: bool) -> list[Found]:
+        """What would be masked, with positions in ``text`` (for ``python -m agent scan``)."""
+        found = self._json_found(text, json_lines=False) if as_json else self._text_found(text)
+        return self._allowed(found)
+
+    # --- finding ----------------------------------------------------------------------------------
+    def _view_found(self, view) -> list[Found]:
+        out = []
+        for start, end, kind in self.finder.find(view.text):
+            rs, re_ = view.raw_span(start, end)
+            out.append((rs, re_, kind, view.text[start:end]))
+        return out
+
+    def _text_found(self, text: str) -> list[Found]:
+        if PERCENT.search(text):
+            return self._view_found(percent_view(plain_view(text)))
+        return [(s, e, k, text[s:e]) for s, e, k in self.finder.find(text)]
+
+    def _json_found(self, text: str, json_lines: bool) -> list[Found]:
+        _validate_json(text, json_lines)
+        lay = jsonbody.analyse(text)
+        self._apply_document_policy(lay)
+        special = set(lay.special)
+        loc = jsonbody.StringLocator(lay.neutral)
+        found: list[Found] = []
+        for start, end, kind in self.finder.find(lay.scan):
+            if lay.is_protected(start, end):
+                continue
+            span = loc.string_at(start)
+            if span is None:
+                if text[start:end].isdigit() and self.kinds[kind].format == "digits":
+                    found.append((start, end, kind, text[start:end]))
+                continue
+            if end > span[1] or span in special:
+                continue
+            found.append((start, end, kind, text[start:end]))
+        for s, e in lay.special:
+            if lay.is_protected(s - 1, e + 1):
+                continue
+            view = json_string_view(text[s:e], s)
+            if PERCENT.search(view.text):
+                view = percent_view(view)
+            found.extend(self._view_found(view))
+        found.sort()
+        return found
+
+    def _apply_document_policy(self, lay: jsonbody.Layout) -> None:
+        for start, end, media_type in lay.documents:
+            if self.config.documents == "pass":
+                lay.protect(start, end)
+                continue
+            raise MaskRefused(
+                415, "invalid_request_error",
+                f"this request carries a base64 document attachment ({media_type or 'unknown type'}) "
+                "that the "
+                "masking gateway cannot inspect for AWS identifiers, so it was not forwarded. Send the text "
+                "instead, or set 'documents: pass' in the masking config (GATEWAY_DOCUMENTS=pass) to forward "
+                "documents unmasked.", "document")
+
+    def _allowed(self, found: list[Found]) -> list[Found]:
+        allow = self.config.allow
+        disabled = self.config.disable_kinds
+        return [f for f in found if f[3] not in allow and f[2] not in disabled]
+
+    # --- pseudonyms and splice --------------------------------------------------------------------
+    def _result(self, text: str, found: list[Found]) -> MaskResult:
+        found = self._allowed(found)
+        if not found:
+            return MaskResult(body=text.encode("utf-8"), restore_map={}, counts={})
+        assignment = Assignment(self._gen, self.kinds, {(kind, orig) for _, _, kind, orig in found})
+        out: list[str] = []
+        pos = 0
+        counts: Counter[str] = Counter()
+        for start, end, kind, original in found:
+            out.append(text[pos:start])
+            out.append(assignment.lookup[(kind, original)])
+            counts[kind] += 1
+            pos = end
+        out.append(text[pos:])
+        return MaskResult(body="".join(out).encode("utf-8"), restore_map=assignment.restore_map,
+                          counts=dict(counts))
+
+
+def _parse_content_type(content_type: str | None) -> tuple[str, str]:
+    if not content_type:
+        return "", ""
+    media, _, params = content_type.partition(";")
+    charset = ""
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
+
+
+def _decode(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MaskRefused(400, "invalid_request_error",
+                          f"request body is not valid UTF-8 {what}; the masking gateway only forwards bodies "
+                          "it can read", "invalid_utf8") from None
+
+
+def _validate_json(text: str, json_lines: bool) -> None:
+    try:
+        if json_lines:
+            for line in text.splitlines():
+                if line.strip():
+                    json.loads(line)
+        else:
+            json.loads(text)
+    except (ValueError, RecursionError):
+        raise MaskRefused(400, "invalid_request_error",
+                          "request body is not valid JSON although its content type says JSON; the masking "
+                          "gateway only forwards bodies it can parse", "invalid_json") from None
+
+
+def _is_json(body: bytes) -> bool:
+    if body.lstrip()[:1] not in (b"{", b"["):
+        return False
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return True

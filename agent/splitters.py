@@ -1,0 +1,209 @@
+"""Turn one detector match into the parts to pseudonymize: ``(start, end, kind)`` spans.
+
+A detector's regex says where an identifier is; its ``split`` says which pieces of it are secret.
+ARNs and hostnames are cut component-wise (account, resource names, embedded IPs) so region,
+service and partition stay readable and the same account gets the same pseudonym everywhere.
+A splitter returning no parts rejects the match (that is how validation works).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+
+Part = tuple[int, int, str]
+
+REGION = re.compile(
+    r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn)(?:-gov|-iso|-isob)?-"
+    r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}(?:[a-z])?")
+SHORT_REGION = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn|usw|use|euw|euc|apne|apse|aps)[a-z]{0,2}\d")
+EC2_ID = re.compile(
+    r"(?:i|ami|vol|snap|vpc|subnet|sg|eni|igw|eigw|nat|rtb|rtbassoc|acl|aclassoc|eipalloc|eipassoc|vpce|"
+    r"pcx|tgw|tgw-attach|tgw-rtb|lt|dopt|vgw|cgw|vpn|fs|fsap|fsmt|elb|ecr|cr|dhcp|pl|prefix|fleet|sir|"
+    r"host|r|ri|import-ami|export-i|vpc-flow-log|fl|nacl|lgw|al|ipam|ipam-pool|ipam-scope|eks|cvpn-endpoint|"
+    r"tgw-mcast-domain|tgw-connect|vpce-svc|natgw|carrier|snap-schedule)-"
+    r"(?:[0-9a-f]{17}|[0-9a-f]{8})")
+ACCOUNT = re.compile(r"\d{12}")
+IP_LABEL = re.compile(r"(?:ip|ec2)-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})")
+NAME_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")
+SAFE = re.compile(r"[\x21-\x7e]+")
+
+# ARN resource segments and hostname labels that are AWS vocabulary, not customer data.
+KEEP_WORDS = frozenset("""
+    root app net gwy service-role aws-service-role aws-reserved sso.amazonaws.com $LATEST latest
+    default primary replica policy role user group instance-profile mfa server-certificate saml-provider
+    oidc-provider
+""".split())
+HOST_SERVICES = frozenset("""
+    s3 s3-accesspoint s3-control dualstack dkr ecr api execute-api rds cache elb elasticloadbalancing ec2
+    compute compute-1 eks sqs sns lambda lambda-url es aoss kafka docdb redshift elasticache cloudfront
+    cognito-idp auth vpce vpce-svc ng cfg clustercfg amazonaws com cn internal iot ats iot-data
+    execute-api-fips awsapps secretsmanager kms logs monitoring sts iam ssm dynamodb kinesis firehose
+    apigateway appsync-api appsync gr7 sk1 yl4 mq emr glue athena sagemaker elasticbeanstalk
+""".split())
+
+
+def _span(m: re.Match) -> tuple[int, int]:
+    return m.span("value")
+
+
+def whole(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    start, end = _span(m)
+    return [(start, end, kind)] if SAFE.fullmatch(text[start:end]) else []
+
+
+def _segment_kind(seg: str) -> str:
+    if EC2_ID.fullmatch(seg):
+        return "ec2-id"
+    if ACCOUNT.fullmatch(seg):
+        return "account"
+    return "name"
+
+
+def _keep_segment(seg: str) -> bool:
+    return (not seg or "*" in seg or seg in KEEP_WORDS or (seg.isdigit() and len(seg) <= 6)
+            or bool(REGION.fullmatch(seg)))
+
+
+def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """``arn:partition:service:region:account:resource``: account and resource names, per component."""
+    account = m.group("account") or ""
+    if account == "aws" or not SAFE.fullmatch(m.group("value")):
+        return []  # AWS-managed (policy/AdministratorAccess) or unsafe characters
+    parts: list[Part] = []
+    if ACCOUNT.fullmatch(account):
+        parts.append((*m.span("account"), "account"))
+    rstart, rend = m.span("resource")
+    resource = text[rstart:rend]
+    stripped = resource.rstrip(".,;:)")
+    segments = [(s.start(), s.group()) for s in re.finditer(r"[^/:]+", stripped)]
+    has_type = m.group("service") != "s3" and len(segments) > 1
+    for n, (off, seg) in enumerate(segments):
+        if n == 0 and has_type and re.fullmatch(r"[a-z][a-z-]*", seg):
+            continue
+        if _keep_segment(seg):
+            continue
+        parts.append((rstart + off, rstart + off + len(seg), _segment_kind(seg)))
+    return parts
+
+
+def _label_kind(label: str) -> str | None:
+    if label in HOST_SERVICES or label.startswith(("s3-", "s3.")) or REGION.fullmatch(label) \
+            or SHORT_REGION.fullmatch(label) or (label.isdigit() and len(label) <= 4):
+        return None
+    if IP_LABEL.fullmatch(label):
+        return "iplabel"
+    if ACCOUNT.fullmatch(label):
+        return "account"
+    return "name"
+
+
+def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """``<resource labels>.<service/region>.amazonaws.com``: the labels before the first region."""
+    start, end = _span(m)
+    labels = [(lm.start() + start, lm.group()) for lm in re.finditer(r"[^.]+", text[start:end])]
+    names = [lab for _, lab in labels]
+    stop = next((i for i, lab in enumerate(names) if REGION.fullmatch(lab) or SHORT_REGION.fullmatch(lab)),
+                None)
+    if stop is None:
+        stop = next((i for i, lab in enumerate(names) if _label_kind(lab) is None), len(names))
+    parts: list[Part] = []
+    for pos, label in labels[:stop]:
+        label_kind = _label_kind(label)
+        if label_kind is not None:
+            parts.append((pos, pos + len(label), label_kind))
+    return parts
+
+
+def internal_hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """``ip-10-0-1-5.ec2.internal``: the IP label."""
+    start, end = m.span("value")
+    return [(start, end, "iplabel")] if IP_LABEL.fullmatch(text[start:end]) else []
+
+
+def name_shaped(token: str) -> bool:
+    """A resource name in prose: letters and digits with a '-', or a letter-digit mix; not a word."""
+    if len(token) < 3 or len(token) > 255 or not SAFE.fullmatch(token):
+        return False
+    has_sep = any(c in "-_." for c in token)
+    has_digit = any(c.isdigit() for c in token)
+    has_alpha = any(c.isalpha() for c in token)
+    if not has_alpha:
+        return False
+    if "." in token and not ("-" in token or has_digit):
+        return False  # file.txt, example.com
+    return has_sep or has_digit
+
+
+def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """One or more names after a label ("S3 buckets: a and b"); each must look like a resource name."""
+    start, end = _span(m)
+    out = []
+    for t in NAME_TOKEN.finditer(text, start, end):
+        if t.group() not in ("and", "or") and name_shaped(t.group()):
+            out.append((t.start(), t.end(), kind))
+    return out
+
+
+def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A value named by its key or flag (``"BucketName": "x"``, ``--bucket x``): any safe token."""
+    start, end = _span(m)
+    value = text[start:end]
+    if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
+            or value.startswith(("$", "${", "<", "var.", "local.", "aws_")):
+        return []
+    return [(start, end, kind)]
+
+
+def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Opaque uppercase IDs (Route 53 zones, CloudFront distributions): need digits and letters."""
+    start, end = _span(m)
+    body = text[start + 1:end]
+    digits = sum(c.isdigit() for c in body)
+    letters = sum(c.isalpha() for c in body)
+    if digits >= params.get("min_digits", 1) and letters >= params.get("min_letters", 1):
+        return [(start, end, kind)]
+    return []
+
+
+_SKIP_V4 = [ipaddress.IPv4Network(n) for n in (
+    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3", "255.255.255.255/32")]
+_PRIVATE_V4 = [ipaddress.IPv4Network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]
+_VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|@|~|\^)\s*$")
+
+
+def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    start, end = _span(m)
+    addr = ipaddress.IPv4Address(text[start:end])
+    if any(addr in net for net in _SKIP_V4):
+        return []
+    private = any(addr in net for net in _PRIVATE_V4)
+    cidr = m.groupdict().get("cidr")
+    if not private and not cidr:
+        if text[end - 2:end] == ".0" or _VERSION_CONTEXT.search(text[max(0, start - 12):start]):
+            return []  # 20.11.1.0, version 1.2.3.4: versions, not hosts
+    return [(start, end, kind)]
+
+
+def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    start, end = _span(m)
+    value = text[start:end]
+    groups = value.split(":")
+    if len(groups) < 3 or not any(len(g) >= 3 for g in groups):
+        return []
+    try:
+        addr = ipaddress.IPv6Address(value)
+    except ValueError:
+        return []
+    if addr.is_loopback or addr.is_link_local or addr.is_unspecified or addr.is_multicast:
+        return []
+    return [(start, end, kind)]
+
+
+SPLITTERS: dict[str, Callable[[str, re.Match, dict, str], list[Part]]] = {
+    "whole": whole, "arn": arn, "hostname": hostname, "internal_hostname": internal_hostname,
+    "namelist": namelist, "context_value": context_value, "mixed_id": mixed_id, "ipv4": ipv4,
+    "ipv6": ipv6,
+}

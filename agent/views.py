@@ -1,0 +1,91 @@
+"""Decoded views of encoded text, with the way back to raw offsets.
+
+Detection must see what a JSON string or a URL means (``\\u0069-...``, ``\\/``, ``%3A``), while the
+splice must touch the raw bytes only where an identifier was, so untouched bytes stay identical.
+A ``View`` is the decoded text plus a piece table mapping each decoded span back to its raw span.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+class View:
+    """``text`` decoded from ``raw[base:]``; ``raw_span`` maps a decoded span to a raw span."""
+
+    def __init__(self, text: str, dec_starts: list[int], raw_starts: list[int], raw_lens: list[int],
+                 escapes: list[bool], base: int = 0, outer: View | None = None):
+        self.text = text
+        self._dec = dec_starts
+        self._raw = raw_starts
+        self._lens = raw_lens
+        self._esc = escapes
+        self._base = base
+        self._outer = outer
+
+    def _start(self, x: int) -> int:
+        i = bisect.bisect_right(self._dec, x) - 1
+        return self._raw[i] + (0 if self._esc[i] else x - self._dec[i])
+
+    def _end(self, x: int) -> int:
+        i = bisect.bisect_right(self._dec, x - 1) - 1
+        return self._raw[i] + (self._lens[i] if self._esc[i] else x - self._dec[i])
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        a, b = self._start(start) + self._base, self._end(end) + self._base
+        if self._outer is not None:
+            return self._outer.raw_span(a, b)
+        return a, b
+
+
+def _decode(raw: str, pattern: re.Pattern, convert) -> tuple[str, list, list, list, list]:
+    out: list[str] = []
+    dec, rs, lens, esc = [], [], [], []
+    pos = 0
+    d = 0
+    for m in pattern.finditer(raw):
+        if m.start() > pos:
+            dec.append(d), rs.append(pos), lens.append(m.start() - pos), esc.append(False)
+            out.append(raw[pos:m.start()])
+            d += m.start() - pos
+        dec.append(d), rs.append(m.start()), lens.append(m.end() - m.start()), esc.append(True)
+        out.append(convert(m))
+        d += 1
+        pos = m.end()
+    if pos < len(raw) or not dec:
+        dec.append(d), rs.append(pos), lens.append(len(raw) - pos), esc.append(False)
+        out.append(raw[pos:])
+    return "".join(out), dec, rs, lens, esc
+
+
+def _json_char(m: re.Match) -> str:
+    if m.group(1):
+        return chr(int(m.group(1), 16))
+    return _SIMPLE[m.group(2)]
+
+
+def _percent_char(m: re.Match) -> str:
+    code = int(m.group(1), 16)
+    return chr(code) if code < 0x80 else "\x00"
+
+
+def json_string_view(raw: str, base: int) -> View:
+    """View of a JSON string's content (between the quotes) that starts at ``base`` in the body."""
+    return View(*_decode(raw, _JSON_ESCAPE, _json_char), base=base)
+
+
+def percent_view(view: View) -> View:
+    """Percent-decode a view's text (URLs, query strings); twice-encoded text is decoded twice."""
+    inner = View(*_decode(view.text, PERCENT, _percent_char), outer=view)
+    if PERCENT.search(inner.text):
+        return View(*_decode(inner.text, PERCENT, _percent_char), outer=inner)
+    return inner
+
+
+def plain_view(text: str, base: int = 0) -> View:
+    return View(text, [0], [0], [len(text)], [False], base=base)

@@ -1,0 +1,135 @@
+"""JSON request bodies: detection on decoded strings, valid JSON out, byte-exact pass-through of
+signed thinking, signatures, encrypted fields and base64 sources, and refusals with clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.maskconfig import MaskConfig
+from agent.masker import Masker
+from agent.masking import MaskRefused
+from agent.packs import load_packs
+from tests.masker_support import TEST_KEY, masker
+
+IID = "i-1234567890abcdef0"
+ACCT = "123456789012"
+
+
+def mask(body: str | bytes, ctype: str = "application/json"):
+    data = body.encode() if isinstance(body, str) else body
+    return masker().mask_body(data, ctype)
+
+
+@pytest.mark.parametrize("raw", [
+    '{"a": "\\u0069-1234567890abcdef0"}',
+    '{"a": "see\\ni-1234567890abcdef0\\nnext"}',
+    '{"a": "quoted \\"i-1234567890abcdef0\\" here"}',
+    '{"a": "tab\\ti-1234567890abcdef0"}',
+    '{"a": "url https:\\/\\/x\\/instance%3Di-1234567890abcdef0"}',
+    '{"a": "arn:aws:ec2:us-east-1:123456789012:instance\\/i-1234567890abcdef0"}',
+    '{"a": "\\u0031\\u0032\\u0033456789012 is the account"}',
+])
+def test_escaped_identifiers_are_found_and_output_is_valid_json(raw):
+    out = mask(raw).body.decode()
+    decoded = json.dumps(json.loads(out))
+    assert IID not in decoded and "1234567890abcdef0" not in json.loads(out)["a"]
+    assert json.loads(out)  # still valid JSON
+
+
+def test_escaped_account_decoded():
+    out = mask('{"a": "account \\u0031\\u0032\\u0033456789012"}').body
+    assert ACCT not in json.loads(out)["a"]
+
+
+def test_escape_adjacent_n_is_not_eaten():
+    out = json.loads(mask('{"a": "x\\ni-1234567890abcdef0\\n"}').body)["a"]
+    assert out.startswith("x\ni-") and out.endswith("\n") and len(out) == len("x\ni-1234567890abcdef0\n")
+
+
+def test_untouched_bytes_identical_and_deterministic():
+    body = ('{"system":  "You are helpful.\\u00e9",\n '
+            '"messages": [{"role":"user","content":"vm i-1234567890abcdef0 ok"}]}')
+    r1, r2 = mask(body), mask(body)
+    assert r1.body == r2.body
+    out = r1.body.decode()
+    i = body.index(IID)
+    assert out[:i] == body[:i] and out[i + len(IID):] == body[i + len(IID):]
+
+
+def test_thinking_blocks_signature_encrypted_and_base64_pass_byte_exact():
+    thinking = ('{"type": "thinking", "thinking": "I see i-1234567890abcdef0 and 10.0.0.5", '
+                '"signature": "EqQBi-1234567890abcdef0=="}')
+    redacted = '{"type":"redacted_thinking","data":"i-1234567890abcdef0AKIAIOSFODNN7EXAMPLE"}'
+    image = ('{"type":"image","source":{"type":"base64","media_type":"image/png",'
+             '"data":"iVBORw0KGgo123456789012AKIAIOSFODNN7EXAMPLE"}}')
+    enc = '{"type":"text","text":"fine","encrypted_content":"123456789012","signature":"10.0.0.1"}'
+    text = '{"type":"text","text":"vm i-1234567890abcdef0"}'
+    body = ('{"messages":[{"role":"assistant","content":[' + thinking + "," + redacted + "," + image + ","
+            + enc + "," + text + "]}]}")
+    out = mask(body).body.decode()
+    for block in (thinking, redacted, image):
+        assert block in out
+    assert '"encrypted_content":"123456789012"' in out and '"signature":"10.0.0.1"' in out
+    assert IID not in json.loads(out)["messages"][0]["content"][4]["text"]
+
+
+def test_document_refused_by_default_and_passed_by_policy():
+    doc = ('{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64",'
+           '"media_type":"application/pdf","data":"JVBERi0xLjQK"}},{"type":"text","text":"i-1234567890abcdef0"}]}]}')
+    with pytest.raises(MaskRefused) as e:
+        mask(doc)
+    assert e.value.status == 415 and "document" in e.value.message and "GATEWAY_DOCUMENTS" in e.value.message
+    m = Masker(TEST_KEY, load_packs(), MaskConfig(documents="pass"))
+    out = m.mask_body(doc.encode(), "application/json").body.decode()
+    assert '"data":"JVBERi0xLjQK"' in out and IID not in out
+
+
+def test_text_documents_are_masked_not_refused():
+    doc = ('{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text",'
+           '"media_type":"text/plain","data":"host 10.1.2.3"}}]}]}')
+    assert "10.1.2.3" not in mask(doc).body.decode()
+
+
+@pytest.mark.parametrize("body,ctype,status", [
+    (b'{"a": ', "application/json", 400),
+    (b'\xff\xfe{"a":1}', "application/json", 400),
+    (b"--x\r\nContent-Disposition: form-data\r\n\r\ni-1234567890abcdef0", "multipart/form-data; boundary=x",
+     415),
+    (b"\x00\x01i-1234567890abcdef0", "application/octet-stream", 415),
+    (b'{"a":"b"}', "application/json; charset=latin-1", 415),
+])
+def test_refusals(body, ctype, status):
+    with pytest.raises(MaskRefused) as e:
+        mask(body, ctype)
+    assert e.value.status == status and e.value.message and "1234567890abcdef0" not in e.value.message
+
+
+def test_keys_that_are_identifiers_are_masked_cli_keys_are_not():
+    body = '{"i-1234567890abcdef0": {"InstanceId": "i-1234567890abcdef0", "State": "running"}}'
+    out = mask(body).body.decode()
+    assert IID not in out and '"InstanceId"' in out and '"State": "running"' in out
+    data = json.loads(out)
+    (key,) = data
+    assert data[key]["InstanceId"] == key   # same original, same pseudonym in key and value
+
+
+def test_account_as_json_number_stays_a_number():
+    out = json.loads(mask('{"input": {"AccountId": 123456789012}}').body)
+    assert isinstance(out["input"]["AccountId"], int) and out["input"]["AccountId"] != 123456789012
+
+
+def test_tool_result_with_escaped_cli_json():
+    cli = json.dumps({"Buckets": [{"Name": "acme-prod-logs"}], "Owner": {"ID": "abc"}}, indent=2)
+    body = json.dumps({"messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "toolu_01", "content": cli}]}]})
+    out = mask(body).body.decode()
+    assert "acme-prod-logs" not in out and json.loads(out)
+
+
+def test_empty_body_and_no_identifiers():
+    assert mask(b"").body == b""
+    body = b'{"messages":[{"role":"user","content":"hello feedback sandbox"}]}'
+    r = mask(body)
+    assert r.body == body and r.restore_map == {} and r.counts == {}
