@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import anthropic
 import pytest
@@ -125,7 +126,10 @@ def test_json_escapes_are_seen(gateway, upstream):
 def test_logs_hold_no_original(gateway, upstream):
     _client(gateway.http_url).messages.create(model="m", max_tokens=8,
                                               messages=[{"role": "user", "content": PROMPT}])
-    gateway.stop()      # flush logs
+    deadline = time.monotonic() + 10    # HAProxy logs once the transaction is closed
+    while "gateway method=POST" not in gateway.logs():
+        assert time.monotonic() < deadline, "no request log line"
+        time.sleep(0.05)
+    gateway.stop()
     logs = gateway.logs()
-    assert "gateway method=POST" in logs
     assert [o for o in ORIGINALS if o in logs] == []
