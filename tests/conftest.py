@@ -42,8 +42,10 @@ def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
     """Factory for gateways with custom settings: ``make_gateway(env={...}, agent=False)``."""
     started: list[Gateway] = []
 
-    def make(env: dict[str, str] | None = None, agent: bool = True) -> Gateway:
-        gw = Gateway(tmp_path / f"gw{len(started)}", upstream.port, env)
+    def make(env: dict[str, str] | None = None, agent: bool = True, config: str | None = None) -> Gateway:
+        workdir = tmp_path / f"gw{len(started)}"
+        workdir.mkdir()
+        gw = Gateway(workdir, upstream.port, env, config)
         started.append(gw)
         return gw.start(agent=agent)
 

@@ -54,7 +54,10 @@ def make_key(path: Path) -> Path:
 class Gateway:
     """One gateway instance (agent + HAProxy) in ``workdir``, forwarding to ``upstream_port``."""
 
-    def __init__(self, workdir: Path, upstream_port: int, env: dict[str, str] | None = None):
+    def __init__(self, workdir: Path, upstream_port: int, env: dict[str, str] | None = None,
+                 config: str | None = None):
+        """``config``: HAProxy configuration text to run instead of haproxy/haproxy.cfg (tests that
+        remove a safety layer to prove the next one holds)."""
         self.workdir = workdir
         self.run_dir = workdir / "run"
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -73,6 +76,10 @@ class Gateway:
             "GATEWAY_MASK_TIMEOUT": "2s",
             **(env or {}),
         }
+        self.config_path = ROOT / "haproxy" / "haproxy.cfg"
+        if config is not None:
+            self.config_path = workdir / "haproxy.cfg"
+            self.config_path.write_text(config)
         self.agent: subprocess.Popen | None = None
         self.haproxy: subprocess.Popen | None = None
         self.haproxy_log = workdir / "haproxy.log"
@@ -111,7 +118,7 @@ class Gateway:
         self.agent = None
 
     def start_haproxy(self) -> None:
-        cmd = ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec {HAPROXY} -db -f "{ROOT}/haproxy/haproxy.cfg"']
+        cmd = ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec {HAPROXY} -db -f "{self.config_path}"']
         with open(self.haproxy_log, "ab") as log:
             self.haproxy = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log)
         self.haproxy.log_path = self.haproxy_log  # type: ignore[attr-defined]

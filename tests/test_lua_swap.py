@@ -1,0 +1,82 @@
+"""The request-side Lua swap and the hash-verify hop behind it, attacked directly.
+
+A fake agent (tests/spop_agent_proc.py, the real SPOP server with a scripted engine) makes the swap
+fail on purpose; configs with a safety layer removed prove the next layer still holds. Every test
+asserts the upstream received nothing unmasked.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import ROOT, free_port, wait_port
+from tests.test_fail_closed import post
+
+ORIGINAL, PSEUDONYM = "123456789012", "555555555555"
+
+
+@pytest.fixture
+def fake_agent(tmp_path: Path):
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"find": ORIGINAL, "replace": PSEUDONYM}))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "spop_agent_proc.py"), str(port), str(rules)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_masked_body_that_does_not_fit_the_buffer_is_not_forwarded(make_gateway, upstream, fake_agent):
+    # 65 KB body under a 64 KiB limit; the agent answers twice that ("DOUBLE"), which fits one SPOE
+    # frame (bufsize 147456) but not the request buffer next to 17 KB of headers and the 1 KiB
+    # maxrewrite reserve: msg:set() fails, Lua raises.
+    gw = make_gateway(env={"GATEWAY_MAX_BODY": "65536", "AGENT_ADDR": f"127.0.0.1:{fake_agent}"}, agent=False)
+    body = json.dumps({"note": "DOUBLE " + ORIGINAL, "pad": "p" * 65000})[:65536]
+    code, payload = post(gw.http_url, body, "x-padding: " + "h" * 17000)
+    assert code == 400
+    assert "could not be swapped in" in payload["error"]["message"]
+    assert upstream.received == []
+
+
+def test_fake_agent_path_works(make_gateway, upstream, fake_agent):
+    """Control for the test above: the same fake agent and a body that fits are forwarded masked."""
+    gw = make_gateway(env={"GATEWAY_MAX_BODY": "65536", "AGENT_ADDR": f"127.0.0.1:{fake_agent}"}, agent=False)
+    code, _ = post(gw.http_url, json.dumps({"model": "m", "messages": [{"role": "user", "content": ORIGINAL}]}))
+    assert code == 200
+    assert ORIGINAL not in upstream.received[0].body.decode()
+    assert PSEUDONYM in upstream.received[0].body.decode()
+
+
+def _without(*needles: str) -> str:
+    text = (ROOT / "haproxy" / "haproxy.cfg").read_text()
+    lines = [line for line in text.splitlines() if not any(n in line for n in needles)]
+    assert len(lines) < len(text.splitlines()), "the line to remove is not in haproxy.cfg any more"
+    return "\n".join(lines) + "\n"
+
+
+def test_without_the_lua_swap_the_verify_hop_refuses(make_gateway, upstream):
+    """Layer 2 alone: if the Lua filter never swapped the body, the original must not leave."""
+    gw = make_gateway(config=_without("filter lua.mask_request"))
+    code, _ = post(gw.http_url)
+    # 502 from the hash check, or 408 when the unswapped body does not match the Content-Length
+    # set for the masked one (hop 2 waits for bytes that never come, then gives up).
+    assert code in (408, 502)
+    assert upstream.received == []
+
+
+def test_without_the_fail_closed_rules_the_verify_hop_refuses(make_gateway, upstream):
+    """SPOE is fail-open: with the deny rules gone and no agent, the Lua filter (no masked body) and
+    the hop behind it still refuse."""
+    gw = make_gateway(config=_without("if has_body spoe_failed", "if has_body !agent_ok"), agent=False)
+    code, _ = post(gw.http_url)
+    assert code in (400, 500, 502, 503)
+    assert upstream.received == []
