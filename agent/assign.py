@@ -58,7 +58,7 @@ class Assignment:
         return self._gen.make(spec.format, spec.name, original, tweak, spec.keep_prefix)
 
     def _name(self, spec: Kind, original: str, tweak: int) -> str:
-        out = list(self._gen.charclass(spec.name, original, tweak))
+        out = list(self._gen.make("charclass", spec.name, original, tweak))
         for m in REGION.finditer(original):
             out[m.start():m.end()] = m.group()
         for m in _EMBEDDED_ACCOUNT.finditer(original):

@@ -100,8 +100,9 @@ def _compile(where: str, what: str, regex) -> re.Pattern:
 
 
 def _starts_with_literal(pattern: re.Pattern) -> bool:
+    """Starts with a literal or a character class: what stdlib re can scan for quickly."""
     parsed = sre_parse.parse(pattern.pattern)
-    return bool(parsed.data) and parsed.data[0][0] == sre_parse.LITERAL
+    return bool(parsed.data) and parsed.data[0][0] in (sre_parse.LITERAL, sre_parse.IN)
 
 
 def _parse_kinds(path: str, raw) -> dict[str, Kind]:
@@ -169,7 +170,7 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
     anchors = [_compile(where, "anchor", a) for a in raw.get("anchors", [])]
     for a in anchors:
         if not _starts_with_literal(a):
-            raise _fail(where, f"anchor {a.pattern!r} must start with a literal character (speed)")
+            raise _fail(where, f"anchor {a.pattern!r} must start with a literal or a character class (speed)")
     if not anchors and not _starts_with_literal(regex):
         raise _fail(where, "a regex that does not start with a literal needs 'anchors'")
     split = raw.get("split", "whole")

@@ -38,6 +38,9 @@ _IPV4_SPECIAL = [ipaddress.IPv4Network(n) for n in (
     "192.168.0.0/16", "224.0.0.0/3")]
 
 
+CACHE_SIZE = 100_000
+
+
 class KeyError_(ValueError):
     """The pseudonym key file is missing or unusable."""
 
@@ -57,6 +60,7 @@ class Generator:
     def __init__(self, key: bytes):
         self._key = key
         self._octet_tables: dict[bytes, bytes] = {}
+        self._cache: dict[tuple[str, str, int], str] = {}
 
     def _stream(self, kind: str, original: str, tweak: int, n: int) -> bytes:
         out = b""
@@ -68,6 +72,17 @@ class Generator:
         return out[:n]
 
     def make(self, fmt: str, kind: str, original: str, tweak: int, keep_prefix: int = 0) -> str:
+        """Pseudonym of ``original``; cached in memory (never on disk), as conversations repeat."""
+        key = (kind, original, tweak)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._make(fmt, kind, original, tweak, keep_prefix)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def _make(self, fmt: str, kind: str, original: str, tweak: int, keep_prefix: int) -> str:
         if fmt == "digits":
             return self.digits(kind, original, tweak)
         if fmt == "hexid":

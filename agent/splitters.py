@@ -167,19 +167,15 @@ def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return []
 
 
-_SKIP_V4 = [ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3", "255.255.255.255/32")]
-_PRIVATE_V4 = [ipaddress.IPv4Network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]
 _VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|@|~|\^)\s*$")
 
 
 def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     start, end = _span(m)
-    addr = ipaddress.IPv4Address(text[start:end])
-    if any(addr in net for net in _SKIP_V4):
-        return []
-    private = any(addr in net for net in _PRIVATE_V4)
+    a, b, _, _ = (int(x) for x in text[start:end].split("."))
+    if a in (0, 127) or a >= 224 or (a == 169 and b == 254):
+        return []  # this-network, loopback, multicast/reserved, link-local and the metadata address
+    private = a == 10 or (a == 172 and 16 <= b < 32) or (a == 192 and b == 168) or (a == 100 and 64 <= b < 128)
     cidr = m.groupdict().get("cidr")
     if not private and not cidr:
         if text[end - 2:end] == ".0" or _VERSION_CONTEXT.search(text[max(0, start - 12):start]):
