@@ -1,0 +1,29 @@
+"""Our own corpus (tests/corpus/*.jsonl): real-looking AWS CLI, CloudTrail, Terraform, console and
+shell text, plus negative text (code, UUIDs, SHAs, versions, times, MACs, AWS vocabulary).
+Each case runs as text and inside a JSON request, and must round-trip through restore."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.unmask import restore_text
+from tests.masker_support import CORPUS, load_jsonl, masker, message_text, request
+
+CASES = [c for f in sorted(CORPUS.glob("*.jsonl")) for c in load_jsonl(f)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["origin"] + ":" + c["text"][:30] for c in CASES])
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_corpus_case(case, as_json):
+    m = masker()
+    if as_json:
+        r = m.mask_body(request(case["text"]), "application/json")
+        out = message_text(r.body)
+    else:
+        r = m.mask_body(case["text"].encode(), "text/plain")
+        out = r.body.decode()
+    if not case["must_mask"]:
+        assert out == case["text"]
+    for value in case["must_mask"]:
+        assert value not in out
+    assert restore_text(out, r.restore_map) == case["text"]
