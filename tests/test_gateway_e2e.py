@@ -26,13 +26,13 @@ def curl(*args: str) -> subprocess.CompletedProcess:
 
 def test_sdk_request_is_masked_and_answer_restored(gateway, upstream):
     msg = _client(gateway.http_url).messages.create(
-        model="claude-sonnet-4-5", max_tokens=64, system=f"Account context: {INSTANCE}",
+        model="claude-mock-1", max_tokens=64, system=f"Account context: {INSTANCE}",
         messages=[{"role": "user", "content": PROMPT}])
     assert len(upstream.received) == 1
     got = upstream.received[0]
     assert leaks(got.body) == []
     sent = json.loads(got.body)                 # still valid JSON
-    assert sent["model"] == "claude-sonnet-4-5"
+    assert sent["model"] == "claude-mock-1"
     assert int(got.header("content-length")) == len(got.body)
     # The mock echoes the masked prompt; the client must see the real identifiers again.
     assert msg.content[0].text == PROMPT
@@ -41,7 +41,7 @@ def test_sdk_request_is_masked_and_answer_restored(gateway, upstream):
 def test_streaming_sdk_restores_across_deltas(gateway, upstream):
     upstream.delta_size = 3                     # pseudonyms split across many SSE events
     with _client(gateway.http_url).messages.stream(
-            model="claude-sonnet-4-5", max_tokens=64,
+            model="claude-mock-1", max_tokens=64,
             messages=[{"role": "user", "content": PROMPT}]) as stream:
         text = "".join(stream.text_stream)
     assert leaks(upstream.received[0].body) == []
