@@ -15,7 +15,8 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 for _ in $(seq "$AGENT_PROCESSES"); do
-  "$python" -m agent serve --listen "$AGENT_ADDR" --key-file "$GATEWAY_KEY_FILE" --reuse-port &
+  "$python" -m agent serve --listen "$AGENT_ADDR" --key-file "$GATEWAY_KEY_FILE" --reuse-port \
+    ${GATEWAY_PACKS_DIR:+--packs-dir "$GATEWAY_PACKS_DIR"} &
   pids+=($!)
 done
 haproxy -c -q -f "$root/haproxy/haproxy.cfg"
