@@ -9,7 +9,9 @@ from pathlib import Path
 from agent.masker import Masker
 
 TEST_KEY = b"test-key-for-the-masking-engine-0123456789"
-SEED = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seed-cases.jsonl"
+# A copy of ../shared/corpus/seed-cases.jsonl (the seed project's cases), kept in the repo so the
+# suite never depends on a folder outside the clone.
+SEED = Path(__file__).resolve().parent / "corpus" / "seed-cases.jsonl"
 CORPUS = Path(__file__).with_name("corpus")
 
 

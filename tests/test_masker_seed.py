@@ -1,5 +1,6 @@
-"""The seed corpus (../shared/corpus/seed-cases.jsonl): must_mask values never survive; an empty
-must_mask means the text comes out unchanged. Each case runs as plain text and inside a JSON request."""
+"""The seed corpus (tests/corpus/seed-cases.jsonl, copied from ../shared/corpus): must_mask values
+never survive; an empty must_mask means the text comes out unchanged. Each case runs as plain text
+and inside a JSON request."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import pytest
 
 from tests.masker_support import SEED, load_jsonl, masker, message_text, request
 
-CASES = load_jsonl(SEED) if SEED.exists() else []
+CASES = load_jsonl(SEED)
+assert len(CASES) == 60, "the seed corpus is incomplete"
 
 
-@pytest.mark.skipif(not CASES, reason="seed corpus not present")
 @pytest.mark.parametrize("case", CASES, ids=[c["text"][:50] for c in CASES])
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 def test_seed_case(case, as_json):
