@@ -133,3 +133,19 @@ def test_logs_hold_no_original(gateway, upstream):
     gateway.stop()
     logs = gateway.logs()
     assert [o for o in ORIGINALS if o in logs] == []
+
+
+def test_multi_megabyte_history_within_default_limit(make_gateway, upstream):
+    """Long Claude Code sessions reach several MB: the default limit (8 MiB) must carry them."""
+    gw = make_gateway(env={"GATEWAY_MASK_TIMEOUT": "20s"})
+    line = "build log: step ok, nothing to see here, 42 files compiled. " * 30 + "\n" + PROMPT + "\n"
+    content = line * (7 * 1024 * 1024 // len(line))
+    body = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": content}]})
+    r = subprocess.run(["curl", "-sS", "--max-time", "60", gw.http_url + "/v1/messages",
+                        "-H", "content-type: application/json", "--data-binary", "@-"],
+                       input=body.encode(), capture_output=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    got = upstream.received[0].body
+    assert len(got) > 7_000_000
+    assert leaks(got) == []
+    assert json.loads(r.stdout)["content"][0]["text"] == content      # restored, all of it
