@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup run test lint bench deps venv certs key clean
+.PHONY: setup tools run reload test lint bench deps venv certs key clean
 
 setup: deps venv certs key
 
@@ -43,7 +43,20 @@ $(KEY):
 run: setup
 	GATEWAY_KEY_FILE=$(CURDIR)/$(KEY) haproxy/run.sh
 
-test: setup
+# Reload a running `make run` (same environment): HAProxy config (checked first; a broken one is
+# reported and the running config stays) and the agents' detector packs (SIGHUP).
+reload:
+	GATEWAY_KEY_FILE=$(CURDIR)/$(KEY) haproxy/reload.sh
+
+# Claude Code, the truest end-to-end client (tests/test_claude_code.py), pinned, into .tools/.
+CLAUDE_CODE_VERSION := 2.1.332
+CLAUDE := .tools/node_modules/.bin/claude
+tools: $(CLAUDE)
+$(CLAUDE):
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm install --silent --no-audit --no-fund --prefix .tools @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+
+test: setup tools
 	$(VENV)/bin/ruff check agent tests bench
 	$(VENV)/bin/pytest -q
 
