@@ -101,13 +101,36 @@ def make_prefilter(detectors: list[Detector], prefer: str = "auto"):
     return ReAnchors(detectors)
 
 
+_LITERAL_DBS = threading.local()     # per thread (a Database carries its scratch): values -> Database
+_LITERAL_DBS_MAX = 32
+
+
+def _literal_db(values: list[str]):
+    """Compiled literal database for ``values``, reused while the same names come back.
+
+    Compiling costs ~0.1 ms, more than scanning a small body; the turns of one conversation carry the
+    same names, so a small LRU per thread saves it on most requests.
+    """
+    cache = getattr(_LITERAL_DBS, "cache", None)
+    if cache is None:
+        cache = _LITERAL_DBS.cache = {}
+    key = tuple(values)
+    db = cache.pop(key, None)
+    if db is None:
+        db = hyperscan.Database()
+        db.compile(expressions=[v.encode() for v in values], ids=list(range(len(values))),
+                   elements=len(values), flags=0, literal=True)
+        if len(cache) >= _LITERAL_DBS_MAX:
+            del cache[next(iter(cache))]
+    cache[key] = db          # most recently used last
+    return db
+
+
 def find_literals(text: str, values: list[str]) -> list[tuple[int, int]]:
     """Spans of every occurrence of any of ``values`` (one pass; Hyperscan literal mode if present)."""
     if hyperscan is not None:
         try:
-            db = hyperscan.Database()
-            db.compile(expressions=[v.encode() for v in values], ids=list(range(len(values))),
-                       elements=len(values), flags=0, literal=True)
+            db = _literal_db(values)
             found: list[tuple[int, int]] = []
 
             def on_match(pid, start, end, flags, context):
