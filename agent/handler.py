@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -225,6 +226,28 @@ def _arg_body(msg: spop.Message) -> bytes:
     return data.value
 
 
+# A URL made only of these segments, without a query string, cannot hold an identifier.
+_PLAIN_URL_PATH = re.compile(r"(?:/(?:[a-z_]{1,40}|v\d{1,2}))*/?")
+MSG_URL = ("aws-mask-gateway: the URL (path or query string) contains what looks like an AWS identifier "
+           "({kinds}). Only request bodies are masked, so this request was not forwarded; put the "
+           "identifier in the body instead.")
+
+
+def url_identifiers(masker: MaskerLike, path: str | None, query: str | None) -> dict[str, int]:
+    """Kinds and counts of identifiers in the path and query string, as sent and percent-decoded.
+
+    The URL is not masked (its pseudonyms could not be restored into anything); a URL that carries
+    an identifier is refused. Anthropic's API only puts its own object ids there (``msgbatch_...``)
+    and ``?beta=true``, so this costs nothing for real clients."""
+    path, query = path or "", query or ""
+    if not query and _PLAIN_URL_PATH.fullmatch(path):
+        return {}
+    views = [path, urllib.parse.unquote(path), urllib.parse.unquote(urllib.parse.unquote(path)),
+             query, urllib.parse.unquote_plus(query), urllib.parse.unquote_plus(urllib.parse.unquote_plus(query))]
+    text = "\n".join(dict.fromkeys(v.replace("&", "\n") for v in views)).encode("utf-8", "surrogateescape")
+    return {k: int(n) for k, n in masker.mask_body(text, "text/plain").counts.items() if n}
+
+
 def is_identity(cenc: str | None) -> bool:
     """True when Content-Encoding is absent, empty or only ``identity`` tokens."""
     if not cenc:
@@ -289,6 +312,16 @@ class MaskHandler:
         out.bytes_in = len(body)
         if not is_identity(cenc):
             return self._refuse(out, 415, "invalid_request_error", MSG_COMPRESSED, "compressed")
+        try:
+            in_url = url_identifiers(self.holder.current, _arg_str(msg, "path"), _arg_str(msg, "query"))
+        except BadArgs:
+            return self._refuse(out, 500, "api_error", MSG_BAD_ARGS, "bad_args")
+        except Exception as exc:     # the exception text may quote the URL: log its type only
+            log.error("URL check failed", extra={"fields": {"exception": type(exc).__name__}})
+            return self._refuse(out, 500, "api_error", MSG_INTERNAL, "exception")
+        if in_url:
+            return self._refuse(out, 400, "invalid_request_error", MSG_URL.format(kinds=kinds_string(in_url)),
+                                "identifier_in_url")
         return self._mask(body, ctype or None, ctx, out)
 
     def _mask(self, body: bytes, ctype: str | None, ctx: RequestContext, out: Outcome) -> list[spop.Action]:

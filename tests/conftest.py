@@ -39,15 +39,17 @@ def gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator[Gateway]:
 
 @pytest.fixture
 def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
-    """Factory for gateways with custom settings: ``make_gateway(env={...}, agent=False)``."""
+    """Factory for gateways with custom settings: ``make_gateway(env={...}, agent=False)``;
+    ``master_worker=True`` runs HAProxy as ``make run`` does (-W, master CLI for reload/show sess)."""
     started: list[Gateway] = []
 
-    def make(env: dict[str, str] | None = None, agent: bool = True, config: str | None = None) -> Gateway:
+    def make(env: dict[str, str] | None = None, agent: bool = True, config: str | None = None,
+             master_worker: bool = False) -> Gateway:
         workdir = tmp_path / f"gw{len(started)}"
         workdir.mkdir()
         gw = Gateway(workdir, upstream.port, env, config)
         started.append(gw)
-        return gw.start(agent=agent)
+        return gw.start(agent=agent, master_worker=master_worker)
 
     try:
         yield make

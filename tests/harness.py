@@ -43,6 +43,28 @@ def wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process in KiB (VmRSS from /proc), 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def established(port: int) -> int:
+    """Established TCP connections on 127.0.0.1 with ``port`` at either end (from /proc/net/tcp)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state = fields[1], fields[2], fields[3]
+        if state == "01" and (int(local.split(":")[1], 16) == port or int(remote.split(":")[1], 16) == port):
+            count += 1
+    return count
+
+
 def make_key(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -93,10 +115,10 @@ class Gateway:
     def https_url(self) -> str:
         return f"https://localhost:{self.https_port}"
 
-    def start(self, agent: bool = True) -> Gateway:
+    def start(self, agent: bool = True, master_worker: bool = False) -> Gateway:
         if agent:
             self.start_agent()
-        self.start_haproxy()
+        self.start_haproxy(master_worker)
         return self
 
     def start_agent(self, *extra: str) -> None:
@@ -117,13 +139,32 @@ class Gateway:
                 self.agent.wait(5)
         self.agent = None
 
-    def start_haproxy(self) -> None:
-        cmd = ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec {HAPROXY} -db -f "{self.config_path}"']
+    @property
+    def master_socket(self) -> Path:
+        return self.run_dir / "master.sock"
+
+    def start_haproxy(self, master_worker: bool = False) -> None:
+        """``master_worker``: run as ``make run`` does (``-W``), with the master CLI on a unix socket
+        in the run directory, so tests can reload (SIGUSR2) and ask the worker ``show sess``."""
+        mode = f'-W -S "{self.master_socket}"' if master_worker else ""
+        self.master_worker = master_worker
+        cmd = ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec {HAPROXY} {mode} -db -f "{self.config_path}"']
         with open(self.haproxy_log, "ab") as log:
             self.haproxy = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log)
         self.haproxy.log_path = self.haproxy_log  # type: ignore[attr-defined]
         wait_port(self.http_port, proc=self.haproxy)
         wait_port(self.https_port, proc=self.haproxy)
+        if master_worker:
+            deadline = time.monotonic() + 10
+            while True:         # the master CLI socket comes up after the first worker
+                try:
+                    if self.worker_pids()[0]:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("HAProxy master CLI did not come up")
+                time.sleep(0.05)
 
     def stop(self) -> None:
         if self.haproxy is not None and self.haproxy.poll() is None:
@@ -138,6 +179,64 @@ class Gateway:
             # A test may have frozen it (SIGSTOP): wake it so it can exit.
             self.agent.send_signal(signal.SIGCONT)
         self.stop_agent()
+
+    # ---- master-worker mode -------------------------------------------------------------------
+
+    def master_cli(self, command: str, timeout: float = 5.0) -> str:
+        """One command on the master CLI (``@1 show sess`` goes to the current worker)."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(str(self.master_socket))
+            s.sendall(command.encode() + b"\n")
+            s.shutdown(socket.SHUT_WR)
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        return out.decode(errors="replace")
+
+    def worker_pids(self) -> tuple[list[int], list[int]]:
+        """(current workers, old workers still finishing) from the master's ``show proc``."""
+        current, old, section = [], [], "current"
+        for line in self.master_cli("show proc").splitlines():
+            if line.startswith("# old workers"):
+                section = "old"
+            elif line.startswith("#"):
+                section = "current" if "workers" in line else "other"
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].isdigit() and parts[1] == "worker":
+                (current if section == "current" else old).append(int(parts[0]))
+        return current, old
+
+    def reload(self, timeout: float = 10.0) -> list[int]:
+        """SIGUSR2 to the master (a reload); returns once a new worker serves. New worker pids."""
+        assert self.haproxy is not None and self.master_worker
+        before, _ = self.worker_pids()
+        self.haproxy.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                now, _ = self.worker_pids()
+            except OSError:
+                now = []
+            if now and not set(now) & set(before):
+                return now
+            time.sleep(0.05)
+        raise TimeoutError("HAProxy did not start a new worker after SIGUSR2")
+
+    def sessions(self) -> list[str]:
+        """The current worker's ``show sess`` lines (the CLI's own session excluded)."""
+        if self.master_worker:
+            out = self.master_cli("@1 show sess")
+        else:
+            raise RuntimeError("sessions() needs master_worker=True")
+        return [line for line in out.splitlines() if line.startswith("0x") and "fe=GLOBAL" not in line]
+
+    def haproxy_pids(self) -> list[int]:
+        """The HAProxy processes that hold memory: the workers (or the single -db process)."""
+        assert self.haproxy is not None
+        if self.master_worker:
+            return self.worker_pids()[0]
+        return [self.haproxy.pid]
 
     def logs(self) -> str:
         text = ""

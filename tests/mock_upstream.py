@@ -10,14 +10,30 @@ Answers, chosen by the request:
   (so pseudonyms come back and the restore can be checked); ``"stream": true`` streams it as SSE
   in small deltas.
 - anything else: ``{"ok": true, "path": ...}``.
+
+Leak-scanning mode (``MockUpstream(..., originals=[...])``): every request is scanned by a
+``LeakScanner`` (request target, every header name and value, body and chunked trailers) for every
+planted original in every encoding a client or a bug could produce: raw, JSON escapes (``\\uXXXX``,
+``\\/``, ``\\"``, also double-escaped), percent-encoding (``%3A``, ``+``), and base64 (standard and
+URL-safe, all three alignments, found without decoding). Leaks are counted in ``leaks``; every
+leak-proof test asserts ``upstream.leak_count == 0``.
+
+Fault modes for the fault-injection tests: ``reset_after`` (RST the connection after that many SSE
+events), ``record`` (False keeps only counters, for the soak run).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
+import socket
 import ssl
+import struct
 import threading
+import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, field
 
 
@@ -27,12 +43,104 @@ class Recorded:
     target: str
     headers: list[tuple[str, str]]
     body: bytes
+    trailers: list[tuple[str, str]] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
         for k, v in self.headers:
             if k.lower() == name.lower():
                 return v
         return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Leak scanner
+# --------------------------------------------------------------------------------------------------
+
+_U_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_SIMPLE_ESCAPE = re.compile(r'\\([\\/"bfnrt])')
+_SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "/": "/", '"': '"', "\\": "\\"}
+
+
+def json_unescape(text: str) -> str:
+    """Decode JSON string escapes wherever they are (works on partial or invalid JSON too)."""
+    def u(m: re.Match) -> str:
+        return chr(int(m.group(1), 16))
+    text = _U_ESCAPE.sub(u, text)
+    # Surrogate pairs from \ud83d\ude00 become one character; lone ones stay as they are.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return _SIMPLE_ESCAPE.sub(lambda m: _SIMPLE[m.group(1)], text)
+
+
+def _b64_needles(original: str) -> list[str]:
+    """Substrings that appear in any base64 text whose decoded bytes contain ``original``."""
+    raw = original.encode()
+    out = []
+    for shift in range(3):
+        enc = base64.b64encode(b"\0" * shift + raw).decode()
+        start, end = (shift * 8 + 5) // 6, ((shift + len(raw)) * 8) // 6
+        needle = enc[start:end]
+        if len(needle) >= 8:
+            out += [needle, needle.replace("+", "-").replace("/", "_")]
+    return sorted(set(out))
+
+
+@dataclass(frozen=True)
+class Leak:
+    where: str          # "target", "header:<name>", "body", "trailer:<name>"
+    original: str
+    encoding: str       # "raw", "json-escape", "percent", "base64"
+
+
+class LeakScanner:
+    """Finds planted originals in any text, in every encoding we can think of."""
+
+    def __init__(self, originals: list[str]):
+        self.originals = sorted(set(originals))
+        self._b64 = {o: _b64_needles(o) for o in self.originals}
+
+    def views(self, text: str) -> list[tuple[str, str]]:
+        """(encoding, decoded text) pairs: escapes undone up to three levels deep, each also
+        percent-decoded (``%XX`` and ``+``) up to two levels deep."""
+        views = [("raw", text)]
+        current = text
+        for _ in range(3):
+            nxt = json_unescape(current)
+            if nxt == current:
+                break
+            views.append(("json-escape", nxt))
+            current = nxt
+        for name, view in list(views):
+            current = view
+            for _ in range(2):
+                nxt = urllib.parse.unquote_plus(current, errors="replace")
+                if nxt == current:
+                    break
+                views.append(("percent" if name == "raw" else "json-escape+percent", nxt))
+                current = nxt
+        return views
+
+    def scan(self, data: bytes | str, where: str) -> list[Leak]:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        found = []
+        views = self.views(text)
+        for original in self.originals:
+            for encoding, view in views:
+                if original in view:
+                    found.append(Leak(where, original, encoding))
+                    break
+            else:
+                if any(n in view for _, view in views for n in self._b64[original]):
+                    found.append(Leak(where, original, "base64"))
+        return found
+
+    def scan_request(self, req: Recorded) -> list[Leak]:
+        found = self.scan(req.target, "target")
+        for name, value in req.headers:
+            found += self.scan(f"{name}: {value}", f"header:{name.lower()}")
+        found += self.scan(req.body, "body")
+        for name, value in req.trailers:
+            found += self.scan(f"{name}: {value}", f"trailer:{name.lower()}")
+        return found
 
 
 @dataclass
@@ -44,6 +152,20 @@ class MockUpstream:
     received: list[Recorded] = field(default_factory=list)
     delta_size: int = 7          # bytes of text per SSE delta
     delay: float = 0.0           # seconds between SSE events
+    originals: list[str] | None = None   # leak-scanning mode: scan every request for these
+    record: bool = True          # False: count requests (and leaks) without keeping them (soak)
+    reset_after: int | None = None       # RST the connection after this many SSE events
+    tunnel: bool = False         # accept CONNECT (200) and Upgrade (101), then scan the raw tunnel bytes
+    requests: int = 0            # every request read, recorded or not
+    leaks: list[Leak] = field(default_factory=list)
+    leak_kinds: Counter = field(default_factory=Counter)   # (where, encoding) -> count
+
+    @property
+    def leak_count(self) -> int:
+        return len(self.leaks) + (sum(self.leak_kinds.values()) if not self.record else 0)
+
+    def leak_report(self) -> str:
+        return ", ".join(f"{leak.original} in {leak.where} ({leak.encoding})" for leak in self.leaks[:20])
 
     def start(self) -> MockUpstream:
         self._loop = asyncio.new_event_loop()
@@ -79,16 +201,64 @@ class MockUpstream:
                 req = await _read_request(reader)
                 if req is None:
                     break
-                self.received.append(req)
+                self.requests += 1
+                self._scan(req)
+                if self.record:
+                    self.received.append(req)
+                if self.tunnel and (req.method == "CONNECT" or req.header("upgrade")):
+                    await self._tunnel(req, reader, writer)
+                    break
                 await self._answer(req, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ssl.SSLError,
+                ValueError, _Reset):
             pass
         finally:
             writer.close()
 
+    async def _tunnel(self, req: Recorded, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Switch protocols as a hostile or buggy upstream would; whatever the client then sends
+        through the tunnel is recorded as one more request (method ``TUNNEL``) and scanned."""
+        if req.method == "CONNECT":
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: %s\r\n\r\n"
+                         % (req.header("upgrade") or "").encode("latin-1"))
+        await writer.drain()
+        data = b""
+        try:
+            while len(data) < 1 << 20:
+                chunk = await asyncio.wait_for(reader.read(65536), 2.0)
+                if not chunk:
+                    break
+                data += chunk
+        except (TimeoutError, ConnectionError):
+            pass
+        tunnel = Recorded("TUNNEL", req.target, [], data)
+        self._scan(tunnel)
+        if self.record:
+            self.received.append(tunnel)
+
+    def _scan(self, req: Recorded) -> None:
+        if self.originals is None:
+            return
+        if not hasattr(self, "_scanner"):
+            self._scanner = LeakScanner(self.originals)
+        for leak in self._scanner.scan_request(req):
+            if self.record:
+                self.leaks.append(leak)
+            else:
+                self.leak_kinds[(leak.where, leak.encoding)] += 1
+                if len(self.leaks) < 20:
+                    self.leaks.append(leak)
+
     async def _answer(self, req: Recorded, writer: asyncio.StreamWriter) -> None:
+        payload = None
         if req.method == "POST" and req.target.split("?")[0] == "/v1/messages":
-            payload = json.loads(req.body)
+            try:
+                payload = json.loads(req.body)
+            except ValueError:
+                payload = None
+        if isinstance(payload, dict):
             text = _last_user_text(payload)
             if payload.get("stream"):
                 await self._stream(writer, text)
@@ -103,13 +273,28 @@ class MockUpstream:
     async def _stream(self, writer: asyncio.StreamWriter, text: str) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                      b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n")
-        for event in sse_events(text, self.delta_size):
+        for n, event in enumerate(sse_events(text, self.delta_size)):
+            if self.reset_after is not None and n >= self.reset_after:
+                _reset(writer)
             writer.write(b"%x\r\n%s\r\n" % (len(event), event))
             await writer.drain()
             if self.delay:
                 await asyncio.sleep(self.delay)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
+
+
+class _Reset(Exception):
+    """The mock reset the connection on purpose."""
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Abort the connection with a TCP RST (SO_LINGER 0), as a crashing upstream would."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+    raise _Reset()
 
 
 def _message(text: str) -> dict:
@@ -149,7 +334,9 @@ def _last_user_text(payload: dict) -> str:
         content = message.get("content")
         if isinstance(content, str):
             return content
-        return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+        if not isinstance(content, list):
+            return ""
+        return "".join(b.get("text", "") for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
     return ""
 
 
@@ -163,19 +350,21 @@ async def _read_request(reader: asyncio.StreamReader) -> Recorded | None:
     headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if line]
     rec = Recorded(method, target, headers, b"")  # type: ignore[arg-type]
     if (rec.header("transfer-encoding") or "").lower() == "chunked":
-        rec.body = await _read_chunked(reader)
+        rec.body = await _read_chunked(reader, rec.trailers)
     elif rec.header("content-length"):
         rec.body = await reader.readexactly(int(rec.header("content-length") or 0))
     return rec
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+async def _read_chunked(reader: asyncio.StreamReader, trailers: list[tuple[str, str]] | None = None) -> bytes:
     body = bytearray()
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass
+            while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+                name, _, value = line.decode("latin-1").partition(":")
+                if trailers is not None:
+                    trailers.append((name.strip(), value.strip()))
             return bytes(body)
         body += await reader.readexactly(size)
         await reader.readexactly(2)

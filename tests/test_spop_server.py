@@ -155,7 +155,8 @@ def test_one_structured_log_line_per_request_without_body(caplog: pytest.LogCapt
                              "mask_us", "cause"}
     assert lines[0]["path"] == "/v1/messages/batches/{id}/results"
     first = (lines[0]["status"], lines[0]["count"], lines[0]["kinds"], lines[0]["cause"])
-    assert first == (200, 1, "account=1", "masked")
+    # An identifier in the URL is refused (only bodies are masked): nothing is masked, nothing leaks.
+    assert first == (400, 0, "", "identifier_in_url")
     assert lines[0]["bytes_in"] == len(BODY) and lines[1]["cause"] == "compressed"
     assert_no_original_in_logs(caplog)
 
