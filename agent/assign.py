@@ -18,6 +18,7 @@ from agent.splitters import IP_LABEL, REGION
 
 _EMBEDDED_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _DEPENDENT = ("name", "iplabel")
+MIN_NAME = 8   # names shorter than this get a distinctive tail on their pseudonym
 
 
 class Assignment:
@@ -63,6 +64,11 @@ class Assignment:
             out[m.start():m.end()] = m.group()
         for m in _EMBEDDED_ACCOUNT.finditer(original):
             out[m.start():m.end()] = self.resolve("account", m.group())
+        if len(original) < MIN_NAME:
+            # A short name ("api", "prod", "logs") would get a short pseudonym that could be an
+            # ordinary word in a response and be wrongly restored: give it a distinctive tail
+            # ("-" + a digit + 3 more), which no dictionary word has.
+            out.append("-" + self._gen.tail(spec.name, original, tweak))
         return "".join(out)
 
     def _iplabel(self, original: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 
 from agent.packs import Detector
 from agent.prefilter import ACCOUNT_ID, find_literals, make_prefilter
@@ -22,41 +21,65 @@ from agent.splitters import SPLITTERS, Part, name_shaped
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _ESCAPE_BEFORE = re.compile(r"\\[nrtbf]")
 MAX_PROPAGATED = 200
-
-
-@dataclass(frozen=True)
-class Hit:
-    start: int          # value span, used for overlap resolution
-    end: int
-    priority: int
-    parts: tuple[Part, ...]
-    propagate: bool
+_SHORT_WINDOW = 8
 
 
 def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | None = None):
     """All matches of ``det.regex`` in ``text``, searched only around anchor hits when it has anchors.
 
     ``anchor_hits`` (sorted spans) come from the prefilter; without them the anchors are run here.
+    With ``window: 0`` a match starts exactly where an anchor hit starts, so one ``match`` there
+    decides. Otherwise the regex is searched from ``window`` characters before the hit (or from the
+    start of the run of ``window_chars`` that ends at the hit, when the detector declares them).
     """
     if not det.anchors:
         yield from det.regex.finditer(text)
         return
     if anchor_hits is None:
         anchor_hits = sorted(m.span() for a in det.anchors for m in a.finditer(text))
-    n = len(text)
-    seen: set[tuple[int, int]] = set()
+    regex = det.regex
+    match = regex.match
     covered = -1
+    if det.window == 0:
+        for a_start, _ in anchor_hits:
+            if a_start < covered:
+                continue
+            m = match(text, a_start)
+            if m is not None:
+                covered = m.end()
+                yield m
+        return
+    n = len(text)
+    window, after, run = det.window, det.after, det.window_run
+    seen: set[tuple[int, int]] = set()
     for a_start, a_end in anchor_hits:
         if a_start < covered:
             continue  # inside a match already found
-        pos = max(0, a_start - det.window)
-        hi = min(n, a_end + det.after)
+        pos = a_start - window if a_start > window else 0
+        if run is not None:
+            r = run.search(text, pos, a_start)
+            if r is not None:
+                pos = r.start() + 1
+        if a_start - pos <= _SHORT_WINDOW:
+            while pos <= a_start:  # a few anchored attempts beat a search that may run on to ``hi``
+                m = match(text, pos)
+                if m is None:
+                    pos += 1
+                    continue
+                if m.span() not in seen:
+                    seen.add(m.span())
+                    if m.end() > covered:
+                        covered = m.end()
+                    yield m
+                pos = m.end() if m.end() > pos else pos + 1
+            continue
+        hi = min(n, a_end + after)
         while pos <= a_start:
-            m = det.regex.search(text, pos, hi)
+            m = regex.search(text, pos, hi)
             if m is None:
                 break
             if m.end() >= hi and hi < n:
-                m = det.regex.match(text, m.start()) or m  # do not let the window cut it short
+                m = match(text, m.start()) or m  # do not let the window cut it short
             if m.span() not in seen:
                 seen.add(m.span())
                 covered = max(covered, m.end())
@@ -64,50 +87,68 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             pos = m.end() if m.end() > m.start() else m.start() + 1
 
 
-def _hits(det: Detector, text: str, anchor_hits) -> list[Hit]:
+def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
     split = SPLITTERS[det.split]
+    params, kind, priority, propagate = det.params, det.kind, det.priority, det.propagate
     out = []
+    append = out.append
     for m in iter_matches(det, text, anchor_hits):
-        parts = split(text, m, det.params, det.kind)
+        parts = split(text, m, params, kind)
         if parts:
             start, end = m.span("value")
-            out.append(Hit(start, end, det.priority, tuple(parts), det.propagate))
+            append((start, end, priority, parts, propagate))
     return out
 
 
-def _resolve(hits: list[Hit]) -> list[Hit]:
+def _resolve(hits: list[tuple]) -> list[tuple]:
     """Non-overlapping winners: within each group of overlapping hits, highest priority first, then
-    longest, then leftmost (hits that overlap nothing, the usual case, win without a contest)."""
-    hits.sort(key=lambda h: (h.start, -h.end))
-    winners: list[Hit] = []
-    group: list[Hit] = []
+    longest, then leftmost (hits that overlap nothing, the usual case, win without a contest).
+    A hit is ``(start, end, priority, parts, propagate)``; winners come back sorted by start."""
+    hits.sort(key=_START)
+    winners: list[tuple] = []
+    group: list[tuple] = []
     group_end = -1
-    for hit in hits + [Hit(1 << 62, 1 << 62, 0, (), False)]:
-        if hit.start >= group_end and group:
-            winners.extend(group if len(group) == 1 else _contest(group))
-            group = []
-        group.append(hit)
-        group_end = max(group_end, hit.end) if len(group) > 1 else hit.end
+    for hit in hits:
+        if hit[0] >= group_end:
+            if len(group) == 1:
+                winners.append(group[0])
+            elif group:
+                winners.extend(_contest(group))
+            group = [hit]
+            group_end = hit[1]
+        else:
+            group.append(hit)
+            if hit[1] > group_end:
+                group_end = hit[1]
+    if len(group) == 1:
+        winners.append(group[0])
+    elif group:
+        winners.extend(_contest(group))
     return winners
 
 
-def _contest(group: list[Hit]) -> list[Hit]:
-    group.sort(key=lambda h: (-h.priority, -(h.end - h.start), h.start))
+def _START(hit: tuple) -> int:
+    return hit[0]
+
+
+def _contest(group: list[tuple]) -> list[tuple]:
+    group.sort(key=lambda h: (-h[2], h[0] - h[1], h[0]))
     taken = _Intervals()
     out = []
     for hit in group:
-        if not taken.overlaps(hit.start, hit.end):
-            taken.add(hit.start, hit.end)
+        if not taken.overlaps(hit[0], hit[1]):
+            taken.add(hit[0], hit[1])
             out.append(hit)
+    out.sort(key=_START)
     return out
 
 
 class _Intervals:
     """Non-overlapping accepted intervals, sorted, with an overlap test."""
 
-    def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
+    def __init__(self, starts: list[int] | None = None, ends: list[int] | None = None) -> None:
+        self.starts: list[int] = starts if starts is not None else []
+        self.ends: list[int] = ends if ends is not None else []
 
     def overlaps(self, start: int, end: int) -> bool:
         i = bisect.bisect_right(self.starts, start)
@@ -137,22 +178,27 @@ class Finder:
     def find(self, text: str) -> list[Part]:
         """Parts to pseudonymize, sorted by position and non-overlapping."""
         anchor_hits = self.prefilter.scan(text)
-        hits: list[Hit] = []
+        hits: list[tuple] = []
         for i, det in enumerate(self.detectors):
-            if det.anchors and i not in anchor_hits:
-                continue
-            hits.extend(_hits(det, text, anchor_hits.get(i)))
-        taken = _Intervals()
+            if det.anchors:
+                found = anchor_hits.get(i)
+                if found is None:
+                    continue
+                hits.extend(_hits(det, text, found))
+            else:
+                hits.extend(_hits(det, text, None))
+        winners = _resolve(hits)
         parts: list[Part] = []
         propagate: dict[str, str] = {}
-        for hit in _resolve(hits):
-            taken.add(hit.start, hit.end)
-            parts.extend(hit.parts)
-            if hit.propagate:
-                for s, e, kind in hit.parts:
+        for hit in winners:
+            parts.extend(hit[3])
+            if hit[4]:
+                for s, e, kind in hit[3]:
                     propagate.setdefault(text[s:e], kind)
         if propagate:
-            parts.extend(_propagate(text, propagate, taken, anchor_hits.get(ACCOUNT_ID, [])))
+            taken = _Intervals([h[0] for h in winners], [h[1] for h in winners])
+            extra = _propagate(text, propagate, taken, anchor_hits.get(ACCOUNT_ID, []))
+            parts.extend(extra)
         parts.sort()
         return parts
 

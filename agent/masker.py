@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from operator import itemgetter
 from pathlib import Path
 
 from agent import jsonbody
@@ -39,6 +40,7 @@ class Masker:
         detectors = [d for d in packs.detectors
                      if d.kind not in self.config.disable_kinds and d.id not in self.config.disable_detectors]
         self.finder = Finder(detectors)
+        self._digit_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "digits")
         self._gen = Generator(key)
 
     @classmethod
@@ -103,17 +105,24 @@ class Masker:
         special = set(lay.special)
         loc = jsonbody.StringLocator(lay.neutral)
         found: list[Found] = []
+        append = found.append
+        protected = lay.is_protected if lay.protected_starts else None
+        digits = self._digit_kinds
+        span: tuple[int, int] | None = None
+        skip = False       # the current string is decoded and scanned on its own (special)
         for start, end, kind in self.finder.find(lay.scan):
-            if lay.is_protected(start, end):
+            if protected is not None and protected(start, end):
                 continue
-            span = loc.string_at(start)
-            if span is None:
-                if text[start:end].isdigit() and self.kinds[kind].format == "digits":
-                    found.append((start, end, kind, text[start:end]))
+            if span is None or start >= span[1]:  # parts come sorted: one lookup per string
+                span = loc.string_at(start)
+                if span is None:
+                    if kind in digits and text[start:end].isdigit():
+                        append((start, end, kind, text[start:end]))
+                    continue
+                skip = span in special
+            if skip or end > span[1]:
                 continue
-            if end > span[1] or span in special:
-                continue
-            found.append((start, end, kind, text[start:end]))
+            append((start, end, kind, text[start:end]))
         for s, e in lay.special:
             if lay.is_protected(s - 1, e + 1):
                 continue
@@ -140,6 +149,8 @@ class Masker:
     def _allowed(self, found: list[Found]) -> list[Found]:
         allow = self.config.allow
         disabled = self.config.disable_kinds
+        if not allow and not disabled:
+            return found
         return [f for f in found if f[3] not in allow and f[2] not in disabled]
 
     # --- pseudonyms and splice --------------------------------------------------------------------
@@ -148,15 +159,16 @@ class Masker:
         if not found:
             return MaskResult(body=text.encode("utf-8"), restore_map={}, counts={})
         assignment = Assignment(self._gen, self.kinds, {(kind, orig) for _, _, kind, orig in found})
+        lookup = assignment.lookup
         out: list[str] = []
+        append = out.append
         pos = 0
-        counts: Counter[str] = Counter()
         for start, end, kind, original in found:
-            out.append(text[pos:start])
-            out.append(assignment.lookup[(kind, original)])
-            counts[kind] += 1
+            append(text[pos:start])
+            append(lookup[(kind, original)])
             pos = end
-        out.append(text[pos:])
+        append(text[pos:])
+        counts = Counter(map(itemgetter(2), found))
         return MaskResult(body="".join(out).encode("utf-8"), restore_map=assignment.restore_map,
                           counts=dict(counts))
 

@@ -20,7 +20,7 @@ SHIPPED_DIR = Path(__file__).with_name("packs")
 FORMATS = frozenset({"digits", "hexid", "charclass", "ipv4", "ipv6", "name", "iplabel"})
 _DETECTOR_KEYS = frozenset({
     "id", "kind", "description", "regex", "anchors", "window", "after", "priority", "split",
-    "params", "examples", "propagate"})
+    "params", "examples", "propagate", "window_chars"})
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 # Regex macros: {L} / {R} are identifier boundaries that treat JSON escapes (\n, \t, \") as
@@ -58,6 +58,7 @@ class Detector:
     match_examples: list = field(default_factory=list)
     nomatch_examples: list = field(default_factory=list)
     where: str = ""
+    window_run: re.Pattern | None = None   # from ``window_chars``: where the window really starts
 
 
 @dataclass
@@ -100,9 +101,22 @@ def _compile(where: str, what: str, regex) -> re.Pattern:
 
 
 def _starts_with_literal(pattern: re.Pattern) -> bool:
-    """Starts with a literal or a character class: what stdlib re can scan for quickly."""
-    parsed = sre_parse.parse(pattern.pattern)
-    return bool(parsed.data) and parsed.data[0][0] in (sre_parse.LITERAL, sre_parse.IN)
+    """Starts with a literal, a character class or a group of alternatives that each start with one:
+    what stdlib re can scan for quickly (the fallback when Hyperscan is missing)."""
+    return _literal_led(sre_parse.parse(pattern.pattern).data)
+
+
+def _literal_led(data) -> bool:
+    if not data:
+        return False
+    op, av = data[0]
+    if op in (sre_parse.LITERAL, sre_parse.IN):
+        return True
+    if op is sre_parse.SUBPATTERN:
+        return _literal_led(av[-1].data)
+    if op is sre_parse.BRANCH:
+        return all(_literal_led(branch.data) for branch in av[1])
+    return False
 
 
 def _parse_kinds(path: str, raw) -> dict[str, Kind]:
@@ -184,12 +198,19 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
         if not isinstance(v, int) or v < 0:
             raise _fail(where, f"{k} must be a non-negative integer")
     match, nomatch = _parse_examples(where, raw.get("examples"))
+    window_run = None
+    if "window_chars" in raw:
+        chars = raw["window_chars"]
+        if not isinstance(chars, str) or not re.fullmatch(r"\[[^\]]+\]", chars):
+            raise _fail(where, "window_chars must be one character class such as '[A-Za-z0-9.-]'")
+        # A character outside the class, then only class characters up to the anchor hit.
+        window_run = _compile(where, "window_chars", "[^" + chars[1:] + chars + r"*+\Z")
     return Detector(
         id=det_id, kind=kind, regex=regex, anchors=anchors, window=ints["window"],
         after=ints["after"], priority=ints["priority"], split=split,
         params={k: v for k, v in params.items() if k != "__line__"},
         propagate=bool(raw.get("propagate", False)), match_examples=match,
-        nomatch_examples=nomatch, where=where)
+        nomatch_examples=nomatch, where=where, window_run=window_run)
 
 
 def _read(path: Path) -> dict:

@@ -116,6 +116,11 @@ class Generator:
                 return prefix + "".join(c if c == "-" else alphabet[b & 15] for c, b in pairs)
         return prefix + "".join(_map_char(c, b) for c, b in pairs)
 
+    def tail(self, kind: str, original: str, tweak: int) -> str:
+        """Four characters, digit first, then digits and lowercase letters (a short name's suffix)."""
+        raw = self._stream(kind + "\x00tail", original, tweak, 4)
+        return _DIGITS[raw[0] % 10] + "".join((_DIGITS + _LOWER)[b % 36] for b in raw[1:])
+
     # --- IP addresses: per-octet keyed tables give a bit-level prefix-preserving permutation ----
     def _octet_table(self, family: str, prefix: bytes, tweak: int) -> bytes:
         cache_key = family.encode() + bytes([tweak & 255]) + prefix

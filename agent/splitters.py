@@ -49,8 +49,33 @@ def _span(m: re.Match) -> tuple[int, int]:
 
 
 def whole(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
-    start, end = _span(m)
-    return [(start, end, kind)] if SAFE.fullmatch(text[start:end]) else []
+    start, end = m.span("value")
+    return [(start, end, kind)] if SAFE.fullmatch(text, start, end) else []
+
+
+MEMO_SIZE = 20_000
+
+
+def _memoized(fn: Callable[[str, re.Match, dict, str], list[Part]]):
+    """For splitters whose parts depend only on the matched text: remember them relative to the match
+    (the same ARN or host name recurs all through an inventory and across a conversation's turns).
+    In memory only, bounded, like the pseudonym cache."""
+    cache: dict[tuple[str, str], tuple[Part, ...]] = {}
+
+    def split(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+        key = (kind, m.group())
+        base = m.start()
+        rel = cache.get(key)
+        if rel is None:
+            rel = tuple((s - base, e - base, k) for s, e, k in fn(text, m, params, kind))
+            if len(cache) >= MEMO_SIZE:
+                cache.clear()
+            cache[key] = rel
+        return [(base + s, base + e, k) for s, e, k in rel]
+
+    split.__doc__ = fn.__doc__
+    split.__wrapped__ = fn
+    return split
 
 
 def _segment_kind(seg: str) -> str:
@@ -146,13 +171,29 @@ def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return out
 
 
+def _path_parts(text: str, start: int, end: int, kind: str) -> list[Part]:
+    """Each ``/`` or ``:`` separated segment of a path-like name on its own, as ARN resources are cut:
+    the same log group or repository gets the same pseudonyms in a JSON key, a flag and an ARN, and no
+    pseudonym contains ``/`` (a ``/`` inside a pseudonym would keep it from restoring after ``host/``)."""
+    parts: list[Part] = []
+    for seg in re.finditer(r"[^/:]+", text[start:end]):
+        value = seg.group()
+        if not _keep_segment(value):
+            kind_ = _segment_kind(value)
+            parts.append((start + seg.start(), start + seg.end(), kind if kind_ == "name" else kind_))
+    return parts
+
+
 def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
-    """A value named by its key or flag (``"BucketName": "x"``, ``--bucket x``): any safe token."""
+    """A value named by its key or flag (``"BucketName": "x"``, ``--bucket x``): any safe token;
+    path-like values (``/aws/lambda/x``, ``team/app``) segment by segment."""
     start, end = _span(m)
     value = text[start:end]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_")):
         return []
+    if "/" in value or ":" in value:
+        return _path_parts(text, start, end, kind)
     return [(start, end, kind)]
 
 
@@ -199,7 +240,7 @@ def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 
 SPLITTERS: dict[str, Callable[[str, re.Match, dict, str], list[Part]]] = {
-    "whole": whole, "arn": arn, "hostname": hostname, "internal_hostname": internal_hostname,
+    "whole": whole, "arn": _memoized(arn), "hostname": _memoized(hostname), "internal_hostname": internal_hostname,
     "namelist": namelist, "context_value": context_value, "mixed_id": mixed_id, "ipv4": ipv4,
     "ipv6": ipv6,
 }

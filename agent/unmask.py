@@ -1,27 +1,157 @@
 """Put originals back into text with a restore map (``python -m agent restore``, tests).
 
-The gateway restores in Lua (``haproxy/restore.lua``); this is the same rule in Python: replace a
-pseudonym only where it stands as a whole token (never inside a longer token), longest first, one
-pass, so a restored original is never restored again.
+The gateway restores in Lua (``haproxy/restore.lua``); this is the same rule in Python, candidate by
+candidate, so both sides restore exactly the same tokens (tests/test_restore_boundaries.py runs one
+table of cases through both):
+
+- Word characters are ``[A-Za-z0-9_]``: a pseudonym never restores next to one (``x<p>``, ``<p>0``).
+- Joiners are ``- . : / + =``: a joiner next to a pseudonym blocks it only when the pseudonym itself
+  contains that joiner and a word character follows it (a digit, for ``.``), i.e. the neighbour
+  continues a token of the same shape (``10.0.1.5.7``, ``i-0ab..-x``); ``arn:...:<account>:role``,
+  ``<account>.dkr.ecr...`` and ``<bucket>.s3.amazonaws.com`` restore.
+- Escapes are separators: right after ``\\n \\t \\r \\b \\f``, ``\\uXXXX`` and ``%XX`` a pseudonym restores.
+- Candidates are scanned left to right, the longest pseudonym at a position wins, and a restored
+  original is never looked at again.
 """
 
 from __future__ import annotations
 
 import re
 
-_LEFT = r"(?:(?<![A-Za-z0-9_\\-])|(?<=\\[nrtbf]))"
-_RIGHT = r"(?![A-Za-z0-9_]|\.[0-9])"
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_DIGIT = frozenset("0123456789")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_JOINERS = frozenset("-.:/+=")
+_ESC = frozenset("bfnrt")
+_RUN_START = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_]")
+_KEYLEN = 8
 
 
-def compile_map(restore_map: dict[str, str]) -> re.Pattern | None:
-    if not restore_map:
+class _Map:
+    def __init__(self, restore_map: dict[str, str]):
+        self.full = restore_map
+        self.k = max(1, min(_KEYLEN, min(len(p) for p in restore_map)))
+        lens: dict[str, set[int]] = {}
+        odd = set()
+        for p in restore_map:
+            lens.setdefault(p[:self.k], set()).add(len(p))
+            if p[0] not in _WORD:
+                odd.add(p[0])
+        self.lens = {key: sorted(v, reverse=True) for key, v in lens.items()}
+        self.odd = re.compile("[" + "".join(re.escape(c) for c in sorted(odd)) + "]") if odd else None
+        self._joiners: dict[str, frozenset[str]] = {}
+
+    def joiners(self, p: str) -> frozenset[str]:
+        j = self._joiners.get(p)
+        if j is None:
+            j = self._joiners[p] = frozenset(c for c in p if c in _JOINERS)
+        return j
+
+
+def _start_ok(text: str, s: int, j: frozenset[str], after_escape: bool) -> bool:
+    if after_escape or s == 0:
+        return True
+    b = text[s - 1]
+    if b in _WORD:
+        return False
+    if b in j and s > 1:
+        b2 = text[s - 2]
+        if (b == "." and b2 in _DIGIT) or (b != "." and b2 in _WORD):
+            return False
+    return True
+
+
+def _end_ok(text: str, e: int, j: frozenset[str]) -> bool:
+    n = len(text)
+    if e >= n:
+        return True
+    b1 = text[e]
+    if b1 in _WORD:
+        return False
+    if b1 in j and e + 1 < n:
+        b2 = text[e + 1]
+        if (b1 == "." and b2 in _DIGIT) or (b1 != "." and b2 in _WORD):
+            return False
+    return True
+
+
+def _match_at(m: _Map, text: str, s: int, after_escape: bool) -> tuple[int, str] | None:
+    lens = m.lens.get(text[s:s + m.k])
+    if not lens:
         return None
-    alternatives = "|".join(re.escape(p) for p in sorted(restore_map, key=lambda p: (-len(p), p)))
-    return re.compile(f"{_LEFT}(?:{alternatives}){_RIGHT}")
+    for n in lens:
+        p = text[s:s + n]
+        original = m.full.get(p)
+        if original is not None and len(p) == n:
+            j = m.joiners(p)
+            if _start_ok(text, s, j, after_escape) and _end_ok(text, s + n, j):
+                return s + n, original
+    return None
+
+
+def _escaped(text: str, i: int) -> bool:
+    k = i - 1
+    while k >= 0 and text[k] == "\\":
+        k -= 1
+    return (i - 1 - k) % 2 == 1
+
+
+def _next_candidate(m: _Map, text: str, pos: int):
+    """(position, after_escape, next search position, alternative position) or None."""
+    n = len(text)
+    while True:
+        r_m = _RUN_START.search(text, pos)
+        o_m = m.odd.search(text, pos) if m.odd is not None else None
+        r = r_m.start() if r_m else None
+        o = o_m.start() if o_m else None
+        if o is not None and (r is None or o < r):
+            if not _escaped(text, o):
+                return o, False, o + 1, None
+            pos = o + 1
+        elif r is not None:
+            prev = text[r - 1] if r else ""
+            if prev == "\\":
+                c = text[r]
+                if c in _ESC:
+                    return r + 1, True, r + 2, None
+                if c != "u":
+                    return r, False, r + 1, None
+                h = text[r + 1:r + 5]
+                if len(h) == 4 and all(x in _HEX for x in h):
+                    return r + 5, True, r + 6, None
+                pos = r + 1
+            elif prev == "%" and text[r] in _HEX and r + 1 < n and text[r + 1] in _HEX:
+                return r, False, r + 1, r + 2
+            else:
+                return r, False, r + 1, None
+        else:
+            return None
 
 
 def restore_text(text: str, restore_map: dict[str, str]) -> str:
-    pattern = compile_map(restore_map)
-    if pattern is None:
+    if not restore_map or not text:
         return text
-    return pattern.sub(lambda m: restore_map[m.group()], text)
+    m = _Map(restore_map)
+    n = len(text)
+    out: list[str] = []
+    emitted = pos = 0
+    while True:
+        cand = _next_candidate(m, text, pos)
+        if cand is None:
+            break
+        s, after_escape, next_pos, alt = cand
+        found = None
+        if s >= emitted:
+            found = _match_at(m, text, s, after_escape) if s < n else None
+            if found is None and alt is not None and alt < n:
+                s = alt
+                found = _match_at(m, text, alt, True)
+        if found is not None:
+            end, original = found
+            out.append(text[emitted:s])
+            out.append(original)
+            emitted = pos = end
+        else:
+            pos = next_pos
+    out.append(text[emitted:])
+    return "".join(out)

@@ -45,3 +45,24 @@ def test_anchors_find_what_the_regex_finds(det):
             full = sorted(m.span() for m in det.regex.finditer(padded) if _accepted(det, padded, m))
             fast = sorted(m.span() for m in iter_matches(det, padded) if _accepted(det, padded, m))
             assert fast == full, f"{det.where}: anchors miss matches in {text!r}"
+
+
+def _corpus_texts() -> list[str]:
+    from bench.corpora import claude_code_request, dense_inventory_request
+    from tests.masker_support import CORPUS, load_jsonl
+    texts = [c["text"] for f in sorted(CORPUS.glob("*.jsonl")) for c in load_jsonl(f)]
+    texts.append(claude_code_request(target=60_000).decode()[:80_000])
+    texts.append(dense_inventory_request(target=40_000).decode())
+    return texts
+
+
+@pytest.mark.parametrize("det", [d for d in PACKS.detectors if d.anchors], ids=lambda d: d.id)
+def test_anchor_path_equals_finditer_on_corpora(det):
+    """Same check on the whole engine corpus and benchmark samples, through the real prefilter."""
+    from agent.prefilter import make_prefilter
+    pre = make_prefilter([det])
+    for text in _corpus_texts():
+        full = sorted(m.span() for m in det.regex.finditer(text) if _accepted(det, text, m))
+        fast = sorted(m.span() for m in iter_matches(det, text, pre.scan(text).get(0, []))
+                      if _accepted(det, text, m))
+        assert fast == full, f"{det.where}: anchored path differs from finditer"
