@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from agent import restoremap, spop
 from agent.masking import MaskRefused, MaskResult
+from agent.metrics import ENTRY_BUCKETS, SIZE_BUCKETS, TIME_BUCKETS, Histogram
 
 log = logging.getLogger("agent.handler")
 request_log = logging.getLogger("agent.request")
@@ -108,6 +109,11 @@ class Metrics:
     bytes_in: int = 0
     bytes_out: int = 0
     mask_us_total: int = 0
+    reloads: Counter[str] = field(default_factory=Counter)          # "ok" / "failed"
+    mask_seconds: Histogram = field(default_factory=lambda: Histogram(TIME_BUCKETS))
+    body_bytes: Histogram = field(default_factory=lambda: Histogram(SIZE_BUCKETS))
+    map_entries: Histogram = field(default_factory=lambda: Histogram(ENTRY_BUCKETS))
+    map_bytes: Histogram = field(default_factory=lambda: Histogram(SIZE_BUCKETS))
 
     def observe(self, outcome: Outcome) -> None:
         self.requests += 1
@@ -118,6 +124,12 @@ class Metrics:
         self.bytes_in += outcome.bytes_in
         self.bytes_out += outcome.bytes_out
         self.mask_us_total += outcome.mask_us
+        self.body_bytes.observe(outcome.bytes_in)
+        if outcome.cause != "bad_args":
+            self.mask_seconds.observe(outcome.mask_us / 1e6)
+        if outcome.status == 200:
+            self.map_entries.observe(outcome.map_entries)
+            self.map_bytes.observe(outcome.map_bytes)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -136,20 +148,43 @@ class Metrics:
 # Log line helpers
 # --------------------------------------------------------------------------------------------------
 
-_PLAIN_SEGMENT = re.compile(r"[a-z_.-]{1,40}|v\d{1,2}")
 _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+# The paths a log line may show, as route templates (haproxy/log-paths.map is the same table for
+# HAProxy's log line; tests/test_logs.py checks they agree). A path can carry anything a client put
+# there (a file id, an instance id, an ARN), so a path is logged only as one of these templates,
+# where every variable segment is "{id}", and any other path as "other".
+LOG_ROUTES: tuple[tuple[str, str], ...] = (
+    (r"^/v1/messages$", "/v1/messages"),
+    (r"^/v1/messages/count_tokens$", "/v1/messages/count_tokens"),
+    (r"^/v1/messages/batches$", "/v1/messages/batches"),
+    (r"^/v1/messages/batches/[^/]+$", "/v1/messages/batches/{id}"),
+    (r"^/v1/messages/batches/[^/]+/results$", "/v1/messages/batches/{id}/results"),
+    (r"^/v1/messages/batches/[^/]+/cancel$", "/v1/messages/batches/{id}/cancel"),
+    (r"^/v1/models$", "/v1/models"),
+    (r"^/v1/models/[^/]+$", "/v1/models/{id}"),
+    (r"^/v1/files$", "/v1/files"),
+    (r"^/v1/files/[^/]+$", "/v1/files/{id}"),
+    (r"^/v1/files/[^/]+/content$", "/v1/files/{id}/content"),
+    (r"^/v1/complete$", "/v1/complete"),
+    (r"^/v1/chat/completions$", "/v1/chat/completions"),
+    (r"^/api/event_logging/batch$", "/api/event_logging/batch"),
+    (r"^/api/claude_code/metrics$", "/api/claude_code/metrics"),
+    (r"^/api/oauth/[^/]+$", "/api/oauth/{id}"),
+    (r"^/api/[a-z_]+$", "/api/{id}"),
+)
+_LOG_ROUTES = [(re.compile(rx), template) for rx, template in LOG_ROUTES]
 
 
 def safe_path(path: str | None) -> str:
-    """The path with every segment that is not a plain word replaced by ``{id}``.
-
-    API paths are words (``/v1/messages/count_tokens``) plus ids (batch ids, file ids); a client
-    could put anything there, so only plain lowercase words are logged as they are.
-    """
+    """The route template of ``path`` (``/v1/files/{id}``), or ``other``: never a client's segment."""
     if not path:
         return ""
-    segments = path.split("?", 1)[0].split("/")
-    return "/".join(s if not s or _PLAIN_SEGMENT.fullmatch(s) else "{id}" for s in segments)[:200]
+    path = path.split("?", 1)[0]
+    for rx, template in _LOG_ROUTES:
+        if rx.search(path):
+            return template
+    return "other"
 
 
 def safe_method(method: str | None) -> str:
@@ -177,6 +212,8 @@ class Outcome:
     counts: dict[str, int] = field(default_factory=dict)
     mask_us: int = 0
     cause: str = "masked"
+    map_entries: int = 0
+    map_bytes: int = 0
 
     def log(self) -> None:
         request_log.info("request", extra={"fields": {
@@ -346,6 +383,7 @@ class MaskHandler:
             return self._refuse(out, 413, "request_too_large", too_large_message(needed, ctx.max_frame_size),
                                 "ack_too_large")
         out.status, out.bytes_out, out.counts, out.cause = 200, len(result.body), counts, "masked"
+        out.map_entries, out.map_bytes = len(result.restore_map), len(map_bytes)
         return actions
 
     @staticmethod

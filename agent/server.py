@@ -6,6 +6,9 @@ message name to handlers (``{"mask": MaskHandler}``), the way coraza-spoa does i
 each NOTIFY runs as its own task and its ACK goes out when ready, in any order (ACKs carry the
 stream-id/frame-id of their NOTIFY).
 
+Metrics: ``--metrics-listen HOST:PORT`` serves Prometheus text at ``/metrics`` (``agent/metrics.py``),
+one port per process.
+
 Signals: SIGTERM/SIGINT drain (stop accepting, stop reading, finish the frames in flight, send
 AGENT-DISCONNECT status 0, exit 0); SIGHUP reloads the detector packs (a broken config keeps the old
 ones); SIGUSR1 logs the metrics counters.
@@ -33,6 +36,7 @@ from pathlib import Path
 
 from agent import spop
 from agent.handler import Handler, MaskerHolder, MaskHandler, Metrics, RequestContext, load_masker
+from agent.metrics import MetricsServer, render
 
 log = logging.getLogger("agent.server")
 
@@ -280,6 +284,8 @@ class ServeConfig:
     max_frame_size: int = spop.DEFAULT_MAX_FRAME_SIZE
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT
     reuse_port: bool = False
+    metrics_host: str | None = None
+    metrics_port: int = 0
 
 
 class ConfigError(ValueError):
@@ -335,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse-port", action="store_true",
                    help="share the port with other agent processes (SO_REUSEPORT): the kernel spreads "
                         "HAProxy's connections over them, so masking scales past one core")
+    p.add_argument("--metrics-listen", default=None, metavar="HOST:PORT",
+                   help="serve Prometheus metrics at http://HOST:PORT/metrics (loopback only unless "
+                        "--allow-remote); give each agent process its own port")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -342,12 +351,19 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
     if not spop.MIN_FRAME_SIZE <= args.max_frame_size < (1 << 32):
         raise ConfigError(f"--max-frame-size must be in [{spop.MIN_FRAME_SIZE}, 2**32)")
+    metrics_host, metrics_port = None, 0
+    if args.metrics_listen:
+        metrics_host, metrics_port = parse_listen(args.metrics_listen, args.allow_remote)
     if args.unix:
         return ServeConfig(host=None, port=0, unix=args.unix, max_frame_size=args.max_frame_size,
-                           drain_timeout=args.drain_timeout)
+                           drain_timeout=args.drain_timeout, metrics_host=metrics_host,
+                           metrics_port=metrics_port)
     host, port = parse_listen(args.listen or DEFAULT_LISTEN, args.allow_remote)
+    if metrics_host is not None and metrics_port == port:
+        raise ConfigError("--metrics-listen must use another port than --listen")
     return ServeConfig(host=host, port=port, max_frame_size=args.max_frame_size,
-                       drain_timeout=args.drain_timeout, reuse_port=args.reuse_port)
+                       drain_timeout=args.drain_timeout, reuse_port=args.reuse_port,
+                       metrics_host=metrics_host, metrics_port=metrics_port)
 
 
 class JsonFormatter(logging.Formatter):
@@ -380,6 +396,16 @@ async def serve(config: ServeConfig, holder: MaskerHolder, metrics: Metrics | No
         assert config.host is not None
         host, port = await server.listen_tcp(config.host, config.port, config.reuse_port)
         where = f"{host}:{port}"
+    metrics_server = None
+    if config.metrics_host is not None:
+        def exposition() -> str:
+            return render(metrics, {"connections": len(server.connections),
+                                    "packs_generation": holder.generation, "up": 1})
+        metrics_server = MetricsServer(exposition)
+        # No SO_REUSEPORT here: a shared metrics port would answer each scrape from a random process.
+        mhost, mport = await metrics_server.listen(config.metrics_host, config.metrics_port)
+        log.info("metrics listening", extra={"fields": {"event": "metrics_listening",
+                                                        "address": f"{mhost}:{mport}"}})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled = _install_signals(loop, stop, holder, metrics)
@@ -388,6 +414,8 @@ async def serve(config: ServeConfig, holder: MaskerHolder, metrics: Metrics | No
         await stop.wait()
         started = time.monotonic()
         await server.shutdown(config.drain_timeout)
+        if metrics_server is not None:
+            await metrics_server.close()
         drain_s = round(time.monotonic() - started, 3)
         log.info("stopped", extra={"fields": {"event": "stopped", "drain_s": drain_s,
                                               "metrics": metrics.snapshot()}})
@@ -402,7 +430,10 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, holde
     def log_metrics() -> None:
         log.info("metrics", extra={"fields": {"event": "metrics", "metrics": metrics.snapshot()}})
 
-    actions = {signal.SIGTERM: stop.set, signal.SIGINT: stop.set, signal.SIGHUP: holder.reload,
+    def reload() -> None:
+        metrics.reloads["ok" if holder.reload() else "failed"] += 1
+
+    actions = {signal.SIGTERM: stop.set, signal.SIGINT: stop.set, signal.SIGHUP: reload,
                signal.SIGUSR1: log_metrics}
     for sig, callback in actions.items():
         loop.add_signal_handler(sig, callback)

@@ -13,6 +13,9 @@ export AGENT_ADDR="${AGENT_ADDR:-127.0.0.1:12345}"
 # Time the agent may take to mask one body before the request fails closed with 503.
 export GATEWAY_MASK_TIMEOUT="${GATEWAY_MASK_TIMEOUT:-10s}"
 export GATEWAY_THREADS="${GATEWAY_THREADS:-2}"
+# Operations listener (/health, /metrics): haproxy.cfg adds it only when GATEWAY_METRICS_PORT is
+# set (run.sh sets 8404), so test gateways on random ports do not all claim one fixed port.
+export GATEWAY_METRICS_ADDR="${GATEWAY_METRICS_ADDR:-127.0.0.1}"
 
 # Largest request body the gateway inspects (bytes). Larger bodies get 413: they cannot be masked,
 # so they must not be forwarded. HAProxy sizes EVERY buffer by this (see README "Memory").
