@@ -15,7 +15,7 @@ import bisect
 import re
 
 from agent.packs import Detector
-from agent.prefilter import ACCOUNT_ID, find_literals, make_prefilter
+from agent.prefilter import find_literals, make_prefilter
 from agent.splitters import SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
@@ -197,31 +197,23 @@ class Finder:
                     propagate.setdefault(text[s:e], kind)
         if propagate:
             taken = _Intervals([h[0] for h in winners], [h[1] for h in winners])
-            extra = _propagate(text, propagate, taken, anchor_hits.get(ACCOUNT_ID, []))
+            extra = _propagate(text, propagate, taken)
             parts.extend(extra)
         parts.sort()
         return parts
 
 
-def _propagate(text: str, values: dict[str, str], taken: _Intervals,
-               digit_runs: list[tuple[int, int]]) -> list[Part]:
-    """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name).
-
-    Accounts come from the prefilter's 12-digit runs; names from one alternation of the (at most
-    ``MAX_PROPAGATED``) name values found in this text.
-    """
-    out: list[Part] = []
-    accounts = {v for v, k in values.items() if k == "account"}
-    for start, end in digit_runs:
-        value = text[start:end]
-        if value in accounts and _bounded(text, start, end) and not taken.overlaps(start, end):
-            taken.add(start, end)
-            out.append((start, end, "account"))
+def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Part]:
+    """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
+    found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names."""
+    accounts = [v for v, k in values.items() if k == "account"]
     names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6 and name_shaped(v)),
                    key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
-    if names:
-        for start, end in find_literals(text, names):
-            if _bounded(text, start, end) and not taken.overlaps(start, end):
+    literals = accounts + names
+    out: list[Part] = []
+    if literals:
+        for start, end in find_literals(text, literals):
+            if not taken.overlaps(start, end) and _bounded(text, start, end):
                 taken.add(start, end)
                 out.append((start, end, values[text[start:end]]))
     return out

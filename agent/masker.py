@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from operator import itemgetter
 from pathlib import Path
@@ -31,6 +32,7 @@ Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decod
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _FORM = "application/x-www-form-urlencoded"
+_KEY_BEFORE = re.compile(r'"[A-Za-z0-9_.-]{1,64}"[ \t\r\n]*:[ \t\r\n]*"\Z')
 
 
 class Masker:
@@ -126,10 +128,14 @@ class Masker:
         for s, e in lay.special:
             if lay.is_protected(s - 1, e + 1):
                 continue
-            view = json_string_view(text[s:e], s)
+            # Decode the string together with its own key ("SecretAccessKey": "..\/.."), so key-anchored
+            # detectors see the key; only parts inside the value are taken from this view.
+            key = _KEY_BEFORE.search(lay.neutral, max(0, s - 80), s)
+            k = key.start() if key is not None else s
+            view = json_string_view(text[k:e + 1], k)   # with the closing quote, as key detectors want
             if PERCENT.search(view.text):
                 view = percent_view(view)
-            found.extend(self._view_found(view))
+            found.extend(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
         found.sort()
         return found
 

@@ -19,9 +19,6 @@ try:  # optional accelerator
 except ImportError:  # pragma: no cover - depends on the environment
     hyperscan = None
 
-ACCOUNT_RUN = re.compile(r"[0-9]{12}")     # candidates for propagating already-known account IDs
-ACCOUNT_ID = -1                            # pseudo detector index of ACCOUNT_RUN hits
-
 Hits = dict[int, list[tuple[int, int]]]    # detector index -> sorted (start, end) anchor hits
 
 
@@ -32,7 +29,6 @@ class ReAnchors:
 
     def __init__(self, detectors: list[Detector]):
         self._anchors = [(i, a) for i, d in enumerate(detectors) for a in d.anchors]
-        self._anchors.append((ACCOUNT_ID, ACCOUNT_RUN))
 
     def scan(self, text: str) -> Hits:
         hits: Hits = {}
@@ -56,8 +52,6 @@ class HyperscanAnchors:
             for a in d.anchors:
                 patterns.append(a.pattern.encode())
                 ids.append(i)
-        patterns.append(ACCOUNT_RUN.pattern.encode())
-        ids.append(ACCOUNT_ID)
         self._owner = ids
         self._db = hyperscan.Database()
         self._db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns),

@@ -134,6 +134,12 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if stop is None:
         stop = next((i for i, lab in enumerate(names) if _label_kind(lab) is None), len(names))
     parts: list[Part] = []
+    s3 = next((i for i, lab in enumerate(names[:stop + 1]) if lab == "s3" or lab.startswith("s3-")), None)
+    if s3 is not None and s3 > 1 and all(_label_kind(lab) == "name" for lab in names[:s3]):
+        # Virtual-hosted S3 (my.dotted.bucket.s3.amazonaws.com): the labels before s3 are ONE bucket
+        # name, masked as in s3://my.dotted.bucket, so both get the same pseudonym.
+        first, last = labels[0], labels[s3 - 1]
+        return [(first[0], last[0] + len(last[1]), "name")]
     for pos, label in labels[:stop]:
         label_kind = _label_kind(label)
         if label_kind is not None:

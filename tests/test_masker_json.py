@@ -133,3 +133,23 @@ def test_empty_body_and_no_identifiers():
     body = b'{"messages":[{"role":"user","content":"hello feedback sandbox"}]}'
     r = mask(body)
     assert r.body == body and r.restore_map == {} and r.counts == {}
+
+
+@pytest.mark.parametrize("key,value", [
+    ("SecretAccessKey", "wJalrXUtnFEMI\\/K7MDENG\\/bPxRfiCYEXAMPLEKEY"),
+    ("aws_secret_access_key", "wJalrXUtnFEMI\\/K7MDENG\\/bPxRfiCYEXAMPLEKEY"),
+    ("SessionToken", "AQoDYXdzEJr1K4JWP3ZpfwcZQdxbmXfNtLH7gNBG4mDkMuaKQ\\u003d\\u003d"),
+    ("BucketName", "acme\\u002dfinance\\u002dreports"),
+    ("LogGroupName", "\\/aws\\/lambda\\/orders-handler-prod"),
+])
+def test_key_and_escaped_value_at_the_requests_own_level(key, value):
+    """Tool-call arguments: the key and a value holding \\/ or \\u sit in the body's own JSON."""
+    raw = ('{"messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "aws", '
+           '"input": {"' + key + '": "' + value + '", "Other": "plain"}}]}]}')
+    out = json.loads(mask(raw).body)
+    original = json.loads('"' + value + '"')
+    masked = out["messages"][0]["content"][0]["input"][key]
+    assert masked != original
+    for piece in original.split("/"):
+        if len(piece) >= 6:
+            assert piece not in masked
