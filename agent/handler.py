@@ -169,6 +169,7 @@ LOG_ROUTES: tuple[tuple[str, str], ...] = (
     (r"^/v1/complete$", "/v1/complete"),
     (r"^/v1/chat/completions$", "/v1/chat/completions"),
     (r"^/api/event_logging/batch$", "/api/event_logging/batch"),
+    (r"^/api/hello$", "/api/hello"),
     (r"^/api/claude_code/metrics$", "/api/claude_code/metrics"),
     (r"^/api/oauth/[^/]+$", "/api/oauth/{id}"),
     (r"^/api/[a-z_]+$", "/api/{id}"),
