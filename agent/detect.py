@@ -16,7 +16,7 @@ import re
 
 from agent.packs import Detector
 from agent.prefilter import find_literals, make_prefilter
-from agent.splitters import SPLITTERS, Part, name_shaped
+from agent.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _ESCAPE_BEFORE = re.compile(r"\\[nrtbf]")
@@ -92,6 +92,13 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
     params, kind, priority, propagate = det.params, det.kind, det.priority, det.propagate
     out = []
     append = out.append
+    if det.split == "whole":  # the common case, inlined: one safe span
+        safe = SAFE.fullmatch
+        for m in iter_matches(det, text, anchor_hits):
+            start, end = m.span("value")
+            if safe(text, start, end):
+                append((start, end, priority, ((start, end, kind),), propagate))
+        return out
     for m in iter_matches(det, text, anchor_hits):
         parts = split(text, m, params, kind)
         if parts:
