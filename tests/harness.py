@@ -224,12 +224,15 @@ class Gateway:
         raise TimeoutError("HAProxy did not start a new worker after SIGUSR2")
 
     def sessions(self) -> list[str]:
-        """The current worker's ``show sess`` lines (the CLI's own session excluded)."""
-        if self.master_worker:
-            out = self.master_cli("@1 show sess")
-        else:
+        """The current worker's client sessions from ``show sess`` (on fe_gateway and fe_verify).
+
+        Left out: the CLI's own session (fe=GLOBAL) and the SPOE applets (no frontend), which are
+        HAProxy's pooled connections to the agent, idle between requests by design."""
+        if not self.master_worker:
             raise RuntimeError("sessions() needs master_worker=True")
-        return [line for line in out.splitlines() if line.startswith("0x") and "fe=GLOBAL" not in line]
+        out = self.master_cli("@1 show sess")
+        return [line for line in out.splitlines()
+                if line.startswith("0x") and " fe=" in line and "fe=GLOBAL" not in line]
 
     def haproxy_pids(self) -> list[int]:
         """The HAProxy processes that hold memory: the workers (or the single -db process)."""
