@@ -282,6 +282,10 @@ local function scan(map, buf, from, final)
     if s >= emitted then
       e, o = match_at(map, buf, s, n, final, esc)
       if e == nil and alt and alt <= n then s = alt; e, o = match_at(map, buf, alt, n, final, true) end
+    elseif alt and alt >= emitted and alt <= n then
+      -- The run starts in the context already sent (`%3A` before a held tail): the position after
+      -- the escape is still ours to try.
+      s = alt; e, o = match_at(map, buf, alt, n, final, true)
     end
     if e == HOLD then hold = s; break end
     if e then
