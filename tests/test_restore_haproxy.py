@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -29,6 +28,7 @@ import anthropic
 import pytest
 
 from agent.restoremap import encode
+from tests.harness import free_port, wait_port
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "haproxy"
 HAPROXY = os.environ.get("HAPROXY_BIN") or shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -63,25 +63,6 @@ frontend fe
 backend be
     server up 127.0.0.1:{upstream_port}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"haproxy exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
 
 
 # --- mock upstream ------------------------------------------------------------------------------------
@@ -166,7 +147,7 @@ def gateway(tmp_path: Path, upstream: Upstream) -> Iterator[int]:
     log = open(tmp_path / "haproxy.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_port(port, proc)
+        wait_port(port, proc=proc)
         yield port
     finally:
         proc.terminate()

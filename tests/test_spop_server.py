@@ -28,6 +28,7 @@ from agent import restoremap, spop
 from agent.handler import MaskerHolder, MaskHandler, Metrics, RequestContext, safe_path
 from agent.server import REMOTE_REFUSED, AgentServer, ConfigError, main, parse_listen
 from agent.spop import DataType, Status
+from tests.harness import free_port, wait_port
 from tests.spop_fakes import ORIGINAL, PSEUDONYM, FakeMasker, fake_holder, running_server
 from tests.spop_peer import (
     RawClient,
@@ -468,24 +469,6 @@ def test_main_refuses_remote_listen_with_the_reason(capsys: pytest.CaptureFixtur
 # --------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "agent exited early"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(port)
-
-
 @pytest.fixture
 def agent_proc(tmp_path: Path):
     rules = tmp_path / "rules.json"
@@ -496,7 +479,7 @@ def agent_proc(tmp_path: Path):
         cmd = [sys.executable, str(ROOT / "tests" / "spop_agent_proc.py"), str(port), str(rules)]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=out)
     try:
-        wait_listening(port, proc)
+        wait_port(port, proc=proc)
         yield proc, port, rules, log
     finally:
         if proc.poll() is None:
@@ -635,7 +618,7 @@ def test_real_haproxy_negotiates_notifies_and_receives_the_variables(agent_proc,
     with open(hap_log, "wb") as out:
         hap = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=out, stderr=out)
     try:
-        wait_listening(http_port, hap)
+        wait_port(http_port, proc=hap)
         headers, body = haproxy_show(http_port, BODY)
         assert headers["x-status"] == "200" and "x-spoe-error" not in headers
         assert body == BODY.replace(ORIGINAL, PSEUDONYM)
@@ -707,7 +690,7 @@ def test_python_m_agent_serve_with_the_real_engine(tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "agent", "serve", "--listen", f"127.0.0.1:{port}",
                                  "--key-file", str(key)], cwd=ROOT, stdout=out, stderr=out)
     try:
-        wait_listening(port, proc)
+        wait_port(port, proc=proc)
         run(_serve_round_trip(port))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0, log.read_text()[-2000:]
