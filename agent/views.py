@@ -65,7 +65,13 @@ def _decode(raw: str, pattern: re.Pattern, convert) -> tuple[str, list, list, li
 
 def _json_char(m: re.Match) -> str:
     if m.group(1):
-        return chr(int(m.group(1), 16))
+        ch = chr(int(m.group(1), 16))
+        return "\x00" if ch == "\\" else ch
+    if m.group(2) == "\\":
+        # An escaped backslash is a literal "\" (a Windows path: C:\\logs\\i-0abc...). Detectors
+        # refuse a backslash as a left boundary (it may start an escape), so it is seen as the
+        # separator it is, as on the raw path where scan_text blanks "\\\\" the same way.
+        return "\x00"
     return _SIMPLE[m.group(2)]
 
 
