@@ -154,7 +154,15 @@ def profile_section(res: dict) -> list[str]:
     prof = res.get("profile") or {}
     if not prof:
         return []
-    out = ["", "## Profile of the agent (py-spy, gateway-1 under load, idle time excluded)", ""]
+    out = []
+    if res.get("engine"):
+        out += ["", "## Masking engine alone (in-process, best of 10) and its costliest detectors", "",
+                "| body | mask ms | MB/s | costliest detectors: regex ms per request (anchor hits, matches) |",
+                "|---|---|---|---|"]
+        for body, e in res["engine"].items():
+            out.append(f"| {body} | {e['mask_ms_best']:.2f} | {e['mb_per_s']:.1f} | " + "; ".join(
+                f"`{d}` {ms:.2f} ({h}, {m})" for d, ms, h, m in e["detectors"][:3]) + " |")
+    out += ["", "## Profile of the agent (py-spy, gateway-1 under load, idle time excluded)", ""]
     for body, data in prof.items():
         out += [f"**{body}** ({data['samples']} samples). Self time:", ""]
         out += [f"- {p:.0f}% `{f}`" for f, p in data["self"][:8]]
@@ -170,7 +178,9 @@ def write(res: dict, prev: dict | None, md: Path, png: Path) -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"`make bench` (bench/run.py), {time.strftime('%Y-%m-%d %H:%M')}, {res['seconds']:.0f} s. "
+        f"`make bench` (bench/run.py), {time.strftime('%Y-%m-%d %H:%M')}, {res['seconds']:.0f} s, commit "
+        f"{env.get('commit', '?')}" + (f" with {env['dirty_files']} uncommitted files in agent/ and haproxy/"
+                                        if env.get("dirty_files") else "") + ". "
         f"{env['cpus']} cores shared by everything (load generator `hey`, mock upstream, proxies), "
         f"{env['haproxy'].split(' - ')[0]}, Python {env['python']}, {env['mitmproxy'].splitlines()[0]}, "
         f"load average at the end {env['load'][0]:.1f}. Other work on the machine makes the numbers "

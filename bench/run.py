@@ -155,6 +155,55 @@ def profile(procs: Procs, port: int, files: dict[str, Path], outdir: Path, secon
     return result
 
 
+def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> dict:
+    """In-process: masking time per body and the detectors whose regex confirmation costs most.
+
+    Wraps ``agent.detect.iter_matches`` (bench only) to time each detector's regex work; the masker
+    is the one the agent builds (same packs, same key).
+    """
+    import collections
+
+    import agent.detect as detect
+    from agent.masker import Masker
+
+    masker = Masker.load(key_file)
+    original = detect.iter_matches
+    out = {}
+    try:
+        for body in ("1KB", "100KB", "1MB", "1MB-dense"):
+            data = raw[body]
+            masker.mask_body(data, "application/json")
+            best = float("inf")
+            for _ in range(rounds):
+                t = time.perf_counter()
+                masker.mask_body(data, "application/json")
+                best = min(best, time.perf_counter() - t)
+            spent: collections.Counter[str] = collections.Counter()
+            hits: collections.Counter[str] = collections.Counter()
+            found: collections.Counter[str] = collections.Counter()
+
+            def timed(det, text, anchor_hits=None, _spent=spent, _hits=hits, _found=found):
+                t0 = time.perf_counter()
+                got = list(original(det, text, anchor_hits))
+                _spent[det.id] += time.perf_counter() - t0
+                _hits[det.id] += len(anchor_hits or ())
+                _found[det.id] += len(got)
+                yield from got
+
+            detect.iter_matches = timed
+            for _ in range(3):
+                masker.mask_body(data, "application/json")
+            detect.iter_matches = original
+            out[body] = {"mask_ms_best": best * 1000, "mb_per_s": len(data) / 1e6 / best, "detectors": [
+                (d, ms * 1000 / 3, hits[d] // 3, found[d] // 3) for d, ms in spent.most_common(4)]}
+            top = out[body]["detectors"][0] if out[body]["detectors"] else ("-", 0, 0, 0)
+            log(f"engine {body:10} mask {best * 1000:7.2f} ms ({len(data) / 1e6 / best:5.1f} MB/s); costliest "
+                f"detector {top[0]} {top[1]:.2f} ms ({top[2]} anchor hits, {top[3]} matches)")
+    finally:
+        detect.iter_matches = original
+    return out
+
+
 def top_costs(collapsed: str, n: int = 12) -> dict:
     """Self and inclusive shares of py-spy's collapsed stacks (idle event-loop time excluded)."""
     own: Counter[str] = Counter()
@@ -239,6 +288,7 @@ def main() -> int:
             results["setups"][name] = measure(name, url, port, tls, procs, files, raw, durations, sse_n)
             if name == "gateway-1" and not args.no_profile:
                 results["profile"] = profile(procs, port, files, outdir, 2.0 if args.quick else 4.0)
+                results["engine"] = detector_costs(raw, procs.key_file)
             for role in ("haproxy", "agent", "mitmproxy"):
                 procs.stop(role)
     finally:
@@ -262,7 +312,11 @@ def environment() -> dict:
         except (OSError, IndexError):
             return "?"
     mitm = str(MITM_VENV / "bin" / "mitmdump")
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "agent", "haproxy"],
+                           capture_output=True, text=True).stdout.split("\n")
+    return {"commit": out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+            "dirty_files": sum(1 for line in dirty if line.strip()), "cpus": os.cpu_count(),
+            "python": platform.python_version(), "kernel": platform.release(),
             "haproxy": out(["haproxy", "-v"]), "mitmproxy": out([mitm, "--version"]) if Path(mitm).exists() else "-",
             "load": os.getloadavg()}
 
