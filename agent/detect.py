@@ -21,7 +21,7 @@ from agent.splitters import SAFE, SPLITTERS, Part, name_shaped
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _ESCAPE_BEFORE = re.compile(r"\\[nrtbf]")
 MAX_PROPAGATED = 200
-_SHORT_WINDOW = 8
+_SHORT_WINDOW = 24   # up to this many start positions, anchored match() attempts beat one search()
 
 
 def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | None = None):
