@@ -30,6 +30,10 @@ def mask(body: str | bytes, ctype: str = "application/json"):
     '{"a": "url https:\\/\\/x\\/instance%3Di-1234567890abcdef0"}',
     '{"a": "arn:aws:ec2:us-east-1:123456789012:instance\\/i-1234567890abcdef0"}',
     '{"a": "\\u0031\\u0032\\u0033456789012 is the account"}',
+    # strings special only for a typographic escape (Claude Code's prompts): checked by the fast path
+    '{"a": "\\u2014 i-1234567890abcdef0 \\u2014"}',
+    '{"a": "\\u2014 \\u0069-1234567890abcdef0\\ud83e\\udd16"}',
+    '{"a": "C:\\\\logs\\\\i-1234567890abcdef0 \\u2192 done"}',
 ])
 def test_escaped_identifiers_are_found_and_output_is_valid_json(raw):
     out = mask(raw).body.decode()
