@@ -56,6 +56,10 @@ $(CLAUDE):
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
 	npm install --silent --no-audit --no-fund --prefix .tools @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
 
+# 10 minutes at a fixed rate through the real gateway: errors, leaks, p99 drift, agent/HAProxy RSS.
+soak: setup
+	$(PY) -m tests.soak --seconds 600 --rate 20
+
 test: setup tools
 	$(VENV)/bin/ruff check agent tests bench
 	$(VENV)/bin/pytest -q

@@ -29,7 +29,8 @@ def identifier(draw) -> tuple[str, list[str]]:
     """(text to plant, originals that must not survive)."""
     kind = draw(st.integers(0, 6))
     if kind == 0:
-        v = draw(st.sampled_from(["i", "vpc", "subnet", "sg", "vol", "eni"])) + "-" + draw(st.text(HEX, min_size=17, max_size=17))
+        prefix = draw(st.sampled_from(["i", "vpc", "subnet", "sg", "vol", "eni"]))
+        v = prefix + "-" + draw(st.text(HEX, min_size=17, max_size=17))
         return v, [v]
     if kind == 1:
         v = draw(st.sampled_from(["subnet", "sg", "i"])) + "-" + draw(st.text(HEX, min_size=8, max_size=8))
