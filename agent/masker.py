@@ -90,7 +90,7 @@ class Masker:
     # --- finding ----------------------------------------------------------------------------------
     def _view_found(self, view) -> list[Found]:
         out = []
-        for start, end, kind in self.finder.find(view.text):
+        for start, end, kind in self.finder.find(_blank_backslashes(view.text)):
             rs, re_ = view.raw_span(start, end)
             out.append((rs, re_, kind, view.text[start:end]))
         return out
@@ -114,7 +114,7 @@ class Masker:
     def _text_found(self, text: str) -> list[Found]:
         if PERCENT.search(text):
             return self._view_found(percent_view(plain_view(text)))
-        return [(s, e, k, text[s:e]) for s, e, k in self.finder.find(text)]
+        return [(s, e, k, text[s:e]) for s, e, k in self.finder.find(_blank_backslashes(text))]
 
     def _json_found(self, text: str, json_lines: bool) -> list[Found]:
         _validate_json(text, json_lines)
@@ -216,6 +216,21 @@ def _decode(body: bytes, what: str) -> str:
         raise MaskRefused(400, "invalid_request_error",
                           f"request body is not valid UTF-8 {what}; the masking gateway only forwards bodies "
                           "it can read", "invalid_utf8") from None
+
+
+_LONE_BACKSLASH = re.compile(r"\\(?![nrtbf\"])")
+
+
+def _blank_backslashes(text: str) -> str:
+    """Text with every backslash that does not start an escape (``\\n``, ``\\"`` ...) made a NUL, 1:1.
+
+    Boundaries refuse a backslash on the left (in JSON it may start an escape), which in plain text
+    would let ``C:\\logs\\i-0abc...`` through. ``\\n`` ``\\t`` ... stay, so ``{L}`` still sees them
+    as separators; positions do not move, so spans index the original text.
+    """
+    if "\\" not in text:
+        return text
+    return _LONE_BACKSLASH.sub("\x00", text)
 
 
 def _validate_json(text: str, json_lines: bool) -> None:

@@ -157,3 +157,11 @@ def test_key_and_escaped_value_at_the_requests_own_level(key, value):
     for piece in original.split("/"):
         if len(piece) >= 6:
             assert piece not in masked
+
+
+@pytest.mark.parametrize("text", ["C:\\logs\\i-1234567890abcdef0.txt", "dir\\\\i-1234567890abcdef0",
+                                  "see\\ni-1234567890abcdef0", '{\\"InstanceId\\": \\"i-1234567890abcdef0\\"}'])
+def test_plain_text_identifier_after_a_backslash(text):
+    """Windows paths and escaped JSON pasted as text: a backslash is a separator, never a shield."""
+    out = mask(text, "text/plain").body.decode()
+    assert IID not in out and len(out) == len(text)
