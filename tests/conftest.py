@@ -10,6 +10,7 @@ import pytest
 
 from tests.harness import CERTS, ROOT, Gateway
 from tests.mock_upstream import MockUpstream
+from tests.runsh import RunSh
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +57,13 @@ def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
     finally:
         for gw in started:
             gw.stop()
+
+
+@pytest.fixture
+def run_sh(tmp_path: Path, upstream: MockUpstream) -> Iterator[RunSh]:
+    """The gateway started by haproxy/run.sh, as `make run` starts it."""
+    gw = RunSh(tmp_path, upstream.port)
+    try:
+        yield gw.start()
+    finally:
+        gw.stop()

@@ -12,10 +12,8 @@ import os
 import signal
 import threading
 
-import pytest
-
 from tests.planted import PROMPT, leaks
-from tests.test_ops import RunSh, http, messages_body, prom, wait_until
+from tests.runsh import RunSh, http, messages_body, prom, wait_until
 
 TICKET = "TKT-482913"
 TICKET_PACK = """\
@@ -83,15 +81,6 @@ class Load:
 def generations(gw: RunSh) -> list[float]:
     return [prom(http(gw.agent_metrics_url(i))[1].decode())["aws_mask_agent_packs_generation"]
             for i in range(gw.agents)]
-
-
-@pytest.fixture
-def run_sh(tmp_path, upstream):
-    gw = RunSh(tmp_path, upstream.port)
-    try:
-        yield gw.start()
-    finally:
-        gw.stop()
 
 
 def test_reload_haproxy_and_packs_under_load(run_sh, upstream):
