@@ -17,19 +17,25 @@ import re
 from dataclasses import dataclass, field
 
 _TOKEN = re.compile(r'"[^"]*"|[{}\[\]]')
-_BLOCK_TYPE = re.compile(r'"type"\s*:\s*"(thinking|redacted_thinking|base64)"')
-_PROTECTED_VALUE = re.compile(r'"(?:signature|encrypted_[^"]*)"\s*:\s*"')
+# Block types whose objects pass byte-exact (group 1: ``"type": "thinking"`` ...) and the keys whose
+# string values do (``"signature": "``, ``"encrypted_*": "``), in one pass over the body (each was a
+# full pass, ~0.35 ms per MB). In valid JSON (the body is validated first) and in ``neutral`` (every
+# ``"`` a delimiter) a match of one alternative cannot overlap a match of the other, so one scan
+# finds exactly what two separate scans found.
+_PROTECTING = re.compile(r'"(?:type"\s*:\s*"(thinking|redacted_thinking|base64)"'
+                         r'|(?:signature|encrypted_[^"]*)"\s*:\s*")')
 _MEDIA_TYPE = re.compile(r'"media_type"\s*:\s*"([^"]*)"')
 _ESCAPED_BACKSLASH = re.compile(r"\\\\")
 _KEY_AFTER = re.compile(r"\s*:")
-_SPECIAL = (re.compile(r"\\u"), re.compile(r"\\/"), re.compile(r"%[0-9A-Fa-f]{2}"))
+_ESCAPE_SPECIAL = re.compile(r"\\[u/]")       # strings with \uXXXX or \/ ...
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")      # ... or %XX need decoding before detection
 
 
 def scan_text(text: str) -> str:
     """The text detection runs on: escaped backslashes blanked, so ``\\n`` is never an escape."""
-    if _ESCAPED_BACKSLASH.search(text) is None:  # re finds a two-byte literal faster than str
-        return text
-    return text.replace("\\\\", "\x00\x00")
+    # re finds a two-byte literal faster than str does (1 MB: 0.5 ms, str.replace 1.3 ms), and
+    # sub() hands back the text itself when there is nothing to replace.
+    return _ESCAPED_BACKSLASH.sub("\x00\x00", text)
 
 
 def neutralize(scan: str) -> str:
@@ -109,7 +115,14 @@ def analyse(text: str) -> Layout:
     lay = Layout(scan, neutral)
     reverse = None
     spans: list[tuple[int, int]] = []
-    for m in _BLOCK_TYPE.finditer(neutral):
+    blocks: list[re.Match] = []
+    values: list[tuple[int, int]] = []
+    for m in _PROTECTING.finditer(neutral):
+        if m.group(1) is not None:
+            blocks.append(m)
+        else:
+            values.append((m.end() - 1, _string_end(neutral, m.end() - 1)))
+    for m in blocks:
         obj = _object_opened_before(neutral, m.start())  # "type" is usually the first key
         if obj is None:
             reverse = reverse if reverse is not None else neutral[::-1]
@@ -123,8 +136,7 @@ def analyse(text: str) -> Layout:
                 lay.documents.append((obj[0], obj[1], media_type))
                 continue
         spans.append(obj)
-    for m in _PROTECTED_VALUE.finditer(neutral):
-        spans.append((m.end() - 1, _string_end(neutral, m.end() - 1)))
+    spans.extend(values)
     for start, end in spans:
         lay.protect(start, end)
     lay.special = _special_strings(neutral)
@@ -132,7 +144,10 @@ def analyse(text: str) -> Layout:
 
 
 def _special_strings(neutral: str) -> list[tuple[int, int]]:
-    hits = sorted(m.start() for pattern in _SPECIAL for m in pattern.finditer(neutral))
+    hits = [m.start() for m in _ESCAPE_SPECIAL.finditer(neutral)]
+    if "%" in neutral:           # a one-character search runs at memchr speed; the regex does not
+        hits.extend(m.start() for m in _PERCENT.finditer(neutral))
+        hits.sort()
     found: list[tuple[int, int]] = []
     for p in hits:
         if found and found[-1][0] <= p < found[-1][1]:
