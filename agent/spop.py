@@ -339,6 +339,21 @@ def _encode_bytes(raw: bytes) -> bytes:
 
 def encode_typed(data: TypedData) -> bytes:
     """TYPED-DATA: <TYPE:4 bits><FLAGS:4 bits><DATA> (3.1)."""
+    return b"".join(_typed_chunks(data))
+
+
+def _typed_chunks(data: TypedData) -> list[bytes]:
+    """``encode_typed`` as pieces to join once: a large STRING/BINARY value is not copied here, so an
+    ACK carrying a 1 MB body is assembled with one copy of it (``send_ack``), not one per layer."""
+    kind = data.type
+    if kind is DataType.STRING or kind is DataType.BINARY:
+        raw = _str_bytes(data.value) if kind is DataType.STRING else data.value   # type: ignore[arg-type]
+        assert isinstance(raw, bytes)
+        return [bytes((kind,)) + encode_varint(len(raw)), raw]
+    return [_encode_scalar(data)]
+
+
+def _encode_scalar(data: TypedData) -> bytes:
     kind = data.type
     if kind is DataType.NULL:
         return b"\x00"
@@ -349,9 +364,7 @@ def encode_typed(data: TypedData) -> bytes:
     if kind in (DataType.IPV4, DataType.IPV6):
         assert isinstance(data.value, ipaddress.IPv4Address | ipaddress.IPv6Address)
         return bytes((kind,)) + data.value.packed
-    raw = _str_bytes(data.value) if kind is DataType.STRING else data.value   # type: ignore[arg-type]
-    assert isinstance(raw, bytes)
-    return b"".join((bytes((kind,)), encode_varint(len(raw)), raw))     # one copy of a large body
+    raise SpopError(Status.UNKNOWN, "unknown data type")
 
 
 def typed_size(data: TypedData) -> int:
@@ -521,11 +534,15 @@ def _check_action(action: Action) -> None:
 
 def encode_action(action: Action) -> bytes:
     """ACTION-SET-VAR / ACTION-UNSET-VAR (3.4): type, NB-ARGS, scope byte, name, [value]."""
+    return b"".join(_action_chunks(action))
+
+
+def _action_chunks(action: Action) -> list[bytes]:
     _check_action(action)
     name = _encode_bytes(action.name.encode("ascii"))
     if isinstance(action, SetVar):
-        return b"".join((bytes((ActionType.SET_VAR, 3, action.scope)), name, encode_typed(action.value)))
-    return bytes((ActionType.UNSET_VAR, 2, action.scope)) + name
+        return [bytes((ActionType.SET_VAR, 3, action.scope)) + name, *_typed_chunks(action.value)]
+    return [bytes((ActionType.UNSET_VAR, 2, action.scope)) + name]
 
 
 def action_size(action: Action) -> int:
@@ -579,8 +596,13 @@ def encode_frame(frame_type: int, stream_id: int, frame_id: int, payload: bytes,
     """<FRAME-LENGTH:4> <TYPE:1> <FLAGS:4> <STREAM-ID:varint> <FRAME-ID:varint> <PAYLOAD>."""
     if not 0 <= frame_type <= 255 or not 0 <= flags < (1 << 32):
         raise SpopError(Status.UNKNOWN, "frame type or flags out of range")
+    return b"".join(_frame_chunks(frame_type, stream_id, frame_id, [payload], len(payload), flags))
+
+
+def _frame_chunks(frame_type: int, stream_id: int, frame_id: int, payload: list[bytes], size: int,
+                  flags: int = FLAG_FIN) -> list[bytes]:
     head = bytes((frame_type,)) + _FLAGS.pack(flags) + encode_varint(stream_id) + encode_varint(frame_id)
-    return b"".join((_HEADER.pack(len(head) + len(payload)), head, payload))
+    return [_HEADER.pack(len(head) + size) + head, *payload]
 
 
 def decode_frame(frame: bytes | memoryview) -> Frame:
@@ -820,6 +842,11 @@ class AgentConnection:
             raise SpopError(Status.TOO_BIG, f"frame of {length} bytes > max-frame-size {self.frame_limit}")
         if len(self._buffer) < 4 + length:
             return None
+        if len(self._buffer) == 4 + length:
+            # The usual case (HAProxy waits for the ACK of a body): take the buffer as it is rather
+            # than copy a 1 MB frame out of it.
+            frame, self._buffer = self._buffer, bytearray()
+            return memoryview(frame)[4:], length
         frame = self._buffer[4:4 + length]      # one copy; the buffer keeps only what follows
         del self._buffer[:4 + length]
         return memoryview(frame), length
@@ -897,9 +924,10 @@ class AgentConnection:
         size = ack_frame_size(stream_id, frame_id, actions)
         if size > self.frame_limit:
             raise SpopError(Status.TOO_BIG, f"ACK of {size} bytes > max-frame-size {self.frame_limit}")
-        payload = b"".join(encode_action(a) for a in actions)
+        chunks = [c for a in actions for c in _action_chunks(a)]
         self._pending.discard(key)
-        return encode_frame(FrameType.ACK, stream_id, frame_id, payload)
+        # One join for the whole frame: the masked body is copied once on its way out.
+        return b"".join(_frame_chunks(FrameType.ACK, stream_id, frame_id, chunks, sum(map(len, chunks))))
 
     def send_disconnect(self, status: Status | int = Status.NORMAL, message: str | None = None) -> bytes:
         """AGENT-DISCONNECT (3.2.9); the caller closes the socket right after writing it."""
