@@ -19,6 +19,7 @@ from agent.prefilter import find_literals, make_prefilter
 from agent.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
+_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 _ESCAPE_BEFORE = re.compile(r"\\[nrtbf]")
 MAX_PROPAGATED = 200
 _SHORT_WINDOW = 24   # up to this many start positions, anchored match() attempts beat one search()
@@ -169,10 +170,10 @@ class _Intervals:
         self.ends.insert(i, end)
 
 
-def _bounded(text: str, start: int, end: int) -> bool:
-    if start and _TOKEN_CHAR.match(text, start - 1) and not _ESCAPE_BEFORE.match(text, max(0, start - 2)):
+def _bounded(text: str, start: int, end: int, token=_TOKEN_CHAR) -> bool:
+    if start and token.match(text, start - 1) and not _ESCAPE_BEFORE.match(text, max(0, start - 2)):
         return False
-    return not (end < len(text) and _TOKEN_CHAR.match(text, end))
+    return not (end < len(text) and token.match(text, end))
 
 
 class Finder:
@@ -212,7 +213,9 @@ class Finder:
 
 def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
-    found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names."""
+    found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
+    An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
+    embeds it): its pseudonym holds no ``-``, so it still restores there."""
     accounts = [v for v, k in values.items() if k == "account"]
     names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6 and name_shaped(v)),
                    key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
@@ -220,7 +223,9 @@ def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Par
     out: list[Part] = []
     if literals:
         for start, end in find_literals(text, literals):
-            if not taken.overlaps(start, end) and _bounded(text, start, end):
+            kind = values[text[start:end]]
+            if not taken.overlaps(start, end) and _bounded(
+                    text, start, end, _WORD_CHAR if kind == "account" else _TOKEN_CHAR):
                 taken.add(start, end)
-                out.append((start, end, values[text[start:end]]))
+                out.append((start, end, kind))
     return out

@@ -204,7 +204,8 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
         if not isinstance(chars, str) or not re.fullmatch(r"\[[^\]]+\]", chars):
             raise _fail(where, "window_chars must be one character class such as '[A-Za-z0-9.-]'")
         # A character outside the class, then only class characters up to the anchor hit.
-        window_run = _compile(where, "window_chars", "[^" + chars[1:] + chars + r"*+\Z")
+        outside = "[" + chars[2:] if chars.startswith("[^") else "[^" + chars[1:]
+        window_run = _compile(where, "window_chars", outside + chars + r"*+\Z")
     return Detector(
         id=det_id, kind=kind, regex=regex, anchors=anchors, window=ints["window"],
         after=ints["after"], priority=ints["priority"], split=split,

@@ -31,7 +31,7 @@ SAFE = re.compile(r"[\x21-\x7e]+")
 
 # ARN resource segments and hostname labels that are AWS vocabulary, not customer data.
 KEEP_WORDS = frozenset("""
-    root app net gwy service-role aws-service-role aws-reserved sso.amazonaws.com $LATEST latest
+    aws root app net gwy service-role aws-service-role aws-reserved sso.amazonaws.com $LATEST latest
     default primary replica policy role user group instance-profile mfa server-certificate saml-provider
     oidc-provider
 """.split())
@@ -88,7 +88,25 @@ def _segment_kind(seg: str) -> str:
 
 def _keep_segment(seg: str) -> bool:
     return (not seg or "*" in seg or seg in KEEP_WORDS or (seg.isdigit() and len(seg) <= 6)
-            or bool(REGION.fullmatch(seg)))
+            or bool(REGION.fullmatch(seg)) or seg.endswith(".amazonaws.com")
+            or seg.startswith("AWSServiceRoleFor"))
+
+
+_SERVICE_SEGMENT = re.compile(r"[a-z][a-z0-9-]*")
+
+
+def _path_segments(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """``/`` or ``:`` separated segments that may be secret: AWS-defined ones are left out, and so is
+    the service name right after an ``aws`` segment (``/aws/lambda/<fn>``, ``alias/aws/s3``)."""
+    out = []
+    after_aws = False
+    for seg in re.finditer(r"[^/:]+", text[start:end]):
+        value = seg.group()
+        keep = _keep_segment(value) or (after_aws and bool(_SERVICE_SEGMENT.fullmatch(value)))
+        after_aws = value == "aws"
+        if not keep:
+            out.append((start + seg.start(), value))
+    return out
 
 
 def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -103,14 +121,20 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     resource = text[rstart:rend]
     stripped = resource.rstrip(".,;:)")
     segments = [(s.start(), s.group()) for s in re.finditer(r"[^/:]+", stripped)]
-    has_type = m.group("service") != "s3" and len(segments) > 1
+    # sns (topic[:subscription]), sqs (queue) and s3 (bucket/key) resources start with the name.
+    has_type = m.group("service") not in _NO_RESOURCE_TYPE and len(segments) > 1
+    secret = {off for off, _ in _path_segments(stripped, 0, len(stripped))}
     for n, (off, seg) in enumerate(segments):
-        if n == 0 and has_type and re.fullmatch(r"[a-z][a-z-]*", seg):
+        if n == 0 and has_type and _RESOURCE_TYPE.fullmatch(seg):
             continue
-        if _keep_segment(seg):
+        if off not in secret:
             continue
         parts.append((rstart + off, rstart + off + len(seg), _segment_kind(seg)))
     return parts
+
+
+_NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})
+_RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 
 def _label_kind(label: str) -> str | None:
@@ -129,6 +153,9 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     start, end = _span(m)
     labels = [(lm.start() + start, lm.group()) for lm in re.finditer(r"[^.]+", text[start:end])]
     names = [lab for _, lab in labels]
+    if names[-2:] == ["amazonaws", "com"] and (
+            len(names) == 3 or (len(names) == 4 and REGION.fullmatch(names[1]))):
+        return []  # <service>.amazonaws.com, <service>.<region>.amazonaws.com: principals, endpoints
     stop = next((i for i, lab in enumerate(names) if REGION.fullmatch(lab) or SHORT_REGION.fullmatch(lab)),
                 None)
     if stop is None:
@@ -182,11 +209,9 @@ def _path_parts(text: str, start: int, end: int, kind: str) -> list[Part]:
     the same log group or repository gets the same pseudonyms in a JSON key, a flag and an ARN, and no
     pseudonym contains ``/`` (a ``/`` inside a pseudonym would keep it from restoring after ``host/``)."""
     parts: list[Part] = []
-    for seg in re.finditer(r"[^/:]+", text[start:end]):
-        value = seg.group()
-        if not _keep_segment(value):
-            kind_ = _segment_kind(value)
-            parts.append((start + seg.start(), start + seg.end(), kind if kind_ == "name" else kind_))
+    for off, value in _path_segments(text, start, end):
+        kind_ = _segment_kind(value)
+        parts.append((off, off + len(value), kind if kind_ == "name" else kind_))
     return parts
 
 
@@ -196,7 +221,8 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     start, end = _span(m)
     value = text[start:end]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
-            or value.startswith(("$", "${", "<", "var.", "local.", "aws_")):
+            or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
+            or value.endswith(".amazonaws.com"):
         return []
     if "/" in value or ":" in value:
         return _path_parts(text, start, end, kind)
@@ -214,7 +240,7 @@ def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return []
 
 
-_VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|@|~|\^)\s*$")
+_VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|~|\^)\s*$")
 
 
 def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -224,9 +250,9 @@ def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # this-network, loopback, multicast/reserved, link-local and the metadata address
     private = a == 10 or (a == 172 and 16 <= b < 32) or (a == 192 and b == 168) or (a == 100 and 64 <= b < 128)
     cidr = m.groupdict().get("cidr")
-    if not private and not cidr:
-        if text[end - 2:end] == ".0" or _VERSION_CONTEXT.search(text[max(0, start - 12):start]):
-            return []  # 20.11.1.0, version 1.2.3.4: versions, not hosts
+    if not cidr:
+        if (not private and text[end - 2:end] == ".0") or _VERSION_CONTEXT.search(text[max(0, start - 12):start]):
+            return []  # 20.11.1.0, version 1.2.3.4, release 10.0.1.2: versions, not hosts
     return [(start, end, kind)]
 
 
@@ -245,8 +271,32 @@ def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return [(start, end, kind)]
 
 
+_ROW_TAG = re.compile(r"[A-Z][A-Z0-9]{2,40}(?:\t|\\t)")
+ROW_LOOKBACK = 4000
+
+
+def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A field of an AWS CLI ``--output text`` row: its line (after a real or a JSON-escaped line
+    break, or the quote that opens a JSON string) must start with an upper-case tag and a tab
+    (``SECURITYGROUPS\t...``)."""
+    start, end = _span(m)
+    lo = max(0, start - ROW_LOOKBACK)
+    real, escaped = text.rfind("\n", lo, start), text.rfind("\\n", lo, start)
+    line = max(real + 1 if real >= 0 else -1, escaped + 2 if escaped >= 0 else -1)
+    if line < 0:
+        if lo:
+            return []  # no line start within reach
+        line = 0
+    if _ROW_TAG.match(text, line):
+        return [(start, end, kind)]
+    quote = text.rfind('"', line, start)  # the row opens a JSON string ("SECURITYGROUPS\t...)
+    if quote >= 0 and (quote == 0 or text[quote - 1] != "\\") and _ROW_TAG.match(text, quote + 1):
+        return [(start, end, kind)]
+    return []
+
+
 SPLITTERS: dict[str, Callable[[str, re.Match, dict, str], list[Part]]] = {
     "whole": whole, "arn": _memoized(arn), "hostname": _memoized(hostname), "internal_hostname": internal_hostname,
     "namelist": namelist, "context_value": context_value, "mixed_id": mixed_id, "ipv4": ipv4,
-    "ipv6": ipv6,
+    "ipv6": ipv6, "cli_text_row": cli_text_row,
 }

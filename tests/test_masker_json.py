@@ -155,7 +155,7 @@ def test_key_and_escaped_value_at_the_requests_own_level(key, value):
     masked = out["messages"][0]["content"][0]["input"][key]
     assert masked != original
     for piece in original.split("/"):
-        if len(piece) >= 6:
+        if len(piece) >= 6 and piece != "lambda":  # the AWS-defined /aws/<service>/ prefix stays readable
             assert piece not in masked
 
 
