@@ -8,12 +8,18 @@ Variants are generated configs or a bench-only agent, never changes to haproxy/h
   echo       the real config, but the agent answers the body unmasked (bench/echo_agent.py): the
              cost of everything around the masking engine
   nohash     the real gateway without the SHA-256 set-header and check (elimination only)
+  nolua, norestore, nohop2, luanoset   without the swap filter / the restore filter / hop 2, or
+             with the swap reduced to get_var (with ``echo``: the body is unchanged anyway)
+  glibc      HAProxy started with glibc malloc tunables (mmap/trim thresholds)
+  dmglobal   HAProxy started with -dMglobal (its shared pool cache)
+Combine with "+": ``echo+nohop2``, ``gateway+dmglobal``, ``passthrough+dmglobal``.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bodies import bodies  # noqa: E402
 from bench.load import CpuMeter, hey  # noqa: E402
-from bench.setups import Procs, free_port, wait_port  # noqa: E402
+from bench.setups import Procs, free_port, passthrough_config, wait_port  # noqa: E402
 
 
 def variant_config(name: str, cfg: str) -> str:
@@ -48,6 +54,11 @@ def start(procs: Procs, name: str, workdir: Path) -> int:
         return procs.start_haproxy(masking=False)
     http_port, agent_port = free_port(), free_port()
     env = procs.haproxy_env(http_port, agent_port)
+    base = (ROOT / "haproxy" / "haproxy.cfg").read_text()
+    if name.startswith("passthrough+"):      # passthrough with a variant's HAProxy flags
+        cfg = workdir / f"haproxy-{name}.cfg"
+        cfg.write_text(passthrough_config(base))
+        return _haproxy(procs, name, cfg, env, http_port, workdir)
     agent = [sys.executable, "-m", "agent", "serve", "--listen", f"127.0.0.1:{agent_port}",
              "--key-file", str(procs.key_file)]
     if "echo" in name.split("+"):
@@ -55,11 +66,27 @@ def start(procs: Procs, name: str, workdir: Path) -> int:
     proc = procs._start("agent", agent, env)
     wait_port(agent_port, proc, proc.log_path)  # type: ignore[attr-defined]
     cfg = workdir / f"haproxy-{name}.cfg"
-    cfg.write_text(variant_config(name, (ROOT / "haproxy" / "haproxy.cfg").read_text()))
+    cfg.write_text(variant_config(name, base))
+    return _haproxy(procs, name, cfg, env, http_port, workdir)
+
+
+def _haproxy(procs: Procs, name: str, cfg: Path, env: dict[str, str], http_port: int, workdir: Path) -> int:
+    lua = {"luanoset": ("    local n = msg:set(masked, 0, input)\n", "    local n = #masked\n")}
+    patches = [lua[v] for v in name.split("+") if v in lua]
+    if patches:       # a patched copy of haproxy/ (bench only; with the echo agent the body is unchanged)
+        hdir = workdir / f"haproxy-{name}"
+        shutil.copytree(ROOT / "haproxy", hdir, dirs_exist_ok=True)
+        src = (hdir / "mask_filter.lua").read_text()
+        for old, new in patches:
+            assert old in src, old
+            src = src.replace(old, new)
+        (hdir / "mask_filter.lua").write_text(src)
+        env["GATEWAY_HAPROXY_DIR"] = str(hdir)
     if "glibc" in name.split("+"):     # what glibc malloc tunables would save (not settable from haproxy.cfg)
         env["GLIBC_TUNABLES"] = ("glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
                                  ":glibc.malloc.top_pad=16777216")
-    proc = procs._start("haproxy", ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec haproxy -db -f "{cfg}"'],
+    flags = " -dMglobal" if "dmglobal" in name.split("+") else ""   # HAProxy's shared pool cache
+    proc = procs._start("haproxy", ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec haproxy -db{flags} -f "{cfg}"'],
                         env)
     wait_port(http_port, proc, proc.log_path)  # type: ignore[attr-defined]
     return http_port
