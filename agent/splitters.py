@@ -241,6 +241,7 @@ def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 
 _VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|~|\^)\s*$")
+_VERSION_WORD = re.compile(r"(?i)\b(?:version|release|build)\s*$")  # private addresses: words only
 
 
 def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -251,8 +252,12 @@ def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     private = a == 10 or (a == 172 and 16 <= b < 32) or (a == 192 and b == 168) or (a == 100 and 64 <= b < 128)
     cidr = m.groupdict().get("cidr")
     if not cidr:
-        if (not private and text[end - 2:end] == ".0") or _VERSION_CONTEXT.search(text[max(0, start - 12):start]):
-            return []  # 20.11.1.0, version 1.2.3.4, release 10.0.1.2: versions, not hosts
+        before = text[max(0, start - 12):start]
+        if private:
+            if _VERSION_WORD.search(before):
+                return []  # release 10.0.1.2: a version, not a host
+        elif text[end - 2:end] == ".0" or _VERSION_CONTEXT.search(before):
+            return []  # 20.11.1.0, version 1.2.3.4, ==1.2.3.4: versions, not hosts
     return [(start, end, kind)]
 
 
