@@ -194,13 +194,30 @@ def name_shaped(token: str) -> bool:
     return has_sep or has_digit
 
 
+# Short English words that join hyphenated phrases (end-to-end, up-to-date, state-of-the-art).
+PHRASE_WORDS = frozenset("to of the and or in on by for a an at as per vs via with".split())
+
+
+def english_phrase(token: str) -> bool:
+    """A hyphenated English phrase rather than a name: one of its parts is a joining word."""
+    return any(part in PHRASE_WORDS for part in token.lower().split("-"))
+
+
 def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
-    """One or more names after a label ("S3 buckets: a and b"); each must look like a resource name."""
+    """One or more names after a label ("S3 buckets: a and b"); each must look like a resource name.
+    Weak labels narrow it with params: ``no_phrases`` (a hyphenated English phrase such as end-to-end
+    is not a name) and ``need_separator`` (a name holds ``-`` or ``_``: EC2, IPv6, x86 are words)."""
     start, end = _span(m)
     out = []
+    no_phrases = params.get("no_phrases", False)
+    need_sep = params.get("need_separator", False)
     for t in NAME_TOKEN.finditer(text, start, end):
-        if t.group() not in ("and", "or") and name_shaped(t.group()):
-            out.append((t.start(), t.end(), kind))
+        token = t.group()
+        if token in ("and", "or") or not name_shaped(token):
+            continue
+        if (no_phrases and english_phrase(token)) or (need_sep and "-" not in token and "_" not in token):
+            continue
+        out.append((t.start(), t.end(), kind))
     return out
 
 
