@@ -66,3 +66,11 @@ def test_anchor_path_equals_finditer_on_corpora(det):
         fast = sorted(m.span() for m in iter_matches(det, text, pre.scan(text).get(0, []))
                       if _accepted(det, text, m))
         assert fast == full, f"{det.where}: anchored path differs from finditer"
+
+
+def test_regexes_join_into_one_alternation():
+    """bench/bench_engine.py's naive baseline joins every regex, named groups made plain, into one
+    pattern: no detector may rely on group names beyond (?P<value>) (no (?(name)...) conditionals)."""
+    import re
+    parts = [re.sub(r"\(\?P<\w+>", "(?:", d.regex.pattern) for d in PACKS.detectors]
+    re.compile("|".join(f"(?:{p})" for p in parts))
