@@ -36,6 +36,12 @@ for i in $(seq 0 $((AGENT_PROCESSES - 1))); do
   pids+=($!)
   echo $! >> "$GATEWAY_RUN_DIR/agents.pid"
 done
+# HAProxy marks the agents down (and answers 503 at once) if its first health check finds nobody
+# listening, so start it only once an agent accepts connections.
+for _ in $(seq 300); do
+  (exec 3<>"/dev/tcp/${AGENT_ADDR%:*}/${AGENT_ADDR##*:}") 2>/dev/null && break
+  sleep 0.1
+done
 echo "gateway: http://$GATEWAY_LISTEN_ADDR:$GATEWAY_HTTP_PORT  https://localhost:$GATEWAY_HTTPS_PORT  -> $UPSTREAM_URL"
 echo "         ANTHROPIC_BASE_URL=http://$GATEWAY_LISTEN_ADDR:$GATEWAY_HTTP_PORT claude"
 echo "ops:     http://$GATEWAY_METRICS_ADDR:$GATEWAY_METRICS_PORT/health  .../metrics  (make reload: config + packs)"

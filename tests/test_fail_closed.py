@@ -42,7 +42,9 @@ def test_agent_not_running(make_gateway, upstream):
     gw = make_gateway(agent=False)
     code, payload = post(gw.http_url)
     assert code == 503
-    assert "masking is unavailable" in assert_anthropic_error(payload, "api_error")
+    message = assert_anthropic_error(payload, "api_error")
+    # Whichever caught it first: the SPOE exchange, or the health check that found nobody listening.
+    assert "masking is unavailable" in message or "fails its health check" in message
     assert upstream.received == []
 
 
@@ -212,3 +214,27 @@ def test_verify_hop_refuses_a_body_that_is_not_the_masked_one(gateway, upstream)
         r = subprocess.run(args, capture_output=True, timeout=30)
         assert r.stdout == b"502"
     assert upstream.received == []
+
+
+def test_agent_down_fails_fast_on_its_health_check(make_gateway, upstream):
+    """Once the health check has seen the agent gone, requests are refused at once (the health
+    message) instead of each waiting GATEWAY_MASK_TIMEOUT; when it is back, requests pass again."""
+    gw = make_gateway(env={"GATEWAY_MASK_TIMEOUT": "5s"})
+    assert post(gw.http_url)[0] == 200
+    gw.stop_agent(signal.SIGKILL)
+    time.sleep(3)             # the check runs every 2 s and needs two failures (a request sent
+    deadline = time.monotonic() + 20   # before that waits the whole timeout: also a 503)
+    while True:
+        code, payload = post(gw.http_url)
+        assert code == 503
+        if "fails its health check" in assert_anthropic_error(payload, "api_error"):
+            break
+        assert time.monotonic() < deadline, "the health check never marked the agent down"
+    received = len(upstream.received)
+    gw.start_agent()
+    deadline = time.monotonic() + 15
+    while post(gw.http_url)[0] != 200:
+        assert time.monotonic() < deadline, "requests did not pass again after the agent came back"
+        time.sleep(0.1)
+    assert len(upstream.received) == received + 1
+    assert all(PROMPT not in r.body.decode() for r in upstream.received)

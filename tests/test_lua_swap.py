@@ -76,7 +76,7 @@ def test_without_the_lua_swap_the_verify_hop_refuses(make_gateway, upstream):
 def test_without_the_fail_closed_rules_the_verify_hop_refuses(make_gateway, upstream):
     """SPOE is fail-open: with the deny rules gone and no agent, the Lua filter (no masked body) and
     the hop behind it still refuse."""
-    gw = make_gateway(config=_without("if spoe_failed", "if !agent_ok"), agent=False)
+    gw = make_gateway(config=_without("if spoe_failed", "if !agent_ok", "if agents_down"), agent=False)
     code, _ = post(gw.http_url)
     assert code in (400, 500, 502, 503)
     assert upstream.received == []
