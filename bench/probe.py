@@ -64,7 +64,7 @@ def start(procs: Procs, name: str, workdir: Path) -> int:
     if "echo" in name.split("+"):
         agent = [sys.executable, str(ROOT / "bench" / "echo_agent.py"), str(agent_port)]
     proc = procs._start("agent", agent, env)
-    wait_port(agent_port, proc, proc.log_path)  # type: ignore[attr-defined]
+    wait_port(agent_port, timeout=20.0, proc=proc)
     cfg = workdir / f"haproxy-{name}.cfg"
     cfg.write_text(variant_config(name, base))
     return _haproxy(procs, name, cfg, env, http_port, workdir)
@@ -88,7 +88,7 @@ def _haproxy(procs: Procs, name: str, cfg: Path, env: dict[str, str], http_port:
     flags = " -dMglobal" if "dmglobal" in name.split("+") else ""   # HAProxy's shared pool cache
     proc = procs._start("haproxy", ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec haproxy -db{flags} -f "{cfg}"'],
                         env)
-    wait_port(http_port, proc, proc.log_path)  # type: ignore[attr-defined]
+    wait_port(http_port, timeout=20.0, proc=proc)
     return http_port
 
 

@@ -8,36 +8,16 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tests.harness import free_port, wait_port  # one definition for tests and bench
 
 ROOT = Path(__file__).resolve().parent.parent
 CERTS = ROOT / "certs" / "out"
 MITM_VENV = ROOT / "bench" / ".mitm-venv"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n"
-                               + log.read_text(errors="replace")[-3000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
 def cpu_ticks(pid: int) -> int:
@@ -57,7 +37,7 @@ def cpu_ms(ticks: int) -> float:
 
 _DROP_GLOBAL = re.compile(r"^\s*(lua-load|lua-load-per-thread|lua-prepend-path)\b")
 _DROP_GATEWAY = re.compile(r"^\s*(filter\s|http-request\s+send-spoe-group\b)|txn\.mask\.|x-gateway-body-sha256"
-                           r"|\b(spoe_failed|agent_\w+|masked_body)\b")
+                           r"|\b(spoe_failed|agents?_\w+|masked_body|old_worker)\b")
 _MASKING_SECTIONS = ("frontend fe_verify", "backend be_verify", "backend be_agents", "defaults agents",
                      "frontend fe_ops")   # fe_ops: agent health (only with GATEWAY_METRICS_PORT)
 
@@ -134,7 +114,7 @@ class Procs:
         proc = self._start("upstream", [sys.executable, str(ROOT / "bench" / "mock_upstream.py"), "--port",
                                         str(port), "--cert", str(CERTS / "server.crt"),
                                         "--key", str(CERTS / "server.key")])
-        wait_port(port, proc, proc.log_path)  # type: ignore[attr-defined]
+        wait_port(port, timeout=20.0, proc=proc)
         self.upstream_port = port
         return port
 
@@ -162,7 +142,7 @@ class Procs:
                 proc = self._start("agent", [sys.executable, "-m", "agent", "serve", "--listen",
                                              f"127.0.0.1:{agent_port}", "--key-file", str(self.key_file), *extra],
                                    env)
-                wait_port(agent_port, proc, proc.log_path)  # type: ignore[attr-defined]
+                wait_port(agent_port, timeout=20.0, proc=proc)
         else:
             cfg = self.workdir / "haproxy-passthrough.cfg"
             cfg.write_text(passthrough_config((ROOT / "haproxy" / "haproxy.cfg").read_text()))
@@ -172,7 +152,7 @@ class Procs:
             raise RuntimeError(f"haproxy -c failed for {cfg}:\n{check.stdout}{check.stderr}")
         proc = self._start("haproxy", ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec haproxy -db -f "{cfg}"'],
                            env)
-        wait_port(http_port, proc, proc.log_path)  # type: ignore[attr-defined]
+        wait_port(http_port, timeout=20.0, proc=proc)
         return http_port
 
     def start_mitm(self) -> int:
@@ -185,7 +165,7 @@ class Procs:
             "-s", str(ROOT / "bench" / "mitm_addon.py"),
             "--set", f"confdir={confdir}", "--set", f"ssl_verify_upstream_trusted_ca={CERTS / 'ca.pem'}",
             "--set", "flow_detail=0"], {"BENCH_KEY_FILE": str(self.key_file)})
-        wait_port(port, proc, proc.log_path, timeout=40)  # type: ignore[attr-defined]
+        wait_port(port, timeout=40, proc=proc)
         return port
 
     def stop(self, role: str) -> None:
