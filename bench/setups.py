@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import free_port, wait_port  # one definition for tests and bench
+from tests.harness import free_port, stop_process, wait_port  # one definition for tests and bench
 
 ROOT = Path(__file__).resolve().parent.parent
 CERTS = ROOT / "certs" / "out"
@@ -170,13 +169,7 @@ class Procs:
 
     def stop(self, role: str) -> None:
         for proc in self.procs.pop(role, []):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+            stop_process(proc)
 
     def stop_all(self) -> None:
         for role in list(self.procs):

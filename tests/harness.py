@@ -65,6 +65,18 @@ def established(port: int) -> int:
     return count
 
 
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Ask a process to stop with ``sig``; kill it if it has not exited after ``timeout`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def make_key(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -130,13 +142,8 @@ class Gateway:
         wait_port(self.agent_port, proc=self.agent)
 
     def stop_agent(self, sig: int = signal.SIGTERM) -> None:
-        if self.agent is not None and self.agent.poll() is None:
-            self.agent.send_signal(sig)
-            try:
-                self.agent.wait(10)
-            except subprocess.TimeoutExpired:
-                self.agent.kill()
-                self.agent.wait(5)
+        if self.agent is not None:
+            stop_process(self.agent, sig)
         self.agent = None
 
     @property
@@ -167,13 +174,8 @@ class Gateway:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.haproxy is not None and self.haproxy.poll() is None:
-            self.haproxy.terminate()
-            try:
-                self.haproxy.wait(10)
-            except subprocess.TimeoutExpired:
-                self.haproxy.kill()
-                self.haproxy.wait(5)
+        if self.haproxy is not None:
+            stop_process(self.haproxy)
         self.haproxy = None
         if self.agent is not None:
             # A test may have frozen it (SIGSTOP): wake it so it can exit.

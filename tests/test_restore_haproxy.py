@@ -28,7 +28,7 @@ import anthropic
 import pytest
 
 from agent.restoremap import encode
-from tests.harness import free_port, wait_port
+from tests.harness import free_port, stop_process, wait_port
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "haproxy"
 HAPROXY = os.environ.get("HAPROXY_BIN") or shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -150,12 +150,7 @@ def gateway(tmp_path: Path, upstream: Upstream) -> Iterator[int]:
         wait_port(port, proc=proc)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, timeout=5)
         log.close()
 
 

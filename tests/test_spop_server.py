@@ -28,7 +28,7 @@ from agent import restoremap, spop
 from agent.handler import MaskerHolder, MaskHandler, Metrics, RequestContext, safe_path
 from agent.server import REMOTE_REFUSED, AgentServer, ConfigError, main, parse_listen
 from agent.spop import DataType, Status
-from tests.harness import free_port, wait_port
+from tests.harness import free_port, stop_process, wait_port
 from tests.spop_fakes import ORIGINAL, PSEUDONYM, FakeMasker, fake_holder, running_server
 from tests.spop_peer import (
     RawClient,
@@ -648,12 +648,7 @@ def test_real_haproxy_negotiates_notifies_and_receives_the_variables(agent_proc,
             assert time.monotonic() < deadline, admin(admin_sock, "show stat")
             time.sleep(0.1)
     finally:
-        hap.terminate()
-        try:
-            hap.wait(5)
-        except subprocess.TimeoutExpired:
-            hap.kill()
-            hap.wait(5)
+        stop_process(hap, timeout=5)
     agent_lines = log.read_text()
     hellos = [line for line in map(json.loads, agent_lines.splitlines()) if line.get("event") == "hello"]
     traffic = [h for h in hellos if not h["healthcheck"]]
