@@ -38,7 +38,6 @@ class RequestContext:
     stream_id: int
     frame_id: int
     max_frame_size: int
-    notify_size: int = 0
 
 
 Handler = Callable[[spop.Message, RequestContext], Awaitable[list[spop.Action]]]

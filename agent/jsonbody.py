@@ -26,7 +26,6 @@ _PROTECTING = re.compile(r'"(?:type"\s*:\s*"(thinking|redacted_thinking|base64)"
                          r'|(?:signature|encrypted_[^"]*)"\s*:\s*")')
 _MEDIA_TYPE = re.compile(r'"media_type"\s*:\s*"([^"]*)"')
 _ESCAPED_BACKSLASH = re.compile(r"\\\\")
-_KEY_AFTER = re.compile(r"\s*:")
 _ESCAPE_SPECIAL = re.compile(r"\\[u/]")       # strings with \uXXXX or \/ ...
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")      # ... or %XX need decoding before detection
 
@@ -183,6 +182,3 @@ class StringLocator:
             return None
         self._last = (self._s.rfind('"', 0, pos) + 1, self._s.index('"', pos))
         return self._last
-
-    def is_key(self, string_end: int) -> bool:
-        return bool(_KEY_AFTER.match(self._s, string_end + 1))

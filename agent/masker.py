@@ -78,10 +78,6 @@ class Masker:
                           f"content type {media!r} cannot be inspected for AWS identifiers, so the gateway "
                           "does not forward it; send application/json or text", "content_type")
 
-    def mask_text(self, text: str) -> MaskResult:
-        """Mask a plain text (the CLI on non-JSON input)."""
-        return self._result(text, self._text_found(text))
-
     def scan(self, text: str, as_json: bool) -> list[Found]:
         """What would be masked, with positions in ``text`` (for ``python -m agent scan``)."""
         found = self._json_found(text, json_lines=False) if as_json else self._text_found(text)

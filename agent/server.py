@@ -127,7 +127,7 @@ class AgentProtocol(asyncio.Protocol):
             self.reading_paused = True
 
     async def _answer(self, notify: spop.Notify) -> None:
-        ctx = RequestContext(notify.stream_id, notify.frame_id, self.codec.frame_limit, notify.size)
+        ctx = RequestContext(notify.stream_id, notify.frame_id, self.codec.frame_limit)
         actions: list[spop.Action] = []
         for message in notify.messages:
             actions.extend(await self.server.dispatch(message, ctx))
