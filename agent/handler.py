@@ -31,20 +31,27 @@ request_log = logging.getLogger("agent.request")
 UINT32_MAX = (1 << 32) - 1
 
 
+def _alone() -> int:
+    return 1
+
+
 @dataclass(frozen=True)
 class RequestContext:
-    """What a handler knows about the NOTIFY it answers (the ACK must fit ``max_frame_size``)."""
+    """What a handler knows about the NOTIFY it answers (the ACK must fit ``max_frame_size``).
+
+    ``in_flight()``: NOTIFYs this process has received and not yet answered, this one included."""
 
     stream_id: int
     frame_id: int
     max_frame_size: int
+    in_flight: Callable[[], int] = _alone
 
 
 Handler = Callable[[spop.Message, RequestContext], Awaitable[list[spop.Action]]]
 
 
 class MaskerLike(Protocol):
-    def mask_body(self, body: bytes, content_type: str | None) -> MaskResult: ...
+    def mask_body(self, body: bytes, content_type: str | None, parallel: bool = False) -> MaskResult: ...
 
 
 # --------------------------------------------------------------------------------------------------
@@ -52,10 +59,14 @@ class MaskerLike(Protocol):
 # --------------------------------------------------------------------------------------------------
 
 
-def load_masker(key_file: str | Path, packs_dir: str | Path | None) -> MaskerLike:
-    """Build the real engine. Imported lazily: the server and its tests do not need it."""
+def load_masker(key_file: str | Path, packs_dir: str | Path | None, detect_helper_min_bytes: int = 0) -> MaskerLike:
+    """Build the real engine (with a detection helper process for bodies of at least
+    ``detect_helper_min_bytes``; 0: none). Imported lazily: the server and its tests do not need it."""
     from agent.masker import Masker  # lazy on purpose: only the real server needs it
-    return Masker.load(key_file, packs_dir)
+    masker = Masker.load(key_file, packs_dir)
+    if detect_helper_min_bytes > 0:
+        masker.start_detect_helper(min_bytes=detect_helper_min_bytes)
+    return masker
 
 
 class MaskerHolder:
@@ -84,11 +95,24 @@ class MaskerHolder:
                       extra={"fields": {"event": "reload", "ok": False, "reason": reason,
                                         "generation": self.generation}})
             return False
-        self._current = new
+        old, self._current = self._current, new
         self.generation += 1
+        _close(old)
         log.info("reloaded detector packs", extra={"fields": {"event": "reload", "ok": True,
                                                               "generation": self.generation}})
         return True
+
+
+    def close(self) -> None:
+        _close(self._current)
+
+
+def _close(masker: MaskerLike) -> None:
+    """Stop what an engine runs besides itself (its detection helper); a request still using it
+    then finds the helper gone and detects in the agent."""
+    close = getattr(masker, "close", None)
+    if close is not None:
+        close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -109,6 +133,7 @@ class Metrics:
     bytes_out: int = 0
     mask_us_total: int = 0
     reloads: Counter[str] = field(default_factory=Counter)          # "ok" / "failed"
+    detected_by: Counter[str] = field(default_factory=Counter)      # agent / helper / ..._failure
     mask_seconds: Histogram = field(default_factory=lambda: Histogram(TIME_BUCKETS))
     body_bytes: Histogram = field(default_factory=lambda: Histogram(SIZE_BUCKETS))
     map_entries: Histogram = field(default_factory=lambda: Histogram(ENTRY_BUCKETS))
@@ -127,6 +152,7 @@ class Metrics:
         if outcome.cause != "bad_args":
             self.mask_seconds.observe(outcome.mask_us / 1e6)
         if outcome.status == 200:
+            self.detected_by[outcome.detected_by] += 1
             self.map_entries.observe(outcome.map_entries)
             self.map_bytes.observe(outcome.map_bytes)
 
@@ -214,6 +240,7 @@ class Outcome:
     cause: str = "masked"
     map_entries: int = 0
     map_bytes: int = 0
+    detected_by: str = "agent"
 
     def log(self) -> None:
         request_log.info("request", extra={"fields": {
@@ -365,7 +392,8 @@ class MaskHandler:
         masker = self.holder.current          # one engine for the whole request, even across a reload
         start = time.perf_counter_ns()
         try:
-            result = masker.mask_body(body, ctype)
+            # A second core helps only when no other request waits here for this one's core.
+            result = masker.mask_body(body, ctype, parallel=ctx.in_flight() <= 1)
             map_bytes = restoremap.encode(result.restore_map)
         except MaskRefused as refused:
             out.mask_us = _elapsed_us(start)
@@ -384,6 +412,7 @@ class MaskHandler:
                                 "ack_too_large")
         out.status, out.bytes_out, out.counts, out.cause = 200, len(result.body), counts, "masked"
         out.map_entries, out.map_bytes = len(result.restore_map), len(map_bytes)
+        out.detected_by = result.detected_by
         return actions
 
     @staticmethod

@@ -22,11 +22,17 @@ from pathlib import Path
 from agent import jsonbody
 from agent.assign import Assignment
 from agent.detect import Finder
+from agent.detecthelper import DetectHelper
 from agent.maskconfig import MaskConfig, load_config
 from agent.masking import MaskRefused, MaskResult
 from agent.packs import PackSet, load_packs
 from agent.pseudonym import Generator, load_key
 from agent.views import PERCENT, json_string_view, percent_view, plain_view
+
+try:  # optional accelerator: validates JSON ~2x faster than the stdlib (1 MB: 1.6 -> 0.8 ms)
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None
 
 Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decoded)
 
@@ -44,6 +50,19 @@ class Masker:
         self.finder = Finder(detectors)
         self._digit_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "digits")
         self._gen = Generator(key)
+        self._helper: DetectHelper | None = None
+
+    def start_detect_helper(self, **options) -> DetectHelper:
+        """Run detection for large JSON bodies in a helper process (``agent/detecthelper.py``),
+        in parallel with validation and layout here. Only the SPOP server does; ``close()`` stops it."""
+        if self._helper is None:
+            self._helper = DetectHelper(self.finder.detectors, **options)
+        return self._helper
+
+    def close(self) -> None:
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
 
     @classmethod
     def load(cls, key_file: str | Path, packs_dir: str | Path | None = None, *,
@@ -55,7 +74,8 @@ class Masker:
         return cls(load_key(key_file), load_packs(packs_dir), load_config(config_file))
 
     # --- public API -------------------------------------------------------------------------------
-    def mask_body(self, body: bytes, content_type: str | None) -> MaskResult:
+    def mask_body(self, body: bytes, content_type: str | None, parallel: bool = False) -> MaskResult:
+        """``parallel``: the caller has nothing else to do, so a large JSON body may use the helper."""
         if not body:
             return MaskResult(body=body, restore_map={}, counts={})
         media, charset = _parse_content_type(content_type)
@@ -63,24 +83,24 @@ class Masker:
             raise MaskRefused(415, "invalid_request_error",
                               f"request body charset {charset!r} is not supported by the masking gateway; "
                               "send UTF-8", "charset")
+        helper_body = body if parallel else None
         if media in _JSON_TYPES or media.endswith("+json"):
             text = _decode(body, "JSON")
-            if media == "application/json" or media.endswith("+json"):
-                return self._result(text, self._json_found(text, json_lines=False))
-            return self._result(text, self._json_found(text, json_lines=True))
+            json_lines = not (media == "application/json" or media.endswith("+json"))
+            return self._result(text, *self._json_found(text, json_lines, helper_body))
         if media == "" and _is_json(body):
             text = _decode(body, "JSON")
-            return self._result(text, self._json_found(text, json_lines=False))
+            return self._result(text, *self._json_found(text, False, helper_body))
         if media.startswith("text/") or media == _FORM or media == "":
             text = _decode(body, "text")
-            return self._result(text, self._text_found(text))
+            return self._result(text, self._text_found(text), "agent")
         raise MaskRefused(415, "invalid_request_error",
                           f"content type {media!r} cannot be inspected for AWS identifiers, so the gateway "
                           "does not forward it; send application/json or text", "content_type")
 
     def scan(self, text: str, as_json: bool) -> list[Found]:
         """What would be masked, with positions in ``text`` (for ``python -m agent scan``)."""
-        found = self._json_found(text, json_lines=False) if as_json else self._text_found(text)
+        found = self._json_found(text, json_lines=False)[0] if as_json else self._text_found(text)
         return self._allowed(found)
 
     # --- finding ----------------------------------------------------------------------------------
@@ -112,10 +132,17 @@ class Masker:
             return self._view_found(percent_view(plain_view(text)))
         return [(s, e, k, text[s:e]) for s, e, k in self.finder.find(_blank_backslashes(text))]
 
-    def _json_found(self, text: str, json_lines: bool) -> list[Found]:
+    def _json_found(self, text: str, json_lines: bool, helper_body: bytes | None = None) -> tuple[list[Found], str]:
+        """Findings, and where detection ran: "agent", "helper" or "agent_after_helper_failure"."""
+        helper = self._helper
+        job = helper.submit(helper_body) if helper is not None and helper_body is not None else None
         _validate_json(text, json_lines)
         lay = jsonbody.analyse(text)
         self._apply_document_policy(lay)
+        parts = helper.collect(job) if helper is not None and job is not None else None
+        detected_by = "helper" if parts is not None else "agent" if job is None else "agent_after_helper_failure"
+        if parts is None:
+            parts = self.finder.find(lay.scan)
         special = set(lay.special)
         loc = jsonbody.StringLocator(lay.neutral)
         found: list[Found] = []
@@ -124,7 +151,7 @@ class Masker:
         digits = self._digit_kinds
         span: tuple[int, int] | None = None
         skip = False       # the current string is decoded and scanned on its own (special)
-        for start, end, kind in self.finder.find(lay.scan):
+        for start, end, kind in parts:
             if protected is not None and protected(start, end):
                 continue
             if span is None or start >= span[1]:  # parts come sorted: one lookup per string
@@ -151,7 +178,7 @@ class Masker:
                 view = percent_view(view)
             found.extend(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
         found.sort()
-        return found
+        return found, detected_by
 
     def _apply_document_policy(self, lay: jsonbody.Layout) -> None:
         for start, end, media_type in lay.documents:
@@ -174,10 +201,10 @@ class Masker:
         return [f for f in found if f[3] not in allow and f[2] not in disabled]
 
     # --- pseudonyms and splice --------------------------------------------------------------------
-    def _result(self, text: str, found: list[Found]) -> MaskResult:
+    def _result(self, text: str, found: list[Found], detected_by: str) -> MaskResult:
         found = self._allowed(found)
         if not found:
-            return MaskResult(body=text.encode("utf-8"), restore_map={}, counts={})
+            return MaskResult(body=text.encode("utf-8"), restore_map={}, counts={}, detected_by=detected_by)
         assignment = Assignment(self._gen, self.kinds, {(kind, orig) for _, _, kind, orig in found})
         lookup = assignment.lookup
         out: list[str] = []
@@ -190,7 +217,7 @@ class Masker:
         append(text[pos:])
         counts = Counter(map(itemgetter(2), found))
         return MaskResult(body="".join(out).encode("utf-8"), restore_map=assignment.restore_map,
-                          counts=dict(counts))
+                          counts=dict(counts), detected_by=detected_by)
 
 
 def _parse_content_type(content_type: str | None) -> tuple[str, str]:
@@ -229,25 +256,34 @@ def _blank_backslashes(text: str) -> str:
     return _LONE_BACKSLASH.sub("\x00", text)
 
 
-def _validate_json(text: str, json_lines: bool) -> None:
+def _parses(text: str) -> bool:
+    """Whether ``text`` is one JSON document. orjson is stricter than ``json`` (no NaN, no lone
+    surrogate escapes), so what it refuses is asked of ``json`` too: the same bodies pass as before."""
+    if orjson is not None:
+        try:
+            orjson.loads(text)
+            return True
+        except orjson.JSONDecodeError:
+            pass
     try:
-        if json_lines:
-            for line in text.splitlines():
-                if line.strip():
-                    json.loads(line)
-        else:
-            json.loads(text)
+        json.loads(text)
     except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _validate_json(text: str, json_lines: bool) -> None:
+    lines = (line for line in text.splitlines() if line.strip()) if json_lines else (text,)
+    if not all(map(_parses, lines)):
         raise MaskRefused(400, "invalid_request_error",
                           "request body is not valid JSON although its content type says JSON; the masking "
-                          "gateway only forwards bodies it can parse", "invalid_json") from None
+                          "gateway only forwards bodies it can parse", "invalid_json")
 
 
 def _is_json(body: bytes) -> bool:
     if body.lstrip()[:1] not in (b"{", b"["):
         return False
     try:
-        json.loads(body)
-    except (ValueError, RecursionError):
+        return _parses(body.decode("utf-8"))
+    except UnicodeDecodeError:
         return False
-    return True

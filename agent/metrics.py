@@ -104,6 +104,9 @@ def render(metrics: Any, extra: dict[str, float] | None = None) -> str:
     out.extend(_hist(metrics.map_bytes, "restore_map_bytes", "Size of each encoded restore map."))
     Family(out, "reloads_total", "counter", "Detector pack reloads (SIGHUP), by result.") \
         .samples("result", sorted(metrics.reloads.items()))
+    Family(out, "detections_total", "counter", "Masked bodies by where detection ran: agent, helper (a "
+           "second process, large bodies), agent_after_helper_failure.") \
+        .samples("where", sorted(metrics.detected_by.items()))
     for name, value in sorted((extra or {}).items()):
         Family(out, name, "gauge", _GAUGE_HELP.get(name, name)).sample(value)
     return "\n".join(out) + "\n"

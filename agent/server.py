@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import spop
+from agent.detecthelper import DEFAULT_MIN_BYTES as DEFAULT_HELPER_MIN_BYTES
 from agent.handler import Handler, MaskerHolder, MaskHandler, Metrics, RequestContext, load_masker
 from agent.metrics import MetricsServer, render
 
@@ -127,7 +128,7 @@ class AgentProtocol(asyncio.Protocol):
             self.reading_paused = True
 
     async def _answer(self, notify: spop.Notify) -> None:
-        ctx = RequestContext(notify.stream_id, notify.frame_id, self.codec.frame_limit)
+        ctx = RequestContext(notify.stream_id, notify.frame_id, self.codec.frame_limit, self.server.in_flight)
         actions: list[spop.Action] = []
         for message in notify.messages:
             actions.extend(await self.server.dispatch(message, ctx))
@@ -224,6 +225,10 @@ class AgentServer:
             log.error("handler failed", extra={"fields": {"message": message.name[:64],
                                                           "exception": type(exc).__name__}})
             return []
+
+    def in_flight(self) -> int:
+        """NOTIFYs received on any connection and not answered yet."""
+        return sum(len(conn.tasks) for conn in self.connections)
 
     async def listen_tcp(self, host: str, port: int, reuse_port: bool = False) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
@@ -365,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-listen", default=None, metavar="HOST:PORT",
                    help="serve Prometheus metrics at http://HOST:PORT/metrics (loopback only unless "
                         "--allow-remote); give each agent process its own port")
+    p.add_argument("--detect-helper-min-bytes", type=int, default=DEFAULT_HELPER_MIN_BYTES, metavar="BYTES",
+                   help="JSON bodies of at least this size run detection in a helper process while the agent "
+                        "validates them: a large request uses two cores, when no other request waits "
+                        f"(default {DEFAULT_HELPER_MIN_BYTES}; 0: no helper process)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -372,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
     if not spop.MIN_FRAME_SIZE <= args.max_frame_size < (1 << 32):
         raise ConfigError(f"--max-frame-size must be in [{spop.MIN_FRAME_SIZE}, 2**32)")
+    if args.detect_helper_min_bytes < 0:
+        raise ConfigError("--detect-helper-min-bytes must be 0 (no helper) or a size in bytes")
     metrics_host, metrics_port = None, 0
     if args.metrics_listen:
         metrics_host, metrics_port = parse_listen(args.metrics_listen, args.allow_remote)
@@ -471,9 +482,12 @@ def main(argv: list[str]) -> int:
         print(f"agent serve: {exc}", file=sys.stderr)
         return 2
     try:
-        holder = MaskerHolder(lambda: load_masker(args.key_file, args.packs_dir))
+        holder = MaskerHolder(lambda: load_masker(args.key_file, args.packs_dir, args.detect_helper_min_bytes))
     except Exception as exc:
         print(f"agent serve: cannot load the masking engine: {type(exc).__name__}: {str(exc)[:500]}",
               file=sys.stderr)
         return 1
-    return asyncio.run(serve(config, holder))
+    try:
+        return asyncio.run(serve(config, holder))
+    finally:
+        holder.close()

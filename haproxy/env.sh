@@ -43,6 +43,6 @@ export UPSTREAM_CA_FILE="${UPSTREAM_CA_FILE:-@system-ca}"
 # Every HAProxy buffer is GATEWAY_BUFSIZE (~10 MiB), above glibc's default mmap threshold: each one
 # was mmap'ed and unmapped per use, ~1,900 page faults per 1 MB request (bench/probe.py). Keep freed
 # blocks in the heap for reuse instead (memory stays at its high-water mark; see README "Memory").
-export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456}"
+export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=16777216}"
 unset _u here
 mkdir -p "$GATEWAY_RUN_DIR"

@@ -26,7 +26,7 @@ class FakeMasker:
         self.find, self.replace, self.tag = find, replace, tag
         self.calls: list[tuple[bytes, str | None]] = []
 
-    def mask_body(self, body: bytes, content_type: str | None) -> MaskResult:
+    def mask_body(self, body: bytes, content_type: str | None, parallel: bool = False) -> MaskResult:
         self.calls.append((body, content_type))
         if b"REFUSE" in body:
             raise MaskRefused(400, "invalid_request_error", "documents are refused by policy", "document")

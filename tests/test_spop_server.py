@@ -195,7 +195,7 @@ def test_reload_swaps_atomically_and_a_broken_reload_keeps_the_old_engine(caplog
     handler = MaskHandler(holder)
 
     class ReloadingMasker(FakeMasker):
-        def mask_body(self, body: bytes, content_type: str | None):   # reload while a request runs
+        def mask_body(self, body: bytes, content_type: str | None, parallel: bool = False):   # reload mid-request
             holder.reload()
             return first.mask_body(body, content_type)
 
