@@ -65,6 +65,9 @@ def ensure_deps(want_mitm: bool) -> bool:
     if not want_mitm:
         return False
     if (MITM_VENV / "bin" / "mitmdump").exists():
+        # The package's own dependencies may have changed since the venv was made (the same engine
+        # must run in both): re-sync them, a no-op when nothing changed.
+        subprocess.run([str(MITM_VENV / "bin" / "pip"), "install", "-q", "-e", str(ROOT)], check=True)
         return True
     for cand in MITM_PYTHONS:
         exe = shutil.which(cand) or (cand if Path(cand).exists() else None)

@@ -106,7 +106,8 @@ class Procs:
         return proc
 
     def pids(self) -> dict[str, list[int]]:
-        return {role: [p.pid for p in ps] for role, ps in self.procs.items()}
+        """Each role's processes and their children (an agent's detection helper is agent CPU)."""
+        return {role: [pid for p in ps for pid in (p.pid, *children(p.pid))] for role, ps in self.procs.items()}
 
     def start_upstream(self) -> int:
         port = free_port()
@@ -174,3 +175,16 @@ class Procs:
     def stop_all(self) -> None:
         for role in list(self.procs):
             self.stop(role)
+
+
+def children(pid: int) -> list[int]:
+    """Live (not zombie) child processes of ``pid``, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(ppid) == pid and state != "Z":
+            out.append(int(stat.parent.name))
+    return out

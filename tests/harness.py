@@ -21,10 +21,19 @@ CERTS = ROOT / "certs" / "out"
 HAPROXY = os.environ.get("HAPROXY_BIN", "haproxy")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never the same one twice in this process: bind(0) may hand a port out
+    again as soon as it is closed, and a gateway whose HTTP and HTTPS ports collide cannot start."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> None:

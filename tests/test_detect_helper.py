@@ -22,6 +22,7 @@ from agent.detecthelper import DetectHelper
 from agent.masker import Masker
 from agent.masking import MaskRefused
 from agent.packs import load_packs
+from bench.setups import children
 from tests.masker_support import CORPUS, TEST_KEY, load_jsonl, request
 
 ACCOUNT = "123456789012"
@@ -167,18 +168,6 @@ def test_close_ends_the_helper_process() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(stat.parent.name))
-    return out
-
-
 def _big_body(i: int) -> bytes:
     return request(f"turn {i}: arn:aws:iam::{ACCOUNT}:role/deploy launched {INSTANCE}\n" + "log line\n" * 20_000)
 
@@ -206,7 +195,7 @@ def _assert_masked(upstream, count: int) -> None:
 
 def test_gateway_masks_large_bodies_whatever_happens_to_the_helper(gateway, upstream) -> None:
     """Helper in use, then killed, then stopped (SIGSTOP): every body reaches the upstream masked."""
-    helpers = _wait(lambda: _children(gateway.agent.pid), what="the agent's helper")
+    helpers = _wait(lambda: children(gateway.agent.pid), what="the agent's helper")
     assert len(helpers) == 1
     upstream.originals = [ACCOUNT, INSTANCE]
     upstream.received.clear()
@@ -222,7 +211,7 @@ def test_gateway_masks_large_bodies_whatever_happens_to_the_helper(gateway, upst
 
 def test_agent_killed_leaves_no_helper_behind(make_gateway) -> None:
     gw = make_gateway()
-    helper = _wait(lambda: _children(gw.agent.pid), what="the agent's helper")[0]
+    helper = _wait(lambda: children(gw.agent.pid), what="the agent's helper")[0]
     gw.agent.kill()
     gw.agent.wait()
     _wait(lambda: not _alive(helper), timeout=10, what="the orphaned helper to exit")
@@ -264,13 +253,13 @@ def test_pack_reload_replaces_the_helper_and_it_finds_the_new_detectors(make_gat
             return prom(resp.read().decode()).get('aws_mask_agent_detections_total{where="helper"}', 0.0)
 
     body = request(f"ticket {TICKET} " + "context line\n" * 10_000)
-    old = _wait(lambda: _children(gw.agent.pid), what="the agent's helper")
+    old = _wait(lambda: children(gw.agent.pid), what="the agent's helper")
     _wait(lambda: _post(gw, body) == 200 and helper_detections() >= 1, what="a body detected by the helper")
     assert TICKET.encode() in upstream.received[-1].body          # no ticket detector yet
 
     (packs / "tickets.yaml").write_text(TICKET_PACK)
     os.kill(gw.agent.pid, signal.SIGHUP)
-    _wait(lambda: not _alive(old[0]) and _children(gw.agent.pid), what="the old helper replaced")
+    _wait(lambda: not _alive(old[0]) and children(gw.agent.pid), what="the old helper replaced")
     before = helper_detections()
     upstream.originals = [TICKET]
     upstream.received.clear()
