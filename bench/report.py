@@ -46,8 +46,16 @@ def targets(res: dict) -> list[tuple[str, str, bool | None]]:
     rows.append(("CPU per request, whole gateway path (HAProxy + agent), 100 KB <= 3 ms",
                  f"{cpu:.2f} ms (+ upstream {path_cpu(res, 'gateway-2', '100KB', True) - cpu:.2f} ms)", cpu <= 3))
     if "mitmproxy" in res["setups"]:
-        ratio = _b(res, "gateway-2", "100KB")["rps"] / max(1e-9, _b(res, "mitmproxy", "100KB")["rps"])
-        rows.append(("requests/s at 100 KB >= 20 x mitmproxy-with-masking", f"x{ratio:.2f} (gateway-2)", ratio >= 20))
+        mitm_rps = max(1e-9, _b(res, "mitmproxy", "100KB")["rps"])
+        ratio = _b(res, "gateway-2", "100KB")["rps"] / mitm_rps
+        text = f"x{ratio:.2f} (gateway-2)"
+        engine_ms = (res.get("engine") or {}).get("100KB", {}).get("mask_ms_best")
+        if engine_ms:
+            # Even a gateway that cost nothing but the engine, with every core to itself, serves at
+            # most cores / engine-time requests per second; mitmproxy runs the same engine.
+            ceiling = res["env"]["cpus"] / (engine_ms / 1000) / mitm_rps
+            text += f"; ceiling with this engine on {res['env']['cpus']} cores: x{ceiling:.1f}"
+        rows.append(("requests/s at 100 KB >= 20 x mitmproxy-with-masking", text, ratio >= 20))
     t = added_ttfb(res, "gateway-1")
     rows.append(("SSE time to first delta added over passthrough <= 2 ms (1 KB request)",
                  f"{t:.2f} ms (100 KB request: {added_ttfb(res, 'gateway-1', '100KB'):.2f} ms)", t <= 2))

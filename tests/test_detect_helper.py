@@ -98,6 +98,27 @@ def test_small_bodies_and_busy_agents_stay_in_the_agent() -> None:
         engine.close()
 
 
+def test_the_handler_uses_the_helper_only_when_no_other_request_waits(engines) -> None:
+    """A second core helps one request only when it is idle: with requests queued in this agent the
+    body is found here (no hand-over cost), and the metrics say where detection ran."""
+    import asyncio
+
+    from agent.handler import MaskerHolder, MaskHandler, Metrics, RequestContext
+    from agent.metrics import render
+    from tests.spop_peer import mask_message
+
+    _, parallel = engines
+    metrics = Metrics()
+    handler = MaskHandler(MaskerHolder(lambda: parallel), metrics)
+    message = mask_message(request(f"account {ACCOUNT} " * 100))
+    for waiting, where in ((3, "agent"), (1, "helper")):
+        actions = asyncio.run(handler(message, RequestContext(1, 1, 1 << 24, lambda w=waiting: w)))
+        masked = {a.name: a.value.value for a in actions}["body"]
+        assert ACCOUNT.encode() not in masked
+        assert metrics.detected_by[where] == 1
+    assert 'aws_mask_agent_detections_total{where="helper"} 1' in render(metrics)
+
+
 def test_a_stale_answer_is_never_taken_for_the_next_body(engines) -> None:
     """The agent stops early on invalid JSON; the helper's answer to that body must not be used for
     the next one (its parts would be spliced at the wrong places)."""

@@ -165,3 +165,46 @@ def test_plain_text_identifier_after_a_backslash(text):
     """Windows paths and escaped JSON pasted as text: a backslash is a separator, never a shield."""
     out = mask(text, "text/plain").body.decode()
     assert IID not in out and len(out) == len(text)
+
+
+def _all_special_strings(self, text, lay):
+    """Reference for the one-pass filter: every unprotected special string gets the exact view."""
+    from agent.masker import _KEY_BEFORE
+    out = []
+    for s, e in lay.special:
+        if not lay.is_protected(s - 1, e + 1):
+            key = _KEY_BEFORE.search(lay.neutral, max(0, s - 80), s)
+            out.append((s, e, key.start() if key is not None else s))
+    return out
+
+
+def _special_bodies() -> list[str]:
+    from bench.corpora import claude_code_request, dense_inventory_request
+    from tests.masker_support import CORPUS, load_jsonl, request
+    esc = json.dumps   # ensure_ascii: every non-ASCII character becomes \uXXXX, every string special
+    bodies = [esc({"messages": [{"role": "user", "content": c["text"] + " \u2014"}]})
+              for f in sorted(CORPUS.glob("*.jsonl")) for c in load_jsonl(f)]
+    bodies.append(claude_code_request(seed=1, target=200_000).decode())
+    bodies.append(dense_inventory_request(target=60_000).decode().replace("-", "\\u002d"))
+    bodies += [
+        # the only finding of a string is anchored at its start, right after another special string
+        esc({"a": "ends with account \u2014", "b": "2 123456789012 eni-0a1b2c3d4e5f60718 \u2014"}),
+        esc({"a": "\u2014 vpc flow", "b": "\u00e92 123456789012 eni-0a1b2c3d4e5f60718"}),
+        '{"a": "x \\u2014 arn:aws:iam::123456789012:role\\/deploy", "b": "\\u0069-0a1b2c3d4e5f60718"}',
+        '{"SecretAccessKey": "wJalrXUtnFEMI\\/K7MDENG\\/bPxRfiCYEXAMPLEKEY", "c": "\\u2014"}',
+        request("a %41%42 b \u2014 10.0.0.5").decode(),
+    ]
+    return bodies
+
+
+def test_one_pass_special_string_filter_loses_nothing(monkeypatch):
+    """The one-pass check of decoded special strings only skips strings; masking with it equals
+    masking with the exact view of every special string."""
+    engine = Masker(TEST_KEY, load_packs())
+    bodies = _special_bodies()
+    fast = [engine.mask_body(b.encode(), "application/json") for b in bodies]
+    monkeypatch.setattr(Masker, "_strings_to_view", _all_special_strings)
+    for body, got in zip(bodies, fast, strict=True):
+        want = engine.mask_body(body.encode(), "application/json")
+        assert (got.body, got.restore_map) == (want.body, want.restore_map)
+    assert sum(bool(r.restore_map) for r in fast) > len(bodies) // 2
