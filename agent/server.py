@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect-helper-min-bytes", type=int, default=DEFAULT_HELPER_MIN_BYTES, metavar="BYTES",
                    help="JSON bodies of at least this size run detection in a helper process while the agent "
                         "validates them: a large request uses two cores, when no other request waits "
-                        f"(default {DEFAULT_HELPER_MIN_BYTES}; 0: no helper process)")
+                        f"(default {DEFAULT_HELPER_MIN_BYTES}; 0: no helper process; none on a single CPU)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -482,7 +482,9 @@ def main(argv: list[str]) -> int:
         print(f"agent serve: {exc}", file=sys.stderr)
         return 2
     try:
-        holder = MaskerHolder(lambda: load_masker(args.key_file, args.packs_dir, args.detect_helper_min_bytes))
+        # On one CPU the helper could not run beside the agent: it would only add its hand-over.
+        helper_min = args.detect_helper_min_bytes if len(os.sched_getaffinity(0)) >= 2 else 0
+        holder = MaskerHolder(lambda: load_masker(args.key_file, args.packs_dir, helper_min))
     except Exception as exc:
         print(f"agent serve: cannot load the masking engine: {type(exc).__name__}: {str(exc)[:500]}",
               file=sys.stderr)

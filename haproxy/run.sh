@@ -32,7 +32,8 @@ for i in $(seq 0 $((AGENT_PROCESSES - 1))); do
   metrics=()
   if [ "$AGENT_METRICS_PORT" != 0 ]; then metrics=(--metrics-listen "127.0.0.1:$((AGENT_METRICS_PORT + i))"); fi
   "$python" -m agent serve --listen "$AGENT_ADDR" --key-file "$GATEWAY_KEY_FILE" --reuse-port \
-    ${GATEWAY_PACKS_DIR:+--packs-dir "$GATEWAY_PACKS_DIR"} "${metrics[@]}" &
+    ${GATEWAY_PACKS_DIR:+--packs-dir "$GATEWAY_PACKS_DIR"} "${metrics[@]}" \
+    ${AGENT_DETECT_HELPER_MIN_BYTES:+--detect-helper-min-bytes "$AGENT_DETECT_HELPER_MIN_BYTES"} &
   pids+=($!)
   echo $! >> "$GATEWAY_RUN_DIR/agents.pid"
 done
