@@ -15,7 +15,9 @@ ones); SIGUSR1 logs the metrics counters.
 
 Why one thread: masking is CPU-bound Python that holds the GIL, so a thread pool would add hand-offs
 and no parallelism. Each process runs masking in its event loop thread, one body at a time; run
-several processes (the Makefile/ops do) to use several cores.
+several processes (the Makefile/ops do) to use several cores. A large JSON body that arrives while
+nothing else waits in this process also uses a second core: its detection runs in this process's
+helper (``agent/detecthelper.py``, ``--detect-helper-min-bytes``) while the agent validates it.
 """
 
 from __future__ import annotations
