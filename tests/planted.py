@@ -18,6 +18,23 @@ SUBNET = "subnet-0123abcd"
 
 ORIGINALS = [ACCOUNT, INSTANCE, ACCESS_KEY, PRIVATE_IP, SUBNET]
 
+# A test-only kind that no built-in pack knows: a pack reload is what makes the gateway mask it.
+TICKET = "TKT-482913"
+TICKET_PACK = """\
+pack: tickets
+kinds:
+  ticket-id: {format: charclass, keep_prefix: 4}
+detectors:
+  - id: ticket
+    kind: ticket-id
+    description: test-only ticket numbers
+    regex: '{L}(?P<value>TKT-[0-9]{6}){R}'
+    anchors: ['TKT-']
+    examples:
+      match: ['TKT-123456']
+      no_match: ['TKT-12']
+"""
+
 PROMPT = (f"Why can't {INSTANCE} in {SUBNET} ({PRIVATE_IP}) assume {ROLE_ARN}?\n"
           f"CLI used key {ACCESS_KEY} for account {ACCOUNT}.")
 

@@ -24,6 +24,7 @@ from agent.masking import MaskRefused
 from agent.packs import load_packs
 from bench.setups import children
 from tests.masker_support import CORPUS, TEST_KEY, load_jsonl, request
+from tests.planted import TICKET, TICKET_PACK
 
 ACCOUNT = "123456789012"
 INSTANCE = "i-0a1b2c3d4e5f60718"
@@ -238,21 +239,6 @@ def test_agent_killed_leaves_no_helper_behind(make_gateway) -> None:
     _wait(lambda: not _alive(helper), timeout=10, what="the orphaned helper to exit")
 
 
-TICKET = "TKT-482913"
-TICKET_PACK = """\
-pack: tickets
-kinds:
-  ticket-id: {format: charclass, keep_prefix: 4}
-detectors:
-  - id: ticket
-    kind: ticket-id
-    description: test-only ticket numbers
-    regex: '{L}(?P<value>TKT-[0-9]{6}){R}'
-    anchors: ['TKT-']
-    examples:
-      match: ['TKT-123456']
-      no_match: ['TKT-12']
-"""
 
 
 def test_pack_reload_replaces_the_helper_and_it_finds_the_new_detectors(make_gateway, upstream, tmp_path) -> None:

@@ -12,24 +12,8 @@ import os
 import signal
 import threading
 
-from tests.planted import PROMPT, leaks
+from tests.planted import PROMPT, TICKET, TICKET_PACK, leaks
 from tests.runsh import RunSh, http, messages_body, prom, wait_until
-
-TICKET = "TKT-482913"
-TICKET_PACK = """\
-pack: tickets
-kinds:
-  ticket-id: {format: charclass, keep_prefix: 4}
-detectors:
-  - id: ticket
-    kind: ticket-id
-    description: test-only ticket numbers
-    regex: '{L}(?P<value>TKT-[0-9]{6}){R}'
-    anchors: ['TKT-']
-    examples:
-      match: ['TKT-123456']
-      no_match: ['TKT-12']
-"""
 
 
 class Load:
