@@ -1,7 +1,7 @@
 """Quick elimination probe (bench only): one body, one client, p50 and CPU per request of each
 process, for the passthrough, the gateway, and bench-only variants of the gateway.
 
-    .venv/bin/python bench/probe.py [--body 1MB] [--seconds 4] [variant ...]
+    .venv/bin/python bench/probe.py [--body 1MB] [--seconds 4] [--clients 1] [variant ...]
 
 Variants are generated configs or a bench-only agent, never changes to haproxy/haproxy.cfg:
   gateway    the real gateway (haproxy/haproxy.cfg + python -m agent serve)
@@ -10,6 +10,7 @@ Variants are generated configs or a bench-only agent, never changes to haproxy/h
   nohash     the real gateway without the SHA-256 set-header and check (elimination only)
   nolua, norestore, nohop2, luanoset   without the swap filter / the restore filter / hop 2, or
              with the swap reduced to get_var (with ``echo``: the body is unchanged anyway)
+  nohelper   the real gateway with the agent's detection helper off (--detect-helper-min-bytes 0)
   glibc      HAProxy started with glibc malloc tunables (mmap/trim thresholds)
   dmglobal   HAProxy started with -dMglobal (its shared pool cache)
 Combine with "+": ``echo+nohop2``, ``gateway+dmglobal``, ``passthrough+dmglobal``.
@@ -63,6 +64,8 @@ def start(procs: Procs, name: str, workdir: Path) -> int:
              "--key-file", str(procs.key_file)]
     if "echo" in name.split("+"):
         agent = [sys.executable, str(ROOT / "bench" / "echo_agent.py"), str(agent_port)]
+    if "nohelper" in name.split("+"):
+        agent += ["--detect-helper-min-bytes", "0"]
     proc = procs._start("agent", agent, env)
     wait_port(agent_port, timeout=20.0, proc=proc)
     cfg = workdir / f"haproxy-{name}.cfg"
@@ -109,6 +112,7 @@ def main() -> int:
     p.add_argument("--body", default="1MB")
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--clients", type=int, default=1, help="concurrent clients (hey -c)")
     p.add_argument("variants", nargs="*", default=["passthrough", "gateway"])
     args = p.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="probe-"))
@@ -124,10 +128,11 @@ def main() -> int:
                 meter = CpuMeter(procs.pids())
                 hey(url, body, 1, 0.5, meter)
                 faults0 = faults(procs)
-                run = hey(url, body, 1, args.seconds, meter)
+                run = hey(url, body, args.clients, args.seconds, meter)
                 flt = {k: (v - faults0[k]) / max(1, run.requests) for k, v in faults(procs).items()}
                 cpu = " ".join(f"{k.split()[0]} {v:.2f}" for k, v in run.cpu_per_request().items())
-                print(f"{name:12} {args.body}: p50 {run.p50_ms:6.2f} ms p99 {run.p99_ms:6.2f} ms "
+                print(f"{name:12} {args.body} c={args.clients}: {run.requests / args.seconds:.0f}/s "
+                      f"p50 {run.p50_ms:6.2f} ms p99 {run.p99_ms:6.2f} ms "
                       f"n={run.requests} err={run.errors} | cpu ms/req {cpu} | minor faults/req "
                       + " ".join(f"{k} {v:.0f}" for k, v in flt.items()), flush=True)
                 for role in ("haproxy", "agent"):
