@@ -86,12 +86,16 @@ class DetectHelper:
         self._conn = Connection(ours.detach())
         self._conn.send_bytes(self._detectors)
 
-    def _stop(self) -> None:
+    def _stop(self, kill: bool = False) -> None:
+        """End the helper: on EOF it exits by itself; one that failed is killed at once (it may be
+        stopped or stuck, and the agent's event loop waits here)."""
         self._ready = False
         if self._conn is not None:
-            self._conn.close()          # the helper reads EOF and exits
+            self._conn.close()
             self._conn = None
         if self._proc is not None:
+            if kill:
+                self._proc.kill()
             try:
                 self._proc.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
@@ -126,7 +130,7 @@ class DetectHelper:
     def _fail(self, when: str) -> None:
         log.warning("detection helper failed; detection runs in the agent until it is restarted",
                     extra={"fields": {"event": "detect_helper", "when": when}})
-        self._stop()
+        self._stop(kill=True)
 
     # ---- jobs --------------------------------------------------------------------------------------
 
@@ -137,7 +141,8 @@ class DetectHelper:
         self._job += 1
         try:
             assert self._conn is not None
-            self._conn.send_bytes(_JOB.pack(self._job) + body)
+            self._conn.send_bytes(_JOB.pack(self._job))
+            self._conn.send_bytes(body)        # as it is: prefixing the number would copy it
         except OSError:
             self._fail("submit")
             return None
@@ -201,16 +206,15 @@ def _serve(conn: Connection) -> None:
     conn.send_bytes(b"ready")
     while True:
         try:
+            (number,) = _JOB.unpack(conn.recv_bytes())
             data = conn.recv_bytes()
         except EOFError:
             return
-        (number,) = _JOB.unpack_from(data)
         try:
-            text = data[_JOB.size:].decode("utf-8")
-            answer = (number, True, finder.find(scan_text(text)))
+            answer = (number, True, finder.find(scan_text(data.decode("utf-8"))))
         except Exception as exc:  # noqa: BLE001 - the type only: a message could quote the body
             answer = (number, False, type(exc).__name__)
-        del data
+        del data                  # the body does not outlive its job here
         conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
 
 

@@ -39,6 +39,7 @@ class Result:
     error: str = ""          # transport error class name, or "shape" for a non-Anthropic error body
     stream: bool = False
     restored: bool = True    # a 200 whose text carries the original prompt (pseudonyms restored)
+    retried: bool = False    # sent again after the connection closed before any answer (see Load)
 
 
 def is_anthropic_error(raw: bytes) -> bool:
@@ -58,6 +59,11 @@ class Load:
     rate: float | None = None        # open loop: requests per second
     timeout: float = 20.0
     check_restore: bool = True
+    # Send a request once more when its keep-alive connection was closed before any byte of an answer
+    # came back, as the Anthropic SDKs do (they retry connection errors). HTTP/1.1 lets a server close
+    # an idle connection at any time; during a reload HAProxy's old worker closes each connection
+    # once its response is out, and a client reusing it at that moment races the close.
+    retry_unanswered: bool = False
     results: list[Result] = field(default_factory=list)
 
     def start(self) -> Load:
@@ -106,6 +112,14 @@ class Load:
             await asyncio.wait(tasks, timeout=self.timeout + 5)
 
     async def _one(self, client: httpx.AsyncClient, n: int) -> None:
+        result = await self._send(client, n)
+        if result.error.startswith("RemoteProtocolError: Server disconnected without sending a response") \
+                and self.retry_unanswered:
+            result = await self._send(client, n)
+            result.retried = True
+        self.results.append(result)
+
+    async def _send(self, client: httpx.AsyncClient, n: int) -> Result:
         stream = n % 2 == 1
         start = time.monotonic()
         headers = {"content-type": "application/json", "x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
@@ -119,8 +133,8 @@ class Load:
             elif self.check_restore:
                 result.restored = _restored(raw, stream)
         except (httpx.HTTPError, OSError) as exc:
-            result = Result(start, time.monotonic() - start, None, type(exc).__name__, stream)
-        self.results.append(result)
+            result = Result(start, time.monotonic() - start, None, f"{type(exc).__name__}: {str(exc)[:120]}", stream)
+        return result
 
 
 def _restored(raw: bytes, stream: bool) -> bool:

@@ -165,7 +165,7 @@ def test_haproxy_reload_under_load(make_gateway, scanning):
     """Master-worker reload (SIGUSR2, what `make run`'s haproxy -W does) three times under load:
     nothing leaks, no request fails, the old workers finish and exit."""
     gw = start(make_gateway)
-    load = Load(gw.http_url, concurrency=4).start()
+    load = Load(gw.http_url, concurrency=4, retry_unanswered=True).start()
     time.sleep(0.8)
     for _ in range(3):
         gw.reload()
@@ -173,6 +173,9 @@ def test_haproxy_reload_under_load(make_gateway, scanning):
     results = load.stop()
     assert_fail_closed_only(results)
     assert all(r.status == 200 for r in results), {(r.status, r.error) for r in results if r.status != 200}
+    # A retried request was never forwarded: the upstream saw exactly one request per answer.
+    assert scanning.requests == len(results), (scanning.requests, len(results))
+    assert sum(r.retried for r in results) <= 3 * 4      # at most one per worker and reload
     deadline = time.monotonic() + 10
     while gw.worker_pids()[1]:
         assert time.monotonic() < deadline, f"old workers still running: {gw.worker_pids()}"
