@@ -30,11 +30,6 @@ from agent.packs import PackSet, load_packs
 from agent.pseudonym import Generator, load_key
 from agent.views import PERCENT, json_string_view, percent_view, plain_view
 
-try:  # optional accelerator: validates JSON ~2x faster than the stdlib (1 MB: 1.6 -> 0.8 ms)
-    import orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    orjson = None
-
 Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decoded)
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
@@ -286,14 +281,11 @@ def _blank_backslashes(text: str) -> str:
 
 
 def _parses(text: str) -> bool:
-    """Whether ``text`` is one JSON document. orjson is stricter than ``json`` (no NaN, no lone
-    surrogate escapes), so what it refuses is asked of ``json`` too: the same bodies pass as before."""
-    if orjson is not None:
-        try:
-            orjson.loads(text)
-            return True
-        except orjson.JSONDecodeError:
-            pass
+    """Whether ``text`` is one JSON document.
+
+    Not orjson, although it validates twice as fast (1 MB: 0.8 ms instead of 1.6): it keeps up to
+    2,048 object keys of at most 64 bytes for the life of the process, and a map keyed by instance
+    ID or account would leave those originals in the agent's memory after their request."""
     try:
         json.loads(text)
     except (ValueError, RecursionError):

@@ -9,7 +9,6 @@ with one ``re`` pass per anchor: identical results, slower.
 
 from __future__ import annotations
 
-import re
 import threading
 
 from agent.packs import Detector
@@ -95,44 +94,38 @@ def make_prefilter(detectors: list[Detector], prefer: str = "auto"):
     return ReAnchors(detectors)
 
 
-_LITERAL_DBS = threading.local()     # per thread (a Database carries its scratch): values -> Database
-_LITERAL_DBS_MAX = 32
+def find_literals(text: str, values: list[str]) -> list[tuple[int, int]]:
+    """Spans of every occurrence of any of ``values`` (sorted; overlapping ones included).
 
-
-def _literal_db(values: list[str]):
-    """Compiled literal database for ``values``, reused while the same names come back.
-
-    Compiling costs ~0.1 ms, more than scanning a small body; the turns of one conversation carry the
-    same names, so a small LRU per thread saves it on most requests.
+    The values are this request's originals, so nothing built from them outlives the call: no
+    compiled database is kept, and no ``re`` pattern is made (``re`` caches what it compiles).
+    A Hyperscan literal database costs ~45 us + ~11 us per value to compile and then scans at GB/s;
+    ``str.find`` needs nothing compiled and scans at ~3 GB/s per value. The cheaper one is used.
     """
-    cache = getattr(_LITERAL_DBS, "cache", None)
-    if cache is None:
-        cache = _LITERAL_DBS.cache = {}
-    key = tuple(values)
-    db = cache.pop(key, None)
-    if db is None:
+    n = len(values)
+    if hyperscan is not None and n * len(text) * _FIND_NS_PER_CHAR > _HS_COMPILE_NS + n * _HS_PER_VALUE_NS:
         db = hyperscan.Database()
         db.compile(expressions=[v.encode() for v in values], ids=list(range(len(values))),
                    elements=len(values), flags=0, literal=True)
-        if len(cache) >= _LITERAL_DBS_MAX:
-            del cache[next(iter(cache))]
-    cache[key] = db          # most recently used last
-    return db
+        found: list[tuple[int, int]] = []
+
+        def on_match(pid, start, end, flags, context):
+            found.append((end - len(values[pid]), end))
+
+        db.scan(text.encode("ascii", "replace"), match_event_handler=on_match)
+        return sorted(found)
+    spans = []
+    for value in values:
+        i = text.find(value)
+        while i >= 0:
+            spans.append((i, i + len(value)))
+            i = text.find(value, i + 1)
+    return sorted(spans)
 
 
-def find_literals(text: str, values: list[str]) -> list[tuple[int, int]]:
-    """Spans of every occurrence of any of ``values`` (one pass; Hyperscan literal mode if present)."""
-    if hyperscan is not None:
-        try:
-            db = _literal_db(values)
-            found: list[tuple[int, int]] = []
-
-            def on_match(pid, start, end, flags, context):
-                found.append((end - len(values[pid]), end))
-
-            db.scan(text.encode("ascii", "replace"), match_event_handler=on_match)
-            return sorted(found)
-        except Exception:  # noqa: BLE001 - fall back to re
-            pass
-    pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
-    return [m.span() for m in pattern.finditer(text)]
+# Measured on 1 KB - 1 MB bodies: str.find scans ~0.3 ns per character per value; a Hyperscan
+# literal database compiles in ~45 us plus ~14 us per value alone, but ~150 us inside a masking
+# run (its allocations), and then scans for almost nothing.
+_FIND_NS_PER_CHAR = 0.3
+_HS_COMPILE_NS = 150_000
+_HS_PER_VALUE_NS = 14_000

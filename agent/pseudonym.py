@@ -15,10 +15,11 @@ Formats (the ``format`` of a kind in the packs):
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import string
+
+from agent.memo import Memo
 
 _DIGITS = string.digits
 _LOWER = string.ascii_lowercase
@@ -39,6 +40,7 @@ _IPV4_SPECIAL = [ipaddress.IPv4Network(n) for n in (
 
 
 CACHE_SIZE = 100_000
+OCTET_TABLES_SIZE = 200_000
 
 
 class KeyError_(ValueError):
@@ -59,28 +61,24 @@ class Generator:
 
     def __init__(self, key: bytes):
         self._key = key
-        self._octet_tables: dict[bytes, bytes] = {}
-        self._cache: dict[tuple[str, str, int], str] = {}
+        # Remembered across requests under keys that are not the originals (agent/memo.py).
+        self._octet_tables: Memo[bytes] = Memo(OCTET_TABLES_SIZE)
+        self._pseudonyms: Memo[str] = Memo(CACHE_SIZE)
 
     def _stream(self, kind: str, original: str, tweak: int, n: int) -> bytes:
         out = b""
         block = 0
         msg = f"{kind}\x00{original}\x00{tweak}".encode()
         while len(out) < n:
-            out += hmac.new(self._key, msg + block.to_bytes(2, "big"), hashlib.sha256).digest()
+            out += hmac.digest(self._key, msg + block.to_bytes(2, "big"), "sha256")
             block += 1
         return out[:n]
 
     def make(self, fmt: str, kind: str, original: str, tweak: int, keep_prefix: int = 0) -> str:
-        """Pseudonym of ``original``; cached in memory (never on disk), as conversations repeat."""
-        key = (kind, original, tweak)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._make(fmt, kind, original, tweak, keep_prefix)
-            if len(self._cache) >= CACHE_SIZE:
-                self._cache.clear()
-            self._cache[key] = found
-        return found
+        """Pseudonym of ``original`` (remembered, as conversations repeat their identifiers)."""
+        key, found = self._pseudonyms.get((kind, original, tweak))
+        return found if found is not None else self._pseudonyms.put(
+            key, self._make(fmt, kind, original, tweak, keep_prefix))
 
     def _make(self, fmt: str, kind: str, original: str, tweak: int, keep_prefix: int) -> str:
         if fmt == "digits":
@@ -123,15 +121,9 @@ class Generator:
 
     # --- IP addresses: per-octet keyed tables give a bit-level prefix-preserving permutation ----
     def _octet_table(self, family: str, prefix: bytes, tweak: int) -> bytes:
-        cache_key = family.encode() + bytes([tweak & 255]) + prefix
-        table = self._octet_tables.get(cache_key)
-        if table is None:
-            msg = f"{family}\x00{tweak}\x00".encode() + prefix
-            table = hmac.new(self._key, msg, hashlib.sha256).digest()
-            if len(self._octet_tables) > 200_000:
-                self._octet_tables.clear()
-            self._octet_tables[cache_key] = table
-        return table
+        msg = f"{family}\x00{tweak}\x00".encode() + prefix
+        key, table = self._octet_tables.get((msg,))
+        return table if table is not None else self._octet_tables.put(key, hmac.digest(self._key, msg, "sha256"))
 
     def _permute(self, family: str, data: bytes, keep_bits: int, tweak: int) -> bytes:
         out = bytearray()

@@ -12,6 +12,8 @@ import ipaddress
 import re
 from collections.abc import Callable
 
+from agent.memo import Memo
+
 Part = tuple[int, int, str]
 
 REGION = re.compile(
@@ -58,19 +60,15 @@ MEMO_SIZE = 20_000
 
 def _memoized(fn: Callable[[str, re.Match, dict, str], list[Part]]):
     """For splitters whose parts depend only on the matched text: remember them relative to the match
-    (the same ARN or host name recurs all through an inventory and across a conversation's turns).
-    In memory only, bounded, like the pseudonym cache."""
-    cache: dict[tuple[str, str], tuple[Part, ...]] = {}
+    (the same ARN or host name recurs all through an inventory and across a conversation's turns),
+    under a key that is not the matched text (agent/memo.py)."""
+    memo: Memo[tuple[Part, ...]] = Memo(MEMO_SIZE)
 
     def split(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
-        key = (kind, m.group())
         base = m.start()
-        rel = cache.get(key)
+        key, rel = memo.get((kind, m.group()))
         if rel is None:
-            rel = tuple((s - base, e - base, k) for s, e, k in fn(text, m, params, kind))
-            if len(cache) >= MEMO_SIZE:
-                cache.clear()
-            cache[key] = rel
+            rel = memo.put(key, tuple((s - base, e - base, k) for s, e, k in fn(text, m, params, kind)))
         return [(base + s, base + e, k) for s, e, k in rel]
 
     split.__doc__ = fn.__doc__

@@ -1,0 +1,51 @@
+"""In-memory caches that outlive a request without holding its originals.
+
+Pseudonyms, the parts of an ARN and the per-prefix tables of the IP permutation are pure functions
+of an original, and conversations resend the same identifiers every turn, so they are worth
+remembering across requests (1 MB Claude Code body: 10.5 -> 9.2 ms; a dense AWS inventory: 75 ->
+53 ms). But an original must not outlive its request anywhere in the agent, not even in memory:
+a heap dump would otherwise show every identifier seen since start.
+
+So a cache key is not the original but ``private_key(...)``: two of Python's keyed string hashes
+(SipHash with a random per-process secret, PEP 456), 128 bits together, so two originals sharing a
+key is not a practical concern. What a key gives away is no more than a pseudonym already does:
+both need the process's secrets to test a guess against. Values never hold an original either
+(pseudonyms, relative positions, HMAC tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+_CHECK = "\x00second hash"
+
+
+def private_key(parts: tuple[Hashable, ...]) -> tuple[int, int]:
+    return hash(parts), hash((_CHECK, parts))
+
+
+class Memo(Generic[V]):
+    """A bounded cache keyed by ``private_key``: emptied when full (simple and enough here).
+
+    ``key, value = memo.get(parts)``; on a miss (``None``) compute it and ``memo.put(key, value)``.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: dict[tuple[int, int], V] = {}
+
+    def get(self, parts: tuple[Hashable, ...]) -> tuple[tuple[int, int], V | None]:
+        key = (hash(parts), hash((_CHECK, parts)))
+        return key, self._data.get(key)
+
+    def put(self, key: tuple[int, int], value: V) -> V:
+        if len(self._data) >= self.size:
+            self._data.clear()
+        self._data[key] = value
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
