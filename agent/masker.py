@@ -30,6 +30,11 @@ from agent.packs import PackSet, load_packs
 from agent.pseudonym import Generator, load_key
 from agent.views import PERCENT, json_string_view, percent_view, plain_view
 
+try:  # optional accelerator for JSON validation (see _parses)
+    import simdjson
+except ImportError:  # pragma: no cover - depends on the environment
+    simdjson = None
+
 Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decoded)
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
@@ -283,9 +288,18 @@ def _blank_backslashes(text: str) -> str:
 def _parses(text: str) -> bool:
     """Whether ``text`` is one JSON document.
 
-    Not orjson, although it validates twice as fast (1 MB: 0.8 ms instead of 1.6): it keeps up to
-    2,048 object keys of at most 64 bytes for the life of the process, and a map keyed by instance
-    ID or account would leave those originals in the agent's memory after their request."""
+    simdjson validates ~5x faster than the stdlib (1 MB: 0.3 ms instead of 1.6) and creates no
+    Python object. It is stricter (no NaN, no lone surrogate escapes, no integers beyond 64 bits),
+    so what it refuses is asked of ``json``: the same bodies pass as with ``json`` alone. A new
+    parser per call: a reused one keeps the last document (originals) in its buffers until the
+    next. Not orjson: it keeps object keys for the life of the process (an identifier used as a key
+    would outlive its request)."""
+    if simdjson is not None:
+        try:
+            simdjson.Parser().parse(text.encode("utf-8"))
+            return True
+        except Exception:  # noqa: BLE001 - any refusal (ValueError, RuntimeError ...): ask json
+            pass
     try:
         json.loads(text)
     except (ValueError, RecursionError):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.maskconfig import MaskConfig
 from agent.masker import Masker
@@ -208,3 +210,41 @@ def test_one_pass_special_string_filter_loses_nothing(monkeypatch):
         want = engine.mask_body(body.encode(), "application/json")
         assert (got.body, got.restore_map) == (want.body, want.restore_map)
     assert sum(bool(r.restore_map) for r in fast) > len(bodies) // 2
+
+
+_JSONISH = "{}[]:,\" \t\n\r\\/ubfnrt0123456789.eE+-aflsNIy\u00e9\u2014\x01"
+
+
+def _json_accepts(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except (ValueError, RecursionError):
+        return False
+
+
+def _mutations(draw_text: str) -> list[str]:
+    base = json.dumps({"messages": [{"role": "user", "content": ["a\\nb", 1.5e3, None, True, {"k": "\u2014"}]}]})
+    return [base[:i] + draw_text + base[i:] for i in range(0, len(base), 7)]
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_JSONISH, max_size=40))
+def test_the_fast_validator_accepts_nothing_json_refuses(fragment):
+    """``_parses`` asks simdjson first: whatever it accepts, ``json`` must accept too (the engine's
+    layout of strings relies on a valid document), on random text and on a valid body with the
+    same text spliced in anywhere."""
+    from agent.masker import _parses, simdjson
+    assert simdjson is not None, "pysimdjson is a pinned dependency"
+    for text in [fragment, *_mutations(fragment)]:
+        if text.startswith("\ufeff"):
+            continue
+        try:
+            simdjson.Parser().parse(text.encode("utf-8"))
+            fast = True
+        except Exception:  # noqa: BLE001
+            fast = False
+        if fast:
+            assert _json_accepts(text), text
+        assert _parses(text) == _json_accepts(text), text
