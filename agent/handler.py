@@ -11,6 +11,7 @@ sizes, counts, kinds and a sanitised path; error messages are fixed texts or the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -247,7 +248,7 @@ class Outcome:
             "event": "request", "method": self.method, "path": self.path, "status": self.status,
             "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
             "count": sum(self.counts.values()), "kinds": kinds_string(self.counts),
-            "mask_us": self.mask_us, "cause": self.cause,
+            "mask_us": self.mask_us, "cause": self.cause, "detected_by": self.detected_by,
         }})
 
 
@@ -329,9 +330,13 @@ def error_actions(status: int, error_type: str, message: str, mask_us: int) -> l
 
 
 def success_actions(body: bytes, map_bytes: bytes, counts: dict[str, int], mask_us: int) -> list[spop.Action]:
+    # The SHA-256 that hop 2 (haproxy.cfg fe_verify) demands of the outgoing body, taken over the
+    # bytes this agent masked: HAProxy then hashes the body once (hop 2) instead of twice
+    # (1 MB: ~0.5 ms of HAProxy's time; hashlib here runs the same SHA-NI code).
     return [
         spop.SetVar(TXN, "status", spop.int32(200)),
         spop.SetVar(TXN, "body", spop.binary(body)),
+        spop.SetVar(TXN, "sha256", spop.string(hashlib.sha256(body).hexdigest())),
         spop.SetVar(TXN, "map", spop.binary(map_bytes)),
         spop.SetVar(TXN, "count", spop.uint32(min(sum(counts.values()), UINT32_MAX))),
         spop.SetVar(TXN, "kinds", spop.string(kinds_string(counts))),

@@ -175,13 +175,13 @@ class Masker:
         _validate_json(text, json_lines)
         lay = jsonbody.analyse(text)
         self._apply_document_policy(lay)
+        found = self._special_found(text, lay)     # needs no parts: done while the helper finishes
         parts = helper.collect(job) if helper is not None and job is not None else None
         detected_by = "helper" if parts is not None else "agent" if job is None else "agent_after_helper_failure"
         if parts is None:
             parts = self.finder.find(lay.scan)
         special = set(lay.special)
         loc = jsonbody.StringLocator(lay.neutral)
-        found: list[Found] = []
         append = found.append
         protected = lay.is_protected if lay.protected_starts else None
         digits = self._digit_kinds
@@ -200,14 +200,19 @@ class Masker:
             if skip or end > span[1]:
                 continue
             append((start, end, kind, text[start:end]))
+        found.sort()
+        return found, detected_by
+
+    def _special_found(self, text: str, lay: jsonbody.Layout) -> list[Found]:
+        """Findings in the special strings, each decoded into its exact view (with its key)."""
+        found: list[Found] = []
         for s, e, k in self._strings_to_view(text, lay):
             # Only parts inside the value are taken from the view of key and value together.
             view = json_string_view(text[k:e + 1], k)   # with the closing quote, as key detectors want
             if PERCENT.search(view.text):
                 view = percent_view(view)
             found.extend(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
-        found.sort()
-        return found, detected_by
+        return found
 
     def _apply_document_policy(self, lay: jsonbody.Layout) -> None:
         for start, end, media_type in lay.documents:

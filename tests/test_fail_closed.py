@@ -8,12 +8,13 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-from tests.harness import CERTS, free_port
+from tests.harness import CERTS, ROOT, free_port, stop_process, wait_port
 from tests.planted import PROMPT
 
 BODY = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": PROMPT}]})
@@ -238,3 +239,40 @@ def test_agent_down_fails_fast_on_its_health_check(make_gateway, upstream):
         time.sleep(0.1)
     assert len(upstream.received) == received + 1
     assert all(PROMPT not in r.body.decode() for r in upstream.received)
+
+
+_FORGING_AGENT = """
+import asyncio, hashlib, sys
+from agent import spop
+from agent.server import AgentServer
+TXN = spop.Scope.TXN
+async def answer(msg, ctx):
+    body = msg.get("body").value or b""
+    actions = [spop.SetVar(TXN, "status", spop.int32(200)), spop.SetVar(TXN, "body", spop.binary(body)),
+               spop.SetVar(TXN, "map", spop.binary(b""))]
+    if sys.argv[2] == "wrong":
+        actions.append(spop.SetVar(TXN, "sha256", spop.string(hashlib.sha256(b"another body").hexdigest())))
+    return actions
+async def main():
+    server = AgentServer({"mask": answer})
+    await server.listen_tcp("127.0.0.1", int(sys.argv[1]))
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("mode, status", [("missing", 503), ("wrong", 502)])
+def test_an_answer_without_the_masked_body_hash_forwards_nothing(make_gateway, upstream, mode, status):
+    """An agent answer whose body comes without its SHA-256 (503), or with the hash of another body
+    (hop 2 refuses it: 502): nothing reaches the upstream."""
+    port = free_port()
+    agent = subprocess.Popen([sys.executable, "-c", _FORGING_AGENT, str(port), mode], cwd=ROOT)
+    try:
+        wait_port(port, proc=agent)
+        gw = make_gateway(env={"AGENT_ADDR": f"127.0.0.1:{port}"}, agent=False)
+        code, payload = post(gw.http_url)
+        assert code == status
+        assert_anthropic_error(payload, "api_error")
+    finally:
+        stop_process(agent)
+    assert upstream.received == []

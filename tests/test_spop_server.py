@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -67,10 +68,11 @@ def values(vars_: dict[str, spop.TypedData]) -> dict[str, object]:
 def test_masked_request_sets_the_contract_variables_with_their_types() -> None:
     out = handle(mask_message(BODY))
     assert {k: v.type for k, v in out.items()} == {
-        "status": DataType.INT32, "body": DataType.BINARY, "map": DataType.BINARY,
+        "status": DataType.INT32, "body": DataType.BINARY, "sha256": DataType.STRING, "map": DataType.BINARY,
         "count": DataType.UINT32, "kinds": DataType.STRING, "mask_us": DataType.UINT32}
     assert out["status"].value == 200
     assert out["body"].value == BODY.replace(ORIGINAL, PSEUDONYM)
+    assert out["sha256"].value == hashlib.sha256(out["body"].value).hexdigest()
     assert restoremap.decode(out["map"].value) == {PSEUDONYM.decode(): ORIGINAL.decode()}
     assert (out["count"].value, out["kinds"].value) == (1, "account=1")
 
@@ -153,7 +155,7 @@ def test_one_structured_log_line_per_request_without_body(caplog: pytest.LogCapt
     lines = [r.fields for r in caplog.records if r.name == "agent.request"]
     assert len(lines) == 2
     assert set(lines[0]) == {"event", "method", "path", "status", "bytes_in", "bytes_out", "count", "kinds",
-                             "mask_us", "cause"}
+                             "mask_us", "cause", "detected_by"}
     assert lines[0]["path"] == "/v1/messages/batches/{id}/results"
     first = (lines[0]["status"], lines[0]["count"], lines[0]["kinds"], lines[0]["cause"])
     # An identifier in the URL is refused (only bodies are masked): nothing is masked, nothing leaks.
