@@ -38,7 +38,7 @@ class Memo(Generic[V]):
         self._data: dict[tuple[int, int], V] = {}
 
     def get(self, parts: tuple[Hashable, ...]) -> tuple[tuple[int, int], V | None]:
-        key = (hash(parts), hash((_CHECK, parts)))
+        key = private_key(parts)
         return key, self._data.get(key)
 
     def put(self, key: tuple[int, int], value: V) -> V:
