@@ -66,10 +66,14 @@ def _without(*needles: str) -> str:
 def test_without_the_lua_swap_the_verify_hop_refuses(make_gateway, upstream):
     """Layer 2 alone: if the Lua filter never swapped the body, the original must not leave."""
     gw = make_gateway(config=_without("filter lua.mask_request"))
-    code, _ = post(gw.http_url)
-    # 502 from the hash check, or 408 when the unswapped body does not match the Content-Length
-    # set for the masked one (hop 2 waits for bytes that never come, then gives up).
-    assert code in (408, 502)
+    code, payload = post(gw.http_url)
+    # The unswapped body is shorter than the Content-Length set for the masked one. Depending on
+    # whether hop 1's H1 mux sees the body end before or after hop 2 parsed the headers: hop 2 waits
+    # for bytes that never come and gives up (408), or hop 1 aborts the short message and hop 2 sees
+    # a truncated request (500, seen in about 1 run of 30). A body of the right length reaches the
+    # hash check (502). All three refuse, in Anthropic's error shape.
+    assert code in (408, 500, 502)
+    assert payload["type"] == "error", payload
     assert upstream.received == []
 
 
