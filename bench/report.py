@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 SETUPS = ["direct", "passthrough", "gateway-1", "gateway-2", "mitmproxy"]
@@ -55,6 +54,9 @@ def targets(res: dict) -> list[tuple[str, str, bool | None]]:
             # most cores / engine-time requests per second; mitmproxy runs the same engine.
             ceiling = res["env"]["cpus"] / (engine_ms / 1000) / mitm_rps
             text += f"; ceiling with this engine on {res['env']['cpus']} cores: x{ceiling:.1f}"
+        # The physical floor on the same cores: HAProxy forwarding without masking at all.
+        floor = _b(res, "passthrough", "100KB")["rps"] / mitm_rps
+        text += f"; passthrough, no masking at all: x{floor:.1f}"
         rows.append(("requests/s at 100 KB >= 20 x mitmproxy-with-masking", text, ratio >= 20))
     t = added_ttfb(res, "gateway-1")
     rows.append(("SSE time to first delta added over passthrough <= 2 ms (1 KB request)",
@@ -186,7 +188,7 @@ def write(res: dict, prev: dict | None, md: Path, png: Path) -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"`make bench` (bench/run.py), {time.strftime('%Y-%m-%d %H:%M')}, {res['seconds']:.0f} s, commit "
+        f"`make bench` (bench/run.py), {res['finished']}, {res['seconds']:.0f} s, commit "
         f"{env.get('commit', '?')}" + (f" with {env['dirty_files']} uncommitted files in agent/ and haproxy/"
                                         if env.get("dirty_files") else "") + ". "
         f"{env['cpus']} cores shared by everything (load generator `hey`, mock upstream, proxies), "

@@ -299,6 +299,7 @@ def main() -> int:
 
     results["env"] = environment()
     results["seconds"] = time.time() - started
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M")
     previous = sorted(p for p in (BENCH / "out").glob("*/results.json"))
     (outdir / "results.json").write_text(json.dumps(results, indent=1))
     prev = json.loads(previous[-1].read_text()) if previous else None
