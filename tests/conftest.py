@@ -45,10 +45,10 @@ def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
     started: list[Gateway] = []
 
     def make(env: dict[str, str] | None = None, agent: bool = True, config: str | None = None,
-             master_worker: bool = False) -> Gateway:
+             master_worker: bool = False, agent_module: str = "agent") -> Gateway:
         workdir = tmp_path / f"gw{len(started)}"
         workdir.mkdir()
-        gw = Gateway(workdir, upstream.port, env, config)
+        gw = Gateway(workdir, upstream.port, env, config, agent_module)
         started.append(gw)
         return gw.start(agent=agent, master_worker=master_worker)
 

@@ -98,9 +98,11 @@ class Gateway:
     """One gateway instance (agent + HAProxy) in ``workdir``, forwarding to ``upstream_port``."""
 
     def __init__(self, workdir: Path, upstream_port: int, env: dict[str, str] | None = None,
-                 config: str | None = None):
+                 config: str | None = None, agent_module: str = "agent"):
         """``config``: HAProxy configuration text to run instead of haproxy/haproxy.cfg (tests that
-        remove a safety layer to prove the next one holds)."""
+        remove a safety layer to prove the next one holds). ``agent_module``: what ``python -m``
+        runs as the agent (tests.agent_idle_cpu: the agent with the helper's idle-CPU rule forced)."""
+        self.agent_module = agent_module
         self.workdir = workdir
         self.run_dir = workdir / "run"
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +145,7 @@ class Gateway:
         return self
 
     def start_agent(self, *extra: str) -> None:
-        cmd = [sys.executable, "-m", "agent", "serve", "--listen", f"127.0.0.1:{self.agent_port}",
+        cmd = [sys.executable, "-m", self.agent_module, "serve", "--listen", f"127.0.0.1:{self.agent_port}",
                "--key-file", str(self.key_file), *extra]
         with open(self.agent_log, "ab") as log:
             self.agent = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log)

@@ -26,6 +26,9 @@ from bench.setups import children
 from tests.masker_support import CORPUS, TEST_KEY, load_jsonl, request
 from tests.planted import TICKET, TICKET_PACK
 
+# The real agent with the idle-CPU rule forced true (tests/agent_idle_cpu.py): these tests are about
+# what happens to bodies the helper serves, and a busy test machine would leave it unused.
+IDLE_CPU_AGENT = "tests.agent_idle_cpu"
 ACCOUNT = "123456789012"
 INSTANCE = "i-0a1b2c3d4e5f60718"
 
@@ -231,8 +234,9 @@ def _assert_masked(upstream, count: int) -> None:
     assert upstream.leak_count == 0, upstream.leak_report()
 
 
-def test_gateway_masks_large_bodies_whatever_happens_to_the_helper(gateway, upstream) -> None:
-    """Helper in use, then killed, then stopped (SIGSTOP): every body reaches the upstream masked."""
+def test_gateway_masks_large_bodies_whatever_happens_to_the_helper(make_gateway, upstream) -> None:
+    """Helper in use, then killed: every body reaches the upstream masked."""
+    gateway = make_gateway(agent_module=IDLE_CPU_AGENT)
     helpers = _wait(lambda: children(gateway.agent.pid), what="the agent's helper")
     assert len(helpers) == 1
     upstream.originals = [ACCOUNT, INSTANCE]
@@ -240,7 +244,7 @@ def test_gateway_masks_large_bodies_whatever_happens_to_the_helper(gateway, upst
     for i in range(3):
         assert _post(gateway, _big_body(i)) == 200
     os.kill(helpers[0], signal.SIGKILL)
-    sent = iter(range(10, 1000))     # until the agent has tried the dead helper (it needs an idle CPU)
+    sent = iter(range(10, 1000))     # until the agent has tried the dead helper
     _wait(lambda: _post(gateway, _big_body(next(sent))) == 200
           and "detection helper failed" in gateway.agent_log.read_text(), what="the agent to meet the dead helper")
     _assert_masked(upstream, next(sent) - 7)
@@ -268,7 +272,7 @@ def test_pack_reload_replaces_the_helper_and_it_finds_the_new_detectors(make_gat
 
     packs = tmp_path / "packs"
     packs.mkdir()
-    gw = make_gateway(agent=False)
+    gw = make_gateway(agent=False, agent_module=IDLE_CPU_AGENT)
     metrics_port = free_port()
     gw.start_agent("--packs-dir", str(packs), "--metrics-listen", f"127.0.0.1:{metrics_port}")
 
