@@ -235,6 +235,23 @@ def test_longest_pseudonym_wins(lua):
         assert run(lua, [text[:cut], text[cut:]], mapping=mapping) == b"a 10.0.1.5 b 10.0.0.9 c"
 
 
+def test_pseudonyms_sharing_their_index_key(lua):
+    """Four pseudonyms with the same first 8 bytes (one index key; three lengths, two of them equal):
+    each restores at every cut, and a cut tail is held while any of them could still grow from it."""
+    mapping = {"i-0a1b2c3d": "i-00000001", "i-0a1b2c3d4e5f6071": "i-000000000000002",
+               "i-0a1b2c3d4e5f6072": "i-000000000000003", "i-0a1b2c3d4e5f60718": "i-0000000000000004"}
+    text = "a i-0a1b2c3d4e5f60718 b i-0a1b2c3d c i-0a1b2c3d4e5f6072 d i-0a1b2c3d4e5f6071."
+    expected = text
+    for p in sorted(mapping, key=len, reverse=True):
+        expected = expected.replace(p + " ", mapping[p] + " ").replace(p + ".", mapping[p] + ".")
+    data = text.encode()
+    for cut in range(len(data) + 1):
+        assert run(lua, [data[:cut], data[cut:]], mapping=encode(mapping)) == expected.encode(), cut
+    r = lua.new(encode(mapping), b"text/plain")
+    assert r.feed(r, b"x i-0a1b2c3d4e5f607") == b"x "
+    assert r.feed(r, b"2 y") == b"i-000000000000003 y"
+
+
 # --- holding back only what could still be a pseudonym ---------------------------------------------------
 
 def test_holds_only_a_possible_prefix(lua):
