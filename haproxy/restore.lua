@@ -79,7 +79,8 @@ end
 -- longest pseudonym at a position wins) and the pseudonyms themselves (for the held-tail check).
 -- Nearly every key has one pseudonym, so a key's members are that pseudonym (a string) until a second
 -- one arrives, and its lengths a shared one-element list from SINGLE: building a table per key cost
--- 10 of the 13 ms a 10,000-entry map took to parse (bench/bench_restore.py).
+-- 10 of the 13 ms a 10,000-entry map took to parse (bench/bench_restore.py). SINGLE outlives the
+-- response but holds only lengths, never an identifier.
 local SINGLE = setmetatable({}, { __index = function(t, n) local l = { n }; t[n] = l; return l end })
 
 local function add_length(lens, key, n)
