@@ -93,17 +93,16 @@ def _keep_segment(seg: str) -> bool:
 _SERVICE_SEGMENT = re.compile(r"[a-z][a-z0-9-]*")
 
 
-def _path_segments(text: str, start: int, end: int) -> list[tuple[int, str]]:
-    """``/`` or ``:`` separated segments that may be secret: AWS-defined ones are left out, and so is
-    the service name right after an ``aws`` segment (``/aws/lambda/<fn>``, ``alias/aws/s3``)."""
+def _segments(text: str, start: int, end: int) -> list[tuple[int, str, bool]]:
+    """``/`` or ``:`` separated segments as (offset, value, may be secret): AWS-defined ones are not,
+    and neither is the service name right after an ``aws`` segment (``/aws/lambda/<fn>``, ``alias/aws/s3``)."""
     out = []
     after_aws = False
     for seg in re.finditer(r"[^/:]+", text[start:end]):
         value = seg.group()
         keep = _keep_segment(value) or (after_aws and bool(_SERVICE_SEGMENT.fullmatch(value)))
         after_aws = value == "aws"
-        if not keep:
-            out.append((start + seg.start(), value))
+        out.append((start + seg.start(), value, not keep))
     return out
 
 
@@ -118,14 +117,11 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     rstart, rend = m.span("resource")
     resource = text[rstart:rend]
     stripped = resource.rstrip(".,;:)")
-    segments = [(s.start(), s.group()) for s in re.finditer(r"[^/:]+", stripped)]
+    segments = _segments(stripped, 0, len(stripped))
     # sns (topic[:subscription]), sqs (queue) and s3 (bucket/key) resources start with the name.
     has_type = m.group("service") not in _NO_RESOURCE_TYPE and len(segments) > 1
-    secret = {off for off, _ in _path_segments(stripped, 0, len(stripped))}
-    for n, (off, seg) in enumerate(segments):
-        if n == 0 and has_type and _RESOURCE_TYPE.fullmatch(seg):
-            continue
-        if off not in secret:
+    for n, (off, seg, secret) in enumerate(segments):
+        if not secret or (n == 0 and has_type and _RESOURCE_TYPE.fullmatch(seg)):
             continue
         parts.append((rstart + off, rstart + off + len(seg), _segment_kind(seg)))
     return parts
@@ -224,9 +220,10 @@ def _path_parts(text: str, start: int, end: int, kind: str) -> list[Part]:
     the same log group or repository gets the same pseudonyms in a JSON key, a flag and an ARN, and no
     pseudonym contains ``/`` (a ``/`` inside a pseudonym would keep it from restoring after ``host/``)."""
     parts: list[Part] = []
-    for off, value in _path_segments(text, start, end):
-        kind_ = _segment_kind(value)
-        parts.append((off, off + len(value), kind if kind_ == "name" else kind_))
+    for off, value, secret in _segments(text, start, end):
+        if secret:
+            kind_ = _segment_kind(value)
+            parts.append((off, off + len(value), kind if kind_ == "name" else kind_))
     return parts
 
 
