@@ -52,6 +52,15 @@ def wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def wait_until(check, timeout: float = 30.0, what: str = "condition", interval: float = 0.1):
+    """Call ``check`` until it returns something truthy, and return that; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+    return value
+
+
 def rss_kb(pid: int) -> int:
     """Resident memory of a process in KiB (VmRSS from /proc), 0 if it is gone."""
     try:

@@ -12,12 +12,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.harness import CERTS, ROOT, free_port, make_key, wait_port
+from tests.harness import CERTS, ROOT, free_port, make_key, wait_port, wait_until
 from tests.planted import PROMPT
 
 
@@ -121,13 +120,6 @@ class RunSh:
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def http(url: str, body: bytes | None = None, headers: dict[str, str] | None = None,

@@ -9,6 +9,7 @@ check what the mock upstream received.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from agent.masker import Masker
 from agent.masking import MaskRefused
 from agent.packs import load_packs
 from bench.setups import children
+from tests.harness import wait_until
 from tests.masker_support import CORPUS, TEST_KEY, load_jsonl, request
 from tests.planted import TICKET, TICKET_PACK
 
@@ -33,14 +35,7 @@ ACCOUNT = "123456789012"
 INSTANCE = "i-0a1b2c3d4e5f60718"
 
 
-def _wait(check, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait = functools.partial(wait_until, timeout=20.0, interval=0.02)
 
 
 def _alive(pid: int) -> bool:

@@ -13,9 +13,9 @@ import ssl
 import urllib.parse
 
 from agent.handler import LOG_ROUTES, safe_path
-from tests.harness import CERTS, ROOT
+from tests.harness import CERTS, ROOT, wait_until
 from tests.planted import ACCESS_KEY, ACCOUNT, INSTANCE, ORIGINALS, PRIVATE_IP, PROMPT, ROLE_ARN, leaks
-from tests.runsh import http, messages_body, wait_until
+from tests.runsh import http, messages_body
 
 GATEWAY_FIELDS = ["method", "path", "status", "bytes_in", "bytes_out", "masked", "kinds", "mask_us",
                   "spoe_err", "cause", "time_ms"]

@@ -16,12 +16,12 @@ import gc
 import json
 import re
 import sys
-import time
 import types
 
 from agent import detecthelper
 from agent.masker import Masker
 from agent.packs import load_packs
+from tests.harness import wait_until
 from tests.masker_support import TEST_KEY
 
 # Built at run time so that no constant of this module holds them.
@@ -79,10 +79,7 @@ def test_no_original_is_left_in_the_engine_after_masking(monkeypatch) -> None:
     planted = _planted()
     engine = Masker(TEST_KEY, load_packs())
     helper = engine.start_detect_helper(min_bytes=1)
-    deadline = time.monotonic() + 20
-    while not helper.available():
-        assert time.monotonic() < deadline, "helper did not start"
-        time.sleep(0.02)
+    wait_until(helper.available, timeout=20, what="helper start-up", interval=0.02)
     try:
         results = [engine.mask_body(body, "application/json", parallel=True) for body in _bodies(planted)]
         assert {r.detected_by for r in results} == {"helper"}

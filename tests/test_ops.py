@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import free_port
+from tests.harness import free_port, wait_until
 from tests.planted import ORIGINALS, leaks
-from tests.runsh import http, messages_body, prom, wait_until
+from tests.runsh import http, messages_body, prom
 
 # --------------------------------------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ import os
 import signal
 import threading
 
+from tests.harness import wait_until
 from tests.planted import PROMPT, TICKET, TICKET_PACK, leaks
-from tests.runsh import RunSh, http, messages_body, prom, wait_until
+from tests.runsh import RunSh, http, messages_body, prom
 
 
 class Load:
