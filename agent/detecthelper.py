@@ -171,10 +171,10 @@ class DetectHelper:
         return None
 
 
-_CPUS = len(os.sched_getaffinity(0))
+CPUS = len(os.sched_getaffinity(0))    # the CPUs this process may run on
 
 
-def cpu_to_spare(loadavg: bytes | None = None, cpus: int = _CPUS) -> bool:
+def cpu_to_spare(loadavg: bytes | None = None, cpus: int = CPUS) -> bool:
     """Whether a CPU is idle right now: fewer runnable tasks (this one included) than CPUs.
 
     The helper only pays off on a core nobody else wants. Under load (HAProxy, other agents, the

@@ -103,7 +103,6 @@ class MaskerHolder:
                                                               "generation": self.generation}})
         return True
 
-
     def close(self) -> None:
         _close(self._current)
 

@@ -176,7 +176,7 @@ class Masker:
         lay = jsonbody.analyse(text)
         self._apply_document_policy(lay)
         found = self._special_found(text, lay)     # needs no parts: done while the helper finishes
-        parts = helper.collect(job) if helper is not None and job is not None else None
+        parts = helper.collect(job) if job is not None else None   # a job implies a helper
         detected_by = "helper" if parts is not None else "agent" if job is None else "agent_after_helper_failure"
         if parts is None:
             parts = self.finder.find(lay.scan)

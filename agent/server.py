@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import spop
+from agent.detecthelper import CPUS
 from agent.detecthelper import DEFAULT_MIN_BYTES as DEFAULT_HELPER_MIN_BYTES
 from agent.handler import Handler, MaskerHolder, MaskHandler, Metrics, RequestContext, load_masker
 from agent.metrics import MetricsServer, render
@@ -485,7 +486,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         # On one CPU the helper could not run beside the agent: it would only add its hand-over.
-        helper_min = args.detect_helper_min_bytes if len(os.sched_getaffinity(0)) >= 2 else 0
+        helper_min = args.detect_helper_min_bytes if CPUS >= 2 else 0
         holder = MaskerHolder(lambda: load_masker(args.key_file, args.packs_dir, helper_min))
     except Exception as exc:
         print(f"agent serve: cannot load the masking engine: {type(exc).__name__}: {str(exc)[:500]}",

@@ -228,7 +228,6 @@ def _mutations(draw_text: str) -> list[str]:
     return [base[:i] + draw_text + base[i:] for i in range(0, len(base), 7)]
 
 
-
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=_JSONISH, max_size=40))
 def test_the_fast_validator_accepts_nothing_json_refuses(fragment):
