@@ -11,7 +11,6 @@ Variants are generated configs or a bench-only agent, never changes to haproxy/h
   nolua, norestore, nohop2, luanoset   without the swap filter / the restore filter / hop 2, or
              with the swap reduced to get_var (with ``echo``: the body is unchanged anyway)
   nohelper   the real gateway with the agent's detection helper off (--detect-helper-min-bytes 0)
-  glibc      HAProxy started with glibc malloc tunables (mmap/trim thresholds)
   dmglobal   HAProxy started with -dMglobal (its shared pool cache)
 Combine with "+": ``echo+nohop2``, ``gateway+dmglobal``, ``passthrough+dmglobal``.
 """
@@ -85,9 +84,6 @@ def _haproxy(procs: Procs, name: str, cfg: Path, env: dict[str, str], http_port:
             src = src.replace(old, new)
         (hdir / "mask_filter.lua").write_text(src)
         env["GATEWAY_HAPROXY_DIR"] = str(hdir)
-    if "glibc" in name.split("+"):     # what glibc malloc tunables would save (not settable from haproxy.cfg)
-        env["GLIBC_TUNABLES"] = ("glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
-                                 ":glibc.malloc.top_pad=16777216")
     flags = " -dMglobal" if "dmglobal" in name.split("+") else ""   # HAProxy's shared pool cache
     proc = procs._start("haproxy", ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec haproxy -db{flags} -f "{cfg}"'],
                         env)
