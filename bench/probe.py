@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bodies import bodies  # noqa: E402
 from bench.load import CpuMeter, hey  # noqa: E402
-from bench.setups import Procs, free_port, passthrough_config, wait_port  # noqa: E402
+from bench.setups import Procs, free_port, passthrough_config, stat_fields, wait_port  # noqa: E402
 
 
 def variant_config(name: str, cfg: str) -> str:
@@ -97,8 +97,7 @@ def faults(procs: Procs) -> dict[str, int]:
     for role, pids in procs.pids().items():
         total = 0
         for pid in pids:
-            with open(f"/proc/{pid}/stat") as f:
-                total += int(f.read().rsplit(")", 1)[1].split()[7])
+            total += int(stat_fields(pid)[7])
         out[role] = total
     return out
 

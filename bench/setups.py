@@ -19,10 +19,24 @@ MITM_VENV = ROOT / "bench" / ".mitm-venv"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def stat_fields(pid: int | str) -> list[str]:
+    """/proc/PID/stat after the command name (which may hold spaces and parentheses): [0] state,
+    [1] parent pid, [7] minor faults, [11] and [12] user and system CPU ticks. OSError if gone."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        return stat_fields(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
 def cpu_ticks(pid: int) -> int:
     """utime + stime of a process (all its threads), in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return int(fields[11]) + int(fields[12])
 
 
@@ -180,11 +194,11 @@ class Procs:
 def children(pid: int) -> list[int]:
     """Live (not zombie) child processes of ``pid``, from /proc."""
     out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            state, ppid = stat_fields(proc.name)[:2]
         except (OSError, ValueError, IndexError):
             continue
         if int(ppid) == pid and state != "Z":
-            out.append(int(stat.parent.name))
+            out.append(int(proc.name))
     return out

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,7 @@ from agent.detecthelper import DetectHelper, cpu_to_spare
 from agent.masker import Masker
 from agent.masking import MaskRefused
 from agent.packs import load_packs
-from bench.setups import children
+from bench.setups import alive, children
 from tests.harness import wait_until
 from tests.masker_support import CORPUS, TEST_KEY, load_jsonl, request
 from tests.planted import TICKET, TICKET_PACK
@@ -36,14 +35,6 @@ INSTANCE = "i-0a1b2c3d4e5f60718"
 
 
 _wait = functools.partial(wait_until, timeout=20.0, interval=0.02)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.fixture(autouse=True)
@@ -153,7 +144,7 @@ def test_killed_helper_the_agent_masks_and_a_new_helper_starts(engines, monkeypa
     want = serial.mask_body(body, "application/json").body
     old = helper.pid
     os.kill(old, signal.SIGKILL)
-    _wait(lambda: not _alive(old), what="helper gone")
+    _wait(lambda: not alive(old), what="helper gone")
     got = parallel.mask_body(body, "application/json", parallel=True)
     assert got.detected_by in ("agent", "agent_after_helper_failure") and got.body == want
     monkeypatch.setattr(detecthelper, "RESTART_AFTER", 0.0)
@@ -175,7 +166,7 @@ def test_stopped_helper_times_out_and_the_agent_masks() -> None:
         got = engine.mask_body(body, "application/json", parallel=True)
         assert time.monotonic() - started < 5
         assert got.detected_by == "agent_after_helper_failure" and ACCOUNT.encode() not in got.body
-        assert not _alive(pid)          # the stopped helper was killed and reaped, not left behind
+        assert not alive(pid)          # the stopped helper was killed and reaped, not left behind
     finally:
         engine.close()
 
@@ -196,7 +187,7 @@ def test_close_ends_the_helper_process() -> None:
     _wait(helper.available, what="helper start-up")
     pid = helper.pid
     helper.close()
-    assert not _alive(pid) and not helper.available()
+    assert not alive(pid) and not helper.available()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,7 +243,7 @@ def test_agent_killed_leaves_no_helper_behind(make_gateway) -> None:
     helper = _wait(lambda: children(gw.agent.pid), what="the agent's helper")[0]
     gw.agent.kill()
     gw.agent.wait()
-    _wait(lambda: not _alive(helper), timeout=10, what="the orphaned helper to exit")
+    _wait(lambda: not alive(helper), timeout=10, what="the orphaned helper to exit")
 
 
 
@@ -282,7 +273,7 @@ def test_pack_reload_replaces_the_helper_and_it_finds_the_new_detectors(make_gat
 
     (packs / "tickets.yaml").write_text(TICKET_PACK)
     os.kill(gw.agent.pid, signal.SIGHUP)
-    _wait(lambda: not _alive(old[0]) and children(gw.agent.pid), what="the old helper replaced")
+    _wait(lambda: not alive(old[0]) and children(gw.agent.pid), what="the old helper replaced")
     before = helper_detections()
     upstream.originals = [TICKET]
     upstream.received.clear()
@@ -304,7 +295,7 @@ def test_run_sh_gives_each_agent_one_helper_and_stops_them_all(tmp_path, upstrea
     finally:
         gw.stop()
     for pid in [h[0] for h in helpers]:
-        _wait(lambda p=pid: not _alive(p), timeout=10, what="helpers gone after run.sh stopped")
+        _wait(lambda p=pid: not alive(p), timeout=10, what="helpers gone after run.sh stopped")
 
     off = RunSh(tmp_path / "off", upstream.port, agents=1, env={"AGENT_DETECT_HELPER_MIN_BYTES": "0"}).start()
     try:
