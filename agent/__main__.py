@@ -17,10 +17,10 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
-        from agent.server import main as serve_main
+        from agent.service.server import main as serve_main
         return serve_main(rest)
     if command in ("mask", "restore", "scan"):
-        from agent.tools import main as tools_main
+        from agent.cli.commands import main as tools_main
         return tools_main(command, rest)
     print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2

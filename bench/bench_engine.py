@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.masker import Masker  # noqa: E402
-from agent.packs import load_packs  # noqa: E402
+from agent.engine.detectors import load_packs  # noqa: E402
+from agent.engine.masker import Masker  # noqa: E402
 from bench.corpora import claude_code_request, dense_inventory_request  # noqa: E402
 
 KEY = b"benchmark-key-not-secret-0123456789abcdef"

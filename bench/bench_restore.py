@@ -22,7 +22,7 @@ from pathlib import Path
 
 import lupa.lua53 as lupa
 
-from agent.restoremap import encode
+from agent.engine.restore_map import encode
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "haproxy"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent import spop  # noqa: E402
-from agent.handler import success_actions  # noqa: E402
-from agent.server import AgentServer, tune_malloc  # noqa: E402
+from agent.runtime import tune_malloc  # noqa: E402
+from agent.service.handlers import success_actions  # noqa: E402
+from agent.service.server import AgentServer  # noqa: E402
 
 
 async def echo(msg: spop.Message, ctx) -> list[spop.Action]:

@@ -1,6 +1,6 @@
 """mitmproxy addon for the benchmark: what a team would write instead of this gateway.
 
-It masks request bodies with this project's own engine (``agent.masker.Masker``, same packs, same
+It masks request bodies with this project's own engine (``agent.engine.masker.Masker``, same packs, same
 key) and restores pseudonyms in responses: whole JSON bodies with one regex pass, SSE streams chunk
 by chunk (``flow.response.stream``, else mitmproxy holds the whole stream). The chunk-wise restore
 does not handle a pseudonym split across two chunks: it is cheaper than a correct one, so the
@@ -17,8 +17,8 @@ import re
 
 from mitmproxy import http
 
-from agent.masker import Masker
-from agent.masking import MaskRefused
+from agent.engine.masker import Masker
+from agent.engine.results import MaskRefused
 
 
 def _restorer(restore_map: dict[str, str]):

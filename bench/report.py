@@ -199,7 +199,7 @@ def write(res: dict, prev: dict | None, md: Path, png: Path) -> None:
         "Setups: **direct** = the mock upstream itself (TLS); **passthrough** = HAProxy with "
         "haproxy/haproxy.cfg minus SPOE, Lua filters, mask rules and the verify hop; **gateway-1/2** = the full "
         "gateway with 1 / 2 agent processes (`--reuse-port`); **mitmproxy** = mitmdump reverse proxy masking "
-        "with the same engine (`agent.masker.Masker`) and restoring responses (bench/mitm_addon.py). "
+        "with the same engine (`agent.engine.masker.Masker`) and restoring responses (bench/mitm_addon.py). "
         f"Each cell: one client for {res['durations_s'][0]:.0f} s, then {res['concurrency']} clients for "
         f"{res['durations_s'][1]:.0f} s (hey, HTTP/1.1 keep-alive, latency resolution 0.1 ms). "
         "Bodies: " + ", ".join(f"{k} = {v:,} B" for k, v in res["body_bytes"].items())

@@ -5,7 +5,7 @@ Setups, all in front of one mock Anthropic upstream on loopback (bench/mock_upst
   passthrough  HAProxy with haproxy/haproxy.cfg minus masking (bench/setups.py generates it)
   gateway-1    the full gateway, one agent process
   gateway-2    the full gateway, two agent processes sharing the port (--reuse-port)
-  mitmproxy    mitmdump in reverse-proxy mode masking with agent.masker.Masker (bench/mitm_addon.py)
+  mitmproxy    mitmdump in reverse-proxy mode masking with agent.engine.masker.Masker (bench/mitm_addon.py)
 Bodies (bench/bodies.py): 1KB, 100KB and 1MB Claude Code requests, a dense 1MB AWS inventory.
 
 For each setup and body: p50/p99 latency with one client and at fixed concurrency (hey), requests/s,
@@ -161,13 +161,13 @@ def profile(procs: Procs, port: int, files: dict[str, Path], outdir: Path, secon
 def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> dict:
     """In-process: masking time per body and the detectors whose regex confirmation costs most.
 
-    Wraps ``agent.detect.iter_matches`` (bench only) to time each detector's regex work; the masker
+    Wraps ``agent.engine.finder.iter_matches`` (bench only) to time each detector's regex work; the masker
     is the one the agent builds (same packs, same key).
     """
     import collections
 
-    import agent.detect as detect
-    from agent.masker import Masker
+    import agent.engine.finder as detect
+    from agent.engine.masker import Masker
 
     masker = Masker.load(key_file)
     original = detect.iter_matches
@@ -237,7 +237,7 @@ _PLUMBING = ("runpy", "asyncio/runners.py", "asyncio/base_events.py", "asyncio/e
 
 
 def _short(frame: str) -> str:
-    # "mask_body (agent/masker.py:60)" -> "mask_body (agent/masker.py)"
+    # "mask_body (agent/engine/masker.py:60)" -> "mask_body (agent/engine/masker.py)"
     name, _, where = frame.partition(" (")
     where = where.rstrip(")").rsplit(":", 1)[0]
     for marker in ("/site-packages/", "/lib/python3", "/work/main/"):

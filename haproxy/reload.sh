@@ -42,14 +42,14 @@ if [ -z "$agents" ]; then
   status=1
 elif ! out=$(cd "$root" && "$python" -c '
 import sys
-from agent.handler import load_masker
+from agent.service.handlers import load_masker
 try:
     load_masker(sys.argv[1], sys.argv[2] or None)
 except Exception as exc:
     print(f"{type(exc).__name__}: {str(exc)[:500]}")
     sys.exit(1)
 ' "$GATEWAY_KEY_FILE" "${GATEWAY_PACKS_DIR:-}" 2>&1); then
-  echo "reload: the detector packs (${GATEWAY_PACKS_DIR:-built-in agent/packs}) are broken; the agents keep the packs they have:" >&2
+  echo "reload: the detector packs (${GATEWAY_PACKS_DIR:-built-in agent/engine/packs}) are broken; the agents keep the packs they have:" >&2
   echo "  $out" >&2
   status=1
 else

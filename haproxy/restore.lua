@@ -1,6 +1,6 @@
 -- restore.lua: put the real AWS identifiers back into an LLM API response (pure Lua 5.3, no HAProxy API).
 --
--- The agent hands HAProxy a restore map (`pseudonym TAB original LF` lines, agent/restoremap.py) with
+-- The agent hands HAProxy a restore map (`pseudonym TAB original LF` lines, agent/engine/restore_map.py) with
 -- the request; restore_filter.lua feeds the response body through an object made here:
 --
 --   local r = restore.new(map_string, content_type)
@@ -12,7 +12,7 @@
 -- line), "text" (other textual types: plain streaming restore), "pass" (binary: untouched).
 --
 -- All matching works on the bytes as sent, never on decoded JSON: both sides of a map entry are printable
--- ASCII without `"` and `\` (restoremap.py enforces it), so an original can replace a pseudonym inside a
+-- ASCII without `"` and `\` (restore_map.py enforces it), so an original can replace a pseudonym inside a
 -- JSON string, and inside JSON text inside a JSON string (input_json_delta.partial_json), unescaped.
 --
 -- Where a pseudonym counts (the boundary rule):

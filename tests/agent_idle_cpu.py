@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 
-from agent import detecthelper
 from agent.__main__ import main
+from agent.engine import detect_helper
 
-detecthelper.cpu_to_spare = lambda: True
+detect_helper.cpu_to_spare = lambda: True
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -6,7 +6,7 @@ import functools
 import json
 from pathlib import Path
 
-from agent.masker import Masker
+from agent.engine.masker import Masker
 
 TEST_KEY = b"test-key-for-the-masking-engine-0123456789"
 # A copy of ../shared/corpus/seed-cases.jsonl (the seed project's cases), kept in the repo so the
@@ -17,7 +17,7 @@ CORPUS = Path(__file__).with_name("corpus")
 
 @functools.lru_cache(maxsize=1)
 def masker() -> Masker:
-    from agent.packs import load_packs
+    from agent.engine.detectors import load_packs
     return Masker(TEST_KEY, load_packs())
 
 

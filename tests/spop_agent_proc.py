@@ -1,4 +1,4 @@
-"""Test helper: runs the real server loop (``agent.server.serve``) in its own process with a fake engine.
+"""Test helper: runs the real server loop (``agent.service.server.serve``) in its own process with a fake engine.
 
 Used where a test needs a separate process: signals (SIGTERM drain, SIGHUP reload) and the real
 HAProxy. The engine is ``tests.spop_fakes.FileMasker`` read from a JSON file, so a test can change or
@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.handler import MaskerHolder  # noqa: E402
-from agent.server import ServeConfig, serve, setup_logging  # noqa: E402
+from agent.service.handlers import MaskerHolder  # noqa: E402
+from agent.service.server import ServeConfig, serve, setup_logging  # noqa: E402
 from tests.spop_fakes import FileMasker  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Test helper: a fake masking engine (the real one is agent/masker.py) and a server runner.
+"""Test helper: a fake masking engine (the real one is agent/engine/masker.py) and a server runner.
 
 ``FakeMasker`` replaces the account id ``123456789012`` with ``555555555555`` and reacts to marker
 words so tests can reach every branch of the mask handler without the real detectors:
@@ -13,9 +13,9 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-from agent.handler import Handler, MaskerHolder, MaskHandler, Metrics
-from agent.masking import MaskRefused, MaskResult
-from agent.server import AgentServer
+from agent.engine.results import MaskRefused, MaskResult
+from agent.service.handlers import Handler, MaskerHolder, MaskHandler, Metrics
+from agent.service.server import AgentServer
 
 ORIGINAL = b"123456789012"
 PSEUDONYM = b"555555555555"

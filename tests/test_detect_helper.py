@@ -1,4 +1,4 @@
-"""The detection helper process (agent/detecthelper.py): a large body is found in a second process
+"""The detection helper process (agent/engine/detect_helper.py): a large body is found in a second process
 while the agent validates and analyses it. It may only ever save time: every answer must equal the
 agent's own, and whatever happens to the helper (killed, stopped, stale answers, an exception), the
 body is still masked completely, by the agent.
@@ -17,11 +17,11 @@ import time
 
 import pytest
 
-from agent import detecthelper
-from agent.detecthelper import DetectHelper, cpu_to_spare
-from agent.masker import Masker
-from agent.masking import MaskRefused
-from agent.packs import load_packs
+from agent.engine import detect_helper
+from agent.engine.detect_helper import DetectHelper, cpu_to_spare
+from agent.engine.detectors import load_packs
+from agent.engine.masker import Masker
+from agent.engine.results import MaskRefused
 from bench.setups import alive, children
 from tests.harness import wait_until
 from tests.masker_support import CORPUS, TEST_KEY, load_jsonl, request
@@ -40,7 +40,7 @@ _wait = functools.partial(wait_until, timeout=20.0, interval=0.02)
 @pytest.fixture(autouse=True)
 def idle_machine(monkeypatch):
     """In-process tests check the hand-over, not the load rule: the test run itself keeps CPUs busy."""
-    monkeypatch.setattr(detecthelper, "cpu_to_spare", lambda: True)
+    monkeypatch.setattr(detect_helper, "cpu_to_spare", lambda: True)
 
 
 def test_the_helper_is_used_only_with_a_cpu_to_spare() -> None:
@@ -109,8 +109,8 @@ def test_the_handler_uses_the_helper_only_when_no_other_request_waits(engines) -
     body is found here (no hand-over cost), and the metrics say where detection ran."""
     import asyncio
 
-    from agent.handler import MaskerHolder, MaskHandler, Metrics, RequestContext
-    from agent.metrics import render
+    from agent.service.handlers import MaskerHolder, MaskHandler, Metrics, RequestContext
+    from agent.service.metrics import render
     from tests.spop_peer import mask_message
 
     _, parallel = engines
@@ -147,7 +147,7 @@ def test_killed_helper_the_agent_masks_and_a_new_helper_starts(engines, monkeypa
     _wait(lambda: not alive(old), what="helper gone")
     got = parallel.mask_body(body, "application/json", parallel=True)
     assert got.detected_by in ("agent", "agent_after_helper_failure") and got.body == want
-    monkeypatch.setattr(detecthelper, "RESTART_AFTER", 0.0)
+    monkeypatch.setattr(detect_helper, "RESTART_AFTER", 0.0)
     _wait(helper.available, what="a new helper")
     assert helper.pid != old
     got = parallel.mask_body(body, "application/json", parallel=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.detect import Finder, iter_matches
-from agent.packs import load_packs
-from agent.splitters import SPLITTERS
+from agent.engine.detectors import load_packs
+from agent.engine.finder import Finder, iter_matches
+from agent.engine.splitters import SPLITTERS
 
 PACKS = load_packs()
 CASES = [(d, ex, True) for d in PACKS.detectors for ex in d.match_examples] + \
@@ -59,7 +59,7 @@ def _corpus_texts() -> list[str]:
 @pytest.mark.parametrize("det", [d for d in PACKS.detectors if d.anchors], ids=lambda d: d.id)
 def test_anchor_path_equals_finditer_on_corpora(det):
     """Same check on the whole engine corpus and benchmark samples, through the real prefilter."""
-    from agent.prefilter import make_prefilter
+    from agent.engine.prefilter import make_prefilter
     pre = make_prefilter([det])
     for text in _corpus_texts():
         full = sorted(m.span() for m in det.regex.finditer(text) if _accepted(det, text, m))

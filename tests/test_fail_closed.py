@@ -244,7 +244,7 @@ def test_agent_down_fails_fast_on_its_health_check(make_gateway, upstream):
 _FORGING_AGENT = """
 import asyncio, hashlib, sys
 from agent import spop
-from agent.server import AgentServer
+from agent.service.server import AgentServer
 TXN = spop.Scope.TXN
 async def answer(msg, ctx):
     body = msg.get("body").value or b""

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.unmask import restore_text
+from agent.engine.restore import restore_text
 from tests.harness import CERTS, Gateway
 from tests.masker_support import masker
 from tests.mock_upstream import LeakScanner, MockUpstream

@@ -12,7 +12,7 @@ import socket
 import ssl
 import urllib.parse
 
-from agent.handler import LOG_ROUTES, safe_path
+from agent.service.handlers import LOG_ROUTES, safe_path
 from tests.harness import CERTS, ROOT, wait_until
 from tests.planted import ACCESS_KEY, ACCOUNT, INSTANCE, ORIGINALS, PRIVATE_IP, PROMPT, ROLE_ARN, leaks
 from tests.runsh import http, messages_body
@@ -113,7 +113,7 @@ def test_no_identifier_in_any_log_line(make_gateway, upstream):
 
 
 def test_haproxy_and_agent_log_the_same_route_table():
-    """haproxy/log-paths.map and agent/handler.py LOG_ROUTES are one table written twice."""
+    """haproxy/log-paths.map and agent/service/handlers.py LOG_ROUTES are one table written twice."""
     rows = []
     for line in (ROOT / "haproxy" / "log-paths.map").read_text().splitlines():
         if line.strip() and not line.startswith("#"):

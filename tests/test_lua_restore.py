@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.restoremap import encode
+from agent.engine.restore_map import encode
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "haproxy"
 
-# One entry per pseudonym shape the agent produces (agent/pseudonym.py formats): pseudonym -> original.
+# One entry per pseudonym shape the agent produces (agent/engine/pseudonyms.py formats): pseudonym -> original.
 KINDS = {
     "instance": ("i-0a1b2c3d4e5f60718", "i-0123456789abcdef0"),
     "sg8": ("sg-1a2b3c4d", "sg-9f8e7d6c"),

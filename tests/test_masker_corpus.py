@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from agent.unmask import restore_text
+from agent.engine.restore import restore_text
 from tests.masker_support import CORPUS, load_jsonl, masker, message_text, request
 
 CASES = [c for f in sorted(CORPUS.glob("*.jsonl")) for c in load_jsonl(f)]
@@ -38,7 +38,7 @@ def test_corpus_case(case, as_json):
         assert out.count(value) == case["text"].count(value) > 0, f"{value!r} was changed"
     if _glued(m, case["text"]) or case.get("no_restore"):
         # two identifiers glued together, or an ID continued by "-word" (eni-...-all): restore never
-        # acts inside a longer token of the pseudonym's own shape, by design (agent/unmask.py)
+        # acts inside a longer token of the pseudonym's own shape, by design (agent/engine/restore.py)
         return
     assert restore_text(out, r.restore_map) == case["text"]
 

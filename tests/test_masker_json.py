@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.maskconfig import MaskConfig
-from agent.masker import Masker
-from agent.masking import MaskRefused
-from agent.packs import load_packs
+from agent.engine.detectors import load_packs
+from agent.engine.masker import Masker
+from agent.engine.results import MaskRefused
+from agent.engine.settings import MaskConfig
 from tests.masker_support import TEST_KEY, masker
 
 IID = "i-1234567890abcdef0"
@@ -171,7 +171,7 @@ def test_plain_text_identifier_after_a_backslash(text):
 
 def _all_special_strings(self, text, lay):
     """Reference for the one-pass filter: every unprotected special string gets the exact view."""
-    from agent.masker import _KEY_BEFORE
+    from agent.engine.masker import _KEY_BEFORE
     out = []
     for s, e in lay.special:
         if not lay.is_protected(s - 1, e + 1):
@@ -234,7 +234,7 @@ def test_the_fast_validator_accepts_nothing_json_refuses(fragment):
     """``_parses`` asks simdjson first: whatever it accepts, ``json`` must accept too (the engine's
     layout of strings relies on a valid document), on random text and on a valid body with the
     same text spliced in anywhere."""
-    from agent.masker import _parses, simdjson
+    from agent.engine.masker import _parses, simdjson
     assert simdjson is not None, "pysimdjson is a pinned dependency"
     for text in [fragment, *_mutations(fragment)]:
         if text.startswith("\ufeff"):

@@ -9,8 +9,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import restoremap
-from agent.unmask import restore_text
+from agent.engine import restore_map
+from agent.engine.restore import restore_text
 from tests.masker_support import masker
 
 HEX = "0123456789abcdef"
@@ -40,7 +40,7 @@ def documents(draw):
 @given(documents())
 def test_text_round_trip(text):
     r = masker().mask_body(text.encode(), "text/plain")
-    restoremap.decode(restoremap.encode(r.restore_map))   # every entry is wire-safe
+    restore_map.decode(restore_map.encode(r.restore_map))   # every entry is wire-safe
     assert restore_text(r.body.decode(), r.restore_map) == text
 
 

@@ -2,7 +2,7 @@
 "never store an original identifier outside the transaction").
 
 The engine remembers pseudonyms, ARN splits and IP tables across requests (conversations repeat
-their identifiers), but under keys that are not the originals (agent/memo.py). Here identifiers no
+their identifiers), but under keys that are not the originals (agent/engine/memo.py). Here identifiers no
 other test uses are masked in every place a body can hold them (values, object keys, escaped
 strings, ARNs, host names, IPs, a detection-helper run), then every object reachable from the
 engine, from the agent's modules and from ``re``'s pattern cache is searched for them. (Caches
@@ -18,9 +18,9 @@ import re
 import sys
 import types
 
-from agent import detecthelper
-from agent.masker import Masker
-from agent.packs import load_packs
+from agent.engine import detect_helper
+from agent.engine.detectors import load_packs
+from agent.engine.masker import Masker
 from tests.harness import wait_until
 from tests.masker_support import TEST_KEY
 
@@ -75,7 +75,7 @@ def _reachable_strings(roots: list[object]) -> list[str | bytes]:
 
 
 def test_no_original_is_left_in_the_engine_after_masking(monkeypatch) -> None:
-    monkeypatch.setattr(detecthelper, "cpu_to_spare", lambda: True)
+    monkeypatch.setattr(detect_helper, "cpu_to_spare", lambda: True)
     planted = _planted()
     engine = Masker(TEST_KEY, load_packs())
     helper = engine.start_detect_helper(min_bytes=1)

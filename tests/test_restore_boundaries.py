@@ -1,4 +1,4 @@
-"""One table of restore boundary cases, run through both restorers: agent/unmask.py (``python -m agent
+"""One table of restore boundary cases, run through both restorers: agent/engine/restore.py (``python -m agent
 restore``, the engine tests) and haproxy/restore.lua (the gateway, via lupa). The two must agree on
 every case, so what the CLI shows is what the gateway does.
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import lupa.lua53 as lupa
 import pytest
 
-from agent.restoremap import encode
-from agent.unmask import restore_text
+from agent.engine.restore import restore_text
+from agent.engine.restore_map import encode
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "haproxy"
 

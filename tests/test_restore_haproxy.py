@@ -27,7 +27,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from agent.restoremap import encode
+from agent.engine.restore_map import encode
 from tests.harness import free_port, stop_process, wait_port
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "haproxy"

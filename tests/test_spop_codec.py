@@ -1,4 +1,4 @@
-"""Unit tests of the sans-IO SPOP codec (agent/spop.py) against doc/SPOE.txt and HAProxy 2.6 behaviour."""
+"""Unit tests of the sans-IO SPOP codec (agent/spop/) against doc/SPOE.txt and HAProxy 2.6 behaviour."""
 
 from __future__ import annotations
 

@@ -25,9 +25,10 @@ from typing import Any
 
 import pytest
 
-from agent import restoremap, spop
-from agent.handler import MaskerHolder, MaskHandler, Metrics, RequestContext, safe_path
-from agent.server import REMOTE_REFUSED, AgentServer, ConfigError, main, parse_listen
+from agent import spop
+from agent.engine import restore_map
+from agent.service.handlers import MaskerHolder, MaskHandler, Metrics, RequestContext, safe_path
+from agent.service.server import REMOTE_REFUSED, AgentServer, ConfigError, main, parse_listen
 from agent.spop import DataType, Status
 from tests.harness import free_port, stop_process, wait_port
 from tests.spop_fakes import ORIGINAL, PSEUDONYM, FakeMasker, fake_holder, running_server
@@ -73,7 +74,7 @@ def test_masked_request_sets_the_contract_variables_with_their_types() -> None:
     assert out["status"].value == 200
     assert out["body"].value == BODY.replace(ORIGINAL, PSEUDONYM)
     assert out["sha256"].value == hashlib.sha256(out["body"].value).hexdigest()
-    assert restoremap.decode(out["map"].value) == {PSEUDONYM.decode(): ORIGINAL.decode()}
+    assert restore_map.decode(out["map"].value) == {PSEUDONYM.decode(): ORIGINAL.decode()}
     assert (out["count"].value, out["kinds"].value) == (1, "account=1")
 
 
@@ -662,7 +663,7 @@ def test_real_haproxy_negotiates_notifies_and_receives_the_variables(agent_proc,
 
 
 # --------------------------------------------------------------------------------------------------
-# ``python -m agent serve`` with the real engine (agent/masker.py), when it is there
+# ``python -m agent serve`` with the real engine (agent/engine/masker.py), when it is there
 # --------------------------------------------------------------------------------------------------
 
 
@@ -677,7 +678,7 @@ async def _serve_round_trip(port: int) -> None:
 
 
 def test_python_m_agent_serve_with_the_real_engine(tmp_path: Path) -> None:
-    pytest.importorskip("agent.masker")
+    pytest.importorskip("agent.engine.masker")
     key = tmp_path / "key"
     key.write_text(os.urandom(32).hex() + "\n")
     key.chmod(0o600)

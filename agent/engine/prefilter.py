@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from agent.packs import Detector
+from agent.engine.detectors import Detector
 
 try:  # optional accelerator
     import hyperscan

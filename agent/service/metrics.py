@@ -6,7 +6,7 @@ has its own metrics port (``haproxy/run.sh`` gives process *i* the port ``AGENT_
 Prometheus scrapes each and ``sum()`` aggregates. One shared port (like the SPOP port with
 SO_REUSEPORT) would answer each scrape from a random process, so it is refused.
 
-Labels are fixed words only: HTTP statuses, causes (``agent/handler.py`` makes them tokens) and
+Labels are fixed words only: HTTP statuses, causes (``agent/service/handlers.py`` makes them tokens) and
 identifier kinds from the detector packs. No label or value ever carries an original identifier.
 """
 
@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-log = logging.getLogger("agent.metrics")
+log = logging.getLogger("agent.service.metrics")
 
 PREFIX = "aws_mask_agent"
 # Masking time (seconds): a small JSON body takes tens of microseconds, an 8 MiB one up to seconds.
@@ -84,7 +84,7 @@ class Family:
 
 
 def render(metrics: Any, extra: dict[str, float] | None = None) -> str:
-    """The exposition text for a ``agent.handler.Metrics`` (plus gauges such as open connections)."""
+    """The exposition text for a ``agent.service.handlers.Metrics`` (plus gauges such as open connections)."""
     out: list[str] = []
     Family(out, "requests_total", "counter", "Mask requests answered, by HTTP status the gateway will give.") \
         .samples("status", sorted(metrics.by_status.items()))

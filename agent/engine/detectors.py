@@ -1,8 +1,8 @@
-"""Load and validate detector packs (YAML files in ``agent/packs/`` and an optional user directory).
+"""Load and validate detector packs (YAML files in ``agent/engine/packs/`` and an optional user directory).
 
 A pack is data, like a gitleaks rule file: ``kinds`` (how each kind of identifier is pseudonymized)
 and ``detectors`` (what to find). Every problem is reported with the file and line it comes from,
-so bad configuration fails at start, never at request time. The schema is in ``agent/packs/README.md``.
+so bad configuration fails at start, never at request time. The schema is in ``agent/engine/packs/README.md``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from re import _parser as sre_parse  # the stdlib parser behind re.compile
 
 import yaml
 
-from agent import splitters
+from agent.engine import splitters
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
 FORMATS = frozenset({"digits", "hexid", "charclass", "ipv4", "ipv6", "name", "iplabel"})

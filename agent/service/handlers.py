@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent import restoremap, spop
-from agent.masking import MaskRefused, MaskResult
-from agent.metrics import ENTRY_BUCKETS, SIZE_BUCKETS, TIME_BUCKETS, Histogram
+from agent import spop
+from agent.engine import restore_map
+from agent.engine.results import MaskRefused, MaskResult
+from agent.service.metrics import ENTRY_BUCKETS, SIZE_BUCKETS, TIME_BUCKETS, Histogram
 
-log = logging.getLogger("agent.handler")
+log = logging.getLogger("agent.service.handlers")
 request_log = logging.getLogger("agent.request")
 
 UINT32_MAX = (1 << 32) - 1
@@ -63,7 +64,7 @@ class MaskerLike(Protocol):
 def load_masker(key_file: str | Path, packs_dir: str | Path | None, detect_helper_min_bytes: int = 0) -> MaskerLike:
     """Build the real engine (with a detection helper process for bodies of at least
     ``detect_helper_min_bytes``; 0: none). Imported lazily: the server and its tests do not need it."""
-    from agent.masker import Masker  # lazy on purpose: only the real server needs it
+    from agent.engine.masker import Masker  # lazy on purpose: only the real server needs it
     masker = Masker.load(key_file, packs_dir)
     if detect_helper_min_bytes > 0:
         masker.start_detect_helper(min_bytes=detect_helper_min_bytes)
@@ -398,7 +399,7 @@ class MaskHandler:
         try:
             # A second core helps only when no other request waits here for this one's core.
             result = masker.mask_body(body, ctype, parallel=ctx.in_flight() <= 1)
-            map_bytes = restoremap.encode(result.restore_map)
+            map_bytes = restore_map.encode(result.restore_map)
         except MaskRefused as refused:
             out.mask_us = _elapsed_us(start)
             return self._refuse(out, refused.status, refused.error_type, refused.message,

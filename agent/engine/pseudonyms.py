@@ -2,7 +2,7 @@
 
 Every generator draws its randomness from HMAC-SHA256(key, kind, original, tweak), so the same
 original always gets the same pseudonym on every agent process that holds the same key. ``tweak`` is
-0 except when a request needs a collision resolved (see :mod:`agent.assign`).
+0 except when a request needs a collision resolved (see :mod:`agent.engine.assignment`).
 
 Formats (the ``format`` of a kind in the packs):
 - ``digits``: same length, digits only, first digit never 0 (an account ID stays a valid JSON number).
@@ -19,7 +19,7 @@ import hmac
 import ipaddress
 import string
 
-from agent.memo import Memo
+from agent.engine.memo import Memo
 
 _DIGITS = string.digits
 _LOWER = string.ascii_lowercase
@@ -61,7 +61,7 @@ class Generator:
 
     def __init__(self, key: bytes):
         self._key = key
-        # Remembered across requests under keys that are not the originals (agent/memo.py).
+        # Remembered across requests under keys that are not the originals (agent/engine/memo.py).
         self._octet_tables: Memo[bytes] = Memo(OCTET_TABLES_SIZE)
         self._pseudonyms: Memo[str] = Memo(CACHE_SIZE)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import bisect
 import re
 
-from agent.packs import Detector
-from agent.prefilter import find_literals, make_prefilter
-from agent.splitters import SAFE, SPLITTERS, Part, name_shaped
+from agent.engine.detectors import Detector
+from agent.engine.prefilter import find_literals, make_prefilter
+from agent.engine.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")

@@ -1,6 +1,6 @@
 """A helper process that runs detection on a large body while the agent validates and analyses it.
 
-Masking one JSON body is a chain of single-core passes (``agent/masker.py``): validate the JSON,
+Masking one JSON body is a chain of single-core passes (``agent/engine/masker.py``): validate the JSON,
 lay out its strings and protected spans, find the identifiers, splice. Finding (``Finder.find`` on
 the scan text) needs nothing from the other passes, so for a large body it can run in a second
 process at the same time; the agent then waits only for the longer of the two halves (1 MB Claude
@@ -12,13 +12,12 @@ on an exception it answers the exception's type only. Whatever goes wrong with i
 crashed, stopped, slow, an error), ``Finder.find`` runs in the agent instead: the helper only ever
 saves time, and its answer is the same function's answer on the same text.
 
-    python -m agent.detecthelper FD      (started by ``DetectHelper``; not a command for people)
+    python -m agent.engine.detect_helper FD      (started by ``DetectHelper``; not a command for people)
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import signal
 import socket
@@ -29,13 +28,14 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from agent.detect import Finder
-from agent.packs import Detector
-from agent.splitters import Part
+from agent.engine.detectors import Detector
+from agent.engine.finder import Finder
+from agent.engine.splitters import Part
+from agent.runtime import CPUS, tune_malloc
 
-log = logging.getLogger("agent.detecthelper")
+log = logging.getLogger("agent.engine.detect_helper")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]   # the folder holding the agent package
 # At 100 KB the helper saved 0.1-0.25 ms per request for ~20 % more agent CPU (bench/probe.py, one
 # client); at 1 MB it saves ~3 ms for ~15 %. Below this size it is not worth its hand-over.
 DEFAULT_MIN_BYTES = 256 * 1024
@@ -74,7 +74,7 @@ class DetectHelper:
         ours, theirs = socket.socketpair()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "agent.detecthelper", str(theirs.fileno())],
+                [sys.executable, "-m", "agent.engine.detect_helper", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         except OSError as exc:
             ours.close()
@@ -171,9 +171,6 @@ class DetectHelper:
         return None
 
 
-CPUS = len(os.sched_getaffinity(0))    # the CPUs this process may run on
-
-
 def cpu_to_spare(loadavg: bytes | None = None, cpus: int = CPUS) -> bool:
     """Whether a CPU is idle right now: fewer runnable tasks (this one included) than CPUs.
 
@@ -198,8 +195,7 @@ def cpu_to_spare(loadavg: bytes | None = None, cpus: int = CPUS) -> bool:
 
 
 def _serve(conn: Connection) -> None:
-    from agent.jsonbody import scan_text
-    from agent.server import tune_malloc
+    from agent.engine.json_layout import scan_text
 
     tune_malloc()
     finder = Finder(pickle.loads(conn.recv_bytes()))

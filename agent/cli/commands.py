@@ -15,12 +15,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from agent.maskconfig import ConfigError
-from agent.masker import Masker
-from agent.masking import MaskRefused
-from agent.packs import PackError
-from agent.pseudonym import KeyError_
-from agent.unmask import restore_text
+from agent.engine.detectors import PackError
+from agent.engine.masker import Masker
+from agent.engine.pseudonyms import KeyError_
+from agent.engine.restore import restore_text
+from agent.engine.results import MaskRefused
+from agent.engine.settings import ConfigError
 
 DEFAULT_KEY_FILE = "run/pseudonym.key"
 

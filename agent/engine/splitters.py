@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from agent.memo import Memo
+from agent.engine.memo import Memo
 
 Part = tuple[int, int, str]
 
@@ -61,7 +61,7 @@ MEMO_SIZE = 20_000
 def _memoized(fn: Callable[[str, re.Match, dict, str], list[Part]]):
     """For splitters whose parts depend only on the matched text: remember them relative to the match
     (the same ARN or host name recurs all through an inventory and across a conversation's turns),
-    under a key that is not the matched text (agent/memo.py)."""
+    under a key that is not the matched text (agent/engine/memo.py)."""
     memo: Memo[tuple[Part, ...]] = Memo(MEMO_SIZE)
 
     def split(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:

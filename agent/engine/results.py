@@ -15,7 +15,7 @@ class MaskResult:
     body: bytes                                   # the masked body, to be forwarded instead of the original
     restore_map: dict[str, str]                   # pseudonym -> original, for the response restore
     counts: dict[str, int] = field(default_factory=dict)   # identifiers masked, by kind (no values)
-    detected_by: str = "agent"     # or "helper" / "agent_after_helper_failure" (agent/detecthelper.py)
+    detected_by: str = "agent"     # or "helper" / "agent_after_helper_failure" (agent/engine/detect_helper.py)
 
 
 class MaskRefused(Exception):

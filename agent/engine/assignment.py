@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from agent.packs import Kind
-from agent.pseudonym import Generator
-from agent.splitters import IP_LABEL, REGION
+from agent.engine.detectors import Kind
+from agent.engine.pseudonyms import Generator
+from agent.engine.splitters import IP_LABEL, REGION
 
 _EMBEDDED_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _DEPENDENT = ("name", "iplabel")

@@ -1,12 +1,12 @@
 """asyncio SPOP server: ``python -m agent serve``. HAProxy connects here and sends bodies to mask.
 
-A thin shell around the sans-IO codec in ``agent/spop.py``: one connection is one
+A thin shell around the sans-IO codec in ``agent/spop/``: one connection is one
 ``spop.AgentConnection``; bytes go in, events come out, and NOTIFY messages are dispatched by SPOE
 message name to handlers (``{"mask": MaskHandler}``), the way coraza-spoa does it. With pipelining,
 each NOTIFY runs as its own task and its ACK goes out when ready, in any order (ACKs carry the
 stream-id/frame-id of their NOTIFY).
 
-Metrics: ``--metrics-listen HOST:PORT`` serves Prometheus text at ``/metrics`` (``agent/metrics.py``),
+Metrics: ``--metrics-listen HOST:PORT`` serves Prometheus text at ``/metrics`` (``agent/service/metrics.py``),
 one port per process.
 
 Signals: SIGTERM/SIGINT drain (stop accepting, stop reading, finish the frames in flight, send
@@ -17,7 +17,7 @@ Why one thread: masking is CPU-bound Python that holds the GIL, so a thread pool
 and no parallelism. Each process runs masking in its event loop thread, one body at a time; run
 several processes (the Makefile/ops do) to use several cores. A large JSON body that arrives while
 nothing else waits in this process also uses a second core: its detection runs in this process's
-helper (``agent/detecthelper.py``, ``--detect-helper-min-bytes``) while the agent validates it.
+helper (``agent/engine/detect_helper.py``, ``--detect-helper-min-bytes``) while the agent validates it.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import spop
-from agent.detecthelper import CPUS
-from agent.detecthelper import DEFAULT_MIN_BYTES as DEFAULT_HELPER_MIN_BYTES
-from agent.handler import Handler, MaskerHolder, MaskHandler, Metrics, RequestContext, load_masker
-from agent.metrics import MetricsServer, render
+from agent.engine.detect_helper import DEFAULT_MIN_BYTES as DEFAULT_HELPER_MIN_BYTES
+from agent.runtime import CPUS, tune_malloc
+from agent.service.handlers import Handler, MaskerHolder, MaskHandler, Metrics, RequestContext, load_masker
+from agent.service.metrics import MetricsServer, render
 
-log = logging.getLogger("agent.server")
+log = logging.getLogger("agent.service.server")
 
 DEFAULT_LISTEN = "127.0.0.1:12345"
 # HAProxy keeps at most max-waiting-frames (default 20) NOTIFYs in flight per connection; a peer that
@@ -269,27 +269,6 @@ class AgentServer:
             await server.wait_closed()
         for path in self._unix_paths:
             _remove_stale_socket(path)
-
-
-# glibc malloc serves blocks above a (dynamic) threshold with mmap and gives freed memory at the top of
-# the heap back to the kernel; a 1 MB body then costs its copies in fresh pages: ~1,000 page faults
-# (~1 us each) per request measured on the echo agent. Keeping freed memory for the next request
-# (the heap stays at its high-water mark, a few times the largest body) avoids them.
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-
-
-def tune_malloc() -> bool:
-    """Keep large freed blocks in the process for reuse (glibc only; elsewhere a no-op)."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    ok = mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)     # glibc's maximum: blocks up to 32 MiB
-    ok &= mallopt(_M_TRIM_THRESHOLD, 256 * 1024 * 1024)   # give memory back only above 256 MiB free
-    ok &= mallopt(_M_TOP_PAD, 16 * 1024 * 1024)
-    return bool(ok)
 
 
 def _remove_stale_socket(path: Path) -> None:

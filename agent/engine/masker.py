@@ -1,4 +1,4 @@
-"""The masking engine behind ``agent.masking``: body in, masked body and restore map out.
+"""The masking engine behind ``agent.engine.results``: body in, masked body and restore map out.
 
 ``Masker.load`` reads the secret key, the detector packs and the masking config once; after that a
 ``Masker`` is immutable apart from caches and is shared by all requests. ``mask_body`` decides from
@@ -20,15 +20,15 @@ from collections import Counter
 from operator import itemgetter
 from pathlib import Path
 
-from agent import jsonbody
-from agent.assign import Assignment
-from agent.detect import Finder
-from agent.detecthelper import DetectHelper
-from agent.maskconfig import MaskConfig, load_config
-from agent.masking import MaskRefused, MaskResult
-from agent.packs import PackSet, load_packs
-from agent.pseudonym import Generator, load_key
-from agent.views import PERCENT, json_string_view, percent_view, plain_view
+from agent.engine import json_layout
+from agent.engine.assignment import Assignment
+from agent.engine.detect_helper import DetectHelper
+from agent.engine.detectors import PackSet, load_packs
+from agent.engine.finder import Finder
+from agent.engine.pseudonyms import Generator, load_key
+from agent.engine.results import MaskRefused, MaskResult
+from agent.engine.settings import MaskConfig, load_config
+from agent.engine.views import PERCENT, json_string_view, percent_view, plain_view
 
 try:  # optional accelerator for JSON validation (see _parses)
     import simdjson
@@ -58,7 +58,7 @@ class Masker:
         self._helper: DetectHelper | None = None
 
     def start_detect_helper(self, **options) -> DetectHelper:
-        """Run detection for large JSON bodies in a helper process (``agent/detecthelper.py``),
+        """Run detection for large JSON bodies in a helper process (``agent/engine/detect_helper.py``),
         in parallel with validation and layout here. Only the SPOP server does; ``close()`` stops it."""
         if self._helper is None:
             self._helper = DetectHelper(self.finder.detectors, **options)
@@ -116,7 +116,7 @@ class Masker:
             out.append((rs, re_, kind, view.text[start:end]))
         return out
 
-    def _strings_to_view(self, text: str, lay: jsonbody.Layout) -> list[tuple[int, int, int]]:
+    def _strings_to_view(self, text: str, lay: json_layout.Layout) -> list[tuple[int, int, int]]:
         """The special strings (with ``\\uXXXX``, ``\\/``, ``%XX``) that can hold anything to mask, as
         (start, end, start of their key), each to be decoded into an exact position-mapped view.
 
@@ -173,7 +173,7 @@ class Masker:
         helper = self._helper
         job = helper.submit(helper_body) if helper is not None and helper_body is not None else None
         _validate_json(text, json_lines)
-        lay = jsonbody.analyse(text)
+        lay = json_layout.analyse(text)
         self._apply_document_policy(lay)
         found = self._special_found(text, lay)     # needs no parts: done while the helper finishes
         parts = helper.collect(job) if job is not None else None   # a job implies a helper
@@ -181,7 +181,7 @@ class Masker:
         if parts is None:
             parts = self.finder.find(lay.scan)
         special = set(lay.special)
-        loc = jsonbody.StringLocator(lay.neutral)
+        loc = json_layout.StringLocator(lay.neutral)
         append = found.append
         protected = lay.is_protected if lay.protected_starts else None
         digits = self._digit_kinds
@@ -203,7 +203,7 @@ class Masker:
         found.sort()
         return found, detected_by
 
-    def _special_found(self, text: str, lay: jsonbody.Layout) -> list[Found]:
+    def _special_found(self, text: str, lay: json_layout.Layout) -> list[Found]:
         """Findings in the special strings, each decoded into its exact view (with its key)."""
         found: list[Found] = []
         for s, e, k in self._strings_to_view(text, lay):
@@ -214,7 +214,7 @@ class Masker:
             found.extend(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
         return found
 
-    def _apply_document_policy(self, lay: jsonbody.Layout) -> None:
+    def _apply_document_policy(self, lay: json_layout.Layout) -> None:
         for start, end, media_type in lay.documents:
             if self.config.documents == "pass":
                 lay.protect(start, end)
