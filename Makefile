@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup tools run reload test lint bench deps venv certs key clean
+.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean
 
 setup: deps venv certs key
 
@@ -48,7 +48,7 @@ run: setup
 reload:
 	GATEWAY_KEY_FILE=$(CURDIR)/$(KEY) haproxy/reload.sh
 
-# Claude Code, the truest end-to-end client (tests/test_claude_code.py), pinned, into .tools/.
+# Claude Code, the truest end-to-end client (tests/integration/test_claude_code.py), pinned, into .tools/.
 CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE := .tools/node_modules/.bin/claude
 tools: $(CLAUDE)
@@ -58,11 +58,15 @@ $(CLAUDE):
 
 # 10 minutes at a fixed rate through the real gateway: errors, leaks, p99 drift, agent/HAProxy RSS.
 soak: setup
-	$(PY) -m tests.soak --seconds 600 --rate 20
+	$(PY) -m tests.support.soak --seconds 600 --rate 20
 
 test: setup tools
 	$(VENV)/bin/ruff check agent tests bench
 	$(VENV)/bin/pytest -q
+
+# In-process tests only (engine, codec, Lua restore via lupa, CLI): under 30 s, no HAProxy needed.
+test-unit: venv
+	$(VENV)/bin/pytest -q tests/unit
 
 lint: venv
 	$(VENV)/bin/ruff check agent tests bench

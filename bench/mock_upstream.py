@@ -1,6 +1,6 @@
 """A fast mock Anthropic upstream for the benchmark (one process, asyncio protocol, TLS, HTTP/1.1).
 
-tests/mock_upstream.py records every request and parses every body as JSON: right for tests, too
+tests/support/mock_upstream.py records every request and parses every body as JSON: right for tests, too
 slow under load (a 1 MB ``json.loads`` per request would make the mock the bottleneck). This one
 does the least work an upstream can do and the same for every setup:
 

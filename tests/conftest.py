@@ -1,4 +1,9 @@
-"""Shared fixtures: local certificates, a recording mock upstream, and a running gateway."""
+"""Shared fixtures (local certificates, a recording mock upstream, a running gateway) and test kinds.
+
+Tests are sorted by kind into folders, and each folder's tests carry its marker: ``unit`` (in-process:
+engine, codec, Lua through lupa, CLI; ``make test-unit``) and ``integration`` (real HAProxy, real agent
+processes, real TLS, a recording mock upstream). Helpers live in ``tests/support``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import CERTS, ROOT, Gateway
-from tests.mock_upstream import MockUpstream
-from tests.runsh import RunSh
+from tests.support.harness import CERTS, ROOT, Gateway
+from tests.support.mock_upstream import MockUpstream
+from tests.support.runsh import RunSh
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +72,14 @@ def run_sh(tmp_path: Path, upstream: MockUpstream) -> Iterator[RunSh]:
         yield gw.start()
     finally:
         gw.stop()
+
+
+KINDS = ("unit", "integration")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = next((k for k in KINDS if f"/tests/{k}/" in str(item.path)), None)
+        if kind is None:
+            raise pytest.UsageError(f"{item.nodeid}: tests belong in tests/unit or tests/integration")
+        item.add_marker(kind)

@@ -1,7 +1,7 @@
 """Put originals back into text with a restore map (``python -m agent restore``, tests).
 
 The gateway restores in Lua (``haproxy/restore.lua``); this is the same rule in Python, candidate by
-candidate, so both sides restore exactly the same tokens (tests/test_restore_boundaries.py runs one
+candidate, so both sides restore exactly the same tokens (tests/unit/test_restore_boundaries.py runs one
 table of cases through both):
 
 - Word characters are ``[A-Za-z0-9_]``: a pseudonym never restores next to one (``x<p>``, ``<p>0``).

@@ -177,7 +177,7 @@ class Metrics:
 _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 # The paths a log line may show, as route templates (haproxy/log-paths.map is the same table for
-# HAProxy's log line; tests/test_logs.py checks they agree). A path can carry anything a client put
+# HAProxy's log line; tests/integration/test_logs.py checks they agree). A path can carry anything a client put
 # there (a file id, an instance id, an ARN), so a path is logged only as one of these templates,
 # where every variable segment is "{id}", and any other path as "other".
 LOG_ROUTES: tuple[tuple[str, str], ...] = (
