@@ -55,15 +55,16 @@ def _status(block: bytes) -> int | None:
 
 def request(port: int, cafile: str, method: str, path: str, headers: list[tuple[str, str]],
             body: bytes, trailers: list[tuple[str, str]] | None = None,
-            host: str = "localhost", timeout: float = 15.0) -> tuple[int | None, bytes]:
+            host: str = "localhost", timeout: float = 15.0, authority: str | None = None
+            ) -> tuple[int | None, bytes]:
     """Send one request on stream 1 (body in 16 KiB DATA frames, then ``trailers`` if any) and
-    return (status or None, response body)."""
+    return (status or None, response body). ``authority``: the :authority if not ``host``."""
     ctx = ssl.create_default_context(cafile=cafile)
     ctx.set_alpn_protocols(["h2"])
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
             ctx.wrap_socket(raw, server_hostname=host) as s:
         assert s.selected_alpn_protocol() == "h2"
-        pseudo = [(":method", method), (":scheme", "https"), (":authority", host), (":path", path)]
+        pseudo = [(":method", method), (":scheme", "https"), (":authority", authority or host), (":path", path)]
         out = PREFACE + frame(SETTINGS, 0, 0)
         last = not body and not trailers
         out += frame(HEADERS, END_HEADERS | (END_STREAM if last else 0), 1, hpack(pseudo + headers))

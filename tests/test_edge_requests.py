@@ -51,3 +51,35 @@ def test_h2_body_without_content_length_leaves_with_the_masked_length(gateway, s
     got = scanning.received[0]
     assert int(got.header("content-length")) == len(got.body) > 0
     assert json.loads(got.body)["model"] == "m" and leaks(got.body) == []
+
+
+# --- the request target ------------------------------------------------------------------------------
+
+def raw(port: int, data: bytes) -> bytes:
+    from tests.test_security import raw as raw_send
+    return raw_send(port, data)
+
+
+@pytest.mark.parametrize("target", [
+    f"http://{ACCOUNT}@gw.example/v1/messages?beta=true",
+    f"http://{ACCOUNT}:{INSTANCE}@gw.example/v1/messages",
+    f"HTTP://{ACCOUNT}@gw.example/v1/messages",
+], ids=["user", "user-password", "upper-scheme"])
+def test_absolute_form_userinfo_never_reaches_the_upstream(gateway, scanning, target):
+    """Before: the target left as sent ("POST http://123456789012@localhost/v1/messages"). The agent
+    only saw path and query, and HAProxy forwards an absolute-form target as it came."""
+    out = raw(gateway.http_port, f"POST {target} HTTP/1.1\r\nhost: gw.example\r\ncontent-type: application/json\r\n"
+              f"content-length: {len(BODY)}\r\nconnection: close\r\n\r\n".encode() + BODY)
+    assert out.startswith(b"HTTP/1.1 200"), out[:300]
+    assert len(scanning.received) == 1
+    got = scanning.received[0]
+    assert got.target.split("?")[0] == "/v1/messages" and "@" not in got.target, got.target
+    assert scanning.leak_count == 0, scanning.leak_report()
+
+
+def test_h2_authority_userinfo_never_reaches_the_upstream(gateway, scanning):
+    status, _ = h2_raw.request(gateway.https_port, str(CERTS / "ca.pem"), "POST", "/v1/messages",
+                               [("content-type", "application/json")], BODY, authority=f"{ACCOUNT}@localhost")
+    for got in scanning.received:
+        assert got.target == "/v1/messages" and "@" not in (got.header("host") or "")
+    assert scanning.leak_count == 0, scanning.leak_report()
