@@ -126,7 +126,7 @@ def test_h2_body_is_masked(gateway, scanning):
 
 
 def test_headers_pass_untouched_by_design(gateway, scanning):
-    """Headers are not inspected: credentials must pass byte-exact (documented in README)."""
+    """The API's credential headers pass byte-exact (they are checked only for AWS credentials)."""
     out = raw(gateway.http_port, b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: sk-ant-api03-AKIA\r\n"
               b"anthropic-beta: x\r\n" + CL + b"connection: close\r\n\r\n" + BODY)
     assert out.startswith(b"HTTP/1.1 200")

@@ -543,7 +543,8 @@ spoe-agent mask_agent
     use-backend be_agents
 
 spoe-message mask
-    args method=method path=path ctype=req.hdr(content-type) cenc=req.hdr(content-encoding) body=req.body
+    args method=method path=path ctype=req.hdr(content-type) cenc=req.hdr(content-encoding)
+    args hdrs=req.hdrs_bin body=req.body
 
 spoe-group mask_group
     messages mask
