@@ -3,7 +3,7 @@ every ID family the detector packs know (their own examples, plus values drawn f
 regexes' grammar), names built from those pieces, ARNs and host names, each with the context a
 detector is anchored on (``s3://``, ``"BucketName": ``, ``--bucket``, an ARN ...).
 
-Used by tests/test_bounded_work.py (degenerate names) and tests/fuzz_invariants.py (the invariant
+Used by tests/unit/test_bounded_work.py (degenerate names) and tests/fuzz_invariants.py (the invariant
 fuzz lane). Everything here is synthetic; still, nothing that reports a failure prints a value:
 failures name seeds, kinds and positions.
 """
