@@ -39,11 +39,11 @@ MAP = dict([INSTANCE, ACCOUNT, BUCKET])
 CONFIG = """\
 global
     lua-prepend-path "{lua_dir}/?.lua"
-    lua-load-per-thread "{lua_dir}/restore_filter.lua"
-    nbthread 2
 .if version_atleast(3.1)
     tune.lua.bool-sample-conversion normal
 .endif
+    lua-load-per-thread "{lua_dir}/restore_filter.lua"
+    nbthread 2
 
 defaults
     mode http
