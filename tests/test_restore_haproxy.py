@@ -40,6 +40,9 @@ MAP = dict([INSTANCE, ACCOUNT, BUCKET])
 
 CONFIG = """\
 global
+.if version_atleast(3.1)
+    tune.lua.bool-sample-conversion normal
+.endif
     lua-prepend-path "{lua_dir}/?.lua"
     lua-load-per-thread "{lua_dir}/restore_filter.lua"
     nbthread 2
