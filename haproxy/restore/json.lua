@@ -175,24 +175,33 @@ function M.body(map) return setmetatable({ map = map, parts = {} }, Body) end
 -- NDJSON: one JSON value per line, each restored when its line is complete.
 local Lines = {}
 Lines.__index = Lines
+-- A line's bytes wait as a list of reads until its LF arrives (joined once, like restore/sse.lua's
+-- events): re-joining and rescanning a long line on every read would be quadratic.
 function Lines:feed(chunk)
-  local buf = self.pending .. chunk
-  local last = 0
-  local out = {}
-  for line, nl in buf:gmatch("([^\n]*)(\n)") do
-    out[#out + 1] = restore_json(self.map, line) .. nl
-    last = last + #line + 1
+  if not find(chunk, "\n", 1, true) then
+    if chunk ~= "" then self.parts[#self.parts + 1] = chunk end
+    return ""
   end
-  self.pending = sub(buf, last + 1)
+  local parts = self.parts
+  parts[#parts + 1] = chunk
+  local buf = concat(parts)
+  local out, pos = {}, 1
+  while true do
+    local nl = find(buf, "\n", pos, true)
+    if not nl then break end
+    out[#out + 1] = restore_json(self.map, sub(buf, pos, nl - 1)) .. "\n"
+    pos = nl + 1
+  end
+  self.parts = { sub(buf, pos) }
   return concat(out)
 end
 function Lines:finish()
-  local rest = self.pending
-  self.pending = ""
+  local rest = concat(self.parts)
+  self.parts = {}
   if rest == "" then return "" end
   return restore_json(self.map, rest)
 end
 
-function M.lines(map) return setmetatable({ map = map, pending = "" }, Lines) end
+function M.lines(map) return setmetatable({ map = map, parts = {} }, Lines) end
 
 return M

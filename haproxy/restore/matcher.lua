@@ -116,30 +116,35 @@ local function escaped(buf, i)
   return (i - 1 - k) % 2 == 1
 end
 
--- Next candidate at or after pos. Returns position, after_escape, next search position, and an
--- alternative position to try when the first one does not match.
-local function next_candidate(map, buf, pos)
+-- Next candidate at or after pos. Returns position, after_escape, next search position, an
+-- alternative position to try when the first one does not match, and `odd`: where the next byte that
+-- can start an odd pseudonym is (false: none left), passed back in by the next call. Searching for it
+-- again only once the scan has passed it keeps a long text without such a byte linear: a fresh search
+-- from every candidate would read to the end of the buffer each time.
+local function next_candidate(map, buf, pos, odd)
+  local oddpat = map.oddpat
   while true do
     local r = find(buf, RUN_START, pos)
-    local o = map.oddpat and find(buf, map.oddpat, pos)
+    if oddpat and odd ~= false and (odd == nil or odd < pos) then odd = find(buf, oddpat, pos) or false end
+    local o = odd
     if o and (not r or o < r) then
-      if not escaped(buf, o) then return o, false, o + 1 end
+      if not escaped(buf, o) then return o, false, o + 1, nil, odd end
       pos = o + 1
     elseif r then
       local prev = r > 1 and byte(buf, r - 1)
       if prev == BACKSLASH then
         local c = byte(buf, r)
-        if ESC[c] then return r + 1, true, r + 2 end
-        if c ~= U then return r, false, r + 1 end
+        if ESC[c] then return r + 1, true, r + 2, nil, odd end
+        if c ~= U then return r, false, r + 1, nil, odd end
         local h1, h2, h3, h4 = byte(buf, r + 1, r + 4)
-        if h4 and HEX[h1] and HEX[h2] and HEX[h3] and HEX[h4] then return r + 5, true, r + 6 end
+        if h4 and HEX[h1] and HEX[h2] and HEX[h3] and HEX[h4] then return r + 5, true, r + 6, nil, odd end
         -- `\u` not (yet) followed by 4 hex digits: never a place to cut; the context kept before
         -- the next chunk lets the next scan see the whole escape.
         pos = r + 1
       elseif prev == PERCENT and HEX[byte(buf, r)] and HEX[byte(buf, r + 1) or 0] then
-        return r, false, r + 1, r + 2    -- try the run itself first, then after `%XX`
+        return r, false, r + 1, r + 2, odd    -- try the run itself first, then after `%XX`
       else
-        return r, false, r + 1
+        return r, false, r + 1, nil, odd
       end
     else
       return nil
@@ -156,8 +161,9 @@ local function scan(map, buf, from, final)
   local emitted = from          -- first input byte not yet copied to out
   local pos = max(1, from - CTX)
   local hold = n + 1
+  local s, esc, nextpos, alt, odd
   while true do
-    local s, esc, nextpos, alt = next_candidate(map, buf, pos)
+    s, esc, nextpos, alt, odd = next_candidate(map, buf, pos, odd)
     if s == nil then break end
     local e, o
     if s >= emitted then
