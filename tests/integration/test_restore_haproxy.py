@@ -38,6 +38,9 @@ MAP = dict([INSTANCE, ACCOUNT, BUCKET])
 
 CONFIG = """\
 global
+.if version_atleast(3.1)
+    tune.lua.bool-sample-conversion normal
+.endif
     lua-prepend-path "{lua_dir}/?.lua"
 .if version_atleast(3.1)
     tune.lua.bool-sample-conversion normal
