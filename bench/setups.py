@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import free_port, stop_process, wait_port  # one definition for tests and bench
+from tests.support.harness import free_port, stop_process, wait_port  # one definition for tests and bench
 
 ROOT = Path(__file__).resolve().parent.parent
 CERTS = ROOT / "certs" / "out"
