@@ -79,7 +79,7 @@ haproxy32:
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi; \
-	echo "building HAProxy 3.2.0 into $(HAPROXY32_DIR) (once, ~2 min on 2 cores)"; \
+	echo "building HAProxy 3.2.0 into $(HAPROXY32_DIR) (once: 2-6 min on 2 cores)"; \
 	rm -rf $(HAPROXY32_DIR)/src && mkdir -p $(HAPROXY32_DIR)/src $(HAPROXY32_DIR)/bin && \
 	tar -xzf "$(HAPROXY32_TARBALL)" -C $(HAPROXY32_DIR)/src --strip-components=1 && \
 	$(MAKE) -s -C $(HAPROXY32_DIR)/src -j$$(nproc) TARGET=linux-glibc USE_OPENSSL=1 USE_LUA=1 \

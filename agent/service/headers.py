@@ -42,6 +42,10 @@ _CREDENTIALS = (
 )
 
 
+# Every credential pattern above contains one of these (lowercased): a cheap test first.
+_CREDENTIAL_MARKERS = (b"akia", b"asia", b"absk", b"bedrock-api-key-")
+
+
 class BadHeaders(ValueError):
     """``req.hdrs_bin`` did not parse (HAProxy always sends it well-formed)."""
 
@@ -81,20 +85,25 @@ def encode_hdrs_bin(headers: list[tuple[bytes, bytes]]) -> bytes:
 
 
 def _views(text: bytes) -> list[bytes]:
-    """The header as sent and percent-decoded (once and twice), like the URL check."""
+    """The text as sent and percent-decoded (once and twice), like the URL check."""
+    if b"%" not in text:
+        return [text]
     once = urllib.parse.unquote_to_bytes(text)
     return list(dict.fromkeys([text, once, urllib.parse.unquote_to_bytes(once)]))
 
 
 def aws_credentials(headers: list[tuple[bytes, bytes]]) -> dict[str, int]:
     """Kinds and counts of AWS credentials in any header (name or value, as sent or %-decoded)."""
+    text = b"\n".join(name + b": " + value for name, value in headers)
     counts: dict[str, int] = {}
-    for name, value in headers:
-        for view in _views(name + b": " + value):
-            for kind, rx in _CREDENTIALS:
-                n = len(rx.findall(view))
-                if n:
-                    counts[kind] = counts.get(kind, 0) + n
+    for view in _views(text):
+        low = view.lower()
+        if not any(marker in low for marker in _CREDENTIAL_MARKERS):     # the usual case, in C
+            continue
+        for kind, rx in _CREDENTIALS:
+            n = len(rx.findall(view))
+            if n:
+                counts[kind] = counts.get(kind, 0) + n
     return counts
 
 
@@ -105,7 +114,7 @@ def header_identifiers(masker: MaskerLike, headers: list[tuple[bytes, bytes]]) -
              for line in (name + b": " + value, *((name[2:],) if name.startswith(b"x-") else ()))]
     if not lines:
         return {}
-    text = b"\n".join(dict.fromkeys(view for line in lines for view in _views(line)))
+    text = b"\n".join(_views(b"\n".join(lines)))
     return {k: int(n) for k, n in masker.mask_body(text, "text/plain").counts.items() if n}
 
 
