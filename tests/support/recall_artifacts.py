@@ -47,6 +47,7 @@ class Case:
     must_mask: list[str]
     must_keep: list[str] = field(default_factory=list)
     template: str = ""
+    escape_digits: bool = False   # in the JSON body, write every digit as a \\u00XX escape
 
 
 class Gen:
@@ -114,7 +115,9 @@ class Gen:
 Template = Callable[[Gen], tuple[str, list[str], list[str]]]
 
 
-def _t(fn: Template) -> Template:
+def _escaped(fn: Template) -> Template:
+    """A template whose digits the JSON body writes as ``\\u00XX`` escapes (valid JSON, seen from some clients)."""
+    fn.escape_digits = True
     return fn
 
 
@@ -232,7 +235,8 @@ CLI_OUTPUT: list[Template] = [
         g.bucket(), g.bucket()),
     lambda g: (lambda a: (f"Account                  {a}\nDefault region           us-west-2", [a], ["us-west-2"]))(
         g.account()),
-    lambda g: (lambda f_, r: (f"FUNCTIONS\t{f_}\tpython3.12\t{r}\t512", [f_], ["python3.12"]))(g.name(), g.region()),
+    lambda g: (lambda a, b: ("$ aws lambda list-functions --query 'Functions[].FunctionName' --output text\n"
+                             f"{a}\t{b}", [a, b], ["Functions[].FunctionName"]))(g.name(), g.name()),
 ]
 
 # --- console URLs ---------------------------------------------------------------------------------------
@@ -277,7 +281,7 @@ BOUNDARIES: list[Template] = [
     lambda g: (lambda i: (f"host web-{i} is unhealthy", [i], []))(g.iid()),
     lambda g: (lambda i: (f"Instance {i} was stopped.", [i], []))("i-" + g.iid()[2:].upper()),
     lambda g: (lambda v: (f"attached volume {v} to it", [v], []))("vol-" + g.hexid("vol")[4:].upper()),
-    lambda g: (lambda a: ('{"AccountId": "' + _u_escape(a) + '"}', [a], []))(g.account()),
+    _escaped(lambda g: (lambda a: (f"Account ID: {a}", [a], []))(g.account())),
     lambda g: (lambda i, j: ('{"InstanceIds": "' + i + "\\n" + j + '"}', [i, j], []))(g.iid(), g.iid()),
     lambda g: (lambda i, j, k: ('{"out": "' + i + "\\n" + j + "\\t" + k + '"}', [i, j, k], []))(
         g.iid(), g.hexid("subnet"), g.hexid("vpc")),
@@ -353,7 +357,7 @@ def generate(seed: int = 13, per_template: int = 3) -> list[Case]:
         for n, tpl in enumerate(templates):
             for _ in range(per_template):
                 text, mask, keep = tpl(g)
-                out.append(Case(cls, text, mask, keep, f"{cls}#{n}"))
+                out.append(Case(cls, text, mask, keep, f"{cls}#{n}", getattr(tpl, "escape_digits", False)))
     return out
 
 
@@ -374,15 +378,19 @@ def decoded_forms(text: str) -> set[str]:
     return forms
 
 
-def _request(text: str) -> bytes:
-    return json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1024,
-                       "messages": [{"role": "user", "content": text}]}).encode()
+def _request(text: str, escape_digits: bool = False) -> bytes:
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1024,
+                       "messages": [{"role": "user", "content": text}]})
+    if escape_digits:  # a client that escapes more than it must: the content's digits as \u0030..\u0039
+        head, sep, tail = body.partition('"content": "')
+        body = head + sep + re.sub(r"[0-9]", lambda m: _u_escape(m.group()), tail)
+    return body.encode()
 
 
 def run_case(masker, case: Case, as_json: bool) -> tuple[int, bool]:
     """(must-mask values gone, every must-keep kept) for one case in one mode."""
     if as_json:
-        out = json.loads(masker.mask_body(_request(case.text), "application/json").body)["messages"][0]["content"]
+        out = json.loads(masker.mask_body(_request(case.text, case.escape_digits), "application/json").body)["messages"][0]["content"]
     else:
         out = masker.mask_body(case.text.encode(), "text/plain").body.decode()
     forms = decoded_forms(out)
