@@ -168,7 +168,7 @@ SECRET_KEYS: list[Template] = [
     lambda g: (lambda k, s, r: ("$ vault read aws/creds/" + r + "\nKey                Value\n---                -----\n"
                                 "lease_id           aws/creds/" + r + "/" + g.alnum(24) + "\nlease_duration     768h\n"
                                 "lease_renewable    true\naccess_key         " + k + "\nsecret_key         " + s +
-                                "\nsecurity_token     <nil>", [k, s, r], ["768h"]))(g.akid(), g.secret(), g.name("ms")),
+                                "\nsecurity_token     <nil>", [k, s], ["768h"]))(g.akid(), g.secret(), g.name("ms")),
     lambda g: (lambda k, s: (f"AWS_ACCESS_KEY={k}\nAWS_SECRET_KEY={s}", [k, s], []))(g.akid(), g.secret()),
 ]
 

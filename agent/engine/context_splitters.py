@@ -1,0 +1,254 @@
+"""Splitters that read the context around a match: labels before a bare value, table headers over
+their columns, console URL paths. Registered into ``splitters.SPLITTERS`` (used by ``recall.yaml``).
+
+Each one accepts a value only when its context says what the value is (an account label in any of
+the languages people write, a column header, a console route); none guesses from a word alone.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from agent.engine.splitters import (
+    _SERVICE_SEGMENT,
+    ACCOUNT,
+    SAFE,
+    Part,
+    _keep_segment,
+    english_phrase,
+    name_shaped,
+)
+
+# --- accounts named by a label, in prose, tables and four languages --------------------------------
+# What may stand between a label and its value: spaces, punctuation, markdown (`**`, backticks), table
+# bars, JSON quotes and brackets; never a word. CJK full-width colon and brackets too.
+_FILL = r"[\s:=#(\[{\"'`*|,.\x00\\<>\-\uff1a\uff08\u3000]{0,40}"
+_ACCOUNT_LABEL = re.compile(
+    r"(?:(?i:acc(?:oun)?t(?:s|[ _-]?(?:ids?|no|nos|numbers?|num|#))?\.?)"
+    r"|Principal|\bUserId|\bAWS\b|\"AWS\""
+    r"|\uacc4\uc815(?:[ ]?ID|[ ]?\ubc88\ud638)?"                                 # 계정, 계정 ID, 계정 번호
+    r"|\u30a2\u30ab\u30a6\u30f3\u30c8(?:ID|\u756a\u53f7)?"                        # アカウント(ID|番号)
+    r"|[\u8d26\u5e10\u8cec\u5e33][\u6237\u53f7\u6236\u865f](?:ID|\u53f7\u7801|\u865f\u78bc)?"  # 账户 账号 帳戶 帳號
+    r")" + _FILL + r"\Z")
+# A list item already passed over on the way back to the label: "A, B and C", bullets, JSON arrays.
+_LIST_ITEM = re.compile(
+    r"[0-9]{12}[\"'`*)\]\x00\\]*[ \t]*(?:,|;|&|/|\band\b|\bor\b|\\n|\n|\u3001|\uff0c)"
+    r"[ \t]*(?:(?:\\n|\n)[ \t]*)?(?:[-*][ \t]+)?[\"'`(\[\\]*[ \t]*\Z")
+_LOOKBACK = 160
+
+
+def labelled_account(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A bare 12-digit number that a label names as an account: ``AWS account #…``, ``prod account
+    (…)``, ``**Account:** …``, ``acct no. …``, ``"Principal": {"AWS": ["…"]}``, ``"UserId": "…"``,
+    ``운영 계정(…)``, ``本番アカウント …``, ``账户ID：…``; later items of a list after such a label
+    (``accounts A, B and C``) too."""
+    start, end = m.span("value")
+    if start and text[start - 1] == ":" and text[end:end + 1] == ":":
+        return []  # inside an ARN: the ARN detector owns it
+    before = text[max(0, start - _LOOKBACK):start]
+    for _ in range(32):
+        if _ACCOUNT_LABEL.search(before):
+            return [(start, end, kind)]
+        item = _LIST_ITEM.search(before)
+        if item is None:
+            return []
+        before = before[:item.start()]
+    return []
+
+
+# --- secret access keys: 40 characters of base64 ------------------------------------------------------
+def secret_key(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A secret access key: 40 base64 characters with upper case, lower case and a digit or ``/+``
+    (a word, a SHA-1 in hex or a path never has all three)."""
+    start, end = m.span("value")
+    value = text[start:end]
+    if len(value) != 40 or not (any(c.islower() for c in value) and any(c.isupper() for c in value)
+                                and any(c.isdigit() or c in "/+" for c in value)):
+        return []
+    return [(start, end, kind)]
+
+
+# --- names after a service noun ("the Lambda functions x and y") ------------------------------------
+# The first part of English compounds (auto-scaling, cross-account, read-only, fan-out, on-demand):
+# a two-part hyphenated word with one of these is a compound, not a name.
+COMPOUND_WORDS = frozenset("""
+    auto cross read write only multi single on off out in non pre post self real time based level wide side
+    driven facing managed owned hosted native aware enabled disabled free side fan scale up down built
+    zero low high long short full half well user server client event cold warm hot dead letter
+""".split())
+_CAMEL = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+")
+_NAME_IN_LIST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")
+
+
+def _compound(token: str) -> bool:
+    parts = token.lower().split("-")
+    return len(parts) == 2 and "_" not in token and not any(c.isdigit() for c in token) and (
+        parts[0] in COMPOUND_WORDS or parts[1] in COMPOUND_WORDS)
+
+
+def _plain_name(token: str) -> bool:
+    return name_shaped(token) and "." not in token and not english_phrase(token) and not _compound(token)
+
+
+def service_names(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Names in the list after a service noun: name-shaped (a ``-``, ``_`` or digit), or CamelCase
+    with two or more humps (``OrdersTable``); never an English phrase or compound (end-to-end,
+    auto-scaling)."""
+    start, end = m.span("value")
+    out = []
+    any_token = params.get("any_token", False)   # the context alone says these are names (--query)
+    for t in _NAME_IN_LIST.finditer(text, start, end):
+        token, tstart = t.group().rstrip("."), t.start()
+        if tstart and text[tstart - 1] == "\\" and token[0] in "nrtbf":
+            token, tstart = token[1:], tstart + 1   # the letter of a JSON escape (\tname) is no part of it
+        if len(token) < 3 or token in ("and", "or"):
+            continue
+        if (any_token and SAFE.fullmatch(token)) or _CAMEL.fullmatch(token) or _plain_name(token):
+            out.append((tstart, tstart + len(token), kind))
+    return out
+
+
+# --- tables: markdown and CSV columns whose header says what they hold -------------------------------
+_ACCOUNT_HEADERS = frozenset("accountid account awsaccount awsaccountid accountnumber accountno ownerid".split())
+_NAME_HEADERS = frozenset("""
+    bucket bucketname s3bucket s3bucketname dbinstance dbinstanceidentifier dbinstanceid rdsinstance
+    dbcluster dbclusteridentifier functionname lambda lambdafunction lambdafunctionname tablename
+    dynamodbtable queue queuename sqsqueue topicname snstopic cluster clustername ecscluster ekscluster
+    stackname cloudformationstack repositoryname ecrrepository rolename iamrole iamuser loggroup
+    loggroupname secretname statemachine statemachinename keyname ecsservice
+""".split())
+_PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
+_CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
+_LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Cells of a markdown table (``| Bucket | Region |``) or CSV block whose header names the
+    column: account columns must hold 12 digits, name columns a single token (no placeholders)."""
+    start, end = m.span("value")
+    sep = "|" if params.get("format") == "markdown" else ","
+    lines = []
+    pos = start
+    for lm in _LINE_SPLIT.finditer(text, start, end):
+        lines.append((pos, lm.start()))
+        pos = lm.end()
+    lines.append((pos, end))
+    cells_of = [_cells(text, s, e, sep) for s, e in lines]
+    if not cells_of or not cells_of[0]:
+        return []
+    kinds = {}
+    for i, (cs, ce) in enumerate(cells_of[0]):
+        h = _norm(text[cs:ce].strip(" \t*`"))
+        if h in _ACCOUNT_HEADERS:
+            kinds[i] = "account"
+        elif h in _NAME_HEADERS:
+            kinds[i] = "name"
+    if not kinds:
+        return []
+    out: list[Part] = []
+    for row in cells_of[1:]:
+        for i, col_kind in kinds.items():
+            if i >= len(row):
+                continue
+            cs, ce = row[i]
+            cell = text[cs:ce]
+            lead = len(cell) - len(cell.lstrip(" \t`"))
+            value = cell.strip(" \t`")
+            vs = cs + lead
+            if col_kind == "account":
+                if ACCOUNT.fullmatch(value):
+                    out.append((vs, vs + 12, "account"))
+            elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
+                  and not set(value) <= set("-:")):
+                out.append((vs, vs + len(value), kind))
+    return out
+
+
+def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
+    line = text[start:end]
+    if sep == "|":
+        stripped = line.strip()
+        if not stripped.startswith("|"):
+            return []
+        first = start + line.index("|") + 1
+        last = start + line.rstrip().rindex("|")
+        if last <= first:
+            return []
+        start, end = first, last
+    cells, pos = [], start
+    while True:
+        i = text.find(sep, pos, end)
+        if i < 0:
+            cells.append((pos, end))
+            return cells
+        cells.append((pos, i))
+        pos = i + 1
+
+
+# --- AWS console URLs -------------------------------------------------------------------------------
+_CONSOLE_ROUTES = [re.compile(p) for p in (
+    r"/s3/(?:buckets|bucket|object)/(?P<v>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])",
+    r"#(?:database|dbinstance|db-instance|cluster|dbcluster):id=(?P<v>[A-Za-z0-9][A-Za-z0-9-]*)",
+    r"#/(?:functions|roles(?:/details)?|users(?:/details)?|groups(?:/details)?|stateMachines/view|"
+    r"applications|queues|topics|tables|clusters|repositories(?:/private/[0-9]{12})?)/(?P<v>[A-Za-z0-9_.+=@-]+)",
+    r"#table\?name=(?P<v>[A-Za-z0-9_.-]+)",
+    r"/ecs/v2/clusters/(?P<v>[A-Za-z0-9_-]+)(?:/services/(?P<v2>[A-Za-z0-9_-]+))?",
+    r"/(?:eks/home[^#]*#/clusters|ecr/repositories(?:/private/[0-9]{12})?)/(?P<v>[A-Za-z0-9_.-]+)",
+    r"log-group/(?P<lg>[A-Za-z0-9_.$%/+-]+)",
+)]
+_ENCODED_SLASH = re.compile(r"(?:\$252F|%252F|\$2F|%2F|/)", re.IGNORECASE)
+
+
+def console_url(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Resource names in the path or fragment of an AWS console URL (``/s3/buckets/x``,
+    ``#database:id=x``, ``#/functions/x``, ``#/roles/details/x``, log groups double-encoded
+    ``$252Faws$252Flambda$252Fx``)."""
+    start, end = m.span("value")
+    out: list[Part] = []
+    for route in _CONSOLE_ROUTES:
+        for r in route.finditer(text, start, end):
+            for g in ("v", "v2"):
+                if g in r.groupdict() and r.group(g):
+                    s, e = r.span(g)
+                    value = unquote(text[s:e])
+                    if value == text[s:e] and not _keep_segment(value):
+                        out.append((s, e, "account" if ACCOUNT.fullmatch(value) else kind))
+            if "lg" in r.groupdict() and r.group("lg"):
+                out.extend(_log_group_parts(text, *r.span("lg"), kind))
+    return sorted(set(out))
+
+
+def _log_group_parts(text: str, start: int, end: int, kind: str) -> list[Part]:
+    out, pos, after_aws = [], start, False
+    pieces = []
+    for sm in _ENCODED_SLASH.finditer(text, start, end):
+        pieces.append((pos, sm.start()))
+        pos = sm.end()
+    pieces.append((pos, end))
+    for s, e in pieces:
+        value = text[s:e]
+        if not value:
+            continue
+        keep = _keep_segment(value) or (after_aws and bool(_SERVICE_SEGMENT.fullmatch(value)))
+        after_aws = value == "aws"
+        if not keep and SAFE.fullmatch(value) and re.fullmatch(r"[A-Za-z0-9_.+=@-]+", value):
+            out.append((s, e, kind))
+    return out
+
+
+def first_label(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The account (12 digits) or account alias before ``.signin.aws.amazon.com``."""
+    start, end = m.span("value")
+    value = text[start:end]
+    return [(start, end, "account" if ACCOUNT.fullmatch(value) else kind)]
+
+
+CONTEXT_SPLITTERS = {
+    "labelled_account": labelled_account, "secret_key": secret_key, "service_names": service_names,
+    "table_columns": table_columns, "console_url": console_url, "first_label": first_label,
+}
