@@ -22,20 +22,36 @@ from agent.engine.splitters import (
 
 # --- accounts named by a label, in prose, tables and four languages --------------------------------
 # What may stand between a label and its value: spaces, punctuation, markdown (`**`, backticks), table
-# bars, JSON quotes and brackets; never a word. CJK full-width colon and brackets too.
-_FILL = r"[\s:=#(\[{\"'`*|,.\x00\\<>\-\uff1a\uff08\u3000]{0,40}"
+# bars, JSON quotes, brackets and escapes (\n); never a word. CJK full-width colon, bracket and space too.
+_FILL_CHARS = frozenset(" \t\r\n:=#([{\"'`*|,.\x00\\<>-\uff1a\uff08\u3000")
+_FILL_MAX = 40
 _ACCOUNT_LABEL = re.compile(
-    r"(?:(?i:acc(?:oun)?t(?:s|[ _-]?(?:ids?|no|nos|numbers?|num|#))?\.?)"
-    r"|Principal|\bUserId|\bAWS\b|\"AWS\""
+    r"(?:(?i:acc(?:oun)?t(?:s|[ _-]?(?:ids?|no|nos|numbers?|num|#))?)"
+    r"|Principal|\bUserId|\bAWS|\"AWS"
     r"|\uacc4\uc815(?:[ ]?ID|[ ]?\ubc88\ud638)?"                                 # 계정, 계정 ID, 계정 번호
     r"|\u30a2\u30ab\u30a6\u30f3\u30c8(?:ID|\u756a\u53f7)?"                        # アカウント(ID|番号)
     r"|[\u8d26\u5e10\u8cec\u5e33][\u6237\u53f7\u6236\u865f](?:ID|\u53f7\u7801|\u865f\u78bc)?"  # 账户 账号 帳戶 帳號
-    r")" + _FILL + r"\Z")
+    r")\Z")
+_LABEL_MAX = 24
 # A list item already passed over on the way back to the label: "A, B and C", bullets, JSON arrays.
 _LIST_ITEM = re.compile(
-    r"[0-9]{12}[\"'`*)\]\x00\\]*[ \t]*(?:,|;|&|/|\band\b|\bor\b|\\n|\n|\u3001|\uff0c)"
+    r"[0-9]{12}[\"'`*)\]\x00\\]*[ \t]*(?:,|;|&|/|\band|\bor|\\n|\n|\u3001|\uff0c)"
     r"[ \t]*(?:(?:\\n|\n)[ \t]*)?(?:[-*][ \t]+)?[\"'`(\[\\]*[ \t]*\Z")
+_ITEM_MAX = 40
 _LOOKBACK = 160
+
+
+def _skip_fill(text: str, k: int, lo: int) -> int:
+    """Where the run of label-to-value filler that ends at ``k`` starts (JSON escapes count as filler)."""
+    stop = max(lo, k - _FILL_MAX)
+    while k > stop:
+        if text[k - 1] in _FILL_CHARS:
+            k -= 1
+        elif text[k - 1] in "nrt" and k - 2 >= stop and text[k - 2] in "\\\x00":
+            k -= 2
+        else:
+            break
+    return k
 
 
 def labelled_account(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -46,15 +62,26 @@ def labelled_account(text: str, m: re.Match, params: dict, kind: str) -> list[Pa
     start, end = m.span("value")
     if start and text[start - 1] == ":" and text[end:end + 1] == ":":
         return []  # inside an ARN: the ARN detector owns it
-    before = text[max(0, start - _LOOKBACK):start]
+    lo = max(0, start - _LOOKBACK)
+    k = start
     for _ in range(32):
-        if _ACCOUNT_LABEL.search(before):
+        label_end = _skip_fill(text, k, lo)
+        if _ACCOUNT_LABEL.search(text, max(lo, label_end - _LABEL_MAX), label_end):
             return [(start, end, kind)]
-        item = _LIST_ITEM.search(before)
+        item = _LIST_ITEM.search(text, max(lo, k - _ITEM_MAX), k)
         if item is None:
             return []
-        before = before[:item.start()]
+        k = item.start()
     return []
+
+
+def account_list(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Every 12-digit account in a labelled value (one account, or a list after the label)."""
+    start, end = m.span("value")
+    return [(a.start(), a.end(), kind) for a in _TWELVE.finditer(text, start, end)]
+
+
+_TWELVE = re.compile(r"[0-9]{12}")
 
 
 # --- secret access keys: 40 characters of base64 ------------------------------------------------------
@@ -249,6 +276,7 @@ def first_label(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 
 CONTEXT_SPLITTERS = {
-    "labelled_account": labelled_account, "secret_key": secret_key, "service_names": service_names,
-    "table_columns": table_columns, "console_url": console_url, "first_label": first_label,
+    "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
+    "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
+    "first_label": first_label,
 }

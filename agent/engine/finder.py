@@ -100,12 +100,22 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
             if safe(text, start, end):
                 append((start, end, priority, ((start, end, kind),), propagate))
         return out
+    if det.split in PART_HITS:  # a table or URL: each cell competes on its own, not the whole span
+        for m in iter_matches(det, text, anchor_hits):
+            for part in split(text, m, params, kind):
+                append((part[0], part[1], priority, (part,), propagate))
+        return out
     for m in iter_matches(det, text, anchor_hits):
         parts = split(text, m, params, kind)
         if parts:
             start, end = m.span("value")
             append((start, end, priority, parts, propagate))
     return out
+
+
+# Splitters whose match is a region (a table, a URL, a list) holding identifiers among other text:
+# their parts are the hits, so a region never hides another detector's finding inside it.
+PART_HITS = frozenset({"table_columns", "console_url", "service_names"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:
