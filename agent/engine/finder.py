@@ -221,13 +221,27 @@ class Finder:
         return parts
 
 
+_DOTTED = re.compile(r"[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]{2,}")
+_FILE_EXTENSIONS = frozenset("""
+    html htm json yaml yml txt csv tsv zip gz tgz bz2 tar py js ts jsx tsx go rs java kt rb php log xml
+    png jpg jpeg gif svg pdf md conf cfg ini toml sh bash env lock sql parquet avro orc jar war whl
+    com org net io dev aws cloud local internal
+""".split())
+
+
+def _dotted_name(value: str) -> bool:
+    """``m.kowalski`` (a user in an ARN) propagates; ``app.gz`` and ``example.com`` do not."""
+    return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
+
+
 def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
     found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
     An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
     embeds it): its pseudonym holds no ``-``, so it still restores there."""
     accounts = [v for v, k in values.items() if k == "account"]
-    names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6 and name_shaped(v)),
+    names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
+                    and (name_shaped(v) or _dotted_name(v))),
                    key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
     literals = accounts + names
     out: list[Part] = []
