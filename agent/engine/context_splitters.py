@@ -217,6 +217,61 @@ def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
         pos = i + 1
 
 
+def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A list section of AWS CLI ``--output table``: the section title, a header row of keys, rows.
+    Columns named like a resource name (FunctionName, DBInstanceIdentifier, ...; Name under Buckets)."""
+    start, end = m.span("value")
+    title = re.match(r"[A-Za-z]+", text[start:end]).group()
+    lines, pos = [], start
+    for lm in _LINE_SPLIT.finditer(text, start, end):
+        lines.append((pos, lm.start()))
+        pos = lm.end()
+    lines.append((pos, end))
+    header: dict[int, str] | None = None
+    width = 0
+    out: list[Part] = []
+    for s, e in lines[1:]:
+        line = text[s:e]
+        if "+-" in line or "-+" in line:
+            continue
+        bars = len(line) - len(line.lstrip(" |"))
+        inner_s, inner_e = s + bars, e - (len(line) - len(line.rstrip(" |")))
+        if inner_e <= inner_s:
+            continue
+        cells = _bar_cells(text, inner_s, inner_e)
+        if header is None:
+            header = {}
+            for i, (cs, ce) in enumerate(cells):
+                h = _norm(text[cs:ce])
+                if h in _NAME_HEADERS or (h == "name" and title == "Buckets"):
+                    header[i] = h
+            width = len(cells)
+            if not header:
+                return []
+            continue
+        if len(cells) != width:
+            break   # a nested section starts
+        for i in header:
+            cs, ce = cells[i]
+            cell = text[cs:ce]
+            value = cell.strip()
+            vs = cs + len(cell) - len(cell.lstrip())
+            if value and _CELL.fullmatch(value) and value.lower() not in _PLACEHOLDERS:
+                out.append((vs, vs + len(value), kind))
+    return out
+
+
+def _bar_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    cells, pos = [], start
+    while True:
+        i = text.find("|", pos, end)
+        if i < 0:
+            cells.append((pos, end))
+            return cells
+        cells.append((pos, i))
+        pos = i + 1
+
+
 # --- AWS console URLs -------------------------------------------------------------------------------
 _CONSOLE_ROUTES = [re.compile(p) for p in (
     r"/s3/(?:buckets|bucket|object)/(?P<v>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])",
@@ -278,5 +333,5 @@ def first_label(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
-    "first_label": first_label,
+    "first_label": first_label, "cli_table": cli_table,
 }

@@ -200,7 +200,7 @@ PROSE_TABLES: list[Template] = [
 
 # --- CLI --output table / text ------------------------------------------------------------------------
 def _cli_table(rows: list[tuple[str, str]], title: str) -> str:
-    kw = max(len(k) for k, _ in rows) + 2
+    kw = max(len(k) for k, _ in rows) + 4
     vw = max(len(v) for _, v in rows) + 18
     width = kw + vw + 3
     line = "+" + "-" * kw + "+" + "-" * vw + "+"
@@ -216,7 +216,7 @@ CLI_OUTPUT: list[Template] = [
         g.account(), g.name("ms"), "AIDA" + g.alnum(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
     lambda g: (lambda d, e: (_cli_table([("DBInstanceIdentifier", d), ("DBInstanceStatus", "available"),
                                          ("Endpoint", f"{d}.{e}.us-east-1.rds.amazonaws.com")], "DescribeDBInstances"),
-                             [d, e], ["available"]))(g.name(), g.alnum(12)),
+                             [d, e], ["available"]))(g.name("pms"), g.alnum(12)),
     lambda g: (lambda b1, b2: ("-----------------------------------------------------------\n"
                                "|                       ListBuckets                       |\n"
                                "+---------------------------------------------------------+\n"
@@ -336,6 +336,37 @@ NEGATIVES: list[Template] = [
                [], ["TABLE_NAME", "statusCode"]),
 ]
 
+# --- variants: other phrasings of the same classes, written after the detectors and never tuned to --------
+VARIANTS: list[Template] = [
+    lambda g: (lambda a: (f"AWS Account: {a}", [a], []))(g.account()),
+    lambda g: (lambda a: (f"the target account is {a}", [a], []))(g.account()),
+    lambda g: (lambda a: (f"the {a} account is closed", [a], []))(g.account()),
+    lambda g: (lambda a, b: (f"accounts:\n  - {a}\n  - {b}\n", [a, b], []))(g.account(), g.account()),
+    lambda g: (lambda a, b: ('{"AccountIds": ["' + a + '", "' + b + '"]}', [a, b], []))(g.account(), g.account()),
+    lambda g: (lambda k, s: (f"Credentials:\n  AccessKeyId: {k}\n  SecretAccessKey: {s}\n", [k, s], []))(
+        g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"AWS_SECRET_ACCESS_KEY: {s}\nAWS_ACCESS_KEY_ID: {k}", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"StaticCredentialsProvider.create(AwsBasicCredentials.create(\"{k}\", \"{s}\"))", [k, s], []))(
+        g.akid(), g.secret()),
+    lambda g: (lambda b: (f"Can you check the S3 bucket named {b}?", [b], []))(g.bucket()),
+    lambda g: (lambda c: (f"Our RDS cluster {c} failed over at 03:12.", [c], ["03:12"]))(g.name("pms")),
+    lambda g: (lambda t: (f"Publishing to SNS topic {t} returns AuthorizationError", [t], ["AuthorizationError"]))(g.name()),
+    lambda g: (lambda j: (f"Glue job {j} failed with OOM", [j], ["OOM"]))(g.name("pms")),
+    lambda g: (lambda a, b: (f"buckets {a} and {b} both have versioning", [a, b], []))(g.bucket(), g.bucket()),
+    lambda g: (lambda s_: (f"CloudFormation stack {s_} is in UPDATE_ROLLBACK_COMPLETE", [s_], ["UPDATE_ROLLBACK_COMPLETE"]))(
+        g.name("pms")),
+    lambda g: (lambda b: (f"https://s3.console.aws.amazon.com/s3/object/{b}?region=eu-west-1&prefix=exports/2024/", [b],
+                          ["exports/2024/"]))(g.bucket()),
+    lambda g: (lambda a, q: (f"https://us-east-1.console.aws.amazon.com/sqs/v2/home?region=us-east-1#/queues/"
+                             f"https%3A%2F%2Fsqs.us-east-1.amazonaws.com%2F{a}%2F{q}", [a, q], []))(g.account(), g.name("pms")),
+    lambda g: (lambda a: (f"프로덕션 계정 ID: {a}", [a], []))(g.account()),
+    lambda g: (lambda a: (f"アカウント番号：{a}", [a], []))(g.account()),
+    lambda g: (lambda b: (f"S3桶 {b} 无法访问", [b], []))(g.bucket()),
+    lambda g: (lambda i: (f"`{i}`, `{g.iid()}`", [i], []))(g.iid()),
+    lambda g: (lambda r: (f"| Role | Purpose |\n|---|---|\n| {r} | CI deploys |", [r], ["CI deploys"]))(g.name("pms")),
+    lambda g: (lambda f_: (f"Lambda: {f_}\nRuntime: nodejs20.x", [f_], ["nodejs20.x"]))(g.name("pms")),
+]
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -347,13 +378,14 @@ CLASSES: dict[str, list[Template]] = {
     "cjk-labels": CJK,
     "negatives": NEGATIVES,
 }
+HELD_OUT: dict[str, list[Template]] = {"variants": VARIANTS}
 
 
-def generate(seed: int = 13, per_template: int = 3) -> list[Case]:
+def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
     """``per_template`` cases from every template of every class, with fresh made-up values."""
     g = Gen(seed)
     out = []
-    for cls, templates in CLASSES.items():
+    for cls, templates in (classes or CLASSES).items():
         for n, tpl in enumerate(templates):
             for _ in range(per_template):
                 text, mask, keep = tpl(g)
