@@ -25,6 +25,7 @@ from agent.engine.assignment import Assignment
 from agent.engine.detect_helper import DetectHelper
 from agent.engine.detectors import PackSet, load_packs
 from agent.engine.finder import Finder
+from agent.engine.policy_values import kept_by_policy
 from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
 from agent.engine.settings import MaskConfig, load_config
@@ -39,6 +40,7 @@ Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decod
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _FORM = "application/x-www-form-urlencoded"
+UNLABELLED_ACCOUNT_DETECTOR = "account-unlabelled"   # runs only with unlabelled_accounts: mask
 _KEY_BEFORE = re.compile(r'"[A-Za-z0-9_.-]{1,64}"[ \t\r\n]*:[ \t\r\n]*"\Z')
 # Between decoded strings checked in one pass: NULs end every token for every boundary, and 64 of
 # them keep detector windows and lookarounds inside one string (a match that still crossed would
@@ -50,8 +52,10 @@ class Masker:
     def __init__(self, key: bytes, packs: PackSet, config: MaskConfig | None = None):
         self.config = config or MaskConfig()
         self.kinds = packs.kinds
-        detectors = [d for d in packs.detectors
-                     if d.kind not in self.config.disable_kinds and d.id not in self.config.disable_detectors]
+        off = set(self.config.disable_detectors)
+        if self.config.unlabelled_accounts == "keep":
+            off.add(UNLABELLED_ACCOUNT_DETECTOR)   # the policy switch (README "Policies")
+        detectors = [d for d in packs.detectors if d.kind not in self.config.disable_kinds and d.id not in off]
         self.finder = Finder(detectors)
         self._digit_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "digits")
         self._gen = Generator(key)
@@ -230,9 +234,9 @@ class Masker:
     def _allowed(self, found: list[Found]) -> list[Found]:
         allow = self.config.allow
         disabled = self.config.disable_kinds
-        if not allow and not disabled:
-            return found
-        return [f for f in found if f[3] not in allow and f[2] not in disabled]
+        kinds, config = self.kinds, self.config
+        return [f for f in found if f[3] not in allow and f[2] not in disabled
+                and not kept_by_policy(f[3], kinds[f[2]].format, config)]
 
     # --- pseudonyms and splice --------------------------------------------------------------------
     def _result(self, text: str, found: list[Found], detected_by: str) -> MaskResult:
