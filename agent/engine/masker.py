@@ -25,7 +25,7 @@ from agent.engine.assignment import Assignment
 from agent.engine.detect_helper import DetectHelper
 from agent.engine.detectors import PackSet, load_packs
 from agent.engine.finder import Finder
-from agent.engine.policy_values import kept_by_policy
+from agent.engine.policy_values import kept_by_pattern, kept_values
 from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
 from agent.engine.settings import MaskConfig, load_config
@@ -57,6 +57,9 @@ class Masker:
             off.add(UNLABELLED_ACCOUNT_DETECTOR)   # the policy switch (README "Policies")
         detectors = [d for d in packs.detectors if d.kind not in self.config.disable_kinds and d.id not in off]
         self.finder = Finder(detectors)
+        # Exact values kept (allow plus the policies' lists), and whether a pattern policy is on.
+        self._keep = self.config.allow | kept_values(self.config)
+        self._by_pattern = "keep" in (self.config.documentation_examples, self.config.documentation_ranges)
         self._digit_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "digits")
         self._gen = Generator(key)
         self._helper: DetectHelper | None = None
@@ -232,11 +235,13 @@ class Masker:
                 "documents unmasked.", "document")
 
     def _allowed(self, found: list[Found]) -> list[Found]:
-        allow = self.config.allow
-        disabled = self.config.disable_kinds
-        kinds, config = self.kinds, self.config
-        return [f for f in found if f[3] not in allow and f[2] not in disabled
-                and not kept_by_policy(f[3], kinds[f[2]].format, config)]
+        keep, disabled = self._keep, self.config.disable_kinds
+        if self._by_pattern:
+            kinds, config = self.kinds, self.config
+            found = [f for f in found if not kept_by_pattern(f[3], kinds[f[2]].format, config)]
+        if not keep and not disabled:
+            return found
+        return [f for f in found if f[3] not in keep and f[2] not in disabled]
 
     # --- pseudonyms and splice --------------------------------------------------------------------
     def _result(self, text: str, found: list[Found], detected_by: str) -> MaskResult:

@@ -47,21 +47,29 @@ AWS_CONSTANTS = frozenset("""
 """.split())
 
 
+def kept_values(config) -> frozenset[str]:
+    """The exact values ``config``'s policies keep readable (one set lookup per finding)."""
+    out: set[str] = set()
+    if config.public_resolvers == "keep":
+        out |= PUBLIC_RESOLVERS
+    if config.aws_constants == "keep":
+        out |= AWS_CONSTANTS
+    if config.documentation_examples == "keep":
+        out |= DOCUMENTATION_EXAMPLES
+    return frozenset(out)
+
+
+def kept_by_pattern(value: str, kind_format: str, config) -> bool:
+    """The policies that keep a family of values, not a list: ``EXAMPLE`` values, documentation ranges."""
+    if config.documentation_examples == "keep" and "EXAMPLE" in value:
+        return True
+    return (config.documentation_ranges == "keep" and kind_format in ("ipv4", "ipv6")
+            and _in_ranges(value, DOCUMENTATION_RANGES))
+
+
 def _in_ranges(value: str, ranges) -> bool:
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:
         return False
     return any(addr.version == r.version and addr in r for r in ranges)
-
-
-def kept_by_policy(value: str, kind_format: str, config) -> bool:
-    """Whether ``config``'s policies keep ``value`` (an original) readable."""
-    if config.documentation_examples == "keep" and (value in DOCUMENTATION_EXAMPLES or "EXAMPLE" in value):
-        return True
-    if kind_format in ("ipv4", "ipv6"):
-        if config.public_resolvers == "keep" and value in PUBLIC_RESOLVERS:
-            return True
-        if config.documentation_ranges == "keep" and _in_ranges(value, DOCUMENTATION_RANGES):
-            return True
-    return config.aws_constants == "keep" and value in AWS_CONSTANTS
