@@ -125,11 +125,14 @@ def service_names(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     start, end = m.span("value")
     out = []
     any_token = params.get("any_token", False)   # the context alone says these are names (--query)
+    need_sep = params.get("need_separator", False)  # weak context (a line "S3: x"): 5GB, v1.29 are not names
     for t in _NAME_IN_LIST.finditer(text, start, end):
         token, tstart = t.group().rstrip("."), t.start()
         if tstart and text[tstart - 1] == "\\" and token[0] in "nrtbf":
             token, tstart = token[1:], tstart + 1   # the letter of a JSON escape (\tname) is no part of it
         if len(token) < 3 or token in ("and", "or"):
+            continue
+        if need_sep and not ("-" in token or "_" in token or _CAMEL.fullmatch(token)):
             continue
         if (any_token and SAFE.fullmatch(token)) or _CAMEL.fullmatch(token) or _plain_name(token):
             out.append((tstart, tstart + len(token), kind))
@@ -145,6 +148,9 @@ _NAME_HEADERS = frozenset("""
     stackname cloudformationstack repositoryname ecrrepository rolename iamrole iamuser loggroup
     loggroupname secretname statemachine statemachinename keyname ecsservice
 """.split())
+# Headers that also name other things (a person's role, a code function, an SQL table): their cells
+# must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
+_WEAK_HEADERS = frozenset("role function table stack service user repository topic".split())
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
@@ -175,6 +181,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             kinds[i] = "account"
         elif h in _NAME_HEADERS:
             kinds[i] = "name"
+        elif h in _WEAK_HEADERS:
+            kinds[i] = "weak"
     if not kinds:
         return []
     out: list[Part] = []
@@ -190,6 +198,9 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             if col_kind == "account":
                 if ACCOUNT.fullmatch(value):
                     out.append((vs, vs + 12, "account"))
+            elif col_kind == "weak" and not (_CAMEL.fullmatch(value) or (
+                    ("-" in value or "_" in value) and _plain_name(value))):
+                continue
             elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
                   and not set(value) <= set("-:")):
                 out.append((vs, vs + len(value), kind))

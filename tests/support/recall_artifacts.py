@@ -336,7 +336,7 @@ NEGATIVES: list[Template] = [
                [], ["TABLE_NAME", "statusCode"]),
 ]
 
-# --- variants: other phrasings of the same classes, written after the detectors and never tuned to --------
+# --- variants-1: other phrasings, written after the first detectors; measured (76 %), then fixed --------
 VARIANTS: list[Template] = [
     lambda g: (lambda a: (f"AWS Account: {a}", [a], []))(g.account()),
     lambda g: (lambda a: (f"the target account is {a}", [a], []))(g.account()),
@@ -367,6 +367,35 @@ VARIANTS: list[Template] = [
     lambda g: (lambda f_: (f"Lambda: {f_}\nRuntime: nodejs20.x", [f_], ["nodejs20.x"]))(g.name("pms")),
 ]
 
+# --- variants-2: written last, after every fix; reported as they came out, never tuned to ---------------
+VARIANTS_2: list[Template] = [
+    lambda g: (lambda a: (f"Can you check why acct {a} got billed twice?", [a], []))(g.account()),
+    lambda g: (lambda a, b: (f"Trusted accounts: {a}; {b}", [a, b], []))(g.account(), g.account()),
+    lambda g: (lambda a: (f"aws_account_id: \"{a}\"", [a], []))(g.account()),
+    lambda g: (lambda a: (f"- account_id: {a}\n  alias: prod", [a], ["alias: prod"]))(g.account()),
+    lambda g: (lambda a: (f"Assume role into {a} fails with AccessDenied", [a], ["AccessDenied"]))(g.account()),
+    lambda g: (lambda k, s: (f"[profile ci]\naws_access_key_id={k}\naws_secret_access_key={s}", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f'{{"AccessKey": {{"AccessKeyId": "{k}", "SecretAccessKey": "{s}", "Status": "Active"}}}}',
+                             [k, s], ["Active"]))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"s3 = boto3.client('s3', '{k}', '{s}')", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"AWS_SECRET={s}\nAWS_KEY={k}", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda a, b: (f"Both Lambda functions ({a}, {b}) share a role.", [a, b], []))(g.name("pms"), g.name("pms")),
+    lambda g: (lambda q: (f"The SQS queue `{q}` has 40k messages.", [q], ["40k"]))(g.name("pms")),
+    lambda g: (lambda t: (f"DynamoDB table: {t}", [t], []))(g.name("Camel")),
+    lambda g: (lambda c: (f"kubectl config use-context arn:aws:eks:us-west-2:{g.account()}:cluster/{c}", [c], ["us-west-2"]))(
+        g.name("pms")),
+    lambda g: (lambda b: (f"| Name | Type |\n|---|---|\n| {b} | S3 bucket |", [b], ["S3 bucket"]))(g.bucket()),
+    lambda g: (lambda f_: (f"https://console.aws.amazon.com/lambda/home#/functions/{f_}", [f_], []))(g.name()),
+    lambda g: (lambda d: (f"https://{d}.execute-api.eu-west-1.amazonaws.com/prod/items", [d], ["eu-west-1"]))(g.alnum(10)),
+    lambda g: (lambda a: (f"本番環境のAWSアカウント（{a}）", [a], []))(g.account()),
+    lambda g: (lambda b: (f"버킷 이름: {b}", [b], []))(g.bucket()),
+    lambda g: (lambda i: (f"instance:{i}", [i], []))(g.iid()),
+    lambda g: ("Our retry policy is at-least-once; the S3 bucket policy denies HTTP; see RFC 2119.", [],
+               ["at-least-once", "bucket policy"]),
+    lambda g: ("| Role | Owner |\n|---|---|\n| Engineer | Platform |", [], ["Engineer", "Platform"]),
+    lambda g: ("Lambda: 128 MB, 3 s timeout; EKS: v1.29; RDS: db.r6g.large", [], ["128 MB", "v1.29", "db.r6g.large"]),
+]
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -378,7 +407,7 @@ CLASSES: dict[str, list[Template]] = {
     "cjk-labels": CJK,
     "negatives": NEGATIVES,
 }
-HELD_OUT: dict[str, list[Template]] = {"variants": VARIANTS}
+HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:

@@ -11,9 +11,10 @@ from tests.support.recall_artifacts import CLASSES, HELD_OUT, generate, measure,
 
 STATS = measure(masker(), generate(seed=7, per_template=1))
 # Floors reached (recall = share of must-mask values gone in both modes). The main classes are at
-# 100 %; the variants (phrasings written after the detectors, never tuned to) were at 76 %.
+# 100 %; variants-1 (written after the first detectors) at 97 %, variants-2 (written last, never
+# tuned to) at 84 % on the report's seed.
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
-VARIANTS_FLOOR = 0.72
+HELD_OUT_FLOORS = {"variants-1": 0.93, "variants-2": 0.78}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
@@ -30,5 +31,7 @@ def test_negatives_all_kept():
 
 
 def test_variants_floor():
-    s = measure(masker(), generate(seed=7, per_template=1, classes=HELD_OUT))["variants"]
-    assert recall(s) >= VARIANTS_FLOOR and s.kept == s.keeps
+    stats = measure(masker(), generate(seed=7, per_template=1, classes=HELD_OUT))
+    for cls, floor in HELD_OUT_FLOORS.items():
+        assert recall(stats[cls]) >= floor, f"{cls}: recall {recall(stats[cls]):.1%}"
+        assert stats[cls].kept == stats[cls].keeps, f"{cls}: a must-keep value was changed"
