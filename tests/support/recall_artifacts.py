@@ -451,7 +451,11 @@ def _request(text: str, escape_digits: bool = False) -> bytes:
 def run_case(masker, case: Case, as_json: bool) -> tuple[int, bool]:
     """(must-mask values gone, every must-keep kept) for one case in one mode."""
     if as_json:
-        out = json.loads(masker.mask_body(_request(case.text, case.escape_digits), "application/json").body)["messages"][0]["content"]
+        body = masker.mask_body(_request(case.text, case.escape_digits), "application/json").body
+        try:
+            out = json.loads(body)["messages"][0]["content"]
+        except ValueError as e:   # the masked body must stay valid JSON: fail loudly, never count it
+            raise AssertionError(f"{case.template}: masked body is not valid JSON") from e
     else:
         out = masker.mask_body(case.text.encode(), "text/plain").body.decode()
     forms = decoded_forms(out)
