@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean haproxy32
+.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean haproxy32 recall-report
 
 setup: deps venv certs key
 
@@ -95,6 +95,10 @@ test: setup tools haproxy32
 # In-process tests only (engine, codec, Lua restore via lupa, CLI): under 30 s, no HAProxy needed.
 test-unit: venv
 	$(VENV)/bin/pytest -q tests/unit
+
+# Recall per class on generated artifacts (tests/support/recall_artifacts.py) and negatives kept.
+recall-report: venv
+	$(PY) -m tests.support.recall_report
 
 lint: venv
 	$(VENV)/bin/ruff check agent tests bench

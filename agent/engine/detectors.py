@@ -31,6 +31,11 @@ MACROS = {
 }
 
 
+# An anchor whose non-ASCII characters all sit in character classes that also hold "?".
+_NON_ASCII_IN_CLASS_WITH_QMARK = re.compile(
+    r"(?:[\x00-\x7f]|\[(?=[^\]]*\?)[^\]]*\])*")
+
+
 class PackError(ValueError):
     """A pack file is invalid; the message names file and line."""
 
@@ -185,6 +190,9 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
     for a in anchors:
         if not _starts_with_literal(a):
             raise _fail(where, f"anchor {a.pattern!r} must start with a literal or a character class (speed)")
+        if not a.pattern.isascii() and not _NON_ASCII_IN_CLASS_WITH_QMARK.fullmatch(a.pattern):
+            raise _fail(where, f"anchor {a.pattern!r}: non-ASCII characters only inside a class that also "
+                               "holds '?' (the prefilter sees every non-ASCII character as '?')")
     if not anchors and not _starts_with_literal(regex):
         raise _fail(where, "a regex that does not start with a literal needs 'anchors'")
     split = raw.get("split", "whole")

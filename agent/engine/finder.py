@@ -100,12 +100,22 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
             if safe(text, start, end):
                 append((start, end, priority, ((start, end, kind),), propagate))
         return out
+    if det.split in PART_HITS:  # a table or URL: each cell competes on its own, not the whole span
+        for m in iter_matches(det, text, anchor_hits):
+            for part in split(text, m, params, kind):
+                append((part[0], part[1], priority, (part,), propagate))
+        return out
     for m in iter_matches(det, text, anchor_hits):
         parts = split(text, m, params, kind)
         if parts:
             start, end = m.span("value")
             append((start, end, priority, parts, propagate))
     return out
+
+
+# Splitters whose match is a region (a table, a URL, a list) holding identifiers among other text:
+# their parts are the hits, so a region never hides another detector's finding inside it.
+PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:
@@ -211,13 +221,27 @@ class Finder:
         return parts
 
 
+_DOTTED = re.compile(r"[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]{2,}")
+_FILE_EXTENSIONS = frozenset("""
+    html htm json yaml yml txt csv tsv zip gz tgz bz2 tar py js ts jsx tsx go rs java kt rb php log xml
+    png jpg jpeg gif svg pdf md conf cfg ini toml sh bash env lock sql parquet avro orc jar war whl
+    com org net io dev aws cloud local internal
+""".split())
+
+
+def _dotted_name(value: str) -> bool:
+    """``m.kowalski`` (a user in an ARN) propagates; ``app.gz`` and ``example.com`` do not."""
+    return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
+
+
 def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
     found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
     An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
     embeds it): its pseudonym holds no ``-``, so it still restores there."""
     accounts = [v for v, k in values.items() if k == "account"]
-    names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6 and name_shaped(v)),
+    names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
+                    and (name_shaped(v) or _dotted_name(v))),
                    key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
     literals = accounts + names
     out: list[Part] = []

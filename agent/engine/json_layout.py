@@ -31,10 +31,20 @@ _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")      # ... or %XX need decoding before
 
 
 def scan_text(text: str) -> str:
-    """The text detection runs on: escaped backslashes blanked, so ``\\n`` is never an escape."""
+    """The text detection runs on: escaped backslashes blanked, so ``\\\\"`` never escapes a quote.
+
+    An escaped backslash before ``n r t b f`` is an escape pasted as text (``\\\\n`` in JSON for a
+    ``\\n`` inside the message, as in pasted JSON): it becomes NUL and one backslash, so detectors see
+    ``\\n`` and treat it as a separator, as they do in plain text (``i-0abc…\\ni-0def…``: both IDs).
+    """
     # re finds a two-byte literal faster than str does (1 MB: 0.5 ms, str.replace 1.3 ms), and
     # sub() hands back the text itself when there is nothing to replace.
-    return _ESCAPED_BACKSLASH.sub("\x00\x00", text)
+    return _ESCAPED_BACKSLASH.sub(_blank, text)
+
+
+def _blank(m: re.Match) -> str:
+    nxt = m.string[m.end():m.end() + 1]
+    return "\x00\\" if nxt and nxt in "nrtbf" else "\x00\x00"
 
 
 def neutralize(scan: str) -> str:

@@ -25,6 +25,7 @@ from agent.engine.assignment import Assignment
 from agent.engine.detect_helper import DetectHelper
 from agent.engine.detectors import PackSet, load_packs
 from agent.engine.finder import Finder
+from agent.engine.policy_values import kept_by_pattern, kept_values
 from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
 from agent.engine.settings import MaskConfig, load_config
@@ -40,6 +41,7 @@ Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decod
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _FORM = "application/x-www-form-urlencoded"
+UNLABELLED_ACCOUNT_DETECTOR = "account-unlabelled"   # runs only with unlabelled_accounts: mask
 _KEY_BEFORE = re.compile(r'"[A-Za-z0-9_.-]{1,64}"[ \t\r\n]*:[ \t\r\n]*"\Z')
 # Between decoded strings checked in one pass: NULs end every token for every boundary, and 64 of
 # them keep detector windows and lookarounds inside one string (a match that still crossed would
@@ -51,9 +53,14 @@ class Masker:
     def __init__(self, key: bytes, packs: PackSet, config: MaskConfig | None = None):
         self.config = config or MaskConfig()
         self.kinds = packs.kinds
-        detectors = [d for d in packs.detectors
-                     if d.kind not in self.config.disable_kinds and d.id not in self.config.disable_detectors]
+        off = set(self.config.disable_detectors)
+        if self.config.unlabelled_accounts == "keep":
+            off.add(UNLABELLED_ACCOUNT_DETECTOR)   # the policy switch (README "Policies")
+        detectors = [d for d in packs.detectors if d.kind not in self.config.disable_kinds and d.id not in off]
         self.finder = Finder(detectors)
+        # Exact values kept (allow plus the policies' lists), and whether a pattern policy is on.
+        self._keep = self.config.allow | kept_values(self.config)
+        self._by_pattern = "keep" in (self.config.documentation_examples, self.config.documentation_ranges)
         self._digit_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "digits")
         self._name_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "name")
         self._gen = Generator(key)
@@ -238,15 +245,16 @@ class Masker:
                 "documents unmasked.", "document")
 
     def _allowed(self, found: list[Found]) -> list[Found]:
-        """Without what the config allows, and without names that hold nothing to hide (a region,
-        an AZ, separators: ``splitters.nothing_secret``), whichever detector or splitter found them."""
-        allow = self.config.allow
-        disabled = self.config.disable_kinds
-        names = self._name_kinds
-        if not allow and not disabled:
-            if not any(f[2] in names and nothing_secret(f[3]) for f in found):
-                return found
-        return [f for f in found if f[3] not in allow and f[2] not in disabled
+        """Without what the config keeps (allow, the policies' values and patterns), and without names
+        that hold nothing to hide (a region, an AZ, separators: ``splitters.nothing_secret``), whichever
+        detector or splitter found them."""
+        keep, disabled, names = self._keep, self.config.disable_kinds, self._name_kinds
+        if self._by_pattern:
+            kinds, config = self.kinds, self.config
+            found = [f for f in found if not kept_by_pattern(f[3], kinds[f[2]].format, config)]
+        if not keep and not disabled and not any(f[2] in names and nothing_secret(f[3]) for f in found):
+            return found
+        return [f for f in found if f[3] not in keep and f[2] not in disabled
                 and not (f[2] in names and nothing_secret(f[3]))]
 
     # --- pseudonyms and splice --------------------------------------------------------------------

@@ -9,6 +9,7 @@ with one ``re`` pass per anchor: identical results, slower.
 
 from __future__ import annotations
 
+import re
 import threading
 
 from agent.engine.detectors import Detector
@@ -49,7 +50,7 @@ class HyperscanAnchors:
         patterns, ids = [], []
         for i, d in enumerate(detectors):
             for a in d.anchors:
-                patterns.append(a.pattern.encode())
+                patterns.append(hyperscan_pattern(a.pattern))
                 ids.append(i)
         self._owner = ids
         self._db = hyperscan.Database()
@@ -81,6 +82,17 @@ class HyperscanAnchors:
         for spans in hits.values():
             spans.sort()
         return hits
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]-[^\x00-\x7f]|[^\x00-\x7f]")
+
+
+def hyperscan_pattern(pattern: str) -> bytes:
+    """An anchor as Hyperscan scans it. The scanned bytes hold no non-ASCII (every such character is
+    mapped to "?"), so non-ASCII characters and ranges, allowed only inside a class that also holds
+    "?" (detectors.py checks), are dropped: the class matches the same, and a class of high bytes
+    would slow the whole scan down (measured: +18 % on the Claude Code body for one anchor)."""
+    return _NON_ASCII.sub("", pattern).encode()
 
 
 def make_prefilter(detectors: list[Detector], prefer: str = "auto"):

@@ -6,6 +6,13 @@ Read from ``config.yaml`` in the user packs directory (or an explicit file); eve
     disable_detectors: [prose-name]   # detector ids switched off
     allow: [203.0.113.10]             # exact values never masked (public demo hosts, ...)
     documents: refuse                 # refuse | pass: base64 documents (PDF) cannot be inspected
+    unlabelled_accounts: keep         # keep | mask: 12-digit numbers with no label, outside ARNs
+    documentation_examples: mask      # mask | keep: AWS doc examples (123456789012, AKIA...EXAMPLE)
+    documentation_ranges: mask        # mask | keep: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32
+    public_resolvers: keep            # keep | mask: 8.8.8.8, 1.1.1.1, 9.9.9.9 ...
+    aws_constants: keep               # keep | mask: ELB / CloudFront hosted zone IDs, ELB log accounts
+
+The policies are explained in ``agent/engine/policy_values.py`` and the README.
 
 ``GATEWAY_DOCUMENTS`` in the environment overrides ``documents``. Errors name file and line.
 """
@@ -18,8 +25,16 @@ from pathlib import Path
 
 import yaml
 
-_KEYS = {"disable_kinds", "disable_detectors", "allow", "documents"}
 DOCUMENT_POLICIES = ("refuse", "pass")
+# policy key -> (allowed values, default)
+POLICIES = {
+    "unlabelled_accounts": (("keep", "mask"), "keep"),
+    "documentation_examples": (("mask", "keep"), "mask"),
+    "documentation_ranges": (("mask", "keep"), "mask"),
+    "public_resolvers": (("keep", "mask"), "keep"),
+    "aws_constants": (("keep", "mask"), "keep"),
+}
+_KEYS = {"disable_kinds", "disable_detectors", "allow", "documents", *POLICIES}
 
 
 class ConfigError(ValueError):
@@ -32,6 +47,11 @@ class MaskConfig:
     disable_detectors: frozenset[str] = frozenset()
     allow: frozenset[str] = frozenset()
     documents: str = "refuse"
+    unlabelled_accounts: str = "keep"
+    documentation_examples: str = "mask"
+    documentation_ranges: str = "mask"
+    public_resolvers: str = "keep"
+    aws_constants: str = "keep"
 
 
 def _string_list(path: Path, node: yaml.Node, key: str) -> frozenset[str]:
@@ -58,7 +78,11 @@ def load_config(path: str | Path | None) -> MaskConfig:
                 key, line = key_node.value, key_node.start_mark.line + 1
                 if key not in _KEYS:
                     raise ConfigError(f"{path}:{line}: unknown key {key!r} (allowed: {sorted(_KEYS)})")
-                if key == "documents":
+                if key in POLICIES:
+                    values[key] = str(value_node.value)
+                    if values[key] not in POLICIES[key][0]:
+                        raise ConfigError(f"{path}:{line}: {key} must be one of {POLICIES[key][0]}")
+                elif key == "documents":
                     values[key] = str(value_node.value)
                     if values[key] not in DOCUMENT_POLICIES:
                         raise ConfigError(f"{path}:{line}: documents must be one of {DOCUMENT_POLICIES}")

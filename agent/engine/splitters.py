@@ -36,7 +36,7 @@ SAFE = re.compile(r"[\x21-\x7e]+")
 KEEP_WORDS = frozenset("""
     aws root app net gwy service-role aws-service-role aws-reserved sso.amazonaws.com $LATEST latest
     default primary replica policy role user group instance-profile mfa server-certificate saml-provider
-    oidc-provider
+    oidc-provider stream index
 """.split())
 HOST_SERVICES = frozenset("""
     s3 s3-accesspoint s3-control dualstack dkr ecr api execute-api rds cache elb elasticloadbalancing ec2
@@ -44,6 +44,7 @@ HOST_SERVICES = frozenset("""
     cognito-idp auth vpce vpce-svc ng cfg clustercfg amazonaws com cn internal iot ats iot-data
     execute-api-fips awsapps secretsmanager kms logs monitoring sts iam ssm dynamodb kinesis firehose
     apigateway appsync-api appsync gr7 sk1 yl4 mq emr glue athena sagemaker elasticbeanstalk
+    awsapprunner amplifyapp awsglobalaccelerator master replica efs fsx streams ssmmessages ec2messages
 """.split())
 
 
@@ -98,8 +99,13 @@ def _segment_kind(seg: str) -> str:
     return "name"
 
 
+# Pieces of a timestamp cut at ":" (a DynamoDB stream label 2024-05-01T10:22:33.123): not names.
+_TIME_PIECE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2})?|[0-9]{2}(?:\.[0-9]{1,9})?Z?")
+
+
 def _keep_segment(seg: str) -> bool:
     return (not seg or "*" in seg or seg in KEEP_WORDS or (seg.isdigit() and len(seg) <= 6)
+            or bool(_TIME_PIECE.fullmatch(seg))
             or nothing_secret(seg) or seg.endswith(".amazonaws.com")
             or seg.startswith("AWSServiceRoleFor"))
 
@@ -241,6 +247,16 @@ def _path_parts(text: str, start: int, end: int, kind: str) -> list[Part]:
     return parts
 
 
+# Values AWS defines under generic keys ("State": {"Name": "running"}, "GroupName": "default"): states
+# and defaults, never a customer's name.
+ENUM_VALUES = frozenset("""
+    running stopped stopping pending terminated shutting-down available default enabled disabled active
+    inactive creating deleting deleted failed in-use attached detached modifying rebooting
+""".split())
+# "Name" of an EC2 filter: {"Name": "instance-state-name", "Values": [...]}.
+_FILTER_NAME = re.compile(r'(?:[\x00\\]*\\)?"\s*,\s*(?:[\x00\\]*\\)?"Values(?:[\x00\\]*\\)?"')
+
+
 def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """A value named by its key or flag (``"BucketName": "x"``, ``--bucket x``): any safe token;
     path-like values (``/aws/lambda/x``, ``team/app``) segment by segment."""
@@ -248,7 +264,8 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     value = text[start:end]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
-            or value.endswith(".amazonaws.com") or nothing_secret(value):
+            or value.endswith(".amazonaws.com") or nothing_secret(value) or value in ENUM_VALUES \
+            or value.startswith("tag:") or _FILTER_NAME.match(text, end):
         return []
     if "/" in value or ":" in value:
         return _path_parts(text, start, end, kind)
@@ -277,6 +294,8 @@ def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # this-network, loopback, multicast/reserved, link-local and the metadata address
     private = a == 10 or (a == 172 and 16 <= b < 32) or (a == 192 and b == 168) or (a == 100 and 64 <= b < 128)
     cidr = m.groupdict().get("cidr")
+    if not cidr and end - start == 7 and len(set(text[start:end:2])) > 1:
+        return []  # 2.4.0.1: four single digits, not all the same (1.1.1.1 is a host), is a version
     if not cidr:
         before = text[max(0, start - 12):start]
         if private:
@@ -297,11 +316,12 @@ def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         addr = ipaddress.IPv6Address(value)
     except ValueError:
         return []
-    if addr.is_loopback or addr.is_link_local or addr.is_unspecified or addr.is_multicast:
-        return []
+    if addr.is_loopback or addr.is_link_local or addr.is_unspecified or addr.is_multicast or addr in _EC2_LOCAL:
+        return []  # fd00:ec2::/64 holds EC2's own services (metadata ::254, DNS ::253, time ::123)
     return [(start, end, kind)]
 
 
+_EC2_LOCAL = ipaddress.IPv6Network("fd00:ec2::/64")
 _ROW_TAG = re.compile(r"[A-Z][A-Z0-9]{2,40}(?:\t|\\t)")
 ROW_LOOKBACK = 4000
 
@@ -331,3 +351,9 @@ SPLITTERS: dict[str, Callable[[str, re.Match, dict, str], list[Part]]] = {
     "namelist": namelist, "context_value": context_value, "mixed_id": mixed_id, "ipv4": ipv4,
     "ipv6": ipv6, "cli_text_row": cli_text_row,
 }
+
+
+# Context splitters (labels, table headers, console routes) live in their own module.
+from agent.engine.context_splitters import CONTEXT_SPLITTERS  # noqa: E402
+
+SPLITTERS.update(CONTEXT_SPLITTERS)

@@ -1,0 +1,348 @@
+"""Splitters that read the context around a match: labels before a bare value, table headers over
+their columns, console URL paths. Registered into ``splitters.SPLITTERS`` (used by ``recall.yaml``).
+
+Each one accepts a value only when its context says what the value is (an account label in any of
+the languages people write, a column header, a console route); none guesses from a word alone.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from agent.engine.splitters import (
+    _SERVICE_SEGMENT,
+    ACCOUNT,
+    SAFE,
+    Part,
+    _keep_segment,
+    english_phrase,
+    name_shaped,
+)
+
+# --- accounts named by a label, in prose, tables and four languages --------------------------------
+# What may stand between a label and its value: spaces, punctuation, markdown (`**`, backticks), table
+# bars, JSON quotes, brackets and escapes (\n); never a word. CJK full-width colon, bracket and space too.
+_FILL_CHARS = frozenset(" \t\r\n:=#([{\"'`*|,.\x00\\<>-\uff1a\uff08\u3000")
+_FILL_MAX = 40
+_ACCOUNT_LABEL = re.compile(
+    r"(?:(?i:acc(?:oun)?t(?:s|[ _-]?(?:ids?|no|nos|numbers?|num|#))?)"
+    r"|Principal|\bUserId|\bAWS|\"AWS"
+    r"|\uacc4\uc815(?:[ ]?ID|[ ]?\ubc88\ud638)?"                                 # 계정, 계정 ID, 계정 번호
+    r"|\u30a2\u30ab\u30a6\u30f3\u30c8(?:ID|\u756a\u53f7)?"                        # アカウント(ID|番号)
+    r"|[\u8d26\u5e10\u8cec\u5e33][\u6237\u53f7\u6236\u865f](?:ID|\u53f7\u7801|\u865f\u78bc)?"  # 账户 账号 帳戶 帳號
+    r")\Z")
+_LABEL_MAX = 24
+# A list item already passed over on the way back to the label: "A, B and C", bullets, JSON arrays.
+_LIST_ITEM = re.compile(
+    r"[0-9]{12}[\"'`*)\]\x00\\]*[ \t]*(?:,|;|&|/|\band|\bor|\\n|\n|\u3001|\uff0c)"
+    r"[ \t]*(?:(?:\\n|\n)[ \t]*)?(?:[-*][ \t]+)?[\"'`(\[\\]*[ \t]*\Z")
+_ITEM_MAX = 40
+_LOOKBACK = 160
+
+
+def _skip_fill(text: str, k: int, lo: int) -> int:
+    """Where the run of label-to-value filler that ends at ``k`` starts (JSON escapes count as filler)."""
+    stop = max(lo, k - _FILL_MAX)
+    while k > stop:
+        if text[k - 1] in _FILL_CHARS:
+            k -= 1
+        elif text[k - 1] in "nrt" and k - 2 >= stop and text[k - 2] in "\\\x00":
+            k -= 2
+        else:
+            break
+    return k
+
+
+def labelled_account(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A bare 12-digit number that a label names as an account: ``AWS account #…``, ``prod account
+    (…)``, ``**Account:** …``, ``acct no. …``, ``"Principal": {"AWS": ["…"]}``, ``"UserId": "…"``,
+    ``운영 계정(…)``, ``本番アカウント …``, ``账户ID：…``; later items of a list after such a label
+    (``accounts A, B and C``) too."""
+    start, end = m.span("value")
+    if start and text[start - 1] == ":" and text[end:end + 1] == ":":
+        return []  # inside an ARN: the ARN detector owns it
+    lo = max(0, start - _LOOKBACK)
+    k = start
+    for _ in range(32):
+        label_end = _skip_fill(text, k, lo)
+        if _ACCOUNT_LABEL.search(text, max(lo, label_end - _LABEL_MAX), label_end):
+            return [(start, end, kind)]
+        item = _LIST_ITEM.search(text, max(lo, k - _ITEM_MAX), k)
+        if item is None:
+            return []
+        k = item.start()
+    return []
+
+
+def account_list(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Every 12-digit account in a labelled value (one account, or a list after the label)."""
+    start, end = m.span("value")
+    return [(a.start(), a.end(), kind) for a in _TWELVE.finditer(text, start, end)]
+
+
+_TWELVE = re.compile(r"[0-9]{12}")
+
+
+# --- secret access keys: 40 characters of base64 ------------------------------------------------------
+def secret_key(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A secret access key: 40 base64 characters with upper case, lower case and a digit or ``/+``
+    (a word, a SHA-1 in hex or a path never has all three)."""
+    start, end = m.span("value")
+    value = text[start:end]
+    if len(value) != 40 or not (any(c.islower() for c in value) and any(c.isupper() for c in value)
+                                and any(c.isdigit() or c in "/+" for c in value)):
+        return []
+    return [(start, end, kind)]
+
+
+# --- names after a service noun ("the Lambda functions x and y") ------------------------------------
+# The first part of English compounds (auto-scaling, cross-account, read-only, fan-out, on-demand):
+# a two-part hyphenated word with one of these is a compound, not a name.
+COMPOUND_WORDS = frozenset("""
+    auto cross read write only multi single on off out in non pre post self real time based level wide side
+    driven facing managed owned hosted native aware enabled disabled free side fan scale up down built
+    zero low high long short full half well user server client event cold warm hot dead letter
+""".split())
+_CAMEL = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+")
+_NAME_IN_LIST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")
+
+
+def _compound(token: str) -> bool:
+    parts = token.lower().split("-")
+    return len(parts) == 2 and "_" not in token and not any(c.isdigit() for c in token) and (
+        parts[0] in COMPOUND_WORDS or parts[1] in COMPOUND_WORDS)
+
+
+def _plain_name(token: str) -> bool:
+    return name_shaped(token) and "." not in token and not english_phrase(token) and not _compound(token)
+
+
+def service_names(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Names in the list after a service noun: name-shaped (a ``-``, ``_`` or digit), or CamelCase
+    with two or more humps (``OrdersTable``); never an English phrase or compound (end-to-end,
+    auto-scaling)."""
+    start, end = m.span("value")
+    out = []
+    any_token = params.get("any_token", False)   # the context alone says these are names (--query)
+    need_sep = params.get("need_separator", False)  # weak context (a line "S3: x"): 5GB, v1.29 are not names
+    for t in _NAME_IN_LIST.finditer(text, start, end):
+        token, tstart = t.group().rstrip("."), t.start()
+        if tstart and text[tstart - 1] == "\\" and token[0] in "nrtbf":
+            token, tstart = token[1:], tstart + 1   # the letter of a JSON escape (\tname) is no part of it
+        if len(token) < 3 or token in ("and", "or"):
+            continue
+        if need_sep and not ("-" in token or "_" in token or _CAMEL.fullmatch(token)):
+            continue
+        if (any_token and SAFE.fullmatch(token)) or _CAMEL.fullmatch(token) or _plain_name(token):
+            out.append((tstart, tstart + len(token), kind))
+    return out
+
+
+# --- tables: markdown and CSV columns whose header says what they hold -------------------------------
+_ACCOUNT_HEADERS = frozenset("accountid account awsaccount awsaccountid accountnumber accountno ownerid".split())
+_NAME_HEADERS = frozenset("""
+    bucket bucketname s3bucket s3bucketname dbinstance dbinstanceidentifier dbinstanceid rdsinstance
+    dbcluster dbclusteridentifier functionname lambda lambdafunction lambdafunctionname tablename
+    dynamodbtable queue queuename sqsqueue topicname snstopic cluster clustername ecscluster ekscluster
+    stackname cloudformationstack repositoryname ecrrepository rolename iamrole iamuser loggroup
+    loggroupname secretname statemachine statemachinename keyname ecsservice
+""".split())
+# Headers that also name other things (a person's role, a code function, an SQL table): their cells
+# must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
+_WEAK_HEADERS = frozenset("role function table stack service user repository topic".split())
+_PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
+_CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
+_LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Cells of a markdown table (``| Bucket | Region |``) or CSV block whose header names the
+    column: account columns must hold 12 digits, name columns a single token (no placeholders)."""
+    start, end = m.span("value")
+    sep = "|" if params.get("format") == "markdown" else ","
+    lines = []
+    pos = start
+    for lm in _LINE_SPLIT.finditer(text, start, end):
+        lines.append((pos, lm.start()))
+        pos = lm.end()
+    lines.append((pos, end))
+    cells_of = [_cells(text, s, e, sep) for s, e in lines]
+    if not cells_of or not cells_of[0]:
+        return []
+    kinds = {}
+    for i, (cs, ce) in enumerate(cells_of[0]):
+        h = _norm(text[cs:ce].strip(" \t*`"))
+        if h in _ACCOUNT_HEADERS:
+            kinds[i] = "account"
+        elif h in _NAME_HEADERS:
+            kinds[i] = "name"
+        elif h in _WEAK_HEADERS:
+            kinds[i] = "weak"
+    if not kinds:
+        return []
+    out: list[Part] = []
+    for row in cells_of[1:]:
+        for i, col_kind in kinds.items():
+            if i >= len(row):
+                continue
+            cs, ce = row[i]
+            cell = text[cs:ce]
+            lead = len(cell) - len(cell.lstrip(" \t`"))
+            value = cell.strip(" \t`")
+            vs = cs + lead
+            if col_kind == "account":
+                if ACCOUNT.fullmatch(value):
+                    out.append((vs, vs + 12, "account"))
+            elif col_kind == "weak" and not (_CAMEL.fullmatch(value) or (
+                    ("-" in value or "_" in value) and _plain_name(value))):
+                continue
+            elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
+                  and not set(value) <= set("-:")):
+                out.append((vs, vs + len(value), kind))
+    return out
+
+
+def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
+    line = text[start:end]
+    if sep == "|":
+        stripped = line.strip()
+        if not stripped.startswith("|"):
+            return []
+        first = start + line.index("|") + 1
+        last = start + line.rstrip().rindex("|")
+        if last <= first:
+            return []
+        start, end = first, last
+    cells, pos = [], start
+    while True:
+        i = text.find(sep, pos, end)
+        if i < 0:
+            cells.append((pos, end))
+            return cells
+        cells.append((pos, i))
+        pos = i + 1
+
+
+def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A list section of AWS CLI ``--output table``: the section title, a header row of keys, rows.
+    Columns named like a resource name (FunctionName, DBInstanceIdentifier, ...; Name under Buckets)."""
+    start, end = m.span("value")
+    title = re.match(r"[A-Za-z]+", text[start:end]).group()
+    lines, pos = [], start
+    for lm in _LINE_SPLIT.finditer(text, start, end):
+        lines.append((pos, lm.start()))
+        pos = lm.end()
+    lines.append((pos, end))
+    header: dict[int, str] | None = None
+    width = 0
+    out: list[Part] = []
+    for s, e in lines[1:]:
+        line = text[s:e]
+        if "+-" in line or "-+" in line:
+            continue
+        bars = len(line) - len(line.lstrip(" |"))
+        inner_s, inner_e = s + bars, e - (len(line) - len(line.rstrip(" |")))
+        if inner_e <= inner_s:
+            continue
+        cells = _bar_cells(text, inner_s, inner_e)
+        if header is None:
+            header = {}
+            for i, (cs, ce) in enumerate(cells):
+                h = _norm(text[cs:ce])
+                if h in _NAME_HEADERS or (h == "name" and title == "Buckets"):
+                    header[i] = h
+            width = len(cells)
+            if not header:
+                return []
+            continue
+        if len(cells) != width:
+            break   # a nested section starts
+        for i in header:
+            cs, ce = cells[i]
+            cell = text[cs:ce]
+            value = cell.strip()
+            vs = cs + len(cell) - len(cell.lstrip())
+            if value and _CELL.fullmatch(value) and value.lower() not in _PLACEHOLDERS:
+                out.append((vs, vs + len(value), kind))
+    return out
+
+
+def _bar_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    cells, pos = [], start
+    while True:
+        i = text.find("|", pos, end)
+        if i < 0:
+            cells.append((pos, end))
+            return cells
+        cells.append((pos, i))
+        pos = i + 1
+
+
+# --- AWS console URLs -------------------------------------------------------------------------------
+_CONSOLE_ROUTES = [re.compile(p) for p in (
+    r"/s3/(?:buckets|bucket|object)/(?P<v>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])",
+    r"#(?:database|dbinstance|db-instance|cluster|dbcluster):id=(?P<v>[A-Za-z0-9][A-Za-z0-9-]*)",
+    r"#/(?:functions|roles(?:/details)?|users(?:/details)?|groups(?:/details)?|stateMachines/view|"
+    r"applications|queues|topics|tables|clusters|repositories(?:/private/[0-9]{12})?)/(?P<v>[A-Za-z0-9_.+=@-]+)",
+    r"#table\?name=(?P<v>[A-Za-z0-9_.-]+)",
+    r"/ecs/v2/clusters/(?P<v>[A-Za-z0-9_-]+)(?:/services/(?P<v2>[A-Za-z0-9_-]+))?",
+    r"/(?:eks/home[^#]*#/clusters|ecr/repositories(?:/private/[0-9]{12})?)/(?P<v>[A-Za-z0-9_.-]+)",
+    r"log-group/(?P<lg>[A-Za-z0-9_.$%/+-]+)",
+)]
+_ENCODED_SLASH = re.compile(r"(?:\$252F|%252F|\$2F|%2F|/)", re.IGNORECASE)
+
+
+def console_url(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Resource names in the path or fragment of an AWS console URL (``/s3/buckets/x``,
+    ``#database:id=x``, ``#/functions/x``, ``#/roles/details/x``, log groups double-encoded
+    ``$252Faws$252Flambda$252Fx``)."""
+    start, end = m.span("value")
+    out: list[Part] = []
+    for route in _CONSOLE_ROUTES:
+        for r in route.finditer(text, start, end):
+            for g in ("v", "v2"):
+                if g in r.groupdict() and r.group(g):
+                    s, e = r.span(g)
+                    value = unquote(text[s:e])
+                    if value == text[s:e] and not _keep_segment(value):
+                        out.append((s, e, "account" if ACCOUNT.fullmatch(value) else kind))
+            if "lg" in r.groupdict() and r.group("lg"):
+                out.extend(_log_group_parts(text, *r.span("lg"), kind))
+    return sorted(set(out))
+
+
+def _log_group_parts(text: str, start: int, end: int, kind: str) -> list[Part]:
+    out, pos, after_aws = [], start, False
+    pieces = []
+    for sm in _ENCODED_SLASH.finditer(text, start, end):
+        pieces.append((pos, sm.start()))
+        pos = sm.end()
+    pieces.append((pos, end))
+    for s, e in pieces:
+        value = text[s:e]
+        if not value:
+            continue
+        keep = _keep_segment(value) or (after_aws and bool(_SERVICE_SEGMENT.fullmatch(value)))
+        after_aws = value == "aws"
+        if not keep and SAFE.fullmatch(value) and re.fullmatch(r"[A-Za-z0-9_.+=@-]+", value):
+            out.append((s, e, kind))
+    return out
+
+
+def first_label(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The account (12 digits) or account alias before ``.signin.aws.amazon.com``."""
+    start, end = m.span("value")
+    value = text[start:end]
+    return [(start, end, "account" if ACCOUNT.fullmatch(value) else kind)]
+
+
+CONTEXT_SPLITTERS = {
+    "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
+    "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
+    "first_label": first_label, "cli_table": cli_table,
+}

@@ -1,0 +1,536 @@
+# ruff: noqa: E501  (templates read best one per line)
+"""An independent generator of realistic artifacts, class by class (issue 13), and their measurement.
+
+Each case composes made-up AWS grammar pieces (regions, AZs, accounts, EC2-family IDs, names, ARNs,
+hosts, keys) into a context people paste: account labels, credential files, prose and tables, CLI
+``--output table|text``, console URLs, AWS hosts outside amazonaws.com, boundary cases, CJK labels.
+The ``negative`` class holds what must come through unchanged (enum values under generic keys, AWS
+words inside hosts and ARNs, versions, the IPv6 metadata address, UUIDs, SHAs, times, code).
+
+The generator is written apart from the packs: it knows the grammar of AWS values and of the
+contexts, never the detectors' regexes. ``measure`` runs every case through the real engine, as a
+JSON Messages body and as text, and counts, per class:
+
+- recall: the share of must-mask values that no longer appear in the output in any decoded form
+  (plain, percent-decoded once or twice, console ``$25``-encoded, ``\\uXXXX`` or JSON escapes);
+- pass: the share of cases with every must-mask value gone and every must-keep value kept, in both modes;
+- kept: the share of must-keep values that come out exactly as often as they went in.
+
+All values are made up here (random digits and words), so printing counts and shares is safe.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2",
+           "ap-northeast-1", "sa-east-1", "ca-central-1", "eu-north-1"]
+_PREFIX = ["acme", "orion", "helios", "nimbus", "zephyr", "kestrel", "borealis", "quokka", "tundra",
+           "vireo", "calyx", "lumen"]
+_MIDDLE = ["orders", "billing", "payments", "ingest", "analytics", "media", "auth", "search", "events",
+           "reports", "ledger", "catalog", "checkout", "notify"]
+_SUFFIX = ["prod", "staging", "dev", "logs", "data", "archive", "backup", "assets", "uploads", "etl",
+           "primary", "worker", "api", "store"]
+_PEOPLE = ["m.kowalski", "j.nakamura", "a.okafor", "s.lindqvist", "p.moreau", "d.alvarez"]
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+@dataclass
+class Case:
+    cls: str
+    text: str
+    must_mask: list[str]
+    must_keep: list[str] = field(default_factory=list)
+    template: str = ""
+    escape_digits: bool = False   # in the JSON body, write every digit as a \\u00XX escape
+
+
+class Gen:
+    """Made-up AWS values; every call gives a fresh one."""
+
+    def __init__(self, seed: int):
+        self.r = random.Random(seed)
+
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def region(self) -> str:
+        return self.pick(REGIONS)
+
+    def az(self) -> str:
+        return self.region() + self.pick("abc")
+
+    def account(self) -> str:
+        while True:
+            v = str(self.r.randint(1, 9)) + "".join(str(self.r.randint(0, 9)) for _ in range(11))
+            if len(set(v)) > 3 and v != "123456789012":
+                return v
+
+    def hexid(self, prefix: str, n: int = 17) -> str:
+        return prefix + "-" + "".join(self.pick("0123456789abcdef") for _ in range(n))
+
+    def iid(self) -> str:
+        return self.hexid("i")
+
+    def name(self, shape: str | None = None) -> str:
+        """A resource name as people make them: hyphenated, snake_case, with a number, CamelCase."""
+        shape = shape or self.pick(["pms", "pms", "ms", "msn", "p_m_s", "Camel", "pmsn"])
+        p, m, s = self.pick(_PREFIX), self.pick(_MIDDLE), self.pick(_SUFFIX)
+        if shape == "pms":
+            return f"{p}-{m}-{s}"
+        if shape == "ms":
+            return f"{m}-{s}"
+        if shape == "msn":
+            return f"{m}-{s}-{self.r.randint(1, 99)}"
+        if shape == "pmsn":
+            return f"{p}-{m}-{s}-{self.r.randint(2019, 2026)}"
+        if shape == "p_m_s":
+            return f"{p}_{m}_{s}"
+        return f"{p.capitalize()}{m.capitalize()}{self.pick(['Table', 'Queue', 'Stack', 'Service'])}"
+
+    def bucket(self) -> str:
+        return self.name(self.pick(["pms", "pmsn", "msn", "ms"]))
+
+    def akid(self) -> str:
+        return "AKIA" + "".join(self.pick("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+
+    def secret(self) -> str:
+        return "".join(self.pick(_B64) for _ in range(40))
+
+    def org(self) -> str:
+        return "o-" + "".join(self.pick("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10))
+
+    def alnum(self, n: int, chars: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
+        return "".join(self.pick(chars) for _ in range(n))
+
+    def person(self) -> str:
+        return self.pick(_PEOPLE)
+
+
+Template = Callable[[Gen], tuple[str, list[str], list[str]]]
+
+
+def _escaped(fn: Template) -> Template:
+    """A template whose digits the JSON body writes as ``\\u00XX`` escapes (valid JSON, seen from some clients)."""
+    fn.escape_digits = True
+    return fn
+
+
+# --- account labels ---------------------------------------------------------------------------------
+ACCOUNT_LABELS: list[Template] = [
+    lambda g: (lambda a: (f"The logs go to AWS account #{a} now.", [a], []))(g.account()),
+    lambda g: (lambda a, b: (f"It works in the prod account ({a}) but not in staging account ({b}).", [a, b], []))(
+        g.account(), g.account()),
+    lambda g: (lambda a: (f"**Account:** {a}\n**Region:** us-east-1", [a], ["us-east-1"]))(g.account()),
+    lambda g: (lambda a: (f"Deploy to Account ID `{a}` first.", [a], []))(g.account()),
+    lambda g: (lambda a: (f"Account Number: {a}\nSupport plan: Business", [a], ["Business"]))(g.account()),
+    lambda g: (lambda a: (f"billing acct no. {a} (consolidated)", [a], []))(g.account()),
+    lambda g: (lambda a, b, c: (f"We run three accounts {a}, {b} and {c} under one org.", [a, b, c], []))(
+        g.account(), g.account(), g.account()),
+    lambda g: (lambda a, b: ('{"Effect": "Allow", "Principal": {"AWS": ["' + a + '", "' + b + '"]}, '
+                             '"Action": "sts:AssumeRole"}', [a, b], ["sts:AssumeRole"]))(g.account(), g.account()),
+    lambda g: (lambda a, sg: ('"UserIdGroupPairs": [{"GroupId": "' + sg + '", "UserId": "' + a + '"}]',
+                              [a, sg], []))(g.account(), g.hexid("sg")),
+    lambda g: (lambda o: (f"Our organization {o} has SCPs attached.", [o], []))(g.org()),
+    lambda g: (lambda o, a: ('{"Organization": {"Id": "' + o + '", "MasterAccountId": "' + a + '"}}', [o, a], []))(
+        g.org(), g.account()),
+    lambda g: (lambda a: (f"Principal: {a}\nAction: s3:GetObject", [a], ["s3:GetObject"]))(g.account()),
+]
+
+# --- secret keys under any credential label -------------------------------------------------------------
+SECRET_KEYS: list[Template] = [
+    lambda g: (lambda k, s: (f'provider "aws" {{\n  region     = "us-west-2"\n  access_key = "{k}"\n'
+                             f'  secret_key = "{s}"\n}}', [k, s], ["us-west-2"]))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"[default]\naccess_key = {k}\nsecret_key = {s}\nhost_base = s3.amazonaws.com\n",
+                             [k, s], ["s3.amazonaws.com"]))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: ("<property>\n  <name>fs.s3a.access.key</name>\n  <value>" + k + "</value>\n</property>\n"
+                             "<property>\n  <name>fs.s3a.secret.key</name>\n  <value>" + s + "</value>\n"
+                             "</property>", [k, s], ["fs.s3a.secret.key"]))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"spark.hadoop.fs.s3a.access.key={k}\nspark.hadoop.fs.s3a.secret.key={s}", [k, s], []))(
+        g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"aws.accessKeyId={k}\naws.secretKey={s}\n", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: ('{"accessKey": "' + k + '", "secretKey": "' + s + '", "region": "eu-west-1"}',
+                             [k, s], ["eu-west-1"]))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f'AWSCredentials creds = new BasicAWSCredentials("{k}", "{s}");', [k, s], []))(
+        g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f'creds := credentials.NewStaticCredentials("{k}", "{s}", "")', [k, s], []))(
+        g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"const creds = new AWS.Credentials('{k}', '{s}');", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s, a: ("User name,Password,Access key ID,Secret access key,Console login link\n"
+                                f"deploy-bot,,{k},{s},https://{a}.signin.aws.amazon.com/console\n",
+                                [k, s, a], []))(g.akid(), g.secret(), g.account()),
+    lambda g: (lambda k, s: (f"Access key ID,Secret access key\n{k},{s}\n", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s, r: ("$ vault read aws/creds/" + r + "\nKey                Value\n---                -----\n"
+                                "lease_id           aws/creds/" + r + "/" + g.alnum(24) + "\nlease_duration     768h\n"
+                                "lease_renewable    true\naccess_key         " + k + "\nsecret_key         " + s +
+                                "\nsecurity_token     <nil>", [k, s], ["768h"]))(g.akid(), g.secret(), g.name("ms")),
+    lambda g: (lambda k, s: (f"AWS_ACCESS_KEY={k}\nAWS_SECRET_KEY={s}", [k, s], []))(g.akid(), g.secret()),
+]
+
+# --- prose and tables -----------------------------------------------------------------------------------
+PROSE_TABLES: list[Template] = [
+    lambda g: (lambda a, b, c: (f"RDS instances: {a}, {b}, {c}", [a, b, c], []))(g.name(), g.name(), g.name()),
+    lambda g: (lambda a, b: (f"S3 buckets - {a}, {b}", [a, b], []))(g.bucket(), g.bucket()),
+    lambda g: (lambda a, b: (f"I think the Lambda functions {a} and {b} time out.", [a, b], []))(g.name(), g.name()),
+    lambda g: (lambda a: (f"The ECS cluster {a} has no capacity provider.", [a], []))(g.name()),
+    lambda g: (lambda a: (f"Messages pile up in SQS queue {a} since Monday.", [a], ["Monday"]))(g.name()),
+    lambda g: (lambda a, b: (f"| Bucket | Region | Size |\n|---|---|---|\n| {a} | us-east-1 | 1.2 TB |\n"
+                             f"| {b} | eu-west-1 | 300 GB |", [a, b], ["us-east-1", "eu-west-1"]))(g.bucket(), g.bucket()),
+    lambda g: (lambda a, b: (f"| Account ID | Name | Email |\n|------------|------|-------|\n| {a} | prod | ops@example.com |\n"
+                             f"| {b} | dev | dev@example.com |", [a, b], ["prod"]))(g.account(), g.account()),
+    lambda g: (lambda a, b: (f"bucket_name,region,created\n{a},us-east-1,2024-01-02\n{b},eu-west-1,2023-11-30\n",
+                             [a, b], ["2024-01-02"]))(g.bucket(), g.bucket()),
+    lambda g: (lambda a, b: (f"Inventory:\n- RDS: {a}\n- S3: {b}\n- Region: us-east-2", [a, b], ["us-east-2"]))(
+        g.name(), g.bucket()),
+    lambda g: (lambda a: (f"Error: creating S3 Bucket ({a}): BucketAlreadyExists", [a], ["BucketAlreadyExists"]))(
+        g.bucket()),
+    lambda g: (lambda a: (f"An error occurred (DBInstanceAlreadyExists) when calling the CreateDBInstance "
+                          f"operation: DBInstance {a} already exists", [a], ["CreateDBInstance"]))(g.name()),
+    lambda g: (lambda a: ("<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint>"
+                          f"</CreateBucketConfiguration>\n<Error><Code>NoSuchBucket</Code><BucketName>{a}"
+                          "</BucketName></Error>", [a], ["NoSuchBucket"]))(g.bucket()),
+    lambda g: (lambda a, b: (f"the DynamoDB tables {a} and {b} use on-demand capacity", [a, b], ["on-demand"]))(
+        g.name(), g.name()),
+]
+
+# --- CLI --output table / text ------------------------------------------------------------------------
+def _cli_table(rows: list[tuple[str, str]], title: str) -> str:
+    kw = max(len(k) for k, _ in rows) + 4
+    vw = max(len(v) for _, v in rows) + 18
+    width = kw + vw + 3
+    line = "+" + "-" * kw + "+" + "-" * vw + "+"
+    out = ["-" * width, "|" + title.center(width - 2) + "|", line]
+    out += ["|  " + k.ljust(kw - 2) + "|  " + v.ljust(vw - 2) + "|" for k, v in rows]
+    out.append(line)
+    return "\n".join(out)
+
+
+CLI_OUTPUT: list[Template] = [
+    lambda g: (lambda a, u, p: (_cli_table([("Account", a), ("Arn", f"arn:aws:iam::{a}:user/{u}"), ("UserId", p)],
+                                           "GetCallerIdentity"), [a, u, p], ["GetCallerIdentity"]))(
+        g.account(), g.name("ms"), "AIDA" + g.alnum(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
+    lambda g: (lambda d, e: (_cli_table([("DBInstanceIdentifier", d), ("DBInstanceStatus", "available"),
+                                         ("Endpoint", f"{d}.{e}.us-east-1.rds.amazonaws.com")], "DescribeDBInstances"),
+                             [d, e], ["available"]))(g.name("pms"), g.alnum(12)),
+    lambda g: (lambda b1, b2: ("-----------------------------------------------------------\n"
+                               "|                       ListBuckets                       |\n"
+                               "+---------------------------------------------------------+\n"
+                               "||                        Buckets                        ||\n"
+                               "|+----------------------------+--------------------------+|\n"
+                               "||        CreationDate        |          Name            ||\n"
+                               "|+----------------------------+--------------------------+|\n"
+                               f"||  2024-02-11T09:14:03+00:00 |  {b1.ljust(24)}||\n"
+                               f"||  2023-07-30T17:45:51+00:00 |  {b2.ljust(24)}||\n"
+                               "|+----------------------------+--------------------------+|",
+                               [b1, b2], ["2024-02-11T09:14:03+00:00"]))(g.bucket(), g.bucket()),
+    lambda g: (lambda a, u: (f"{a}\tarn:aws:iam::{a}:user/{u}\tAIDA{g.alnum(17, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')}",
+                             [a, u], []))(g.account(), g.name("ms")),
+    lambda g: (lambda b1, b2: (f"BUCKETS\t2024-02-11T09:14:03+00:00\t{b1}\nBUCKETS\t2023-07-30T17:45:51+00:00\t{b2}\n"
+                               f"OWNER\tops\t{g.alnum(64, '0123456789abcdef')}", [b1, b2], ["2024-02-11T09:14:03+00:00"]))(
+        g.bucket(), g.bucket()),
+    lambda g: (lambda a: (f"Account                  {a}\nDefault region           us-west-2", [a], ["us-west-2"]))(
+        g.account()),
+    lambda g: (lambda a, b: ("$ aws lambda list-functions --query 'Functions[].FunctionName' --output text\n"
+                             f"{a}\t{b}", [a, b], ["Functions[].FunctionName"]))(g.name(), g.name()),
+]
+
+# --- console URLs ---------------------------------------------------------------------------------------
+CONSOLE_URLS: list[Template] = [
+    lambda g: (lambda b: (f"https://s3.console.aws.amazon.com/s3/buckets/{b}?region=us-east-1&tab=objects",
+                          [b], ["us-east-1"]))(g.bucket()),
+    lambda g: (lambda d, r: (f"https://{r}.console.aws.amazon.com/rds/home?region={r}#database:id={d};is-cluster=false",
+                             [d], [r]))(g.name("pms"), g.region()),
+    lambda g: (lambda f_, r: (f"https://{r}.console.aws.amazon.com/lambda/home?region={r}#/functions/{f_}?tab=code",
+                              [f_], [r]))(g.name(), g.region()),
+    lambda g: (lambda n: (f"https://us-east-1.console.aws.amazon.com/iamv2/home#/roles/details/{n}?section=permissions",
+                          [n], []))(g.name("pms")),
+    lambda g: (lambda f_, r: (f"https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:log-groups/"
+                              f"log-group/$252Faws$252Flambda$252F{f_}", [f_], [r]))(g.name(), g.region()),
+    lambda g: (lambda a: (f"Sign in at https://{a}.signin.aws.amazon.com/console with your IAM user.", [a], []))(
+        g.account()),
+    lambda g: (lambda t, r: (f"https://{r}.console.aws.amazon.com/dynamodbv2/home?region={r}#table?name={t}&tab=overview",
+                             [t], [r]))(g.name(), g.region()),
+    lambda g: (lambda c, s: (f"https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/{c}/services/{s}/health",
+                             [c, s], []))(g.name("pms"), g.name("pms")),
+]
+
+# --- AWS hosts outside amazonaws.com ------------------------------------------------------------------
+AWS_HOSTS: list[Template] = [
+    lambda g: (lambda e, r: (f"curl -I http://{e}.eba-{g.alnum(8)}.{r}.elasticbeanstalk.com/health", [e], [r]))(
+        g.name("ms"), g.region()),
+    lambda g: (lambda e: (f"CNAME {e}.us-east-1.elasticbeanstalk.com", [e], []))(g.name("pms")),
+    lambda g: (lambda s, r: (f"https://{s}.{r}.awsapprunner.com/api/v1", [s], [r]))(g.alnum(10), g.region()),
+    lambda g: (lambda d: (f"https://main.{d}.amplifyapp.com/login", [d], []))("d" + g.alnum(13)),
+    lambda g: (lambda a: (f"dig {a}.awsglobalaccelerator.com", [a], []))(g.alnum(17)),
+    lambda g: (lambda d: (f"Origin: https://{d}.cloudfront.net/assets/app.js", [d], ["assets/app.js"]))(
+        "d" + g.alnum(13)),
+]
+
+# --- boundaries -----------------------------------------------------------------------------------------
+def _u_escape(s: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in s)
+
+
+BOUNDARIES: list[Template] = [
+    lambda g: (lambda i: (f"The culprit is _{i}_ (see above).", [i], []))(g.iid()),
+    lambda g: (lambda i: (f"host web-{i} is unhealthy", [i], []))(g.iid()),
+    lambda g: (lambda i: (f"Instance {i} was stopped.", [i], []))("i-" + g.iid()[2:].upper()),
+    lambda g: (lambda v: (f"attached volume {v} to it", [v], []))("vol-" + g.hexid("vol")[4:].upper()),
+    _escaped(lambda g: (lambda a: (f"Account ID: {a}", [a], []))(g.account())),
+    lambda g: (lambda i, j: ('{"InstanceIds": "' + i + "\\n" + j + '"}', [i, j], []))(g.iid(), g.iid()),
+    lambda g: (lambda i, j, k: ('{"out": "' + i + "\\n" + j + "\\t" + k + '"}', [i, j, k], []))(
+        g.iid(), g.hexid("subnet"), g.hexid("vpc")),
+    lambda g: (lambda a, p: (f"arn:aws:iam::{a}:user/{p} failed MFA; username: {p}", [a, p], []))(
+        g.account(), g.person()),
+    lambda g: (lambda i: (f"**{i}**: stopped", [i], []))(g.iid()),
+]
+
+# --- CJK labels -----------------------------------------------------------------------------------------
+CJK: list[Template] = [
+    lambda g: (lambda a: (f"운영 계정({a})에서만 오류가 납니다.", [a], []))(g.account()),
+    lambda g: (lambda a: (f"本番アカウント {a} でデプロイが失敗します。", [a], []))(g.account()),
+    lambda g: (lambda a: (f"账户ID：{a}，区域：us-east-1", [a], ["us-east-1"]))(g.account()),
+    lambda g: (lambda b: (f"S3 버킷 {b}에 접근이 거부됩니다.", [b], []))(g.bucket()),
+    lambda g: (lambda a: (f"AWSアカウントID: {a}", [a], []))(g.account()),
+    lambda g: (lambda a: (f"帳號 {a} 的帳單", [a], []))(g.account()),
+    lambda g: (lambda b: (f"S3バケット {b} が見つかりません", [b], []))(g.bucket()),
+]
+
+# --- negatives: must come through unchanged (must_keep) -------------------------------------------------
+NEGATIVES: list[Template] = [
+    lambda g: (lambda i: ('{"InstanceId": "' + i + '", "State": {"Code": 16, "Name": "running"}}', [i],
+                          ['"Name": "running"']))(g.iid()),
+    lambda g: (lambda sg: ('{"GroupId": "' + sg + '", "GroupName": "default", "Description": "default VPC security group"}',
+                           [sg], ['"GroupName": "default"']))(g.hexid("sg")),
+    lambda g: ('{"Filters": [{"Name": "instance-state-name", "Values": ["running", "stopped"]}]}', [],
+               ['"Name": "instance-state-name"']),
+    lambda g: ('aws ec2 describe-instances --filters "Name=tag:Environment,Values=prod" "Name=instance-type,Values=t3.micro"',
+               [], ["Name=tag:Environment"]),
+    lambda g: (lambda c, h: (f"redis-cli -h master.{c}.{h}.use1.cache.amazonaws.com -p 6379", [c, h],
+                             ["master.", ".use1.cache.amazonaws.com"]))(g.name("ms"), g.alnum(6)),
+    lambda g: (lambda c, h: (f"reader: replica.{c}.{h}.use1.cache.amazonaws.com", [c, h], ["replica."]))(
+        g.name("ms"), g.alnum(6)),
+    lambda g: (lambda f_: (f"mount -t nfs4 {f_}.efs.us-east-1.amazonaws.com:/ /mnt/efs", [f_], [".efs.us-east-1"]))(
+        g.hexid("fs", 8)),
+    lambda g: (lambda a, s: (f"arn:aws:kinesis:us-east-1:{a}:stream/{s}", [a, s], [":stream/"]))(g.account(), g.name("pms")),
+    lambda g: (lambda a, t: (f"arn:aws:dynamodb:eu-west-1:{a}:table/{t}/stream/2024-05-01T10:22:33.123",
+                             [a, t], ["/stream/2024-05-01T10:22:33.123"]))(g.account(), g.name("Camel")),
+    lambda g: ("Upgraded the JDBC driver from 2.3.9.4 to 2.4.0.1 last night.", [], ["2.3.9.4", "2.4.0.1"]),
+    lambda g: ("<dependency><version>2.4.0.1</version></dependency>", [], ["2.4.0.1"]),
+    lambda g: ("IMDS over IPv6: curl http://[fd00:ec2::254]/latest/meta-data/", [], ["fd00:ec2::254"]),
+    lambda g: ("commit 3f9a2c1e8b7d6f5a4c3b2a1908f7e6d5c4b3a291\nrequest id 1b4e28ba-2fa1-11d2-883f-0016d3cca427 "
+               "at 2024-06-01T12:30:45Z, python 3.12.1", [], ["3f9a2c1e8b7d6f5a4c3b2a1908f7e6d5c4b3a291",
+                                                              "1b4e28ba-2fa1-11d2-883f-0016d3cca427"]),
+    lambda g: ("Make sure the account has MFA enabled and the S3 bucket policy denies HTTP.", [],
+               ["account has MFA", "bucket policy"]),
+    lambda g: ("Order 481516234200 shipped; tracking number 730019283746.", [], ["481516234200", "730019283746"]),
+    lambda g: ("The Lambda function to handle retries lives in the ECS cluster autoscaling docs.", [],
+               ["function to handle", "cluster autoscaling"]),
+    lambda g: ("| Bucket | Purpose |\n|---|---|\n| (none yet) | - |", [], ["(none yet)"]),
+    lambda g: ("def handler(event, context):\n    table = os.environ['TABLE_NAME']\n    return {'statusCode': 200}",
+               [], ["TABLE_NAME", "statusCode"]),
+]
+
+# --- variants-1: other phrasings, written after the first detectors; measured (76 %), then fixed --------
+VARIANTS: list[Template] = [
+    lambda g: (lambda a: (f"AWS Account: {a}", [a], []))(g.account()),
+    lambda g: (lambda a: (f"the target account is {a}", [a], []))(g.account()),
+    lambda g: (lambda a: (f"the {a} account is closed", [a], []))(g.account()),
+    lambda g: (lambda a, b: (f"accounts:\n  - {a}\n  - {b}\n", [a, b], []))(g.account(), g.account()),
+    lambda g: (lambda a, b: ('{"AccountIds": ["' + a + '", "' + b + '"]}', [a, b], []))(g.account(), g.account()),
+    lambda g: (lambda k, s: (f"Credentials:\n  AccessKeyId: {k}\n  SecretAccessKey: {s}\n", [k, s], []))(
+        g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"AWS_SECRET_ACCESS_KEY: {s}\nAWS_ACCESS_KEY_ID: {k}", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"StaticCredentialsProvider.create(AwsBasicCredentials.create(\"{k}\", \"{s}\"))", [k, s], []))(
+        g.akid(), g.secret()),
+    lambda g: (lambda b: (f"Can you check the S3 bucket named {b}?", [b], []))(g.bucket()),
+    lambda g: (lambda c: (f"Our RDS cluster {c} failed over at 03:12.", [c], ["03:12"]))(g.name("pms")),
+    lambda g: (lambda t: (f"Publishing to SNS topic {t} returns AuthorizationError", [t], ["AuthorizationError"]))(g.name()),
+    lambda g: (lambda j: (f"Glue job {j} failed with OOM", [j], ["OOM"]))(g.name("pms")),
+    lambda g: (lambda a, b: (f"buckets {a} and {b} both have versioning", [a, b], []))(g.bucket(), g.bucket()),
+    lambda g: (lambda s_: (f"CloudFormation stack {s_} is in UPDATE_ROLLBACK_COMPLETE", [s_], ["UPDATE_ROLLBACK_COMPLETE"]))(
+        g.name("pms")),
+    lambda g: (lambda b: (f"https://s3.console.aws.amazon.com/s3/object/{b}?region=eu-west-1&prefix=exports/2024/", [b],
+                          ["exports/2024/"]))(g.bucket()),
+    lambda g: (lambda a, q: (f"https://us-east-1.console.aws.amazon.com/sqs/v2/home?region=us-east-1#/queues/"
+                             f"https%3A%2F%2Fsqs.us-east-1.amazonaws.com%2F{a}%2F{q}", [a, q], []))(g.account(), g.name("pms")),
+    lambda g: (lambda a: (f"프로덕션 계정 ID: {a}", [a], []))(g.account()),
+    lambda g: (lambda a: (f"アカウント番号：{a}", [a], []))(g.account()),
+    lambda g: (lambda b: (f"S3桶 {b} 无法访问", [b], []))(g.bucket()),
+    lambda g: (lambda i: (f"`{i}`, `{g.iid()}`", [i], []))(g.iid()),
+    lambda g: (lambda r: (f"| Role | Purpose |\n|---|---|\n| {r} | CI deploys |", [r], ["CI deploys"]))(g.name("pms")),
+    lambda g: (lambda f_: (f"Lambda: {f_}\nRuntime: nodejs20.x", [f_], ["nodejs20.x"]))(g.name("pms")),
+]
+
+# --- variants-2: written last, after every fix; reported as they came out, never tuned to ---------------
+VARIANTS_2: list[Template] = [
+    lambda g: (lambda a: (f"Can you check why acct {a} got billed twice?", [a], []))(g.account()),
+    lambda g: (lambda a, b: (f"Trusted accounts: {a}; {b}", [a, b], []))(g.account(), g.account()),
+    lambda g: (lambda a: (f"aws_account_id: \"{a}\"", [a], []))(g.account()),
+    lambda g: (lambda a: (f"- account_id: {a}\n  alias: prod", [a], ["alias: prod"]))(g.account()),
+    lambda g: (lambda a: (f"Assume role into {a} fails with AccessDenied", [a], ["AccessDenied"]))(g.account()),
+    lambda g: (lambda k, s: (f"[profile ci]\naws_access_key_id={k}\naws_secret_access_key={s}", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f'{{"AccessKey": {{"AccessKeyId": "{k}", "SecretAccessKey": "{s}", "Status": "Active"}}}}',
+                             [k, s], ["Active"]))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"s3 = boto3.client('s3', '{k}', '{s}')", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"AWS_SECRET={s}\nAWS_KEY={k}", [k, s], []))(g.akid(), g.secret()),
+    lambda g: (lambda a, b: (f"Both Lambda functions ({a}, {b}) share a role.", [a, b], []))(g.name("pms"), g.name("pms")),
+    lambda g: (lambda q: (f"The SQS queue `{q}` has 40k messages.", [q], ["40k"]))(g.name("pms")),
+    lambda g: (lambda t: (f"DynamoDB table: {t}", [t], []))(g.name("Camel")),
+    lambda g: (lambda c: (f"kubectl config use-context arn:aws:eks:us-west-2:{g.account()}:cluster/{c}", [c], ["us-west-2"]))(
+        g.name("pms")),
+    lambda g: (lambda b: (f"| Name | Type |\n|---|---|\n| {b} | S3 bucket |", [b], ["S3 bucket"]))(g.bucket()),
+    lambda g: (lambda f_: (f"https://console.aws.amazon.com/lambda/home#/functions/{f_}", [f_], []))(g.name()),
+    lambda g: (lambda d: (f"https://{d}.execute-api.eu-west-1.amazonaws.com/prod/items", [d], ["eu-west-1"]))(g.alnum(10)),
+    lambda g: (lambda a: (f"本番環境のAWSアカウント（{a}）", [a], []))(g.account()),
+    lambda g: (lambda b: (f"버킷 이름: {b}", [b], []))(g.bucket()),
+    lambda g: (lambda i: (f"instance:{i}", [i], []))(g.iid()),
+    lambda g: ("Our retry policy is at-least-once; the S3 bucket policy denies HTTP; see RFC 2119.", [],
+               ["at-least-once", "bucket policy"]),
+    lambda g: ("| Role | Owner |\n|---|---|\n| Engineer | Platform |", [], ["Engineer", "Platform"]),
+    lambda g: ("Lambda: 128 MB, 3 s timeout; EKS: v1.29; RDS: db.r6g.large", [], ["128 MB", "v1.29", "db.r6g.large"]),
+]
+
+CLASSES: dict[str, list[Template]] = {
+    "account-labels": ACCOUNT_LABELS,
+    "secret-keys": SECRET_KEYS,
+    "prose-tables": PROSE_TABLES,
+    "cli-output": CLI_OUTPUT,
+    "console-urls": CONSOLE_URLS,
+    "aws-hosts": AWS_HOSTS,
+    "boundaries": BOUNDARIES,
+    "cjk-labels": CJK,
+    "negatives": NEGATIVES,
+}
+HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2}
+
+
+def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
+    """``per_template`` cases from every template of every class, with fresh made-up values."""
+    g = Gen(seed)
+    out = []
+    for cls, templates in (classes or CLASSES).items():
+        for n, tpl in enumerate(templates):
+            for _ in range(per_template):
+                text, mask, keep = tpl(g)
+                out.append(Case(cls, text, mask, keep, f"{cls}#{n}", getattr(tpl, "escape_digits", False)))
+    return out
+
+
+# --- measurement -------------------------------------------------------------------------------------
+_U_ESC = re.compile(r"\\u([0-9a-fA-F]{4})")
+_JSON_ESC = re.compile(r"\\([nrt\"\\/])")
+
+
+def decoded_forms(text: str) -> set[str]:
+    """The output as written and as every decoding a reader (or a model) could apply to it."""
+    forms = {text}
+    for _ in range(2):
+        for f in list(forms):
+            forms.add(unquote(f))
+            forms.add(unquote(f.replace("$", "%")))
+            forms.add(_U_ESC.sub(lambda m: chr(int(m.group(1), 16)), f))
+            forms.add(_JSON_ESC.sub(lambda m: {"n": "\n", "r": "\r", "t": "\t"}.get(m.group(1), m.group(1)), f))
+    return forms
+
+
+def _request(text: str, escape_digits: bool = False) -> bytes:
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1024,
+                       "messages": [{"role": "user", "content": text}]})
+    if escape_digits:  # a client that escapes more than it must: the content's digits as \u0030..\u0039
+        head, sep, tail = body.partition('"content": "')
+        body = head + sep + re.sub(r"[0-9]", lambda m: _u_escape(m.group()), tail)
+    return body.encode()
+
+
+def run_case(masker, case: Case, as_json: bool) -> tuple[int, bool]:
+    """(must-mask values gone, every must-keep kept) for one case in one mode."""
+    if as_json:
+        body = masker.mask_body(_request(case.text, case.escape_digits), "application/json").body
+        try:
+            out = json.loads(body)["messages"][0]["content"]
+        except ValueError as e:   # the masked body must stay valid JSON: fail loudly, never count it
+            raise AssertionError(f"{case.template}: masked body is not valid JSON") from e
+    else:
+        out = masker.mask_body(case.text.encode(), "text/plain").body.decode()
+    forms = decoded_forms(out)
+    gone = sum(1 for v in case.must_mask if not any(v in f for f in forms))
+    kept = all(out.count(v) == case.text.count(v) for v in case.must_keep)
+    if not case.must_mask and not case.must_keep:
+        kept = out == case.text
+    return gone, kept
+
+
+@dataclass
+class ClassStats:
+    cases: int = 0
+    values: int = 0
+    gone_text: int = 0
+    gone_json: int = 0
+    passed: int = 0
+    keeps: int = 0
+    kept: int = 0
+
+
+def measure(masker, cases: list[Case]) -> dict[str, ClassStats]:
+    stats: dict[str, ClassStats] = {}
+    for case in cases:
+        s = stats.setdefault(case.cls, ClassStats())
+        s.cases += 1
+        s.values += len(case.must_mask)
+        ok = True
+        keep_ok = True
+        for as_json in (False, True):
+            gone, kept = run_case(masker, case, as_json)
+            if as_json:
+                s.gone_json += gone
+            else:
+                s.gone_text += gone
+            ok = ok and gone == len(case.must_mask) and kept
+            keep_ok = keep_ok and kept
+        s.passed += ok
+        s.keeps += 1
+        s.kept += keep_ok
+    return stats
+
+
+def recall(s: ClassStats) -> float:
+    return (s.gone_text + s.gone_json) / (2 * s.values) if s.values else 1.0
+
+
+def table(stats: dict[str, ClassStats]) -> str:
+    rows = [f"{'class':<16}{'cases':>6}{'values':>8}{'recall text':>13}{'recall json':>13}{'pass':>8}{'kept':>8}"]
+    tot = ClassStats()
+    for cls, s in stats.items():
+        rows.append(f"{cls:<16}{s.cases:>6}{s.values:>8}{_pct(s.gone_text, s.values):>13}"
+                    f"{_pct(s.gone_json, s.values):>13}{_pct(s.passed, s.cases):>8}{_pct(s.kept, s.keeps):>8}")
+        for f in ("cases", "values", "gone_text", "gone_json", "passed", "keeps", "kept"):
+            setattr(tot, f, getattr(tot, f) + getattr(s, f))
+    rows.append(f"{'all':<16}{tot.cases:>6}{tot.values:>8}{_pct(tot.gone_text, tot.values):>13}"
+                f"{_pct(tot.gone_json, tot.values):>13}{_pct(tot.passed, tot.cases):>8}{_pct(tot.kept, tot.keeps):>8}")
+    return "\n".join(rows)
+
+
+def _pct(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f}%" if d else "-"
+
+
+def failing_templates(masker, cases: list[Case]) -> dict[str, int]:
+    """Template id -> cases that fail (for the report's --why: names templates, never values)."""
+    out: dict[str, int] = {}
+    for case in cases:
+        for as_json in (False, True):
+            gone, kept = run_case(masker, case, as_json)
+            if gone < len(case.must_mask) or not kept:
+                key = f"{case.template}:{'json' if as_json else 'text'}"
+                out[key] = out.get(key, 0) + 1
+    return out
+
+
+__all__ = ["CLASSES", "Case", "Gen", "decoded_forms", "failing_templates", "generate", "measure", "recall",
+           "table"]

@@ -1,0 +1,37 @@
+"""A seeded sample of the generated artifacts (tests/support/recall_artifacts.py) through the real
+Masker, as text and as a JSON Messages body: the recall floors reached per class (issue 13) hold,
+and the negative set comes through unchanged. ``make recall-report`` prints the full table."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.masker_support import masker
+from tests.support.recall_artifacts import CLASSES, HELD_OUT, generate, measure, recall
+
+STATS = measure(masker(), generate(seed=7, per_template=1))
+# Floors reached (recall = share of must-mask values gone in both modes). The main classes are at
+# 100 %; variants-1 (written after the first detectors) at 97 %, variants-2 (written last, never
+# tuned to) at 84 % on the report's seed.
+FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
+HELD_OUT_FLOORS = {"variants-1": 0.93, "variants-2": 0.78}
+
+
+@pytest.mark.parametrize("cls", sorted(FLOORS))
+def test_recall_floor(cls):
+    s = STATS[cls]
+    assert recall(s) >= FLOORS[cls], f"{cls}: recall {recall(s):.1%} below {FLOORS[cls]:.0%}"
+    assert s.kept == s.keeps, f"{cls}: a must-keep value was changed"
+
+
+def test_negatives_all_kept():
+    s = STATS["negatives"]
+    assert s.kept == s.keeps == s.cases and s.passed == s.cases
+    assert recall(s) == 1.0
+
+
+def test_variants_floor():
+    stats = measure(masker(), generate(seed=7, per_template=1, classes=HELD_OUT))
+    for cls, floor in HELD_OUT_FLOORS.items():
+        assert recall(stats[cls]) >= floor, f"{cls}: recall {recall(stats[cls]):.1%}"
+        assert stats[cls].kept == stats[cls].keeps, f"{cls}: a must-keep value was changed"
