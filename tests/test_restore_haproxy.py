@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +29,7 @@ import anthropic
 import pytest
 
 from agent.restoremap import encode
-from tests.harness import free_port, stop_process, wait_port
+from tests.harness import free_port, stop_process, wait_port, wait_until
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "haproxy"
 HAPROXY = os.environ.get("HAPROXY_BIN") or shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -46,15 +47,19 @@ global
     lua-prepend-path "{lua_dir}/?.lua"
     lua-load-per-thread "{lua_dir}/restore_filter.lua"
     nbthread 2
+    log stdout format raw local0 info
+{extra_global}
 
 defaults
     mode http
+    log global
     timeout connect 5s
     timeout client 30s
     timeout server 30s
 
 frontend fe
     bind 127.0.0.1:{port}
+    log-format "gateway status=%ST cause=%[var(txn.cause)] ts=%tsc bytes=%B"
     option http-no-delay
     # Stands in for the agent's ACK: the map arrives base64-encoded in a test header.
     http-request set-var(txn.mask.map) req.fhdr(x-test-map),b64dec if {{ req.fhdr(x-test-map) -m found }}
@@ -140,11 +145,12 @@ def upstream() -> Iterator[Upstream]:
         thread.join(5)
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, upstream: Upstream) -> Iterator[int]:
+@contextmanager
+def run_gateway(tmp_path: Path, upstream: Upstream, extra_global: str = "") -> Iterator[int]:
     port = free_port()
     cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(CONFIG.format(lua_dir=LUA_DIR, port=port, upstream_port=upstream.port))
+    cfg.write_text(CONFIG.format(lua_dir=LUA_DIR, port=port, upstream_port=upstream.port,
+                                 extra_global=extra_global))
     check = subprocess.run([HAPROXY, "-c", "-dW", "-f", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     log = open(tmp_path / "haproxy.log", "wb")  # noqa: SIM115 - closed in finally
@@ -155,6 +161,12 @@ def gateway(tmp_path: Path, upstream: Upstream) -> Iterator[int]:
     finally:
         stop_process(proc, timeout=5)
         log.close()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, upstream: Upstream) -> Iterator[int]:
+    with run_gateway(tmp_path, upstream) as port:
+        yield port
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -359,3 +371,112 @@ def test_binary_body_passes_unchanged(gateway, upstream):
         assert resp.read() == body
     finally:
         conn.close()
+
+
+def test_restored_json_keeps_the_client_connection(gateway, upstream):
+    """Originals are longer, so the length changes: the response goes out chunked (set_body_len on 3.2+,
+    no Content-Length on 2.6), not close-delimited, and the next request reuses the connection."""
+    (pb, ob) = BUCKET
+    body = json.dumps({"text": f"bucket {pb}"}).encode()
+    upstream.scenarios["ka"] = Scenario([body], "application/json", chunked=False)
+    conn = http.client.HTTPConnection("127.0.0.1", gateway, timeout=10)
+    try:
+        socks = []
+        for _ in range(3):
+            conn.request("GET", "/v1/messages", headers={"x-scenario": "ka", "x-test-map": map_header(MAP)})
+            resp = conn.getresponse()
+            assert json.loads(resp.read()) == {"text": f"bucket {ob}"}
+            assert resp.getheader("content-length") is None
+            assert resp.getheader("transfer-encoding") == "chunked"
+            assert not resp.will_close
+            socks.append(conn.sock)
+        assert socks[0] is not None and socks.count(socks[0]) == 3
+    finally:
+        conn.close()
+
+
+# --- a restore HAProxy aborts -------------------------------------------------------------------------
+# A Lua timeout (or out-of-memory) inside a filter callback makes HAProxy forward what is left in the
+# message as it is. Forced here with a Lua memory limit (tune.lua.maxmem, deterministic, unlike a
+# session timeout whose clock depends on the version and the load) and one event (or body) of a few MB
+# whose restore needs more than that: the client must never get the pseudonyms, and must be told.
+# (The buffer is as large as the gateway's: a restored event must fit in it, else msg:insert fails
+# and the filter raises, which cuts the response too.)
+
+TIGHT = "    tune.lua.maxmem 8\n    tune.bufsize 8388608"   # MB; the restored event must fit the buffer
+BIG = 3_000_000
+
+
+def long_text(size: int) -> str:
+    unit = f"{INSTANCE[0]} in {ACCOUNT[0]}, "
+    return unit * (size // len(unit))
+
+
+def read_all(resp) -> tuple[bytes, bool]:
+    """The body as far as it came, and whether it came complete."""
+    try:
+        return resp.read(), True
+    except http.client.IncompleteRead as e:
+        return e.partial, False
+
+
+def aborted_log(tmp_path: Path) -> str:
+    """HAProxy's output once the aborted transaction's log line is in it (written when it ends)."""
+    path = tmp_path / "haproxy.log"
+
+    def ready() -> str:
+        text = path.read_text(errors="replace")
+        return text if "cause=restore_aborted" in text else ""
+    return wait_until(ready, timeout=10, what="the log line of the aborted restore")
+
+
+def test_aborted_stream_ends_with_an_error_event(tmp_path, upstream):
+    pi, oi = INSTANCE
+    chunks = [ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+              delta(0, "text_delta", f"first {pi} "), delta(0, "text_delta", long_text(BIG)),
+              delta(0, "text_delta", f"after {pi}"), ev({"type": "content_block_stop", "index": 0}),
+              ev({"type": "message_stop"})]
+    upstream.scenarios["abort"] = Scenario(chunks, delay=0.05)
+    with run_gateway(tmp_path, upstream, TIGHT) as port:
+        resp, conn = http_get(port, "abort", MAP)
+        try:
+            raw, complete = read_all(resp)
+        finally:
+            conn.close()
+        log = aborted_log(tmp_path)
+    assert resp.status == 200                            # sent with the first event, before the abort
+    assert pi.encode() not in raw and ACCOUNT[0].encode() not in raw
+    assert f"first {oi}".encode() in raw
+    events = [e for e in raw.decode().split("\n\n") if e.strip()]
+    assert events[-1].startswith("event: error\n"), raw[-300:]     # the last thing the client gets
+    err = json.loads(events[-1].split("\ndata: ", 1)[1])
+    assert err["type"] == "error" and err["error"]["type"] == "api_error"
+    assert "restore aborted" in log and "cause=restore_aborted" in log
+
+
+def test_aborted_sdk_stream_raises(tmp_path, upstream):
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test", "content": [],
+               "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 1}}
+    chunks = [ev({"type": "message_start", "message": message}),
+              ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+              delta(0, "text_delta", long_text(BIG)), ev({"type": "content_block_stop", "index": 0}),
+              ev({"type": "message_stop"})]
+    upstream.scenarios["abort-sdk"] = Scenario(chunks)
+    with run_gateway(tmp_path, upstream, TIGHT) as port, pytest.raises(anthropic.APIStatusError) as e:
+        sdk_stream(port, "abort-sdk", MAP)
+    assert "could not be restored" in str(e.value)
+
+
+def test_aborted_json_is_cut(tmp_path, upstream):
+    body = json.dumps({"type": "message", "content": [{"type": "text", "text": long_text(BIG)}]}).encode()
+    upstream.scenarios["abort-json"] = Scenario([body], "application/json", chunked=False)
+    with run_gateway(tmp_path, upstream, TIGHT) as port:
+        resp, conn = http_get(port, "abort-json", MAP)
+        try:
+            raw, complete = read_all(resp)
+        finally:
+            conn.close()
+        log = aborted_log(tmp_path)
+    assert INSTANCE[0].encode() not in raw
+    assert not complete
+    assert "cause=restore_aborted" in log
