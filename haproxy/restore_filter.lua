@@ -61,6 +61,10 @@ function RestoreFilter:start_analyze(txn, chn)
   end
 end
 
+local ABORTED_JSON = '{"type":"error","error":{"type":"api_error","message":'
+  .. '"aws-mask-gateway: the response could not be restored (the restore was aborted: Lua timeout or '
+  .. 'out of memory); it was withheld"}}'
+
 -- What a stream gets when its restore was aborted: Anthropic's error event, the one an SDK raises on.
 local ABORTED_EVENT = 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":'
   .. '"aws-mask-gateway: the response could not be restored (the restore was aborted: Lua timeout or '
@@ -84,6 +88,7 @@ local function unknown_length(msg)
 end
 
 function RestoreFilter:http_headers(txn, msg)
+  if self.waiting then return self:restore_held(txn, msg) end
   if not self.map or not msg.channel:is_resp() or bodyless(msg) then return filter.CONTINUE end
   local enc = header(msg, "content-encoding")
   if enc ~= nil and enc:lower() ~= "identity" then
@@ -95,7 +100,8 @@ function RestoreFilter:http_headers(txn, msg)
     return filter.CONTINUE
   end
   local ctype = header(msg, "content-type")
-  self.sse = restore.mode(ctype) == "sse"
+  local mode = restore.mode(ctype)
+  self.sse = mode == "sse"
   unknown_length(msg)
   self.busy = true                            -- parsing a large map is work that can be aborted too
   local r = restore.new(self.map, ctype)
@@ -103,6 +109,48 @@ function RestoreFilter:http_headers(txn, msg)
   if getmetatable(r) == nil then error("restore: no restorer") end
   self.restorer = r
   self.busy = nil
+  if mode == "json" then
+    self.waiting = true
+    return self:restore_held(txn, msg)
+  end
+  return filter.CONTINUE
+end
+
+local function restore_body(txn, r)
+  local body = txn.sf:res_body()
+  if body == nil then return nil end
+  r:feed(body)
+  return r:finish()
+end
+
+-- A JSON body is useless to a client before it is complete, so it is restored whole. When it fits in
+-- the buffer, that happens here, before the headers leave: the status is 502 while the restore runs,
+-- and becomes the upstream's again once it is done. So a restore that fails, even one HAProxy aborts
+-- (the status then stays 502), gives the client a 502 with an error body, never a 200 with pseudonyms.
+-- A body larger than the buffer is restored as it streams, and cut if that fails.
+function RestoreFilter:restore_held(txn, msg)
+  if not msg:eom() then
+    if not msg:is_full() then return filter.WAIT end
+    self.waiting = nil
+    return filter.CONTINUE
+  end
+  self.waiting = nil
+  local stline = msg:get_stline()
+  msg:set_status(502)
+  self.holding, self.busy = true, true
+  local ok, out = pcall(restore_body, txn, self.restorer)
+  if ok and out == nil then                  -- the body could not be fetched here: restore it as it comes
+    self.holding, self.busy = nil, nil
+    msg:set_status(tonumber(stline.code), stline.reason)
+    return filter.CONTINUE
+  end
+  self.restorer = nil
+  if ok then
+    msg:set_status(tonumber(stline.code), stline.reason)
+    self.whole, self.busy = out, nil
+  else
+    self:aborted(txn, nil, out)
+  end
   return filter.CONTINUE
 end
 
@@ -143,6 +191,10 @@ function RestoreFilter:aborted(txn, msg, why)
   txn:set_var("txn.cause", "restore_aborted")
   why = "restore aborted: " .. sub(tostring(why or "the previous call was aborted (timeout or memory)"), 1, 200)
   core.Warning(why)
+  if self.holding then                       -- the headers say 502 already: send the error body
+    self.whole, self.failed = ABORTED_JSON, nil
+    return
+  end
   if self.sse and msg then
     take(msg)
     put(msg, ABORTED_EVENT)                  -- then the rest is dropped, and http_end closes
@@ -158,16 +210,22 @@ local function restore_step(r, data, eom)
 end
 
 function RestoreFilter:http_payload(txn, msg)
-  if self.withheld then
+  if self.busy then
+    self:aborted(txn, msg)                   -- error() for a plain body, an error event for a stream
+    if not self.whole then return end        -- ... the error body for a held JSON
+  end
+  if self.withheld or self.whole then        -- the body is replaced whole: drop it, send ours at the end
     take(msg)
-    put(msg, msg:eom() and COMPRESSED_ERROR or "")
+    if msg:eom() then
+      put(msg, self.withheld and COMPRESSED_ERROR or self.whole)
+      self.whole, self.withheld = "", nil
+    end
     return
   end
   if self.failed then                        -- after the error event: the rest of the body is dropped
     take(msg)
     return
   end
-  if self.busy then return self:aborted(txn, msg) end
   local r = self.restorer
   if not r then return end
   self.busy = true

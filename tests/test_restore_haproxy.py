@@ -467,7 +467,9 @@ def test_aborted_sdk_stream_raises(tmp_path, upstream):
     assert "could not be restored" in str(e.value)
 
 
-def test_aborted_json_is_cut(tmp_path, upstream):
+def test_aborted_json_is_a_502(tmp_path, upstream):
+    """A JSON body is restored before its headers leave (the status is 502 while that runs), so an
+    aborted restore still becomes a 502 with Anthropic's error shape."""
     body = json.dumps({"type": "message", "content": [{"type": "text", "text": long_text(BIG)}]}).encode()
     upstream.scenarios["abort-json"] = Scenario([body], "application/json", chunked=False)
     with run_gateway(tmp_path, upstream, TIGHT) as port:
@@ -477,6 +479,35 @@ def test_aborted_json_is_cut(tmp_path, upstream):
         finally:
             conn.close()
         log = aborted_log(tmp_path)
-    assert INSTANCE[0].encode() not in raw
-    assert not complete
+    assert resp.status == 502 and complete
+    err = json.loads(raw)
+    assert err["type"] == "error" and err["error"]["type"] == "api_error"
+    assert "could not be restored" in err["error"]["message"]
     assert "cause=restore_aborted" in log
+
+
+def test_aborted_json_through_the_sdk(tmp_path, upstream):
+    body = json.dumps({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+                       "content": [{"type": "text", "text": long_text(BIG)}], "stop_reason": "end_turn",
+                       "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}).encode()
+    upstream.scenarios["abort-json-sdk"] = Scenario([body], "application/json", chunked=False)
+    with run_gateway(tmp_path, upstream, TIGHT) as port:
+        client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="k", max_retries=0)
+        with pytest.raises(anthropic.InternalServerError) as e:
+            client.messages.create(model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "x"}],
+                                   extra_headers={"x-scenario": "abort-json-sdk", "x-test-map": map_header(MAP)})
+    assert e.value.status_code == 502
+
+
+def test_json_waits_for_its_whole_body(gateway, upstream):
+    """The held JSON restore with a body that arrives in slow pieces (the headers wait for it)."""
+    (pi, oi) = INSTANCE
+    text = json.dumps({"text": f"{pi} " * 50})
+    upstream.scenarios["slow-json"] = Scenario([p.encode() for p in pieces(text, 100)], "application/json",
+                                               delay=0.05)
+    resp, conn = http_get(gateway, "slow-json", MAP)
+    try:
+        assert resp.status == 200
+        assert json.loads(resp.read()) == {"text": f"{oi} " * 50}
+    finally:
+        conn.close()
