@@ -12,19 +12,27 @@
 -- Failure policy. A pseudonym left in a response is not a leak to the provider, but it is not harmless
 -- either: a tool call the client runs (`aws s3 cp ... s3://<pseudonym>`) would act on a resource that
 -- is not the user's, and could be someone else's. So this filter fails closed on the response too:
---   * any Lua error (bad map, bug, a failed msg:set) is raised with error(): HAProxy then cuts the
---     response (no final chunk; the client sees an incomplete body); unrestored bytes never go out.
+--   * a JSON body (application/json, the non-streamed answer) is restored whole before its headers
+--     leave: its status is 502 while the restore runs and the upstream's again once it is done. A
+--     restore that fails in any way leaves the 502 and an Anthropic-shaped error body.
+--   * a stream (SSE) or other body is restored as it flows. A restore error in a call (a bug, a bad
+--     map, out of memory, a Lua timeout HAProxy raises as an error) is caught: a stream then gets
+--     Anthropic's `event: error` (the one SDKs raise on), the rest of it is dropped and the connection
+--     closed at its end; any other body is cut (no final chunk: the client sees an incomplete body).
+--   * a call HAProxy aborts without an error (out of memory outside the restore, a Lua timeout taken
+--     at a yield point; HAProxy then forwards what is left in the message and logs "Lua filter
+--     'restore_response' : ... timeout / out of memory") leaks nothing and is noticed: every call
+--     takes its data out of the message before the work and marks itself busy until it has put the
+--     result back. The next call (or http_end) that finds the mark ends the response as above.
 --   * an upstream that compresses the body anyway (the request side strips Accept-Encoding) cannot be
 --     restored: the response becomes a 502 with an Anthropic-shaped error JSON.
---   * a callback HAProxy aborts (Lua timeout, out of memory: HAProxy then forwards what is left in the
---     message as it is, and logs "Lua filter 'restore_response' : ... timeout / out of memory") leaks
---     nothing and does not go unnoticed: every call takes its data out of the message before the
---     restore work and marks itself busy until it has put the result back. A call that finds the mark
---     knows the one before it was aborted: a stream gets an `event: error` (Anthropic's shape) and is
---     then cut, any other body is cut; the log line says `cause=restore_aborted`, and HAProxy counts
---     the cut in the backend's and server's response errors (`haproxy_backend_response_errors_total`
---     on the Prometheus exporter).
---
+--   Every restore failure sets `cause=restore_aborted` in the gateway's log line; those that end
+--   with a cut or a closed stream are also counted by HAProxy as response errors of the backend and
+--   server (`haproxy_backend_response_errors_total` and `haproxy_server_response_errors_total` on the
+--   Prometheus exporter). A Lua error in http_headers (before any byte left) makes HAProxy answer 502.
+--   Not covered: a failing Filter:new() or start_analyze() (HAProxy then runs no restore at all); both
+--   are kept trivial for that reason.
+
 -- Framing: originals and pseudonyms may differ in length, so a restored body has no Content-Length.
 -- On 3.2+ `msg:set_body_len("chunked")` makes HAProxy send it chunked (from 2.9 on, H1 framing no
 -- longer follows a removed Content-Length, and the connection would close after every response). On

@@ -70,7 +70,7 @@ frontend fe
 
 backend be
     server up 127.0.0.1:{upstream_port}
-"""
+{extra_proxies}"""
 
 
 # --- mock upstream ------------------------------------------------------------------------------------
@@ -146,11 +146,15 @@ def upstream() -> Iterator[Upstream]:
 
 
 @contextmanager
-def run_gateway(tmp_path: Path, upstream: Upstream, extra_global: str = "") -> Iterator[int]:
+def run_gateway(tmp_path: Path, upstream: Upstream, extra_global: str = "",
+                metrics_port: int | None = None) -> Iterator[int]:
     port = free_port()
     cfg = tmp_path / "haproxy.cfg"
+    extra_proxies = "" if metrics_port is None else (
+        f"\nfrontend metrics\n    bind 127.0.0.1:{metrics_port}\n"
+        "    http-request use-service prometheus-exporter\n")
     cfg.write_text(CONFIG.format(lua_dir=LUA_DIR, port=port, upstream_port=upstream.port,
-                                 extra_global=extra_global))
+                                 extra_global=extra_global, extra_proxies=extra_proxies))
     check = subprocess.run([HAPROXY, "-c", "-dW", "-f", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     log = open(tmp_path / "haproxy.log", "wb")  # noqa: SIM115 - closed in finally
@@ -430,6 +434,20 @@ def aborted_log(tmp_path: Path) -> str:
     return wait_until(ready, timeout=10, what="the log line of the aborted restore")
 
 
+def response_errors(metrics_port: int) -> float:
+    """haproxy_backend_response_errors_total of backend `be`, from the Prometheus exporter."""
+    conn = http.client.HTTPConnection("127.0.0.1", metrics_port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    for line in text.splitlines():
+        if line.startswith('haproxy_backend_response_errors_total{proxy="be"}'):
+            return float(line.split()[-1])
+    raise AssertionError("no haproxy_backend_response_errors_total for be")
+
+
 def test_aborted_stream_ends_with_an_error_event(tmp_path, upstream):
     pi, oi = INSTANCE
     chunks = [ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -437,13 +455,16 @@ def test_aborted_stream_ends_with_an_error_event(tmp_path, upstream):
               delta(0, "text_delta", f"after {pi}"), ev({"type": "content_block_stop", "index": 0}),
               ev({"type": "message_stop"})]
     upstream.scenarios["abort"] = Scenario(chunks, delay=0.05)
-    with run_gateway(tmp_path, upstream, TIGHT) as port:
+    mport = free_port()
+    with run_gateway(tmp_path, upstream, TIGHT, metrics_port=mport) as port:
+        assert response_errors(mport) == 0
         resp, conn = http_get(port, "abort", MAP)
         try:
             raw, complete = read_all(resp)
         finally:
             conn.close()
         log = aborted_log(tmp_path)
+        assert response_errors(mport) == 1                # counted where Prometheus can see it
     assert resp.status == 200                            # sent with the first event, before the abort
     assert pi.encode() not in raw and ACCOUNT[0].encode() not in raw
     assert f"first {oi}".encode() in raw
