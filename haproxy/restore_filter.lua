@@ -111,6 +111,10 @@ function RestoreFilter:http_headers(txn, msg)
   local mode = restore.mode(ctype)
   self.sse = mode == "sse"
   unknown_length(msg)
+  if mode == "json" then                      -- 502 until the restore is done (see restore_held)
+    self.status, self.holding = msg:get_stline(), true
+    msg:set_status(502)
+  end
   self.busy = true                            -- parsing a large map is work that can be aborted too
   local r = restore.new(self.map, ctype)
   self.map = nil
@@ -131,30 +135,35 @@ local function restore_body(txn, r)
   return r:finish()
 end
 
+-- The upstream's status, once the JSON body is restored or will be restored as it streams.
+function RestoreFilter:release(msg)
+  local st = self.status
+  msg:set_status(tonumber(st.code), st.reason)
+  self.holding = nil
+end
+
 -- A JSON body is useless to a client before it is complete, so it is restored whole. When it fits in
--- the buffer, that happens here, before the headers leave: the status is 502 while the restore runs,
--- and becomes the upstream's again once it is done. So a restore that fails, even one HAProxy aborts
--- (the status then stays 502), gives the client a 502 with an error body, never a 200 with pseudonyms.
--- A body larger than the buffer is restored as it streams, and cut if that fails.
+-- the buffer, that happens here, before the headers leave: the status is 502 from http_headers on,
+-- and becomes the upstream's again once the restore is done. So a restore that fails, even one HAProxy
+-- aborts (the status then stays 502), gives the client a 502 with an error body, never a 200 with
+-- pseudonyms. A body larger than the buffer is restored as it streams, and cut if that fails.
 function RestoreFilter:restore_held(txn, msg)
   if not msg:eom() then
     if not msg:is_full() then return filter.WAIT end
     self.waiting = nil
+    self:release(msg)
     return filter.CONTINUE
   end
-  self.waiting = nil
-  local stline = msg:get_stline()
-  msg:set_status(502)
-  self.holding, self.busy = true, true
+  self.waiting, self.busy = nil, true
   local ok, out = pcall(restore_body, txn, self.restorer)
   if ok and out == nil then                  -- the body could not be fetched here: restore it as it comes
-    self.holding, self.busy = nil, nil
-    msg:set_status(tonumber(stline.code), stline.reason)
+    self.busy = nil
+    self:release(msg)
     return filter.CONTINUE
   end
   self.restorer = nil
   if ok then
-    msg:set_status(tonumber(stline.code), stline.reason)
+    self:release(msg)
     self.whole, self.busy = out, nil
   else
     self:aborted(txn, nil, out)

@@ -532,3 +532,16 @@ def test_json_waits_for_its_whole_body(gateway, upstream):
         assert json.loads(resp.read()) == {"text": f"{oi} " * 50}
     finally:
         conn.close()
+
+
+def test_held_json_keeps_the_upstream_status(gateway, upstream):
+    """The held restore's temporary 502 gives way to the upstream's own status and reason."""
+    (pi, oi) = INSTANCE
+    body = json.dumps({"type": "error", "error": {"type": "rate_limit_error", "message": f"slow down {pi}"}})
+    upstream.scenarios["429"] = Scenario([body.encode()], "application/json", chunked=False, status=429)
+    resp, conn = http_get(gateway, "429", MAP)
+    try:
+        assert (resp.status, resp.reason) == (429, "Too Many Requests")
+        assert json.loads(resp.read())["error"]["message"] == f"slow down {oi}"
+    finally:
+        conn.close()
