@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,7 +28,7 @@ import pytest
 
 from agent.engine.restore_map import encode
 from tests.support.haproxy_versions import HAProxyBin
-from tests.support.harness import free_port, stop_process, wait_port
+from tests.support.harness import free_port, stop_process, wait_port, wait_until
 
 LUA_DIR = Path(__file__).resolve().parents[2] / "haproxy"
 
@@ -42,20 +43,21 @@ global
     tune.lua.bool-sample-conversion normal
 .endif
     lua-prepend-path "{lua_dir}/?.lua"
-.if version_atleast(3.1)
-    tune.lua.bool-sample-conversion normal
-.endif
     lua-load-per-thread "{lua_dir}/restore_filter.lua"
     nbthread 2
+    log stdout format raw local0 info
+{extra_global}
 
 defaults
     mode http
+    log global
     timeout connect 5s
     timeout client 30s
     timeout server 30s
 
 frontend fe
     bind 127.0.0.1:{port}
+    log-format "gateway status=%ST cause=%[var(txn.cause)] ts=%tsc bytes=%B"
     option http-no-delay
     # Stands in for the agent's ACK: the map arrives base64-encoded in a test header.
     http-request set-var(txn.mask.map) req.fhdr(x-test-map),b64dec if {{ req.fhdr(x-test-map) -m found }}
@@ -66,7 +68,7 @@ frontend fe
 
 backend be
     server up 127.0.0.1:{upstream_port}
-"""
+{extra_proxies}"""
 
 
 # --- mock upstream ------------------------------------------------------------------------------------
@@ -141,11 +143,16 @@ def upstream() -> Iterator[Upstream]:
         thread.join(5)
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, upstream: Upstream, haproxy: HAProxyBin) -> Iterator[int]:
+@contextmanager
+def run_gateway(tmp_path: Path, upstream: Upstream, haproxy: HAProxyBin, extra_global: str = "",
+                metrics_port: int | None = None) -> Iterator[int]:
     port = free_port()
     cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(CONFIG.format(lua_dir=LUA_DIR, port=port, upstream_port=upstream.port))
+    extra_proxies = "" if metrics_port is None else (
+        f"\nfrontend metrics\n    bind 127.0.0.1:{metrics_port}\n"
+        "    http-request use-service prometheus-exporter\n")
+    cfg.write_text(CONFIG.format(lua_dir=LUA_DIR, port=port, upstream_port=upstream.port,
+                                 extra_global=extra_global, extra_proxies=extra_proxies))
     check = subprocess.run([haproxy.path, "-c", "-dW", "-f", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     log = open(tmp_path / "haproxy.log", "wb")  # noqa: SIM115 - closed in finally
@@ -156,6 +163,12 @@ def gateway(tmp_path: Path, upstream: Upstream, haproxy: HAProxyBin) -> Iterator
     finally:
         stop_process(proc, timeout=5)
         log.close()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, upstream: Upstream, haproxy: HAProxyBin) -> Iterator[int]:
+    with run_gateway(tmp_path, upstream, haproxy) as port:
+        yield port
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -358,5 +371,175 @@ def test_binary_body_passes_unchanged(gateway, upstream):
     resp, conn = http_get(gateway, "png", MAP)
     try:
         assert resp.read() == body
+    finally:
+        conn.close()
+
+
+def test_restored_json_keeps_the_client_connection(gateway, upstream):
+    """Originals are longer, so the length changes: the response goes out chunked (set_body_len on 3.2+,
+    no Content-Length on 2.6), not close-delimited, and the next request reuses the connection."""
+    (pb, ob) = BUCKET
+    body = json.dumps({"text": f"bucket {pb}"}).encode()
+    upstream.scenarios["ka"] = Scenario([body], "application/json", chunked=False)
+    conn = http.client.HTTPConnection("127.0.0.1", gateway, timeout=10)
+    try:
+        socks = []
+        for _ in range(3):
+            conn.request("GET", "/v1/messages", headers={"x-scenario": "ka", "x-test-map": map_header(MAP)})
+            resp = conn.getresponse()
+            assert json.loads(resp.read()) == {"text": f"bucket {ob}"}
+            assert resp.getheader("content-length") is None
+            assert resp.getheader("transfer-encoding") == "chunked"
+            assert not resp.will_close
+            socks.append(conn.sock)
+        assert socks[0] is not None and socks.count(socks[0]) == 3
+    finally:
+        conn.close()
+
+
+# --- a restore HAProxy aborts -------------------------------------------------------------------------
+# A Lua timeout (or out-of-memory) inside a filter callback makes HAProxy forward what is left in the
+# message as it is. Forced here with a Lua memory limit (tune.lua.maxmem, deterministic, unlike a
+# session timeout whose clock depends on the version and the load) and one event (or body) of a few MB
+# whose restore needs more than that: the client must never get the pseudonyms, and must be told.
+# (The buffer is as large as the gateway's: a restored event must fit in it, else msg:insert fails
+# and the filter raises, which cuts the response too.)
+
+TIGHT = "    tune.lua.maxmem 8\n    tune.bufsize 8388608"   # MB; the restored event must fit the buffer
+BIG = 3_000_000
+
+
+def long_text(size: int) -> str:
+    unit = f"{INSTANCE[0]} in {ACCOUNT[0]}, "
+    return unit * (size // len(unit))
+
+
+def read_all(resp) -> tuple[bytes, bool]:
+    """The body as far as it came, and whether it came complete."""
+    try:
+        return resp.read(), True
+    except http.client.IncompleteRead as e:
+        return e.partial, False
+
+
+def aborted_log(tmp_path: Path) -> str:
+    """HAProxy's output once the aborted transaction's log line is in it (written when it ends)."""
+    path = tmp_path / "haproxy.log"
+
+    def ready() -> str:
+        text = path.read_text(errors="replace")
+        return text if "cause=restore_aborted" in text else ""
+    return wait_until(ready, timeout=10, what="the log line of the aborted restore")
+
+
+def response_errors(metrics_port: int) -> float:
+    """haproxy_backend_response_errors_total of backend `be`, from the Prometheus exporter."""
+    conn = http.client.HTTPConnection("127.0.0.1", metrics_port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    for line in text.splitlines():
+        if line.startswith('haproxy_backend_response_errors_total{proxy="be"}'):
+            return float(line.split()[-1])
+    raise AssertionError("no haproxy_backend_response_errors_total for be")
+
+
+def test_aborted_stream_ends_with_an_error_event(tmp_path, upstream, haproxy):
+    pi, oi = INSTANCE
+    chunks = [ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+              delta(0, "text_delta", f"first {pi} "), delta(0, "text_delta", long_text(BIG)),
+              delta(0, "text_delta", f"after {pi}"), ev({"type": "content_block_stop", "index": 0}),
+              ev({"type": "message_stop"})]
+    upstream.scenarios["abort"] = Scenario(chunks, delay=0.05)
+    mport = free_port()
+    with run_gateway(tmp_path, upstream, haproxy, TIGHT, metrics_port=mport) as port:
+        assert response_errors(mport) == 0
+        resp, conn = http_get(port, "abort", MAP)
+        try:
+            raw, complete = read_all(resp)
+        finally:
+            conn.close()
+        log = aborted_log(tmp_path)
+        assert response_errors(mport) == 1                # counted where Prometheus can see it
+    assert resp.status == 200                            # sent with the first event, before the abort
+    assert pi.encode() not in raw and ACCOUNT[0].encode() not in raw
+    assert f"first {oi}".encode() in raw
+    events = [e for e in raw.decode().split("\n\n") if e.strip()]
+    assert events[-1].startswith("event: error\n"), raw[-300:]     # the last thing the client gets
+    err = json.loads(events[-1].split("\ndata: ", 1)[1])
+    assert err["type"] == "error" and err["error"]["type"] == "api_error"
+    assert "restore aborted" in log and "cause=restore_aborted" in log
+
+
+def test_aborted_sdk_stream_raises(tmp_path, upstream, haproxy):
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test", "content": [],
+               "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 1}}
+    chunks = [ev({"type": "message_start", "message": message}),
+              ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+              delta(0, "text_delta", long_text(BIG)), ev({"type": "content_block_stop", "index": 0}),
+              ev({"type": "message_stop"})]
+    upstream.scenarios["abort-sdk"] = Scenario(chunks)
+    with run_gateway(tmp_path, upstream, haproxy, TIGHT) as port, pytest.raises(anthropic.APIStatusError) as e:
+        sdk_stream(port, "abort-sdk", MAP)
+    assert "could not be restored" in str(e.value)
+
+
+def test_aborted_json_is_a_502(tmp_path, upstream, haproxy):
+    """A JSON body is restored before its headers leave (the status is 502 while that runs), so an
+    aborted restore still becomes a 502 with Anthropic's error shape."""
+    body = json.dumps({"type": "message", "content": [{"type": "text", "text": long_text(BIG)}]}).encode()
+    upstream.scenarios["abort-json"] = Scenario([body], "application/json", chunked=False)
+    with run_gateway(tmp_path, upstream, haproxy, TIGHT) as port:
+        resp, conn = http_get(port, "abort-json", MAP)
+        try:
+            raw, complete = read_all(resp)
+        finally:
+            conn.close()
+        log = aborted_log(tmp_path)
+    assert resp.status == 502 and complete
+    err = json.loads(raw)
+    assert err["type"] == "error" and err["error"]["type"] == "api_error"
+    assert "could not be restored" in err["error"]["message"]
+    assert "cause=restore_aborted" in log
+
+
+def test_aborted_json_through_the_sdk(tmp_path, upstream, haproxy):
+    body = json.dumps({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+                       "content": [{"type": "text", "text": long_text(BIG)}], "stop_reason": "end_turn",
+                       "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}).encode()
+    upstream.scenarios["abort-json-sdk"] = Scenario([body], "application/json", chunked=False)
+    with run_gateway(tmp_path, upstream, haproxy, TIGHT) as port:
+        client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="k", max_retries=0)
+        with pytest.raises(anthropic.InternalServerError) as e:
+            client.messages.create(model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "x"}],
+                                   extra_headers={"x-scenario": "abort-json-sdk", "x-test-map": map_header(MAP)})
+    assert e.value.status_code == 502
+
+
+def test_json_waits_for_its_whole_body(gateway, upstream):
+    """The held JSON restore with a body that arrives in slow pieces (the headers wait for it)."""
+    (pi, oi) = INSTANCE
+    text = json.dumps({"text": f"{pi} " * 50})
+    upstream.scenarios["slow-json"] = Scenario([p.encode() for p in pieces(text, 100)], "application/json",
+                                               delay=0.05)
+    resp, conn = http_get(gateway, "slow-json", MAP)
+    try:
+        assert resp.status == 200
+        assert json.loads(resp.read()) == {"text": f"{oi} " * 50}
+    finally:
+        conn.close()
+
+
+def test_held_json_keeps_the_upstream_status(gateway, upstream):
+    """The held restore's temporary 502 gives way to the upstream's own status and reason."""
+    (pi, oi) = INSTANCE
+    body = json.dumps({"type": "error", "error": {"type": "rate_limit_error", "message": f"slow down {pi}"}})
+    upstream.scenarios["429"] = Scenario([body.encode()], "application/json", chunked=False, status=429)
+    resp, conn = http_get(gateway, "429", MAP)
+    try:
+        assert (resp.status, resp.reason) == (429, "Too Many Requests")
+        assert json.loads(resp.read())["error"]["message"] == f"slow down {oi}"
     finally:
         conn.close()

@@ -1,4 +1,5 @@
-"""Each part of the restore (haproxy/restore/*.lua) on its own, in Lua 5.3 via lupa.
+"""Each part of the restore (haproxy/restore/*.lua) on its own, in Lua 5.3 (Debian's HAProxy 2.6) and
+Lua 5.4 (the official haproxy:3.2 image) via lupa.
 
 tests/test_lua_restore.py tests the whole through the facade (restore.lua); here every module is
 required by itself and driven through its own small interface, so a fault points at one file. The
@@ -11,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import lupa.lua53 as lupa
+import lupa.lua53
+import lupa.lua54
 import pytest
 
 from agent.engine.restore_map import encode
@@ -27,8 +29,11 @@ MAP = dict([INST, ACCT, IP])
 MAP_BYTES = encode(MAP)
 
 
-def runtime(strict: bool = False):
-    rt = lupa.LuaRuntime(encoding=None)
+LUAS = {"5.3": lupa.lua53, "5.4": lupa.lua54}
+
+
+def runtime(version: str = "5.3", strict: bool = False):
+    rt = LUAS[version].LuaRuntime(encoding=None)
     rt.execute(f"package.path = '{LUA_DIR}/?.lua;' .. package.path".encode())
     if strict:
         rt.execute(b"""
@@ -39,13 +44,13 @@ def runtime(strict: bool = False):
     return rt
 
 
-@pytest.fixture(scope="module")
-def rt():
-    return runtime()
+@pytest.fixture(scope="module", params=sorted(LUAS))
+def rt(request):
+    return runtime(request.param)
 
 
 def part(rt, name: str):
-    return rt.require(f"restore.{name}".encode())
+    return rt.eval(f'(require("restore.{name}"))')   # one value: 5.4's require also returns a path
 
 
 def feed_all(obj, chunks: list[bytes]) -> bytes:
@@ -54,12 +59,13 @@ def feed_all(obj, chunks: list[bytes]) -> bytes:
 
 # --- no globals ---------------------------------------------------------------------------------------
 
-def test_parts_use_no_globals():
+@pytest.mark.parametrize("version", sorted(LUAS))
+def test_parts_use_no_globals(version):
     """Loaded and driven through every mode with a _G that refuses new and unknown globals."""
-    rt = runtime(strict=True)
+    rt = runtime(version, strict=True)
     for name in PARTS:
         part(rt, name)
-    restore = rt.require(b"restore")
+    restore = rt.eval('(require("restore"))')
     events = (b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x '
               + INST[0][:5].encode() + b'"}}\n\n'
               b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"'
@@ -178,7 +184,7 @@ def test_json_reader_spans(rt):
     assert j.string_of(s, tree, b"type") == b"t"
     assert j.member(s, tree, b"zz") is None
     for bad in [b'{"a":1', b'{"a" 1}', b"[1,]x", b'"open']:
-        with pytest.raises(lupa.LuaError):
+        with pytest.raises((lupa.lua53.LuaError, lupa.lua54.LuaError)):
             j.parse(bad)
 
 
