@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup tools run reload test lint bench deps venv certs key clean
+.PHONY: setup tools run reload test lint bench deps venv certs key clean packs corpus-report
 
 setup: deps venv certs key
 
@@ -69,6 +69,15 @@ lint: venv
 
 bench: setup
 	$(PY) bench/run.py
+
+# Regenerate agent/packs/vocab.yaml (identifier labels and enum values) from the pinned botocore.
+packs: venv
+	$(PY) tools/gen_vocab.py
+
+# The AWS CLI's own examples, labelled from botocore's models: share of identifier values masked
+# and of non-identifier values changed, per service and overall (tests/awscli_corpus.py).
+corpus-report: venv
+	$(PY) -m tests.awscli_corpus --misses 20
 
 clean:
 	rm -rf $(VENV) run certs/out .pytest_cache .hypothesis

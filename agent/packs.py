@@ -14,7 +14,7 @@ from re import _parser as sre_parse  # the stdlib parser behind re.compile
 
 import yaml
 
-from agent import splitters
+from agent import splitters, vocab
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
 FORMATS = frozenset({"digits", "hexid", "charclass", "ipv4", "ipv6", "name", "iplabel"})
@@ -225,7 +225,7 @@ def _read(path: Path) -> dict:
         raise PackError(f"{path}: cannot read: {e}") from None
     if not isinstance(data, dict):
         raise PackError(f"{path}:1: a pack is a mapping with 'kinds' and/or 'detectors'")
-    unknown = set(data) - {"pack", "kinds", "detectors", "__line__"}
+    unknown = set(data) - {"pack", "kinds", "detectors", "vocabularies", "__line__"}
     if unknown:
         raise PackError(f"{path}:1: unknown top-level keys {sorted(unknown)}")
     return data
@@ -251,6 +251,7 @@ def load_packs(packs_dir: str | Path | None = None) -> PackSet:
             if name in kinds and kinds[name] != Kind(name, kind.format, kind.keep_prefix, kinds[name].where):
                 raise _fail(kind.where, f"kind {name!r} already declared at {kinds[name].where}")
             kinds.setdefault(name, kind)
+    vocabularies = vocab.read_vocabularies(docs, PackError)
     detectors: list[Detector] = []
     seen: dict[str, str] = {}
     for path, data in docs:
@@ -259,6 +260,7 @@ def load_packs(packs_dir: str | Path | None = None) -> PackSet:
             raise PackError(f"{path}:{data['__line__']}: 'detectors' must be a list")
         for item in raw:
             det = _parse_detector(path, item, kinds)
+            vocab.resolve_params(det, vocabularies, _fail)
             if det.id in seen:
                 raise _fail(det.where, f"duplicate detector id, first defined at {seen[det.id]}")
             seen[det.id] = det.where

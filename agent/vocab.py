@@ -1,0 +1,140 @@
+"""Vocabularies in packs, and the splitters that check a label against one.
+
+A pack may carry ``vocabularies``: named blocks of lines (``agent/packs/vocab.yaml`` is generated
+from botocore's service models by ``tools/gen_vocab.py``). A detector refers to one from its
+params as ``{vocabulary: name}``; the loader puts the loaded set in its place.
+
+``label_value`` accepts a match of ``label <separator> value`` (``s3Bucket: "x"``,
+``NEXT_PUBLIC_S3_BUCKET=x``, ``--db-instance-identifier x``, ``.bucket("x")``) when the label's
+words name an identifier (``agent/labels.py``) and the value is not an AWS enum value
+(``"Name": "running"`` is an instance state, not a name). It costs one regex pass over the label
+and set look-ups: linear in the label's length.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent import splitters
+from agent.labels import Vocabulary, parse_lines, words
+
+# Values that are code, not data: type names and placeholders after a label (bucketName: string).
+_NOT_VALUES = frozenset("""
+    string str int integer number bool boolean float double none null nil true false undefined
+    required optional any object list dict array map type value default example todo tbd changeme
+    name id arn
+""".split())
+_EXPRESSION = re.compile(r"[$%{<(\[]|^(?:var|local|module|data|self|this|props|process|os|env|args|config|settings)\.")
+
+
+def read_vocabularies(docs, error=ValueError) -> dict[str, tuple[str, list[str]]]:
+    """``name -> (where, lines)`` from every pack's ``vocabularies`` mapping."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for path, data in docs:
+        raw = data.get("vocabularies")
+        if raw is None:
+            continue
+        line = raw.get("__line__", data.get("__line__", "?")) if isinstance(raw, dict) else "?"
+        where = f"{path}:{line}"
+        if not isinstance(raw, dict):
+            raise error(f"{where}: 'vocabularies' must map names to blocks of lines")
+        for name, block in raw.items():
+            if name == "__line__":
+                continue
+            if not isinstance(block, str):
+                raise error(f"{where}: vocabulary {name!r} must be a block of lines")
+            if name in out:
+                raise error(f"{where}: vocabulary {name!r} already defined at {out[name][0]}")
+            out[name] = (where, parse_lines(block))
+    return out
+
+
+def resolve_params(det, vocabularies: dict, fail) -> None:
+    """Replace ``{vocabulary: name}`` params with the loaded set (labels: a ``Vocabulary`` of word
+    tuples; anything else: a frozenset of lower-cased lines)."""
+    for key, value in list(det.params.items()):
+        if isinstance(value, dict) and "vocabulary" in value:
+            name = value["vocabulary"]
+            if name not in vocabularies:
+                raise fail(det.where, f"params.{key}: vocabulary {name!r} is not defined in any pack")
+            lines = vocabularies[name][1]
+            if key == "labels":
+                det.params[key] = Vocabulary(tuple(line.split()) for line in lines)
+            else:
+                det.params[key] = frozenset(line.lower() for line in lines)
+
+
+def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitters.Part]:
+    """``label <sep> value`` where the label's words are in ``params["labels"]``.
+
+    Params: ``labels`` (a vocabulary), ``keep_values`` (lower-cased values never masked: AWS enum
+    values), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name`` and
+    ``Id`` keys, only when quoted like a JSON key), ``cli`` (values are shell words). Groups:
+    ``label``, ``value``, optional quotes ``kq``/``kq2`` around the label and ``q``/``q2`` around
+    the value (both or neither). A JSON key takes a quoted value; an unquoted value must end its
+    field (line end, ``,``, ``;``, ``}``, ``#`` ...) and must not be a type name or an expression.
+    """
+    g = m.groupdict()
+    key_quoted, quoted = bool(g.get("kq")), bool(g.get("q"))
+    if key_quoted != bool(g.get("kq2")) or quoted != bool(g.get("q2")) or (key_quoted and not quoted):
+        return []
+    label = g["label"]
+    generic = params.get("generic")
+    label_words = words(label)
+    if not (generic and key_quoted and label in generic) and not params["labels"].matches(label_words):
+        return []
+    start, end = m.span("value")
+    cli = params.get("cli", False)
+    if not quoted and not (_CLI_END if cli else _FIELD_END).match(text, end if not cli else _token_end(text, start)):
+        return []
+    keep = params.get("keep_values")
+    plural = label_words[-1].endswith("s") if label_words else False
+    out: list[splitters.Part] = []
+    for t in _TOKEN.finditer(text, start, end):
+        value = t.group()
+        low = value.lower()
+        if not ((keep is not None and low in keep) or (not quoted and (low in _NOT_VALUES or _EXPRESSION.search(value)))
+                or ("/" in value and label_words[-1] in ("id", "ids"))):
+            out.extend(_value_parts(text, t.start(), t.end(), kind))
+        if not plural:
+            break  # a singular label takes one value (--bucket x: what follows is not its value)
+    return out
+
+
+_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|\\[nrt]|\Z)")
+_CLI_END = re.compile(r"[ \t\r\n;|&)\\]|\Z")
+
+
+def _token_end(text: str, start: int) -> int:
+    t = _TOKEN.match(text, start)
+    return t.end() if t else start
+
+
+_TOKEN = re.compile(r"[^ \t\"'`]+")
+
+
+def _value_parts(text: str, start: int, end: int, kind: str) -> list[splitters.Part]:
+    """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
+    (managed policy and document names, ``alias/aws/...``); path-like values per segment."""
+    value = text[start:end]
+    if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
+            or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:")) \
+            or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
+            or _UUID.fullmatch(value):
+        return []
+    if "/" in value or ":" in value:
+        return splitters._path_parts(text, start, end, kind)
+    return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
+
+
+# AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and
+# the job-function policies): the same in every account, so nothing to hide.
+_AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9-]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
+                        r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
+                        r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
+# UUIDs pass unchanged everywhere (DESIGN.md), under a label too: random, they tell nothing.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
+
+
+splitters.SPLITTERS.setdefault("label_value", label_value)
