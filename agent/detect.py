@@ -57,6 +57,14 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
         if a_start < covered:
             continue  # inside a match already found
         pos = a_start - window if a_start > window else 0
+        if det.window_exact:  # only where the run starts (its regex says so with a lookbehind)
+            r = det.window_back.match(text[pos:a_start][::-1])  # the run, read backwards: cheaper
+            m = match(text, a_start - r.end())
+            if m is not None and m.span() not in seen:
+                seen.add(m.span())
+                covered = max(covered, m.end())
+                yield m
+            continue
         if run is not None:
             r = run.search(text, pos, a_start)
             if r is not None:

@@ -20,7 +20,7 @@ SHIPPED_DIR = Path(__file__).with_name("packs")
 FORMATS = frozenset({"digits", "hexid", "charclass", "ipv4", "ipv6", "name", "iplabel"})
 _DETECTOR_KEYS = frozenset({
     "id", "kind", "description", "regex", "anchors", "window", "after", "priority", "split",
-    "params", "examples", "propagate", "window_chars"})
+    "params", "examples", "propagate", "window_chars", "window_exact"})
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 # Regex macros: {L} / {R} are identifier boundaries that treat JSON escapes (\n, \t, \") as
@@ -59,6 +59,8 @@ class Detector:
     nomatch_examples: list = field(default_factory=list)
     where: str = ""
     window_run: re.Pattern | None = None   # from ``window_chars``: where the window really starts
+    window_exact: bool = False             # a match starts only where the ``window_chars`` run starts
+    window_back: re.Pattern | None = None  # ``window_chars``+ : that run, matched on the reversed window
 
 
 @dataclass
@@ -211,7 +213,16 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
         after=ints["after"], priority=ints["priority"], split=split,
         params={k: v for k, v in params.items() if k != "__line__"},
         propagate=bool(raw.get("propagate", False)), match_examples=match,
-        nomatch_examples=nomatch, where=where, window_run=window_run)
+        nomatch_examples=nomatch, where=where, window_run=window_run,
+        window_exact=_window_exact(where, raw, window_run),
+        window_back=re.compile(raw["window_chars"] + "*") if window_run is not None else None)
+
+
+def _window_exact(where: str, raw: dict, window_run) -> bool:
+    exact = raw.get("window_exact", False)
+    if not isinstance(exact, bool) or (exact and window_run is None):
+        raise _fail(where, "window_exact is true or false, and true needs window_chars")
+    return exact
 
 
 def _read(path: Path) -> dict:

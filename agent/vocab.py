@@ -17,6 +17,7 @@ import re
 
 from agent import splitters
 from agent.labels import Vocabulary, parse_lines, words
+from agent.memo import Memo
 
 # Values that are code, not data: type names and placeholders after a label (bucketName: string).
 _NOT_VALUES = frozenset("""
@@ -69,36 +70,63 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
 
     Params: ``labels`` (a vocabulary), ``keep_values`` (lower-cased values never masked: AWS enum
     values), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name`` and
-    ``Id`` keys, only when quoted like a JSON key), ``cli`` (values are shell words). Groups:
-    ``label``, ``value``, optional quotes ``kq``/``kq2`` around the label and ``q``/``q2`` around
-    the value (both or neither). A JSON key takes a quoted value; an unquoted value must end its
-    field (line end, ``,``, ``;``, ``}``, ``#`` ...) and must not be a type name or an expression.
+    ``Id`` keys, only when quoted like a JSON key), ``form``: ``key`` (the label quoted on both
+    sides, the closing quote in group ``kq2``, or on neither), ``cli`` (values are shell words) or
+    ``call``. The value may be quoted (``q``/``q2``, both or neither). A JSON key takes a quoted value; an unquoted value
+    must end its field (line end, ``,``, ``;``, ``}``, ``#`` ...) and must not be a type name or an
+    expression.
     """
-    g = m.groupdict()
-    key_quoted, quoted = bool(g.get("kq")), bool(g.get("q"))
-    if key_quoted != bool(g.get("kq2")) or quoted != bool(g.get("q2")) or (key_quoted and not quoted):
+    form = params.get("form", "key")
+    if form == "key":
+        label, kq2, q, q2 = m.group("label", "kq2", "q", "q2")
+        label_start = m.start("label")
+        kq = label_start > 0 and text[label_start - 1] in "\"'"
+        if kq != (kq2 is not None) or (kq and q is None):
+            return []
+        generic = kq and label in params.get("generic", ())
+    else:
+        label, q, q2 = m.group("label", "q", "q2")
+        generic = False
+    if (q is None) != (q2 is None):
         return []
-    label = g["label"]
-    generic = params.get("generic")
-    label_words = words(label)
-    if not (generic and key_quoted and label in generic) and not params["labels"].matches(label_words):
+    plural = _label_decision(label, params["labels"]) if not generic else False
+    if plural is None:
         return []
     start, end = m.span("value")
-    cli = params.get("cli", False)
-    if not quoted and not (_CLI_END if cli else _FIELD_END).match(text, end if not cli else _token_end(text, start)):
+    if q is None and not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
+                          else _FIELD_END.match(text, end)):
         return []
     keep = params.get("keep_values")
-    plural = label_words[-1].endswith("s") if label_words else False
     out: list[splitters.Part] = []
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
         low = value.lower()
-        if not ((keep is not None and low in keep) or (not quoted and (low in _NOT_VALUES or _EXPRESSION.search(value)))
-                or ("/" in value and label_words[-1] in ("id", "ids"))):
+        if not ((keep is not None and low in keep) or (q is None and (low in _NOT_VALUES or _EXPRESSION.search(value)))
+                or ("/" in value and plural is _ID_LABEL)):
             out.extend(_value_parts(text, t.start(), t.end(), kind))
-        if not plural:
+        if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
+
+
+_ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
+_LABELS: Memo[object] = Memo(20_000)
+
+
+def _label_decision(label: str, vocabulary: Vocabulary):
+    """None: not an identifier label; True: plural (takes a list); False or ``_ID_LABEL``: singular.
+    Remembered under a private key (a label can be an original: a map keyed by bucket names)."""
+    key, decision = _LABELS.get((id(vocabulary), label))
+    if decision is None:
+        label_words = words(label)
+        if not vocabulary.matches(label_words):
+            decision = "no"
+        elif label_words[-1].endswith("s"):
+            decision = True
+        else:
+            decision = _ID_LABEL if label_words[-1] == "id" else False
+        _LABELS.put(key, decision)
+    return None if decision == "no" else decision
 
 
 _FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|\\[nrt]|\Z)")
@@ -124,6 +152,8 @@ def _value_parts(text: str, start: int, end: int, kind: str) -> list[splitters.P
         return []
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
+    if splitters.EC2_ID.fullmatch(value):
+        return []  # ec2-resource-id masks it, with its own format: no contest for every ID in an inventory
     return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
 
 

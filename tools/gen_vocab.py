@@ -114,7 +114,11 @@ def collect():
         if len(w) >= 2 and any(x in QUALIFIER_STOP for x in w[-2:]) and w[-1] not in TAILS:
             continue
         entries.add(w)
-    # plain words that a label may end in: the tails and single-word resource nouns (bucket)
+    # A label ends in a tail word or in a one-word resource noun that passed above (s3 bucket,
+    # source bucket); "kms key", "execution role" and "security group" without their Id/Arn name
+    # too many other things (and each last word is an anchor that fires on every "Key":).
+    nouns = {e[0] for e in entries if len(e) == 1}
+    entries = {e for e in entries if e[-1] in TAILS or e[-1] in nouns}
     return entries, enums
 
 
@@ -129,6 +133,17 @@ SEP_Q = r"(?:[\x00\\]*\\)?"    # an optional JSON escape in front of a quote, at
 VALUE = r"[A-Za-z0-9/][A-Za-z0-9._/:@+-]{0,254}"
 
 
+def _owned() -> str:
+    """A value another detector owns, with its own format: EC2-family IDs and ARNs. The regex
+    refuses them at once, so an inventory's thousands of "InstanceId" keys cost one failed match
+    each instead of a splitter call and an overlap contest."""
+    from agent.splitters import EC2_ID
+    return rf"(?!arn:|{EC2_ID.pattern}(?![A-Za-z0-9_]))"
+
+
+OWNED = _owned()
+
+
 def detectors(entries) -> list[dict]:
     ends = sorted({e[-1] for e in entries} | {"name", "id"})
     tail = _alternation(ends)
@@ -138,9 +153,12 @@ def detectors(entries) -> list[dict]:
         "description": ("A value after a label whose words name an AWS identifier member (botocore): JSON keys, "
                         "YAML / CloudFormation, SDK arguments (boto3, JS v3, Go aws.String), snake_case IaC "
                         "attributes, environment variables, in any spelling of the label."),
-        "anchors": [f"(?:{tail}){SEP_Q}[\"']?[ \\t]*[:=]"],
-        "window": 130,
-        "window_chars": "[A-Za-z0-9_.\"'\\\\\\x00-]",
+        # No unbounded repeat in an anchor: Hyperscan pays for [ \t]* on every byte (2 -> 0.6 ms
+        # per 500 KB); two blanks (aligned Terraform) have their own anchor.
+        "anchors": [f"(?:{tail})[\"'\\\\\\x00]*[ \\t]?[:=]", f"(?:{tail})\\\\?[\"']?[ \\t][ \\t]"],
+        "window": 120,
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
         "after": 300,
         "priority": 38,
         "propagate": True,
@@ -148,9 +166,9 @@ def detectors(entries) -> list[dict]:
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"]},
-        "regex": (rf"(?<![A-Za-z0-9_.\-])(?P<kq>{SEP_Q}[\"'])?(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})"
+        "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})"
                   rf"(?P<kq2>{SEP_Q}[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
-                  rf"(?P<value>{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
+                  rf"{OWNED}(?P<value>{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
         "examples": {
             "match": [
                 {"text": '{"DBInstanceIdentifier": "orders-db"}', "masks": ["orders-db"]},
@@ -174,15 +192,17 @@ def detectors(entries) -> list[dict]:
         "id": "vocab-cli-flag",
         "kind": "name",
         "description": "Values of AWS CLI flags whose words name an AWS identifier member (botocore).",
-        "anchors": [f"--[a-z0-9-]*(?:{'|'.join(ends)})s?(?:=|[ \\t])"],
-        "window": 0,
+        "anchors": [f"-(?:{'|'.join(ends)})s?[= \\t]"],
+        "window": 100,
+        "window_chars": "[a-z0-9-]",
+        "window_exact": True,
         "after": 600,
         "priority": 38,
         "propagate": True,
         "split": "label_value",
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "cli": True},
-        "regex": (rf"--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli"},
+        "regex": (rf"(?<![A-Za-z0-9_-])--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
                   rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
         "examples": {
             "match": [
@@ -202,7 +222,7 @@ def detectors(entries) -> list[dict]:
         "kind": "name",
         "description": ("Builder calls whose name is an AWS identifier member "
                         "(Java / Rust SDKs: .dbInstanceIdentifier(\"x\"))."),
-        "anchors": [f"(?:{tail})\\({SEP_Q}\""],
+        "anchors": [f"(?:{tail})\\(\\\\?\""],
         "window": 80,
         "window_chars": "[A-Za-z0-9_.]",
         "after": 300,
@@ -210,7 +230,7 @@ def detectors(entries) -> list[dict]:
         "propagate": True,
         "split": "label_value",
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "call"},
         "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}\")(?P<value>{VALUE})(?P<q2>{SEP_Q}\")\)"),
         "examples": {
             "match": [
