@@ -72,9 +72,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     values), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name`` and
     ``Id`` keys, only when quoted like a JSON key), ``form``: ``key`` (the label quoted on both
     sides, the closing quote in group ``kq2``, or on neither), ``cli`` (values are shell words) or
-    ``call``. The value may be quoted (``q``/``q2``, both or neither). A JSON key takes a quoted value; an unquoted value
-    must end its field (line end, ``,``, ``;``, ``}``, ``#`` ...) and must not be a type name or an
-    expression.
+    ``call``. The value may be quoted (``q``/``q2``, both or neither). A JSON key takes a quoted
+    value; an unquoted value must end its field (line end, ``,``, ``;``, ``}``, ``#`` ...) and must
+    not be a type name or an expression.
     """
     form = params.get("form", "key")
     if form == "key":
