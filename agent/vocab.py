@@ -70,7 +70,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
 
     Params: ``labels`` (a vocabulary), ``keep_values`` (lower-cased values never masked: AWS enum
     values), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name`` and
-    ``Id`` keys, only when quoted like a JSON key), ``form``: ``key`` (the label quoted on both
+    ``Id`` keys, only when quoted like a JSON key), ``generic_near_arn`` (the same, only with an
+    ``"arn"`` key nearby: lower-case ``name`` and ``id``), ``form``: ``key`` (the label quoted on both
     sides, the closing quote in group ``kq2``, or on neither), ``cli`` (values are shell words) or
     ``call``. The value may be quoted (``q``/``q2``, both or neither). A JSON key takes a quoted
     value; an unquoted value must end its field (line end, ``,``, ``;``, ``}``, ``#`` ...) and must
@@ -83,10 +84,17 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         kq = label_start > 0 and text[label_start - 1] in "\"'"
         if kq != (kq2 is not None) or (kq and q is None):
             return []
-        generic = kq and label in params.get("generic", ())
+        generic = kq and (label in params.get("generic", ())
+                          or (label in params.get("generic_near_arn", ()) and _near_arn_key(text, label_start)))
+    elif form == "list":  # "SubnetIds": ["a", "b"]: the label's closing quote in q, the last item's in q2
+        label, q, q2 = m.group("label", "q", "q2")
+        label_start = m.start("label")
+        if not (label_start > 0 and text[label_start - 1] in "\"'"):
+            return []
+        generic = False
     else:
         label, q, q2 = m.group("label", "q", "q2")
-        generic = False
+        generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start())
     if (q is None) != (q2 is None):
         return []
     plural = _label_decision(label, params["labels"]) if not generic else False
@@ -107,6 +115,42 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
+
+
+_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$])aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
+_COMMAND_REACH = 2000
+
+
+def _in_aws_command(text: str, flag_start: int) -> bool:
+    """The flag belongs to an ``aws <service> <operation>`` command: on its line, or on a line
+    continued with a trailing backslash (a generic flag such as ``--name`` says nothing elsewhere)."""
+    lo = max(0, flag_start - _COMMAND_REACH)
+    start = flag_start
+    while True:
+        nl = text.rfind("\n", lo, start)
+        line_start = nl + 1 if nl >= 0 else lo
+        if _AWS_COMMAND.search(text, line_start, flag_start):
+            return True
+        # the previous line continues into this one when it ends with a backslash
+        if nl <= lo or text[nl - 1] != "\\":
+            return False
+        start = nl
+
+
+_NEAR = 400
+
+
+def _near_arn_key(text: str, label_start: int) -> bool:
+    """An ``"arn"`` key within ``_NEAR`` characters, quoted exactly as this label is (``"``, or
+    ``\\"`` inside a JSON string): the object is an AWS resource (``{"arn": ..., "name": ...}``),
+    not an API message of its own (``{"type": "tool_use", "name": "Bash"}``)."""
+    q = label_start - 1
+    while q > 0 and text[q - 1] in "\\\x00":
+        q -= 1
+    quote = text[q:label_start]
+    key = quote + "arn" + quote
+    lo = max(0, label_start - _NEAR)
+    return text.find(key, lo, label_start + _NEAR) >= 0
 
 
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
@@ -138,7 +182,7 @@ def _token_end(text: str, start: int) -> int:
     return t.end() if t else start
 
 
-_TOKEN = re.compile(r"[^ \t\"'`]+")
+_TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
 
 
 def _value_parts(text: str, start: int, end: int, kind: str) -> list[splitters.Part]:

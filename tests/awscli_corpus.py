@@ -108,7 +108,7 @@ def classify(member: str, shape) -> bool | None:
         return None
     if shape.enum:
         return False
-    names = (member, shape.name)
+    names = (member[:1].upper() + member[1:], shape.name[:1].upper() + shape.name[1:])
     if any(_ID_TAIL.search(n) for n in names) and not any(_NOT_NAMES.search(n) for n in names):
         return True
     if _NON_ID_WORDS.search(member):
@@ -206,7 +206,8 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
         if tok[0] in "'\"":
             s, e = s + 1, e - 1
         value = text[s:e]
-        if not value or value.startswith(("file://", "fileb://", "{", "[", "$", "(", "<")) or "=" in value \
+        if not value or value.startswith(("file://", "fileb://", "{", "[", "$")) or "=" in value \
+                or any(c in value for c in "()<>") \
                 or not any(c.isalnum() for c in value):
             continue
         label = classify(*flag)

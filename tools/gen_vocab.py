@@ -42,9 +42,9 @@ _TAIL = re.compile(r"(?:Id|ID|Ids|IDs|Name|Names|Identifier|Identifiers|Arn|ARN|
 QUALIFIER_STOP = frozenset("""
     region zone az engine metric attribute type class status state version platform family field
     column parameter option event feature product vendor provider locale language timezone header
-    filter limit tier step tool recipe operation action permission dimension unit runtime codec
+    filter limit tier step tool recipe action permission dimension unit runtime codec
     voice currency country sku statistic property setting capability namespace sort query model
-    request token idempotency client trace correlation transaction execution run attempt
+    request token idempotency client trace correlation transaction
     display file host dns first last middle given family nick full device shard partition sequence
     order customer invoice item message session cart ticket employee patient
 """.split())
@@ -131,6 +131,7 @@ def _alternation(words_: list[str]) -> str:
 
 SEP_Q = r"(?:[\x00\\]*\\)?"    # an optional JSON escape in front of a quote, at any nesting depth
 VALUE = r"[A-Za-z0-9/][A-Za-z0-9._/:@+-]{0,254}"
+BLANK = r"(?:[ \t\r\n]|\\[nrt])"   # blanks between JSON list items, also as escapes in a JSON string
 
 
 def _owned() -> str:
@@ -165,7 +166,7 @@ def detectors(entries) -> list[dict]:
         "split": "label_value",
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
-                   "generic": ["Name", "Id", "ID"]},
+                   "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})"
                   rf"(?P<kq2>{SEP_Q}[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
                   rf"{OWNED}(?P<value>{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
@@ -182,10 +183,40 @@ def detectors(entries) -> list[dict]:
                 {"text": '"State": {"Code": 16, "Name": "running"}, "KeyName": "my-key-pair"',
                  "masks": ["my-key-pair"]},
                 {"text": '"Instances": [{"InstanceId": "i-1234567890EXAMPLE"}]', "masks": ["i-1234567890EXAMPLE"]},
+                {"text": '{"channel": {"arn": "x", "name": "channel-1", "id": "a1b2c3"}}', "masks": ["channel-1", "a1b2c3"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
-                         '"requestId": "req-1234"', "validId: 12", '"Status": "available"'],
+                         '"requestId": "req-1234"', "validId: 12", '"Status": "available"',
+                         '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
+                         '{"name": "my-app", "version": "1.0.0"}'],
+        },
+    }
+    plurals = sorted({e[-1] for e in entries if e[-1].endswith("s")})
+    json_list = {
+        "id": "vocab-json-list",
+        "kind": "name",
+        "description": "Items of a JSON list under a plural identifier key (\"SubnetIds\": [\"a\", \"b\"]).",
+        "anchors": [f"(?:{_alternation(plurals)}){SEP_Q}\"[ \\t]?:[ \\t]?\\["],
+        "window": 120,
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
+        "after": 600,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "list"},
+        "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
+                  rf"{BLANK}*{SEP_Q}\"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})"
+                  rf"(?P<q2>{SEP_Q}\")"),
+        "examples": {
+            "match": [
+                {"text": '"TableNames": [\n    "Forum",\n    "orders-2024"\n]', "masks": ["Forum", "orders-2024"]},
+                {"text": '{\\"SubnetIds\\": [\\"subnet-1EXAMPLE\\", \\"subnet-2EXAMPLE\\"]}',
+                 "masks": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]},
+            ],
+            "no_match": ['"Names": ["running"]', '"Types": ["a-1"]', '"SubnetIds": []'],
         },
     }
     flag = {
@@ -201,7 +232,8 @@ def detectors(entries) -> list[dict]:
         "propagate": True,
         "split": "label_value",
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
+                   "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"]},
         "regex": (rf"(?<![A-Za-z0-9_-])--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
                   rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
         "examples": {
@@ -210,10 +242,11 @@ def detectors(entries) -> list[dict]:
                  "masks": ["orders-db"]},
                 {"text": "aws ec2 describe-instances --instance-ids i-1234567890EXAMPLE i-0987654321EXAMPLE",
                  "masks": ["i-1234567890EXAMPLE", "i-0987654321EXAMPLE"]},
+                {"text": "aws ivs get-channel \\\n    --name channel-1", "masks": ["channel-1"]},
                 {"text": 'aws ssm get-parameter --maintenance-window-id "mw-ab12cd34eEXAMPLE"',
                  "masks": ["mw-ab12cd34eEXAMPLE"]},
             ],
-            "no_match": ["git log --name-only", "aws ec2 describe-instances --filters Name=x,Values=y",
+            "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1", "aws ec2 describe-instances --filters Name=x,Values=y",
                          "--engine-name mysql", "--region-name us-east-1"],
         },
     }
@@ -241,7 +274,7 @@ def detectors(entries) -> list[dict]:
             "no_match": ['builder.name("x")', 'logger.info("started")', '.regionName("us-east-1")'],
         },
     }
-    return [label_value, flag, method]
+    return [label_value, json_list, flag, method]
 
 
 def render(entries, enums, version: str) -> str:
