@@ -111,7 +111,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         low = value.lower()
         if not ((keep is not None and low in keep) or (q is None and (low in _NOT_VALUES or _EXPRESSION.search(value)))
                 or ("/" in value and plural is _ID_LABEL)):
-            out.extend(_value_parts(text, t.start(), t.end(), kind))
+            out.extend(_value_parts(text, t.start(), t.end(), kind, label))
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
@@ -168,7 +168,9 @@ def _label_decision(label: str, vocabulary: Vocabulary):
         elif label_words[-1].endswith("s"):
             decision = True
         else:
-            decision = _ID_LABEL if label_words[-1] == "id" else False
+            # a path under an ID label is something else (stackID: default/web), but a secret's
+            # ID is its name, and names of secrets are paths (SecretId: prod/db-password)
+            decision = _ID_LABEL if label_words[-1] == "id" and "secret" not in label_words else False
         _LABELS.put(key, decision)
     return None if decision == "no" else decision
 
@@ -185,7 +187,7 @@ def _token_end(text: str, start: int) -> int:
 _TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
 
 
-def _value_parts(text: str, start: int, end: int, kind: str) -> list[splitters.Part]:
+def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list[splitters.Part]:
     """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
     (managed policy and document names, ``alias/aws/...``); path-like values per segment."""
     value = text[start:end]
@@ -196,8 +198,8 @@ def _value_parts(text: str, start: int, end: int, kind: str) -> list[splitters.P
         return []
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
-    if splitters.EC2_ID.fullmatch(value):
-        return []  # ec2-resource-id masks it, with its own format: no contest for every ID in an inventory
+    if splitters.EC2_ID.fullmatch(value) or (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)):
+        return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
 
 
@@ -206,6 +208,8 @@ def _value_parts(text: str, start: int, end: int, kind: str) -> list[splitters.P
 _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9-]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
+# Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.
+_ACCOUNT_LABEL = re.compile(r"[Aa]ccount|ACCOUNT|[Oo]wner|OWNER|[Rr]egistryId")
 # UUIDs pass unchanged everywhere (DESIGN.md), under a label too: random, they tell nothing.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")

@@ -51,7 +51,9 @@ QUALIFIER_STOP = frozenset("""
 ENUM_SHARE = 0.25
 # Labels that read the same in application code and mean an application's own records there
 # (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
-STOP_LABELS = frozenset({("user", "id"), ("s3", "key")})
+# Keys of the Anthropic Messages API itself, which the gateway must forward as they are: a masked
+# tool_use_id no longer matches its tool_use block (a 400 from the API).
+STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")})
 SINGLE_MIN_USES = 20   # a one-word label (Bucket) must name an identifier this often across the models
 
 
@@ -109,7 +111,7 @@ def collect():
                             or id_uses[member.lower()] < SINGLE_MIN_USES or w[0] in QUALIFIER_STOP
                             or len(w[0]) < 4):
             continue  # a plain word (Account, Region, Device) that also names other things
-        if w[-2:] in STOP_LABELS or (len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP):
+        if w[-2:] in STOP_LABELS or w[-3:] in STOP_LABELS or (len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP):
             continue
         if len(w) >= 2 and any(x in QUALIFIER_STOP for x in w[-2:]) and w[-1] not in TAILS:
             continue
@@ -190,6 +192,7 @@ def detectors(entries) -> list[dict]:
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
                          '"requestId": "req-1234"', "validId: 12", '"Status": "available"',
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
+                         '{"type": "tool_result", "tool_use_id": "toolu_01abc"}',
                          '{"name": "my-app", "version": "1.0.0"}'],
         },
     }
