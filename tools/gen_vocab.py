@@ -111,7 +111,8 @@ def collect():
                             or id_uses[member.lower()] < SINGLE_MIN_USES or w[0] in QUALIFIER_STOP
                             or len(w[0]) < 4):
             continue  # a plain word (Account, Region, Device) that also names other things
-        if w[-2:] in STOP_LABELS or w[-3:] in STOP_LABELS or (len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP):
+        if w[-2:] in STOP_LABELS or w[-3:] in STOP_LABELS or (
+                len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP):
             continue
         if len(w) >= 2 and any(x in QUALIFIER_STOP for x in w[-2:]) and w[-1] not in TAILS:
             continue
