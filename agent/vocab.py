@@ -117,24 +117,26 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     return out
 
 
-_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$])aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
+_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$\x00\"]|\\[nt])aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
 _COMMAND_REACH = 2000
 
 
 def _in_aws_command(text: str, flag_start: int) -> bool:
     """The flag belongs to an ``aws <service> <operation>`` command: on its line, or on a line
-    continued with a trailing backslash (a generic flag such as ``--name`` says nothing elsewhere)."""
+    continued with a trailing backslash (a generic flag such as ``--name`` says nothing elsewhere).
+    Line breaks are real or JSON-escaped (``\\n``); a backslash may have been blanked to NUL."""
     lo = max(0, flag_start - _COMMAND_REACH)
     start = flag_start
     while True:
-        nl = text.rfind("\n", lo, start)
-        line_start = nl + 1 if nl >= 0 else lo
+        real, escaped = text.rfind("\n", lo, start), text.rfind("\\n", lo, start)
+        brk = max(real, escaped)
+        line_start = (real + 1 if real > escaped else escaped + 2) if brk >= 0 else lo
         if _AWS_COMMAND.search(text, line_start, flag_start):
             return True
         # the previous line continues into this one when it ends with a backslash
-        if nl <= lo or text[nl - 1] != "\\":
+        if brk <= lo or text[brk - 1] not in "\\\x00":
             return False
-        start = nl
+        start = brk
 
 
 _NEAR = 400

@@ -10,8 +10,9 @@ walked along the operation's output shape (keys are member names). A value is
   vocabulary (regions, zones, engines, metrics, types ...: ``_NOT_NAMES``);
 - a *non-identifier* when its member is an enum, a number, a boolean, a timestamp, or a string
   whose name says it is a type, status, state, class, version, time ... (``_NON_ID_WORDS``);
-- unclassified otherwise (descriptions, policies, addresses: they may hold identifiers or not)
-  and not counted.
+- unclassified otherwise (descriptions, policies, addresses: they may hold identifiers or not;
+  a generic ``Name`` / ``Id`` of a structure describing an attribute, setting, tag, filter,
+  label ...: it names a key) and not counted.
 
 Measured per value occurrence: an identifier is *masked* when the masker masks something inside it;
 a non-identifier is *changed* when the masker masks anything overlapping it. Only counts and shares
@@ -97,8 +98,19 @@ def _operations(service: str) -> dict:
     return {xform_name(op, "-"): model.operation_model(op) for op in model.operation_names}
 
 
-def classify(member: str, shape) -> bool | None:
+# A generic member (Name, Id, Key) of a structure that describes a key/value pair, an attribute, a
+# setting, a tag, a filter, a dimension, a label ... names that key, not a resource.
+_GENERIC = frozenset({"name", "id", "key", "identifier"})
+_KEY_STRUCTURES = re.compile(
+    r"(?:Attribute|Setting|Tag|Filter|Dimension|Metric|Parameter|Option|Field|Header|Property|Capability|"
+    r"Feature|Statistic|Label|Category|Entity|Variable|Column|KeyValue|Pair|Trait|Type|Condition)s?"
+    r"(?:Definition|Summary|Detail|Details|Value|Entry|Item|Info)?(?:List)?$")
+
+
+def classify(member: str, shape, parent: str | None = None) -> bool | None:
     """True identifier, False non-identifier, None unclassified (see the module doc)."""
+    if parent and member.lower() in _GENERIC and _KEY_STRUCTURES.search(parent):
+        return None
     if shape.type_name == "list":
         shape = shape.member
     t = shape.type_name
@@ -168,13 +180,14 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
         member = key if container == "{" else under
         if member is None or pending is None:
             continue
-        label = classify(member, pending)
+        parent = cshape.name if container == "{" and cshape is not None else None
+        label = classify(member, pending, parent)
         if label is None:
             continue
         if tok.startswith('"'):
             s, e = m.start() + 1, m.end() - 1
-            if e <= s or not any(c.isalnum() for c in text[s:e]):
-                continue  # "" or "-": nothing to mask
+            if e <= s or not any(c.isalnum() for c in text[s:e]) or "<" in text[s:e]:
+                continue  # "", "-" or a <placeholder>: nothing to mask
         else:
             s, e = m.span()
         out.append(Value(s, e, label, f"{service}.{member}"))
@@ -297,10 +310,11 @@ def load_examples(sample: int | None = None, seed: int = 13, service: str | None
 
 
 # The project's stated policies (README): UUIDs pass unchanged even under an identifier key, and
-# AWS-owned names (AWS-RunShellScript, AmazonS3ReadOnlyAccess) are the same in every account.
+# AWS-owned names (AWS-RunShellScript, AmazonS3ReadOnlyAccess, ARNs whose account is "aws") are the
+# same in every account.
 # Identifier values of these shapes are counted apart, as "kept by policy", not as misses.
 POLICY_KEPT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
-                         r"(?:AWS|Amazon)[A-Z0-9-].*")
+                         r"(?:AWS|Amazon)[A-Z0-9-].*|arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:aws:.*")
 
 
 @dataclass

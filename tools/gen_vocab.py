@@ -41,12 +41,12 @@ _TAIL = re.compile(r"(?:Id|ID|Ids|IDs|Name|Names|Identifier|Identifiers|Arn|ARN|
 # The word before the tail says the value is AWS vocabulary, not a customer's resource.
 QUALIFIER_STOP = frozenset("""
     region zone az engine metric attribute type class status state version platform family field
-    column parameter option event feature product vendor provider locale language timezone header
+    column parameter option event feature product vendor locale language timezone header
     filter limit tier step tool recipe action permission dimension unit runtime codec
     voice currency country sku statistic property setting capability namespace sort query model
     request token idempotency client trace correlation transaction
     display file host dns first last middle given family nick full device shard partition sequence
-    order customer invoice item message session cart ticket employee patient
+    order customer invoice message session cart ticket employee patient
 """.split())
 ENUM_SHARE = 0.25
 # Labels that read the same in application code and mean an application's own records there
