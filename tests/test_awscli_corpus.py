@@ -3,8 +3,9 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all 5,117 labelled files: 84.7 % masked, 0.19 % changed (see the
-commit log). The recall floor below is what is achieved today, a ratchet to raise, not the target.
+values changed. Measured on all labelled files: 88.7 % masked, 0.19 % changed (this sample:
+89.8 %, 0.08 %). The recall floor below is what is achieved today less a margin, a ratchet to
+raise, not the target; the change ceiling is the target.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.82
+RECALL_FLOOR = 0.88
 CHANGE_CEILING = 0.005
 
 
