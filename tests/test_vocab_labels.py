@@ -60,3 +60,17 @@ def test_label_spellings_are_masked(text, value):
 @pytest.mark.parametrize("text", KEPT, ids=[t[:40] for t in KEPT])
 def test_enum_values_code_and_api_keys_pass(text):
     assert masker().mask_body(text.encode(), "text/plain").body.decode() == text
+
+
+def test_generated_pack_is_current():
+    """agent/packs/vocab.yaml is what tools/gen_vocab.py writes from the pinned botocore (its own
+    process: awscli, imported by the corpus tests, puts its vendored botocore first on the path)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("botocore")
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "tools" / "gen_vocab.py"), "--check"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
