@@ -101,9 +101,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     if plural is None:
         return []
     start, end = m.span("value")
-    if q is None and not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
-                          else _FIELD_END.match(text, end)):
-        return []
+    if q is None and (text[start] in "-+" or not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
+                                                else _FIELD_END.match(text, end))):
+        return []  # a sign starts only a quoted value ("Id": "-1682899164"; id: -1 is a number)
     keep = params.get("keep_values")
     out: list[splitters.Part] = []
     for t in _TOKEN.finditer(text, start, end):

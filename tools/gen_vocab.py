@@ -172,7 +172,7 @@ def detectors(entries) -> list[dict]:
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})"
                   rf"(?P<kq2>{SEP_Q}[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
-                  rf"{OWNED}(?P<value>{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
+                  rf"{OWNED}(?P<value>[-+]?{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
         "examples": {
             "match": [
                 {"text": '{"DBInstanceIdentifier": "orders-db"}', "masks": ["orders-db"]},
@@ -186,6 +186,7 @@ def detectors(entries) -> list[dict]:
                 {"text": '"State": {"Code": 16, "Name": "running"}, "KeyName": "my-key-pair"',
                  "masks": ["my-key-pair"]},
                 {"text": '"Instances": [{"InstanceId": "i-1234567890EXAMPLE"}]', "masks": ["i-1234567890EXAMPLE"]},
+                {"text": '"PhoneNumberId": "+12065550100"', "masks": ["+12065550100"]},
                 {"text": '{"channel": {"arn": "x", "name": "channel-1", "id": "a1b2c3"}}',
                  "masks": ["channel-1", "a1b2c3"]},
             ],
@@ -194,7 +195,7 @@ def detectors(entries) -> list[dict]:
                          '"requestId": "req-1234"', "validId: 12", '"Status": "available"',
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
                          '{"type": "tool_result", "tool_use_id": "toolu_01abc"}',
-                         '{"name": "my-app", "version": "1.0.0"}'],
+                         '{"name": "my-app", "version": "1.0.0"}', "bucket_id: -1"],
         },
     }
     plurals = sorted({e[-1] for e in entries if e[-1].endswith("s")})
