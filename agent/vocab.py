@@ -84,8 +84,11 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         kq = label_start > 0 and text[label_start - 1] in "\"'"
         if kq != (kq2 is not None) or (kq and q is None):
             return []
-        generic = kq and (label in params.get("generic", ())
-                          or (label in params.get("generic_near_arn", ()) and _near_arn_key(text, label_start)))
+        generic = kq and label in params.get("generic", ())
+        if not generic and label in params.get("generic_near_arn", ()):
+            if not (kq and _near_arn_key(text, label_start)):
+                return []  # a plain word is never in the vocabulary: no look-up
+            generic = True
     elif form == "list":  # "SubnetIds": ["a", "b"]: the label's closing quote in q, the last item's in q2
         label, q, q2 = m.group("label", "q", "q2")
         label_start = m.start("label")
