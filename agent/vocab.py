@@ -81,7 +81,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     if form == "key":
         label, kq2, q, q2 = m.group("label", "kq2", "q", "q2")
         label_start = m.start("label")
-        kq = label_start > 0 and text[label_start - 1] in "\"'"
+        kq = label_start > 0 and text[label_start - 1] in "\"'<"   # < : an XML element
         if kq != (kq2 is not None) or (kq and q is None):
             return []
         generic = kq and label in params.get("generic", ())

@@ -225,6 +225,31 @@ def detectors(entries) -> list[dict]:
             "no_match": ['"Names": ["running"]', '"Types": ["a-1"]', '"SubnetIds": []'],
         },
     }
+    xml = {
+        "id": "vocab-xml-element",
+        "kind": "name",
+        "description": ("Text of an XML element named by an identifier member "
+                        "(S3 and EC2 API XML: <BucketName>x</BucketName>)."),
+        "anchors": [f"(?:{tail})>"],
+        "window": 64,
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "generic": ["Name", "Id"]},
+        "regex": (rf"(?<=<)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})(?P<kq2>)>(?P<q>)(?P<value>{VALUE})(?P<q2>)</"),
+        "examples": {
+            "match": [
+                {"text": "<Bucket><Name>acme-xml-bucket</Name></Bucket>", "masks": ["acme-xml-bucket"]},
+                {"text": "<DBInstanceIdentifier>orders-db</DBInstanceIdentifier>", "masks": ["orders-db"]},
+            ],
+            "no_match": ["<instanceState><name>running</name></instanceState>", "<Name>running</Name>",
+                         "<RegionName>us-east-1</RegionName>", "<name>${bucket}</name>"],
+        },
+    }
     flag = {
         "id": "vocab-cli-flag",
         "kind": "name",
@@ -281,7 +306,7 @@ def detectors(entries) -> list[dict]:
             "no_match": ['builder.name("x")', 'logger.info("started")', '.regionName("us-east-1")'],
         },
     }
-    return [label_value, json_list, flag, method]
+    return [label_value, json_list, xml, flag, method]
 
 
 def render(entries, enums, version: str) -> str:
