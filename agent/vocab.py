@@ -89,6 +89,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             if not (kq and _near_arn_key(text, label_start)):
                 return []  # a plain word is never in the vocabulary: no look-up
             generic = True
+    elif form == "pair":  # name: S3_BUCKET / value: x, and {"name": "TABLE_NAME", "value": "x"}
+        label, q, q2 = m.group("label", "q", "q2")
+        generic = False
     elif form == "list":  # "SubnetIds": ["a", "b"]: the label's closing quote in q, the last item's in q2
         label, q, q2 = m.group("label", "q", "q2")
         label_start = m.start("label")

@@ -23,6 +23,10 @@ MASKED = [
     ("ECS_CLUSTER=payments-cluster-1\nDB_INSTANCE_IDENTIFIER=orders-db\n", "orders-db"),
     ('{"FunctionName": "orders-handler", "Runtime": "python3.12"}', "orders-handler"),
     ('"SecurityGroups": [{"GroupName": "web-tier-sg", "GroupId": "sg-0123456789abcdef0"}]', "web-tier-sg"),
+    ("env:\n  - name: S3_BUCKET\n    value: acme-uploads-prod\n", "acme-uploads-prod"),
+    ('"environment": [{"name": "TABLE_NAME", "value": "orders-table"}]', "orders-table"),
+    ("<ListBucketResult><Name>acme-xml-bucket</Name></ListBucketResult>", "acme-xml-bucket"),
+    ('"SubnetIds": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]', "subnet-2EXAMPLE"),
 ]
 
 KEPT = [

@@ -250,6 +250,50 @@ def detectors(entries) -> list[dict]:
                          "<RegionName>us-east-1</RegionName>", "<name>${bucket}</name>"],
         },
     }
+    pair_params = {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "pair"}
+    env_yaml = {
+        "id": "vocab-env-pair-yaml",
+        "kind": "name",
+        "description": ("Kubernetes / compose environment entries whose name is an identifier label "
+                        "(- name: S3_BUCKET, then value: x)."),
+        "anchors": ["name:[ \\t]+[\"']?[A-Z][A-Z0-9]*_"],
+        "window": 0,
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": pair_params,
+        "regex": (rf"name:[ \t]+[\"']?(?P<label>[A-Z][A-Z0-9_]{{0,63}})[\"']?[ \t]*(?:\r?\n|\\r?\\n)"
+                  rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>[\"'])?(?P<value>{VALUE})(?P<q2>[\"'])?"),
+        "examples": {
+            "match": [{"text": "env:\n  - name: S3_BUCKET\n    value: acme-uploads-prod\n",
+                       "masks": ["acme-uploads-prod"]},
+                      {"text": "- name: DB_INSTANCE_IDENTIFIER\n  value: \"orders-db\"", "masks": ["orders-db"]}],
+            "no_match": ["- name: LOG_LEVEL\n  value: debug", "- name: S3_BUCKET\n  valueFrom: x"],
+        },
+    }
+    env_json = {
+        "id": "vocab-env-pair-json",
+        "kind": "name",
+        "description": ("ECS task definition environment entries whose name is an identifier label "
+                        "({\"name\": \"TABLE_NAME\", \"value\": \"x\"})."),
+        "anchors": ["name\\\\?\"[ \\t]?:[ \\t]?\\\\?\"[A-Z][A-Z0-9]*_"],
+        "window": 1,
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": pair_params,
+        "regex": (rf"{SEP_Q}\"name{SEP_Q}\"[ \t]*:[ \t]*{SEP_Q}\"(?P<label>[A-Z][A-Z0-9_]{{0,63}}){SEP_Q}\""
+                  rf"[ \t]*,{BLANK}*{SEP_Q}\"value{SEP_Q}\"[ \t]*:[ \t]*(?P<q>{SEP_Q}\")(?P<value>{VALUE})"
+                  rf"(?P<q2>{SEP_Q}\")"),
+        "examples": {
+            "match": [{"text": '"environment": [{"name": "TABLE_NAME", "value": "orders-table"}]',
+                       "masks": ["orders-table"]}],
+            "no_match": ['{"name": "LOG_LEVEL", "value": "debug"}', '{"name": "TABLE_NAME", "value": ""}'],
+        },
+    }
     flag = {
         "id": "vocab-cli-flag",
         "kind": "name",
@@ -306,7 +350,7 @@ def detectors(entries) -> list[dict]:
             "no_match": ['builder.name("x")', 'logger.info("started")', '.regionName("us-east-1")'],
         },
     }
-    return [label_value, json_list, xml, flag, method]
+    return [label_value, json_list, xml, env_yaml, env_json, flag, method]
 
 
 def render(entries, enums, version: str) -> str:
