@@ -81,8 +81,10 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     if form == "key":
         label, kq2, q, q2 = m.group("label", "kq2", "q", "q2")
         label_start = m.start("label")
-        kq = label_start > 0 and text[label_start - 1] in "\"'<"   # < : an XML element
-        if kq != (kq2 is not None) or (kq and q is None):
+        # quoted as a key only with a closing quote too: a quote before an unquoted label opens
+        # the JSON string the label stands in ("AWS_S3_BUCKET=x\n..."); < : an XML element
+        kq = kq2 is not None
+        if (kq and not (label_start > 0 and text[label_start - 1] in "\"'<")) or (kq and q is None):
             return []
         generic = kq and label in params.get("generic", ())
         if not generic and label in params.get("generic_near_arn", ()):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agent.labels import words
-from tests.masker_support import masker
+from tests.masker_support import masker, message_text, request
 
 MASKED = [
     ("AWS_S3_BUCKET=acme-web-assets\n", "acme-web-assets"),
@@ -55,16 +55,22 @@ def test_words(label, expected):
     assert words(label) == expected
 
 
+def _masked(text: str, as_json: bool) -> str:
+    if as_json:  # inside a Messages request: the label stands in a JSON string, escaped
+        return message_text(masker().mask_body(request(text), "application/json").body)
+    return masker().mask_body(text.encode(), "text/plain").body.decode()
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("text,value", MASKED, ids=[t[:40] for t, _ in MASKED])
-def test_label_spellings_are_masked(text, value):
-    out = masker().mask_body(text.encode(), "text/plain").body.decode()
-    assert value not in out
+def test_label_spellings_are_masked(text, value, as_json):
+    assert value not in _masked(text, as_json)
 
 
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("text", KEPT, ids=[t[:40] for t in KEPT])
-def test_enum_values_code_and_api_keys_pass(text):
-    assert masker().mask_body(text.encode(), "text/plain").body.decode() == text
-
+def test_enum_values_code_and_api_keys_pass(text, as_json):
+    assert _masked(text, as_json) == text
 
 def test_generated_pack_is_current():
     """agent/packs/vocab.yaml is what tools/gen_vocab.py writes from the pinned botocore (its own

@@ -170,7 +170,7 @@ def detectors(entries) -> list[dict]:
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
-        "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})"
+        "regex": (rf"(?:(?<![A-Za-z0-9_.\\\-])|(?<=\\[nrt]))(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})"
                   rf"(?P<kq2>{SEP_Q}[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
                   rf"{OWNED}(?P<value>[-+]?{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
         "examples": {
@@ -187,6 +187,7 @@ def detectors(entries) -> list[dict]:
                  "masks": ["my-key-pair"]},
                 {"text": '"Instances": [{"InstanceId": "i-1234567890EXAMPLE"}]', "masks": ["i-1234567890EXAMPLE"]},
                 {"text": '"PhoneNumberId": "+12065550100"', "masks": ["+12065550100"]},
+                {"text": '"ECS_CLUSTER=x\\nDB_INSTANCE_IDENTIFIER=orders-db\\n"', "masks": ["orders-db"]},
                 {"text": '{"channel": {"arn": "x", "name": "channel-1", "id": "a1b2c3"}}',
                  "masks": ["channel-1", "a1b2c3"]},
             ],
@@ -264,7 +265,7 @@ def detectors(entries) -> list[dict]:
         "propagate": True,
         "split": "label_value",
         "params": pair_params,
-        "regex": (rf"name:[ \t]+[\"']?(?P<label>[A-Z][A-Z0-9_]{{0,63}})[\"']?[ \t]*(?:\r?\n|\\r?\\n)"
+        "regex": (rf"name:[ \t]+[\"']?(?P<label>[A-Z][A-Z0-9_]{{0,63}})[\"']?[ \t]*(?:\r?\n|(?:\\r)?\\n)"
                   rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>[\"'])?(?P<value>{VALUE})(?P<q2>[\"'])?"),
         "examples": {
             "match": [{"text": "env:\n  - name: S3_BUCKET\n    value: acme-uploads-prod\n",
