@@ -75,9 +75,11 @@ packs: venv
 	$(PY) tools/gen_vocab.py
 
 # The AWS CLI's own examples, labelled from botocore's models: share of identifier values masked
-# and of non-identifier values changed, per service and overall (tests/awscli_corpus.py).
+# and of non-identifier values changed, per service and overall (tests/awscli_corpus.py), as plain
+# text and pasted into a Messages request.
 corpus-report: venv
 	$(PY) -m tests.awscli_corpus --misses 20
+	$(PY) -m tests.awscli_corpus --json --worst 5
 
 clean:
 	rm -rf $(VENV) run certs/out .pytest_cache .hypothesis

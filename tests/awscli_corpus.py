@@ -19,7 +19,7 @@ a non-identifier is *changed* when the masker masks anything overlapping it. Onl
 are reported; ``--misses`` lists missed values (AWS documentation example values, from the corpus
 itself) for development.
 
-    .venv/bin/python -m tests.awscli_corpus [--sample N] [--seed S] [--misses K] [--service ec2]
+    .venv/bin/python -m tests.awscli_corpus [--sample N] [--seed S] [--misses K] [--service ec2] [--json]
 """
 
 from __future__ import annotations
@@ -341,16 +341,34 @@ class Score:
         return self.changed / self.non_ids if self.non_ids else 0.0
 
 
-def measure(masker, examples: list[Example], misses: dict | None = None) -> dict[str, Score]:
-    """Per service scores. ``misses`` (optional): where -> Counter of missed / changed values."""
+def _json_spans(masker, text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Masked spans when the example is pasted into a Messages request (the gateway's real path),
+    mapped back to positions in ``text``, and that mapping (text position -> request position)."""
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1024,
+                       "messages": [{"role": "user", "content": text}]})
+    base = body.index('"content": "') + len('"content": "')
+    pos = [base]
+    for ch in text:
+        pos.append(pos[-1] + len(json.dumps(ch)) - 2)
+    return sorted((s, e) for s, e, _, _ in masker.scan(body, as_json=True)), pos
+
+
+def measure(masker, examples: list[Example], misses: dict | None = None,
+            as_json: bool = False) -> dict[str, Score]:
+    """Per service scores. ``misses`` (optional): where -> Counter of missed / changed values.
+    ``as_json``: each example inside a Messages request instead of as plain text."""
     scores: dict[str, Score] = defaultdict(Score)
     for ex in examples:
-        spans = sorted((s, e) for s, e, _, _ in masker.scan(ex.text, as_json=False))
+        if as_json:
+            spans, pos = _json_spans(masker, ex.text)
+        else:
+            spans, pos = sorted((s, e) for s, e, _, _ in masker.scan(ex.text, as_json=False)), None
         starts = [s for s, _ in spans]
         sc = scores[ex.service]
         for v in ex.values:
-            hit_inside = _any(spans, starts, v.start, v.end, inside=True)
-            hit_overlap = hit_inside or _any(spans, starts, v.start, v.end, inside=False)
+            rs, re_ = (pos[v.start], pos[v.end]) if pos is not None else (v.start, v.end)
+            hit_inside = _any(spans, starts, rs, re_, inside=True)
+            hit_overlap = hit_inside or _any(spans, starts, rs, re_, inside=False)
             if v.identifier and POLICY_KEPT.fullmatch(ex.text, v.start, v.end):
                 sc.policy += 1
             elif v.identifier:
@@ -389,18 +407,20 @@ def main(argv=None) -> int:
     p.add_argument("--service", default=None)
     p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
     p.add_argument("--worst", type=int, default=15)
+    p.add_argument("--json", action="store_true", help="each example inside a Messages request (the real path)")
     args = p.parse_args(argv)
     from agent.masker import Masker
     from agent.packs import load_packs
     masker = Masker(b"corpus-report-key-not-secret-0123456789", load_packs())
     examples = load_examples(args.sample, args.seed, args.service)
     misses: dict | None = {} if args.misses else None
-    scores = measure(masker, examples, misses)
+    scores = measure(masker, examples, misses, as_json=args.json)
     total = Score()
     for sc in scores.values():
         total.add(sc)
     print(f"awscli {awscli.__version__} examples, botocore {botocore.__version__} models: "
-          f"{len(examples)} files, {len(scores)} services")
+          f"{len(examples)} files, {len(scores)} services, "
+          f"{'inside a Messages request' if args.json else 'as plain text'}")
     print(f"{'service':<28} {'ids':>6} {'masked':>7} {'non-ids':>8} {'changed':>8}")
     rows = sorted(scores.items(), key=lambda kv: (kv[1].recall, -kv[1].ids))
     for name, sc in rows[:args.worst]:

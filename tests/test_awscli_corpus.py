@@ -24,12 +24,13 @@ RECALL_FLOOR = 0.88
 CHANGE_CEILING = 0.005
 
 
-@pytest.fixture(scope="module")
-def scores():
+@pytest.fixture(scope="module", params=[False, True], ids=["text", "json"])
+def scores(request):
+    """As plain text, and pasted into a Messages request (escaped inside a JSON string)."""
     examples = load_examples(sample=SAMPLE, seed=SEED)
     assert len(examples) > SAMPLE * 0.8, "the awscli examples were not found or not labelled"
     total = Score()
-    for sc in measure(masker(), examples).values():
+    for sc in measure(masker(), examples, as_json=request.param).values():
         total.add(sc)
     return total
 
