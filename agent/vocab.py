@@ -69,7 +69,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     """``label <sep> value`` where the label's words are in ``params["labels"]``.
 
     Params: ``labels`` (a vocabulary), ``keep_values`` (lower-cased values never masked: AWS enum
-    values), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name`` and
+    values; under a specific label only when spelled like one: lower case, UPPER_SNAKE, PascalCase), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name`` and
     ``Id`` keys, only when quoted like a JSON key), ``generic_near_arn`` (the same, only with an
     ``"arn"`` key nearby: lower-case ``name`` and ``id``), ``form``: ``key`` (the label quoted on both
     sides, the closing quote in group ``kq2``, or on neither), ``cli`` (values are shell words) or
@@ -117,7 +117,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
         low = value.lower()
-        if not ((keep is not None and low in keep) or (q is None and (low in _NOT_VALUES or _EXPRESSION.search(value)))
+        if not ((keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))) or (q is None and (low in _NOT_VALUES or _EXPRESSION.search(value)))
                 or ("/" in value and plural is _ID_LABEL)):
             out.extend(_value_parts(text, t.start(), t.end(), kind, label))
         if plural is not True:
@@ -163,6 +163,9 @@ def _near_arn_key(text: str, label_start: int) -> bool:
     return text.find(key, lo, label_start + _NEAR) >= 0
 
 
+# Under a specific label an enum value is kept only when it is spelled like AWS's own words
+# (default, VPC_FLOW, LoadBalancer); "UserName": "Bob" is a user, whatever enum also spells Bob.
+_PLAIN_WORD = re.compile(r"[a-z]+(?:[-_][a-z]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|(?:[A-Z][a-z0-9]+){2,}")
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
 _LABELS: Memo[object] = Memo(20_000)
 

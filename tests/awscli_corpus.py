@@ -48,9 +48,9 @@ _ID_TAIL = re.compile(r"(?:Id|ID|Ids|IDs|Name|Names|Identifier|Identifiers|Arn|A
 _NOT_NAMES = re.compile(
     r"(?:Region|Zone|Engine|Metric|Attribute|Device|Platform|Family|Type|Status|State|Class|Version|"
     r"Format|Mode|Algorithm|Protocol|Operator|Action|Permission|Dimension|Unit|Runtime|Language|"
-    r"Locale|Currency|Country|Service|Product|Principal|Parameter|Option|Field|Feature|Event|Header|"
+    r"Locale|Currency|Country|Product|Principal|Parameter|Option|Field|Feature|Event|Header|"
     r"Property|Setting|Capability|Namespace|Statistic|Codec|Timezone|TimeZone|Instance(?:Type|Class)|"
-    r"Host|Dns|DNS|Domain|Endpoint|Filter|Tag|Key|Query|Sort|Column|Model|Voice|Sku|Rule|Request|Token)"
+    r"Dns|DNS|Filter|Tag|Query|Sort|Column|Voice|Sku|Request|Token)"
     r"(?:Id|ID|Ids|Name|Names|Identifier|Arn|Url)?s?$")
 _NON_ID_WORDS = re.compile(
     r"(?:Type|Types|Status|State|Class|Time|Date|Timestamp|Mode|Format|Enabled|Count|Size|"
@@ -120,7 +120,10 @@ def classify(member: str, shape, parent: str | None = None) -> bool | None:
         return None
     if shape.enum:
         return False
-    names = (member[:1].upper() + member[1:], shape.name[:1].upper() + shape.name[1:])
+    sname = shape.name
+    if sname.endswith("Type") and _ID_TAIL.search(sname[:-4]):
+        sname = sname[:-4]  # IAM / KMS style shape names: roleNameType is a RoleName, KeyIdType a KeyId
+    names = (member[:1].upper() + member[1:], sname[:1].upper() + sname[1:])
     if any(_ID_TAIL.search(n) for n in names) and not any(_NOT_NAMES.search(n) for n in names):
         return True
     if _NON_ID_WORDS.search(member):

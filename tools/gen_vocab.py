@@ -44,7 +44,7 @@ QUALIFIER_STOP = frozenset("""
     column parameter option event feature product vendor locale language timezone header
     filter limit tier step tool recipe action permission dimension unit runtime codec
     voice currency country sku statistic property setting capability namespace sort query model
-    request token idempotency client trace correlation transaction
+    request token idempotency trace correlation transaction
     display file host dns first last middle given family nick full device shard partition sequence
     order customer invoice message session cart ticket employee patient
 """.split())
