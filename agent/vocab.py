@@ -69,8 +69,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     """``label <sep> value`` where the label's words are in ``params["labels"]``.
 
     Params: ``labels`` (a vocabulary), ``keep_values`` (lower-cased values never masked: AWS enum
-    values; under a specific label only when spelled like one: lower case, UPPER_SNAKE, PascalCase), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name`` and
-    ``Id`` keys, only when quoted like a JSON key), ``generic_near_arn`` (the same, only with an
+    values; under a specific label only when spelled like one: lower case, UPPER_SNAKE,
+    PascalCase), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name``
+    and ``Id`` keys, only when quoted like a JSON key), ``generic_near_arn`` (the same, only with an
     ``"arn"`` key nearby: lower-case ``name`` and ``id``), ``form``: ``key`` (the label quoted on both
     sides, the closing quote in group ``kq2``, or on neither), ``cli`` (values are shell words) or
     ``call``. The value may be quoted (``q``/``q2``, both or neither). A JSON key takes a quoted
@@ -117,8 +118,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
         low = value.lower()
-        if not ((keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))) or (q is None and (low in _NOT_VALUES or _EXPRESSION.search(value)))
-                or ("/" in value and plural is _ID_LABEL)):
+        enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
+        code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
+        if not (enum or code or ("/" in value and plural is _ID_LABEL)):
             out.extend(_value_parts(text, t.start(), t.end(), kind, label))
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
