@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean haproxy32 recall-report
+.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean haproxy32 recall-report packs corpus-report
 
 setup: deps venv certs key
 
@@ -89,7 +89,7 @@ haproxy32:
 	$(HAPROXY32) -v | head -1
 
 test: setup tools haproxy32
-	$(VENV)/bin/ruff check agent tests bench
+	$(VENV)/bin/ruff check agent tests bench tools
 	$(VENV)/bin/pytest -q
 
 # In-process tests only (engine, codec, Lua restore via lupa, CLI): under 30 s, no HAProxy needed.
@@ -101,10 +101,21 @@ recall-report: venv
 	$(PY) -m tests.support.recall_report
 
 lint: venv
-	$(VENV)/bin/ruff check agent tests bench
+	$(VENV)/bin/ruff check agent tests bench tools
 
 bench: setup
 	$(PY) bench/run.py
+
+# Regenerate agent/engine/packs/vocab.yaml (identifier labels and enum values) from the pinned botocore.
+packs: venv
+	$(PY) tools/gen_vocab.py
+
+# The AWS CLI's own examples, labelled from botocore's models: share of identifier values masked
+# and of non-identifier values changed, per service and overall (tests/support/awscli_corpus.py), as plain
+# text and pasted into a Messages request.
+corpus-report: venv
+	$(PY) -m tests.support.awscli_corpus --misses 20
+	$(PY) -m tests.support.awscli_corpus --json --worst 5
 
 clean:
 	rm -rf $(VENV) run certs/out .pytest_cache .hypothesis .cache

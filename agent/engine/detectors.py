@@ -14,13 +14,13 @@ from re import _parser as sre_parse  # the stdlib parser behind re.compile
 
 import yaml
 
-from agent.engine import splitters
+from agent.engine import splitters, vocab
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
 FORMATS = frozenset({"digits", "hexid", "charclass", "ipv4", "ipv6", "name", "iplabel"})
 _DETECTOR_KEYS = frozenset({
     "id", "kind", "description", "regex", "anchors", "window", "after", "priority", "split",
-    "params", "examples", "propagate", "window_chars"})
+    "params", "examples", "propagate", "window_chars", "window_exact"})
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 # Regex macros: {L} / {R} are identifier boundaries that treat JSON escapes (\n, \t, \") as
@@ -64,6 +64,8 @@ class Detector:
     nomatch_examples: list = field(default_factory=list)
     where: str = ""
     window_run: re.Pattern | None = None   # from ``window_chars``: where the window really starts
+    window_exact: bool = False             # a match starts only where the ``window_chars`` run starts
+    window_back: re.Pattern | None = None  # ``window_chars``+ : that run, matched on the reversed window
 
 
 @dataclass
@@ -219,7 +221,16 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
         after=ints["after"], priority=ints["priority"], split=split,
         params={k: v for k, v in params.items() if k != "__line__"},
         propagate=bool(raw.get("propagate", False)), match_examples=match,
-        nomatch_examples=nomatch, where=where, window_run=window_run)
+        nomatch_examples=nomatch, where=where, window_run=window_run,
+        window_exact=_window_exact(where, raw, window_run),
+        window_back=re.compile(raw["window_chars"] + "*") if window_run is not None else None)
+
+
+def _window_exact(where: str, raw: dict, window_run) -> bool:
+    exact = raw.get("window_exact", False)
+    if not isinstance(exact, bool) or (exact and window_run is None):
+        raise _fail(where, "window_exact is true or false, and true needs window_chars")
+    return exact
 
 
 def _read(path: Path) -> dict:
@@ -233,7 +244,7 @@ def _read(path: Path) -> dict:
         raise PackError(f"{path}: cannot read: {e}") from None
     if not isinstance(data, dict):
         raise PackError(f"{path}:1: a pack is a mapping with 'kinds' and/or 'detectors'")
-    unknown = set(data) - {"pack", "kinds", "detectors", "__line__"}
+    unknown = set(data) - {"pack", "kinds", "detectors", "vocabularies", "__line__"}
     if unknown:
         raise PackError(f"{path}:1: unknown top-level keys {sorted(unknown)}")
     return data
@@ -259,6 +270,7 @@ def load_packs(packs_dir: str | Path | None = None) -> PackSet:
             if name in kinds and kinds[name] != Kind(name, kind.format, kind.keep_prefix, kinds[name].where):
                 raise _fail(kind.where, f"kind {name!r} already declared at {kinds[name].where}")
             kinds.setdefault(name, kind)
+    vocabularies = vocab.read_vocabularies(docs, PackError)
     detectors: list[Detector] = []
     seen: dict[str, str] = {}
     for path, data in docs:
@@ -267,6 +279,7 @@ def load_packs(packs_dir: str | Path | None = None) -> PackSet:
             raise PackError(f"{path}:{data['__line__']}: 'detectors' must be a list")
         for item in raw:
             det = _parse_detector(path, item, kinds)
+            vocab.resolve_params(det, vocabularies, _fail)
             if det.id in seen:
                 raise _fail(det.where, f"duplicate detector id, first defined at {seen[det.id]}")
             seen[det.id] = det.where

@@ -57,6 +57,17 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
         if a_start < covered:
             continue  # inside a match already found
         pos = a_start - window if a_start > window else 0
+        if det.window_exact:  # only where the run starts (its regex says so with a lookbehind)
+            r = det.window_back.match(text[pos:a_start][::-1])  # the run, read backwards: cheaper
+            start = a_start - r.end()
+            if start and text[start - 1] == "\\" and text[start] in "nrt":
+                start += 1  # the run starts with the letter of a JSON escape (\nDB_NAME=x): after it
+            m = match(text, start)
+            if m is not None and m.span() not in seen:
+                seen.add(m.span())
+                covered = max(covered, m.end())
+                yield m
+            continue
         if run is not None:
             r = run.search(text, pos, a_start)
             if r is not None:

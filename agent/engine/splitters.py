@@ -254,7 +254,7 @@ ENUM_VALUES = frozenset("""
     inactive creating deleting deleted failed in-use attached detached modifying rebooting
 """.split())
 # "Name" of an EC2 filter: {"Name": "instance-state-name", "Values": [...]}.
-_FILTER_NAME = re.compile(r'(?:[\x00\\]*\\)?"\s*,\s*(?:[\x00\\]*\\)?"Values(?:[\x00\\]*\\)?"')
+FILTER_NAME = re.compile(r'(?:[\x00\\]*\\)?"\s*,\s*(?:[\x00\\]*\\)?"Values(?:[\x00\\]*\\)?"')
 
 
 def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -265,7 +265,7 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
             or value.endswith(".amazonaws.com") or nothing_secret(value) or value in ENUM_VALUES \
-            or value.startswith("tag:") or _FILTER_NAME.match(text, end):
+            or value.startswith("tag:") or FILTER_NAME.match(text, end):
         return []
     if "/" in value or ":" in value:
         return _path_parts(text, start, end, kind)

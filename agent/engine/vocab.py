@@ -1,0 +1,235 @@
+"""Vocabularies in packs, and the splitters that check a label against one.
+
+A pack may carry ``vocabularies``: named blocks of lines (``agent/engine/packs/vocab.yaml`` is generated
+from botocore's service models by ``tools/gen_vocab.py``). A detector refers to one from its
+params as ``{vocabulary: name}``; the loader puts the loaded set in its place.
+
+``label_value`` accepts a match of ``label <separator> value`` (``s3Bucket: "x"``,
+``NEXT_PUBLIC_S3_BUCKET=x``, ``--db-instance-identifier x``, ``.bucket("x")``) when the label's
+words name an identifier (``agent/engine/labels.py``) and the value is not an AWS enum value
+(``"Name": "running"`` is an instance state, not a name). It costs one regex pass over the label
+and set look-ups: linear in the label's length.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.engine import splitters
+from agent.engine.labels import Vocabulary, parse_lines, words
+from agent.engine.memo import Memo
+
+# Values that are code, not data: type names and placeholders after a label (bucketName: string).
+_NOT_VALUES = frozenset("""
+    string str int integer number bool boolean float double none null nil true false undefined
+    required optional any object list dict array map type value default example todo tbd changeme
+    name id arn
+""".split())
+_EXPRESSION = re.compile(r"[$%{<(\[]|^(?:var|local|module|data|self|this|props|process|os|env|args|config|settings)\.")
+
+
+def read_vocabularies(docs, error=ValueError) -> dict[str, tuple[str, list[str]]]:
+    """``name -> (where, lines)`` from every pack's ``vocabularies`` mapping."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for path, data in docs:
+        raw = data.get("vocabularies")
+        if raw is None:
+            continue
+        line = raw.get("__line__", data.get("__line__", "?")) if isinstance(raw, dict) else "?"
+        where = f"{path}:{line}"
+        if not isinstance(raw, dict):
+            raise error(f"{where}: 'vocabularies' must map names to blocks of lines")
+        for name, block in raw.items():
+            if name == "__line__":
+                continue
+            if not isinstance(block, str):
+                raise error(f"{where}: vocabulary {name!r} must be a block of lines")
+            if name in out:
+                raise error(f"{where}: vocabulary {name!r} already defined at {out[name][0]}")
+            out[name] = (where, parse_lines(block))
+    return out
+
+
+def resolve_params(det, vocabularies: dict, fail) -> None:
+    """Replace ``{vocabulary: name}`` params with the loaded set (labels: a ``Vocabulary`` of word
+    tuples; anything else: a frozenset of lower-cased lines)."""
+    for key, value in list(det.params.items()):
+        if isinstance(value, dict) and "vocabulary" in value:
+            name = value["vocabulary"]
+            if name not in vocabularies:
+                raise fail(det.where, f"params.{key}: vocabulary {name!r} is not defined in any pack")
+            lines = vocabularies[name][1]
+            if key == "labels":
+                det.params[key] = Vocabulary(tuple(line.split()) for line in lines)
+            else:
+                det.params[key] = frozenset(line.lower() for line in lines)
+
+
+def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitters.Part]:
+    """``label <sep> value`` where the label's words are in ``params["labels"]``.
+
+    Params: ``labels`` (a vocabulary), ``keep_values`` (lower-cased values never masked: AWS enum
+    values; under a specific label only when spelled like one: lower case, UPPER_SNAKE,
+    PascalCase), ``generic`` (labels trusted as they are spelled, such as the AWS CLI's ``Name``
+    and ``Id`` keys, only when quoted like a JSON key), ``generic_near_arn`` (the same, only with an
+    ``"arn"`` key nearby: lower-case ``name`` and ``id``), ``form``: ``key`` (the label quoted on both
+    sides, the closing quote in group ``kq2``, or on neither), ``cli`` (values are shell words) or
+    ``call``. The value may be quoted (``q``/``q2``, both or neither). A JSON key takes a quoted
+    value; an unquoted value must end its field (line end, ``,``, ``;``, ``}``, ``#`` ...) and must
+    not be a type name or an expression.
+    """
+    form = params.get("form", "key")
+    if form == "key":
+        label, kq2, q, q2 = m.group("label", "kq2", "q", "q2")
+        label_start = m.start("label")
+        # quoted as a key only with a closing quote too: a quote before an unquoted label opens
+        # the JSON string the label stands in ("AWS_S3_BUCKET=x\n..."); < : an XML element
+        kq = kq2 is not None
+        if (kq and not (label_start > 0 and text[label_start - 1] in "\"'<")) or (kq and q is None):
+            return []
+        generic = kq and label in params.get("generic", ())
+        if not generic and label in params.get("generic_near_arn", ()):
+            if not (kq and _near_arn_key(text, label_start)):
+                return []  # a plain word is never in the vocabulary: no look-up
+            generic = True
+    elif form == "pair":  # name: S3_BUCKET / value: x, and {"name": "TABLE_NAME", "value": "x"}
+        label, q, q2 = m.group("label", "q", "q2")
+        generic = False
+    elif form == "list":  # "SubnetIds": ["a", "b"]: the label's closing quote in q, the last item's in q2
+        label, q, q2 = m.group("label", "q", "q2")
+        label_start = m.start("label")
+        if not (label_start > 0 and text[label_start - 1] in "\"'"):
+            return []
+        generic = False
+    else:
+        label, q, q2 = m.group("label", "q", "q2")
+        generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start())
+    if (q is None) != (q2 is None):
+        return []
+    plural = _label_decision(label, params["labels"]) if not generic else False
+    if plural is None:
+        return []
+    start, end = m.span("value")
+    if q is None and (text[start] in "-+" or not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
+                                                else _FIELD_END.match(text, end))):
+        return []  # a sign starts only a quoted value ("Id": "-1682899164"; id: -1 is a number)
+    if generic and splitters.FILTER_NAME.match(text, end):
+        return []  # {"Name": "instance-state-name", "Values": [...]}: an EC2 filter's name, not a resource
+    keep = params.get("keep_values")
+    out: list[splitters.Part] = []
+    for t in _TOKEN.finditer(text, start, end):
+        value = t.group()
+        low = value.lower()
+        enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
+        code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
+        if not (enum or code or ("/" in value and plural is _ID_LABEL)):
+            out.extend(_value_parts(text, t.start(), t.end(), kind, label))
+        if plural is not True:
+            break  # a singular label takes one value (--bucket x: what follows is not its value)
+    return out
+
+
+_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$\x00\"]|\\[nt])aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
+_COMMAND_REACH = 2000
+
+
+def _in_aws_command(text: str, flag_start: int) -> bool:
+    """The flag belongs to an ``aws <service> <operation>`` command: on its line, or on a line
+    continued with a trailing backslash (a generic flag such as ``--name`` says nothing elsewhere).
+    Line breaks are real or JSON-escaped (``\\n``); a backslash may have been blanked to NUL."""
+    lo = max(0, flag_start - _COMMAND_REACH)
+    start = flag_start
+    while True:
+        real, escaped = text.rfind("\n", lo, start), text.rfind("\\n", lo, start)
+        brk = max(real, escaped)
+        line_start = (real + 1 if real > escaped else escaped + 2) if brk >= 0 else lo
+        if _AWS_COMMAND.search(text, line_start, flag_start):
+            return True
+        # the previous line continues into this one when it ends with a backslash
+        if brk <= lo or text[brk - 1] not in "\\\x00":
+            return False
+        start = brk
+
+
+_NEAR = 400
+
+
+def _near_arn_key(text: str, label_start: int) -> bool:
+    """An ``"arn"`` key within ``_NEAR`` characters, quoted exactly as this label is (``"``, or
+    ``\\"`` inside a JSON string): the object is an AWS resource (``{"arn": ..., "name": ...}``),
+    not an API message of its own (``{"type": "tool_use", "name": "Bash"}``)."""
+    q = label_start - 1
+    while q > 0 and text[q - 1] in "\\\x00":
+        q -= 1
+    quote = text[q:label_start]
+    key = quote + "arn" + quote
+    lo = max(0, label_start - _NEAR)
+    return text.find(key, lo, label_start + _NEAR) >= 0
+
+
+# Under a specific label an enum value is kept only when it is spelled like AWS's own words
+# (default, VPC_FLOW, LoadBalancer); "UserName": "Bob" is a user, whatever enum also spells Bob.
+_PLAIN_WORD = re.compile(r"[a-z]+(?:[-_][a-z]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|(?:[A-Z][a-z0-9]+){2,}")
+_ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
+_LABELS: Memo[object] = Memo(20_000)
+
+
+def _label_decision(label: str, vocabulary: Vocabulary):
+    """None: not an identifier label; True: plural (takes a list); False or ``_ID_LABEL``: singular.
+    Remembered under a private key (a label can be an original: a map keyed by bucket names)."""
+    key, decision = _LABELS.get((id(vocabulary), label))
+    if decision is None:
+        label_words = words(label)
+        if not vocabulary.matches(label_words):
+            decision = "no"
+        elif label_words[-1].endswith("s"):
+            decision = True
+        else:
+            # a path under an ID label is something else (stackID: default/web), but a secret's
+            # ID is its name, and names of secrets are paths (SecretId: prod/db-password)
+            decision = _ID_LABEL if label_words[-1] == "id" and "secret" not in label_words else False
+        _LABELS.put(key, decision)
+    return None if decision == "no" else decision
+
+
+_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|\\[nrt]|\Z)")
+_CLI_END = re.compile(r"[ \t\r\n;|&)\\]|\Z")
+
+
+def _token_end(text: str, start: int) -> int:
+    t = _TOKEN.match(text, start)
+    return t.end() if t else start
+
+
+_TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
+
+
+def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list[splitters.Part]:
+    """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
+    (managed policy and document names, ``alias/aws/...``); path-like values per segment."""
+    value = text[start:end]
+    if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
+            or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:")) \
+            or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
+            or _UUID.fullmatch(value):
+        return []
+    if "/" in value or ":" in value:
+        return splitters._path_parts(text, start, end, kind)
+    if splitters.EC2_ID.fullmatch(value) or (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)):
+        return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
+    return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
+
+
+# AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and
+# the job-function policies): the same in every account, so nothing to hide.
+_AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9-]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
+                        r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
+                        r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
+# Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.
+_ACCOUNT_LABEL = re.compile(r"[Aa]ccount|ACCOUNT|[Oo]wner|OWNER|[Rr]egistryId")
+# UUIDs pass unchanged everywhere (DESIGN.md), under a label too: random, they tell nothing.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
+
+
+splitters.SPLITTERS.setdefault("label_value", label_value)

@@ -1,0 +1,448 @@
+"""A corpus nobody here wrote: the AWS CLI's own examples (``awscli/examples/**/*.rst``), labelled
+from botocore's service models, and the masker measured on it.
+
+Labels come from the models alone, never from the detection code: for each ``aws <service> <op>``
+command the flags are looked up in the operation's input shape, and each ``Output::`` JSON block is
+walked along the operation's output shape (keys are member names). A value is
+
+- an *identifier* when its member is a string (or a list of strings) without an enum whose member
+  or shape name ends in Id / Name / Identifier / Arn / Url (and their plurals), and is not AWS
+  vocabulary (regions, zones, engines, metrics, types ...: ``_NOT_NAMES``);
+- a *non-identifier* when its member is an enum, a number, a boolean, a timestamp, or a string
+  whose name says it is a type, status, state, class, version, time ... (``_NON_ID_WORDS``);
+- unclassified otherwise (descriptions, policies, addresses: they may hold identifiers or not;
+  a generic ``Name`` / ``Id`` of a structure describing an attribute, setting, tag, filter,
+  label ...: it names a key) and not counted.
+
+Measured per value occurrence: an identifier is *masked* when the masker masks something inside it;
+a non-identifier is *changed* when the masker masks anything overlapping it. Only counts and shares
+are reported; ``--misses`` lists missed values (AWS documentation example values, from the corpus
+itself) for development.
+
+    .venv/bin/python -m tests.support.awscli_corpus [--sample N] [--seed S] [--misses K] [--service ec2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+
+try:
+    import awscli
+    import botocore
+    import botocore.session
+    from botocore import xform_name
+except ImportError:  # pragma: no cover - dev dependencies (pyproject's test extra)
+    awscli = botocore = None
+
+RENAMES = {"s3api": "s3", "configservice": "config", "deploy": "codedeploy"}
+_ID_TAIL = re.compile(r"(?:Id|ID|Ids|IDs|Name|Names|Identifier|Identifiers|Arn|ARN|Arns|ARNs|Url|URL|Urls)$")
+# Names that hold AWS vocabulary, not a customer's resource.
+_NOT_NAMES = re.compile(
+    r"(?:Region|Zone|Engine|Metric|Attribute|Device|Platform|Family|Type|Status|State|Class|Version|"
+    r"Format|Mode|Algorithm|Protocol|Operator|Action|Permission|Dimension|Unit|Runtime|Language|"
+    r"Locale|Currency|Country|Product|Principal|Parameter|Option|Field|Feature|Event|Header|"
+    r"Property|Setting|Capability|Namespace|Statistic|Codec|Timezone|TimeZone|Instance(?:Type|Class)|"
+    r"Dns|DNS|Filter|Tag|Query|Sort|Column|Voice|Sku|Request|Token)"
+    r"(?:Id|ID|Ids|Name|Names|Identifier|Arn|Url)?s?$")
+_NON_ID_WORDS = re.compile(
+    r"(?:Type|Types|Status|State|Class|Time|Date|Timestamp|Mode|Format|Enabled|Count|Size|"
+    r"Port|Code|Percent|Percentage|Duration|Seconds|Minutes|Hours|Days|Period|Level|Algorithm|Protocol|"
+    r"Engine|Family|Runtime|Region|Zone|Unit|Units|Limit|Priority|Weight)$")
+
+_CMD = re.compile(r"^[ \t]*aws[ \t]+([a-z0-9-]+)[ \t]+([a-z0-9-]+)", re.M)
+_OUTPUT = re.compile(r"^Output::?[ \t]*\n", re.M)
+
+
+@dataclass
+class Value:
+    start: int
+    end: int
+    identifier: bool         # True: identifier; False: non-identifier
+    where: str               # service.member, for the report
+
+
+@dataclass
+class Example:
+    path: str
+    service: str
+    text: str
+    values: list[Value] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _session():
+    return botocore.session.get_session()
+
+
+@cache
+def _model(service: str):
+    try:
+        return _session().get_service_model(service)
+    except Exception:  # noqa: BLE001 - an unknown service: its examples are not labelled
+        return None
+
+
+@cache
+def _operations(service: str) -> dict:
+    model = _model(service)
+    if model is None:
+        return {}
+    return {xform_name(op, "-"): model.operation_model(op) for op in model.operation_names}
+
+
+# A generic member (Name, Id, Key) of a structure that describes a key/value pair, an attribute, a
+# setting, a tag, a filter, a dimension, a label ... names that key, not a resource.
+_GENERIC = frozenset({"name", "id", "key", "identifier"})
+_KEY_STRUCTURES = re.compile(
+    r"(?:Attribute|Setting|Tag|Filter|Dimension|Metric|Parameter|Option|Field|Header|Property|Capability|"
+    r"Feature|Statistic|Label|Category|Entity|Variable|Column|KeyValue|Pair|Trait|Type|Condition)s?"
+    r"(?:Definition|Summary|Detail|Details|Value|Entry|Item|Info)?(?:List)?$")
+
+
+def classify(member: str, shape, parent: str | None = None) -> bool | None:
+    """True identifier, False non-identifier, None unclassified (see the module doc)."""
+    if parent and member.lower() in _GENERIC and _KEY_STRUCTURES.search(parent):
+        return None
+    if shape.type_name == "list":
+        shape = shape.member
+    t = shape.type_name
+    if t in ("integer", "long", "double", "float", "boolean", "timestamp"):
+        return False
+    if t != "string":
+        return None
+    if shape.enum:
+        return False
+    sname = shape.name
+    if sname.endswith("Type") and _ID_TAIL.search(sname[:-4]):
+        sname = sname[:-4]  # IAM / KMS style shape names: roleNameType is a RoleName, KeyIdType a KeyId
+    names = (member[:1].upper() + member[1:], sname[:1].upper() + sname[1:])
+    if any(_ID_TAIL.search(n) for n in names) and not any(_NOT_NAMES.search(n) for n in names):
+        return True
+    if _NON_ID_WORDS.search(member):
+        return False
+    return None
+
+
+# --- JSON output: a tolerant tokenizer (blocks are often cut with "...some output truncated...") ----
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|[{}\[\]:,]')
+
+
+def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[Value]) -> None:
+    # stack of (container "{" or "[", its shape, the key it stands under)
+    stack: list[tuple[str, object, str | None]] = []
+    key: str | None = None
+    expecting_key = False
+    pending = None     # shape of the next value
+    for m in _TOKEN.finditer(text, start, end):
+        tok = m.group()
+        if tok in "{[":
+            child = pending if stack else shape
+            under = key if stack and stack[-1][0] == "{" else (stack[-1][2] if stack else None)
+            stack.append((tok, child, under))
+            expecting_key = tok == "{"
+            key = None
+            pending = child.member if tok == "[" and getattr(child, "type_name", None) == "list" else None
+            continue
+        if tok in "}]":
+            if stack:
+                stack.pop()
+            key = None
+            pending = None
+            if stack and stack[-1][0] == "[":
+                sh = stack[-1][1]
+                pending = sh.member if sh is not None and sh.type_name == "list" else None
+            expecting_key = bool(stack) and stack[-1][0] == "{"
+            continue
+        if tok == ":":
+            expecting_key = False
+            continue
+        if tok == ",":
+            if stack and stack[-1][0] == "{":
+                expecting_key = True
+                key = None
+            continue
+        if not stack:
+            continue
+        container, cshape, under = stack[-1]
+        if container == "{" and expecting_key and tok.startswith('"'):
+            key = json.loads(tok) if "\\" in tok else tok[1:-1]
+            pending = None
+            if cshape is not None and cshape.type_name == "structure":
+                pending = cshape.members.get(key)
+            elif cshape is not None and cshape.type_name == "map":
+                pending = cshape.value
+            continue
+        member = key if container == "{" else under
+        if member is None or pending is None:
+            continue
+        parent = cshape.name if container == "{" and cshape is not None else None
+        label = classify(member, pending, parent)
+        if label is None:
+            continue
+        if tok.startswith('"'):
+            s, e = m.start() + 1, m.end() - 1
+            if e <= s or not any(c.isalnum() for c in text[s:e]) or "<" in text[s:e]:
+                continue  # "", "-" or a <placeholder>: nothing to mask
+        else:
+            s, e = m.span()
+        out.append(Value(s, e, label, f"{service}.{member}"))
+
+
+# --- commands ----------------------------------------------------------------------------------------
+_ARG = re.compile(r"""'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"\\]+|\\\n""")
+
+
+def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) -> None:
+    # the command runs to the end of the line, continued by a trailing backslash
+    pos = m.end()
+    end = text.find("\n", pos)
+    while end > 0 and text[end - 1] == "\\":
+        end = text.find("\n", end + 1)
+    if end < 0:
+        end = len(text)
+    members = {xform_name(n, "-"): (n, sh) for n, sh in op.input_shape.members.items()} \
+        if op.input_shape is not None else {}
+    flag = None
+    for a in _ARG.finditer(text, pos, end):
+        tok = a.group()
+        if tok.startswith("--"):
+            flag = members.get(tok[2:].split("=", 1)[0])
+            continue
+        if flag is None or tok == "\\\n":
+            continue
+        s, e = a.span()
+        if tok[0] in "'\"":
+            s, e = s + 1, e - 1
+        value = text[s:e]
+        if not value or value.startswith(("file://", "fileb://", "{", "[", "$")) or "=" in value \
+                or any(c in value for c in "()<>") \
+                or not any(c.isalnum() for c in value):
+            continue
+        label = classify(*flag)
+        if label is not None:
+            out.append(Value(s, e, label, f"{service}.{flag[0]}"))
+
+
+_S3URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
+
+
+def label_file(path: Path, root: Path) -> Example | None:
+    text = path.read_text(encoding="utf-8")
+    cli_service = path.relative_to(root).parts[0]
+    service = RENAMES.get(cli_service, cli_service)
+    ex = Example(str(path.relative_to(root)), cli_service, text)
+    ops = _operations(service)
+    last_op = None
+    outputs = [o.end() for o in _OUTPUT.finditer(text)]
+    for m in _CMD.finditer(text):
+        if m.group(1) == "s3" and cli_service == "s3":
+            # high-level s3 commands (cp, ls, sync ...): buckets in s3:// URIs
+            line_end = text.find("\n", m.end())
+            for u in _S3URI.finditer(text, m.end(), line_end if line_end > 0 else len(text)):
+                ex.values.append(Value(u.start(1), u.end(1), True, "s3.Bucket"))
+            continue
+        op = ops.get(m.group(2)) if RENAMES.get(m.group(1), m.group(1)) == service else None
+        if op is None:
+            continue
+        last_op = op
+        _command_values(text, m, op, cli_service, ex.values)
+        # the next Output:: block after this command and before the next command belongs to it
+        nxt = _CMD.search(text, m.end())
+        limit = nxt.start() if nxt else len(text)
+        for o in outputs:
+            if m.end() < o < limit and op.output_shape is not None:
+                block_end = _block_end(text, o)
+                brace = text.find("{", o, block_end)
+                if brace >= 0:
+                    _walk_json(text, brace, block_end, op.output_shape, cli_service, ex.values)
+                break
+    del last_op
+    ex.values = _dedupe(ex.values)
+    return ex if ex.values else None
+
+
+def _block_end(text: str, start: int) -> int:
+    """End of the indented literal block that starts at ``start`` (the line after ``Output::``)."""
+    pos = start
+    n = len(text)
+    while pos < n:
+        nl = text.find("\n", pos)
+        line = text[pos:nl if nl >= 0 else n]
+        if line.strip() and not line[0].isspace():
+            return pos
+        if nl < 0:
+            return n
+        pos = nl + 1
+    return n
+
+
+def _dedupe(values: list[Value]) -> list[Value]:
+    seen, out = set(), []
+    for v in sorted(values, key=lambda v: (v.start, v.end)):
+        if (v.start, v.end) not in seen:
+            seen.add((v.start, v.end))
+            out.append(v)
+    return out
+
+
+def examples_root() -> Path:
+    return Path(awscli.__file__).parent / "examples"
+
+
+def load_examples(sample: int | None = None, seed: int = 13, service: str | None = None) -> list[Example]:
+    root = examples_root()
+    paths = sorted(p for p in root.rglob("*.rst") if len(p.relative_to(root).parts) > 1)
+    if service:
+        paths = [p for p in paths if p.relative_to(root).parts[0] == service]
+    if sample is not None and sample < len(paths):
+        paths = sorted(random.Random(seed).sample(paths, sample))
+    out = []
+    for p in paths:
+        ex = label_file(p, root)
+        if ex is not None:
+            out.append(ex)
+    return out
+
+
+# The project's stated policies (README): UUIDs pass unchanged even under an identifier key, and
+# AWS-owned names (AWS-RunShellScript, AmazonS3ReadOnlyAccess, ARNs whose account is "aws") are the
+# same in every account.
+# Identifier values of these shapes are counted apart, as "kept by policy", not as misses.
+POLICY_KEPT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
+                         r"(?:AWS|Amazon)[A-Z0-9-].*|arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:aws:.*")
+
+
+@dataclass
+class Score:
+    ids: int = 0
+    masked: int = 0
+    non_ids: int = 0
+    changed: int = 0
+    policy: int = 0
+
+    def add(self, other: Score) -> None:
+        self.ids += other.ids
+        self.masked += other.masked
+        self.non_ids += other.non_ids
+        self.changed += other.changed
+        self.policy += other.policy
+
+    @property
+    def recall(self) -> float:
+        return self.masked / self.ids if self.ids else 1.0
+
+    @property
+    def change_rate(self) -> float:
+        return self.changed / self.non_ids if self.non_ids else 0.0
+
+
+def _json_spans(masker, text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Masked spans when the example is pasted into a Messages request (the gateway's real path),
+    mapped back to positions in ``text``, and that mapping (text position -> request position)."""
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1024,
+                       "messages": [{"role": "user", "content": text}]})
+    base = body.index('"content": "') + len('"content": "')
+    pos = [base]
+    for ch in text:
+        pos.append(pos[-1] + len(json.dumps(ch)) - 2)
+    return sorted((s, e) for s, e, _, _ in masker.scan(body, as_json=True)), pos
+
+
+def measure(masker, examples: list[Example], misses: dict | None = None,
+            as_json: bool = False) -> dict[str, Score]:
+    """Per service scores. ``misses`` (optional): where -> Counter of missed / changed values.
+    ``as_json``: each example inside a Messages request instead of as plain text."""
+    scores: dict[str, Score] = defaultdict(Score)
+    for ex in examples:
+        if as_json:
+            spans, pos = _json_spans(masker, ex.text)
+        else:
+            spans, pos = sorted((s, e) for s, e, _, _ in masker.scan(ex.text, as_json=False)), None
+        starts = [s for s, _ in spans]
+        sc = scores[ex.service]
+        for v in ex.values:
+            rs, re_ = (pos[v.start], pos[v.end]) if pos is not None else (v.start, v.end)
+            hit_inside = _any(spans, starts, rs, re_, inside=True)
+            hit_overlap = hit_inside or _any(spans, starts, rs, re_, inside=False)
+            if v.identifier and POLICY_KEPT.fullmatch(ex.text, v.start, v.end):
+                sc.policy += 1
+            elif v.identifier:
+                sc.ids += 1
+                if hit_inside:
+                    sc.masked += 1
+                elif misses is not None:
+                    misses.setdefault(("miss", v.where), Counter())[ex.text[v.start:v.end]] += 1
+            else:
+                sc.non_ids += 1
+                if hit_overlap:
+                    sc.changed += 1
+                    if misses is not None:
+                        misses.setdefault(("changed", v.where), Counter())[ex.text[v.start:v.end]] += 1
+    return scores
+
+
+def _any(spans, starts, s, e, inside: bool) -> bool:
+    import bisect
+    i = bisect.bisect_left(starts, s)
+    j = max(0, i - 1)
+    while j < len(spans) and spans[j][0] < e:
+        a, b = spans[j]
+        if inside and s <= a and b <= e:
+            return True
+        if not inside and a < e and b > s:
+            return True
+        j += 1
+    return False
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sample", type=int, default=None, help="files to sample (default: all)")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--service", default=None)
+    p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
+    p.add_argument("--worst", type=int, default=15)
+    p.add_argument("--json", action="store_true", help="each example inside a Messages request (the real path)")
+    args = p.parse_args(argv)
+    from agent.engine.detectors import load_packs
+    from agent.engine.masker import Masker
+    masker = Masker(b"corpus-report-key-not-secret-0123456789", load_packs())
+    examples = load_examples(args.sample, args.seed, args.service)
+    misses: dict | None = {} if args.misses else None
+    scores = measure(masker, examples, misses, as_json=args.json)
+    total = Score()
+    for sc in scores.values():
+        total.add(sc)
+    print(f"awscli {awscli.__version__} examples, botocore {botocore.__version__} models: "
+          f"{len(examples)} files, {len(scores)} services, "
+          f"{'inside a Messages request' if args.json else 'as plain text'}")
+    print(f"{'service':<28} {'ids':>6} {'masked':>7} {'non-ids':>8} {'changed':>8}")
+    rows = sorted(scores.items(), key=lambda kv: (kv[1].recall, -kv[1].ids))
+    for name, sc in rows[:args.worst]:
+        print(f"{name:<28} {sc.ids:6d} {100 * sc.recall:6.1f}% {sc.non_ids:8d} {100 * sc.change_rate:7.2f}%")
+    print(f"{'worst change rate':<28}")
+    for name, sc in sorted(scores.items(), key=lambda kv: -kv[1].change_rate)[:5]:
+        print(f"{name:<28} {sc.ids:6d} {100 * sc.recall:6.1f}% {sc.non_ids:8d} {100 * sc.change_rate:7.2f}%")
+    print(f"{'OVERALL':<28} {total.ids:6d} {100 * total.recall:6.2f}% {total.non_ids:8d} "
+          f"{100 * total.change_rate:7.3f}%  (targets: >= 98% masked, <= 0.5% changed)")
+    print(f"identifier values kept by policy (UUIDs, AWS-owned names), not counted above: {total.policy}")
+    if misses:
+        for what in ("miss", "changed"):
+            items = sorted(((k[1], c) for k, c in misses.items() if k[0] == what),
+                           key=lambda kc: -sum(kc[1].values()))[:args.misses]
+            print(f"--- top {what} members (AWS documentation example values) ---")
+            for where, c in items:
+                print(f"{sum(c.values()):5d} {where}: {', '.join(v for v, _ in c.most_common(4))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

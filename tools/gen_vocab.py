@@ -1,0 +1,422 @@
+"""Generate agent/engine/packs/vocab.yaml from botocore's service models (``make packs``).
+
+Which members name a resource is decided from the models, not listed by hand:
+
+- a member is a candidate when its shape is a string (or a list of strings) without an enum and
+  its name ends in Id / Name / Identifier / Arn / Url (or their plurals), or its shape's name is
+  the member's name plus such a tail (``Bucket`` -> ``BucketName``);
+- a member name that is an enum in at least a quarter of its occurrences across all models is
+  ambiguous and dropped;
+- labels whose word before the tail is AWS vocabulary (``RegionName``, ``MetricName``,
+  ``EngineName``, ``InstanceTypeId`` ...) are dropped (``QUALIFIER_STOP``), and so are per-call
+  tokens (``RequestId``, ``ClientToken``);
+- a one-word label that is not a generic word (``Bucket``) must be an identifier member at least
+  ``SINGLE_MIN_USES`` times and something else (a structure, an enum) at most a third as often;
+- a label that is only a generic word (``Name``, ``id``) is not a vocabulary entry: the detector
+  trusts ``"Name"`` and ``"Id"`` only as AWS CLI JSON keys, and never enum values under them.
+
+The vocabulary is stored as word tuples (``db instance identifier``), so every spelling of a label
+(``--db-instance-identifier``, ``DBInstanceIdentifier``, ``db_instance_identifier``,
+``DB_INSTANCE_IDENTIFIER``, ``dbInstanceIdentifier``) matches the same entry (agent/engine/labels.py).
+Every enum value of every model is written too: a value under a label that is an AWS enum value
+is not masked. The detectors' examples are checked here, before the file is written.
+
+    .venv/bin/python tools/gen_vocab.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "agent" / "engine" / "packs" / "vocab.yaml"
+TAILS = ("id", "ids", "name", "names", "identifier", "identifiers", "arn", "arns", "url", "urls")
+_TAIL = re.compile(r"(?:Id|ID|Ids|IDs|Name|Names|Identifier|Identifiers|Arn|ARN|Arns|ARNs|Url|URL|Urls)$")
+# The word before the tail says the value is AWS vocabulary, not a customer's resource.
+QUALIFIER_STOP = frozenset("""
+    region zone az engine metric attribute type class status state version platform family field
+    column parameter option event feature product vendor locale language timezone header
+    filter limit tier step tool recipe action permission dimension unit runtime codec
+    voice currency country sku statistic property setting capability namespace sort query model
+    request token idempotency trace correlation transaction
+    display file host dns first last middle given family nick full device shard partition sequence
+    order customer invoice message session cart ticket employee patient
+""".split())
+ENUM_SHARE = 0.25
+# Labels that read the same in application code and mean an application's own records there
+# (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
+# Keys of the Anthropic Messages API itself, which the gateway must forward as they are: a masked
+# tool_use_id no longer matches its tool_use block (a 400 from the API).
+STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")})
+SINGLE_MIN_USES = 20   # a one-word label (Bucket) must name an identifier this often across the models
+
+
+def _models():
+    import botocore.session
+    session = botocore.session.get_session()
+    loader = session.get_component("data_loader")
+    for service in session.get_available_services():
+        yield service, loader.load_service_model(service, "service-2")
+
+
+def collect():
+    from agent.engine.labels import words
+    candidates: Counter = Counter()
+    id_uses: Counter = Counter()
+    other_uses: Counter = Counter()   # lower-cased member name used as a structure, list, enum ...
+    enum_uses: Counter = Counter()
+    uses: Counter = Counter()
+    enums: set[str] = set()
+    for _, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if "enum" in shape:
+                enums.update(v for v in shape["enum"] if isinstance(v, str))
+            if shape.get("type") != "structure":
+                continue
+            for member, spec in shape.get("members", {}).items():
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "list":
+                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                uses[member] += 1
+                if target.get("type") != "string":
+                    other_uses[member.lower()] += 1
+                    continue
+                if "enum" in target:
+                    enum_uses[member] += 1
+                    other_uses[member.lower()] += 1
+                    continue
+                shape_words = words(spec["shape"])
+                member_words = words(member)
+                if _TAIL.search(member) or (_TAIL.search(spec["shape"]) and member_words
+                                            and shape_words[-len(member_words) - 1:-1] == member_words):
+                    candidates[member] += 1
+                    id_uses[member.lower()] += 1
+    entries: set[tuple[str, ...]] = set()
+    for member in candidates:
+        if enum_uses[member] >= ENUM_SHARE * uses[member]:
+            continue
+        w = words(member)
+        if not w or len(w) > 6:
+            continue
+        if len(w) == 1 and w[0] in TAILS:
+            continue  # generic: trusted only as an AWS CLI JSON key (see the detector)
+        if len(w) == 1 and (other_uses[member.lower()] > id_uses[member.lower()] / 3
+                            or id_uses[member.lower()] < SINGLE_MIN_USES or w[0] in QUALIFIER_STOP
+                            or len(w[0]) < 4):
+            continue  # a plain word (Account, Region, Device) that also names other things
+        if w[-2:] in STOP_LABELS or w[-3:] in STOP_LABELS or (
+                len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP):
+            continue
+        if len(w) >= 2 and any(x in QUALIFIER_STOP for x in w[-2:]) and w[-1] not in TAILS:
+            continue
+        entries.add(w)
+    # A label ends in a tail word or in a one-word resource noun that passed above (s3 bucket,
+    # source bucket); "kms key", "execution role" and "security group" without their Id/Arn name
+    # too many other things (and each last word is an anchor that fires on every "Key":).
+    nouns = {e[0] for e in entries if len(e) == 1}
+    entries = {e for e in entries if e[-1] in TAILS or e[-1] in nouns}
+    return entries, enums
+
+
+def _alternation(words_: list[str]) -> str:
+    forms = set()
+    for w in words_:
+        forms.update((w, w.capitalize(), w.upper()))
+    return "|".join(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+SEP_Q = r"(?:[\x00\\]*\\)?"    # an optional JSON escape in front of a quote, at any nesting depth
+VALUE = r"[A-Za-z0-9/][A-Za-z0-9._/:@+-]{0,254}"
+BLANK = r"(?:[ \t\r\n]|\\[nrt])"   # blanks between JSON list items, also as escapes in a JSON string
+
+
+def _owned() -> str:
+    """A value another detector owns, with its own format: EC2-family IDs and ARNs. The regex
+    refuses them at once, so an inventory's thousands of "InstanceId" keys cost one failed match
+    each instead of a splitter call and an overlap contest."""
+    from agent.engine.splitters import EC2_ID
+    return rf"(?!arn:|{EC2_ID.pattern}(?![A-Za-z0-9_]))"
+
+
+OWNED = _owned()
+
+
+def detectors(entries) -> list[dict]:
+    ends = sorted({e[-1] for e in entries} | {"name", "id"})
+    tail = _alternation(ends)
+    label_value = {
+        "id": "vocab-label-value",
+        "kind": "name",
+        "description": ("A value after a label whose words name an AWS identifier member (botocore): JSON keys, "
+                        "YAML / CloudFormation, SDK arguments (boto3, JS v3, Go aws.String), snake_case IaC "
+                        "attributes, environment variables, in any spelling of the label."),
+        # No unbounded repeat in an anchor: Hyperscan pays for [ \t]* on every byte (2 -> 0.6 ms
+        # per 500 KB); two blanks (aligned Terraform) have their own anchor.
+        "anchors": [f"(?:{tail})[\"'\\\\\\x00]*[ \\t]?[:=]", f"(?:{tail})\\\\?[\"']?[ \\t][ \\t]"],
+        "window": 64,   # labels are shorter; the window is sliced and reversed once per anchor hit
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"},
+                   "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
+        "regex": (rf"(?:(?<![A-Za-z0-9_.\\\-])|(?<=\\[nrt]))(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})"
+                  rf"(?P<kq2>{SEP_Q}[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
+                  rf"{OWNED}(?P<value>[-+]?{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
+        "examples": {
+            "match": [
+                {"text": '{"DBInstanceIdentifier": "orders-db"}', "masks": ["orders-db"]},
+                {"text": "NEXT_PUBLIC_S3_BUCKET=acme-web-assets\n", "masks": ["acme-web-assets"]},
+                {"text": "const s3Bucket: 'acme-uploads';", "masks": ["acme-uploads"]},
+                {"text": 'eks_cluster_name = "platform-prod"', "masks": ["platform-prod"]},
+                {"text": "s3.put_object(Bucket='acme-exports', Key='a.csv')", "masks": ["acme-exports"]},
+                {"text": 'input := &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("orders-db")}',
+                 "masks": ["orders-db"]},
+                {"text": '"Variables": {"TABLE_NAME": "orders-table"}', "masks": ["orders-table"]},
+                {"text": '"State": {"Code": 16, "Name": "running"}, "KeyName": "my-key-pair"',
+                 "masks": ["my-key-pair"]},
+                {"text": '"Instances": [{"InstanceId": "i-1234567890EXAMPLE"}]', "masks": ["i-1234567890EXAMPLE"]},
+                {"text": '"PhoneNumberId": "+12065550100"', "masks": ["+12065550100"]},
+                {"text": '"ECS_CLUSTER=x\\nDB_INSTANCE_IDENTIFIER=orders-db\\n"', "masks": ["orders-db"]},
+                {"text": '{"channel": {"arn": "x", "name": "channel-1", "id": "a1b2c3"}}',
+                 "masks": ["channel-1", "a1b2c3"]},
+            ],
+            "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
+                         'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
+                         '"requestId": "req-1234"', "validId: 12", '"Status": "available"',
+                         '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
+                         '{"type": "tool_result", "tool_use_id": "toolu_01abc"}',
+                         '{"name": "my-app", "version": "1.0.0"}', "bucket_id: -1"],
+        },
+    }
+    plurals = sorted({e[-1] for e in entries if e[-1].endswith("s")})
+    json_list = {
+        "id": "vocab-json-list",
+        "kind": "name",
+        "description": "Items of a JSON list under a plural identifier key (\"SubnetIds\": [\"a\", \"b\"]).",
+        "anchors": [f"(?:{_alternation(plurals)}){SEP_Q}\"[ \\t]?:[ \\t]?\\["],
+        "window": 120,
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
+        "after": 600,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "list"},
+        "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
+                  rf"{BLANK}*{SEP_Q}\"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})"
+                  rf"(?P<q2>{SEP_Q}\")"),
+        "examples": {
+            "match": [
+                {"text": '"TableNames": [\n    "Forum",\n    "orders-2024"\n]', "masks": ["Forum", "orders-2024"]},
+                {"text": '{\\"SubnetIds\\": [\\"subnet-1EXAMPLE\\", \\"subnet-2EXAMPLE\\"]}',
+                 "masks": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]},
+            ],
+            "no_match": ['"Names": ["running"]', '"Types": ["a-1"]', '"SubnetIds": []'],
+        },
+    }
+    xml = {
+        "id": "vocab-xml-element",
+        "kind": "name",
+        "description": ("Text of an XML element named by an identifier member "
+                        "(S3 and EC2 API XML: <BucketName>x</BucketName>)."),
+        "anchors": [f"(?:{tail})>"],
+        "window": 64,
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "generic": ["Name", "Id"]},
+        "regex": (rf"(?<=<)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})(?P<kq2>)>(?P<q>)(?P<value>{VALUE})(?P<q2>)</"),
+        "examples": {
+            "match": [
+                {"text": "<Bucket><Name>acme-xml-bucket</Name></Bucket>", "masks": ["acme-xml-bucket"]},
+                {"text": "<DBInstanceIdentifier>orders-db</DBInstanceIdentifier>", "masks": ["orders-db"]},
+            ],
+            "no_match": ["<instanceState><name>running</name></instanceState>", "<Name>running</Name>",
+                         "<RegionName>us-east-1</RegionName>", "<name>${bucket}</name>"],
+        },
+    }
+    pair_params = {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "pair"}
+    env_yaml = {
+        "id": "vocab-env-pair-yaml",
+        "kind": "name",
+        "description": ("Kubernetes / compose environment entries whose name is an identifier label "
+                        "(- name: S3_BUCKET, then value: x)."),
+        "anchors": ["name:[ \\t]+[\"']?[A-Z][A-Z0-9]*_"],
+        "window": 0,
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": pair_params,
+        "regex": (rf"name:[ \t]+[\"']?(?P<label>[A-Z][A-Z0-9_]{{0,63}})[\"']?[ \t]*(?:\r?\n|(?:\\r)?\\n)"
+                  rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>[\"'])?(?P<value>{VALUE})(?P<q2>[\"'])?"),
+        "examples": {
+            "match": [{"text": "env:\n  - name: S3_BUCKET\n    value: acme-uploads-prod\n",
+                       "masks": ["acme-uploads-prod"]},
+                      {"text": "- name: DB_INSTANCE_IDENTIFIER\n  value: \"orders-db\"", "masks": ["orders-db"]}],
+            "no_match": ["- name: LOG_LEVEL\n  value: debug", "- name: S3_BUCKET\n  valueFrom: x"],
+        },
+    }
+    env_json = {
+        "id": "vocab-env-pair-json",
+        "kind": "name",
+        "description": ("ECS task definition environment entries whose name is an identifier label "
+                        "({\"name\": \"TABLE_NAME\", \"value\": \"x\"})."),
+        "anchors": ["name\\\\?\"[ \\t]?:[ \\t]?\\\\?\"[A-Z][A-Z0-9]*_"],
+        "window": 1,
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": pair_params,
+        "regex": (rf"{SEP_Q}\"name{SEP_Q}\"[ \t]*:[ \t]*{SEP_Q}\"(?P<label>[A-Z][A-Z0-9_]{{0,63}}){SEP_Q}\""
+                  rf"[ \t]*,{BLANK}*{SEP_Q}\"value{SEP_Q}\"[ \t]*:[ \t]*(?P<q>{SEP_Q}\")(?P<value>{VALUE})"
+                  rf"(?P<q2>{SEP_Q}\")"),
+        "examples": {
+            "match": [{"text": '"environment": [{"name": "TABLE_NAME", "value": "orders-table"}]',
+                       "masks": ["orders-table"]}],
+            "no_match": ['{"name": "LOG_LEVEL", "value": "debug"}', '{"name": "TABLE_NAME", "value": ""}'],
+        },
+    }
+    flag = {
+        "id": "vocab-cli-flag",
+        "kind": "name",
+        "description": "Values of AWS CLI flags whose words name an AWS identifier member (botocore).",
+        "anchors": [f"-(?:{'|'.join(ends)})s?[= \\t]"],
+        "window": 100,
+        "window_chars": "[a-z0-9-]",
+        "window_exact": True,
+        "after": 600,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
+                   "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"]},
+        "regex": (rf"(?<![A-Za-z0-9_-])--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
+                  rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
+        "examples": {
+            "match": [
+                {"text": "aws rds describe-db-instances --db-instance-identifier orders-db",
+                 "masks": ["orders-db"]},
+                {"text": "aws ec2 describe-instances --instance-ids i-1234567890EXAMPLE i-0987654321EXAMPLE",
+                 "masks": ["i-1234567890EXAMPLE", "i-0987654321EXAMPLE"]},
+                {"text": "aws ivs get-channel \\\n    --name channel-1", "masks": ["channel-1"]},
+                {"text": 'aws ssm get-parameter --maintenance-window-id "mw-ab12cd34eEXAMPLE"',
+                 "masks": ["mw-ab12cd34eEXAMPLE"]},
+            ],
+            "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
+                         "aws ec2 describe-instances --filters Name=x,Values=y",
+                         "--engine-name mysql", "--region-name us-east-1"],
+        },
+    }
+    method = {
+        "id": "vocab-method-call",
+        "kind": "name",
+        "description": ("Builder calls whose name is an AWS identifier member "
+                        "(Java / Rust SDKs: .dbInstanceIdentifier(\"x\"))."),
+        "anchors": [f"(?:{tail})\\(\\\\?\""],
+        "window": 80,
+        "window_chars": "[A-Za-z0-9_.]",
+        "after": 300,
+        "priority": 38,
+        "propagate": True,
+        "split": "label_value",
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "call"},
+        "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}\")(?P<value>{VALUE})(?P<q2>{SEP_Q}\")\)"),
+        "examples": {
+            "match": [
+                {"text": 'DescribeDbInstancesRequest.builder().dbInstanceIdentifier("orders-db").build()',
+                 "masks": ["orders-db"]},
+                {"text": 'client.get_object().bucket("acme-exports").key("a.csv")', "masks": ["acme-exports"]},
+            ],
+            "no_match": ['builder.name("x")', 'logger.info("started")', '.regionName("us-east-1")'],
+        },
+    }
+    return [label_value, json_list, xml, env_yaml, env_json, flag, method]
+
+
+def render(entries, enums, version: str) -> str:
+    import yaml
+    dets = detectors(entries)
+    head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
+            "# Regenerate with `make packs` after changing the generator or the botocore pin.\n"
+            "# Identifier labels as word tuples (agent/engine/labels.py) and AWS enum values (never masked\n"
+            "# under a label). Schema: agent/engine/packs/README.md.\n")
+    body = yaml.safe_dump({"pack": "vocab", "detectors": dets}, sort_keys=False, width=10_000,
+                          allow_unicode=False)
+    labels = "\n".join("    " + " ".join(e) for e in sorted(entries))
+    values = "\n".join("    " + v for v in sorted(v for v in enums if v.strip() and v == v.strip()
+                                                     and "\n" not in v and len(v) <= 120))
+    return (head + body + "vocabularies:\n  aws-identifier-labels: |\n" + labels
+            + "\n  aws-enum-values: |\n" + values + "\n")
+
+
+def check(text: str) -> list[str]:
+    """Every example of the generated detectors, through the engine's own path."""
+    import tempfile
+
+    from agent.engine.detectors import load_packs
+    from agent.engine.finder import Finder
+    problems = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d) / "vocab-check.yaml"
+        tmp.write_text(text.replace("pack: vocab", "pack: vocab-check", 1)
+                       .replace("id: vocab-", "id: check-vocab-")
+                       .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums"))
+        packs = load_packs(d)
+    for det in packs.detectors:
+        if not det.id.startswith("check-vocab-"):
+            continue
+        for ex in det.match_examples:
+            found = sorted(ex["text"][s:e] for s, e, _ in Finder([det]).find(ex["text"]))
+            if found != sorted(ex["masks"]):
+                problems.append(f"{det.id}: {ex['text']!r} masks {found}, expected {ex['masks']}")
+        for ex in det.nomatch_examples:
+            found = [ex[s:e] for s, e, _ in Finder([det]).find(ex)]
+            if found:
+                problems.append(f"{det.id}: no_match {ex!r} masks {found}")
+    return problems
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--check", action="store_true", help="fail if the committed file is not what would be written")
+    args = p.parse_args()
+    import botocore
+    entries, enums = collect()
+    text = render(entries, enums, botocore.__version__)
+    problems = check(text)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    if args.check:
+        same = OUT.exists() and OUT.read_text() == text
+        print(f"{OUT.relative_to(ROOT)} is {'up to date' if same else 'STALE: run make packs'}")
+        return 0 if same else 1
+    OUT.write_text(text)
+    print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
+          f"botocore {botocore.__version__}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
