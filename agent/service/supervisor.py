@@ -346,8 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Run N masking agents; restart any that dies or stalls.",
                                 epilog="Everything after -- is passed to each `python -m agent serve`.")
     p.add_argument("--processes", type=int, default=os.cpu_count() or 1, metavar="N")
-    p.add_argument("--mask-timeout", default="10s", metavar="TIME",
-                   help="GATEWAY_MASK_TIMEOUT (HAProxy time): an agent silent this long is killed and replaced")
+    p.add_argument("--mask-timeout", default=os.environ.get("GATEWAY_MASK_TIMEOUT", "10s"), metavar="TIME",
+                   help="HAProxy time (default: $GATEWAY_MASK_TIMEOUT, else 10s): an agent whose heartbeat is "
+                        "silent this long is killed and replaced")
     p.add_argument("--grace", type=float, default=None, metavar="SECONDS",
                    help="on SIGTERM, how long agents may drain before SIGKILL (default: mask timeout + 5 s)")
     p.add_argument("--start-timeout", type=float, default=60.0, metavar="SECONDS",
