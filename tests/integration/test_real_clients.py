@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import anthropic
@@ -101,3 +102,55 @@ def test_typescript_sdk_passes_response_content_back(gateway, upstream, stream):
     assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
     check_seen(json.loads(r.stdout)["turns"])
     check_upstream(upstream, 3)
+
+
+def test_claude_code_with_thinking_reads_a_local_file_and_continues(gateway, upstream, tmp_path):
+    """Claude Code 2.1 asks for thinking by itself (``"thinking": {"type": "adaptive"}``). The mock
+    thinks, then calls Claude Code's own Read tool on a file named by the pseudonym it saw: the
+    gateway must restore the path so the real file is read, mask what the tool returns, and pass the
+    signed thinking back unchanged in the tool loop. ``--continue`` then sends the session again."""
+    assert CLAUDE.exists(), "Claude Code is not installed: run `make tools` (make test does)"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / f"{INSTANCE}.json").write_text(TOOL_OUTPUT + "\n")
+
+    def read_the_named_file(payload: dict) -> tuple[str, dict] | None:
+        turns = [m for m in payload.get("messages", []) if m.get("role") in ("user", "assistant")]
+        names = {t.get("name") for t in payload.get("tools") or []}
+        if "Read" not in names or not turns or turns[-1]["role"] != "user":
+            return None
+        content = json.dumps(turns[-1]["content"])
+        if '"tool_result"' in content:
+            return None
+        pseudonyms = re.findall(r"\bi-[0-9a-f]{17}\b", content)
+        return ("Read", {"file_path": f"{home}/{pseudonyms[-1]}.json"}) if pseudonyms else None
+
+    upstream.tool_use = read_the_named_file
+    env = {**os.environ, "HOME": str(home), "ANTHROPIC_BASE_URL": gateway.http_url,
+           "ANTHROPIC_API_KEY": "sk-ant-dummy", "DISABLE_TELEMETRY": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+    first = subprocess.run([str(CLAUDE), "-p", f"What is in {INSTANCE}.json?"], env=env, cwd=home,
+                           capture_output=True, timeout=180)
+    assert first.returncode == 0, first.stderr.decode(errors="replace")[-2000:]
+    out = first.stdout.decode()
+    assert "The tool said:" in out and ACCOUNT in out and PRIVATE_IP in out      # read and restored
+    follow_up = f"Is {ACCESS_KEY} allowed in account {ACCOUNT}?"     # no file named: a plain answer
+    second = subprocess.run([str(CLAUDE), "-p", "--continue", follow_up], env=env, cwd=home,
+                            capture_output=True, timeout=180)
+    assert second.returncode == 0, second.stderr.decode(errors="replace")[-2000:]
+    assert follow_up in second.stdout.decode()
+
+    bodies = [json.loads(rec.body) for rec in upstream.received if rec.target.startswith("/v1/messages")]
+    assert upstream.signature_errors == 0
+    assert all(leaks(rec.body) == [] for rec in upstream.received)
+    assert all(body["thinking"]["type"] in ("adaptive", "enabled") for body in bodies)
+    sent_back = [b for body in bodies for m in body["messages"] if isinstance(m["content"], list)
+                 for b in m["content"] if b.get("type") == "thinking"]
+    assert sent_back, "Claude Code sent no thinking block back"
+    assert all(b["signature"] == upstream.sign(b["thinking"]) for b in sent_back)
+    tool_loop = next(body for body in bodies if any(
+        b.get("type") == "tool_result" for m in body["messages"] if isinstance(m["content"], list)
+        for b in m["content"]))
+    assert ACCOUNT not in json.dumps(tool_loop)                      # the file's content left masked
+    continued = bodies[-1]
+    assert len(continued["messages"]) > len(tool_loop["messages"])    # --continue sent the session again

@@ -17,8 +17,8 @@ Answers, chosen by the request:
     changes one byte of signed thinking breaks the conversation here as it would upstream.
   - With ``tool_use=True`` and ``tools`` in the request, a user turn that is not a tool result is
     answered with a call of the first tool, its input ``{"query": <the text received>}``
-    (``stop_reason: tool_use``); a turn holding a ``tool_result`` is answered with text that
-    echoes the result.
+    (``stop_reason: tool_use``), or with the call a ``tool_use`` function picks from the request;
+    a turn holding a ``tool_result`` is answered with text that echoes the result.
 - anything else: ``{"ok": true, "path": ...}``.
 
 Leak-scanning mode (``MockUpstream(..., originals=[...])``): every request is scanned by a
@@ -47,6 +47,7 @@ import struct
 import threading
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -169,7 +170,9 @@ class MockUpstream:
     record: bool = True          # False: count requests (and leaks) without keeping them (soak)
     reset_after: int | None = None       # RST the connection after this many SSE events
     tunnel: bool = False         # accept CONNECT (200) and Upgrade (101), then scan the raw tunnel bytes
-    tool_use: bool = False       # answer a user turn with a call of the request's first tool
+    # Answer a user turn with a tool call: True calls the request's first tool with {"query": text};
+    # a function of the request payload returns (tool name, input), or None for a plain answer.
+    tool_use: bool | Callable[[dict], tuple[str, dict] | None] = False
     signature_errors: int = 0    # requests refused (400) for a thinking block whose signature fails
     thinking_key: bytes = field(default_factory=lambda: os.urandom(32))
     requests: int = 0            # every request read, recorded or not
@@ -325,11 +328,16 @@ class MockUpstream:
         if result is not None:
             blocks.append({"type": "text", "text": f"The tool said: {result}"})
             return blocks, "end_turn"
-        if self.tool_use and isinstance(tools, list) and tools and isinstance(tools[0], dict):
+        call = None
+        if callable(self.tool_use):
+            call = self.tool_use(payload)
+        elif self.tool_use and isinstance(tools, list) and tools and isinstance(tools[0], dict):
+            call = str(tools[0].get("name")), {"query": text}
+        if call is not None:
             self._tool_calls = getattr(self, "_tool_calls", 0) + 1
             blocks.append({"type": "text", "text": "Let me look that up."})
             blocks.append({"type": "tool_use", "id": f"toolu_mock{self._tool_calls:04d}",
-                           "name": str(tools[0].get("name")), "input": {"query": text}})
+                           "name": call[0], "input": call[1]})
             return blocks, "tool_use"
         blocks.append({"type": "text", "text": text})
         return blocks, "end_turn"
