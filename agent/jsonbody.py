@@ -44,21 +44,53 @@ def neutralize(scan: str) -> str:
 
 @dataclass
 class Layout:
+    """Where detection may act in one body. Protected spans are a set: ``protect`` adds a span
+    (a whole block, a value inside it, both), ``is_protected`` asks whether a span lies inside
+    their union. Spans nest (a signed thinking block holds its own ``signature`` value), so
+    the answer must not depend on which of them starts later, i.e. on the key order of the block:
+    they are merged into disjoint, sorted intervals once, before the first question."""
     scan: str
     neutral: str
-    protected_starts: list[int] = field(default_factory=list)
-    protected_ends: list[int] = field(default_factory=list)
     documents: list[tuple[int, int, str]] = field(default_factory=list)   # (start, end, media type)
     special: list[tuple[int, int]] = field(default_factory=list)          # string contents to decode
-
-    def is_protected(self, start: int, end: int) -> bool:
-        i = bisect.bisect_right(self.protected_starts, start) - 1
-        return i >= 0 and self.protected_ends[i] >= end
+    _spans: list[tuple[int, int]] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list)
+    _ends: list[int] = field(default_factory=list)
+    _merged: bool = True
 
     def protect(self, start: int, end: int) -> None:
-        i = bisect.bisect_right(self.protected_starts, start)
-        self.protected_starts.insert(i, start)
-        self.protected_ends.insert(i, end)
+        self._spans.append((start, end))
+        self._merged = False
+
+    def _merge(self) -> None:
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in sorted(self._spans):
+            if ends and start <= ends[-1]:
+                if end > ends[-1]:
+                    ends[-1] = end
+            else:
+                starts.append(start)
+                ends.append(end)
+        self._starts, self._ends, self._merged = starts, ends, True
+
+    @property
+    def protected_starts(self) -> list[int]:
+        if not self._merged:
+            self._merge()
+        return self._starts
+
+    @property
+    def protected_ends(self) -> list[int]:
+        if not self._merged:
+            self._merge()
+        return self._ends
+
+    def is_protected(self, start: int, end: int) -> bool:
+        if not self._merged:
+            self._merge()
+        i = bisect.bisect_right(self._starts, start) - 1
+        return i >= 0 and self._ends[i] >= end
 
 
 def _enclosing_object(neutral: str, pos: int, reverse: str) -> tuple[int, int] | None:
