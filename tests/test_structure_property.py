@@ -114,3 +114,50 @@ def test_python_sdk_thinking_block_order():
     out = json.loads(masked)
     assert ident not in out["messages"][0]["content"] and ident not in json.dumps(out["messages"][1]["content"][2:])
     check_variants(body, seed=1, variants=6)
+
+
+def _objects(raw: str):
+    from agent import jsonbody
+    neutral = jsonbody.neutralize(jsonbody.scan_text(raw))
+    blocks = [m for m in jsonbody._PROTECTING.finditer(neutral) if m.group(1)]
+    return neutral, blocks
+
+
+def test_one_pass_finds_the_same_blocks_as_the_walks():
+    from agent import jsonbody
+    rnd = random.Random(3)
+    kinds = [{"type": "thinking", "thinking": "t", "signature": "s"}, {"type": "redacted_thinking", "data": "d"},
+             {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+             {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "AAAA"}},
+             {"type": "text", "text": "x"}]
+    for _ in range(300):
+        blocks = []
+        for _ in range(rnd.randrange(1, 5)):
+            b = rnd.choice(kinds)
+            if rnd.random() < 0.3:
+                b = {"type": "thinking", "x": b, "thinking": "y", "signature": "z"}
+            blocks.append(b)
+        raw, _ = sb.serialize({"messages": [{"role": "assistant", "content": blocks}]}, rnd)
+        neutral, found = _objects(raw)
+        assert jsonbody._block_objects(neutral, found) == jsonbody._block_objects_one_pass(neutral, found)
+
+
+def test_nested_blocks_type_last_stay_linear(monkeypatch):
+    """300 thinking blocks nested in each other, ``type`` last: each walk from a key back to its
+    ``{`` crosses every block inside (n * d). The walks stop at their budget and one pass finishes."""
+    from agent import jsonbody
+    obj: dict = {"type": "thinking", "thinking": "i-0123456789abcdef0 " * 200}
+    for _ in range(300):
+        obj = {"x": obj, "type": "thinking"}
+    raw = json.dumps({"messages": [{"role": "assistant", "content": [obj]}]})
+    walks = []
+    original = jsonbody._enclosing_object
+    monkeypatch.setattr(jsonbody, "_enclosing_object", lambda *a: walks.append(1) or original(*a))
+    neutral, found = _objects(raw)
+    with hard_timeout(30):
+        objects = jsonbody._block_objects(neutral, found)
+    assert len(objects) == 1 and objects[0][1] == (raw.index('{"x"'), len(raw) - 4)
+    assert len(walks) < 20
+    with hard_timeout(30):
+        masked = masker().mask_body(raw.encode(), "application/json").body.decode()
+    assert masked == raw
