@@ -6,6 +6,13 @@ clash is retried with the next ``tweak``): two originals getting the same pseudo
 pseudonym equal to an original that appears in the same request. Composite kinds are built from
 the resolved pseudonyms of their components, so an account embedded in a bucket name or an IP in
 an EC2 hostname gets exactly the pseudonym it gets on its own.
+
+Retries are bounded (``MAX_TWEAKS`` per original, so assignment costs O(k log k) for k originals
+whatever the request holds). From ``FALLBACK_TWEAK`` on, a name's pseudonym takes a second form that
+always differs from the name (a distinctive tail); an EC2 IP label whose first form clashes stops
+following the pseudonym of its IP. A request in which no tweak gives a free pseudonym (every address of a
+192.168.0.0/16 listed: the permutation of that range has nowhere else to go) is refused with
+``MaskRefused`` (400, nothing forwarded) instead of being retried forever.
 """
 
 from __future__ import annotations
@@ -14,11 +21,14 @@ import re
 
 from agent.engine.detectors import Kind
 from agent.engine.pseudonyms import Generator
+from agent.engine.results import MaskRefused
 from agent.engine.splitters import IP_LABEL, REGION
 
 _EMBEDDED_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _DEPENDENT = ("name", "iplabel")
 MIN_NAME = 8   # names shorter than this get a distinctive tail on their pseudonym
+MAX_TWEAKS = 32        # attempts per original; then the request is refused
+FALLBACK_TWEAK = 8     # from this attempt on, names use their second form (IP labels from the second)
 
 
 class Assignment:
@@ -40,13 +50,17 @@ class Assignment:
         if found is not None:
             return found
         spec = self._kinds[kind]
-        tweak = 0
-        while True:
+        for tweak in range(MAX_TWEAKS):
             pseudo = self._make(spec, original, tweak)
             owner = self.restore_map.get(pseudo)
             if (owner is None or owner == original) and (pseudo not in self._originals):
                 break
-            tweak += 1
+        else:
+            raise MaskRefused(
+                400, "invalid_request_error",
+                f"the masking gateway could not give every {kind!r} identifier in this request its own "
+                "pseudonym (the request holds nearly every value of that format), so it was not "
+                "forwarded. Split the request or leave some of those values out.", "pseudonym_exhausted")
         self.lookup[key] = pseudo
         self.restore_map[pseudo] = original
         return pseudo
@@ -55,7 +69,7 @@ class Assignment:
         if spec.format == "name":
             return self._name(spec, original, tweak)
         if spec.format == "iplabel":
-            return self._iplabel(original)
+            return self._iplabel(original, tweak)
         return self._gen.make(spec.format, spec.name, original, tweak, spec.keep_prefix)
 
     def _name(self, spec: Kind, original: str, tweak: int) -> str:
@@ -64,17 +78,22 @@ class Assignment:
             out[m.start():m.end()] = m.group()
         for m in _EMBEDDED_ACCOUNT.finditer(original):
             out[m.start():m.end()] = self.resolve("account", m.group())
-        if len(original) < MIN_NAME:
+        if len(original) < MIN_NAME or tweak >= FALLBACK_TWEAK:
             # A short name ("api", "prod", "logs") would get a short pseudonym that could be an
             # ordinary word in a response and be wrongly restored: give it a distinctive tail
-            # ("-" + a digit + 3 more), which no dictionary word has.
+            # ("-" + a digit + 3 more), which no dictionary word has. It is also the second form
+            # for a name whose first form keeps clashing (little of it changes: "us-east-1-a"),
+            # as the tail makes it longer than the name and changes with the tweak.
             out.append("-" + self._gen.tail(spec.name, original, tweak))
         return "".join(out)
 
-    def _iplabel(self, original: str) -> str:
+    def _iplabel(self, original: str, tweak: int) -> str:
         m = IP_LABEL.fullmatch(original)
         if m is None or not all(int(g) < 256 for g in m.groups()):
-            return self._gen.charclass("iplabel", original, 0, 3)
-        ip = self.resolve("ipv4", ".".join(m.groups()))
+            return self._gen.charclass("iplabel", original, tweak, 3)
+        ip = ".".join(m.groups())
+        # First form: the label follows its IP's pseudonym (ip-10-0-1-5 and 10.0.1.5 agree). That
+        # pseudonym is fixed, so when the label it gives clashes, later tweaks permute on their own.
+        ip = self.resolve("ipv4", ip) if tweak == 0 else self._gen.ipv4(ip, tweak)
         prefix = original[: original.index("-") + 1]
         return prefix + ip.replace(".", "-")

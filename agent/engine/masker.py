@@ -28,6 +28,7 @@ from agent.engine.finder import Finder
 from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
 from agent.engine.settings import MaskConfig, load_config
+from agent.engine.splitters import nothing_secret
 from agent.engine.views import PERCENT, json_string_view, percent_view, plain_view
 
 try:  # optional accelerator for JSON validation (see _parses)
@@ -54,6 +55,7 @@ class Masker:
                      if d.kind not in self.config.disable_kinds and d.id not in self.config.disable_detectors]
         self.finder = Finder(detectors)
         self._digit_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "digits")
+        self._name_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "name")
         self._gen = Generator(key)
         self._helper: DetectHelper | None = None
 
@@ -185,6 +187,7 @@ class Masker:
         append = found.append
         protected = lay.is_protected if lay.protected_starts else None
         digits = self._digit_kinds
+        scan = lay.scan
         span: tuple[int, int] | None = None
         skip = False       # the current string is decoded and scanned on its own (special)
         for start, end, kind in parts:
@@ -199,6 +202,13 @@ class Masker:
                 skip = span in special
             if skip or end > span[1]:
                 continue
+            if scan[start - 1] == "\\":
+                # The part would start on the letter of an escape (``\nacme-logs``: a detector that
+                # took the backslash for an optional one before a quote). In ``scan`` every backslash
+                # left starts an escape: the part starts after it, or, if nothing is left, is none.
+                start += 1
+                if start >= end:
+                    continue
             append((start, end, kind, text[start:end]))
         found.sort()
         return found, detected_by
@@ -228,11 +238,16 @@ class Masker:
                 "documents unmasked.", "document")
 
     def _allowed(self, found: list[Found]) -> list[Found]:
+        """Without what the config allows, and without names that hold nothing to hide (a region,
+        an AZ, separators: ``splitters.nothing_secret``), whichever detector or splitter found them."""
         allow = self.config.allow
         disabled = self.config.disable_kinds
+        names = self._name_kinds
         if not allow and not disabled:
-            return found
-        return [f for f in found if f[3] not in allow and f[2] not in disabled]
+            if not any(f[2] in names and nothing_secret(f[3]) for f in found):
+                return found
+        return [f for f in found if f[3] not in allow and f[2] not in disabled
+                and not (f[2] in names and nothing_secret(f[3]))]
 
     # --- pseudonyms and splice --------------------------------------------------------------------
     def _result(self, text: str, found: list[Found], detected_by: str) -> MaskResult:

@@ -16,8 +16,9 @@ from agent.engine.memo import Memo
 
 Part = tuple[int, int, str]
 
+# Every region and AZ of botocore's endpoint data (tests/test_bounded_work.py checks them all).
 REGION = re.compile(
-    r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn)(?:-gov|-iso|-isob)?-"
+    r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn|eusc)(?:-gov|-iso[bef]?|-de)?-"
     r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}(?:[a-z])?")
 SHORT_REGION = re.compile(r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn|usw|use|euw|euc|apne|apse|aps)[a-z]{0,2}\d")
 EC2_ID = re.compile(
@@ -44,6 +45,19 @@ HOST_SERVICES = frozenset("""
     execute-api-fips awsapps secretsmanager kms logs monitoring sts iam ssm dynamodb kinesis firehose
     apigateway appsync-api appsync gr7 sk1 yl4 mq emr glue athena sagemaker elasticbeanstalk
 """.split())
+
+
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
+def nothing_secret(value: str) -> bool:
+    """Whether a name holds nothing to hide: no letter or digit outside its regions and AZs
+    (``us-east-1``, ``eu-west-1a``, ``us-east-1/us-west-2``, ``---``, empty).
+
+    A region is public vocabulary, and the pseudonym of a name keeps its regions as they are
+    (``agent/assign.py``), so such a name would be its own pseudonym. It is not masked at all.
+    """
+    return _ALNUM.search(REGION.sub("", value)) is None
 
 
 def _span(m: re.Match) -> tuple[int, int]:
@@ -86,7 +100,7 @@ def _segment_kind(seg: str) -> str:
 
 def _keep_segment(seg: str) -> bool:
     return (not seg or "*" in seg or seg in KEEP_WORDS or (seg.isdigit() and len(seg) <= 6)
-            or bool(REGION.fullmatch(seg)) or seg.endswith(".amazonaws.com")
+            or nothing_secret(seg) or seg.endswith(".amazonaws.com")
             or seg.startswith("AWSServiceRoleFor"))
 
 
@@ -207,7 +221,7 @@ def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     need_sep = params.get("need_separator", False)
     for t in NAME_TOKEN.finditer(text, start, end):
         token = t.group()
-        if token in ("and", "or") or not name_shaped(token):
+        if token in ("and", "or") or not name_shaped(token) or nothing_secret(token):
             continue
         if (no_phrases and english_phrase(token)) or (need_sep and "-" not in token and "_" not in token):
             continue
@@ -234,7 +248,7 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     value = text[start:end]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
-            or value.endswith(".amazonaws.com"):
+            or value.endswith(".amazonaws.com") or nothing_secret(value):
         return []
     if "/" in value or ":" in value:
         return _path_parts(text, start, end, kind)

@@ -1,0 +1,231 @@
+"""Bounded work (issue 11, item 1): no value makes pseudonym assignment loop, whatever it is.
+
+A name that is nothing but a region or an AZ used to get a pseudonym equal to itself, which the
+assignment rejected and retried forever (``{"Name": "eu-west-1a"}`` hung the agent). Now:
+- a name with nothing to hide (no letter or digit outside its regions and AZs) is not masked at all
+  (``splitters.nothing_secret``): a region is public vocabulary;
+- every retry is bounded (``assign.MAX_TWEAKS``), names and IP labels fall back to a second form,
+  and a request with no free pseudonym left is refused with an Anthropic-shaped 400.
+
+Degenerate values come from AWS grammar pieces (every region and AZ of botocore's endpoint data),
+each case under a hard timeout so a hang fails the case instead of freezing the suite. Case ids
+and failure messages name the case, never the value.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.engine.assignment import MAX_TWEAKS, Assignment
+from agent.engine.detectors import Kind, load_packs
+from agent.engine.masker import Masker
+from agent.engine.pseudonyms import Generator
+from agent.engine.restore import restore_text
+from agent.engine.results import MaskRefused
+from agent.engine.splitters import REGION, nothing_secret
+from tests.support import aws_grammar as g
+from tests.support.deadline import hard_timeout
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = b"bounded-work-test-key-0123456789abcdef"
+# pytest-timeout's own timer must not take SIGALRM from hard_timeout below.
+pytestmark = pytest.mark.timeout(300, method="thread")
+
+
+_MASKER: Masker | None = None
+
+
+def masker() -> Masker:
+    global _MASKER
+    if _MASKER is None:
+        _MASKER = Masker(KEY, load_packs())
+    return _MASKER
+
+
+# --- degenerate values, from grammar pieces -------------------------------------------------------
+def _pseudonym_of_a_name() -> str:
+    body = json.dumps({"Name": "orders-archive-7"}).encode()
+    return json.loads(masker().mask_body(body, "application/json").body)["Name"]
+
+
+def degenerate_values() -> list[tuple[str, str]]:
+    """(case id, value). The id says what the value is made of, never the value."""
+    rng = random.Random(11)
+    out: list[tuple[str, str]] = []
+    out += [(f"region-{i}", r) for i, r in enumerate(g.regions())]
+    out += [(f"az-{i}", az) for i, az in enumerate(g.azs())]
+    out += [(f"kept-only-{i}", g.kept_only(rng)) for i in range(40)]
+    out += [(f"region-sep-{i}", r + sep) for i, (r, sep) in
+            enumerate((rng.choice(g.regions()), s) for s in g.SEPARATORS)]
+    out += [(f"account-{i}", g.account(rng)) for i in range(5)]
+    out += [(f"region-account-{i}", rng.choice(g.regions()) + "-" + g.account(rng)) for i in range(5)]
+    out += [("pseudonym-of-a-name", _pseudonym_of_a_name())]
+    seps = ["".join(rng.choice(g.SEPARATORS) for _ in range(n)) for n in (1, 2, 3, 8)]
+    out += [(f"separators-{i}", s) for i, s in enumerate(seps)]
+    out += [("empty", "")]
+    out += [(f"one-char-{i}", c) for i, c in enumerate("aZ7-")]
+    out += [(f"digits-{n}", "".join(rng.choice("0123456789") for _ in range(n))) for n in (1, 2, 4, 11, 12, 13)]
+    out += [(f"region-digits-{i}", rng.choice(g.regions()) + "-" + str(rng.randrange(1, 99)))
+            for i in range(5)]
+    return out
+
+
+CONTEXTS = {
+    "json-name": lambda v: json.dumps({"Name": v}),
+    "json-bucket-escaped": lambda v: json.dumps(
+        {"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                                    "content": json.dumps({"BucketName": v})}]}]}),
+    "prose-bucket": lambda v: json.dumps({"messages": [{"role": "user", "content": f"S3 bucket {v} is empty"}]}),
+    "s3-uri": lambda v: json.dumps({"system": f"aws s3 ls s3://{v}/logs/"}),
+    "arn": lambda v: json.dumps({"system": f"arn:aws:s3:::{v}"}),
+    "cli-flag": lambda v: json.dumps({"system": f"aws s3api head-bucket --bucket {v}\n"}),
+    "yaml": lambda v: json.dumps({"system": f"Resources:\n  B:\n    Properties:\n      BucketName: {v}\n"}),
+    "unicode-escaped": lambda v: ('{"Name": "' + "".join(f"\\u{ord(c):04x}" for c in v[:1])
+                                  + json.dumps(v[1:])[1:] + "}"),
+}
+
+CASES = [(f"{cid}/{ctx}", v, ctx) for cid, v in degenerate_values() for ctx in CONTEXTS]
+
+
+@pytest.mark.parametrize("value,context", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_degenerate_value_terminates_and_round_trips(value, context):
+    body = CONTEXTS[context](value)
+    with hard_timeout():
+        result = masker().mask_body(body.encode(), "application/json")
+    masked = result.body.decode()
+    out = json.loads(masked)                                   # valid JSON
+    assert json.loads(restore_text(masked, result.restore_map)) == json.loads(body), "restore differs"
+    assert len(set(result.restore_map.values())) == len(result.restore_map), "two originals, one pseudonym"
+    for pseudo, original in result.restore_map.items():
+        assert pseudo != original, "a pseudonym equal to its original"
+    if value and nothing_secret(value):
+        assert out == json.loads(body), "a name with nothing to hide was changed"
+
+
+def test_the_issue_commands_return():
+    """The two commands of issue 11, as a user runs them (a fresh process each)."""
+    for stdin in (b'{"Name": "eu-west-1a"}', b"S3 bucket us-east-1 is empty\n"):
+        r = subprocess.run([sys.executable, "-m", "agent", "mask", "--key-file", str(_key_file())],
+                           input=stdin, capture_output=True, cwd=ROOT, timeout=60)
+        assert r.returncode == 0, r.stderr.decode(errors="replace")[-300:]
+        assert r.stdout == stdin
+
+
+def _key_file() -> Path:
+    path = ROOT / "run" / "test-bounded-work.key"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(KEY)
+    return path
+
+
+def test_every_region_and_az_is_kept():
+    """REGION, which decides what a name keeps, knows every region and AZ of every partition."""
+    missing = [i for i, r in enumerate(g.regions() + g.azs()) if not REGION.fullmatch(r)]
+    assert not missing, f"{len(missing)} regions/AZs not matched (indexes {missing[:10]})"
+
+
+# --- the assignment on its own: values that no detector would pass it ----------------------------
+def _assign(items: set[tuple[str, str]], kinds: dict[str, Kind] | None = None) -> Assignment:
+    with hard_timeout():
+        return Assignment(Generator(KEY), kinds or load_packs().kinds, items)
+
+
+def _assert_sound(a: Assignment, items: set[tuple[str, str]]) -> None:
+    originals = {o for _, o in items}
+    assert set(a.lookup) >= items
+    for (kind, original), pseudo in a.lookup.items():
+        assert a.restore_map[pseudo] == original
+        assert pseudo not in originals, f"{kind}: pseudonym equal to an original of the request"
+
+
+@pytest.mark.parametrize("index", range(0, len(g.regions()) + 6, 7))
+def test_kept_only_name_gets_a_second_form(index):
+    """Given to the assignment anyway, a name that is its own first form gets the second form."""
+    value = (g.regions() + g.azs())[index]
+    items = {("name", value)}
+    a = _assign(items)
+    assert a.lookup[("name", value)] != value
+    _assert_sound(a, items)
+
+
+def test_pigeonhole_of_one_free_character():
+    """36 names that differ in one character: the first form has 36 choices, all of them taken."""
+    region = g.regions()[0]
+    items = {("name", f"{region}-{c}") for c in "abcdefghijklmnopqrstuvwxyz0123456789"}
+    a = _assign(items)
+    _assert_sound(a, items)
+    assert len({a.lookup[it] for it in items}) == len(items)
+
+
+def test_name_equal_to_another_names_pseudonym():
+    first = _assign({("name", "orders-archive-7")}).lookup[("name", "orders-archive-7")]
+    items = {("name", "orders-archive-7"), ("name", first)}
+    a = _assign(items)
+    _assert_sound(a, items)
+
+
+def test_ip_label_whose_first_form_is_taken():
+    """ip-A's first form is ip-P (P the pseudonym of A); when ip-P is itself in the request, the
+    first form never changes with the tweak (it used to loop forever)."""
+    ip = "10.0.0.1"
+    p = _assign({("ipv4", ip)}).lookup[("ipv4", ip)]
+    items = {("iplabel", "ip-" + ip.replace(".", "-")), ("iplabel", "ip-" + p.replace(".", "-"))}
+    a = _assign(items)
+    _assert_sound(a, items)
+
+
+def test_ip_label_clash_through_the_masker():
+    ip = "10.0.0.1"
+    p = _assign({("ipv4", ip)}).lookup[("ipv4", ip)]
+    text = f"hosts ip-{ip.replace('.', '-')}.ec2.internal and ip-{p.replace('.', '-')}.ec2.internal"
+    body = json.dumps({"system": text})
+    with hard_timeout():
+        result = masker().mask_body(body.encode(), "application/json")
+    assert json.loads(restore_text(result.body.decode(), result.restore_map)) == json.loads(body)
+
+
+def test_no_free_pseudonym_refuses_the_request():
+    """Every value of a format's space is in the request: refused (400, Anthropic error type),
+    after at most MAX_TWEAKS attempts per original, instead of retried forever."""
+    kinds = {"tiny": Kind("tiny", "digits")}
+    items = {("tiny", str(d)) for d in range(1, 10)}   # one digit, never 0: all nine taken
+    calls = 0
+    gen = Generator(KEY)
+    make = gen.make
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return make(*args, **kwargs)
+
+    gen.make = counting
+    with hard_timeout(), pytest.raises(MaskRefused) as refused:
+        Assignment(gen, kinds, items)
+    assert refused.value.status == 400 and refused.value.error_type == "invalid_request_error"
+    assert refused.value.cause == "pseudonym_exhausted"
+    assert calls <= MAX_TWEAKS
+    assert not any(v in refused.value.message for _, v in items if len(v) > 1)
+
+
+def test_assignment_work_is_bounded_per_original():
+    """At most MAX_TWEAKS pseudonyms are made per original (and each embedded account once)."""
+    rng = random.Random(5)
+    items = {("name", g.kept_only(rng)) for _ in range(50)} | {("name", g.name(rng)) for _ in range(200)}
+    gen = Generator(KEY)
+    make, calls = gen.make, [0]
+
+    def counting(*args, **kwargs):
+        calls[0] += 1
+        return make(*args, **kwargs)
+
+    gen.make = counting
+    with hard_timeout():
+        Assignment(gen, load_packs().kinds, items)
+    assert calls[0] <= MAX_TWEAKS * 3 * len(items)
