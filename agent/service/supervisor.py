@@ -13,7 +13,8 @@ it. It runs ``--processes`` agents (each ``python -m agent serve ...``, sharing 
   detection helper too), and replaced. The watchdog lives outside the agent, so a stopped or stuck
   agent cannot hide from it. An agent that never beats within ``--start-timeout`` is killed too.
 - **SIGTERM/SIGINT**: SIGTERM to every agent (they drain), SIGKILL to what is left after ``--grace``
-  seconds, or at once to one that stalls meanwhile, or on a second SIGTERM/SIGINT. Then exit 0.
+  seconds, or at once to one that stalls meanwhile, or on a second SIGTERM/SIGINT (a second after
+  the first: Ctrl-C under run.sh delivers SIGINT and SIGTERM together). Then exit 0.
   SIGHUP and SIGUSR1 are passed on to the agents (pack reload, metrics log).
 - Agents run in their own process groups (so a kill takes their helper along) with
   ``PR_SET_PDEATHSIG`` = SIGKILL: if the supervisor itself is killed, its agents go with it.
@@ -57,6 +58,7 @@ log = logging.getLogger("agent.service.supervisor")
 CAUSES = ("exit", "signal", "stall", "start_timeout")
 TICK = 0.1                 # seconds between checks of every agent
 STABLE_AFTER = 30.0        # an agent that served this long resets its slot's backoff
+ESCALATE_AFTER = 1.0       # a second SIGTERM/SIGINT this much later kills the agents at once
 _PR_SET_PDEATHSIG = 1
 
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|m|h|d)?\s*$")
@@ -116,6 +118,7 @@ class Supervisor:
         self.slots = [Slot(i) for i in range(self.processes)]
         self.restarts: Counter[str] = Counter({c: 0 for c in CAUSES})
         self.stopping = False
+        self.stop_requested = 0.0
         self.stop_deadline = 0.0
         self.ever_ready = False
         self.failed_start = False
@@ -256,11 +259,16 @@ class Supervisor:
         return any(slot.proc_pid is not None for slot in self.slots)
 
     def request_stop(self) -> None:
-        if self.stopping:                  # asked twice: no more waiting
-            self.stop_deadline = self.clock()
+        now = self.clock()
+        if self.stopping:
+            # Asked again, later: no more waiting. Ctrl-C under run.sh arrives twice at once (SIGINT
+            # from the terminal, SIGTERM from run.sh's trap), which must not cut the grace short.
+            if now - self.stop_requested >= ESCALATE_AFTER:
+                self.stop_deadline = now
             return
         self.stopping = True
-        self.stop_deadline = self.clock() + self.policy.grace
+        self.stop_requested = now
+        self.stop_deadline = now + self.policy.grace
         log.info("stopping agents", extra={"fields": {"event": "stopping", "grace_s": self.policy.grace}})
         self.signal_all(signal.SIGTERM)
 

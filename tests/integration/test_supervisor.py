@@ -247,6 +247,21 @@ def test_an_agent_that_ignores_sigterm_is_killed_after_the_grace(tmp_path):
     assert [e["cause"] for e in events(tmp_path, "agent_kill")] == ["grace", "grace"]
 
 
+def test_ctrl_c_under_run_sh_keeps_the_grace_and_a_later_signal_ends_it(tmp_path):
+    with stopping(supervise(tmp_path, "deaf", "--grace", "20", processes=2)) as proc:
+        wait_until(lambda: len(events(tmp_path, "agent_ready")) == 2, timeout=20, what="ready")
+        agents = children(proc.pid)
+        proc.send_signal(signal.SIGINT)          # the terminal's Ctrl-C ...
+        proc.send_signal(signal.SIGTERM)         # ... and run.sh's trap, together
+        time.sleep(1.5)
+        assert proc.poll() is None and all(alive(pid) for pid in agents)     # still in the grace
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)         # asked again, later: no more waiting
+        assert proc.wait(10) == 0
+        assert time.monotonic() - sent < 5
+    assert not any(alive(pid) for pid in agents)
+
+
 def test_agents_die_with_a_killed_supervisor(tmp_path):
     with stopping(supervise(tmp_path, "beat", processes=2)) as proc:
         wait_until(lambda: len(events(tmp_path, "agent_ready")) == 2, timeout=20, what="ready")
