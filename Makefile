@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean
+.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean haproxy32
 
 setup: deps venv certs key
 
@@ -67,7 +67,35 @@ $(TS_SDK):
 soak: setup
 	$(PY) -m tests.support.soak --seconds 600 --rate 20
 
-test: setup tools
+# HAProxy 3.2.0 for the tests (Debian 12 stops at 2.6): built once from the vendored source into an
+# ignored cache folder; every HAProxy-facing test then runs on both 2.6 (system) and 3.2 (this one).
+# Without the tarball the 3.2 runs are skipped, and both this target and pytest say so.
+HAPROXY32_TARBALL ?= ../shared/vendor/haproxy-3.2.0.tar.gz
+HAPROXY32_SHA256 := 51b9cd348b48e635b24c0dc43f7b31c401f1d034464768eb7d9fdf71517dc123
+HAPROXY32_DIR := .cache/haproxy-3.2.0
+HAPROXY32 := $(HAPROXY32_DIR)/bin/haproxy
+HAPROXY32_BUILD_DEPS := build-essential libssl-dev liblua5.3-dev libpcre2-dev zlib1g-dev
+haproxy32:
+	@if [ -x $(HAPROXY32) ]; then exit 0; fi; \
+	if [ ! -f "$(HAPROXY32_TARBALL)" ]; then \
+	  echo "*** $(HAPROXY32_TARBALL) not found: the HAProxy 3.2 test runs will be SKIPPED (2.6 only)"; exit 0; fi; \
+	echo "$(HAPROXY32_SHA256)  $(HAPROXY32_TARBALL)" | sha256sum -c --quiet - \
+	  || { echo "*** $(HAPROXY32_TARBALL): sha256 mismatch, not building it"; exit 1; }; \
+	missing=""; for p in $(HAPROXY32_BUILD_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi; \
+	echo "building HAProxy 3.2.0 into $(HAPROXY32_DIR) (once, ~2 min on 2 cores)"; \
+	rm -rf $(HAPROXY32_DIR)/src && mkdir -p $(HAPROXY32_DIR)/src $(HAPROXY32_DIR)/bin && \
+	tar -xzf "$(HAPROXY32_TARBALL)" -C $(HAPROXY32_DIR)/src --strip-components=1 && \
+	$(MAKE) -s -C $(HAPROXY32_DIR)/src -j$$(nproc) TARGET=linux-glibc USE_OPENSSL=1 USE_LUA=1 \
+	  LUA_INC=/usr/include/lua5.3 LUA_LIB_NAME=lua5.3 USE_PCRE2=1 USE_PROMEX=1 USE_ZLIB=1 >$(HAPROXY32_DIR)/build.log 2>&1 \
+	  || { tail -30 $(HAPROXY32_DIR)/build.log; echo "*** HAProxy 3.2.0 build failed (log: $(HAPROXY32_DIR)/build.log)"; exit 1; }; \
+	cp $(HAPROXY32_DIR)/src/haproxy $(HAPROXY32).tmp && mv $(HAPROXY32).tmp $(HAPROXY32) && rm -rf $(HAPROXY32_DIR)/src && \
+	$(HAPROXY32) -v | head -1
+
+test: setup tools haproxy32
 	$(VENV)/bin/ruff check agent tests bench
 	$(VENV)/bin/pytest -q
 
@@ -82,4 +110,4 @@ bench: setup
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) run certs/out .pytest_cache .hypothesis
+	rm -rf $(VENV) run certs/out .pytest_cache .hypothesis .cache

@@ -7,9 +7,11 @@ on top (filter dispatch, msg:body/msg:set copies); the end-to-end TTFB benchmark
 Reports:
   * setup: parsing the map and building the lookup tables, once per response;
   * per SSE event: an Anthropic stream of text_delta / input_json_delta events (target <= 50 µs);
-  * a 1 MB non-streamed JSON response: MB/s.
+  * a 1 MB non-streamed JSON response: MB/s;
+  * with --long-event MB: one SSE event of that size (a single text_delta) arriving in 16 KB reads, the
+    case that was quadratic (issue 12: 9 MB cost 20 s); only this case runs then.
 
-Usage: .venv/bin/python bench/bench_restore.py [--entries 10000] [--events 20000]
+Usage: .venv/bin/python bench/bench_restore.py [--entries 10000] [--events 20000] [--long-event 9]
 """
 
 from __future__ import annotations
@@ -61,6 +63,14 @@ function M.json(map, body, rounds)
     best = math.min(best, os.clock() - t0)
   end
   return best, #out
+end
+function M.pieces(map, pieces)
+  local t0 = os.clock()
+  local r = restore.new(map, "text/event-stream")
+  local n = 0
+  for i = 1, #pieces do n = n + #r:feed(pieces[i]) end
+  n = n + #r:finish()
+  return os.clock() - t0, n
 end
 return M
 """
@@ -139,6 +149,7 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=10_000)
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--long-event", type=float, default=0, metavar="MB")
     args = ap.parse_args()
     rnd = random.Random(4)
     mapping = make_map(rnd, args.entries)
@@ -149,6 +160,9 @@ def main() -> None:
     rt.execute(f"package.path = '{LUA_DIR}/?.lua;' .. package.path".encode())
     restore = rt.require(b"restore")
     bench = rt.execute(LUA_BENCH, restore)
+    if args.long_event:
+        long_event(rt, bench, rnd, pseudos, map_bytes, args.long_event)
+        return
 
     setup = bench.setup(map_bytes, args.rounds)
     events = make_stream(rnd, pseudos, args.events)
@@ -165,6 +179,17 @@ def main() -> None:
     mb = len(body) / 1e6
     print(f"JSON: {mb:.2f} MB body in {json_s * 1e3:.1f} ms incl. setup -> {mb / json_s:.1f} MB/s "
           f"({mb / max(json_s - parse_only, 1e-9):.1f} MB/s excluding setup)")
+
+
+def long_event(rt, bench, rnd: random.Random, pseudos: list[str], map_bytes: bytes, mb: float) -> None:
+    text = make_text(rnd, pseudos, 200)
+    text = (text + " ") * int(mb * 1e6 / (len(text) + 1))
+    event = sse_event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}})
+    step = 16384
+    pieces = [event[i:i + step] for i in range(0, len(event), step)]
+    secs, out = bench.pieces(map_bytes, rt.table_from(pieces))
+    print(f"one SSE event of {len(event) / 1e6:.1f} MB in {len(pieces)} reads of 16 KB: {secs:.2f} s CPU "
+          f"({out / 1e6:.1f} MB out)")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def cpu_ms(ticks: int) -> float:
 # The passthrough config: haproxy/haproxy.cfg with masking taken out, generated, never committed
 # --------------------------------------------------------------------------------------------------
 
-_DROP_GLOBAL = re.compile(r"^\s*(lua-load|lua-load-per-thread|lua-prepend-path)\b")
+_DROP_GLOBAL = re.compile(r"^\s*(lua-load|lua-load-per-thread|lua-prepend-path|tune\.lua\.[a-z.-]+)\b")
 _DROP_GATEWAY = re.compile(r"^\s*(filter\s|http-request\s+send-spoe-group\b)|txn\.mask\.|x-gateway-body-sha256"
                            r"|\b(spoe_failed|agents?_\w+|masked_body|old_worker)\b")
 _MASKING_SECTIONS = ("frontend fe_verify", "backend be_verify", "backend be_agents", "defaults agents",
@@ -63,7 +63,8 @@ def passthrough_config(cfg: str) -> str:
     """
     sections: list[list[str]] = []
     for line in cfg.splitlines():
-        if line and not line[0].isspace() and not line.startswith("#"):
+        # ".if"/".endif" lines belong to the section they are in (kept even where it is dropped).
+        if line and not line[0].isspace() and not line.startswith(("#", ".")):
             sections.append([line])
         elif sections:
             sections[-1].append(line)
@@ -73,6 +74,7 @@ def passthrough_config(cfg: str) -> str:
     for sec in sections:
         head = sec[0].strip()
         if any(head.startswith(s) for s in _MASKING_SECTIONS):
+            out.extend(line for line in sec if line.startswith("."))    # keeps .if/.endif balanced
             continue
         for line in sec:
             if head == "global" and _DROP_GLOBAL.match(line):

@@ -18,6 +18,22 @@ function MaskRequest:start_analyze(txn, chn)
     end
 end
 
+-- Framing of the outgoing request. haproxy.cfg sets Content-Length to the masked body's length on
+-- every request that has (or may have) a body, and removes Transfer-Encoding: a Content-Length
+-- message cannot carry trailers (headers after the body, never masked), so they are dropped. HAProxy
+-- 2.6 frames an outgoing HTTP/1 message by that header; from 2.9 on it no longer follows rewritten
+-- Content-Length/Transfer-Encoding headers (a chunked request would leave with "content-length: 0",
+-- an HTTP/2 one chunked, with its trailers), so where HAProxy has HTTPMessage.set_body_len the length
+-- is set on the message itself. It runs once the rules (and the agent) are done, before any byte of
+-- the body is forwarded.
+function MaskRequest:http_headers(txn, msg)
+    if msg:is_resp() or msg.set_body_len == nil then return end
+    local masked = txn:get_var("txn.mask.body")
+    if masked == nil or msg:get_headers()["content-length"] == nil then return end
+    msg:del_header("content-length")         -- set_body_len adds its own
+    if not msg:set_body_len(#masked) then error("mask_request: cannot set the request's body length") end
+end
+
 function MaskRequest:http_payload(txn, msg)
     local input = msg:input()
     if self.swapped then

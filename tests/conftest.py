@@ -13,9 +13,31 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import haproxy_versions
+from tests.support.haproxy_versions import HAProxyBin
 from tests.support.harness import CERTS, ROOT, Gateway
 from tests.support.mock_upstream import MockUpstream
 from tests.support.runsh import RunSh
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--haproxy", default=",".join(haproxy_versions.VERSIONS),
+                     help="HAProxy versions the HAProxy-facing tests run on (default: 2.6,3.2)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "haproxy" in metafunc.fixturenames:
+        wanted = [v for v in metafunc.config.getoption("haproxy").split(",") if v]
+        metafunc.parametrize("haproxy", wanted, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def haproxy(request: pytest.FixtureRequest) -> HAProxyBin:
+    """The HAProxy binary this test runs on; every test that starts HAProxy runs once per version."""
+    found = haproxy_versions.find(request.param)
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +57,8 @@ def upstream(certs: Path) -> Iterator[MockUpstream]:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator[Gateway]:
-    gw = Gateway(tmp_path, upstream.port)
+def gateway(tmp_path: Path, upstream: MockUpstream, haproxy: HAProxyBin) -> Iterator[Gateway]:
+    gw = Gateway(tmp_path, upstream.port, haproxy=haproxy)
     try:
         yield gw.start()
     finally:
@@ -44,7 +66,7 @@ def gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
+def make_gateway(tmp_path: Path, upstream: MockUpstream, haproxy: HAProxyBin) -> Iterator:
     """Factory for gateways with custom settings: ``make_gateway(env={...}, agent=False)``;
     ``master_worker=True`` runs HAProxy as ``make run`` does (-W, master CLI for reload/show sess)."""
     started: list[Gateway] = []
@@ -53,7 +75,7 @@ def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
              master_worker: bool = False, agent_module: str = "agent") -> Gateway:
         workdir = tmp_path / f"gw{len(started)}"
         workdir.mkdir()
-        gw = Gateway(workdir, upstream.port, env, config, agent_module)
+        gw = Gateway(workdir, upstream.port, env, config, agent_module, haproxy=haproxy)
         started.append(gw)
         return gw.start(agent=agent, master_worker=master_worker)
 
@@ -65,9 +87,9 @@ def make_gateway(tmp_path: Path, upstream: MockUpstream) -> Iterator:
 
 
 @pytest.fixture
-def run_sh(tmp_path: Path, upstream: MockUpstream) -> Iterator[RunSh]:
+def run_sh(tmp_path: Path, upstream: MockUpstream, haproxy: HAProxyBin) -> Iterator[RunSh]:
     """The gateway started by haproxy/run.sh, as `make run` starts it."""
-    gw = RunSh(tmp_path, upstream.port)
+    gw = RunSh(tmp_path, upstream.port, haproxy=haproxy)
     try:
         yield gw.start()
     finally:

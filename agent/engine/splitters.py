@@ -16,7 +16,7 @@ from agent.engine.memo import Memo
 
 Part = tuple[int, int, str]
 
-# Every region and AZ of botocore's endpoint data (tests/test_bounded_work.py checks them all).
+# Every region and AZ of botocore's endpoint data (tests/unit/test_bounded_work.py checks them all).
 REGION = re.compile(
     r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn|eusc)(?:-gov|-iso[bef]?|-de)?-"
     r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}(?:[a-z])?")
@@ -55,7 +55,7 @@ def nothing_secret(value: str) -> bool:
     (``us-east-1``, ``eu-west-1a``, ``us-east-1/us-west-2``, ``---``, empty).
 
     A region is public vocabulary, and the pseudonym of a name keeps its regions as they are
-    (``agent/assign.py``), so such a name would be its own pseudonym. It is not masked at all.
+    (``agent/engine/assignment.py``), so such a name would be its own pseudonym. It is not masked at all.
     """
     return _ALNUM.search(REGION.sub("", value)) is None
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from agent import spop
 from agent.engine import restore_map
 from agent.engine.results import MaskRefused, MaskResult
+from agent.service import headers as hdrs
 from agent.service.metrics import ENTRY_BUCKETS, SIZE_BUCKETS, TIME_BUCKETS, Histogram
 
 log = logging.getLogger("agent.service.handlers")
@@ -279,6 +280,19 @@ def _arg_str(msg: spop.Message, name: str) -> str | None:
     return str(data.value)
 
 
+def _arg_headers(msg: spop.Message) -> list[tuple[bytes, bytes]]:
+    """Every request header (``hdrs``, HAProxy's ``req.hdrs_bin``). Required: without it the
+    headers could not be inspected, so a configuration that forgets it fails closed."""
+    data = msg.get("hdrs")
+    if data is None or data.type is not spop.DataType.BINARY:
+        raise BadArgs("hdrs")
+    assert isinstance(data.value, bytes)
+    try:
+        return hdrs.parse_hdrs_bin(data.value)
+    except hdrs.BadHeaders as exc:
+        raise BadArgs("hdrs") from exc
+
+
 def _arg_body(msg: spop.Message) -> bytes:
     data = msg.get("body")
     if data is None:
@@ -293,6 +307,13 @@ def _arg_body(msg: spop.Message) -> bytes:
 
 # A URL made only of these segments, without a query string, cannot hold an identifier.
 _PLAIN_URL_PATH = re.compile(r"(?:/(?:[a-z_]{1,40}|v\d{1,2}))*/?")
+MSG_HEADER_CREDENTIAL = ("aws-mask-gateway: a request header carries an AWS credential ({kinds}: an IAM access "
+                         "key id or an Amazon Bedrock API key). AWS credentials never leave through the "
+                         "gateway, in any header (x-api-key and authorization included), so this request "
+                         "was not forwarded. Use an Anthropic API key.")
+MSG_HEADER = ("aws-mask-gateway: a request header contains what looks like an AWS identifier ({kinds}). "
+              "Only request bodies are masked, so this request was not forwarded; remove the identifier "
+              "from the header (e.g. a debug or tracing header) or put it in the body instead.")
 MSG_URL = ("aws-mask-gateway: the URL (path or query string) contains what looks like an AWS identifier "
            "({kinds}). Only request bodies are masked, so this request was not forwarded; put the "
            "identifier in the body instead.")
@@ -375,12 +396,27 @@ class MaskHandler:
         try:
             out.method, out.path = safe_method(_arg_str(msg, "method")), safe_path(_arg_str(msg, "path"))
             ctype, cenc, body = _arg_str(msg, "ctype"), _arg_str(msg, "cenc"), _arg_body(msg)
+            headers = _arg_headers(msg)
         except BadArgs as exc:
             log.error("mask message lacks a valid argument", extra={"fields": {"argument": str(exc)}})
             return self._refuse(out, 500, "api_error", MSG_BAD_ARGS, "bad_args")
         out.bytes_in = len(body)
-        if not is_identity(cenc):
+        # Every coding of every Content-Encoding header ("gzip, identity" is gzip), not only the
+        # last one HAProxy's req.hdr() returns in cenc.
+        if not is_identity(cenc) or any(c != "identity" for c in hdrs.content_codings(headers)):
             return self._refuse(out, 415, "invalid_request_error", MSG_COMPRESSED, "compressed")
+        credentials = hdrs.aws_credentials(headers)
+        if credentials:
+            return self._refuse(out, 400, "invalid_request_error",
+                                MSG_HEADER_CREDENTIAL.format(kinds=kinds_string(credentials)), "credential_in_header")
+        try:
+            in_headers = hdrs.header_identifiers(self.holder.current, headers)
+        except Exception as exc:     # the exception text may quote a header: log its type only
+            log.error("header check failed", extra={"fields": {"exception": type(exc).__name__}})
+            return self._refuse(out, 500, "api_error", MSG_INTERNAL, "exception")
+        if in_headers:
+            return self._refuse(out, 400, "invalid_request_error", MSG_HEADER.format(kinds=kinds_string(in_headers)),
+                                "identifier_in_header")
         try:
             in_url = url_identifiers(self.holder.current, _arg_str(msg, "path"), _arg_str(msg, "query"))
         except BadArgs:

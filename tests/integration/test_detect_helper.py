@@ -281,12 +281,12 @@ def test_pack_reload_replaces_the_helper_and_it_finds_the_new_detectors(make_gat
     assert upstream.received and upstream.leak_count == 0, upstream.leak_report()
 
 
-def test_run_sh_gives_each_agent_one_helper_and_stops_them_all(tmp_path, upstream) -> None:
+def test_run_sh_gives_each_agent_one_helper_and_stops_them_all(tmp_path, upstream, haproxy) -> None:
     """As ``make run`` starts it: one helper per agent, none with AGENT_DETECT_HELPER_MIN_BYTES=0, and
     none left once run.sh has stopped."""
     from tests.support.runsh import RunSh
 
-    gw = RunSh(tmp_path / "on", upstream.port, agents=2).start()
+    gw = RunSh(tmp_path / "on", upstream.port, agents=2, haproxy=haproxy).start()
     try:
         agents = gw.agent_pids()
         helpers = _wait(lambda: [children(a) for a in agents] if all(children(a) for a in agents) else None,
@@ -297,7 +297,8 @@ def test_run_sh_gives_each_agent_one_helper_and_stops_them_all(tmp_path, upstrea
     for pid in [h[0] for h in helpers]:
         _wait(lambda p=pid: not alive(p), timeout=10, what="helpers gone after run.sh stopped")
 
-    off = RunSh(tmp_path / "off", upstream.port, agents=1, env={"AGENT_DETECT_HELPER_MIN_BYTES": "0"}).start()
+    off = RunSh(tmp_path / "off", upstream.port, agents=1, env={"AGENT_DETECT_HELPER_MIN_BYTES": "0"},
+                haproxy=haproxy).start()
     try:
         time.sleep(1)
         assert children(off.agent_pids()[0]) == []

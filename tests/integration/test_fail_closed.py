@@ -16,21 +16,7 @@ import pytest
 
 from tests.support.harness import CERTS, ROOT, free_port, stop_process, wait_port
 from tests.support.planted import PROMPT
-
-BODY = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": PROMPT}]})
-
-
-def post(url: str, body: bytes | str = BODY, *headers: str, extra: tuple[str, ...] = ()) -> tuple[int, dict]:
-    args = ["curl", "-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}", url + "/v1/messages",
-            "-H", "content-type: application/json", *[a for h in headers for a in ("-H", h)], *extra]
-    data = body.encode() if isinstance(body, str) else body
-    r = subprocess.run([*args, "--data-binary", "@-"], input=data, capture_output=True, timeout=60)
-    out, code = r.stdout.rsplit(b"\n", 1)
-    try:
-        payload = json.loads(out) if out else {}
-    except ValueError:
-        payload = {"raw": out.decode(errors="replace")}
-    return int(code), payload
+from tests.support.send import BODY, post
 
 
 def assert_anthropic_error(payload: dict, error_type: str) -> str:

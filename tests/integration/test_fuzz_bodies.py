@@ -150,9 +150,9 @@ def test_nothing_survives_output_parses_and_restores(doc):
 
 
 @pytest.fixture(scope="module")
-def gateway_and_upstream(tmp_path_factory, certs):
+def gateway_and_upstream(tmp_path_factory, certs, haproxy):
     up = MockUpstream(str(CERTS / "server.crt"), str(CERTS / "server.key"), originals=[]).start()
-    gw = Gateway(tmp_path_factory.mktemp("fuzz-gw"), up.port)
+    gw = Gateway(tmp_path_factory.mktemp("fuzz-gw"), up.port, haproxy=haproxy)
     try:
         gw.start()
         yield gw, up

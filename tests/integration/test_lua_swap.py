@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_fail_closed import post
 from tests.support.harness import ROOT, free_port, wait_port
+from tests.support.send import post
 
 ORIGINAL, PSEUDONYM = "123456789012", "555555555555"
 

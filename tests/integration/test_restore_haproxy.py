@@ -13,8 +13,6 @@ import base64
 import gzip
 import http.client
 import json
-import os
-import shutil
 import subprocess
 import threading
 import time
@@ -28,10 +26,10 @@ import anthropic
 import pytest
 
 from agent.engine.restore_map import encode
+from tests.support.haproxy_versions import HAProxyBin
 from tests.support.harness import free_port, stop_process, wait_port
 
 LUA_DIR = Path(__file__).resolve().parents[2] / "haproxy"
-HAPROXY = os.environ.get("HAPROXY_BIN") or shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 INSTANCE = ("i-0a1b2c3d4e5f60718", "i-0123456789abcdef0")
 ACCOUNT = ("483920175634", "123456789012")
@@ -40,7 +38,13 @@ MAP = dict([INSTANCE, ACCOUNT, BUCKET])
 
 CONFIG = """\
 global
+.if version_atleast(3.1)
+    tune.lua.bool-sample-conversion normal
+.endif
     lua-prepend-path "{lua_dir}/?.lua"
+.if version_atleast(3.1)
+    tune.lua.bool-sample-conversion normal
+.endif
     lua-load-per-thread "{lua_dir}/restore_filter.lua"
     nbthread 2
 
@@ -138,14 +142,14 @@ def upstream() -> Iterator[Upstream]:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, upstream: Upstream) -> Iterator[int]:
+def gateway(tmp_path: Path, upstream: Upstream, haproxy: HAProxyBin) -> Iterator[int]:
     port = free_port()
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(CONFIG.format(lua_dir=LUA_DIR, port=port, upstream_port=upstream.port))
-    check = subprocess.run([HAPROXY, "-c", "-dW", "-f", str(cfg)], capture_output=True, text=True)
+    check = subprocess.run([haproxy.path, "-c", "-dW", "-f", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     log = open(tmp_path / "haproxy.log", "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([haproxy.path, "-db", "-f", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_port(port, proc=proc)
         yield port

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 
@@ -15,6 +14,7 @@ import pytest
 
 from tests.support.harness import ROOT, make_key
 from tests.support.planted import ORIGINALS, PROMPT, ROLE_ARN
+from tests.support.send import raw
 
 BODY = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": PROMPT}]}).encode()
 CL = b"content-length: %d\r\n" % len(BODY)
@@ -25,24 +25,6 @@ def scanning(upstream):
     upstream.originals = [*ORIGINALS, ROLE_ARN]
     upstream.tunnel = True          # a hostile upstream that accepts CONNECT and Upgrade
     return upstream
-
-
-def raw(port: int, data: bytes, more: bytes = b"", wait: float = 2.0) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
-        s.sendall(data)
-        if more:
-            time.sleep(0.3)
-            try:
-                s.sendall(more)
-            except OSError:
-                pass
-        out = b""
-        try:
-            while chunk := s.recv(65536):
-                out += chunk
-        except (TimeoutError, ConnectionError):
-            pass
-    return out
 
 
 def chunked(body: bytes, trailer: bytes = b"") -> bytes:
@@ -126,7 +108,7 @@ def test_h2_body_is_masked(gateway, scanning):
 
 
 def test_headers_pass_untouched_by_design(gateway, scanning):
-    """Headers are not inspected: credentials must pass byte-exact (documented in README)."""
+    """The API's credential headers pass byte-exact (they are checked only for AWS credentials)."""
     out = raw(gateway.http_port, b"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: sk-ant-api03-AKIA\r\n"
               b"anthropic-beta: x\r\n" + CL + b"connection: close\r\n\r\n" + BODY)
     assert out.startswith(b"HTTP/1.1 200")

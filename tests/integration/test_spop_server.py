@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +29,7 @@ from agent.engine import restore_map
 from agent.service.handlers import MaskerHolder, MaskHandler, Metrics, RequestContext, safe_path
 from agent.service.server import REMOTE_REFUSED, AgentServer, ConfigError, main, parse_listen
 from agent.spop import DataType, Status
+from tests.support.haproxy_versions import HAProxyBin
 from tests.support.harness import free_port, stop_process, wait_port
 from tests.support.spop_fakes import ORIGINAL, PSEUDONYM, FakeMasker, fake_holder, running_server
 from tests.support.spop_peer import (
@@ -527,10 +527,8 @@ def test_sighup_reloads_and_sigterm_drains_in_a_real_process(agent_proc) -> None
 
 
 # --------------------------------------------------------------------------------------------------
-# The real HAProxy 2.6
+# The real HAProxy (2.6 and 3.2: the haproxy fixture)
 # --------------------------------------------------------------------------------------------------
-
-HAPROXY = os.environ.get("HAPROXY_BIN") or shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 SPOE_CONF = """\
 [mask]
@@ -546,7 +544,8 @@ spoe-agent mask_agent
     use-backend be_agents
 
 spoe-message mask
-    args method=method path=path ctype=req.hdr(content-type) cenc=req.hdr(content-encoding) body=req.body
+    args method=method path=path ctype=req.hdr(content-type) cenc=req.hdr(content-encoding)
+    args hdrs=req.hdrs_bin body=req.body
 
 spoe-group mask_group
     messages mask
@@ -607,19 +606,19 @@ def admin(path: Path, command: str) -> str:
     return b"".join(chunks).decode()
 
 
-@pytest.mark.skipif(not Path(HAPROXY).exists(), reason="haproxy not installed")
-def test_real_haproxy_negotiates_notifies_and_receives_the_variables(agent_proc, tmp_path: Path) -> None:
+def test_real_haproxy_negotiates_notifies_and_receives_the_variables(agent_proc, tmp_path: Path,
+                                                                      haproxy: HAProxyBin) -> None:
     proc, agent_port, _, log = agent_proc
     http_port = free_port()
     spoe_conf, cfg, admin_sock = tmp_path / "spoe.conf", tmp_path / "haproxy.cfg", tmp_path / "admin.sock"
     spoe_conf.write_text(SPOE_CONF.format(max_frame_size=16380))
     cfg.write_text(HAPROXY_CFG.format(admin=admin_sock, http_port=http_port, spoe_conf=spoe_conf,
                                       agent_port=agent_port))
-    check = subprocess.run([HAPROXY, "-c", "-f", str(cfg)], capture_output=True, text=True)
+    check = subprocess.run([haproxy.path, "-c", "-f", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     hap_log = tmp_path / "haproxy.log"
     with open(hap_log, "wb") as out:
-        hap = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=out, stderr=out)
+        hap = subprocess.Popen([haproxy.path, "-db", "-f", str(cfg)], stdout=out, stderr=out)
     try:
         wait_port(http_port, proc=hap)
         headers, body = haproxy_show(http_port, BODY)

@@ -50,8 +50,8 @@ def restarts(gw: RunSh) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def running(tmp_path: Path, upstream, env: dict[str, str] | None = None) -> Iterator[RunSh]:
-    gw = RunSh(tmp_path, upstream.port, env=env)
+def running(tmp_path: Path, upstream, haproxy, env: dict[str, str] | None = None) -> Iterator[RunSh]:
+    gw = RunSh(tmp_path, upstream.port, env=env, haproxy=haproxy)
     try:
         yield gw.start()
     finally:
@@ -99,8 +99,8 @@ def post_quietly(gw: RunSh, text: str, into: list) -> None:
         into.append(exc)
 
 
-def test_a_stalling_request_gets_503_while_other_requests_are_served(tmp_path, upstream):
-    with running(tmp_path, upstream, {"GATEWAY_AGENT_MODULE": STALL_AGENT}) as gw:
+def test_a_stalling_request_gets_503_while_other_requests_are_served(tmp_path, upstream, haproxy):
+    with running(tmp_path, upstream, haproxy, {"GATEWAY_AGENT_MODULE": STALL_AGENT}) as gw:
         others: list[tuple[float, float, int]] = []       # (sent, answered, status) of ordinary traffic
         done = threading.Event()
 
@@ -143,8 +143,8 @@ def test_a_stalling_request_gets_503_while_other_requests_are_served(tmp_path, u
               f"{len(during) - during.count(200)} x 503")
 
 
-def test_sigterm_with_a_stuck_agent_leaves_no_process_behind(tmp_path, upstream):
-    with running(tmp_path, upstream, {"GATEWAY_AGENT_MODULE": STALL_AGENT, "AGENT_STOP_GRACE": "2"}) as gw:
+def test_sigterm_with_a_stuck_agent_leaves_no_process_behind(tmp_path, upstream, haproxy):
+    with running(tmp_path, upstream, haproxy, {"GATEWAY_AGENT_MODULE": STALL_AGENT, "AGENT_STOP_GRACE": "2"}) as gw:
         assert post(gw)[0] == 200
         stalled: list = []
         slow = threading.Thread(target=post_quietly, args=(gw, f"{STALL_MARKER.decode()} {PROMPT}", stalled))

@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.haproxy_versions import HAProxyBin
+
 ROOT = Path(__file__).resolve().parents[2]
 CERTS = ROOT / "certs" / "out"
-HAPROXY = os.environ.get("HAPROXY_BIN", "haproxy")
+HAPROXY = os.environ.get("HAPROXY_BIN", "haproxy")      # when a test does not say which (haproxy fixture)
 
 
 _HANDED_OUT: set[int] = set()
@@ -107,11 +109,14 @@ class Gateway:
     """One gateway instance (agent + HAProxy) in ``workdir``, forwarding to ``upstream_port``."""
 
     def __init__(self, workdir: Path, upstream_port: int, env: dict[str, str] | None = None,
-                 config: str | None = None, agent_module: str = "agent"):
+                 config: str | None = None, agent_module: str = "agent", haproxy: HAProxyBin | None = None):
         """``config``: HAProxy configuration text to run instead of haproxy/haproxy.cfg (tests that
         remove a safety layer to prove the next one holds). ``agent_module``: what ``python -m``
-        runs as the agent (tests.support.agent_idle_cpu: the agent with the helper's idle-CPU rule forced)."""
+        runs as the agent (tests.support.agent_idle_cpu: the agent with the helper's idle-CPU rule forced).
+        ``haproxy``: the binary to run (conftest's ``haproxy`` fixture); default HAPROXY_BIN or PATH's."""
         self.agent_module = agent_module
+        self.haproxy_bin = haproxy.path if haproxy is not None else HAPROXY
+        self.haproxy_version = haproxy.version if haproxy is not None else None
         self.workdir = workdir
         self.run_dir = workdir / "run"
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -175,7 +180,8 @@ class Gateway:
         in the run directory, so tests can reload (SIGUSR2) and ask the worker ``show sess``."""
         mode = f'-W -S "{self.master_socket}"' if master_worker else ""
         self.master_worker = master_worker
-        cmd = ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && exec {HAPROXY} {mode} -db -f "{self.config_path}"']
+        run = f'exec "{self.haproxy_bin}" {mode} -db -f "{self.config_path}"'
+        cmd = ["bash", "-c", f'. "{ROOT}/haproxy/env.sh" && {run}']
         with open(self.haproxy_log, "ab") as log:
             self.haproxy = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=log)
         self.haproxy.log_path = self.haproxy_log  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.setups import children
+from tests.support.haproxy_versions import HAProxyBin
 from tests.support.harness import CERTS, ROOT, free_port, make_key, wait_port, wait_until
 from tests.support.planted import PROMPT
 
@@ -43,7 +44,9 @@ def free_port_run(n: int) -> int:
 class RunSh:
     """``haproxy/run.sh`` in ``workdir`` with its own ports, run dir, key and packs copy."""
 
-    def __init__(self, workdir: Path, upstream_port: int, agents: int = 2, env: dict[str, str] | None = None):
+    def __init__(self, workdir: Path, upstream_port: int, agents: int = 2, env: dict[str, str] | None = None,
+                 haproxy: HAProxyBin | None = None):
+        """``haproxy``: the binary run.sh and reload.sh find first on PATH (default: PATH's own)."""
         self.workdir = workdir
         self.run_dir = workdir / "run"
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +80,8 @@ class RunSh:
             "GATEWAY_MASK_TIMEOUT": "5s",
             **(env or {}),
         }
+        if haproxy is not None:
+            self.env = haproxy.env(self.env)
         self.proc: subprocess.Popen | None = None
 
     @property

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from agent import spop
+from agent.service.headers import encode_hdrs_bin
 
 
 def hello_frame(versions: str = "2.0", max_frame_size: int = 16380, capabilities: str = "pipelining,async",
@@ -30,13 +31,16 @@ def hello_frame(versions: str = "2.0", max_frame_size: int = 16380, capabilities
 
 
 def mask_message(body: bytes | None = b"{}", method: str = "POST", path: str = "/v1/messages",
-                 ctype: str | None = "application/json", cenc: str | None = None) -> spop.Message:
-    """A ``mask`` message as haproxy/spoe-mask.conf sends it (absent headers arrive as NULL)."""
+                 ctype: str | None = "application/json", cenc: str | None = None,
+                 headers: list[tuple[str, str]] | None = None) -> spop.Message:
+    """A ``mask`` message as haproxy/spoe-mask.conf sends it (absent headers arrive as NULL).
+    ``headers``: what ``hdrs`` (req.hdrs_bin) carries; none by default."""
     def text(value: str | None) -> spop.TypedData:
         return spop.null() if value is None else spop.string(value)
+    hdrs = encode_hdrs_bin([(n.encode(), v.encode()) for n, v in headers or []])
     return spop.Message("mask", (
         ("method", text(method)), ("path", text(path)), ("ctype", text(ctype)), ("cenc", text(cenc)),
-        ("body", spop.null() if body is None else spop.binary(body)),
+        ("hdrs", spop.binary(hdrs)), ("body", spop.null() if body is None else spop.binary(body)),
     ))
 
 

@@ -1,0 +1,138 @@
+-- restore/map.lua: the restore map of one response, parsed once into hash tables so that matching
+-- costs a few lookups per token instead of one gsub per entry.
+--
+-- Input: `pseudonym TAB original LF` lines (agent/engine/restore_map.py). Both sides are printable ASCII
+-- without `"` and `\` (restore_map.py enforces it), so an original can replace a pseudonym anywhere in
+-- JSON text unescaped.
+--
+--   local map = require("restore.map").parse(map_string)
+--   map.count, map.full[pseudonym] -> original, map.k (key length), map.lens[key] -> lengths
+--   map:could_grow(buf, s, n)      -- could buf[s..n] (at the end of the data) become a pseudonym?
+--   map:joiners_of(pseudonym)      -- set of joiner bytes in it, or false
+
+local bytes = require("restore.bytes")
+
+local byte, sub, concat, sort = string.byte, string.sub, table.concat, table.sort
+local max, min = math.max, math.min
+local WORD, JOINER = bytes.WORD, bytes.JOINER
+
+local KEYLEN = 8                     -- pseudonyms are indexed by their first KEYLEN bytes
+
+local Map = {}
+Map.__index = Map
+
+local function parse_lines(map_string)
+  local full, count, minlen, maxlen = {}, 0, math.huge, 0
+  for p, o in map_string:gmatch("([^\t\n]+)\t([^\n]+)\n") do
+    if full[p] == nil then count = count + 1 end
+    full[p] = o
+    local n = #p
+    if n < minlen then minlen = n end
+    if n > maxlen then maxlen = n end
+  end
+  return full, count, minlen, maxlen
+end
+
+-- Pseudonyms are grouped by their first K bytes; per key, the distinct lengths (longest first, so the
+-- longest pseudonym at a position wins) and the pseudonyms themselves (for the held-tail check).
+-- Nearly every key has one pseudonym, so a key's members are that pseudonym (a string) until a second
+-- one arrives, and its lengths a shared one-element list from SINGLE: building a table per key cost
+-- 10 of the 13 ms a 10,000-entry map took to parse (bench/bench_restore.py). SINGLE outlives the
+-- response but holds only lengths, never an identifier.
+local SINGLE = setmetatable({}, { __index = function(t, n) local l = { n }; t[n] = l; return l end })
+
+local function add_length(lens, key, n)
+  local l = lens[key]
+  for i = 1, #l do if l[i] == n then return end end
+  local grown = { n }                        -- never append to a list shared through SINGLE
+  for i = 1, #l do grown[i + 1] = l[i] end
+  sort(grown, function(a, b) return a > b end)
+  lens[key] = grown
+end
+
+local function index_keys(full, k)
+  local lens, members, odd = {}, {}, nil
+  for p in pairs(full) do
+    if not WORD[byte(p)] then odd = odd or {}; odd[byte(p)] = true end
+    local key = sub(p, 1, k)
+    local m = members[key]
+    if m == nil then
+      members[key] = p
+      lens[key] = SINGLE[#p]
+    else
+      if type(m) == "string" then m = { m }; members[key] = m end
+      m[#m + 1] = p
+      add_length(lens, key, #p)
+    end
+  end
+  return lens, members, odd
+end
+
+-- Pseudonyms starting with a non-word byte (a secret key pseudonym may start with `+` or `/`) cannot
+-- be found at word-run starts; they get their own candidate pattern.
+local function odd_pattern(odd)
+  if not odd then return nil end
+  local set = {}
+  for b in pairs(odd) do set[#set + 1] = "%" .. string.char(b) end
+  return "[" .. concat(set) .. "]"
+end
+
+local function parse(map_string)
+  local full, count, minlen, maxlen = parse_lines(map_string or "")
+  local self = setmetatable({ full = full, count = count, maxlen = maxlen, joiners = {} }, Map)
+  if count == 0 then return self end
+  self.k = max(1, min(KEYLEN, minlen))
+  self.lens, self.members, self.odd = index_keys(full, self.k)
+  self.oddpat = odd_pattern(self.odd)
+  return self
+end
+
+-- Set of joiner bytes a pseudonym contains (false when none); computed on first match only.
+function Map:joiners_of(p)
+  local j = self.joiners[p]
+  if j == nil then
+    j = false
+    for i = 1, #p do
+      local b = byte(p, i)
+      if JOINER[b] then j = j or {}; j[b] = true end
+    end
+    self.joiners[p] = j
+  end
+  return j
+end
+
+-- Proper prefixes (shorter than the key length) of all keys; built on the first held-tail check only,
+-- because a non-streamed JSON body never needs it.
+function Map:short_prefixes()
+  local pre = self.pre
+  if not pre then
+    pre = {}
+    for key in pairs(self.members) do
+      -- Longest first: once a prefix is known, all shorter ones are too (keys share short prefixes).
+      for i = #key - 1, 1, -1 do
+        local p = sub(key, 1, i)
+        if pre[p] then break end
+        pre[p] = true
+      end
+    end
+    self.pre = pre
+  end
+  return pre
+end
+
+-- Could buf[s..n] (t bytes, reaching the end of the data) still grow into a pseudonym?
+function Map:could_grow(buf, s, n)
+  local t = n - s + 1
+  if t < self.k then return self:short_prefixes()[sub(buf, s, n)] == true end
+  local m = self.members[sub(buf, s, s + self.k - 1)]
+  if not m then return false end
+  local tail = sub(buf, s, n)
+  if type(m) == "string" then return #m > t and sub(m, 1, t) == tail end
+  for i = 1, #m do
+    local p = m[i]
+    if #p > t and sub(p, 1, t) == tail then return true end
+  end
+  return false
+end
+
+return { parse = parse, KEYLEN = KEYLEN }

@@ -1,0 +1,219 @@
+-- restore/matcher.lua: finds pseudonyms in bytes and puts the originals in their place; the core that
+-- every mode (restore/json.lua, restore/sse.lua, plain text) runs its strings through.
+--
+--   local out, hold = matcher.scan(map, buf, from, final)  -- restore buf[from..]; buf[..from-1] is
+--                                                          -- context already sent
+--   local st = matcher.stream(map); out = st:feed(piece, final); out = st:flush()
+--
+-- All matching works on the bytes as sent, never on decoded JSON: an original can replace a pseudonym
+-- inside a JSON string, and inside JSON text inside a JSON string (input_json_delta.partial_json).
+--
+-- Where a pseudonym counts (the boundary rule):
+--   * Word bytes are [A-Za-z0-9_]. A match must not touch a word byte on either side: `i-0abc..1`
+--     followed by `2`, or `x123456789012`, stay as they are (a look-alike inside a longer token).
+--   * Joiners are - . : / + =. A joiner next to a match blocks it only when the pseudonym itself contains
+--     that joiner and a word byte follows it (a digit, for `.`): the neighbour continues a token of the
+--     same shape. IP `10.0.1.5` does not restore in `10.0.1.5.7`, `i-0ab..` not in `i-0ab..-x`, but a
+--     dotted bucket restores in `<bucket>.s3.amazonaws.com`; and the account
+--     `123456789012` (no joiner) restores in `arn:aws:iam::123456789012:role/x`,
+--     `123456789012.dkr.ecr...` and `cdk-hnb659fds-assets-123456789012-us-east-1`, which is how the
+--     component-wise masking (DESIGN.md invariant 4) composes them.
+--   * Escapes are separators: after `\n` `\t` `\r` `\b` `\f` `\uXXXX` (JSON, one or two levels deep)
+--     and after `%XX` (percent-encoded URLs) a pseudonym restores; the escape is never split or touched.
+--   * A pseudonym that is itself JSON-escaped (`i\u002d0..`, `a\/b`) is not restored: Anthropic's and
+--     OpenAI's encoders never escape printable ASCII, and decoding would cost every byte of every event.
+--
+-- Streaming: per text stream (one content block, one OpenAI choice or tool call) only a tail that could
+-- still become a match is held back: a proper prefix of a pseudonym that reaches the end of the data, or
+-- a whole pseudonym whose following byte (which decides the boundary) has not arrived yet.
+
+local bytes = require("restore.bytes")
+
+local byte, sub, find = string.byte, string.sub, string.find
+local concat = table.concat
+local max = math.max
+local WORD, DIGIT, HEX, ESC = bytes.WORD, bytes.DIGIT, bytes.HEX, bytes.ESC
+local BACKSLASH, PERCENT, U, DOT = bytes.BACKSLASH, bytes.PERCENT, bytes.U, bytes.DOT
+
+local RUN_START = "%f[A-Za-z0-9_]"   -- a word byte after a non-word byte (or at the start)
+local CTX = 8                        -- bytes of already-sent input kept to judge the next boundary
+
+local M = {}
+
+---------------------------------------------------------------------------------------------------
+-- Matching one candidate position.
+---------------------------------------------------------------------------------------------------
+
+local HOLD = {}   -- sentinel: cannot decide before more bytes arrive
+
+-- The byte after a match at buf[e]: nil means "not arrived yet" unless the data is final.
+-- Returns true (boundary ok), false (longer token) or HOLD.
+local function end_ok(buf, e, j, final)
+  local b1 = byte(buf, e + 1)
+  if b1 == nil then return final or HOLD end
+  if WORD[b1] then return false end
+  if j and j[b1] then
+    local b2 = byte(buf, e + 2)
+    if b2 == nil then return final or HOLD end
+    if (b1 == DOT and DIGIT[b2]) or (b1 ~= DOT and WORD[b2]) then return false end
+  end
+  return true
+end
+
+local function start_ok(buf, s, j, after_escape)
+  if after_escape or s == 1 then return true end
+  local b = byte(buf, s - 1)
+  if WORD[b] then return false end
+  if j and j[b] and s > 2 then
+    local b2 = byte(buf, s - 2)
+    if (b == DOT and DIGIT[b2]) or (b ~= DOT and WORD[b2]) then return false end
+  end
+  return true
+end
+
+-- Try every pseudonym length that shares the key at s, longest first.
+-- Returns e, original (a match ending at e), nil (none here) or HOLD.
+local function match_at(map, buf, s, n, final, after_escape)
+  local k = map.k
+  if n - s + 1 < k then
+    if not final and map:could_grow(buf, s, n) then return HOLD end
+    return nil
+  end
+  local lens = map.lens[sub(buf, s, s + k - 1)]
+  if not lens then return nil end
+  local full, pending = map.full, false
+  for i = 1, #lens do
+    local e = s + lens[i] - 1
+    if e > n then
+      pending = pending or (not final and map:could_grow(buf, s, n))
+    else
+      local p = sub(buf, s, e)
+      local o = full[p]
+      if o then
+        local j = map:joiners_of(p)
+        if start_ok(buf, s, j, after_escape) then
+          local ok = end_ok(buf, e, j, final)
+          if ok == HOLD or (ok and pending) then return HOLD end
+          if ok then return e, o end
+        end
+      end
+    end
+  end
+  if pending then return HOLD end
+  return nil
+end
+
+---------------------------------------------------------------------------------------------------
+-- Scanning a buffer: candidates are word-run starts, plus the position right after an escape
+-- (`\n`, `\uXXXX`) or a percent-escape (`%3A`) that glued itself to the front of the run.
+---------------------------------------------------------------------------------------------------
+
+-- Is buf[i] escaped by an odd run of backslashes before it (so a cut before it would split a JSON
+-- escape)? Only asked for the rare non-word candidates.
+local function escaped(buf, i)
+  local k = i - 1
+  while k >= 1 and byte(buf, k) == BACKSLASH do k = k - 1 end
+  return (i - 1 - k) % 2 == 1
+end
+
+-- Next candidate at or after pos. Returns position, after_escape, next search position, an
+-- alternative position to try when the first one does not match, and `odd`: where the next byte that
+-- can start an odd pseudonym is (false: none left), passed back in by the next call. Searching for it
+-- again only once the scan has passed it keeps a long text without such a byte linear: a fresh search
+-- from every candidate would read to the end of the buffer each time.
+local function next_candidate(map, buf, pos, odd)
+  local oddpat = map.oddpat
+  while true do
+    local r = find(buf, RUN_START, pos)
+    if oddpat and odd ~= false and (odd == nil or odd < pos) then odd = find(buf, oddpat, pos) or false end
+    local o = odd
+    if o and (not r or o < r) then
+      if not escaped(buf, o) then return o, false, o + 1, nil, odd end
+      pos = o + 1
+    elseif r then
+      local prev = r > 1 and byte(buf, r - 1)
+      if prev == BACKSLASH then
+        local c = byte(buf, r)
+        if ESC[c] then return r + 1, true, r + 2, nil, odd end
+        if c ~= U then return r, false, r + 1, nil, odd end
+        local h1, h2, h3, h4 = byte(buf, r + 1, r + 4)
+        if h4 and HEX[h1] and HEX[h2] and HEX[h3] and HEX[h4] then return r + 5, true, r + 6, nil, odd end
+        -- `\u` not (yet) followed by 4 hex digits: never a place to cut; the context kept before
+        -- the next chunk lets the next scan see the whole escape.
+        pos = r + 1
+      elseif prev == PERCENT and HEX[byte(buf, r)] and HEX[byte(buf, r + 1) or 0] then
+        return r, false, r + 1, r + 2, odd    -- try the run itself first, then after `%XX`
+      else
+        return r, false, r + 1, nil, odd
+      end
+    else
+      return nil
+    end
+  end
+end
+
+-- Restore buf[from..n]; bytes before `from` are context that was already sent. Returns the restored
+-- text and the position from which the input must be held back (n + 1 when nothing is held).
+local function scan(map, buf, from, final)
+  local n = #buf
+  if map.count == 0 or from > n then return sub(buf, from), n + 1 end
+  local out, no = {}, 0
+  local emitted = from          -- first input byte not yet copied to out
+  local pos = max(1, from - CTX)
+  local hold = n + 1
+  local s, esc, nextpos, alt, odd
+  while true do
+    s, esc, nextpos, alt, odd = next_candidate(map, buf, pos, odd)
+    if s == nil then break end
+    local e, o
+    if s >= emitted then
+      e, o = match_at(map, buf, s, n, final, esc)
+      if e == nil and alt and alt <= n then s = alt; e, o = match_at(map, buf, alt, n, final, true) end
+    elseif alt and alt >= emitted and alt <= n then
+      -- The run starts in the context already sent (`%3A` before a held tail): the position after
+      -- the escape is still ours to try.
+      s = alt; e, o = match_at(map, buf, alt, n, final, true)
+    end
+    if e == HOLD then hold = s; break end
+    if e then
+      no = no + 1; out[no] = sub(buf, emitted, s - 1)
+      no = no + 1; out[no] = o
+      emitted = e + 1
+      pos = e + 1
+    else
+      pos = nextpos
+    end
+  end
+  no = no + 1; out[no] = sub(buf, emitted, hold - 1)
+  return concat(out, "", 1, no), hold
+end
+
+M.scan = scan
+
+---------------------------------------------------------------------------------------------------
+-- A text stream: one content block's text or partial_json, one OpenAI choice, or a plain body.
+---------------------------------------------------------------------------------------------------
+
+local Stream = {}
+Stream.__index = Stream
+
+function M.stream(map)
+  return setmetatable({ map = map, ctx = "", held = "" }, Stream)
+end
+
+function Stream:feed(piece, final)
+  local ctx = self.ctx
+  local buf = ctx .. self.held .. piece
+  local from = #ctx + 1
+  local out, hold = scan(self.map, buf, from, final)
+  self.held = sub(buf, hold)
+  self.ctx = sub(buf, max(1, hold - CTX), hold - 1)
+  return out
+end
+
+function Stream:flush()
+  if self.held == "" then return "" end
+  return self:feed("", true)
+end
+
+return M
