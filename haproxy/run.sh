@@ -32,6 +32,8 @@ if ! out=$(haproxy -c -f "$cfg" 2>&1); then
   exit 1
 fi
 trap cleanup INT TERM EXIT
+# GATEWAY_AGENT_MODULE: what `python -m` runs as the agent; only tests change it (a module with a test
+# hook, e.g. tests/support/agent_stall.py).
 sup=(--processes "$AGENT_PROCESSES" --mask-timeout "$GATEWAY_MASK_TIMEOUT" --pid-file "$GATEWAY_RUN_DIR/agents.pid"
      ${AGENT_STOP_GRACE:+--grace "$AGENT_STOP_GRACE"} ${AGENT_RESTART_BACKOFF:+--backoff "$AGENT_RESTART_BACKOFF"}
      ${AGENT_RESTART_BACKOFF_MAX:+--backoff-max "$AGENT_RESTART_BACKOFF_MAX"}
