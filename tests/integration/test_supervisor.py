@@ -21,8 +21,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from bench.setups import alive, children
 from tests.support.agent_stall import STALL_MARKER
 from tests.support.harness import ROOT, wait_until
@@ -139,11 +137,11 @@ def test_a_stalling_request_gets_503_while_other_requests_are_served(tmp_path, u
         # HAProxy 2.6 had already handed to the stuck agent's connections (503, fail closed).
         during = [code for sent, _, code in others if started <= sent <= replaced]
         assert [code for sent, _, code in others if sent > replaced + 0.2].count(200) >= 1
-        if haproxy.at_least(3, 1) and during.count(200) < len(during) // 2:
-            # Known gap (docs/DECISIONS.md): 3.1+'s SPOP multiplexer can keep handing streams to the
-            # stuck agent's connection; they wait for HAProxy's timeout (503, nothing forwarded).
-            pytest.xfail(f"HAProxy {haproxy.label}: other requests waited behind the stuck agent: {during}")
-        assert during.count(200) >= len(during) // 2, during
+        # Served while the agent was stuck; lost: at most what HAProxy handed to the stuck agent (the
+        # connection it held, and new ones the kernel queued on its SO_REUSEPORT socket), a couple
+        # per client, each a 503 with nothing forwarded.
+        lost = len(during) - during.count(200)
+        assert during.count(200) >= 1 and lost <= 2 * len(clients), during
         print(f"stalled request: 503 after {answered - started:.1f} s; other requests until the agent was "
               f"replaced ({replaced - started:.1f} s): {during.count(200)} x 200, "
               f"{len(during) - during.count(200)} x 503")
