@@ -51,10 +51,17 @@ reload:
 # Claude Code, the truest end-to-end client (tests/integration/test_claude_code.py), pinned, into .tools/.
 CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE := .tools/node_modules/.bin/claude
-tools: $(CLAUDE)
+# The TypeScript SDK, pinned, for tests/integration/test_real_clients.py (its own folder: .tools-ts/).
+TS_SDK_VERSION := 1.17.0
+TS_SDK := .tools-ts/node_modules/@anthropic-ai/sdk/package.json
+NPM_CHECK = command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+tools: $(CLAUDE) $(TS_SDK)
 $(CLAUDE):
-	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	@$(NPM_CHECK)
 	npm install --silent --no-audit --no-fund --prefix .tools @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+$(TS_SDK):
+	@$(NPM_CHECK)
+	npm install --silent --no-audit --no-fund --save-exact --prefix .tools-ts @anthropic-ai/sdk@$(TS_SDK_VERSION)
 
 # 10 minutes at a fixed rate through the real gateway: errors, leaks, p99 drift, agent/HAProxy RSS.
 soak: setup

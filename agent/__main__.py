@@ -1,6 +1,7 @@
 """Command line: ``python -m agent {serve,mask,restore,scan} ...``.
 
-``serve`` runs the SPOP agent HAProxy talks to; ``mask``/``restore``/``scan`` run the same engine on
+``serve`` runs the SPOP agent HAProxy talks to; ``supervise`` runs N of them and replaces any that
+dies or stalls; ``mask``/``restore``/``scan`` run the same engine on
 files, exactly as the gateway would, for debugging and for users who want to check a text first.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m agent {serve|mask|restore|scan} [options]  (each takes --help)"
+USAGE = "usage: python -m agent {serve|supervise|mask|restore|scan} [options]  (each takes --help)"
 
 
 def main(argv: list[str]) -> int:
@@ -19,6 +20,9 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         from agent.service.server import main as serve_main
         return serve_main(rest)
+    if command == "supervise":
+        from agent.service.supervisor import main as supervise_main
+        return supervise_main(rest)
     if command in ("mask", "restore", "scan"):
         from agent.cli.commands import main as tools_main
         return tools_main(command, rest)

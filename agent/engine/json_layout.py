@@ -54,21 +54,53 @@ def neutralize(scan: str) -> str:
 
 @dataclass
 class Layout:
+    """Where detection may act in one body. Protected spans are a set: ``protect`` adds a span
+    (a whole block, a value inside it, both), ``is_protected`` asks whether a span lies inside
+    their union. Spans nest (a signed thinking block holds its own ``signature`` value), so
+    the answer must not depend on which of them starts later, i.e. on the key order of the block:
+    they are merged into disjoint, sorted intervals once, before the first question."""
     scan: str
     neutral: str
-    protected_starts: list[int] = field(default_factory=list)
-    protected_ends: list[int] = field(default_factory=list)
     documents: list[tuple[int, int, str]] = field(default_factory=list)   # (start, end, media type)
     special: list[tuple[int, int]] = field(default_factory=list)          # string contents to decode
-
-    def is_protected(self, start: int, end: int) -> bool:
-        i = bisect.bisect_right(self.protected_starts, start) - 1
-        return i >= 0 and self.protected_ends[i] >= end
+    _spans: list[tuple[int, int]] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list)
+    _ends: list[int] = field(default_factory=list)
+    _merged: bool = True
 
     def protect(self, start: int, end: int) -> None:
-        i = bisect.bisect_right(self.protected_starts, start)
-        self.protected_starts.insert(i, start)
-        self.protected_ends.insert(i, end)
+        self._spans.append((start, end))
+        self._merged = False
+
+    def _merge(self) -> None:
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in sorted(self._spans):
+            if ends and start <= ends[-1]:
+                if end > ends[-1]:
+                    ends[-1] = end
+            else:
+                starts.append(start)
+                ends.append(end)
+        self._starts, self._ends, self._merged = starts, ends, True
+
+    @property
+    def protected_starts(self) -> list[int]:
+        if not self._merged:
+            self._merge()
+        return self._starts
+
+    @property
+    def protected_ends(self) -> list[int]:
+        if not self._merged:
+            self._merge()
+        return self._ends
+
+    def is_protected(self, start: int, end: int) -> bool:
+        if not self._merged:
+            self._merge()
+        i = bisect.bisect_right(self._starts, start) - 1
+        return i >= 0 and self._ends[i] >= end
 
 
 def _enclosing_object(neutral: str, pos: int, reverse: str) -> tuple[int, int] | None:
@@ -122,7 +154,6 @@ def analyse(text: str) -> Layout:
     scan = scan_text(text)
     neutral = neutralize(scan)
     lay = Layout(scan, neutral)
-    reverse = None
     spans: list[tuple[int, int]] = []
     blocks: list[re.Match] = []
     values: list[tuple[int, int]] = []
@@ -131,14 +162,8 @@ def analyse(text: str) -> Layout:
             blocks.append(m)
         else:
             values.append((m.end() - 1, _string_end(neutral, m.end() - 1)))
-    for m in blocks:
-        obj = _object_opened_before(neutral, m.start())  # "type" is usually the first key
-        if obj is None:
-            reverse = reverse if reverse is not None else neutral[::-1]
-            obj = _enclosing_object(neutral, m.start(), reverse)
-        if obj is None:
-            continue
-        if m.group(1) == "base64":
+    for kind, obj in _block_objects(neutral, blocks):
+        if kind == "base64":
             media = _MEDIA_TYPE.search(neutral, obj[0], obj[1])
             media_type = media.group(1) if media else ""
             if not media_type.startswith("image/"):
@@ -150,6 +175,66 @@ def analyse(text: str) -> Layout:
         lay.protect(start, end)
     lay.special = _special_strings(neutral)
     return lay
+
+
+def _block_objects(neutral: str, blocks: list[re.Match]) -> list[tuple[str, tuple[int, int]]]:
+    """(block type, object span) of the outermost objects that hold the ``"type": ...`` keys of
+    ``blocks``; an object inside another one found is passed over (the outer one covers it).
+
+    Each object is found from its key, walking its own text (``type`` is usually the first key;
+    otherwise back to its ``{`` first). Nested blocks whose ``type`` comes last would make each
+    walk cross the ones inside it (n bytes, d levels: n * d), so the walks have a budget of twice
+    the body; past it, one pass over the whole body matches every bracket instead (linear)."""
+    found: list[tuple[str, tuple[int, int]]] = []
+    budget = 2 * len(neutral) + 4096
+    reverse = None
+    covered = -1
+    for m in blocks:
+        if m.start() < covered:
+            continue
+        obj = _object_opened_before(neutral, m.start())  # "type" is usually the first key
+        if obj is None:
+            reverse = reverse if reverse is not None else neutral[::-1]
+            obj = _enclosing_object(neutral, m.start(), reverse)
+        if obj is None:
+            continue
+        budget -= obj[1] - obj[0]
+        if budget < 0:
+            return _block_objects_one_pass(neutral, blocks)
+        covered = max(covered, obj[1])
+        found.append((m.group(1), obj))
+    return _outermost(found)
+
+
+def _block_objects_one_pass(neutral: str, blocks: list[re.Match]) -> list[tuple[str, tuple[int, int]]]:
+    keys = {m.start(): m.group(1) for m in blocks}
+    enclosing: dict[int, str] = {}        # position of "{" -> type of a block it holds
+    ends: dict[int, int] = {}
+    stack: list[int] = []
+    for t in _TOKEN.finditer(neutral):
+        c = t.group()
+        start = t.start()
+        if c in "{[":
+            stack.append(start)
+        elif c in "}]":
+            opened = stack.pop()
+            if opened in enclosing:
+                ends[opened] = t.end()
+        elif start in keys and stack and neutral[stack[-1]] == "{":
+            enclosing[stack[-1]] = keys[start]
+    return _outermost([(kind, (opened, ends[opened])) for opened, kind in sorted(enclosing.items())
+                       if opened in ends])
+
+
+def _outermost(found: list[tuple[str, tuple[int, int]]]) -> list[tuple[str, tuple[int, int]]]:
+    found.sort(key=lambda f: (f[1][0], -f[1][1]))
+    out: list[tuple[str, tuple[int, int]]] = []
+    end = -1
+    for kind, obj in found:
+        if obj[0] >= end:
+            out.append((kind, obj))
+            end = obj[1]
+    return out
 
 
 def _special_strings(neutral: str) -> list[tuple[int, int]]:

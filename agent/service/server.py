@@ -9,6 +9,11 @@ stream-id/frame-id of their NOTIFY).
 Metrics: ``--metrics-listen HOST:PORT`` serves Prometheus text at ``/metrics`` (``agent/service/metrics.py``),
 one port per process.
 
+Liveness: ``--heartbeat-fd FD`` (given by the supervisor, ``agent/service/supervisor.py``) makes the
+event loop write one byte to that pipe every ``--heartbeat-interval`` seconds. The supervisor kills
+an agent whose beats stop (its loop is stuck in a body, or the process is stopped) and starts a new
+one; a broken pipe means the supervisor is gone, and the agent then stops as on SIGTERM.
+
 Signals: SIGTERM/SIGINT drain (stop accepting, stop reading, finish the frames in flight, send
 AGENT-DISCONNECT status 0, exit 0); SIGHUP reloads the detector packs (a broken config keeps the old
 ones); SIGUSR1 logs the metrics counters.
@@ -294,6 +299,8 @@ class ServeConfig:
     reuse_port: bool = False
     metrics_host: str | None = None
     metrics_port: int = 0
+    heartbeat_fd: int | None = None
+    heartbeat_interval: float = 0.5
 
 
 class ConfigError(ValueError):
@@ -356,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSON bodies of at least this size run detection in a helper process while the agent "
                         "validates them: a large request uses two cores, when no other request waits "
                         f"(default {DEFAULT_HELPER_MIN_BYTES}; 0: no helper process; none on a single CPU)")
+    p.add_argument("--heartbeat-fd", type=int, default=None, metavar="FD",
+                   help="write one byte to this inherited pipe every --heartbeat-interval seconds from the "
+                        "event loop (the supervisor's liveness signal); stop when the pipe breaks")
+    p.add_argument("--heartbeat-interval", type=float, default=0.5, metavar="SECONDS",
+                   help="seconds between heartbeats (default 0.5)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p
 
@@ -365,19 +377,22 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         raise ConfigError(f"--max-frame-size must be in [{spop.MIN_FRAME_SIZE}, 2**32)")
     if args.detect_helper_min_bytes < 0:
         raise ConfigError("--detect-helper-min-bytes must be 0 (no helper) or a size in bytes")
+    if args.heartbeat_fd is not None and not 0.01 <= args.heartbeat_interval <= 60:
+        raise ConfigError("--heartbeat-interval must be in [0.01, 60] seconds")
+    beat = {"heartbeat_fd": args.heartbeat_fd, "heartbeat_interval": args.heartbeat_interval}
     metrics_host, metrics_port = None, 0
     if args.metrics_listen:
         metrics_host, metrics_port = parse_listen(args.metrics_listen, args.allow_remote)
     if args.unix:
         return ServeConfig(host=None, port=0, unix=args.unix, max_frame_size=args.max_frame_size,
                            drain_timeout=args.drain_timeout, metrics_host=metrics_host,
-                           metrics_port=metrics_port)
+                           metrics_port=metrics_port, **beat)
     host, port = parse_listen(args.listen or DEFAULT_LISTEN, args.allow_remote)
     if metrics_host is not None and metrics_port == port:
         raise ConfigError("--metrics-listen must use another port than --listen")
     return ServeConfig(host=host, port=port, max_frame_size=args.max_frame_size,
                        drain_timeout=args.drain_timeout, reuse_port=args.reuse_port,
-                       metrics_host=metrics_host, metrics_port=metrics_port)
+                       metrics_host=metrics_host, metrics_port=metrics_port, **beat)
 
 
 class JsonFormatter(logging.Formatter):
@@ -424,6 +439,8 @@ async def serve(config: ServeConfig, holder: MaskerHolder, metrics: Metrics | No
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled = _install_signals(loop, stop, holder, metrics)
+    if config.heartbeat_fd is not None:
+        _start_heartbeat(loop, config.heartbeat_fd, config.heartbeat_interval, stop)
     log.info("listening", extra={"fields": {"event": "listening", "address": where, "pid": os.getpid()}})
     try:
         await stop.wait()
@@ -438,6 +455,27 @@ async def serve(config: ServeConfig, holder: MaskerHolder, metrics: Metrics | No
         for sig in handled:
             loop.remove_signal_handler(sig)
     return 0
+
+
+def _start_heartbeat(loop: asyncio.AbstractEventLoop, fd: int, interval: float, stop: asyncio.Event) -> None:
+    """One byte now (the supervisor's "ready": we listen) and every ``interval`` seconds after, from
+    this event loop, so a loop stuck in a body (or a stopped process) stops beating."""
+    os.set_blocking(fd, False)
+
+    def beat() -> None:
+        try:
+            os.write(fd, b".")
+        except BlockingIOError:
+            pass                 # the supervisor is behind on reading: it has enough beats
+        except OSError:
+            log.warning("supervisor gone (heartbeat pipe closed); stopping",
+                        extra={"fields": {"event": "supervisor_gone"}})
+            stop.set()
+            return
+        if not stop.is_set():
+            loop.call_later(interval, beat)
+
+    beat()
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, holder: MaskerHolder,

@@ -5,6 +5,7 @@ very haproxy.cfg (and env.sh, Lua, SPOE config) that the native tests run.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -113,3 +114,35 @@ def test_both_containers_run_as_the_owner_of_the_secrets():
         assert SERVICES[name]["user"] == "${GATEWAY_UID:-1000}:${GATEWAY_GID:-1000}", name
     assert [t for _, t, _ in mounts(SERVICES["agent"])] == ["/keys/pseudonym.key"]
     assert "/keys/pseudonym.key" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_agent_container_is_supervised_and_restarted():
+    agent = SERVICES["agent"]
+    assert agent["restart"] in ("unless-stopped", "always")      # the supervisor itself exiting
+    assert agent["init"] is True                                  # PID 1 reaps and passes signals
+    # The image runs the supervisor, which kills and replaces an agent that stalls (no heartbeat
+    # for GATEWAY_MASK_TIMEOUT): the restart policy alone only sees a process that exits.
+    cmd = re.search(r"^CMD (.*)$", (ROOT / "Dockerfile").read_text().replace("\\\n", ""), re.M).group(1)
+    argv = json.loads(cmd)
+    assert argv[:4] == ["python", "-m", "agent", "supervise"] and "--" in argv
+    assert "--agent-metrics-base" in argv and "--metrics-listen" in argv
+    # Both containers use one GATEWAY_MASK_TIMEOUT: HAProxy's wait is the agent's stall deadline.
+    assert agent["environment"]["GATEWAY_MASK_TIMEOUT"] == SERVICES["haproxy"]["environment"]["GATEWAY_MASK_TIMEOUT"]
+    # Docker's own SIGKILL comes after the supervisor's drain (mask timeout + 5 s, 15 s by default).
+    grace = agent["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) > 15
+    check = agent["healthcheck"]["test"]
+    assert check[0] == "CMD" and "9101/metrics" in " ".join(check)
+    assert SERVICES["haproxy"]["depends_on"]["agent"]["condition"] == "service_healthy"
+
+
+def test_the_supervisor_command_in_the_image_parses():
+    from agent.service.supervisor import build_parser
+    cmd = re.search(r"^CMD (.*)$", (ROOT / "Dockerfile").read_text().replace("\\\n", ""), re.M).group(1)
+    argv = json.loads(cmd)[4:]
+    own, agent = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    args = build_parser().parse_args(own)
+    assert args.processes == 1 and args.agent_metrics_base == "0.0.0.0:9101"
+    from agent.service.server import build_parser as serve_parser
+    serve = serve_parser().parse_args([*agent, "--heartbeat-fd", "3"])
+    assert serve.listen == "0.0.0.0:12345" and serve.allow_remote and serve.key_file == "/keys/pseudonym.key"

@@ -54,15 +54,14 @@ def test_signed_thinking_block_reaches_upstream_byte_for_byte(gateway, upstream)
     pseudo_instance = next(w for w in masked_prompt.replace("(", " ").split() if w.startswith("i-"))
     # What the model "thought" in turn 1: a pseudonym it saw, plus an invented private IP and
     # account that look like identifiers but are in no map.
-    thinking = {"type": "thinking",
-                "thinking": f"Check {pseudo_instance}; maybe route 10.99.1.7 or account 999988887777.",
-                "signature": "EqQBCkYIBxgCKkA" + "x" * 40}
+    thought = f"Check {pseudo_instance}; maybe route 10.99.1.7 or account 999988887777."
+    thinking = {"type": "thinking", "thinking": thought, "signature": upstream.sign(thought)}
     history = [{"role": "user", "content": PROMPT},
                {"role": "assistant", "content": [thinking, {"type": "text", "text": "Looking."}]},
                {"role": "user", "content": f"Go on about {ACCOUNT}."}]
     client.messages.create(model=MODEL, max_tokens=64, messages=history)
     body2 = upstream.received[1].body
     sent = json.loads(body2)["messages"][1]["content"][0]
-    assert sent == thinking
+    assert sent == thinking and upstream.signature_errors == 0
     assert json.dumps(thinking["thinking"]).encode() in body2
     assert leaks(body2) == []

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,11 @@ def test_health_follows_the_agents(run_sh, upstream):
     wait_until(lambda: http(run_sh.ops_url + "/health")[0] == 200, what="healthy")
     code, body, headers = http(run_sh.ops_url + "/health")
     assert json.loads(body)["status"] == "ok" and headers["content-type"] == "application/json"
+    # The supervisor would replace frozen agents (test_supervisor.py) before two health checks
+    # fail: freeze it first, and thaw it last, once the agents beat again.
+    supervisor = run_sh.supervisor_pid()
     pids = run_sh.agent_pids()
+    os.kill(supervisor, signal.SIGSTOP)
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)       # frozen: the port still accepts, nothing answers
     try:
@@ -44,6 +49,8 @@ def test_health_follows_the_agents(run_sh, upstream):
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
+        time.sleep(0.5)
+        os.kill(supervisor, signal.SIGCONT)
     wait_until(lambda: http(run_sh.ops_url + "/health")[0] == 200, what="healthy again")
 
 

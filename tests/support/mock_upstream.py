@@ -9,6 +9,16 @@ Answers, chosen by the request:
 - ``POST /v1/messages``: a Messages API answer whose text echoes the last user text it received
   (so pseudonyms come back and the restore can be checked); ``"stream": true`` streams it as SSE
   in small deltas.
+  - With ``"thinking": {"type": "enabled"}`` (or ``adaptive``) the answer starts with a thinking
+    block: what the mock "thought" quotes the text it received (pseudonyms) and invents ID-shaped
+    values (an IP, an account), and carries a signature the mock made (HMAC over the thinking
+    text under a key of its own). Like the API, it answers 400 (``invalid_request_error``) to any
+    request whose history holds a thinking block whose signature does not verify: a gateway that
+    changes one byte of signed thinking breaks the conversation here as it would upstream.
+  - With ``tool_use=True`` and ``tools`` in the request, a user turn that is not a tool result is
+    answered with a call of the first tool, its input ``{"query": <the text received>}``
+    (``stop_reason: tool_use``), or with the call a ``tool_use`` function picks from the request;
+    a turn holding a ``tool_result`` is answered with text that echoes the result.
 - anything else: ``{"ok": true, "path": ...}``.
 
 Leak-scanning mode (``MockUpstream(..., originals=[...])``): every request is scanned by a
@@ -26,7 +36,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
+import os
 import re
 import socket
 import ssl
@@ -34,6 +47,7 @@ import struct
 import threading
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -156,6 +170,11 @@ class MockUpstream:
     record: bool = True          # False: count requests (and leaks) without keeping them (soak)
     reset_after: int | None = None       # RST the connection after this many SSE events
     tunnel: bool = False         # accept CONNECT (200) and Upgrade (101), then scan the raw tunnel bytes
+    # Answer a user turn with a tool call: True calls the request's first tool with {"query": text};
+    # a function of the request payload returns (tool name, input), or None for a plain answer.
+    tool_use: bool | Callable[[dict], tuple[str, dict] | None] = False
+    signature_errors: int = 0    # requests refused (400) for a thinking block whose signature fails
+    thinking_key: bytes = field(default_factory=lambda: os.urandom(32))
     requests: int = 0            # every request read, recorded or not
     leaks: list[Leak] = field(default_factory=list)
     leak_kinds: Counter = field(default_factory=Counter)   # (where, encoding) -> count
@@ -166,6 +185,23 @@ class MockUpstream:
 
     def leak_report(self) -> str:
         return ", ".join(f"{leak.original} in {leak.where} ({leak.encoding})" for leak in self.leaks[:20])
+
+    def sign(self, thinking: str) -> str:
+        """The signature the mock gives (and demands for) a thinking block with this text."""
+        mac = hmac.new(self.thinking_key, thinking.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        return base64.b64encode(b"mock-sig:" + mac).decode()
+
+    def bad_signature(self, payload: dict) -> str | None:
+        """The API's 400 message for the first thinking block in the history whose signature fails."""
+        for i, message in enumerate(payload.get("messages") or []):
+            content = message.get("content") if isinstance(message, dict) else None
+            for j, block in enumerate(content if isinstance(content, list) else []):
+                if isinstance(block, dict) and block.get("type") == "thinking":
+                    text, sig = block.get("thinking"), block.get("signature")
+                    if not (isinstance(text, str) and isinstance(sig, str)
+                            and hmac.compare_digest(sig, self.sign(text))):
+                        return f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+        return None
 
     def start(self) -> MockUpstream:
         self._loop = asyncio.new_event_loop()
@@ -258,22 +294,58 @@ class MockUpstream:
                 payload = json.loads(req.body)
             except ValueError:
                 payload = None
+        status = b"200 OK"
         if isinstance(payload, dict):
-            text = _last_user_text(payload)
-            if payload.get("stream"):
-                await self._stream(writer, text)
-                return
-            body = json.dumps(_message(text)).encode()
+            refused = self.bad_signature(payload)
+            if refused is not None:
+                self.signature_errors += 1
+                status = b"400 Bad Request"
+                body = json.dumps({"type": "error", "error": {"type": "invalid_request_error",
+                                                              "message": refused}}).encode()
+            else:
+                blocks, stop_reason = self._reply(payload)
+                if payload.get("stream"):
+                    await self._stream(writer, blocks, stop_reason)
+                    return
+                body = json.dumps(_message(blocks, stop_reason)).encode()
         else:
             body = json.dumps({"ok": True, "path": req.target}).encode()
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                     b"content-length: %d\r\n\r\n" % len(body) + body)
+        writer.write(b"HTTP/1.1 %s\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n" % (status, len(body)) + body)
         await writer.drain()
 
-    async def _stream(self, writer: asyncio.StreamWriter, text: str) -> None:
+    def _reply(self, payload: dict) -> tuple[list[dict], str]:
+        """The assistant's content blocks and stop reason for one request (see the module doc)."""
+        text, result = _last_user_text(payload), _last_tool_result(payload)
+        blocks: list[dict] = []
+        thinking = payload.get("thinking")
+        if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+            seen = result if result is not None else text
+            thought = (f"The user wrote: {seen[:300]!r}. I could compare it with 10.99.1.7 in account "
+                       f"999988887777, but that is only my example.")
+            blocks.append({"type": "thinking", "thinking": thought, "signature": self.sign(thought)})
+        tools = payload.get("tools")
+        if result is not None:
+            blocks.append({"type": "text", "text": f"The tool said: {result}"})
+            return blocks, "end_turn"
+        call = None
+        if callable(self.tool_use):
+            call = self.tool_use(payload)
+        elif self.tool_use and isinstance(tools, list) and tools and isinstance(tools[0], dict):
+            call = str(tools[0].get("name")), {"query": text}
+        if call is not None:
+            self._tool_calls = getattr(self, "_tool_calls", 0) + 1
+            blocks.append({"type": "text", "text": "Let me look that up."})
+            blocks.append({"type": "tool_use", "id": f"toolu_mock{self._tool_calls:04d}",
+                           "name": call[0], "input": call[1]})
+            return blocks, "tool_use"
+        blocks.append({"type": "text", "text": text})
+        return blocks, "end_turn"
+
+    async def _stream(self, writer: asyncio.StreamWriter, blocks: list[dict], stop_reason: str) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                      b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n")
-        for n, event in enumerate(sse_events(text, self.delta_size)):
+        for n, event in enumerate(sse_message(blocks, stop_reason, self.delta_size)):
             if self.reset_after is not None and n >= self.reset_after:
                 _reset(writer)
             writer.write(b"%x\r\n%s\r\n" % (len(event), event))
@@ -297,9 +369,10 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     raise _Reset()
 
 
-def _message(text: str) -> dict:
+def _message(blocks: list[dict] | str, stop_reason: str = "end_turn") -> dict:
+    content = [{"type": "text", "text": blocks}] if isinstance(blocks, str) else blocks
     return {"id": "msg_mock", "type": "message", "role": "assistant", "model": "claude-mock",
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+            "content": content, "stop_reason": stop_reason,
             "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
 
 
@@ -307,24 +380,63 @@ def _sse(name: str, data: dict) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def sse_events(text: str, delta_size: int) -> list[bytes]:
-    """The Anthropic Messages stream for one text block, cut into deltas of ``delta_size`` chars."""
-    start = _message("")
-    start["content"] = []
-    events = [_sse("message_start", {"type": "message_start", "message": start}),
-              _sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                           "content_block": {"type": "text", "text": ""}}),
-              _sse("ping", {"type": "ping"})]
-    for i in range(0, len(text), delta_size):
-        events.append(_sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                   "delta": {"type": "text_delta",
-                                                             "text": text[i:i + delta_size]}}))
-    events += [_sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-               _sse("message_delta", {"type": "message_delta",
-                                      "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def sse_message(blocks: list[dict], stop_reason: str, delta_size: int) -> list[bytes]:
+    """The Anthropic Messages stream for these content blocks (text, thinking, tool_use), each cut
+    into deltas of ``delta_size`` characters, as the API streams them."""
+    start = _message([], stop_reason)
+    start["stop_reason"] = None
+    events = [_sse("message_start", {"type": "message_start", "message": start}), _sse("ping", {"type": "ping"})]
+    for index, block in enumerate(blocks):
+        kind = block["type"]
+        if kind == "thinking":
+            empty, deltas = {"type": "thinking", "thinking": "", "signature": ""}, [
+                *({"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"], delta_size)),
+                {"type": "signature_delta", "signature": block["signature"]}]
+        elif kind == "tool_use":
+            empty = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+            deltas = [{"type": "input_json_delta", "partial_json": p}
+                      for p in _pieces(json.dumps(block["input"]), delta_size)]
+        else:
+            empty = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"], delta_size)]
+        events.append(_sse("content_block_start", {"type": "content_block_start", "index": index,
+                                                   "content_block": empty}))
+        events += [_sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
+                   for d in deltas]
+        events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events += [_sse("message_delta", {"type": "message_delta",
+                                      "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                                       "usage": {"output_tokens": 1}}),
                _sse("message_stop", {"type": "message_stop"})]
     return events
+
+
+def sse_events(text: str, delta_size: int) -> list[bytes]:
+    """The Anthropic Messages stream for one text block, cut into deltas of ``delta_size`` chars."""
+    return sse_message([{"type": "text", "text": text}], "end_turn", delta_size)
+
+
+def _last_tool_result(payload: dict) -> str | None:
+    """The text of the tool_result blocks in the last message, if it is a user turn holding any."""
+    messages = payload.get("messages") or []
+    last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+    content = last.get("content") if last.get("role") == "user" else None
+    results = [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"] \
+        if isinstance(content, list) else []
+    if not results:
+        return None
+    out = []
+    for block in results:
+        inner = block.get("content")
+        if isinstance(inner, str):
+            out.append(inner)
+        elif isinstance(inner, list):
+            out += [b["text"] for b in inner if isinstance(b, dict) and isinstance(b.get("text"), str)]
+    return "\n".join(out)
 
 
 def _last_user_text(payload: dict) -> str:

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.setups import children
 from tests.support.haproxy_versions import HAProxyBin
 from tests.support.harness import CERTS, ROOT, free_port, make_key, wait_port, wait_until
 from tests.support.planted import PROMPT
@@ -56,6 +57,7 @@ class RunSh:
         self.agents = agents
         self.http_port, self.https_port, self.agent_port = free_port(), free_port(), free_port()
         self.metrics_port = free_port()
+        self.supervisor_metrics_port = free_port()
         self.agent_metrics_base = free_port_run(agents)
         self.log_path = workdir / "run.log"
         self.env = {
@@ -66,6 +68,7 @@ class RunSh:
             "GATEWAY_HTTPS_PORT": str(self.https_port),
             "GATEWAY_METRICS_PORT": str(self.metrics_port),
             "AGENT_METRICS_PORT": str(self.agent_metrics_base),
+            "SUPERVISOR_METRICS_PORT": str(self.supervisor_metrics_port),
             "GATEWAY_CERT": str(CERTS / "server.pem"),
             "AGENT_ADDR": f"127.0.0.1:{self.agent_port}",
             "AGENT_PROCESSES": str(agents),
@@ -89,6 +92,10 @@ class RunSh:
     def ops_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}"
 
+    @property
+    def supervisor_metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.supervisor_metrics_port}/metrics"
+
     def agent_metrics_url(self, i: int) -> str:
         return f"http://127.0.0.1:{self.agent_metrics_base + i}/metrics"
 
@@ -97,7 +104,7 @@ class RunSh:
             self.proc = subprocess.Popen(["bash", str(ROOT / "haproxy" / "run.sh")], cwd=ROOT, env=self.env,
                                          stdout=log, stderr=log, start_new_session=True)
         self.proc.log_path = self.log_path  # type: ignore[attr-defined]
-        for port in (self.agent_port, self.http_port, self.metrics_port,
+        for port in (self.agent_port, self.http_port, self.metrics_port, self.supervisor_metrics_port,
                      *(self.agent_metrics_base + i for i in range(self.agents))):
             wait_port(port, timeout=30, proc=self.proc)
         wait_until(lambda: len(self.agent_pids()) == self.agents and (self.run_dir / "haproxy.pid").exists())
@@ -106,6 +113,27 @@ class RunSh:
     def agent_pids(self) -> list[int]:
         path = self.run_dir / "agents.pid"
         return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+    def supervisor_pid(self) -> int:
+        """The agents' supervisor (``python -m agent supervise``), run.sh's child."""
+        assert self.proc is not None
+        for pid in children(self.proc.pid):
+            try:
+                if b"supervise" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except OSError:
+                continue
+        raise LookupError("no supervisor under run.sh")
+
+    def process_tree(self) -> list[int]:
+        """run.sh and every live process below it (supervisor, agents, their helpers, HAProxy)."""
+        assert self.proc is not None
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children(pid))
+        return found
 
     def reload(self) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", str(ROOT / "haproxy" / "reload.sh")], cwd=ROOT, env=self.env,

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,30 +30,12 @@ from agent.engine.restore import restore_text
 from agent.engine.results import MaskRefused
 from agent.engine.splitters import REGION, nothing_secret
 from tests.support import aws_grammar as g
+from tests.support.deadline import hard_timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = b"bounded-work-test-key-0123456789abcdef"
-CASE_SECONDS = 10
 # pytest-timeout's own timer must not take SIGALRM from hard_timeout below.
 pytestmark = pytest.mark.timeout(300, method="thread")
-
-
-class Hang(AssertionError):
-    pass
-
-
-@contextmanager
-def hard_timeout(seconds: int = CASE_SECONDS):
-    """Fail (raise Hang) when the block runs longer than ``seconds``: a hang fails one case."""
-    def on_alarm(signum, frame):
-        raise Hang(f"did not finish within {seconds} s")
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 _MASKER: Masker | None = None
