@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup tools run reload test lint bench deps venv certs key clean
+.PHONY: setup tools run reload test lint bench fuzz deps venv certs key clean
 
 setup: deps venv certs key
 
@@ -63,6 +63,13 @@ soak: setup
 test: setup tools
 	$(VENV)/bin/ruff check agent tests bench
 	$(VENV)/bin/pytest -q
+
+# The invariant fuzz lane run long (tests/fuzz_invariants.py): cases run, failures per invariant,
+# failing seeds and a shrunk example of each (positions and encodings only, never a value).
+# `make test` runs the same lane for 30 s with a fixed seed.
+FUZZ_SECONDS ?= 1800
+fuzz: venv
+	$(PY) -m tests.fuzz_invariants --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 lint: venv
 	$(VENV)/bin/ruff check agent tests bench

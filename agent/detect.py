@@ -20,7 +20,7 @@ from agent.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
-_ESCAPE_BEFORE = re.compile(r"\\[nrtbf]")
+_ESCAPE_BEFORE = re.compile(r"[\\\x00][nrtbf]")   # \n, and \\n (JSON in JSON) blanked to NUL NUL n
 MAX_PROPAGATED = 200
 _SHORT_WINDOW = 24   # up to this many start positions, anchored match() attempts beat one search()
 

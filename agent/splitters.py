@@ -302,7 +302,7 @@ def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return [(start, end, kind)]
 
 
-_ROW_TAG = re.compile(r"[A-Z][A-Z0-9]{2,40}(?:\t|\\t)")
+_ROW_TAG = re.compile(r"[A-Z][A-Z0-9]{2,40}(?:\t|[\\\x00]+t)")   # a tab, \\t or \\\\t (NUL NUL t)
 ROW_LOOKBACK = 4000
 
 
@@ -312,7 +312,8 @@ def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     (``SECURITYGROUPS\t...``)."""
     start, end = _span(m)
     lo = max(0, start - ROW_LOOKBACK)
-    real, escaped = text.rfind("\n", lo, start), text.rfind("\\n", lo, start)
+    real = text.rfind("\n", lo, start)
+    escaped = max(text.rfind("\\n", lo, start), text.rfind("\x00n", lo, start))   # \\n: JSON in JSON
     line = max(real + 1 if real >= 0 else -1, escaped + 2 if escaped >= 0 else -1)
     if line < 0:
         if lo:
@@ -320,8 +321,9 @@ def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         line = 0
     if _ROW_TAG.match(text, line):
         return [(start, end, kind)]
-    quote = text.rfind('"', line, start)  # the row opens a JSON string ("SECURITYGROUPS\t...)
-    if quote >= 0 and (quote == 0 or text[quote - 1] != "\\") and _ROW_TAG.match(text, quote + 1):
+    # The row opens a JSON string ("SECURITYGROUPS\t...), or one inside a JSON string (\"SECURITY...).
+    quote = text.rfind('"', line, start)
+    if quote >= 0 and _ROW_TAG.match(text, quote + 1):
         return [(start, end, kind)]
     return []
 
