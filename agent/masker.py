@@ -28,7 +28,6 @@ from agent.maskconfig import MaskConfig, load_config
 from agent.masking import MaskRefused, MaskResult
 from agent.packs import PackSet, load_packs
 from agent.pseudonym import Generator, load_key
-from agent.splitters import nothing_secret
 from agent.views import PERCENT, json_string_view, percent_view, plain_view
 
 try:  # optional accelerator for JSON validation (see _parses)
@@ -55,7 +54,6 @@ class Masker:
                      if d.kind not in self.config.disable_kinds and d.id not in self.config.disable_detectors]
         self.finder = Finder(detectors)
         self._digit_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "digits")
-        self._name_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "name")
         self._gen = Generator(key)
         self._helper: DetectHelper | None = None
 
@@ -239,16 +237,11 @@ class Masker:
                 "documents unmasked.", "document")
 
     def _allowed(self, found: list[Found]) -> list[Found]:
-        """Without what the config allows, and without names that hold nothing to hide (a region,
-        an AZ, separators: ``splitters.nothing_secret``), whichever detector or splitter found them."""
         allow = self.config.allow
         disabled = self.config.disable_kinds
-        names = self._name_kinds
         if not allow and not disabled:
-            if not any(f[2] in names and nothing_secret(f[3]) for f in found):
-                return found
-        return [f for f in found if f[3] not in allow and f[2] not in disabled
-                and not (f[2] in names and nothing_secret(f[3]))]
+            return found
+        return [f for f in found if f[3] not in allow and f[2] not in disabled]
 
     # --- pseudonyms and splice --------------------------------------------------------------------
     def _result(self, text: str, found: list[Found], detected_by: str) -> MaskResult:

@@ -55,8 +55,12 @@ def nothing_secret(value: str) -> bool:
     (``us-east-1``, ``eu-west-1a``, ``us-east-1/us-west-2``, ``---``, empty).
 
     A region is public vocabulary, and the pseudonym of a name keeps its regions as they are
-    (``agent/assign.py``), so such a name would be its own pseudonym. It is not masked at all.
+    (``agent/assign.py``), so such a name would be its own pseudonym. It is not masked at all: the
+    splitters that cut names (``context_value``, ``namelist``, ARN and path segments) refuse it, and
+    one that still reached the assignment would get a name's second form, never a loop.
     """
+    if "-" not in value or REGION.search(value) is None:     # the usual case: one cheap look
+        return _ALNUM.search(value) is None
     return _ALNUM.search(REGION.sub("", value)) is None
 
 
