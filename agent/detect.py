@@ -46,6 +46,11 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             if a_start < covered:
                 continue
             m = match(text, a_start)
+            if m is None and a_start and text[a_start - 1] in "\\\x00" and text[a_start] in "nrtbf":
+                # An anchor hit reports its leftmost start, which can be an escape's letter: in
+                # ``\nacl-...`` (a newline, then acl-...) or ``\ri-...`` it is where ``nacl-`` or
+                # ``ri-`` would begin. The identifier starts after the letter.
+                m = match(text, a_start + 1)
             if m is not None:
                 covered = m.end()
                 yield m

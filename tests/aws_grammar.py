@@ -183,7 +183,7 @@ def planted(rng: random.Random) -> Planted:
     """One identifier (or a few) in the context a detector is anchored on."""
     acct = account(rng)
     nm = name(rng)
-    family = rng.randrange(16)
+    family = rng.randrange(17)
     if family == 0:
         return Planted(f'"Account": "{acct}"', (acct,), "account-json")
     if family == 1:
@@ -221,5 +221,8 @@ def planted(rng: random.Random) -> Planted:
     if family == 14:
         v = mixed_upper(rng, "E", 13)
         return Planted(v, (v,), "distribution-id")
+    if family == 15:      # nothing to hide (a region, an AZ): left as it is, and it must not hang
+        v = kept_only(rng)
+        return Planted(rng.choice((f'"Name": "{v}"', f"S3 bucket {v} is empty", f"s3://{v}/x")), (), "kept-only-name")
     det, text, masks = rng.choice(pack_examples())
     return Planted(text, masks, "pack-example")
