@@ -342,7 +342,7 @@ class Report:
                  f"{sum(self.failures.values())} failing ({', '.join(f'{k}={v}' for k, v in self.failures.items())})"]
         lines.append("families: " + ", ".join(f"{k}={v}" for k, v in sorted(self.families.items())))
         for failure, seeds in self.examples.items():
-            lines.append(f"{failure}: seeds {seeds[:10]}")
+            lines.append(f"{failure}: seeds {seeds[:50]}{' ...' if len(seeds) > 50 else ''}")
             if failure in self.minimal:
                 lines.append("minimal example:\n" + self.minimal[failure])
         return "\n".join(lines)

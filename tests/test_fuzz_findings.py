@@ -47,6 +47,7 @@ SECRETS = {
     "s3 bucket label on its own line": ("done\nS3 bucket acme-data-archive-7 is empty", "acme-data-archive-7"),
     "service label cells": ("EC2: i-1\nS3: my-bucket-2024\tRDS: prod-db-main", "prod-db-main"),
     "yaml name key": ("      BucketName: helios-raw-events-prod\n", "helios-raw-events-prod"),
+    "yaml name key at the end of a string": ("      RoleName: 'helios-processor-role'", "helios-processor-role"),
     "owner id in json": ('{"OwnerId": "111122223333"}', "111122223333"),
     "terraform argument": ('+ identifier = "orders-db-main"', "orders-db-main"),
     "table name key": ('"TableName": "assets-2752-payments69"', "assets-2752-payments69"),
