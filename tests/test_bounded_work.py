@@ -108,21 +108,15 @@ def test_degenerate_value_terminates_and_round_trips(value, context):
         assert out == json.loads(body), "a name with nothing to hide was changed"
 
 
-def test_the_issue_commands_return():
+def test_the_issue_commands_return(tmp_path):
     """The two commands of issue 11, as a user runs them (a fresh process each)."""
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_bytes(KEY)
     for stdin in (b'{"Name": "eu-west-1a"}', b"S3 bucket us-east-1 is empty\n"):
-        r = subprocess.run([sys.executable, "-m", "agent", "mask", "--key-file", str(_key_file())],
+        r = subprocess.run([sys.executable, "-m", "agent", "mask", "--key-file", str(key_file)],
                            input=stdin, capture_output=True, cwd=ROOT, timeout=60)
         assert r.returncode == 0, r.stderr.decode(errors="replace")[-300:]
         assert r.stdout == stdin
-
-
-def _key_file() -> Path:
-    path = ROOT / "run" / "test-bounded-work.key"
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(KEY)
-    return path
 
 
 def test_every_region_and_az_is_kept():
