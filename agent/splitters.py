@@ -47,7 +47,7 @@ HOST_SERVICES = frozenset("""
 """.split())
 
 
-_ALNUM = re.compile(r"[A-Za-z0-9]")
+_REGION_OR_ALNUM = re.compile(f"({REGION.pattern})|[A-Za-z0-9]")
 
 
 def nothing_secret(value: str) -> bool:
@@ -59,9 +59,14 @@ def nothing_secret(value: str) -> bool:
     splitters that cut names (``context_value``, ``namelist``, ARN and path segments) refuse it, and
     one that still reached the assignment would get a name's second form, never a loop.
     """
-    if "-" not in value or REGION.search(value) is None:     # the usual case: one cheap look
-        return _ALNUM.search(value) is None
-    return _ALNUM.search(REGION.sub("", value)) is None
+    # Left to right, a region where one starts, else one letter or digit: the first that is not a
+    # region ends it (for most names, the first character does).
+    m = _REGION_OR_ALNUM.search(value)
+    while m is not None:
+        if m.group(1) is None:
+            return False
+        m = _REGION_OR_ALNUM.search(value, m.end())
+    return True
 
 
 def _span(m: re.Match) -> tuple[int, int]:
