@@ -223,3 +223,12 @@ def test_assignment_work_is_bounded_per_original():
     with hard_timeout():
         Assignment(gen, load_packs().kinds, items)
     assert calls[0] <= MAX_TWEAKS * 3 * len(items)
+
+
+def test_a_full_private_range_is_refused_not_looped():
+    """Every address of 192.168.0.0/16 in one body: the prefix-preserving permutation of that range
+    has no free pseudonym left, so the request is refused (it used to retry forever)."""
+    text = " ".join(f"192.168.{a}.{b}" for a in range(256) for b in range(256))
+    with hard_timeout(60), pytest.raises(MaskRefused) as refused:
+        masker().mask_body(json.dumps({"system": text}).encode(), "application/json")
+    assert (refused.value.status, refused.value.cause) == (400, "pseudonym_exhausted")
