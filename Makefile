@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
 
-.PHONY: setup tools run reload test test-unit lint bench deps venv certs key clean haproxy32 recall-report packs corpus-report
+.PHONY: setup tools run reload test test-unit lint bench fuzz deps venv certs key clean haproxy32 recall-report packs corpus-report
 
 setup: deps venv certs key
 
@@ -106,6 +106,13 @@ test-unit: venv
 # Recall per class on generated artifacts (tests/support/recall_artifacts.py) and negatives kept.
 recall-report: venv
 	$(PY) -m tests.support.recall_report
+
+# The invariant fuzz lane run long (tests/support/fuzz_invariants.py): cases run, failures per invariant,
+# failing seeds and a shrunk example of each (positions and encodings only, never a value).
+# `make test` runs the same lane for 30 s with a fixed seed.
+FUZZ_SECONDS ?= 1800
+fuzz: venv
+	$(PY) -m tests.support.fuzz_invariants --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 lint: venv
 	$(VENV)/bin/ruff check agent tests bench tools

@@ -135,6 +135,9 @@ def _alternation(words_: list[str]) -> str:
 SEP_Q = r"(?:[\x00\\]*\\)?"    # an optional JSON escape in front of a quote, at any nesting depth
 VALUE = r"[A-Za-z0-9/][A-Za-z0-9._/:@+-]{0,254}"
 BLANK = r"(?:[ \t\r\n]|\\[nrt])"   # blanks between JSON list items, also as escapes in a JSON string
+# Around a key's separator: blanks, and line breaks too where the key or the value is quoted (JSON
+# allows any whitespace there: {"KeyId"\n:\n"x"}; an unquoted YAML "key:" line does not continue).
+JSON_BLANK = r"(?:[ \t]*(?:(?<=[\"'])[\r\n][ \t\r\n]*|[\r\n][ \t\r\n]*(?=(?:[\x00\\]*\\)?[\"']))?[ \t]*)"
 
 
 def _owned() -> str:
@@ -159,7 +162,7 @@ def detectors(entries) -> list[dict]:
                         "attributes, environment variables, in any spelling of the label."),
         # No unbounded repeat in an anchor: Hyperscan pays for [ \t]* on every byte (2 -> 0.6 ms
         # per 500 KB); two blanks (aligned Terraform) have their own anchor.
-        "anchors": [f"(?:{tail})[\"'\\\\\\x00]*[ \\t]?[:=]", f"(?:{tail})\\\\?[\"']?[ \\t][ \\t]"],
+        "anchors": [f"(?:{tail})[\"'\\\\\\x00]*[ \\t\\r\\n]{{0,8}}[:=]", f"(?:{tail})\\\\?[\"']?[ \\t][ \\t]"],
         "window": 64,   # labels are shorter; the window is sliced and reversed once per anchor hit
         "window_chars": "[A-Za-z0-9_.-]",
         "window_exact": True,
@@ -170,8 +173,8 @@ def detectors(entries) -> list[dict]:
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
-        "regex": (rf"(?:(?<![A-Za-z0-9_.\\\-])|(?<=\\[nrt]))(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})"
-                  rf"(?P<kq2>{SEP_Q}[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
+        "regex": (rf"(?:(?<![A-Za-z0-9_.\\\-])|(?<=[\\\x00][nrt]))(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})"
+                  rf"(?P<kq2>{SEP_Q}[\"'])?{JSON_BLANK}(?:=>|:=|[:=]){JSON_BLANK}(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
                   rf"{OWNED}(?P<value>[-+]?{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
         "examples": {
             "match": [

@@ -24,9 +24,11 @@ _DETECTOR_KEYS = frozenset({
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 # Regex macros: {L} / {R} are identifier boundaries that treat JSON escapes (\n, \t, \") as
-# separators, so the "n" of "\n" is never part of an identifier.
+# separators, so the "n" of "\n" is never part of an identifier. An escape one level deeper (JSON in
+# a JSON string: \\n) reads NUL NUL n in the scanned text (escaped backslashes are blanked), hence
+# [\\\x00] before the letter.
 MACROS = {
-    "{L}": r"(?:(?<![A-Za-z0-9_\\-])|(?<=\\[nrtbf]))",
+    "{L}": r"(?:(?<![A-Za-z0-9_\\-])|(?<=[\\\x00][nrtbf]))",
     "{R}": r"(?![A-Za-z0-9_-])",
 }
 

@@ -20,7 +20,7 @@ from agent.engine.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
-_ESCAPE_BEFORE = re.compile(r"\\[nrtbf]")
+_ESCAPE_BEFORE = re.compile(r"[\\\x00][nrtbf]")   # \n, and \\n (JSON in JSON) blanked to NUL NUL n
 MAX_PROPAGATED = 200
 _SHORT_WINDOW = 24   # up to this many start positions, anchored match() attempts beat one search()
 
@@ -46,6 +46,11 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             if a_start < covered:
                 continue
             m = match(text, a_start)
+            if m is None and a_start and text[a_start - 1] in "\\\x00" and text[a_start] in "nrtbf":
+                # An anchor hit reports its leftmost start, which can be an escape's letter: in
+                # ``\nacl-...`` (a newline, then acl-...) or ``\ri-...`` it is where ``nacl-`` or
+                # ``ri-`` would begin. The identifier starts after the letter.
+                m = match(text, a_start + 1)
             if m is not None:
                 covered = m.end()
                 yield m

@@ -151,7 +151,8 @@ class Masker:
                 value = None if PERCENT.search(raw) else json.loads('"' + raw + '"')
             except ValueError:
                 value = None
-            if value is None:
+            # ``%\u0032F`` is "%2F" once decoded: percent-encoding may hide behind JSON escapes.
+            if value is None or "%" in value and PERCENT.search(value):
                 need.append((s, e, k))
                 continue
             pieces.append(text[k:s] + value.replace("\\", "\x00") + '"')

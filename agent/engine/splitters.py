@@ -48,7 +48,7 @@ HOST_SERVICES = frozenset("""
 """.split())
 
 
-_ALNUM = re.compile(r"[A-Za-z0-9]")
+_REGION_OR_ALNUM = re.compile(f"({REGION.pattern})|[A-Za-z0-9]")
 
 
 def nothing_secret(value: str) -> bool:
@@ -56,9 +56,18 @@ def nothing_secret(value: str) -> bool:
     (``us-east-1``, ``eu-west-1a``, ``us-east-1/us-west-2``, ``---``, empty).
 
     A region is public vocabulary, and the pseudonym of a name keeps its regions as they are
-    (``agent/engine/assignment.py``), so such a name would be its own pseudonym. It is not masked at all.
+    (``agent/engine/assignment.py``), so such a name would be its own pseudonym. It is not masked at all: the
+    splitters that cut names (``context_value``, ``namelist``, ARN and path segments) refuse it, and
+    one that still reached the assignment would get a name's second form, never a loop.
     """
-    return _ALNUM.search(REGION.sub("", value)) is None
+    # Left to right, a region where one starts, else one letter or digit: the first that is not a
+    # region ends it (for most names, the first character does).
+    m = _REGION_OR_ALNUM.search(value)
+    while m is not None:
+        if m.group(1) is None:
+            return False
+        m = _REGION_OR_ALNUM.search(value, m.end())
+    return True
 
 
 def _span(m: re.Match) -> tuple[int, int]:
@@ -322,7 +331,7 @@ def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 
 _EC2_LOCAL = ipaddress.IPv6Network("fd00:ec2::/64")
-_ROW_TAG = re.compile(r"[A-Z][A-Z0-9]{2,40}(?:\t|\\t)")
+_ROW_TAG = re.compile(r"[A-Z][A-Z0-9]{2,40}(?:\t|[\\\x00]+t)")   # a tab, \\t or \\\\t (NUL NUL t)
 ROW_LOOKBACK = 4000
 
 
@@ -332,7 +341,8 @@ def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     (``SECURITYGROUPS\t...``)."""
     start, end = _span(m)
     lo = max(0, start - ROW_LOOKBACK)
-    real, escaped = text.rfind("\n", lo, start), text.rfind("\\n", lo, start)
+    real = text.rfind("\n", lo, start)
+    escaped = max(text.rfind("\\n", lo, start), text.rfind("\x00n", lo, start))   # \\n: JSON in JSON
     line = max(real + 1 if real >= 0 else -1, escaped + 2 if escaped >= 0 else -1)
     if line < 0:
         if lo:
@@ -340,8 +350,9 @@ def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         line = 0
     if _ROW_TAG.match(text, line):
         return [(start, end, kind)]
-    quote = text.rfind('"', line, start)  # the row opens a JSON string ("SECURITYGROUPS\t...)
-    if quote >= 0 and (quote == 0 or text[quote - 1] != "\\") and _ROW_TAG.match(text, quote + 1):
+    # The row opens a JSON string ("SECURITYGROUPS\t...), or one inside a JSON string (\"SECURITY...).
+    quote = text.rfind('"', line, start)
+    if quote >= 0 and _ROW_TAG.match(text, quote + 1):
         return [(start, end, kind)]
     return []
 

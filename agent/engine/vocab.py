@@ -192,7 +192,7 @@ def _label_decision(label: str, vocabulary: Vocabulary):
     return None if decision == "no" else decision
 
 
-_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|\\[nrt]|\Z)")
+_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|\Z)")
 _CLI_END = re.compile(r"[ \t\r\n;|&)\\]|\Z")
 
 

@@ -17,6 +17,9 @@ import string
 from dataclasses import dataclass
 
 from agent.engine.detectors import load_packs
+from agent.engine.masker import UNLABELLED_ACCOUNT_DETECTOR
+from agent.engine.policy_values import kept_values
+from agent.engine.settings import MaskConfig
 
 
 @functools.lru_cache(maxsize=1)
@@ -57,12 +60,24 @@ def ec2_prefixes() -> tuple[str, ...]:
 def pack_examples() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """(detector id, text, values it must mask) for every example of every pack that names them."""
     out = []
+    config = MaskConfig()               # what the gateway runs by default: its policies decide too
+    kept = kept_values(config)
     for det in load_packs().detectors:
+        if det.id == UNLABELLED_ACCOUNT_DETECTOR and config.unlabelled_accounts == "keep":
+            continue                    # a detector only the "mask" policy turns on
         for ex in det.match_examples:
             text, masks = (ex, (ex,)) if isinstance(ex, str) else (ex["text"], tuple(ex.get("masks", ())))
-            if masks:
+            if any(m in kept for m in masks):
+                continue                # an AWS constant or public resolver, kept by default policy
+            if masks and not _glued(text, masks):
                 out.append((det.id, text, masks))
     return tuple(out)
+
+
+def _glued(text: str, masks: tuple[str, ...]) -> bool:
+    """Two identifiers written without a separator (``i-...i-...``): detected, but by design their
+    pseudonyms do not restore (a pseudonym never restores inside a longer token)."""
+    return any(re.search(re.escape(a) + re.escape(b), text) for a in masks for b in masks)
 
 
 # --- values ---------------------------------------------------------------------------------------
@@ -160,6 +175,7 @@ def _arn(rng: random.Random, acct: str, resource_name: str) -> Planted:
 
 
 def _host(rng: random.Random, acct: str, bucket: str) -> Planted:
+    bucket = bucket.replace(".", "-")     # one DNS label (a dotted name would be several)
     region = rng.choice([r for r in regions() if partition_of()[r] in ("aws", "aws-us-gov")])
     form = rng.randrange(4)
     if form == 0:
@@ -172,11 +188,12 @@ def _host(rng: random.Random, acct: str, bucket: str) -> Planted:
     return Planted(f"ip-{'-'.join(ip)}.{region}.compute.internal", (".".join(ip),), "host-ip-label")
 
 
-def planted(rng: random.Random) -> Planted:
-    """One identifier (or a few) in the context a detector is anchored on."""
+def planted(rng: random.Random, pack_examples: bool = True) -> Planted:
+    """One identifier (or a few) in the context a detector is anchored on; ``pack_examples``: also
+    every detector's own examples as a family (the packs' contexts, planted anywhere)."""
     acct = account(rng)
     nm = name(rng)
-    family = rng.randrange(16)
+    family = rng.randrange(17 if pack_examples else 16)
     if family == 0:
         return Planted(f'"Account": "{acct}"', (acct,), "account-json")
     if family == 1:
@@ -214,5 +231,8 @@ def planted(rng: random.Random) -> Planted:
     if family == 14:
         v = mixed_upper(rng, "E", 13)
         return Planted(v, (v,), "distribution-id")
+    if family == 15:      # nothing to hide (a region, an AZ): left as it is, and it must not hang
+        v = kept_only(rng)
+        return Planted(rng.choice((f'"Name": "{v}"', f"S3 bucket {v} is empty", f"s3://{v}/x")), (), "kept-only-name")
     det, text, masks = rng.choice(pack_examples())
     return Planted(text, masks, "pack-example")

@@ -108,21 +108,15 @@ def test_degenerate_value_terminates_and_round_trips(value, context):
         assert out == json.loads(body), "a name with nothing to hide was changed"
 
 
-def test_the_issue_commands_return():
+def test_the_issue_commands_return(tmp_path):
     """The two commands of issue 11, as a user runs them (a fresh process each)."""
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_bytes(KEY)
     for stdin in (b'{"Name": "eu-west-1a"}', b"S3 bucket us-east-1 is empty\n"):
-        r = subprocess.run([sys.executable, "-m", "agent", "mask", "--key-file", str(_key_file())],
+        r = subprocess.run([sys.executable, "-m", "agent", "mask", "--key-file", str(key_file)],
                            input=stdin, capture_output=True, cwd=ROOT, timeout=60)
         assert r.returncode == 0, r.stderr.decode(errors="replace")[-300:]
         assert r.stdout == stdin
-
-
-def _key_file() -> Path:
-    path = ROOT / "run" / "test-bounded-work.key"
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(KEY)
-    return path
 
 
 def test_every_region_and_az_is_kept():
@@ -229,3 +223,12 @@ def test_assignment_work_is_bounded_per_original():
     with hard_timeout():
         Assignment(gen, load_packs().kinds, items)
     assert calls[0] <= MAX_TWEAKS * 3 * len(items)
+
+
+def test_a_full_private_range_is_refused_not_looped():
+    """Every address of 192.168.0.0/16 in one body: the prefix-preserving permutation of that range
+    has no free pseudonym left, so the request is refused (it used to retry forever)."""
+    text = " ".join(f"192.168.{a}.{b}" for a in range(256) for b in range(256))
+    with hard_timeout(60), pytest.raises(MaskRefused) as refused:
+        masker().mask_body(json.dumps({"system": text}).encode(), "application/json")
+    assert (refused.value.status, refused.value.cause) == (400, "pseudonym_exhausted")

@@ -1,0 +1,96 @@
+"""What the invariant fuzz lane (tests/fuzz_invariants.py) and the degenerate-value tests found,
+kept as plain regression cases. Each was a leak (an identifier reached the upstream) or a corrupted
+body; the values here are synthetic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.engine.detectors import load_packs
+from agent.engine.masker import Masker
+from agent.engine.restore import restore_text
+
+KEY = b"fuzz-findings-test-key-0123456789abcdef"
+_MASKER: list[Masker] = []
+
+
+def mask(obj) -> tuple[str, dict]:
+    if not _MASKER:
+        _MASKER.append(Masker(KEY, load_packs()))
+    result = _MASKER[0].mask_body(json.dumps(obj).encode(), "application/json")
+    return result.body.decode(), result.restore_map
+
+
+def nested(text: str, levels: int) -> dict:
+    """``text`` as a JSON string inside a JSON string ... ``levels`` deep (a tool result of JSON)."""
+    for _ in range(levels - 1):
+        text = json.dumps({"stdout": text})
+    return {"messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "toolu_1", "content": text}]}]}
+
+
+SECRETS = {
+    "ec2 id after a newline": ("x\ni-0123456789abcdef0", "i-0123456789abcdef0"),
+    "acl id after a newline (nacl- is a prefix too)": ("logs:\nacl-cbae17f3 x", "acl-cbae17f3"),
+    "instance after a carriage return (ri- is a prefix too)": ("a\ri-0123456789abcdef0", "i-0123456789abcdef0"),
+    "ip after a tab": ("host\t10.1.2.3 up", "10.1.2.3"),
+    "access key after a newline": ("key:\nAKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+    "flow log record": ("header\n5 618293047561 eni-0a1b2c3d4e5f60718 10.0.0.1 10.0.0.2 1 2 6 1 1 1 1 ACCEPT OK",
+                        "618293047561"),
+    "cli text row at the end of a string": ("USERIDGROUPPAIRS\tsg-0123456789fedcba0\t610293847561", "610293847561"),
+    "cli text row, account between tabs": (
+        "SECURITYGROUPS\tweb\tsg-0fedcba9876543210\tweb-sg\t610293847561\tvpc-0aa11bb22cc33dd44", "610293847561"),
+    "resource label on its own line": ("the output of\nresource name: redis-cluster-prod-001\nok",
+                                       "redis-cluster-prod-001"),
+    "s3 bucket label on its own line": ("done\nS3 bucket acme-data-archive-7 is empty", "acme-data-archive-7"),
+    "service label cells": ("EC2: i-1\nS3: my-bucket-2024\tRDS: prod-db-main", "prod-db-main"),
+    "yaml name key": ("      BucketName: helios-raw-events-prod\n", "helios-raw-events-prod"),
+    "yaml name key at the end of a string": ("      RoleName: 'helios-processor-role'", "helios-processor-role"),
+    "owner id in json": ('{"OwnerId": "111122223333"}', "111122223333"),
+    "terraform argument": ('+ identifier = "orders-db-main"', "orders-db-main"),
+    "table name key": ('"TableName": "assets-2752-payments69"', "assets-2752-payments69"),
+}
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+@pytest.mark.parametrize("case", sorted(SECRETS))
+def test_masked_at_every_nesting_depth(case, levels):
+    """JSON in a JSON string reads ``\\\\n`` (NUL NUL n once escaped backslashes are blanked): boundaries,
+    line starts and quotes must see through it as they see through ``\\n``."""
+    text, secret = SECRETS[case]
+    masked, restore_map = mask(nested(text, levels))
+    assert secret not in masked, f"{case}: not masked at depth {levels}"
+    assert secret not in json.dumps(json.loads(masked)), f"{case}: not masked at depth {levels}"
+    if levels > 1 and "is a prefix too" in case:
+        # Deeper, "\\nacl-" reads NUL NUL n, exactly as a Windows path "C:\\nacl-..." does: the
+        # longer ID wins (nothing leaks either way), and its pseudonym does not restore after "\\".
+        return
+    assert json.loads(restore_text(masked, restore_map)) == nested(text, levels)
+
+
+def test_percent_encoding_behind_json_escapes():
+    """``%\\u0032\\u0030`` is "%20" once JSON-decoded: a percent-encoded flag value still reads as one."""
+    raw = '{"system": "open https://x.example/?q=aws%2\\u0030s3%20ls%20--bucket%2\\u0030acme-data-archive-7"}'
+    result = Masker(KEY, load_packs()).mask_body(raw.encode(), "application/json")
+    assert "acme-data-archive-7" not in urllib_unquote(json.loads(result.body)["system"])
+
+
+def urllib_unquote(text: str) -> str:
+    import urllib.parse
+    return urllib.parse.unquote(text)
+
+
+def test_flag_value_never_starts_on_an_escape_letter():
+    """``--bucket \\n``: the value is not the "n" of the escape (it became ``\\r-3m7b``, a changed body)."""
+    body = {"system": "aws s3api head-bucket --bucket \nnext line"}
+    masked, _ = mask(body)
+    assert json.loads(masked) == body
+
+
+def test_the_windows_path_case_still_masks():
+    """Escaped backslashes stay separators: C:\\\\nat-... is a NAT gateway ID after a path separator."""
+    body = {"system": "C:\\nat-0123456789abcdef0\\i-0123456789abcdef0"}
+    masked, _ = mask(body)
+    assert "nat-0123456789abcdef0" not in masked and "i-0123456789abcdef0" not in masked
