@@ -42,13 +42,7 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
     match = regex.match
     covered = -1
     if det.window == 0:
-        for a_start, _ in anchor_hits:
-            if a_start < covered:
-                continue
-            m = match(text, a_start)
-            if m is not None:
-                covered = m.end()
-                yield m
+        yield from _matches_at_hits(det, text, anchor_hits)
         return
     if det.window_exact:
         yield from _exact_matches(det, text, anchor_hits)
@@ -91,6 +85,21 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             pos = m.end() if m.end() > m.start() else m.start() + 1
 
 
+def _matches_at_hits(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
+    """``iter_matches`` for ``window: 0``: one ``match`` where each hit starts, unless inside a match
+    already found. A list, not a generator: an inventory has thousands of such hits (EC2 IDs)."""
+    match = det.regex.match
+    out: list[re.Match] = []
+    covered = -1
+    for a_start, _ in anchor_hits:
+        if a_start >= covered:
+            m = match(text, a_start)
+            if m is not None:
+                covered = m.end()
+                out.append(m)
+    return out
+
+
 def _exact_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
     """``iter_matches`` for ``window_exact`` detectors: one ``match`` where the run of
     ``window_chars`` that ends at the hit starts. A label-anchored detector gets a hit on every
@@ -121,6 +130,16 @@ def _exact_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]])
     return out
 
 
+def _matches(det: Detector, text: str, anchor_hits):
+    """``iter_matches``, as a list straight from the tight loops where there is one."""
+    if det.anchors and anchor_hits is not None:
+        if det.window == 0:
+            return _matches_at_hits(det, text, anchor_hits)
+        if det.window_exact:
+            return _exact_matches(det, text, anchor_hits)
+    return iter_matches(det, text, anchor_hits)
+
+
 def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
     split = SPLITTERS[det.split]
     params, kind, priority, propagate = det.params, det.kind, det.priority, det.propagate
@@ -128,17 +147,17 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
     append = out.append
     if det.split == "whole":  # the common case, inlined: one safe span
         safe = SAFE.fullmatch
-        for m in iter_matches(det, text, anchor_hits):
+        for m in _matches(det, text, anchor_hits):
             start, end = m.span("value")
             if safe(text, start, end):
                 append((start, end, priority, ((start, end, kind),), propagate))
         return out
     if det.split in PART_HITS:  # a table or URL: each cell competes on its own, not the whole span
-        for m in iter_matches(det, text, anchor_hits):
+        for m in _matches(det, text, anchor_hits):
             for part in split(text, m, params, kind):
                 append((part[0], part[1], priority, (part,), propagate))
         return out
-    for m in iter_matches(det, text, anchor_hits):
+    for m in _matches(det, text, anchor_hits):
         parts = split(text, m, params, kind)
         if parts:
             start, end = m.span("value")
