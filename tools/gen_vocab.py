@@ -173,8 +173,13 @@ def detectors(entries) -> list[dict]:
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
-        "regex": (rf"(?:(?<![A-Za-z0-9_.\\\-])|(?<=[\\\x00][nrt]))(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})"
-                  rf"(?P<kq2>{SEP_Q}[\"'])?{JSON_BLANK}(?:=>|:=|[:=]){JSON_BLANK}(?:aws\.String\()?(?P<q>{SEP_Q}[\"'`])?"
+        # Atomic groups (?>...) around label-and-separator and around the opening quote: neither
+        # can match otherwise and still lead to a match (a shorter label ends on a label character,
+        # no separator; a value cannot start at a quote), so they only spare the backtracking into
+        # them when the value is refused (an "InstanceId" key's EC2 ID: a dense 1 MB inventory has
+        # ~4,000, 9.6 -> 4.9 ms). ``aws.String(`` stays outside: without it "aws.String" is a value.
+        "regex": (rf"(?:(?<![A-Za-z0-9_.\\\-])|(?<=[\\\x00][nrt]))(?>(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})"
+                  rf"(?P<kq2>{SEP_Q}[\"'])?{JSON_BLANK}(?:=>|:=|[:=]){JSON_BLANK})(?:aws\.String\()?(?>(?P<q>{SEP_Q}[\"'`])?)"
                   rf"{OWNED}(?P<value>[-+]?{VALUE})(?P<q2>{SEP_Q}[\"'`])?"),
         "examples": {
             "match": [

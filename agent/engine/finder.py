@@ -42,18 +42,10 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
     match = regex.match
     covered = -1
     if det.window == 0:
-        for a_start, _ in anchor_hits:
-            if a_start < covered:
-                continue
-            m = match(text, a_start)
-            if m is None and a_start and text[a_start - 1] in "\\\x00" and text[a_start] in "nrtbf":
-                # An anchor hit reports its leftmost start, which can be an escape's letter: in
-                # ``\nacl-...`` (a newline, then acl-...) or ``\ri-...`` it is where ``nacl-`` or
-                # ``ri-`` would begin. The identifier starts after the letter.
-                m = match(text, a_start + 1)
-            if m is not None:
-                covered = m.end()
-                yield m
+        yield from _matches_at_hits(det, text, anchor_hits)
+        return
+    if det.window_exact:
+        yield from _exact_matches(det, text, anchor_hits)
         return
     n = len(text)
     window, after, run = det.window, det.after, det.window_run
@@ -62,17 +54,6 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
         if a_start < covered:
             continue  # inside a match already found
         pos = a_start - window if a_start > window else 0
-        if det.window_exact:  # only where the run starts (its regex says so with a lookbehind)
-            r = det.window_back.match(text[pos:a_start][::-1])  # the run, read backwards: cheaper
-            start = a_start - r.end()
-            if start and text[start - 1] == "\\" and text[start] in "nrt":
-                start += 1  # the run starts with the letter of a JSON escape (\nDB_NAME=x): after it
-            m = match(text, start)
-            if m is not None and m.span() not in seen:
-                seen.add(m.span())
-                covered = max(covered, m.end())
-                yield m
-            continue
         if run is not None:
             r = run.search(text, pos, a_start)
             if r is not None:
@@ -104,6 +85,66 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             pos = m.end() if m.end() > m.start() else m.start() + 1
 
 
+def _matches_at_hits(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
+    """``iter_matches`` for ``window: 0``: one ``match`` where each hit starts, unless inside a match
+    already found. A list, not a generator: an inventory has thousands of such hits (EC2 IDs)."""
+    match = det.regex.match
+    out: list[re.Match] = []
+    covered = -1
+    for a_start, _ in anchor_hits:
+        if a_start >= covered:
+            m = match(text, a_start)
+            if m is None and a_start and text[a_start - 1] in "\\\x00" and text[a_start] in "nrtbf":
+                # An anchor hit reports its leftmost start, which can be an escape's letter: in
+                # ``\nacl-...`` (a newline, then acl-...) or ``\ri-...`` it is where ``nacl-`` or
+                # ``ri-`` would begin. The identifier starts after the letter.
+                m = match(text, a_start + 1)
+            if m is not None:
+                covered = m.end()
+                out.append(m)
+    return out
+
+
+def _exact_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
+    """``iter_matches`` for ``window_exact`` detectors: one ``match`` where the run of
+    ``window_chars`` that ends at the hit starts. A label-anchored detector gets a hit on every
+    JSON key that ends like a label (a dense inventory: ~9,000 per MB), so this loop is kept tight:
+    no generator, and a hit whose run starts where the previous one's did is decided already."""
+    match, back, window = det.regex.match, det.window_back.match, det.window
+    out: list[re.Match] = []
+    seen: set[tuple[int, int]] = set()
+    covered = last = -1
+    for a_start, _ in anchor_hits:
+        if a_start < covered:
+            continue  # inside a match already found
+        pos = a_start - window if a_start > window else 0
+        start = a_start - back(text[pos:a_start][::-1]).end()  # the run, read backwards: cheaper
+        if start and text[start - 1] == "\\" and text[start] in "nrt":
+            start += 1  # the run starts with the letter of a JSON escape (\nDB_NAME=x): after it
+        if start == last:
+            continue
+        last = start
+        m = match(text, start)
+        if m is not None:
+            span = m.span()
+            if span not in seen:
+                seen.add(span)
+                if span[1] > covered:
+                    covered = span[1]
+                out.append(m)
+    return out
+
+
+def _matches(det: Detector, text: str, anchor_hits):
+    """``iter_matches``, as a list straight from the tight loops where there is one."""
+    if det.anchors and anchor_hits is not None:
+        if det.window == 0:
+            return _matches_at_hits(det, text, anchor_hits)
+        if det.window_exact:
+            return _exact_matches(det, text, anchor_hits)
+    return iter_matches(det, text, anchor_hits)
+
+
 def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
     split = SPLITTERS[det.split]
     params, kind, priority, propagate = det.params, det.kind, det.priority, det.propagate
@@ -111,17 +152,17 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
     append = out.append
     if det.split == "whole":  # the common case, inlined: one safe span
         safe = SAFE.fullmatch
-        for m in iter_matches(det, text, anchor_hits):
+        for m in _matches(det, text, anchor_hits):
             start, end = m.span("value")
             if safe(text, start, end):
                 append((start, end, priority, ((start, end, kind),), propagate))
         return out
     if det.split in PART_HITS:  # a table or URL: each cell competes on its own, not the whole span
-        for m in iter_matches(det, text, anchor_hits):
+        for m in _matches(det, text, anchor_hits):
             for part in split(text, m, params, kind):
                 append((part[0], part[1], priority, (part,), propagate))
         return out
-    for m in iter_matches(det, text, anchor_hits):
+    for m in _matches(det, text, anchor_hits):
         parts = split(text, m, params, kind)
         if parts:
             start, end = m.span("value")

@@ -208,6 +208,10 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list
     """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
     (managed policy and document names, ``alias/aws/...``); path-like values per segment."""
     value = text[start:end]
+    # First what a dedicated detector masks (an inventory's every OwnerId): neither format holds
+    # "/" or ":", so checking it first answers as checking it last did, only sooner.
+    if splitters.EC2_ID.fullmatch(value) or (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)):
+        return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
@@ -215,8 +219,6 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list
         return []
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
-    if splitters.EC2_ID.fullmatch(value) or (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)):
-        return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
 
 
