@@ -161,8 +161,10 @@ def detectors(entries) -> list[dict]:
                         "YAML / CloudFormation, SDK arguments (boto3, JS v3, Go aws.String), snake_case IaC "
                         "attributes, environment variables, in any spelling of the label."),
         # No unbounded repeat in an anchor: Hyperscan pays for [ \t]* on every byte (2 -> 0.6 ms
-        # per 500 KB); two blanks (aligned Terraform) have their own anchor.
-        "anchors": [f"(?:{tail})[\"'\\\\\\x00]*[ \\t\\r\\n]{{0,8}}[:=]", f"(?:{tail})\\\\?[\"']?[ \\t][ \\t]"],
+        # per 500 KB); two blanks (aligned Terraform) and a line break (JSON written "key"\n:) have
+        # their own anchors.
+        "anchors": [f"(?:{tail})[\"'\\\\\\x00]*[ \\t]?[:=]", f"(?:{tail})[\"'\\\\\\x00]*[\\r\\n]",
+                    f"(?:{tail})\\\\?[\"']?[ \\t][ \\t]"],
         "window": 64,   # labels are shorter; the window is sliced and reversed once per anchor hit
         "window_chars": "[A-Za-z0-9_.-]",
         "window_exact": True,
