@@ -151,6 +151,11 @@ def _owned() -> str:
 OWNED = _owned()
 
 
+# What every generated detector shares: one priority, values spread to their other occurrences
+# (propagate), and label_value to cut the value from its label.
+LABELLED = {"priority": 38, "propagate": True, "split": "label_value"}
+
+
 def detectors(entries) -> list[dict]:
     ends = sorted({e[-1] for e in entries} | {"name", "id"})
     tail = _alternation(ends)
@@ -169,9 +174,7 @@ def detectors(entries) -> list[dict]:
         "window_chars": "[A-Za-z0-9_.-]",
         "window_exact": True,
         "after": 300,
-        "priority": 38,
-        "propagate": True,
-        "split": "label_value",
+        **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
@@ -219,9 +222,7 @@ def detectors(entries) -> list[dict]:
         "window_chars": "[A-Za-z0-9_.-]",
         "window_exact": True,
         "after": 600,
-        "priority": 38,
-        "propagate": True,
-        "split": "label_value",
+        **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "list"},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
@@ -246,9 +247,7 @@ def detectors(entries) -> list[dict]:
         "window_chars": "[A-Za-z0-9_.-]",
         "window_exact": True,
         "after": 300,
-        "priority": 38,
-        "propagate": True,
-        "split": "label_value",
+        **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "generic": ["Name", "Id"]},
         "regex": (rf"(?<=<)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})(?P<kq2>)>(?P<q>)(?P<value>{VALUE})(?P<q2>)</"),
@@ -271,9 +270,7 @@ def detectors(entries) -> list[dict]:
         "anchors": ["name:[ \\t]+[\"']?[A-Z][A-Z0-9]*_"],
         "window": 0,
         "after": 300,
-        "priority": 38,
-        "propagate": True,
-        "split": "label_value",
+        **LABELLED,
         "params": pair_params,
         "regex": (rf"name:[ \t]+[\"']?(?P<label>[A-Z][A-Z0-9_]{{0,63}})[\"']?[ \t]*(?:\r?\n|(?:\\r)?\\n)"
                   rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>[\"'])?(?P<value>{VALUE})(?P<q2>[\"'])?"),
@@ -292,9 +289,7 @@ def detectors(entries) -> list[dict]:
         "anchors": ["name\\\\?\"[ \\t]?:[ \\t]?\\\\?\"[A-Z][A-Z0-9]*_"],
         "window": 1,
         "after": 300,
-        "priority": 38,
-        "propagate": True,
-        "split": "label_value",
+        **LABELLED,
         "params": pair_params,
         "regex": (rf"{SEP_Q}\"name{SEP_Q}\"[ \t]*:[ \t]*{SEP_Q}\"(?P<label>[A-Z][A-Z0-9_]{{0,63}}){SEP_Q}\""
                   rf"[ \t]*,{BLANK}*{SEP_Q}\"value{SEP_Q}\"[ \t]*:[ \t]*(?P<q>{SEP_Q}\")(?P<value>{VALUE})"
@@ -314,9 +309,7 @@ def detectors(entries) -> list[dict]:
         "window_chars": "[a-z0-9-]",
         "window_exact": True,
         "after": 600,
-        "priority": 38,
-        "propagate": True,
-        "split": "label_value",
+        **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
                    "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"]},
@@ -346,9 +339,7 @@ def detectors(entries) -> list[dict]:
         "window": 80,
         "window_chars": "[A-Za-z0-9_.]",
         "after": 300,
-        "priority": 38,
-        "propagate": True,
-        "split": "label_value",
+        **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "call"},
         "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}\")(?P<value>{VALUE})(?P<q2>{SEP_Q}\")\)"),
