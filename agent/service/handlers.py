@@ -394,7 +394,8 @@ class MaskHandler:
 
     def _handle(self, msg: spop.Message, ctx: RequestContext, out: Outcome) -> list[spop.Action]:
         try:
-            out.method, out.path = safe_method(_arg_str(msg, "method")), safe_path(_arg_str(msg, "path"))
+            path, query = _arg_str(msg, "path"), _arg_str(msg, "query")
+            out.method, out.path = safe_method(_arg_str(msg, "method")), safe_path(path)
             ctype, cenc, body = _arg_str(msg, "ctype"), _arg_str(msg, "cenc"), _arg_body(msg)
             headers = _arg_headers(msg)
         except BadArgs as exc:
@@ -409,24 +410,16 @@ class MaskHandler:
         if credentials:
             return self._refuse(out, 400, "invalid_request_error",
                                 MSG_HEADER_CREDENTIAL.format(kinds=kinds_string(credentials)), "credential_in_header")
-        try:
-            in_headers = hdrs.header_identifiers(self.holder.current, headers)
-        except Exception as exc:     # the exception text may quote a header: log its type only
-            log.error("header check failed", extra={"fields": {"exception": type(exc).__name__}})
-            return self._refuse(out, 500, "api_error", MSG_INTERNAL, "exception")
-        if in_headers:
-            return self._refuse(out, 400, "invalid_request_error", MSG_HEADER.format(kinds=kinds_string(in_headers)),
-                                "identifier_in_header")
-        try:
-            in_url = url_identifiers(self.holder.current, _arg_str(msg, "path"), _arg_str(msg, "query"))
-        except BadArgs:
-            return self._refuse(out, 500, "api_error", MSG_BAD_ARGS, "bad_args")
-        except Exception as exc:     # the exception text may quote the URL: log its type only
-            log.error("URL check failed", extra={"fields": {"exception": type(exc).__name__}})
-            return self._refuse(out, 500, "api_error", MSG_INTERNAL, "exception")
-        if in_url:
-            return self._refuse(out, 400, "invalid_request_error", MSG_URL.format(kinds=kinds_string(in_url)),
-                                "identifier_in_url")
+        for where, found, message, cause in (
+                ("header", lambda m: hdrs.header_identifiers(m, headers), MSG_HEADER, "identifier_in_header"),
+                ("URL", lambda m: url_identifiers(m, path, query), MSG_URL, "identifier_in_url")):
+            try:
+                kinds = found(self.holder.current)
+            except Exception as exc:     # its text may quote the header or URL: log the type only
+                log.error(f"{where} check failed", extra={"fields": {"exception": type(exc).__name__}})
+                return self._refuse(out, 500, "api_error", MSG_INTERNAL, "exception")
+            if kinds:
+                return self._refuse(out, 400, "invalid_request_error", message.format(kinds=kinds_string(kinds)), cause)
         return self._mask(body, ctype or None, ctx, out)
 
     def _mask(self, body: bytes, ctype: str | None, ctx: RequestContext, out: Outcome) -> list[spop.Action]:
