@@ -11,8 +11,8 @@ Each set is switched in ``config.yaml`` (``agent/engine/settings.py``):
 - ``public_resolvers`` (default ``keep``): well-known public DNS resolvers; they say nothing about
   you and "we resolve through 8.8.8.8" reads better than a pseudonym.
 - ``aws_constants`` (default ``keep``): values AWS publishes for everyone: the hosted zone IDs of
-  ELB and CloudFront aliases, the accounts ELB access logs are delivered from. Not complete; add
-  others with ``allow``.
+  ELB and CloudFront aliases, the accounts ELB access logs are delivered from (checked against
+  Terraform's and the CDK's tables and AWS's pages). Other such values: add them with ``allow``.
 - ``unlabelled_accounts`` (default ``keep``): a 12-digit number with no label and outside any ARN
   is kept, unless the same value is labelled or sits in an ARN anywhere in the request (then every
   occurrence is masked). ``mask`` masks every stand-alone 12-digit number (order numbers too).
@@ -37,13 +37,37 @@ PUBLIC_RESOLVERS = frozenset("""
     2001:4860:4860::8888 2001:4860:4860::8844 2606:4700:4700::1111 2606:4700:4700::1001
 """.split())
 
+# Values AWS publishes for everyone, checked (session 5) against the Terraform AWS provider
+# (internal/service/elbv2/hosted_zone_id_data_source.go, internal/service/elb/
+# service_account_data_source.go, internal/conns/awsclient.go), the AWS CDK's region-info
+# fact-tables.ts and AWS's own pages (General Reference "Elastic Load Balancing endpoints", "Enable
+# access logs for your Classic Load Balancer"); external-dns's tables agree. Newer regions are added
+# here as those sources list them. In order: CloudFront's alias zone (global, China); ALB/CLB alias
+# zones per region; NLB alias zones per region; the S3 website-endpoint zone of eu-west-2 (the only
+# S3 website zone here); the accounts ELB access logs are delivered from (standard, GovCloud and
+# China partitions; then the isolated partitions, from the CDK alone).
 AWS_CONSTANTS = frozenset("""
-    Z2FDTNDATAQYW2
+    Z2FDTNDATAQYW2 Z3RFFRIM2A3IF5
     Z35SXDOTRQ7X7K Z3AADJGX6KTTL2 Z368ELLRRE2KJ0 Z1H1FL5HABSF5 Z32O12XQLNTSW2 Z215JYRZR1TBD5
-    Z3GKZC51ZF0DB4 Z1LMS91P8CMLE5 Z1GM3OXH4ZPM65 Z14GRHDCWA56QT Z2P70J7HTTTPLU Z26RNL4JYFTOTI
+    Z1LMS91P8CMLE5 Z1GM3OXH4ZPM65 Z14GRHDCWA56QT Z2P70J7HTTTPLU Z268VQBMOI5EKX Z3DQVH9N71FHZ0
+    ZWKZPGTI48KDX Z5LXEXXYW11ES ZP97RAFLXTNZK Z0173938T07WNTVAEPZN Z08888821HLRG5A9ZRTER
+    Z09517862IB2WZLPXG76F Z06010284QMVVW7WO5J Z0390008CMBRTHFGWBCB ZQSVJUPU6J1EY
+    Z06473681N0SF6OS049SD Z1GDH35T77C1KE ZM7IZAIOVVDZF Z06391101F2ZOEP8P5EB3 Z23TAZ6LKFMNIO
+    Z3ULH7SSC9OV64 Z0956581394HF5D5LXGAP ZHURV8PSTC4K8 Z3Q77PNBQS71R4 Z09170902867EHPV2DABU
+    Z08230872XQRWHG2XF6I ZS929ML54UICD Z023552324OKD1BB28BH5 Z166TLBEWOO7G0 Z33AYJ8TM3BH4J
+    Z26RNL4JYFTOTI Z203XCE67M25HM Z12Y7K3UBGUAD1 Z31USIVHYNEOWT ZIBE1TIR4HY56 Z1GWIQ4HH19I5X
+    ZVDDRBQ08TROA Z0711778386UTO08407HT ZKVM4W9LS7TM ZCT6FZBF4DROD Z01971771FYVNCOVWJU1G
+    Z01156963G8MIIL7X90IV Z026317210H9ACVTRO6FB Z054363131YWATEMWRG5L Z2EPGBW3API2WT
+    Z02754302KBB00W2LKWZ9 Z3QFB96KMJ7ED6 ZQEIKTCZ8352D Z3F0SRJ5LGBH90 Z02239872DOALSIDCX66S
+    Z1UDT6IFJ4EJM Z23146JA1KNAFP Z1011216NVTVYADP1SSV Z2IFOLAFXWLO4F ZD4D7Y8KGAS4G Z1CMS0P5QUZ6D5
+    Z0313266YDI6ZRHTGQY4 Z00282643NTTLPANJJG2P Z3QSRYVP46NYYV Z02031231H3ID6HYJ9A7U ZTK26PT1VY4CU
+    ZLMOA37VPKANP Z1ZSMQQ6Q24QQ8 ZMG1MZ2THAWF1 Z24FKFUX50B4VW Z18D5FSROUN65G
+    Z3GKZC51ZF0DB4
     127311923021 033677994240 027434742980 797873946194 985666609251 054676820928 156460612806
     652711504416 009996457667 897822967062 582318560864 600734575887 383597477331 114774131450
-    783225319266 718504428378 507241528517 048591011584 190560391635
+    783225319266 718504428378 507241528517 048591011584 190560391635 098369216593 754344448648
+    589379963580 635631232127 076674570225 638102146993 037604701340
+    770363063475 121062877647 740734521339 412137745753 091100254016
 """.split())
 
 
