@@ -104,12 +104,28 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     else:
         label, q, q2 = m.group("label", "q", "q2")
         generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start())
-    if (q is None) != (q2 is None):
+    spaced = None
+    if q is not None and q2 is None and form == "key":
+        spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
+        if spaced is None:
+            return []
+    elif (q is None) != (q2 is None):
         return []
     plural = _label_decision(label, params["labels"]) if not generic else False
     if plural is None:
         return []
     start, end = m.span("value")
+    if spaced is None and q is not None and form == "cli" and plural is not True and " " in text[start:end]:
+        spaced = _spaced_value(text, start, start + _TOKEN.match(text, start).end() - start, q)
+        if spaced != end:
+            spaced = None
+    if spaced is not None:
+        if generic and splitters.FILTER_NAME.match(text, spaced):
+            return []
+        if _AWS_OWNED.match(text, start, spaced):
+            return []
+        # word by word: a pseudonym holds no space (the restore map's safe set, agent/engine/restore_map.py)
+        return [(w.start(), w.end(), kind) for w in _WORD.finditer(text, start, spaced)]
     if q is None and (text[start] in "-+" or not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
                                                 else _FIELD_END.match(text, end))):
         return []  # a sign starts only a quoted value ("Id": "-1682899164"; id: -1 is a number)
@@ -192,6 +208,25 @@ def _label_decision(label: str, vocabulary: Vocabulary):
     return None if decision == "no" else decision
 
 
+# A quoted value of several words (``"Name": "Flights Select Query"``, ``--name "My First API"``):
+# up to 8 words and 128 characters of printable ASCII, none holding a quote, an escape, a path or an
+# expression. Each word is masked on its own (``Flights``, ``Select``, ``Query``).
+_FIRST_WORD = re.compile(r"[-+]?[A-Za-z0-9._@+-]+")
+_MORE_WORDS = re.compile(r"(?: [A-Za-z0-9._@+&#,;()!?*~=-]+){1,7}")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[._@+-][A-Za-z0-9]+)*")
+_SPACED_MAX = 128
+
+
+def _spaced_value(text: str, start: int, end: int, q: str) -> int | None:
+    """End of a quoted multi-word value whose first word is ``text[start:end]``, or None."""
+    if not _FIRST_WORD.fullmatch(text, start, end):
+        return None
+    more = _MORE_WORDS.match(text, end)
+    if more is None or more.end() - start > _SPACED_MAX or not text.startswith(q, more.end()):
+        return None
+    return more.end()
+
+
 _FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|\Z)")
 _CLI_END = re.compile(r"[ \t\r\n;|&)\\]|\Z")
 
@@ -224,7 +259,7 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list
 
 # AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and
 # the job-function policies): the same in every account, so nothing to hide.
-_AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9-]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
+_AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
 # Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.
