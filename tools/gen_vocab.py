@@ -206,6 +206,9 @@ def detectors(entries) -> list[dict]:
                 {"text": '{"Name": "Flights Select Query", "WorkGroup": "primary"}',
                  "masks": ["Flights", "Select", "Query"]},
                 {"text": '{\\"SAMAccountName\\": \\"Jane Doe\\"}', "masks": ["Jane", "Doe"]},
+                {"text": '{"capacityProviderArn": "x", "name": "ExampleCapacityProvider"}',
+                 "masks": ["ExampleCapacityProvider"]},
+                {"text": '{"arn": "x", "location": {"regionName": "us-east-1"}, "name": "web-1"}', "masks": ["web-1"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -216,7 +219,10 @@ def detectors(entries) -> list[dict]:
                          '"ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)"', '"Name": "AWS X-Ray"',
                          '"Name": "PUT /prod"', '"Name": "Name {{imagebuilder:buildDate}}"',
                          '"Name": "one two three four five six seven eight nine"', '{"name": "Run the tests"}',
-                         "\"Name\": \"it's\" ok\""],
+                         "\"Name\": \"it's\" ok\"",
+                         '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__get", "input": {"arn": "x"}}',
+                         '{"type": "tool_use", "input": {"roleArn": "x"}, "id": "toolu_01abc", "name": "mcp__a"}',
+                         '{"description": "see clusterArn", "name": "Bash"}'],
         },
     }
     plurals = sorted({e[-1] for e in entries if e[-1].endswith("s")})

@@ -171,16 +171,51 @@ _NEAR = 400
 
 
 def _near_arn_key(text: str, label_start: int) -> bool:
-    """An ``"arn"`` key within ``_NEAR`` characters, quoted exactly as this label is (``"``, or
-    ``\\"`` inside a JSON string): the object is an AWS resource (``{"arn": ..., "name": ...}``),
-    not an API message of its own (``{"type": "tool_use", "name": "Bash"}``)."""
+    """An ARN key (``"arn"``, or camelCase ``"clusterArn"``) within ``_NEAR`` characters, quoted
+    exactly as this label is (``"``, or ``\\"`` inside a JSON string), in the same JSON object: the
+    object is an AWS resource (``{"arn": ..., "name": ...}``), not an API message of its own
+    (``{"type": "tool_use", "name": "Bash"}``), nor one that merely holds an AWS resource deeper down
+    (``{"type": "tool_use", "id": "toolu_...", "name": "x", "input": {"arn": ...}}``: masking that
+    ``id`` would orphan its ``tool_result``)."""
     q = label_start - 1
     while q > 0 and text[q - 1] in "\\\x00":
         q -= 1
     quote = text[q:label_start]
-    key = quote + "arn" + quote
     lo = max(0, label_start - _NEAR)
-    return text.find(key, lo, label_start + _NEAR) >= 0
+    hi = min(len(text), label_start + _NEAR)
+    for key in (quote + "arn" + quote, "Arn" + quote):
+        pos = text.find(key, lo, hi)
+        while pos >= 0:
+            start = pos
+            if key[0] == "A":  # a camelCase key: a lower-case word before Arn, opened by the same quote
+                while start > lo and text[start - 1].isalnum():
+                    start -= 1
+                start -= len(quote)
+                ok = start >= lo and text.startswith(quote, start) and text[start + len(quote)].islower() \
+                    and _COLON.match(text, pos + len(key))
+            else:
+                ok = True
+            if ok and _same_object(text, min(start, label_start), max(start, label_start)):
+                return True
+            pos = text.find(key, pos + len(key), hi)
+    return False
+
+
+_COLON = re.compile(r"[ \t]*:")
+
+
+def _same_object(text: str, a: int, b: int) -> bool:
+    """No JSON object opens or closes between two keys at ``a`` < ``b`` unless it closes again
+    (``{"arn": "x", "location": {...}, "name": "y"}``): they are keys of one object."""
+    depth = 0
+    for ch in text[a:b]:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 # Under a specific label an enum value is kept only when it is spelled like AWS's own words

@@ -127,3 +127,17 @@ def test_spaced_values_restore():
     result = masker().mask_body(text.encode(), "text/plain")
     assert "Flights" not in result.body.decode() and "3623811015" not in result.body.decode()
     assert restore_text(result.body.decode(), decode(encode(result.restore_map))) == text
+
+
+def test_tool_use_block_keeps_its_id_and_name_when_its_input_holds_an_arn_key():
+    """A lower-case "id" / "name" is generic only in the same object as an ARN key: a tool_use whose
+    input has {"arn": ...} keeps its id (its tool_result refers to it) and its tool name."""
+    import json
+
+    block = {"type": "tool_use", "id": "toolu_01ABCdef234", "name": "mcp__aws__describe",
+             "input": {"arn": "arn:aws:iam::123456789012:role/x", "name": "orders-handler-2"}}
+    body = json.dumps({"model": "m", "max_tokens": 10, "messages": [{"role": "assistant", "content": [block]}]})
+    out = json.loads(masker().mask_body(body.encode(), "application/json").body)
+    got = out["messages"][0]["content"][0]
+    assert got["id"] == "toolu_01ABCdef234" and got["name"] == "mcp__aws__describe"
+    assert "123456789012" not in json.dumps(got) and got["input"]["name"] != "orders-handler-2"
