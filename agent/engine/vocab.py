@@ -176,28 +176,32 @@ def _near_arn_key(text: str, label_start: int) -> bool:
     object is an AWS resource (``{"arn": ..., "name": ...}``), not an API message of its own
     (``{"type": "tool_use", "name": "Bash"}``), nor one that merely holds an AWS resource deeper down
     (``{"type": "tool_use", "id": "toolu_...", "name": "x", "input": {"arn": ...}}``: masking that
-    ``id`` would orphan its ``tool_result``)."""
+    ``id`` would orphan its ``tool_result``). One ``find`` of ``rn<quote>`` serves both spellings."""
     q = label_start - 1
     while q > 0 and text[q - 1] in "\\\x00":
         q -= 1
     quote = text[q:label_start]
     lo = max(0, label_start - _NEAR)
     hi = min(len(text), label_start + _NEAR)
-    for key in (quote + "arn" + quote, "Arn" + quote):
-        pos = text.find(key, lo, hi)
-        while pos >= 0:
-            start = pos
-            if key[0] == "A":  # a camelCase key: a lower-case word before Arn, opened by the same quote
-                while start > lo and text[start - 1].isalnum():
-                    start -= 1
-                start -= len(quote)
-                ok = start >= lo and text.startswith(quote, start) and text[start + len(quote)].islower() \
-                    and _COLON.match(text, pos + len(key))
-            else:
-                ok = True
-            if ok and _same_object(text, min(start, label_start), max(start, label_start)):
-                return True
-            pos = text.find(key, pos + len(key), hi)
+    tail = "rn" + quote
+    pos = text.find(tail, lo, hi)
+    while pos >= 0:
+        before = text[pos - 1] if pos > lo else ""
+        start = -1
+        if before == "a" and text.startswith(quote, pos - 1 - len(quote)):
+            start = pos - 1 - len(quote)                      # "arn"
+        elif before == "A":                                   # "clusterArn": lower-case word before Arn
+            start = pos - 1
+            while start > lo and text[start - 1].isalnum():
+                start -= 1
+            start -= len(quote)
+            if not (start >= lo and start + len(quote) < pos - 1 and text.startswith(quote, start)
+                    and text[start + len(quote)].islower()):
+                start = -1
+        if start >= 0 and _COLON.match(text, pos + len(tail)) \
+                and _same_object(text, min(start, label_start), max(start, label_start)):
+            return True
+        pos = text.find(tail, pos + len(tail), hi)
     return False
 
 
