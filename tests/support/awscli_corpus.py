@@ -68,6 +68,7 @@ class Value:
     identifier: bool         # True: identifier; False: non-identifier
     where: str               # service.member, for the report
     not_a_value: str | None = None   # labeller correction: the token is no value at all (NOT_A_VALUE)
+    doc_constant: bool = False       # labeller correction: the member's botocore docs name it as a constant
 
 
 @dataclass
@@ -145,6 +146,19 @@ _GLUE_BEFORE = re.compile(r"[A-Za-z0-9_./@-]")
 _GLUE_AFTER = re.compile(r"[A-Za-z0-9_./:@-]")
 
 
+def _doc_constant(shape, value: str) -> bool:
+    """An UPPER_SNAKE ``value`` that the member's own botocore documentation names as code (``The name
+    of the resource, such as <code>CPU</code>, <code>MEMORY</code> ...``): an enum-like AWS constant,
+    not a customer's name. A labeller correction, counted on its own line."""
+    if not _CONSTANT.fullmatch(value):
+        return False  # docs also show example names (<code>my-function</code>): those stay identifiers
+    doc = getattr(shape, "documentation", "") or ""
+    return f"<code>{value}</code>" in doc
+
+
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+
+
 def _not_a_value(text: str, m: re.Match, tok: str) -> str | None:
     if tok.startswith('"'):
         return "key" if _COLON_NEXT.match(text, m.end()) else None
@@ -213,7 +227,8 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
             else:
                 s, e = m.span()
             if label is not None:
-                out.append(Value(s, e, label, f"{service}.{member}", why))
+                out.append(Value(s, e, label, f"{service}.{member}", why,
+                                 label is True and _doc_constant(pending, text[s:e])))
         if why == "key" and container == "{":
             # the example lost a comma: read on from this key ({"SnapshotId": "snap-1" "AvailabilityZone": ...})
             key = json.loads(tok) if "\\" in tok else tok[1:-1]
@@ -256,7 +271,8 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
             continue
         label = classify(*flag)
         if label is not None:
-            out.append(Value(s, e, label, f"{service}.{flag[0]}"))
+            out.append(Value(s, e, label, f"{service}.{flag[0]}", None,
+                             label is True and _doc_constant(flag[1], value)))
 
 
 _S3URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
@@ -430,6 +446,8 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
                 sc.not_values[(v.not_a_value, "id" if v.identifier else "non-id")] += 1
                 continue
             reason = policy_reason(ex.text, v.start, v.end) if v.identifier else None
+            if reason is None and v.identifier and v.doc_constant:
+                reason = "constants named in the member's botocore docs"
             if reason is not None:
                 sc.policy += 1
                 sc.kept[reason] += 1

@@ -72,3 +72,16 @@ def test_labeller_policy_corrections(value, reason):
 def test_labeller_not_a_value(text, token, why):
     m = next(m for m in _TOKEN.finditer(text) if m.group() == token)
     assert _not_a_value(text, m, token) == why
+
+
+def test_labeller_doc_constants():
+    """UPPER_SNAKE values the member's own docs show as code are AWS constants; example names in the
+    same docs (<code>my-function</code>) stay identifiers."""
+    from types import SimpleNamespace
+
+    from tests.support.awscli_corpus import _doc_constant
+    shape = SimpleNamespace(documentation="<p>The name of the resource, such as <code>CPU</code>, "
+                                          "<code>PORTS_UDP</code> or <code>my-function</code>.</p>")
+    assert _doc_constant(shape, "CPU") and _doc_constant(shape, "PORTS_UDP")
+    assert not _doc_constant(shape, "my-function") and not _doc_constant(shape, "GPU")
+    assert not _doc_constant(SimpleNamespace(documentation=None), "CPU")
