@@ -3,11 +3,11 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all labelled files: 91.7 % masked, 0.10 % changed, as text and inside
+values changed. Measured on all labelled files: 92.7 % masked, 0.10 % changed, as text and inside
 a request alike (before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
-names, AWS-defined ARN segments and the labeller corrections: 88.7 %, 0.22 %); this sample: 92.0 %,
-0.19 %. The recall floor below is what is achieved today less a margin, a ratchet to raise, not the
-target; the change ceiling is the target.
+names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corrections: 88.7 %,
+0.22 %); this sample: 93.7 %, 0.19 %. The recall floor below is what is achieved today less a
+margin, a ratchet to raise, not the target; the change ceiling is the target.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.91
+RECALL_FLOOR = 0.92
 CHANGE_CEILING = 0.005
 
 
