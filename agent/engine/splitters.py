@@ -148,15 +148,27 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     stripped = resource.rstrip(".,;:)")
     segments = _segments(stripped, 0, len(stripped))
     # sns (topic[:subscription]), sqs (queue) and s3 (bucket/key) resources start with the name.
-    has_type = m.group("service") not in _NO_RESOURCE_TYPE and len(segments) > 1
+    service = m.group("service")
+    has_type = service not in _NO_RESOURCE_TYPE and len(segments) > 1
+    aws_defined = _AWS_DEFINED_SEGMENTS.get(service)
+    if aws_defined is not None and aws_defined[0] not in (None, segments[0][1] if segments else None):
+        aws_defined = None
     for n, (off, seg, secret) in enumerate(segments):
         if not secret or (n == 0 and has_type and _RESOURCE_TYPE.fullmatch(seg)):
+            continue
+        if aws_defined is not None and n < aws_defined[1]:
             continue
         parts.append((rstart + off, rstart + off + len(seg), _segment_kind(seg)))
     return parts
 
 
 _NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})
+# ARN resources whose leading segments AWS defines, the same in every account (service -> (first
+# segment, how many leading segments are AWS's)): Service Quotas ``<service-code>/<quota-code>``
+# (``ec2/L-1216C47A``, any first segment), AWS Health ``event/<SERVICE>/<EVENT_TYPE_CODE>/<event id>``
+# (only the event ID is specific). Their codes also stand alone in the same output (``"QuotaCode"``,
+# ``"eventTypeCode"``), where masking them would hide what the quota or event is.
+_AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {"servicequotas": (None, 2), "health": ("event", 3)}
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 

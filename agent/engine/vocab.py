@@ -104,12 +104,28 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     else:
         label, q, q2 = m.group("label", "q", "q2")
         generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start())
-    if (q is None) != (q2 is None):
+    spaced = None
+    if q is not None and q2 is None and form == "key":
+        spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
+        if spaced is None:
+            return []
+    elif (q is None) != (q2 is None):
         return []
     plural = _label_decision(label, params["labels"]) if not generic else False
     if plural is None:
         return []
     start, end = m.span("value")
+    if spaced is None and q is not None and form == "cli" and plural is not True and " " in text[start:end]:
+        spaced = _spaced_value(text, start, start + _TOKEN.match(text, start).end() - start, q)
+        if spaced != end:
+            spaced = None
+    if spaced is not None:
+        if generic and splitters.FILTER_NAME.match(text, spaced):
+            return []
+        if _AWS_OWNED.match(text, start, spaced):
+            return []
+        # word by word: a pseudonym holds no space (the restore map's safe set, agent/engine/restore_map.py)
+        return [(w.start(), w.end(), kind) for w in _WORD.finditer(text, start, spaced)]
     if q is None and (text[start] in "-+" or not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
                                                 else _FIELD_END.match(text, end))):
         return []  # a sign starts only a quoted value ("Id": "-1682899164"; id: -1 is a number)
@@ -155,16 +171,55 @@ _NEAR = 400
 
 
 def _near_arn_key(text: str, label_start: int) -> bool:
-    """An ``"arn"`` key within ``_NEAR`` characters, quoted exactly as this label is (``"``, or
-    ``\\"`` inside a JSON string): the object is an AWS resource (``{"arn": ..., "name": ...}``),
-    not an API message of its own (``{"type": "tool_use", "name": "Bash"}``)."""
+    """An ARN key (``"arn"``, or camelCase ``"clusterArn"``) within ``_NEAR`` characters, quoted
+    exactly as this label is (``"``, or ``\\"`` inside a JSON string), in the same JSON object: the
+    object is an AWS resource (``{"arn": ..., "name": ...}``), not an API message of its own
+    (``{"type": "tool_use", "name": "Bash"}``), nor one that merely holds an AWS resource deeper down
+    (``{"type": "tool_use", "id": "toolu_...", "name": "x", "input": {"arn": ...}}``: masking that
+    ``id`` would orphan its ``tool_result``). One ``find`` of ``rn<quote>`` serves both spellings."""
     q = label_start - 1
     while q > 0 and text[q - 1] in "\\\x00":
         q -= 1
     quote = text[q:label_start]
-    key = quote + "arn" + quote
     lo = max(0, label_start - _NEAR)
-    return text.find(key, lo, label_start + _NEAR) >= 0
+    hi = min(len(text), label_start + _NEAR)
+    tail = "rn" + quote
+    pos = text.find(tail, lo, hi)
+    while pos >= 0:
+        before = text[pos - 1] if pos > lo else ""
+        start = -1
+        if before == "a" and text.startswith(quote, pos - 1 - len(quote)):
+            start = pos - 1 - len(quote)                      # "arn"
+        elif before == "A":                                   # "clusterArn": lower-case word before Arn
+            start = pos - 1
+            while start > lo and text[start - 1].isalnum():
+                start -= 1
+            start -= len(quote)
+            if not (start >= lo and start + len(quote) < pos - 1 and text.startswith(quote, start)
+                    and text[start + len(quote)].islower()):
+                start = -1
+        if start >= 0 and _COLON.match(text, pos + len(tail)) \
+                and _same_object(text, min(start, label_start), max(start, label_start)):
+            return True
+        pos = text.find(tail, pos + len(tail), hi)
+    return False
+
+
+_COLON = re.compile(r"[ \t]*:")
+
+
+def _same_object(text: str, a: int, b: int) -> bool:
+    """No JSON object opens or closes between two keys at ``a`` < ``b`` unless it closes again
+    (``{"arn": "x", "location": {...}, "name": "y"}``): they are keys of one object."""
+    depth = 0
+    for ch in text[a:b]:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 # Under a specific label an enum value is kept only when it is spelled like AWS's own words
@@ -190,6 +245,25 @@ def _label_decision(label: str, vocabulary: Vocabulary):
             decision = _ID_LABEL if label_words[-1] == "id" and "secret" not in label_words else False
         _LABELS.put(key, decision)
     return None if decision == "no" else decision
+
+
+# A quoted value of several words (``"Name": "Flights Select Query"``, ``--name "My First API"``):
+# up to 8 words and 128 characters of printable ASCII, none holding a quote, an escape, a path or an
+# expression. Each word is masked on its own (``Flights``, ``Select``, ``Query``).
+_FIRST_WORD = re.compile(r"[-+]?[A-Za-z0-9._@+-]+")
+_MORE_WORDS = re.compile(r"(?: [A-Za-z0-9._@+&#,;()!?*~=-]+){1,7}")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[._@+-][A-Za-z0-9]+)*")
+_SPACED_MAX = 128
+
+
+def _spaced_value(text: str, start: int, end: int, q: str) -> int | None:
+    """End of a quoted multi-word value whose first word is ``text[start:end]``, or None."""
+    if not _FIRST_WORD.fullmatch(text, start, end):
+        return None
+    more = _MORE_WORDS.match(text, end)
+    if more is None or more.end() - start > _SPACED_MAX or not text.startswith(q, more.end()):
+        return None
+    return more.end()
 
 
 _FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|\Z)")
@@ -224,7 +298,7 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list
 
 # AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and
 # the job-function policies): the same in every account, so nothing to hide.
-_AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9-]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
+_AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
 # Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.

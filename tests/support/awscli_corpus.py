@@ -67,6 +67,8 @@ class Value:
     end: int
     identifier: bool         # True: identifier; False: non-identifier
     where: str               # service.member, for the report
+    not_a_value: str | None = None   # labeller correction: the token is no value at all (NOT_A_VALUE)
+    doc_constant: bool = False       # labeller correction: the member's botocore docs name it as a constant
 
 
 @dataclass
@@ -135,6 +137,39 @@ def classify(member: str, shape, parent: str | None = None) -> bool | None:
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|[{}\[\]:,]')
 
 
+# Labeller corrections, each counted in the report: tokens the tolerant tokenizer takes for a value
+# that are no value at all. "key": a quoted token followed by ":" (an example that lost a comma or a
+# brace); "null": JSON null; "fragment": a number glued to letters, a piece of an unquoted word
+# ("CustomKeyStoreId": cks-1234567890abcdef0) or of a string the tokenizer lost track of.
+_COLON_NEXT = re.compile(r"[ \t]*:")
+_GLUE_BEFORE = re.compile(r"[A-Za-z0-9_./@-]")
+_GLUE_AFTER = re.compile(r"[A-Za-z0-9_./:@-]")
+
+
+def _doc_constant(shape, value: str) -> bool:
+    """An UPPER_SNAKE ``value`` that the member's own botocore documentation names as code (``The name
+    of the resource, such as <code>CPU</code>, <code>MEMORY</code> ...``): an enum-like AWS constant,
+    not a customer's name. A labeller correction, counted on its own line."""
+    if not _CONSTANT.fullmatch(value):
+        return False  # docs also show example names (<code>my-function</code>): those stay identifiers
+    doc = getattr(shape, "documentation", "") or ""
+    return f"<code>{value}</code>" in doc
+
+
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+
+
+def _not_a_value(text: str, m: re.Match, tok: str) -> str | None:
+    if tok.startswith('"'):
+        return "key" if _COLON_NEXT.match(text, m.end()) else None
+    if tok == "null":
+        return "null"
+    if tok not in ("true", "false") and ((m.start() > 0 and _GLUE_BEFORE.match(text, m.start() - 1))
+                                         or _GLUE_AFTER.match(text, m.end())):
+        return "fragment"
+    return None
+
+
 def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[Value]) -> None:
     # stack of (container "{" or "[", its shape, the key it stands under)
     stack: list[tuple[str, object, str | None]] = []
@@ -181,19 +216,27 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
                 pending = cshape.value
             continue
         member = key if container == "{" else under
-        if member is None or pending is None:
-            continue
-        parent = cshape.name if container == "{" and cshape is not None else None
-        label = classify(member, pending, parent)
-        if label is None:
-            continue
-        if tok.startswith('"'):
-            s, e = m.start() + 1, m.end() - 1
-            if e <= s or not any(c.isalnum() for c in text[s:e]) or "<" in text[s:e]:
-                continue  # "", "-" or a <placeholder>: nothing to mask
-        else:
-            s, e = m.span()
-        out.append(Value(s, e, label, f"{service}.{member}"))
+        why = _not_a_value(text, m, tok)
+        if member is not None and pending is not None:
+            parent = cshape.name if container == "{" and cshape is not None else None
+            label = classify(member, pending, parent)
+            if tok.startswith('"'):
+                s, e = m.start() + 1, m.end() - 1
+                if e <= s or not any(c.isalnum() for c in text[s:e]) or "<" in text[s:e]:
+                    label = None  # "", "-" or a <placeholder>: nothing to mask
+            else:
+                s, e = m.span()
+            if label is not None:
+                out.append(Value(s, e, label, f"{service}.{member}", why,
+                                 label is True and _doc_constant(pending, text[s:e])))
+        if why == "key" and container == "{":
+            # the example lost a comma: read on from this key ({"SnapshotId": "snap-1" "AvailabilityZone": ...})
+            key = json.loads(tok) if "\\" in tok else tok[1:-1]
+            pending = None
+            if cshape is not None and cshape.type_name == "structure":
+                pending = cshape.members.get(key)
+            elif cshape is not None and cshape.type_name == "map":
+                pending = cshape.value
 
 
 # --- commands ----------------------------------------------------------------------------------------
@@ -228,7 +271,8 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
             continue
         label = classify(*flag)
         if label is not None:
-            out.append(Value(s, e, label, f"{service}.{flag[0]}"))
+            out.append(Value(s, e, label, f"{service}.{flag[0]}", None,
+                             label is True and _doc_constant(flag[1], value)))
 
 
 _S3URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
@@ -318,6 +362,28 @@ def load_examples(sample: int | None = None, seed: int = 13, service: str | None
 # Identifier values of these shapes are counted apart, as "kept by policy", not as misses.
 POLICY_KEPT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
                          r"(?:AWS|Amazon)[A-Z0-9-].*|arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:aws:.*")
+# Labeller corrections under the same documented policies, each counted and printed on its own:
+# a value that is only a region or an AZ ("Name": "us-west-2c" of an AZ, "GroupName": "us-west-2":
+# README, "Always kept ... regions and AZs"); a multi-word AWS-owned name ("AWS X-Ray", "Amazon
+# Elastic Compute Cloud (Amazon EC2)"); a public AWS documentation or product page
+# (https://docs.aws.amazon.com/..., https://aws.amazon.com/...): the same for everyone.
+POLICY_CORRECTIONS = (
+    ("regions/AZs", re.compile(r"(?:[a-z]{2}(?:-gov|-iso[a-z]?)?-(?:north|south|east|west|central|northeast|"
+                               r"northwest|southeast|southwest)-[0-9]{1,2}[a-z]?)")),
+    ("AWS-owned multi-word names", re.compile(r"(?:AWS|Amazon) .*")),
+    ("public AWS docs URLs", re.compile(r"https?://(?:docs\.aws\.amazon\.com|aws\.amazon\.com)/.*")),
+)
+NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words"}
+
+
+def policy_reason(text: str, start: int, end: int) -> str | None:
+    """Why an identifier value is kept by policy, or None (counted as an identifier)."""
+    if POLICY_KEPT.fullmatch(text, start, end):
+        return "UUIDs, AWS-owned names"
+    for reason, rx in POLICY_CORRECTIONS:
+        if rx.fullmatch(text, start, end):
+            return reason
+    return None
 
 
 @dataclass
@@ -327,6 +393,8 @@ class Score:
     non_ids: int = 0
     changed: int = 0
     policy: int = 0
+    kept: Counter = field(default_factory=Counter)        # policy reason -> identifier values
+    not_values: Counter = field(default_factory=Counter)  # (reason, "id" | "non-id") -> tokens dropped
 
     def add(self, other: Score) -> None:
         self.ids += other.ids
@@ -334,6 +402,8 @@ class Score:
         self.non_ids += other.non_ids
         self.changed += other.changed
         self.policy += other.policy
+        self.kept.update(other.kept)
+        self.not_values.update(other.not_values)
 
     @property
     def recall(self) -> float:
@@ -372,8 +442,15 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
             rs, re_ = (pos[v.start], pos[v.end]) if pos is not None else (v.start, v.end)
             hit_inside = _any(spans, starts, rs, re_, inside=True)
             hit_overlap = hit_inside or _any(spans, starts, rs, re_, inside=False)
-            if v.identifier and POLICY_KEPT.fullmatch(ex.text, v.start, v.end):
+            if v.not_a_value:
+                sc.not_values[(v.not_a_value, "id" if v.identifier else "non-id")] += 1
+                continue
+            reason = policy_reason(ex.text, v.start, v.end) if v.identifier else None
+            if reason is None and v.identifier and v.doc_constant:
+                reason = "constants named in the member's botocore docs"
+            if reason is not None:
                 sc.policy += 1
+                sc.kept[reason] += 1
             elif v.identifier:
                 sc.ids += 1
                 if hit_inside:
@@ -433,7 +510,11 @@ def main(argv=None) -> int:
         print(f"{name:<28} {sc.ids:6d} {100 * sc.recall:6.1f}% {sc.non_ids:8d} {100 * sc.change_rate:7.2f}%")
     print(f"{'OVERALL':<28} {total.ids:6d} {100 * total.recall:6.2f}% {total.non_ids:8d} "
           f"{100 * total.change_rate:7.3f}%  (targets: >= 98% masked, <= 0.5% changed)")
-    print(f"identifier values kept by policy (UUIDs, AWS-owned names), not counted above: {total.policy}")
+    print(f"identifier values kept by policy, not counted above: {total.policy} ("
+          + ", ".join(f"{reason} {n}" for reason, n in total.kept.most_common()) + ")")
+    if total.not_values:
+        print("labeller corrections, tokens that are no value (not counted above): "
+              + ", ".join(f"{NOT_A_VALUE[r]} {n} ({side})" for (r, side), n in sorted(total.not_values.items())))
     if misses:
         for what in ("miss", "changed"):
             items = sorted(((k[1], c) for k, c in misses.items() if k[0] == what),

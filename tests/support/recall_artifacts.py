@@ -367,7 +367,9 @@ VARIANTS: list[Template] = [
     lambda g: (lambda f_: (f"Lambda: {f_}\nRuntime: nodejs20.x", [f_], ["nodejs20.x"]))(g.name("pms")),
 ]
 
-# --- variants-2: written last, after every fix; reported as they came out, never tuned to ---------------
+# --- variants-2: written last, after every fix; reported as they came out (84 %). Three miss classes it
+# showed (#8 AWS_SECRET= / AWS_KEY=, #13 "| name | S3 bucket |", #17 "버킷 이름:") were then fixed as
+# classes (branch s5-recall); the other templates were never tuned to. ------------------------------------
 VARIANTS_2: list[Template] = [
     lambda g: (lambda a: (f"Can you check why acct {a} got billed twice?", [a], []))(g.account()),
     lambda g: (lambda a, b: (f"Trusted accounts: {a}; {b}", [a, b], []))(g.account(), g.account()),

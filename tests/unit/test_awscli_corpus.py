@@ -3,17 +3,18 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all labelled files: 88.7 % masked, 0.20 % changed, as text and inside
-a request alike (before the generated vocabulary: 54.9 %, 0.31 %); this sample: 90.1 %, 0.08 %.
-The recall floor below is what is achieved today less a margin, a ratchet to raise, not the
-target; the change ceiling is the target.
+values changed. Measured on all labelled files: 92.7 % masked, 0.10 % changed, as text and inside
+a request alike (before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
+names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corrections: 88.7 %,
+0.22 %); this sample: 93.7 %, 0.19 %. The recall floor below is what is achieved today less a
+margin, a ratchet to raise, not the target; the change ceiling is the target.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.awscli_corpus import Score, load_examples, measure
+from tests.support.awscli_corpus import _TOKEN, Score, _not_a_value, load_examples, measure, policy_reason
 from tests.support.masker_support import masker
 
 pytest.importorskip("awscli")
@@ -21,7 +22,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.88
+RECALL_FLOOR = 0.92
 CHANGE_CEILING = 0.005
 
 
@@ -44,3 +45,43 @@ def test_identifier_values_masked(scores):
 def test_non_identifier_values_kept(scores):
     assert scores.non_ids > 1000
     assert scores.change_rate <= CHANGE_CEILING, f"{scores.changed}/{scores.non_ids} non-identifier values changed"
+
+
+@pytest.mark.parametrize("value,reason", [
+    ("us-west-2c", "regions/AZs"), ("us-gov-west-1", "regions/AZs"), ("eu-central-1", "regions/AZs"),
+    ("AWS X-Ray", "AWS-owned multi-word names"),
+    ("Amazon Elastic Compute Cloud (Amazon EC2)", "AWS-owned multi-word names"),
+    ("https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/x.html", "public AWS docs URLs"),
+    ("AWS-RunShellScript", "UUIDs, AWS-owned names"),
+    ("us-west-2-prod-db", None), ("my-bucket", None), ("AWSome team", None), ("https://example.com/x", None),
+    ("https://docs.aws.amazon.com.evil.example/x", None),
+])
+def test_labeller_policy_corrections(value, reason):
+    """Only values the README's policies keep move out of the identifier count, each with its reason."""
+    assert policy_reason(value, 0, len(value)) == reason
+
+
+@pytest.mark.parametrize("text,token,why", [
+    ('"SnapshotId": "snap-1"\n "AvailabilityZone": "us-east-2a"', '"AvailabilityZone"', "key"),
+    ('"KeyId": null,', "null", "null"),
+    ('"CustomKeyStoreId": cks-1234567890abcdef0,', "-1234567890", "fragment"),
+    ('"CreatedAt": 2024-02-25T12:30:10,', "2024", "fragment"),
+    ('"Count": 5,', "5", None), ('{"Count":5}', "5", None), ('"Id": "-1682899164"', '"-1682899164"', None),
+    ('"Enabled": true,', "true", None),
+])
+def test_labeller_not_a_value(text, token, why):
+    m = next(m for m in _TOKEN.finditer(text) if m.group() == token)
+    assert _not_a_value(text, m, token) == why
+
+
+def test_labeller_doc_constants():
+    """UPPER_SNAKE values the member's own docs show as code are AWS constants; example names in the
+    same docs (<code>my-function</code>) stay identifiers."""
+    from types import SimpleNamespace
+
+    from tests.support.awscli_corpus import _doc_constant
+    shape = SimpleNamespace(documentation="<p>The name of the resource, such as <code>CPU</code>, "
+                                          "<code>PORTS_UDP</code> or <code>my-function</code>.</p>")
+    assert _doc_constant(shape, "CPU") and _doc_constant(shape, "PORTS_UDP")
+    assert not _doc_constant(shape, "my-function") and not _doc_constant(shape, "GPU")
+    assert not _doc_constant(SimpleNamespace(documentation=None), "CPU")

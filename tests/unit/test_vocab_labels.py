@@ -84,3 +84,60 @@ def test_generated_pack_is_current():
     r = subprocess.run([sys.executable, str(root / "tools" / "gen_vocab.py"), "--check"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# Quoted values of several words under an identifier label: each word masked on its own (a
+# pseudonym holds no space: the restore map's safe set), AWS-owned names and paths left alone.
+SPACED = [
+    ('{"Name": "Flights Select Query", "WorkGroup": "primary"}', ["Flights", "Select", "Query"]),
+    ('"SAMAccountName": "Jane Doe",', ["Jane", "Doe"]),
+    ("aws apigateway create-rest-api --name 'Copy of My First API'", ["Copy", "First", "API"]),
+    ('{"RuleName": "Critical role findings"}', ["Critical", "findings"]),
+]
+SPACED_KEPT = [
+    '"ServiceName": "AWS X-Ray"',
+    '{"Name": "Amazon Elastic Compute Cloud (Amazon EC2)"}',
+    '{"Name": "PUT /prod"}',
+    '{"Name": "one two three four five six seven eight nine"}',
+    '{"type": "tool_use", "id": "toolu_01ABCdef234", "name": "Run the tests", "input": {}}',
+    'display_name = "Orders Team"',
+    '{"Name": "instance-state-name", "Values": ["running"]}',
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text,words_", SPACED, ids=[t[:40] for t, _ in SPACED])
+def test_spaced_values_are_masked_word_by_word(text, words_, as_json):
+    out = _masked(text, as_json)
+    for w in words_:
+        assert f" {w}" not in out and f"{w} " not in out and f'"{w}' not in out
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text", SPACED_KEPT, ids=[t[:40] for t in SPACED_KEPT])
+def test_spaced_values_kept(text, as_json):
+    assert _masked(text, as_json) == text
+
+
+def test_spaced_values_restore():
+    from agent.engine.restore import restore_text
+    from agent.engine.restore_map import decode, encode
+
+    text = '{"Name": "Flights Select Query", "DisplayName": "x", "SID": "S-1-5-21-3623811015-3361044348-30300820-1013"}'
+    result = masker().mask_body(text.encode(), "text/plain")
+    assert "Flights" not in result.body.decode() and "3623811015" not in result.body.decode()
+    assert restore_text(result.body.decode(), decode(encode(result.restore_map))) == text
+
+
+def test_tool_use_block_keeps_its_id_and_name_when_its_input_holds_an_arn_key():
+    """A lower-case "id" / "name" is generic only in the same object as an ARN key: a tool_use whose
+    input has {"arn": ...} keeps its id (its tool_result refers to it) and its tool name."""
+    import json
+
+    block = {"type": "tool_use", "id": "toolu_01ABCdef234", "name": "mcp__aws__describe",
+             "input": {"arn": "arn:aws:iam::123456789012:role/x", "name": "orders-handler-2"}}
+    body = json.dumps({"model": "m", "max_tokens": 10, "messages": [{"role": "assistant", "content": [block]}]})
+    out = json.loads(masker().mask_body(body.encode(), "application/json").body)
+    got = out["messages"][0]["content"][0]
+    assert got["id"] == "toolu_01ABCdef234" and got["name"] == "mcp__aws__describe"
+    assert "123456789012" not in json.dumps(got) and got["input"]["name"] != "orders-handler-2"
