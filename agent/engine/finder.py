@@ -265,14 +265,17 @@ class Finder:
         winners = _resolve(hits)
         parts: list[Part] = []
         propagate: dict[str, str] = {}
+        spans: set[tuple[int, int]] = set()    # where those values were found, inside a winner
         for hit in winners:
             parts.extend(hit[3])
             if hit[4]:
                 for s, e, kind in hit[3]:
                     propagate.setdefault(text[s:e], kind)
+                    if hit[0] <= s and e <= hit[1]:
+                        spans.add((s, e))
         if propagate:
             taken = _Intervals([h[0] for h in winners], [h[1] for h in winners])
-            extra = _propagate(text, propagate, taken)
+            extra = _propagate(text, propagate, taken, spans)
             parts.extend(extra)
         parts.sort()
         return parts
@@ -291,11 +294,12 @@ def _dotted_name(value: str) -> bool:
     return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
 
 
-def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Part]:
+def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[tuple[int, int]]) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
     found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
     An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
-    embeds it): its pseudonym holds no ``-``, so it still restores there."""
+    embeds it): its pseudonym holds no ``-``, so it still restores there. ``found``: spans of parts
+    already taken, where the values came from (an inventory's every name: most literal hits)."""
     accounts = [v for v, k in values.items() if k == "account"]
     names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
                     and (name_shaped(v) or _dotted_name(v))),
@@ -303,7 +307,10 @@ def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Par
     literals = accounts + names
     out: list[Part] = []
     if literals:
-        for start, end in find_literals(text, literals):
+        for span in find_literals(text, literals):
+            if span in found:
+                continue
+            start, end = span
             kind = values[text[start:end]]
             if not taken.overlaps(start, end) and _bounded(
                     text, start, end, _WORD_CHAR if kind == "account" else _TOKEN_CHAR):
