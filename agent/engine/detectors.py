@@ -68,6 +68,7 @@ class Detector:
     window_run: re.Pattern | None = None   # from ``window_chars``: where the window really starts
     window_exact: bool = False             # a match starts only where the ``window_chars`` run starts
     window_back: re.Pattern | None = None  # ``window_chars``+ : that run, matched on the reversed window
+    literal_prefix: str = ""               # what every match starts with, after zero-width assertions
 
 
 @dataclass
@@ -126,6 +127,36 @@ def _literal_led(data) -> bool:
     if op is sre_parse.BRANCH:
         return all(_literal_led(branch.data) for branch in av[1])
     return False
+
+
+def literal_prefix(pattern: re.Pattern) -> str:
+    """The literal text every match of ``pattern`` starts with, once its leading zero-width
+    assertions (``{L}``'s lookbehinds, ``^``) are passed; "" when it does not start with one."""
+    parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    if parsed.state.flags & re.IGNORECASE:
+        return ""    # its letters match either case: no literal to look for
+    data = parsed.data
+    i = 0
+    while i < len(data) and _zero_width([data[i]]):
+        i += 1
+    out = []
+    while i < len(data) and data[i][0] is sre_parse.LITERAL:
+        out.append(chr(data[i][1]))
+        i += 1
+    return "".join(out)
+
+
+def _zero_width(items) -> bool:
+    for op, av in items:
+        if op is sre_parse.BRANCH:
+            if not all(_zero_width(branch.data) for branch in av[1]):
+                return False
+        elif op is sre_parse.SUBPATTERN:
+            if not _zero_width(av[-1].data):
+                return False
+        elif op not in (sre_parse.AT, sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+            return False
+    return True
 
 
 def _parse_kinds(path: str, raw) -> dict[str, Kind]:
@@ -225,7 +256,8 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
         propagate=bool(raw.get("propagate", False)), match_examples=match,
         nomatch_examples=nomatch, where=where, window_run=window_run,
         window_exact=_window_exact(where, raw, window_run),
-        window_back=re.compile(raw["window_chars"] + "*") if window_run is not None else None)
+        window_back=re.compile(raw["window_chars"] + "*") if window_run is not None else None,
+        literal_prefix=literal_prefix(regex))
 
 
 def _window_exact(where: str, raw: dict, window_run) -> bool:

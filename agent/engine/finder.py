@@ -73,7 +73,7 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             continue
         hi = min(n, a_end + after)
         while pos <= a_start:
-            m = regex.search(text, pos, hi)
+            m = _search(det, text, pos, hi)
             if m is None:
                 break
             if m.end() >= hi and hi < n:
@@ -83,6 +83,23 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
                 covered = max(covered, m.end())
                 yield m
             pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
+def _search(det: Detector, text: str, pos: int, hi: int) -> re.Match | None:
+    """``det.regex.search(text, pos, hi)``. A regex that opens with lookbehinds and then a literal
+    (``s3-path-style``: ``(?<!...)s3...``) is tried only where that literal stands: ``re`` cannot
+    skip ahead past a lookbehind, and tried every position of a ~300-character window."""
+    prefix = det.literal_prefix
+    if not prefix:
+        return det.regex.search(text, pos, hi)
+    match = det.regex.match
+    p = text.find(prefix, pos, hi)
+    while p >= 0:
+        m = match(text, p, hi)
+        if m is not None:
+            return m
+        p = text.find(prefix, p + 1, hi)
+    return None
 
 
 def _matches_at_hits(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
