@@ -91,7 +91,7 @@ class Assignment:
 
     def _iplabel(self, original: str, tweak: int) -> str:
         m = IP_LABEL.fullmatch(original)
-        if m is None or not all(int(g) < 256 for g in m.groups()):
+        if m is None or max(map(int, m.groups())) >= 256:
             return self._gen.charclass("iplabel", original, tweak, 3)
         ip = ".".join(m.groups())
         # First form: the label follows its IP's pseudonym (ip-10-0-1-5 and 10.0.1.5 agree). That

@@ -134,8 +134,9 @@ def _exact_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]])
     for a_start, _ in anchor_hits:
         if a_start < covered:
             continue  # inside a match already found
-        pos = a_start - window if a_start > window else 0
-        start = a_start - back(text[pos:a_start][::-1]).end()  # the run, read backwards: cheaper
+        # the run, read backwards from the hit in one reversed slice of the window: cheaper than a search
+        stop = a_start - window - 1 if a_start > window else None
+        start = a_start - back(text[a_start - 1:stop:-1] if a_start else "").end()
         if start and text[start - 1] == "\\" and text[start] in "nrt":
             start += 1  # the run starts with the letter of a JSON escape (\nDB_NAME=x): after it
         if start == last:
