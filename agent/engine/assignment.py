@@ -40,8 +40,10 @@ class Assignment:
         self._originals = {orig for _, orig in items}
         self.lookup: dict[tuple[str, str], str] = {}
         self.restore_map: dict[str, str] = {}
-        ordered = sorted(items, key=lambda it: (kinds[it[0]].format in _DEPENDENT, it))
-        for kind, original in ordered:
+        # Independent kinds first (a name takes the pseudonyms of the accounts and IPs it embeds),
+        # each group sorted: two plain sorts of (kind, original) cost less than one sort by a key.
+        dependent = {it for it in items if kinds[it[0]].format in _DEPENDENT}
+        for kind, original in sorted(items - dependent) + sorted(dependent):
             self.resolve(kind, original)
 
     def resolve(self, kind: str, original: str) -> str:
@@ -89,7 +91,7 @@ class Assignment:
 
     def _iplabel(self, original: str, tweak: int) -> str:
         m = IP_LABEL.fullmatch(original)
-        if m is None or not all(int(g) < 256 for g in m.groups()):
+        if m is None or max(map(int, m.groups())) >= 256:
             return self._gen.charclass("iplabel", original, tweak, 3)
         ip = ".".join(m.groups())
         # First form: the label follows its IP's pseudonym (ip-10-0-1-5 and 10.0.1.5 agree). That

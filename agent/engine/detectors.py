@@ -65,9 +65,10 @@ class Detector:
     match_examples: list = field(default_factory=list)
     nomatch_examples: list = field(default_factory=list)
     where: str = ""
-    window_run: re.Pattern | None = None   # from ``window_chars``: where the window really starts
     window_exact: bool = False             # a match starts only where the ``window_chars`` run starts
-    window_back: re.Pattern | None = None  # ``window_chars``+ : that run, matched on the reversed window
+    window_back: re.Pattern | None = None  # ``window_chars``* : where the window really starts, the run
+                                           # that ends at the hit matched on the reversed window
+    literal_prefix: str = ""               # what every match starts with, after zero-width assertions
 
 
 @dataclass
@@ -126,6 +127,36 @@ def _literal_led(data) -> bool:
     if op is sre_parse.BRANCH:
         return all(_literal_led(branch.data) for branch in av[1])
     return False
+
+
+def literal_prefix(pattern: re.Pattern) -> str:
+    """The literal text every match of ``pattern`` starts with, once its leading zero-width
+    assertions (``{L}``'s lookbehinds, ``^``) are passed; "" when it does not start with one."""
+    parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    if parsed.state.flags & re.IGNORECASE:
+        return ""    # its letters match either case: no literal to look for
+    data = parsed.data
+    i = 0
+    while i < len(data) and _zero_width([data[i]]):
+        i += 1
+    out = []
+    while i < len(data) and data[i][0] is sre_parse.LITERAL:
+        out.append(chr(data[i][1]))
+        i += 1
+    return "".join(out)
+
+
+def _zero_width(items) -> bool:
+    for op, av in items:
+        if op is sre_parse.BRANCH:
+            if not all(_zero_width(branch.data) for branch in av[1]):
+                return False
+        elif op is sre_parse.SUBPATTERN:
+            if not _zero_width(av[-1].data):
+                return False
+        elif op not in (sre_parse.AT, sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+            return False
+    return True
 
 
 def _parse_kinds(path: str, raw) -> dict[str, Kind]:
@@ -210,27 +241,25 @@ def _parse_detector(path: str, raw, kinds: dict[str, Kind]) -> Detector:
         if not isinstance(v, int) or v < 0:
             raise _fail(where, f"{k} must be a non-negative integer")
     match, nomatch = _parse_examples(where, raw.get("examples"))
-    window_run = None
+    window_back = None
     if "window_chars" in raw:
         chars = raw["window_chars"]
         if not isinstance(chars, str) or not re.fullmatch(r"\[[^\]]+\]", chars):
             raise _fail(where, "window_chars must be one character class such as '[A-Za-z0-9.-]'")
-        # A character outside the class, then only class characters up to the anchor hit.
-        outside = "[" + chars[2:] if chars.startswith("[^") else "[^" + chars[1:]
-        window_run = _compile(where, "window_chars", outside + chars + r"*+\Z")
+        window_back = _compile(where, "window_chars", chars + "*")
     return Detector(
         id=det_id, kind=kind, regex=regex, anchors=anchors, window=ints["window"],
         after=ints["after"], priority=ints["priority"], split=split,
         params={k: v for k, v in params.items() if k != "__line__"},
         propagate=bool(raw.get("propagate", False)), match_examples=match,
-        nomatch_examples=nomatch, where=where, window_run=window_run,
-        window_exact=_window_exact(where, raw, window_run),
-        window_back=re.compile(raw["window_chars"] + "*") if window_run is not None else None)
+        nomatch_examples=nomatch, where=where, window_back=window_back,
+        window_exact=_window_exact(where, raw, window_back),
+        literal_prefix=literal_prefix(regex))
 
 
-def _window_exact(where: str, raw: dict, window_run) -> bool:
+def _window_exact(where: str, raw: dict, window_back) -> bool:
     exact = raw.get("window_exact", False)
-    if not isinstance(exact, bool) or (exact and window_run is None):
+    if not isinstance(exact, bool) or (exact and window_back is None):
         raise _fail(where, "window_exact is true or false, and true needs window_chars")
     return exact
 

@@ -48,16 +48,15 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
         yield from _exact_matches(det, text, anchor_hits)
         return
     n = len(text)
-    window, after, run = det.window, det.after, det.window_run
+    window, after, back = det.window, det.after, det.window_back
     seen: set[tuple[int, int]] = set()
     for a_start, a_end in anchor_hits:
         if a_start < covered:
             continue  # inside a match already found
-        pos = a_start - window if a_start > window else 0
-        if run is not None:
-            r = run.search(text, pos, a_start)
-            if r is not None:
-                pos = r.start() + 1
+        if back is None:
+            pos = a_start - window if a_start > window else 0
+        else:
+            pos = _run_start(text, a_start, window, back.match)
         if a_start - pos <= _SHORT_WINDOW:
             while pos <= a_start:  # a few anchored attempts beat a search that may run on to ``hi``
                 m = match(text, pos)
@@ -73,7 +72,7 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             continue
         hi = min(n, a_end + after)
         while pos <= a_start:
-            m = regex.search(text, pos, hi)
+            m = _search(det, text, pos, hi)
             if m is None:
                 break
             if m.end() >= hi and hi < n:
@@ -83,6 +82,30 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
                 covered = max(covered, m.end())
                 yield m
             pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
+def _run_start(text: str, a_start: int, window: int, back) -> int:
+    """Where the run of ``window_chars`` that ends at ``a_start`` starts, at most ``window`` back:
+    matched backwards on one reversed slice (a search forwards through the window cost ~4 us a hit)."""
+    stop = a_start - window - 1 if a_start > window else None
+    return a_start - back(text[a_start - 1:stop:-1] if a_start else "").end()
+
+
+def _search(det: Detector, text: str, pos: int, hi: int) -> re.Match | None:
+    """``det.regex.search(text, pos, hi)``. A regex that opens with lookbehinds and then a literal
+    (``s3-path-style``: ``(?<!...)s3...``) is tried only where that literal stands: ``re`` cannot
+    skip ahead past a lookbehind, and tried every position of a ~300-character window."""
+    prefix = det.literal_prefix
+    if not prefix:
+        return det.regex.search(text, pos, hi)
+    match = det.regex.match
+    p = text.find(prefix, pos, hi)
+    while p >= 0:
+        m = match(text, p, hi)
+        if m is not None:
+            return m
+        p = text.find(prefix, p + 1, hi)
+    return None
 
 
 def _matches_at_hits(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
@@ -117,8 +140,7 @@ def _exact_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]])
     for a_start, _ in anchor_hits:
         if a_start < covered:
             continue  # inside a match already found
-        pos = a_start - window if a_start > window else 0
-        start = a_start - back(text[pos:a_start][::-1]).end()  # the run, read backwards: cheaper
+        start = _run_start(text, a_start, window, back)
         if start and text[start - 1] == "\\" and text[start] in "nrt":
             start += 1  # the run starts with the letter of a JSON escape (\nDB_NAME=x): after it
         if start == last:
@@ -265,14 +287,17 @@ class Finder:
         winners = _resolve(hits)
         parts: list[Part] = []
         propagate: dict[str, str] = {}
+        spans: set[tuple[int, int]] = set()    # where those values were found, inside a winner
         for hit in winners:
             parts.extend(hit[3])
             if hit[4]:
                 for s, e, kind in hit[3]:
                     propagate.setdefault(text[s:e], kind)
+                    if hit[0] <= s and e <= hit[1]:
+                        spans.add((s, e))
         if propagate:
             taken = _Intervals([h[0] for h in winners], [h[1] for h in winners])
-            extra = _propagate(text, propagate, taken)
+            extra = _propagate(text, propagate, taken, spans)
             parts.extend(extra)
         parts.sort()
         return parts
@@ -291,11 +316,12 @@ def _dotted_name(value: str) -> bool:
     return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
 
 
-def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Part]:
+def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[tuple[int, int]]) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
     found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
     An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
-    embeds it): its pseudonym holds no ``-``, so it still restores there."""
+    embeds it): its pseudonym holds no ``-``, so it still restores there. ``found``: spans of parts
+    already taken, where the values came from (an inventory's every name: most literal hits)."""
     accounts = [v for v, k in values.items() if k == "account"]
     names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
                     and (name_shaped(v) or _dotted_name(v))),
@@ -303,7 +329,10 @@ def _propagate(text: str, values: dict[str, str], taken: _Intervals) -> list[Par
     literals = accounts + names
     out: list[Part] = []
     if literals:
-        for start, end in find_literals(text, literals):
+        for span in find_literals(text, literals):
+            if span in found:
+                continue
+            start, end = span
             kind = values[text[start:end]]
             if not taken.overlaps(start, end) and _bounded(
                     text, start, end, _WORD_CHAR if kind == "account" else _TOKEN_CHAR):

@@ -26,7 +26,10 @@ _PROTECTING = re.compile(r'"(?:type"\s*:\s*"(thinking|redacted_thinking|base64)"
                          r'|(?:signature|encrypted_[^"]*)"\s*:\s*")')
 _MEDIA_TYPE = re.compile(r'"media_type"\s*:\s*"([^"]*)"')
 _ESCAPED_BACKSLASH = re.compile(r"\\\\")
-_ESCAPE_SPECIAL = re.compile(r"\\[u/]")       # strings with \uXXXX or \/ ...
+# Escaped backslashes, and the escapes that make a string special (\uXXXX, \/), in one pass over
+# the raw body: read left to right, a backslash the pass stops at always starts an escape (it takes
+# \\ whole), so it sees the escapes a JSON parser sees, as the neutral text would show them.
+_ESCAPES = re.compile(r"\\[\\u/]")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")      # ... or %XX need decoding before detection
 
 
@@ -151,7 +154,14 @@ def _string_end(neutral: str, open_quote: int) -> int:
 
 def analyse(text: str) -> Layout:
     """Find protected spans, documents and strings to decode in a valid JSON text."""
-    scan = scan_text(text)
+    special: list[int] = []    # where \u and \/ escapes start
+    backslashes = False
+    for m in _ESCAPES.finditer(text):
+        if text[m.start() + 1] == "\\":
+            backslashes = True
+        else:
+            special.append(m.start())
+    scan = scan_text(text) if backslashes else text    # nothing to blank: skip that pass
     neutral = neutralize(scan)
     lay = Layout(scan, neutral)
     spans: list[tuple[int, int]] = []
@@ -173,7 +183,7 @@ def analyse(text: str) -> Layout:
     spans.extend(values)
     for start, end in spans:
         lay.protect(start, end)
-    lay.special = _special_strings(neutral)
+    lay.special = _special_strings(neutral, special)
     return lay
 
 
@@ -237,8 +247,8 @@ def _outermost(found: list[tuple[str, tuple[int, int]]]) -> list[tuple[str, tupl
     return out
 
 
-def _special_strings(neutral: str) -> list[tuple[int, int]]:
-    hits = [m.start() for m in _ESCAPE_SPECIAL.finditer(neutral)]
+def _special_strings(neutral: str, hits: list[int]) -> list[tuple[int, int]]:
+    """The strings holding the escapes at ``hits`` or a ``%XX``."""
     if "%" in neutral:           # a one-character search runs at memchr speed; the regex does not
         hits.extend(m.start() for m in _PERCENT.finditer(neutral))
         hits.sort()

@@ -310,11 +310,11 @@ _VERSION_WORD = re.compile(r"(?i)\b(?:version|release|build)\s*$")  # private ad
 
 def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     start, end = _span(m)
-    a, b, _, _ = (int(x) for x in text[start:end].split("."))
+    a, b, _, _ = map(int, text[start:end].split("."))
     if a in (0, 127) or a >= 224 or (a == 169 and b == 254):
         return []  # this-network, loopback, multicast/reserved, link-local and the metadata address
     private = a == 10 or (a == 172 and 16 <= b < 32) or (a == 192 and b == 168) or (a == 100 and 64 <= b < 128)
-    cidr = m.groupdict().get("cidr")
+    cidr = m.group("cidr") if "cidr" in m.re.groupindex else None   # no dict of every group per hit
     if not cidr and end - start == 7 and len(set(text[start:end:2])) > 1:
         return []  # 2.4.0.1: four single digits, not all the same (1.1.1.1 is a host), is a version
     if not cidr:

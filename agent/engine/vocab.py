@@ -283,8 +283,10 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list
     (managed policy and document names, ``alias/aws/...``); path-like values per segment."""
     value = text[start:end]
     # First what a dedicated detector masks (an inventory's every OwnerId): neither format holds
-    # "/" or ":", so checking it first answers as checking it last did, only sooner.
-    if splitters.EC2_ID.fullmatch(value) or (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)):
+    # "/" or ":", so checking it first answers as checking it last did, only sooner. Every EC2 ID
+    # holds a "-": without one, its long alternation is not tried.
+    if (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)) \
+            or ("-" in value and splitters.EC2_ID.fullmatch(value)):
         return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:")) \
