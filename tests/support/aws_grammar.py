@@ -57,7 +57,7 @@ def ec2_prefixes() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def pack_examples() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+def pack_example_list() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """(detector id, text, values it must mask) for every example of every pack that names them."""
     out = []
     config = MaskConfig()               # what the gateway runs by default: its policies decide too
@@ -234,5 +234,5 @@ def planted(rng: random.Random, pack_examples: bool = True) -> Planted:
     if family == 15:      # nothing to hide (a region, an AZ): left as it is, and it must not hang
         v = kept_only(rng)
         return Planted(rng.choice((f'"Name": "{v}"', f"S3 bucket {v} is empty", f"s3://{v}/x")), (), "kept-only-name")
-    det, text, masks = rng.choice(pack_examples())
+    det, text, masks = rng.choice(pack_example_list())
     return Planted(text, masks, "pack-example")
