@@ -313,7 +313,9 @@ def detectors(entries) -> list[dict]:
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
                    "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"]},
-        "regex": (rf"(?<![A-Za-z0-9_-])--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
+        # After a separator or a JSON escape (\n in a JSON string; \\n, NUL and n, one level deeper).
+        "regex": (rf"(?:(?<![A-Za-z0-9_-])|(?<=[\\\x00][nrt]))"
+                  rf"--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
                   rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
         "examples": {
             "match": [

@@ -51,6 +51,13 @@ SECRETS = {
     "owner id in json": ('{"OwnerId": "111122223333"}', "111122223333"),
     "terraform argument": ('+ identifier = "orders-db-main"', "orders-db-main"),
     "table name key": ('"TableName": "assets-2752-payments69"', "assets-2752-payments69"),
+    # The pack-example family of the lane (a detector's own example on a line of its own):
+    "service noun list after a newline": ("see\nRDS instances: orders-db-7, billing-db", "orders-db-7"),
+    "cli flag after a newline": ("see\n--function-name ingest-handler-prod\nok", "ingest-handler-prod"),
+    "markdown emphasis around an id": ("The culprit is _i-0e5f0a1b2c3d4e5f6_ (see above).", "i-0e5f0a1b2c3d4e5f6"),
+    "id glued to a host label": ("see\nhost web-i-0e5f0a1b2c3d4e5f6 is unhealthy", "i-0e5f0a1b2c3d4e5f6"),
+    "console url with $252F": ("see\nhttps://us-east-1.console.aws.amazon.com/cloudwatch/home#logsV2:log-groups/"
+                              "log-group/$252Faws$252Flambda$252Fingest-handler-prod\nok", "ingest-handler-prod"),
 }
 
 
