@@ -273,7 +273,7 @@ def detectors(entries) -> list[dict]:
         **LABELLED,
         "params": pair_params,
         "regex": (rf"name:[ \t]+[\"']?(?P<label>[A-Z][A-Z0-9_]{{0,63}})[\"']?[ \t]*(?:\r?\n|(?:\\r)?\\n)"
-                  rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>[\"'])?(?P<value>{VALUE})(?P<q2>[\"'])?"),
+                  rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>{SEP_Q}[\"'])?(?P<value>{VALUE})(?P<q2>{SEP_Q}[\"'])?"),
         "examples": {
             "match": [{"text": "env:\n  - name: S3_BUCKET\n    value: acme-uploads-prod\n",
                        "masks": ["acme-uploads-prod"]},

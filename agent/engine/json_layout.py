@@ -27,6 +27,10 @@ _PROTECTING = re.compile(r'"(?:type"\s*:\s*"(?:thinking|redacted_thinking|base64
 _ESCAPED_BACKSLASH = re.compile(r"\\\\")
 _ESCAPE_SPECIAL = re.compile(r"\\[u/]")       # strings with \uXXXX or \/ ...
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")      # ... or %XX need decoding before detection
+# ... and so do strings holding a JSON document (a tool result of JSON): its own escapes arrive
+# escaped (``\\n``, ``\\\"``, ``\\uXXXX``), which ``scan`` reads as NUL backslash n, NUL NUL backslash
+# quote, NUL NUL u: labels behind such quotes, lines and non-ASCII letters are seen only decoded.
+_NESTED_ESCAPE = re.compile(r'\x00(?:\\[nrtbf"]|\x00(?:\\"|u[0-9a-fA-F]{4}))')
 
 
 def scan_text(text: str) -> str:
@@ -62,6 +66,7 @@ class Layout:
     neutral: str
     documents: list[tuple[int, int, str]] = field(default_factory=list)   # (start, end, media type)
     special: list[tuple[int, int]] = field(default_factory=list)          # string contents to decode
+    nested: set[tuple[int, int]] = field(default_factory=set)             # ... twice (JSON in them)
     _spans: list[tuple[int, int]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
     _ends: list[int] = field(default_factory=list)
@@ -111,7 +116,7 @@ def analyse(text: str) -> Layout:
         spans, lay.documents = _protected_nodes(neutral)
         for start, end in spans:
             lay.protect(start, end)
-    lay.special = _special_strings(neutral)
+    lay.special, lay.nested = _special_strings(scan, neutral)
     return lay
 
 
@@ -219,11 +224,14 @@ def _judge(neutral: str, frame: list, end: int, spans: list, documents: list) ->
         spans.extend(values.get(key, ()))
 
 
-def _special_strings(neutral: str) -> list[tuple[int, int]]:
+def _special_strings(scan: str, neutral: str) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+    """(every string to decode, those of them that hold escaped escapes: JSON in a JSON string)."""
     hits = [m.start() for m in _ESCAPE_SPECIAL.finditer(neutral)]
     if "%" in neutral:           # a one-character search runs at memchr speed; the regex does not
         hits.extend(m.start() for m in _PERCENT.finditer(neutral))
-        hits.sort()
+    nested_hits = [m.start() for m in _NESTED_ESCAPE.finditer(scan)] if "\x00" in scan else []
+    hits.extend(nested_hits)
+    hits.sort()
     found: list[tuple[int, int]] = []
     for p in hits:
         if found and found[-1][0] <= p < found[-1][1]:
@@ -231,7 +239,13 @@ def _special_strings(neutral: str) -> list[tuple[int, int]]:
         start = neutral.rfind('"', 0, p) + 1
         end = neutral.index('"', p)
         found.append((start, end))
-    return found
+    nested: set[tuple[int, int]] = set()
+    i = 0
+    for p in nested_hits:            # both sorted: one walk
+        while found[i][1] <= p:
+            i += 1
+        nested.add(found[i])
+    return found, nested
 
 
 class StringLocator:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections import Counter
+from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
 from agent.engine.settings import MaskConfig, load_config
 from agent.engine.splitters import nothing_secret
-from agent.engine.views import PERCENT, json_string_view, percent_view, plain_view
+from agent.engine.views import PERCENT, json_string_view, nested_json_view, percent_view, plain_view
 
 try:  # optional accelerator for JSON validation (see _parses)
     import simdjson
@@ -126,7 +127,7 @@ class Masker:
         return out
 
     def _strings_to_view(self, text: str, lay: json_layout.Layout) -> list[tuple[int, int, int]]:
-        """The special strings (with ``\\uXXXX``, ``\\/``, ``%XX``) that can hold anything to mask, as
+        """The special strings (with ``\\uXXXX``, ``\\/``, ``%XX``, JSON inside) that can hold anything to mask, as
         (start, end, start of their key), each to be decoded into an exact position-mapped view.
 
         Building such a view decodes escape by escape in Python; Claude Code's prompts are full of
@@ -146,6 +147,9 @@ class Masker:
             # With its own key ("SecretAccessKey": "..\/.."), so key-anchored detectors see the key.
             key = _KEY_BEFORE.search(lay.neutral, max(0, s - 80), s)
             k = key.start() if key is not None else s
+            if (s, e) in lay.nested:      # the C decoder gives one level; detection needs both
+                need.append((s, e, k))
+                continue
             raw = text[s:e]
             try:
                 value = None if PERCENT.search(raw) else json.loads('"' + raw + '"')
@@ -190,7 +194,12 @@ class Masker:
         detected_by = "helper" if parts is not None else "agent" if job is None else "agent_after_helper_failure"
         if parts is None:
             parts = self.finder.find(lay.scan)
-        special = set(lay.special)
+        # A string holding JSON is read both ways: decoded (its labels, lines, quotes) and raw, where
+        # an escaped backslash stays a separator that may also be a path's (``C:\\nat-0abc..``: the
+        # NAT gateway ID, where decoding reads a line break and ``at-0abc..``). Decoded findings win.
+        special = set(lay.special) - lay.nested
+        decoded = found
+        found = []
         loc = json_layout.StringLocator(lay.neutral)
         append = found.append
         protected = lay.is_protected if lay.protected_starts else None
@@ -218,6 +227,9 @@ class Masker:
                 if start >= end:
                     continue
             append((start, end, kind, text[start:end]))
+        if lay.nested and decoded:
+            found = _without_overlaps(found, decoded)
+        found.extend(decoded)
         found.sort()
         return found, detected_by
 
@@ -227,6 +239,8 @@ class Masker:
         for s, e, k in self._strings_to_view(text, lay):
             # Only parts inside the value are taken from the view of key and value together.
             view = json_string_view(text[k:e + 1], k)   # with the closing quote, as key detectors want
+            if (s, e) in lay.nested:
+                view = nested_json_view(view)
             if PERCENT.search(view.text):
                 view = percent_view(view)
             found.extend(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
@@ -276,6 +290,19 @@ class Masker:
         counts = Counter(map(itemgetter(2), found))
         return MaskResult(body="".join(out).encode("utf-8"), restore_map=assignment.restore_map,
                           counts=dict(counts), detected_by=detected_by)
+
+
+def _without_overlaps(found: list[Found], winners: list[Found]) -> list[Found]:
+    """``found`` without what overlaps any of ``winners`` (both sorted by start)."""
+    winners = sorted(winners)
+    starts = [w[0] for w in winners]
+    ends = list(accumulate((w[1] for w in winners), max))    # a running max: any overlap to the left
+    out = []
+    for f in found:
+        i = bisect.bisect_left(starts, f[1]) - 1      # the last winner starting before f ends
+        if i < 0 or ends[i] <= f[0]:
+            out.append(f)
+    return out
 
 
 def _parse_content_type(content_type: str | None) -> tuple[str, str]:

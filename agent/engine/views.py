@@ -85,6 +85,26 @@ def json_string_view(raw: str, base: int) -> View:
     return View(*_decode(raw, _JSON_ESCAPE, _json_char), base=base)
 
 
+# In a view of a JSON string, the escapes of a JSON text inside it read NUL + letter (its escaped
+# backslash became NUL): ``\x00n``, ``\x00"``, ``\x00u00e9``.
+_NESTED_ESCAPE = re.compile(r'\x00(?:u([0-9a-fA-F]{4})|(["\x00/bfnrt]))')
+_NESTED_LEVELS = 3
+
+
+def _nested_char(m: re.Match) -> str:
+    return "\x00" if m.group(2) == "\x00" else _json_char(m)
+
+
+def nested_json_view(view: View) -> View:
+    """A JSON string's view decoded again, for the JSON text inside it (a tool result of JSON): up to
+    three levels deep, each level shorter than the one before."""
+    for _ in range(_NESTED_LEVELS):
+        if not _NESTED_ESCAPE.search(view.text):
+            break
+        view = View(*_decode(view.text, _NESTED_ESCAPE, _nested_char), outer=view)
+    return view
+
+
 def percent_view(view: View) -> View:
     """Percent-decode a view's text (URLs, query strings); twice-encoded text is decoded twice."""
     inner = View(*_decode(view.text, PERCENT, _percent_char), outer=view)

@@ -129,7 +129,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     return out
 
 
-_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$\x00\"]|\\[nt])aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
+# A lookbehind, not a consumed character: the search starts at the line's first character, and
+# what ends the previous line (a newline, ``\\n``) lies before it.
+_AWS_COMMAND = re.compile(r"(?:(?<![^\s;|&(`$\x00\"])|(?<=\\[nt]))aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
 _COMMAND_REACH = 2000
 
 
