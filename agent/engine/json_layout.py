@@ -66,7 +66,6 @@ class Layout:
     neutral: str
     documents: list[tuple[int, int, str]] = field(default_factory=list)   # (start, end, media type)
     special: list[tuple[int, int]] = field(default_factory=list)          # string contents to decode
-    nested: set[tuple[int, int]] = field(default_factory=set)             # ... twice (JSON in them)
     _spans: list[tuple[int, int]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
     _ends: list[int] = field(default_factory=list)
@@ -116,7 +115,7 @@ def analyse(text: str) -> Layout:
         spans, lay.documents = _protected_nodes(neutral)
         for start, end in spans:
             lay.protect(start, end)
-    lay.special, lay.nested = _special_strings(scan, neutral)
+    lay.special = _special_strings(scan, neutral)
     return lay
 
 
@@ -224,13 +223,12 @@ def _judge(neutral: str, frame: list, end: int, spans: list, documents: list) ->
         spans.extend(values.get(key, ()))
 
 
-def _special_strings(scan: str, neutral: str) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
-    """(every string to decode, those of them that hold escaped escapes: JSON in a JSON string)."""
+def _special_strings(scan: str, neutral: str) -> list[tuple[int, int]]:
     hits = [m.start() for m in _ESCAPE_SPECIAL.finditer(neutral)]
     if "%" in neutral:           # a one-character search runs at memchr speed; the regex does not
         hits.extend(m.start() for m in _PERCENT.finditer(neutral))
-    nested_hits = [m.start() for m in _NESTED_ESCAPE.finditer(scan)] if "\x00" in scan else []
-    hits.extend(nested_hits)
+    if "\x00" in scan:           # escaped backslashes: maybe escaped escapes (JSON in a string)
+        hits.extend(m.start() for m in _NESTED_ESCAPE.finditer(scan))
     hits.sort()
     found: list[tuple[int, int]] = []
     for p in hits:
@@ -239,13 +237,7 @@ def _special_strings(scan: str, neutral: str) -> tuple[list[tuple[int, int]], se
         start = neutral.rfind('"', 0, p) + 1
         end = neutral.index('"', p)
         found.append((start, end))
-    nested: set[tuple[int, int]] = set()
-    i = 0
-    for p in nested_hits:            # both sorted: one walk
-        while found[i][1] <= p:
-            i += 1
-        nested.add(found[i])
-    return found, nested
+    return found
 
 
 class StringLocator:

@@ -43,6 +43,7 @@ Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decod
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _FORM = "application/x-www-form-urlencoded"
 UNLABELLED_ACCOUNT_DETECTOR = "account-unlabelled"   # runs only with unlabelled_accounts: mask
+_INNER_ESCAPE = re.compile(r'\\(?:[nrtbf"/\\]|u[0-9a-fA-F]{4})')   # JSON text inside a decoded string
 _KEY_BEFORE = re.compile(r'"[A-Za-z0-9_.-]{1,64}"[ \t\r\n]*:[ \t\r\n]*"\Z')
 # Between decoded strings checked in one pass: NULs end every token for every boundary, and 64 of
 # them keep detector windows and lookarounds inside one string (a match that still crossed would
@@ -147,16 +148,13 @@ class Masker:
             # With its own key ("SecretAccessKey": "..\/.."), so key-anchored detectors see the key.
             key = _KEY_BEFORE.search(lay.neutral, max(0, s - 80), s)
             k = key.start() if key is not None else s
-            if (s, e) in lay.nested:      # the C decoder gives one level; detection needs both
-                need.append((s, e, k))
-                continue
             raw = text[s:e]
             try:
                 value = None if PERCENT.search(raw) else json.loads('"' + raw + '"')
             except ValueError:
                 value = None
-            # ``%\u0032F`` is "%2F" once decoded: percent-encoding may hide behind JSON escapes.
-            if value is None or "%" in value and PERCENT.search(value):
+            # ``%\u0032F`` is "%2F", and ``\\u00e9`` "\u00e9", once decoded: more to decode behind.
+            if value is None or "%" in value and PERCENT.search(value) or "\\" in value and _INNER_ESCAPE.search(value):
                 need.append((s, e, k))
                 continue
             pieces.append(text[k:s] + value.replace("\\", "\x00") + '"')
@@ -194,12 +192,7 @@ class Masker:
         detected_by = "helper" if parts is not None else "agent" if job is None else "agent_after_helper_failure"
         if parts is None:
             parts = self.finder.find(lay.scan)
-        # A string holding JSON is read both ways: decoded (its labels, lines, quotes) and raw, where
-        # an escaped backslash stays a separator that may also be a path's (``C:\\nat-0abc..``: the
-        # NAT gateway ID, where decoding reads a line break and ``at-0abc..``). Decoded findings win.
-        special = set(lay.special) - lay.nested
-        decoded = found
-        found = []
+        special = set(lay.special)
         loc = json_layout.StringLocator(lay.neutral)
         append = found.append
         protected = lay.is_protected if lay.protected_starts else None
@@ -227,24 +220,32 @@ class Masker:
                 if start >= end:
                     continue
             append((start, end, kind, text[start:end]))
-        if lay.nested and decoded:
-            found = _without_overlaps(found, decoded)
-        found.extend(decoded)
         found.sort()
         return found, detected_by
 
     def _special_found(self, text: str, lay: json_layout.Layout) -> list[Found]:
-        """Findings in the special strings, each decoded into its exact view (with its key)."""
+        """Findings in the special strings, each decoded into its exact view (with its key).
+
+        A string holding JSON is read twice: decoded once, where an escaped backslash is a separator
+        that may be a path's (``C:\\\\nat-0abc..``, the NAT gateway ID), and decoded again, where the
+        JSON inside shows its labels, lines, quotes and ``\\u`` letters (``\\\\n`` a line break, so
+        ``at-0abc..``). What the second reading finds wins where the two overlap."""
         found: list[Found] = []
         for s, e, k in self._strings_to_view(text, lay):
             # Only parts inside the value are taken from the view of key and value together.
             view = json_string_view(text[k:e + 1], k)   # with the closing quote, as key detectors want
-            if (s, e) in lay.nested:
-                view = nested_json_view(view)
-            if PERCENT.search(view.text):
-                view = percent_view(view)
-            found.extend(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
+            once = self._string_found(view, s, e)
+            inner = nested_json_view(view)
+            if inner is not view:
+                twice = self._string_found(inner, s, e)
+                once = _without_overlaps(once, twice) + twice
+            found.extend(once)
         return found
+
+    def _string_found(self, view, s: int, e: int) -> list[Found]:
+        if PERCENT.search(view.text):
+            view = percent_view(view)
+        return sorted(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
 
     def _apply_document_policy(self, lay: json_layout.Layout) -> None:
         for start, end, media_type in lay.documents:

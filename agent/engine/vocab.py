@@ -103,6 +103,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         generic = False
     else:
         label, q, q2 = m.group("label", "q", "q2")
+        if q is None:
+            q2 = None   # a quote after an unquoted word closes the string the command is in (_CLI_END)
         generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start())
     if (q is None) != (q2 is None):
         return []
@@ -195,7 +197,9 @@ def _label_decision(label: str, vocabulary: Vocabulary):
 
 
 _FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|\Z)")
-_CLI_END = re.compile(r"[ \t\r\n;|&)\\]|\Z")
+# A shell word also ends at the quote that closes the string it stands in (``"aws s3 ls --bucket x"``,
+# or JSON in a JSON string, read decoded).
+_CLI_END = re.compile(r"[ \t\r\n;|&)\\\"']|\Z")
 
 
 def _token_end(text: str, start: int) -> int:
