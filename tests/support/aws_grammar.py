@@ -188,12 +188,12 @@ def _host(rng: random.Random, acct: str, bucket: str) -> Planted:
     return Planted(f"ip-{'-'.join(ip)}.{region}.compute.internal", (".".join(ip),), "host-ip-label")
 
 
-def planted(rng: random.Random, pack_examples: bool = True) -> Planted:
-    """One identifier (or a few) in the context a detector is anchored on; ``pack_examples``: also
-    every detector's own examples as a family (the packs' contexts, planted anywhere)."""
+def planted(rng: random.Random) -> Planted:
+    """One identifier (or a few) in the context a detector is anchored on, or one of every detector's
+    own examples (the packs' contexts, planted anywhere)."""
     acct = account(rng)
     nm = name(rng)
-    family = rng.randrange(17 if pack_examples else 16)
+    family = rng.randrange(17)
     if family == 0:
         return Planted(f'"Account": "{acct}"', (acct,), "account-json")
     if family == 1:
