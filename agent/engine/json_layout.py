@@ -15,12 +15,14 @@ escape. On it, cheap literal searches find:
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass, field
 
-# Tokens of the structure walk: a string, and whether it is a key (group 1), or a bracket. Scalars
-# need no token: the next key or bracket ends them. In ``neutral`` every ``"`` is a delimiter.
-_TOKEN = re.compile(r'"[^"]*"(?:[ \t\r\n]*(:))?|[{}\[\]]')
+# Tokens of the structure walk: a key (group 1) with its value when that is a string (group 2), a
+# string, or a bracket. Scalars need no token: the next key or bracket ends them. In ``neutral``
+# every ``"`` is a delimiter.
+_TOKEN = re.compile(r'"([^"]*)"[ \t\r\n]*:[ \t\r\n]*("[^"]*")?|"[^"]*"|[{}\[\]]')
 # Cheap prefilter: without one of these literals nothing can be protected, and the walk is skipped.
 _PROTECTING = re.compile(r'"(?:type"\s*:\s*"(?:thinking|redacted_thinking|base64)"'
                          r'|(?:signature|encrypted_[^"]*)"\s*:\s*")')
@@ -146,6 +148,8 @@ OPAQUE_FIELDS = {
     "encrypted_code_execution_result": ("encrypted_stdout",),
     "web_search_result_location": ("encrypted_index",),
 }
+# ``neutral`` is JSON still: blanked escapes are NULs, which strict=False takes inside strings.
+_STEP_OVER = json.JSONDecoder(strict=False)
 _KEPT_KEYS = frozenset(("type", "media_type", *(k for keys in OPAQUE_FIELDS.values() for k in keys)))
 
 
@@ -160,46 +164,55 @@ def _protected_nodes(neutral: str) -> tuple[list[tuple[int, int]], list[tuple[in
     # Open containers on the structure path: [role, is object, start, key via which it was reached,
     # pending key, {kept key: [value spans]}].
     stack: list[list] = []
-    skip = 0                       # depth inside a container outside the structure
-    for t in _TOKEN.finditer(neutral):
-        c = t.group()
-        if skip:
-            if c in "{[":
-                skip += 1
-            elif c in "}]":
-                skip -= 1
-            continue
-        if c in "{[":
-            if not stack:
-                role, via = _ROOT, ""
-            else:
-                top = stack[-1]
-                if top[1]:
-                    via = top[4]
-                    role = _CHILD_ROLE[top[0]].get(via) if via is not None else None
-                    top[4] = None
-                elif c == "[":
-                    role = None                   # an array in an array is no API shape
-                else:
-                    role, via = top[0], top[3]
-                if role is None or (c == "[" and role == _ROOT):
-                    skip = 1
-                    continue
-            stack.append([role, c == "{", t.start(), via, None, {}])
-        elif c in "}]":
-            frame = stack.pop()
-            if c == "}" and frame[0] == _BLOCK:
-                _judge(neutral, frame, t.end(), spans, documents)
-        else:
-            frame = stack[-1] if stack else None
-            if frame is None or not frame[1]:
+    skip = 0                       # depth inside a container outside the structure (the slow way)
+    pos = 0
+    while pos is not None:
+        tokens, pos = _TOKEN.finditer(neutral, pos), None
+        for t in tokens:
+            c = t.group()
+            if skip:
+                if c in "{[":
+                    skip += 1
+                elif c in "}]":
+                    skip -= 1
                 continue
-            if t.group(1) is not None:            # a key
-                frame[4] = c[1:c.index('"', 1)]
-            elif frame[4] is not None:            # a string value
-                if frame[4] in _KEPT_KEYS or frame[4].startswith("encrypted_"):
-                    frame[5].setdefault(frame[4], []).append((t.start(), t.end()))
-                frame[4] = None
+            if c in "{[":
+                if not stack:
+                    role, via = _ROOT, ""
+                else:
+                    top = stack[-1]
+                    if top[1]:
+                        via = top[4]
+                        role = _CHILD_ROLE[top[0]].get(via) if via is not None else None
+                        top[4] = None
+                    elif c == "[":
+                        role = None                   # an array in an array is no API shape
+                    else:
+                        role, via = top[0], top[3]
+                    if role is None or (c == "[" and role == _ROOT):
+                        # User data (tools, tool input, metadata ...): nothing in it is protected, so
+                        # the C parser steps over it (Claude Code's tool schemas are most of the
+                        # tokens of its bodies); past its recursion limit, brackets are counted.
+                        try:
+                            pos = _STEP_OVER.raw_decode(neutral, t.start())[1]
+                        except (ValueError, RecursionError):
+                            skip = 1
+                            continue
+                        break
+                stack.append([role, c == "{", t.start(), via, None, {}])
+            elif c in "}]":
+                frame = stack.pop()
+                if c == "}" and frame[0] == _BLOCK:
+                    _judge(neutral, frame, t.end(), spans, documents)
+            else:
+                key = t.group(1)
+                if key is None or not stack:
+                    continue                          # a string in an array
+                frame = stack[-1]
+                if t.group(2) is None:                # a key whose value is a container or a scalar
+                    frame[4] = key
+                elif key in _KEPT_KEYS or key.startswith("encrypted_"):
+                    frame[5].setdefault(key, []).append(t.span(2))
     return spans, documents
 
 
