@@ -278,3 +278,30 @@ def test_nested_blocks_type_last_stay_linear():
         masked = masker().mask_body(raw.encode(), "application/json").body.decode()
     if masked != raw:             # the outer block is signed, so all of it passes as it came
         pytest.fail("a signed block was changed")
+
+
+def test_user_data_too_deep_for_the_c_parser_is_counted_through(monkeypatch):
+    """The walk steps over user data with json's C parser; where that gives up (its recursion
+    limit), brackets are counted instead, with the same protected spans."""
+    from agent.engine import json_layout
+
+    body = {"messages": [{"role": "assistant", "content": [
+        {"type": "tool_use", "id": "t", "name": "n", "input": {"a": [[{"signature": ARN}]], "b": "{[x"}},
+        {"signature": SIG, "thinking": IID, "type": "thinking"}]}],
+        "tools": [{"name": "t", "input_schema": {"type": "object", "signature": ARN}}]}
+    raw = json.dumps(body)
+    neutral = json_layout.neutralize(json_layout.scan_text(raw))
+    expected = json_layout._protected_nodes(neutral)
+
+    class Deep:
+        def raw_decode(self, *_):
+            raise RecursionError
+    monkeypatch.setattr(json_layout, "_STEP_OVER", Deep())
+    assert json_layout._protected_nodes(neutral) == expected
+    block = json.dumps(body["messages"][0]["content"][1])
+    start = raw.index(block)
+    assert (start, start + len(block)) in expected[0]          # and its signature, inside it
+    assert all(start <= s and e <= start + len(block) for s, e in expected[0])
+    deep = '{"messages": [{"role": "user", "content": "x"}], "metadata": ' + "[" * 5000 + "]" * 5000 + "}"
+    with hard_timeout(10):
+        assert json_layout._protected_nodes(json_layout.neutralize(json_layout.scan_text(deep))) == ([], [])
