@@ -106,7 +106,9 @@ def test_lua_restore(lua_restore, text, expected):
 
 
 @pytest.mark.parametrize("text", ["a i-0a1b2c3d4e5f60718 b 10.41.7.23.4 c\\n483920175634%2Fqx-zrtvbw-lkmsp-x",
-                                  "qx.zrtvbw.lkm.s3 1.10.41.7.23 sg-1a2b3c4d sg-1a2b3c4d1"])
+                                  "qx.zrtvbw.lkm.s3 1.10.41.7.23 sg-1a2b3c4d sg-1a2b3c4d1",
+                                  "_i-0a1b2c3d4e5f60718_ web-i-0a1b2c3d4e5f60718 $252Fxqzpmvbwrtk-7f3a x_483920175634_"
+                                  " _i-0a1b2c3d4e5f60718__ ab-i-0a1b2c3d4e5f60718-c $25483920175634 __483920175634_"])
 def test_both_agree_on_mixed_text(lua_restore, text):
     assert restore_text(text, MAP) == lua_restore(text)
 
