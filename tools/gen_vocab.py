@@ -286,7 +286,7 @@ def detectors(entries) -> list[dict]:
         **LABELLED,
         "params": pair_params,
         "regex": (rf"name:[ \t]+[\"']?(?P<label>[A-Z][A-Z0-9_]{{0,63}})[\"']?[ \t]*(?:\r?\n|(?:\\r)?\\n)"
-                  rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>[\"'])?(?P<value>{VALUE})(?P<q2>[\"'])?"),
+                  rf"[ \t]*(?:-[ \t]+)?value:[ \t]*(?P<q>{SEP_Q}[\"'])?(?P<value>{VALUE})(?P<q2>{SEP_Q}[\"'])?"),
         "examples": {
             "match": [{"text": "env:\n  - name: S3_BUCKET\n    value: acme-uploads-prod\n",
                        "masks": ["acme-uploads-prod"]},
@@ -326,7 +326,9 @@ def detectors(entries) -> list[dict]:
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
                    "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"]},
-        "regex": (rf"(?<![A-Za-z0-9_-])--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
+        # After a separator or a JSON escape (\n in a JSON string; \\n, NUL and n, one level deeper).
+        "regex": (rf"(?:(?<![A-Za-z0-9_-])|(?<=[\\\x00][nrt]))"
+                  rf"--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
                   rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
         "examples": {
             "match": [

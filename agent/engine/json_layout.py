@@ -3,9 +3,11 @@
 ``neutral`` is the body with escaped backslashes and escaped quotes blanked to ``\\0\\0`` (same
 length), so every ``"`` left in it is a real string delimiter and every ``\\n`` left is a real
 escape. On it, cheap literal searches find:
-- protected spans that must pass byte-exact: signed ``thinking`` and ``redacted_thinking`` blocks,
-  every ``signature`` and ``encrypted_*`` string, base64 ``source`` objects (images; documents too
-  when the policy lets them pass);
+- protected spans that must pass byte-exact, decided by the Messages API structure (one walk, only
+  when a literal says there may be any): signed ``thinking`` and ``redacted_thinking`` blocks, the
+  ``signature`` and ``encrypted_*`` fields of the block types that define them, base64 ``source``
+  objects of blocks (images; documents too when the policy lets them pass). Never from a key name
+  alone: user data (``tool_use.input``, tool schemas, JSON inside a string) is masked like text;
 - base64 sources that are not images (documents, which cannot be inspected);
 - strings that need decoding before detection (``\\u``, ``\\/``, ``%XX``).
 """
@@ -13,24 +15,27 @@ escape. On it, cheap literal searches find:
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass, field
 
-_TOKEN = re.compile(r'"[^"]*"|[{}\[\]]')
-# Block types whose objects pass byte-exact (group 1: ``"type": "thinking"`` ...) and the keys whose
-# string values do (``"signature": "``, ``"encrypted_*": "``), in one pass over the body (each was a
-# full pass, ~0.35 ms per MB). In valid JSON (the body is validated first) and in ``neutral`` (every
-# ``"`` a delimiter) a match of one alternative cannot overlap a match of the other, so one scan
-# finds exactly what two separate scans found.
-_PROTECTING = re.compile(r'"(?:type"\s*:\s*"(thinking|redacted_thinking|base64)"'
+# Tokens of the structure walk: a key (group 1) with its value when that is a string (group 2), a
+# string, or a bracket. Scalars need no token: the next key or bracket ends them. In ``neutral``
+# every ``"`` is a delimiter.
+_TOKEN = re.compile(r'"([^"]*)"[ \t\r\n]*:[ \t\r\n]*("[^"]*")?|"[^"]*"|[{}\[\]]')
+# Cheap prefilter: without one of these literals nothing can be protected, and the walk is skipped.
+_PROTECTING = re.compile(r'"(?:type"\s*:\s*"(?:thinking|redacted_thinking|base64)"'
                          r'|(?:signature|encrypted_[^"]*)"\s*:\s*")')
-_MEDIA_TYPE = re.compile(r'"media_type"\s*:\s*"([^"]*)"')
 _ESCAPED_BACKSLASH = re.compile(r"\\\\")
 # Escaped backslashes, and the escapes that make a string special (\uXXXX, \/), in one pass over
 # the raw body: read left to right, a backslash the pass stops at always starts an escape (it takes
 # \\ whole), so it sees the escapes a JSON parser sees, as the neutral text would show them.
 _ESCAPES = re.compile(r"\\[\\u/]")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")      # ... or %XX need decoding before detection
+# ... and so do strings holding a JSON document (a tool result of JSON): its own escapes arrive
+# escaped (``\\n``, ``\\\"``, ``\\uXXXX``), which ``scan`` reads as NUL backslash n, NUL NUL backslash
+# quote, NUL NUL u: labels behind such quotes, lines and non-ASCII letters are seen only decoded.
+_NESTED_ESCAPE = re.compile(r'\x00(?:\\[nrtbf"]|\x00(?:\\"|u[0-9a-fA-F]{4}))')
 
 
 def scan_text(text: str) -> str:
@@ -106,52 +111,6 @@ class Layout:
         return i >= 0 and self._ends[i] >= end
 
 
-def _enclosing_object(neutral: str, pos: int, reverse: str) -> tuple[int, int] | None:
-    """Span of the innermost object around ``pos`` (``pos`` outside any string)."""
-    n = len(neutral)
-    depth = 0
-    start = None
-    for t in _TOKEN.finditer(reverse, n - pos):
-        c = t.group()
-        if c in "}]":
-            depth += 1
-        elif c in "{[":
-            if depth == 0:
-                start = n - t.end()
-                break
-            depth -= 1
-    if start is None or neutral[start] != "{":
-        return None
-    return _object_from(neutral, start)
-
-
-def _object_opened_before(neutral: str, pos: int) -> tuple[int, int] | None:
-    """The object whose first key starts at ``pos`` (only whitespace between ``{`` and the key)."""
-    k = pos - 1
-    while k >= 0 and neutral[k] in " \t\r\n":
-        k -= 1
-    if k < 0 or neutral[k] != "{":
-        return None
-    return _object_from(neutral, k)
-
-
-def _object_from(neutral: str, start: int) -> tuple[int, int] | None:
-    depth = 0
-    for t in _TOKEN.finditer(neutral, start):
-        c = t.group()
-        if c in "{[":
-            depth += 1
-        elif c in "}]":
-            depth -= 1
-            if depth == 0:
-                return start, t.end()
-    return None
-
-
-def _string_end(neutral: str, open_quote: int) -> int:
-    return neutral.index('"', open_quote + 1) + 1
-
-
 def analyse(text: str) -> Layout:
     """Find protected spans, documents and strings to decode in a valid JSON text."""
     special: list[int] = []    # where \u and \/ escapes start
@@ -164,94 +123,136 @@ def analyse(text: str) -> Layout:
     scan = scan_text(text) if backslashes else text    # nothing to blank: skip that pass
     neutral = neutralize(scan)
     lay = Layout(scan, neutral)
-    spans: list[tuple[int, int]] = []
-    blocks: list[re.Match] = []
-    values: list[tuple[int, int]] = []
-    for m in _PROTECTING.finditer(neutral):
-        if m.group(1) is not None:
-            blocks.append(m)
-        else:
-            values.append((m.end() - 1, _string_end(neutral, m.end() - 1)))
-    for kind, obj in _block_objects(neutral, blocks):
-        if kind == "base64":
-            media = _MEDIA_TYPE.search(neutral, obj[0], obj[1])
-            media_type = media.group(1) if media else ""
-            if not media_type.startswith("image/"):
-                lay.documents.append((obj[0], obj[1], media_type))
-                continue
-        spans.append(obj)
-    spans.extend(values)
-    for start, end in spans:
-        lay.protect(start, end)
-    lay.special = _special_strings(neutral, special)
+    if _PROTECTING.search(neutral):
+        spans, lay.documents = _protected_nodes(neutral)
+        for start, end in spans:
+            lay.protect(start, end)
+    lay.special = _special_strings(scan, neutral, special)
     return lay
 
 
-def _block_objects(neutral: str, blocks: list[re.Match]) -> list[tuple[str, tuple[int, int]]]:
-    """(block type, object span) of the outermost objects that hold the ``"type": ...`` keys of
-    ``blocks``; an object inside another one found is passed over (the outer one covers it).
-
-    Each object is found from its key, walking its own text (``type`` is usually the first key;
-    otherwise back to its ``{`` first). Nested blocks whose ``type`` comes last would make each
-    walk cross the ones inside it (n bytes, d levels: n * d), so the walks have a budget of twice
-    the body; past it, one pass over the whole body matches every bracket instead (linear)."""
-    found: list[tuple[str, tuple[int, int]]] = []
-    budget = 2 * len(neutral) + 4096
-    reverse = None
-    covered = -1
-    for m in blocks:
-        if m.start() < covered:
-            continue
-        obj = _object_opened_before(neutral, m.start())  # "type" is usually the first key
-        if obj is None:
-            reverse = reverse if reverse is not None else neutral[::-1]
-            obj = _enclosing_object(neutral, m.start(), reverse)
-        if obj is None:
-            continue
-        budget -= obj[1] - obj[0]
-        if budget < 0:
-            return _block_objects_one_pass(neutral, blocks)
-        covered = max(covered, obj[1])
-        found.append((m.group(1), obj))
-    return _outermost(found)
-
-
-def _block_objects_one_pass(neutral: str, blocks: list[re.Match]) -> list[tuple[str, tuple[int, int]]]:
-    keys = {m.start(): m.group(1) for m in blocks}
-    enclosing: dict[int, str] = {}        # position of "{" -> type of a block it holds
-    ends: dict[int, int] = {}
-    stack: list[int] = []
-    for t in _TOKEN.finditer(neutral):
-        c = t.group()
-        start = t.start()
-        if c in "{[":
-            stack.append(start)
-        elif c in "}]":
-            opened = stack.pop()
-            if opened in enclosing:
-                ends[opened] = t.end()
-        elif start in keys and stack and neutral[stack[-1]] == "{":
-            enclosing[stack[-1]] = keys[start]
-    return _outermost([(kind, (opened, ends[opened])) for opened, kind in sorted(enclosing.items())
-                       if opened in ends])
+# --- what is protected: decided by the Messages API structure --------------------------------------
+# Only objects the API defines as blocks get protection, and only from their own ``type``: a block
+# sits in a request's ``messages[].content`` or ``system``, or below another block's ``content``
+# (tool_result, search results, server tool results), ``source`` (image/document) or ``citations``.
+# Every other key leads into data the user or client controls (``tool_use.input``, ``tools`` and their
+# ``input_schema``, ``metadata`` ...): a ``signature`` or a ``{"type": "thinking"}`` there is user data
+# and is masked like any text. Keys and types are compared as written; an escaped spelling
+# (``"typ\u0065"``) gets no protection, so it is masked, never leaked.
+_ROOT, _MESSAGE, _BLOCK, _BATCH = range(4)
+_CHILD_ROLE = {
+    _ROOT: {"messages": _MESSAGE, "system": _BLOCK, "requests": _BATCH},
+    _MESSAGE: {"content": _BLOCK},
+    _BLOCK: {"content": _BLOCK, "source": _BLOCK, "citations": _BLOCK},
+    _BATCH: {"params": _ROOT},           # message batches: {"requests": [{"params": {...}}]}
+}
+# Arrays pass their role to their elements; a batch's array holds request objects.
+_WHOLE_BLOCK = frozenset(("thinking", "redacted_thinking"))      # signed: every byte as it came
+# The fields the SDK's param types declare as opaque, per block type (``anthropic/types/*_param.py``,
+# beta included; tests/unit/test_structure_property.py checks this table against the installed SDK).
+OPAQUE_FIELDS = {
+    "thinking": ("signature",),
+    "compaction": ("signature", "encrypted_content"),
+    "web_search_result": ("encrypted_content",),
+    "advisor_redacted_result": ("encrypted_content",),
+    "encrypted_code_execution_result": ("encrypted_stdout",),
+    "web_search_result_location": ("encrypted_index",),
+}
+# ``neutral`` is JSON still: blanked escapes are NULs, which strict=False takes inside strings.
+_STEP_OVER = json.JSONDecoder(strict=False)
+_KEPT_KEYS = frozenset(("type", "media_type", *(k for keys in OPAQUE_FIELDS.values() for k in keys)))
 
 
-def _outermost(found: list[tuple[str, tuple[int, int]]]) -> list[tuple[str, tuple[int, int]]]:
-    found.sort(key=lambda f: (f[1][0], -f[1][1]))
-    out: list[tuple[str, tuple[int, int]]] = []
-    end = -1
-    for kind, obj in found:
-        if obj[0] >= end:
-            out.append((kind, obj))
-            end = obj[1]
-    return out
+def _protected_nodes(neutral: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
+    """(protected spans, base64 sources that are not images) of every document in ``neutral``.
+
+    One forward pass over strings and brackets, linear in the body. A block's ``type`` may come
+    after its other keys (the Python SDK writes ``signature`` first), so an object is judged when it
+    closes, with everything it holds read. Outside the structure the walk only counts brackets."""
+    spans: list[tuple[int, int]] = []
+    documents: list[tuple[int, int, str]] = []
+    # Open containers on the structure path: [role, is object, start, key via which it was reached,
+    # pending key, {kept key: [value spans]}].
+    stack: list[list] = []
+    skip = 0                       # depth inside a container outside the structure (the slow way)
+    pos = 0
+    while pos is not None:
+        tokens, pos = _TOKEN.finditer(neutral, pos), None
+        for t in tokens:
+            c = t.group()
+            if skip:
+                if c in "{[":
+                    skip += 1
+                elif c in "}]":
+                    skip -= 1
+                continue
+            if c in "{[":
+                if not stack:
+                    role, via = _ROOT, ""
+                else:
+                    top = stack[-1]
+                    if top[1]:
+                        via = top[4]
+                        role = _CHILD_ROLE[top[0]].get(via) if via is not None else None
+                        top[4] = None
+                    elif c == "[":
+                        role = None                   # an array in an array is no API shape
+                    else:
+                        role, via = top[0], top[3]
+                    if role is None or (c == "[" and role == _ROOT):
+                        # User data (tools, tool input, metadata ...): nothing in it is protected, so
+                        # the C parser steps over it (Claude Code's tool schemas are most of the
+                        # tokens of its bodies); past its recursion limit, brackets are counted.
+                        try:
+                            pos = _STEP_OVER.raw_decode(neutral, t.start())[1]
+                        except (ValueError, RecursionError):
+                            skip = 1
+                            continue
+                        break
+                stack.append([role, c == "{", t.start(), via, None, {}])
+            elif c in "}]":
+                frame = stack.pop()
+                if c == "}" and frame[0] == _BLOCK:
+                    _judge(neutral, frame, t.end(), spans, documents)
+            else:
+                key = t.group(1)
+                if key is None or not stack:
+                    continue                          # a string in an array
+                frame = stack[-1]
+                if t.group(2) is None:                # a key whose value is a container or a scalar
+                    frame[4] = key
+                elif key in _KEPT_KEYS or key.startswith("encrypted_"):
+                    frame[5].setdefault(key, []).append(t.span(2))
+    return spans, documents
 
 
-def _special_strings(neutral: str, hits: list[int]) -> list[tuple[int, int]]:
-    """The strings holding the escapes at ``hits`` or a ``%XX``."""
+def _judge(neutral: str, frame: list, end: int, spans: list, documents: list) -> None:
+    values = frame[5]
+    types = {neutral[s + 1:e - 1] for s, e in values.get("type", ())}
+    if len(types) != 1:
+        return                    # no type, or duplicate ``type`` keys that disagree: no protection
+    (kind,) = types
+    start = frame[2]
+    if kind in _WHOLE_BLOCK:
+        spans.append((start, end))
+    elif kind == "base64" and frame[3] == "source":
+        media = {neutral[s + 1:e - 1] for s, e in values.get("media_type", ())}
+        media_type = media.pop() if len(media) == 1 else ""
+        if media_type.startswith("image/"):
+            spans.append((start, end))
+        else:
+            documents.append((start, end, media_type))
+    for key in OPAQUE_FIELDS.get(kind, ()):
+        spans.extend(values.get(key, ()))
+
+
+def _special_strings(scan: str, neutral: str, hits: list[int]) -> list[tuple[int, int]]:
+    """The strings holding the escapes at ``hits``, a ``%XX`` or escaped escapes."""
     if "%" in neutral:           # a one-character search runs at memchr speed; the regex does not
         hits.extend(m.start() for m in _PERCENT.finditer(neutral))
-        hits.sort()
+    if "\x00" in scan:           # escaped backslashes: maybe escaped escapes (JSON in a string)
+        hits.extend(m.start() for m in _NESTED_ESCAPE.finditer(scan))
+    hits.sort()
     found: list[tuple[int, int]] = []
     for p in hits:
         if found and found[-1][0] <= p < found[-1][1]:

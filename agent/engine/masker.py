@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections import Counter
+from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
 from agent.engine.settings import MaskConfig, load_config
 from agent.engine.splitters import nothing_secret
-from agent.engine.views import PERCENT, json_string_view, percent_view, plain_view
+from agent.engine.views import PERCENT, json_string_view, nested_json_view, percent_view, plain_view
 
 try:  # optional accelerator for JSON validation (see _parses)
     import simdjson
@@ -42,6 +43,7 @@ Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decod
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _FORM = "application/x-www-form-urlencoded"
 UNLABELLED_ACCOUNT_DETECTOR = "account-unlabelled"   # runs only with unlabelled_accounts: mask
+_INNER_ESCAPE = re.compile(r'\\(?:[nrtbf"/\\]|u[0-9a-fA-F]{4})')   # JSON text inside a decoded string
 _KEY_BEFORE = re.compile(r'"[A-Za-z0-9_.-]{1,64}"[ \t\r\n]*:[ \t\r\n]*"\Z')
 # Between decoded strings checked in one pass: NULs end every token for every boundary, and 64 of
 # them keep detector windows and lookarounds inside one string (a match that still crossed would
@@ -126,7 +128,7 @@ class Masker:
         return out
 
     def _strings_to_view(self, text: str, lay: json_layout.Layout) -> list[tuple[int, int, int]]:
-        """The special strings (with ``\\uXXXX``, ``\\/``, ``%XX``) that can hold anything to mask, as
+        """The special strings (with ``\\uXXXX``, ``\\/``, ``%XX``, JSON inside) that can hold anything to mask, as
         (start, end, start of their key), each to be decoded into an exact position-mapped view.
 
         Building such a view decodes escape by escape in Python; Claude Code's prompts are full of
@@ -151,8 +153,8 @@ class Masker:
                 value = None if PERCENT.search(raw) else json.loads('"' + raw + '"')
             except ValueError:
                 value = None
-            # ``%\u0032F`` is "%2F" once decoded: percent-encoding may hide behind JSON escapes.
-            if value is None or "%" in value and PERCENT.search(value):
+            # ``%\u0032F`` is "%2F", and ``\\u00e9`` "\u00e9", once decoded: more to decode behind.
+            if value is None or "%" in value and PERCENT.search(value) or "\\" in value and _INNER_ESCAPE.search(value):
                 need.append((s, e, k))
                 continue
             pieces.append(text[k:s] + value.replace("\\", "\x00") + '"')
@@ -222,15 +224,28 @@ class Masker:
         return found, detected_by
 
     def _special_found(self, text: str, lay: json_layout.Layout) -> list[Found]:
-        """Findings in the special strings, each decoded into its exact view (with its key)."""
+        """Findings in the special strings, each decoded into its exact view (with its key).
+
+        A string holding JSON is read twice: decoded once, where an escaped backslash is a separator
+        that may be a path's (``C:\\\\nat-0abc..``, the NAT gateway ID), and decoded again, where the
+        JSON inside shows its labels, lines, quotes and ``\\u`` letters (``\\\\n`` a line break, so
+        ``at-0abc..``). What the second reading finds wins where the two overlap."""
         found: list[Found] = []
         for s, e, k in self._strings_to_view(text, lay):
             # Only parts inside the value are taken from the view of key and value together.
             view = json_string_view(text[k:e + 1], k)   # with the closing quote, as key detectors want
-            if PERCENT.search(view.text):
-                view = percent_view(view)
-            found.extend(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
+            once = self._string_found(view, s, e)
+            inner = nested_json_view(view)
+            if inner is not view:
+                twice = self._string_found(inner, s, e)
+                once = _without_overlaps(once, twice) + twice
+            found.extend(once)
         return found
+
+    def _string_found(self, view, s: int, e: int) -> list[Found]:
+        if PERCENT.search(view.text):
+            view = percent_view(view)
+        return sorted(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
 
     def _apply_document_policy(self, lay: json_layout.Layout) -> None:
         for start, end, media_type in lay.documents:
@@ -278,6 +293,19 @@ class Masker:
         counts = Counter(map(itemgetter(2), found))
         return MaskResult(body="".join(out).encode("utf-8"), restore_map=assignment.restore_map,
                           counts=dict(counts), detected_by=detected_by)
+
+
+def _without_overlaps(found: list[Found], winners: list[Found]) -> list[Found]:
+    """``found`` without what overlaps any of ``winners`` (both sorted by start)."""
+    winners = sorted(winners)
+    starts = [w[0] for w in winners]
+    ends = list(accumulate((w[1] for w in winners), max))    # a running max: any overlap to the left
+    out = []
+    for f in found:
+        i = bisect.bisect_left(starts, f[1]) - 1      # the last winner starting before f ends
+        if i < 0 or ends[i] <= f[0]:
+            out.append(f)
+    return out
 
 
 def _parse_content_type(content_type: str | None) -> tuple[str, str]:

@@ -9,7 +9,12 @@ table of cases through both):
   contains that joiner and a word character follows it (a digit, for ``.``), i.e. the neighbour
   continues a token of the same shape (``10.0.1.5.7``, ``i-0ab..-x``); ``arn:...:<account>:role``,
   ``<account>.dkr.ecr...`` and ``<bucket>.s3.amazonaws.com`` restore.
-- Escapes are separators: right after ``\\n \\t \\r \\b \\f``, ``\\uXXXX`` and ``%XX`` a pseudonym restores.
+- Escapes are separators: right after ``\\n \\t \\r \\b \\f``, ``\\uXXXX``, ``%XX`` and ``$25XX`` (the
+  CloudWatch console's spelling of ``%2F``) a pseudonym restores.
+- Glue the masker also reads through (core.yaml's ``ec2-resource-id``): a pseudonym wrapped in single
+  underscores (``_<p>_``, markdown emphasis, each underscore with a non-word byte outside), and an
+  EC2-style ID pseudonym (``i-`` + 17 hex: 68 random bits, never a look-alike by chance) after a host
+  label (``web-<p>``) when nothing word-like follows it.
 - Candidates are scanned left to right, the longest pseudonym at a position wins, and a restored
   original is never looked at again.
 """
@@ -24,6 +29,8 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _JOINERS = frozenset("-.:/+=")
 _ESC = frozenset("bfnrt")
 _RUN_START = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_]")
+_EC2_LONG = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:[0-9a-f]{17}|[0-9A-F]{17})")
+_UNDERSCORE = -1      # after_escape value: the candidate follows an opening ``_`` of ``_<p>_``
 _KEYLEN = 8
 
 
@@ -40,6 +47,7 @@ class _Map:
         self.lens = {key: sorted(v, reverse=True) for key, v in lens.items()}
         self.odd = re.compile("[" + "".join(re.escape(c) for c in sorted(odd)) + "]") if odd else None
         self._joiners: dict[str, frozenset[str]] = {}
+        self.label_glue = frozenset(p for p in restore_map if _EC2_LONG.fullmatch(p))
 
     def joiners(self, p: str) -> frozenset[str]:
         j = self._joiners.get(p)
@@ -48,13 +56,13 @@ class _Map:
         return j
 
 
-def _start_ok(text: str, s: int, j: frozenset[str], after_escape: bool) -> bool:
+def _start_ok(text: str, s: int, j: frozenset[str], after_escape: bool, label_glue: bool = False) -> bool:
     if after_escape or s == 0:
         return True
     b = text[s - 1]
     if b in _WORD:
         return False
-    if b in j and s > 1:
+    if b in j and s > 1 and not (label_glue and b == "-"):
         b2 = text[s - 2]
         if (b == "." and b2 in _DIGIT) or (b != "." and b2 in _WORD):
             return False
@@ -84,7 +92,12 @@ def _match_at(m: _Map, text: str, s: int, after_escape: bool) -> tuple[int, str]
         original = m.full.get(p)
         if original is not None and len(p) == n:
             j = m.joiners(p)
-            if _start_ok(text, s, j, after_escape) and _end_ok(text, s + n, j):
+            if after_escape == _UNDERSCORE:      # ``_<p>_``: the closing underscore, then no word byte
+                e = s + n
+                if text[e:e + 1] == "_" and (e + 1 >= len(text) or text[e + 1] not in _WORD):
+                    return e, original
+                continue
+            if _start_ok(text, s, j, after_escape, p in m.label_glue) and _end_ok(text, s + n, j):
                 return s + n, original
     return None
 
@@ -120,8 +133,13 @@ def _next_candidate(m: _Map, text: str, pos: int):
                 if len(h) == 4 and all(x in _HEX for x in h):
                     return r + 5, True, r + 6, None
                 pos = r + 1
+            elif prev == "$" and text[r:r + 2] == "25" and r + 3 < n and text[r + 2] in _HEX \
+                    and text[r + 3] in _HEX:
+                return r, False, r + 1, r + 4          # $252F: the console's %2F
             elif prev == "%" and text[r] in _HEX and r + 1 < n and text[r + 1] in _HEX:
                 return r, False, r + 1, r + 2
+            elif text[r] == "_" and r + 1 < n and text[r + 1] in _WORD and text[r + 1] != "_":
+                return r, False, r + 1, r + 1          # ``_<p>_``: the run itself, then after the ``_``
             else:
                 return r, False, r + 1, None
         else:
@@ -145,7 +163,7 @@ def restore_text(text: str, restore_map: dict[str, str]) -> str:
             found = _match_at(m, text, s, after_escape) if s < n else None
             if found is None and alt is not None and alt < n:
                 s = alt
-                found = _match_at(m, text, alt, True)
+                found = _match_at(m, text, alt, _UNDERSCORE if text[alt - 1] == "_" else True)
         if found is not None:
             end, original = found
             out.append(text[emitted:s])

@@ -103,6 +103,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         generic = False
     else:
         label, q, q2 = m.group("label", "q", "q2")
+        if q is None:
+            q2 = None   # a quote after an unquoted word closes the string the command is in (_CLI_END)
         generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start())
     spaced = None
     if q is not None and q2 is None and form == "key":
@@ -145,7 +147,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     return out
 
 
-_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$\x00\"]|\\[nt])aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
+# A lookbehind, not a consumed character: the search starts at the line's first character, and
+# what ends the previous line (a newline, ``\\n``) lies before it.
+_AWS_COMMAND = re.compile(r"(?:(?<![^\s;|&(`$\x00\"])|(?<=\\[nt]))aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
 _COMMAND_REACH = 2000
 
 
@@ -267,7 +271,9 @@ def _spaced_value(text: str, start: int, end: int, q: str) -> int | None:
 
 
 _FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|\Z)")
-_CLI_END = re.compile(r"[ \t\r\n;|&)\\]|\Z")
+# A shell word also ends at the quote that closes the string it stands in (``"aws s3 ls --bucket x"``,
+# or JSON in a JSON string, read decoded).
+_CLI_END = re.compile(r"[ \t\r\n;|&)\\\"']|\Z")
 
 
 def _token_end(text: str, start: int) -> int:

@@ -9,6 +9,7 @@
 --   map.count, map.full[pseudonym] -> original, map.k (key length), map.lens[key] -> lengths
 --   map:could_grow(buf, s, n)      -- could buf[s..n] (at the end of the data) become a pseudonym?
 --   map:joiners_of(pseudonym)      -- set of joiner bytes in it, or false
+--   map:label_glue(pseudonym)      -- whether it restores glued after a host label (`web-<p>`)
 
 local bytes = require("restore.bytes")
 
@@ -79,7 +80,7 @@ end
 
 local function parse(map_string)
   local full, count, minlen, maxlen = parse_lines(map_string or "")
-  local self = setmetatable({ full = full, count = count, maxlen = maxlen, joiners = {} }, Map)
+  local self = setmetatable({ full = full, count = count, maxlen = maxlen, joiners = {}, glue = {} }, Map)
   if count == 0 then return self end
   self.k = max(1, min(KEYLEN, minlen))
   self.lens, self.members, self.odd = index_keys(full, self.k)
@@ -99,6 +100,20 @@ function Map:joiners_of(p)
     self.joiners[p] = j
   end
   return j
+end
+
+-- Whether a pseudonym is an EC2-style ID (`i-` + 17 hex, all lower or all upper case): 68 random
+-- bits, so it restores after a host label (`web-<p>`) as the masker reads it (restore.py label_glue).
+local HEX17L, HEX17U = "%-" .. ("[0-9a-f]"):rep(17) .. "$", "%-" .. ("[0-9A-F]"):rep(17) .. "$"
+function Map:label_glue(p)
+  local g = self.glue[p]
+  if g == nil then
+    local prefix = sub(p, 1, #p - 18)     -- [a-z]+(-[a-z]+)* before `-` and 17 hex
+    g = (p:find(HEX17L) ~= nil or p:find(HEX17U) ~= nil) and prefix:find("^[a-z]+[a-z%-]*$") ~= nil
+      and not prefix:find("%-%-") and not prefix:find("%-$")
+    self.glue[p] = g
+  end
+  return g
 end
 
 -- Proper prefixes (shorter than the key length) of all keys; built on the first held-tail check only,

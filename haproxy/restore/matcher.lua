@@ -19,7 +19,11 @@
 --     `123456789012.dkr.ecr...` and `cdk-hnb659fds-assets-123456789012-us-east-1`, which is how the
 --     component-wise masking (DESIGN.md invariant 4) composes them.
 --   * Escapes are separators: after `\n` `\t` `\r` `\b` `\f` `\uXXXX` (JSON, one or two levels deep)
---     and after `%XX` (percent-encoded URLs) a pseudonym restores; the escape is never split or touched.
+--     and after `%XX` (percent-encoded URLs) and `$25XX` (the CloudWatch console's `%2F`) a pseudonym
+--     restores; the escape is never split or touched.
+--   * Glue the masker reads through (core.yaml ec2-resource-id): `_<p>_` (markdown emphasis: single
+--     underscores with a non-word byte outside each), and an EC2-style ID pseudonym (`i-` + 17 hex, 68
+--     random bits) after a host label (`web-<p>`) when no word byte or joined word follows.
 --   * A pseudonym that is itself JSON-escaped (`i\u002d0..`, `a\/b`) is not restored: Anthropic's and
 --     OpenAI's encoders never escape printable ASCII, and decoding would cost every byte of every event.
 --
@@ -34,6 +38,8 @@ local concat = table.concat
 local max = math.max
 local WORD, DIGIT, HEX, ESC = bytes.WORD, bytes.DIGIT, bytes.HEX, bytes.ESC
 local BACKSLASH, PERCENT, U, DOT = bytes.BACKSLASH, bytes.PERCENT, bytes.U, bytes.DOT
+local DOLLAR, UNDERSCORE, DASH, TWO, FIVE = 36, 95, 45, 50, 53
+local AFTER_UNDERSCORE = "_"         -- after_escape value: the candidate follows the `_` of `_<p>_`
 
 local RUN_START = "%f[A-Za-z0-9_]"   -- a word byte after a non-word byte (or at the start)
 local CTX = 8                        -- bytes of already-sent input kept to judge the next boundary
@@ -60,11 +66,11 @@ local function end_ok(buf, e, j, final)
   return true
 end
 
-local function start_ok(buf, s, j, after_escape)
+local function start_ok(buf, s, j, after_escape, glue)
   if after_escape or s == 1 then return true end
   local b = byte(buf, s - 1)
   if WORD[b] then return false end
-  if j and j[b] and s > 2 then
+  if j and j[b] and s > 2 and not (glue and b == DASH) then
     local b2 = byte(buf, s - 2)
     if (b == DOT and DIGIT[b2]) or (b ~= DOT and WORD[b2]) then return false end
   end
@@ -91,7 +97,14 @@ local function match_at(map, buf, s, n, final, after_escape)
       local o = full[p]
       if o then
         local j = map:joiners_of(p)
-        if start_ok(buf, s, j, after_escape) then
+        if after_escape == AFTER_UNDERSCORE then
+          -- `_<p>_`: the closing underscore, then no word byte (undecided until both arrived)
+          local b1, b2 = byte(buf, e + 1), byte(buf, e + 2)
+          local ok = b1 == UNDERSCORE and (b2 == nil and (final or HOLD) or (b2 ~= nil and not WORD[b2]))
+          if b1 == nil and not final then ok = HOLD end
+          if ok == HOLD or (ok and pending) then return HOLD end
+          if ok then return e, o end
+        elseif start_ok(buf, s, j, after_escape, map:label_glue(p)) then
           local ok = end_ok(buf, e, j, final)
           if ok == HOLD or (ok and pending) then return HOLD end
           if ok then return e, o end
@@ -141,8 +154,13 @@ local function next_candidate(map, buf, pos, odd)
         -- `\u` not (yet) followed by 4 hex digits: never a place to cut; the context kept before
         -- the next chunk lets the next scan see the whole escape.
         pos = r + 1
+      elseif prev == DOLLAR and byte(buf, r) == TWO and byte(buf, r + 1) == FIVE
+          and HEX[byte(buf, r + 2) or 0] and HEX[byte(buf, r + 3) or 0] then
+        return r, false, r + 1, r + 4, odd    -- $252F: the CloudWatch console's %2F
       elseif prev == PERCENT and HEX[byte(buf, r)] and HEX[byte(buf, r + 1) or 0] then
         return r, false, r + 1, r + 2, odd    -- try the run itself first, then after `%XX`
+      elseif byte(buf, r) == UNDERSCORE and WORD[byte(buf, r + 1) or 0] and byte(buf, r + 1) ~= UNDERSCORE then
+        return r, false, r + 1, r + 1, odd    -- `_<p>_`: the run itself, then after the `_`
       else
         return r, false, r + 1, nil, odd
       end
@@ -150,6 +168,12 @@ local function next_candidate(map, buf, pos, odd)
       return nil
     end
   end
+end
+
+-- How a candidate after an escape (true) or after the opening `_` of `_<p>_` is judged.
+local function alt_kind(buf, alt)
+  if byte(buf, alt - 1) == UNDERSCORE then return AFTER_UNDERSCORE end
+  return true
 end
 
 -- Restore buf[from..n]; bytes before `from` are context that was already sent. Returns the restored
@@ -168,11 +192,11 @@ local function scan(map, buf, from, final)
     local e, o
     if s >= emitted then
       e, o = match_at(map, buf, s, n, final, esc)
-      if e == nil and alt and alt <= n then s = alt; e, o = match_at(map, buf, alt, n, final, true) end
+      if e == nil and alt and alt <= n then s = alt; e, o = match_at(map, buf, alt, n, final, alt_kind(buf, alt)) end
     elseif alt and alt >= emitted and alt <= n then
       -- The run starts in the context already sent (`%3A` before a held tail): the position after
       -- the escape is still ours to try.
-      s = alt; e, o = match_at(map, buf, alt, n, final, true)
+      s = alt; e, o = match_at(map, buf, alt, n, final, alt_kind(buf, alt))
     end
     if e == HOLD then hold = s; break end
     if e then

@@ -12,7 +12,7 @@ import json
 
 import anthropic
 
-from tests.support.planted import ACCOUNT, INSTANCE, PROMPT, leaks
+from tests.support.planted import ACCESS_KEY, ACCOUNT, INSTANCE, PRIVATE_IP, PROMPT, ROLE_ARN, SUBNET, leaks
 
 MODEL = "claude-mock-1"
 
@@ -65,3 +65,24 @@ def test_signed_thinking_block_reaches_upstream_byte_for_byte(gateway, upstream)
     assert sent == thinking and upstream.signature_errors == 0
     assert json.dumps(thinking["thinking"]).encode() in body2
     assert leaks(body2) == []
+
+
+def test_protected_looking_user_data_is_masked_upstream(gateway, upstream):
+    """Protection follows the Messages structure (json_layout): the signed thinking block reaches the
+    provider byte for byte, while the same keys in the client's own data (a tool call's input, a
+    tool result that is JSON text) are masked like any text."""
+    client = _client(gateway)
+    thought = "Plan: look at the role first."
+    thinking = {"signature": upstream.sign(thought), "thinking": thought, "type": "thinking"}
+    tool_input = {"signature": ROLE_ARN, "encrypted_content": ACCESS_KEY,
+                  "nested": [{"type": "thinking", "thinking": INSTANCE, "signature": ACCOUNT}]}
+    history = [
+        {"role": "user", "content": "check it"},
+        {"role": "assistant", "content": [thinking, {"type": "tool_use", "id": "toolu_1", "name": "aws",
+                                                     "input": tool_input}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                      "content": json.dumps({"signature": PRIVATE_IP, "subnet": SUBNET})}]}]
+    client.messages.create(model=MODEL, max_tokens=64, messages=history)
+    body = upstream.received[0].body
+    assert leaks(body) == []
+    assert json.loads(body)["messages"][1]["content"][0] == thinking and upstream.signature_errors == 0

@@ -57,7 +57,7 @@ def ec2_prefixes() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def pack_examples() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+def pack_example_list() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """(detector id, text, values it must mask) for every example of every pack that names them."""
     out = []
     config = MaskConfig()               # what the gateway runs by default: its policies decide too
@@ -188,12 +188,12 @@ def _host(rng: random.Random, acct: str, bucket: str) -> Planted:
     return Planted(f"ip-{'-'.join(ip)}.{region}.compute.internal", (".".join(ip),), "host-ip-label")
 
 
-def planted(rng: random.Random, with_examples: bool = True) -> Planted:
-    """One identifier (or a few) in the context a detector is anchored on; ``with_examples``: also
-    every detector's own examples as a family (the packs' contexts, planted anywhere)."""
+def planted(rng: random.Random) -> Planted:
+    """One identifier (or a few) in the context a detector is anchored on, or one of every detector's
+    own examples (the packs' contexts, planted anywhere)."""
     acct = account(rng)
     nm = name(rng)
-    family = rng.randrange(17 if with_examples else 16)
+    family = rng.randrange(17)
     if family == 0:
         return Planted(f'"Account": "{acct}"', (acct,), "account-json")
     if family == 1:
@@ -234,5 +234,5 @@ def planted(rng: random.Random, with_examples: bool = True) -> Planted:
     if family == 15:      # nothing to hide (a region, an AZ): left as it is, and it must not hang
         v = kept_only(rng)
         return Planted(rng.choice((f'"Name": "{v}"', f"S3 bucket {v} is empty", f"s3://{v}/x")), (), "kept-only-name")
-    det, text, masks = rng.choice(pack_examples())
+    det, text, masks = rng.choice(pack_example_list())
     return Planted(text, masks, "pack-example")

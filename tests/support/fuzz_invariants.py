@@ -68,11 +68,11 @@ class Case:
     reuse: list[int] = field(default_factory=list)    # turn-1 pieces the assistant repeats in turn 2
 
 
-def make_case(seed: int, pack_examples: bool = True) -> Case:
+def make_case(seed: int) -> Case:
     rng = random.Random(seed)
 
     def piece() -> Piece:
-        p = g.planted(rng, pack_examples)
+        p = g.planted(rng)
         position = rng.choice(POSITIONS)
         before, after = rng.choice(GLUE), rng.choice(GLUE)
         if p.family == "pack-example":
@@ -348,14 +348,13 @@ class Report:
         return "\n".join(lines)
 
 
-def run(seconds: float, seed: int = 0, max_cases: int | None = None, shrink_failures: bool = True,
-        pack_examples: bool = True) -> Report:
+def run(seconds: float, seed: int = 0, max_cases: int | None = None, shrink_failures: bool = True) -> Report:
     masker = Masker(KEY, load_packs())
     report = Report()
     start = time.monotonic()
     n = 0
     while time.monotonic() - start < seconds and (max_cases is None or n < max_cases):
-        case = make_case(seed * 1_000_003 + n, pack_examples)
+        case = make_case(seed * 1_000_003 + n)
         n += 1
         report.cases += 1
         report.families.update(p.planted.family for p in case.turn1 + case.turn2)

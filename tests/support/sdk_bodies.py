@@ -28,7 +28,10 @@ HEX = "0123456789abcdef"
 UPPER_DIGITS = string.ascii_uppercase + string.digits
 WORDS = ("check", "the", "instance", "logs", "deploy", "and", "then", "bucket", "role", "ok", "é", "→",
          "subnet", "prod", "why", "is", "it", "down", "please", "fix")
-KEYS = ("path", "command", "query", "target", "value", "note", "items", "arg")
+# Keys of user-controlled objects (tool input, metadata, schemas ...): with the names the API
+# protects on its own blocks, which here are user data to mask.
+KEYS = ("path", "command", "query", "target", "value", "note", "items", "arg", "signature",
+        "encrypted_content", "encrypted_index", "data", "type")
 MAX_DEPTH = 6        # nested TypedDicts (message > tool_result > document > source ...)
 
 
@@ -87,7 +90,19 @@ def _leaf(depth: int):
     if depth >= MAX_DEPTH:
         return json_leaf
     return st.one_of(json_leaf, st.dictionaries(st.sampled_from(KEYS), json_leaf, max_size=3),
-                     st.lists(json_leaf, max_size=3))
+                     st.lists(json_leaf, max_size=3), fake_blocks(), st.lists(fake_blocks(), max_size=2))
+
+
+def fake_blocks():
+    """Objects shaped like protected blocks, for places where they are user data (a tool's input, a
+    schema, metadata): their identifiers must be masked."""
+    return st.one_of(
+        st.fixed_dictionaries({"type": st.just("thinking"), "thinking": planted_text, "signature": planted_text}),
+        st.fixed_dictionaries({"type": st.just("redacted_thinking"), "data": planted_text}),
+        st.fixed_dictionaries({"type": st.sampled_from(("web_search_result", "compaction")),
+                               "encrypted_content": planted_text, "signature": planted_text}),
+        st.fixed_dictionaries({"type": st.just("image"), "source": st.fixed_dictionaries(
+            {"type": st.just("base64"), "media_type": st.just("image/png"), "data": planted_text})}))
 
 
 @functools.cache
@@ -203,13 +218,64 @@ def request_bodies():
 
 
 # --- serializing with any key order and whitespace ------------------------------------------------
+@functools.cache
+def sdk_opaque_fields() -> dict[str, frozenset[str]]:
+    """Block type -> its ``signature`` and ``encrypted_*`` fields, read from every param TypedDict of
+    the installed SDK (stable and beta): the independent oracle for the engine's table."""
+    import importlib
+    import pkgutil
+    out: dict[str, set[str]] = {}
+    for pkg in ("anthropic.types", "anthropic.types.beta"):
+        for info in pkgutil.iter_modules(importlib.import_module(pkg).__path__):
+            if not info.name.endswith("_param"):
+                continue
+            for cls in vars(importlib.import_module(f"{pkg}.{info.name}")).values():
+                if not typing_extensions.is_typeddict(cls) or "type" not in getattr(cls, "__annotations__", {}):
+                    continue
+                hints = typing.get_type_hints(cls)
+                fields = {k for k in hints if k == "signature" or k.startswith("encrypted_")}
+                for kind in typing.get_args(_unwrap(hints["type"])) if fields else ():
+                    out.setdefault(kind, set()).update(fields)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+_BLOCK_KEYS = ("content", "source", "citations")
+
+
+def is_block_path(path: tuple) -> bool:
+    """Whether an object at ``path`` is a content block by the Messages API's structure: in
+    ``system[]`` or ``messages[].content``, then only below ``content``, ``source`` or ``citations``
+    (never below ``input``, ``tools``, ``metadata`` ...; never an array directly in an array)."""
+    if len(path) >= 2 and path[0] == "system" and isinstance(path[1], int):
+        rest, prev_int = path[2:], True
+    elif len(path) >= 3 and path[0] == "messages" and isinstance(path[1], int) and path[2] == "content":
+        rest, prev_int = path[3:], False
+    else:
+        return False
+    for p in rest:
+        if isinstance(p, int):
+            if prev_int:
+                return False
+            prev_int = True
+        elif p in _BLOCK_KEYS:
+            prev_int = False
+        else:
+            return False
+    return True
+
+
 def protected_kind(path: tuple, value, parent) -> str | None:
-    """What DESIGN.md says passes byte-exact: signed thinking and redacted_thinking blocks, every
-    ``signature`` and ``encrypted_*`` string, base64 sources (images; documents when they pass)."""
-    if isinstance(value, dict) and value.get("type") in ("thinking", "redacted_thinking", "base64"):
+    """What passes byte-exact, by structure (DESIGN.md): signed thinking and redacted_thinking
+    blocks, base64 ``source`` objects (images; documents when they pass), and the ``signature`` /
+    ``encrypted_*`` fields the SDK declares on the block type that holds them; anything else, user
+    data included whatever its keys, is masked."""
+    if isinstance(value, dict) and is_block_path(path) and (
+            value.get("type") in ("thinking", "redacted_thinking")
+            or value.get("type") == "base64" and path[-1] == "source"):
         return "block"
-    if path and isinstance(path[-1], str) and isinstance(value, str) and (
-            path[-1] == "signature" or path[-1].startswith("encrypted_")):
+    if (isinstance(value, str) and isinstance(parent, dict) and path and isinstance(path[-1], str)
+            and is_block_path(path[:-1]) and isinstance(parent.get("type"), str)
+            and path[-1] in sdk_opaque_fields().get(parent["type"], ())):
         return "value"
     return None
 
@@ -246,11 +312,11 @@ def serialize(value, rnd: random.Random, ensure_ascii: bool | None = None) -> tu
 
 def walk_strings(value, path: tuple = ()):
     """(path, string) for every string value, with whether it lies inside a protected node."""
-    def go(v, p, inside):
-        inside = inside or protected_kind(p, v, None) is not None
+    def go(v, p, inside, parent=None):
+        inside = inside or protected_kind(p, v, parent) is not None
         if isinstance(v, dict):
             for k, x in v.items():
-                yield from go(x, p + (k,), inside)
+                yield from go(x, p + (k,), inside, v)
         elif isinstance(v, list):
             for i, x in enumerate(v):
                 yield from go(x, p + (i,), inside)

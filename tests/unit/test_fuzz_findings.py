@@ -51,6 +51,23 @@ SECRETS = {
     "owner id in json": ('{"OwnerId": "111122223333"}', "111122223333"),
     "terraform argument": ('+ identifier = "orders-db-main"', "orders-db-main"),
     "table name key": ('"TableName": "assets-2752-payments69"', "assets-2752-payments69"),
+    # The pack-example family of the lane (a detector's own example on a line of its own):
+    "service noun list after a newline": ("see\nRDS instances: orders-db-7, billing-db", "orders-db-7"),
+    "cjk bucket label after a newline": ("see\nS3 バケット: helios-logs-2031\nok", "helios-logs-2031"),
+    "cjk account label": ("see\nAWSアカウントID: 610293847561\nok", "610293847561"),
+    "secret key in quotes": ('see\n  secret_key = "k9Xf2mQ7vR4tL8pW1zN6bC3dH5jG0aS/eY+uI2oQ"\nok',
+                             "k9Xf2mQ7vR4tL8pW1zN6bC3dH5jG0aS/eY+uI2oQ"),
+    "markdown table column": ("see\n| Bucket | Region |\n|---|---|\n| acme-media-assets-9 | us-east-1 |\nok",
+                              "acme-media-assets-9"),
+    "env list in yaml": ('see\n- name: DB_INSTANCE_IDENTIFIER\n  value: "orders-db-4"\nok', "orders-db-4"),
+    "aws command continued on the next line": ("see\naws ivs get-channel \\\n    --name channel-17\nok", "channel-17"),
+    "cli flag ending its string": ("aws ec2 describe-instances --instance-ids i-1234567890EXAMPLE i-0987654321EXAMPLE",
+                                   "i-0987654321EXAMPLE"),
+    "cli flag after a newline": ("see\n--function-name ingest-handler-prod\nok", "ingest-handler-prod"),
+    "markdown emphasis around an id": ("The culprit is _i-0e5f0a1b2c3d4e5f6_ (see above).", "i-0e5f0a1b2c3d4e5f6"),
+    "id glued to a host label": ("see\nhost web-i-0e5f0a1b2c3d4e5f6 is unhealthy", "i-0e5f0a1b2c3d4e5f6"),
+    "console url with $252F": ("see\nhttps://us-east-1.console.aws.amazon.com/cloudwatch/home#logsV2:log-groups/"
+                              "log-group/$252Faws$252Flambda$252Fingest-handler-prod\nok", "ingest-handler-prod"),
 }
 
 
@@ -94,3 +111,27 @@ def test_the_windows_path_case_still_masks():
     body = {"system": "C:\\nat-0123456789abcdef0\\i-0123456789abcdef0"}
     masked, _ = mask(body)
     assert "nat-0123456789abcdef0" not in masked and "i-0123456789abcdef0" not in masked
+
+
+@pytest.mark.parametrize("case", ["cjk bucket label after a newline", "cjk account label", "secret key in quotes",
+                                  "markdown table column", "aws command continued on the next line"])
+def test_json_in_json_with_escapes_escaped_again(case):
+    """The lane's ``uescape`` encoding of a tool result of JSON: letters of the outer string written
+    as ``\\u00XX`` at random, also inside the inner JSON's own escapes (``\\\\uc6\\u00624``)."""
+    import random
+
+    from tests.support import fuzz_invariants as fuzz
+    text, secret = SECRETS[case]
+    inner = json.dumps({"stdout": text, "exit": 0})
+    if not _MASKER:
+        _MASKER.append(Masker(KEY, load_packs()))
+    for seed in range(12):
+        literal = fuzz._literal([(inner, "uescape")], random.Random(seed))
+        raw = '{"messages": [{"role": "user", "content": ' + literal + "}]}"
+        result = _MASKER[0].mask_body(raw.encode(), "application/json")
+        content = json.loads(result.body)["messages"][0]["content"]
+        if secret in content or secret in json.loads(content)["stdout"]:
+            pytest.fail(f"{case}: not masked (seed {seed})")
+        restored = json.loads(restore_text(json.loads(result.body)["messages"][0]["content"], result.restore_map))
+        if restored != json.loads(inner):
+            pytest.fail(f"{case}: restore differs (seed {seed})")

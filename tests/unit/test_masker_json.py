@@ -70,8 +70,9 @@ def test_thinking_blocks_signature_encrypted_and_base64_pass_byte_exact():
     redacted = '{"type":"redacted_thinking","data":"i-1234567890abcdef0AKIAIOSFODNN7EXAMPLE"}'
     image = ('{"type":"image","source":{"type":"base64","media_type":"image/png",'
              '"data":"iVBORw0KGgo123456789012AKIAIOSFODNN7EXAMPLE"}}')
-    enc = '{"type":"text","text":"fine","encrypted_content":"123456789012","signature":"10.0.0.1"}'
-    text = '{"type":"text","text":"vm i-1234567890abcdef0"}'
+    enc = '{"type":"compaction","content":"fine","encrypted_content":"123456789012","signature":"10.0.0.1"}'
+    # A text block defines neither field: there they are data like any other, and masked.
+    text = '{"type":"text","text":"vm i-1234567890abcdef0","signature":"10.0.0.1"}'
     body = ('{"messages":[{"role":"assistant","content":[' + thinking + "," + redacted + "," + image + ","
             + enc + "," + text + "]}]}")
     out = mask(body).body.decode()
@@ -79,6 +80,7 @@ def test_thinking_blocks_signature_encrypted_and_base64_pass_byte_exact():
         assert block in out
     assert '"encrypted_content":"123456789012"' in out and '"signature":"10.0.0.1"' in out
     assert IID not in json.loads(out)["messages"][0]["content"][4]["text"]
+    assert json.loads(out)["messages"][0]["content"][4]["signature"] != "10.0.0.1"
 
 
 def test_document_refused_by_default_and_passed_by_policy():

@@ -4,7 +4,8 @@ every case, so what the CLI shows is what the gateway does.
 
 The rule (documented at the top of both files): word bytes [A-Za-z0-9_] block; joiners - . : / + =
 block only when the pseudonym contains that joiner and a word byte follows it (a digit for '.');
-\\n \\t \\uXXXX %XX before a pseudonym are separators.
+\\n \\t \\uXXXX %XX $25XX before a pseudonym are separators; ``_<p>_`` and (EC2-style IDs) ``web-<p>``
+restore, as the masker reads them.
 """
 
 from __future__ import annotations
@@ -63,10 +64,17 @@ RESTORES = [
     "\x01" + LBL + "\x02.ec2.internal", "--ids \x01" + INST + "\x02,\x01" + INST + "\x02", "key=\x01" + AK + "\x02",
     "aws_secret_access_key = \x01" + SK + "\x02", " \x01" + SK_ODD + "\x02", "\x01" + NAME + "\x02:",
     "/hostedzone/\x01Z1QWERTYUI2OPAS\x02", "\x01" + B + "\x02-", "\x01" + INST + "\x02-", "=\x01" + SK + "\x02",
+    # Glue the masker reads through (core.yaml ec2-resource-id, the fuzz lane's pack examples):
+    "_\x01" + INST + "\x02_", "is _\x01" + ACCT + "\x02_.", "(_\x01" + B + "\x02_)", "web-\x01" + INST + "\x02 is",
+    "x-\x01" + INST + "\x02", "web-\x01" + INST + "\x02.", "log-group/$252Faws$252F\x01" + NAME + "\x02",
+    "$252F\x01" + ACCT + "\x02",
 ]
 STAYS = [
     "x" + INST, INST + "0", INST + "x", "_" + INST, INST + "_", "9" + ACCT, ACCT + "7", "a" + AK, IP + ".9", "1." + IP,
-    INST + "-x", "x-" + INST, B + "-old", IP6 + ":5", SK + "/x", SG + "-1", "x/" + SK_ODD, "x" + LBL, NAME + "x",
+    INST + "-x", B + "-old", "x_" + INST + "_", "_" + INST + "_x", "__" + INST + "__", "_" + INST + "__",
+    "web-" + INST + "-x", "web-" + INST + "x", "web-" + INST + "_", "web-" + SG, "web-" + B, "x$252F" + NAME + "z",
+    "$2F" + NAME, "$25" + ACCT + "0", "a_" + ACCT + "_",
+    IP6 + ":5", SK + "/x", SG + "-1", "x/" + SK_ODD, "x" + LBL, NAME + "x",
     "v" + IP, "ip-10-41-7-2", "\\" + "\\" + "x" + INST,
 ]
 CASES = [(t, _r(t)) for t in RESTORES] + [(t, t) for t in STAYS]
@@ -98,7 +106,9 @@ def test_lua_restore(lua_restore, text, expected):
 
 
 @pytest.mark.parametrize("text", ["a i-0a1b2c3d4e5f60718 b 10.41.7.23.4 c\\n483920175634%2Fqx-zrtvbw-lkmsp-x",
-                                  "qx.zrtvbw.lkm.s3 1.10.41.7.23 sg-1a2b3c4d sg-1a2b3c4d1"])
+                                  "qx.zrtvbw.lkm.s3 1.10.41.7.23 sg-1a2b3c4d sg-1a2b3c4d1",
+                                  "_i-0a1b2c3d4e5f60718_ web-i-0a1b2c3d4e5f60718 $252Fxqzpmvbwrtk-7f3a x_483920175634_"
+                                  " _i-0a1b2c3d4e5f60718__ ab-i-0a1b2c3d4e5f60718-c $25483920175634 __483920175634_"])
 def test_both_agree_on_mixed_text(lua_restore, text):
     assert restore_text(text, MAP) == lua_restore(text)
 
