@@ -123,8 +123,9 @@ def analyse(text: str) -> Layout:
     scan = scan_text(text) if backslashes else text    # nothing to blank: skip that pass
     neutral = neutralize(scan)
     lay = Layout(scan, neutral)
-    if _PROTECTING.search(neutral):
-        spans, lay.documents = _protected_nodes(neutral)
+    marks = [m.start() for m in _PROTECTING.finditer(neutral)]
+    if marks:
+        spans, lay.documents = _protected_nodes(neutral, marks)
         for start, end in spans:
             lay.protect(start, end)
     lay.special = _special_strings(scan, neutral, special)
@@ -160,15 +161,18 @@ OPAQUE_FIELDS = {
 }
 # ``neutral`` is JSON still: blanked escapes are NULs, which strict=False takes inside strings.
 _STEP_OVER = json.JSONDecoder(strict=False)
+_NEAR = 256       # characters from a message's or block's brace to a mark taken to be inside it
 _KEPT_KEYS = frozenset(("type", "media_type", *(k for keys in OPAQUE_FIELDS.values() for k in keys)))
 
 
-def _protected_nodes(neutral: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
+def _protected_nodes(neutral: str, marks: list[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
     """(protected spans, base64 sources that are not images) of every document in ``neutral``.
 
     One forward pass over strings and brackets, linear in the body. A block's ``type`` may come
     after its other keys (the Python SDK writes ``signature`` first), so an object is judged when it
-    closes, with everything it holds read. Outside the structure the walk only counts brackets."""
+    closes, with everything it holds read. Outside the structure the walk only counts brackets.
+    ``marks``: where ``_PROTECTING`` matched; a message or block holding none is stepped over whole
+    by the C parser (most blocks of a long conversation are text, tool calls and tool results)."""
     spans: list[tuple[int, int]] = []
     documents: list[tuple[int, int, str]] = []
     # Open containers on the structure path: [role, is object, start, key via which it was reached,
@@ -209,6 +213,15 @@ def _protected_nodes(neutral: str) -> tuple[list[tuple[int, int]], list[tuple[in
                             skip = 1
                             continue
                         break
+                if c == "{" and role in (_MESSAGE, _BLOCK):
+                    # A mark right after the brace is almost surely inside: walk without asking the
+                    # parser where the object ends (walking an object without marks is only slower).
+                    nxt = bisect.bisect_left(marks, t.start())
+                    if nxt == len(marks) or marks[nxt] - t.start() > _NEAR:
+                        end = _end_of(neutral, t.start())
+                        if end is not None and (nxt == len(marks) or marks[nxt] >= end):
+                            pos = end
+                            break
                 stack.append([role, c == "{", t.start(), via, None, {}])
             elif c in "}]":
                 frame = stack.pop()
@@ -224,6 +237,14 @@ def _protected_nodes(neutral: str) -> tuple[list[tuple[int, int]], list[tuple[in
                 elif key in _KEPT_KEYS or key.startswith("encrypted_"):
                     frame[5].setdefault(key, []).append(t.span(2))
     return spans, documents
+
+
+def _end_of(neutral: str, start: int) -> int | None:
+    """Where the JSON value at ``start`` ends (None past the C parser's recursion limit)."""
+    try:
+        return _STEP_OVER.raw_decode(neutral, start)[1]
+    except (ValueError, RecursionError):
+        return None
 
 
 def _judge(neutral: str, frame: list, end: int, spans: list, documents: list) -> None:

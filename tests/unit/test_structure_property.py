@@ -86,6 +86,20 @@ def test_key_order_and_whitespace_do_not_matter(body, seed):
     check_variants(body, seed)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=sb.request_bodies(), seed=st.integers(0, 2**32 - 1))
+def test_stepping_over_unmarked_blocks_changes_nothing(body, seed):
+    """The walk steps over messages and blocks that hold no protection literal; with a mark at every
+    position it walks everything. Both must protect the same spans."""
+    from agent.engine import json_layout
+
+    raw, _ = sb.serialize(body, random.Random(seed))
+    neutral = json_layout.neutralize(json_layout.scan_text(raw))
+    marks = [m.start() for m in json_layout._PROTECTING.finditer(neutral)]
+    assert json_layout._protected_nodes(neutral, marks) == json_layout._protected_nodes(
+        neutral, list(range(len(neutral))))
+
+
 def test_python_sdk_thinking_block_order():
     """The documented pattern: ``response.content`` objects sent back, serialized signature first."""
     from anthropic.types import Message
@@ -291,17 +305,18 @@ def test_user_data_too_deep_for_the_c_parser_is_counted_through(monkeypatch):
         "tools": [{"name": "t", "input_schema": {"type": "object", "signature": ARN}}]}
     raw = json.dumps(body)
     neutral = json_layout.neutralize(json_layout.scan_text(raw))
-    expected = json_layout._protected_nodes(neutral)
+    marks = [m.start() for m in json_layout._PROTECTING.finditer(neutral)]
+    expected = json_layout._protected_nodes(neutral, marks)
 
     class Deep:
         def raw_decode(self, *_):
             raise RecursionError
     monkeypatch.setattr(json_layout, "_STEP_OVER", Deep())
-    assert json_layout._protected_nodes(neutral) == expected
+    assert json_layout._protected_nodes(neutral, marks) == expected
     block = json.dumps(body["messages"][0]["content"][1])
     start = raw.index(block)
     assert (start, start + len(block)) in expected[0]          # and its signature, inside it
     assert all(start <= s and e <= start + len(block) for s, e in expected[0])
     deep = '{"messages": [{"role": "user", "content": "x"}], "metadata": ' + "[" * 5000 + "]" * 5000 + "}"
     with hard_timeout(10):
-        assert json_layout._protected_nodes(json_layout.neutralize(json_layout.scan_text(deep))) == ([], [])
+        assert json_layout._protected_nodes(json_layout.neutralize(json_layout.scan_text(deep)), []) == ([], [])
