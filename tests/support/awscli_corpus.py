@@ -208,12 +208,7 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
             continue
         container, cshape, under = stack[-1]
         if container == "{" and expecting_key and tok.startswith('"'):
-            key = json.loads(tok) if "\\" in tok else tok[1:-1]
-            pending = None
-            if cshape is not None and cshape.type_name == "structure":
-                pending = cshape.members.get(key)
-            elif cshape is not None and cshape.type_name == "map":
-                pending = cshape.value
+            key, pending = _member_of(cshape, tok)
             continue
         member = key if container == "{" else under
         why = _not_a_value(text, m, tok)
@@ -231,12 +226,17 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
                                  label is True and _doc_constant(pending, text[s:e])))
         if why == "key" and container == "{":
             # the example lost a comma: read on from this key ({"SnapshotId": "snap-1" "AvailabilityZone": ...})
-            key = json.loads(tok) if "\\" in tok else tok[1:-1]
-            pending = None
-            if cshape is not None and cshape.type_name == "structure":
-                pending = cshape.members.get(key)
-            elif cshape is not None and cshape.type_name == "map":
-                pending = cshape.value
+            key, pending = _member_of(cshape, tok)
+
+
+def _member_of(cshape, tok: str):
+    """(key, its member shape or None) for a quoted key token inside an object of ``cshape``."""
+    key = json.loads(tok) if "\\" in tok else tok[1:-1]
+    if cshape is not None and cshape.type_name == "structure":
+        return key, cshape.members.get(key)
+    if cshape is not None and cshape.type_name == "map":
+        return key, cshape.value
+    return key, None
 
 
 # --- commands ----------------------------------------------------------------------------------------
