@@ -125,6 +125,51 @@ def collect():
     return entries, enums
 
 
+# Objects whose lower-case "name" / "id" is a resource's: the member sets of botocore structures
+# that have such a member (a string without an enum). A JSON object's keys say it is one of them when
+# they hold two "distinctive" members of one structure, or one and every key is a member of it
+# (three keys at least). Distinctive: camelCase (the Anthropic API and most application JSON are
+# snake_case or one word), in at most OBJECT_SPREAD services (createdAt, displayName, userId are
+# everyone's), and never documented as another ecosystem's vocabulary (FOREIGN_DOCS: AWS mirrors
+# Kubernetes containers, Docker settings and MCP tool definitions key for key).
+OBJECT_LABELS = ("name", "id")
+OBJECT_SPREAD = 20
+FOREIGN_DOCS = re.compile(r"Kubernetes|Docker|Model Context Protocol|OpenAPI|Swagger|JSON [Ss]chema")
+
+
+def collect_objects() -> list[str]:
+    """One line per distinct member set, distinctive members marked with ``+`` (see above)."""
+    services_of: dict[str, set[str]] = {}
+    foreign: set[str] = set()
+    structures: list[frozenset[str]] = []
+    for service, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            members = shape.get("members", {})
+            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
+            for member, spec in members.items():
+                services_of.setdefault(member, set()).add(service)
+                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
+                    foreign.add(member)
+            for label in OBJECT_LABELS:
+                target = shapes.get(members.get(label, {}).get("shape"), {})
+                if target.get("type") == "string" and "enum" not in target:
+                    structures.append(frozenset(members))
+                    break
+
+    def distinctive(member: str) -> bool:
+        return (member not in OBJECT_LABELS and any(c.isupper() for c in member) and member[0].islower()
+                and len(services_of[member]) <= OBJECT_SPREAD and member not in foreign)
+
+    lines = set()
+    for members in structures:
+        if any(distinctive(m) for m in members):
+            lines.add(" ".join(sorted(("+" + m) if distinctive(m) else m for m in members)))
+    return sorted(lines)
+
+
 def _alternation(words_: list[str]) -> str:
     forms = set()
     for w in words_:
@@ -177,7 +222,8 @@ def detectors(entries) -> list[dict]:
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
-                   "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
+                   "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"],
+                   "objects": {"vocabulary": "aws-resource-objects"}},
         # Atomic groups (?>...) around label-and-separator and around the opening quote: neither
         # can match otherwise and still lead to a match (a shorter label ends on a label character,
         # no separator; a value cannot start at a quote), so they only spare the backtracking into
@@ -209,6 +255,11 @@ def detectors(entries) -> list[dict]:
                 {"text": '{"capacityProviderArn": "x", "name": "ExampleCapacityProvider"}',
                  "masks": ["ExampleCapacityProvider"]},
                 {"text": '{"arn": "x", "location": {"regionName": "us-east-1"}, "name": "web-1"}', "masks": ["web-1"]},
+                {"text": '{"name": "WordPress-1", "supportCode": "x", "isStaticIp": false, "addOns": []}',
+                 "masks": ["WordPress-1"]},
+                {"text": '{\\"id\\": \\"-1682899164\\", \\"name\\": \\"www.example.com\\", \\"target\\": '
+                         '\\"192.0.2.0\\", \\"isAlias\\": false, \\"type\\": \\"A\\"}',
+                 "masks": ["-1682899164", "www.example.com"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -222,7 +273,13 @@ def detectors(entries) -> list[dict]:
                          "\"Name\": \"it's\" ok\"",
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__get", "input": {"arn": "x"}}',
                          '{"type": "tool_use", "input": {"roleArn": "x"}, "id": "toolu_01abc", "name": "mcp__a"}',
-                         '{"description": "see clusterArn", "name": "Bash"}'],
+                         '{"description": "see clusterArn", "name": "Bash"}',
+                         '{"name": "http", "containerPort": 80, "protocol": "TCP"}',
+                         '{"name": "web", "image": "nginx", "imagePullPolicy": "Always", "volumeMounts": []}',
+                         '{"name": "list_buckets", "description": "d", "inputSchema": {}, "outputSchema": {}}',
+                         '{"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"isAlias": false, '
+                         '"supportCode": "x", "isStaticIp": true}}',
+                         '{"name": "my-app", "version": "1.0.0", "devDependencies": {}, "peerDependencies": {}}'],
         },
     }
     plurals = sorted({e[-1] for e in entries if e[-1].endswith("s")})
@@ -370,7 +427,7 @@ def detectors(entries) -> list[dict]:
     return [label_value, json_list, xml, env_yaml, env_json, flag, method]
 
 
-def render(entries, enums, version: str) -> str:
+def render(entries, enums, version: str, objects: list[str]) -> str:
     import yaml
     dets = detectors(entries)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
@@ -383,7 +440,8 @@ def render(entries, enums, version: str) -> str:
     values = "\n".join("    " + v for v in sorted(v for v in enums if v.strip() and v == v.strip()
                                                      and "\n" not in v and len(v) <= 120))
     return (head + body + "vocabularies:\n  aws-identifier-labels: |\n" + labels
-            + "\n  aws-enum-values: |\n" + values + "\n")
+            + "\n  aws-enum-values: |\n" + values
+            + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -397,7 +455,8 @@ def check(text: str) -> list[str]:
         tmp = Path(d) / "vocab-check.yaml"
         tmp.write_text(text.replace("pack: vocab", "pack: vocab-check", 1)
                        .replace("id: vocab-", "id: check-vocab-")
-                       .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums"))
+                       .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums")
+                       .replace("aws-resource-objects", "check-objects"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -419,7 +478,8 @@ def main() -> int:
     args = p.parse_args()
     import botocore
     entries, enums = collect()
-    text = render(entries, enums, botocore.__version__)
+    objects = collect_objects()
+    text = render(entries, enums, botocore.__version__, objects)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -430,6 +490,7 @@ def main() -> int:
         return 0 if same else 1
     OUT.write_text(text)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
+          f"{len(objects)} resource objects, "
           f"botocore {botocore.__version__}")
     return 0
 

@@ -141,3 +141,62 @@ def test_tool_use_block_keeps_its_id_and_name_when_its_input_holds_an_arn_key():
     got = out["messages"][0]["content"][0]
     assert got["id"] == "toolu_01ABCdef234" and got["name"] == "mcp__aws__describe"
     assert "123456789012" not in json.dumps(got) and got["input"]["name"] != "orders-handler-2"
+
+
+# Lower-case "name" / "id" with no ARN key: the object's other keys say it is an AWS resource when
+# two of them are distinctive members of one botocore structure that has that name / id (lightsail
+# Instance: supportCode, isStaticIp ...), or one is and every key belongs to it (DomainEntry).
+RESOURCE_OBJECTS = [
+    ('{"name": "WordPress-1", "supportCode": "6EXAMPLE3362/i-0f1e2d3c", "isStaticIp": false, "addOns": []}',
+     "WordPress-1"),
+    ('{"id": "-1682899164", "name": "www.example.com", "target": "192.0.2.0", "isAlias": false, "type": "A"}',
+     "-1682899164"),
+    ('{"pipeline": {"name": "MyFirstPipeline", "pipelineType": "V2", "executionMode": "QUEUED", "stages": []}}',
+     "MyFirstPipeline"),
+]
+OTHER_OBJECTS = [
+    '{"name": "http", "containerPort": 80, "protocol": "TCP"}',                                   # Kubernetes port
+    '{"name": "web", "image": "nginx", "imagePullPolicy": "Always", "volumeMounts": [], "workingDir": "/app"}',
+    '{"name": "list_buckets", "title": "L", "description": "d", "inputSchema": {}, "outputSchema": {}}',  # MCP tool
+    '{"name": "my-app", "version": "1.0.0", "devDependencies": {}, "peerDependencies": {}}',
+    '{"name": "petId", "in": "path", "required": true, "allowEmptyValue": false, "allowReserved": false}',  # OpenAPI
+    '{"id": "C012AB3CD", "name": "general", "isChannel": true, "isArchived": false, "isMember": true}',  # Slack
+    '{"name": "get_weather", "description": "d", "input_schema": {"type": "object"}}',              # Anthropic tool
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text,value", RESOURCE_OBJECTS, ids=[t[:40] for t, _ in RESOURCE_OBJECTS])
+def test_lower_case_name_id_of_an_aws_resource_object(text, value, as_json):
+    assert value not in _masked(text, as_json)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text", OTHER_OBJECTS, ids=[t[:40] for t in OTHER_OBJECTS])
+def test_lower_case_name_id_of_other_objects_pass(text, as_json):
+    assert _masked(text, as_json) == text
+
+
+def test_anthropic_api_keys_stay_when_a_tool_input_holds_an_aws_resource_object():
+    """tool_use id / name, tool_result tool_use_id and tools[].name pass byte-exact, even when the tool
+    input and the tool result hold a lightsail instance whose own name is masked."""
+    import json
+
+    instance = {"name": "WordPress-1", "supportCode": "6EXAMPLE3362/i-0f1e2d3c", "isStaticIp": False,
+                "addOns": [], "blueprintId": "wordpress"}
+    body = json.dumps({
+        "model": "m", "max_tokens": 10,
+        "tools": [{"name": "lightsail_get_instance", "description": "d",
+                   "input_schema": {"type": "object", "properties": {"supportCode": {"type": "string"},
+                                                                     "isStaticIp": {"type": "boolean"}}}}],
+        "messages": [
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01ABCdef234",
+                                               "name": "lightsail_get_instance", "input": instance}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01ABCdef234",
+                                          "content": json.dumps({"instance": instance})}]}]})
+    out = json.loads(masker().mask_body(body.encode(), "application/json").body)
+    use, result = out["messages"][0]["content"][0], out["messages"][1]["content"][0]
+    assert out["tools"][0]["name"] == "lightsail_get_instance"
+    assert use["id"] == "toolu_01ABCdef234" and use["name"] == "lightsail_get_instance"
+    assert result["tool_use_id"] == "toolu_01ABCdef234"
+    assert use["input"]["name"] != "WordPress-1" and "WordPress-1" not in result["content"]
