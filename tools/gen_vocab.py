@@ -170,6 +170,43 @@ def collect_objects() -> list[str]:
     return sorted(lines)
 
 
+# AWS CLI flags that name a resource though their words do not say so (--domain, --work-group,
+# --repository): the operation's own input member is a string without an enum whose botocore docs
+# begin "The name of the ...", "The ID of ...", "The identifier of ...", "The ARN of ...". Trusted
+# only inside that operation's ``aws <service> <operation>`` command. Flags the vocabulary already
+# covers, flags ending in a tail word (dropped or covered on purpose) and flags with an AWS
+# vocabulary word (QUALIFIER_STOP: --source-region, --engine) are left out.
+NAMED_DOC = re.compile(r"^\s*(?:<p>)?\s*The\s+(?:(?:unique|user-defined|friendly)\s+)?"
+                       r"(?:name|ID|identifier|Amazon Resource Name|ARN)\b(?:\s*\([A-Z]+\))?\s+(?:of|for)\s+"
+                       r"(?:the|a|an|your)\b", re.I)
+
+
+def collect_named_flags(entries) -> list[str]:
+    """``operation flag`` lines (kebab-case, as the CLI spells them)."""
+    from botocore import xform_name
+
+    from agent.engine.labels import Vocabulary, words
+    vocabulary = Vocabulary(entries)
+    lines = set()
+    for _, model in _models():
+        shapes = model["shapes"]
+        for op_name, op in model["operations"].items():
+            members = shapes.get(op.get("input", {}).get("shape"), {}).get("members", {})
+            for member, spec in members.items():
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "list":
+                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                if target.get("type") != "string" or "enum" in target \
+                        or not NAMED_DOC.search(spec.get("documentation", "")):
+                    continue
+                flag = xform_name(member, "-")
+                w = words(flag)
+                if not w or vocabulary.matches(w) or w[-1] in TAILS or any(x in QUALIFIER_STOP for x in w):
+                    continue
+                lines.add(f"{xform_name(op_name, '-')} {flag}")
+    return sorted(lines)
+
+
 def _alternation(words_: list[str]) -> str:
     forms = set()
     for w in words_:
@@ -201,7 +238,7 @@ OWNED = _owned()
 LABELLED = {"priority": 38, "propagate": True, "split": "label_value"}
 
 
-def detectors(entries) -> list[dict]:
+def detectors(entries, named_flags: list[str]) -> list[dict]:
     ends = sorted({e[-1] for e in entries} | {"name", "id"})
     tail = _alternation(ends)
     label_value = {
@@ -370,11 +407,12 @@ def detectors(entries) -> list[dict]:
             "no_match": ['{"name": "LOG_LEVEL", "value": "debug"}', '{"name": "TABLE_NAME", "value": ""}'],
         },
     }
+    flag_ends = {line.split()[1].rsplit("-", 1)[-1] for line in named_flags}
     flag = {
         "id": "vocab-cli-flag",
         "kind": "name",
         "description": "Values of AWS CLI flags whose words name an AWS identifier member (botocore).",
-        "anchors": [f"-(?:{'|'.join(ends)})s?[= \\t]"],
+        "anchors": [f"-(?:{'|'.join(sorted(set(ends) | flag_ends))})s?[= \\t]"],
         "window": 100,
         "window_chars": "[a-z0-9-]",
         "window_exact": True,
@@ -382,7 +420,9 @@ def detectors(entries) -> list[dict]:
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
-                   "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"]},
+                   "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"],
+                   "named_flags": sorted({line.split()[1] for line in named_flags}),
+                   "named_in_aws_operation": {"vocabulary": "aws-cli-named-flags"}},
         "regex": (rf"(?<![A-Za-z0-9_-])--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
                   rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
         "examples": {
@@ -396,10 +436,13 @@ def detectors(entries) -> list[dict]:
                  "masks": ["mw-ab12cd34eEXAMPLE"]},
                 {"text": "aws apigateway create-rest-api --name 'My First API' --region us-west-2",
                  "masks": ["My", "First", "API"]},
+                {"text": "aws codeartifact list-repositories-in-domain --domain test-domain", "masks": ["test-domain"]},
+                {"text": "aws athena list-named-queries \\\n    --work-group TeamB", "masks": ["TeamB"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
-                         "--engine-name mysql", "--region-name us-east-1"],
+                         "--engine-name mysql", "--region-name us-east-1", "git push --domain x-1",
+                         "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1"],
         },
     }
     method = {
@@ -427,9 +470,9 @@ def detectors(entries) -> list[dict]:
     return [label_value, json_list, xml, env_yaml, env_json, flag, method]
 
 
-def render(entries, enums, version: str, objects: list[str]) -> str:
+def render(entries, enums, version: str, objects: list[str], named_flags: list[str]) -> str:
     import yaml
-    dets = detectors(entries)
+    dets = detectors(entries, named_flags)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
             "# Regenerate with `make packs` after changing the generator or the botocore pin.\n"
             "# Identifier labels as word tuples (agent/engine/labels.py) and AWS enum values (never masked\n"
@@ -441,7 +484,8 @@ def render(entries, enums, version: str, objects: list[str]) -> str:
                                                      and "\n" not in v and len(v) <= 120))
     return (head + body + "vocabularies:\n  aws-identifier-labels: |\n" + labels
             + "\n  aws-enum-values: |\n" + values
-            + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects) + "\n")
+            + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects)
+            + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -456,7 +500,8 @@ def check(text: str) -> list[str]:
         tmp.write_text(text.replace("pack: vocab", "pack: vocab-check", 1)
                        .replace("id: vocab-", "id: check-vocab-")
                        .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums")
-                       .replace("aws-resource-objects", "check-objects"))
+                       .replace("aws-resource-objects", "check-objects")
+                       .replace("aws-cli-named-flags", "check-named-flags"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -479,7 +524,8 @@ def main() -> int:
     import botocore
     entries, enums = collect()
     objects = collect_objects()
-    text = render(entries, enums, botocore.__version__, objects)
+    named_flags = collect_named_flags(entries)
+    text = render(entries, enums, botocore.__version__, objects, named_flags)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -490,7 +536,7 @@ def main() -> int:
         return 0 if same else 1
     OUT.write_text(text)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
-          f"{len(objects)} resource objects, "
+          f"{len(objects)} resource objects, {len(named_flags)} named CLI flags, "
           f"botocore {botocore.__version__}")
     return 0
 

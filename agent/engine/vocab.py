@@ -107,7 +107,14 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         generic = False
     else:
         label, q, q2 = m.group("label", "q", "q2")
-        generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start())
+        if form == "cli" and q is None and q2 == '"':
+            q2 = None  # an unescaped quote after an unquoted word ends the JSON string the command is in
+        generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start()) is not None
+        named = params.get("named_in_aws_operation")
+        if not generic and named is not None and label in params.get("named_flags", ()):
+            # --domain, --work-group: what the operation's own botocore docs call "The name of ..."
+            command = _in_aws_command(text, m.start())
+            generic = command is not None and f"{command.group('op')} {label}" in named
     spaced = None
     if q is not None and q2 is None and form == "key":
         spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
@@ -149,13 +156,14 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     return out
 
 
-_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$\x00\"]|\\[nt])aws[ \t]+[a-z0-9-]+[ \t]+[a-z0-9-]+[ \t]")
+_AWS_COMMAND = re.compile(r"(?:^|[\s;|&(`$\x00\"]|\\[nt])aws[ \t]+[a-z0-9-]+[ \t]+(?P<op>[a-z0-9-]+)[ \t]")
 _COMMAND_REACH = 2000
 
 
-def _in_aws_command(text: str, flag_start: int) -> bool:
-    """The flag belongs to an ``aws <service> <operation>`` command: on its line, or on a line
-    continued with a trailing backslash (a generic flag such as ``--name`` says nothing elsewhere).
+def _in_aws_command(text: str, flag_start: int) -> re.Match | None:
+    """The ``aws <service> <operation>`` command the flag belongs to (group ``op``), or None: on its
+    line, or on a line continued with a trailing backslash (a generic flag such as ``--name`` says
+    nothing elsewhere).
     Line breaks are real or JSON-escaped (``\\n``); a backslash may have been blanked to NUL."""
     lo = max(0, flag_start - _COMMAND_REACH)
     start = flag_start
@@ -163,11 +171,12 @@ def _in_aws_command(text: str, flag_start: int) -> bool:
         real, escaped = text.rfind("\n", lo, start), text.rfind("\\n", lo, start)
         brk = max(real, escaped)
         line_start = (real + 1 if real > escaped else escaped + 2) if brk >= 0 else lo
-        if _AWS_COMMAND.search(text, line_start, flag_start):
-            return True
+        command = _AWS_COMMAND.search(text, line_start, flag_start)
+        if command is not None:
+            return command
         # the previous line continues into this one when it ends with a backslash
         if brk <= lo or text[brk - 1] not in "\\\x00":
-            return False
+            return None
         start = brk
 
 
@@ -360,7 +369,7 @@ def _spaced_value(text: str, start: int, end: int, q: str) -> int | None:
 
 
 _FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|\Z)")
-_CLI_END = re.compile(r"[ \t\r\n;|&)\\]|\Z")
+_CLI_END = re.compile(r"[ \t\r\n;|&)\\\"]|\Z")
 
 
 def _token_end(text: str, start: int) -> int:

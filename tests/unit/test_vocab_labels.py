@@ -27,6 +27,7 @@ MASKED = [
     ('"environment": [{"name": "TABLE_NAME", "value": "orders-table"}]', "orders-table"),
     ("<ListBucketResult><Name>acme-xml-bucket</Name></ListBucketResult>", "acme-xml-bucket"),
     ('"SubnetIds": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]', "subnet-2EXAMPLE"),
+    ("aws ivs get-channel --name channel-1", "channel-1"),   # as the last word of a JSON string too
 ]
 
 KEPT = [
@@ -200,3 +201,32 @@ def test_anthropic_api_keys_stay_when_a_tool_input_holds_an_aws_resource_object(
     assert use["id"] == "toolu_01ABCdef234" and use["name"] == "lightsail_get_instance"
     assert result["tool_use_id"] == "toolu_01ABCdef234"
     assert use["input"]["name"] != "WordPress-1" and "WordPress-1" not in result["content"]
+
+
+# CLI flags whose words do not say "name" but whose operation's botocore docs do ("The name of the
+# domain ..."): trusted only inside that operation's aws command.
+NAMED_FLAGS = [
+    ("aws codeartifact list-repositories-in-domain --domain test-domain --max-results 5", "test-domain"),
+    ("aws swf count-open-workflow-executions \\\n    --domain DataFrobtzz \\\n    --start-time-filter x",
+     "DataFrobtzz"),
+    ("aws athena list-named-queries --work-group TeamB", "TeamB"),
+    ("aws codeartifact delete-repository --domain d-1 --repository test-repo", "test-repo"),
+]
+NOT_NAMED_FLAGS = [
+    "git push --domain prod-eu",                        # not an aws command
+    "mycli deploy --repository team-repo",
+    "aws codeartifact list-domains --domain test-domain",   # list-domains has no --domain member
+    "aws ec2 describe-vpcs --rule x-1",
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text,value", NAMED_FLAGS, ids=[t[:40] for t, _ in NAMED_FLAGS])
+def test_flags_the_operation_documents_as_names(text, value, as_json):
+    assert value not in _masked(text, as_json)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text", NOT_NAMED_FLAGS, ids=[t[:40] for t in NOT_NAMED_FLAGS])
+def test_named_flags_outside_their_operation_pass(text, as_json):
+    assert _masked(text, as_json) == text
