@@ -39,15 +39,23 @@ OUT = ROOT / "agent" / "engine" / "packs" / "vocab.yaml"
 TAILS = ("id", "ids", "name", "names", "identifier", "identifiers", "arn", "arns", "url", "urls")
 _TAIL = re.compile(r"(?:Id|ID|Ids|IDs|Name|Names|Identifier|Identifiers|Arn|ARN|Arns|ARNs|Url|URL|Urls)$")
 # The word before the tail says the value is AWS vocabulary, not a customer's resource.
+# The last group: words whose labels name an application's own records in code (display_name,
+# order_id, session_id); AWS uses them too, and an object of AWS's keys says so (APP_RECORD_WORDS).
+APP_RECORD_WORDS = frozenset("""
+    display file host dns first last middle given family nick full device shard partition sequence
+    order customer invoice message session cart ticket employee patient
+""".split())
+# Not for the object test: host and DNS names (PrivateDnsName, HostName) have detectors of their own
+# (AWS host names, EC2 IP host labels), and AWS device names are device paths (DeviceName: /dev/xvda);
+# an inventory holds thousands of each, and the object test would cost every one (~20 us).
+HOST_WORDS = frozenset({"dns", "host", "device"})
 QUALIFIER_STOP = frozenset("""
     region zone az engine metric attribute type class status state version platform family field
     column parameter option event feature product vendor locale language timezone header
     filter limit tier step tool recipe action permission dimension unit runtime codec
     voice currency country sku statistic property setting capability namespace sort query model
     request token idempotency trace correlation transaction
-    display file host dns first last middle given family nick full device shard partition sequence
-    order customer invoice message session cart ticket employee patient
-""".split())
+""".split()) | APP_RECORD_WORDS
 ENUM_SHARE = 0.25
 # Labels that read the same in application code and mean an application's own records there
 # (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
@@ -137,8 +145,40 @@ OBJECT_SPREAD = 20
 FOREIGN_DOCS = re.compile(r"Kubernetes|Docker|Model Context Protocol|OpenAPI|Swagger|JSON [Ss]chema")
 
 
-def collect_objects() -> list[str]:
-    """One line per distinct member set, distinctive members marked with ``+`` (see above)."""
+def object_labels() -> list[str]:
+    """Members dropped from the vocabulary only as application records (``DisplayName``, ``UserId``,
+    ``SessionId``, ``ShardId``: APP_RECORD_WORDS and ``user id``), exactly as the models spell them:
+    trusted as a quoted JSON key whose object is one of AWS's (``aws-resource-objects``)."""
+    from agent.engine.labels import words
+    found: set[str] = set()
+    enum_uses: Counter = Counter()
+    uses: Counter = Counter()
+    for _, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            for member, spec in shape.get("members", {}).items():
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "list":
+                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                if target.get("type") != "string" or not _TAIL.search(member):
+                    continue
+                uses[member] += 1
+                if "enum" in target:
+                    enum_uses[member] += 1
+                    continue
+                w = words(member)
+                if 2 <= len(w) <= 4 and w[-1] in TAILS and (w[-2] in APP_RECORD_WORDS or w[-2:] == ("user", "id")) \
+                        and w[-2] not in HOST_WORDS and not any(x in QUALIFIER_STOP - APP_RECORD_WORDS for x in w):
+                    found.add(member)
+    return sorted(m for m in found if enum_uses[m] < ENUM_SHARE * uses[m])
+
+
+def collect_objects(labels: list[str]) -> list[str]:
+    """One line per distinct member set, distinctive members marked with ``+`` (see above): structures
+    with a lower-case ``name`` / ``id``, or with one of ``labels`` (``object_labels``)."""
+    object_only = set(labels)
     services_of: dict[str, set[str]] = {}
     foreign: set[str] = set()
     structures: list[frozenset[str]] = []
@@ -158,9 +198,12 @@ def collect_objects() -> list[str]:
                 if target.get("type") == "string" and "enum" not in target:
                     structures.append(frozenset(members))
                     break
+            else:
+                if object_only.intersection(members):
+                    structures.append(frozenset(members))
 
     def distinctive(member: str) -> bool:
-        return (member not in OBJECT_LABELS and any(c.isupper() for c in member) and member[0].islower()
+        return (member not in OBJECT_LABELS and member not in object_only and any(c.isupper() for c in member[1:])
                 and len(services_of[member]) <= OBJECT_SPREAD and member not in foreign)
 
     lines = set()
@@ -260,7 +303,8 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"],
-                   "objects": {"vocabulary": "aws-resource-objects"}},
+                   "objects": {"vocabulary": "aws-resource-objects"},
+                   "object_labels": {"vocabulary": "aws-object-labels"}},
         # Atomic groups (?>...) around label-and-separator and around the opening quote: neither
         # can match otherwise and still lead to a match (a shorter label ends on a label character,
         # no separator; a value cannot start at a quote), so they only spare the backtracking into
@@ -297,6 +341,8 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                 {"text": '{\\"id\\": \\"-1682899164\\", \\"name\\": \\"www.example.com\\", \\"target\\": '
                          '\\"192.0.2.0\\", \\"isAlias\\": false, \\"type\\": \\"A\\"}',
                  "masks": ["-1682899164", "www.example.com"]},
+                {"text": '{"ProviderName": "my-provider", "DisplayName": "my-portfolio", "CreatedTime": 1571337221.5}',
+                 "masks": ["my-provider", "my-portfolio"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -316,7 +362,9 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                          '{"name": "list_buckets", "description": "d", "inputSchema": {}, "outputSchema": {}}',
                          '{"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"isAlias": false, '
                          '"supportCode": "x", "isStaticIp": true}}',
-                         '{"name": "my-app", "version": "1.0.0", "devDependencies": {}, "peerDependencies": {}}'],
+                         '{"name": "my-app", "version": "1.0.0", "devDependencies": {}, "peerDependencies": {}}',
+                         '{"UserId": "u_8f3k2", "DisplayName": "Jane Doe", "Email": "j@x", "IsActive": true}',
+                         'display_name: "Orders"  # DisplayName only as a JSON key of an AWS object'],
         },
     }
     plurals = sorted({e[-1] for e in entries if e[-1].endswith("s")})
@@ -470,7 +518,7 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
     return [label_value, json_list, xml, env_yaml, env_json, flag, method]
 
 
-def render(entries, enums, version: str, objects: list[str], named_flags: list[str]) -> str:
+def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str]) -> str:
     import yaml
     dets = detectors(entries, named_flags)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
@@ -485,7 +533,8 @@ def render(entries, enums, version: str, objects: list[str], named_flags: list[s
     return (head + body + "vocabularies:\n  aws-identifier-labels: |\n" + labels
             + "\n  aws-enum-values: |\n" + values
             + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects)
-            + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags) + "\n")
+            + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags)
+            + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -501,7 +550,8 @@ def check(text: str) -> list[str]:
                        .replace("id: vocab-", "id: check-vocab-")
                        .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums")
                        .replace("aws-resource-objects", "check-objects")
-                       .replace("aws-cli-named-flags", "check-named-flags"))
+                       .replace("aws-cli-named-flags", "check-named-flags")
+                       .replace("aws-object-labels", "check-object-labels"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -523,9 +573,10 @@ def main() -> int:
     args = p.parse_args()
     import botocore
     entries, enums = collect()
-    objects = collect_objects()
+    labels = object_labels()
+    objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
-    text = render(entries, enums, botocore.__version__, objects, named_flags)
+    text = render(entries, enums, botocore.__version__, objects, named_flags, labels)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -536,7 +587,7 @@ def main() -> int:
         return 0 if same else 1
     OUT.write_text(text)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
-          f"{len(objects)} resource objects, {len(named_flags)} named CLI flags, "
+          f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(named_flags)} named CLI flags, "
           f"botocore {botocore.__version__}")
     return 0
 

@@ -124,7 +124,12 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         return []
     plural = _label_decision(label, params["labels"]) if not generic else False
     if plural is None:
-        return []
+        # DisplayName, UserId, SessionId: application records in code, AWS's in an object of AWS's keys
+        objects = params.get("objects")
+        if not (form == "key" and kq and objects is not None and label.lower() in params.get("object_labels", ())
+                and objects.holds_at(text, label_start, label)):
+            return []
+        plural = False
     start, end = m.span("value")
     if spaced is None and q is not None and form == "cli" and plural is not True and " " in text[start:end]:
         spaced = _spaced_value(text, start, start + _TOKEN.match(text, start).end() - start, q)
@@ -249,7 +254,8 @@ class ResourceObjects:
         definitions, schemas): 196 keys of the bench's Claude Code body, 2.2 -> 0.4 ms."""
         lo = max(0, label_start - _NEAR)
         index = self.index
-        for key in _CAMEL_KEY.findall(text, lo, label_start + _NEAR):
+        keys = _CAMEL_KEY if label[0].islower() else _TWO_WORD_KEY   # "name": camelCase siblings
+        for key in keys.findall(text, lo, label_start + _NEAR):
             if key in index:
                 return self.holds(label, _object_keys(text, label_start))
         return False
@@ -268,6 +274,7 @@ class ResourceObjects:
 
 
 _CAMEL_KEY = re.compile(r'"([a-z][a-z0-9]*[A-Z][A-Za-z0-9]*)[\\\x00]*"[ \t]*:')
+_TWO_WORD_KEY = re.compile(r'"([A-Za-z][a-z0-9]*[A-Z][A-Za-z0-9]*)[\\\x00]*"[ \t]*:')
 # A brace, or a quoted camelCase-or-word key and its colon (the quote may be escaped: \"key\":).
 _OBJECT_TOKEN = re.compile(r'[{}]|"([A-Za-z][A-Za-z0-9]{0,63})[\\\x00]*"[ \t]*:')
 

@@ -345,6 +345,11 @@ NEGATIVES: list[Template] = [
                '"inputSchema": {"type": "object"}, "outputSchema": {"type": "object"}}]}', [], ['"name": "list_buckets"']),
     lambda g: ('{"type": "tool_use", "id": "toolu_01XYZ", "name": "lightsail_get", '
                '"input": {"supportCode": "x", "isStaticIp": false}}', [], ['"id": "toolu_01XYZ"', '"name": "lightsail_get"']),
+    # PascalCase application records (DisplayName, UserId, OrderId) outside an object of AWS's keys
+    lambda g: ('{"UserId": "u_8f3k2", "DisplayName": "Jane Doe", "Email": "jane@example.com", "IsActive": true, '
+               '"LastLoginAt": "2024-05-01T10:00:00Z"}', [], ['"UserId": "u_8f3k2"', '"DisplayName": "Jane Doe"']),
+    lambda g: ('{"OrderId": "A-1001", "CustomerId": "C-77", "InvoiceId": "INV-5", "TotalAmount": 12.5, '
+               '"OrderStatus": "Shipped"}', [], ['"OrderId": "A-1001"', '"CustomerId": "C-77"']),
     lambda g: ('{"parameters": [{"name": "petId", "in": "path", "required": true, "allowEmptyValue": false, '
                '"allowReserved": false, "schema": {"type": "string"}}], "operationId": "showPetById"}',
                [], ['"name": "petId"']),

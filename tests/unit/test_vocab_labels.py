@@ -154,6 +154,11 @@ RESOURCE_OBJECTS = [
      "-1682899164"),
     ('{"pipeline": {"name": "MyFirstPipeline", "pipelineType": "V2", "executionMode": "QUEUED", "stages": []}}',
      "MyFirstPipeline"),
+    # labels dropped as application records (DisplayName, SessionId), in an object of AWS's own keys
+    ('{"PortfolioDetail": {"ProviderName": "my-provider", "DisplayName": "my-portfolio", "CreatedTime": 1571337221.5}}',
+     "my-portfolio"),
+    ('{"SessionId": "John-07a16060613c408b5", "Target": "i-1234567890abcdef0", "Status": "Connected", '
+     '"StartDate": "2024-01-01", "Owner": "x", "OutputUrl": {}}', "John-07a16060613c408b5"),
 ]
 OTHER_OBJECTS = [
     '{"name": "http", "containerPort": 80, "protocol": "TCP"}',                                   # Kubernetes port
@@ -163,6 +168,9 @@ OTHER_OBJECTS = [
     '{"name": "petId", "in": "path", "required": true, "allowEmptyValue": false, "allowReserved": false}',  # OpenAPI
     '{"id": "C012AB3CD", "name": "general", "isChannel": true, "isArchived": false, "isMember": true}',  # Slack
     '{"name": "get_weather", "description": "d", "input_schema": {"type": "object"}}',              # Anthropic tool
+    '{"UserId": "u_8f3k2", "DisplayName": "Jane Doe", "Email": "j@example.com", "IsActive": true}',  # an app's user
+    '{"SessionId": "sess-91ab", "ExpiresAt": "2024-06-01T00:00:00Z", "UserAgent": "curl/8.0"}',
+    '{"DeviceId": "dev-1", "DeviceName": "Pixel-8", "OsVersion": "14", "AppVersion": "2.1"}',
 ]
 
 
