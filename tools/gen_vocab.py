@@ -39,15 +39,23 @@ OUT = ROOT / "agent" / "engine" / "packs" / "vocab.yaml"
 TAILS = ("id", "ids", "name", "names", "identifier", "identifiers", "arn", "arns", "url", "urls")
 _TAIL = re.compile(r"(?:Id|ID|Ids|IDs|Name|Names|Identifier|Identifiers|Arn|ARN|Arns|ARNs|Url|URL|Urls)$")
 # The word before the tail says the value is AWS vocabulary, not a customer's resource.
+# The last group: words whose labels name an application's own records in code (display_name,
+# order_id, session_id); AWS uses them too, and an object of AWS's keys says so (APP_RECORD_WORDS).
+APP_RECORD_WORDS = frozenset("""
+    display file host dns first last middle given family nick full device shard partition sequence
+    order customer invoice message session cart ticket employee patient
+""".split())
+# Not for the object test: host and DNS names (PrivateDnsName, HostName) have detectors of their own
+# (AWS host names, EC2 IP host labels), and AWS device names are device paths (DeviceName: /dev/xvda);
+# an inventory holds thousands of each, and the object test would cost every one (~20 us).
+HOST_WORDS = frozenset({"dns", "host", "device"})
 QUALIFIER_STOP = frozenset("""
     region zone az engine metric attribute type class status state version platform family field
     column parameter option event feature product vendor locale language timezone header
     filter limit tier step tool recipe action permission dimension unit runtime codec
     voice currency country sku statistic property setting capability namespace sort query model
     request token idempotency trace correlation transaction
-    display file host dns first last middle given family nick full device shard partition sequence
-    order customer invoice message session cart ticket employee patient
-""".split())
+""".split()) | APP_RECORD_WORDS
 ENUM_SHARE = 0.25
 # Labels that read the same in application code and mean an application's own records there
 # (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
@@ -125,6 +133,123 @@ def collect():
     return entries, enums
 
 
+# Objects whose lower-case "name" / "id" is a resource's: the member sets of botocore structures
+# that have such a member (a string without an enum). A JSON object's keys say it is one of them when
+# they hold two "distinctive" members of one structure, or one and every key is a member of it
+# (three keys at least). Distinctive: camelCase (the Anthropic API and most application JSON are
+# snake_case or one word), in at most OBJECT_SPREAD services (createdAt, displayName, userId are
+# everyone's), and never documented as another ecosystem's vocabulary (FOREIGN_DOCS: AWS mirrors
+# Kubernetes containers, Docker settings and MCP tool definitions key for key).
+OBJECT_LABELS = ("name", "id")
+OBJECT_SPREAD = 20
+FOREIGN_DOCS = re.compile(r"Kubernetes|Docker|Model Context Protocol|OpenAPI|Swagger|JSON [Ss]chema")
+
+
+def object_labels() -> list[str]:
+    """Members dropped from the vocabulary only as application records (``DisplayName``, ``UserId``,
+    ``SessionId``, ``ShardId``: APP_RECORD_WORDS and ``user id``), exactly as the models spell them:
+    trusted as a quoted JSON key whose object is one of AWS's (``aws-resource-objects``)."""
+    from agent.engine.labels import words
+    found: set[str] = set()
+    enum_uses: Counter = Counter()
+    uses: Counter = Counter()
+    for _, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            for member, spec in shape.get("members", {}).items():
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "list":
+                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                if target.get("type") != "string" or not _TAIL.search(member):
+                    continue
+                uses[member] += 1
+                if "enum" in target:
+                    enum_uses[member] += 1
+                    continue
+                w = words(member)
+                if 2 <= len(w) <= 4 and w[-1] in TAILS and (w[-2] in APP_RECORD_WORDS or w[-2:] == ("user", "id")) \
+                        and w[-2] not in HOST_WORDS and not any(x in QUALIFIER_STOP - APP_RECORD_WORDS for x in w):
+                    found.add(member)
+    return sorted(m for m in found if enum_uses[m] < ENUM_SHARE * uses[m])
+
+
+def collect_objects(labels: list[str]) -> list[str]:
+    """One line per distinct member set, distinctive members marked with ``+`` (see above): structures
+    with a lower-case ``name`` / ``id``, or with one of ``labels`` (``object_labels``)."""
+    object_only = set(labels)
+    services_of: dict[str, set[str]] = {}
+    foreign: set[str] = set()
+    structures: list[frozenset[str]] = []
+    for service, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            members = shape.get("members", {})
+            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
+            for member, spec in members.items():
+                services_of.setdefault(member, set()).add(service)
+                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
+                    foreign.add(member)
+            for label in OBJECT_LABELS:
+                target = shapes.get(members.get(label, {}).get("shape"), {})
+                if target.get("type") == "string" and "enum" not in target:
+                    structures.append(frozenset(members))
+                    break
+            else:
+                if object_only.intersection(members):
+                    structures.append(frozenset(members))
+
+    def distinctive(member: str) -> bool:
+        return (member not in OBJECT_LABELS and member not in object_only and any(c.isupper() for c in member[1:])
+                and len(services_of[member]) <= OBJECT_SPREAD and member not in foreign)
+
+    lines = set()
+    for members in structures:
+        if any(distinctive(m) for m in members):
+            lines.add(" ".join(sorted(("+" + m) if distinctive(m) else m for m in members)))
+    return sorted(lines)
+
+
+# AWS CLI flags that name a resource though their words do not say so (--domain, --work-group,
+# --repository): the operation's own input member is a string without an enum whose botocore docs
+# begin "The name of the ...", "The ID of ...", "The identifier of ...", "The ARN of ...". Trusted
+# only inside that operation's ``aws <service> <operation>`` command. Flags the vocabulary already
+# covers, flags ending in a tail word (dropped or covered on purpose) and flags with an AWS
+# vocabulary word (QUALIFIER_STOP: --source-region, --engine) are left out.
+NAMED_DOC = re.compile(r"^\s*(?:<p>)?\s*The\s+(?:(?:unique|user-defined|friendly)\s+)?"
+                       r"(?:name|ID|identifier|Amazon Resource Name|ARN)\b(?:\s*\([A-Z]+\))?\s+(?:of|for)\s+"
+                       r"(?:the|a|an|your)\b", re.I)
+
+
+def collect_named_flags(entries) -> list[str]:
+    """``operation flag`` lines (kebab-case, as the CLI spells them)."""
+    from botocore import xform_name
+
+    from agent.engine.labels import Vocabulary, words
+    vocabulary = Vocabulary(entries)
+    lines = set()
+    for _, model in _models():
+        shapes = model["shapes"]
+        for op_name, op in model["operations"].items():
+            members = shapes.get(op.get("input", {}).get("shape"), {}).get("members", {})
+            for member, spec in members.items():
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "list":
+                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                if target.get("type") != "string" or "enum" in target \
+                        or not NAMED_DOC.search(spec.get("documentation", "")):
+                    continue
+                flag = xform_name(member, "-")
+                w = words(flag)
+                if not w or vocabulary.matches(w) or w[-1] in TAILS or any(x in QUALIFIER_STOP for x in w):
+                    continue
+                lines.add(f"{xform_name(op_name, '-')} {flag}")
+    return sorted(lines)
+
+
 def _alternation(words_: list[str]) -> str:
     forms = set()
     for w in words_:
@@ -156,7 +281,7 @@ OWNED = _owned()
 LABELLED = {"priority": 38, "propagate": True, "split": "label_value"}
 
 
-def detectors(entries) -> list[dict]:
+def detectors(entries, named_flags: list[str]) -> list[dict]:
     ends = sorted({e[-1] for e in entries} | {"name", "id"})
     tail = _alternation(ends)
     label_value = {
@@ -177,7 +302,9 @@ def detectors(entries) -> list[dict]:
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
-                   "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"]},
+                   "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"],
+                   "objects": {"vocabulary": "aws-resource-objects"},
+                   "object_labels": {"vocabulary": "aws-object-labels"}},
         # Atomic groups (?>...) around label-and-separator and around the opening quote: neither
         # can match otherwise and still lead to a match (a shorter label ends on a label character,
         # no separator; a value cannot start at a quote), so they only spare the backtracking into
@@ -209,6 +336,13 @@ def detectors(entries) -> list[dict]:
                 {"text": '{"capacityProviderArn": "x", "name": "ExampleCapacityProvider"}',
                  "masks": ["ExampleCapacityProvider"]},
                 {"text": '{"arn": "x", "location": {"regionName": "us-east-1"}, "name": "web-1"}', "masks": ["web-1"]},
+                {"text": '{"name": "WordPress-1", "supportCode": "x", "isStaticIp": false, "addOns": []}',
+                 "masks": ["WordPress-1"]},
+                {"text": '{\\"id\\": \\"-1682899164\\", \\"name\\": \\"www.example.com\\", \\"target\\": '
+                         '\\"192.0.2.0\\", \\"isAlias\\": false, \\"type\\": \\"A\\"}',
+                 "masks": ["-1682899164", "www.example.com"]},
+                {"text": '{"ProviderName": "my-provider", "DisplayName": "my-portfolio", "CreatedTime": 1571337221.5}',
+                 "masks": ["my-provider", "my-portfolio"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -222,7 +356,15 @@ def detectors(entries) -> list[dict]:
                          "\"Name\": \"it's\" ok\"",
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__get", "input": {"arn": "x"}}',
                          '{"type": "tool_use", "input": {"roleArn": "x"}, "id": "toolu_01abc", "name": "mcp__a"}',
-                         '{"description": "see clusterArn", "name": "Bash"}'],
+                         '{"description": "see clusterArn", "name": "Bash"}',
+                         '{"name": "http", "containerPort": 80, "protocol": "TCP"}',
+                         '{"name": "web", "image": "nginx", "imagePullPolicy": "Always", "volumeMounts": []}',
+                         '{"name": "list_buckets", "description": "d", "inputSchema": {}, "outputSchema": {}}',
+                         '{"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"isAlias": false, '
+                         '"supportCode": "x", "isStaticIp": true}}',
+                         '{"name": "my-app", "version": "1.0.0", "devDependencies": {}, "peerDependencies": {}}',
+                         '{"UserId": "u_8f3k2", "DisplayName": "Jane Doe", "Email": "j@x", "IsActive": true}',
+                         'display_name: "Orders"  # DisplayName only as a JSON key of an AWS object'],
         },
     }
     plurals = sorted({e[-1] for e in entries if e[-1].endswith("s")})
@@ -313,11 +455,12 @@ def detectors(entries) -> list[dict]:
             "no_match": ['{"name": "LOG_LEVEL", "value": "debug"}', '{"name": "TABLE_NAME", "value": ""}'],
         },
     }
+    flag_ends = {line.split()[1].rsplit("-", 1)[-1] for line in named_flags}
     flag = {
         "id": "vocab-cli-flag",
         "kind": "name",
         "description": "Values of AWS CLI flags whose words name an AWS identifier member (botocore).",
-        "anchors": [f"-(?:{'|'.join(ends)})s?[= \\t]"],
+        "anchors": [f"-(?:{'|'.join(sorted(set(ends) | flag_ends))})s?[= \\t]"],
         "window": 100,
         "window_chars": "[a-z0-9-]",
         "window_exact": True,
@@ -325,7 +468,9 @@ def detectors(entries) -> list[dict]:
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
-                   "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"]},
+                   "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"],
+                   "named_flags": sorted({line.split()[1] for line in named_flags}),
+                   "named_in_aws_operation": {"vocabulary": "aws-cli-named-flags"}},
         # After a separator or a JSON escape (\n in a JSON string; \\n, NUL and n, one level deeper).
         "regex": (rf"(?:(?<![A-Za-z0-9_-])|(?<=[\\\x00][nrt]))"
                   rf"--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
@@ -341,10 +486,13 @@ def detectors(entries) -> list[dict]:
                  "masks": ["mw-ab12cd34eEXAMPLE"]},
                 {"text": "aws apigateway create-rest-api --name 'My First API' --region us-west-2",
                  "masks": ["My", "First", "API"]},
+                {"text": "aws codeartifact list-repositories-in-domain --domain test-domain", "masks": ["test-domain"]},
+                {"text": "aws athena list-named-queries \\\n    --work-group TeamB", "masks": ["TeamB"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
-                         "--engine-name mysql", "--region-name us-east-1"],
+                         "--engine-name mysql", "--region-name us-east-1", "git push --domain x-1",
+                         "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1"],
         },
     }
     method = {
@@ -372,9 +520,9 @@ def detectors(entries) -> list[dict]:
     return [label_value, json_list, xml, env_yaml, env_json, flag, method]
 
 
-def render(entries, enums, version: str) -> str:
+def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str]) -> str:
     import yaml
-    dets = detectors(entries)
+    dets = detectors(entries, named_flags)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
             "# Regenerate with `make packs` after changing the generator or the botocore pin.\n"
             "# Identifier labels as word tuples (agent/engine/labels.py) and AWS enum values (never masked\n"
@@ -385,7 +533,10 @@ def render(entries, enums, version: str) -> str:
     values = "\n".join("    " + v for v in sorted(v for v in enums if v.strip() and v == v.strip()
                                                      and "\n" not in v and len(v) <= 120))
     return (head + body + "vocabularies:\n  aws-identifier-labels: |\n" + labels
-            + "\n  aws-enum-values: |\n" + values + "\n")
+            + "\n  aws-enum-values: |\n" + values
+            + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects)
+            + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags)
+            + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -399,7 +550,10 @@ def check(text: str) -> list[str]:
         tmp = Path(d) / "vocab-check.yaml"
         tmp.write_text(text.replace("pack: vocab", "pack: vocab-check", 1)
                        .replace("id: vocab-", "id: check-vocab-")
-                       .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums"))
+                       .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums")
+                       .replace("aws-resource-objects", "check-objects")
+                       .replace("aws-cli-named-flags", "check-named-flags")
+                       .replace("aws-object-labels", "check-object-labels"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -421,7 +575,10 @@ def main() -> int:
     args = p.parse_args()
     import botocore
     entries, enums = collect()
-    text = render(entries, enums, botocore.__version__)
+    labels = object_labels()
+    objects = collect_objects(labels)
+    named_flags = collect_named_flags(entries)
+    text = render(entries, enums, botocore.__version__, objects, named_flags, labels)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -432,6 +589,7 @@ def main() -> int:
         return 0 if same else 1
     OUT.write_text(text)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
+          f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(named_flags)} named CLI flags, "
           f"botocore {botocore.__version__}")
     return 0
 

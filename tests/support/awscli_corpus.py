@@ -366,12 +366,17 @@ POLICY_KEPT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA
 # a value that is only a region or an AZ ("Name": "us-west-2c" of an AZ, "GroupName": "us-west-2":
 # README, "Always kept ... regions and AZs"); a multi-word AWS-owned name ("AWS X-Ray", "Amazon
 # Elastic Compute Cloud (Amazon EC2)"); a public AWS documentation or product page
-# (https://docs.aws.amazon.com/..., https://aws.amazon.com/...): the same for everyone.
+# (https://docs.aws.amazon.com/..., https://aws.amazon.com/...): the same for everyone; an AWS service
+# endpoint name or service principal.
 POLICY_CORRECTIONS = (
     ("regions/AZs", re.compile(r"(?:[a-z]{2}(?:-gov|-iso[a-z]?)?-(?:north|south|east|west|central|northeast|"
                                r"northwest|southeast|southwest)-[0-9]{1,2}[a-z]?)")),
     ("AWS-owned multi-word names", re.compile(r"(?:AWS|Amazon) .*")),
     ("public AWS docs URLs", re.compile(r"https?://(?:docs\.aws\.amazon\.com|aws\.amazon\.com)/.*")),
+    # AWS service endpoint names (com.amazonaws.us-east-1.s3, not a customer's com.amazonaws.vpce.* service)
+    # and service principals (codecommit.amazonaws.com): the same in every account (README, Detection)
+    ("AWS service endpoint names and principals",
+     re.compile(r"com\.amazonaws\.(?!vpce\.)[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+\.amazonaws\.com")),
 )
 NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words"}
 

@@ -334,6 +334,25 @@ NEGATIVES: list[Template] = [
     lambda g: ("| Bucket | Purpose |\n|---|---|\n| (none yet) | - |", [], ["(none yet)"]),
     lambda g: ("def handler(event, context):\n    table = os.environ['TABLE_NAME']\n    return {'statusCode': 200}",
                [], ["TABLE_NAME", "statusCode"]),
+    # lower-case "name" / "id" whose sibling keys AWS mirrors or shares (vocab ResourceObjects)
+    lambda g: ('{"name": "my-app", "version": "1.0.0", "devDependencies": {"jest": "^29"}, "peerDependencies": {}}',
+               [], ['"name": "my-app"']),
+    lambda g: ('{"containers": [{"name": "web", "image": "nginx:1.25", "imagePullPolicy": "IfNotPresent", '
+               '"ports": [{"name": "http", "containerPort": 80, "protocol": "TCP"}], '
+               '"volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": true}]}]}',
+               [], ['"name": "web"', '"name": "http"', '"name": "data"']),
+    lambda g: ('{"tools": [{"name": "list_buckets", "title": "List", "description": "d", '
+               '"inputSchema": {"type": "object"}, "outputSchema": {"type": "object"}}]}', [], ['"name": "list_buckets"']),
+    lambda g: ('{"type": "tool_use", "id": "toolu_01XYZ", "name": "lightsail_get", '
+               '"input": {"supportCode": "x", "isStaticIp": false}}', [], ['"id": "toolu_01XYZ"', '"name": "lightsail_get"']),
+    # PascalCase application records (DisplayName, UserId, OrderId) outside an object of AWS's keys
+    lambda g: ('{"UserId": "u_8f3k2", "DisplayName": "Jane Doe", "Email": "jane@example.com", "IsActive": true, '
+               '"LastLoginAt": "2024-05-01T10:00:00Z"}', [], ['"UserId": "u_8f3k2"', '"DisplayName": "Jane Doe"']),
+    lambda g: ('{"OrderId": "A-1001", "CustomerId": "C-77", "InvoiceId": "INV-5", "TotalAmount": 12.5, '
+               '"OrderStatus": "Shipped"}', [], ['"OrderId": "A-1001"', '"CustomerId": "C-77"']),
+    lambda g: ('{"parameters": [{"name": "petId", "in": "path", "required": true, "allowEmptyValue": false, '
+               '"allowReserved": false, "schema": {"type": "string"}}], "operationId": "showPetById"}',
+               [], ['"name": "petId"']),
 ]
 
 # --- variants-1: other phrasings, written after the first detectors; measured (76 %), then fixed --------

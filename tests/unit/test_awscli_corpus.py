@@ -3,10 +3,11 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all labelled files: 92.7 % masked, 0.10 % changed, as text and inside
+values changed. Measured on all labelled files: 94.65 % masked, 0.10 % changed, as text and inside
 a request alike (before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
 names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corrections: 88.7 %,
-0.22 %); this sample: 93.7 %, 0.19 %. The recall floor below is what is achieved today less a
+0.22 %; before AWS resource objects, named CLI flags and application-record labels in AWS objects:
+92.7 %, 0.10 %); this sample: 95.1 %, 0.19 %. The recall floor below is what is achieved today less a
 margin, a ratchet to raise, not the target; the change ceiling is the target.
 """
 
@@ -22,7 +23,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.92
+RECALL_FLOOR = 0.94
 CHANGE_CEILING = 0.005
 
 
@@ -53,6 +54,9 @@ def test_non_identifier_values_kept(scores):
     ("Amazon Elastic Compute Cloud (Amazon EC2)", "AWS-owned multi-word names"),
     ("https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/x.html", "public AWS docs URLs"),
     ("AWS-RunShellScript", "UUIDs, AWS-owned names"),
+    ("com.amazonaws.us-east-1.s3", "AWS service endpoint names and principals"),
+    ("codecommit.amazonaws.com", "AWS service endpoint names and principals"),
+    ("com.amazonaws.vpce.us-east-1.vpce-svc-0e123abc123198abc", None), ("my-bucket.s3.amazonaws.com", None),
     ("us-west-2-prod-db", None), ("my-bucket", None), ("AWSome team", None), ("https://example.com/x", None),
     ("https://docs.aws.amazon.com.evil.example/x", None),
 ])

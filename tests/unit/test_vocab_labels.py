@@ -27,6 +27,7 @@ MASKED = [
     ('"environment": [{"name": "TABLE_NAME", "value": "orders-table"}]', "orders-table"),
     ("<ListBucketResult><Name>acme-xml-bucket</Name></ListBucketResult>", "acme-xml-bucket"),
     ('"SubnetIds": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]', "subnet-2EXAMPLE"),
+    ("aws ivs get-channel --name channel-1", "channel-1"),   # as the last word of a JSON string too
 ]
 
 KEPT = [
@@ -141,3 +142,99 @@ def test_tool_use_block_keeps_its_id_and_name_when_its_input_holds_an_arn_key():
     got = out["messages"][0]["content"][0]
     assert got["id"] == "toolu_01ABCdef234" and got["name"] == "mcp__aws__describe"
     assert "123456789012" not in json.dumps(got) and got["input"]["name"] != "orders-handler-2"
+
+
+# Lower-case "name" / "id" with no ARN key: the object's other keys say it is an AWS resource when
+# two of them are distinctive members of one botocore structure that has that name / id (lightsail
+# Instance: supportCode, isStaticIp ...), or one is and every key belongs to it (DomainEntry).
+RESOURCE_OBJECTS = [
+    ('{"name": "WordPress-1", "supportCode": "6EXAMPLE3362/i-0f1e2d3c", "isStaticIp": false, "addOns": []}',
+     "WordPress-1"),
+    ('{"id": "-1682899164", "name": "www.example.com", "target": "192.0.2.0", "isAlias": false, "type": "A"}',
+     "-1682899164"),
+    ('{"pipeline": {"name": "MyFirstPipeline", "pipelineType": "V2", "executionMode": "QUEUED", "stages": []}}',
+     "MyFirstPipeline"),
+    # labels dropped as application records (DisplayName, SessionId), in an object of AWS's own keys
+    ('{"PortfolioDetail": {"ProviderName": "my-provider", "DisplayName": "my-portfolio", "CreatedTime": 1571337221.5}}',
+     "my-portfolio"),
+    ('{"SessionId": "John-07a16060613c408b5", "Target": "i-1234567890abcdef0", "Status": "Connected", '
+     '"StartDate": "2024-01-01", "Owner": "x", "OutputUrl": {}}', "John-07a16060613c408b5"),
+]
+OTHER_OBJECTS = [
+    '{"name": "http", "containerPort": 80, "protocol": "TCP"}',                                   # Kubernetes port
+    '{"name": "web", "image": "nginx", "imagePullPolicy": "Always", "volumeMounts": [], "workingDir": "/app"}',
+    '{"name": "list_buckets", "title": "L", "description": "d", "inputSchema": {}, "outputSchema": {}}',  # MCP tool
+    '{"name": "my-app", "version": "1.0.0", "devDependencies": {}, "peerDependencies": {}}',
+    '{"name": "petId", "in": "path", "required": true, "allowEmptyValue": false, "allowReserved": false}',  # OpenAPI
+    '{"id": "C012AB3CD", "name": "general", "isChannel": true, "isArchived": false, "isMember": true}',  # Slack
+    '{"name": "get_weather", "description": "d", "input_schema": {"type": "object"}}',              # Anthropic tool
+    '{"UserId": "u_8f3k2", "DisplayName": "Jane Doe", "Email": "j@example.com", "IsActive": true}',  # an app's user
+    '{"SessionId": "sess-91ab", "ExpiresAt": "2024-06-01T00:00:00Z", "UserAgent": "curl/8.0"}',
+    '{"DeviceId": "dev-1", "DeviceName": "Pixel-8", "OsVersion": "14", "AppVersion": "2.1"}',
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text,value", RESOURCE_OBJECTS, ids=[t[:40] for t, _ in RESOURCE_OBJECTS])
+def test_lower_case_name_id_of_an_aws_resource_object(text, value, as_json):
+    assert value not in _masked(text, as_json)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text", OTHER_OBJECTS, ids=[t[:40] for t in OTHER_OBJECTS])
+def test_lower_case_name_id_of_other_objects_pass(text, as_json):
+    assert _masked(text, as_json) == text
+
+
+def test_anthropic_api_keys_stay_when_a_tool_input_holds_an_aws_resource_object():
+    """tool_use id / name, tool_result tool_use_id and tools[].name pass byte-exact, even when the tool
+    input and the tool result hold a lightsail instance whose own name is masked."""
+    import json
+
+    instance = {"name": "WordPress-1", "supportCode": "6EXAMPLE3362/i-0f1e2d3c", "isStaticIp": False,
+                "addOns": [], "blueprintId": "wordpress"}
+    body = json.dumps({
+        "model": "m", "max_tokens": 10,
+        "tools": [{"name": "lightsail_get_instance", "description": "d",
+                   "input_schema": {"type": "object", "properties": {"supportCode": {"type": "string"},
+                                                                     "isStaticIp": {"type": "boolean"}}}}],
+        "messages": [
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01ABCdef234",
+                                               "name": "lightsail_get_instance", "input": instance}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01ABCdef234",
+                                          "content": json.dumps({"instance": instance})}]}]})
+    out = json.loads(masker().mask_body(body.encode(), "application/json").body)
+    use, result = out["messages"][0]["content"][0], out["messages"][1]["content"][0]
+    assert out["tools"][0]["name"] == "lightsail_get_instance"
+    assert use["id"] == "toolu_01ABCdef234" and use["name"] == "lightsail_get_instance"
+    assert result["tool_use_id"] == "toolu_01ABCdef234"
+    assert use["input"]["name"] != "WordPress-1" and "WordPress-1" not in result["content"]
+
+
+# CLI flags whose words do not say "name" but whose operation's botocore docs do ("The name of the
+# domain ..."): trusted only inside that operation's aws command.
+NAMED_FLAGS = [
+    ("aws codeartifact list-repositories-in-domain --domain test-domain --max-results 5", "test-domain"),
+    ("aws swf count-open-workflow-executions \\\n    --domain DataFrobtzz \\\n    --start-time-filter x",
+     "DataFrobtzz"),
+    ("aws athena list-named-queries --work-group TeamB", "TeamB"),
+    ("aws codeartifact delete-repository --domain d-1 --repository test-repo", "test-repo"),
+]
+NOT_NAMED_FLAGS = [
+    "git push --domain prod-eu",                        # not an aws command
+    "mycli deploy --repository team-repo",
+    "aws codeartifact list-domains --domain test-domain",   # list-domains has no --domain member
+    "aws ec2 describe-vpcs --rule x-1",
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text,value", NAMED_FLAGS, ids=[t[:40] for t, _ in NAMED_FLAGS])
+def test_flags_the_operation_documents_as_names(text, value, as_json):
+    assert value not in _masked(text, as_json)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text", NOT_NAMED_FLAGS, ids=[t[:40] for t in NOT_NAMED_FLAGS])
+def test_named_flags_outside_their_operation_pass(text, as_json):
+    assert _masked(text, as_json) == text
