@@ -27,6 +27,7 @@ is not masked. The detectors' examples are checked here, before the file is writ
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections import Counter
@@ -65,12 +66,23 @@ STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), (
 SINGLE_MIN_USES = 20   # a one-word label (Bucket) must name an identifier this often across the models
 
 
-def _models():
+@functools.cache
+def _models() -> tuple:
+    """(service, model) of every service, read once: collect, object_labels, collect_objects and
+    collect_named_flags each walk all of them."""
     import botocore.session
     session = botocore.session.get_session()
     loader = session.get_component("data_loader")
-    for service in session.get_available_services():
-        yield service, loader.load_service_model(service, "service-2")
+    return tuple((service, loader.load_service_model(service, "service-2"))
+                 for service in session.get_available_services())
+
+
+def _string_target(shapes: dict, spec: dict) -> dict:
+    """The shape a member holds, seen through a list (``SubnetIds`` holds strings)."""
+    target = shapes.get(spec["shape"], {})
+    if target.get("type") == "list":
+        target = shapes.get(target.get("member", {}).get("shape"), {})
+    return target
 
 
 def collect():
@@ -89,9 +101,7 @@ def collect():
             if shape.get("type") != "structure":
                 continue
             for member, spec in shape.get("members", {}).items():
-                target = shapes.get(spec["shape"], {})
-                if target.get("type") == "list":
-                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                target = _string_target(shapes, spec)
                 uses[member] += 1
                 if target.get("type") != "string":
                     other_uses[member.lower()] += 1
@@ -159,9 +169,7 @@ def object_labels() -> list[str]:
             if shape.get("type") != "structure":
                 continue
             for member, spec in shape.get("members", {}).items():
-                target = shapes.get(spec["shape"], {})
-                if target.get("type") == "list":
-                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                target = _string_target(shapes, spec)
                 if target.get("type") != "string" or not _TAIL.search(member):
                     continue
                 uses[member] += 1
@@ -236,9 +244,7 @@ def collect_named_flags(entries) -> list[str]:
         for op_name, op in model["operations"].items():
             members = shapes.get(op.get("input", {}).get("shape"), {}).get("members", {})
             for member, spec in members.items():
-                target = shapes.get(spec["shape"], {})
-                if target.get("type") == "list":
-                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                target = _string_target(shapes, spec)
                 if target.get("type") != "string" or "enum" in target \
                         or not NAMED_DOC.search(spec.get("documentation", "")):
                     continue
