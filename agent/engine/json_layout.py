@@ -207,9 +207,8 @@ def _protected_nodes(neutral: str, marks: list[int]) -> tuple[list[tuple[int, in
                         # User data (tools, tool input, metadata ...): nothing in it is protected, so
                         # the C parser steps over it (Claude Code's tool schemas are most of the
                         # tokens of its bodies); past its recursion limit, brackets are counted.
-                        try:
-                            pos = _STEP_OVER.raw_decode(neutral, t.start())[1]
-                        except (ValueError, RecursionError):
+                        pos = _end_of(neutral, t.start())
+                        if pos is None:
                             skip = 1
                             continue
                         break
