@@ -95,7 +95,7 @@ haproxy32:
 	cp $(HAPROXY32_DIR)/src/haproxy $(HAPROXY32).tmp && mv $(HAPROXY32).tmp $(HAPROXY32) && rm -rf $(HAPROXY32_DIR)/src && \
 	$(HAPROXY32) -v | head -1
 
-# The generated vocabulary must be what tools/gen_vocab.py writes from the pinned botocore (13 s of
+# The generated vocabulary must be what tools/gen_vocab.py writes from the pinned botocore (6 s of
 # model reading: a check beside ruff, not a unit test).
 test: setup tools haproxy32
 	$(VENV)/bin/ruff check agent tests bench tools
