@@ -3,7 +3,7 @@
 --
 --   json.parse(s)                  -- tree of {t=kind, s=first, e=last}; error() if not JSON
 --   json.member(s, obj, name), json.string_of(s, obj, name), json.raw(s, node)
---   json.collect_edits(map, s, node, edits); json.apply_edits(s, edits)
+--   json.collect_edits(map, s, node, edits, at); json.apply_edits(s, edits)
 --   json.restore(map, text)        -- a whole document (plain restore if it is not JSON)
 --   json.body(map), json.lines(map) -- feed/finish objects for application/json and NDJSON bodies
 
@@ -106,23 +106,43 @@ local function keep_exact(s, obj, key)
   return false
 end
 
--- Collect {first, last, replacement} edits restoring every string value (and key) under node.
-local function collect_edits(map, s, node, edits)
+-- The key positions (map:occurrences of the whole document) inside s[first..last], made relative
+-- to `first`; nil when there are none. Binary search for the first one: O(log n) per string.
+local function positions_within(at, first, last)
+  local lo, hi = 1, #at + 1
+  while lo < hi do
+    local mid = (lo + hi) // 2
+    if at[mid] < first then lo = mid + 1 else hi = mid end
+  end
+  if lo > #at or at[lo] > last then return nil end
+  local out, n = {}, 0
+  while lo <= #at and at[lo] <= last do
+    n = n + 1; out[n] = at[lo] - first + 1
+    lo = lo + 1
+  end
+  return out
+end
+
+-- Collect {first, last, replacement} edits restoring every string value (and key) under node. `at`
+-- (optional): the key positions in s; a string holding none of them cannot change and is not read.
+local function collect_edits(map, s, node, edits, at)
   local t = node.t
   if t == "s" then
     if node.e >= node.s then
+      local within = at and positions_within(at, node.s, node.e)
+      if at and not within then return end
       local text = raw(s, node)
-      local out = scan(map, text, 1, true)
+      local out = scan(map, text, 1, true, within)
       if out ~= text then edits[#edits + 1] = { node.s, node.e, out } end
     end
   elseif t == "o" then
     for i = 1, #node.keys do
       local key, val = node.keys[i], node.vals[i]
-      collect_edits(map, s, key, edits)
-      if not (val.t == "s" and keep_exact(s, node, raw(s, key))) then collect_edits(map, s, val, edits) end
+      collect_edits(map, s, key, edits, at)
+      if not (val.t == "s" and keep_exact(s, node, raw(s, key))) then collect_edits(map, s, val, edits, at) end
     end
   elseif t == "a" then
-    for i = 1, #node.vals do collect_edits(map, s, node.vals[i], edits) end
+    for i = 1, #node.vals do collect_edits(map, s, node.vals[i], edits, at) end
   end
 end
 
@@ -143,12 +163,16 @@ end
 
 -- Restore a whole JSON document; text that is not JSON gets the plain restore (a client cannot parse
 -- it anyway, and showing pseudonyms is the one thing a restore must not do).
+-- Where the map's keys occur is looked up once for the whole document (map:occurrences): a body
+-- where none occurs is returned as it is, and the strings that hold none are not read.
 local function restore_json(map, text)
   if map.count == 0 then return text end
+  local at = map:occurrences(text)
+  if at and #at == 0 then return text end
   local ok, tree = pcall(parse_json, text)
-  if not ok then return (scan(map, text, 1, true)) end
+  if not ok then return (scan(map, text, 1, true, at)) end
   local edits = {}
-  collect_edits(map, text, tree, edits)
+  collect_edits(map, text, tree, edits, at)
   return apply_edits(text, edits)
 end
 

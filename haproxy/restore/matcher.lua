@@ -1,8 +1,9 @@
 -- restore/matcher.lua: finds pseudonyms in bytes and puts the originals in their place; the core that
 -- every mode (restore/json.lua, restore/sse.lua, plain text) runs its strings through.
 --
---   local out, hold = matcher.scan(map, buf, from, final)  -- restore buf[from..]; buf[..from-1] is
---                                                          -- context already sent
+--   local out, hold = matcher.scan(map, buf, from, final, at)  -- restore buf[from..]; buf[..from-1]
+--                                                  -- is context already sent; `at`: optional sorted
+--                                                  -- key positions (map:occurrences) to skip between
 --   local st = matcher.stream(map); out = st:feed(piece, final); out = st:flush()
 --
 -- All matching works on the bytes as sent, never on decoded JSON: an original can replace a pseudonym
@@ -35,7 +36,7 @@ local bytes = require("restore.bytes")
 
 local byte, sub, find = string.byte, string.sub, string.find
 local concat = table.concat
-local max = math.max
+local max, min = math.max, math.min
 local WORD, DIGIT, HEX, ESC = bytes.WORD, bytes.DIGIT, bytes.HEX, bytes.ESC
 local BACKSLASH, PERCENT, U, DOT = bytes.BACKSLASH, bytes.PERCENT, bytes.U, bytes.DOT
 local DOLLAR, UNDERSCORE, DASH, TWO, FIVE = 36, 95, 45, 50, 53
@@ -43,6 +44,9 @@ local AFTER_UNDERSCORE = "_"         -- after_escape value: the candidate follow
 
 local RUN_START = "%f[A-Za-z0-9_]"   -- a word byte after a non-word byte (or at the start)
 local CTX = 8                        -- bytes of already-sent input kept to judge the next boundary
+-- How far before a key position the scan resumes when it skips: a candidate is found from the run
+-- start that leads to it, at most 5 bytes before (`\uXXXX`; `$25XX` 4, `%XX` 2, `_` 1).
+local LEAD = 8
 
 local M = {}
 
@@ -176,9 +180,25 @@ local function alt_kind(buf, alt)
   return true
 end
 
+-- Where the scan goes on from `pos` when it knows the key positions `at` (from index `ai` on): a
+-- pseudonym can only match where its key occurs, so the candidates more than LEAD bytes before the
+-- next key position cannot match and are skipped. Unless the data is final, the last bytes are read
+-- whole: there a proper prefix of a pseudonym is held back, and a prefix is no key occurrence.
+-- Returns the position (nil: nothing left can match) and the index of the next key position.
+local function skip_to(map, at, ai, pos, n, final)
+  local q = at[ai]
+  while q and q < pos do ai = ai + 1; q = at[ai] end
+  local target
+  if q then target = q - LEAD elseif final then return nil, ai else target = n end
+  if not final then target = min(target, n - map.maxlen - LEAD) end
+  return max(pos, target), ai
+end
+
 -- Restore buf[from..n]; bytes before `from` are context that was already sent. Returns the restored
--- text and the position from which the input must be held back (n + 1 when nothing is held).
-local function scan(map, buf, from, final)
+-- text and the position from which the input must be held back (n + 1 when nothing is held). `at`,
+-- when given, lists every position in buf where a key occurs (map:occurrences(buf)), sorted; the
+-- result is the same, only the bytes far from all of them are not read.
+local function scan(map, buf, from, final, at)
   local n = #buf
   if map.count == 0 or from > n then return sub(buf, from), n + 1 end
   local out, no = {}, 0
@@ -186,7 +206,12 @@ local function scan(map, buf, from, final)
   local pos = max(1, from - CTX)
   local hold = n + 1
   local s, esc, nextpos, alt, odd
+  local ai = 1
   while true do
+    if at then
+      pos, ai = skip_to(map, at, ai, pos, n, final)
+      if pos == nil then break end
+    end
     s, esc, nextpos, alt, odd = next_candidate(map, buf, pos, odd)
     if s == nil then break end
     local e, o

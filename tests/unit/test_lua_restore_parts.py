@@ -15,6 +15,8 @@ from pathlib import Path
 import lupa.lua53
 import lupa.lua54
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent.engine.restore_map import encode
 
@@ -170,6 +172,57 @@ def test_matcher_stream_split_everywhere(matcher):
         st = stream()
         out = st.feed(st, text[:cut], False) + st.feed(st, text[cut:], False) + st.flush(st)
         assert out == f"{INST[1]} and {ACCT[1]}:{IP[1]}".encode(), cut
+
+
+# --- skipping to the key positions (map:occurrences) changes nothing ---------------------------------
+
+# Pseudonyms of every shape the matcher treats apart: EC2-style (label glue), digits, dotted, an odd
+# first byte, two sharing their index key, and one short enough to shrink the key.
+SKIP_MAP = dict([INST, ACCT, IP, SK_ODD, ("i-0a1b2c3d4e5f60718-x", "i-0fedcba9876543210-x"), ("qz-b", "my-b")])
+# Pieces that decide a boundary or a candidate: escapes one and two levels deep, percent and `$25XX`
+# escapes, glue, joiners, word bytes, and proper prefixes of pseudonyms.
+SKIP_PIECES = [*SKIP_MAP, "\\n", "\\", "\\u0030", "\\\\n", "%2F", "$252F", "_", "web-", "-", ".", ":",
+               "/", "+", "=", "x", "0", "7", " ", '"', "\\u00", INST[0][:9], ACCT[0][:5], SK_ODD[0][:3]]
+
+
+@st.composite
+def skip_texts(draw):
+    parts = draw(st.lists(st.sampled_from(SKIP_PIECES), max_size=40))
+    filler = draw(st.integers(0, 3))
+    return ("".join(parts) + " lorem ipsum 42," * filler).encode()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(buf=skip_texts(), frm=st.integers(1, 12), final=st.booleans())
+def test_scan_told_the_key_positions_equals_the_full_scan(rt, buf, frm, final):
+    mp, mt = part(rt, "map"), part(rt, "matcher")
+    m = mp.parse(encode(SKIP_MAP))
+    at = m.occurrences(m, buf)
+    assert at is not None
+    assert tuple(mt.scan(m, buf, frm, final, at)) == tuple(mt.scan(m, buf, frm, final))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strings=st.lists(skip_texts(), max_size=6), key=st.sampled_from(["text", "signature", "k"]))
+def test_json_edits_told_the_key_positions_equal_the_full_walk(rt, strings, key):
+    j, m = part(rt, "json"), part(rt, "map").parse(encode(SKIP_MAP))
+    values = [v.decode() for v in strings]
+    doc = json.dumps({"type": "text", **{f"{key}{i}": v for i, v in enumerate(values)}, key: values,
+                      **{v: i for i, v in enumerate(values)}}).encode()
+    tree = j.parse(doc)
+    full, told = rt.table(), rt.table()
+    j.collect_edits(m, doc, tree, full)
+    j.collect_edits(m, doc, tree, told, m.occurrences(m, doc))
+    assert j.apply_edits(doc, told) == j.apply_edits(doc, full)
+
+
+def test_occurrences_decline_past_the_searched_keys(rt):
+    mp = part(rt, "map")
+    small = mp.parse(encode(SKIP_MAP))
+    assert list(small.occurrences(small, f"{ACCT[0]} x {ACCT[0]}".encode()).values()) == [1, 16]
+    many = {f"q{n:07d}-zz": f"orig{n:08d}" for n in range(mp.SEARCHED_KEYS + 1)}
+    big = mp.parse(encode(many))
+    assert big.nkeys == mp.SEARCHED_KEYS + 1 and big.occurrences(big, b"q0000001-zz") is None
 
 
 # --- restore/json.lua ---------------------------------------------------------------------------------
