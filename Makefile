@@ -102,10 +102,11 @@ test: setup tools haproxy32
 	$(PY) tools/gen_vocab.py --check
 	$(VENV)/bin/pytest -q
 
-# In-process tests only (engine, codec, Lua restore via lupa, CLI), no HAProxy needed: ~1 min (the fuzz
-# lane cut to 5 s here; make test runs it 30 s).
+# In-process tests only (engine, codec, Lua restore via lupa, CLI), no HAProxy needed, the quick loop
+# while editing: property tests at a fifth of their examples (tests/support/effort.py) and the fuzz
+# lane for 3 s; make test runs them all in full (the fuzz lane 30 s).
 test-unit: venv
-	FUZZ_LANE_SECONDS=5 $(VENV)/bin/pytest -q tests/unit
+	TEST_EFFORT=quick FUZZ_LANE_SECONDS=3 $(VENV)/bin/pytest -q tests/unit
 
 # Recall per class on generated artifacts (tests/support/recall_artifacts.py) and negatives kept.
 recall-report: venv

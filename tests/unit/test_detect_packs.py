@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from agent.engine.detectors import load_packs
@@ -47,13 +49,14 @@ def test_anchors_find_what_the_regex_finds(det):
             assert fast == full, f"{det.where}: anchors miss matches in {text!r}"
 
 
-def _corpus_texts() -> list[str]:
+@functools.cache
+def _corpus_texts() -> tuple[str, ...]:
     from bench.corpora import claude_code_request, dense_inventory_request
     from tests.support.masker_support import CORPUS, load_jsonl
     texts = [c["text"] for f in sorted(CORPUS.glob("*.jsonl")) for c in load_jsonl(f)]
     texts.append(claude_code_request(target=60_000).decode()[:80_000])
     texts.append(dense_inventory_request(target=40_000).decode())
-    return texts
+    return tuple(texts)
 
 
 @pytest.mark.parametrize("det", [d for d in PACKS.detectors if d.anchors], ids=lambda d: d.id)

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.engine.restore_map import encode
+from tests.support.effort import examples
 
 LUA_DIR = Path(__file__).resolve().parents[2] / "haproxy"
 
@@ -423,7 +424,7 @@ def random_splits(text: str, rnd: random.Random) -> list[str]:
     return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=texts(), seed=st.integers(0, 2**32))
 def test_random_texts_random_splits(lua, text, seed):
     rnd = random.Random(seed)
@@ -454,7 +455,7 @@ def random_maps(draw):
     return mapping
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mapping=random_maps(), seps=st.lists(SEP, min_size=1, max_size=8), seed=st.integers(0, 2**32))
 def test_random_maps(lua, mapping, seps, seed):
     rnd = random.Random(seed)

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.engine.restore_map import encode
+from tests.support.effort import examples
 
 LUA_DIR = Path(__file__).resolve().parents[2] / "haproxy"
 PARTS = ["bytes", "map", "matcher", "json", "sse", "sse_anthropic", "sse_openai"]
@@ -192,7 +193,7 @@ def skip_texts(draw):
     return ("".join(parts) + " lorem ipsum 42," * filler).encode()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(buf=skip_texts(), frm=st.integers(1, 12), final=st.booleans())
 def test_scan_told_the_key_positions_equals_the_full_scan(rt, buf, frm, final):
     mp, mt = part(rt, "map"), part(rt, "matcher")
@@ -202,7 +203,7 @@ def test_scan_told_the_key_positions_equals_the_full_scan(rt, buf, frm, final):
     assert tuple(mt.scan(m, buf, frm, final, at)) == tuple(mt.scan(m, buf, frm, final))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(strings=st.lists(skip_texts(), max_size=6), key=st.sampled_from(["text", "signature", "k"]))
 def test_json_edits_told_the_key_positions_equal_the_full_walk(rt, strings, key):
     j, m = part(rt, "json"), part(rt, "map").parse(encode(SKIP_MAP))

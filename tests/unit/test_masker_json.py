@@ -13,6 +13,7 @@ from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from agent.engine.results import MaskRefused
 from agent.engine.settings import MaskConfig
+from tests.support.effort import examples
 from tests.support.masker_support import TEST_KEY, masker
 
 IID = "i-1234567890abcdef0"
@@ -230,7 +231,7 @@ def _mutations(draw_text: str) -> list[str]:
     return [base[:i] + draw_text + base[i:] for i in range(0, len(base), 7)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet=_JSONISH, max_size=40))
 def test_the_fast_validator_accepts_nothing_json_refuses(fragment):
     """``_parses`` asks simdjson first: whatever it accepts, ``json`` must accept too (the engine's

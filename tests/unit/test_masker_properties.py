@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from agent.engine import restore_map
 from agent.engine.restore import restore_text
+from tests.support.effort import examples
 from tests.support.masker_support import masker
 
 HEX = "0123456789abcdef"
@@ -36,7 +37,7 @@ def documents(draw):
     return "".join(parts)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(documents())
 def test_text_round_trip(text):
     r = masker().mask_body(text.encode(), "text/plain")
@@ -44,7 +45,7 @@ def test_text_round_trip(text):
     assert restore_text(r.body.decode(), r.restore_map) == text
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(documents(), st.booleans())
 def test_json_round_trip_any_encoding(text, ascii_only):
     body = json.dumps({"messages": [{"role": "user", "content": text}]}, ensure_ascii=ascii_only)
@@ -53,7 +54,7 @@ def test_json_round_trip_any_encoding(text, ascii_only):
     assert restore_text(out, r.restore_map) == text
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(documents())
 def test_masking_twice_restores(text):
     m = masker()
@@ -62,7 +63,7 @@ def test_masking_twice_restores(text):
     assert restore_text(second.body.decode(), second.restore_map) == first.body.decode()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(ids, min_size=1, max_size=12, unique=True))
 def test_no_shared_pseudonyms_and_no_pseudonym_is_an_original(values):
     text = " ; ".join(values)
@@ -72,7 +73,7 @@ def test_no_shared_pseudonyms_and_no_pseudonym_is_an_original(values):
     assert not originals & set(r.restore_map)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.text(HEX, min_size=17, max_size=17), st.integers(0, 255), st.integers(0, 255))
 def test_formats_preserved(h, b, c):
     text = f"i-{h} 10.{b}.{c}.7 10.{b}.{c}.9 192.168.{b}.{c}"

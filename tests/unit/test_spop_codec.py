@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from agent import spop
 from agent.spop import DataType, Status
+from tests.support.effort import examples
 from tests.support.spop_peer import (
     decode_agent_frame,
     haproxy_disconnect_frame,
@@ -20,7 +21,7 @@ from tests.support.spop_peer import (
     raw_frame,
 )
 
-FAST = settings(max_examples=150, deadline=None)
+FAST = settings(max_examples=examples(150), deadline=None)
 
 
 def status_of(fn, *args) -> Status:
@@ -479,7 +480,7 @@ def test_error_details_never_quote_the_payload() -> None:
     assert secret.decode() not in info.value.message and "123456" not in str(info.value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=200))
 def test_garbage_after_handshake_only_raises_spop_errors(data: bytes) -> None:
     conn = ready()
@@ -489,7 +490,7 @@ def test_garbage_after_handshake_only_raises_spop_errors(data: bytes) -> None:
         assert "internal decoder error" not in err.message     # a real decoding path, not the safety net
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=300))
 def test_garbage_before_handshake_only_raises_spop_errors(data: bytes) -> None:
     try:

@@ -29,6 +29,7 @@ from agent.engine.masker import Masker
 from agent.engine.settings import MaskConfig
 from tests.support import sdk_bodies as sb
 from tests.support.deadline import hard_timeout
+from tests.support.effort import examples
 
 KEY = b"structure-property-test-key-0123456789"
 pytestmark = pytest.mark.timeout(600, method="thread")
@@ -79,14 +80,14 @@ def check_variants(body: dict, seed: int, variants: int = 3) -> None:
             pytest.fail(f"seed {seed}: variant {n} masks differently from variant 0 (key order / whitespace)")
 
 
-@settings(max_examples=200, deadline=None, verbosity=Verbosity.quiet, print_blob=False, database=None,
+@settings(max_examples=examples(200), deadline=None, verbosity=Verbosity.quiet, print_blob=False, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(body=sb.request_bodies(), seed=st.integers(0, 2**32 - 1))
 def test_key_order_and_whitespace_do_not_matter(body, seed):
     check_variants(body, seed)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=sb.request_bodies(), seed=st.integers(0, 2**32 - 1))
 def test_stepping_over_unmarked_blocks_changes_nothing(body, seed):
     """The walk steps over messages and blocks that hold no protection literal; with a mark at every
