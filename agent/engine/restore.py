@@ -9,7 +9,7 @@ table of cases through both):
   contains that joiner and a word character follows it (a digit, for ``.``), i.e. the neighbour
   continues a token of the same shape (``10.0.1.5.7``, ``i-0ab..-x``); ``arn:...:<account>:role``,
   ``<account>.dkr.ecr...`` and ``<bucket>.s3.amazonaws.com`` restore.
-- Escapes are separators: right after ``\\n \\t \\r \\b \\f``, ``\\uXXXX``, ``%XX`` and ``$25XX`` (the
+- Escapes are separators: right after ``\\n \\t \\r \\b \\f``, ``\\uXXXX``, ``%XX``, ``%25XX`` and ``$25XX`` (the
   CloudWatch console's spelling of ``%2F``) a pseudonym restores.
 - Glue the masker also reads through (core.yaml's ``ec2-resource-id``): a pseudonym wrapped in single
   underscores (``_<p>_``, markdown emphasis, each underscore with a non-word byte outside), and an
@@ -137,6 +137,8 @@ def _next_candidate(m: _Map, text: str, pos: int):
                     and text[r + 3] in _HEX:
                 return r, False, r + 1, r + 4          # $252F: the console's %2F
             elif prev == "%" and text[r] in _HEX and r + 1 < n and text[r + 1] in _HEX:
+                if text[r:r + 2] == "25" and r + 3 < n and text[r + 2] in _HEX and text[r + 3] in _HEX:
+                    return r, False, r + 1, r + 4      # %252F: a %2F percent-encoded again
                 return r, False, r + 1, r + 2
             elif text[r] == "_" and r + 1 < n and text[r + 1] in _WORD and text[r + 1] != "_":
                 return r, False, r + 1, r + 1          # ``_<p>_``: the run itself, then after the ``_``

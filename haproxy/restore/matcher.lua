@@ -20,8 +20,8 @@
 --     `123456789012.dkr.ecr...` and `cdk-hnb659fds-assets-123456789012-us-east-1`, which is how the
 --     component-wise masking (DESIGN.md invariant 4) composes them.
 --   * Escapes are separators: after `\n` `\t` `\r` `\b` `\f` `\uXXXX` (JSON, one or two levels deep)
---     and after `%XX` (percent-encoded URLs) and `$25XX` (the CloudWatch console's `%2F`) a pseudonym
---     restores; the escape is never split or touched.
+--     and after `%XX` (percent-encoded URLs), `%25XX` (encoded twice) and `$25XX` (the CloudWatch
+--     console's `%2F`) a pseudonym restores; the escape is never split or touched.
 --   * Glue the masker reads through (core.yaml ec2-resource-id): `_<p>_` (markdown emphasis: single
 --     underscores with a non-word byte outside each), and an EC2-style ID pseudonym (`i-` + 17 hex, 68
 --     random bits) after a host label (`web-<p>`) when no word byte or joined word follows.
@@ -162,6 +162,10 @@ local function next_candidate(map, buf, pos, odd)
           and HEX[byte(buf, r + 2) or 0] and HEX[byte(buf, r + 3) or 0] then
         return r, false, r + 1, r + 4, odd    -- $252F: the CloudWatch console's %2F
       elseif prev == PERCENT and HEX[byte(buf, r)] and HEX[byte(buf, r + 1) or 0] then
+        if byte(buf, r) == TWO and byte(buf, r + 1) == FIVE and HEX[byte(buf, r + 2) or 0]
+            and HEX[byte(buf, r + 3) or 0] then
+          return r, false, r + 1, r + 4, odd  -- %252F: a %2F percent-encoded again
+        end
         return r, false, r + 1, r + 2, odd    -- try the run itself first, then after `%XX`
       elseif byte(buf, r) == UNDERSCORE and WORD[byte(buf, r + 1) or 0] and byte(buf, r + 1) ~= UNDERSCORE then
         return r, false, r + 1, r + 1, odd    -- `_<p>_`: the run itself, then after the `_`

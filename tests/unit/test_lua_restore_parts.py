@@ -182,7 +182,7 @@ def test_matcher_stream_split_everywhere(matcher):
 SKIP_MAP = dict([INST, ACCT, IP, SK_ODD, ("i-0a1b2c3d4e5f60718-x", "i-0fedcba9876543210-x"), ("qz-b", "my-b")])
 # Pieces that decide a boundary or a candidate: escapes one and two levels deep, percent and `$25XX`
 # escapes, glue, joiners, word bytes, and proper prefixes of pseudonyms.
-SKIP_PIECES = [*SKIP_MAP, "\\n", "\\", "\\u0030", "\\\\n", "%2F", "$252F", "_", "web-", "-", ".", ":",
+SKIP_PIECES = [*SKIP_MAP, "\\n", "\\", "\\u0030", "\\\\n", "%2F", "%252F", "$252F", "_", "web-", "-", ".", ":",
                "/", "+", "=", "x", "0", "7", " ", '"', "\\u00", INST[0][:9], ACCT[0][:5], SK_ODD[0][:3]]
 
 

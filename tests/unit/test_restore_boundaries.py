@@ -67,13 +67,13 @@ RESTORES = [
     # Glue the masker reads through (core.yaml ec2-resource-id, the fuzz lane's pack examples):
     "_\x01" + INST + "\x02_", "is _\x01" + ACCT + "\x02_.", "(_\x01" + B + "\x02_)", "web-\x01" + INST + "\x02 is",
     "x-\x01" + INST + "\x02", "web-\x01" + INST + "\x02.", "log-group/$252Faws$252F\x01" + NAME + "\x02",
-    "$252F\x01" + ACCT + "\x02",
+    "$252F\x01" + ACCT + "\x02", "log-group/%252Faws%252F\x01" + NAME + "\x02", "%252F\x01" + INST + "\x02",
 ]
 STAYS = [
     "x" + INST, INST + "0", INST + "x", "_" + INST, INST + "_", "9" + ACCT, ACCT + "7", "a" + AK, IP + ".9", "1." + IP,
     INST + "-x", B + "-old", "x_" + INST + "_", "_" + INST + "_x", "__" + INST + "__", "_" + INST + "__",
     "web-" + INST + "-x", "web-" + INST + "x", "web-" + INST + "_", "web-" + SG, "web-" + B, "x$252F" + NAME + "z",
-    "$2F" + NAME, "$25" + ACCT + "0", "a_" + ACCT + "_",
+    "$2F" + NAME, "$25" + ACCT + "0", "%252F" + INST + "0", "a_" + ACCT + "_",
     IP6 + ":5", SK + "/x", SG + "-1", "x/" + SK_ODD, "x" + LBL, NAME + "x",
     "v" + IP, "ip-10-41-7-2", "\\" + "\\" + "x" + INST,
 ]
