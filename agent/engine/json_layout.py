@@ -161,6 +161,21 @@ OPAQUE_FIELDS = {
 }
 # ``neutral`` is JSON still: blanked escapes are NULs, which strict=False takes inside strings.
 _STEP_OVER = json.JSONDecoder(strict=False)
+
+
+def _container(depth: int) -> re.Pattern:
+    """A JSON array or object nested at most ``depth`` deep, in ``neutral`` (every ``"`` a delimiter,
+    the text valid JSON, so a closing bracket needs no check against its opener). Possessive
+    throughout: one forward pass, no backtracking; deeper nesting does not match at all."""
+    inner = r'(?:"[^"]*+"|[^"{}\[\]]++)*+'
+    for _ in range(depth):
+        inner = r'(?:"[^"]*+"|[^"{}\[\]]++|[\[{]' + inner + r'[\]}])*+'
+    return re.compile(r"[\[{]" + inner + r"[\]}]")
+
+
+# Stepping over a container: this regex builds no objects, where raw_decode builds the whole value
+# (the bench's Claude Code body: its 186 messages 1.0 -> 0.66 ms); raw_decode for deeper ones.
+_CONTAINER_MATCH = _container(24).match
 _NEAR = 256       # characters from a message's or block's brace to a mark taken to be inside it
 _KEPT_KEYS = frozenset(("type", "media_type", *(k for keys in OPAQUE_FIELDS.values() for k in keys)))
 
@@ -240,6 +255,9 @@ def _protected_nodes(neutral: str, marks: list[int]) -> tuple[list[tuple[int, in
 
 def _end_of(neutral: str, start: int) -> int | None:
     """Where the JSON value at ``start`` ends (None past the C parser's recursion limit)."""
+    m = _CONTAINER_MATCH(neutral, start)
+    if m is not None:
+        return m.end()
     try:
         return _STEP_OVER.raw_decode(neutral, start)[1]
     except (ValueError, RecursionError):
