@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
+from operator import itemgetter
 
 from agent.engine.detectors import Detector
 from agent.engine.prefilter import find_literals, make_prefilter
@@ -33,21 +34,25 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
     With ``window: 0`` a match starts exactly where an anchor hit starts, so one ``match`` there
     decides. Otherwise the regex is searched from ``window`` characters before the hit (or from the
     start of the run of ``window_chars`` that ends at the hit, when the detector declares them).
+    An iterable of matches: a list from the loops over hits (no generator between them and ``_hits``).
     """
     if not det.anchors:
-        yield from det.regex.finditer(text)
-        return
+        return det.regex.finditer(text)
     if anchor_hits is None:
         anchor_hits = sorted(m.span() for a in det.anchors for m in a.finditer(text))
-    regex = det.regex
-    match = regex.match
-    covered = -1
     if det.window == 0:
-        yield from _matches_at_hits(det, text, anchor_hits)
-        return
+        return _matches_at_hits(det, text, anchor_hits)
     if det.window_exact:
-        yield from _exact_matches(det, text, anchor_hits)
-        return
+        return _exact_matches(det, text, anchor_hits)
+    return _window_matches(det, text, anchor_hits)
+
+
+def _window_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
+    """``iter_matches`` for a window before each hit (see there)."""
+    match = det.regex.match
+    out: list[re.Match] = []
+    append = out.append
+    covered = -1
     n = len(text)
     window, after = det.window, det.after
     back = _run_start_matcher(det) if det.window_back is not None else None
@@ -69,7 +74,7 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
                     seen.add(m.span())
                     if m.end() > covered:
                         covered = m.end()
-                    yield m
+                    append(m)
                 pos = m.end() if m.end() > pos else pos + 1
             continue
         hi = min(n, a_end + after)
@@ -82,8 +87,9 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             if m.span() not in seen:
                 seen.add(m.span())
                 covered = max(covered, m.end())
-                yield m
+                append(m)
             pos = m.end() if m.end() > m.start() else m.start() + 1
+    return out
 
 
 def _run_start(text: str, a_start: int, window: int, back) -> int:
@@ -239,8 +245,7 @@ def _resolve(hits: list[tuple]) -> list[tuple]:
     return winners
 
 
-def _START(hit: tuple) -> int:
-    return hit[0]
+_START = itemgetter(0)   # a hit's start, as a sort key (C, not a Python call per hit)
 
 
 def _contest(group: list[tuple]) -> list[tuple]:
