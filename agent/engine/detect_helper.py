@@ -30,6 +30,7 @@ from pathlib import Path
 
 from agent.engine.detectors import Detector
 from agent.engine.finder import Finder
+from agent.engine.gc_pause import cycle_gc_paused
 from agent.engine.splitters import Part
 from agent.runtime import CPUS, tune_malloc
 
@@ -207,7 +208,8 @@ def _serve(conn: Connection) -> None:
         except EOFError:
             return
         try:
-            answer = (number, True, finder.find(scan_text(data.decode("utf-8"))))
+            with cycle_gc_paused():   # as the agent's own masking does (agent/engine/gc_pause.py)
+                answer = (number, True, finder.find(scan_text(data.decode("utf-8"))))
         except Exception as exc:  # noqa: BLE001 - the type only: a message could quote the body
             answer = (number, False, type(exc).__name__)
         del data                  # the body does not outlive its job here

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
+from operator import itemgetter
 
 from agent.engine.detectors import Detector
 from agent.engine.prefilter import find_literals, make_prefilter
@@ -32,23 +34,28 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
     With ``window: 0`` a match starts exactly where an anchor hit starts, so one ``match`` there
     decides. Otherwise the regex is searched from ``window`` characters before the hit (or from the
     start of the run of ``window_chars`` that ends at the hit, when the detector declares them).
+    An iterable of matches: a list from the loops over hits (no generator between them and ``_hits``).
     """
     if not det.anchors:
-        yield from det.regex.finditer(text)
-        return
+        return det.regex.finditer(text)
     if anchor_hits is None:
         anchor_hits = sorted(m.span() for a in det.anchors for m in a.finditer(text))
-    regex = det.regex
-    match = regex.match
-    covered = -1
     if det.window == 0:
-        yield from _matches_at_hits(det, text, anchor_hits)
-        return
+        return _matches_at_hits(det, text, anchor_hits)
     if det.window_exact:
-        yield from _exact_matches(det, text, anchor_hits)
-        return
+        return _exact_matches(det, text, anchor_hits)
+    return _window_matches(det, text, anchor_hits)
+
+
+def _window_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]]) -> list[re.Match]:
+    """``iter_matches`` for a window before each hit (see there)."""
+    match = det.regex.match
+    out: list[re.Match] = []
+    append = out.append
+    covered = -1
     n = len(text)
-    window, after, back = det.window, det.after, det.window_back
+    window, after = det.window, det.after
+    back = _run_start_matcher(det) if det.window_back is not None else None
     seen: set[tuple[int, int]] = set()
     for a_start, a_end in anchor_hits:
         if a_start < covered:
@@ -56,7 +63,7 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
         if back is None:
             pos = a_start - window if a_start > window else 0
         else:
-            pos = _run_start(text, a_start, window, back.match)
+            pos = _run_start(text, a_start, window, back)
         if a_start - pos <= _SHORT_WINDOW:
             while pos <= a_start:  # a few anchored attempts beat a search that may run on to ``hi``
                 m = match(text, pos)
@@ -67,7 +74,7 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
                     seen.add(m.span())
                     if m.end() > covered:
                         covered = m.end()
-                    yield m
+                    append(m)
                 pos = m.end() if m.end() > pos else pos + 1
             continue
         hi = min(n, a_end + after)
@@ -80,15 +87,30 @@ def iter_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]] | 
             if m.span() not in seen:
                 seen.add(m.span())
                 covered = max(covered, m.end())
-                yield m
+                append(m)
             pos = m.end() if m.end() > m.start() else m.start() + 1
+    return out
 
 
 def _run_start(text: str, a_start: int, window: int, back) -> int:
-    """Where the run of ``window_chars`` that ends at ``a_start`` starts, at most ``window`` back:
-    matched backwards on one reversed slice (a search forwards through the window cost ~4 us a hit)."""
-    stop = a_start - window - 1 if a_start > window else None
-    return a_start - back(text[a_start - 1:stop:-1] if a_start else "").end()
+    """Where the run of ``window_chars`` that ends at ``a_start`` starts, at most ``window`` back.
+    ``back`` is ``_run_start_matcher(det)``: it matches through the window up to its last character
+    outside the run (none: the run fills the window), with no slice made (the reversed slice it
+    replaces cost 25 % more a hit)."""
+    return back(text, a_start - window if a_start > window else 0, a_start).end()
+
+
+_RUN_START: dict[str, Callable] = {}
+
+
+def _run_start_matcher(det: Detector) -> Callable:
+    """``match`` of ``(?s:.*[^window_chars])?`` for ``_run_start`` (one per class, kept)."""
+    chars = det.window_back.pattern[:-1]       # window_back is "[...]*"
+    found = _RUN_START.get(chars)
+    if found is None:
+        negated = "[" + chars[2:] if chars.startswith("[^") else "[^" + chars[1:]
+        found = _RUN_START[chars] = re.compile(f"(?s:.*{negated})?").match
+    return found
 
 
 def _search(det: Detector, text: str, pos: int, hi: int) -> re.Match | None:
@@ -133,14 +155,15 @@ def _exact_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]])
     ``window_chars`` that ends at the hit starts. A label-anchored detector gets a hit on every
     JSON key that ends like a label (a dense inventory: ~9,000 per MB), so this loop is kept tight:
     no generator, and a hit whose run starts where the previous one's did is decided already."""
-    match, back, window = det.regex.match, det.window_back.match, det.window
+    match, back, window = det.regex.match, _run_start_matcher(det), det.window
     out: list[re.Match] = []
-    seen: set[tuple[int, int]] = set()
     covered = last = -1
+    # Run starts never decrease with the hits (a later hit's run reaches at most as far back), so
+    # a start equal to the last one is the only repeat, and every match found has its own span.
     for a_start, _ in anchor_hits:
         if a_start < covered:
             continue  # inside a match already found
-        start = _run_start(text, a_start, window, back)
+        start = back(text, a_start - window if a_start > window else 0, a_start).end()  # _run_start
         if start and text[start - 1] == "\\" and text[start] in "nrt":
             start += 1  # the run starts with the letter of a JSON escape (\nDB_NAME=x): after it
         if start == last:
@@ -148,12 +171,10 @@ def _exact_matches(det: Detector, text: str, anchor_hits: list[tuple[int, int]])
         last = start
         m = match(text, start)
         if m is not None:
-            span = m.span()
-            if span not in seen:
-                seen.add(span)
-                if span[1] > covered:
-                    covered = span[1]
-                out.append(m)
+            end = m.end()
+            if end > covered:
+                covered = end
+            out.append(m)
     return out
 
 
@@ -224,8 +245,7 @@ def _resolve(hits: list[tuple]) -> list[tuple]:
     return winners
 
 
-def _START(hit: tuple) -> int:
-    return hit[0]
+_START = itemgetter(0)   # a hit's start, as a sort key (C, not a Python call per hit)
 
 
 def _contest(group: list[tuple]) -> list[tuple]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 
 # Tokens of the structure walk: a key (group 1) with its value when that is a string (group 2), a
@@ -113,23 +114,121 @@ class Layout:
 
 def analyse(text: str) -> Layout:
     """Find protected spans, documents and strings to decode in a valid JSON text."""
-    special: list[int] = []    # where \u and \/ escapes start
-    backslashes = False
-    for m in _ESCAPES.finditer(text):
-        if text[m.start() + 1] == "\\":
-            backslashes = True
-        else:
-            special.append(m.start())
+    special, backslashes = _escapes(text)   # where \u and \/ escapes start; any escaped backslash
     scan = scan_text(text) if backslashes else text    # nothing to blank: skip that pass
     neutral = neutralize(scan)
     lay = Layout(scan, neutral)
-    marks = [m.start() for m in _PROTECTING.finditer(neutral)]
+    if _MARKS_DB is not None:
+        marks, percents = _marks_and_percents(neutral)
+    else:
+        marks = [m.start() for m in _PROTECTING.finditer(neutral)]
+        percents = [m.start() for m in _PERCENT.finditer(neutral)] if "%" in neutral else []
     if marks:
         spans, lay.documents = _protected_nodes(neutral, marks)
         for start, end in spans:
             lay.protect(start, end)
-    lay.special = _special_strings(scan, neutral, special)
+    lay.special = _special_strings(scan, neutral, special + percents)
     return lay
+
+
+def _escapes(text: str) -> tuple[list[int], bool]:
+    """``_ESCAPES`` read left to right: (starts of the ``\\u`` and ``\\/`` escapes, whether an escaped
+    backslash occurs). Hyperscan reports every two-character match, overlapping ones too
+    (``\\\\u``: ``\\\\`` at 0 and ``\\u`` at 1); taking them greedily from the left, each one only
+    at or after the end of the last taken, is what the regex's scan does. Backslashes are common in
+    JSON (``\\n``, ``\\"``): the regex stops at each (dense 1 MB body: 1.8 ms, Hyperscan 0.2)."""
+    special: list[int] = []
+    backslashes = False
+    if _ESCAPES_DB is None:
+        for m in _ESCAPES.finditer(text):
+            if text[m.start() + 1] == "\\":
+                backslashes = True
+            else:
+                special.append(m.start())
+        return special, backslashes
+    scratch = getattr(_SCRATCH, "escapes", None)
+    if scratch is None:
+        import hyperscan
+        scratch = _SCRATCH.escapes = hyperscan.Scratch(_ESCAPES_DB)
+    ends: list[int] = []      # end * 2 + (1 for an escaped backslash), in the order found
+    append = ends.append
+
+    def on_match(pid, start, end, flags, context):
+        append(end * 2 + (pid == 0))
+
+    _ESCAPES_DB.scan(text.encode("ascii", "replace"), match_event_handler=on_match, scratch=scratch)
+    taken = -1
+    for code in ends:
+        end = code >> 1
+        if end - 2 < taken:
+            continue          # its backslash is the second character of the last escape taken
+        taken = end
+        if code & 1:
+            backslashes = True
+        else:
+            special.append(end - 2)
+    return special, backslashes
+
+
+def _compile_escapes_db():
+    try:
+        import hyperscan
+        db = hyperscan.Database()
+        db.compile(expressions=[rb"\\\\", rb"\\u", rb"\\/"], ids=[0, 1, 2], elements=3)
+        return db
+    except Exception:  # noqa: BLE001 - not installed or not compiling: the regex does the same
+        return None
+
+
+_ESCAPES_DB = _compile_escapes_db()
+
+
+# Marks and ``%XX`` in one Hyperscan pass over ``neutral`` (two regex passes that start on ``"`` and
+# ``%``, common in JSON and code, cost ~7 % of masking the bench's Claude Code body). A mark only
+# tells the walk that an object may hold something protected, so any superset of ``_PROTECTING``'s
+# matches, inside the same objects, gives the same spans (tests/unit/test_structure_property.py):
+# the quoted key or type value itself, wherever ``_PROTECTING`` would match a ``"type"`` key before it.
+# Every pattern has a fixed width, so no start-of-match tracking is needed.
+_MARK_LITERALS = ('"signature"', '"encrypted_', '"thinking"', '"redacted_thinking"', '"base64"')
+
+
+def _compile_marks_db():
+    try:
+        import hyperscan
+        db = hyperscan.Database()
+        expressions = [re.escape(lit).encode() for lit in _MARK_LITERALS] + [_PERCENT.pattern.encode()]
+        db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions))
+        return db
+    except Exception:  # noqa: BLE001 - not installed or not compiling: the regex passes do the same
+        return None
+
+
+_MARKS_DB = _compile_marks_db()
+_MARK_WIDTHS = tuple(len(lit) for lit in _MARK_LITERALS)
+_PERCENT_ID = len(_MARK_LITERALS)
+_SCRATCH = threading.local()
+
+
+def _marks_and_percents(neutral: str) -> tuple[list[int], list[int]]:
+    """(superset of ``_PROTECTING``'s starts, starts of ``_PERCENT``), each sorted."""
+    scratch = getattr(_SCRATCH, "scratch", None)
+    if scratch is None:
+        import hyperscan
+        scratch = _SCRATCH.scratch = hyperscan.Scratch(_MARKS_DB)
+    marks: list[int] = []
+    percents: list[int] = []
+    widths, percent_id = _MARK_WIDTHS, _PERCENT_ID
+
+    def on_match(pid, start, end, flags, context):
+        if pid == percent_id:
+            percents.append(end - 3)
+        else:
+            marks.append(end - widths[pid])
+
+    # One byte per character: anything non-ASCII becomes "?", in no pattern.
+    _MARKS_DB.scan(neutral.encode("ascii", "replace"), match_event_handler=on_match, scratch=scratch)
+    marks.sort()
+    return marks, percents
 
 
 # --- what is protected: decided by the Messages API structure --------------------------------------
@@ -161,6 +260,21 @@ OPAQUE_FIELDS = {
 }
 # ``neutral`` is JSON still: blanked escapes are NULs, which strict=False takes inside strings.
 _STEP_OVER = json.JSONDecoder(strict=False)
+
+
+def _container(depth: int) -> re.Pattern:
+    """A JSON array or object nested at most ``depth`` deep, in ``neutral`` (every ``"`` a delimiter,
+    the text valid JSON, so a closing bracket needs no check against its opener). Possessive
+    throughout: one forward pass, no backtracking; deeper nesting does not match at all."""
+    inner = r'(?:"[^"]*+"|[^"{}\[\]]++)*+'
+    for _ in range(depth):
+        inner = r'(?:"[^"]*+"|[^"{}\[\]]++|[\[{]' + inner + r'[\]}])*+'
+    return re.compile(r"[\[{]" + inner + r"[\]}]")
+
+
+# Stepping over a container: this regex builds no objects, where raw_decode builds the whole value
+# (the bench's Claude Code body: its 186 messages 1.0 -> 0.66 ms); raw_decode for deeper ones.
+_CONTAINER_MATCH = _container(24).match
 _NEAR = 256       # characters from a message's or block's brace to a mark taken to be inside it
 _KEPT_KEYS = frozenset(("type", "media_type", *(k for keys in OPAQUE_FIELDS.values() for k in keys)))
 
@@ -240,6 +354,9 @@ def _protected_nodes(neutral: str, marks: list[int]) -> tuple[list[tuple[int, in
 
 def _end_of(neutral: str, start: int) -> int | None:
     """Where the JSON value at ``start`` ends (None past the C parser's recursion limit)."""
+    m = _CONTAINER_MATCH(neutral, start)
+    if m is not None:
+        return m.end()
     try:
         return _STEP_OVER.raw_decode(neutral, start)[1]
     except (ValueError, RecursionError):
@@ -267,9 +384,7 @@ def _judge(neutral: str, frame: list, end: int, spans: list, documents: list) ->
 
 
 def _special_strings(scan: str, neutral: str, hits: list[int]) -> list[tuple[int, int]]:
-    """The strings holding the escapes at ``hits``, a ``%XX`` or escaped escapes."""
-    if "%" in neutral:           # a one-character search runs at memchr speed; the regex does not
-        hits.extend(m.start() for m in _PERCENT.finditer(neutral))
+    """The strings holding the escapes or ``%XX`` at ``hits``, or escaped escapes."""
     if "\x00" in scan:           # escaped backslashes: maybe escaped escapes (JSON in a string)
         hits.extend(m.start() for m in _NESTED_ESCAPE.finditer(scan))
     hits.sort()

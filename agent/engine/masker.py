@@ -26,6 +26,7 @@ from agent.engine.assignment import Assignment
 from agent.engine.detect_helper import DetectHelper
 from agent.engine.detectors import PackSet, load_packs
 from agent.engine.finder import Finder
+from agent.engine.gc_pause import cycle_gc_paused
 from agent.engine.policy_values import kept_by_pattern, kept_values
 from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
@@ -92,6 +93,10 @@ class Masker:
     # --- public API -------------------------------------------------------------------------------
     def mask_body(self, body: bytes, content_type: str | None, parallel: bool = False) -> MaskResult:
         """``parallel``: the caller has nothing else to do, so a large JSON body may use the helper."""
+        with cycle_gc_paused():
+            return self._mask_body(body, content_type, parallel)
+
+    def _mask_body(self, body: bytes, content_type: str | None, parallel: bool) -> MaskResult:
         if not body:
             return MaskResult(body=body, restore_map={}, counts={})
         media, charset = _parse_content_type(content_type)
@@ -116,8 +121,9 @@ class Masker:
 
     def scan(self, text: str, as_json: bool) -> list[Found]:
         """What would be masked, with positions in ``text`` (for ``python -m agent scan``)."""
-        found = self._json_found(text, json_lines=False)[0] if as_json else self._text_found(text)
-        return self._allowed(found)
+        with cycle_gc_paused():
+            found = self._json_found(text, json_lines=False)[0] if as_json else self._text_found(text)
+            return self._allowed(found)
 
     # --- finding ----------------------------------------------------------------------------------
     def _view_found(self, view) -> list[Found]:

@@ -313,6 +313,7 @@ def test_user_data_too_deep_for_the_c_parser_is_counted_through(monkeypatch):
         def raw_decode(self, *_):
             raise RecursionError
     monkeypatch.setattr(json_layout, "_STEP_OVER", Deep())
+    monkeypatch.setattr(json_layout, "_CONTAINER_MATCH", lambda *_: None)   # as if nested too deep
     assert json_layout._protected_nodes(neutral, marks) == expected
     block = json.dumps(body["messages"][0]["content"][1])
     start = raw.index(block)
