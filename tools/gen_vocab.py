@@ -221,6 +221,47 @@ def collect_objects(labels: list[str]) -> list[str]:
     return sorted(lines)
 
 
+def collect_parents() -> list[str]:
+    """``parent member1 member2 ...``: a structure with a lower-case ``name`` / ``id`` (a string
+    without an enum) that another structure holds under ``parent`` (itself, or as a list's items),
+    where ``parent`` is distinctive (camelCase of two words or more, in at most OBJECT_SPREAD
+    services, never documented as another ecosystem's vocabulary) and neither structure is documented
+    as one. A JSON object standing under that quoted key whose keys are all members of the structure
+    is AWS's (``"outputArtifacts": [{"name": "MyApp"}]``, ``"stage": ...`` is one word and says nothing)."""
+    services_of: dict[str, set[str]] = {}
+    foreign: set[str] = set()
+    held: list[tuple[str, str, dict]] = []   # (parent member, service, target shape)
+    for service, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
+            for member, spec in shape.get("members", {}).items():
+                services_of.setdefault(member, set()).add(service)
+                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
+                    foreign.add(member)
+                    continue
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "list":
+                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                if target.get("type") != "structure" or FOREIGN_DOCS.search(target.get("documentation", "")):
+                    continue
+                members = target.get("members", {})
+                for label in OBJECT_LABELS:
+                    inner = shapes.get(members.get(label, {}).get("shape"), {})
+                    if inner.get("type") == "string" and "enum" not in inner:
+                        held.append((member, service, target))
+                        break
+    lines = set()
+    for member, _, target in held:
+        if member in foreign or member in OBJECT_LABELS or len(services_of[member]) > OBJECT_SPREAD \
+                or not any(c.isupper() for c in member[1:]) or not member[:1].islower():
+            continue
+        lines.add(member + " " + " ".join(sorted(target["members"])))
+    return sorted(lines)
+
+
 # AWS CLI flags that name a resource though their words do not say so (--domain, --work-group,
 # --repository): the operation's own input member is a string without an enum whose botocore docs
 # begin "The name of the ...", "The ID of ...", "The identifier of ...", "The ARN of ...". Trusted
@@ -310,6 +351,7 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"],
                    "objects": {"vocabulary": "aws-resource-objects"},
+                   "parents": {"vocabulary": "aws-parent-objects"},
                    "object_labels": {"vocabulary": "aws-object-labels"}},
         # Atomic groups (?>...) around label-and-separator and around the opening quote: neither
         # can match otherwise and still lead to a match (a shorter label ends on a label character,
@@ -349,6 +391,10 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                  "masks": ["-1682899164", "www.example.com"]},
                 {"text": '{"ProviderName": "my-provider", "DisplayName": "my-portfolio", "CreatedTime": 1571337221.5}',
                  "masks": ["my-provider", "my-portfolio"]},
+                {"text": '"outputArtifacts": [\n  {"name": "MyApp"}\n]', "masks": ["MyApp"]},
+                {"text": '{\\"domainInfos\\": [{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"DataFrobotz\\"}, '
+                         '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
+                 "masks": ["DataFrobotz", "erontest"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -356,6 +402,9 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
                          '{"type": "tool_result", "tool_use_id": "toolu_01abc"}',
                          '{"name": "my-app", "version": "1.0.0"}', "bucket_id: -1",
+                         '"outputArtifacts": [{"name": "MyApp", "color": "red"}]',
+                         '"outputArtifacts": [{"spec": {"name": "MyApp"}}]', '"items": [{"name": "web"}]',
+                         '"outputArtifacts": [], "other": {"name": "web"}',
                          '"ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)"', '"Name": "AWS X-Ray"',
                          '"Name": "PUT /prod"', '"Name": "Name {{imagebuilder:buildDate}}"',
                          '"Name": "one two three four five six seven eight nine"', '{"name": "Run the tests"}',
@@ -526,7 +575,8 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
     return [label_value, json_list, xml, env_yaml, env_json, flag, method]
 
 
-def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str]) -> str:
+def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],
+           parents: list[str]) -> str:
     import yaml
     dets = detectors(entries, named_flags)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
@@ -542,7 +592,8 @@ def render(entries, enums, version: str, objects: list[str], named_flags: list[s
             + "\n  aws-enum-values: |\n" + values
             + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects)
             + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags)
-            + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels) + "\n")
+            + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels)
+            + "\n  aws-parent-objects: |\n" + "\n".join("    " + line for line in parents) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -559,7 +610,8 @@ def check(text: str) -> list[str]:
                        .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums")
                        .replace("aws-resource-objects", "check-objects")
                        .replace("aws-cli-named-flags", "check-named-flags")
-                       .replace("aws-object-labels", "check-object-labels"))
+                       .replace("aws-object-labels", "check-object-labels")
+                       .replace("aws-parent-objects", "check-parent-objects"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -584,7 +636,8 @@ def main() -> int:
     labels = object_labels()
     objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
-    text = render(entries, enums, botocore.__version__, objects, named_flags, labels)
+    parents = collect_parents()
+    text = render(entries, enums, botocore.__version__, objects, named_flags, labels, parents)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -595,7 +648,8 @@ def main() -> int:
         return 0 if same else 1
     OUT.write_text(text)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
-          f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(named_flags)} named CLI flags, "
+          f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(parents)} parent keys, "
+          f"{len(named_flags)} named CLI flags, "
           f"botocore {botocore.__version__}")
     return 0
 

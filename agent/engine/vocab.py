@@ -63,6 +63,8 @@ def resolve_params(det, vocabularies: dict, fail) -> None:
                 det.params[key] = Vocabulary(tuple(line.split()) for line in lines)
             elif key == "objects":
                 det.params[key] = ResourceObjects(lines)
+            elif key == "parents":
+                det.params[key] = ParentObjects(lines)
             else:
                 det.params[key] = frozenset(line.lower() for line in lines)
 
@@ -92,8 +94,10 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         generic = kq and label in params.get("generic", ())
         if not generic and label in params.get("generic_near_arn", ()):
             objects = params.get("objects")
+            parents = params.get("parents")
             if not (kq and (_near_arn_key(text, label_start)
-                            or (objects is not None and objects.holds_at(text, label_start, label)))):
+                            or (objects is not None and objects.holds_at(text, label_start, label))
+                            or (parents is not None and parents.holds_at(text, label_start, label)))):
                 return []  # a plain word is never in the vocabulary: no look-up
             generic = True
     elif form == "pair":  # name: S3_BUCKET / value: x, and {"name": "TABLE_NAME", "value": "x"}
@@ -273,6 +277,60 @@ class ResourceObjects:
                                      or (len(keys) >= self.MIN_KEYS and keys <= members)):
                 return True
         return False
+
+
+class ParentObjects:
+    """``parent member ...`` lines (``tools/gen_vocab.py``, ``aws-parent-objects``): a botocore
+    structure with a lower-case ``name`` / ``id`` held under the distinctive member ``parent``.
+    ``holds_at``: the object around the key at ``label_start`` stands under a quoted ``parent`` key
+    (``"outputArtifacts": [{"name": "MyApp"}]``, ``"domainInfos": [{..}, {..}]``) and all its keys
+    are members of such a structure with that label. The cheap question first: one ``findall`` of
+    camelCase keys that open an object or a list in the ``_NEAR`` characters before the label."""
+
+    def __init__(self, lines) -> None:
+        self.index: dict[str, list[frozenset[str]]] = {}
+        for line in lines:
+            parent, *members = line.split()
+            self.index.setdefault(parent, []).append(frozenset(members))
+
+    def holds_at(self, text: str, label_start: int, label: str) -> bool:
+        lo = max(0, label_start - _NEAR)
+        index = self.index
+        for t in reversed(list(_PARENT_KEY.finditer(text, lo, label_start))):
+            sets = index.get(t.group(1))
+            if sets is None or not _directly_under(text, t.end() - 1, label_start):
+                continue
+            keys = _object_keys(text, label_start)
+            return any(label in members and keys <= members for members in sets)
+        return False
+
+
+# A quoted camelCase key that opens an object or a list: "outputArtifacts": [ {  (the quote may be
+# escaped, a line break real or JSON-escaped).
+_PARENT_KEY = re.compile(r'"([a-z][a-z0-9]*[A-Z][A-Za-z0-9]*)[\\\x00]*"[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*[\[{]')
+
+
+def _directly_under(text: str, opener: int, label_start: int) -> bool:
+    """The key at ``label_start`` is a key of the object that opens at ``opener`` (``{``), or of an
+    item of the list that opens there (``[``): brackets between them balance but for that one brace."""
+    braces = brackets = 0
+    for ch in _BRACKETS.findall(text, opener + 1, label_start):
+        if ch == "{":
+            braces += 1
+        elif ch == "}":
+            braces -= 1
+        elif ch == "[":
+            brackets += 1
+        else:
+            brackets -= 1
+        if braces < 0 or brackets < 0:
+            return False
+    if text[opener] == "{":
+        return braces == 0 and brackets == 0
+    return braces == 1 and brackets == 0
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 _CAMEL_KEY = re.compile(r'"([a-z][a-z0-9]*[A-Z][A-Za-z0-9]*)[\\\x00]*"[ \t]*:')
