@@ -262,6 +262,57 @@ def collect_parents() -> list[str]:
     return sorted(lines)
 
 
+# JSON keys without a tail word whose botocore shape says they hold identifiers ("virtualNode":
+# ResourceName, "destinationCommit": CommitId, "deploymentGroups": a list of DeploymentGroupName):
+# exactly as the models spell them, quoted as a JSON key. Only distinctive spellings (two words or
+# more, camelCase or PascalCase, in at most OBJECT_SPREAD services, never documented as another
+# ecosystem's vocabulary); no AWS vocabulary word (QUALIFIER_STOP) in the member's or the shape's
+# name; and in at least MODEL_KEY_SHARE of the member's string uses the shape is such a name.
+MODEL_KEY_SHARE = 0.75
+PAIR_WORDS = frozenset({"tag", "tags", "key", "keys", "value", "values", "label", "labels"})  # a key/value pair's
+
+
+def collect_model_keys() -> tuple[list[str], list[str]]:
+    """(keys holding one identifier, keys holding a list of them)."""
+    from agent.engine.labels import words
+    services_of: dict[str, set[str]] = {}
+    foreign: set[str] = set()
+    named: Counter = Counter()
+    strings: Counter = Counter()
+    lists: Counter = Counter()
+    for service, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
+            for member, spec in shape.get("members", {}).items():
+                services_of.setdefault(member, set()).add(service)
+                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
+                    foreign.add(member)
+                raw = shapes.get(spec["shape"], {})
+                target = _string_target(shapes, spec)
+                if target.get("type") != "string":
+                    continue
+                strings[member] += 1
+                name = raw.get("member", {}).get("shape", "") if raw.get("type") == "list" else spec["shape"]
+                if name.endswith("Type") and _TAIL.search(name[:-4]):
+                    name = name[:-4]
+                if "enum" in target or _TAIL.search(member) or not _TAIL.search(name) \
+                        or any(x in QUALIFIER_STOP or x in PAIR_WORDS for x in set(words(member)) | set(words(name))):
+                    continue
+                named[member] += 1
+                if raw.get("type") == "list":
+                    lists[member] += 1
+    single, plural = [], []
+    for member, n in named.items():
+        if n < MODEL_KEY_SHARE * strings[member] or member in foreign or len(services_of[member]) > OBJECT_SPREAD \
+                or len(words(member)) < 2 or not any(c.isupper() for c in member[1:]):
+            continue
+        (plural if lists[member] * 2 > n else single).append(member)
+    return sorted(single), sorted(plural)
+
+
 # AWS CLI flags that name a resource though their words do not say so (--domain, --work-group,
 # --repository): the operation's own input member is a string without an enum whose botocore docs
 # begin "The name of the ...", "The ID of ...", "The identifier of ...", "The ARN of ...". Trusted
@@ -271,6 +322,22 @@ def collect_parents() -> list[str]:
 NAMED_DOC = re.compile(r"^\s*(?:<p>)?\s*The\s+(?:(?:unique|user-defined|friendly)\s+)?"
                        r"(?:name|ID|identifier|Amazon Resource Name|ARN)\b(?:\s*\([A-Z]+\))?\s+(?:of|for)\s+"
                        r"(?:the|a|an|your)\b", re.I)
+
+
+# Also trusted inside the operation's command: a member the model itself calls an identifier, by its
+# name or its shape's (--user-id, --display-name: application records elsewhere, and dropped from the
+# vocabulary for that; --source-commit-specifier holds a CommitName), unless a word says AWS
+# vocabulary (QUALIFIER_STOP but the application-record words: --region-name, --metric-name).
+VOCABULARY_WORDS = QUALIFIER_STOP - APP_RECORD_WORDS - HOST_WORDS
+
+
+def _named_by_model(member: str, shape: str, w: tuple[str, ...]) -> bool:
+    from agent.engine.labels import words
+    if shape.endswith("Type") and _TAIL.search(shape[:-4]):
+        shape = shape[:-4]   # IAM / KMS shape names: roleNameType is a RoleName
+    if not (_TAIL.search(member) or _TAIL.search(shape)):
+        return False
+    return not any(x in VOCABULARY_WORDS for x in set(w) | set(words(shape)))
 
 
 def collect_named_flags(entries) -> list[str]:
@@ -286,14 +353,17 @@ def collect_named_flags(entries) -> list[str]:
             members = shapes.get(op.get("input", {}).get("shape"), {}).get("members", {})
             for member, spec in members.items():
                 target = _string_target(shapes, spec)
-                if target.get("type") != "string" or "enum" in target \
-                        or not NAMED_DOC.search(spec.get("documentation", "")):
+                if target.get("type") != "string" or "enum" in target:
                     continue
                 flag = xform_name(member, "-")
                 w = words(flag)
-                if not w or vocabulary.matches(w) or w[-1] in TAILS or any(x in QUALIFIER_STOP for x in w):
+                if not w or vocabulary.matches(w):
                     continue
-                lines.add(f"{xform_name(op_name, '-')} {flag}")
+                if NAMED_DOC.search(spec.get("documentation", "")) and w[-1] not in TAILS \
+                        and not any(x in QUALIFIER_STOP for x in w):
+                    lines.add(f"{xform_name(op_name, '-')} {flag}")
+                elif _named_by_model(member, spec["shape"], w):
+                    lines.add(f"{xform_name(op_name, '-')} {flag}")
     return sorted(lines)
 
 
@@ -328,7 +398,7 @@ OWNED = _owned()
 LABELLED = {"priority": 38, "propagate": True, "split": "label_value"}
 
 
-def detectors(entries, named_flags: list[str]) -> list[dict]:
+def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list[str]] = ([], [])) -> list[dict]:
     ends = sorted({e[-1] for e in entries} | {"name", "id"})
     tail = _alternation(ends)
     label_value = {
@@ -543,11 +613,19 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                  "masks": ["My", "First", "API"]},
                 {"text": "aws codeartifact list-repositories-in-domain --domain test-domain", "masks": ["test-domain"]},
                 {"text": "aws athena list-named-queries \\\n    --work-group TeamB", "masks": ["TeamB"]},
+                {"text": "aws chime get-user --account-id 12a3456b --user-id u-jdoe-01",
+                 "masks": ["12a3456b", "u-jdoe-01"]},
+                {"text": "aws codecommit merge-branches-by-fast-forward --source-commit-specifier bugfix-1234",
+                 "masks": ["bugfix-1234"]},
+                {"text": "aws codebuild batch-get-projects --names proj-a proj-b", "masks": ["proj-a", "proj-b"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
                          "--engine-name mysql", "--region-name us-east-1", "git push --domain x-1",
-                         "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1"],
+                         "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1",
+                         "git commit --user-id u-jdoe-01", "aws chime list-users --user-id u-jdoe-01",
+                         "aws transcribe describe-language-model --model-name cli-clm-1",
+                         "aws lakeformation commit-transaction --transaction-id a1b2c3"],
         },
     }
     method = {
@@ -572,13 +650,42 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
             "no_match": ['builder.name("x")', 'logger.info("started")', '.regionName("us-east-1")'],
         },
     }
-    return [label_value, json_list, xml, env_yaml, env_json, flag, method]
+    single, plural = model_keys
+    keys = "|".join(sorted(single + plural, key=lambda k: (-len(k), k)))
+    model_key = {
+        "id": "vocab-model-key",
+        "kind": "name",
+        "description": ("A value under a JSON key without an Id/Name tail whose botocore shape holds an identifier "
+                        "(\"virtualNode\": a ResourceName, \"destinationCommit\": a CommitId), spelled as the models "
+                        "spell it; lists of them (\"deploymentGroups\": [...])."),
+        "anchors": [f"(?:{keys}){SEP_Q}\""],
+        "window": 0,
+        "after": 600,
+        **LABELLED,
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"},
+                   "generic": single, "generic_lists": plural},
+        "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>{keys})(?P<kq2>{SEP_Q}\")[ \t]*:{BLANK}*"
+                  rf"(?:\[{BLANK}*)?(?P<q>{SEP_Q}\"){OWNED}"
+                  rf"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})(?P<q2>{SEP_Q}\")"),
+        "examples": {
+            "match": [
+                {"text": '{"virtualNode": "vnServiceBv1"}', "masks": ["vnServiceBv1"]},
+                {"text": '{\\"destinationCommit\\": \\"9f31c968EXAMPLE\\"}', "masks": ["9f31c968EXAMPLE"]},
+                {"text": '"deploymentGroups": [\n  "WordPress_DG",\n  "WordPress_Beta_DG"\n]',
+                 "masks": ["WordPress_DG", "WordPress_Beta_DG"]},
+            ],
+            "no_match": ['virtualNode: vn-1', '"virtualNode": {"name": "x"}', '"virtualNodes": "x"',
+                         '"deploymentGroups": []', '"AllowedTags": ["env"]', '"virtualNode": "running"'],
+        },
+    }
+    return [label_value, json_list, xml, env_yaml, env_json, flag, method, model_key]
 
 
 def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],
-           parents: list[str]) -> str:
+           parents: list[str], model_keys: tuple[list[str], list[str]]) -> str:
     import yaml
-    dets = detectors(entries, named_flags)
+    dets = detectors(entries, named_flags, model_keys)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
             "# Regenerate with `make packs` after changing the generator or the botocore pin.\n"
             "# Identifier labels as word tuples (agent/engine/labels.py) and AWS enum values (never masked\n"
@@ -637,7 +744,8 @@ def main() -> int:
     objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
     parents = collect_parents()
-    text = render(entries, enums, botocore.__version__, objects, named_flags, labels, parents)
+    model_keys = collect_model_keys()
+    text = render(entries, enums, botocore.__version__, objects, named_flags, labels, parents, model_keys)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -649,7 +757,7 @@ def main() -> int:
     OUT.write_text(text)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
           f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(parents)} parent keys, "
-          f"{len(named_flags)} named CLI flags, "
+          f"{sum(map(len, model_keys))} model keys, {len(named_flags)} named CLI flags, "
           f"botocore {botocore.__version__}")
     return 0
 

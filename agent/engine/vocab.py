@@ -92,6 +92,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if (kq and not (label_start > 0 and text[label_start - 1] in "\"'<")) or (kq and q is None):
             return []
         generic = kq and label in params.get("generic", ())
+        listed = kq and not generic and label in params.get("generic_lists", ())   # "deploymentGroups": [...]
+        generic = generic or listed
         if not generic and label in params.get("generic_near_arn", ()):
             objects = params.get("objects")
             parents = params.get("parents")
@@ -102,13 +104,13 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             generic = True
     elif form == "pair":  # name: S3_BUCKET / value: x, and {"name": "TABLE_NAME", "value": "x"}
         label, q, q2 = m.group("label", "q", "q2")
-        generic = False
+        generic = listed = False
     elif form == "list":  # "SubnetIds": ["a", "b"]: the label's closing quote in q, the last item's in q2
         label, q, q2 = m.group("label", "q", "q2")
         label_start = m.start("label")
         if not (label_start > 0 and text[label_start - 1] in "\"'"):
             return []
-        generic = False
+        generic = listed = False
     else:
         label, q, q2 = m.group("label", "q", "q2")
         if q is None:
@@ -119,6 +121,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # --domain, --work-group: what the operation's own botocore docs call "The name of ..."
             command = _in_aws_command(text, m.start())
             generic = command is not None and f"{command.group('op')} {label}" in named
+        listed = False
     spaced = None
     if q is not None and q2 is None and form == "key":
         spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
@@ -126,7 +129,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             return []
     elif (q is None) != (q2 is None):
         return []
-    plural = _label_decision(label, params["labels"]) if not generic else False
+    plural = _label_decision(label, params["labels"]) if not generic else \
+        (listed or (form == "cli" and label.endswith(_PLURAL_TAILS)))   # --account-ids a b: every word
     if plural is None:
         # DisplayName, UserId, SessionId: application records in code, AWS's in an object of AWS's keys
         objects = params.get("objects")
@@ -394,6 +398,7 @@ def _same_object(text: str, a: int, b: int) -> bool:
 # Under a specific label an enum value is kept only when it is spelled like AWS's own words
 # (default, VPC_FLOW, LoadBalancer); "UserName": "Bob" is a user, whatever enum also spells Bob.
 _PLAIN_WORD = re.compile(r"[a-z]+(?:[-_][a-z]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|(?:[A-Z][a-z0-9]+){2,}")
+_PLURAL_TAILS = ("ids", "names", "arns", "identifiers", "urls")
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
 _LABELS: Memo[object] = Memo(20_000)
 
