@@ -50,17 +50,24 @@ def read_vocabularies(docs, error=ValueError) -> dict[str, tuple[str, list[str]]
     return out
 
 
+_NAME_SETS = frozenset({"generic", "generic_lists", "generic_near_arn", "generic_in_aws_command", "named_flags"})
+
+
 def resolve_params(det, vocabularies: dict, fail) -> None:
     """Replace ``{vocabulary: name}`` params with the loaded set (labels: a ``Vocabulary`` of word
     tuples; anything else: a frozenset of lower-cased lines)."""
     for key, value in list(det.params.items()):
+        if key in _NAME_SETS and isinstance(value, list):
+            det.params[key] = frozenset(value)   # looked up on every anchor hit: 3,698 named flags
+            continue
         if isinstance(value, dict) and "vocabulary" in value:
             name = value["vocabulary"]
             if name not in vocabularies:
                 raise fail(det.where, f"params.{key}: vocabulary {name!r} is not defined in any pack")
             lines = vocabularies[name][1]
             if key == "labels":
-                det.params[key] = Vocabulary(tuple(line.split()) for line in lines)
+                det.params[key] = Vocabulary((tuple(line.split()) for line in lines if line[0] != "!"),
+                                             (tuple(line[1:].split()) for line in lines if line[0] == "!"))
             elif key == "objects":
                 det.params[key] = ResourceObjects(lines)
             elif key == "parents":
