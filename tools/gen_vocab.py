@@ -485,6 +485,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '{"name": "my-app", "version": "1.0.0"}', "bucket_id: -1",
                          '"outputArtifacts": [{"name": "MyApp", "color": "red"}]',
                          "serviceAccountName: app-runner-sa", "claimName: data-pvc-01",
+                         '{"provider_name": "registry.terraform.io/hashicorp/aws"}',
                          '"outputArtifacts": [{"spec": {"name": "MyApp"}}]', '"items": [{"name": "web"}]',
                          '"outputArtifacts": [], "other": {"name": "web"}',
                          '"ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)"', '"Name": "AWS X-Ray"',

@@ -463,7 +463,9 @@ _TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
 
 def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list[splitters.Part]:
     """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
-    (managed policy and document names, ``alias/aws/...``); path-like values per segment."""
+    (managed policy and document names, ``alias/aws/...``) or is public (a Terraform provider's
+    registry address: ``provider_name = "registry.terraform.io/hashicorp/aws"``); path-like values
+    per segment."""
     value = text[start:end]
     # First what a dedicated detector masks (an inventory's every OwnerId): neither format holds
     # "/" or ":", so checking it first answers as checking it last did, only sooner. Every EC2 ID
@@ -472,7 +474,8 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list
             or ("-" in value and splitters.EC2_ID.fullmatch(value)):
         return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
-            or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:")) \
+            or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
+                                 "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
             or _UUID.fullmatch(value):
         return []
