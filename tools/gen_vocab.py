@@ -91,6 +91,7 @@ def collect():
     id_uses: Counter = Counter()
     other_uses: Counter = Counter()   # lower-cased member name used as a structure, list, enum ...
     enum_uses: Counter = Counter()
+    foreign_uses: Counter = Counter()   # uses documented as another ecosystem's vocabulary (FOREIGN_DOCS)
     uses: Counter = Counter()
     enums: set[str] = set()
     for _, model in _models():
@@ -116,10 +117,17 @@ def collect():
                                             and shape_words[-len(member_words) - 1:-1] == member_words):
                     candidates[member] += 1
                     id_uses[member.lower()] += 1
+                    if FOREIGN_DOCS.search(shape.get("documentation", "")) \
+                            or FOREIGN_DOCS.search(spec.get("documentation", "")):
+                        foreign_uses[member] += 1
     entries: set[tuple[str, ...]] = set()
+    foreign_labels: set[tuple[str, ...]] = set()
     for member in candidates:
         if enum_uses[member] >= ENUM_SHARE * uses[member]:
             continue
+        if foreign_uses[member] * 2 >= candidates[member]:
+            foreign_labels.add(words(member))
+            continue  # Kubernetes' serviceAccountName / claimName, mirrored by EKS and Batch: k8s manifests
         w = words(member)
         if not w or len(w) > 6:
             continue
@@ -140,7 +148,9 @@ def collect():
     # too many other things (and each last word is an anchor that fires on every "Key":).
     nouns = {e[0] for e in entries if len(e) == 1}
     entries = {e for e in entries if e[-1] in TAILS or e[-1] in nouns}
-    return entries, enums
+    # written as "!words": a label of another ecosystem, whose shorter tails do not count either
+    blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2}
+    return entries, enums, blocked
 
 
 # Objects whose lower-case "name" / "id" is a resource's: the member sets of botocore structures
@@ -221,6 +231,98 @@ def collect_objects(labels: list[str]) -> list[str]:
     return sorted(lines)
 
 
+def collect_parents() -> list[str]:
+    """``parent member1 member2 ...``: a structure with a lower-case ``name`` / ``id`` (a string
+    without an enum) that another structure holds under ``parent`` (itself, or as a list's items),
+    where ``parent`` is distinctive (camelCase of two words or more, in at most OBJECT_SPREAD
+    services, never documented as another ecosystem's vocabulary) and neither structure is documented
+    as one. A JSON object standing under that quoted key whose keys are all members of the structure
+    is AWS's (``"outputArtifacts": [{"name": "MyApp"}]``, ``"stage": ...`` is one word and says nothing)."""
+    services_of: dict[str, set[str]] = {}
+    foreign: set[str] = set()
+    held: list[tuple[str, str, dict]] = []   # (parent member, service, target shape)
+    for service, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
+            for member, spec in shape.get("members", {}).items():
+                services_of.setdefault(member, set()).add(service)
+                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
+                    foreign.add(member)
+                    continue
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "list":
+                    target = shapes.get(target.get("member", {}).get("shape"), {})
+                if target.get("type") != "structure" or FOREIGN_DOCS.search(target.get("documentation", "")):
+                    continue
+                members = target.get("members", {})
+                for label in OBJECT_LABELS:
+                    inner = shapes.get(members.get(label, {}).get("shape"), {})
+                    if inner.get("type") == "string" and "enum" not in inner:
+                        held.append((member, service, target))
+                        break
+    lines = set()
+    for member, _, target in held:
+        if member in foreign or member in OBJECT_LABELS or len(services_of[member]) > OBJECT_SPREAD \
+                or not any(c.isupper() for c in member[1:]) or not member[:1].islower():
+            continue
+        lines.add(member + " " + " ".join(sorted(target["members"])))
+    return sorted(lines)
+
+
+# JSON keys without a tail word whose botocore shape says they hold identifiers ("virtualNode":
+# ResourceName, "destinationCommit": CommitId, "deploymentGroups": a list of DeploymentGroupName):
+# exactly as the models spell them, quoted as a JSON key. Only distinctive spellings (two words or
+# more, camelCase or PascalCase, in at most OBJECT_SPREAD services, never documented as another
+# ecosystem's vocabulary); no AWS vocabulary word (QUALIFIER_STOP) in the member's or the shape's
+# name; and in at least MODEL_KEY_SHARE of the member's string uses the shape is such a name.
+MODEL_KEY_SHARE = 0.75
+PAIR_WORDS = frozenset({"tag", "tags", "key", "keys", "value", "values", "label", "labels"})  # a key/value pair's
+
+
+def collect_model_keys() -> tuple[list[str], list[str]]:
+    """(keys holding one identifier, keys holding a list of them)."""
+    from agent.engine.labels import words
+    services_of: dict[str, set[str]] = {}
+    foreign: set[str] = set()
+    named: Counter = Counter()
+    strings: Counter = Counter()
+    lists: Counter = Counter()
+    for service, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
+            for member, spec in shape.get("members", {}).items():
+                services_of.setdefault(member, set()).add(service)
+                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
+                    foreign.add(member)
+                raw = shapes.get(spec["shape"], {})
+                target = _string_target(shapes, spec)
+                if target.get("type") != "string":
+                    continue
+                strings[member] += 1
+                name = raw.get("member", {}).get("shape", "") if raw.get("type") == "list" else spec["shape"]
+                if name.endswith("Type") and _TAIL.search(name[:-4]):
+                    name = name[:-4]
+                if "enum" in target or _TAIL.search(member) or not _TAIL.search(name) \
+                        or any(x in QUALIFIER_STOP or x in PAIR_WORDS for x in set(words(member)) | set(words(name))):
+                    continue
+                named[member] += 1
+                if raw.get("type") == "list":
+                    lists[member] += 1
+    single, plural = [], []
+    for member, n in named.items():
+        if n < MODEL_KEY_SHARE * strings[member] or member in foreign or len(services_of[member]) > OBJECT_SPREAD \
+                or len(words(member)) < 2 or not any(c.isupper() for c in member[1:]):
+            continue
+        (plural if lists[member] * 2 > n else single).append(member)
+    return sorted(single), sorted(plural)
+
+
 # AWS CLI flags that name a resource though their words do not say so (--domain, --work-group,
 # --repository): the operation's own input member is a string without an enum whose botocore docs
 # begin "The name of the ...", "The ID of ...", "The identifier of ...", "The ARN of ...". Trusted
@@ -232,6 +334,22 @@ NAMED_DOC = re.compile(r"^\s*(?:<p>)?\s*The\s+(?:(?:unique|user-defined|friendly
                        r"(?:the|a|an|your)\b", re.I)
 
 
+# Also trusted inside the operation's command: a member the model itself calls an identifier, by its
+# name or its shape's (--user-id, --display-name: application records elsewhere, and dropped from the
+# vocabulary for that; --source-commit-specifier holds a CommitName), unless a word says AWS
+# vocabulary (QUALIFIER_STOP but the application-record words: --region-name, --metric-name).
+VOCABULARY_WORDS = QUALIFIER_STOP - APP_RECORD_WORDS - HOST_WORDS
+
+
+def _named_by_model(member: str, shape: str, w: tuple[str, ...]) -> bool:
+    from agent.engine.labels import words
+    if shape.endswith("Type") and _TAIL.search(shape[:-4]):
+        shape = shape[:-4]   # IAM / KMS shape names: roleNameType is a RoleName
+    if not (_TAIL.search(member) or _TAIL.search(shape)):
+        return False
+    return not any(x in VOCABULARY_WORDS for x in set(w) | set(words(shape)))
+
+
 def collect_named_flags(entries) -> list[str]:
     """``operation flag`` lines (kebab-case, as the CLI spells them)."""
     from botocore import xform_name
@@ -239,20 +357,30 @@ def collect_named_flags(entries) -> list[str]:
     from agent.engine.labels import Vocabulary, words
     vocabulary = Vocabulary(entries)
     lines = set()
+    by_model = set()
     for _, model in _models():
         shapes = model["shapes"]
         for op_name, op in model["operations"].items():
             members = shapes.get(op.get("input", {}).get("shape"), {}).get("members", {})
             for member, spec in members.items():
                 target = _string_target(shapes, spec)
-                if target.get("type") != "string" or "enum" in target \
-                        or not NAMED_DOC.search(spec.get("documentation", "")):
+                if target.get("type") != "string" or "enum" in target:
                     continue
                 flag = xform_name(member, "-")
                 w = words(flag)
-                if not w or vocabulary.matches(w) or w[-1] in TAILS or any(x in QUALIFIER_STOP for x in w):
+                if not w or vocabulary.matches(w):
                     continue
-                lines.add(f"{xform_name(op_name, '-')} {flag}")
+                if NAMED_DOC.search(spec.get("documentation", "")) and w[-1] not in TAILS \
+                        and not any(x in QUALIFIER_STOP for x in w):
+                    lines.add(f"{xform_name(op_name, '-')} {flag}")
+                elif _named_by_model(member, spec["shape"], w):
+                    by_model.add(f"{xform_name(op_name, '-')} {flag}")
+    # A flag named by the model only when its last word already anchors a flag (vocabulary tails,
+    # the documented flags above): each new last word is one more literal after every "-" the
+    # prefilter scans for (33 of them, "-to", "-with", "-marker": +12 % prefilter time).
+    ends = {e[-1] for e in entries} | {"name", "id"} | {line.rsplit("-", 1)[-1] for line in lines}
+    ends |= {e + "s" for e in ends}
+    lines |= {line for line in by_model if line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1] in ends}
     return sorted(lines)
 
 
@@ -287,7 +415,7 @@ OWNED = _owned()
 LABELLED = {"priority": 38, "propagate": True, "split": "label_value"}
 
 
-def detectors(entries, named_flags: list[str]) -> list[dict]:
+def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list[str]] = ([], [])) -> list[dict]:
     ends = sorted({e[-1] for e in entries} | {"name", "id"})
     tail = _alternation(ends)
     label_value = {
@@ -310,6 +438,7 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"],
                    "objects": {"vocabulary": "aws-resource-objects"},
+                   "parents": {"vocabulary": "aws-parent-objects"},
                    "object_labels": {"vocabulary": "aws-object-labels"}},
         # Atomic groups (?>...) around label-and-separator and around the opening quote: neither
         # can match otherwise and still lead to a match (a shorter label ends on a label character,
@@ -349,6 +478,11 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                  "masks": ["-1682899164", "www.example.com"]},
                 {"text": '{"ProviderName": "my-provider", "DisplayName": "my-portfolio", "CreatedTime": 1571337221.5}',
                  "masks": ["my-provider", "my-portfolio"]},
+                {"text": '"outputArtifacts": [\n  {"name": "MyApp"}\n]', "masks": ["MyApp"]},
+                {"text": "billingAccountName: acme-payer", "masks": ["acme-payer"]},
+                {"text": '{\\"domainInfos\\": [{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"DataFrobotz\\"}, '
+                         '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
+                 "masks": ["DataFrobotz", "erontest"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -356,6 +490,11 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
                          '{"type": "tool_result", "tool_use_id": "toolu_01abc"}',
                          '{"name": "my-app", "version": "1.0.0"}', "bucket_id: -1",
+                         '"outputArtifacts": [{"name": "MyApp", "color": "red"}]',
+                         "serviceAccountName: app-runner-sa", "claimName: data-pvc-01",
+                         '{"provider_name": "registry.terraform.io/hashicorp/aws"}',
+                         '"outputArtifacts": [{"spec": {"name": "MyApp"}}]', '"items": [{"name": "web"}]',
+                         '"outputArtifacts": [], "other": {"name": "web"}',
                          '"ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)"', '"Name": "AWS X-Ray"',
                          '"Name": "PUT /prod"', '"Name": "Name {{imagebuilder:buildDate}}"',
                          '"Name": "one two three four five six seven eight nine"', '{"name": "Run the tests"}',
@@ -494,11 +633,19 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
                  "masks": ["My", "First", "API"]},
                 {"text": "aws codeartifact list-repositories-in-domain --domain test-domain", "masks": ["test-domain"]},
                 {"text": "aws athena list-named-queries \\\n    --work-group TeamB", "masks": ["TeamB"]},
+                {"text": "aws chime get-user --account-id 12a3456b --user-id u-jdoe-01",
+                 "masks": ["12a3456b", "u-jdoe-01"]},
+                {"text": "aws ssm terminate-session --session-id jdoe-07a16060613c408b5",
+                 "masks": ["jdoe-07a16060613c408b5"]},
+                {"text": "aws codebuild batch-get-projects --names proj-a proj-b", "masks": ["proj-a", "proj-b"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
                          "--engine-name mysql", "--region-name us-east-1", "git push --domain x-1",
-                         "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1"],
+                         "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1",
+                         "git commit --user-id u-jdoe-01", "aws chime list-users --user-id u-jdoe-01",
+                         "aws transcribe describe-language-model --model-name cli-clm-1",
+                         "aws lakeformation commit-transaction --transaction-id a1b2c3"],
         },
     }
     method = {
@@ -523,26 +670,59 @@ def detectors(entries, named_flags: list[str]) -> list[dict]:
             "no_match": ['builder.name("x")', 'logger.info("started")', '.regionName("us-east-1")'],
         },
     }
-    return [label_value, json_list, xml, env_yaml, env_json, flag, method]
+    single, plural = model_keys
+    keys = "|".join(sorted(single + plural, key=lambda k: (-len(k), k)))
+    model_key = {
+        "id": "vocab-model-key",
+        "kind": "name",
+        "description": ("A value under a JSON key without an Id/Name tail whose botocore shape holds an identifier "
+                        "(\"virtualNode\": a ResourceName, \"destinationCommit\": a CommitId), spelled as the models "
+                        "spell it; lists of them (\"deploymentGroups\": [...])."),
+        # the opening quote leads: a literal set of quoted keys is cheaper to scan for than bare words
+        "anchors": [f"\"(?:{keys}){SEP_Q}\""],
+        "window": 0,
+        "after": 600,
+        **LABELLED,
+        "params": {"labels": {"vocabulary": "aws-identifier-labels"},
+                   "keep_values": {"vocabulary": "aws-enum-values"},
+                   "generic": single, "generic_lists": plural},
+        "regex": (rf"\"(?P<label>{keys})(?P<kq2>{SEP_Q}\")[ \t]*:{BLANK}*"
+                  rf"(?:\[{BLANK}*)?(?P<q>{SEP_Q}\"){OWNED}"
+                  rf"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})(?P<q2>{SEP_Q}\")"),
+        "examples": {
+            "match": [
+                {"text": '{"virtualNode": "vnServiceBv1"}', "masks": ["vnServiceBv1"]},
+                {"text": '{\\"destinationCommit\\": \\"9f31c968EXAMPLE\\"}', "masks": ["9f31c968EXAMPLE"]},
+                {"text": '"deploymentGroups": [\n  "WordPress_DG",\n  "WordPress_Beta_DG"\n]',
+                 "masks": ["WordPress_DG", "WordPress_Beta_DG"]},
+            ],
+            "no_match": ['virtualNode: vn-1', '"virtualNode": {"name": "x"}', '"virtualNodes": "x"',
+                         '"deploymentGroups": []', '"AllowedTags": ["env"]', '"virtualNode": "running"'],
+        },
+    }
+    return [label_value, json_list, xml, env_yaml, env_json, flag, method, model_key]
 
 
-def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str]) -> str:
+def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],
+           parents: list[str], model_keys: tuple[list[str], list[str]], blocked=()) -> str:
     import yaml
-    dets = detectors(entries, named_flags)
+    dets = detectors(entries, named_flags, model_keys)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
             "# Regenerate with `make packs` after changing the generator or the botocore pin.\n"
             "# Identifier labels as word tuples (agent/engine/labels.py) and AWS enum values (never masked\n"
             "# under a label). Schema: agent/engine/packs/README.md.\n")
     body = yaml.safe_dump({"pack": "vocab", "detectors": dets}, sort_keys=False, width=10_000,
                           allow_unicode=False)
-    labels = "\n".join("    " + " ".join(e) for e in sorted(entries))
+    labels = "\n".join(["    " + " ".join(e) for e in sorted(entries)]
+                       + ["    !" + " ".join(e) for e in sorted(blocked)])
     values = "\n".join("    " + v for v in sorted(v for v in enums if v.strip() and v == v.strip()
                                                      and "\n" not in v and len(v) <= 120))
     return (head + body + "vocabularies:\n  aws-identifier-labels: |\n" + labels
             + "\n  aws-enum-values: |\n" + values
             + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects)
             + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags)
-            + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels) + "\n")
+            + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels)
+            + "\n  aws-parent-objects: |\n" + "\n".join("    " + line for line in parents) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -559,7 +739,8 @@ def check(text: str) -> list[str]:
                        .replace("aws-identifier-labels", "check-labels").replace("aws-enum-values", "check-enums")
                        .replace("aws-resource-objects", "check-objects")
                        .replace("aws-cli-named-flags", "check-named-flags")
-                       .replace("aws-object-labels", "check-object-labels"))
+                       .replace("aws-object-labels", "check-object-labels")
+                       .replace("aws-parent-objects", "check-parent-objects"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -580,11 +761,14 @@ def main() -> int:
     p.add_argument("--check", action="store_true", help="fail if the committed file is not what would be written")
     args = p.parse_args()
     import botocore
-    entries, enums = collect()
+    entries, enums, blocked = collect()
     labels = object_labels()
     objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
-    text = render(entries, enums, botocore.__version__, objects, named_flags, labels)
+    parents = collect_parents()
+    model_keys = collect_model_keys()
+    text = render(entries, enums, botocore.__version__, objects, named_flags, labels, parents, model_keys,
+                  blocked)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -595,7 +779,8 @@ def main() -> int:
         return 0 if same else 1
     OUT.write_text(text)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
-          f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(named_flags)} named CLI flags, "
+          f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(parents)} parent keys, "
+          f"{sum(map(len, model_keys))} model keys, {len(named_flags)} named CLI flags, "
           f"botocore {botocore.__version__}")
     return 0
 

@@ -34,15 +34,21 @@ def entry(text: str) -> tuple[str, ...]:
 class Vocabulary:
     """Word tuples of identifier labels, matched against a label's last 1..``MAX_WORDS`` words."""
 
-    def __init__(self, entries) -> None:
+    def __init__(self, entries, blocked=()) -> None:
         self.entries = frozenset(entries)
-        self.longest = max((len(e) for e in self.entries), default=0)
+        # labels of another ecosystem (Kubernetes' serviceAccountName): no shorter tail of them
+        # (account name) makes them an AWS label
+        self.blocked = frozenset(blocked)
+        self.longest = max((len(e) for e in self.entries | self.blocked), default=0)
 
     def matches(self, label_words: tuple[str, ...]) -> bool:
         n = len(label_words)
         for k in range(min(n, self.longest), 0, -1):
-            if label_words[n - k:] in self.entries:
+            tail = label_words[n - k:]
+            if tail in self.entries:
                 return True
+            if tail in self.blocked:
+                return False
         return False
 
     def __contains__(self, label: str) -> bool:

@@ -50,30 +50,30 @@ def read_vocabularies(docs, error=ValueError) -> dict[str, tuple[str, list[str]]
     return out
 
 
+_NAME_SETS = frozenset({"generic", "generic_lists", "generic_near_arn", "generic_in_aws_command", "named_flags"})
+
+
 def resolve_params(det, vocabularies: dict, fail) -> None:
     """Replace ``{vocabulary: name}`` params with the loaded set (labels: a ``Vocabulary`` of word
     tuples; anything else: a frozenset of lower-cased lines)."""
     for key, value in list(det.params.items()):
+        if key in _NAME_SETS and isinstance(value, list):
+            det.params[key] = frozenset(value)   # looked up on every anchor hit: 3,698 named flags
+            continue
         if isinstance(value, dict) and "vocabulary" in value:
             name = value["vocabulary"]
             if name not in vocabularies:
                 raise fail(det.where, f"params.{key}: vocabulary {name!r} is not defined in any pack")
             lines = vocabularies[name][1]
             if key == "labels":
-                det.params[key] = Vocabulary(tuple(line.split()) for line in lines)
+                det.params[key] = Vocabulary((tuple(line.split()) for line in lines if line[0] != "!"),
+                                             (tuple(line[1:].split()) for line in lines if line[0] == "!"))
             elif key == "objects":
                 det.params[key] = ResourceObjects(lines)
+            elif key == "parents":
+                det.params[key] = ParentObjects(lines)
             else:
                 det.params[key] = frozenset(line.lower() for line in lines)
-    if det.split == "label_value":
-        # lists label_value only asks "is the label in it?" (named_flags: 110 flags, once per CLI flag hit)
-        for key in _MEMBERSHIP_PARAMS:
-            value = det.params.get(key)
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                det.params[key] = frozenset(value)
-
-
-_MEMBERSHIP_PARAMS = ("generic", "generic_near_arn", "generic_in_aws_command", "named_flags")
 
 
 def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitters.Part]:
@@ -99,21 +99,25 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if (kq and not (label_start > 0 and text[label_start - 1] in "\"'<")) or (kq and q is None):
             return []
         generic = kq and label in params.get("generic", ())
+        listed = kq and not generic and label in params.get("generic_lists", ())   # "deploymentGroups": [...]
+        generic = generic or listed
         if not generic and label in params.get("generic_near_arn", ()):
             objects = params.get("objects")
+            parents = params.get("parents")
             if not (kq and (_near_arn_key(text, label_start)
-                            or (objects is not None and objects.holds_at(text, label_start, label)))):
+                            or (objects is not None and objects.holds_at(text, label_start, label))
+                            or (parents is not None and parents.holds_at(text, label_start, label)))):
                 return []  # a plain word is never in the vocabulary: no look-up
             generic = True
     elif form == "pair":  # name: S3_BUCKET / value: x, and {"name": "TABLE_NAME", "value": "x"}
         label, q, q2 = m.group("label", "q", "q2")
-        generic = False
+        generic = listed = False
     elif form == "list":  # "SubnetIds": ["a", "b"]: the label's closing quote in q, the last item's in q2
         label, q, q2 = m.group("label", "q", "q2")
         label_start = m.start("label")
         if not (label_start > 0 and text[label_start - 1] in "\"'"):
             return []
-        generic = False
+        generic = listed = False
     else:
         label, q, q2 = m.group("label", "q", "q2")
         if q is None:
@@ -124,6 +128,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # --domain, --work-group: what the operation's own botocore docs call "The name of ..."
             command = _in_aws_command(text, m.start())
             generic = command is not None and f"{command.group('op')} {label}" in named
+        listed = False
     spaced = None
     if q is not None and q2 is None and form == "key":
         spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
@@ -131,7 +136,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             return []
     elif (q is None) != (q2 is None):
         return []
-    plural = _label_decision(label, params["labels"]) if not generic else False
+    plural = _label_decision(label, params["labels"]) if not generic else \
+        (listed or (form == "cli" and label.endswith(_PLURAL_TAILS)))   # --account-ids a b: every word
     if plural is None:
         # DisplayName, UserId, SessionId: application records in code, AWS's in an object of AWS's keys
         objects = params.get("objects")
@@ -284,6 +290,60 @@ class ResourceObjects:
         return False
 
 
+class ParentObjects:
+    """``parent member ...`` lines (``tools/gen_vocab.py``, ``aws-parent-objects``): a botocore
+    structure with a lower-case ``name`` / ``id`` held under the distinctive member ``parent``.
+    ``holds_at``: the object around the key at ``label_start`` stands under a quoted ``parent`` key
+    (``"outputArtifacts": [{"name": "MyApp"}]``, ``"domainInfos": [{..}, {..}]``) and all its keys
+    are members of such a structure with that label. The cheap question first: one ``findall`` of
+    camelCase keys that open an object or a list in the ``_NEAR`` characters before the label."""
+
+    def __init__(self, lines) -> None:
+        self.index: dict[str, list[frozenset[str]]] = {}
+        for line in lines:
+            parent, *members = line.split()
+            self.index.setdefault(parent, []).append(frozenset(members))
+
+    def holds_at(self, text: str, label_start: int, label: str) -> bool:
+        lo = max(0, label_start - _NEAR)
+        index = self.index
+        for t in reversed(list(_PARENT_KEY.finditer(text, lo, label_start))):
+            sets = index.get(t.group(1))
+            if sets is None or not _directly_under(text, t.end() - 1, label_start):
+                continue
+            keys = _object_keys(text, label_start)
+            return any(label in members and keys <= members for members in sets)
+        return False
+
+
+# A quoted camelCase key that opens an object or a list: "outputArtifacts": [ {  (the quote may be
+# escaped, a line break real or JSON-escaped).
+_PARENT_KEY = re.compile(r'"([a-z][a-z0-9]*[A-Z][A-Za-z0-9]*)[\\\x00]*"[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*[\[{]')
+
+
+def _directly_under(text: str, opener: int, label_start: int) -> bool:
+    """The key at ``label_start`` is a key of the object that opens at ``opener`` (``{``), or of an
+    item of the list that opens there (``[``): brackets between them balance but for that one brace."""
+    braces = brackets = 0
+    for ch in _BRACKETS.findall(text, opener + 1, label_start):
+        if ch == "{":
+            braces += 1
+        elif ch == "}":
+            braces -= 1
+        elif ch == "[":
+            brackets += 1
+        else:
+            brackets -= 1
+        if braces < 0 or brackets < 0:
+            return False
+    if text[opener] == "{":
+        return braces == 0 and brackets == 0
+    return braces == 1 and brackets == 0
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 # Possessive: each repeat is followed by a class it cannot match, so giving characters back never
 # helps, and without backtracking the search over +-400 characters costs ~40 % less.
 _CAMEL_KEY = re.compile(r'"([a-z][a-z0-9]*+[A-Z][A-Za-z0-9]*+)[\\\x00]*+"[ \t]*+:')
@@ -347,6 +407,7 @@ def _same_object(text: str, a: int, b: int) -> bool:
 # Under a specific label an enum value is kept only when it is spelled like AWS's own words
 # (default, VPC_FLOW, LoadBalancer); "UserName": "Bob" is a user, whatever enum also spells Bob.
 _PLAIN_WORD = re.compile(r"[a-z]+(?:[-_][a-z]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|(?:[A-Z][a-z0-9]+){2,}")
+_PLURAL_TAILS = ("ids", "names", "arns", "identifiers", "urls")
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
 _LABELS: Memo[object] = Memo(20_000)
 
@@ -404,7 +465,9 @@ _TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
 
 def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list[splitters.Part]:
     """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
-    (managed policy and document names, ``alias/aws/...``); path-like values per segment."""
+    (managed policy and document names, ``alias/aws/...``) or is public (a Terraform provider's
+    registry address: ``provider_name = "registry.terraform.io/hashicorp/aws"``); path-like values
+    per segment."""
     value = text[start:end]
     # First what a dedicated detector masks (an inventory's every OwnerId): neither format holds
     # "/" or ":", so checking it first answers as checking it last did, only sooner. Every EC2 ID
@@ -413,7 +476,8 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list
             or ("-" in value and splitters.EC2_ID.fullmatch(value)):
         return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
-            or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:")) \
+            or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
+                                 "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
             or _UUID.fullmatch(value):
         return []

@@ -377,6 +377,14 @@ POLICY_CORRECTIONS = (
     # and service principals (codecommit.amazonaws.com): the same in every account (README, Detection)
     ("AWS service endpoint names and principals",
      re.compile(r"com\.amazonaws\.(?!vpce\.)[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+\.amazonaws\.com")),
+    # The name "default": what AWS itself creates or reserves under that name in every account (the
+    # default VPC security group, DB / cache / Redshift subnet group, ECS cluster, Config recorder,
+    # KMS key policy, ElastiCache / MemoryDB user, Glue database, Athena catalog); the engine keeps it
+    # on purpose (vocab.yaml's no_match '"GroupName": "default"'), like the AWS-owned names above.
+    ("AWS default resource names", re.compile(r"default")),
+    # AWS itself as the vendor or company ("VendorName": "AWS" of a managed rule group,
+    # "aws/securityhub/CompanyName": "AWS"): POLICY_KEPT's AWS-owned names without the suffix.
+    ("AWS as the vendor name", re.compile(r"AWS|Amazon")),
 )
 NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words"}
 
