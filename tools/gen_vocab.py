@@ -678,8 +678,10 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "description": ("A value under a JSON key without an Id/Name tail whose botocore shape holds an identifier "
                         "(\"virtualNode\": a ResourceName, \"destinationCommit\": a CommitId), spelled as the models "
                         "spell it; lists of them (\"deploymentGroups\": [...])."),
-        # the opening quote leads: a literal set of quoted keys is cheaper to scan for than bare words
-        "anchors": [f"\"(?:{keys}){SEP_Q}\""],
+        # The opening quote leads: a literal set of quoted keys is cheaper to scan for than bare words.
+        # No closing quote: with window 0 a hit only says where the regex starts, and the escaped-quote
+        # tail made Hyperscan's start-of-match compile take 3.8 s (0.39 s without), at every agent start.
+        "anchors": [f"\"(?:{keys})"],
         "window": 0,
         "after": 600,
         **LABELLED,
