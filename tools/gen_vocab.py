@@ -231,6 +231,20 @@ def collect_objects(labels: list[str]) -> list[str]:
     return sorted(lines)
 
 
+
+def _structure_members():
+    """(service, shapes, member, spec, foreign) for every member of every structure of every model;
+    ``foreign``: the structure or the member is documented as another ecosystem's vocabulary."""
+    for service, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            if shape.get("type") != "structure":
+                continue
+            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
+            for member, spec in shape.get("members", {}).items():
+                yield service, shapes, member, spec, bool(
+                    shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")))
+
 def collect_parents() -> list[str]:
     """``parent member1 member2 ...``: a structure with a lower-case ``name`` / ``id`` (a string
     without an enum) that another structure holds under ``parent`` (itself, or as a list's items),
@@ -241,28 +255,22 @@ def collect_parents() -> list[str]:
     services_of: dict[str, set[str]] = {}
     foreign: set[str] = set()
     held: list[tuple[str, str, dict]] = []   # (parent member, service, target shape)
-    for service, model in _models():
-        shapes = model["shapes"]
-        for shape in shapes.values():
-            if shape.get("type") != "structure":
-                continue
-            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
-            for member, spec in shape.get("members", {}).items():
-                services_of.setdefault(member, set()).add(service)
-                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
-                    foreign.add(member)
-                    continue
-                target = shapes.get(spec["shape"], {})
-                if target.get("type") == "list":
-                    target = shapes.get(target.get("member", {}).get("shape"), {})
-                if target.get("type") != "structure" or FOREIGN_DOCS.search(target.get("documentation", "")):
-                    continue
-                members = target.get("members", {})
-                for label in OBJECT_LABELS:
-                    inner = shapes.get(members.get(label, {}).get("shape"), {})
-                    if inner.get("type") == "string" and "enum" not in inner:
-                        held.append((member, service, target))
-                        break
+    for service, shapes, member, spec, is_foreign in _structure_members():
+        services_of.setdefault(member, set()).add(service)
+        if is_foreign:
+            foreign.add(member)
+            continue
+        target = shapes.get(spec["shape"], {})
+        if target.get("type") == "list":
+            target = shapes.get(target.get("member", {}).get("shape"), {})
+        if target.get("type") != "structure" or FOREIGN_DOCS.search(target.get("documentation", "")):
+            continue
+        members = target.get("members", {})
+        for label in OBJECT_LABELS:
+            inner = shapes.get(members.get(label, {}).get("shape"), {})
+            if inner.get("type") == "string" and "enum" not in inner:
+                held.append((member, service, target))
+                break
     lines = set()
     for member, _, target in held:
         if member in foreign or member in OBJECT_LABELS or len(services_of[member]) > OBJECT_SPREAD \
@@ -290,30 +298,24 @@ def collect_model_keys() -> tuple[list[str], list[str]]:
     named: Counter = Counter()
     strings: Counter = Counter()
     lists: Counter = Counter()
-    for service, model in _models():
-        shapes = model["shapes"]
-        for shape in shapes.values():
-            if shape.get("type") != "structure":
-                continue
-            shape_foreign = FOREIGN_DOCS.search(shape.get("documentation", ""))
-            for member, spec in shape.get("members", {}).items():
-                services_of.setdefault(member, set()).add(service)
-                if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
-                    foreign.add(member)
-                raw = shapes.get(spec["shape"], {})
-                target = _string_target(shapes, spec)
-                if target.get("type") != "string":
-                    continue
-                strings[member] += 1
-                name = raw.get("member", {}).get("shape", "") if raw.get("type") == "list" else spec["shape"]
-                if name.endswith("Type") and _TAIL.search(name[:-4]):
-                    name = name[:-4]
-                if "enum" in target or _TAIL.search(member) or not _TAIL.search(name) \
-                        or any(x in QUALIFIER_STOP or x in PAIR_WORDS for x in set(words(member)) | set(words(name))):
-                    continue
-                named[member] += 1
-                if raw.get("type") == "list":
-                    lists[member] += 1
+    for service, shapes, member, spec, is_foreign in _structure_members():
+        services_of.setdefault(member, set()).add(service)
+        if is_foreign:
+            foreign.add(member)
+        raw = shapes.get(spec["shape"], {})
+        target = _string_target(shapes, spec)
+        if target.get("type") != "string":
+            continue
+        strings[member] += 1
+        name = raw.get("member", {}).get("shape", "") if raw.get("type") == "list" else spec["shape"]
+        if name.endswith("Type") and _TAIL.search(name[:-4]):
+            name = name[:-4]
+        if "enum" in target or _TAIL.search(member) or not _TAIL.search(name) \
+                or any(x in QUALIFIER_STOP or x in PAIR_WORDS for x in set(words(member)) | set(words(name))):
+            continue
+        named[member] += 1
+        if raw.get("type") == "list":
+            lists[member] += 1
     single, plural = [], []
     for member, n in named.items():
         if n < MODEL_KEY_SHARE * strings[member] or member in foreign or len(services_of[member]) > OBJECT_SPREAD \
