@@ -231,7 +231,6 @@ def collect_objects(labels: list[str]) -> list[str]:
     return sorted(lines)
 
 
-
 def _structure_members():
     """(service, shapes, member, spec, foreign) for every member of every structure of every model;
     ``foreign``: the structure or the member is documented as another ecosystem's vocabulary."""
