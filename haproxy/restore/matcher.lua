@@ -45,7 +45,7 @@ local AFTER_UNDERSCORE = "_"         -- after_escape value: the candidate follow
 local RUN_START = "%f[A-Za-z0-9_]"   -- a word byte after a non-word byte (or at the start)
 local CTX = 8                        -- bytes of already-sent input kept to judge the next boundary
 -- How far before a key position the scan resumes when it skips: a candidate is found from the run
--- start that leads to it, at most 5 bytes before (`\uXXXX`; `$25XX` 4, `%XX` 2, `_` 1).
+-- start that leads to it, at most 5 bytes before (`\uXXXX`; `$25XX` and `%25XX` 4, `%XX` 2, `_` 1).
 local LEAD = 8
 
 local M = {}
