@@ -146,10 +146,7 @@ def _escapes(text: str) -> tuple[list[int], bool]:
             else:
                 special.append(m.start())
         return special, backslashes
-    scratch = getattr(_SCRATCH, "escapes", None)
-    if scratch is None:
-        import hyperscan
-        scratch = _SCRATCH.escapes = hyperscan.Scratch(_ESCAPES_DB)
+    scratch = _scratch("escapes", _ESCAPES_DB)
     ends: list[int] = []      # end * 2 + (1 for an escaped backslash), in the order found
     append = ends.append
 
@@ -170,17 +167,32 @@ def _escapes(text: str) -> tuple[list[int], bool]:
     return special, backslashes
 
 
-def _compile_escapes_db():
+def _hyperscan_db(expressions: list[bytes]):
+    """A Hyperscan database of ``expressions`` (ids in order), or None: without Hyperscan, or if one
+    does not compile, the regex passes give the same results."""
     try:
         import hyperscan
         db = hyperscan.Database()
-        db.compile(expressions=[rb"\\\\", rb"\\u", rb"\\/"], ids=[0, 1, 2], elements=3)
+        db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions))
         return db
-    except Exception:  # noqa: BLE001 - not installed or not compiling: the regex does the same
+    except Exception:  # noqa: BLE001 - not installed or not compiling: the regex path
         return None
 
 
-_ESCAPES_DB = _compile_escapes_db()
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, db):
+    """This thread's scratch space for ``db`` (Hyperscan needs one per thread scanning)."""
+    scratch = getattr(_SCRATCH, name, None)
+    if scratch is None:
+        import hyperscan
+        scratch = hyperscan.Scratch(db)
+        setattr(_SCRATCH, name, scratch)
+    return scratch
+
+
+_ESCAPES_DB = _hyperscan_db([rb"\\\\", rb"\\u", rb"\\/"])
 
 
 # Marks and ``%XX`` in one Hyperscan pass over ``neutral`` (two regex passes that start on ``"`` and
@@ -192,29 +204,14 @@ _ESCAPES_DB = _compile_escapes_db()
 _MARK_LITERALS = ('"signature"', '"encrypted_', '"thinking"', '"redacted_thinking"', '"base64"')
 
 
-def _compile_marks_db():
-    try:
-        import hyperscan
-        db = hyperscan.Database()
-        expressions = [re.escape(lit).encode() for lit in _MARK_LITERALS] + [_PERCENT.pattern.encode()]
-        db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions))
-        return db
-    except Exception:  # noqa: BLE001 - not installed or not compiling: the regex passes do the same
-        return None
-
-
-_MARKS_DB = _compile_marks_db()
+_MARKS_DB = _hyperscan_db([re.escape(lit).encode() for lit in _MARK_LITERALS] + [_PERCENT.pattern.encode()])
 _MARK_WIDTHS = tuple(len(lit) for lit in _MARK_LITERALS)
 _PERCENT_ID = len(_MARK_LITERALS)
-_SCRATCH = threading.local()
 
 
 def _marks_and_percents(neutral: str) -> tuple[list[int], list[int]]:
     """(superset of ``_PROTECTING``'s starts, starts of ``_PERCENT``), each sorted."""
-    scratch = getattr(_SCRATCH, "scratch", None)
-    if scratch is None:
-        import hyperscan
-        scratch = _SCRATCH.scratch = hyperscan.Scratch(_MARKS_DB)
+    scratch = _scratch("marks", _MARKS_DB)
     marks: list[int] = []
     percents: list[int] = []
     widths, percent_id = _MARK_WIDTHS, _PERCENT_ID
