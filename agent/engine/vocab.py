@@ -352,38 +352,33 @@ _TWO_WORD_KEY = re.compile(r'"([A-Za-z][a-z0-9]*+[A-Z][A-Za-z0-9]*+)[\\\x00]*+"[
 _OBJECT_TOKEN = re.compile(r'[{}]|"([A-Za-z][A-Za-z0-9]{0,63})[\\\x00]*"[ \t]*:')
 
 
+def _add_level_keys(tokens, opens: str, closes: str, keys: set[str]) -> None:
+    """Add the keys among ``tokens`` (``_OBJECT_TOKEN`` matches, read in one direction) that stand at
+    the level they start on: objects ``opens`` ... ``closes`` in between are skipped, and the first
+    unmatched ``closes`` ends the object."""
+    depth = 0
+    for t in tokens:
+        g = t.group()
+        if g == opens:
+            depth += 1
+        elif g == closes:
+            if depth == 0:
+                return
+            depth -= 1
+        elif depth == 0:
+            keys.add(t.group(1))
+
+
 def _object_keys(text: str, label_start: int) -> set[str]:
     """Keys of the JSON object that holds the key at ``label_start`` (within ``_NEAR`` characters each
     way; nested objects skipped): one regex pass over at most 800 characters, no JSON parse."""
     lo = max(0, label_start - _NEAR)
     hi = min(len(text), label_start + _NEAR)
-    before: list[re.Match] = []
+    tokens = list(_OBJECT_TOKEN.finditer(text, lo, hi))
+    at = next((i for i, t in enumerate(tokens) if t.start() >= label_start - 1), len(tokens))
     keys: set[str] = set()
-    depth = 0
-    for t in _OBJECT_TOKEN.finditer(text, lo, hi):
-        if t.start() < label_start - 1:
-            before.append(t)
-            continue
-        g = t.group()
-        if g == "{":
-            depth += 1
-        elif g == "}":
-            if depth == 0:
-                break
-            depth -= 1
-        elif depth == 0 and t.start() >= label_start:
-            keys.add(t.group(1))
-    depth = 0
-    for t in reversed(before):
-        g = t.group()
-        if g == "}":
-            depth += 1
-        elif g == "{":
-            if depth == 0:
-                break
-            depth -= 1
-        elif depth == 0:
-            keys.add(t.group(1))
+    _add_level_keys(tokens[at:], "{", "}", keys)               # from the label on, to the closing brace
+    _add_level_keys(reversed(tokens[:at]), "}", "{", keys)     # back from it, to the opening brace
     label = _OBJECT_TOKEN.match(text, label_start - 1)
     if label is not None and label.group(1):
         keys.discard(label.group(1))
