@@ -6,6 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KEY := run/pseudonym.key
+# Bytecode is cached under .cache/pycache even where the environment turns caching off
+# (PYTHONDONTWRITEBYTECODE): otherwise every test worker, agent and CLI process compiles the engine
+# again and pytest rewrites every test module, ~3 s of each test process's start.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup tools run reload test test-unit lint bench fuzz deps venv certs key clean haproxy32 recall-report packs corpus-report
 

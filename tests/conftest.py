@@ -1,8 +1,8 @@
 """Shared fixtures (local certificates, a recording mock upstream, a running gateway) and test kinds.
 
 Tests are sorted by kind into folders, and each folder's tests carry its marker: ``unit`` (in-process:
-engine, codec, Lua through lupa, CLI; ``make test-unit``) and ``integration`` (real HAProxy, real agent
-processes, real TLS, a recording mock upstream). Helpers live in ``tests/support``.
+engine, codec, Lua through lupa; ``make test-unit``) and ``integration`` (real processes: HAProxy, the
+agent, the CLI, real TLS, a recording mock upstream). Helpers live in ``tests/support``.
 """
 
 from __future__ import annotations

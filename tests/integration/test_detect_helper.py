@@ -19,12 +19,11 @@ import pytest
 
 from agent.engine import detect_helper
 from agent.engine.detect_helper import DetectHelper, cpu_to_spare
-from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from agent.engine.results import MaskRefused
 from bench.setups import alive, children
 from tests.support.harness import wait_until
-from tests.support.masker_support import CORPUS, TEST_KEY, load_jsonl, request
+from tests.support.masker_support import CORPUS, TEST_KEY, load_jsonl, request, shipped_packs
 from tests.support.planted import TICKET, TICKET_PACK
 
 # The real agent with the idle-CPU rule forced true (tests/support/agent_idle_cpu.py): these tests are about
@@ -56,8 +55,8 @@ def test_the_helper_is_used_only_with_a_cpu_to_spare() -> None:
 @pytest.fixture
 def engines():
     """(serial engine, engine with a helper that takes every body), helper started and ready."""
-    serial = Masker(TEST_KEY, load_packs())
-    parallel = Masker(TEST_KEY, load_packs())
+    serial = Masker(TEST_KEY, shipped_packs())
+    parallel = Masker(TEST_KEY, shipped_packs())
     helper = parallel.start_detect_helper(min_bytes=1)
     _wait(helper.available, what="helper start-up")
     yield serial, parallel
@@ -91,7 +90,7 @@ def test_ndjson_and_untyped_json_use_the_helper_too(engines) -> None:
 
 
 def test_small_bodies_and_busy_agents_stay_in_the_agent() -> None:
-    engine = Masker(TEST_KEY, load_packs())
+    engine = Masker(TEST_KEY, shipped_packs())
     helper = engine.start_detect_helper(min_bytes=10_000)
     try:
         _wait(helper.available, what="helper start-up")
@@ -155,7 +154,7 @@ def test_killed_helper_the_agent_masks_and_a_new_helper_starts(engines, monkeypa
 
 
 def test_stopped_helper_times_out_and_the_agent_masks() -> None:
-    engine = Masker(TEST_KEY, load_packs())
+    engine = Masker(TEST_KEY, shipped_packs())
     helper = engine.start_detect_helper(min_bytes=1, timeout=0.2)
     try:
         _wait(helper.available, what="helper start-up")
@@ -172,7 +171,7 @@ def test_stopped_helper_times_out_and_the_agent_masks() -> None:
 
 
 def test_an_exception_in_the_helper_is_reported_by_type_and_the_helper_is_replaced() -> None:
-    helper = DetectHelper(load_packs().detectors, min_bytes=1)
+    helper = DetectHelper(shipped_packs().detectors, min_bytes=1)
     try:
         _wait(helper.available, what="helper start-up")
         job = helper.submit(b"\xff\xfe not utf-8")
@@ -183,7 +182,7 @@ def test_an_exception_in_the_helper_is_reported_by_type_and_the_helper_is_replac
 
 
 def test_close_ends_the_helper_process() -> None:
-    helper = DetectHelper(load_packs().detectors)
+    helper = DetectHelper(shipped_packs().detectors)
     _wait(helper.available, what="helper start-up")
     pid = helper.pid
     helper.close()

@@ -16,10 +16,10 @@ import re
 import string
 from dataclasses import dataclass
 
-from agent.engine.detectors import load_packs
 from agent.engine.masker import UNLABELLED_ACCOUNT_DETECTOR
 from agent.engine.policy_values import kept_values
 from agent.engine.settings import MaskConfig
+from tests.support.masker_support import shipped_packs
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,7 +51,7 @@ UPPER_DIGITS = string.ascii_uppercase + string.digits
 @functools.lru_cache(maxsize=1)
 def ec2_prefixes() -> tuple[str, ...]:
     """The EC2-family prefixes of the ec2-resource-id detector, read from its regex."""
-    det = next(d for d in load_packs().detectors if d.id == "ec2-resource-id")
+    det = next(d for d in shipped_packs().detectors if d.id == "ec2-resource-id")
     m = re.search(r"\(\?P<value>\(\?:([a-z|-]+)\)-", det.regex.pattern)
     return tuple(m.group(1).split("|"))
 
@@ -62,7 +62,7 @@ def pack_example_list() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     out = []
     config = MaskConfig()               # what the gateway runs by default: its policies decide too
     kept = kept_values(config)
-    for det in load_packs().detectors:
+    for det in shipped_packs().detectors:
         if det.id == UNLABELLED_ACCOUNT_DETECTOR and config.unlabelled_accounts == "keep":
             continue                    # a detector only the "mask" policy turns on
         for ex in det.match_examples:

@@ -32,6 +32,7 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 try:
@@ -427,16 +428,21 @@ class Score:
         return self.changed / self.non_ids if self.non_ids else 0.0
 
 
+# The characters json.dumps (ensure_ascii) writes as more than one: controls, quote, backslash and
+# everything past ASCII. The rest take one each, so only these need measuring.
+_ESCAPED = re.compile(r'[\x00-\x1f"\\\x7f-\U0010ffff]')
+
+
 def _json_spans(masker, text: str) -> tuple[list[tuple[int, int]], list[int]]:
     """Masked spans when the example is pasted into a Messages request (the gateway's real path),
     mapped back to positions in ``text``, and that mapping (text position -> request position)."""
     body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 1024,
                        "messages": [{"role": "user", "content": text}]})
     base = body.index('"content": "') + len('"content": "')
-    pos = [base]
-    for ch in text:
-        pos.append(pos[-1] + len(json.dumps(ch)) - 2)
-    return sorted((s, e) for s, e, _, _ in masker.scan(body, as_json=True)), pos
+    widths = [1] * len(text)
+    for m in _ESCAPED.finditer(text):
+        widths[m.start()] = len(json.dumps(m.group())) - 2
+    return sorted((s, e) for s, e, _, _ in masker.scan(body, as_json=True)), list(accumulate(widths, initial=base))
 
 
 def measure(masker, examples: list[Example], misses: dict | None = None,
@@ -502,9 +508,9 @@ def main(argv=None) -> int:
     p.add_argument("--worst", type=int, default=15)
     p.add_argument("--json", action="store_true", help="each example inside a Messages request (the real path)")
     args = p.parse_args(argv)
-    from agent.engine.detectors import load_packs
     from agent.engine.masker import Masker
-    masker = Masker(b"corpus-report-key-not-secret-0123456789", load_packs())
+    from tests.support.masker_support import shipped_packs
+    masker = Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
     examples = load_examples(args.sample, args.seed, args.service)
     misses: dict | None = {} if args.misses else None
     scores = measure(masker, examples, misses, as_json=args.json)

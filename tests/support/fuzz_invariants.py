@@ -35,12 +35,12 @@ import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from agent.engine.restore import restore_text
 from agent.engine.results import MaskRefused
 from tests.support import aws_grammar as g
 from tests.support.deadline import Hang, hard_timeout
+from tests.support.masker_support import shipped_packs
 
 KEY = b"fuzz-invariants-key-0123456789abcdef"
 CASE_SECONDS = 10
@@ -349,7 +349,7 @@ class Report:
 
 
 def run(seconds: float, seed: int = 0, max_cases: int | None = None, shrink_failures: bool = True) -> Report:
-    masker = Masker(KEY, load_packs())
+    masker = Masker(KEY, shipped_packs())
     report = Report()
     start = time.monotonic()
     n = 0
@@ -374,7 +374,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--case", type=int, help="run one case seed (as a report names it) and print its failures")
     args = p.parse_args(argv)
     if args.case is not None:
-        masker = Masker(KEY, load_packs())
+        masker = Masker(KEY, shipped_packs())
         case = make_case(args.case)
         print(describe(case))
         print("failures:", check(masker, case) or "none")

@@ -210,8 +210,10 @@ def _bodies(params_cls):
     return st.tuples(for_type(params_cls), _messages(params_cls)).map(lambda t: {**t[0], "messages": t[1]})
 
 
+@functools.cache
 def request_bodies():
-    """Whole request bodies, from the stable and the beta MessageCreateParamsBase."""
+    """Whole request bodies, from the stable and the beta MessageCreateParamsBase. Importing the
+    SDK's types takes ~1.5 s: wrap this in ``st.deferred`` so only a process that draws pays it."""
     from anthropic.types import message_create_params as stable
     from anthropic.types.beta import message_create_params as beta
     return st.one_of(_bodies(stable.MessageCreateParamsBase), _bodies(beta.MessageCreateParamsBase))

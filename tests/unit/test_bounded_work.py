@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agent.engine.assignment import MAX_TWEAKS, Assignment
-from agent.engine.detectors import Kind, load_packs
+from agent.engine.detectors import Kind
 from agent.engine.masker import Masker
 from agent.engine.pseudonyms import Generator
 from agent.engine.restore import restore_text
@@ -31,6 +29,7 @@ from agent.engine.results import MaskRefused
 from agent.engine.splitters import REGION, nothing_secret
 from tests.support import aws_grammar as g
 from tests.support.deadline import hard_timeout
+from tests.support.masker_support import shipped_packs
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = b"bounded-work-test-key-0123456789abcdef"
@@ -44,7 +43,7 @@ _MASKER: Masker | None = None
 def masker() -> Masker:
     global _MASKER
     if _MASKER is None:
-        _MASKER = Masker(KEY, load_packs())
+        _MASKER = Masker(KEY, shipped_packs())
     return _MASKER
 
 
@@ -123,17 +122,6 @@ def test_degenerate_values_terminate_and_round_trip(context):
     assert not failed, failed
 
 
-def test_the_issue_commands_return(tmp_path):
-    """The two commands of issue 11, as a user runs them (a fresh process each)."""
-    key_file = tmp_path / "pseudonym.key"
-    key_file.write_bytes(KEY)
-    for stdin in (b'{"Name": "eu-west-1a"}', b"S3 bucket us-east-1 is empty\n"):
-        r = subprocess.run([sys.executable, "-m", "agent", "mask", "--key-file", str(key_file)],
-                           input=stdin, capture_output=True, cwd=ROOT, timeout=60)
-        assert r.returncode == 0, r.stderr.decode(errors="replace")[-300:]
-        assert r.stdout == stdin
-
-
 def test_every_region_and_az_is_kept():
     """REGION, which decides what a name keeps, knows every region and AZ of every partition."""
     missing = [i for i, r in enumerate(g.regions() + g.azs()) if not REGION.fullmatch(r)]
@@ -143,7 +131,7 @@ def test_every_region_and_az_is_kept():
 # --- the assignment on its own: values that no detector would pass it ----------------------------
 def _assign(items: set[tuple[str, str]], kinds: dict[str, Kind] | None = None) -> Assignment:
     with hard_timeout():
-        return Assignment(Generator(KEY), kinds or load_packs().kinds, items)
+        return Assignment(Generator(KEY), kinds or shipped_packs().kinds, items)
 
 
 def _assert_sound(a: Assignment, items: set[tuple[str, str]]) -> None:
@@ -236,7 +224,7 @@ def test_assignment_work_is_bounded_per_original():
 
     gen.make = counting
     with hard_timeout():
-        Assignment(gen, load_packs().kinds, items)
+        Assignment(gen, shipped_packs().kinds, items)
     assert calls[0] <= MAX_TWEAKS * 3 * len(items)
 
 

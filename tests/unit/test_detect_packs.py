@@ -6,11 +6,11 @@ import functools
 
 import pytest
 
-from agent.engine.detectors import load_packs
 from agent.engine.finder import Finder, iter_matches
 from agent.engine.splitters import SPLITTERS
+from tests.support.masker_support import shipped_packs
 
-PACKS = load_packs()
+PACKS = shipped_packs()
 CASES = [(d, ex, True) for d in PACKS.detectors for ex in d.match_examples] + \
         [(d, ex, False) for d in PACKS.detectors for ex in d.nomatch_examples]
 

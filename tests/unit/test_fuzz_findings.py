@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from agent.engine.restore import restore_text
+from tests.support.masker_support import shipped_packs
 
 KEY = b"fuzz-findings-test-key-0123456789abcdef"
 _MASKER: list[Masker] = []
@@ -18,7 +18,7 @@ _MASKER: list[Masker] = []
 
 def mask(obj) -> tuple[str, dict]:
     if not _MASKER:
-        _MASKER.append(Masker(KEY, load_packs()))
+        _MASKER.append(Masker(KEY, shipped_packs()))
     result = _MASKER[0].mask_body(json.dumps(obj).encode(), "application/json")
     return result.body.decode(), result.restore_map
 
@@ -90,7 +90,7 @@ def test_masked_at_every_nesting_depth(case, levels):
 def test_percent_encoding_behind_json_escapes():
     """``%\\u0032\\u0030`` is "%20" once JSON-decoded: a percent-encoded flag value still reads as one."""
     raw = '{"system": "open https://x.example/?q=aws%2\\u0030s3%20ls%20--bucket%2\\u0030acme-data-archive-7"}'
-    result = Masker(KEY, load_packs()).mask_body(raw.encode(), "application/json")
+    result = Masker(KEY, shipped_packs()).mask_body(raw.encode(), "application/json")
     assert "acme-data-archive-7" not in urllib_unquote(json.loads(result.body)["system"])
 
 
@@ -124,7 +124,7 @@ def test_json_in_json_with_escapes_escaped_again(case):
     text, secret = SECRETS[case]
     inner = json.dumps({"stdout": text, "exit": 0})
     if not _MASKER:
-        _MASKER.append(Masker(KEY, load_packs()))
+        _MASKER.append(Masker(KEY, shipped_packs()))
     for seed in range(12):
         literal = fuzz._literal([(inner, "uescape")], random.Random(seed))
         raw = '{"messages": [{"role": "user", "content": ' + literal + "}]}"

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from agent.engine.results import MaskRefused
 from agent.engine.settings import MaskConfig
 from tests.support.effort import examples
-from tests.support.masker_support import TEST_KEY, masker
+from tests.support.masker_support import TEST_KEY, masker, shipped_packs
 
 IID = "i-1234567890abcdef0"
 ACCT = "123456789012"
@@ -90,7 +89,7 @@ def test_document_refused_by_default_and_passed_by_policy():
     with pytest.raises(MaskRefused) as e:
         mask(doc)
     assert e.value.status == 415 and "document" in e.value.message and "GATEWAY_DOCUMENTS" in e.value.message
-    m = Masker(TEST_KEY, load_packs(), MaskConfig(documents="pass"))
+    m = Masker(TEST_KEY, shipped_packs(), MaskConfig(documents="pass"))
     out = m.mask_body(doc.encode(), "application/json").body.decode()
     assert '"data":"JVBERi0xLjQK"' in out and IID not in out
 
@@ -205,7 +204,7 @@ def _special_bodies() -> list[str]:
 def test_one_pass_special_string_filter_loses_nothing(monkeypatch):
     """The one-pass check of decoded special strings only skips strings; masking with it equals
     masking with the exact view of every special string."""
-    engine = Masker(TEST_KEY, load_packs())
+    engine = Masker(TEST_KEY, shipped_packs())
     bodies = _special_bodies()
     fast = [engine.mask_body(b.encode(), "application/json") for b in bodies]
     monkeypatch.setattr(Masker, "_strings_to_view", _all_special_strings)

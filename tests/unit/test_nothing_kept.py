@@ -19,10 +19,9 @@ import sys
 import types
 
 from agent.engine import detect_helper
-from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from tests.support.harness import wait_until
-from tests.support.masker_support import TEST_KEY
+from tests.support.masker_support import TEST_KEY, shipped_packs
 
 # Built at run time so that no constant of this module holds them.
 _TAIL = "7d1e5"
@@ -77,7 +76,7 @@ def _reachable_strings(roots: list[object]) -> list[str | bytes]:
 def test_no_original_is_left_in_the_engine_after_masking(monkeypatch) -> None:
     monkeypatch.setattr(detect_helper, "cpu_to_spare", lambda: True)
     planted = _planted()
-    engine = Masker(TEST_KEY, load_packs())
+    engine = Masker(TEST_KEY, shipped_packs())
     helper = engine.start_detect_helper(min_bytes=1)
     wait_until(helper.available, timeout=20, what="helper start-up", interval=0.02)
     try:

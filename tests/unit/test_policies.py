@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from agent.engine.settings import ConfigError, MaskConfig, load_config
-from tests.support.masker_support import TEST_KEY, message_text, request
+from tests.support.masker_support import TEST_KEY, message_text, request, shipped_packs
 
-PACKS = load_packs()
+PACKS = shipped_packs()
 
 
 def _out(text: str, **policy) -> tuple[str, str]:

@@ -24,12 +24,12 @@ import pytest
 from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis import strategies as st
 
-from agent.engine.detectors import load_packs
 from agent.engine.masker import Masker
 from agent.engine.settings import MaskConfig
 from tests.support import sdk_bodies as sb
 from tests.support.deadline import hard_timeout
 from tests.support.effort import examples
+from tests.support.masker_support import shipped_packs
 
 KEY = b"structure-property-test-key-0123456789"
 pytestmark = pytest.mark.timeout(600, method="thread")
@@ -44,7 +44,7 @@ def masker() -> Masker:
     """Documents pass here (the default refuses them), so base64 documents are protected too."""
     global _MASKER
     if _MASKER is None:
-        _MASKER = Masker(KEY, load_packs(), MaskConfig(documents="pass"))
+        _MASKER = Masker(KEY, shipped_packs(), MaskConfig(documents="pass"))
     return _MASKER
 
 
@@ -82,13 +82,13 @@ def check_variants(body: dict, seed: int, variants: int = 3) -> None:
 
 @settings(max_examples=examples(200), deadline=None, verbosity=Verbosity.quiet, print_blob=False, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-@given(body=sb.request_bodies(), seed=st.integers(0, 2**32 - 1))
+@given(body=st.deferred(lambda: sb.request_bodies()), seed=st.integers(0, 2**32 - 1))
 def test_key_order_and_whitespace_do_not_matter(body, seed):
     check_variants(body, seed)
 
 
 @settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
-@given(body=sb.request_bodies(), seed=st.integers(0, 2**32 - 1))
+@given(body=st.deferred(lambda: sb.request_bodies()), seed=st.integers(0, 2**32 - 1))
 def test_stepping_over_unmarked_blocks_changes_nothing(body, seed):
     """The walk steps over messages and blocks that hold no protection literal; with a mark at every
     position it walks everything. Both must protect the same spans."""

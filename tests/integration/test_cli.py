@@ -1,4 +1,5 @@
-"""``python -m agent mask | restore | scan`` as a user runs them (subprocess, real files)."""
+"""``python -m agent mask | restore | scan`` as a user runs them (a fresh process each, real files).
+Integration tests: each process pays the start-up (packs, detector databases), about a second."""
 
 from __future__ import annotations
 
@@ -83,3 +84,13 @@ def test_bad_pack_fails_with_file_and_line(tmp_path, key):
     (tmp_path / "bad.yaml").write_text("detectors:\n  - id: x\n    kind: nope\n")
     r = run(["mask", "--key-file", str(key), "--packs-dir", str(tmp_path)], b"x")
     assert r.returncode != 0 and b"bad.yaml:2" in r.stderr and b"nope" in r.stderr
+
+
+def test_the_issue_commands_return(tmp_path):
+    """The two commands of issue 11, as a user runs them (a fresh process each)."""
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_bytes(b"bounded-work-test-key-0123456789abcdef")
+    for stdin in (b'{"Name": "eu-west-1a"}', b"S3 bucket us-east-1 is empty\n"):
+        r = run(["mask", "--key-file", str(key_file)], stdin)
+        assert r.returncode == 0, r.stderr.decode(errors="replace")[-300:]
+        assert r.stdout == stdin
