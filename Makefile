@@ -107,12 +107,12 @@ test: setup tools haproxy32
 	$(PY) tools/gen_vocab.py --check
 	$(VENV)/bin/pytest -q
 
-# In-process tests only (engine, codec, Lua restore via lupa, CLI), no HAProxy needed, the quick loop
-# while editing: on every core (pytest-xdist), property tests at a fifth of their examples
-# (tests/support/effort.py) and the fuzz lane for 3 s; make test runs them all in full (the fuzz
-# lane 30 s). ~29 s on the 2-core VM.
+# In-process tests only (engine, codec, Lua restore via lupa), no HAProxy or subprocess, the quick
+# loop while editing: on every core (pytest-xdist), property tests at a tenth of their examples
+# (tests/support/effort.py), the linear-work inputs at half size and the fuzz lane for 2 s; make test
+# runs them all in full (the fuzz lane 30 s).
 test-unit: venv
-	TEST_EFFORT=quick FUZZ_LANE_SECONDS=3 $(VENV)/bin/pytest -q -n auto tests/unit
+	TEST_EFFORT=quick FUZZ_LANE_SECONDS=2 $(VENV)/bin/pytest -q -n auto tests/unit
 
 # Recall per class on generated artifacts (tests/support/recall_artifacts.py) and negatives kept.
 recall-report: venv
