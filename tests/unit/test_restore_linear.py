@@ -5,9 +5,9 @@ Counted, not timed: before the modules load, the string and table functions they
 (string.find/match/gmatch/sub/byte, table.concat) are replaced by wrappers that add up the bytes each
 call reads or copies. Each input is fed in 16 KB reads at two sizes, 0.5 MB and 2 MB (half that in
 the quick lane): linear work costs the same per input byte at both; rescanning the pending data on
-every read costs about size / 32 KB per byte (~16 and ~64), four times as much at the larger size. A bound on the cost per byte catches
-a large constant too (a search that rescans each 16 KB read per candidate is linear in the size,
-but costs thousands of bytes per byte).
+every read costs about size / 32 KB per byte (~16 and ~64), four times as much at the larger size.
+A bound on the cost per byte catches a large constant too (a search that rescans each 16 KB read per
+candidate is linear in the size, but costs thousands of bytes per byte).
 
 Bench with timings: `.venv/bin/python bench/bench_restore.py --long-event 9`.
 """
