@@ -98,6 +98,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         kq = kq2 is not None
         if (kq and not (label_start > 0 and text[label_start - 1] in "\"'<")) or (kq and q is None):
             return []
+        if q is None:
+            q2 = None   # the quote after an unquoted value closes the string it stands in ("S3_BUCKET=x")
         generic = kq and label in params.get("generic", ())
         listed = kq and not generic and label in params.get("generic_lists", ())   # "deploymentGroups": [...]
         generic = generic or listed
@@ -169,12 +171,17 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         low = value.lower()
         enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
         code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
-        if not (enum or code or ("/" in value and plural is _ID_LABEL)):
+        relative_url = value[0] == "/" and _URL_LABEL.search(label) is not None
+        if not (enum or code or relative_url or ("/" in value and plural is _ID_LABEL)):
             out.extend(_value_parts(text, t.start(), t.end(), kind, label))
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
 
+
+# A URL label's relative path (API_URL=/api/v1) names a route of the user's own app; an AWS URL
+# is absolute, and its hosts and paths are read by their own detectors.
+_URL_LABEL = re.compile(r"(?:URL|Url|url|URI|Uri|uri)[Ss]?$")
 
 # A lookbehind, not a consumed character: the search starts at the line's first character, and
 # what ends the previous line (a newline, ``\\n``) lies before it.
@@ -444,7 +451,9 @@ def _spaced_value(text: str, start: int, end: int, q: str) -> int | None:
     return more.end()
 
 
-_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|\Z)")
+# An unquoted value ends its field at a line end, a separator, or the quote closing the string the
+# whole assignment stands in ("S3_BUCKET=x" in a compose list, a one-line JSON string, shell echo).
+_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#\"'`]|[\\\x00]+[nrt\"']|\Z)")
 # A shell word also ends at the quote that closes the string it stands in (``"aws s3 ls --bucket x"``,
 # or JSON in a JSON string, read decoded).
 _CLI_END = re.compile(r"[ \t\r\n;|&)\\\"']|\Z")

@@ -3,7 +3,8 @@
 
 Each case composes made-up AWS grammar pieces (regions, AZs, accounts, EC2-family IDs, names, ARNs,
 hosts, keys) into a context people paste: account labels, credential files, prose and tables, CLI
-``--output table|text``, console URLs, AWS hosts outside amazonaws.com, boundary cases, CJK labels.
+``--output table|text``, console URLs, AWS hosts outside amazonaws.com, boundary cases, CJK labels,
+labels in any spelling, SDK code (JS v3, Go, Java, Rust, boto3), Terraform and CloudFormation.
 The ``negative`` class holds what must come through unchanged (enum values under generic keys, AWS
 words inside hosts and ARNs, versions, the IPv6 metadata address, UUIDs, SHAs, times, code).
 
@@ -417,6 +418,80 @@ VARIANTS_2: list[Template] = [
     lambda g: ("Lambda: 128 MB, 3 s timeout; EKS: v1.29; RDS: db.r6g.large", [], ["128 MB", "v1.29", "db.r6g.large"]),
 ]
 
+# --- labels in any spelling: env files, k8s manifests, Lambda configs, variables -----------------------
+LABEL_SPELLINGS: list[Template] = [
+    lambda g: (lambda b: (f"AWS_S3_BUCKET={b}\nAWS_REGION=us-east-1", [b], ["us-east-1"]))(g.bucket()),
+    lambda g: (lambda b: (f"NEXT_PUBLIC_S3_BUCKET={b}\nNEXT_PUBLIC_API_URL=/api", [b], ["/api"]))(g.bucket()),
+    lambda g: (lambda c: (f'eks_cluster_name = "{c}"\nnode_count       = 3', [c], []))(g.name("pms")),
+    lambda g: (lambda b: (f"storage:\n  s3Bucket: {b}\n  region: eu-west-1", [b], ["eu-west-1"]))(g.bucket()),
+    lambda g: (lambda b: (f"        env:\n        - name: S3_BUCKET\n          value: {b}\n"
+                          "        - name: LOG_LEVEL\n          value: debug", [b], ["S3_BUCKET", "debug"]))(g.bucket()),
+    lambda g: (lambda t, q: ('"Environment": {"Variables": {"TABLE_NAME": "' + t + '", "QUEUE_NAME": "' + q +
+                             '", "STAGE": "prod"}}', [t, q], ["prod"]))(g.name(), g.name("pms")),
+    lambda g: (lambda f_: (f"export LAMBDA_FUNCTION_NAME={f_}\nexport TIMEOUT=30", [f_], []))(g.name("pms")),
+    lambda g: (lambda d: (f"spring.datasource.db-instance-identifier={d}", [d], []))(g.name("pms")),
+    lambda g: (lambda b, r: (f"const uploadBucketName = '{b}';\nconst awsRegion = '{r}';", [b], [r]))(
+        g.bucket(), g.region()),
+    lambda g: (lambda s_: (f"STACK_NAME: {s_}\nTEMPLATE: template.yaml", [s_], ["template.yaml"]))(g.name("pms")),
+]
+
+# --- SDK code: JS v3, Go, Java, Rust, boto3 ---------------------------------------------------------------
+SDK_CODE: list[Template] = [
+    lambda g: (lambda b: (f'await s3.send(new PutObjectCommand({{ Bucket: "{b}", Key, Body: data }}));', [b], []))(
+        g.bucket()),
+    lambda g: (lambda t: (f"const out = await ddb.send(new GetItemCommand({{ TableName: '{t}', Key: {{ pk }} }}));",
+                          [t], []))(g.name()),
+    lambda g: (lambda b: (f'_, err := client.GetObject(ctx, &s3.GetObjectInput{{\n\tBucket: aws.String("{b}"),\n'
+                          '\tKey:    aws.String(key),\n})', [b], []))(g.bucket()),
+    lambda g: (lambda b: (f'GetObjectRequest req = GetObjectRequest.builder().bucket("{b}").key(key).build();',
+                          [b], []))(g.bucket()),
+    lambda g: (lambda t: (f'let resp = client.get_item().table_name("{t}").key("pk", pk).send().await?;', [t], []))(
+        g.name()),
+    lambda g: (lambda b: (f's3.upload_file("/tmp/report.csv", "{b}", "reports/2024/report.csv")', [b],
+                          ["reports/2024/report.csv"]))(g.bucket()),
+    lambda g: (lambda b: (f"s3.download_file('{b}', 'models/latest.bin', '/tmp/model.bin')", [b],
+                          ["models/latest.bin"]))(g.bucket()),
+    lambda g: (lambda t: (f"table = boto3.resource('dynamodb').Table('{t}')\nitem = table.get_item(Key=key)", [t], []))(
+        g.name()),
+    lambda g: (lambda b: (f'bucket = boto3.resource("s3").Bucket("{b}")\nbucket.upload_file("/tmp/a.txt", "a.txt")',
+                          [b], ["a.txt"]))(g.bucket()),
+    lambda g: (lambda q: (f'resp = sqs.get_queue_url(QueueName="{q}")', [q], []))(g.name("pms")),
+    lambda g: (lambda f_: (f"lambda_client.invoke(FunctionName='{f_}', Payload=json.dumps(event))", [f_], []))(
+        g.name()),
+    lambda g: ("const { Bucket, Key } = event.Records[0].s3;\nconst table = process.env.TABLE_NAME;", [],
+               ["event.Records[0].s3", "process.env.TABLE_NAME"]),
+]
+
+# --- IaC: Terraform HCL and plans, CloudFormation / SAM ---------------------------------------------------
+IAC: list[Template] = [
+    lambda g: (lambda t: (f'resource "aws_dynamodb_table" "orders" {{\n  name         = "{t}"\n'
+                          '  billing_mode = "PAY_PER_REQUEST"\n  hash_key     = "pk"\n\n  attribute {\n'
+                          '    name = "pk"\n    type = "S"\n  }\n}', [t], ["PAY_PER_REQUEST", '"pk"']))(g.name()),
+    lambda g: (lambda q: (f'resource "aws_sqs_queue" "jobs" {{\n  name                      = "{q}"\n'
+                          '  message_retention_seconds = 86400\n}', [q], ["86400"]))(g.name("pms")),
+    lambda g: (lambda c: (f'resource "aws_ecs_cluster" "main" {{\n  name = "{c}"\n\n  setting {{\n'
+                          '    name  = "containerInsights"\n    value = "enabled"\n  }\n}',
+                          [c], ["containerInsights"]))(g.name("pms")),
+    lambda g: (lambda b: (f'bucket = "{b}"\nkey    = "state/terraform.tfstate"\nregion = "us-east-1"', [b],
+                          ["state/terraform.tfstate"]))(g.bucket()),
+    lambda g: (lambda k, p: (f'resource "aws_instance" "web" {{\n  ami                  = "ami-0abcdef1234567890"\n'
+                             f'  instance_type        = "t3.micro"\n  key_name             = "{k}"\n'
+                             f'  iam_instance_profile = "{p}"\n}}', [k, p], ["t3.micro"]))(g.name("ms"), g.name("pms")),
+    lambda g: (lambda t: (f'  # aws_dynamodb_table.events will be created\n  + resource "aws_dynamodb_table" "events" {{\n'
+                          '      + arn          = (known after apply)\n      + billing_mode = "PAY_PER_REQUEST"\n'
+                          f'      + name         = "{t}"\n    }}', [t], ["(known after apply)"]))(g.name()),
+    lambda g: ('data "aws_ami" "ubuntu" {\n  most_recent = true\n  owners      = ["099720109477"]\n  filter {\n'
+               '    name   = "name"\n    values = ["ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"]\n  }\n}',
+               [], ['"name"', "ubuntu-jammy-22.04"]),
+    lambda g: (lambda b: (f"Resources:\n  DataBucket:\n    Type: AWS::S3::Bucket\n    Properties:\n"
+                          f"      BucketName: {b}\n      VersioningConfiguration:\n        Status: Enabled",
+                          [b], ["AWS::S3::Bucket", "Enabled"]))(g.bucket()),
+    lambda g: (lambda f_, t: (f"  Handler:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                              f"      FunctionName: {f_}\n      Runtime: python3.12\n      Environment:\n"
+                              f"        Variables:\n          TABLE_NAME: {t}", [f_, t], ["python3.12"]))(
+        g.name("pms"), g.name()),
+]
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -426,6 +501,9 @@ CLASSES: dict[str, list[Template]] = {
     "aws-hosts": AWS_HOSTS,
     "boundaries": BOUNDARIES,
     "cjk-labels": CJK,
+    "label-spellings": LABEL_SPELLINGS,
+    "sdk-code": SDK_CODE,
+    "iac": IAC,
     "negatives": NEGATIVES,
 }
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2}
