@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from agent.engine.labels import words
 from agent.engine.splitters import (
     _SERVICE_SEGMENT,
     ACCOUNT,
     SAFE,
     Part,
     _keep_segment,
+    context_value,
     english_phrase,
     name_shaped,
 )
@@ -341,8 +343,18 @@ def first_label(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return [(start, end, "account" if ACCOUNT.fullmatch(value) else kind)]
 
 
+def plan_change(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The new value in a Terraform plan change (``~ bucket = "a" -> "b"``) when the attribute names
+    a resource: one of ``params["attributes"]`` or a label of the AWS identifier vocabulary. The old
+    value is read by the detectors of ``label = "value"``; the new one has no label of its own."""
+    label = m.group("label")
+    if label not in params["attributes"] and not params["labels"].matches(words(label)):
+        return []
+    return context_value(text, m, params, kind)
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
-    "first_label": first_label, "cli_table": cli_table,
+    "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change,
 }

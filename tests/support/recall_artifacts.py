@@ -480,6 +480,10 @@ IAC: list[Template] = [
     lambda g: (lambda t: (f'  # aws_dynamodb_table.events will be created\n  + resource "aws_dynamodb_table" "events" {{\n'
                           '      + arn          = (known after apply)\n      + billing_mode = "PAY_PER_REQUEST"\n'
                           f'      + name         = "{t}"\n    }}', [t], ["(known after apply)"]))(g.name()),
+    lambda g: (lambda a, b: (f'  # aws_s3_bucket.data must be replaced\n-/+ resource "aws_s3_bucket" "data" {{\n'
+                             f'      ~ bucket = "{a}" -> "{b}" # forces replacement\n'
+                             '      ~ id     = "x" -> (known after apply)\n    }', [a, b], ["(known after apply)"]))(
+        g.bucket(), g.bucket()),
     lambda g: ('data "aws_ami" "ubuntu" {\n  most_recent = true\n  owners      = ["099720109477"]\n  filter {\n'
                '    name   = "name"\n    values = ["ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"]\n  }\n}',
                [], ['"name"', "ubuntu-jammy-22.04"]),
