@@ -300,6 +300,9 @@ CJK: list[Template] = [
     lambda g: (lambda a: (f"AWSアカウントID: {a}", [a], []))(g.account()),
     lambda g: (lambda a: (f"帳號 {a} 的帳單", [a], []))(g.account()),
     lambda g: (lambda b: (f"S3バケット {b} が見つかりません", [b], []))(g.bucket()),
+    lambda g: (lambda f_: (f"Lambda 関数 {f_} がタイムアウトしました", [f_], []))(g.name("pms")),
+    lambda g: (lambda d: (f"RDS 인스턴스 {d} 가 중지되었습니다", [d], []))(g.name("msn")),
+    lambda g: (lambda b, q: (f"存储桶 {b} 的事件发送到 SQS 队列 {q}", [b, q], []))(g.bucket(), g.name("pms")),
 ]
 
 # --- negatives: must come through unchanged (must_keep) -------------------------------------------------
@@ -427,7 +430,7 @@ LABEL_SPELLINGS: list[Template] = [
     lambda g: (lambda b: (f"        env:\n        - name: S3_BUCKET\n          value: {b}\n"
                           "        - name: LOG_LEVEL\n          value: debug", [b], ["S3_BUCKET", "debug"]))(g.bucket()),
     lambda g: (lambda t, q: ('"Environment": {"Variables": {"TABLE_NAME": "' + t + '", "QUEUE_NAME": "' + q +
-                             '", "STAGE": "prod"}}', [t, q], ["prod"]))(g.name(), g.name("pms")),
+                             '", "STAGE": "prod"}}', [t, q], ['"STAGE": "prod"']))(g.name(), g.name("pms")),
     lambda g: (lambda f_: (f"export LAMBDA_FUNCTION_NAME={f_}\nexport TIMEOUT=30", [f_], []))(g.name("pms")),
     lambda g: (lambda d: (f"spring.datasource.db-instance-identifier={d}", [d], []))(g.name("pms")),
     lambda g: (lambda b, r: (f"const uploadBucketName = '{b}';\nconst awsRegion = '{r}';", [b], [r]))(
