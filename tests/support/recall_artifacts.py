@@ -27,7 +27,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2",
            "ap-northeast-1", "sa-east-1", "ca-central-1", "eu-north-1"]
@@ -499,6 +499,245 @@ IAC: list[Template] = [
         g.name("pms"), g.name()),
 ]
 
+# --- variants-3: a third held-out list, written apart from the detectors (never read) and measured as it
+# came out; one or more templates per context class, named in the comment above each group. -----------------
+_HEX = "0123456789abcdef"
+
+
+def _uuid(g: Gen) -> str:
+    return "-".join(g.alnum(n, _HEX) for n in (8, 4, 4, 4, 12))
+
+
+def _ddb_list_tables(t1: str, t2: str) -> str:
+    w = max(len(t1), len(t2)) + 8
+    return "\n".join(["-" * (w + 4), "|" + "ListTables".center(w + 2) + "|", "+" + "-" * (w + 2) + "+",
+                      "||" + "TableNames".center(w) + "||", "|+" + "-" * w + "+|",
+                      "||  " + t1.ljust(w - 2) + "||", "||  " + t2.ljust(w - 2) + "||", "|+" + "-" * w + "+|"])
+
+
+def _ec2_table(a: str, r: str, i: str, sn: str) -> str:
+    def vw(depth: int) -> int:
+        return 49 - 2 * depth
+
+    def row(depth: int, k: str, v: str) -> str:
+        return "|" * depth + "  " + k.ljust(18) + "|  " + v.ljust(vw(depth)) + "|" * depth
+
+    def sep(depth: int) -> str:
+        return "|" * (depth - 1) + "+" + "-" * 20 + "+" + "-" * (vw(depth) + 2) + "+" + "|" * (depth - 1)
+    return "\n".join(["-" * 72, "|" + "DescribeInstances".center(70) + "|", "+" + "-" * 70 + "+",
+                      "||" + "Reservations".center(68) + "||", sep(2), row(2, "OwnerId", a),
+                      row(2, "ReservationId", r), sep(2), "|||" + "Instances".center(66) + "|||", sep(3),
+                      row(3, "InstanceId", i), row(3, "InstanceType", "m5.xlarge"),
+                      row(3, "PrivateIpAddress", "10.0.12.34"), row(3, "SubnetId", sn), sep(3)])
+
+
+VARIANTS_3: list[Template] = [
+    # labels in unusual spellings: .env, .properties, docker-compose, GitHub Actions, Helm, k8s env
+    lambda g: (lambda b, t, r: (f"# .env.production\nS3_BUCKET_NAME_UPLOADS={b}\nDYNAMO_TABLE={t}\nAWS_DEFAULT_REGION={r}\n"
+                                "LOG_FORMAT=json", [b, t], [f"AWS_DEFAULT_REGION={r}", "LOG_FORMAT=json"]))(
+        g.bucket(), g.name(), g.region()),
+    lambda g: (lambda b, q: (f"# application-prod.properties\naws.s3.bucketName={b}\naws.sqs.queue-name={q}\n"
+                             "aws.region=eu-central-1\nserver.port=8080", [b, q], ["aws.region=eu-central-1", "server.port=8080"]))(
+        g.bucket(), g.name("pms")),
+    lambda g: (lambda a, q, t: ("services:\n  worker:\n    image: ghcr.io/example/worker:1.4.2\n    environment:\n"
+                                f"      - SQS_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/{a}/{q}\n"
+                                f"      - DDB_TABLE={t}\n      - AWS_REGION=us-east-1\n",
+                                [a, q, t], ["worker:1.4.2", "AWS_REGION=us-east-1"]))(g.account(), g.name("pms"), g.name()),
+    lambda g: (lambda repo, svc, c: ("env:\n  AWS_REGION: us-west-2\n"
+                                     f"  ECR_REPOSITORY: {repo}\n  ECS_SERVICE: {svc}\n  ECS_CLUSTER: {c}\n"
+                                     "  ECS_TASK_DEFINITION: .aws/task-definition.json\n  CONTAINER_NAME: app",
+                                     [repo, svc, c], ["AWS_REGION: us-west-2", ".aws/task-definition.json"]))(
+        g.name("ms"), g.name("pms"), g.name("pms")),
+    lambda g: (lambda a, role, b, q: ("# values-prod.yaml\nserviceAccount:\n  create: true\n  annotations:\n"
+                                      f"    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role}\n"
+                                      f"config:\n  s3:\n    bucket: {b}\n  sqs:\n    queueName: {q}\nreplicaCount: 3",
+                                      [a, role, b, q], ["replicaCount: 3", "create: true"]))(
+        g.account(), g.name("pms"), g.bucket(), g.name("pms")),
+    lambda g: (lambda t, k: ("          env:\n            - name: DYNAMODB_TABLE_NAME\n"
+                             f'              value: "{t}"\n            - name: KINESIS_STREAM\n              value: "{k}"\n'
+                             '            - name: AWS_SDK_LOAD_CONFIG\n              value: "1"',
+                             [t, k], ["AWS_SDK_LOAD_CONFIG", 'value: "1"']))(g.name("Camel"), g.name("pms")),
+    # SDK code: JS v3, Go, Java v2, Rust, boto3, .NET, PHP, Ruby
+    lambda g: (lambda a, q: ("await sqs.send(new SendMessageCommand({\n"
+                             f"  QueueUrl: `https://sqs.${{region}}.amazonaws.com/{a}/{q}`,\n"
+                             "  MessageBody: JSON.stringify(msg),\n}));", [a, q], ["JSON.stringify(msg)"]))(
+        g.account(), g.name("pms")),
+    lambda g: (lambda t: ("_, err = svc.PutItem(ctx, &dynamodb.PutItemInput{\n"
+                          f'\tTableName: aws.String("{t}"),\n\tItem:      item,\n}})\nif err != nil {{\n\treturn err\n}}',
+                          [t], ["dynamodb.PutItemInput"]))(g.name()),
+    lambda g: (lambda f_: (f'InvokeRequest req = InvokeRequest.builder()\n        .functionName("{f_}")\n'
+                           '        .payload(SdkBytes.fromUtf8String(body))\n        .build();\n'
+                           "InvokeResponse res = lambdaClient.invoke(req);", [f_], ["SdkBytes.fromUtf8String(body)"]))(
+        g.name("pms")),
+    lambda g: (lambda b: (f'client.put_object()\n    .bucket("{b}")\n    .key("exports/daily.parquet")\n'
+                          "    .body(ByteStream::from(bytes))\n    .send()\n    .await?;", [b], ["exports/daily.parquet"]))(
+        g.bucket()),
+    lambda g: (lambda a, topic: (f'sns.publish(\n    TopicArn="arn:aws:sns:us-east-1:{a}:{topic}",\n'
+                                 '    Message=json.dumps(payload),\n    Subject="nightly export",\n)',
+                                 [a, topic], ['"nightly export"']))(g.account(), g.name("pms")),
+    lambda g: (lambda b: ("var response = await s3Client.GetObjectAsync(new GetObjectRequest\n{\n"
+                          f'    BucketName = "{b}",\n    Key = "config/appsettings.json"\n}});',
+                          [b], ["config/appsettings.json"]))(g.bucket()),
+    lambda g: (lambda b: ("$result = $s3->putObject([\n"
+                          f"    'Bucket' => '{b}',\n    'Key'    => 'avatars/' . $userId . '.png',\n"
+                          "    'ACL'    => 'private',\n]);", [b], ["'ACL'    => 'private'"]))(g.bucket()),
+    lambda g: (lambda b: ("s3 = Aws::S3::Resource.new(region: 'eu-west-1')\n"
+                          f"obj = s3.bucket('{b}').object('backups/db.sql.gz')\nobj.upload_file('/tmp/db.sql.gz')",
+                          [b], ["backups/db.sql.gz", "region: 'eu-west-1'"]))(g.bucket()),
+    # IaC: Terraform, plan output, CloudFormation YAML/JSON, CDK TS/Python, Pulumi, Serverless, SAM
+    lambda g: (lambda f_, a, role: ('resource "aws_lambda_function" "thumbnailer" {\n'
+                                    f'  function_name = "{f_}"\n  role          = "arn:aws:iam::{a}:role/{role}"\n'
+                                    '  handler       = "index.handler"\n  runtime       = "nodejs20.x"\n'
+                                    '  memory_size   = 512\n}', [f_, a, role], ["index.handler", "nodejs20.x"]))(
+        g.name("pms"), g.account(), g.name("pms")),
+    lambda g: (lambda i, sn, sg: ("  # aws_instance.bastion will be updated in-place\n"
+                                  '  ~ resource "aws_instance" "bastion" {\n'
+                                  f'        id                     = "{i}"\n'
+                                  '      ~ instance_type          = "t3.small" -> "t3.medium"\n'
+                                  f'        subnet_id              = "{sn}"\n'
+                                  '      ~ vpc_security_group_ids = [\n'
+                                  f'          + "{sg}",\n        ]\n    }}\n\nPlan: 0 to add, 1 to change, 0 to destroy.',
+                                  [i, sn, sg], ['"t3.small" -> "t3.medium"', "Plan: 0 to add, 1 to change, 0 to destroy."]))(
+        g.iid(), g.hexid("subnet"), g.hexid("sg")),
+    lambda g: (lambda q, t: ('{"Resources": {"JobsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "'
+                             + q + '", "VisibilityTimeout": 300}}, "JobsTable": {"Type": "AWS::DynamoDB::Table", '
+                             '"Properties": {"TableName": "' + t + '", "BillingMode": "PAY_PER_REQUEST"}}}}',
+                             [q, t], ["AWS::SQS::Queue", '"BillingMode": "PAY_PER_REQUEST"']))(g.name("pms"), g.name("Camel")),
+    lambda g: (lambda topic, a: ("  AlertsTopic:\n    Type: AWS::SNS::Topic\n    Properties:\n"
+                                 f"      TopicName: {topic}\n  AlertsTopicPolicy:\n    Type: AWS::SNS::TopicPolicy\n"
+                                 "    Properties:\n      Topics:\n        - !Ref AlertsTopic\n      PolicyDocument:\n"
+                                 "        Statement:\n          - Effect: Allow\n            Principal:\n"
+                                 f"              AWS: arn:aws:iam::{a}:root\n            Action: sns:Publish\n"
+                                 "            Resource: '*'", [topic, a], ["sns:Publish", "AWS::SNS::TopicPolicy"]))(
+        g.name("pms"), g.account()),
+    lambda g: (lambda b, f_: ("const bucket = new s3.Bucket(this, 'Uploads', {\n"
+                              f"  bucketName: '{b}',\n  versioned: true,\n  removalPolicy: cdk.RemovalPolicy.RETAIN,\n}});\n"
+                              "const fn = new lambda.Function(this, 'Resizer', {\n"
+                              f"  functionName: '{f_}',\n  runtime: lambda.Runtime.NODEJS_20_X,\n"
+                              "  handler: 'index.handler',\n});",
+                              [b, f_], ["cdk.RemovalPolicy.RETAIN", "lambda.Runtime.NODEJS_20_X"]))(g.bucket(), g.name("pms")),
+    lambda g: (lambda t, a: ('table = dynamodb.Table(\n    self, "Sessions",\n'
+                             f'    table_name="{t}",\n'
+                             '    partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),\n'
+                             '    billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,\n)\n'
+                             f'env = cdk.Environment(account="{a}", region="ap-southeast-2")',
+                             [t, a], ["dynamodb.BillingMode.PAY_PER_REQUEST", 'region="ap-southeast-2"']))(
+        g.name("p_m_s"), g.account()),
+    lambda g: (lambda q, c: (f'const queue = new aws.sqs.Queue("jobs", {{ name: "{q}", messageRetentionSeconds: 1209600 }});\n'
+                             f'const cluster = new aws.ecs.Cluster("main", {{ name: "{c}" }});\n'
+                             'export const queueUrl = queue.url;', [q, c], ["1209600", "queue.url"]))(
+        g.name("pms"), g.name("pms")),
+    lambda g: (lambda svc, b, a, q: (f"service: {svc}\n\nprovider:\n  name: aws\n  runtime: python3.11\n"
+                                     f"  region: eu-west-1\n  deploymentBucket:\n    name: {b}\n\nfunctions:\n"
+                                     "  ingest:\n    handler: handler.ingest\n    events:\n      - sqs:\n"
+                                     f"          arn: arn:aws:sqs:eu-west-1:{a}:{q}\n          batchSize: 10",
+                                     [svc, b, a, q], ["runtime: python3.11", "handler.ingest", "batchSize: 10"]))(
+        g.name("pms"), g.bucket(), g.account(), g.name("pms")),
+    lambda g: (lambda s_, b: ("version = 0.1\n[default.deploy.parameters]\n"
+                              f'stack_name = "{s_}"\ns3_bucket = "{b}"\ns3_prefix = "{s_}"\n'
+                              'region = "us-east-2"\ncapabilities = "CAPABILITY_IAM"\nconfirm_changeset = true',
+                              [s_, b], ['capabilities = "CAPABILITY_IAM"', 'region = "us-east-2"']))(g.name("pms"), g.bucket()),
+    # secret access keys under credential labels of other tools
+    lambda g: (lambda k, s: (f"[s3-backup]\ntype = s3\nprovider = AWS\naccess_key_id = {k}\nsecret_access_key = {s}\n"
+                             "region = eu-central-1\nacl = private", [k, s], ["provider = AWS", "region = eu-central-1"]))(
+        g.akid(), g.secret()),
+    lambda g: (lambda k, s, b: ("<match app.**>\n  @type s3\n"
+                                f"  aws_key_id {k}\n  aws_sec_key {s}\n  s3_bucket {b}\n"
+                                "  s3_region ap-northeast-1\n  path logs/\n</match>",
+                                [k, s, b], ["@type s3", "s3_region ap-northeast-1"]))(g.akid(), g.secret(), g.bucket()),
+    lambda g: (lambda k, s: (f"AIRFLOW_CONN_AWS_DEFAULT=aws://{k}:{quote(s, safe='')}@/?region_name=us-east-1",
+                             [k, s], ["region_name=us-east-1"]))(g.akid(), g.secret()),
+    lambda g: (lambda k, s: (f"docker run --rm -e AWS_ACCESS_KEY_ID={k} -e AWS_SECRET_ACCESS_KEY={s} "
+                             "amazon/aws-cli s3 ls", [k, s], ["amazon/aws-cli s3 ls"]))(g.akid(), g.secret()),
+    # account IDs under labels in prose/tables/lists, Principal blocks, org/OU IDs
+    lambda g: (lambda a, b: ("| Environment | AWS Account | Owner |\n|---|---|---|\n"
+                             f"| Production | {a} | platform-team |\n| Sandbox | {b} | data-eng |",
+                             [a, b], ["| Production |", "| Sandbox |"]))(g.account(), g.account()),
+    lambda g: (lambda a, b, c: (f"Accounts in scope:\n* Shared services — {a}\n* Log archive — {b}\n* Audit — {c}",
+                                [a, b, c], ["Log archive"]))(g.account(), g.account(), g.account()),
+    lambda g: (lambda a, ou1, ou2, root: (f"Moved account {a} from {ou1} to {ou2} (root {root}); SCP FullAWSAccess "
+                                          "still attached.", [a, ou1, ou2, root], ["FullAWSAccess"]))(
+        g.account(), f"ou-{g.alnum(4)}-{g.alnum(8)}", f"ou-{g.alnum(4)}-{g.alnum(8)}", f"r-{g.alnum(4)}"),
+    lambda g: (lambda a, o: ('{\n  "Sid": "Enable IAM User Permissions",\n  "Effect": "Allow",\n'
+                             f'  "Principal": {{"AWS": "arn:aws:iam::{a}:root"}},\n  "Action": "kms:*",\n  "Resource": "*",\n'
+                             f'  "Condition": {{"StringEquals": {{"aws:PrincipalOrgID": "{o}"}}}}\n}}',
+                             [a, o], ['"Action": "kms:*"', "aws:PrincipalOrgID"]))(g.account(), g.org()),
+    lambda g: (lambda a, b: ("lineItem/UsageAccountId,lineItem/ProductCode,lineItem/UnblendedCost\n"
+                             f"{a},AmazonEC2,12.34\n{b},AmazonS3,0.56\n", [a, b], ["AmazonEC2", "lineItem/UnblendedCost"]))(
+        g.account(), g.account()),
+    # prose and tables: service nouns, markdown, errors, XML, bullets
+    lambda g: (lambda c, s_, sm: ("| Service | Resource | Notes |\n|---|---|---|\n"
+                                  f"| ElastiCache | {c} | cache.r6g.large |\n| Kinesis | {s_} | 4 shards |\n"
+                                  f"| Step Functions | {sm} | STANDARD |",
+                                  [c, s_, sm], ["cache.r6g.large", "| STANDARD |"]))(g.name("pms"), g.name("pms"), g.name("Camel")),
+    lambda g: (lambda t: ("botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) "
+                          "when calling the DescribeTable operation: Requested resource not found: "
+                          f"Table: {t} not found", [t], ["DescribeTable"]))(g.name()),
+    lambda g: (lambda a, role, b: ("An error occurred (AccessDenied) when calling the PutObject operation: User: "
+                                   f"arn:aws:sts::{a}:assumed-role/{role}/GitHubActions is not authorized to perform: "
+                                   f's3:PutObject on resource: "arn:aws:s3:::{b}/uploads/x.png" because no identity-based '
+                                   "policy allows the s3:PutObject action", [a, role, b], ["s3:PutObject"]))(
+        g.account(), g.name("pms"), g.bucket()),
+    lambda g: (lambda a, q1, q2, u: ("<ListQueuesResponse><ListQueuesResult>"
+                                     f"<QueueUrl>https://sqs.us-east-2.amazonaws.com/{a}/{q1}</QueueUrl>"
+                                     f"<QueueUrl>https://sqs.us-east-2.amazonaws.com/{a}/{q2}</QueueUrl>"
+                                     f"</ListQueuesResult><ResponseMetadata><RequestId>{u}</RequestId>"
+                                     "</ResponseMetadata></ListQueuesResponse>", [a, q1, q2], [u]))(
+        g.account(), g.name("pms"), g.name("pms"), _uuid(g)),
+    lambda g: (lambda d, o, p: (f"Affected:\n• Kinesis Data Firehose delivery stream {d}\n• OpenSearch domain {o}\n"
+                                f"• Cognito user pool {p}", [d, o, p], []))(
+        g.name("pms"), g.name("ms"), "us-east-1_" + g.alnum(9, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")),
+    # CLI --output table / text
+    lambda g: (lambda a, r, i, sn: (_ec2_table(a, r, i, sn), [a, r, i, sn], ["m5.xlarge", "DescribeInstances"]))(
+        g.account(), g.hexid("r"), g.iid(), g.hexid("subnet")),
+    lambda g: (lambda s1, s2: ("$ aws cloudformation describe-stacks --query 'Stacks[].[StackName,StackStatus]' --output text\n"
+                               f"{s1}\tCREATE_COMPLETE\n{s2}\tUPDATE_ROLLBACK_FAILED",
+                               [s1, s2], ["CREATE_COMPLETE", "UPDATE_ROLLBACK_FAILED"]))(g.name("pms"), g.name("pms")),
+    lambda g: (lambda t1, t2: (_ddb_list_tables(t1, t2), [t1, t2], ["ListTables"]))(g.name("Camel"), g.name("pms")),
+    lambda g: (lambda a, c: ("$ aws ecs list-clusters --output text\n"
+                             f"CLUSTERARNS\tarn:aws:ecs:us-west-2:{a}:cluster/{c}", [a, c], ["CLUSTERARNS"]))(
+        g.account(), g.name("pms")),
+    # console URLs, sign-in URLs
+    lambda g: (lambda svc, r: (f"https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:log-groups/"
+                               f"log-group/$252Fecs$252F{svc}/log-events/ecs$252Fweb$252F{g.alnum(32, _HEX)}",
+                               [svc], [f"region={r}"]))(g.name("pms"), g.region()),
+    lambda g: (lambda a, sm, ex: ("https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/"
+                                  f"details/arn:aws:states:us-east-1:{a}:execution:{sm}:{ex}", [a, sm], []))(
+        g.account(), g.name("Camel"), _uuid(g)),
+    lambda g: (lambda sso, a: (f"Log in via https://{sso}.awsapps.com/start/#/ (break-glass: "
+                               f"https://{a}.signin.aws.amazon.com/console)", [sso, a], []))(g.name("ms"), g.account()),
+    # AWS hosts
+    lambda g: (lambda d, h: (f"jdbc:postgresql://{d}.{h}.eu-central-1.rds.amazonaws.com:5432/appdb?sslmode=require",
+                             [d, h], ["sslmode=require", ".eu-central-1.rds.amazonaws.com"]))(g.name("pms"), g.alnum(12)),
+    lambda g: (lambda c, h: (f"REDIS_URL=rediss://{c}.{h}.clustercfg.use1.cache.amazonaws.com:6379",
+                             [c, h], [".clustercfg.use1.cache.amazonaws.com:6379"]))(g.name("ms"), g.alnum(6)),
+    lambda g: (lambda app, api, cf: (f"Frontend: https://main.{app}.amplifyapp.com, API: "
+                                     f"https://{api}.execute-api.ap-northeast-1.amazonaws.com/v1, assets: {cf}.cloudfront.net",
+                                     [app, api, cf], [".execute-api.ap-northeast-1.amazonaws.com/v1"]))(
+        "d" + g.alnum(13), g.alnum(10), "d" + g.alnum(13)),
+    lambda g: (lambda u: (f"curl -X POST https://{u}.lambda-url.us-east-1.on.aws/ -d @event.json", [u],
+                          [".lambda-url.us-east-1.on.aws/"]))(g.alnum(32)),
+    lambda g: (lambda e, r, x: (f"eb status → CNAME: {e}.{r}.elasticbeanstalk.com; App Runner: https://{x}.{r}.awsapprunner.com",
+                                [e, x], [f".{r}.awsapprunner.com"]))(g.name("pms"), g.region(), g.alnum(10)),
+    # boundaries: markdown emphasis, glued IDs, uppercase hex, escaped digits
+    lambda g: (lambda b, i, j: (f"Bucket ***{b}*** is public! Also ~~{i}~~ was replaced by __{j}__.", [b, i, j], []))(
+        g.bucket(), g.iid(), g.iid()),
+    lambda g: (lambda tgw, v, sn: (f"route via {tgw}->{v}/{sn}(private)", [tgw, v, sn], ["(private)"]))(
+        g.hexid("tgw"), g.hexid("vpc"), g.hexid("subnet")),
+    lambda g: (lambda e: (f"NETWORK INTERFACE {e} DETACHED", [e], ["DETACHED"]))("ENI-" + g.alnum(17, _HEX).upper()),
+    _escaped(lambda g: (lambda a, role: ('"Principal": {"AWS": "arn:aws:iam::' + a + ':role/' + role + '"}',
+                                         [a, role], []))(g.account(), g.name("pms"))),
+    # CJK labels and service nouns
+    lambda g: (lambda t: (f"DynamoDB 테이블 {t}의 쓰기 용량이 부족합니다. 리전은 ap-northeast-2입니다.", [t], ["ap-northeast-2"]))(
+        g.name()),
+    lambda g: (lambda q, a: (f"SQSキュー「{q}」にメッセージが滞留しています（アカウント：{a}）", [q, a], []))(
+        g.name("pms"), g.account()),
+    lambda g: (lambda a, b, f_: (f"生产环境账号：{a}\nS3 存储桶名称：{b}\nLambda 函数名：{f_}", [a, b, f_], []))(
+        g.account(), g.bucket(), g.name("pms")),
+    lambda g: (lambda c, d: (f"| 서비스 | 이름 |\n|---|---|\n| ECS 클러스터 | {c} |\n| RDS 인스턴스 | {d} |", [c, d], []))(
+        g.name("pms"), g.name("pms")),
+]
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -513,7 +752,7 @@ CLASSES: dict[str, list[Template]] = {
     "iac": IAC,
     "negatives": NEGATIVES,
 }
-HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2}
+HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
