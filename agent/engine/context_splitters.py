@@ -142,7 +142,8 @@ def service_names(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
 
 
 # --- tables: markdown and CSV columns whose header says what they hold -------------------------------
-_ACCOUNT_HEADERS = frozenset("accountid account awsaccount awsaccountid accountnumber accountno ownerid".split())
+_ACCOUNT_HEADERS = frozenset("""accountid account awsaccount awsaccountid accountnumber accountno ownerid
+    usageaccountid payeraccountid billpayeraccountid linkedaccountid""".split())
 _NAME_HEADERS = frozenset("""
     bucket bucketname s3bucket s3bucketname dbinstance dbinstanceidentifier dbinstanceid rdsinstance
     dbcluster dbclusteridentifier functionname lambda lambdafunction lambdafunctionname tablename
@@ -159,7 +160,9 @@ _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
 
 
 def _norm(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.lower())
+    """A header cell as one lower-case word; a Cost and Usage Report column (lineItem/UsageAccountId)
+    by its last part."""
+    return re.sub(r"[^a-z0-9]", "", header.rsplit("/", 1)[-1].lower())
 
 
 def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
