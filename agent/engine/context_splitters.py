@@ -153,7 +153,8 @@ _NAME_HEADERS = frozenset("""
 """.split())
 # Headers that also name other things (a person's role, a code function, an SQL table): their cells
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
-_WEAK_HEADERS = frozenset("role function table stack service user repository topic".split())
+_WEAK_HEADERS = frozenset("""role function table stack service user repository topic resource resourcename
+    resourceid""".split())
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
@@ -179,6 +180,7 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     cells_of = [_cells(text, s, e, sep) for s, e in lines]
     if not cells_of or not cells_of[0]:
         return []
+    keep = params.get("keep_values", frozenset())
     kinds = {}
     for i, (cs, ce) in enumerate(cells_of[0]):
         h = _norm(text[cs:ce].strip(" \t*`"))
@@ -203,9 +205,9 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             if col_kind == "account":
                 if ACCOUNT.fullmatch(value):
                     out.append((vs, vs + 12, "account"))
-            elif col_kind == "weak" and not (_CAMEL.fullmatch(value) or (
-                    ("-" in value or "_" in value) and _plain_name(value))):
-                continue
+            elif col_kind == "weak" and (value.lower() in keep or not (_CAMEL.fullmatch(value) or (
+                    ("-" in value or "_" in value) and _plain_name(value)))):
+                continue   # an AWS word (a Service column's ElastiCache), or not shaped like a name
             elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
                   and not set(value) <= set("-:")):
                 out.append((vs, vs + len(value), kind))
