@@ -114,13 +114,14 @@ class Layout:
 
 def analyse(text: str) -> Layout:
     """Find protected spans, documents and strings to decode in a valid JSON text."""
-    special, backslashes = _escapes(text)   # where \u and \/ escapes start; any escaped backslash
+    if _LAYOUT_DB is not None:
+        special, backslashes, marks, percents = _escapes_and_marks(text)
+    else:
+        special, backslashes = _escapes(text)
     scan = scan_text(text) if backslashes else text    # nothing to blank: skip that pass
     neutral = neutralize(scan)
     lay = Layout(scan, neutral)
-    if _MARKS_DB is not None:
-        marks, percents = _marks_and_percents(neutral)
-    else:
+    if _LAYOUT_DB is None:
         marks = [m.start() for m in _PROTECTING.finditer(neutral)]
         percents = [m.start() for m in _PERCENT.finditer(neutral)] if "%" in neutral else []
     if marks:
@@ -132,28 +133,52 @@ def analyse(text: str) -> Layout:
 
 
 def _escapes(text: str) -> tuple[list[int], bool]:
-    """``_ESCAPES`` read left to right: (starts of the ``\\u`` and ``\\/`` escapes, whether an escaped
-    backslash occurs). Hyperscan reports every two-character match, overlapping ones too
-    (``\\\\u``: ``\\\\`` at 0 and ``\\u`` at 1); taking them greedily from the left, each one only
-    at or after the end of the last taken, is what the regex's scan does. Backslashes are common in
-    JSON (``\\n``, ``\\"``): the regex stops at each (dense 1 MB body: 1.8 ms, Hyperscan 0.2)."""
+    """``_ESCAPES`` read left to right with the regex: (starts of the ``\\u`` and ``\\/`` escapes,
+    whether an escaped backslash occurs). Without Hyperscan only: ``_escapes_and_marks`` answers the
+    same from its pass."""
     special: list[int] = []
     backslashes = False
-    if _ESCAPES_DB is None:
-        for m in _ESCAPES.finditer(text):
-            if text[m.start() + 1] == "\\":
-                backslashes = True
-            else:
-                special.append(m.start())
-        return special, backslashes
-    scratch = _scratch("escapes", _ESCAPES_DB)
+    for m in _ESCAPES.finditer(text):
+        if text[m.start() + 1] == "\\":
+            backslashes = True
+        else:
+            special.append(m.start())
+    return special, backslashes
+
+
+def _escapes_and_marks(text: str) -> tuple[list[int], bool, list[int], list[int]]:
+    """``_escapes``, and the marks and ``%XX`` starts (each sorted), in one Hyperscan pass over the
+    raw body.
+
+    Escapes: Hyperscan reports every two-character match, overlapping ones too (``\\\\u``:
+    ``\\\\`` at 0 and ``\\u`` at 1); taking them greedily from the left, each one only at or after
+    the end of the last taken, is what the regex's scan does. Backslashes are common in JSON (``\\n``,
+    ``\\"``): the regex stops at each (dense 1 MB body: 1.8 ms, Hyperscan 0.2).
+
+    Marks: ``neutral`` is the raw body with backslashes and escaped quotes blanked, so every mark
+    in ``neutral`` stands in the raw body too, at the same place; one more here (an escaped
+    ``\\"encrypted_`` inside a string) only makes the walk read an object it could have stepped
+    over. ``%XX`` holds neither, so those are the same. One pass instead of a second one over
+    ``neutral`` (Claude Code body: ~3 % of masking)."""
+    special: list[int] = []
+    backslashes = False
     ends: list[int] = []      # end * 2 + (1 for an escaped backslash), in the order found
     append = ends.append
+    marks: list[int] = []
+    percents: list[int] = []
+    widths, percent_id = _MARK_WIDTHS, _PERCENT_ID
 
     def on_match(pid, start, end, flags, context):
-        append(end * 2 + (pid == 0))
+        if pid < _MARKS_FROM:
+            append(end * 2 + (pid == 0))
+        elif pid == percent_id:
+            percents.append(end - 3)
+        else:
+            marks.append(end - widths[pid - _MARKS_FROM])
 
-    _ESCAPES_DB.scan(text.encode("ascii", "replace"), match_event_handler=on_match, scratch=scratch)
+    # One byte per character: anything non-ASCII becomes "?", in no pattern.
+    _LAYOUT_DB.scan(text.encode("ascii", "replace"), match_event_handler=on_match,
+                    scratch=_scratch("layout", _LAYOUT_DB))
     taken = -1
     for code in ends:
         end = code >> 1
@@ -164,7 +189,8 @@ def _escapes(text: str) -> tuple[list[int], bool]:
             backslashes = True
         else:
             special.append(end - 2)
-    return special, backslashes
+    marks.sort()
+    return special, backslashes, marks, percents
 
 
 def _hyperscan_db(expressions: list[bytes]):
@@ -192,40 +218,19 @@ def _scratch(name: str, db):
     return scratch
 
 
-_ESCAPES_DB = _hyperscan_db([rb"\\\\", rb"\\u", rb"\\/"])
-
-
-# Marks and ``%XX`` in one Hyperscan pass over ``neutral`` (two regex passes that start on ``"`` and
-# ``%``, common in JSON and code, cost ~7 % of masking the bench's Claude Code body). A mark only
-# tells the walk that an object may hold something protected, so any superset of ``_PROTECTING``'s
-# matches, inside the same objects, gives the same spans (tests/unit/test_structure_property.py):
-# the quoted key or type value itself, wherever ``_PROTECTING`` would match a ``"type"`` key before it.
-# Every pattern has a fixed width, so no start-of-match tracking is needed.
+# Marks tell the walk that an object may hold something protected, so any superset of
+# ``_PROTECTING``'s matches, inside the same objects, gives the same spans
+# (tests/unit/test_structure_property.py): the quoted key or type value itself, wherever
+# ``_PROTECTING`` would match a ``"type"`` key before it. A regex pass that starts on ``"`` (common in
+# JSON and code) cost ~7 % of masking the bench's Claude Code body. Every pattern of the Hyperscan
+# pass has a fixed width, so no start-of-match tracking is needed.
 _MARK_LITERALS = ('"signature"', '"encrypted_', '"thinking"', '"redacted_thinking"', '"base64"')
-
-
-_MARKS_DB = _hyperscan_db([re.escape(lit).encode() for lit in _MARK_LITERALS] + [_PERCENT.pattern.encode()])
+_ESCAPE_PATTERNS = [rb"\\\\", rb"\\u", rb"\\/"]     # id 0: an escaped backslash
+_MARKS_FROM = len(_ESCAPE_PATTERNS)
 _MARK_WIDTHS = tuple(len(lit) for lit in _MARK_LITERALS)
-_PERCENT_ID = len(_MARK_LITERALS)
-
-
-def _marks_and_percents(neutral: str) -> tuple[list[int], list[int]]:
-    """(superset of ``_PROTECTING``'s starts, starts of ``_PERCENT``), each sorted."""
-    scratch = _scratch("marks", _MARKS_DB)
-    marks: list[int] = []
-    percents: list[int] = []
-    widths, percent_id = _MARK_WIDTHS, _PERCENT_ID
-
-    def on_match(pid, start, end, flags, context):
-        if pid == percent_id:
-            percents.append(end - 3)
-        else:
-            marks.append(end - widths[pid])
-
-    # One byte per character: anything non-ASCII becomes "?", in no pattern.
-    _MARKS_DB.scan(neutral.encode("ascii", "replace"), match_event_handler=on_match, scratch=scratch)
-    marks.sort()
-    return marks, percents
+_PERCENT_ID = _MARKS_FROM + len(_MARK_LITERALS)
+_LAYOUT_DB = _hyperscan_db(_ESCAPE_PATTERNS + [re.escape(lit).encode() for lit in _MARK_LITERALS]
+                           + [_PERCENT.pattern.encode()])
 
 
 # --- what is protected: decided by the Messages API structure --------------------------------------

@@ -10,6 +10,7 @@ with one ``re`` pass per anchor: identical results, slower.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import threading
 
@@ -54,7 +55,11 @@ class HyperscanAnchors:
                 for expression in hyperscan_patterns(a.pattern):
                     patterns.append(expression)
                     ids.append(i)
-        self._owner = ids
+        # Each pattern's detector, as a slot in the per-detector lists of ``scan``.
+        self._detectors = sorted(set(ids))
+        slot = {i: n for n, i in enumerate(self._detectors)}
+        pick = operator.itemgetter(*(slot[i] for i in ids))
+        self._slot_of = pick if len(ids) > 1 else lambda items: (pick(items),)   # always a tuple
         self._db = _compiled(tuple(patterns))
         self._local = threading.local()
 
@@ -68,24 +73,17 @@ class HyperscanAnchors:
         # One byte per character, so byte offsets are character offsets; anything non-ASCII becomes
         # "?", which no anchor contains (identifiers are ASCII).
         data = text.encode("ascii", "replace")
-        # One list per anchor pattern, appended to straight from the callback: a hit costs one
-        # Python call (a dense 1 MB inventory has ~18,000), with no second pass to sort them out.
-        per_pattern: list[list[tuple[int, int]]] = [[] for _ in self._owner]
-        appends = [spans.append for spans in per_pattern]
+        # One list per detector, appended to straight from the callback: a hit costs one Python
+        # call (a dense 1 MB inventory has ~18,000), and no list per pattern (593 of them, the
+        # model keys' words) is made and merged on every scan.
+        lists: list[list[tuple[int, int]]] = [[] for _ in self._detectors]
+        appends = self._slot_of([spans.append for spans in lists])   # pattern id -> its detector's
 
         def on_match(pid, start, end, flags, context):
             appends[pid]((start, end))
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
-        hits: Hits = {}
-        owner = self._owner
-        for pid, spans in enumerate(per_pattern):
-            if spans:
-                mine = hits.get(owner[pid])
-                if mine is None:
-                    hits[owner[pid]] = spans
-                else:
-                    mine.extend(spans)
+        hits: Hits = {i: spans for i, spans in zip(self._detectors, lists, strict=True) if spans}
         for spans in hits.values():
             spans.sort()
         return hits

@@ -107,8 +107,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             objects = params.get("objects")
             parents = params.get("parents")
             if not (kq and (_near_arn_key(text, label_start)
-                            or (objects is not None and objects.holds_at(text, label_start, label))
-                            or (parents is not None and parents.holds_at(text, label_start, label)))):
+                            or _in_aws_object(text, label_start, label, objects, parents))):
                 return []  # a plain word is never in the vocabulary: no look-up
             generic = True
     elif form == "pair":  # name: S3_BUCKET / value: x, and {"name": "TABLE_NAME", "value": "x"}
@@ -272,14 +271,13 @@ class ResourceObjects:
                 names.append(word)
             self.members.append(frozenset(names))
 
-    def holds_at(self, text: str, label_start: int, label: str) -> bool:
+    def holds_at(self, text: str, label_start: int, label: str, near: list[str] | None = None) -> bool:
         """``holds`` for the object around the key at ``label_start``. First the cheap question (one
         ``findall`` of camelCase keys near it: is any distinctive?), which most objects fail (tool
-        definitions, schemas): 196 keys of the bench's Claude Code body, 2.2 -> 0.4 ms."""
-        lo = max(0, label_start - _NEAR)
+        definitions, schemas): 196 keys of the bench's Claude Code body, 2.2 -> 0.4 ms.
+        ``near``: ``_near_keys`` of this label, when the caller has them already."""
         index = self.index
-        keys = _CAMEL_KEY if label[0].islower() else _TWO_WORD_KEY   # "name": camelCase siblings
-        for key in keys.findall(text, lo, label_start + _NEAR):
+        for key in _near_keys(text, label_start, label) if near is None else near:
             if key in index:
                 return self.holds(label, _object_keys(text, label_start))
         return False
@@ -295,6 +293,26 @@ class ResourceObjects:
                                      or (len(keys) >= self.MIN_KEYS and keys <= members)):
                 return True
         return False
+
+
+def _near_keys(text: str, label_start: int, label: str) -> list[str]:
+    """The camelCase keys (``_TWO_WORD_KEY`` for a capitalized label) within ``_NEAR`` characters of
+    the key at ``label_start``: its siblings in a "name": camelCase object."""
+    keys = _CAMEL_KEY if label[0].islower() else _TWO_WORD_KEY
+    return keys.findall(text, max(0, label_start - _NEAR), label_start + _NEAR)
+
+
+def _in_aws_object(text: str, label_start: int, label: str, objects: ResourceObjects | None,
+                   parents: ParentObjects | None) -> bool:
+    """``objects.holds_at`` or ``parents.holds_at``. A parent key is a camelCase key before the
+    label (``_PARENT_KEY`` starts like ``_CAMEL_KEY``, and ``_TWO_WORD_KEY`` takes every camelCase
+    key too), so with no such key within reach neither holds and the parent search is not made:
+    the Claude Code body's 196 "name" / "id" keys of tool calls and tool definitions have none."""
+    near = _near_keys(text, label_start, label)
+    if not near:
+        return False
+    return (objects is not None and objects.holds_at(text, label_start, label, near)) or (
+        parents is not None and parents.holds_at(text, label_start, label))
 
 
 class ParentObjects:

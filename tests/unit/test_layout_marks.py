@@ -52,8 +52,7 @@ def _bodies() -> list[str]:
 def test_hyperscan_and_regex_marks_give_the_same_layout(monkeypatch):
     bodies = _bodies()
     fast = [_layout(b) for b in bodies]
-    monkeypatch.setattr(json_layout, "_MARKS_DB", None)
-    monkeypatch.setattr(json_layout, "_ESCAPES_DB", None)
+    monkeypatch.setattr(json_layout, "_LAYOUT_DB", None)
     assert [_layout(b) for b in bodies] == fast
     assert any(f[2] for f in fast) and any(f[4] for f in fast) and any(f[5] for f in fast)
 
