@@ -237,7 +237,8 @@ def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
 
 def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """A list section of AWS CLI ``--output table``: the section title, a header row of keys, rows.
-    Columns named like a resource name (FunctionName, DBInstanceIdentifier, ...; Name under Buckets)."""
+    Columns named like a resource name (FunctionName, DBInstanceIdentifier, ...; Name under Buckets);
+    a list of plain strings has no header row, its title names them (TableNames, FunctionNames)."""
     start, end = m.span("value")
     title = re.match(r"[A-Za-z]+", text[start:end]).group()
     lines, pos = [], start
@@ -257,6 +258,8 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         if inner_e <= inner_s:
             continue
         cells = _bar_cells(text, inner_s, inner_e)
+        if header is None and len(cells) == 1 and _norm(title).removesuffix("s") in _NAME_HEADERS:
+            header, width = {0: title}, 1   # a list of strings (ListTables' TableNames): no header row
         if header is None:
             header = {}
             for i, (cs, ce) in enumerate(cells):
@@ -276,6 +279,45 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
             vs = cs + len(cell) - len(cell.lstrip())
             if value and _CELL.fullmatch(value) and value.lower() not in _PLACEHOLDERS:
                 out.append((vs, vs + len(value), kind))
+    return out
+
+
+# A --query projection: the keys of its last multiselect list (``[StackName,StackStatus]``) or its
+# last key (``Functions[].FunctionName``).
+_QUERY_KEYS = re.compile(r"\[([A-Za-z0-9_]+(?:,[ ]*[A-Za-z0-9_]+)+)\]\s*$|([A-Za-z0-9_]+)\s*$")
+_CLI_TAB = re.compile(r"\t|\\t")
+
+
+def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The rows an ``aws ... --query Q --output text`` command prints: with one key, every
+    tab-separated word is its value; with a multiselect list (``[StackName,StackStatus]``), the
+    columns whose key names an identifier (``params["labels"]``)."""
+    keys = _QUERY_KEYS.search(m.group("query"))
+    if keys is None:
+        return []
+    if keys.group(1):
+        names = [k.strip() for k in keys.group(1).split(",")]
+        wanted = {i for i, k in enumerate(names) if params["labels"].matches(words(k))}
+    else:
+        wanted = None if params["labels"].matches(words(keys.group(2))) else set()
+    if wanted == set():
+        return []
+    start, end = m.span("value")
+    out: list[Part] = []
+    pos = start
+    for line_end in [lm.start() for lm in _LINE_SPLIT.finditer(text, start, end)] + [end]:
+        cells, cell_start = [], pos
+        for tm in _CLI_TAB.finditer(text, pos, line_end):
+            cells.append((cell_start, tm.start()))
+            cell_start = tm.end()
+        cells.append((cell_start, line_end))
+        for i, (cs, ce) in enumerate(cells):
+            value = text[cs:ce].strip()
+            if (wanted is None or i in wanted) and value and _CELL.fullmatch(value) and SAFE.fullmatch(value) \
+                    and value.lower() not in _PLACEHOLDERS:
+                vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
+                out.append((vs, vs + len(value), kind))
+        pos = _LINE_SPLIT.match(text, line_end).end() if line_end < end else end
     return out
 
 
@@ -362,4 +404,5 @@ CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
     "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change,
+    "cli_query_columns": cli_query_columns,
 }
