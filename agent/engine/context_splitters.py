@@ -86,6 +86,18 @@ def account_list(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 _TWELVE = re.compile(r"[0-9]{12}")
 
 
+# The account a bullet line ends with: "* Log archive — 123456789012", "- prod: 123456789012."; the
+# last line may end the JSON string the list stands in.
+_BULLET_ACCOUNT = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?=[ \t.)`*]*(?:\r?\n|\\[nr]|\"|$))")
+
+
+def account_bullets(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The accounts of a bullet list under a heading that names them ("Accounts in scope:"): the
+    12 digits each bullet ends with, whatever the bullet says before them."""
+    start, end = m.span("value")
+    return [(a.start(), a.end(), "account") for a in _BULLET_ACCOUNT.finditer(text, start, end)]
+
+
 # --- secret access keys: 40 characters of base64 ------------------------------------------------------
 def secret_key(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """A secret access key: 40 base64 characters with upper case, lower case and a digit or ``/+``
@@ -404,5 +416,5 @@ CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
     "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change,
-    "cli_query_columns": cli_query_columns,
+    "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
 }
