@@ -170,7 +170,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
         code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
         if not (enum or code or ("/" in value and plural is _ID_LABEL)):
-            out.extend(_value_parts(text, t.start(), t.end(), kind, label))
+            out.extend(_value_parts(text, t.start(), t.end(), kind, label, plural is not True))
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
@@ -458,16 +458,18 @@ def _token_end(text: str, start: int) -> int:
 _TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
 
 
-def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list[splitters.Part]:
+def _value_parts(text: str, start: int, end: int, kind: str, label: str, single: bool = True) -> list[splitters.Part]:
     """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
     (managed policy and document names, ``alias/aws/...``) or is public (a Terraform provider's
     registry address: ``provider_name = "registry.terraform.io/hashicorp/aws"``); path-like values
-    per segment."""
+    per segment. ``single``: the label takes one value; an account under an account label is then
+    account-in-context's, which finds only the first value of a list (``--account-ids "1..." "2..."``
+    masks them all here)."""
     value = text[start:end]
     # First what a dedicated detector masks (an inventory's every OwnerId): neither format holds
     # "/" or ":", so checking it first answers as checking it last did, only sooner. Every EC2 ID
     # holds a "-": without one, its long alternation is not tried.
-    if (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)) \
+    if (single and splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)) \
             or ("-" in value and splitters.EC2_ID.fullmatch(value)):
         return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \

@@ -28,6 +28,9 @@ MASKED = [
     ("<ListBucketResult><Name>acme-xml-bucket</Name></ListBucketResult>", "acme-xml-bucket"),
     ('"SubnetIds": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]', "subnet-2EXAMPLE"),
     ("aws ivs get-channel --name channel-1", "channel-1"),   # as the last word of a JSON string too
+    # every account of a plural account flag, not only the first (account-in-context finds that one)
+    ('aws securityhub get-members --account-ids "444455556666" "777788889999"', "777788889999"),
+    ("aws securityhub get-members --account-ids 444455556666 777788889999", "777788889999"),
 ]
 
 KEPT = [
