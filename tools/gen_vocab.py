@@ -689,15 +689,20 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": single, "generic_lists": plural},
+        # A list item is never a key: without that look-ahead a singular key's value ran on over the
+        # next key ("sourceCommit": "ca45e279", "sourceReference": ...) and hid it.
         "regex": (rf"\"(?P<label>{keys})(?P<kq2>{SEP_Q}\")[ \t]*:{BLANK}*"
                   rf"(?:\[{BLANK}*)?(?P<q>{SEP_Q}\"){OWNED}"
-                  rf"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})(?P<q2>{SEP_Q}\")"),
+                  rf"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}(?!{SEP_Q}\"[ \t]*:)){{0,200}})"
+                  rf"(?P<q2>{SEP_Q}\")"),
         "examples": {
             "match": [
                 {"text": '{"virtualNode": "vnServiceBv1"}', "masks": ["vnServiceBv1"]},
                 {"text": '{\\"destinationCommit\\": \\"9f31c968EXAMPLE\\"}', "masks": ["9f31c968EXAMPLE"]},
                 {"text": '"deploymentGroups": [\n  "WordPress_DG",\n  "WordPress_Beta_DG"\n]',
                  "masks": ["WordPress_DG", "WordPress_Beta_DG"]},
+                {"text": '{"sourceCommit": "ca45e279EXAMPLE",\n "sourceBranch": "bugfix-1234"}',
+                 "masks": ["ca45e279EXAMPLE", "bugfix-1234"]},
             ],
             "no_match": ['virtualNode: vn-1', '"virtualNode": {"name": "x"}', '"virtualNodes": "x"',
                          '"deploymentGroups": []', '"AllowedTags": ["env"]', '"virtualNode": "running"'],

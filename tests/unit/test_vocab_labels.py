@@ -31,6 +31,8 @@ MASKED = [
     # every account of a plural account flag, not only the first (account-in-context finds that one)
     ('aws securityhub get-members --account-ids "444455556666" "777788889999"', "777788889999"),
     ("aws securityhub get-members --account-ids 444455556666 777788889999", "777788889999"),
+    # a singular model key's value does not run on over the next key and hide it
+    ('{"sourceCommit": "ca45e279EXAMPLE",\n "sourceReference": "refs/heads/bugfix-1234"}', "bugfix-1234"),
 ]
 
 KEPT = [
