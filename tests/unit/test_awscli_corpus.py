@@ -57,6 +57,8 @@ def test_non_identifier_values_kept(scores):
     ("AWS-RunShellScript", "UUIDs, AWS-owned names"),
     ("com.amazonaws.us-east-1.s3", "AWS service endpoint names and principals"),
     ("codecommit.amazonaws.com", "AWS service endpoint names and principals"),
+    ("alias/aws/s3", "AWS managed key aliases"), ("alias/aws-prod/s3", None), ("alias/my-key", None),
+    ("AWS#AWSManagedRulesSQLiRuleSet#SQLi_BODY", "AWS managed WAF rule names"), ("MyVendor#MyGroup#rule", None),
     ("com.amazonaws.vpce.us-east-1.vpce-svc-0e123abc123198abc", None), ("my-bucket.s3.amazonaws.com", None),
     ("us-west-2-prod-db", None), ("my-bucket", None), ("AWSome team", None), ("https://example.com/x", None),
     ("https://docs.aws.amazon.com.evil.example/x", None),
@@ -90,3 +92,29 @@ def test_labeller_doc_constants():
     assert _doc_constant(shape, "CPU") and _doc_constant(shape, "PORTS_UDP")
     assert not _doc_constant(shape, "my-function") and not _doc_constant(shape, "GPU")
     assert not _doc_constant(SimpleNamespace(documentation=None), "CPU")
+    # plain words the docs list as what the value is; not one given as an example
+    listed = SimpleNamespace(documentation="<p>The name of the maintenance track. Possible values are "
+                                           "<code>current</code> and <code>trailing</code>.</p>")
+    assert _doc_constant(listed, "current") and not _doc_constant(listed, "my-track")
+    example = SimpleNamespace(documentation="<p>The name of the federated user (such as <code>Bob</code>).</p>")
+    assert not _doc_constant(example, "Bob")
+    named = SimpleNamespace(documentation="<p>For example: <code>alias/ExampleAlias</code> or <code>prod</code>.</p>")
+    assert not _doc_constant(named, "prod") and not _doc_constant(named, "alias/ExampleAlias")
+
+
+@pytest.mark.parametrize("value,placeholder", [
+    ("(Data store ID)", True), ("arn:aws:iam::(AWS Account ID):role/(Role Name)", True),
+    ("sg-########", True), ("[UNDEFINED]", True),
+    ("Running On-Demand Standard (A, C, D) instances", False), ("my-#1-queue", False), ("(prod)", False),
+])
+def test_labeller_documentation_placeholders(value, placeholder):
+    """The documentation's stand-ins for a value are no value (counted on their own line)."""
+    from tests.support.awscli_corpus import _PLACEHOLDER
+    assert bool(_PLACEHOLDER.search(value)) is placeholder
+
+
+def test_labeller_reads_a_parenthesized_placeholder_as_one_word():
+    from tests.support.awscli_corpus import _ARG
+    line = "aws healthlake describe-fhir-datastore --datastore-id (Data store ID) --x y"
+    assert "(Data store ID)" in [a.group() for a in _ARG.finditer(line)]
+    assert "store" not in [a.group() for a in _ARG.finditer(line)]
