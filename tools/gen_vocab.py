@@ -18,8 +18,9 @@ Which members name a resource is decided from the models, not listed by hand:
 The vocabulary is stored as word tuples (``db instance identifier``), so every spelling of a label
 (``--db-instance-identifier``, ``DBInstanceIdentifier``, ``db_instance_identifier``,
 ``DB_INSTANCE_IDENTIFIER``, ``dbInstanceIdentifier``) matches the same entry (agent/engine/labels.py).
-Every enum value of every model is written too: a value under a label that is an AWS enum value
-is not masked. The detectors' examples are checked here, before the file is written.
+Every enum value of every model is written too, and every filter name of several parts a ``Filters``
+member documents (``instance-state-name``): a value under a label that is an AWS enum value is not
+masked. The detectors' examples are checked here, before the file is written.
 
     .venv/bin/python tools/gen_vocab.py [--check]
 """
@@ -58,6 +59,12 @@ QUALIFIER_STOP = frozenset("""
     request token idempotency trace correlation transaction
 """.split()) | APP_RECORD_WORDS
 ENUM_SHARE = 0.25
+# The filter names a Filters member documents, one list item each ("<li> <p> <code>instance-state-name</code>
+# - The state of the instance ..."): AWS's words, kept as enum values are ({"Name": "instance-state-name"}
+# without its "Values" beside it). Only names of several parts: a one-word name (state, owner) says
+# nothing (639 names, ec2 and rds mostly).
+FILTER_NAME_DOC = re.compile(r"<li>\s*<p>\s*<code>([a-z][A-Za-z0-9:._-]*)</code>\s*-\s")
+FILTER_NAME_PARTS = re.compile(r"[-:.]")
 # Labels that read the same in application code and mean an application's own records there
 # (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
 # Keys of the Anthropic Messages API itself, which the gateway must forward as they are: a masked
@@ -102,6 +109,9 @@ def collect():
             if shape.get("type") != "structure":
                 continue
             for member, spec in shape.get("members", {}).items():
+                if member in ("Filters", "filters"):
+                    enums.update(f for f in FILTER_NAME_DOC.findall(spec.get("documentation", ""))
+                                 if FILTER_NAME_PARTS.search(f))
                 target = _string_target(shapes, spec)
                 uses[member] += 1
                 if target.get("type") != "string":
@@ -485,7 +495,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
                  "masks": ["DataFrobotz", "erontest"]},
             ],
-            "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
+            "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '{"Values": ["running"], "Name": "instance-state-name"}', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
                          '"requestId": "req-1234"', "validId: 12", '"Status": "available"',
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',

@@ -38,6 +38,9 @@ MASKED = [
 KEPT = [
     '"State": {"Code": 16, "Name": "running"}',
     '"Placement": {"Tenancy": "default", "GroupName": "default"}',
+    # an EC2 filter's name (documented by the models' Filters members), in either key order
+    '{"Filters": [{"Values": ["running"], "Name": "instance-state-name"}]}',
+    '{"Name": "instance-state-name"}',
     '{"type": "tool_result", "tool_use_id": "toolu_01ABCdef234"}',
     '{"type": "tool_use", "id": "toolu_01ABCdef234", "name": "Bash", "input": {}}',
     '{"name": "my-app", "version": "2.0.1", "private": true}',
