@@ -482,7 +482,7 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
-            or _UUID.fullmatch(value):
+            or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)):
         return []
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
@@ -496,6 +496,9 @@ _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerU
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
 # Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.
 _ACCOUNT_LABEL = re.compile(r"[Aa]ccount|ACCOUNT|[Oo]wner|OWNER|[Rr]egistryId")
+# A content digest (docker's "Id": "sha256:4a5e...", an image's digest) is a hash of bytes, like a git
+# SHA: it tells nothing, and "sha256" is no name.
+_DIGEST = re.compile(r"(?:sha1|sha256|sha384|sha512|md5):[0-9a-fA-F]{16,128}")
 # UUIDs pass unchanged everywhere (DESIGN.md), under a label too: random, they tell nothing.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")

@@ -41,6 +41,8 @@ KEPT = [
     # an EC2 filter's name (documented by the models' Filters members), in either key order
     '{"Filters": [{"Values": ["running"], "Name": "instance-state-name"}]}',
     '{"Name": "instance-state-name"}',
+    # a content digest under a generic key (docker inspect): a hash, and "sha256" is no name
+    '[{"Id": "sha256:4a5e1c2b3d9f7a6b8c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b"}]',
     '{"type": "tool_result", "tool_use_id": "toolu_01ABCdef234"}',
     '{"type": "tool_use", "id": "toolu_01ABCdef234", "name": "Bash", "input": {}}',
     '{"name": "my-app", "version": "2.0.1", "private": true}',
