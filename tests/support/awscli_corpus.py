@@ -278,10 +278,12 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
     members = {xform_name(n, "-"): (n, sh) for n, sh in op.input_shape.members.items()} \
         if op.input_shape is not None else {}
     flag = None
+    words = 0   # words read after the flag
     for a in _ARG.finditer(text, pos, end):
         tok = a.group()
         if tok.startswith("--"):
             flag = members.get(tok[2:].split("=", 1)[0])
+            words = 0
             continue
         if flag is None or tok == "\\\n":
             continue
@@ -289,6 +291,7 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
         if tok[0] in "'\"":
             s, e = s + 1, e - 1
         value = text[s:e]
+        words += 1
         if _PLACEHOLDER.fullmatch(value):
             # --datastore-id (Data store ID): one placeholder, not the word "store"
             label = classify(*flag)
@@ -298,6 +301,13 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
         if not value or value.startswith(("file://", "fileb://", "{", "[", "$")) or "=" in value \
                 or any(c in value for c in "()<>") \
                 or not any(c.isalnum() for c in value):
+            continue
+        if words > 1 and flag[1].type_name != "list":
+            # a member that is no list takes one word: the next is a positional argument (the
+            # outfile of an operation with a streaming output: get-object ... output.txt)
+            label = classify(*flag)
+            if label is not None:
+                out.append(Value(s, e, label, f"{service}.{flag[0]}", "positional"))
             continue
         label = classify(*flag)
         if label is not None:
@@ -423,7 +433,8 @@ POLICY_CORRECTIONS = (
     ("AWS managed WAF rule names", re.compile(r"AWS#AWS[A-Za-z0-9]+#[A-Za-z0-9_]+")),
 )
 NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words",
-               "placeholder": "documentation placeholders"}
+               "placeholder": "documentation placeholders",
+               "positional": "words after a one-word flag's value (the CLI's outfile)"}
 
 
 def policy_reason(text: str, start: int, end: int) -> str | None:

@@ -120,3 +120,18 @@ def test_labeller_reads_a_parenthesized_placeholder_as_one_word():
     line = "aws healthlake describe-fhir-datastore --datastore-id (Data store ID) --x y"
     assert "(Data store ID)" in [a.group() for a in _ARG.finditer(line)]
     assert "store" not in [a.group() for a in _ARG.finditer(line)]
+
+
+def test_labeller_positional_word_after_a_one_word_flag():
+    """A member that is no list takes one word: what follows (the outfile of get-object) is no value
+    of it, counted on its own line; a list member takes every word."""
+    from tests.support.awscli_corpus import _CMD, _command_values, _operations
+    text = "aws s3api get-object --key a.txt --bucket amzn-s3-demo-bucket output.txt\n"
+    out: list = []
+    _command_values(text, _CMD.search(text), _operations("s3")["get-object"], "s3api", out)
+    got = {text[v.start:v.end]: v.not_a_value for v in out}
+    assert got["amzn-s3-demo-bucket"] is None and got["output.txt"] == "positional"
+    text = "aws ec2 describe-instances --instance-ids i-1234567890abcdef0 i-0598c7d356eba48d7\n"
+    out = []
+    _command_values(text, _CMD.search(text), _operations("ec2")["describe-instances"], "ec2", out)
+    assert [v.not_a_value for v in out] == [None, None]
