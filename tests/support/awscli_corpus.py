@@ -113,6 +113,9 @@ def classify(member: str, shape, parent: str | None = None) -> bool | None:
     """True identifier, False non-identifier, None unclassified (see the module doc)."""
     if parent and member.lower() in _GENERIC and _KEY_STRUCTURES.search(parent):
         return None
+    if member.endswith(("Description", "description")):
+        return None  # a description, whatever shape the model reuses for it (servicecatalog's
+        #              ProvisioningArtifactDetail.Description is a ProvisioningArtifactName)
     if shape.type_name == "list":
         shape = shape.member
     t = shape.type_name

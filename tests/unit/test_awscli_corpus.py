@@ -135,3 +135,13 @@ def test_labeller_positional_word_after_a_one_word_flag():
     out = []
     _command_values(text, _CMD.search(text), _operations("ec2")["describe-instances"], "ec2", out)
     assert [v.not_a_value for v in out] == [None, None]
+
+
+def test_labeller_descriptions_are_unclassified():
+    """A Description member is prose whatever shape the model reuses for it."""
+    from types import SimpleNamespace
+
+    from tests.support.awscli_corpus import classify
+    name_shape = SimpleNamespace(type_name="string", enum=None, name="ProvisioningArtifactName")
+    assert classify("Description", name_shape) is None
+    assert classify("Name", name_shape) is True
