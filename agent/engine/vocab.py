@@ -175,7 +175,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         low = value.lower()
         enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
         code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
-        if not (enum or code or ("/" in value and plural is _ID_LABEL)):
+        # a path under an ID label is something else (stackID: default/web), but a KMS key ID may
+        # be an alias (alias/prod-payments: botocore's KeyId docs), whose name is masked
+        if not (enum or code or ("/" in value and plural is _ID_LABEL and not value.startswith("alias/"))):
             out.extend(_value_parts(text, t.start(), t.end(), kind, label, plural is not True))
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
@@ -484,6 +486,8 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)):
         return []
+    if value.startswith("alias/") and len(value) > 6:
+        start, value = start + 6, value[6:]   # a KMS alias: "alias/" is AWS's syntax, the rest its name
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
     return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]

@@ -31,6 +31,9 @@ MASKED = [
     # every account of a plural account flag, not only the first (account-in-context finds that one)
     ('aws securityhub get-members --account-ids "444455556666" "777788889999"', "777788889999"),
     ("aws securityhub get-members --account-ids 444455556666 777788889999", "777788889999"),
+    # a KMS alias under a key-ID label (a path under an ID label is otherwise something else)
+    ("aws ec2 create-volume --kms-key-id alias/prod-payments --size 8", "prod-payments"),
+    ('{"KeyId": "alias/prod-payments"}', "prod-payments"),
     # a singular model key's value does not run on over the next key and hide it
     ('{"sourceCommit": "ca45e279EXAMPLE",\n "sourceReference": "refs/heads/bugfix-1234"}', "bugfix-1234"),
 ]
@@ -234,3 +237,10 @@ def test_flags_the_operation_documents_as_names(text, value, as_json):
 @pytest.mark.parametrize("text", NOT_NAMED_FLAGS, ids=[t[:40] for t in NOT_NAMED_FLAGS])
 def test_named_flags_outside_their_operation_pass(text, as_json):
     assert _masked(text, as_json) == text
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_kms_alias_keeps_its_prefix(as_json):
+    """"alias/" is AWS's syntax: only the alias name is masked; AWS managed aliases stay whole."""
+    out = _masked('{"KeyId": "alias/prod-payments", "TargetKeyId": "alias/aws/s3"}', as_json)
+    assert "alias/" in out.replace("alias/aws/s3", "") and "prod-payments" not in out and "alias/aws/s3" in out
