@@ -175,10 +175,16 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         low = value.lower()
         enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
         code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
-        # a path under an ID label is something else (stackID: default/web), but a KMS key ID may
-        # be an alias (alias/prod-payments: botocore's KeyId docs), whose name is masked
-        if not (enum or code or ("/" in value and plural is _ID_LABEL and not value.startswith("alias/"))):
-            out.extend(_value_parts(text, t.start(), t.end(), kind, label, plural is not True))
+        typed = 0   # characters of a leading resource type that stays readable
+        if "/" in value and plural is _ID_LABEL:
+            # a path under an ID label is something else (stackID: default/web), unless it starts
+            # with a resource type an ID member's botocore docs show as a path (table/my-table,
+            # alias/prod-payments): the rest is masked
+            head = low.split("/", 1)[0]
+            typed = len(head) + 1 if head in params.get("id_path_types", ()) else -1
+        if not (enum or code or typed < 0):
+            parts = _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
+            out.extend(p for p in parts if p[0] >= t.start() + typed)
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out

@@ -244,3 +244,19 @@ def test_kms_alias_keeps_its_prefix(as_json):
     """"alias/" is AWS's syntax: only the alias name is masked; AWS managed aliases stay whole."""
     out = _masked('{"KeyId": "alias/prod-payments", "TargetKeyId": "alias/aws/s3"}', as_json)
     assert "alias/" in out.replace("alias/aws/s3", "") and "prod-payments" not in out and "alias/aws/s3" in out
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text,name,kept", [
+    ('{"ResourceId": "table/orders-2024"}', "orders-2024", "table/"),
+    ("aws application-autoscaling describe-scalable-targets --resource-id service/default/checkout-api",
+     "checkout-api", "service/default/"),
+    ('{"ResourceId": "autoScalingGroup/web-asg"}', "web-asg", "autoScalingGroup/"),
+])
+def test_id_paths_of_a_documented_resource_type(text, name, kept, as_json):
+    """A path under an ID label whose first segment is a resource type an ID member's botocore docs
+    show as a path (<code>table/my-table</code>): the name is masked, the type stays; other paths
+    under an ID label (a Kubernetes "default/checkout") pass, as before."""
+    out = _masked(text, as_json)
+    assert name not in out and kept in out
+    assert "default/checkout" in _masked('{"stackID": "default/checkout"}', as_json)
