@@ -18,8 +18,9 @@ Which members name a resource is decided from the models, not listed by hand:
 The vocabulary is stored as word tuples (``db instance identifier``), so every spelling of a label
 (``--db-instance-identifier``, ``DBInstanceIdentifier``, ``db_instance_identifier``,
 ``DB_INSTANCE_IDENTIFIER``, ``dbInstanceIdentifier``) matches the same entry (agent/engine/labels.py).
-Every enum value of every model is written too: a value under a label that is an AWS enum value
-is not masked. The detectors' examples are checked here, before the file is written.
+Every enum value of every model is written too, and every filter name of several parts a ``Filters``
+member documents (``instance-state-name``): a value under a label that is an AWS enum value is not
+masked. The detectors' examples are checked here, before the file is written.
 
     .venv/bin/python tools/gen_vocab.py [--check]
 """
@@ -58,6 +59,12 @@ QUALIFIER_STOP = frozenset("""
     request token idempotency trace correlation transaction
 """.split()) | APP_RECORD_WORDS
 ENUM_SHARE = 0.25
+# The filter names a Filters member documents, one list item each ("<li> <p> <code>instance-state-name</code>
+# - The state of the instance ..."): AWS's words, kept as enum values are ({"Name": "instance-state-name"}
+# without its "Values" beside it). Only names of several parts: a one-word name (state, owner) says
+# nothing (639 names, ec2 and rds mostly).
+FILTER_NAME_DOC = re.compile(r"<li>\s*<p>\s*<code>([a-z][A-Za-z0-9:._-]*)</code>\s*-\s")
+FILTER_NAME_PARTS = re.compile(r"[-:.]")
 # Labels that read the same in application code and mean an application's own records there
 # (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
 # Keys of the Anthropic Messages API itself, which the gateway must forward as they are: a masked
@@ -102,6 +109,9 @@ def collect():
             if shape.get("type") != "structure":
                 continue
             for member, spec in shape.get("members", {}).items():
+                if member in ("Filters", "filters"):
+                    enums.update(f for f in FILTER_NAME_DOC.findall(spec.get("documentation", ""))
+                                 if FILTER_NAME_PARTS.search(f))
                 target = _string_target(shapes, spec)
                 uses[member] += 1
                 if target.get("type") != "string":
@@ -416,7 +426,50 @@ OWNED = _owned()
 LABELLED = {"priority": 38, "propagate": True, "split": "label_value"}
 
 
-def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list[str]] = ([], [])) -> list[dict]:
+# Generic keys: a member that is a tail word alone (Name, Id, ID, Identifier), trusted as a quoted
+# JSON key when it is a string without an enum in GENERIC_SHARE of its uses across the models. Arn
+# and Url stay out: ARNs have their own detector, and a generic "Url" would take any web address.
+GENERIC_SHARE = 0.95
+
+
+def generic_keys() -> list[str]:
+    uses: Counter = Counter()
+    ids: Counter = Counter()
+    for _, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            for member, spec in shape.get("members", {}).items() if shape.get("type") == "structure" else ():
+                if member.lower() not in ("id", "name", "identifier") or not member[0].isupper():
+                    continue
+                uses[member] += 1
+                target = shapes.get(spec["shape"], {})
+                if target.get("type") == "string" and "enum" not in target:
+                    ids[member] += 1
+    return sorted(m for m in uses if ids[m] >= GENERIC_SHARE * uses[m])
+
+
+# A path under an ID label is something else (a Kubernetes "default/checkout"), unless its first
+# segment is a resource type an ID member's own docs show as a path: "<code>table/my-table</code>",
+# "<code>service/my-cluster/my-service</code>" (Application Auto Scaling's ResourceId),
+# "<code>alias/ExampleAlias</code>" (a KMS KeyId). AWS-managed "aws/..." names stay out.
+ID_PATH_DOC = re.compile(r"<code>([A-Za-z][A-Za-z0-9-]*)/[^<\s]+</code>")
+ID_MEMBER = re.compile(r"(?:Id|ID|Identifier)$")
+
+
+def collect_id_path_types() -> list[str]:
+    found: set[str] = set()
+    for _, model in _models():
+        shapes = model["shapes"]
+        for shape in shapes.values():
+            for member, spec in shape.get("members", {}).items() if shape.get("type") == "structure" else ():
+                if ID_MEMBER.search(member):
+                    doc = spec.get("documentation") or shapes.get(spec["shape"], {}).get("documentation", "")
+                    found.update(ID_PATH_DOC.findall(doc))
+    return sorted(found - {"aws"})
+
+
+def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list[str]] = ([], []),
+              generic: tuple[str, ...] = ("Id", "ID", "Name")) -> list[dict]:
     ends = sorted({e[-1] for e in entries} | {"name", "id"})
     tail = _alternation(ends)
     label_value = {
@@ -437,7 +490,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
-                   "generic": ["Name", "Id", "ID"], "generic_near_arn": ["name", "id"],
+                   "generic": list(generic), "generic_near_arn": ["name", "id"],
+                   "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "objects": {"vocabulary": "aws-resource-objects"},
                    "parents": {"vocabulary": "aws-parent-objects"},
                    "object_labels": {"vocabulary": "aws-object-labels"}},
@@ -459,6 +513,9 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": 'input := &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("orders-db")}',
                  "masks": ["orders-db"]},
                 {"text": '"Variables": {"TABLE_NAME": "orders-table"}', "masks": ["orders-table"]},
+                {"text": '{"TypeName": "AWS::Kinesis::Stream", "Identifier": "orders-stream"}',
+                 "masks": ["orders-stream"]},
+                {"text": '{"ResourceId": "table/orders-2024"}', "masks": ["orders-2024"]},
                 {"text": '"State": {"Code": 16, "Name": "running"}, "KeyName": "my-key-pair"',
                  "masks": ["my-key-pair"]},
                 {"text": '"Instances": [{"InstanceId": "i-1234567890EXAMPLE"}]', "masks": ["i-1234567890EXAMPLE"]},
@@ -485,7 +542,9 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
                  "masks": ["DataFrobotz", "erontest"]},
             ],
-            "no_match": ['"Name": "running"', '"GroupName": "default"', "bucketName: string;",
+            "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '{"stackID": "default/checkout"}',
+                         '{"Values": ["running"], "Name": "instance-state-name"}', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
                          '"requestId": "req-1234"', "validId: 12", '"Status": "available"',
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
@@ -614,6 +673,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
+                   "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"],
                    "named_flags": sorted({line.split()[1] for line in named_flags}),
                    "named_in_aws_operation": {"vocabulary": "aws-cli-named-flags"}},
@@ -689,15 +749,20 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"},
                    "generic": single, "generic_lists": plural},
+        # A list item is never a key: without that look-ahead a singular key's value ran on over the
+        # next key ("sourceCommit": "ca45e279", "sourceReference": ...) and hid it.
         "regex": (rf"\"(?P<label>{keys})(?P<kq2>{SEP_Q}\")[ \t]*:{BLANK}*"
                   rf"(?:\[{BLANK}*)?(?P<q>{SEP_Q}\"){OWNED}"
-                  rf"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})(?P<q2>{SEP_Q}\")"),
+                  rf"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}(?!{SEP_Q}\"[ \t]*:)){{0,200}})"
+                  rf"(?P<q2>{SEP_Q}\")"),
         "examples": {
             "match": [
                 {"text": '{"virtualNode": "vnServiceBv1"}', "masks": ["vnServiceBv1"]},
                 {"text": '{\\"destinationCommit\\": \\"9f31c968EXAMPLE\\"}', "masks": ["9f31c968EXAMPLE"]},
                 {"text": '"deploymentGroups": [\n  "WordPress_DG",\n  "WordPress_Beta_DG"\n]',
                  "masks": ["WordPress_DG", "WordPress_Beta_DG"]},
+                {"text": '{"sourceCommit": "ca45e279EXAMPLE",\n "sourceBranch": "bugfix-1234"}',
+                 "masks": ["ca45e279EXAMPLE", "bugfix-1234"]},
             ],
             "no_match": ['virtualNode: vn-1', '"virtualNode": {"name": "x"}', '"virtualNodes": "x"',
                          '"deploymentGroups": []', '"AllowedTags": ["env"]', '"virtualNode": "running"'],
@@ -707,9 +772,10 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
 
 
 def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],
-           parents: list[str], model_keys: tuple[list[str], list[str]], blocked=()) -> str:
+           parents: list[str], model_keys: tuple[list[str], list[str]], blocked=(),
+           generic: tuple[str, ...] = ("Id", "ID", "Name"), id_paths: tuple[str, ...] = ()) -> str:
     import yaml
-    dets = detectors(entries, named_flags, model_keys)
+    dets = detectors(entries, named_flags, model_keys, generic)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
             "# Regenerate with `make packs` after changing the generator or the botocore pin.\n"
             "# Identifier labels as word tuples (agent/engine/labels.py) and AWS enum values (never masked\n"
@@ -725,7 +791,8 @@ def render(entries, enums, version: str, objects: list[str], named_flags: list[s
             + "\n  aws-resource-objects: |\n" + "\n".join("    " + line for line in objects)
             + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags)
             + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels)
-            + "\n  aws-parent-objects: |\n" + "\n".join("    " + line for line in parents) + "\n")
+            + "\n  aws-parent-objects: |\n" + "\n".join("    " + line for line in parents)
+            + "\n  aws-id-path-types: |\n" + "\n".join("    " + line for line in id_paths) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -743,7 +810,8 @@ def check(text: str) -> list[str]:
                        .replace("aws-resource-objects", "check-objects")
                        .replace("aws-cli-named-flags", "check-named-flags")
                        .replace("aws-object-labels", "check-object-labels")
-                       .replace("aws-parent-objects", "check-parent-objects"))
+                       .replace("aws-parent-objects", "check-parent-objects")
+                       .replace("aws-id-path-types", "check-id-path-types"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -770,8 +838,10 @@ def main() -> int:
     named_flags = collect_named_flags(entries)
     parents = collect_parents()
     model_keys = collect_model_keys()
+    generic = tuple(generic_keys())
+    id_paths = tuple(collect_id_path_types())
     text = render(entries, enums, botocore.__version__, objects, named_flags, labels, parents, model_keys,
-                  blocked)
+                  blocked, generic, id_paths)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)

@@ -307,6 +307,7 @@ def load_packs(packs_dir: str | Path | None = None) -> PackSet:
                 raise _fail(kind.where, f"kind {name!r} already declared at {kinds[name].where}")
             kinds.setdefault(name, kind)
     vocabularies = vocab.read_vocabularies(docs, PackError)
+    sets: dict[str, frozenset] = {}   # each vocabulary's lower-cased set, built once for this load
     detectors: list[Detector] = []
     seen: dict[str, str] = {}
     for path, data in docs:
@@ -315,7 +316,7 @@ def load_packs(packs_dir: str | Path | None = None) -> PackSet:
             raise PackError(f"{path}:{data['__line__']}: 'detectors' must be a list")
         for item in raw:
             det = _parse_detector(path, item, kinds)
-            vocab.resolve_params(det, vocabularies, _fail)
+            vocab.resolve_params(det, vocabularies, _fail, sets)
             if det.id in seen:
                 raise _fail(det.where, f"duplicate detector id, first defined at {seen[det.id]}")
             seen[det.id] = det.where

@@ -288,9 +288,17 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             or value.endswith(".amazonaws.com") or nothing_secret(value) or value in ENUM_VALUES \
             or value.startswith("tag:") or FILTER_NAME.match(text, end):
         return []
+    keep = params.get("keep_values")
+    if keep is not None and _AWS_WORD_PARTS.fullmatch(value) and value in keep:
+        return []  # instance-state-name, in-use: AWS's words (vocab.yaml's enum values and filter names)
     if "/" in value or ":" in value:
         return _path_parts(text, start, end, kind)
     return [(start, end, kind)]
+
+
+# Lower-case words of several parts: the only values context_value looks up in ``keep_values``
+# (a one-word enum value such as "test" or "web" is as often a customer's name).
+_AWS_WORD_PARTS = re.compile(r"[a-z][a-z0-9]*(?:[-.:][a-z0-9]+)+")
 
 
 def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:

@@ -53,9 +53,10 @@ def read_vocabularies(docs, error=ValueError) -> dict[str, tuple[str, list[str]]
 _NAME_SETS = frozenset({"generic", "generic_lists", "generic_near_arn", "generic_in_aws_command", "named_flags"})
 
 
-def resolve_params(det, vocabularies: dict, fail) -> None:
+def resolve_params(det, vocabularies: dict, fail, sets: dict | None = None) -> None:
     """Replace ``{vocabulary: name}`` params with the loaded set (labels: a ``Vocabulary`` of word
-    tuples; anything else: a frozenset of lower-cased lines)."""
+    tuples; anything else: a frozenset of lower-cased lines, built once per load in ``sets`` and
+    shared: eight detectors keep the 25,746 enum values)."""
     for key, value in list(det.params.items()):
         if key in _NAME_SETS and isinstance(value, list):
             det.params[key] = frozenset(value)   # looked up on every anchor hit: 3,698 named flags
@@ -73,7 +74,12 @@ def resolve_params(det, vocabularies: dict, fail) -> None:
             elif key == "parents":
                 det.params[key] = ParentObjects(lines)
             else:
-                det.params[key] = frozenset(line.lower() for line in lines)
+                shared = sets.get(name) if sets is not None else None
+                if shared is None:
+                    shared = frozenset(line.lower() for line in lines)
+                    if sets is not None:
+                        sets[name] = shared
+                det.params[key] = shared
 
 
 def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitters.Part]:
@@ -170,9 +176,17 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         low = value.lower()
         enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
         code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
+        typed = 0   # characters of a leading resource type that stays readable
+        if "/" in value and plural is _ID_LABEL:
+            # a path under an ID label is something else (stackID: default/web), unless it starts
+            # with a resource type an ID member's botocore docs show as a path (table/my-table,
+            # alias/prod-payments): the rest is masked
+            head = low.split("/", 1)[0]
+            typed = len(head) + 1 if head in params.get("id_path_types", ()) else -1
         relative_url = value[0] == "/" and _URL_LABEL.search(label) is not None
-        if not (enum or code or relative_url or ("/" in value and plural is _ID_LABEL)):
-            out.extend(_value_parts(text, t.start(), t.end(), kind, label))
+        if not (enum or code or relative_url or typed < 0):
+            parts = _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
+            out.extend(p for p in parts if p[0] >= t.start() + typed)
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
@@ -485,24 +499,28 @@ def _token_end(text: str, start: int) -> int:
 _TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
 
 
-def _value_parts(text: str, start: int, end: int, kind: str, label: str) -> list[splitters.Part]:
+def _value_parts(text: str, start: int, end: int, kind: str, label: str, single: bool = True) -> list[splitters.Part]:
     """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
     (managed policy and document names, ``alias/aws/...``) or is public (a Terraform provider's
     registry address: ``provider_name = "registry.terraform.io/hashicorp/aws"``); path-like values
-    per segment."""
+    per segment. ``single``: the label takes one value; an account under an account label is then
+    account-in-context's, which finds only the first value of a list (``--account-ids "1..." "2..."``
+    masks them all here)."""
     value = text[start:end]
     # First what a dedicated detector masks (an inventory's every OwnerId): neither format holds
     # "/" or ":", so checking it first answers as checking it last did, only sooner. Every EC2 ID
     # holds a "-": without one, its long alternation is not tried.
-    if (splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)) \
+    if (single and splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)) \
             or ("-" in value and splitters.EC2_ID.fullmatch(value)):
         return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
-            or _UUID.fullmatch(value):
+            or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)):
         return []
+    if value.startswith("alias/") and len(value) > 6:
+        start, value = start + 6, value[6:]   # a KMS alias: "alias/" is AWS's syntax, the rest its name
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
     return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
@@ -515,6 +533,9 @@ _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerU
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
 # Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.
 _ACCOUNT_LABEL = re.compile(r"[Aa]ccount|ACCOUNT|[Oo]wner|OWNER|[Rr]egistryId")
+# A content digest (docker's "Id": "sha256:4a5e...", an image's digest) is a hash of bytes, like a git
+# SHA: it tells nothing, and "sha256" is no name.
+_DIGEST = re.compile(r"(?:sha1|sha256|sha384|sha512|md5):[0-9a-fA-F]{16,128}")
 # UUIDs pass unchanged everywhere (DESIGN.md), under a label too: random, they tell nothing.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")

@@ -114,6 +114,9 @@ def classify(member: str, shape, parent: str | None = None) -> bool | None:
     """True identifier, False non-identifier, None unclassified (see the module doc)."""
     if parent and member.lower() in _GENERIC and _KEY_STRUCTURES.search(parent):
         return None
+    if member.endswith(("Description", "description")):
+        return None  # a description, whatever shape the model reuses for it (servicecatalog's
+        #              ProvisioningArtifactDetail.Description is a ProvisioningArtifactName)
     if shape.type_name == "list":
         shape = shape.member
     t = shape.type_name
@@ -143,21 +146,43 @@ _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|
 # brace); "null": JSON null; "fragment": a number glued to letters, a piece of an unquoted word
 # ("CustomKeyStoreId": cks-1234567890abcdef0) or of a string the tokenizer lost track of.
 _COLON_NEXT = re.compile(r"[ \t]*:")
+# "placeholder": the documentation's stand-in for a value, in the forms the examples spell it
+# besides <angle brackets> (which are skipped silently, as before): a parenthesized phrase of words
+# ("(Data store ID)", "arn:aws:iam::(AWS Account ID):role/(Role Name)"), a run of #
+# ("sg-########"), a bracketed UPPER word ("[UNDEFINED]").
+_PLACEHOLDER = re.compile(r"\([A-Za-z]+(?: [A-Za-z]+)+\)|#{4,}|\[[A-Z_]+\]")
 _GLUE_BEFORE = re.compile(r"[A-Za-z0-9_./@-]")
 _GLUE_AFTER = re.compile(r"[A-Za-z0-9_./:@-]")
 
 
 def _doc_constant(shape, value: str) -> bool:
-    """An UPPER_SNAKE ``value`` that the member's own botocore documentation names as code (``The name
-    of the resource, such as <code>CPU</code>, <code>MEMORY</code> ...``): an enum-like AWS constant,
-    not a customer's name. A labeller correction, counted on its own line."""
-    if not _CONSTANT.fullmatch(value):
-        return False  # docs also show example names (<code>my-function</code>): those stay identifiers
+    """A ``value`` that the member's own botocore documentation names as code: an enum-like AWS
+    constant, not a customer's name. A labeller correction, counted on its own line.
+
+    - UPPER_SNAKE, shown anywhere as code (``The name of the resource, such as <code>CPU</code>,
+      <code>MEMORY</code> ...``);
+    - a plain word (lower case, PascalCase) shown as code where the docs list what the value is, not
+      an example of it: ``Possible values are <code>current</code> and <code>trailing</code>``, ``The
+      state of the instance (<code>running</code> or <code>pending</code>)``, ``One of the following
+      processes: <code>Launch</code> ...``; not after "such as", "for example", "e.g." or "Example:"
+      (``such as <code>Bob</code>``), and never a name with digits or separators (``my-function``)."""
     doc = getattr(shape, "documentation", "") or ""
-    return f"<code>{value}</code>" in doc
+    code = f"<code>{value}</code>"
+    if _CONSTANT.fullmatch(value):
+        return code in doc
+    if not _DOC_WORD.fullmatch(value):
+        return False  # docs also show example names (<code>my-function</code>): those stay identifiers
+    at = doc.find(code)
+    while at >= 0:
+        if not _EXAMPLE_CUE.search(doc[max(0, at - 40):at]):
+            return True
+        at = doc.find(code, at + len(code))
+    return False
 
 
 _CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+_DOC_WORD = re.compile(r"[a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*")
+_EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:?|like|\bsample", re.S)
 
 
 def _not_a_value(text: str, m: re.Match, tok: str) -> str | None:
@@ -220,6 +245,8 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
                 s, e = m.start() + 1, m.end() - 1
                 if e <= s or not any(c.isalnum() for c in text[s:e]) or "<" in text[s:e]:
                     label = None  # "", "-" or a <placeholder>: nothing to mask
+                elif why is None and _PLACEHOLDER.search(text, s, e):
+                    why = "placeholder"
             else:
                 s, e = m.span()
             if label is not None:
@@ -241,7 +268,7 @@ def _member_of(cshape, tok: str):
 
 
 # --- commands ----------------------------------------------------------------------------------------
-_ARG = re.compile(r"""'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"\\]+|\\\n""")
+_ARG = re.compile(r"""\([A-Za-z]+(?: [A-Za-z]+)+\)|'[^']*'|"(?:[^"\\]|\\.)*"|[^\s'"\\]+|\\\n""")
 
 
 def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) -> None:
@@ -255,10 +282,12 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
     members = {xform_name(n, "-"): (n, sh) for n, sh in op.input_shape.members.items()} \
         if op.input_shape is not None else {}
     flag = None
+    words = 0   # words read after the flag
     for a in _ARG.finditer(text, pos, end):
         tok = a.group()
         if tok.startswith("--"):
             flag = members.get(tok[2:].split("=", 1)[0])
+            words = 0
             continue
         if flag is None or tok == "\\\n":
             continue
@@ -266,9 +295,23 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
         if tok[0] in "'\"":
             s, e = s + 1, e - 1
         value = text[s:e]
+        words += 1
+        if _PLACEHOLDER.fullmatch(value):
+            # --datastore-id (Data store ID): one placeholder, not the word "store"
+            label = classify(*flag)
+            if label is not None:
+                out.append(Value(s, e, label, f"{service}.{flag[0]}", "placeholder"))
+            continue
         if not value or value.startswith(("file://", "fileb://", "{", "[", "$")) or "=" in value \
                 or any(c in value for c in "()<>") \
                 or not any(c.isalnum() for c in value):
+            continue
+        if words > 1 and flag[1].type_name != "list":
+            # a member that is no list takes one word: the next is a positional argument (the
+            # outfile of an operation with a streaming output: get-object ... output.txt)
+            label = classify(*flag)
+            if label is not None:
+                out.append(Value(s, e, label, f"{service}.{flag[0]}", "positional"))
             continue
         label = classify(*flag)
         if label is not None:
@@ -386,8 +429,16 @@ POLICY_CORRECTIONS = (
     # AWS itself as the vendor or company ("VendorName": "AWS" of a managed rule group,
     # "aws/securityhub/CompanyName": "AWS"): POLICY_KEPT's AWS-owned names without the suffix.
     ("AWS as the vendor name", re.compile(r"AWS|Amazon")),
+    # The AWS managed keys' aliases (alias/aws/s3, alias/aws/ebs): AWS creates them in every account
+    # (README: "AWS-owned names ... alias/aws/s3 are kept under any label").
+    ("AWS managed key aliases", re.compile(r"alias/aws/[a-z0-9-]+")),
+    # AWS Managed Rules names in WAF ("AWS#AWSManagedRulesSQLiRuleSet#SQLi_BODY"): AWS's rule
+    # groups, the same for every customer, spelled vendor#group#rule.
+    ("AWS managed WAF rule names", re.compile(r"AWS#AWS[A-Za-z0-9]+#[A-Za-z0-9_]+")),
 )
-NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words"}
+NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words",
+               "placeholder": "documentation placeholders",
+               "positional": "words after a one-word flag's value (the CLI's outfile)"}
 
 
 def policy_reason(text: str, start: int, end: int) -> str | None:

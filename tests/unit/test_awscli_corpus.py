@@ -3,13 +3,16 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all labelled files: 95.88 % masked, 0.10 % changed, as text and inside
+values changed. Measured on all labelled files: 96.58 % masked, 0.09 % changed, as text and inside
 a request alike (before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
 names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corrections: 88.7 %,
 0.22 %; before AWS resource objects, named CLI flags and application-record labels in AWS objects:
 92.7 %, 0.10 %; before parent-key objects, model-named flags and keys and the "default"/vendor
-corrections: 94.65 %, 0.10 %); this sample: 96.25 %, 0.19 %. The recall floor below is what is
-achieved today less a margin, a ratchet to raise, not the target; the change ceiling is the target.
+corrections: 94.65 %, 0.10 %; before plural account flags, model keys that no longer run on over
+the next key, filter names kept, "Identifier" keys, documented ID paths and the doc-constant,
+placeholder, managed-name, positional-word and description corrections: 95.88 %, 0.10 %); this
+sample: 96.99 %, 0.19 %. The recall floor below is what is achieved today less a margin, a ratchet
+to raise, not the target; the change ceiling is the target.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.95
+RECALL_FLOOR = 0.96
 CHANGE_CEILING = 0.005
 
 
@@ -56,6 +59,8 @@ def test_sample_reaches_the_floors():
     ("AWS-RunShellScript", "UUIDs, AWS-owned names"),
     ("com.amazonaws.us-east-1.s3", "AWS service endpoint names and principals"),
     ("codecommit.amazonaws.com", "AWS service endpoint names and principals"),
+    ("alias/aws/s3", "AWS managed key aliases"), ("alias/aws-prod/s3", None), ("alias/my-key", None),
+    ("AWS#AWSManagedRulesSQLiRuleSet#SQLi_BODY", "AWS managed WAF rule names"), ("MyVendor#MyGroup#rule", None),
     ("com.amazonaws.vpce.us-east-1.vpce-svc-0e123abc123198abc", None), ("my-bucket.s3.amazonaws.com", None),
     ("us-west-2-prod-db", None), ("my-bucket", None), ("AWSome team", None), ("https://example.com/x", None),
     ("https://docs.aws.amazon.com.evil.example/x", None),
@@ -89,3 +94,54 @@ def test_labeller_doc_constants():
     assert _doc_constant(shape, "CPU") and _doc_constant(shape, "PORTS_UDP")
     assert not _doc_constant(shape, "my-function") and not _doc_constant(shape, "GPU")
     assert not _doc_constant(SimpleNamespace(documentation=None), "CPU")
+    # plain words the docs list as what the value is; not one given as an example
+    listed = SimpleNamespace(documentation="<p>The name of the maintenance track. Possible values are "
+                                           "<code>current</code> and <code>trailing</code>.</p>")
+    assert _doc_constant(listed, "current") and not _doc_constant(listed, "my-track")
+    example = SimpleNamespace(documentation="<p>The name of the federated user (such as <code>Bob</code>).</p>")
+    assert not _doc_constant(example, "Bob")
+    named = SimpleNamespace(documentation="<p>For example: <code>alias/ExampleAlias</code> or <code>prod</code>.</p>")
+    assert not _doc_constant(named, "prod") and not _doc_constant(named, "alias/ExampleAlias")
+
+
+@pytest.mark.parametrize("value,placeholder", [
+    ("(Data store ID)", True), ("arn:aws:iam::(AWS Account ID):role/(Role Name)", True),
+    ("sg-########", True), ("[UNDEFINED]", True),
+    ("Running On-Demand Standard (A, C, D) instances", False), ("my-#1-queue", False), ("(prod)", False),
+])
+def test_labeller_documentation_placeholders(value, placeholder):
+    """The documentation's stand-ins for a value are no value (counted on their own line)."""
+    from tests.support.awscli_corpus import _PLACEHOLDER
+    assert bool(_PLACEHOLDER.search(value)) is placeholder
+
+
+def test_labeller_reads_a_parenthesized_placeholder_as_one_word():
+    from tests.support.awscli_corpus import _ARG
+    line = "aws healthlake describe-fhir-datastore --datastore-id (Data store ID) --x y"
+    assert "(Data store ID)" in [a.group() for a in _ARG.finditer(line)]
+    assert "store" not in [a.group() for a in _ARG.finditer(line)]
+
+
+def test_labeller_positional_word_after_a_one_word_flag():
+    """A member that is no list takes one word: what follows (the outfile of get-object) is no value
+    of it, counted on its own line; a list member takes every word."""
+    from tests.support.awscli_corpus import _CMD, _command_values, _operations
+    text = "aws s3api get-object --key a.txt --bucket amzn-s3-demo-bucket output.txt\n"
+    out: list = []
+    _command_values(text, _CMD.search(text), _operations("s3")["get-object"], "s3api", out)
+    got = {text[v.start:v.end]: v.not_a_value for v in out}
+    assert got["amzn-s3-demo-bucket"] is None and got["output.txt"] == "positional"
+    text = "aws ec2 describe-instances --instance-ids i-1234567890abcdef0 i-0598c7d356eba48d7\n"
+    out = []
+    _command_values(text, _CMD.search(text), _operations("ec2")["describe-instances"], "ec2", out)
+    assert [v.not_a_value for v in out] == [None, None]
+
+
+def test_labeller_descriptions_are_unclassified():
+    """A Description member is prose whatever shape the model reuses for it."""
+    from types import SimpleNamespace
+
+    from tests.support.awscli_corpus import classify
+    name_shape = SimpleNamespace(type_name="string", enum=None, name="ProvisioningArtifactName")
+    assert classify("Description", name_shape) is None
+    assert classify("Name", name_shape) is True

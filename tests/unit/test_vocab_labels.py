@@ -28,11 +28,24 @@ MASKED = [
     ("<ListBucketResult><Name>acme-xml-bucket</Name></ListBucketResult>", "acme-xml-bucket"),
     ('"SubnetIds": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]', "subnet-2EXAMPLE"),
     ("aws ivs get-channel --name channel-1", "channel-1"),   # as the last word of a JSON string too
+    # every account of a plural account flag, not only the first (account-in-context finds that one)
+    ('aws securityhub get-members --account-ids "444455556666" "777788889999"', "777788889999"),
+    ("aws securityhub get-members --account-ids 444455556666 777788889999", "777788889999"),
+    # a KMS alias under a key-ID label (a path under an ID label is otherwise something else)
+    ("aws ec2 create-volume --kms-key-id alias/prod-payments --size 8", "prod-payments"),
+    ('{"KeyId": "alias/prod-payments"}', "prod-payments"),
+    # a singular model key's value does not run on over the next key and hide it
+    ('{"sourceCommit": "ca45e279EXAMPLE",\n "sourceReference": "refs/heads/bugfix-1234"}', "bugfix-1234"),
 ]
 
 KEPT = [
     '"State": {"Code": 16, "Name": "running"}',
     '"Placement": {"Tenancy": "default", "GroupName": "default"}',
+    # an EC2 filter's name (documented by the models' Filters members), in either key order
+    '{"Filters": [{"Values": ["running"], "Name": "instance-state-name"}]}',
+    '{"Name": "instance-state-name"}',
+    # a content digest under a generic key (docker inspect): a hash, and "sha256" is no name
+    '[{"Id": "sha256:4a5e1c2b3d9f7a6b8c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b"}]',
     '{"type": "tool_result", "tool_use_id": "toolu_01ABCdef234"}',
     '{"type": "tool_use", "id": "toolu_01ABCdef234", "name": "Bash", "input": {}}',
     '{"name": "my-app", "version": "2.0.1", "private": true}',
@@ -224,3 +237,26 @@ def test_flags_the_operation_documents_as_names(text, value, as_json):
 @pytest.mark.parametrize("text", NOT_NAMED_FLAGS, ids=[t[:40] for t in NOT_NAMED_FLAGS])
 def test_named_flags_outside_their_operation_pass(text, as_json):
     assert _masked(text, as_json) == text
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_kms_alias_keeps_its_prefix(as_json):
+    """"alias/" is AWS's syntax: only the alias name is masked; AWS managed aliases stay whole."""
+    out = _masked('{"KeyId": "alias/prod-payments", "TargetKeyId": "alias/aws/s3"}', as_json)
+    assert "alias/" in out.replace("alias/aws/s3", "") and "prod-payments" not in out and "alias/aws/s3" in out
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("text,name,kept", [
+    ('{"ResourceId": "table/orders-2024"}', "orders-2024", "table/"),
+    ("aws application-autoscaling describe-scalable-targets --resource-id service/default/checkout-api",
+     "checkout-api", "service/default/"),
+    ('{"ResourceId": "autoScalingGroup/web-asg"}', "web-asg", "autoScalingGroup/"),
+])
+def test_id_paths_of_a_documented_resource_type(text, name, kept, as_json):
+    """A path under an ID label whose first segment is a resource type an ID member's botocore docs
+    show as a path (<code>table/my-table</code>): the name is masked, the type stays; other paths
+    under an ID label (a Kubernetes "default/checkout") pass, as before."""
+    out = _masked(text, as_json)
+    assert name not in out and kept in out
+    assert "default/checkout" in _masked('{"stackID": "default/checkout"}', as_json)
