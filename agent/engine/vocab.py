@@ -183,8 +183,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # alias/prod-payments): the rest is masked
             head = low.split("/", 1)[0]
             typed = len(head) + 1 if head in params.get("id_path_types", ()) else -1
-        relative_url = value[0] == "/" and _URL_LABEL.search(label) is not None
-        if not (enum or code or relative_url or typed < 0):
+        not_a_url = ("/" not in value or value[0] == "/") and _URL_LABEL.search(label) is not None
+        if not (enum or code or not_a_url or typed < 0):
             parts = _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
             out.extend(p for p in parts if p[0] >= t.start() + typed)
         if plural is not True:
@@ -192,8 +192,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     return out
 
 
-# A URL label's relative path (API_URL=/api/v1) names a route of the user's own app; an AWS URL
-# is absolute, and its hosts and paths are read by their own detectors.
+# A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
+# queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.
 _URL_LABEL = re.compile(r"(?:URL|Url|url|URI|Uri|uri)[Ss]?$")
 
 # A lookbehind, not a consumed character: the search starts at the line's first character, and

@@ -36,6 +36,13 @@ MASKED = [
     ('{"KeyId": "alias/prod-payments"}', "prod-payments"),
     # a singular model key's value does not run on over the next key and hide it
     ('{"sourceCommit": "ca45e279EXAMPLE",\n "sourceReference": "refs/heads/bugfix-1234"}', "bugfix-1234"),
+    # an unquoted value ends at the quote closing the string the assignment stands in
+    ('- "S3_BUCKET=acme-compose-data"', "acme-compose-data"),
+    ("spring.datasource.db-instance-identifier=helios-orders-prod", "helios-orders-prod"),
+    # single-quoted builder calls (Ruby, JS, Python)
+    ("obj = s3.bucket('kestrel-ingest-uploads').object('backups/db.sql.gz')", "kestrel-ingest-uploads"),
+    # a URL label's URL is still read
+    ("QueueUrl: https://sqs.us-east-1.amazonaws.com/123456789012/orders-jobs", "orders-jobs"),
 ]
 
 KEPT = [
@@ -54,6 +61,9 @@ KEPT = [
     '"InstanceType": "t3.micro", "Status": "available", "EngineVersion": "8.0.35"',
     '"RequestId": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"',
     "for name in names: print(name)",
+    # a URL label whose value is code or the app's own route, not a URL
+    "export const queueUrl = queue.url;",
+    "NEXT_PUBLIC_API_URL=/api\nAPI_URL=/api/v1",
 ]
 
 
