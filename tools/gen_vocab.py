@@ -721,7 +721,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    "keep_values": {"vocabulary": "aws-enum-values"}, "form": "call"},
-        "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}[\"'])(?P<value>{VALUE})(?P<q2>{SEP_Q}[\"'])\)"),
+        "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}[\"'])(?P<value>{VALUE})"
+                  rf"(?P<q2>{SEP_Q}[\"'])\)"),
         "examples": {
             "match": [
                 {"text": 'DescribeDbInstancesRequest.builder().dbInstanceIdentifier("orders-db").build()',
