@@ -172,6 +172,16 @@ _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
 
 
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of each line in ``text[start:end]``, its break (real or JSON-escaped) left out."""
+    lines, pos = [], start
+    for lm in _LINE_SPLIT.finditer(text, start, end):
+        lines.append((pos, lm.start()))
+        pos = lm.end()
+    lines.append((pos, end))
+    return lines
+
+
 def _norm(header: str) -> str:
     """A header cell as one lower-case word; a Cost and Usage Report column (lineItem/UsageAccountId)
     by its last part."""
@@ -183,13 +193,7 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     column: account columns must hold 12 digits, name columns a single token (no placeholders)."""
     start, end = m.span("value")
     sep = "|" if params.get("format") == "markdown" else ","
-    lines = []
-    pos = start
-    for lm in _LINE_SPLIT.finditer(text, start, end):
-        lines.append((pos, lm.start()))
-        pos = lm.end()
-    lines.append((pos, end))
-    cells_of = [_cells(text, s, e, sep) for s, e in lines]
+    cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
     if not cells_of or not cells_of[0]:
         return []
     keep = params.get("keep_values", frozenset())
@@ -253,11 +257,7 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     a list of plain strings has no header row, its title names them (TableNames, FunctionNames)."""
     start, end = m.span("value")
     title = re.match(r"[A-Za-z]+", text[start:end]).group()
-    lines, pos = [], start
-    for lm in _LINE_SPLIT.finditer(text, start, end):
-        lines.append((pos, lm.start()))
-        pos = lm.end()
-    lines.append((pos, end))
+    lines = _lines(text, start, end)
     header: dict[int, str] | None = None
     width = 0
     out: list[Part] = []
@@ -314,10 +314,8 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
         wanted = None if params["labels"].matches(words(keys.group(2))) else set()
     if wanted == set():
         return []
-    start, end = m.span("value")
     out: list[Part] = []
-    pos = start
-    for line_end in [lm.start() for lm in _LINE_SPLIT.finditer(text, start, end)] + [end]:
+    for pos, line_end in _lines(text, *m.span("value")):
         cells, cell_start = [], pos
         for tm in _CLI_TAB.finditer(text, pos, line_end):
             cells.append((cell_start, tm.start()))
@@ -329,7 +327,6 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
                     and value.lower() not in _PLACEHOLDERS:
                 vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
                 out.append((vs, vs + len(value), kind))
-        pos = _LINE_SPLIT.match(text, line_end).end() if line_end < end else end
     return out
 
 

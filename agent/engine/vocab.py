@@ -170,6 +170,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     if generic and splitters.FILTER_NAME.match(text, end):
         return []  # {"Name": "instance-state-name", "Values": [...]}: an EC2 filter's name, not a resource
     keep = params.get("keep_values")
+    url_label = _URL_LABEL.search(label) is not None
     out: list[splitters.Part] = []
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
@@ -183,7 +184,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # alias/prod-payments): the rest is masked
             head = low.split("/", 1)[0]
             typed = len(head) + 1 if head in params.get("id_path_types", ()) else -1
-        not_a_url = ("/" not in value or value[0] == "/") and _URL_LABEL.search(label) is not None
+        not_a_url = url_label and ("/" not in value or value[0] == "/")
         if not (enum or code or not_a_url or typed < 0):
             parts = _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
             out.extend(p for p in parts if p[0] >= t.start() + typed)
