@@ -738,6 +738,777 @@ VARIANTS_3: list[Template] = [
         g.name("pms"), g.name("pms")),
 ]
 
+# --- variants-4: a fourth held-out list (session 8), written by a helper that never read the engine or its
+# packs, from the real tools' output formats: CloudTrail / EventBridge / S3 / SQS / SNS / DynamoDB-stream
+# event records, VPC flow / ALB / ELB / S3 access / Lambda / Logs Insights / API Gateway / CloudFront logs,
+# ECS task metadata, SDK and IaC errors (boto3, Java v1/v2, Go v2, Terraform, CDK, CloudFormation events,
+# EKS, SAM), tool output (sts, configure, terraform state/output/show -json, cdk deploy, eksctl, kubectl,
+# ecs describe-tasks, docker login to ECR, logs tail, SSM, Step Functions), prose in eight languages, code
+# (Python, TypeScript, Go, Java, Terraform, CloudFormation, Ansible, GitHub Actions, Dockerfile, shell,
+# Kubernetes), and negatives; 73 templates. Measured as it came out (report seed 13, 5 per template): 80.4 %
+# recall (text and JSON alike), 63.0 % pass, 98.6 % kept, 27 failing templates; seed 7: 80.5 %. Never tuned to.
+# (One label was corrected before this measurement: #6's CloudWatch alarm name, first listed as must-keep,
+# is a customer resource name and is now generated and must-mask.) ----------------------------------------
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _asia(g: Gen) -> str:
+    return "ASIA" + g.alnum(16, _B32)
+
+
+def _aroa(g: Gen) -> str:
+    return "AROA" + g.alnum(17, _B32)
+
+
+def _aida(g: Gen) -> str:
+    return "AIDA" + g.alnum(17, _B32)
+
+
+def _ip10(g: Gen) -> str:
+    return f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(2, 254)}"
+
+
+def _node_host(g: Gen, region: str) -> str:
+    ip = _ip10(g)
+    dom = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+    return f"ip-{ip.replace('.', '-')}.{dom}"
+
+
+def _session_token(g: Gen) -> str:
+    return "IQoJb3JpZ2luX2Vj" + g.alnum(300, _B64)
+
+
+def _ct_iam_user(g: Gen):
+    a, p, u, k, b = g.account(), _aida(g), g.person().replace(".", "-"), g.akid(), g.bucket()
+    text = ('{\n    "eventVersion": "1.08",\n    "userIdentity": {\n        "type": "IAMUser",\n'
+            f'        "principalId": "{p}",\n        "arn": "arn:aws:iam::{a}:user/{u}",\n'
+            f'        "accountId": "{a}",\n        "accessKeyId": "{k}",\n        "userName": "{u}"\n    }},\n'
+            '    "eventTime": "2024-06-01T09:14:27Z",\n    "eventSource": "s3.amazonaws.com",\n'
+            '    "eventName": "PutBucketPolicy",\n    "awsRegion": "us-east-1",\n'
+            '    "sourceIPAddress": "198.51.100.23",\n    "userAgent": "[aws-cli/2.15.30 Python/3.11.8]",\n'
+            f'    "requestParameters": {{\n        "bucketName": "{b}",\n        "Host": "{b}.s3.amazonaws.com",\n'
+            '        "policy": ""\n    },\n    "responseElements": null,\n'
+            f'    "requestID": "{g.alnum(16, _UPPER_ALNUM)}",\n    "eventID": "{_uuid(g)}",\n'
+            '    "readOnly": false,\n    "eventType": "AwsApiCall",\n    "managementEvent": true,\n'
+            f'    "recipientAccountId": "{a}",\n    "eventCategory": "Management"\n}}')
+    return text, [a, p, u, k, b], ['"eventName": "PutBucketPolicy"', '"eventType": "AwsApiCall"',
+                                   '"eventVersion": "1.08"']
+
+
+def _ct_assumed_role(g: Gen):
+    a, ro, role, k, i, sn = g.account(), _aroa(g), g.name("pms"), _asia(g), g.iid(), g.hexid("subnet")
+    text = ('{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole",'
+            f'"principalId":"{ro}:GitLabRunner","arn":"arn:aws:sts::{a}:assumed-role/{role}/GitLabRunner",'
+            f'"accountId":"{a}","accessKeyId":"{k}","sessionContext":{{"sessionIssuer":{{"type":"Role",'
+            f'"principalId":"{ro}","arn":"arn:aws:iam::{a}:role/{role}","accountId":"{a}","userName":"{role}"}},'
+            '"attributes":{"creationDate":"2024-06-01T08:00:12Z","mfaAuthenticated":"false"}}},'
+            '"eventTime":"2024-06-01T08:01:40Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances",'
+            '"awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.77","userAgent":"Boto3/1.34.120",'
+            f'"requestParameters":{{"instancesSet":{{"items":[{{"minCount":1,"maxCount":1}}]}},"instanceType":"c6i.large",'
+            f'"subnetId":"{sn}"}},"responseElements":{{"instancesSet":{{"items":[{{"instanceId":"{i}",'
+            f'"instanceState":{{"code":0,"name":"pending"}},"subnetId":"{sn}"}}]}}}},"recipientAccountId":"{a}"}}')
+    return text, [a, ro, role, k, i, sn], ['"mfaAuthenticated":"false"', '"eventName":"RunInstances"',
+                                           '"instanceType":"c6i.large"']
+
+
+def _ct_root_login(g: Gen):
+    a = g.account()
+    text = ('{"eventVersion": "1.08", "userIdentity": {"type": "Root", "principalId": "' + a + '", '
+            '"arn": "arn:aws:iam::' + a + ':root", "accountId": "' + a + '"}, "eventTime": "2024-05-30T22:41:05Z", '
+            '"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "awsRegion": "us-east-1", '
+            '"responseElements": {"ConsoleLogin": "Failure"}, "additionalEventData": {"MFAUsed": "No", '
+            '"LoginTo": "https://console.aws.amazon.com/console/home"}, "errorMessage": "Failed authentication", '
+            '"eventType": "AwsConsoleSignIn", "recipientAccountId": "' + a + '"}')
+    return text, [a], ['"ConsoleLogin": "Failure"', '"eventType": "AwsConsoleSignIn"']
+
+
+def _eventbridge_ec2(g: Gen):
+    a, i, r = g.account(), g.iid(), g.region()
+    text = ('{\n  "version": "0",\n  "id": "' + _uuid(g) + '",\n  "detail-type": "EC2 Instance State-change Notification",\n'
+            '  "source": "aws.ec2",\n  "account": "' + a + '",\n  "time": "2024-06-01T10:20:30Z",\n  "region": "' + r +
+            '",\n  "resources": ["arn:aws:ec2:' + r + ':' + a + ':instance/' + i + '"],\n'
+            '  "detail": {"instance-id": "' + i + '", "state": "stopped"}\n}')
+    return text, [a, i], ['"detail-type": "EC2 Instance State-change Notification"', '"state": "stopped"',
+                          '"source": "aws.ec2"']
+
+
+def _s3_event(g: Gen):
+    b, p, owner = g.bucket(), _aida(g), "A" + g.alnum(13, _UPPER_ALNUM)
+    text = ('{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-west-2",'
+            '"eventTime":"2024-06-01T11:00:02.531Z","eventName":"ObjectCreated:Put",'
+            f'"userIdentity":{{"principalId":"AWS:{p}"}},"requestParameters":{{"sourceIPAddress":"192.0.2.15"}},'
+            '"s3":{"s3SchemaVersion":"1.0","configurationId":"on-upload",'
+            f'"bucket":{{"name":"{b}","ownerIdentity":{{"principalId":"{owner}"}},"arn":"arn:aws:s3:::{b}"}},'
+            '"object":{"key":"incoming/2024/06/01/batch-0042.csv","size":18231,'
+            f'"eTag":"{g.alnum(32, _HEX)}","sequencer":"0066{g.alnum(14, "0123456789ABCDEF")}"}}}}}}]}}')
+    return text, [b, p, owner], ['"eventName":"ObjectCreated:Put"', '"s3SchemaVersion":"1.0"',
+                                 "incoming/2024/06/01/batch-0042.csv"]
+
+
+def _sqs_lambda_event(g: Gen):
+    a, q, r = g.account(), g.name("pms"), g.region()
+    text = ('{\n  "Records": [\n    {\n      "messageId": "' + _uuid(g) + '",\n'
+            '      "receiptHandle": "AQEB' + g.alnum(60, _B64) + '",\n      "body": "{\\"orderId\\": 1042}",\n'
+            '      "attributes": {\n        "ApproximateReceiveCount": "3",\n        "SentTimestamp": "1717236000123",\n'
+            '        "SenderId": "' + _aroa(g) + ':worker",\n        "ApproximateFirstReceiveTimestamp": "1717236000456"\n'
+            '      },\n      "messageAttributes": {},\n      "md5OfBody": "' + g.alnum(32, _HEX) + '",\n'
+            '      "eventSource": "aws:sqs",\n      "eventSourceARN": "arn:aws:sqs:' + r + ':' + a + ':' + q + '",\n'
+            '      "awsRegion": "' + r + '"\n    }\n  ]\n}')
+    return text, [a, q], ['"eventSource": "aws:sqs"', '"ApproximateReceiveCount": "3"']
+
+
+def _sns_lambda_event(g: Gen):
+    a, t, u, alarm = g.account(), g.name("pms"), _uuid(g), g.name("pms") + "-errors"
+    arn = f"arn:aws:sns:us-east-2:{a}:{t}"
+    text = ('{"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "' + arn + ':' + u +
+            '", "Sns": {"Type": "Notification", "MessageId": "' + _uuid(g) + '", "TopicArn": "' + arn + '", '
+            '"Subject": "ALARM: \\"' + alarm + '\\" in US East (Ohio)", "Message": "{\\"AlarmName\\":\\"' + alarm + '\\"}", '
+            '"Timestamp": "2024-06-01T12:00:00.000Z", "SignatureVersion": "1", '
+            '"UnsubscribeUrl": "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=' + arn + ':' + u +
+            '"}}]}')
+    return text, [a, t, alarm], ['"EventSource": "aws:sns"', '"Type": "Notification"', "in US East (Ohio)"]
+
+
+def _ddb_stream_event(g: Gen):
+    a, t = g.account(), g.name("Camel")
+    text = ('{"Records":[{"eventID":"' + g.alnum(32, _HEX) + '","eventName":"MODIFY","eventVersion":"1.1",'
+            '"eventSource":"aws:dynamodb","awsRegion":"eu-central-1","dynamodb":{"Keys":{"pk":{"S":"ORDER#1042"}},'
+            '"SequenceNumber":"4421584500000000017450439091","SizeBytes":59,"StreamViewType":"NEW_AND_OLD_IMAGES"},'
+            '"eventSourceARN":"arn:aws:dynamodb:eu-central-1:' + a + ':table/' + t + '/stream/2024-05-28T07:11:04.512"}]}')
+    return text, [a, t], ['"eventName":"MODIFY"', '"StreamViewType":"NEW_AND_OLD_IMAGES"', "ORDER#1042"]
+
+
+def _flow_logs(g: Gen):
+    a, e1, e2 = g.account(), g.hexid("eni"), g.hexid("eni")
+    text = (f"2 {a} {e1} 10.0.1.15 10.0.2.201 49761 5432 6 20 4249 1717236000 1717236060 ACCEPT OK\n"
+            f"2 {a} {e1} 10.0.2.201 10.0.1.15 5432 49761 6 18 3012 1717236000 1717236060 ACCEPT OK\n"
+            f"2 {a} {e2} 198.51.100.201 10.0.3.77 51234 22 6 1 40 1717236010 1717236070 REJECT OK\n"
+            f"2 {a} {e2} - - - - - - - 1717236070 1717236130 - NODATA")
+    return text, [a, e1, e2], ["ACCEPT OK", "REJECT OK", "NODATA"]
+
+
+def _alb_log(g: Gen):
+    a, lb, lbid, tg, tgid, r = g.account(), g.name("pms"), g.alnum(16, _HEX), g.name("ms"), g.alnum(16, _HEX), g.region()
+    text = (f"https 2024-06-01T12:01:02.123456Z app/{lb}/{lbid} 198.51.100.7:51234 10.0.12.80:8080 0.001 0.214 0.000 "
+            '502 502 341 712 "POST https://api.example.com:443/v1/orders HTTP/1.1" "okhttp/4.12.0" '
+            f"ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{tg}/{tgid} "
+            '"Root=1-665b0e8e-3f1c2a7b9d0e4f5a6b7c8d9e" "api.example.com" '
+            f'"arn:aws:acm:{r}:{a}:certificate/{_uuid(g)}" 0 2024-06-01T12:01:01.907000Z "forward" "-" "-" '
+            '"10.0.12.80:8080" "502" "-" "-" TID_' + g.alnum(32, _HEX))
+    return text, [a, lb, lbid, tg, tgid], ["ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2", '"forward"', "okhttp/4.12.0"]
+
+
+def _elb_classic_log(g: Gen):
+    lb = g.name("pms")
+    text = (f"2024-06-01T12:02:03.945958Z {lb} 192.0.2.131:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 "
+            f'"GET http://www.example.com:80/health HTTP/1.1" "curl/8.5.0" - -\n'
+            f"2024-06-01T12:02:04.112201Z {lb} 192.0.2.131:2818 - -1 -1 -1 503 0 0 0 "
+            '"GET http://www.example.com:80/ HTTP/1.1" "curl/8.5.0" - -')
+    return text, [lb], ['"curl/8.5.0"', "HTTP/1.1"]
+
+
+def _s3_access_log(g: Gen):
+    canon, b, a, u = g.alnum(64, _HEX), g.bucket(), g.account(), g.name("ms")
+    text = (f"{canon} {b} [01/Jun/2024:12:03:38 +0000] 192.0.2.3 arn:aws:iam::{a}:user/{u} "
+            f"{g.alnum(16, '0123456789ABCDEF')} REST.GET.OBJECT reports/2024/q2.pdf "
+            f'"GET /{b}/reports/2024/q2.pdf HTTP/1.1" 403 AccessDenied 243 - 12 - "-" "aws-sdk-java/2.25.6" - '
+            f"{g.alnum(76, _B64)}= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader {b}.s3.eu-west-1.amazonaws.com TLSv1.2 - -")
+    return text, [canon, b, a, u], ["REST.GET.OBJECT", "SigV4", "AuthHeader", "aws-sdk-java/2.25.6"]
+
+
+def _lambda_tail(g: Gen):
+    f_, u = g.name("pms"), _uuid(g)
+    stream = f"2024/06/01/[$LATEST]{g.alnum(32, _HEX)}"
+    text = (f"$ aws logs tail /aws/lambda/{f_} --since 10m\n"
+            f"2024-06-01T12:04:00.101000+00:00 {stream} INIT_START Runtime Version: python:3.12.v29\n"
+            f"2024-06-01T12:04:00.512000+00:00 {stream} START RequestId: {u} Version: $LATEST\n"
+            f"2024-06-01T12:04:03.020000+00:00 {stream} [ERROR] KeyError: 'customer_id'\n"
+            f"2024-06-01T12:04:03.031000+00:00 {stream} END RequestId: {u}\n"
+            f"2024-06-01T12:04:03.031000+00:00 {stream} REPORT RequestId: {u}\tDuration: 2518.77 ms\t"
+            "Billed Duration: 2519 ms\tMemory Size: 512 MB\tMax Memory Used: 118 MB\tInit Duration: 410.12 ms")
+    return text, [f_], ["Billed Duration: 2519 ms", "Version: $LATEST", "KeyError: 'customer_id'"]
+
+
+def _insights(g: Gen):
+    a, f1, f2 = g.account(), g.name("pms"), g.name("pms")
+    text = ("fields @timestamp, @log, @message | filter @message like /Task timed out/ | sort @timestamp desc | limit 3\n\n"
+            "| @timestamp              | @log                               | @message |\n"
+            "|-------------------------|------------------------------------|----------|\n"
+            f"| 2024-06-01 12:10:04.512 | {a}:/aws/lambda/{f1} | Task timed out after 30.03 seconds |\n"
+            f"| 2024-06-01 12:09:58.007 | {a}:/aws/lambda/{f2} | Task timed out after 15.01 seconds |")
+    return text, [a, f1, f2], ["@timestamp", "Task timed out after 30.03 seconds"]
+
+
+def _apigw_access(g: Gen):
+    api = g.alnum(10)
+    text = (f"log group: API-Gateway-Execution-Logs_{api}/prod\n"
+            '{"requestId":"' + _uuid(g) + '","ip":"198.51.100.44","requestTime":"01/Jun/2024:12:11:09 +0000",'
+            '"httpMethod":"POST","resourcePath":"/orders/{id}","status":"504","protocol":"HTTP/1.1",'
+            '"responseLength":"41","apiId":"' + api + '","stage":"prod","integrationLatency":"29001",'
+            '"errorMessage":"Endpoint request timed out"}')
+    return text, [api], ['"httpMethod":"POST"', '"status":"504"', "Endpoint request timed out"]
+
+
+def _cloudfront_log(g: Gen):
+    d = "d" + g.alnum(13)
+    text = ("#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
+            "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header "
+            "cs-protocol cs-bytes time-taken\n"
+            f"2024-06-01\t12:12:31\tFRA56-P3\t392\t192.0.2.100\tGET\t{d}.cloudfront.net\t/index.html\t200\t-\t"
+            f"Mozilla/5.0\t-\t-\tHit\t{g.alnum(56, _B64.replace('+', '_').replace('/', '-'))}==\t{d}.cloudfront.net\thttps\t23\t0.001")
+    return text, [d], ["#Version: 1.0", "FRA56-P3", "/index.html"]
+
+
+def _ecs_metadata(g: Gen):
+    a, c, tid, fam, repo = g.account(), g.name("pms"), g.alnum(32, _HEX), g.name("ms"), g.name("ms")
+    text = ('{\n  "Cluster": "arn:aws:ecs:us-west-2:' + a + ':cluster/' + c + '",\n'
+            '  "TaskARN": "arn:aws:ecs:us-west-2:' + a + ':task/' + c + '/' + tid + '",\n'
+            '  "Family": "' + fam + '",\n  "Revision": "14",\n  "DesiredStatus": "RUNNING",\n  "KnownStatus": "RUNNING",\n'
+            '  "AvailabilityZone": "us-west-2b",\n  "LaunchType": "FARGATE",\n  "Containers": [{\n'
+            '    "DockerId": "' + tid + '-' + g.alnum(10, "0123456789") + '",\n    "Name": "app",\n'
+            '    "Image": "' + a + '.dkr.ecr.us-west-2.amazonaws.com/' + repo + ':1.8.0",\n'
+            '    "Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": ["10.0.2.106"]}]\n  }]\n}')
+    return text, [a, c, tid, fam, repo], ['"LaunchType": "FARGATE"', '"DesiredStatus": "RUNNING"', '"NetworkMode": "awsvpc"']
+
+
+def _boto3_kms(g: Gen):
+    a, role, i, key = g.account(), g.name("pms"), g.iid(), _uuid(g)
+    text = ("Traceback (most recent call last):\n"
+            '  File "/opt/app/secrets.py", line 27, in load\n'
+            "    plaintext = kms.decrypt(CiphertextBlob=blob)[\"Plaintext\"]\n"
+            '  File "/usr/lib/python3/dist-packages/botocore/client.py", line 1021, in _make_api_call\n'
+            "    raise error_class(parsed_response, operation_name)\n"
+            "botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the Decrypt "
+            f"operation: User: arn:aws:sts::{a}:assumed-role/{role}/{i} is not authorized to perform: kms:Decrypt on "
+            f"resource: arn:aws:kms:eu-west-1:{a}:key/{key} because no identity-based policy allows the kms:Decrypt action")
+    return text, [a, role, i, key], ["AccessDeniedException", "kms:Decrypt", "_make_api_call"]
+
+
+def _boto3_secret(g: Gen):
+    sid = f"prod/{g.name('ms')}/db-credentials"
+    text = ("Traceback (most recent call last):\n"
+            '  File "handler.py", line 12, in <module>\n'
+            f'    secret = sm.get_secret_value(SecretId="{sid}")\n'
+            "botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) when "
+            "calling the GetSecretValue operation: Secrets Manager can't find the specified secret.")
+    return text, [sid], ["GetSecretValue", "ResourceNotFoundException"]
+
+
+def _java_v2_nosuchbucket(g: Gen):
+    b = g.bucket()
+    text = (f"2024-06-01 12:20:11.417 ERROR [export-worker-3] c.e.export.S3Uploader : upload to s3://{b}/exports/2024-06-01.csv failed\n"
+            "software.amazon.awssdk.services.s3.model.NoSuchBucketException: The specified bucket does not exist "
+            f"(Service: S3, Status Code: 404, Request ID: {g.alnum(16, _UPPER_ALNUM)}, Extended Request ID: {g.alnum(76, _B64)}=)\n"
+            "\tat software.amazon.awssdk.services.s3.model.NoSuchBucketException$BuilderImpl.build(NoSuchBucketException.java:104)")
+    return text, [b], ["Status Code: 404", "NoSuchBucketException.java:104", "export-worker-3"]
+
+
+def _java_v1_s3a(g: Gen):
+    b = g.bucket()
+    text = (f"java.nio.file.AccessDeniedException: s3a://{b}/warehouse/events/dt=2024-06-01: getFileStatus on "
+            f"s3a://{b}/warehouse/events/dt=2024-06-01: com.amazonaws.services.s3.model.AmazonS3Exception: Forbidden "
+            f"(Service: Amazon S3; Status Code: 403; Error Code: 403 Forbidden; Request ID: {g.alnum(16, _UPPER_ALNUM)}; "
+            f"S3 Extended Request ID: {g.alnum(76, _B64)}=), S3 Extended Request ID: {g.alnum(76, _B64)}=:403 Forbidden")
+    return text, [b], ["Error Code: 403 Forbidden", "getFileStatus"]
+
+
+def _go_v2_scp(g: Gen):
+    a, role, b = g.account(), g.name("pms"), g.bucket()
+    text = (f"2024/06/01 12:21:40 upload failed: operation error S3: PutObject, https response error StatusCode: 403, "
+            f"RequestID: {g.alnum(16, _UPPER_ALNUM)}, HostID: {g.alnum(76, _B64)}=, api error AccessDenied: User: "
+            f"arn:aws:sts::{a}:assumed-role/{role}/aws-go-sdk-1717244500123456789 is not authorized to perform: "
+            f's3:PutObject on resource: "arn:aws:s3:::{b}/backups/pg/base.tar.zst" with an explicit deny in a service '
+            "control policy")
+    return text, [a, role, b], ["operation error S3: PutObject", "StatusCode: 403"]
+
+
+def _go_v2_ddb(g: Gen):
+    t = g.name()
+    text = (f'time=2024-06-01T12:22:05Z level=ERROR msg="write failed" table={t} '
+            f'err="operation error DynamoDB: PutItem, https response error StatusCode: 400, RequestID: '
+            f'{g.alnum(52, _UPPER_ALNUM)}, ResourceNotFoundException: Requested resource not found"')
+    return text, [t], ["level=ERROR", "operation error DynamoDB: PutItem"]
+
+
+def _tf_role_exists(g: Gen):
+    role = g.name("pms")
+    text = ("╷\n"
+            f"│ Error: creating IAM Role ({role}): operation error IAM: CreateRole, https response error StatusCode: 409, "
+            f"RequestID: {_uuid(g)}, EntityAlreadyExists: Role with name {role} already exists.\n"
+            "│ \n│   with aws_iam_role.lambda_exec,\n"
+            '│   on iam.tf line 12, in resource "aws_iam_role" "lambda_exec":\n'
+            '│   12: resource "aws_iam_role" "lambda_exec" {\n│ \n╵')
+    return text, [role], ["aws_iam_role.lambda_exec", "on iam.tf line 12", "EntityAlreadyExists"]
+
+
+def _tf_vpc_dependency(g: Gen):
+    v = g.hexid("vpc")
+    text = ("╷\n"
+            f"│ Error: deleting EC2 VPC ({v}): operation error EC2: DeleteVpc, https response error StatusCode: 400, "
+            f"RequestID: {_uuid(g)}, api error DependencyViolation: The vpc '{v}' has dependencies and cannot be deleted.\n"
+            "│ \n│ \n╵")
+    return text, [v], ["DependencyViolation", "operation error EC2: DeleteVpc"]
+
+
+def _tf_state_lock(g: Gen):
+    b, t = g.bucket(), g.name("pms")
+    text = ("╷\n│ Error: Error acquiring the state lock\n│ \n"
+            "│ Error message: operation error DynamoDB: PutItem, https response error StatusCode: 400, RequestID: "
+            f"{g.alnum(52, _UPPER_ALNUM)}, ConditionalCheckFailedException: The conditional request failed\n"
+            f"│ Lock Info:\n│   ID:        {_uuid(g)}\n│   Path:      {b}/env/prod/terraform.tfstate\n"
+            "│   Operation: OperationTypeApply\n│   Who:       runner@fv-az1120-417\n│   Version:   1.8.4\n"
+            "│   Created:   2024-06-01 12:23:11.503129 +0000 UTC\n│   Info:      \n│ \n"
+            f"│ (lock table: {t})\n╵")
+    return text, [b, t], ["OperationTypeApply", "Version:   1.8.4", "env/prod/terraform.tfstate"]
+
+
+def _cdk_fail(g: Gen):
+    st, b = g.name("Camel"), g.bucket()
+    text = (f" ❌  {st} failed: Error: The stack named {st} failed creation, it may need to be manually deleted from "
+            "the AWS console: ROLLBACK_COMPLETE: Resource handler returned message: "
+            f'"{b} already exists (Service: S3, Status Code: 0, Request ID: null)" (RequestToken: {_uuid(g)}, '
+            "HandlerErrorCode: AlreadyExists)\n    at FullCloudFormationDeployment.monitorDeployment "
+            "(/usr/local/lib/node_modules/aws-cdk/lib/index.js:451:10568)")
+    return text, [st, b], ["ROLLBACK_COMPLETE", "HandlerErrorCode: AlreadyExists", "FullCloudFormationDeployment"]
+
+
+def _cfn_events(g: Gen):
+    st, t, f_ = g.name("pms"), g.name("pms"), g.name("pms")
+    text = ("$ aws cloudformation describe-stack-events --stack-name " + st + " --max-items 3 --output text \\\n"
+            "    --query 'StackEvents[].[Timestamp,LogicalResourceId,ResourceType,ResourceStatus,PhysicalResourceId,ResourceStatusReason]'\n"
+            f"2024-06-01T12:30:11.245Z\t{st}\tAWS::CloudFormation::Stack\tROLLBACK_IN_PROGRESS\t"
+            f"arn:aws:cloudformation:us-east-1:{g.account()}:stack/{st}/{_uuid(g)}\tThe following resource(s) failed to create: [OrdersTable].\n"
+            f"2024-06-01T12:30:10.880Z\tOrdersTable\tAWS::DynamoDB::Table\tCREATE_FAILED\t{t}\t"
+            f"Resource handler returned message: \"Table already exists: {t}\" (HandlerErrorCode: AlreadyExists)\n"
+            f"2024-06-01T12:29:52.301Z\tWorkerFunction\tAWS::Lambda::Function\tCREATE_COMPLETE\t{f_}\tNone")
+    return text, [st, t, f_], ["AWS::DynamoDB::Table", "CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "AWS::Lambda::Function"]
+
+
+def _eks_auth(g: Gen):
+    a, c, u = g.account(), g.name("pms"), g.person().replace(".", "_")
+    text = (f"$ aws eks update-kubeconfig --name {c} --region us-east-1\n"
+            f"Updated context arn:aws:eks:us-east-1:{a}:cluster/{c} in /home/dev/.kube/config\n"
+            "$ kubectl get pods\nerror: You must be logged in to the server (Unauthorized)\n"
+            "$ aws eks describe-cluster --name " + c + "\n"
+            "An error occurred (AccessDeniedException) when calling the DescribeCluster operation: User: "
+            f"arn:aws:iam::{a}:user/{u} is not authorized to perform: eks:DescribeCluster on resource: "
+            f"arn:aws:eks:us-east-1:{a}:cluster/{c}")
+    return text, [a, c, u], ["(Unauthorized)", "eks:DescribeCluster", "/home/dev/.kube/config"]
+
+
+def _lbc_error(g: Gen):
+    a, role = g.account(), g.name("pms")
+    text = ('{"level":"error","ts":"2024-06-01T12:31:40Z","msg":"Reconciler error","controller":"ingress",'
+            '"object":{"name":"web","namespace":"shop"},"error":"AccessDenied: User: arn:aws:sts::' + a +
+            ':assumed-role/' + role + '/1717245100123456789 is not authorized to perform: '
+            'elasticloadbalancing:CreateTargetGroup on resource: arn:aws:elasticloadbalancing:us-west-2:' + a +
+            ':targetgroup/k8s-shop-web-' + g.alnum(10, _HEX) + '/*\\n\\tstatus code: 403, request id: ' + _uuid(g) + '"}')
+    return text, [a, role], ['"controller":"ingress"', '"msg":"Reconciler error"', "elasticloadbalancing:CreateTargetGroup"]
+
+
+def _sam_deploy(g: Gen):
+    st, api, sb = g.name("pms"), g.alnum(10), "aws-sam-cli-managed-default-samclisourcebucket-" + g.alnum(12)
+    text = ("\n\tDeploying with following values\n\t===============================\n"
+            f"\tStack name                   : {st}\n\tRegion                       : us-east-1\n"
+            "\tConfirm changeset            : True\n\tDisable rollback             : False\n"
+            f"\tDeployment s3 bucket         : {sb}\n"
+            '\tCapabilities                 : ["CAPABILITY_IAM"]\n\n'
+            "CloudFormation outputs from deployed stack\n"
+            "-------------------------------------------------------------------------------\n"
+            "Outputs\n-------------------------------------------------------------------------------\n"
+            "Key                 HelloWorldApi\nDescription         API Gateway endpoint URL for Prod stage\n"
+            f"Value               https://{api}.execute-api.us-east-1.amazonaws.com/Prod/hello/\n"
+            "-------------------------------------------------------------------------------\n\n"
+            f"Successfully created/updated stack - {st} in us-east-1")
+    return text, [st, api, sb], ['"CAPABILITY_IAM"', "Confirm changeset            : True", "HelloWorldApi"]
+
+
+def _sts_json(g: Gen):
+    a, ro, role = g.account(), _aroa(g), g.name("pms")
+    text = ("$ aws sts get-caller-identity\n{\n"
+            f'    "UserId": "{ro}:botocore-session-1717245300",\n    "Account": "{a}",\n'
+            f'    "Arn": "arn:aws:sts::{a}:assumed-role/{role}/botocore-session-1717245300"\n}}')
+    return text, [a, ro, role], ["$ aws sts get-caller-identity"]
+
+
+def _configure(g: Gen):
+    k = g.akid()
+    text = (f"$ aws configure get aws_access_key_id --profile ci\n{k}\n$ aws configure list --profile ci\n"
+            "      Name                    Value             Type    Location\n"
+            "      ----                    -----             ----    --------\n"
+            "   profile                       ci           manual    --profile\n"
+            f"access_key     ****************{k[-4:]} shared-credentials-file    \n"
+            f"secret_key     ****************{g.alnum(4, _B64)} shared-credentials-file    \n"
+            "    region                eu-west-1      config-file    ~/.aws/config")
+    return text, [k], ["shared-credentials-file", "~/.aws/config", "config-file"]
+
+
+def _tf_state_bucket(g: Gen):
+    b = g.bucket()
+    text = ("$ terraform state show aws_s3_bucket.logs\n# aws_s3_bucket.logs:\n"
+            'resource "aws_s3_bucket" "logs" {\n'
+            f'    arn                         = "arn:aws:s3:::{b}"\n    bucket                      = "{b}"\n'
+            f'    bucket_domain_name          = "{b}.s3.amazonaws.com"\n'
+            f'    bucket_regional_domain_name = "{b}.s3.eu-west-1.amazonaws.com"\n'
+            "    force_destroy               = false\n"
+            f'    id                          = "{b}"\n    object_lock_enabled         = false\n'
+            '    tags                        = {\n        "Owner" = "platform"\n    }\n}')
+    return text, [b], ['"aws_s3_bucket" "logs"', "force_destroy               = false", '"Owner" = "platform"']
+
+
+def _tf_state_instance(g: Gen):
+    a, i, sn, sg = g.account(), g.iid(), g.hexid("subnet"), g.hexid("sg")
+    host = _node_host(g, "us-east-1")
+    text = ("# aws_instance.worker:\n"
+            'resource "aws_instance" "worker" {\n'
+            f'    arn                          = "arn:aws:ec2:us-east-1:{a}:instance/{i}"\n'
+            '    availability_zone            = "us-east-1c"\n'
+            f'    id                           = "{i}"\n'
+            '    instance_state               = "running"\n'
+            '    instance_type                = "m6i.large"\n'
+            f'    private_dns                  = "{host}"\n'
+            f'    subnet_id                    = "{sn}"\n'
+            f'    vpc_security_group_ids       = [\n        "{sg}",\n    ]\n}}')
+    return text, [a, i, sn, sg, host], ['instance_state               = "running"', '"m6i.large"', '"us-east-1c"']
+
+
+def _tf_output(g: Gen):
+    b, d, h, a, f_, s = g.bucket(), g.name("pms"), g.alnum(12), g.account(), g.name("pms"), g.secret()
+    text = ("$ terraform output\n"
+            f'bucket_name = "{b}"\n'
+            f'db_endpoint = "{d}.{h}.us-east-1.rds.amazonaws.com:5432"\n'
+            "db_password = <sensitive>\n"
+            f'lambda_arn = "arn:aws:lambda:us-east-1:{a}:function:{f_}"\n'
+            f"$ terraform output -raw ci_secret_access_key\n{s}")
+    return text, [b, d, h, a, f_, s], ["db_password = <sensitive>", "ci_secret_access_key"]
+
+
+def _tf_show_json(g: Gen):
+    a, q = g.account(), g.name("pms")
+    text = ('{"format_version":"1.0","terraform_version":"1.8.4","values":{"root_module":{"resources":[{'
+            '"address":"aws_sqs_queue.jobs","mode":"managed","type":"aws_sqs_queue","name":"jobs",'
+            '"provider_name":"registry.terraform.io/hashicorp/aws","schema_version":0,"values":{'
+            f'"arn":"arn:aws:sqs:us-east-2:{a}:{q}","fifo_queue":false,'
+            f'"id":"https://sqs.us-east-2.amazonaws.com/{a}/{q}","name":"{q}","visibility_timeout_seconds":30}}'
+            ',"sensitive_values":{}}]}}}')
+    return text, [a, q], ['"address":"aws_sqs_queue.jobs"', '"name":"jobs"', '"mode":"managed"', '"terraform_version":"1.8.4"']
+
+
+def _cdk_outputs(g: Gen):
+    st, api, b, a, q = g.name("Camel"), g.alnum(10), g.bucket(), g.account(), g.name("pms")
+    text = (f" ✅  {st}\n\n✨  Deployment time: 82.41s\n\nOutputs:\n"
+            f"{st}.ApiEndpoint4F160690 = https://{api}.execute-api.eu-west-1.amazonaws.com/prod/\n"
+            f"{st}.UploadsBucketName = {b}\n"
+            f"{st}.JobsQueueUrl = https://sqs.eu-west-1.amazonaws.com/{a}/{q}\n"
+            f"Stack ARN:\narn:aws:cloudformation:eu-west-1:{a}:stack/{st}/{_uuid(g)}\n\n✨  Total time: 95.1s")
+    return text, [st, api, b, a, q], ["Deployment time: 82.41s", "Total time: 95.1s"]
+
+
+def _eksctl(g: Gen):
+    c, ng = g.name("pms"), "ng-" + g.name("ms")
+    asg = f"eks-{ng}-{_uuid(g)}"
+    text = ("$ eksctl get cluster --region us-west-2\n"
+            f"NAME\t\t\tREGION\t\tEKSCTL CREATED\n{c}\tus-west-2\tTrue\n"
+            f"$ eksctl get nodegroup --cluster {c}\n"
+            "CLUSTER\tNODEGROUP\tSTATUS\tCREATED\t\t\tMIN SIZE\tMAX SIZE\tDESIRED CAPACITY\tINSTANCE TYPE\tIMAGE ID\t\tASG NAME\t\tTYPE\n"
+            f"{c}\t{ng}\tACTIVE\t2024-05-20T08:11:42Z\t2\t\t6\t\t3\t\t\tm5.large\tAL2_x86_64\t{asg}\tmanaged")
+    return text, [c, ng, asg], ["m5.large", "AL2_x86_64", "EKSCTL CREATED"]
+
+
+def _kubectl_nodes(g: Gen):
+    r = g.pick(["us-east-1", "us-west-2", "eu-west-1"])
+    h1, h2 = _node_host(g, r), _node_host(g, r)
+    ip1 = h1.split(".")[0][3:].replace("-", ".")
+    ip2 = h2.split(".")[0][3:].replace("-", ".")
+    text = ("$ kubectl get nodes -o wide\n"
+            "NAME                                          STATUS   ROLES    AGE   VERSION               INTERNAL-IP    EXTERNAL-IP   OS-IMAGE                       KERNEL-VERSION                    CONTAINER-RUNTIME\n"
+            f"{h1}   Ready    <none>   12d   v1.29.3-eks-ae9a62a   {ip1}      <none>        Amazon Linux 2023.4.20240528   6.1.91-99.172.amzn2023.x86_64     containerd://1.7.11\n"
+            f"{h2}   NotReady <none>   3h    v1.29.3-eks-ae9a62a   {ip2}      <none>        Amazon Linux 2023.4.20240528   6.1.91-99.172.amzn2023.x86_64     containerd://1.7.11")
+    return text, [h1, h2], ["v1.29.3-eks-ae9a62a", "containerd://1.7.11", "6.1.91-99.172.amzn2023.x86_64"]
+
+
+def _kubectl_describe_node(g: Gen):
+    c, ng, i = g.name("pms"), g.name("ms"), g.iid()
+    host = _node_host(g, "us-east-1")
+    text = (f"Name:               {host}\nRoles:              <none>\n"
+            "Labels:             beta.kubernetes.io/arch=amd64\n"
+            f"                    alpha.eksctl.io/cluster-name={c}\n"
+            f"                    eks.amazonaws.com/nodegroup={ng}\n"
+            "                    node.kubernetes.io/instance-type=m5.xlarge\n"
+            "                    topology.kubernetes.io/zone=us-east-1a\n"
+            f"ProviderID:         aws:///us-east-1a/{i}\n"
+            "Taints:             <none>")
+    return text, [c, ng, i, host], ["node.kubernetes.io/instance-type=m5.xlarge", "beta.kubernetes.io/arch=amd64",
+                                    "topology.kubernetes.io/zone=us-east-1a"]
+
+
+def _describe_sa(g: Gen):
+    a, role = g.account(), g.name("pms")
+    text = ("$ kubectl describe sa s3-reader -n data\n"
+            "Name:                s3-reader\nNamespace:           data\n"
+            "Labels:              app.kubernetes.io/managed-by=eksctl\n"
+            f"Annotations:         eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role}\n"
+            "Image pull secrets:  <none>\nMountable secrets:   <none>\nTokens:              <none>\nEvents:              <none>")
+    return text, [a, role], ["app.kubernetes.io/managed-by=eksctl", "Image pull secrets:  <none>"]
+
+
+def _ecs_describe_tasks(g: Gen):
+    a, c, tid, fam, sn, eni = g.account(), g.name("pms"), g.alnum(32, _HEX), g.name("ms"), g.hexid("subnet"), g.hexid("eni")
+    text = ('{\n    "tasks": [\n        {\n'
+            f'            "taskArn": "arn:aws:ecs:eu-west-1:{a}:task/{c}/{tid}",\n'
+            f'            "clusterArn": "arn:aws:ecs:eu-west-1:{a}:cluster/{c}",\n'
+            f'            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:{a}:task-definition/{fam}:12",\n'
+            '            "lastStatus": "STOPPED",\n            "stopCode": "EssentialContainerExited",\n'
+            '            "stoppedReason": "Essential container in task exited",\n'
+            '            "containers": [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED"}],\n'
+            '            "attachments": [{"type": "ElasticNetworkInterface", "status": "DELETED", "details": [\n'
+            f'                {{"name": "subnetId", "value": "{sn}"}},\n'
+            f'                {{"name": "networkInterfaceId", "value": "{eni}"}},\n'
+            '                {"name": "privateIPv4Address", "value": "10.0.7.31"}]}]\n        }\n    ]\n}')
+    return text, [a, c, tid, fam, sn, eni], ['"stopCode": "EssentialContainerExited"', '"exitCode": 137',
+                                             '"name": "subnetId"', '"type": "ElasticNetworkInterface"']
+
+
+def _ecr_login(g: Gen):
+    a, repo = g.account(), g.name("ms")
+    host = f"{a}.dkr.ecr.eu-central-1.amazonaws.com"
+    text = (f"$ aws ecr get-login-password --region eu-central-1 | docker login --username AWS --password-stdin {host}\n"
+            "WARNING! Your password will be stored unencrypted in /home/runner/.docker/config.json.\n"
+            "Login Succeeded\n"
+            f"$ docker push {host}/{repo}:v2.3.1\nThe push refers to repository [{host}/{repo}]\n"
+            f"v2.3.1: digest: sha256:{g.alnum(64, _HEX)} size: 1573")
+    return text, [a, repo], ["Login Succeeded", "--username AWS", "size: 1573"]
+
+
+def _ssm_session(g: Gen):
+    i, d, h, u = g.iid(), g.name("pms"), g.alnum(12), g.person().replace(".", "-")
+    sid = f"{u}-{g.alnum(17, _HEX)}"
+    text = (f"$ aws ssm start-session --target {i} --document-name AWS-StartPortForwardingSessionToRemoteHost "
+            f'--parameters \'{{"host":["{d}.{h}.eu-west-1.rds.amazonaws.com"],"portNumber":["5432"],"localPortNumber":["15432"]}}\'\n\n'
+            f"Starting session with SessionId: {sid}\nPort 15432 opened for sessionId {sid}.\nWaiting for connections...")
+    return text, [i, d, h, u], ["AWS-StartPortForwardingSessionToRemoteHost", "Waiting for connections...", "Port 15432"]
+
+
+def _sfn(g: Gen):
+    a, sm, f_ = g.account(), g.name("Camel"), g.name("pms")
+    text = (f"$ aws stepfunctions start-execution --state-machine-arn arn:aws:states:us-east-1:{a}:stateMachine:{sm} "
+            "--input file://in.json\n{\n"
+            f'    "executionArn": "arn:aws:states:us-east-1:{a}:execution:{sm}:{_uuid(g)}",\n'
+            '    "startDate": "2024-06-01T12:40:00.123000+00:00"\n}\n'
+            "$ aws stepfunctions describe-execution --execution-arn ... --query '[status,error,cause]'\n"
+            f'["FAILED", "States.TaskFailed", "Lambda function {f_} returned an error: Task timed out after 60.00 seconds"]')
+    return text, [a, sm, f_], ['"States.TaskFailed"', "file://in.json", '"FAILED"']
+
+
+# prose in chat, tickets, write-ups, commits; eight languages
+def _jira(g: Gen):
+    u, a, k, s = g.person().replace(".", "-"), g.account(), g.akid(), g.secret()
+    text = (f"*Summary:* Rotate leaked access key for IAM user {u}\n*Environment:* prod ({a})\n"
+            f"*Description:* The key {k} (secret `{s}`) was pushed to a public gist at 09:12 UTC.\n"
+            f"# Deactivate {k}\n# Create a new key for {u}\n# Check CloudTrail for use of the key since 2024-05-31\n"
+            "*Priority:* Blocker")
+    return text, [u, a, k, s], ["*Summary:*", "*Priority:* Blocker", "2024-05-31"]
+
+
+def _postmortem(g: Gen):
+    sg1, sg2, d, nat, sn = g.hexid("sg"), g.hexid("sg"), g.name("pms"), g.hexid("nat"), g.hexid("subnet")
+    text = ("## Postmortem: checkout outage 2024-06-01\n\n**Impact:** 37 min of 5xx on checkout.\n"
+            f"**Root cause:** security group `{sg1}` on the RDS instance `{d}` lost its ingress rule from `{sg2}` "
+            f"during a Terraform apply; meanwhile the NAT gateway {nat} in {sn} hit its port allocation limit.\n"
+            "**Action items:** add a drift check (OPS-2291).")
+    return text, [sg1, sg2, d, nat, sn], ["37 min", "OPS-2291", "**Root cause:**"]
+
+
+def _commit(g: Gen):
+    b1, b2, a = g.bucket(), g.bucket(), g.account()
+    text = (f"fix(infra): point uploader at the new bucket\n\nThe old bucket {b1} is being retired; uploads now go to "
+            f"\"{b2}\" in the shared account ({a}).\n\nRefs: PLAT-1187\nSigned-off-by: CI Bot <ci@example.com>")
+    return text, [b1, b2, a], ["fix(infra):", "PLAT-1187", "Signed-off-by: CI Bot <ci@example.com>"]
+
+
+def _slack_bullets(g: Gen):
+    i, vol, eip, ip = g.iid(), g.hexid("vol"), g.hexid("eipalloc"), f"3.{g.r.randint(208, 239)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+    text = (f"quick q — who owns these? cost explorer flags them:\n• `{i}` (t3.xlarge, no Name tag)\n"
+            f"• {vol} (unattached, 500 GiB gp3)\n• EIP {ip} / {eip}, not associated\nwill terminate Friday unless someone shouts")
+    return text, [i, vol, eip, ip], ["t3.xlarge", "500 GiB gp3", "Friday"]
+
+
+# code that hardcodes names, ARNs, accounts and keys
+def _py_session(g: Gen):
+    a, role, k, s = g.account(), g.name("pms"), g.akid(), g.secret()
+    text = (f'ACCOUNT_ID = "{a}"\nROLE_ARN = f"arn:aws:iam::{{ACCOUNT_ID}}:role/{role}"\n\n'
+            "session = boto3.Session(\n"
+            f'    aws_access_key_id="{k}",\n    aws_secret_access_key="{s}",\n    region_name="us-east-2",\n)\n'
+            'creds = session.client("sts").assume_role(RoleArn=ROLE_ARN, RoleSessionName="etl")["Credentials"]')
+    return text, [a, role, k, s], ['region_name="us-east-2"', 'RoleSessionName="etl"', '["Credentials"]']
+
+
+def _ts_secret(g: Gen):
+    a, name = g.account(), f"prod/{g.name('ms')}"
+    text = ('const client = new SecretsManagerClient({ region: "eu-west-1" });\n'
+            "const res = await client.send(new GetSecretValueCommand({\n"
+            f'  SecretId: "arn:aws:secretsmanager:eu-west-1:{a}:secret:{name}-{g.alnum(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")}",\n'
+            "}));\nconst { username, password } = JSON.parse(res.SecretString!);")
+    return text, [a, name], ['region: "eu-west-1"', "JSON.parse(res.SecretString!)"]
+
+
+def _go_fifo(g: Gen):
+    a, q = g.account(), g.name("pms")
+    text = ('cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("ap-southeast-2"))\n'
+            "if err != nil {\n\tlog.Fatal(err)\n}\nclient := sqs.NewFromConfig(cfg)\n"
+            f'queueURL := "https://sqs.ap-southeast-2.amazonaws.com/{a}/{q}.fifo"\n'
+            "_, err = client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageGroupId: aws.String(\"orders\")})")
+    return text, [a, q], ['config.WithRegion("ap-southeast-2")', 'MessageGroupId: aws.String("orders")']
+
+
+def _java_consts(g: Gen):
+    t, a, s_ = g.name("Camel"), g.account(), g.name("pms")
+    text = ("public final class AwsConfig {\n"
+            f'    public static final String ORDERS_TABLE = "{t}";\n'
+            f'    public static final String CLICKSTREAM_ARN = "arn:aws:kinesis:us-east-1:{a}:stream/{s_}";\n'
+            "    public static final Duration TIMEOUT = Duration.ofSeconds(30);\n}")
+    return text, [t, a, s_], ["Duration.ofSeconds(30)", "public final class AwsConfig"]
+
+
+def _tf_provider(g: Gen):
+    a, role, v = g.account(), g.name("pms"), g.hexid("vpc")
+    text = ('provider "aws" {\n  region = "eu-west-1"\n\n  assume_role {\n'
+            f'    role_arn     = "arn:aws:iam::{a}:role/{role}"\n    session_name = "terraform"\n  }}\n\n'
+            f'  allowed_account_ids = ["{a}"]\n}}\n\ndata "aws_vpc" "main" {{\n  id = "{v}"\n}}')
+    return text, [a, role, v], ['session_name = "terraform"', 'data "aws_vpc" "main"']
+
+
+def _cfn_deploy_cmd(g: Gen):
+    st, v, s1, s2, k = g.name("pms"), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.name("ms")
+    text = (f"aws cloudformation deploy \\\n  --stack-name {st} \\\n  --template-file packaged.yaml \\\n"
+            f"  --parameter-overrides VpcId={v} SubnetIds={s1},{s2} KeyName={k} Env=prod \\\n"
+            "  --capabilities CAPABILITY_NAMED_IAM \\\n  --no-fail-on-empty-changeset")
+    return text, [st, v, s1, s2, k], ["--capabilities CAPABILITY_NAMED_IAM", "--template-file packaged.yaml", "Env=prod"]
+
+
+def _ansible(g: Gen):
+    b, k, sn, sg = g.bucket(), g.name("ms"), g.hexid("subnet"), g.hexid("sg")
+    text = ("- name: Upload build artifact\n  amazon.aws.s3_object:\n"
+            f"    bucket: {b}\n    object: /releases/app-1.4.2.tar.gz\n    src: dist/app.tar.gz\n    mode: put\n\n"
+            "- name: Launch worker\n  amazon.aws.ec2_instance:\n    name: worker-01\n"
+            f"    key_name: {k}\n    vpc_subnet_id: {sn}\n    instance_type: c6i.large\n    security_group: {sg}\n"
+            "    region: us-east-1")
+    return text, [b, k, sn, sg], ["mode: put", "instance_type: c6i.large", "amazon.aws.s3_object", "/releases/app-1.4.2.tar.gz"]
+
+
+def _gha(g: Gen):
+    a, role, repo, b = g.account(), g.name("pms"), g.name("ms"), g.bucket()
+    dist = "E" + g.alnum(13, _UPPER_ALNUM)
+    text = ("permissions:\n  id-token: write\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+            f"          role-to-assume: arn:aws:iam::{a}:role/{role}\n          aws-region: us-east-1\n"
+            "      - uses: aws-actions/amazon-ecr-login@v2\n      - run: |\n"
+            f"          docker build -t {a}.dkr.ecr.us-east-1.amazonaws.com/{repo}:${{{{ github.sha }}}} .\n"
+            f"          aws s3 sync ./dist s3://{b} --delete\n"
+            f'          aws cloudfront create-invalidation --distribution-id {dist} --paths "/*"')
+    return text, [a, role, repo, b, dist], ["aws-actions/configure-aws-credentials@v4", "actions/checkout@v4",
+                                            "${{ github.sha }}", "id-token: write"]
+
+
+def _dockerfile(g: Gen):
+    a, ns, k, b = g.account(), g.name("ms"), g.akid(), g.bucket()
+    dig = g.alnum(64, _HEX)
+    text = (f"FROM {a}.dkr.ecr.us-west-2.amazonaws.com/{ns}/python:3.12-slim@sha256:{dig}\n"
+            f"ARG AWS_ACCESS_KEY_ID={k}\nENV ASSETS_BUCKET={b} \\\n    PYTHONUNBUFFERED=1\n"
+            "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nEXPOSE 8000")
+    return text, [a, ns, k, b], [f"sha256:{dig}", "PYTHONUNBUFFERED=1", "EXPOSE 8000"]
+
+
+def _shell(g: Gen):
+    k, s, tok, b, a, d = _asia(g), g.secret(), _session_token(g), g.bucket(), g.account(), g.name("pms")
+    sec = g.name("ms")
+    text = ("#!/usr/bin/env bash\nset -euo pipefail\n"
+            f"export AWS_ACCESS_KEY_ID={k}\nexport AWS_SECRET_ACCESS_KEY={s}\nexport AWS_SESSION_TOKEN={tok}\n"
+            f"aws s3 cp s3://{b}/dumps/latest.sql.gz /tmp/ --region ca-central-1\n"
+            f"aws rds-data execute-statement --resource-arn arn:aws:rds:ca-central-1:{a}:cluster:{d} \\\n"
+            f"  --secret-arn arn:aws:secretsmanager:ca-central-1:{a}:secret:{sec}-{g.alnum(6)} --sql \"select 1\"")
+    return text, [k, s, tok, b, a, d, sec], ["set -euo pipefail", '--sql "select 1"', "dumps/latest.sql.gz"]
+
+
+def _ingress(g: Gen):
+    a, sg, s1, s2, lb = g.account(), g.hexid("sg"), g.hexid("subnet"), g.hexid("subnet"), g.name("pms")
+    text = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n"
+            "    alb.ingress.kubernetes.io/scheme: internet-facing\n"
+            f"    alb.ingress.kubernetes.io/load-balancer-name: {lb}\n"
+            f"    alb.ingress.kubernetes.io/certificate-arn: arn:aws:acm:us-west-2:{a}:certificate/{_uuid(g)}\n"
+            f"    alb.ingress.kubernetes.io/security-groups: {sg}\n"
+            f"    alb.ingress.kubernetes.io/subnets: {s1}, {s2}\nspec:\n  ingressClassName: alb")
+    return text, [a, sg, s1, s2, lb], ["alb.ingress.kubernetes.io/scheme: internet-facing", "ingressClassName: alb",
+                                       "kind: Ingress"]
+
+
+VARIANTS_4: list[Template] = [
+    # CloudTrail records, EventBridge, S3 / SQS / SNS / DynamoDB-stream event payloads (#0-#7)
+    _ct_iam_user, _ct_assumed_role, _ct_root_login, _eventbridge_ec2, _s3_event, _sqs_lambda_event,
+    _sns_lambda_event, _ddb_stream_event,
+    # logs: VPC flow, ALB, classic ELB, S3 server access, Lambda via logs tail, Logs Insights, API Gateway,
+    # CloudFront, ECS task metadata (#8-#16)
+    _flow_logs, _alb_log, _elb_classic_log, _s3_access_log, _lambda_tail, _insights, _apigw_access,
+    _cloudfront_log, _ecs_metadata,
+    # errors: boto3, Java v2 / v1 (s3a), Go v2, Terraform, CDK, CloudFormation events, EKS, the AWS Load
+    # Balancer Controller (#17-#29)
+    _boto3_kms, _boto3_secret, _java_v2_nosuchbucket, _java_v1_s3a, _go_v2_scp, _go_v2_ddb, _tf_role_exists,
+    _tf_vpc_dependency, _tf_state_lock, _cdk_fail, _cfn_events, _eks_auth, _lbc_error,
+    # tool output: SAM deploy, sts, configure, terraform state/output/show -json, cdk deploy, eksctl, kubectl,
+    # ecs describe-tasks, docker login/push to ECR, SSM port forwarding, Step Functions (#30-#45)
+    _sam_deploy, _sts_json, _configure, _tf_state_bucket, _tf_state_instance, _tf_output, _tf_show_json,
+    _cdk_outputs, _eksctl, _kubectl_nodes, _kubectl_describe_node, _describe_sa, _ecs_describe_tasks,
+    _ecr_login, _ssm_session, _sfn,
+    # prose: English, German, French, Spanish, Portuguese, Japanese, Korean, Chinese (#46-#56)
+    _jira, _postmortem, _commit, _slack_bullets,
+    lambda g: (lambda b, a: (f"Hi zusammen, der Bucket `{b}` im Konto {a} ist seit heute Morgen öffentlich lesbar "
+                             "(Block Public Access war aus). Bitte bis 14:00 fixen!", [b, a], ["14:00", "Block Public Access"]))(
+        g.bucket(), g.account()),
+    lambda g: (lambda q, a, f_: (f"Incident INC-2041 : la file SQS « {q} » du compte {a} a atteint 120 000 messages ; "
+                                 f"la fonction Lambda « {f_} » tombe en timeout (15 min).", [q, a, f_], ["INC-2041", "120 000 messages"]))(
+        g.name("pms"), g.account(), g.name("pms")),
+    lambda g: (lambda t, a: (f"Hola equipo: la tabla DynamoDB '{t}' en la cuenta {a} (región sa-east-1) devuelve "
+                             "ThrottlingException desde las 10:05. ¿Podemos subir la capacidad?", [t, a],
+                             ["ThrottlingException", "(región sa-east-1)"]))(g.name(), g.account()),
+    lambda g: (lambda c, a, repo: (f"Pessoal, o cluster EKS {c} na conta {a} não consegue puxar imagens do repositório "
+                                   f"ECR \"{repo}\" desde ontem — erro 403 no pull.", [c, a, repo], ["erro 403"]))(
+        g.name("pms"), g.account(), g.name("ms")),
+    lambda g: (lambda a, svc, c: (f"お疲れ様です。ステージング環境（アカウントID: {a}）のECSサービス「{svc}」が起動しません。"
+                                  f"クラスタは {c} です。", [a, svc, c], []))(g.account(), g.name("pms"), g.name("pms")),
+    lambda g: (lambda a, d, i: (f"안녕하세요, 프로덕션 계정 {a} 의 RDS 클러스터 `{d}` 에서 페일오버가 발생했습니다. "
+                                f"문제의 인스턴스 ID는 {i} 입니다.", [a, d, i], []))(g.account(), g.name("pms"), g.iid()),
+    lambda g: (lambda f_, t, a, r: (f"请帮忙看一下：Lambda 函数 `{f_}` 调用 DynamoDB 表 {t} 时报 AccessDeniedException，"
+                                    f"执行角色是 arn:aws:iam::{a}:role/{r}。", [f_, t, a, r], ["AccessDeniedException"]))(
+        g.name("pms"), g.name(), g.account(), g.name("pms")),
+    # code: Python, TypeScript, Go, Java, Terraform, CloudFormation deploy, Ansible, GitHub Actions, Dockerfile,
+    # shell, Kubernetes Ingress (#57-#67)
+    _py_session, _ts_secret, _go_fifo, _java_consts, _tf_provider, _cfn_deploy_cmd, _ansible, _gha, _dockerfile,
+    _shell, _ingress,
+    # negatives: must come through unchanged (#68-#72)
+    lambda g: ("$ kubectl get pods -n kube-system\nNAME                                  READY   STATUS    RESTARTS   AGE\n"
+               "aws-node-x7k2p                        2/2     Running   0          12d\n"
+               "coredns-5b9dfbf96-4xjzq               1/1     Running   0          12d\n"
+               "ebs-csi-controller-6c8d7f9b4d-q8wzr   6/6     Running   1 (3d ago) 12d\n"
+               "kube-proxy-9hl2m                      1/1     Running   0          12d",
+               [], ["aws-node-x7k2p", "coredns-5b9dfbf96-4xjzq", "ebs-csi-controller-6c8d7f9b4d-q8wzr", "kube-proxy-9hl2m"]),
+    lambda g: (lambda sha, dig: (f"Bumped aws-sdk-go-v2 from v1.26.1 to v1.30.3 and boto3 to 1.34.131 (commit {sha}); "
+                                 f"base image nginx@sha256:{dig}, built 2024-06-01T12:34:56Z.",
+                                 [], [sha, f"sha256:{dig}", "v1.30.3", "1.34.131", "2024-06-01T12:34:56Z"]))(
+        g.alnum(40, _HEX), g.alnum(64, _HEX)),
+    lambda g: ("Stack status CREATE_COMPLETE, instance state running, table status ACTIVE; services: Amazon S3, "
+               "AWS Lambda, Amazon DynamoDB, Amazon EKS; regions us-east-1, eu-west-1, ap-southeast-2; "
+               "instance types m5.large, r6g.2xlarge, t4g.nano.", [],
+               ["CREATE_COMPLETE", "ACTIVE", "Amazon DynamoDB", "us-east-1, eu-west-1, ap-southeast-2", "r6g.2xlarge", "t4g.nano"]),
+    lambda g: ('{"port": 8080, "timeout": "30s", "retries": 3, "logLevel": "info", "region": "eu-west-1", '
+               '"featureFlags": {"newCheckout": true}, "build": 4821, "startedAt": 1717245296123}', [],
+               ['"port": 8080', '"region": "eu-west-1"', '"startedAt": 1717245296123', '"logLevel": "info"']),
+    lambda g: ("We should turn on S3 Versioning and raise the Lambda timeout to 15 minutes; the EKS cluster "
+               "autoscaler needs IRSA. Only port 443 is open. See JIRA-4411 and PR #2213; the queue depth alarm "
+               "fires at 1000 messages.", [], ["JIRA-4411", "PR #2213", "port 443", "cluster autoscaler", "1000 messages"]),
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -752,7 +1523,8 @@ CLASSES: dict[str, list[Template]] = {
     "iac": IAC,
     "negatives": NEGATIVES,
 }
-HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3}
+HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
+                                       "variants-4": VARIANTS_4}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
