@@ -487,8 +487,11 @@ def _spaced_value(text: str, start: int, end: int, q: str) -> int | None:
 # An unquoted value ends its field at a line end, a separator, or the quote closing the string the
 # whole assignment stands in ("S3_BUCKET=x" in a compose list, a one-line JSON string, shell echo).
 # A quote ends the field when it closes the string the value stands in ("S3_BUCKET=x"), not when it
-# opens one: ROLE_ARN = f"arn:..." (a string prefix, then the string's text).
-_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|(?:[\\\x00]+)?[\"'`](?![A-Za-z0-9_{$/])|\Z)")
+# opens one: ROLE_ARN = f"arn:..." (a string prefix, then the string's text). So do a shell line
+# continuation (ENV ASSETS_BUCKET=x \) and the next of space-separated pairs
+# (--parameter-overrides KeyName=x Env=prod).
+_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|(?:[\\\x00]+)?[\"'`](?![A-Za-z0-9_{$/])"
+                        r"|[\\\x00]\r?\n|\Z)|[ \t]+(?=[A-Za-z_][A-Za-z0-9_.-]{0,63}=[^=])")
 # A shell word also ends at the quote that closes the string it stands in (``"aws s3 ls --bucket x"``,
 # or JSON in a JSON string, read decoded).
 _CLI_END = re.compile(r"[ \t\r\n;|&)\\\"']|\Z")
