@@ -331,6 +331,12 @@ _FILE_EXTENSIONS = frozenset("""
 """.split())
 
 
+# A CamelCase name of three humps or more (OrionPaymentsStack, OrdersTableV2): a stack, table or
+# function named in an ARN is the same resource where it stands alone (cdk deploy's "✅  X", its
+# Outputs "X.ApiEndpoint = ..."). Two humps (MyRole, AppRole) are too often ordinary words in code.
+_CAMEL_NAME = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+){2,}")
+
+
 def _dotted_name(value: str) -> bool:
     """``m.kowalski`` (a user in an ARN) propagates; ``app.gz`` and ``example.com`` do not."""
     return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
@@ -344,7 +350,7 @@ def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[
     already taken, where the values came from (an inventory's every name: most literal hits)."""
     accounts = [v for v, k in values.items() if k == "account"]
     names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
-                    and (name_shaped(v) or _dotted_name(v))),
+                    and (name_shaped(v) or _dotted_name(v) or _CAMEL_NAME.fullmatch(v))),
                    key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
     literals = accounts + names
     out: list[Part] = []
