@@ -1509,6 +1509,826 @@ VARIANTS_4: list[Template] = [
 ]
 
 
+# --- variants-5: a fifth held-out list (session 8), written by a helper that never read the engine or its
+# packs, from contexts the earlier sets do not cover: what coding agents paste (aws CLI JSON from a Bash tool:
+# describe-instances, list-functions, describe-db-instances, get-bucket-policy, describe-stacks, ecr
+# describe-images, iam list-roles; ~/.aws/config, kubeconfig, env | grep AWS, tfvars, samconfig.toml,
+# cdk.context.json, serverless.yml, copilot, aws-exports.js / amplify_outputs.json, buildspec, appspec, ECS
+# task definitions, Step Functions ASL, EventBridge targets, IAM / KMS / SCP policies with Condition keys),
+# observability (Datadog / PagerDuty / Opsgenie alerts, CloudWatch alarm mail, Health events, GuardDuty,
+# Security Hub, Config, Trusted Advisor, CUR, Athena), endpoints in connection strings (Redshift JDBC, RDS
+# URLs, ElastiCache, OpenSearch, MSK, function URLs, Cognito hosted UI), code and config (C#, PHP, Ruby,
+# Kotlin, Swift, bash variables, Makefile, Ansible, Helm IRSA, Crossplane/ACK, docker-compose with LocalStack,
+# Spring, Django, .env, terragrunt, Terraform variables), human text (GitHub issue, PR review, Q&A, runbook,
+# Slack, email, markdown decorations, Italian, Dutch, Polish, Chinese, Korean) and negatives; 74 templates.
+# Measured as it came out (report seed 13, 5 per template): 88.0 % recall (text and JSON alike), 60.8 % pass,
+# 93.2 % kept, 29 failing templates (24 leak a value, 5 change a must-keep value); seed 7: 88.0 %, 69 of 74
+# must-keep cases kept. Never tuned to. (Two must-keep labels were dropped before this measurement as not
+# obviously safe: #12's VPC CIDR block and #32's Config rule name, which the customer chooses.) ---------------
+_LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+_MIXED_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _pub_ip(g: Gen) -> str:
+    return f"{g.pick([3, 18, 34, 44, 52, 54])}.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(2, 254)}"
+
+
+def _ec2_pub_dns(ip: str, region: str) -> str:
+    dom = "compute-1.amazonaws.com" if region == "us-east-1" else f"{region}.compute.amazonaws.com"
+    return f"ec2-{ip.replace('.', '-')}.{dom}"
+
+
+def _pool_id(g: Gen, region: str) -> str:
+    return f"{region}_{g.alnum(9, _MIXED_ALNUM)}"
+
+
+# agents' Bash tool results: aws CLI JSON
+def _v5_describe_instances(g: Gen):
+    a, i, ami, k, sn, v, sg, prof, nm = (g.account(), g.iid(), g.hexid("ami"), g.name("ms"), g.hexid("subnet"),
+                                         g.hexid("vpc"), g.hexid("sg"), g.name("pms"), g.name("pms"))
+    r, ip, pip, sgn = g.region(), _ip10(g), _pub_ip(g), g.name("ms")
+    text = ("$ aws ec2 describe-instances --filters Name=tag:Name,Values=" + nm + " --output json\n"
+            '{\n    "Reservations": [\n        {\n            "Groups": [],\n            "Instances": [\n                {\n'
+            f'                    "AmiLaunchIndex": 0,\n                    "ImageId": "{ami}",\n'
+            f'                    "InstanceId": "{i}",\n                    "InstanceType": "m6i.large",\n'
+            f'                    "KeyName": "{k}",\n                    "LaunchTime": "2024-06-03T07:12:44+00:00",\n'
+            f'                    "Placement": {{"AvailabilityZone": "{r}b", "Tenancy": "default"}},\n'
+            f'                    "PrivateDnsName": "ip-{ip.replace(".", "-")}.{"ec2.internal" if r == "us-east-1" else r + ".compute.internal"}",\n'
+            f'                    "PrivateIpAddress": "{ip}",\n'
+            f'                    "PublicDnsName": "{_ec2_pub_dns(pip, r)}",\n                    "PublicIpAddress": "{pip}",\n'
+            '                    "State": {"Code": 16, "Name": "running"},\n'
+            f'                    "SubnetId": "{sn}",\n                    "VpcId": "{v}",\n'
+            f'                    "IamInstanceProfile": {{"Arn": "arn:aws:iam::{a}:instance-profile/{prof}", "Id": "{"AIPA" + g.alnum(17, _B32)}"}},\n'
+            f'                    "SecurityGroups": [{{"GroupName": "{sgn}", "GroupId": "{sg}"}}],\n'
+            f'                    "Tags": [{{"Key": "Name", "Value": "{nm}"}}]\n'
+            "                }\n            ],\n"
+            f'            "OwnerId": "{a}",\n            "ReservationId": "{g.hexid("r")}"\n        }}\n    ]\n}}')
+    return text, [a, i, ami, k, sn, v, sg, prof, nm, ip, pip], ['"InstanceType": "m6i.large"', '"Name": "running"',
+                                                               '"Tenancy": "default"']
+
+
+def _v5_list_functions(g: Gen):
+    a, f1, f2, role, t, r = g.account(), g.name("pms"), g.name("pms"), g.name("pms"), g.name(), g.region()
+    text = (f"$ aws lambda list-functions --region {r} --query 'Functions[?starts_with(FunctionName, `{f1[:5]}`)]'\n"
+            "[\n    {\n"
+            f'        "FunctionName": "{f1}",\n        "FunctionArn": "arn:aws:lambda:{r}:{a}:function:{f1}",\n'
+            '        "Runtime": "python3.12",\n'
+            f'        "Role": "arn:aws:iam::{a}:role/service-role/{role}",\n        "Handler": "app.lambda_handler",\n'
+            '        "CodeSize": 48213,\n        "Timeout": 30,\n        "MemorySize": 512,\n'
+            f'        "Environment": {{"Variables": {{"TABLE_NAME": "{t}", "LOG_LEVEL": "INFO"}}}},\n'
+            '        "Architectures": ["arm64"]\n    },\n    {\n'
+            f'        "FunctionName": "{f2}",\n        "FunctionArn": "arn:aws:lambda:{r}:{a}:function:{f2}",\n'
+            '        "Runtime": "nodejs20.x",\n        "PackageType": "Zip"\n    }\n]')
+    return text, [a, f1, f2, role, t], ['"Runtime": "python3.12"', '"Handler": "app.lambda_handler"', '"LOG_LEVEL": "INFO"',
+                                        '"Architectures": ["arm64"]']
+
+
+def _v5_describe_db(g: Gen):
+    a, d, r, sub, sg, uid = g.account(), g.name("pms"), g.region(), g.name("pms"), g.hexid("sg"), g.alnum(12, _LOWER_ALNUM)
+    dbi = "db-" + g.alnum(26, _UPPER_ALNUM)
+    text = ('{\n    "DBInstances": [\n        {\n'
+            f'            "DBInstanceIdentifier": "{d}",\n            "DBInstanceClass": "db.r6g.large",\n'
+            '            "Engine": "postgres",\n            "DBInstanceStatus": "available",\n'
+            '            "MasterUsername": "postgres",\n'
+            f'            "Endpoint": {{"Address": "{d}.{uid}.{r}.rds.amazonaws.com", "Port": 5432}},\n'
+            f'            "VpcSecurityGroups": [{{"VpcSecurityGroupId": "{sg}", "Status": "active"}}],\n'
+            f'            "DBSubnetGroup": {{"DBSubnetGroupName": "{sub}"}},\n'
+            f'            "KmsKeyId": "arn:aws:kms:{r}:{a}:key/{_uuid(g)}",\n            "DbiResourceId": "{dbi}",\n'
+            f'            "DBInstanceArn": "arn:aws:rds:{r}:{a}:db:{d}",\n            "MultiAZ": true\n'
+            "        }\n    ]\n}")
+    return text, [a, d, uid, sg, sub, dbi], ['"Engine": "postgres"', '"DBInstanceStatus": "available"',
+                                            '"DBInstanceClass": "db.r6g.large"']
+
+
+def _v5_bucket_policy(g: Gen):
+    b, vpce, a, role = g.bucket(), g.hexid("vpce"), g.account(), g.name("pms")
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"], "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}},
+        {"Sid": "AllowRole", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:role/{role}"},
+         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/*"}]}
+    text = f"$ aws s3api get-bucket-policy --bucket {b}\n" + json.dumps({"Policy": json.dumps(pol, separators=(",", ":"))}, indent=4)
+    return text, [b, vpce, a, role], ["get-bucket-policy", "s3:GetObject", "aws:SourceVpce"]
+
+
+def _v5_describe_stacks(g: Gen):
+    a, st, r, api, b, t = g.account(), g.name("pms"), g.region(), g.alnum(10, _LOWER_ALNUM), g.bucket(), g.name()
+    text = ('{\n    "Stacks": [\n        {\n'
+            f'            "StackId": "arn:aws:cloudformation:{r}:{a}:stack/{st}/{_uuid(g)}",\n'
+            f'            "StackName": "{st}",\n            "StackStatus": "UPDATE_COMPLETE",\n'
+            '            "Outputs": [\n'
+            f'                {{"OutputKey": "ApiUrl", "OutputValue": "https://{api}.execute-api.{r}.amazonaws.com/prod/", '
+            f'"ExportName": "{st}-ApiUrl"}},\n'
+            f'                {{"OutputKey": "UploadsBucketName", "OutputValue": "{b}"}},\n'
+            f'                {{"OutputKey": "OrdersTableArn", "OutputValue": "arn:aws:dynamodb:{r}:{a}:table/{t}"}}\n'
+            "            ]\n        }\n    ]\n}")
+    return text, [a, st, api, b, t], ['"StackStatus": "UPDATE_COMPLETE"', '"OutputKey": "ApiUrl"',
+                                      '"OutputKey": "UploadsBucketName"']
+
+
+def _v5_ecr_images(g: Gen):
+    a, repo, dig = g.account(), f"{g.name('ms')}/{g.name('ms')}", g.alnum(64, _HEX)
+    text = (f"$ aws ecr describe-images --repository-name {repo} --image-ids imageTag=v1.14.2\n"
+            '{\n    "imageDetails": [\n        {\n'
+            f'            "registryId": "{a}",\n            "repositoryName": "{repo}",\n'
+            f'            "imageDigest": "sha256:{dig}",\n            "imageTags": ["v1.14.2", "latest"],\n'
+            '            "imageSizeInBytes": 91837421,\n            "imagePushedAt": "2024-06-02T16:20:11.000000+00:00",\n'
+            '            "imageScanStatus": {"status": "COMPLETE"},\n'
+            '            "imageManifestMediaType": "application/vnd.docker.distribution.manifest.v2+json"\n'
+            "        }\n    ]\n}")
+    return text, [a, repo], [f"sha256:{dig}", '"v1.14.2"', '"status": "COMPLETE"']
+
+
+def _v5_list_roles(g: Gen):
+    a, b, role, ro = g.account(), g.account(), g.name("pms"), _aroa(g)
+    doc = quote(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "AWS": f"arn:aws:iam::{b}:root"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {
+            "sts:ExternalId": "ci-deploy"}}}]}, separators=(",", ":")), safe="")
+    text = ("<ListRolesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <ListRolesResult>\n    <Roles>\n"
+            f"      <member>\n        <Path>/</Path>\n        <RoleName>{role}</RoleName>\n        <RoleId>{ro}</RoleId>\n"
+            f"        <Arn>arn:aws:iam::{a}:role/{role}</Arn>\n        <CreateDate>2023-11-20T09:00:00Z</CreateDate>\n"
+            f"        <AssumeRolePolicyDocument>{doc}</AssumeRolePolicyDocument>\n"
+            "        <MaxSessionDuration>3600</MaxSessionDuration>\n      </member>\n    </Roles>\n"
+            "    <IsTruncated>false</IsTruncated>\n  </ListRolesResult>\n</ListRolesResponse>")
+    return text, [a, b, role, ro], ["<MaxSessionDuration>3600</MaxSessionDuration>", "<IsTruncated>false</IsTruncated>"]
+
+
+# config files an agent cats
+def _v5_aws_config(g: Gen):
+    a, b, d, role, prof = g.account(), g.account(), "d-" + g.alnum(10, _HEX), g.name("pms"), g.name("ms")
+    text = ("$ cat ~/.aws/config\n[default]\nregion = eu-west-1\noutput = json\n\n"
+            f"[profile {prof}-sso]\nsso_start_url = https://{d}.awsapps.com/start\nsso_region = us-east-1\n"
+            f"sso_account_id = {a}\nsso_role_name = PowerUserAccess\nregion = eu-west-1\n\n"
+            f"[profile {prof}-deploy]\nrole_arn = arn:aws:iam::{b}:role/{role}\nsource_profile = {prof}-sso\n"
+            "role_session_name = ci\nduration_seconds = 3600")
+    return text, [a, b, d, role], ["sso_region = us-east-1", "output = json", "duration_seconds = 3600"]
+
+
+def _v5_kubeconfig(g: Gen):
+    a, c, r, ep = g.account(), g.name("pms"), g.region(), g.alnum(32, "0123456789ABCDEF")
+    arn = f"arn:aws:eks:{r}:{a}:cluster/{c}"
+    text = ("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Fo\n"
+            f"    server: https://{ep}.gr7.{r}.eks.amazonaws.com\n  name: {arn}\ncontexts:\n- context:\n"
+            f"    cluster: {arn}\n    user: {arn}\n  name: {arn}\ncurrent-context: {arn}\nkind: Config\nusers:\n"
+            f"- name: {arn}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args:\n"
+            f"      - --region\n      - {r}\n      - eks\n      - get-token\n      - --cluster-name\n      - {c}\n"
+            "      - --output\n      - json\n      command: aws")
+    return text, [a, c, ep], ["apiVersion: client.authentication.k8s.io/v1beta1", "command: aws", "- get-token"]
+
+
+def _v5_env_grep(g: Gen):
+    k, s, tok, a, role = _asia(g), g.secret(), _session_token(g), g.account(), g.name("pms")
+    text = ("$ env | grep -i aws\nAWS_REGION=eu-central-1\nAWS_DEFAULT_REGION=eu-central-1\n"
+            f"AWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={s}\nAWS_SESSION_TOKEN={tok}\n"
+            f"AWS_ROLE_ARN=arn:aws:iam::{a}:role/{role}\n"
+            "AWS_WEB_IDENTITY_TOKEN_FILE=/var/run/secrets/eks.amazonaws.com/serviceaccount/token\nAWS_STS_REGIONAL_ENDPOINTS=regional")
+    return text, [k, s, tok, a, role], ["AWS_REGION=eu-central-1", "AWS_STS_REGIONAL_ENDPOINTS=regional",
+                                        "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"]
+
+
+def _v5_tfvars(g: Gen):
+    a, v, s1, s2, d, b, z = (g.account(), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.name("pms"),
+                             g.bucket(), "Z0" + g.alnum(18, _UPPER_ALNUM))
+    text = ("# envs/prod.tfvars\n"
+            f'account_id             = "{a}"\nenvironment            = "prod"\nvpc_id                 = "{v}"\n'
+            f'private_subnet_ids     = ["{s1}", "{s2}"]\ndb_instance_identifier = "{d}"\n'
+            f'artifacts_bucket       = "{b}"\nroute53_zone_id        = "{z}"\ninstance_type          = "t3.medium"\n'
+            "enable_deletion_protection = true")
+    return text, [a, v, s1, s2, d, b, z], ['environment            = "prod"', 'instance_type          = "t3.medium"',
+                                           "enable_deletion_protection = true"]
+
+
+def _v5_samconfig(g: Gen):
+    st, b, a, repo, v, r = g.name("pms"), g.bucket(), g.account(), g.name("ms"), g.hexid("vpc"), g.region()
+    text = ('version = 0.1\n[default.deploy.parameters]\n'
+            f'stack_name = "{st}"\ns3_bucket = "{b}"\ns3_prefix = "{st}"\nregion = "{r}"\n'
+            'confirm_changeset = true\ncapabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"\n'
+            f'parameter_overrides = "Stage=\\"prod\\" VpcId=\\"{v}\\""\n'
+            f'image_repositories = ["ApiFunction={a}.dkr.ecr.{r}.amazonaws.com/{repo}"]')
+    return text, [st, b, a, repo, v], ["confirm_changeset = true", 'capabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"']
+
+
+def _v5_cdk_context(g: Gen):
+    a, r, v, s1, s2, z = g.account(), g.region(), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), "Z0" + g.alnum(18, _UPPER_ALNUM)
+    ctx = {f"availability-zones:account={a}:region={r}": [f"{r}a", f"{r}b", f"{r}c"],
+           f"vpc-provider:account={a}:filter.vpc-id={v}:region={r}:returnAsymmetricSubnets=true": {
+               "vpcId": v, "vpcCidrBlock": "10.40.0.0/16", "subnetGroups": [{"name": "Private", "type": "Private", "subnets": [
+                   {"subnetId": s1, "cidr": "10.40.0.0/19", "availabilityZone": f"{r}a"},
+                   {"subnetId": s2, "cidr": "10.40.32.0/19", "availabilityZone": f"{r}b"}]}]},
+           f"hosted-zone:account={a}:domainName=internal.example.com:region={r}": {"Id": f"/hostedzone/{z}", "Name": "internal.example.com."}}
+    return json.dumps(ctx, indent=2), [a, v, s1, s2, z], ["returnAsymmetricSubnets=true", '"type": "Private"']
+
+
+def _v5_serverless(g: Gen):
+    svc, b, a, role, t, api, r = g.name("ms"), g.bucket(), g.account(), g.name("pms"), g.name(), g.alnum(10, _LOWER_ALNUM), g.region()
+    text = (f"service: {svc}\nframeworkVersion: '3'\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  stage: dev\n  region: {r}\n"
+            f"  deploymentBucket:\n    name: {b}\n  iam:\n    role: arn:aws:iam::{a}:role/{role}\n  environment:\n"
+            f"    ORDERS_TABLE: {t}\n\n$ npx serverless info --stage dev\nservice: {svc}\nstage: dev\nregion: {r}\n"
+            f"stack: {svc}-dev\nendpoints:\n  GET - https://{api}.execute-api.{r}.amazonaws.com/dev/items\nfunctions:\n"
+            f"  list: {svc}-dev-list")
+    return text, [b, a, role, t, api], ["runtime: nodejs20.x", "frameworkVersion: '3'", "name: aws"]
+
+
+def _v5_copilot(g: Gen):
+    a, repo, b, sg, r = g.account(), g.name("ms"), g.bucket(), g.hexid("sg"), g.region()
+    text = ("# copilot/api/manifest.yml\nname: api\ntype: Load Balanced Web Service\nhttp:\n  path: '/'\n  healthcheck: /healthz\n"
+            f"image:\n  location: {a}.dkr.ecr.{r}.amazonaws.com/{repo}:v2\n  port: 8080\ncpu: 256\nmemory: 512\ncount: 2\n"
+            f"variables:\n  UPLOADS_BUCKET: {b}\nnetwork:\n  vpc:\n    placement: private\n    security_groups: ['{sg}']")
+    return text, [a, repo, b, sg], ["type: Load Balanced Web Service", "cpu: 256", "healthcheck: /healthz"]
+
+
+def _v5_aws_exports(g: Gen):
+    r = g.region()
+    ipid, up, cid, gql, key, b = _uuid(g), _pool_id(g, r), g.alnum(26, _LOWER_ALNUM), g.alnum(26, _LOWER_ALNUM), "da2-" + g.alnum(26, _LOWER_ALNUM), g.name("ms") + f"{g.r.randint(10000, 99999)}-dev"
+    text = ("/* eslint-disable */\n// WARNING: DO NOT EDIT. This file is automatically generated by AWS Amplify.\n\n"
+            f'const awsmobile = {{\n    "aws_project_region": "{r}",\n    "aws_cognito_identity_pool_id": "{r}:{ipid}",\n'
+            f'    "aws_cognito_region": "{r}",\n    "aws_user_pools_id": "{up}",\n    "aws_user_pools_web_client_id": "{cid}",\n'
+            f'    "aws_appsync_graphqlEndpoint": "https://{gql}.appsync-api.{r}.amazonaws.com/graphql",\n'
+            f'    "aws_appsync_region": "{r}",\n    "aws_appsync_authenticationType": "API_KEY",\n'
+            f'    "aws_appsync_apiKey": "{key}",\n    "aws_user_files_s3_bucket": "{b}",\n'
+            '    "oauth": {},\n    "aws_cognito_username_attributes": ["EMAIL"]\n};\n\nexport default awsmobile;')
+    return text, [ipid, up, cid, gql, key, b], ['"aws_appsync_authenticationType": "API_KEY"', "export default awsmobile;",
+                                                '["EMAIL"]']
+
+
+def _v5_amplify_outputs(g: Gen):
+    r = g.region()
+    up, cid, ipid, b, gql = _pool_id(g, r), g.alnum(26, _LOWER_ALNUM), _uuid(g), f"amplify-{g.name('ms')}-{g.alnum(10, _LOWER_ALNUM)}", g.alnum(26, _LOWER_ALNUM)
+    out = {"auth": {"user_pool_id": up, "aws_region": r, "user_pool_client_id": cid, "identity_pool_id": f"{r}:{ipid}",
+                    "standard_required_attributes": ["email"], "password_policy": {"min_length": 8}},
+           "storage": {"aws_region": r, "bucket_name": b},
+           "data": {"url": f"https://{gql}.appsync-api.{r}.amazonaws.com/graphql", "default_authorization_type": "AMAZON_COGNITO_USER_POOLS"},
+           "version": "1.3"}
+    return json.dumps(out, indent=2), [up, cid, ipid, b, gql], ['"default_authorization_type": "AMAZON_COGNITO_USER_POOLS"',
+                                                               '"min_length": 8', '"version": "1.3"']
+
+
+def _v5_buildspec(g: Gen):
+    a, repo, r, sec, b, p = g.account(), g.name("ms"), g.region(), g.name("ms"), g.bucket(), g.name("ms")
+    text = ("version: 0.2\nenv:\n  variables:\n"
+            f"    REPO_URI: {a}.dkr.ecr.{r}.amazonaws.com/{repo}\n  parameter-store:\n    DB_HOST: /prod/{p}/db-host\n"
+            f"  secrets-manager:\n    NPM_TOKEN: arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{g.alnum(6, _MIXED_ALNUM)}:token\n"
+            "phases:\n  install:\n    runtime-versions:\n      nodejs: 20\n  build:\n    commands:\n"
+            "      - npm ci && npm run build\n      - docker build -t $REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION .\n"
+            f"      - aws s3 cp build/report.html s3://{b}/reports/$CODEBUILD_BUILD_NUMBER/\n")
+    return text, [a, repo, sec, b], ["version: 0.2", "$CODEBUILD_RESOLVED_SOURCE_VERSION", "nodejs: 20"]
+
+
+def _v5_appspec(g: Gen):
+    a, r, td, fn, cont = g.account(), g.region(), g.name("pms"), g.name("pms"), g.name("ms")
+    text = ("version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n"
+            f'        TaskDefinition: "arn:aws:ecs:{r}:{a}:task-definition/{td}:42"\n        LoadBalancerInfo:\n'
+            f'          ContainerName: "{cont}"\n          ContainerPort: 8080\nHooks:\n'
+            f'  - BeforeAllowTraffic: "arn:aws:lambda:{r}:{a}:function:{fn}"\n')
+    return text, [a, td, fn], ["Type: AWS::ECS::Service", "version: 0.0", "ContainerPort: 8080"]
+
+
+def _v5_taskdef(g: Gen):
+    a, r, fam, role, erole, repo, p, sec = (g.account(), g.region(), g.name("pms"), g.name("pms"), g.name("pms"),
+                                            g.name("ms"), g.name("ms"), g.name("ms"))
+    td = {"family": fam, "taskRoleArn": f"arn:aws:iam::{a}:role/{role}", "executionRoleArn": f"arn:aws:iam::{a}:role/{erole}",
+          "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
+          "containerDefinitions": [{"name": "app", "image": f"{a}.dkr.ecr.{r}.amazonaws.com/{repo}:1.8.0", "essential": True,
+                                    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": f"/ecs/{fam}",
+                                                                                             "awslogs-region": r, "awslogs-stream-prefix": "ecs"}},
+                                    "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:ssm:{r}:{a}:parameter/prod/{p}/db-password"},
+                                                {"name": "API_KEY", "valueFrom": f"arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{g.alnum(6, _MIXED_ALNUM)}"}]}]}
+    return json.dumps(td, indent=2), [a, fam, role, erole, repo, sec], ['"networkMode": "awsvpc"', '"logDriver": "awslogs"',
+                                                                        '"awslogs-stream-prefix": "ecs"', '"FARGATE"']
+
+
+def _v5_asl(g: Gen):
+    a, r, fn, t, q, topic = g.account(), g.region(), g.name("pms"), g.name(), g.name("pms"), g.name("pms")
+    asl = {"Comment": "order pipeline", "StartAt": "Validate", "States": {
+        "Validate": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                     "Parameters": {"FunctionName": f"arn:aws:lambda:{r}:{a}:function:{fn}:$LATEST", "Payload.$": "$"}, "Next": "Save"},
+        "Save": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                 "Parameters": {"TableName": t, "Item": {"pk": {"S.$": "$.orderId"}}}, "Next": "Enqueue"},
+        "Enqueue": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                    "Parameters": {"QueueUrl": f"https://sqs.{r}.amazonaws.com/{a}/{q}", "MessageBody.$": "$"}, "Next": "Notify"},
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                   "Parameters": {"TopicArn": f"arn:aws:sns:{r}:{a}:{topic}", "Message.$": "$"}, "End": True}}}
+    return json.dumps(asl, indent=2), [a, fn, t, q, topic], ['"arn:aws:states:::lambda:invoke"', '"arn:aws:states:::dynamodb:putItem"',
+                                                             '"Type": "Task"', '"StartAt": "Validate"']
+
+
+def _v5_eventbridge_targets(g: Gen):
+    a, r, bus, rule, fn, dlq, role = g.account(), g.region(), g.name("ms"), g.name("pms"), g.name("pms"), g.name("pms"), g.name("pms")
+    text = (f"$ aws events describe-rule --name {rule} --event-bus-name {bus}\n{{\n"
+            f'    "Name": "{rule}",\n    "Arn": "arn:aws:events:{r}:{a}:rule/{bus}/{rule}",\n'
+            '    "EventPattern": "{\\"source\\":[\\"aws.ec2\\"],\\"detail-type\\":[\\"EC2 Instance State-change Notification\\"]}",\n'
+            f'    "State": "ENABLED",\n    "EventBusName": "{bus}"\n}}\n'
+            f"$ aws events list-targets-by-rule --rule {rule} --event-bus-name {bus}\n{{\n    \"Targets\": [{{\n"
+            f'        "Id": "1",\n        "Arn": "arn:aws:lambda:{r}:{a}:function:{fn}",\n'
+            f'        "RoleArn": "arn:aws:iam::{a}:role/{role}",\n'
+            f'        "DeadLetterConfig": {{"Arn": "arn:aws:sqs:{r}:{a}:{dlq}"}}\n    }}]\n}}')
+    return text, [a, bus, rule, fn, dlq, role], ['"State": "ENABLED"', "EC2 Instance State-change Notification"]
+
+
+def _v5_iam_conditions(g: Gen):
+    a, o, vpce, r, q, topic = g.account(), g.org(), g.hexid("vpce"), g.region(), g.name("pms"), g.name("pms")
+    pol = {"Version": "2012-10-17", "Statement": [{"Sid": "AllowSnsFromOrg", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+           "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:{r}:{a}:{q}",
+           "Condition": {"StringEquals": {"aws:SourceAccount": a, "aws:PrincipalOrgID": o, "aws:SourceVpce": vpce},
+                         "ArnLike": {"aws:SourceArn": f"arn:aws:sns:{r}:{a}:{topic}"}}}]}
+    return json.dumps(pol, indent=2), [a, o, vpce, q, topic], ['"aws:SourceAccount"', '"aws:PrincipalOrgID"', '"sqs:SendMessage"',
+                                                               '"Service": "sns.amazonaws.com"']
+
+
+def _v5_kms_policy(g: Gen):
+    a, b, role, r = g.account(), g.account(), g.name("pms"), g.region()
+    pol = {"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Allow use via S3 from the data account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b}:role/{role}"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{r}.amazonaws.com", "kms:CallerAccount": b}}}]}
+    return json.dumps(pol, indent=4), [a, b, role], ['"Sid": "Enable IAM User Permissions"', '"kms:ViaService"', '"kms:GenerateDataKey*"']
+
+
+def _v5_scp(g: Gen):
+    role, pid, root, ou = g.name("pms"), "p-" + g.alnum(8, _LOWER_ALNUM), "r-" + g.alnum(4, _LOWER_ALNUM), f"ou-{g.alnum(4, _LOWER_ALNUM)}-{g.alnum(8, _LOWER_ALNUM)}"
+    pol = {"Version": "2012-10-17", "Statement": [{"Sid": "DenyOutsideApprovedRegions", "Effect": "Deny", "NotAction": ["iam:*", "organizations:*", "sts:*"],
+           "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]},
+                                          "ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::*:role/{role}"]}}}]}
+    text = (json.dumps(pol, indent=2) + f"\n\n$ aws organizations attach-policy --policy-id {pid} --target-id {ou}\n"
+            f"$ aws organizations list-roots --query 'Roots[0].Id' --output text\n{root}")
+    return text, [role, pid, ou, root], ['"aws:RequestedRegion"', '"Effect": "Deny"', '"organizations:*"']
+
+
+# observability and incident tools
+def _v5_datadog(g: Gen):
+    i, a, asg, r, nm = g.iid(), g.account(), g.name("pms"), g.region(), g.name("pms")
+    text = (f"[Triggered on {{host:{i}}}] CPU above 90% on {nm}\n"
+            f"avg(last_10m):avg:aws.ec2.cpuutilization{{host:{i}}} > 90\n"
+            f"Tags: aws_account:{a}, region:{r}, autoscaling_group:{asg}, name:{nm}, availability-zone:{r}a, instance-type:c6g.xlarge\n"
+            "Notified: @pagerduty-platform @slack-ops-alerts")
+    return text, [i, a, asg, nm], ["aws.ec2.cpuutilization", "instance-type:c6g.xlarge", "@pagerduty-platform"]
+
+
+def _v5_pagerduty(g: Gen):
+    d, a, c = g.name("pms"), g.account(), g.name("pms")
+    text = (f"PagerDuty: Incident #48213 TRIGGERED — [P1] RDS FreeStorageSpace low on dbinstanceidentifier:{d}\n"
+            f"Service: Platform Databases | Urgency: high\nDetails: aws_account:{a} dbclusteridentifier:{c} engine:aurora-postgresql "
+            "FreeStorageSpace=4.1 GiB (threshold 10 GiB)\nAcknowledge: https://acme.pagerduty.com/incidents/Q2K7X1ZP9M")
+    return text, [d, a, c], ["#48213", "FreeStorageSpace", "engine:aurora-postgresql", "Urgency: high"]
+
+
+def _v5_opsgenie(g: Gen):
+    al, a, lb, h, r = g.name("pms"), g.account(), g.name("pms"), g.alnum(16, _HEX), g.region()
+    body = {"message": f"ALARM: \"{al}\" in {r}", "alias": al, "priority": "P2", "source": "Amazon CloudWatch",
+            "details": {"AlarmName": al, "AWSAccountId": a, "NewStateValue": "ALARM", "MetricName": "HTTPCode_Target_5XX_Count",
+                        "Dimensions": f"[{{name=LoadBalancer, value=app/{lb}/{h}}}]"}, "tags": ["aws", "prod"]}
+    return json.dumps(body, indent=2), [al, a, lb, h], ['"priority": "P2"', '"MetricName": "HTTPCode_Target_5XX_Count"',
+                                                         '"source": "Amazon CloudWatch"']
+
+
+def _v5_cw_email(g: Gen):
+    al, a, q, topic = g.name("pms"), g.account(), g.name("pms"), g.name("ms")
+    text = (f"Subject: ALARM: \"{al}\" in US East (N. Virginia)\n\nYou are receiving this email because your Amazon CloudWatch Alarm "
+            f"\"{al}\" in the US East (N. Virginia) region has entered the ALARM state, because \"Threshold Crossed: 1 out of the last "
+            "1 datapoints [5412.0 (03/06/24 07:40:00)] was greater than the threshold (1000.0)\" at \"Monday 03 June, 2024 07:45:12 UTC\".\n\n"
+            f"Alarm Details:\n- Name:                       {al}\n- AWS Account:                {a}\n"
+            f"- Alarm Arn:                  arn:aws:cloudwatch:us-east-1:{a}:alarm:{al}\n\nMonitored Metric:\n"
+            f"- MetricNamespace:            AWS/SQS\n- MetricName:                 ApproximateNumberOfMessagesVisible\n"
+            f"- Dimensions:                 [QueueName = {q}]\n\nState Change Actions:\n- ALARM: [arn:aws:sns:us-east-1:{a}:{topic}]")
+    return text, [al, a, q, topic], ["ApproximateNumberOfMessagesVisible", "US East (N. Virginia)", "AWS/SQS"]
+
+
+def _v5_health(g: Gen):
+    a, i1, i2, r = g.account(), g.iid(), g.iid(), g.region()
+    ev = {"version": "0", "id": _uuid(g), "detail-type": "AWS Health Event", "source": "aws.health", "account": a,
+          "time": "2024-06-03T06:00:00Z", "region": r, "resources": [i1, i2],
+          "detail": {"eventArn": f"arn:aws:health:{r}::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED_{g.alnum(32, _HEX)}",
+                     "service": "EC2", "eventTypeCode": "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", "eventTypeCategory": "scheduledChange",
+                     "startTime": "Mon, 17 Jun 2024 00:00:00 GMT", "affectedEntities": [{"entityValue": i1}, {"entityValue": i2}]}}
+    return json.dumps(ev, indent=2), [a, i1, i2], ['"eventTypeCategory": "scheduledChange"', '"source": "aws.health"', '"service": "EC2"']
+
+
+def _v5_guardduty(g: Gen):
+    a, r, det, fid, i, v, sn, ip, pip = (g.account(), g.region(), g.alnum(32, _HEX), g.alnum(32, _HEX), g.iid(), g.hexid("vpc"),
+                                         g.hexid("subnet"), _ip10(g), _pub_ip(g))
+    f = {"SchemaVersion": "2.0", "AccountId": a, "Region": r, "Id": fid,
+         "Arn": f"arn:aws:guardduty:{r}:{a}:detector/{det}/finding/{fid}", "Type": "UnauthorizedAccess:EC2/SSHBruteForce",
+         "Resource": {"ResourceType": "Instance", "InstanceDetails": {"InstanceId": i, "InstanceType": "t3.micro",
+                      "NetworkInterfaces": [{"PrivateIpAddress": ip, "PublicIp": pip, "PublicDnsName": _ec2_pub_dns(pip, r),
+                                             "SubnetId": sn, "VpcId": v}]}},
+         "Service": {"ServiceName": "guardduty", "DetectorId": det, "Action": {"ActionType": "NETWORK_CONNECTION"}, "Count": 412},
+         "Severity": 2, "Title": f"{i} is performing SSH brute force attacks."}
+    return json.dumps(f, indent=2), [a, det, fid, i, v, sn, ip, pip], ['"Type": "UnauthorizedAccess:EC2/SSHBruteForce"',
+                                                                       '"ActionType": "NETWORK_CONNECTION"', '"ServiceName": "guardduty"']
+
+
+def _v5_securityhub(g: Gen):
+    a, r, b = g.account(), g.region(), g.bucket()
+    f = {"SchemaVersion": "2018-10-08", "Id": f"arn:aws:securityhub:{r}:{a}:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.8/finding/{_uuid(g)}",
+         "ProductArn": f"arn:aws:securityhub:{r}::product/aws/securityhub", "GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/S3.8",
+         "AwsAccountId": a, "Types": ["Software and Configuration Checks/Industry and Regulatory Standards/AWS-Foundational-Security-Best-Practices"],
+         "Title": "S3.8 S3 general purpose buckets should block public access", "Severity": {"Label": "HIGH"},
+         "Resources": [{"Type": "AwsS3Bucket", "Id": f"arn:aws:s3:::{b}", "Partition": "aws", "Region": r}],
+         "Compliance": {"Status": "FAILED"}, "Workflow": {"Status": "NEW"}, "RecordState": "ACTIVE"}
+    return json.dumps(f, indent=2), [a, b], ['"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/S3.8"',
+                                            '"Type": "AwsS3Bucket"', '"Status": "FAILED"']
+
+
+def _v5_config_eval(g: Gen):
+    sg1, sg2, a, r = g.hexid("sg"), g.hexid("sg"), g.account(), g.region()
+    text = ("$ aws configservice get-compliance-details-by-config-rule --config-rule-name restricted-ssh --compliance-types NON_COMPLIANT\n"
+            '{\n    "EvaluationResults": [\n')
+    rows = []
+    for sg in (sg1, sg2):
+        rows.append('        {\n            "EvaluationResultIdentifier": {\n                "EvaluationResultQualifier": {\n'
+                    '                    "ConfigRuleName": "restricted-ssh",\n                    "ResourceType": "AWS::EC2::SecurityGroup",\n'
+                    f'                    "ResourceId": "{sg}"\n                }}\n            }},\n'
+                    '            "ComplianceType": "NON_COMPLIANT",\n            "ResultRecordedTime": "2024-06-03T08:11:02.412000+00:00"\n        }')
+    text += ",\n".join(rows) + f"\n    ]\n}}\n# account {a}, {r}"
+    return text, [sg1, sg2, a], ['"ResourceType": "AWS::EC2::SecurityGroup"', '"ComplianceType": "NON_COMPLIANT"']
+
+
+def _v5_trusted_advisor(g: Gen):
+    i1, i2, n1, n2, r = g.iid(), g.iid(), g.name("pms"), g.name("pms"), g.region()
+    text = ("Trusted Advisor — Low Utilization Amazon EC2 Instances (export)\n"
+            "Status,Region/AZ,Instance ID,Instance Name,Instance Type,Estimated Monthly Savings,Day 1,Day 2,14-Day Average CPU Utilization\n"
+            f"Warning,{r}a,{i1},{n1},m5.2xlarge,$276.48,2.1%,1.9%,2.0%\n"
+            f"Warning,{r}c,{i2},{n2},r5.large,$90.72,0.4%,0.6%,0.5%")
+    return text, [i1, i2, n1, n2], ["m5.2xlarge", "r5.large", "$276.48", "14-Day Average CPU Utilization"]
+
+
+def _v5_cur(g: Gen):
+    p, u, i, b, fn, r = g.account(), g.account(), g.iid(), g.bucket(), g.name("pms"), g.region()
+    text = ("identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/ProductCode,lineItem/UsageType,lineItem/ResourceId,lineItem/UnblendedCost\n"
+            f"{g.alnum(52, _LOWER_ALNUM)},{p},{u},AmazonEC2,USE1-BoxUsage:m5.large,{i},2.304\n"
+            f"{g.alnum(52, _LOWER_ALNUM)},{p},{u},AmazonS3,USE1-TimedStorage-ByteHrs,{b},0.8812\n"
+            f"{g.alnum(52, _LOWER_ALNUM)},{p},{u},AWSLambda,USE1-Lambda-GB-Second,arn:aws:lambda:{r}:{u}:function:{fn},0.0131")
+    return text, [p, u, i, b, fn], ["USE1-BoxUsage:m5.large", "AmazonEC2", "USE1-Lambda-GB-Second"]
+
+
+def _v5_athena(g: Gen):
+    a, role, u, r = g.account(), g.name("pms"), g.person().replace(".", "-"), g.region()
+    qid = _uuid(g)
+    text = ("SELECT useridentity.arn, eventname, count(*) AS n FROM cloudtrail_logs WHERE eventname LIKE 'Delete%' GROUP BY 1, 2 ORDER BY n DESC;\n\n"
+            f"Query ID: {qid}  Run time: 4.31 sec  Data scanned: 1.22 GB\n"
+            "| # | arn | eventname | n |\n|---|-----|-----------|---|\n"
+            f"| 1 | arn:aws:sts::{a}:assumed-role/{role}/terraform | DeleteSecurityGroup | 17 |\n"
+            f"| 2 | arn:aws:iam::{a}:user/{u} | DeleteObject | 9 |\n\n"
+            f"Results: s3://aws-athena-query-results-{a}-{r}/Unsaved/2024/06/03/{qid}.csv")
+    return text, [a, role, u], ["DeleteSecurityGroup", "Data scanned: 1.22 GB", "Run time: 4.31 sec"]
+
+
+# endpoints in connection strings
+def _v5_redshift(g: Gen):
+    c, uid, r, a, u = g.name("pms"), g.alnum(12, _LOWER_ALNUM), g.region(), g.account(), g.name("p_m_s")
+    text = (f"jdbc:redshift://{c}.{uid}.{r}.redshift.amazonaws.com:5439/analytics?ssl=true\n"
+            f"jdbc:redshift:iam://{c}.{uid}.{r}.redshift.amazonaws.com:5439/analytics?DbUser={u}&AutoCreate=false\n"
+            f"-- or serverless: default-workgroup.{a}.{r}.redshift-serverless.amazonaws.com:5439/dev")
+    return text, [c, uid, a], ["ssl=true", "AutoCreate=false"]
+
+
+def _v5_rds_urls(g: Gen):
+    c, uid, r, d = g.name("pms"), g.alnum(12, _LOWER_ALNUM), g.region(), g.name("pms")
+    text = (f"DATABASE_URL=postgres://app_rw:s3cr3t-pw@{c}.cluster-{uid}.{r}.rds.amazonaws.com:5432/orders?sslmode=require\n"
+            f"READER_URL=postgres://app_ro:s3cr3t-pw@{c}.cluster-ro-{uid}.{r}.rds.amazonaws.com:5432/orders\n"
+            f"LEGACY_MYSQL=mysql://admin@{d}.{uid}.{r}.rds.amazonaws.com:3306/legacy")
+    return text, [c, uid, d], ["sslmode=require", ":5432/orders", ":3306/legacy"]
+
+
+def _v5_elasticache(g: Gen):
+    c, uid, m = g.name("pms"), g.alnum(6, _LOWER_ALNUM), g.name("ms")
+    short = g.pick(["use1", "euw1", "usw2", "apse2"])
+    text = (f"REDIS_URL=rediss://master.{c}.{uid}.{short}.cache.amazonaws.com:6379/0\n"
+            f"REDIS_CLUSTER_ENDPOINT=clustercfg.{c}.{uid}.{short}.cache.amazonaws.com:6379\n"
+            f"MEMCACHED=${{MEMCACHED:-{m}.{uid}.cfg.{short}.cache.amazonaws.com:11211}}")
+    return text, [c, uid, m], [":6379/0", ":11211"]
+
+
+def _v5_opensearch(g: Gen):
+    d, h, r = g.name("ms"), g.alnum(26, _LOWER_ALNUM), g.region()
+    text = (f"$ curl -s -u admin:*** 'https://search-{d}-{h}.{r}.es.amazonaws.com/_cat/indices?v'\n"
+            "health status index              uuid                   pri rep docs.count\n"
+            "green  open   logs-2024.06.03    kX3p_9QbS2u7dQm1a0Lz1g   1   1     481233\n"
+            "yellow open   traces-2024.06.03  H8dn2WvWQp6o1J8nB1xV3A   1   1      92341")
+    return text, [d, h], ["_cat/indices?v", "logs-2024.06.03", "docs.count"]
+
+
+def _v5_msk(g: Gen):
+    c, uid, r, a = g.name("pms"), g.alnum(6, _LOWER_ALNUM), g.region(), g.account()
+    brokers = ",".join(f"b-{n}.{c}.{uid}.c{n + 1}.kafka.{r}.amazonaws.com:9098" for n in (1, 2, 3))
+    text = (f"$ aws kafka get-bootstrap-brokers --cluster-arn arn:aws:kafka:{r}:{a}:cluster/{c}/{_uuid(g)}-{g.r.randint(2, 25)}\n"
+            f'{{\n    "BootstrapBrokerStringSaslIam": "{brokers}"\n}}')
+    return text, [c, uid, a], ['"BootstrapBrokerStringSaslIam"', "get-bootstrap-brokers"]
+
+
+def _v5_endpoints(g: Gen):
+    fu, api, dom, cid, r = g.alnum(32, _LOWER_ALNUM), g.alnum(10, _LOWER_ALNUM), g.name("ms"), g.alnum(26, _LOWER_ALNUM), g.region()
+    text = (f"Function URL: https://{fu}.lambda-url.{r}.on.aws/\n"
+            f"API: https://{api}.execute-api.{r}.amazonaws.com/v1/orders  (curl -i → HTTP/2 200)\n"
+            f"Login: https://{dom}.auth.{r}.amazoncognito.com/login?client_id={cid}&response_type=code&scope=openid&redirect_uri=https://app.example.com/callback")
+    return text, [fu, api, dom, cid], ["response_type=code", "scope=openid", "HTTP/2 200"]
+
+
+# code and config in more languages and styles
+def _v5_dotnet(g: Gen):
+    b1, b2, q, a, _r = g.bucket(), g.bucket(), g.name("pms"), g.account(), g.region()
+    text = ('// appsettings.Production.json\n{\n  "AWS": { "Profile": "default", "Region": "eu-west-1" },\n'
+            f'  "Storage": {{ "BucketName": "{b1}" }},\n  "Queues": {{ "Orders": "https://sqs.eu-west-1.amazonaws.com/{a}/{q}" }}\n}}\n\n'
+            "// ReportUploader.cs\nusing var s3 = new AmazonS3Client(RegionEndpoint.EUWest1);\n"
+            "await s3.PutObjectAsync(new PutObjectRequest\n{\n"
+            f'    BucketName = "{b2}",\n    Key = $"reports/{{DateTime.UtcNow:yyyy-MM-dd}}.pdf",\n    FilePath = path\n}});')
+    return text, [b1, b2, q, a], ["RegionEndpoint.EUWest1", "new PutObjectRequest", '"Region": "eu-west-1"']
+
+
+def _v5_php(g: Gen):
+    k, s, b = g.akid(), g.secret(), g.bucket()
+    text = ("<?php\nuse Aws\\S3\\S3Client;\n\n$s3 = new S3Client([\n    'version' => 'latest',\n    'region'  => 'us-east-2',\n"
+            f"    'credentials' => [\n        'key'    => '{k}',\n        'secret' => '{s}',\n    ],\n]);\n"
+            f"$s3->putObject([\n    'Bucket' => '{b}',\n    'Key'    => 'invoices/' . $invoice->id . '.pdf',\n"
+            "    'Body'   => fopen($path, 'r'),\n]);")
+    return text, [k, s, b], ["'version' => 'latest'", "use Aws\\S3\\S3Client;"]
+
+
+def _v5_ruby(g: Gen):
+    b, t, a, q = g.bucket(), g.name(), g.account(), g.name("pms")
+    text = ("require 'aws-sdk-s3'\nrequire 'aws-sdk-dynamodb'\n\ns3 = Aws::S3::Client.new(region: 'us-west-2')\n"
+            f"obj = s3.get_object(bucket: '{b}', key: 'exports/latest.csv')\n"
+            f"ddb = Aws::DynamoDB::Client.new\nddb.put_item(table_name: '{t}', item: {{ 'pk' => id }})\n"
+            f"Aws::SQS::Client.new.send_message(queue_url: 'https://sqs.us-west-2.amazonaws.com/{a}/{q}', message_body: body)")
+    return text, [b, t, a, q], ["Aws::S3::Client.new(region: 'us-west-2')", "require 'aws-sdk-s3'"]
+
+
+def _v5_kotlin(g: Gen):
+    b, a, topic, r = g.bucket(), g.account(), g.name("pms"), g.region()
+    text = ("object AwsNames {\n"
+            f'    const val TOPIC_ARN = "arn:aws:sns:{r}:{a}:{topic}"\n    const val MEDIA_BUCKET = "{b}"\n}}\n\n'
+            f'suspend fun download(key: String) = S3Client {{ region = "{r}" }}.use {{ s3 ->\n'
+            "    s3.getObject(GetObjectRequest { bucket = AwsNames.MEDIA_BUCKET; this.key = key }) { it.body?.toByteArray() }\n}")
+    return text, [b, a, topic], ["GetObjectRequest {", "suspend fun download(key: String)"]
+
+
+def _v5_swift(g: Gen):
+    ipid, b, up = _uuid(g), g.bucket(), _pool_id(g, "us-east-1")
+    text = ("import AWSCore\nimport AWSS3\n\nlet credentialsProvider = AWSCognitoCredentialsProvider(\n"
+            f'    regionType: .USEast1,\n    identityPoolId: "us-east-1:{ipid}"\n)\n'
+            "let configuration = AWSServiceConfiguration(region: .USEast1, credentialsProvider: credentialsProvider)\n"
+            f'let uploadBucket = "{b}"\n// user pool: {up}')
+    return text, [ipid, b, up], ["regionType: .USEast1", "import AWSS3"]
+
+
+def _v5_bash_vars(g: Gen):
+    b, dist, a, role = g.bucket(), "E" + g.alnum(13, _UPPER_ALNUM), g.account(), g.name("pms")
+    text = ("#!/bin/bash\nset -eu\n"
+            f'BUCKET="{b}"\nDISTRIBUTION_ID={dist}\nDEPLOY_ROLE="arn:aws:iam::{a}:role/{role}"\n\n'
+            'creds=$(aws sts assume-role --role-arn "$DEPLOY_ROLE" --role-session-name web-deploy)\n'
+            'aws s3 sync ./public "s3://$BUCKET/" --delete --cache-control max-age=300\n'
+            'aws cloudfront create-invalidation --distribution-id "$DISTRIBUTION_ID" --paths "/*"')
+    return text, [b, dist, a, role], ['"s3://$BUCKET/"', "set -eu", "--cache-control max-age=300"]
+
+
+def _v5_makefile(g: Gen):
+    a, r, st, repo = g.account(), g.region(), g.name("pms"), g.name("ms")
+    text = (f"AWS_ACCOUNT ?= {a}\nAWS_REGION  ?= {r}\nECR  := $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com\n"
+            f"IMAGE := $(ECR)/{repo}\nSTACK := {st}\n\n.PHONY: deploy\ndeploy: push\n"
+            "\taws cloudformation deploy --stack-name $(STACK) --template-file cfn.yaml --parameter-overrides Image=$(IMAGE):$(GIT_SHA)\n")
+    return text, [a, st, repo], [".PHONY: deploy", "$(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com", "--template-file cfn.yaml"]
+
+
+def _v5_ansible_ops(g: Gen):
+    i1, i2, d, lb, sn = g.iid(), g.iid(), g.name("pms"), g.name("pms"), g.hexid("subnet")
+    text = ("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: Stop the batch workers\n      amazon.aws.ec2_instance:\n"
+            f"        instance_ids:\n          - {i1}\n          - {i2}\n        state: stopped\n        region: eu-west-1\n\n"
+            f"    - name: Snapshot before upgrade\n      amazon.aws.rds_instance_snapshot:\n        db_instance_identifier: {d}\n"
+            f"        db_snapshot_identifier: {d}-pre-upgrade\n\n    - name: ALB\n      amazon.aws.elb_application_lb:\n"
+            f"        name: {lb}\n        subnets: [{sn}]\n        state: present")
+    return text, [i1, i2, d, lb, sn], ["state: stopped", "gather_facts: false", "amazon.aws.rds_instance_snapshot"]
+
+
+def _v5_helm_irsa(g: Gen):
+    a, role, b, q, r = g.account(), g.name("pms"), g.bucket(), g.name("pms"), g.region()
+    text = ("# values-prod.yaml\nreplicaCount: 3\nserviceAccount:\n  create: true\n  name: worker\n  annotations:\n"
+            f"    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role}\n    eks.amazonaws.com/sts-regional-endpoints: \"true\"\n"
+            f"config:\n  s3Bucket: {b}\n  sqsQueueUrl: https://sqs.{r}.amazonaws.com/{a}/{q}\nresources:\n  limits:\n    memory: 512Mi")
+    return text, [a, role, b, q], ["replicaCount: 3", "eks.amazonaws.com/role-arn", "memory: 512Mi"]
+
+
+def _v5_crossplane(g: Gen):
+    b, t, r = g.bucket(), g.name(), g.region()
+    text = ("apiVersion: s3.aws.upbound.io/v1beta1\nkind: Bucket\nmetadata:\n"
+            f"  name: {b}\n  annotations:\n    crossplane.io/external-name: {b}\nspec:\n  forProvider:\n    region: {r}\n"
+            "  providerConfigRef:\n    name: default\n---\napiVersion: dynamodb.services.k8s.aws/v1alpha1\nkind: Table\nmetadata:\n"
+            f"  name: orders\nspec:\n  tableName: {t}\n  billingMode: PAY_PER_REQUEST\n  keySchema:\n    - attributeName: pk\n      keyType: HASH")
+    return text, [b, t], ["apiVersion: s3.aws.upbound.io/v1beta1", "billingMode: PAY_PER_REQUEST", "keyType: HASH"]
+
+
+def _v5_compose(g: Gen):
+    b, a, q, r = g.bucket(), g.account(), g.name("pms"), g.region()
+    text = ("services:\n  localstack:\n    image: localstack/localstack:3.4\n    ports: [\"4566:4566\"]\n"
+            "  app-local:\n    environment:\n      - AWS_ENDPOINT_URL=http://localstack:4566\n      - AWS_ACCESS_KEY_ID=test\n"
+            "      - AWS_SECRET_ACCESS_KEY=test\n      - S3_BUCKET=local-bucket\n  app-staging:\n    environment:\n"
+            f"      - AWS_REGION={r}\n      - S3_BUCKET={b}\n      - SQS_QUEUE_URL=https://sqs.{r}.amazonaws.com/{a}/{q}")
+    return text, [b, a, q], ["http://localstack:4566", "AWS_ACCESS_KEY_ID=test", "localstack/localstack:3.4"]
+
+
+def _v5_spring(g: Gen):
+    k, s, q, b, c, uid, r = g.akid(), g.secret(), g.name("pms"), g.bucket(), g.name("pms"), g.alnum(12, _LOWER_ALNUM), g.region()
+    text = ("spring:\n  datasource:\n"
+            f"    url: jdbc:postgresql://{c}.cluster-{uid}.{r}.rds.amazonaws.com:5432/app\n    hikari:\n      maximum-pool-size: 20\n"
+            f"cloud:\n  aws:\n    credentials:\n      access-key: {k}\n      secret-key: {s}\n    region:\n      static: {r}\n"
+            f"    stack:\n      auto: false\napp:\n  queue-name: {q}\n  bucket: {b}")
+    return text, [k, s, q, b, c, uid], ["auto: false", "maximum-pool-size: 20"]
+
+
+def _v5_django(g: Gen):
+    b, dom, k, s = g.bucket(), "d" + g.alnum(13, _LOWER_ALNUM), g.akid(), g.secret()
+    text = ("# settings/production.py\nDEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'\n"
+            f"AWS_STORAGE_BUCKET_NAME = '{b}'\nAWS_S3_REGION_NAME = 'eu-central-1'\nAWS_S3_CUSTOM_DOMAIN = '{dom}.cloudfront.net'\n"
+            f"AWS_ACCESS_KEY_ID = os.environ.get('AWS_ACCESS_KEY_ID', '{k}')\nAWS_SECRET_ACCESS_KEY = os.environ.get('AWS_SECRET_ACCESS_KEY', '{s}')\n"
+            "AWS_DEFAULT_ACL = None\nAWS_QUERYSTRING_AUTH = False")
+    return text, [b, dom, k, s], ["'storages.backends.s3boto3.S3Boto3Storage'", "AWS_QUERYSTRING_AUTH = False", "AWS_DEFAULT_ACL = None"]
+
+
+def _v5_node_env(g: Gen):
+    r = g.region()
+    up, cid, b, t, a, topic = _pool_id(g, r), g.alnum(26, _LOWER_ALNUM), g.bucket(), g.name(), g.account(), g.name("pms")
+    text = (f"NODE_ENV=production\nPORT=3000\nAWS_REGION={r}\nCOGNITO_USER_POOL_ID={up}\nCOGNITO_CLIENT_ID={cid}\n"
+            f"UPLOADS_BUCKET={b}\nDYNAMODB_TABLE={t}\nSNS_TOPIC_ARN=arn:aws:sns:{r}:{a}:{topic}\nLOG_LEVEL=debug")
+    return text, [up, cid, b, t, a, topic], ["NODE_ENV=production", "PORT=3000", "LOG_LEVEL=debug"]
+
+
+def _v5_terragrunt(g: Gen):
+    b, t, a, role = f"{g.name('ms')}-tfstate-{g.account()}", g.name("pms"), g.account(), g.name("pms")
+    text = ('remote_state {\n  backend = "s3"\n  generate = {\n    path      = "backend.tf"\n    if_exists = "overwrite_terragrunt"\n  }\n'
+            f'  config = {{\n    bucket         = "{b}"\n    key            = "${{path_relative_to_include()}}/terraform.tfstate"\n'
+            f'    region         = "eu-west-1"\n    encrypt        = true\n    dynamodb_table = "{t}"\n'
+            f'    role_arn       = "arn:aws:iam::{a}:role/{role}"\n  }}\n}}')
+    return text, [b, t, a, role], ['backend = "s3"', '"${path_relative_to_include()}/terraform.tfstate"', 'if_exists = "overwrite_terragrunt"']
+
+
+def _v5_tf_variables(g: Gen):
+    v, a, b, r, kid = g.hexid("vpc"), g.account(), g.account(), g.region(), _uuid(g)
+    text = ('variable "vpc_id" {\n  description = "VPC the service runs in"\n  type        = string\n'
+            f'  default     = "{v}"\n}}\n\nvariable "allowed_account_ids" {{\n  type    = list(string)\n  default = ["{a}", "{b}"]\n}}\n\n'
+            f'variable "kms_key_arn" {{\n  type    = string\n  default = "arn:aws:kms:{r}:{a}:key/{kid}"\n}}')
+    return text, [v, a, b, kid], ["type        = string", "type    = list(string)"]
+
+
+# human text: issues, reviews, Q&A, runbooks, chat, mail, markdown decorations, five more languages
+def _v5_gh_issue(g: Gen):
+    a, fn, b, r, prof = g.account(), g.name("pms"), g.bucket(), g.region(), g.name("ms")
+    text = ("### Describe the bug\nAfter upgrading to v3.2.1 the exporter fails with `AccessDenied` when the Lambda "
+            f"`arn:aws:lambda:{r}:{a}:function:{fn}` reads `s3://{b}/exports/2024-06-03.parquet`.\n\n"
+            f"### Steps to reproduce\n1. Deploy with `--profile {prof}`\n2. Run `aws s3 ls s3://{b}/exports/`\n3. See error\n\n"
+            "### Expected behavior\nThe object is read.\n\n### Environment\n- OS: Ubuntu 22.04\n- Node: 20.11.1")
+    return text, [a, fn, b], ["### Describe the bug", "v3.2.1", "Ubuntu 22.04", "20.11.1"]
+
+
+def _v5_pr_review(g: Gen):
+    t, a, role, p = g.name(), g.account(), g.name("pms"), g.name("ms")
+    text = (f"> `TABLE_NAME = \"{t}\"`\n\n**nit:** this hardcodes the prod table; read it from SSM (`/app/{p}/table-name`) instead.\n"
+            f"Also the role → `arn:aws:iam::{a}:role/{role}` is the *prod* one — please don't use it in tests.\n\n"
+            "Otherwise LGTM :+1: (approved pending CI)")
+    return text, [t, a, role], ["**nit:**", "LGTM :+1:"]
+
+
+def _v5_stackoverflow(g: Gen):
+    fn, a, r, b, role = g.name("pms"), g.account(), g.region(), g.bucket(), g.name("pms")
+    text = (f"**AccessDenied when Lambda reads from S3 bucket in same account**\n\nI'm getting AccessDenied when my Lambda "
+            f"(arn:aws:lambda:{r}:{a}:function:{fn}) reads from bucket {b}. The execution role is **{role}** and it has this policy:\n\n"
+            f'```json\n{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{b}/*"}}\n```\n\n'
+            "What am I missing? **Edit:** the objects are encrypted with SSE-KMS.")
+    return text, [fn, a, b, role], ["**Edit:**", "SSE-KMS", '"Action": "s3:GetObject"']
+
+
+def _v5_runbook(g: Gen):
+    asg, lb, h, i, d, a = g.name("pms"), g.name("pms"), g.alnum(16, _HEX), g.iid(), g.name("pms"), g.account()
+    text = (f"## Failover for `{d}`\n\n| Resource | ID | Notes |\n|---|---|---|\n| ASG | {asg} | min 2 |\n"
+            f"| ALB | app/{lb}/{h} | internal |\n| Bastion | `{i}` | SSM only |\n| Account | {a} | prod |\n\n"
+            f"## Steps\n1. Connect: `aws ssm start-session --target {i}`\n"
+            f"2. Promote: `aws rds failover-db-cluster --db-cluster-identifier {d}`\n3. Watch the ALB 5xx graph.")
+    return text, [asg, lb, h, i, d, a], ["## Steps", "| Resource | ID | Notes |", "min 2"]
+
+
+def _v5_slack_thread(g: Gen):
+    lb, tg, h, i1, i2 = g.name("pms"), g.name("pms"), g.alnum(16, _HEX), g.iid(), g.iid()
+    text = (f"@oncall :rotating_light: prod api 5xx → ALB `{lb}` has 0 healthy targets\n"
+            "> @m.kowalski: which TG?\n"
+            f":point_right: targetgroup/{tg}/{h} → {i1}, {i2} (both `unhealthy`, Target.ResponseCodeMismatch)\n"
+            ":white_check_mark: fixed by rolling back to v2.31.0, thx @j.nakamura")
+    return text, [lb, tg, h, i1, i2], [":rotating_light:", "@oncall", "Target.ResponseCodeMismatch", "v2.31.0"]
+
+
+def _v5_email(g: Gen):
+    b, a, snap, d = g.bucket(), g.account(), g.name("pms"), g.name("pms")
+    text = (f"Subject: [Action required] Decommission of bucket '{b}' on 2024-07-01\n"
+            "From: Cloud Platform <platform@example.com>\n\nHi team,\n\nOn 2024-07-01 we will delete the following resources:\n"
+            f"  1) S3 bucket \"{b}\" (account {a})\n  2) RDS snapshot rds:{snap}-2024-06-01-03-10\n"
+            f"  3) RDS instance {d} (stopped since March)\n\nReply by Friday if you still need any of them.\n\nThanks,\nPlatform")
+    return text, [b, a, snap, d], ["2024-07-01", "platform@example.com", "[Action required]"]
+
+
+def _v5_markdown_decor(g: Gen):
+    b1, b2, t, q, a, r = g.bucket(), g.bucket(), g.name(), g.name("pms"), g.account(), g.region()
+    text = (f"# Migration of {b1}\n\n- source: [{b1}](https://s3.console.aws.amazon.com/s3/buckets/{b1}?region={r}&tab=objects)\n"
+            f"- target: _{b2}_ (in ‘{a}’)\n- table “{t}” => «{q}» (queue)\n- old -> new: `{b1}` -> `{b2}`\n"
+            "- owner: **@platform-team**")
+    return text, [b1, b2, t, q, a], ["**@platform-team**", "tab=objects"]
+
+
+def _v5_italian(g: Gen):
+    b, a, fn = g.bucket(), g.account(), g.name("pms")
+    text = (f"Ciao a tutti, il bucket S3 «{b}» nell'account {a} è pieno di oggetti duplicati; la funzione Lambda {fn} "
+            "li scrive due volte. Qualcuno può controllare entro venerdì?")
+    return text, [b, a, fn], ["entro venerdì", "Ciao a tutti"]
+
+
+def _v5_dutch(g: Gen):
+    fn, a, t = g.name("pms"), g.account(), g.name()
+    text = (f"Hoi allemaal, de Lambda-functie {fn} in account {a} faalt sinds vannacht met een timeout bij het schrijven "
+            f"naar DynamoDB-tabel {t}. Wie kijkt er even mee?")
+    return text, [fn, a, t], ["sinds vannacht", "Wie kijkt er even mee?"]
+
+
+def _v5_polish(g: Gen):
+    q, a, i = g.name("pms"), g.account(), g.iid()
+    text = (f"Cześć, kolejka SQS {q} na koncie {a} ma ponad 50 tys. wiadomości, a instancja EC2 {i} "
+            "przestała je przetwarzać o 03:15. Czy ktoś może zrestartować workera?")
+    return text, [q, a, i], ["50 tys. wiadomości", "03:15"]
+
+
+def _v5_chinese(g: Gen):
+    a, b, i, c = g.account(), g.bucket(), g.iid(), g.name("pms")
+    text = (f"紧急：生产账号 {a} 里的 S3 存储桶 {b} 被误删了，EC2 实例 {i} 还在往里写日志。"
+            f"EKS 集群「{c}」的 Pod 也报 NoSuchBucket 错误，请尽快处理。")
+    return text, [a, b, i, c], ["NoSuchBucket"]
+
+
+def _v5_korean(g: Gen):
+    b, t, a, role = g.bucket(), g.name(), g.account(), g.name("pms")
+    text = (f"S3 버킷 {b} 과 DynamoDB 테이블 {t} 에 대한 권한을 확인해 주세요. 계정은 {a} 이고 "
+            f"역할은 arn:aws:iam::{a}:role/{role} 입니다. 오류: AccessDenied")
+    return text, [b, t, a, role], ["AccessDenied"]
+
+
+# negatives: must come through unchanged
+def _v5_neg_packages(g: Gen):
+    sha, dig = g.alnum(40, _HEX), g.alnum(64, _HEX)
+    text = ("$ npm ls @aws-sdk/client-s3\napp@2.3.0 /srv/app\n└── @aws-sdk/client-s3@3.592.0\n"
+            "$ kubectl get rs -n web\nNAME                DESIRED   CURRENT   READY   AGE\nweb-7d9f8b6c5       3         3         3       2d\n"
+            "pod/web-7d9f8b6c5-x2x9z   1/1   Running\n"
+            f"resolved https://registry.npmjs.org/@aws-sdk/client-s3/-/client-s3-3.592.0.tgz; github.com/aws/aws-sdk-go-v2 v1.30.3; "
+            f"commit {sha}; image ghcr.io/acme/web@sha256:{dig}")
+    return text, [], ["@aws-sdk/client-s3@3.592.0", "web-7d9f8b6c5-x2x9z", "web-7d9f8b6c5 ", "https://registry.npmjs.org/@aws-sdk/client-s3/-/client-s3-3.592.0.tgz",
+                      "github.com/aws/aws-sdk-go-v2 v1.30.3", sha, f"sha256:{dig}"]
+
+
+def _v5_neg_aws_words(g: Gen):
+    text = ("The role needs s3:GetObject and ec2:DescribeInstances; attach AmazonS3ReadOnlyAccess "
+            "(arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess) and arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole. "
+            "Resource types: AWS::S3::Bucket, AWS::Lambda::Function. The stack went UPDATE_ROLLBACK_COMPLETE in us-west-2b on "
+            "m7g.xlarge; the API answered HTTP/1.1 403 Forbidden for DescribeInstances.")
+    return text, [], ["s3:GetObject", "ec2:DescribeInstances", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+                      "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "AWS::S3::Bucket", "AWS::Lambda::Function",
+                      "UPDATE_ROLLBACK_COMPLETE", "us-west-2b", "m7g.xlarge", "HTTP/1.1 403 Forbidden"]
+
+
+def _v5_neg_ids(g: Gen):
+    rid, tid, sid = _uuid(g), g.alnum(32, _HEX), g.alnum(16, _HEX)
+    text = (f'{{"level":"error","ts":"2024-06-03T08:41:12.118Z","request_id":"{rid}","trace_id":"{tid}","span_id":"{sid}",'
+            '"msg":"upstream timeout","status":504,"duration_ms":30001,"version":"4.12.0-rc.2"}')
+    return text, [], [rid, tid, sid, '"status":504', '"version":"4.12.0-rc.2"', "2024-06-03T08:41:12.118Z"]
+
+
+def _v5_neg_trust(g: Gen):
+    pol = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+           "Action": "sts:AssumeRole"}]}
+    text = ("Trust policy:\n" + json.dumps(pol, indent=2) + "\nManaged policies: arn:aws:iam::aws:policy/ReadOnlyAccess, "
+            "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess; Resource \"*\" with logs:CreateLogGroup, logs:PutLogEvents.")
+    return text, [], ['"lambda.amazonaws.com"', '"states.amazonaws.com"', "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                      "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess", "logs:CreateLogGroup", '"sts:AssumeRole"']
+
+
+VARIANTS_5: list[Template] = [
+    # aws CLI JSON/XML an agent's Bash tool returns (#0-#6)
+    _v5_describe_instances, _v5_list_functions, _v5_describe_db, _v5_bucket_policy, _v5_describe_stacks, _v5_ecr_images,
+    _v5_list_roles,
+    # config files and deployment descriptors (#7-#24)
+    _v5_aws_config, _v5_kubeconfig, _v5_env_grep, _v5_tfvars, _v5_samconfig, _v5_cdk_context, _v5_serverless, _v5_copilot,
+    _v5_aws_exports, _v5_amplify_outputs, _v5_buildspec, _v5_appspec, _v5_taskdef, _v5_asl, _v5_eventbridge_targets,
+    _v5_iam_conditions, _v5_kms_policy, _v5_scp,
+    # observability and incident tools (#25-#35)
+    _v5_datadog, _v5_pagerduty, _v5_opsgenie, _v5_cw_email, _v5_health, _v5_guardduty, _v5_securityhub, _v5_config_eval,
+    _v5_trusted_advisor, _v5_cur, _v5_athena,
+    # endpoints in connection strings (#36-#41)
+    _v5_redshift, _v5_rds_urls, _v5_elasticache, _v5_opensearch, _v5_msk, _v5_endpoints,
+    # code and config: C#, PHP, Ruby, Kotlin, Swift, bash, Makefile, Ansible, Helm, Crossplane/ACK, compose, Spring,
+    # Django, .env, terragrunt, Terraform variables (#42-#57)
+    _v5_dotnet, _v5_php, _v5_ruby, _v5_kotlin, _v5_swift, _v5_bash_vars, _v5_makefile, _v5_ansible_ops, _v5_helm_irsa,
+    _v5_crossplane, _v5_compose, _v5_spring, _v5_django, _v5_node_env, _v5_terragrunt, _v5_tf_variables,
+    # human text (#58-#69)
+    _v5_gh_issue, _v5_pr_review, _v5_stackoverflow, _v5_runbook, _v5_slack_thread, _v5_email, _v5_markdown_decor,
+    _v5_italian, _v5_dutch, _v5_polish, _v5_chinese, _v5_korean,
+    # negatives (#70-#73)
+    _v5_neg_packages, _v5_neg_aws_words, _v5_neg_ids, _v5_neg_trust,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -1524,7 +2344,7 @@ CLASSES: dict[str, list[Template]] = {
     "negatives": NEGATIVES,
 }
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
-                                       "variants-4": VARIANTS_4}
+                                       "variants-4": VARIANTS_4, "variants-5": VARIANTS_5}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:

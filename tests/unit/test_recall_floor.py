@@ -16,11 +16,13 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # engine) at 70.1 % when written, 95.2 % after its classes were fixed (seed 7: 95.2 %); variants-4
 # (session 8, by a helper that never read the engine) at 80.4 % recall and 98.6 % kept when written
 # (seed 7: 80.5 %, 72 of 73 must-keep cases kept: #59's SQS MessageGroupId was rewritten), then
-# 95.1 % and every must-keep kept after its classes were fixed (variants-3 97.6 %, variants-1 100 %).
+# 95.1 % and every must-keep kept after its classes were fixed (variants-3 97.6 %, variants-1 100 %);
+# variants-5 (session 8, by a helper that never read the engine) at 88.0 % recall and 93.2 % kept
+# when written (seed 7: 88.0 %, 69 of 74 must-keep cases kept).
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
-HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.9, "variants-3": 0.95, "variants-4": 0.93}
+HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.9, "variants-3": 0.95, "variants-4": 0.93, "variants-5": 0.85}
 # Share of cases whose must-keep values all come through; 1.0 unless a set was measured below it when written.
-HELD_OUT_KEPT_FLOORS: dict[str, float] = {}
+HELD_OUT_KEPT_FLOORS = {"variants-5": 0.90}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
