@@ -291,6 +291,10 @@ class Finder:
     def __init__(self, detectors: list[Detector], prefilter: str = "auto"):
         self.detectors = detectors
         self.prefilter = make_prefilter(detectors, prefilter)
+        # AWS's enum values (lower-cased; the packs' shared keep_values set): a CamelCase one found
+        # inside an ARN (Lightsail's ExportSnapshotRecord) is AWS's word, not a name to propagate.
+        self._enum_values: frozenset[str] = next(
+            (v for d in detectors for v in (d.params.get("keep_values"),) if isinstance(v, frozenset)), frozenset())
 
     def find(self, text: str) -> list[Part]:
         """Parts to pseudonymize, sorted by position and non-overlapping."""
@@ -317,7 +321,7 @@ class Finder:
                         spans.add((s, e))
         if propagate:
             taken = _Intervals([h[0] for h in winners], [h[1] for h in winners])
-            extra = _propagate(text, propagate, taken, spans)
+            extra = _propagate(text, propagate, taken, spans, self._enum_values)
             parts.extend(extra)
         parts.sort()
         return parts
@@ -342,7 +346,8 @@ def _dotted_name(value: str) -> bool:
     return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
 
 
-def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[tuple[int, int]]) -> list[Part]:
+def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[tuple[int, int]],
+               enum_values: frozenset[str] = frozenset()) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
     found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
     An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
@@ -350,7 +355,8 @@ def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[
     already taken, where the values came from (an inventory's every name: most literal hits)."""
     accounts = [v for v, k in values.items() if k == "account"]
     names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
-                    and (name_shaped(v) or _dotted_name(v) or _CAMEL_NAME.fullmatch(v))),
+                    and (name_shaped(v) or _dotted_name(v)
+                         or (_CAMEL_NAME.fullmatch(v) and v.lower() not in enum_values))),
                    key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
     literals = accounts + names
     out: list[Part] = []

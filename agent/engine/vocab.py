@@ -525,6 +525,13 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)):
         return []
+    scheme = value.find("://")
+    if scheme > 0:
+        # A URL: the scheme is no name, and its host is aws-hostname's when it is AWS's and nothing
+        # to hide when it is not (AWS_ENDPOINT_URL=http://localstack:4566); its path may name a
+        # resource (a queue URL's queue), segment by segment.
+        path = value.find("/", scheme + 3)
+        return [] if path < 0 else splitters._path_parts(text, start + path, end, kind)
     if value.startswith("alias/") and len(value) > 6:
         start, value = start + 6, value[6:]   # a KMS alias: "alias/" is AWS's syntax, the rest its name
     if "/" in value or ":" in value:
