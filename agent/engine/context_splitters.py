@@ -168,6 +168,10 @@ _NAME_HEADERS = frozenset("""
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
 _WEAK_HEADERS = frozenset("""role function table stack service user repository topic resource resourcename
     resourceid""".split())
+# A generic ID / Name column beside a column of resource types (| Resource | ID |: | ASG | x |) holds
+# those resources' names: read as a weak column.
+_TYPE_HEADERS = frozenset("resource resourcetype type service kind".split())
+_GENERIC_HEADERS = frozenset("id name identifier".split())
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
@@ -207,6 +211,9 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             kinds[i] = "name"
         elif h in _WEAK_HEADERS:
             kinds[i] = "weak"
+    headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
+    if _TYPE_HEADERS.intersection(headers):
+        kinds.update((i, "weak") for i, h in enumerate(headers) if h in _GENERIC_HEADERS)
     if not kinds:
         return []
     out: list[Part] = []
