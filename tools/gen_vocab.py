@@ -101,6 +101,7 @@ def collect():
     foreign_uses: Counter = Counter()   # uses documented as another ecosystem's vocabulary (FOREIGN_DOCS)
     uses: Counter = Counter()
     enums: set[str] = set()
+    enum_members: list[tuple[tuple[str, ...], list[str]]] = []   # (member words, its enum values)
     for _, model in _models():
         shapes = model["shapes"]
         for shape in shapes.values():
@@ -120,6 +121,7 @@ def collect():
                 if "enum" in target:
                     enum_uses[member] += 1
                     other_uses[member.lower()] += 1
+                    enum_members.append((words(member), [v for v in target["enum"] if isinstance(v, str)]))
                     continue
                 shape_words = words(spec["shape"])
                 member_words = words(member)
@@ -160,7 +162,7 @@ def collect():
     entries = {e for e in entries if e[-1] in TAILS or e[-1] in nouns}
     # written as "!words": a label of another ecosystem, whose shorter tails do not count either
     blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2}
-    return entries, enums, blocked
+    return entries, enums, blocked, enum_members
 
 
 # Objects whose lower-case "name" / "id" is a resource's: the member sets of botocore structures
@@ -456,6 +458,65 @@ ID_PATH_DOC = re.compile(r"<code>([A-Za-z][A-Za-z0-9-]*)/[^<\s]+</code>")
 ID_MEMBER = re.compile(r"(?:Id|ID|Identifier)$")
 
 
+# Which AWS words a label keeps. An enum value under an identifier label is kept only when a member
+# spelled like that label (its last words) is, somewhere in the models, an enum holding that value
+# (securitylake's "sourceName": "VPC_FLOW"), or documents it as a constant in code
+# (<code>current</code> of Redshift's MaintenanceTrackName; not after "such as", "for example" ...).
+# Any other enum word under an identifier label is a name ("StageName": "prod", "BranchName":
+# "main", "DatabaseName": "customer"): the 25,000 enum values of all models spell half the words
+# people name things with. Lines are "label words|value", the label's last word singular.
+_SINGULAR = {"ids": "id", "names": "name", "arns": "arn", "identifiers": "identifier", "urls": "url"}
+DOC_CODE = re.compile(r"<code>([A-Za-z][A-Za-z0-9_]*)</code>")
+DOC_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|[a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*")
+DOC_UPPER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+# Not a constant: an example of a name, or the name a resource gets by default (the API Gateway
+# stage of Migration Hub Refactor Spaces "defaults to <code>prod</code>": a name people choose too).
+EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:?|like|\bsample|defaults? (?:to|is)")
+
+
+# What the models do not say: the target of every VPC route table's own route is "local" (EC2 User
+# Guide, route tables), where every other route holds a gateway's ID.
+LABEL_CONSTANTS = frozenset({"gateway id|local"})
+
+
+def singular(w: tuple[str, ...]) -> tuple[str, ...]:
+    return w[:-1] + (_SINGULAR.get(w[-1], w[-1]),) if w else w
+
+
+def collect_label_values(entries, enums, enum_members) -> list[str]:
+    from agent.engine.labels import words
+    keys = {singular(e) for e in entries}
+    known = {v.lower() for v in enums}
+    lines: set[str] = set(LABEL_CONSTANTS)
+
+    def add(member_words: tuple[str, ...], values) -> None:
+        for k in range(1, min(len(member_words), 6) + 1):
+            tail = singular(member_words[-k:])
+            if tail in keys:
+                label = " ".join(tail)
+                lines.update(f"{label}|{v.lower()}" for v in values
+                             if v.lower() in known and v == v.strip() and not any(c.isspace() or c == "|" for c in v))
+
+    for member_words, values in enum_members:
+        add(member_words, values)
+    for _, shapes, member, spec, _ in _structure_members():
+        if not _TAIL.search(member):
+            continue
+        target = _string_target(shapes, spec)
+        if target.get("type") != "string" or "enum" in target:
+            continue
+        doc = spec.get("documentation", "")
+        found = []
+        for m in DOC_CODE.finditer(doc):
+            value = m.group(1)
+            if DOC_CONSTANT.fullmatch(value) and (DOC_UPPER.fullmatch(value)
+                                                  or not EXAMPLE_CUE.search(doc[max(0, m.start() - 40):m.start()])):
+                found.append(value)
+        if found:
+            add(words(member), found)
+    return sorted(lines)
+
+
 def collect_id_path_types() -> list[str]:
     found: set[str] = set()
     for _, model in _models():
@@ -466,6 +527,11 @@ def collect_id_path_types() -> list[str]:
                     doc = spec.get("documentation") or shapes.get(spec["shape"], {}).get("documentation", "")
                     found.update(ID_PATH_DOC.findall(doc))
     return sorted(found - {"aws"})
+
+
+# Values never masked under a label: AWS enum values (under a generic label, and wherever the label is
+# not spelled as only AWS spells it), and under a specific label so spelled those its members keep.
+KEEP = {"keep_values": {"vocabulary": "aws-enum-values"}, "label_values": {"vocabulary": "aws-label-values"}}
 
 
 def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list[str]] = ([], []),
@@ -489,7 +555,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"},
+                   **KEEP,
                    "generic": list(generic), "generic_near_arn": ["name", "id"],
                    "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "objects": {"vocabulary": "aws-resource-objects"},
@@ -526,7 +592,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '{"Name": "Flights Select Query", "WorkGroup": "primary"}',
                  "masks": ["Flights", "Select", "Query"]},
                 {"text": '{\\"SAMAccountName\\": \\"Jane Doe\\"}', "masks": ["Jane", "Doe"]},
-                {"text": '{"capacityProviderArn": "x", "name": "ExampleCapacityProvider"}',
+                {"text": '{"capacityProviderArn": "arn:aws:ecs:us-east-1:123456789012:capacity-provider/cp", '
+                         '"name": "ExampleCapacityProvider"}',
                  "masks": ["ExampleCapacityProvider"]},
                 {"text": '{"arn": "x", "location": {"regionName": "us-east-1"}, "name": "web-1"}', "masks": ["web-1"]},
                 {"text": '{"name": "WordPress-1", "supportCode": "x", "isStaticIp": false, "addOns": []}',
@@ -538,11 +605,15 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                  "masks": ["my-provider", "my-portfolio"]},
                 {"text": '"outputArtifacts": [\n  {"name": "MyApp"}\n]', "masks": ["MyApp"]},
                 {"text": "billingAccountName: acme-payer", "masks": ["acme-payer"]},
+                {"text": '{"StageName": "prod", "CatalogName": "hive"}', "masks": ["prod", "hive"]},
                 {"text": '{\\"domainInfos\\": [{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"DataFrobotz\\"}, '
                          '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
                  "masks": ["DataFrobotz", "erontest"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '"GatewayId": "local"', '"SourceName": "VPC_FLOW"', '"MaintenanceTrackName": "current"',
+                         '"ManifestName": "string"', '"containerName": "web"', 'profile_name="prod"',
+                         '{"refId": "A"}',
                          '{"stackID": "default/checkout"}',
                          '{"Values": ["running"], "Name": "instance-state-name"}', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -560,7 +631,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '"Name": "one two three four five six seven eight nine"', '{"name": "Run the tests"}',
                          "\"Name\": \"it's\" ok\"",
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__get", "input": {"arn": "x"}}',
-                         '{"type": "tool_use", "input": {"roleArn": "x"}, "id": "toolu_01abc", "name": "mcp__a"}',
+                         '{"type": "tool_use", "input": {"roleArn": "arn:aws:iam::123456789012:role/r"}, '
+                         '"id": "toolu_01abc", "name": "mcp__a"}',
                          '{"description": "see clusterArn", "name": "Bash"}',
                          '{"name": "http", "containerPort": 80, "protocol": "TCP"}',
                          '{"name": "web", "image": "nginx", "imagePullPolicy": "Always", "volumeMounts": []}',
@@ -584,7 +656,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "list"},
+                   **KEEP, "form": "list"},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
                   rf"{BLANK}*{SEP_Q}\"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})"
                   rf"(?P<q2>{SEP_Q}\")"),
@@ -593,8 +665,9 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '"TableNames": [\n    "Forum",\n    "orders-2024"\n]', "masks": ["Forum", "orders-2024"]},
                 {"text": '{\\"SubnetIds\\": [\\"subnet-1EXAMPLE\\", \\"subnet-2EXAMPLE\\"]}',
                  "masks": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]},
+                {"text": '"UserNames": ["pat", "test"]', "masks": ["pat", "test"]},
             ],
-            "no_match": ['"Names": ["running"]', '"Types": ["a-1"]', '"SubnetIds": []'],
+            "no_match": ['"Names": ["running"]', '"Types": ["a-1"]', '"SubnetIds": []', '"AccountIds": ["all"]'],
         },
     }
     xml = {
@@ -609,7 +682,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "generic": ["Name", "Id"]},
+                   **KEEP, "generic": ["Name", "Id"]},
         "regex": (rf"(?<=<)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})(?P<kq2>)>(?P<q>)(?P<value>{VALUE})(?P<q2>)</"),
         "examples": {
             "match": [
@@ -621,7 +694,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         },
     }
     pair_params = {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "pair"}
+                   **KEEP, "form": "pair"}
     env_yaml = {
         "id": "vocab-env-pair-yaml",
         "kind": "name",
@@ -672,7 +745,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
+                   **KEEP, "form": "cli",
                    "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"],
                    "named_flags": sorted({line.split()[1] for line in named_flags}),
@@ -699,8 +772,10 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": "aws ssm terminate-session --session-id jdoe-07a16060613c408b5",
                  "masks": ["jdoe-07a16060613c408b5"]},
                 {"text": "aws codebuild batch-get-projects --names proj-a proj-b", "masks": ["proj-a", "proj-b"]},
+                {"text": "aws apigatewayv2 get-stage --api-id a1b2c3 --stage-name prod", "masks": ["a1b2c3", "prod"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
+                         "serverless deploy --stage-name prod",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
                          "--engine-name mysql", "--region-name us-east-1", "git push --domain x-1",
                          "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1",
@@ -720,7 +795,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "call"},
+                   **KEEP, "form": "call"},
         "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}[\"'])(?P<value>{VALUE})"
                   rf"(?P<q2>{SEP_Q}[\"'])\)"),
         "examples": {
@@ -750,7 +825,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"},
+                   **KEEP,
                    "generic": single, "generic_lists": plural},
         # A list item is never a key: without that look-ahead a singular key's value ran on over the
         # next key ("sourceCommit": "ca45e279", "sourceReference": ...) and hid it.
@@ -776,7 +851,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
 
 def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],
            parents: list[str], model_keys: tuple[list[str], list[str]], blocked=(),
-           generic: tuple[str, ...] = ("Id", "ID", "Name"), id_paths: tuple[str, ...] = ()) -> str:
+           generic: tuple[str, ...] = ("Id", "ID", "Name"), id_paths: tuple[str, ...] = (),
+           label_values: tuple[str, ...] = ()) -> str:
     import yaml
     dets = detectors(entries, named_flags, model_keys, generic)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
@@ -795,7 +871,8 @@ def render(entries, enums, version: str, objects: list[str], named_flags: list[s
             + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags)
             + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels)
             + "\n  aws-parent-objects: |\n" + "\n".join("    " + line for line in parents)
-            + "\n  aws-id-path-types: |\n" + "\n".join("    " + line for line in id_paths) + "\n")
+            + "\n  aws-id-path-types: |\n" + "\n".join("    " + line for line in id_paths)
+            + "\n  aws-label-values: |\n" + "\n".join("    " + line for line in label_values) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -814,7 +891,8 @@ def check(text: str) -> list[str]:
                        .replace("aws-cli-named-flags", "check-named-flags")
                        .replace("aws-object-labels", "check-object-labels")
                        .replace("aws-parent-objects", "check-parent-objects")
-                       .replace("aws-id-path-types", "check-id-path-types"))
+                       .replace("aws-id-path-types", "check-id-path-types")
+                       .replace("aws-label-values", "check-label-values"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -835,7 +913,8 @@ def main() -> int:
     p.add_argument("--check", action="store_true", help="fail if the committed file is not what would be written")
     args = p.parse_args()
     import botocore
-    entries, enums, blocked = collect()
+    entries, enums, blocked, enum_members = collect()
+    label_values = tuple(collect_label_values(entries, enums, enum_members))
     labels = object_labels()
     objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
@@ -844,7 +923,7 @@ def main() -> int:
     generic = tuple(generic_keys())
     id_paths = tuple(collect_id_path_types())
     text = render(entries, enums, botocore.__version__, objects, named_flags, labels, parents, model_keys,
-                  blocked, generic, id_paths)
+                  blocked, generic, id_paths, label_values)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -857,6 +936,7 @@ def main() -> int:
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
           f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(parents)} parent keys, "
           f"{sum(map(len, model_keys))} model keys, {len(named_flags)} named CLI flags, "
+          f"{len(label_values)} label values, "
           f"botocore {botocore.__version__}")
     return 0
 
