@@ -485,7 +485,9 @@ def singular(w: tuple[str, ...]) -> tuple[str, ...]:
 
 def collect_label_values(entries, enums, enum_members) -> list[str]:
     from agent.engine.labels import words
-    keys = {singular(e) for e in entries}
+    # and the generic words, for a generic flag inside an aws command (ecs put-account-setting
+    # --name serviceLongArnFormat: that operation's name is an enum)
+    keys = {singular(e) for e in entries} | {(w,) for w in TAILS if not w.endswith("s")}
     known = {v.lower() for v in enums}
     lines: set[str] = set(LABEL_CONSTANTS)
 
@@ -773,9 +775,12 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                  "masks": ["jdoe-07a16060613c408b5"]},
                 {"text": "aws codebuild batch-get-projects --names proj-a proj-b", "masks": ["proj-a", "proj-b"]},
                 {"text": "aws apigatewayv2 get-stage --api-id a1b2c3 --stage-name prod", "masks": ["a1b2c3", "prod"]},
+                {"text": "aws lambda create-alias --function-name fn-1 --name LIVE", "masks": ["fn-1", "LIVE"]},
+                {"text": "aws eks create-cluster --name example", "masks": ["example"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "serverless deploy --stage-name prod",
+                         "aws ecs put-account-setting --name serviceLongArnFormat --value enabled",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
                          "--engine-name mysql", "--region-name us-east-1", "git push --domain x-1",
                          "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1",

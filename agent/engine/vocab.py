@@ -96,6 +96,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     not be a type name or an expression.
     """
     form = params.get("form", "key")
+    in_command = False
     if form == "key":
         label, kq2, q, q2 = m.group("label", "kq2", "q", "q2")
         label_start = m.start("label")
@@ -130,6 +131,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if q is None:
             q2 = None   # a quote after an unquoted word closes the string the command is in (_CLI_END)
         generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start()) is not None
+        # --name / --id known to stand in an aws command: its enum words are names too (--name prod)
+        in_command = generic
         named = params.get("named_in_aws_operation")
         if not generic and named is not None and label in params.get("named_flags", ()):
             # --domain, --work-group: what the operation's own botocore docs call "The name of ..."
@@ -175,10 +178,14 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
         low = value.lower()
-        enum = keep is not None and low in keep and (generic or (
-            _PLAIN_WORD.fullmatch(value) is not None
-            and (not _aws_spelled(text, m, form, label, q) or _kept_under(label, low, params.get("label_values")))))
-        code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
+        enum = keep is not None and low in keep and ((generic and not in_command) or (
+            (in_command or _PLAIN_WORD.fullmatch(value) is not None)
+            and (not (in_command or _aws_spelled(text, m, form, label, q))
+                 or _kept_under(label, low, params.get("label_values")))))
+        # "example" is the docs' own name for a resource in a command (aws eks create-cluster --name
+        # example), a placeholder elsewhere (bucketName: example)
+        code = q is None and ((low in _NOT_VALUES and not (low == "example" and form == "cli" and (
+            in_command or _in_aws_command(text, m.start()) is not None))) or _EXPRESSION.search(value))
         typed = 0   # characters of a leading resource type that stays readable
         if "/" in value and plural is _ID_LABEL:
             # a path under an ID label is something else (stackID: default/web), unless it starts
@@ -484,7 +491,10 @@ def _kept_under(label: str, low: str, label_values) -> bool:
     if not w:
         return False
     w = w[:-1] + (_SINGULAR.get(w[-1], w[-1]),)
-    return any(f"{' '.join(w[len(w) - k:])}|{low}" in label_values for k in range(1, min(len(w), MAX_WORDS) + 1))
+    # the generic word alone ("name|x": enums of members named name) speaks only for a generic label
+    first = 2 if len(w) > 1 and w[-1] in _SINGULAR.values() else 1
+    return any(f"{' '.join(w[len(w) - k:])}|{low}" in label_values
+               for k in range(first, min(len(w), MAX_WORDS) + 1))
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
 _LABELS: Memo[object] = Memo(20_000)
 
