@@ -533,7 +533,9 @@ def collect_id_path_types() -> list[str]:
 
 # Values never masked under a label: AWS enum values (under a generic label, and wherever the label is
 # not spelled as only AWS spells it), and under a specific label so spelled those its members keep.
-KEEP = {"keep_values": {"vocabulary": "aws-enum-values"}, "label_values": {"vocabulary": "aws-label-values"}}
+def _keep() -> dict:
+    """Fresh dicts for each detector: a shared one would be written as a YAML alias."""
+    return {"keep_values": {"vocabulary": "aws-enum-values"}, "label_values": {"vocabulary": "aws-label-values"}}
 
 
 def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list[str]] = ([], []),
@@ -557,7 +559,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   **KEEP,
+                   **_keep(),
                    "generic": list(generic), "generic_near_arn": ["name", "id"],
                    "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "objects": {"vocabulary": "aws-resource-objects"},
@@ -658,7 +660,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   **KEEP, "form": "list"},
+                   **_keep(), "form": "list"},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
                   rf"{BLANK}*{SEP_Q}\"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})"
                   rf"(?P<q2>{SEP_Q}\")"),
@@ -684,7 +686,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   **KEEP, "generic": ["Name", "Id"]},
+                   **_keep(), "generic": ["Name", "Id"]},
         "regex": (rf"(?<=<)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})(?P<kq2>)>(?P<q>)(?P<value>{VALUE})(?P<q2>)</"),
         "examples": {
             "match": [
@@ -696,7 +698,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         },
     }
     pair_params = {"labels": {"vocabulary": "aws-identifier-labels"},
-                   **KEEP, "form": "pair"}
+                   **_keep(), "form": "pair"}
     env_yaml = {
         "id": "vocab-env-pair-yaml",
         "kind": "name",
@@ -747,7 +749,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   **KEEP, "form": "cli",
+                   **_keep(), "form": "cli",
                    "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"],
                    "named_flags": sorted({line.split()[1] for line in named_flags}),
@@ -800,7 +802,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   **KEEP, "form": "call"},
+                   **_keep(), "form": "call"},
         "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}[\"'])(?P<value>{VALUE})"
                   rf"(?P<q2>{SEP_Q}[\"'])\)"),
         "examples": {
@@ -830,7 +832,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   **KEEP,
+                   **_keep(),
                    "generic": single, "generic_lists": plural},
         # A list item is never a key: without that look-ahead a singular key's value ran on over the
         # next key ("sourceCommit": "ca45e279", "sourceReference": ...) and hid it.
