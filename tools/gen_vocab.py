@@ -363,6 +363,10 @@ def _named_by_model(member: str, shape: str, w: tuple[str, ...]) -> bool:
     return not any(x in VOCABULARY_WORDS for x in set(w) | set(words(shape)))
 
 
+MODEL_FLAG_END_USES = 5
+FILTER_OPERATORS = frozenset({"contains", "equals", "prefix", "prefixes", "with", "marker", "to"})
+
+
 def collect_named_flags(entries) -> list[str]:
     """``operation flag`` lines (kebab-case, as the CLI spells them)."""
     from botocore import xform_name
@@ -392,6 +396,11 @@ def collect_named_flags(entries) -> list[str]:
     # the documented flags above): each new last word is one more literal after every "-" the
     # prefilter scans for (33 of them, "-to", "-with", "-marker": +12 % prefilter time).
     ends = {e[-1] for e in entries} | {"name", "id"} | {line.rsplit("-", 1)[-1] for line in lines}
+    # Also a last word that ends at least MODEL_FLAG_END_USES model-named flags and is no filter
+    # operator (--name-contains, --name-prefix, --starts-with): one literal more for many flags
+    # (codecommit's --source-commit-specifier, --destination-commit-specifier: a CommitName).
+    last = Counter(line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1] for line in by_model)
+    ends |= {w for w, n in last.items() if n >= MODEL_FLAG_END_USES and w not in FILTER_OPERATORS}
     ends |= {e + "s" for e in ends}
     lines |= {line for line in by_model if line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1] in ends}
     return sorted(lines)
@@ -779,6 +788,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": "aws apigatewayv2 get-stage --api-id a1b2c3 --stage-name prod", "masks": ["a1b2c3", "prod"]},
                 {"text": "aws lambda create-alias --function-name fn-1 --name LIVE", "masks": ["fn-1", "LIVE"]},
                 {"text": "aws eks create-cluster --name example", "masks": ["example"]},
+                {"text": "aws codecommit merge-branches-by-squash --source-commit-specifier bugfix-1234 \\\n"
+                         "    --destination-commit-specifier release-2", "masks": ["bugfix-1234", "release-2"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "serverless deploy --stage-name prod",
