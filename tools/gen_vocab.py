@@ -766,7 +766,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         # After a separator or a JSON escape (\n in a JSON string; \\n, NUL and n, one level deeper).
         "regex": (rf"(?:(?<![A-Za-z0-9_-])|(?<=[\\\x00][nrt]))"
                   rf"--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
-                  rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
+                  rf"(?P<value>\+?{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
         "examples": {
             "match": [
                 {"text": "aws rds describe-db-instances --db-instance-identifier orders-db",
@@ -788,6 +788,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": "aws apigatewayv2 get-stage --api-id a1b2c3 --stage-name prod", "masks": ["a1b2c3", "prod"]},
                 {"text": "aws lambda create-alias --function-name fn-1 --name LIVE", "masks": ["fn-1", "LIVE"]},
                 {"text": "aws eks create-cluster --name example", "masks": ["example"]},
+                {"text": 'aws chime get-phone-number --phone-number-id "+12065550100"', "masks": ["+12065550100"]},
                 {"text": "aws codecommit merge-branches-by-squash --source-commit-specifier bugfix-1234 \\\n"
                          "    --destination-commit-specifier release-2", "masks": ["bugfix-1234", "release-2"]},
             ],
