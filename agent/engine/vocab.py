@@ -495,6 +495,8 @@ def _kept_under(label: str, low: str, label_values) -> bool:
     first = 2 if len(w) > 1 and w[-1] in _SINGULAR.values() else 1
     return any(f"{' '.join(w[len(w) - k:])}|{low}" in label_values
                for k in range(first, min(len(w), MAX_WORDS) + 1))
+
+
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
 _LABELS: Memo[object] = Memo(20_000)
 
