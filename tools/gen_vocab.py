@@ -70,6 +70,10 @@ FILTER_NAME_PARTS = re.compile(r"[-:.]")
 # Keys of the Anthropic Messages API itself, which the gateway must forward as they are: a masked
 # tool_use_id no longer matches its tool_use block (a 400 from the API).
 STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")})
+# Labels whose values are the application's own data although botocore names them with an Id tail:
+# an SQS FIFO message's group and deduplication IDs (MessageGroupId: aws.String("orders")). Written
+# as "!words", so the shorter tail ("group id", a security group's) does not count for them either.
+APP_VALUE_LABELS = frozenset({("message", "group", "id"), ("message", "deduplication", "id")})
 SINGLE_MIN_USES = 20   # a one-word label (Bucket) must name an identifier this often across the models
 
 
@@ -161,7 +165,8 @@ def collect():
     nouns = {e[0] for e in entries if len(e) == 1}
     entries = {e for e in entries if e[-1] in TAILS or e[-1] in nouns}
     # written as "!words": a label of another ecosystem, whose shorter tails do not count either
-    blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2}
+    blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2} | APP_VALUE_LABELS
+    entries -= APP_VALUE_LABELS
     return entries, enums, blocked, enum_members
 
 
@@ -636,6 +641,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '{"name": "my-app", "version": "1.0.0"}', "bucket_id: -1",
                          '"outputArtifacts": [{"name": "MyApp", "color": "red"}]',
                          "serviceAccountName: app-runner-sa", "claimName: data-pvc-01",
+                         'MessageGroupId: aws.String("orders")', '"MessageDeduplicationId": "o-17"',
                          '{"provider_name": "registry.terraform.io/hashicorp/aws"}',
                          '"outputArtifacts": [{"spec": {"name": "MyApp"}}]', '"items": [{"name": "web"}]',
                          '"outputArtifacts": [], "other": {"name": "web"}',

@@ -291,6 +291,10 @@ class Finder:
     def __init__(self, detectors: list[Detector], prefilter: str = "auto"):
         self.detectors = detectors
         self.prefilter = make_prefilter(detectors, prefilter)
+        # AWS's enum values (lower-cased; the packs' shared keep_values set): a CamelCase one found
+        # inside an ARN (Lightsail's ExportSnapshotRecord) is AWS's word, not a name to propagate.
+        self._enum_values: frozenset[str] = next(
+            (v for d in detectors for v in (d.params.get("keep_values"),) if isinstance(v, frozenset)), frozenset())
 
     def find(self, text: str) -> list[Part]:
         """Parts to pseudonymize, sorted by position and non-overlapping."""
@@ -317,7 +321,7 @@ class Finder:
                         spans.add((s, e))
         if propagate:
             taken = _Intervals([h[0] for h in winners], [h[1] for h in winners])
-            extra = _propagate(text, propagate, taken, spans)
+            extra = _propagate(text, propagate, taken, spans, self._enum_values)
             parts.extend(extra)
         parts.sort()
         return parts
@@ -331,12 +335,19 @@ _FILE_EXTENSIONS = frozenset("""
 """.split())
 
 
+# A CamelCase name of three humps or more (OrionPaymentsStack, OrdersTableV2): a stack, table or
+# function named in an ARN is the same resource where it stands alone (cdk deploy's "✅  X", its
+# Outputs "X.ApiEndpoint = ..."). Two humps (MyRole, AppRole) are too often ordinary words in code.
+_CAMEL_NAME = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+){2,}")
+
+
 def _dotted_name(value: str) -> bool:
     """``m.kowalski`` (a user in an ARN) propagates; ``app.gz`` and ``example.com`` do not."""
     return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
 
 
-def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[tuple[int, int]]) -> list[Part]:
+def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[tuple[int, int]],
+               enum_values: frozenset[str] = frozenset()) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
     found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
     An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
@@ -344,7 +355,8 @@ def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[
     already taken, where the values came from (an inventory's every name: most literal hits)."""
     accounts = [v for v, k in values.items() if k == "account"]
     names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
-                    and (name_shaped(v) or _dotted_name(v))),
+                    and (name_shaped(v) or _dotted_name(v)
+                         or (_CAMEL_NAME.fullmatch(v) and v.lower() not in enum_values))),
                    key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
     literals = accounts + names
     out: list[Part] = []

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import ipaddress
 
-# AWS documentation examples. Anything with "EXAMPLE" in it is one too (AKIAIOSFODNN7EXAMPLE,
+# AWS documentation examples (the last: the canonical user ID of S3's access-log and ACL pages).
+# Anything with "EXAMPLE" in it is one too (AKIAIOSFODNN7EXAMPLE,
 # EDFDVBD6EXAMPLE, Z3M3LMPEXAMPLE, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY).
 DOCUMENTATION_EXAMPLES = frozenset("""
     123456789012 111122223333 444455556666 777788889999 210987654321 012345678901 999999999999
     i-1234567890abcdef0 i-0123456789abcdef0 vpc-1a2b3c4d subnet-1a2b3c4d sg-1a2b3c4d ami-0abcdef1234567890
+    79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be
 """.split())
 
 DOCUMENTATION_RANGES = tuple(ipaddress.ip_network(n) for n in (

@@ -12,7 +12,8 @@ table of cases through both):
 - Escapes are separators: right after ``\\n \\t \\r \\b \\f``, ``\\uXXXX``, ``%XX``, ``%25XX`` and ``$25XX`` (the
   CloudWatch console's spelling of ``%2F``) a pseudonym restores.
 - Glue the masker also reads through (core.yaml's ``ec2-resource-id``): a pseudonym wrapped in single
-  underscores (``_<p>_``, markdown emphasis, each underscore with a non-word byte outside), and an
+  or double underscores (``_<p>_``, ``__<p>__``: markdown emphasis and strong emphasis, the same number
+  on both sides, each run with a non-word byte outside), and an
   EC2-style ID pseudonym (``i-`` + 17 hex: 68 random bits, never a look-alike by chance) after a host
   label (``web-<p>``) when nothing word-like follows it.
 - Candidates are scanned left to right, the longest pseudonym at a position wins, and a restored
@@ -30,7 +31,8 @@ _JOINERS = frozenset("-.:/+=")
 _ESC = frozenset("bfnrt")
 _RUN_START = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_]")
 _EC2_LONG = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:[0-9a-f]{17}|[0-9A-F]{17})")
-_UNDERSCORE = -1      # after_escape value: the candidate follows an opening ``_`` of ``_<p>_``
+# after_escape values: the candidate follows the opening ``_`` of ``_<p>_`` / ``__`` of ``__<p>__``
+_UNDERSCORE, _UNDERSCORE2 = -1, -2
 _KEYLEN = 8
 
 
@@ -92,9 +94,9 @@ def _match_at(m: _Map, text: str, s: int, after_escape: bool) -> tuple[int, str]
         original = m.full.get(p)
         if original is not None and len(p) == n:
             j = m.joiners(p)
-            if after_escape == _UNDERSCORE:      # ``_<p>_``: the closing underscore, then no word byte
-                e = s + n
-                if text[e:e + 1] == "_" and (e + 1 >= len(text) or text[e + 1] not in _WORD):
+            if after_escape in (_UNDERSCORE, _UNDERSCORE2):  # the same closing run, then no word byte
+                e, k = s + n, -after_escape
+                if text[e:e + k] == "_" * k and (e + k >= len(text) or text[e + k] not in _WORD):
                     return e, original
                 continue
             if _start_ok(text, s, j, after_escape, p in m.label_glue) and _end_ok(text, s + n, j):
@@ -142,10 +144,19 @@ def _next_candidate(m: _Map, text: str, pos: int):
                 return r, False, r + 1, r + 2
             elif text[r] == "_" and r + 1 < n and text[r + 1] in _WORD and text[r + 1] != "_":
                 return r, False, r + 1, r + 1          # ``_<p>_``: the run itself, then after the ``_``
+            elif text[r:r + 2] == "__" and r + 2 < n and text[r + 2] in _WORD and text[r + 2] != "_":
+                return r, False, r + 1, r + 2          # ``__<p>__``: the same, after the ``__``
             else:
                 return r, False, r + 1, None
         else:
             return None
+
+
+def _alt_kind(text: str, alt: int) -> int | bool:
+    """How the candidate after an escape (True) or an opening underscore run is judged."""
+    if text[alt - 1] != "_":
+        return True
+    return _UNDERSCORE2 if alt >= 2 and text[alt - 2] == "_" else _UNDERSCORE
 
 
 def restore_text(text: str, restore_map: dict[str, str]) -> str:
@@ -165,7 +176,7 @@ def restore_text(text: str, restore_map: dict[str, str]) -> str:
             found = _match_at(m, text, s, after_escape) if s < n else None
             if found is None and alt is not None and alt < n:
                 s = alt
-                found = _match_at(m, text, alt, _UNDERSCORE if text[alt - 1] == "_" else True)
+                found = _match_at(m, text, alt, _alt_kind(text, alt))
         if found is not None:
             end, original = found
             out.append(text[emitted:s])

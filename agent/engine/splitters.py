@@ -140,6 +140,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     account = m.group("account") or ""
     if account == "aws" or not SAFE.fullmatch(m.group("value")):
         return []  # AWS-managed (policy/AdministratorAccess) or unsafe characters
+    if not account and m.group("service") in _AWS_OWNED_WITHOUT_ACCOUNT:
+        return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
     parts: list[Part] = []
     if ACCOUNT.fullmatch(account):
         parts.append((*m.span("account"), "account"))
@@ -168,7 +170,14 @@ _NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})
 # (``ec2/L-1216C47A``, any first segment), AWS Health ``event/<SERVICE>/<EVENT_TYPE_CODE>/<event id>``
 # (only the event ID is specific). Their codes also stand alone in the same output (``"QuotaCode"``,
 # ``"eventTypeCode"``), where masking them would hide what the quota or event is.
-_AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {"servicequotas": (None, 2), "health": ("event", 3)}
+# Security Hub findings ``subscription/<standard>/v/<version>/<control>/finding/<id>`` (only the
+# finding ID is specific; the same standard and control stand alone as ``"GeneratorId"``).
+_AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {
+    "servicequotas": (None, 2), "health": ("event", 3), "securityhub": ("subscription", 6)}
+# Services whose ARNs without an account are AWS's own resources: Step Functions service
+# integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products.
+# Not S3 or Route 53, whose customers' buckets and zones have no account in their ARNs.
+_AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub"})
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 

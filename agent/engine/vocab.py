@@ -540,7 +540,12 @@ def _spaced_value(text: str, start: int, end: int, q: str) -> int | None:
 
 # An unquoted value ends its field at a line end, a separator, or the quote closing the string the
 # whole assignment stands in ("S3_BUCKET=x" in a compose list, a one-line JSON string, shell echo).
-_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#\"'`]|[\\\x00]+[nrt\"']|\Z)")
+# A quote ends the field when it closes the string the value stands in ("S3_BUCKET=x"), not when it
+# opens one: ROLE_ARN = f"arn:..." (a string prefix, then the string's text). So do a shell line
+# continuation (ENV ASSETS_BUCKET=x \) and the next of space-separated pairs
+# (--parameter-overrides KeyName=x Env=prod).
+_FIELD_END = re.compile(r"[ \t]*(?:[\r\n,;})\]#]|[\\\x00]+[nrt]|(?:[\\\x00]+)?[\"'`](?![A-Za-z0-9_{$/])"
+                        r"|[\\\x00]\r?\n|\Z)|[ \t]+(?=[A-Za-z_][A-Za-z0-9_.-]{0,63}=[^=])")
 # A shell word also ends at the quote that closes the string it stands in (``"aws s3 ls --bucket x"``,
 # or JSON in a JSON string, read decoded).
 _CLI_END = re.compile(r"[ \t\r\n;|&)\\\"']|\Z")
@@ -574,6 +579,13 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)):
         return []
+    scheme = value.find("://")
+    if scheme > 0:
+        # A URL: the scheme is no name, and its host is aws-hostname's when it is AWS's and nothing
+        # to hide when it is not (AWS_ENDPOINT_URL=http://localstack:4566); its path may name a
+        # resource (a queue URL's queue), segment by segment.
+        path = value.find("/", scheme + 3)
+        return [] if path < 0 else splitters._path_parts(text, start + path, end, kind)
     if value.startswith("alias/") and len(value) > 6:
         start, value = start + 6, value[6:]   # a KMS alias: "alias/" is AWS's syntax, the rest its name
     if "/" in value or ":" in value:

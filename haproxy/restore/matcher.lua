@@ -22,8 +22,8 @@
 --   * Escapes are separators: after `\n` `\t` `\r` `\b` `\f` `\uXXXX` (JSON, one or two levels deep)
 --     and after `%XX` (percent-encoded URLs), `%25XX` (encoded twice) and `$25XX` (the CloudWatch
 --     console's `%2F`) a pseudonym restores; the escape is never split or touched.
---   * Glue the masker reads through (core.yaml ec2-resource-id): `_<p>_` (markdown emphasis: single
---     underscores with a non-word byte outside each), and an EC2-style ID pseudonym (`i-` + 17 hex, 68
+--   * Glue the masker reads through (core.yaml ec2-resource-id): `_<p>_` and `__<p>__` (markdown
+--     emphasis and strong emphasis: the same run on both sides, a non-word byte outside each), and an EC2-style ID pseudonym (`i-` + 17 hex, 68
 --     random bits) after a host label (`web-<p>`) when no word byte or joined word follows.
 --   * A pseudonym that is itself JSON-escaped (`i\u002d0..`, `a\/b`) is not restored: Anthropic's and
 --     OpenAI's encoders never escape printable ASCII, and decoding would cost every byte of every event.
@@ -40,7 +40,8 @@ local max, min = math.max, math.min
 local WORD, DIGIT, HEX, ESC = bytes.WORD, bytes.DIGIT, bytes.HEX, bytes.ESC
 local BACKSLASH, PERCENT, U, DOT = bytes.BACKSLASH, bytes.PERCENT, bytes.U, bytes.DOT
 local DOLLAR, UNDERSCORE, DASH, TWO, FIVE = 36, 95, 45, 50, 53
-local AFTER_UNDERSCORE = "_"         -- after_escape value: the candidate follows the `_` of `_<p>_`
+-- after_escape values: the candidate follows the `_` of `_<p>_` or the `__` of `__<p>__`
+local AFTER_UNDERSCORE, AFTER_UNDERSCORE2 = "_", "__"
 
 local RUN_START = "%f[A-Za-z0-9_]"   -- a word byte after a non-word byte (or at the start)
 local CTX = 8                        -- bytes of already-sent input kept to judge the next boundary
@@ -81,6 +82,21 @@ local function start_ok(buf, s, j, after_escape, glue)
   return true
 end
 
+-- After a match at buf[e] opened by `k` underscores: the same run of `k` closing it, then no word
+-- byte. Returns true, false or HOLD (a byte it needs has not arrived yet).
+local function closing_run_ok(buf, e, k, final)
+  for i = 1, k + 1 do
+    local b = byte(buf, e + i)
+    if b == nil then
+      if i <= k then return (not final) and HOLD end
+      return final or HOLD
+    end
+    if i <= k and b ~= UNDERSCORE then return false end
+    if i > k and WORD[b] then return false end
+  end
+  return true
+end
+
 -- Try every pseudonym length that shares the key at s, longest first.
 -- Returns e, original (a match ending at e), nil (none here) or HOLD.
 local function match_at(map, buf, s, n, final, after_escape)
@@ -101,11 +117,8 @@ local function match_at(map, buf, s, n, final, after_escape)
       local o = full[p]
       if o then
         local j = map:joiners_of(p)
-        if after_escape == AFTER_UNDERSCORE then
-          -- `_<p>_`: the closing underscore, then no word byte (undecided until both arrived)
-          local b1, b2 = byte(buf, e + 1), byte(buf, e + 2)
-          local ok = b1 == UNDERSCORE and (b2 == nil and (final or HOLD) or (b2 ~= nil and not WORD[b2]))
-          if b1 == nil and not final then ok = HOLD end
+        if after_escape == AFTER_UNDERSCORE or after_escape == AFTER_UNDERSCORE2 then
+          local ok = closing_run_ok(buf, e, #after_escape, final)
           if ok == HOLD or (ok and pending) then return HOLD end
           if ok then return e, o end
         elseif start_ok(buf, s, j, after_escape, map:label_glue(p)) then
@@ -169,6 +182,9 @@ local function next_candidate(map, buf, pos, odd)
         return r, false, r + 1, r + 2, odd    -- try the run itself first, then after `%XX`
       elseif byte(buf, r) == UNDERSCORE and WORD[byte(buf, r + 1) or 0] and byte(buf, r + 1) ~= UNDERSCORE then
         return r, false, r + 1, r + 1, odd    -- `_<p>_`: the run itself, then after the `_`
+      elseif byte(buf, r) == UNDERSCORE and byte(buf, r + 1) == UNDERSCORE and WORD[byte(buf, r + 2) or 0]
+          and byte(buf, r + 2) ~= UNDERSCORE then
+        return r, false, r + 1, r + 2, odd    -- `__<p>__`: the same, after the `__`
       else
         return r, false, r + 1, nil, odd
       end
@@ -180,8 +196,9 @@ end
 
 -- How a candidate after an escape (true) or after the opening `_` of `_<p>_` is judged.
 local function alt_kind(buf, alt)
-  if byte(buf, alt - 1) == UNDERSCORE then return AFTER_UNDERSCORE end
-  return true
+  if byte(buf, alt - 1) ~= UNDERSCORE then return true end
+  if byte(buf, alt - 2) == UNDERSCORE then return AFTER_UNDERSCORE2 end
+  return AFTER_UNDERSCORE
 end
 
 -- Where the scan goes on from `pos` when it knows the key positions `at` (from index `ai` on): a

@@ -738,6 +738,1597 @@ VARIANTS_3: list[Template] = [
         g.name("pms"), g.name("pms")),
 ]
 
+# --- variants-4: a fourth held-out list (session 8), written by a helper that never read the engine or its
+# packs, from the real tools' output formats: CloudTrail / EventBridge / S3 / SQS / SNS / DynamoDB-stream
+# event records, VPC flow / ALB / ELB / S3 access / Lambda / Logs Insights / API Gateway / CloudFront logs,
+# ECS task metadata, SDK and IaC errors (boto3, Java v1/v2, Go v2, Terraform, CDK, CloudFormation events,
+# EKS, SAM), tool output (sts, configure, terraform state/output/show -json, cdk deploy, eksctl, kubectl,
+# ecs describe-tasks, docker login to ECR, logs tail, SSM, Step Functions), prose in eight languages, code
+# (Python, TypeScript, Go, Java, Terraform, CloudFormation, Ansible, GitHub Actions, Dockerfile, shell,
+# Kubernetes), and negatives; 73 templates. Measured as it came out (report seed 13, 5 per template): 80.4 %
+# recall (text and JSON alike), 63.0 % pass, 98.6 % kept, 27 failing templates; seed 7: 80.5 %. Never tuned to.
+# (One label was corrected before this measurement: #6's CloudWatch alarm name, first listed as must-keep,
+# is a customer resource name and is now generated and must-mask.) ----------------------------------------
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _asia(g: Gen) -> str:
+    return "ASIA" + g.alnum(16, _B32)
+
+
+def _aroa(g: Gen) -> str:
+    return "AROA" + g.alnum(17, _B32)
+
+
+def _aida(g: Gen) -> str:
+    return "AIDA" + g.alnum(17, _B32)
+
+
+def _ip10(g: Gen) -> str:
+    return f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(2, 254)}"
+
+
+def _node_host(g: Gen, region: str) -> str:
+    ip = _ip10(g)
+    dom = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+    return f"ip-{ip.replace('.', '-')}.{dom}"
+
+
+def _session_token(g: Gen) -> str:
+    return "IQoJb3JpZ2luX2Vj" + g.alnum(300, _B64)
+
+
+def _ct_iam_user(g: Gen):
+    a, p, u, k, b = g.account(), _aida(g), g.person().replace(".", "-"), g.akid(), g.bucket()
+    text = ('{\n    "eventVersion": "1.08",\n    "userIdentity": {\n        "type": "IAMUser",\n'
+            f'        "principalId": "{p}",\n        "arn": "arn:aws:iam::{a}:user/{u}",\n'
+            f'        "accountId": "{a}",\n        "accessKeyId": "{k}",\n        "userName": "{u}"\n    }},\n'
+            '    "eventTime": "2024-06-01T09:14:27Z",\n    "eventSource": "s3.amazonaws.com",\n'
+            '    "eventName": "PutBucketPolicy",\n    "awsRegion": "us-east-1",\n'
+            '    "sourceIPAddress": "198.51.100.23",\n    "userAgent": "[aws-cli/2.15.30 Python/3.11.8]",\n'
+            f'    "requestParameters": {{\n        "bucketName": "{b}",\n        "Host": "{b}.s3.amazonaws.com",\n'
+            '        "policy": ""\n    },\n    "responseElements": null,\n'
+            f'    "requestID": "{g.alnum(16, _UPPER_ALNUM)}",\n    "eventID": "{_uuid(g)}",\n'
+            '    "readOnly": false,\n    "eventType": "AwsApiCall",\n    "managementEvent": true,\n'
+            f'    "recipientAccountId": "{a}",\n    "eventCategory": "Management"\n}}')
+    return text, [a, p, u, k, b], ['"eventName": "PutBucketPolicy"', '"eventType": "AwsApiCall"',
+                                   '"eventVersion": "1.08"']
+
+
+def _ct_assumed_role(g: Gen):
+    a, ro, role, k, i, sn = g.account(), _aroa(g), g.name("pms"), _asia(g), g.iid(), g.hexid("subnet")
+    text = ('{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole",'
+            f'"principalId":"{ro}:GitLabRunner","arn":"arn:aws:sts::{a}:assumed-role/{role}/GitLabRunner",'
+            f'"accountId":"{a}","accessKeyId":"{k}","sessionContext":{{"sessionIssuer":{{"type":"Role",'
+            f'"principalId":"{ro}","arn":"arn:aws:iam::{a}:role/{role}","accountId":"{a}","userName":"{role}"}},'
+            '"attributes":{"creationDate":"2024-06-01T08:00:12Z","mfaAuthenticated":"false"}}},'
+            '"eventTime":"2024-06-01T08:01:40Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances",'
+            '"awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.77","userAgent":"Boto3/1.34.120",'
+            f'"requestParameters":{{"instancesSet":{{"items":[{{"minCount":1,"maxCount":1}}]}},"instanceType":"c6i.large",'
+            f'"subnetId":"{sn}"}},"responseElements":{{"instancesSet":{{"items":[{{"instanceId":"{i}",'
+            f'"instanceState":{{"code":0,"name":"pending"}},"subnetId":"{sn}"}}]}}}},"recipientAccountId":"{a}"}}')
+    return text, [a, ro, role, k, i, sn], ['"mfaAuthenticated":"false"', '"eventName":"RunInstances"',
+                                           '"instanceType":"c6i.large"']
+
+
+def _ct_root_login(g: Gen):
+    a = g.account()
+    text = ('{"eventVersion": "1.08", "userIdentity": {"type": "Root", "principalId": "' + a + '", '
+            '"arn": "arn:aws:iam::' + a + ':root", "accountId": "' + a + '"}, "eventTime": "2024-05-30T22:41:05Z", '
+            '"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "awsRegion": "us-east-1", '
+            '"responseElements": {"ConsoleLogin": "Failure"}, "additionalEventData": {"MFAUsed": "No", '
+            '"LoginTo": "https://console.aws.amazon.com/console/home"}, "errorMessage": "Failed authentication", '
+            '"eventType": "AwsConsoleSignIn", "recipientAccountId": "' + a + '"}')
+    return text, [a], ['"ConsoleLogin": "Failure"', '"eventType": "AwsConsoleSignIn"']
+
+
+def _eventbridge_ec2(g: Gen):
+    a, i, r = g.account(), g.iid(), g.region()
+    text = ('{\n  "version": "0",\n  "id": "' + _uuid(g) + '",\n  "detail-type": "EC2 Instance State-change Notification",\n'
+            '  "source": "aws.ec2",\n  "account": "' + a + '",\n  "time": "2024-06-01T10:20:30Z",\n  "region": "' + r +
+            '",\n  "resources": ["arn:aws:ec2:' + r + ':' + a + ':instance/' + i + '"],\n'
+            '  "detail": {"instance-id": "' + i + '", "state": "stopped"}\n}')
+    return text, [a, i], ['"detail-type": "EC2 Instance State-change Notification"', '"state": "stopped"',
+                          '"source": "aws.ec2"']
+
+
+def _s3_event(g: Gen):
+    b, p, owner = g.bucket(), _aida(g), "A" + g.alnum(13, _UPPER_ALNUM)
+    text = ('{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-west-2",'
+            '"eventTime":"2024-06-01T11:00:02.531Z","eventName":"ObjectCreated:Put",'
+            f'"userIdentity":{{"principalId":"AWS:{p}"}},"requestParameters":{{"sourceIPAddress":"192.0.2.15"}},'
+            '"s3":{"s3SchemaVersion":"1.0","configurationId":"on-upload",'
+            f'"bucket":{{"name":"{b}","ownerIdentity":{{"principalId":"{owner}"}},"arn":"arn:aws:s3:::{b}"}},'
+            '"object":{"key":"incoming/2024/06/01/batch-0042.csv","size":18231,'
+            f'"eTag":"{g.alnum(32, _HEX)}","sequencer":"0066{g.alnum(14, "0123456789ABCDEF")}"}}}}}}]}}')
+    return text, [b, p, owner], ['"eventName":"ObjectCreated:Put"', '"s3SchemaVersion":"1.0"',
+                                 "incoming/2024/06/01/batch-0042.csv"]
+
+
+def _sqs_lambda_event(g: Gen):
+    a, q, r = g.account(), g.name("pms"), g.region()
+    text = ('{\n  "Records": [\n    {\n      "messageId": "' + _uuid(g) + '",\n'
+            '      "receiptHandle": "AQEB' + g.alnum(60, _B64) + '",\n      "body": "{\\"orderId\\": 1042}",\n'
+            '      "attributes": {\n        "ApproximateReceiveCount": "3",\n        "SentTimestamp": "1717236000123",\n'
+            '        "SenderId": "' + _aroa(g) + ':worker",\n        "ApproximateFirstReceiveTimestamp": "1717236000456"\n'
+            '      },\n      "messageAttributes": {},\n      "md5OfBody": "' + g.alnum(32, _HEX) + '",\n'
+            '      "eventSource": "aws:sqs",\n      "eventSourceARN": "arn:aws:sqs:' + r + ':' + a + ':' + q + '",\n'
+            '      "awsRegion": "' + r + '"\n    }\n  ]\n}')
+    return text, [a, q], ['"eventSource": "aws:sqs"', '"ApproximateReceiveCount": "3"']
+
+
+def _sns_lambda_event(g: Gen):
+    a, t, u, alarm = g.account(), g.name("pms"), _uuid(g), g.name("pms") + "-errors"
+    arn = f"arn:aws:sns:us-east-2:{a}:{t}"
+    text = ('{"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "' + arn + ':' + u +
+            '", "Sns": {"Type": "Notification", "MessageId": "' + _uuid(g) + '", "TopicArn": "' + arn + '", '
+            '"Subject": "ALARM: \\"' + alarm + '\\" in US East (Ohio)", "Message": "{\\"AlarmName\\":\\"' + alarm + '\\"}", '
+            '"Timestamp": "2024-06-01T12:00:00.000Z", "SignatureVersion": "1", '
+            '"UnsubscribeUrl": "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=' + arn + ':' + u +
+            '"}}]}')
+    return text, [a, t, alarm], ['"EventSource": "aws:sns"', '"Type": "Notification"', "in US East (Ohio)"]
+
+
+def _ddb_stream_event(g: Gen):
+    a, t = g.account(), g.name("Camel")
+    text = ('{"Records":[{"eventID":"' + g.alnum(32, _HEX) + '","eventName":"MODIFY","eventVersion":"1.1",'
+            '"eventSource":"aws:dynamodb","awsRegion":"eu-central-1","dynamodb":{"Keys":{"pk":{"S":"ORDER#1042"}},'
+            '"SequenceNumber":"4421584500000000017450439091","SizeBytes":59,"StreamViewType":"NEW_AND_OLD_IMAGES"},'
+            '"eventSourceARN":"arn:aws:dynamodb:eu-central-1:' + a + ':table/' + t + '/stream/2024-05-28T07:11:04.512"}]}')
+    return text, [a, t], ['"eventName":"MODIFY"', '"StreamViewType":"NEW_AND_OLD_IMAGES"', "ORDER#1042"]
+
+
+def _flow_logs(g: Gen):
+    a, e1, e2 = g.account(), g.hexid("eni"), g.hexid("eni")
+    text = (f"2 {a} {e1} 10.0.1.15 10.0.2.201 49761 5432 6 20 4249 1717236000 1717236060 ACCEPT OK\n"
+            f"2 {a} {e1} 10.0.2.201 10.0.1.15 5432 49761 6 18 3012 1717236000 1717236060 ACCEPT OK\n"
+            f"2 {a} {e2} 198.51.100.201 10.0.3.77 51234 22 6 1 40 1717236010 1717236070 REJECT OK\n"
+            f"2 {a} {e2} - - - - - - - 1717236070 1717236130 - NODATA")
+    return text, [a, e1, e2], ["ACCEPT OK", "REJECT OK", "NODATA"]
+
+
+def _alb_log(g: Gen):
+    a, lb, lbid, tg, tgid, r = g.account(), g.name("pms"), g.alnum(16, _HEX), g.name("ms"), g.alnum(16, _HEX), g.region()
+    text = (f"https 2024-06-01T12:01:02.123456Z app/{lb}/{lbid} 198.51.100.7:51234 10.0.12.80:8080 0.001 0.214 0.000 "
+            '502 502 341 712 "POST https://api.example.com:443/v1/orders HTTP/1.1" "okhttp/4.12.0" '
+            f"ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{tg}/{tgid} "
+            '"Root=1-665b0e8e-3f1c2a7b9d0e4f5a6b7c8d9e" "api.example.com" '
+            f'"arn:aws:acm:{r}:{a}:certificate/{_uuid(g)}" 0 2024-06-01T12:01:01.907000Z "forward" "-" "-" '
+            '"10.0.12.80:8080" "502" "-" "-" TID_' + g.alnum(32, _HEX))
+    return text, [a, lb, lbid, tg, tgid], ["ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2", '"forward"', "okhttp/4.12.0"]
+
+
+def _elb_classic_log(g: Gen):
+    lb = g.name("pms")
+    text = (f"2024-06-01T12:02:03.945958Z {lb} 192.0.2.131:2817 10.0.0.1:80 0.000073 0.001048 0.000057 200 200 0 29 "
+            f'"GET http://www.example.com:80/health HTTP/1.1" "curl/8.5.0" - -\n'
+            f"2024-06-01T12:02:04.112201Z {lb} 192.0.2.131:2818 - -1 -1 -1 503 0 0 0 "
+            '"GET http://www.example.com:80/ HTTP/1.1" "curl/8.5.0" - -')
+    return text, [lb], ['"curl/8.5.0"', "HTTP/1.1"]
+
+
+def _s3_access_log(g: Gen):
+    canon, b, a, u = g.alnum(64, _HEX), g.bucket(), g.account(), g.name("ms")
+    text = (f"{canon} {b} [01/Jun/2024:12:03:38 +0000] 192.0.2.3 arn:aws:iam::{a}:user/{u} "
+            f"{g.alnum(16, '0123456789ABCDEF')} REST.GET.OBJECT reports/2024/q2.pdf "
+            f'"GET /{b}/reports/2024/q2.pdf HTTP/1.1" 403 AccessDenied 243 - 12 - "-" "aws-sdk-java/2.25.6" - '
+            f"{g.alnum(76, _B64)}= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader {b}.s3.eu-west-1.amazonaws.com TLSv1.2 - -")
+    return text, [canon, b, a, u], ["REST.GET.OBJECT", "SigV4", "AuthHeader", "aws-sdk-java/2.25.6"]
+
+
+def _lambda_tail(g: Gen):
+    f_, u = g.name("pms"), _uuid(g)
+    stream = f"2024/06/01/[$LATEST]{g.alnum(32, _HEX)}"
+    text = (f"$ aws logs tail /aws/lambda/{f_} --since 10m\n"
+            f"2024-06-01T12:04:00.101000+00:00 {stream} INIT_START Runtime Version: python:3.12.v29\n"
+            f"2024-06-01T12:04:00.512000+00:00 {stream} START RequestId: {u} Version: $LATEST\n"
+            f"2024-06-01T12:04:03.020000+00:00 {stream} [ERROR] KeyError: 'customer_id'\n"
+            f"2024-06-01T12:04:03.031000+00:00 {stream} END RequestId: {u}\n"
+            f"2024-06-01T12:04:03.031000+00:00 {stream} REPORT RequestId: {u}\tDuration: 2518.77 ms\t"
+            "Billed Duration: 2519 ms\tMemory Size: 512 MB\tMax Memory Used: 118 MB\tInit Duration: 410.12 ms")
+    return text, [f_], ["Billed Duration: 2519 ms", "Version: $LATEST", "KeyError: 'customer_id'"]
+
+
+def _insights(g: Gen):
+    a, f1, f2 = g.account(), g.name("pms"), g.name("pms")
+    text = ("fields @timestamp, @log, @message | filter @message like /Task timed out/ | sort @timestamp desc | limit 3\n\n"
+            "| @timestamp              | @log                               | @message |\n"
+            "|-------------------------|------------------------------------|----------|\n"
+            f"| 2024-06-01 12:10:04.512 | {a}:/aws/lambda/{f1} | Task timed out after 30.03 seconds |\n"
+            f"| 2024-06-01 12:09:58.007 | {a}:/aws/lambda/{f2} | Task timed out after 15.01 seconds |")
+    return text, [a, f1, f2], ["@timestamp", "Task timed out after 30.03 seconds"]
+
+
+def _apigw_access(g: Gen):
+    api = g.alnum(10)
+    text = (f"log group: API-Gateway-Execution-Logs_{api}/prod\n"
+            '{"requestId":"' + _uuid(g) + '","ip":"198.51.100.44","requestTime":"01/Jun/2024:12:11:09 +0000",'
+            '"httpMethod":"POST","resourcePath":"/orders/{id}","status":"504","protocol":"HTTP/1.1",'
+            '"responseLength":"41","apiId":"' + api + '","stage":"prod","integrationLatency":"29001",'
+            '"errorMessage":"Endpoint request timed out"}')
+    return text, [api], ['"httpMethod":"POST"', '"status":"504"', "Endpoint request timed out"]
+
+
+def _cloudfront_log(g: Gen):
+    d = "d" + g.alnum(13)
+    text = ("#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
+            "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header "
+            "cs-protocol cs-bytes time-taken\n"
+            f"2024-06-01\t12:12:31\tFRA56-P3\t392\t192.0.2.100\tGET\t{d}.cloudfront.net\t/index.html\t200\t-\t"
+            f"Mozilla/5.0\t-\t-\tHit\t{g.alnum(56, _B64.replace('+', '_').replace('/', '-'))}==\t{d}.cloudfront.net\thttps\t23\t0.001")
+    return text, [d], ["#Version: 1.0", "FRA56-P3", "/index.html"]
+
+
+def _ecs_metadata(g: Gen):
+    a, c, tid, fam, repo = g.account(), g.name("pms"), g.alnum(32, _HEX), g.name("ms"), g.name("ms")
+    text = ('{\n  "Cluster": "arn:aws:ecs:us-west-2:' + a + ':cluster/' + c + '",\n'
+            '  "TaskARN": "arn:aws:ecs:us-west-2:' + a + ':task/' + c + '/' + tid + '",\n'
+            '  "Family": "' + fam + '",\n  "Revision": "14",\n  "DesiredStatus": "RUNNING",\n  "KnownStatus": "RUNNING",\n'
+            '  "AvailabilityZone": "us-west-2b",\n  "LaunchType": "FARGATE",\n  "Containers": [{\n'
+            '    "DockerId": "' + tid + '-' + g.alnum(10, "0123456789") + '",\n    "Name": "app",\n'
+            '    "Image": "' + a + '.dkr.ecr.us-west-2.amazonaws.com/' + repo + ':1.8.0",\n'
+            '    "Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": ["10.0.2.106"]}]\n  }]\n}')
+    return text, [a, c, tid, fam, repo], ['"LaunchType": "FARGATE"', '"DesiredStatus": "RUNNING"', '"NetworkMode": "awsvpc"']
+
+
+def _boto3_kms(g: Gen):
+    a, role, i, key = g.account(), g.name("pms"), g.iid(), _uuid(g)
+    text = ("Traceback (most recent call last):\n"
+            '  File "/opt/app/secrets.py", line 27, in load\n'
+            "    plaintext = kms.decrypt(CiphertextBlob=blob)[\"Plaintext\"]\n"
+            '  File "/usr/lib/python3/dist-packages/botocore/client.py", line 1021, in _make_api_call\n'
+            "    raise error_class(parsed_response, operation_name)\n"
+            "botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the Decrypt "
+            f"operation: User: arn:aws:sts::{a}:assumed-role/{role}/{i} is not authorized to perform: kms:Decrypt on "
+            f"resource: arn:aws:kms:eu-west-1:{a}:key/{key} because no identity-based policy allows the kms:Decrypt action")
+    return text, [a, role, i, key], ["AccessDeniedException", "kms:Decrypt", "_make_api_call"]
+
+
+def _boto3_secret(g: Gen):
+    sid = f"prod/{g.name('ms')}/db-credentials"
+    text = ("Traceback (most recent call last):\n"
+            '  File "handler.py", line 12, in <module>\n'
+            f'    secret = sm.get_secret_value(SecretId="{sid}")\n'
+            "botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) when "
+            "calling the GetSecretValue operation: Secrets Manager can't find the specified secret.")
+    return text, [sid], ["GetSecretValue", "ResourceNotFoundException"]
+
+
+def _java_v2_nosuchbucket(g: Gen):
+    b = g.bucket()
+    text = (f"2024-06-01 12:20:11.417 ERROR [export-worker-3] c.e.export.S3Uploader : upload to s3://{b}/exports/2024-06-01.csv failed\n"
+            "software.amazon.awssdk.services.s3.model.NoSuchBucketException: The specified bucket does not exist "
+            f"(Service: S3, Status Code: 404, Request ID: {g.alnum(16, _UPPER_ALNUM)}, Extended Request ID: {g.alnum(76, _B64)}=)\n"
+            "\tat software.amazon.awssdk.services.s3.model.NoSuchBucketException$BuilderImpl.build(NoSuchBucketException.java:104)")
+    return text, [b], ["Status Code: 404", "NoSuchBucketException.java:104", "export-worker-3"]
+
+
+def _java_v1_s3a(g: Gen):
+    b = g.bucket()
+    text = (f"java.nio.file.AccessDeniedException: s3a://{b}/warehouse/events/dt=2024-06-01: getFileStatus on "
+            f"s3a://{b}/warehouse/events/dt=2024-06-01: com.amazonaws.services.s3.model.AmazonS3Exception: Forbidden "
+            f"(Service: Amazon S3; Status Code: 403; Error Code: 403 Forbidden; Request ID: {g.alnum(16, _UPPER_ALNUM)}; "
+            f"S3 Extended Request ID: {g.alnum(76, _B64)}=), S3 Extended Request ID: {g.alnum(76, _B64)}=:403 Forbidden")
+    return text, [b], ["Error Code: 403 Forbidden", "getFileStatus"]
+
+
+def _go_v2_scp(g: Gen):
+    a, role, b = g.account(), g.name("pms"), g.bucket()
+    text = (f"2024/06/01 12:21:40 upload failed: operation error S3: PutObject, https response error StatusCode: 403, "
+            f"RequestID: {g.alnum(16, _UPPER_ALNUM)}, HostID: {g.alnum(76, _B64)}=, api error AccessDenied: User: "
+            f"arn:aws:sts::{a}:assumed-role/{role}/aws-go-sdk-1717244500123456789 is not authorized to perform: "
+            f's3:PutObject on resource: "arn:aws:s3:::{b}/backups/pg/base.tar.zst" with an explicit deny in a service '
+            "control policy")
+    return text, [a, role, b], ["operation error S3: PutObject", "StatusCode: 403"]
+
+
+def _go_v2_ddb(g: Gen):
+    t = g.name()
+    text = (f'time=2024-06-01T12:22:05Z level=ERROR msg="write failed" table={t} '
+            f'err="operation error DynamoDB: PutItem, https response error StatusCode: 400, RequestID: '
+            f'{g.alnum(52, _UPPER_ALNUM)}, ResourceNotFoundException: Requested resource not found"')
+    return text, [t], ["level=ERROR", "operation error DynamoDB: PutItem"]
+
+
+def _tf_role_exists(g: Gen):
+    role = g.name("pms")
+    text = ("╷\n"
+            f"│ Error: creating IAM Role ({role}): operation error IAM: CreateRole, https response error StatusCode: 409, "
+            f"RequestID: {_uuid(g)}, EntityAlreadyExists: Role with name {role} already exists.\n"
+            "│ \n│   with aws_iam_role.lambda_exec,\n"
+            '│   on iam.tf line 12, in resource "aws_iam_role" "lambda_exec":\n'
+            '│   12: resource "aws_iam_role" "lambda_exec" {\n│ \n╵')
+    return text, [role], ["aws_iam_role.lambda_exec", "on iam.tf line 12", "EntityAlreadyExists"]
+
+
+def _tf_vpc_dependency(g: Gen):
+    v = g.hexid("vpc")
+    text = ("╷\n"
+            f"│ Error: deleting EC2 VPC ({v}): operation error EC2: DeleteVpc, https response error StatusCode: 400, "
+            f"RequestID: {_uuid(g)}, api error DependencyViolation: The vpc '{v}' has dependencies and cannot be deleted.\n"
+            "│ \n│ \n╵")
+    return text, [v], ["DependencyViolation", "operation error EC2: DeleteVpc"]
+
+
+def _tf_state_lock(g: Gen):
+    b, t = g.bucket(), g.name("pms")
+    text = ("╷\n│ Error: Error acquiring the state lock\n│ \n"
+            "│ Error message: operation error DynamoDB: PutItem, https response error StatusCode: 400, RequestID: "
+            f"{g.alnum(52, _UPPER_ALNUM)}, ConditionalCheckFailedException: The conditional request failed\n"
+            f"│ Lock Info:\n│   ID:        {_uuid(g)}\n│   Path:      {b}/env/prod/terraform.tfstate\n"
+            "│   Operation: OperationTypeApply\n│   Who:       runner@fv-az1120-417\n│   Version:   1.8.4\n"
+            "│   Created:   2024-06-01 12:23:11.503129 +0000 UTC\n│   Info:      \n│ \n"
+            f"│ (lock table: {t})\n╵")
+    return text, [b, t], ["OperationTypeApply", "Version:   1.8.4", "env/prod/terraform.tfstate"]
+
+
+def _cdk_fail(g: Gen):
+    st, b = g.name("Camel"), g.bucket()
+    text = (f" ❌  {st} failed: Error: The stack named {st} failed creation, it may need to be manually deleted from "
+            "the AWS console: ROLLBACK_COMPLETE: Resource handler returned message: "
+            f'"{b} already exists (Service: S3, Status Code: 0, Request ID: null)" (RequestToken: {_uuid(g)}, '
+            "HandlerErrorCode: AlreadyExists)\n    at FullCloudFormationDeployment.monitorDeployment "
+            "(/usr/local/lib/node_modules/aws-cdk/lib/index.js:451:10568)")
+    return text, [st, b], ["ROLLBACK_COMPLETE", "HandlerErrorCode: AlreadyExists", "FullCloudFormationDeployment"]
+
+
+def _cfn_events(g: Gen):
+    st, t, f_ = g.name("pms"), g.name("pms"), g.name("pms")
+    text = ("$ aws cloudformation describe-stack-events --stack-name " + st + " --max-items 3 --output text \\\n"
+            "    --query 'StackEvents[].[Timestamp,LogicalResourceId,ResourceType,ResourceStatus,PhysicalResourceId,ResourceStatusReason]'\n"
+            f"2024-06-01T12:30:11.245Z\t{st}\tAWS::CloudFormation::Stack\tROLLBACK_IN_PROGRESS\t"
+            f"arn:aws:cloudformation:us-east-1:{g.account()}:stack/{st}/{_uuid(g)}\tThe following resource(s) failed to create: [OrdersTable].\n"
+            f"2024-06-01T12:30:10.880Z\tOrdersTable\tAWS::DynamoDB::Table\tCREATE_FAILED\t{t}\t"
+            f"Resource handler returned message: \"Table already exists: {t}\" (HandlerErrorCode: AlreadyExists)\n"
+            f"2024-06-01T12:29:52.301Z\tWorkerFunction\tAWS::Lambda::Function\tCREATE_COMPLETE\t{f_}\tNone")
+    return text, [st, t, f_], ["AWS::DynamoDB::Table", "CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "AWS::Lambda::Function"]
+
+
+def _eks_auth(g: Gen):
+    a, c, u = g.account(), g.name("pms"), g.person().replace(".", "_")
+    text = (f"$ aws eks update-kubeconfig --name {c} --region us-east-1\n"
+            f"Updated context arn:aws:eks:us-east-1:{a}:cluster/{c} in /home/dev/.kube/config\n"
+            "$ kubectl get pods\nerror: You must be logged in to the server (Unauthorized)\n"
+            "$ aws eks describe-cluster --name " + c + "\n"
+            "An error occurred (AccessDeniedException) when calling the DescribeCluster operation: User: "
+            f"arn:aws:iam::{a}:user/{u} is not authorized to perform: eks:DescribeCluster on resource: "
+            f"arn:aws:eks:us-east-1:{a}:cluster/{c}")
+    return text, [a, c, u], ["(Unauthorized)", "eks:DescribeCluster", "/home/dev/.kube/config"]
+
+
+def _lbc_error(g: Gen):
+    a, role = g.account(), g.name("pms")
+    text = ('{"level":"error","ts":"2024-06-01T12:31:40Z","msg":"Reconciler error","controller":"ingress",'
+            '"object":{"name":"web","namespace":"shop"},"error":"AccessDenied: User: arn:aws:sts::' + a +
+            ':assumed-role/' + role + '/1717245100123456789 is not authorized to perform: '
+            'elasticloadbalancing:CreateTargetGroup on resource: arn:aws:elasticloadbalancing:us-west-2:' + a +
+            ':targetgroup/k8s-shop-web-' + g.alnum(10, _HEX) + '/*\\n\\tstatus code: 403, request id: ' + _uuid(g) + '"}')
+    return text, [a, role], ['"controller":"ingress"', '"msg":"Reconciler error"', "elasticloadbalancing:CreateTargetGroup"]
+
+
+def _sam_deploy(g: Gen):
+    st, api, sb = g.name("pms"), g.alnum(10), "aws-sam-cli-managed-default-samclisourcebucket-" + g.alnum(12)
+    text = ("\n\tDeploying with following values\n\t===============================\n"
+            f"\tStack name                   : {st}\n\tRegion                       : us-east-1\n"
+            "\tConfirm changeset            : True\n\tDisable rollback             : False\n"
+            f"\tDeployment s3 bucket         : {sb}\n"
+            '\tCapabilities                 : ["CAPABILITY_IAM"]\n\n'
+            "CloudFormation outputs from deployed stack\n"
+            "-------------------------------------------------------------------------------\n"
+            "Outputs\n-------------------------------------------------------------------------------\n"
+            "Key                 HelloWorldApi\nDescription         API Gateway endpoint URL for Prod stage\n"
+            f"Value               https://{api}.execute-api.us-east-1.amazonaws.com/Prod/hello/\n"
+            "-------------------------------------------------------------------------------\n\n"
+            f"Successfully created/updated stack - {st} in us-east-1")
+    return text, [st, api, sb], ['"CAPABILITY_IAM"', "Confirm changeset            : True", "HelloWorldApi"]
+
+
+def _sts_json(g: Gen):
+    a, ro, role = g.account(), _aroa(g), g.name("pms")
+    text = ("$ aws sts get-caller-identity\n{\n"
+            f'    "UserId": "{ro}:botocore-session-1717245300",\n    "Account": "{a}",\n'
+            f'    "Arn": "arn:aws:sts::{a}:assumed-role/{role}/botocore-session-1717245300"\n}}')
+    return text, [a, ro, role], ["$ aws sts get-caller-identity"]
+
+
+def _configure(g: Gen):
+    k = g.akid()
+    text = (f"$ aws configure get aws_access_key_id --profile ci\n{k}\n$ aws configure list --profile ci\n"
+            "      Name                    Value             Type    Location\n"
+            "      ----                    -----             ----    --------\n"
+            "   profile                       ci           manual    --profile\n"
+            f"access_key     ****************{k[-4:]} shared-credentials-file    \n"
+            f"secret_key     ****************{g.alnum(4, _B64)} shared-credentials-file    \n"
+            "    region                eu-west-1      config-file    ~/.aws/config")
+    return text, [k], ["shared-credentials-file", "~/.aws/config", "config-file"]
+
+
+def _tf_state_bucket(g: Gen):
+    b = g.bucket()
+    text = ("$ terraform state show aws_s3_bucket.logs\n# aws_s3_bucket.logs:\n"
+            'resource "aws_s3_bucket" "logs" {\n'
+            f'    arn                         = "arn:aws:s3:::{b}"\n    bucket                      = "{b}"\n'
+            f'    bucket_domain_name          = "{b}.s3.amazonaws.com"\n'
+            f'    bucket_regional_domain_name = "{b}.s3.eu-west-1.amazonaws.com"\n'
+            "    force_destroy               = false\n"
+            f'    id                          = "{b}"\n    object_lock_enabled         = false\n'
+            '    tags                        = {\n        "Owner" = "platform"\n    }\n}')
+    return text, [b], ['"aws_s3_bucket" "logs"', "force_destroy               = false", '"Owner" = "platform"']
+
+
+def _tf_state_instance(g: Gen):
+    a, i, sn, sg = g.account(), g.iid(), g.hexid("subnet"), g.hexid("sg")
+    host = _node_host(g, "us-east-1")
+    text = ("# aws_instance.worker:\n"
+            'resource "aws_instance" "worker" {\n'
+            f'    arn                          = "arn:aws:ec2:us-east-1:{a}:instance/{i}"\n'
+            '    availability_zone            = "us-east-1c"\n'
+            f'    id                           = "{i}"\n'
+            '    instance_state               = "running"\n'
+            '    instance_type                = "m6i.large"\n'
+            f'    private_dns                  = "{host}"\n'
+            f'    subnet_id                    = "{sn}"\n'
+            f'    vpc_security_group_ids       = [\n        "{sg}",\n    ]\n}}')
+    return text, [a, i, sn, sg, host], ['instance_state               = "running"', '"m6i.large"', '"us-east-1c"']
+
+
+def _tf_output(g: Gen):
+    b, d, h, a, f_, s = g.bucket(), g.name("pms"), g.alnum(12), g.account(), g.name("pms"), g.secret()
+    text = ("$ terraform output\n"
+            f'bucket_name = "{b}"\n'
+            f'db_endpoint = "{d}.{h}.us-east-1.rds.amazonaws.com:5432"\n'
+            "db_password = <sensitive>\n"
+            f'lambda_arn = "arn:aws:lambda:us-east-1:{a}:function:{f_}"\n'
+            f"$ terraform output -raw ci_secret_access_key\n{s}")
+    return text, [b, d, h, a, f_, s], ["db_password = <sensitive>", "ci_secret_access_key"]
+
+
+def _tf_show_json(g: Gen):
+    a, q = g.account(), g.name("pms")
+    text = ('{"format_version":"1.0","terraform_version":"1.8.4","values":{"root_module":{"resources":[{'
+            '"address":"aws_sqs_queue.jobs","mode":"managed","type":"aws_sqs_queue","name":"jobs",'
+            '"provider_name":"registry.terraform.io/hashicorp/aws","schema_version":0,"values":{'
+            f'"arn":"arn:aws:sqs:us-east-2:{a}:{q}","fifo_queue":false,'
+            f'"id":"https://sqs.us-east-2.amazonaws.com/{a}/{q}","name":"{q}","visibility_timeout_seconds":30}}'
+            ',"sensitive_values":{}}]}}}')
+    return text, [a, q], ['"address":"aws_sqs_queue.jobs"', '"name":"jobs"', '"mode":"managed"', '"terraform_version":"1.8.4"']
+
+
+def _cdk_outputs(g: Gen):
+    st, api, b, a, q = g.name("Camel"), g.alnum(10), g.bucket(), g.account(), g.name("pms")
+    text = (f" ✅  {st}\n\n✨  Deployment time: 82.41s\n\nOutputs:\n"
+            f"{st}.ApiEndpoint4F160690 = https://{api}.execute-api.eu-west-1.amazonaws.com/prod/\n"
+            f"{st}.UploadsBucketName = {b}\n"
+            f"{st}.JobsQueueUrl = https://sqs.eu-west-1.amazonaws.com/{a}/{q}\n"
+            f"Stack ARN:\narn:aws:cloudformation:eu-west-1:{a}:stack/{st}/{_uuid(g)}\n\n✨  Total time: 95.1s")
+    return text, [st, api, b, a, q], ["Deployment time: 82.41s", "Total time: 95.1s"]
+
+
+def _eksctl(g: Gen):
+    c, ng = g.name("pms"), "ng-" + g.name("ms")
+    asg = f"eks-{ng}-{_uuid(g)}"
+    text = ("$ eksctl get cluster --region us-west-2\n"
+            f"NAME\t\t\tREGION\t\tEKSCTL CREATED\n{c}\tus-west-2\tTrue\n"
+            f"$ eksctl get nodegroup --cluster {c}\n"
+            "CLUSTER\tNODEGROUP\tSTATUS\tCREATED\t\t\tMIN SIZE\tMAX SIZE\tDESIRED CAPACITY\tINSTANCE TYPE\tIMAGE ID\t\tASG NAME\t\tTYPE\n"
+            f"{c}\t{ng}\tACTIVE\t2024-05-20T08:11:42Z\t2\t\t6\t\t3\t\t\tm5.large\tAL2_x86_64\t{asg}\tmanaged")
+    return text, [c, ng, asg], ["m5.large", "AL2_x86_64", "EKSCTL CREATED"]
+
+
+def _kubectl_nodes(g: Gen):
+    r = g.pick(["us-east-1", "us-west-2", "eu-west-1"])
+    h1, h2 = _node_host(g, r), _node_host(g, r)
+    ip1 = h1.split(".")[0][3:].replace("-", ".")
+    ip2 = h2.split(".")[0][3:].replace("-", ".")
+    text = ("$ kubectl get nodes -o wide\n"
+            "NAME                                          STATUS   ROLES    AGE   VERSION               INTERNAL-IP    EXTERNAL-IP   OS-IMAGE                       KERNEL-VERSION                    CONTAINER-RUNTIME\n"
+            f"{h1}   Ready    <none>   12d   v1.29.3-eks-ae9a62a   {ip1}      <none>        Amazon Linux 2023.4.20240528   6.1.91-99.172.amzn2023.x86_64     containerd://1.7.11\n"
+            f"{h2}   NotReady <none>   3h    v1.29.3-eks-ae9a62a   {ip2}      <none>        Amazon Linux 2023.4.20240528   6.1.91-99.172.amzn2023.x86_64     containerd://1.7.11")
+    return text, [h1, h2], ["v1.29.3-eks-ae9a62a", "containerd://1.7.11", "6.1.91-99.172.amzn2023.x86_64"]
+
+
+def _kubectl_describe_node(g: Gen):
+    c, ng, i = g.name("pms"), g.name("ms"), g.iid()
+    host = _node_host(g, "us-east-1")
+    text = (f"Name:               {host}\nRoles:              <none>\n"
+            "Labels:             beta.kubernetes.io/arch=amd64\n"
+            f"                    alpha.eksctl.io/cluster-name={c}\n"
+            f"                    eks.amazonaws.com/nodegroup={ng}\n"
+            "                    node.kubernetes.io/instance-type=m5.xlarge\n"
+            "                    topology.kubernetes.io/zone=us-east-1a\n"
+            f"ProviderID:         aws:///us-east-1a/{i}\n"
+            "Taints:             <none>")
+    return text, [c, ng, i, host], ["node.kubernetes.io/instance-type=m5.xlarge", "beta.kubernetes.io/arch=amd64",
+                                    "topology.kubernetes.io/zone=us-east-1a"]
+
+
+def _describe_sa(g: Gen):
+    a, role = g.account(), g.name("pms")
+    text = ("$ kubectl describe sa s3-reader -n data\n"
+            "Name:                s3-reader\nNamespace:           data\n"
+            "Labels:              app.kubernetes.io/managed-by=eksctl\n"
+            f"Annotations:         eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role}\n"
+            "Image pull secrets:  <none>\nMountable secrets:   <none>\nTokens:              <none>\nEvents:              <none>")
+    return text, [a, role], ["app.kubernetes.io/managed-by=eksctl", "Image pull secrets:  <none>"]
+
+
+def _ecs_describe_tasks(g: Gen):
+    a, c, tid, fam, sn, eni = g.account(), g.name("pms"), g.alnum(32, _HEX), g.name("ms"), g.hexid("subnet"), g.hexid("eni")
+    text = ('{\n    "tasks": [\n        {\n'
+            f'            "taskArn": "arn:aws:ecs:eu-west-1:{a}:task/{c}/{tid}",\n'
+            f'            "clusterArn": "arn:aws:ecs:eu-west-1:{a}:cluster/{c}",\n'
+            f'            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:{a}:task-definition/{fam}:12",\n'
+            '            "lastStatus": "STOPPED",\n            "stopCode": "EssentialContainerExited",\n'
+            '            "stoppedReason": "Essential container in task exited",\n'
+            '            "containers": [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED"}],\n'
+            '            "attachments": [{"type": "ElasticNetworkInterface", "status": "DELETED", "details": [\n'
+            f'                {{"name": "subnetId", "value": "{sn}"}},\n'
+            f'                {{"name": "networkInterfaceId", "value": "{eni}"}},\n'
+            '                {"name": "privateIPv4Address", "value": "10.0.7.31"}]}]\n        }\n    ]\n}')
+    return text, [a, c, tid, fam, sn, eni], ['"stopCode": "EssentialContainerExited"', '"exitCode": 137',
+                                             '"name": "subnetId"', '"type": "ElasticNetworkInterface"']
+
+
+def _ecr_login(g: Gen):
+    a, repo = g.account(), g.name("ms")
+    host = f"{a}.dkr.ecr.eu-central-1.amazonaws.com"
+    text = (f"$ aws ecr get-login-password --region eu-central-1 | docker login --username AWS --password-stdin {host}\n"
+            "WARNING! Your password will be stored unencrypted in /home/runner/.docker/config.json.\n"
+            "Login Succeeded\n"
+            f"$ docker push {host}/{repo}:v2.3.1\nThe push refers to repository [{host}/{repo}]\n"
+            f"v2.3.1: digest: sha256:{g.alnum(64, _HEX)} size: 1573")
+    return text, [a, repo], ["Login Succeeded", "--username AWS", "size: 1573"]
+
+
+def _ssm_session(g: Gen):
+    i, d, h, u = g.iid(), g.name("pms"), g.alnum(12), g.person().replace(".", "-")
+    sid = f"{u}-{g.alnum(17, _HEX)}"
+    text = (f"$ aws ssm start-session --target {i} --document-name AWS-StartPortForwardingSessionToRemoteHost "
+            f'--parameters \'{{"host":["{d}.{h}.eu-west-1.rds.amazonaws.com"],"portNumber":["5432"],"localPortNumber":["15432"]}}\'\n\n'
+            f"Starting session with SessionId: {sid}\nPort 15432 opened for sessionId {sid}.\nWaiting for connections...")
+    return text, [i, d, h, u], ["AWS-StartPortForwardingSessionToRemoteHost", "Waiting for connections...", "Port 15432"]
+
+
+def _sfn(g: Gen):
+    a, sm, f_ = g.account(), g.name("Camel"), g.name("pms")
+    text = (f"$ aws stepfunctions start-execution --state-machine-arn arn:aws:states:us-east-1:{a}:stateMachine:{sm} "
+            "--input file://in.json\n{\n"
+            f'    "executionArn": "arn:aws:states:us-east-1:{a}:execution:{sm}:{_uuid(g)}",\n'
+            '    "startDate": "2024-06-01T12:40:00.123000+00:00"\n}\n'
+            "$ aws stepfunctions describe-execution --execution-arn ... --query '[status,error,cause]'\n"
+            f'["FAILED", "States.TaskFailed", "Lambda function {f_} returned an error: Task timed out after 60.00 seconds"]')
+    return text, [a, sm, f_], ['"States.TaskFailed"', "file://in.json", '"FAILED"']
+
+
+# prose in chat, tickets, write-ups, commits; eight languages
+def _jira(g: Gen):
+    u, a, k, s = g.person().replace(".", "-"), g.account(), g.akid(), g.secret()
+    text = (f"*Summary:* Rotate leaked access key for IAM user {u}\n*Environment:* prod ({a})\n"
+            f"*Description:* The key {k} (secret `{s}`) was pushed to a public gist at 09:12 UTC.\n"
+            f"# Deactivate {k}\n# Create a new key for {u}\n# Check CloudTrail for use of the key since 2024-05-31\n"
+            "*Priority:* Blocker")
+    return text, [u, a, k, s], ["*Summary:*", "*Priority:* Blocker", "2024-05-31"]
+
+
+def _postmortem(g: Gen):
+    sg1, sg2, d, nat, sn = g.hexid("sg"), g.hexid("sg"), g.name("pms"), g.hexid("nat"), g.hexid("subnet")
+    text = ("## Postmortem: checkout outage 2024-06-01\n\n**Impact:** 37 min of 5xx on checkout.\n"
+            f"**Root cause:** security group `{sg1}` on the RDS instance `{d}` lost its ingress rule from `{sg2}` "
+            f"during a Terraform apply; meanwhile the NAT gateway {nat} in {sn} hit its port allocation limit.\n"
+            "**Action items:** add a drift check (OPS-2291).")
+    return text, [sg1, sg2, d, nat, sn], ["37 min", "OPS-2291", "**Root cause:**"]
+
+
+def _commit(g: Gen):
+    b1, b2, a = g.bucket(), g.bucket(), g.account()
+    text = (f"fix(infra): point uploader at the new bucket\n\nThe old bucket {b1} is being retired; uploads now go to "
+            f"\"{b2}\" in the shared account ({a}).\n\nRefs: PLAT-1187\nSigned-off-by: CI Bot <ci@example.com>")
+    return text, [b1, b2, a], ["fix(infra):", "PLAT-1187", "Signed-off-by: CI Bot <ci@example.com>"]
+
+
+def _slack_bullets(g: Gen):
+    i, vol, eip, ip = g.iid(), g.hexid("vol"), g.hexid("eipalloc"), f"3.{g.r.randint(208, 239)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+    text = (f"quick q — who owns these? cost explorer flags them:\n• `{i}` (t3.xlarge, no Name tag)\n"
+            f"• {vol} (unattached, 500 GiB gp3)\n• EIP {ip} / {eip}, not associated\nwill terminate Friday unless someone shouts")
+    return text, [i, vol, eip, ip], ["t3.xlarge", "500 GiB gp3", "Friday"]
+
+
+# code that hardcodes names, ARNs, accounts and keys
+def _py_session(g: Gen):
+    a, role, k, s = g.account(), g.name("pms"), g.akid(), g.secret()
+    text = (f'ACCOUNT_ID = "{a}"\nROLE_ARN = f"arn:aws:iam::{{ACCOUNT_ID}}:role/{role}"\n\n'
+            "session = boto3.Session(\n"
+            f'    aws_access_key_id="{k}",\n    aws_secret_access_key="{s}",\n    region_name="us-east-2",\n)\n'
+            'creds = session.client("sts").assume_role(RoleArn=ROLE_ARN, RoleSessionName="etl")["Credentials"]')
+    return text, [a, role, k, s], ['region_name="us-east-2"', 'RoleSessionName="etl"', '["Credentials"]']
+
+
+def _ts_secret(g: Gen):
+    a, name = g.account(), f"prod/{g.name('ms')}"
+    text = ('const client = new SecretsManagerClient({ region: "eu-west-1" });\n'
+            "const res = await client.send(new GetSecretValueCommand({\n"
+            f'  SecretId: "arn:aws:secretsmanager:eu-west-1:{a}:secret:{name}-{g.alnum(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")}",\n'
+            "}));\nconst { username, password } = JSON.parse(res.SecretString!);")
+    return text, [a, name], ['region: "eu-west-1"', "JSON.parse(res.SecretString!)"]
+
+
+def _go_fifo(g: Gen):
+    a, q = g.account(), g.name("pms")
+    text = ('cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("ap-southeast-2"))\n'
+            "if err != nil {\n\tlog.Fatal(err)\n}\nclient := sqs.NewFromConfig(cfg)\n"
+            f'queueURL := "https://sqs.ap-southeast-2.amazonaws.com/{a}/{q}.fifo"\n'
+            "_, err = client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageGroupId: aws.String(\"orders\")})")
+    return text, [a, q], ['config.WithRegion("ap-southeast-2")', 'MessageGroupId: aws.String("orders")']
+
+
+def _java_consts(g: Gen):
+    t, a, s_ = g.name("Camel"), g.account(), g.name("pms")
+    text = ("public final class AwsConfig {\n"
+            f'    public static final String ORDERS_TABLE = "{t}";\n'
+            f'    public static final String CLICKSTREAM_ARN = "arn:aws:kinesis:us-east-1:{a}:stream/{s_}";\n'
+            "    public static final Duration TIMEOUT = Duration.ofSeconds(30);\n}")
+    return text, [t, a, s_], ["Duration.ofSeconds(30)", "public final class AwsConfig"]
+
+
+def _tf_provider(g: Gen):
+    a, role, v = g.account(), g.name("pms"), g.hexid("vpc")
+    text = ('provider "aws" {\n  region = "eu-west-1"\n\n  assume_role {\n'
+            f'    role_arn     = "arn:aws:iam::{a}:role/{role}"\n    session_name = "terraform"\n  }}\n\n'
+            f'  allowed_account_ids = ["{a}"]\n}}\n\ndata "aws_vpc" "main" {{\n  id = "{v}"\n}}')
+    return text, [a, role, v], ['session_name = "terraform"', 'data "aws_vpc" "main"']
+
+
+def _cfn_deploy_cmd(g: Gen):
+    st, v, s1, s2, k = g.name("pms"), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.name("ms")
+    text = (f"aws cloudformation deploy \\\n  --stack-name {st} \\\n  --template-file packaged.yaml \\\n"
+            f"  --parameter-overrides VpcId={v} SubnetIds={s1},{s2} KeyName={k} Env=prod \\\n"
+            "  --capabilities CAPABILITY_NAMED_IAM \\\n  --no-fail-on-empty-changeset")
+    return text, [st, v, s1, s2, k], ["--capabilities CAPABILITY_NAMED_IAM", "--template-file packaged.yaml", "Env=prod"]
+
+
+def _ansible(g: Gen):
+    b, k, sn, sg = g.bucket(), g.name("ms"), g.hexid("subnet"), g.hexid("sg")
+    text = ("- name: Upload build artifact\n  amazon.aws.s3_object:\n"
+            f"    bucket: {b}\n    object: /releases/app-1.4.2.tar.gz\n    src: dist/app.tar.gz\n    mode: put\n\n"
+            "- name: Launch worker\n  amazon.aws.ec2_instance:\n    name: worker-01\n"
+            f"    key_name: {k}\n    vpc_subnet_id: {sn}\n    instance_type: c6i.large\n    security_group: {sg}\n"
+            "    region: us-east-1")
+    return text, [b, k, sn, sg], ["mode: put", "instance_type: c6i.large", "amazon.aws.s3_object", "/releases/app-1.4.2.tar.gz"]
+
+
+def _gha(g: Gen):
+    a, role, repo, b = g.account(), g.name("pms"), g.name("ms"), g.bucket()
+    dist = "E" + g.alnum(13, _UPPER_ALNUM)
+    text = ("permissions:\n  id-token: write\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+            f"          role-to-assume: arn:aws:iam::{a}:role/{role}\n          aws-region: us-east-1\n"
+            "      - uses: aws-actions/amazon-ecr-login@v2\n      - run: |\n"
+            f"          docker build -t {a}.dkr.ecr.us-east-1.amazonaws.com/{repo}:${{{{ github.sha }}}} .\n"
+            f"          aws s3 sync ./dist s3://{b} --delete\n"
+            f'          aws cloudfront create-invalidation --distribution-id {dist} --paths "/*"')
+    return text, [a, role, repo, b, dist], ["aws-actions/configure-aws-credentials@v4", "actions/checkout@v4",
+                                            "${{ github.sha }}", "id-token: write"]
+
+
+def _dockerfile(g: Gen):
+    a, ns, k, b = g.account(), g.name("ms"), g.akid(), g.bucket()
+    dig = g.alnum(64, _HEX)
+    text = (f"FROM {a}.dkr.ecr.us-west-2.amazonaws.com/{ns}/python:3.12-slim@sha256:{dig}\n"
+            f"ARG AWS_ACCESS_KEY_ID={k}\nENV ASSETS_BUCKET={b} \\\n    PYTHONUNBUFFERED=1\n"
+            "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nEXPOSE 8000")
+    return text, [a, ns, k, b], [f"sha256:{dig}", "PYTHONUNBUFFERED=1", "EXPOSE 8000"]
+
+
+def _shell(g: Gen):
+    k, s, tok, b, a, d = _asia(g), g.secret(), _session_token(g), g.bucket(), g.account(), g.name("pms")
+    sec = g.name("ms")
+    text = ("#!/usr/bin/env bash\nset -euo pipefail\n"
+            f"export AWS_ACCESS_KEY_ID={k}\nexport AWS_SECRET_ACCESS_KEY={s}\nexport AWS_SESSION_TOKEN={tok}\n"
+            f"aws s3 cp s3://{b}/dumps/latest.sql.gz /tmp/ --region ca-central-1\n"
+            f"aws rds-data execute-statement --resource-arn arn:aws:rds:ca-central-1:{a}:cluster:{d} \\\n"
+            f"  --secret-arn arn:aws:secretsmanager:ca-central-1:{a}:secret:{sec}-{g.alnum(6)} --sql \"select 1\"")
+    return text, [k, s, tok, b, a, d, sec], ["set -euo pipefail", '--sql "select 1"', "dumps/latest.sql.gz"]
+
+
+def _ingress(g: Gen):
+    a, sg, s1, s2, lb = g.account(), g.hexid("sg"), g.hexid("subnet"), g.hexid("subnet"), g.name("pms")
+    text = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n"
+            "    alb.ingress.kubernetes.io/scheme: internet-facing\n"
+            f"    alb.ingress.kubernetes.io/load-balancer-name: {lb}\n"
+            f"    alb.ingress.kubernetes.io/certificate-arn: arn:aws:acm:us-west-2:{a}:certificate/{_uuid(g)}\n"
+            f"    alb.ingress.kubernetes.io/security-groups: {sg}\n"
+            f"    alb.ingress.kubernetes.io/subnets: {s1}, {s2}\nspec:\n  ingressClassName: alb")
+    return text, [a, sg, s1, s2, lb], ["alb.ingress.kubernetes.io/scheme: internet-facing", "ingressClassName: alb",
+                                       "kind: Ingress"]
+
+
+VARIANTS_4: list[Template] = [
+    # CloudTrail records, EventBridge, S3 / SQS / SNS / DynamoDB-stream event payloads (#0-#7)
+    _ct_iam_user, _ct_assumed_role, _ct_root_login, _eventbridge_ec2, _s3_event, _sqs_lambda_event,
+    _sns_lambda_event, _ddb_stream_event,
+    # logs: VPC flow, ALB, classic ELB, S3 server access, Lambda via logs tail, Logs Insights, API Gateway,
+    # CloudFront, ECS task metadata (#8-#16)
+    _flow_logs, _alb_log, _elb_classic_log, _s3_access_log, _lambda_tail, _insights, _apigw_access,
+    _cloudfront_log, _ecs_metadata,
+    # errors: boto3, Java v2 / v1 (s3a), Go v2, Terraform, CDK, CloudFormation events, EKS, the AWS Load
+    # Balancer Controller (#17-#29)
+    _boto3_kms, _boto3_secret, _java_v2_nosuchbucket, _java_v1_s3a, _go_v2_scp, _go_v2_ddb, _tf_role_exists,
+    _tf_vpc_dependency, _tf_state_lock, _cdk_fail, _cfn_events, _eks_auth, _lbc_error,
+    # tool output: SAM deploy, sts, configure, terraform state/output/show -json, cdk deploy, eksctl, kubectl,
+    # ecs describe-tasks, docker login/push to ECR, SSM port forwarding, Step Functions (#30-#45)
+    _sam_deploy, _sts_json, _configure, _tf_state_bucket, _tf_state_instance, _tf_output, _tf_show_json,
+    _cdk_outputs, _eksctl, _kubectl_nodes, _kubectl_describe_node, _describe_sa, _ecs_describe_tasks,
+    _ecr_login, _ssm_session, _sfn,
+    # prose: English, German, French, Spanish, Portuguese, Japanese, Korean, Chinese (#46-#56)
+    _jira, _postmortem, _commit, _slack_bullets,
+    lambda g: (lambda b, a: (f"Hi zusammen, der Bucket `{b}` im Konto {a} ist seit heute Morgen öffentlich lesbar "
+                             "(Block Public Access war aus). Bitte bis 14:00 fixen!", [b, a], ["14:00", "Block Public Access"]))(
+        g.bucket(), g.account()),
+    lambda g: (lambda q, a, f_: (f"Incident INC-2041 : la file SQS « {q} » du compte {a} a atteint 120 000 messages ; "
+                                 f"la fonction Lambda « {f_} » tombe en timeout (15 min).", [q, a, f_], ["INC-2041", "120 000 messages"]))(
+        g.name("pms"), g.account(), g.name("pms")),
+    lambda g: (lambda t, a: (f"Hola equipo: la tabla DynamoDB '{t}' en la cuenta {a} (región sa-east-1) devuelve "
+                             "ThrottlingException desde las 10:05. ¿Podemos subir la capacidad?", [t, a],
+                             ["ThrottlingException", "(región sa-east-1)"]))(g.name(), g.account()),
+    lambda g: (lambda c, a, repo: (f"Pessoal, o cluster EKS {c} na conta {a} não consegue puxar imagens do repositório "
+                                   f"ECR \"{repo}\" desde ontem — erro 403 no pull.", [c, a, repo], ["erro 403"]))(
+        g.name("pms"), g.account(), g.name("ms")),
+    lambda g: (lambda a, svc, c: (f"お疲れ様です。ステージング環境（アカウントID: {a}）のECSサービス「{svc}」が起動しません。"
+                                  f"クラスタは {c} です。", [a, svc, c], []))(g.account(), g.name("pms"), g.name("pms")),
+    lambda g: (lambda a, d, i: (f"안녕하세요, 프로덕션 계정 {a} 의 RDS 클러스터 `{d}` 에서 페일오버가 발생했습니다. "
+                                f"문제의 인스턴스 ID는 {i} 입니다.", [a, d, i], []))(g.account(), g.name("pms"), g.iid()),
+    lambda g: (lambda f_, t, a, r: (f"请帮忙看一下：Lambda 函数 `{f_}` 调用 DynamoDB 表 {t} 时报 AccessDeniedException，"
+                                    f"执行角色是 arn:aws:iam::{a}:role/{r}。", [f_, t, a, r], ["AccessDeniedException"]))(
+        g.name("pms"), g.name(), g.account(), g.name("pms")),
+    # code: Python, TypeScript, Go, Java, Terraform, CloudFormation deploy, Ansible, GitHub Actions, Dockerfile,
+    # shell, Kubernetes Ingress (#57-#67)
+    _py_session, _ts_secret, _go_fifo, _java_consts, _tf_provider, _cfn_deploy_cmd, _ansible, _gha, _dockerfile,
+    _shell, _ingress,
+    # negatives: must come through unchanged (#68-#72)
+    lambda g: ("$ kubectl get pods -n kube-system\nNAME                                  READY   STATUS    RESTARTS   AGE\n"
+               "aws-node-x7k2p                        2/2     Running   0          12d\n"
+               "coredns-5b9dfbf96-4xjzq               1/1     Running   0          12d\n"
+               "ebs-csi-controller-6c8d7f9b4d-q8wzr   6/6     Running   1 (3d ago) 12d\n"
+               "kube-proxy-9hl2m                      1/1     Running   0          12d",
+               [], ["aws-node-x7k2p", "coredns-5b9dfbf96-4xjzq", "ebs-csi-controller-6c8d7f9b4d-q8wzr", "kube-proxy-9hl2m"]),
+    lambda g: (lambda sha, dig: (f"Bumped aws-sdk-go-v2 from v1.26.1 to v1.30.3 and boto3 to 1.34.131 (commit {sha}); "
+                                 f"base image nginx@sha256:{dig}, built 2024-06-01T12:34:56Z.",
+                                 [], [sha, f"sha256:{dig}", "v1.30.3", "1.34.131", "2024-06-01T12:34:56Z"]))(
+        g.alnum(40, _HEX), g.alnum(64, _HEX)),
+    lambda g: ("Stack status CREATE_COMPLETE, instance state running, table status ACTIVE; services: Amazon S3, "
+               "AWS Lambda, Amazon DynamoDB, Amazon EKS; regions us-east-1, eu-west-1, ap-southeast-2; "
+               "instance types m5.large, r6g.2xlarge, t4g.nano.", [],
+               ["CREATE_COMPLETE", "ACTIVE", "Amazon DynamoDB", "us-east-1, eu-west-1, ap-southeast-2", "r6g.2xlarge", "t4g.nano"]),
+    lambda g: ('{"port": 8080, "timeout": "30s", "retries": 3, "logLevel": "info", "region": "eu-west-1", '
+               '"featureFlags": {"newCheckout": true}, "build": 4821, "startedAt": 1717245296123}', [],
+               ['"port": 8080', '"region": "eu-west-1"', '"startedAt": 1717245296123', '"logLevel": "info"']),
+    lambda g: ("We should turn on S3 Versioning and raise the Lambda timeout to 15 minutes; the EKS cluster "
+               "autoscaler needs IRSA. Only port 443 is open. See JIRA-4411 and PR #2213; the queue depth alarm "
+               "fires at 1000 messages.", [], ["JIRA-4411", "PR #2213", "port 443", "cluster autoscaler", "1000 messages"]),
+]
+
+
+# --- variants-5: a fifth held-out list (session 8), written by a helper that never read the engine or its
+# packs, from contexts the earlier sets do not cover: what coding agents paste (aws CLI JSON from a Bash tool:
+# describe-instances, list-functions, describe-db-instances, get-bucket-policy, describe-stacks, ecr
+# describe-images, iam list-roles; ~/.aws/config, kubeconfig, env | grep AWS, tfvars, samconfig.toml,
+# cdk.context.json, serverless.yml, copilot, aws-exports.js / amplify_outputs.json, buildspec, appspec, ECS
+# task definitions, Step Functions ASL, EventBridge targets, IAM / KMS / SCP policies with Condition keys),
+# observability (Datadog / PagerDuty / Opsgenie alerts, CloudWatch alarm mail, Health events, GuardDuty,
+# Security Hub, Config, Trusted Advisor, CUR, Athena), endpoints in connection strings (Redshift JDBC, RDS
+# URLs, ElastiCache, OpenSearch, MSK, function URLs, Cognito hosted UI), code and config (C#, PHP, Ruby,
+# Kotlin, Swift, bash variables, Makefile, Ansible, Helm IRSA, Crossplane/ACK, docker-compose with LocalStack,
+# Spring, Django, .env, terragrunt, Terraform variables), human text (GitHub issue, PR review, Q&A, runbook,
+# Slack, email, markdown decorations, Italian, Dutch, Polish, Chinese, Korean) and negatives; 74 templates.
+# Measured as it came out (report seed 13, 5 per template): 88.0 % recall (text and JSON alike), 60.8 % pass,
+# 93.2 % kept, 29 failing templates (24 leak a value, 5 change a must-keep value); seed 7: 88.0 %, 69 of 74
+# must-keep cases kept. Never tuned to. (Two must-keep labels were dropped before this measurement as not
+# obviously safe: #12's VPC CIDR block and #32's Config rule name, which the customer chooses.) ---------------
+_LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+_MIXED_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _pub_ip(g: Gen) -> str:
+    return f"{g.pick([3, 18, 34, 44, 52, 54])}.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(2, 254)}"
+
+
+def _ec2_pub_dns(ip: str, region: str) -> str:
+    dom = "compute-1.amazonaws.com" if region == "us-east-1" else f"{region}.compute.amazonaws.com"
+    return f"ec2-{ip.replace('.', '-')}.{dom}"
+
+
+def _pool_id(g: Gen, region: str) -> str:
+    return f"{region}_{g.alnum(9, _MIXED_ALNUM)}"
+
+
+# agents' Bash tool results: aws CLI JSON
+def _v5_describe_instances(g: Gen):
+    a, i, ami, k, sn, v, sg, prof, nm = (g.account(), g.iid(), g.hexid("ami"), g.name("ms"), g.hexid("subnet"),
+                                         g.hexid("vpc"), g.hexid("sg"), g.name("pms"), g.name("pms"))
+    r, ip, pip, sgn = g.region(), _ip10(g), _pub_ip(g), g.name("ms")
+    text = ("$ aws ec2 describe-instances --filters Name=tag:Name,Values=" + nm + " --output json\n"
+            '{\n    "Reservations": [\n        {\n            "Groups": [],\n            "Instances": [\n                {\n'
+            f'                    "AmiLaunchIndex": 0,\n                    "ImageId": "{ami}",\n'
+            f'                    "InstanceId": "{i}",\n                    "InstanceType": "m6i.large",\n'
+            f'                    "KeyName": "{k}",\n                    "LaunchTime": "2024-06-03T07:12:44+00:00",\n'
+            f'                    "Placement": {{"AvailabilityZone": "{r}b", "Tenancy": "default"}},\n'
+            f'                    "PrivateDnsName": "ip-{ip.replace(".", "-")}.{"ec2.internal" if r == "us-east-1" else r + ".compute.internal"}",\n'
+            f'                    "PrivateIpAddress": "{ip}",\n'
+            f'                    "PublicDnsName": "{_ec2_pub_dns(pip, r)}",\n                    "PublicIpAddress": "{pip}",\n'
+            '                    "State": {"Code": 16, "Name": "running"},\n'
+            f'                    "SubnetId": "{sn}",\n                    "VpcId": "{v}",\n'
+            f'                    "IamInstanceProfile": {{"Arn": "arn:aws:iam::{a}:instance-profile/{prof}", "Id": "{"AIPA" + g.alnum(17, _B32)}"}},\n'
+            f'                    "SecurityGroups": [{{"GroupName": "{sgn}", "GroupId": "{sg}"}}],\n'
+            f'                    "Tags": [{{"Key": "Name", "Value": "{nm}"}}]\n'
+            "                }\n            ],\n"
+            f'            "OwnerId": "{a}",\n            "ReservationId": "{g.hexid("r")}"\n        }}\n    ]\n}}')
+    return text, [a, i, ami, k, sn, v, sg, prof, nm, ip, pip], ['"InstanceType": "m6i.large"', '"Name": "running"',
+                                                               '"Tenancy": "default"']
+
+
+def _v5_list_functions(g: Gen):
+    a, f1, f2, role, t, r = g.account(), g.name("pms"), g.name("pms"), g.name("pms"), g.name(), g.region()
+    text = (f"$ aws lambda list-functions --region {r} --query 'Functions[?starts_with(FunctionName, `{f1[:5]}`)]'\n"
+            "[\n    {\n"
+            f'        "FunctionName": "{f1}",\n        "FunctionArn": "arn:aws:lambda:{r}:{a}:function:{f1}",\n'
+            '        "Runtime": "python3.12",\n'
+            f'        "Role": "arn:aws:iam::{a}:role/service-role/{role}",\n        "Handler": "app.lambda_handler",\n'
+            '        "CodeSize": 48213,\n        "Timeout": 30,\n        "MemorySize": 512,\n'
+            f'        "Environment": {{"Variables": {{"TABLE_NAME": "{t}", "LOG_LEVEL": "INFO"}}}},\n'
+            '        "Architectures": ["arm64"]\n    },\n    {\n'
+            f'        "FunctionName": "{f2}",\n        "FunctionArn": "arn:aws:lambda:{r}:{a}:function:{f2}",\n'
+            '        "Runtime": "nodejs20.x",\n        "PackageType": "Zip"\n    }\n]')
+    return text, [a, f1, f2, role, t], ['"Runtime": "python3.12"', '"Handler": "app.lambda_handler"', '"LOG_LEVEL": "INFO"',
+                                        '"Architectures": ["arm64"]']
+
+
+def _v5_describe_db(g: Gen):
+    a, d, r, sub, sg, uid = g.account(), g.name("pms"), g.region(), g.name("pms"), g.hexid("sg"), g.alnum(12, _LOWER_ALNUM)
+    dbi = "db-" + g.alnum(26, _UPPER_ALNUM)
+    text = ('{\n    "DBInstances": [\n        {\n'
+            f'            "DBInstanceIdentifier": "{d}",\n            "DBInstanceClass": "db.r6g.large",\n'
+            '            "Engine": "postgres",\n            "DBInstanceStatus": "available",\n'
+            '            "MasterUsername": "postgres",\n'
+            f'            "Endpoint": {{"Address": "{d}.{uid}.{r}.rds.amazonaws.com", "Port": 5432}},\n'
+            f'            "VpcSecurityGroups": [{{"VpcSecurityGroupId": "{sg}", "Status": "active"}}],\n'
+            f'            "DBSubnetGroup": {{"DBSubnetGroupName": "{sub}"}},\n'
+            f'            "KmsKeyId": "arn:aws:kms:{r}:{a}:key/{_uuid(g)}",\n            "DbiResourceId": "{dbi}",\n'
+            f'            "DBInstanceArn": "arn:aws:rds:{r}:{a}:db:{d}",\n            "MultiAZ": true\n'
+            "        }\n    ]\n}")
+    return text, [a, d, uid, sg, sub, dbi], ['"Engine": "postgres"', '"DBInstanceStatus": "available"',
+                                            '"DBInstanceClass": "db.r6g.large"']
+
+
+def _v5_bucket_policy(g: Gen):
+    b, vpce, a, role = g.bucket(), g.hexid("vpce"), g.account(), g.name("pms")
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"], "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}},
+        {"Sid": "AllowRole", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:role/{role}"},
+         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/*"}]}
+    text = f"$ aws s3api get-bucket-policy --bucket {b}\n" + json.dumps({"Policy": json.dumps(pol, separators=(",", ":"))}, indent=4)
+    return text, [b, vpce, a, role], ["get-bucket-policy", "s3:GetObject", "aws:SourceVpce"]
+
+
+def _v5_describe_stacks(g: Gen):
+    a, st, r, api, b, t = g.account(), g.name("pms"), g.region(), g.alnum(10, _LOWER_ALNUM), g.bucket(), g.name()
+    text = ('{\n    "Stacks": [\n        {\n'
+            f'            "StackId": "arn:aws:cloudformation:{r}:{a}:stack/{st}/{_uuid(g)}",\n'
+            f'            "StackName": "{st}",\n            "StackStatus": "UPDATE_COMPLETE",\n'
+            '            "Outputs": [\n'
+            f'                {{"OutputKey": "ApiUrl", "OutputValue": "https://{api}.execute-api.{r}.amazonaws.com/prod/", '
+            f'"ExportName": "{st}-ApiUrl"}},\n'
+            f'                {{"OutputKey": "UploadsBucketName", "OutputValue": "{b}"}},\n'
+            f'                {{"OutputKey": "OrdersTableArn", "OutputValue": "arn:aws:dynamodb:{r}:{a}:table/{t}"}}\n'
+            "            ]\n        }\n    ]\n}")
+    return text, [a, st, api, b, t], ['"StackStatus": "UPDATE_COMPLETE"', '"OutputKey": "ApiUrl"',
+                                      '"OutputKey": "UploadsBucketName"']
+
+
+def _v5_ecr_images(g: Gen):
+    a, repo, dig = g.account(), f"{g.name('ms')}/{g.name('ms')}", g.alnum(64, _HEX)
+    text = (f"$ aws ecr describe-images --repository-name {repo} --image-ids imageTag=v1.14.2\n"
+            '{\n    "imageDetails": [\n        {\n'
+            f'            "registryId": "{a}",\n            "repositoryName": "{repo}",\n'
+            f'            "imageDigest": "sha256:{dig}",\n            "imageTags": ["v1.14.2", "latest"],\n'
+            '            "imageSizeInBytes": 91837421,\n            "imagePushedAt": "2024-06-02T16:20:11.000000+00:00",\n'
+            '            "imageScanStatus": {"status": "COMPLETE"},\n'
+            '            "imageManifestMediaType": "application/vnd.docker.distribution.manifest.v2+json"\n'
+            "        }\n    ]\n}")
+    return text, [a, repo], [f"sha256:{dig}", '"v1.14.2"', '"status": "COMPLETE"']
+
+
+def _v5_list_roles(g: Gen):
+    a, b, role, ro = g.account(), g.account(), g.name("pms"), _aroa(g)
+    doc = quote(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "AWS": f"arn:aws:iam::{b}:root"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {
+            "sts:ExternalId": "ci-deploy"}}}]}, separators=(",", ":")), safe="")
+    text = ("<ListRolesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <ListRolesResult>\n    <Roles>\n"
+            f"      <member>\n        <Path>/</Path>\n        <RoleName>{role}</RoleName>\n        <RoleId>{ro}</RoleId>\n"
+            f"        <Arn>arn:aws:iam::{a}:role/{role}</Arn>\n        <CreateDate>2023-11-20T09:00:00Z</CreateDate>\n"
+            f"        <AssumeRolePolicyDocument>{doc}</AssumeRolePolicyDocument>\n"
+            "        <MaxSessionDuration>3600</MaxSessionDuration>\n      </member>\n    </Roles>\n"
+            "    <IsTruncated>false</IsTruncated>\n  </ListRolesResult>\n</ListRolesResponse>")
+    return text, [a, b, role, ro], ["<MaxSessionDuration>3600</MaxSessionDuration>", "<IsTruncated>false</IsTruncated>"]
+
+
+# config files an agent cats
+def _v5_aws_config(g: Gen):
+    a, b, d, role, prof = g.account(), g.account(), "d-" + g.alnum(10, _HEX), g.name("pms"), g.name("ms")
+    text = ("$ cat ~/.aws/config\n[default]\nregion = eu-west-1\noutput = json\n\n"
+            f"[profile {prof}-sso]\nsso_start_url = https://{d}.awsapps.com/start\nsso_region = us-east-1\n"
+            f"sso_account_id = {a}\nsso_role_name = PowerUserAccess\nregion = eu-west-1\n\n"
+            f"[profile {prof}-deploy]\nrole_arn = arn:aws:iam::{b}:role/{role}\nsource_profile = {prof}-sso\n"
+            "role_session_name = ci\nduration_seconds = 3600")
+    return text, [a, b, d, role], ["sso_region = us-east-1", "output = json", "duration_seconds = 3600"]
+
+
+def _v5_kubeconfig(g: Gen):
+    a, c, r, ep = g.account(), g.name("pms"), g.region(), g.alnum(32, "0123456789ABCDEF")
+    arn = f"arn:aws:eks:{r}:{a}:cluster/{c}"
+    text = ("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Fo\n"
+            f"    server: https://{ep}.gr7.{r}.eks.amazonaws.com\n  name: {arn}\ncontexts:\n- context:\n"
+            f"    cluster: {arn}\n    user: {arn}\n  name: {arn}\ncurrent-context: {arn}\nkind: Config\nusers:\n"
+            f"- name: {arn}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args:\n"
+            f"      - --region\n      - {r}\n      - eks\n      - get-token\n      - --cluster-name\n      - {c}\n"
+            "      - --output\n      - json\n      command: aws")
+    return text, [a, c, ep], ["apiVersion: client.authentication.k8s.io/v1beta1", "command: aws", "- get-token"]
+
+
+def _v5_env_grep(g: Gen):
+    k, s, tok, a, role = _asia(g), g.secret(), _session_token(g), g.account(), g.name("pms")
+    text = ("$ env | grep -i aws\nAWS_REGION=eu-central-1\nAWS_DEFAULT_REGION=eu-central-1\n"
+            f"AWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={s}\nAWS_SESSION_TOKEN={tok}\n"
+            f"AWS_ROLE_ARN=arn:aws:iam::{a}:role/{role}\n"
+            "AWS_WEB_IDENTITY_TOKEN_FILE=/var/run/secrets/eks.amazonaws.com/serviceaccount/token\nAWS_STS_REGIONAL_ENDPOINTS=regional")
+    return text, [k, s, tok, a, role], ["AWS_REGION=eu-central-1", "AWS_STS_REGIONAL_ENDPOINTS=regional",
+                                        "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"]
+
+
+def _v5_tfvars(g: Gen):
+    a, v, s1, s2, d, b, z = (g.account(), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.name("pms"),
+                             g.bucket(), "Z0" + g.alnum(18, _UPPER_ALNUM))
+    text = ("# envs/prod.tfvars\n"
+            f'account_id             = "{a}"\nenvironment            = "prod"\nvpc_id                 = "{v}"\n'
+            f'private_subnet_ids     = ["{s1}", "{s2}"]\ndb_instance_identifier = "{d}"\n'
+            f'artifacts_bucket       = "{b}"\nroute53_zone_id        = "{z}"\ninstance_type          = "t3.medium"\n'
+            "enable_deletion_protection = true")
+    return text, [a, v, s1, s2, d, b, z], ['environment            = "prod"', 'instance_type          = "t3.medium"',
+                                           "enable_deletion_protection = true"]
+
+
+def _v5_samconfig(g: Gen):
+    st, b, a, repo, v, r = g.name("pms"), g.bucket(), g.account(), g.name("ms"), g.hexid("vpc"), g.region()
+    text = ('version = 0.1\n[default.deploy.parameters]\n'
+            f'stack_name = "{st}"\ns3_bucket = "{b}"\ns3_prefix = "{st}"\nregion = "{r}"\n'
+            'confirm_changeset = true\ncapabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"\n'
+            f'parameter_overrides = "Stage=\\"prod\\" VpcId=\\"{v}\\""\n'
+            f'image_repositories = ["ApiFunction={a}.dkr.ecr.{r}.amazonaws.com/{repo}"]')
+    return text, [st, b, a, repo, v], ["confirm_changeset = true", 'capabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"']
+
+
+def _v5_cdk_context(g: Gen):
+    a, r, v, s1, s2, z = g.account(), g.region(), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), "Z0" + g.alnum(18, _UPPER_ALNUM)
+    ctx = {f"availability-zones:account={a}:region={r}": [f"{r}a", f"{r}b", f"{r}c"],
+           f"vpc-provider:account={a}:filter.vpc-id={v}:region={r}:returnAsymmetricSubnets=true": {
+               "vpcId": v, "vpcCidrBlock": "10.40.0.0/16", "subnetGroups": [{"name": "Private", "type": "Private", "subnets": [
+                   {"subnetId": s1, "cidr": "10.40.0.0/19", "availabilityZone": f"{r}a"},
+                   {"subnetId": s2, "cidr": "10.40.32.0/19", "availabilityZone": f"{r}b"}]}]},
+           f"hosted-zone:account={a}:domainName=internal.example.com:region={r}": {"Id": f"/hostedzone/{z}", "Name": "internal.example.com."}}
+    return json.dumps(ctx, indent=2), [a, v, s1, s2, z], ["returnAsymmetricSubnets=true", '"type": "Private"']
+
+
+def _v5_serverless(g: Gen):
+    svc, b, a, role, t, api, r = g.name("ms"), g.bucket(), g.account(), g.name("pms"), g.name(), g.alnum(10, _LOWER_ALNUM), g.region()
+    text = (f"service: {svc}\nframeworkVersion: '3'\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  stage: dev\n  region: {r}\n"
+            f"  deploymentBucket:\n    name: {b}\n  iam:\n    role: arn:aws:iam::{a}:role/{role}\n  environment:\n"
+            f"    ORDERS_TABLE: {t}\n\n$ npx serverless info --stage dev\nservice: {svc}\nstage: dev\nregion: {r}\n"
+            f"stack: {svc}-dev\nendpoints:\n  GET - https://{api}.execute-api.{r}.amazonaws.com/dev/items\nfunctions:\n"
+            f"  list: {svc}-dev-list")
+    return text, [b, a, role, t, api], ["runtime: nodejs20.x", "frameworkVersion: '3'", "name: aws"]
+
+
+def _v5_copilot(g: Gen):
+    a, repo, b, sg, r = g.account(), g.name("ms"), g.bucket(), g.hexid("sg"), g.region()
+    text = ("# copilot/api/manifest.yml\nname: api\ntype: Load Balanced Web Service\nhttp:\n  path: '/'\n  healthcheck: /healthz\n"
+            f"image:\n  location: {a}.dkr.ecr.{r}.amazonaws.com/{repo}:v2\n  port: 8080\ncpu: 256\nmemory: 512\ncount: 2\n"
+            f"variables:\n  UPLOADS_BUCKET: {b}\nnetwork:\n  vpc:\n    placement: private\n    security_groups: ['{sg}']")
+    return text, [a, repo, b, sg], ["type: Load Balanced Web Service", "cpu: 256", "healthcheck: /healthz"]
+
+
+def _v5_aws_exports(g: Gen):
+    r = g.region()
+    ipid, up, cid, gql, key, b = _uuid(g), _pool_id(g, r), g.alnum(26, _LOWER_ALNUM), g.alnum(26, _LOWER_ALNUM), "da2-" + g.alnum(26, _LOWER_ALNUM), g.name("ms") + f"{g.r.randint(10000, 99999)}-dev"
+    text = ("/* eslint-disable */\n// WARNING: DO NOT EDIT. This file is automatically generated by AWS Amplify.\n\n"
+            f'const awsmobile = {{\n    "aws_project_region": "{r}",\n    "aws_cognito_identity_pool_id": "{r}:{ipid}",\n'
+            f'    "aws_cognito_region": "{r}",\n    "aws_user_pools_id": "{up}",\n    "aws_user_pools_web_client_id": "{cid}",\n'
+            f'    "aws_appsync_graphqlEndpoint": "https://{gql}.appsync-api.{r}.amazonaws.com/graphql",\n'
+            f'    "aws_appsync_region": "{r}",\n    "aws_appsync_authenticationType": "API_KEY",\n'
+            f'    "aws_appsync_apiKey": "{key}",\n    "aws_user_files_s3_bucket": "{b}",\n'
+            '    "oauth": {},\n    "aws_cognito_username_attributes": ["EMAIL"]\n};\n\nexport default awsmobile;')
+    return text, [ipid, up, cid, gql, key, b], ['"aws_appsync_authenticationType": "API_KEY"', "export default awsmobile;",
+                                                '["EMAIL"]']
+
+
+def _v5_amplify_outputs(g: Gen):
+    r = g.region()
+    up, cid, ipid, b, gql = _pool_id(g, r), g.alnum(26, _LOWER_ALNUM), _uuid(g), f"amplify-{g.name('ms')}-{g.alnum(10, _LOWER_ALNUM)}", g.alnum(26, _LOWER_ALNUM)
+    out = {"auth": {"user_pool_id": up, "aws_region": r, "user_pool_client_id": cid, "identity_pool_id": f"{r}:{ipid}",
+                    "standard_required_attributes": ["email"], "password_policy": {"min_length": 8}},
+           "storage": {"aws_region": r, "bucket_name": b},
+           "data": {"url": f"https://{gql}.appsync-api.{r}.amazonaws.com/graphql", "default_authorization_type": "AMAZON_COGNITO_USER_POOLS"},
+           "version": "1.3"}
+    return json.dumps(out, indent=2), [up, cid, ipid, b, gql], ['"default_authorization_type": "AMAZON_COGNITO_USER_POOLS"',
+                                                               '"min_length": 8', '"version": "1.3"']
+
+
+def _v5_buildspec(g: Gen):
+    a, repo, r, sec, b, p = g.account(), g.name("ms"), g.region(), g.name("ms"), g.bucket(), g.name("ms")
+    text = ("version: 0.2\nenv:\n  variables:\n"
+            f"    REPO_URI: {a}.dkr.ecr.{r}.amazonaws.com/{repo}\n  parameter-store:\n    DB_HOST: /prod/{p}/db-host\n"
+            f"  secrets-manager:\n    NPM_TOKEN: arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{g.alnum(6, _MIXED_ALNUM)}:token\n"
+            "phases:\n  install:\n    runtime-versions:\n      nodejs: 20\n  build:\n    commands:\n"
+            "      - npm ci && npm run build\n      - docker build -t $REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION .\n"
+            f"      - aws s3 cp build/report.html s3://{b}/reports/$CODEBUILD_BUILD_NUMBER/\n")
+    return text, [a, repo, sec, b], ["version: 0.2", "$CODEBUILD_RESOLVED_SOURCE_VERSION", "nodejs: 20"]
+
+
+def _v5_appspec(g: Gen):
+    a, r, td, fn, cont = g.account(), g.region(), g.name("pms"), g.name("pms"), g.name("ms")
+    text = ("version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n"
+            f'        TaskDefinition: "arn:aws:ecs:{r}:{a}:task-definition/{td}:42"\n        LoadBalancerInfo:\n'
+            f'          ContainerName: "{cont}"\n          ContainerPort: 8080\nHooks:\n'
+            f'  - BeforeAllowTraffic: "arn:aws:lambda:{r}:{a}:function:{fn}"\n')
+    return text, [a, td, fn], ["Type: AWS::ECS::Service", "version: 0.0", "ContainerPort: 8080"]
+
+
+def _v5_taskdef(g: Gen):
+    a, r, fam, role, erole, repo, p, sec = (g.account(), g.region(), g.name("pms"), g.name("pms"), g.name("pms"),
+                                            g.name("ms"), g.name("ms"), g.name("ms"))
+    td = {"family": fam, "taskRoleArn": f"arn:aws:iam::{a}:role/{role}", "executionRoleArn": f"arn:aws:iam::{a}:role/{erole}",
+          "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
+          "containerDefinitions": [{"name": "app", "image": f"{a}.dkr.ecr.{r}.amazonaws.com/{repo}:1.8.0", "essential": True,
+                                    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": f"/ecs/{fam}",
+                                                                                             "awslogs-region": r, "awslogs-stream-prefix": "ecs"}},
+                                    "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:ssm:{r}:{a}:parameter/prod/{p}/db-password"},
+                                                {"name": "API_KEY", "valueFrom": f"arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{g.alnum(6, _MIXED_ALNUM)}"}]}]}
+    return json.dumps(td, indent=2), [a, fam, role, erole, repo, sec], ['"networkMode": "awsvpc"', '"logDriver": "awslogs"',
+                                                                        '"awslogs-stream-prefix": "ecs"', '"FARGATE"']
+
+
+def _v5_asl(g: Gen):
+    a, r, fn, t, q, topic = g.account(), g.region(), g.name("pms"), g.name(), g.name("pms"), g.name("pms")
+    asl = {"Comment": "order pipeline", "StartAt": "Validate", "States": {
+        "Validate": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                     "Parameters": {"FunctionName": f"arn:aws:lambda:{r}:{a}:function:{fn}:$LATEST", "Payload.$": "$"}, "Next": "Save"},
+        "Save": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                 "Parameters": {"TableName": t, "Item": {"pk": {"S.$": "$.orderId"}}}, "Next": "Enqueue"},
+        "Enqueue": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                    "Parameters": {"QueueUrl": f"https://sqs.{r}.amazonaws.com/{a}/{q}", "MessageBody.$": "$"}, "Next": "Notify"},
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                   "Parameters": {"TopicArn": f"arn:aws:sns:{r}:{a}:{topic}", "Message.$": "$"}, "End": True}}}
+    return json.dumps(asl, indent=2), [a, fn, t, q, topic], ['"arn:aws:states:::lambda:invoke"', '"arn:aws:states:::dynamodb:putItem"',
+                                                             '"Type": "Task"', '"StartAt": "Validate"']
+
+
+def _v5_eventbridge_targets(g: Gen):
+    a, r, bus, rule, fn, dlq, role = g.account(), g.region(), g.name("ms"), g.name("pms"), g.name("pms"), g.name("pms"), g.name("pms")
+    text = (f"$ aws events describe-rule --name {rule} --event-bus-name {bus}\n{{\n"
+            f'    "Name": "{rule}",\n    "Arn": "arn:aws:events:{r}:{a}:rule/{bus}/{rule}",\n'
+            '    "EventPattern": "{\\"source\\":[\\"aws.ec2\\"],\\"detail-type\\":[\\"EC2 Instance State-change Notification\\"]}",\n'
+            f'    "State": "ENABLED",\n    "EventBusName": "{bus}"\n}}\n'
+            f"$ aws events list-targets-by-rule --rule {rule} --event-bus-name {bus}\n{{\n    \"Targets\": [{{\n"
+            f'        "Id": "1",\n        "Arn": "arn:aws:lambda:{r}:{a}:function:{fn}",\n'
+            f'        "RoleArn": "arn:aws:iam::{a}:role/{role}",\n'
+            f'        "DeadLetterConfig": {{"Arn": "arn:aws:sqs:{r}:{a}:{dlq}"}}\n    }}]\n}}')
+    return text, [a, bus, rule, fn, dlq, role], ['"State": "ENABLED"', "EC2 Instance State-change Notification"]
+
+
+def _v5_iam_conditions(g: Gen):
+    a, o, vpce, r, q, topic = g.account(), g.org(), g.hexid("vpce"), g.region(), g.name("pms"), g.name("pms")
+    pol = {"Version": "2012-10-17", "Statement": [{"Sid": "AllowSnsFromOrg", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+           "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:{r}:{a}:{q}",
+           "Condition": {"StringEquals": {"aws:SourceAccount": a, "aws:PrincipalOrgID": o, "aws:SourceVpce": vpce},
+                         "ArnLike": {"aws:SourceArn": f"arn:aws:sns:{r}:{a}:{topic}"}}}]}
+    return json.dumps(pol, indent=2), [a, o, vpce, q, topic], ['"aws:SourceAccount"', '"aws:PrincipalOrgID"', '"sqs:SendMessage"',
+                                                               '"Service": "sns.amazonaws.com"']
+
+
+def _v5_kms_policy(g: Gen):
+    a, b, role, r = g.account(), g.account(), g.name("pms"), g.region()
+    pol = {"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Allow use via S3 from the data account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b}:role/{role}"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{r}.amazonaws.com", "kms:CallerAccount": b}}}]}
+    return json.dumps(pol, indent=4), [a, b, role], ['"Sid": "Enable IAM User Permissions"', '"kms:ViaService"', '"kms:GenerateDataKey*"']
+
+
+def _v5_scp(g: Gen):
+    role, pid, root, ou = g.name("pms"), "p-" + g.alnum(8, _LOWER_ALNUM), "r-" + g.alnum(4, _LOWER_ALNUM), f"ou-{g.alnum(4, _LOWER_ALNUM)}-{g.alnum(8, _LOWER_ALNUM)}"
+    pol = {"Version": "2012-10-17", "Statement": [{"Sid": "DenyOutsideApprovedRegions", "Effect": "Deny", "NotAction": ["iam:*", "organizations:*", "sts:*"],
+           "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]},
+                                          "ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::*:role/{role}"]}}}]}
+    text = (json.dumps(pol, indent=2) + f"\n\n$ aws organizations attach-policy --policy-id {pid} --target-id {ou}\n"
+            f"$ aws organizations list-roots --query 'Roots[0].Id' --output text\n{root}")
+    return text, [role, pid, ou, root], ['"aws:RequestedRegion"', '"Effect": "Deny"', '"organizations:*"']
+
+
+# observability and incident tools
+def _v5_datadog(g: Gen):
+    i, a, asg, r, nm = g.iid(), g.account(), g.name("pms"), g.region(), g.name("pms")
+    text = (f"[Triggered on {{host:{i}}}] CPU above 90% on {nm}\n"
+            f"avg(last_10m):avg:aws.ec2.cpuutilization{{host:{i}}} > 90\n"
+            f"Tags: aws_account:{a}, region:{r}, autoscaling_group:{asg}, name:{nm}, availability-zone:{r}a, instance-type:c6g.xlarge\n"
+            "Notified: @pagerduty-platform @slack-ops-alerts")
+    return text, [i, a, asg, nm], ["aws.ec2.cpuutilization", "instance-type:c6g.xlarge", "@pagerduty-platform"]
+
+
+def _v5_pagerduty(g: Gen):
+    d, a, c = g.name("pms"), g.account(), g.name("pms")
+    text = (f"PagerDuty: Incident #48213 TRIGGERED — [P1] RDS FreeStorageSpace low on dbinstanceidentifier:{d}\n"
+            f"Service: Platform Databases | Urgency: high\nDetails: aws_account:{a} dbclusteridentifier:{c} engine:aurora-postgresql "
+            "FreeStorageSpace=4.1 GiB (threshold 10 GiB)\nAcknowledge: https://acme.pagerduty.com/incidents/Q2K7X1ZP9M")
+    return text, [d, a, c], ["#48213", "FreeStorageSpace", "engine:aurora-postgresql", "Urgency: high"]
+
+
+def _v5_opsgenie(g: Gen):
+    al, a, lb, h, r = g.name("pms"), g.account(), g.name("pms"), g.alnum(16, _HEX), g.region()
+    body = {"message": f"ALARM: \"{al}\" in {r}", "alias": al, "priority": "P2", "source": "Amazon CloudWatch",
+            "details": {"AlarmName": al, "AWSAccountId": a, "NewStateValue": "ALARM", "MetricName": "HTTPCode_Target_5XX_Count",
+                        "Dimensions": f"[{{name=LoadBalancer, value=app/{lb}/{h}}}]"}, "tags": ["aws", "prod"]}
+    return json.dumps(body, indent=2), [al, a, lb, h], ['"priority": "P2"', '"MetricName": "HTTPCode_Target_5XX_Count"',
+                                                         '"source": "Amazon CloudWatch"']
+
+
+def _v5_cw_email(g: Gen):
+    al, a, q, topic = g.name("pms"), g.account(), g.name("pms"), g.name("ms")
+    text = (f"Subject: ALARM: \"{al}\" in US East (N. Virginia)\n\nYou are receiving this email because your Amazon CloudWatch Alarm "
+            f"\"{al}\" in the US East (N. Virginia) region has entered the ALARM state, because \"Threshold Crossed: 1 out of the last "
+            "1 datapoints [5412.0 (03/06/24 07:40:00)] was greater than the threshold (1000.0)\" at \"Monday 03 June, 2024 07:45:12 UTC\".\n\n"
+            f"Alarm Details:\n- Name:                       {al}\n- AWS Account:                {a}\n"
+            f"- Alarm Arn:                  arn:aws:cloudwatch:us-east-1:{a}:alarm:{al}\n\nMonitored Metric:\n"
+            f"- MetricNamespace:            AWS/SQS\n- MetricName:                 ApproximateNumberOfMessagesVisible\n"
+            f"- Dimensions:                 [QueueName = {q}]\n\nState Change Actions:\n- ALARM: [arn:aws:sns:us-east-1:{a}:{topic}]")
+    return text, [al, a, q, topic], ["ApproximateNumberOfMessagesVisible", "US East (N. Virginia)", "AWS/SQS"]
+
+
+def _v5_health(g: Gen):
+    a, i1, i2, r = g.account(), g.iid(), g.iid(), g.region()
+    ev = {"version": "0", "id": _uuid(g), "detail-type": "AWS Health Event", "source": "aws.health", "account": a,
+          "time": "2024-06-03T06:00:00Z", "region": r, "resources": [i1, i2],
+          "detail": {"eventArn": f"arn:aws:health:{r}::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED_{g.alnum(32, _HEX)}",
+                     "service": "EC2", "eventTypeCode": "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", "eventTypeCategory": "scheduledChange",
+                     "startTime": "Mon, 17 Jun 2024 00:00:00 GMT", "affectedEntities": [{"entityValue": i1}, {"entityValue": i2}]}}
+    return json.dumps(ev, indent=2), [a, i1, i2], ['"eventTypeCategory": "scheduledChange"', '"source": "aws.health"', '"service": "EC2"']
+
+
+def _v5_guardduty(g: Gen):
+    a, r, det, fid, i, v, sn, ip, pip = (g.account(), g.region(), g.alnum(32, _HEX), g.alnum(32, _HEX), g.iid(), g.hexid("vpc"),
+                                         g.hexid("subnet"), _ip10(g), _pub_ip(g))
+    f = {"SchemaVersion": "2.0", "AccountId": a, "Region": r, "Id": fid,
+         "Arn": f"arn:aws:guardduty:{r}:{a}:detector/{det}/finding/{fid}", "Type": "UnauthorizedAccess:EC2/SSHBruteForce",
+         "Resource": {"ResourceType": "Instance", "InstanceDetails": {"InstanceId": i, "InstanceType": "t3.micro",
+                      "NetworkInterfaces": [{"PrivateIpAddress": ip, "PublicIp": pip, "PublicDnsName": _ec2_pub_dns(pip, r),
+                                             "SubnetId": sn, "VpcId": v}]}},
+         "Service": {"ServiceName": "guardduty", "DetectorId": det, "Action": {"ActionType": "NETWORK_CONNECTION"}, "Count": 412},
+         "Severity": 2, "Title": f"{i} is performing SSH brute force attacks."}
+    return json.dumps(f, indent=2), [a, det, fid, i, v, sn, ip, pip], ['"Type": "UnauthorizedAccess:EC2/SSHBruteForce"',
+                                                                       '"ActionType": "NETWORK_CONNECTION"', '"ServiceName": "guardduty"']
+
+
+def _v5_securityhub(g: Gen):
+    a, r, b = g.account(), g.region(), g.bucket()
+    f = {"SchemaVersion": "2018-10-08", "Id": f"arn:aws:securityhub:{r}:{a}:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.8/finding/{_uuid(g)}",
+         "ProductArn": f"arn:aws:securityhub:{r}::product/aws/securityhub", "GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/S3.8",
+         "AwsAccountId": a, "Types": ["Software and Configuration Checks/Industry and Regulatory Standards/AWS-Foundational-Security-Best-Practices"],
+         "Title": "S3.8 S3 general purpose buckets should block public access", "Severity": {"Label": "HIGH"},
+         "Resources": [{"Type": "AwsS3Bucket", "Id": f"arn:aws:s3:::{b}", "Partition": "aws", "Region": r}],
+         "Compliance": {"Status": "FAILED"}, "Workflow": {"Status": "NEW"}, "RecordState": "ACTIVE"}
+    return json.dumps(f, indent=2), [a, b], ['"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/S3.8"',
+                                            '"Type": "AwsS3Bucket"', '"Status": "FAILED"']
+
+
+def _v5_config_eval(g: Gen):
+    sg1, sg2, a, r = g.hexid("sg"), g.hexid("sg"), g.account(), g.region()
+    text = ("$ aws configservice get-compliance-details-by-config-rule --config-rule-name restricted-ssh --compliance-types NON_COMPLIANT\n"
+            '{\n    "EvaluationResults": [\n')
+    rows = []
+    for sg in (sg1, sg2):
+        rows.append('        {\n            "EvaluationResultIdentifier": {\n                "EvaluationResultQualifier": {\n'
+                    '                    "ConfigRuleName": "restricted-ssh",\n                    "ResourceType": "AWS::EC2::SecurityGroup",\n'
+                    f'                    "ResourceId": "{sg}"\n                }}\n            }},\n'
+                    '            "ComplianceType": "NON_COMPLIANT",\n            "ResultRecordedTime": "2024-06-03T08:11:02.412000+00:00"\n        }')
+    text += ",\n".join(rows) + f"\n    ]\n}}\n# account {a}, {r}"
+    return text, [sg1, sg2, a], ['"ResourceType": "AWS::EC2::SecurityGroup"', '"ComplianceType": "NON_COMPLIANT"']
+
+
+def _v5_trusted_advisor(g: Gen):
+    i1, i2, n1, n2, r = g.iid(), g.iid(), g.name("pms"), g.name("pms"), g.region()
+    text = ("Trusted Advisor — Low Utilization Amazon EC2 Instances (export)\n"
+            "Status,Region/AZ,Instance ID,Instance Name,Instance Type,Estimated Monthly Savings,Day 1,Day 2,14-Day Average CPU Utilization\n"
+            f"Warning,{r}a,{i1},{n1},m5.2xlarge,$276.48,2.1%,1.9%,2.0%\n"
+            f"Warning,{r}c,{i2},{n2},r5.large,$90.72,0.4%,0.6%,0.5%")
+    return text, [i1, i2, n1, n2], ["m5.2xlarge", "r5.large", "$276.48", "14-Day Average CPU Utilization"]
+
+
+def _v5_cur(g: Gen):
+    p, u, i, b, fn, r = g.account(), g.account(), g.iid(), g.bucket(), g.name("pms"), g.region()
+    text = ("identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/ProductCode,lineItem/UsageType,lineItem/ResourceId,lineItem/UnblendedCost\n"
+            f"{g.alnum(52, _LOWER_ALNUM)},{p},{u},AmazonEC2,USE1-BoxUsage:m5.large,{i},2.304\n"
+            f"{g.alnum(52, _LOWER_ALNUM)},{p},{u},AmazonS3,USE1-TimedStorage-ByteHrs,{b},0.8812\n"
+            f"{g.alnum(52, _LOWER_ALNUM)},{p},{u},AWSLambda,USE1-Lambda-GB-Second,arn:aws:lambda:{r}:{u}:function:{fn},0.0131")
+    return text, [p, u, i, b, fn], ["USE1-BoxUsage:m5.large", "AmazonEC2", "USE1-Lambda-GB-Second"]
+
+
+def _v5_athena(g: Gen):
+    a, role, u, r = g.account(), g.name("pms"), g.person().replace(".", "-"), g.region()
+    qid = _uuid(g)
+    text = ("SELECT useridentity.arn, eventname, count(*) AS n FROM cloudtrail_logs WHERE eventname LIKE 'Delete%' GROUP BY 1, 2 ORDER BY n DESC;\n\n"
+            f"Query ID: {qid}  Run time: 4.31 sec  Data scanned: 1.22 GB\n"
+            "| # | arn | eventname | n |\n|---|-----|-----------|---|\n"
+            f"| 1 | arn:aws:sts::{a}:assumed-role/{role}/terraform | DeleteSecurityGroup | 17 |\n"
+            f"| 2 | arn:aws:iam::{a}:user/{u} | DeleteObject | 9 |\n\n"
+            f"Results: s3://aws-athena-query-results-{a}-{r}/Unsaved/2024/06/03/{qid}.csv")
+    return text, [a, role, u], ["DeleteSecurityGroup", "Data scanned: 1.22 GB", "Run time: 4.31 sec"]
+
+
+# endpoints in connection strings
+def _v5_redshift(g: Gen):
+    c, uid, r, a, u = g.name("pms"), g.alnum(12, _LOWER_ALNUM), g.region(), g.account(), g.name("p_m_s")
+    text = (f"jdbc:redshift://{c}.{uid}.{r}.redshift.amazonaws.com:5439/analytics?ssl=true\n"
+            f"jdbc:redshift:iam://{c}.{uid}.{r}.redshift.amazonaws.com:5439/analytics?DbUser={u}&AutoCreate=false\n"
+            f"-- or serverless: default-workgroup.{a}.{r}.redshift-serverless.amazonaws.com:5439/dev")
+    return text, [c, uid, a], ["ssl=true", "AutoCreate=false"]
+
+
+def _v5_rds_urls(g: Gen):
+    c, uid, r, d = g.name("pms"), g.alnum(12, _LOWER_ALNUM), g.region(), g.name("pms")
+    text = (f"DATABASE_URL=postgres://app_rw:s3cr3t-pw@{c}.cluster-{uid}.{r}.rds.amazonaws.com:5432/orders?sslmode=require\n"
+            f"READER_URL=postgres://app_ro:s3cr3t-pw@{c}.cluster-ro-{uid}.{r}.rds.amazonaws.com:5432/orders\n"
+            f"LEGACY_MYSQL=mysql://admin@{d}.{uid}.{r}.rds.amazonaws.com:3306/legacy")
+    return text, [c, uid, d], ["sslmode=require", ":5432/orders", ":3306/legacy"]
+
+
+def _v5_elasticache(g: Gen):
+    c, uid, m = g.name("pms"), g.alnum(6, _LOWER_ALNUM), g.name("ms")
+    short = g.pick(["use1", "euw1", "usw2", "apse2"])
+    text = (f"REDIS_URL=rediss://master.{c}.{uid}.{short}.cache.amazonaws.com:6379/0\n"
+            f"REDIS_CLUSTER_ENDPOINT=clustercfg.{c}.{uid}.{short}.cache.amazonaws.com:6379\n"
+            f"MEMCACHED=${{MEMCACHED:-{m}.{uid}.cfg.{short}.cache.amazonaws.com:11211}}")
+    return text, [c, uid, m], [":6379/0", ":11211"]
+
+
+def _v5_opensearch(g: Gen):
+    d, h, r = g.name("ms"), g.alnum(26, _LOWER_ALNUM), g.region()
+    text = (f"$ curl -s -u admin:*** 'https://search-{d}-{h}.{r}.es.amazonaws.com/_cat/indices?v'\n"
+            "health status index              uuid                   pri rep docs.count\n"
+            "green  open   logs-2024.06.03    kX3p_9QbS2u7dQm1a0Lz1g   1   1     481233\n"
+            "yellow open   traces-2024.06.03  H8dn2WvWQp6o1J8nB1xV3A   1   1      92341")
+    return text, [d, h], ["_cat/indices?v", "logs-2024.06.03", "docs.count"]
+
+
+def _v5_msk(g: Gen):
+    c, uid, r, a = g.name("pms"), g.alnum(6, _LOWER_ALNUM), g.region(), g.account()
+    brokers = ",".join(f"b-{n}.{c}.{uid}.c{n + 1}.kafka.{r}.amazonaws.com:9098" for n in (1, 2, 3))
+    text = (f"$ aws kafka get-bootstrap-brokers --cluster-arn arn:aws:kafka:{r}:{a}:cluster/{c}/{_uuid(g)}-{g.r.randint(2, 25)}\n"
+            f'{{\n    "BootstrapBrokerStringSaslIam": "{brokers}"\n}}')
+    return text, [c, uid, a], ['"BootstrapBrokerStringSaslIam"', "get-bootstrap-brokers"]
+
+
+def _v5_endpoints(g: Gen):
+    fu, api, dom, cid, r = g.alnum(32, _LOWER_ALNUM), g.alnum(10, _LOWER_ALNUM), g.name("ms"), g.alnum(26, _LOWER_ALNUM), g.region()
+    text = (f"Function URL: https://{fu}.lambda-url.{r}.on.aws/\n"
+            f"API: https://{api}.execute-api.{r}.amazonaws.com/v1/orders  (curl -i → HTTP/2 200)\n"
+            f"Login: https://{dom}.auth.{r}.amazoncognito.com/login?client_id={cid}&response_type=code&scope=openid&redirect_uri=https://app.example.com/callback")
+    return text, [fu, api, dom, cid], ["response_type=code", "scope=openid", "HTTP/2 200"]
+
+
+# code and config in more languages and styles
+def _v5_dotnet(g: Gen):
+    b1, b2, q, a, _r = g.bucket(), g.bucket(), g.name("pms"), g.account(), g.region()
+    text = ('// appsettings.Production.json\n{\n  "AWS": { "Profile": "default", "Region": "eu-west-1" },\n'
+            f'  "Storage": {{ "BucketName": "{b1}" }},\n  "Queues": {{ "Orders": "https://sqs.eu-west-1.amazonaws.com/{a}/{q}" }}\n}}\n\n'
+            "// ReportUploader.cs\nusing var s3 = new AmazonS3Client(RegionEndpoint.EUWest1);\n"
+            "await s3.PutObjectAsync(new PutObjectRequest\n{\n"
+            f'    BucketName = "{b2}",\n    Key = $"reports/{{DateTime.UtcNow:yyyy-MM-dd}}.pdf",\n    FilePath = path\n}});')
+    return text, [b1, b2, q, a], ["RegionEndpoint.EUWest1", "new PutObjectRequest", '"Region": "eu-west-1"']
+
+
+def _v5_php(g: Gen):
+    k, s, b = g.akid(), g.secret(), g.bucket()
+    text = ("<?php\nuse Aws\\S3\\S3Client;\n\n$s3 = new S3Client([\n    'version' => 'latest',\n    'region'  => 'us-east-2',\n"
+            f"    'credentials' => [\n        'key'    => '{k}',\n        'secret' => '{s}',\n    ],\n]);\n"
+            f"$s3->putObject([\n    'Bucket' => '{b}',\n    'Key'    => 'invoices/' . $invoice->id . '.pdf',\n"
+            "    'Body'   => fopen($path, 'r'),\n]);")
+    return text, [k, s, b], ["'version' => 'latest'", "use Aws\\S3\\S3Client;"]
+
+
+def _v5_ruby(g: Gen):
+    b, t, a, q = g.bucket(), g.name(), g.account(), g.name("pms")
+    text = ("require 'aws-sdk-s3'\nrequire 'aws-sdk-dynamodb'\n\ns3 = Aws::S3::Client.new(region: 'us-west-2')\n"
+            f"obj = s3.get_object(bucket: '{b}', key: 'exports/latest.csv')\n"
+            f"ddb = Aws::DynamoDB::Client.new\nddb.put_item(table_name: '{t}', item: {{ 'pk' => id }})\n"
+            f"Aws::SQS::Client.new.send_message(queue_url: 'https://sqs.us-west-2.amazonaws.com/{a}/{q}', message_body: body)")
+    return text, [b, t, a, q], ["Aws::S3::Client.new(region: 'us-west-2')", "require 'aws-sdk-s3'"]
+
+
+def _v5_kotlin(g: Gen):
+    b, a, topic, r = g.bucket(), g.account(), g.name("pms"), g.region()
+    text = ("object AwsNames {\n"
+            f'    const val TOPIC_ARN = "arn:aws:sns:{r}:{a}:{topic}"\n    const val MEDIA_BUCKET = "{b}"\n}}\n\n'
+            f'suspend fun download(key: String) = S3Client {{ region = "{r}" }}.use {{ s3 ->\n'
+            "    s3.getObject(GetObjectRequest { bucket = AwsNames.MEDIA_BUCKET; this.key = key }) { it.body?.toByteArray() }\n}")
+    return text, [b, a, topic], ["GetObjectRequest {", "suspend fun download(key: String)"]
+
+
+def _v5_swift(g: Gen):
+    ipid, b, up = _uuid(g), g.bucket(), _pool_id(g, "us-east-1")
+    text = ("import AWSCore\nimport AWSS3\n\nlet credentialsProvider = AWSCognitoCredentialsProvider(\n"
+            f'    regionType: .USEast1,\n    identityPoolId: "us-east-1:{ipid}"\n)\n'
+            "let configuration = AWSServiceConfiguration(region: .USEast1, credentialsProvider: credentialsProvider)\n"
+            f'let uploadBucket = "{b}"\n// user pool: {up}')
+    return text, [ipid, b, up], ["regionType: .USEast1", "import AWSS3"]
+
+
+def _v5_bash_vars(g: Gen):
+    b, dist, a, role = g.bucket(), "E" + g.alnum(13, _UPPER_ALNUM), g.account(), g.name("pms")
+    text = ("#!/bin/bash\nset -eu\n"
+            f'BUCKET="{b}"\nDISTRIBUTION_ID={dist}\nDEPLOY_ROLE="arn:aws:iam::{a}:role/{role}"\n\n'
+            'creds=$(aws sts assume-role --role-arn "$DEPLOY_ROLE" --role-session-name web-deploy)\n'
+            'aws s3 sync ./public "s3://$BUCKET/" --delete --cache-control max-age=300\n'
+            'aws cloudfront create-invalidation --distribution-id "$DISTRIBUTION_ID" --paths "/*"')
+    return text, [b, dist, a, role], ['"s3://$BUCKET/"', "set -eu", "--cache-control max-age=300"]
+
+
+def _v5_makefile(g: Gen):
+    a, r, st, repo = g.account(), g.region(), g.name("pms"), g.name("ms")
+    text = (f"AWS_ACCOUNT ?= {a}\nAWS_REGION  ?= {r}\nECR  := $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com\n"
+            f"IMAGE := $(ECR)/{repo}\nSTACK := {st}\n\n.PHONY: deploy\ndeploy: push\n"
+            "\taws cloudformation deploy --stack-name $(STACK) --template-file cfn.yaml --parameter-overrides Image=$(IMAGE):$(GIT_SHA)\n")
+    return text, [a, st, repo], [".PHONY: deploy", "$(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com", "--template-file cfn.yaml"]
+
+
+def _v5_ansible_ops(g: Gen):
+    i1, i2, d, lb, sn = g.iid(), g.iid(), g.name("pms"), g.name("pms"), g.hexid("subnet")
+    text = ("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: Stop the batch workers\n      amazon.aws.ec2_instance:\n"
+            f"        instance_ids:\n          - {i1}\n          - {i2}\n        state: stopped\n        region: eu-west-1\n\n"
+            f"    - name: Snapshot before upgrade\n      amazon.aws.rds_instance_snapshot:\n        db_instance_identifier: {d}\n"
+            f"        db_snapshot_identifier: {d}-pre-upgrade\n\n    - name: ALB\n      amazon.aws.elb_application_lb:\n"
+            f"        name: {lb}\n        subnets: [{sn}]\n        state: present")
+    return text, [i1, i2, d, lb, sn], ["state: stopped", "gather_facts: false", "amazon.aws.rds_instance_snapshot"]
+
+
+def _v5_helm_irsa(g: Gen):
+    a, role, b, q, r = g.account(), g.name("pms"), g.bucket(), g.name("pms"), g.region()
+    text = ("# values-prod.yaml\nreplicaCount: 3\nserviceAccount:\n  create: true\n  name: worker\n  annotations:\n"
+            f"    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role}\n    eks.amazonaws.com/sts-regional-endpoints: \"true\"\n"
+            f"config:\n  s3Bucket: {b}\n  sqsQueueUrl: https://sqs.{r}.amazonaws.com/{a}/{q}\nresources:\n  limits:\n    memory: 512Mi")
+    return text, [a, role, b, q], ["replicaCount: 3", "eks.amazonaws.com/role-arn", "memory: 512Mi"]
+
+
+def _v5_crossplane(g: Gen):
+    b, t, r = g.bucket(), g.name(), g.region()
+    text = ("apiVersion: s3.aws.upbound.io/v1beta1\nkind: Bucket\nmetadata:\n"
+            f"  name: {b}\n  annotations:\n    crossplane.io/external-name: {b}\nspec:\n  forProvider:\n    region: {r}\n"
+            "  providerConfigRef:\n    name: default\n---\napiVersion: dynamodb.services.k8s.aws/v1alpha1\nkind: Table\nmetadata:\n"
+            f"  name: orders\nspec:\n  tableName: {t}\n  billingMode: PAY_PER_REQUEST\n  keySchema:\n    - attributeName: pk\n      keyType: HASH")
+    return text, [b, t], ["apiVersion: s3.aws.upbound.io/v1beta1", "billingMode: PAY_PER_REQUEST", "keyType: HASH"]
+
+
+def _v5_compose(g: Gen):
+    b, a, q, r = g.bucket(), g.account(), g.name("pms"), g.region()
+    text = ("services:\n  localstack:\n    image: localstack/localstack:3.4\n    ports: [\"4566:4566\"]\n"
+            "  app-local:\n    environment:\n      - AWS_ENDPOINT_URL=http://localstack:4566\n      - AWS_ACCESS_KEY_ID=test\n"
+            "      - AWS_SECRET_ACCESS_KEY=test\n      - S3_BUCKET=local-bucket\n  app-staging:\n    environment:\n"
+            f"      - AWS_REGION={r}\n      - S3_BUCKET={b}\n      - SQS_QUEUE_URL=https://sqs.{r}.amazonaws.com/{a}/{q}")
+    return text, [b, a, q], ["http://localstack:4566", "AWS_ACCESS_KEY_ID=test", "localstack/localstack:3.4"]
+
+
+def _v5_spring(g: Gen):
+    k, s, q, b, c, uid, r = g.akid(), g.secret(), g.name("pms"), g.bucket(), g.name("pms"), g.alnum(12, _LOWER_ALNUM), g.region()
+    text = ("spring:\n  datasource:\n"
+            f"    url: jdbc:postgresql://{c}.cluster-{uid}.{r}.rds.amazonaws.com:5432/app\n    hikari:\n      maximum-pool-size: 20\n"
+            f"cloud:\n  aws:\n    credentials:\n      access-key: {k}\n      secret-key: {s}\n    region:\n      static: {r}\n"
+            f"    stack:\n      auto: false\napp:\n  queue-name: {q}\n  bucket: {b}")
+    return text, [k, s, q, b, c, uid], ["auto: false", "maximum-pool-size: 20"]
+
+
+def _v5_django(g: Gen):
+    b, dom, k, s = g.bucket(), "d" + g.alnum(13, _LOWER_ALNUM), g.akid(), g.secret()
+    text = ("# settings/production.py\nDEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'\n"
+            f"AWS_STORAGE_BUCKET_NAME = '{b}'\nAWS_S3_REGION_NAME = 'eu-central-1'\nAWS_S3_CUSTOM_DOMAIN = '{dom}.cloudfront.net'\n"
+            f"AWS_ACCESS_KEY_ID = os.environ.get('AWS_ACCESS_KEY_ID', '{k}')\nAWS_SECRET_ACCESS_KEY = os.environ.get('AWS_SECRET_ACCESS_KEY', '{s}')\n"
+            "AWS_DEFAULT_ACL = None\nAWS_QUERYSTRING_AUTH = False")
+    return text, [b, dom, k, s], ["'storages.backends.s3boto3.S3Boto3Storage'", "AWS_QUERYSTRING_AUTH = False", "AWS_DEFAULT_ACL = None"]
+
+
+def _v5_node_env(g: Gen):
+    r = g.region()
+    up, cid, b, t, a, topic = _pool_id(g, r), g.alnum(26, _LOWER_ALNUM), g.bucket(), g.name(), g.account(), g.name("pms")
+    text = (f"NODE_ENV=production\nPORT=3000\nAWS_REGION={r}\nCOGNITO_USER_POOL_ID={up}\nCOGNITO_CLIENT_ID={cid}\n"
+            f"UPLOADS_BUCKET={b}\nDYNAMODB_TABLE={t}\nSNS_TOPIC_ARN=arn:aws:sns:{r}:{a}:{topic}\nLOG_LEVEL=debug")
+    return text, [up, cid, b, t, a, topic], ["NODE_ENV=production", "PORT=3000", "LOG_LEVEL=debug"]
+
+
+def _v5_terragrunt(g: Gen):
+    b, t, a, role = f"{g.name('ms')}-tfstate-{g.account()}", g.name("pms"), g.account(), g.name("pms")
+    text = ('remote_state {\n  backend = "s3"\n  generate = {\n    path      = "backend.tf"\n    if_exists = "overwrite_terragrunt"\n  }\n'
+            f'  config = {{\n    bucket         = "{b}"\n    key            = "${{path_relative_to_include()}}/terraform.tfstate"\n'
+            f'    region         = "eu-west-1"\n    encrypt        = true\n    dynamodb_table = "{t}"\n'
+            f'    role_arn       = "arn:aws:iam::{a}:role/{role}"\n  }}\n}}')
+    return text, [b, t, a, role], ['backend = "s3"', '"${path_relative_to_include()}/terraform.tfstate"', 'if_exists = "overwrite_terragrunt"']
+
+
+def _v5_tf_variables(g: Gen):
+    v, a, b, r, kid = g.hexid("vpc"), g.account(), g.account(), g.region(), _uuid(g)
+    text = ('variable "vpc_id" {\n  description = "VPC the service runs in"\n  type        = string\n'
+            f'  default     = "{v}"\n}}\n\nvariable "allowed_account_ids" {{\n  type    = list(string)\n  default = ["{a}", "{b}"]\n}}\n\n'
+            f'variable "kms_key_arn" {{\n  type    = string\n  default = "arn:aws:kms:{r}:{a}:key/{kid}"\n}}')
+    return text, [v, a, b, kid], ["type        = string", "type    = list(string)"]
+
+
+# human text: issues, reviews, Q&A, runbooks, chat, mail, markdown decorations, five more languages
+def _v5_gh_issue(g: Gen):
+    a, fn, b, r, prof = g.account(), g.name("pms"), g.bucket(), g.region(), g.name("ms")
+    text = ("### Describe the bug\nAfter upgrading to v3.2.1 the exporter fails with `AccessDenied` when the Lambda "
+            f"`arn:aws:lambda:{r}:{a}:function:{fn}` reads `s3://{b}/exports/2024-06-03.parquet`.\n\n"
+            f"### Steps to reproduce\n1. Deploy with `--profile {prof}`\n2. Run `aws s3 ls s3://{b}/exports/`\n3. See error\n\n"
+            "### Expected behavior\nThe object is read.\n\n### Environment\n- OS: Ubuntu 22.04\n- Node: 20.11.1")
+    return text, [a, fn, b], ["### Describe the bug", "v3.2.1", "Ubuntu 22.04", "20.11.1"]
+
+
+def _v5_pr_review(g: Gen):
+    t, a, role, p = g.name(), g.account(), g.name("pms"), g.name("ms")
+    text = (f"> `TABLE_NAME = \"{t}\"`\n\n**nit:** this hardcodes the prod table; read it from SSM (`/app/{p}/table-name`) instead.\n"
+            f"Also the role → `arn:aws:iam::{a}:role/{role}` is the *prod* one — please don't use it in tests.\n\n"
+            "Otherwise LGTM :+1: (approved pending CI)")
+    return text, [t, a, role], ["**nit:**", "LGTM :+1:"]
+
+
+def _v5_stackoverflow(g: Gen):
+    fn, a, r, b, role = g.name("pms"), g.account(), g.region(), g.bucket(), g.name("pms")
+    text = (f"**AccessDenied when Lambda reads from S3 bucket in same account**\n\nI'm getting AccessDenied when my Lambda "
+            f"(arn:aws:lambda:{r}:{a}:function:{fn}) reads from bucket {b}. The execution role is **{role}** and it has this policy:\n\n"
+            f'```json\n{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{b}/*"}}\n```\n\n'
+            "What am I missing? **Edit:** the objects are encrypted with SSE-KMS.")
+    return text, [fn, a, b, role], ["**Edit:**", "SSE-KMS", '"Action": "s3:GetObject"']
+
+
+def _v5_runbook(g: Gen):
+    asg, lb, h, i, d, a = g.name("pms"), g.name("pms"), g.alnum(16, _HEX), g.iid(), g.name("pms"), g.account()
+    text = (f"## Failover for `{d}`\n\n| Resource | ID | Notes |\n|---|---|---|\n| ASG | {asg} | min 2 |\n"
+            f"| ALB | app/{lb}/{h} | internal |\n| Bastion | `{i}` | SSM only |\n| Account | {a} | prod |\n\n"
+            f"## Steps\n1. Connect: `aws ssm start-session --target {i}`\n"
+            f"2. Promote: `aws rds failover-db-cluster --db-cluster-identifier {d}`\n3. Watch the ALB 5xx graph.")
+    return text, [asg, lb, h, i, d, a], ["## Steps", "| Resource | ID | Notes |", "min 2"]
+
+
+def _v5_slack_thread(g: Gen):
+    lb, tg, h, i1, i2 = g.name("pms"), g.name("pms"), g.alnum(16, _HEX), g.iid(), g.iid()
+    text = (f"@oncall :rotating_light: prod api 5xx → ALB `{lb}` has 0 healthy targets\n"
+            "> @m.kowalski: which TG?\n"
+            f":point_right: targetgroup/{tg}/{h} → {i1}, {i2} (both `unhealthy`, Target.ResponseCodeMismatch)\n"
+            ":white_check_mark: fixed by rolling back to v2.31.0, thx @j.nakamura")
+    return text, [lb, tg, h, i1, i2], [":rotating_light:", "@oncall", "Target.ResponseCodeMismatch", "v2.31.0"]
+
+
+def _v5_email(g: Gen):
+    b, a, snap, d = g.bucket(), g.account(), g.name("pms"), g.name("pms")
+    text = (f"Subject: [Action required] Decommission of bucket '{b}' on 2024-07-01\n"
+            "From: Cloud Platform <platform@example.com>\n\nHi team,\n\nOn 2024-07-01 we will delete the following resources:\n"
+            f"  1) S3 bucket \"{b}\" (account {a})\n  2) RDS snapshot rds:{snap}-2024-06-01-03-10\n"
+            f"  3) RDS instance {d} (stopped since March)\n\nReply by Friday if you still need any of them.\n\nThanks,\nPlatform")
+    return text, [b, a, snap, d], ["2024-07-01", "platform@example.com", "[Action required]"]
+
+
+def _v5_markdown_decor(g: Gen):
+    b1, b2, t, q, a, r = g.bucket(), g.bucket(), g.name(), g.name("pms"), g.account(), g.region()
+    text = (f"# Migration of {b1}\n\n- source: [{b1}](https://s3.console.aws.amazon.com/s3/buckets/{b1}?region={r}&tab=objects)\n"
+            f"- target: _{b2}_ (in ‘{a}’)\n- table “{t}” => «{q}» (queue)\n- old -> new: `{b1}` -> `{b2}`\n"
+            "- owner: **@platform-team**")
+    return text, [b1, b2, t, q, a], ["**@platform-team**", "tab=objects"]
+
+
+def _v5_italian(g: Gen):
+    b, a, fn = g.bucket(), g.account(), g.name("pms")
+    text = (f"Ciao a tutti, il bucket S3 «{b}» nell'account {a} è pieno di oggetti duplicati; la funzione Lambda {fn} "
+            "li scrive due volte. Qualcuno può controllare entro venerdì?")
+    return text, [b, a, fn], ["entro venerdì", "Ciao a tutti"]
+
+
+def _v5_dutch(g: Gen):
+    fn, a, t = g.name("pms"), g.account(), g.name()
+    text = (f"Hoi allemaal, de Lambda-functie {fn} in account {a} faalt sinds vannacht met een timeout bij het schrijven "
+            f"naar DynamoDB-tabel {t}. Wie kijkt er even mee?")
+    return text, [fn, a, t], ["sinds vannacht", "Wie kijkt er even mee?"]
+
+
+def _v5_polish(g: Gen):
+    q, a, i = g.name("pms"), g.account(), g.iid()
+    text = (f"Cześć, kolejka SQS {q} na koncie {a} ma ponad 50 tys. wiadomości, a instancja EC2 {i} "
+            "przestała je przetwarzać o 03:15. Czy ktoś może zrestartować workera?")
+    return text, [q, a, i], ["50 tys. wiadomości", "03:15"]
+
+
+def _v5_chinese(g: Gen):
+    a, b, i, c = g.account(), g.bucket(), g.iid(), g.name("pms")
+    text = (f"紧急：生产账号 {a} 里的 S3 存储桶 {b} 被误删了，EC2 实例 {i} 还在往里写日志。"
+            f"EKS 集群「{c}」的 Pod 也报 NoSuchBucket 错误，请尽快处理。")
+    return text, [a, b, i, c], ["NoSuchBucket"]
+
+
+def _v5_korean(g: Gen):
+    b, t, a, role = g.bucket(), g.name(), g.account(), g.name("pms")
+    text = (f"S3 버킷 {b} 과 DynamoDB 테이블 {t} 에 대한 권한을 확인해 주세요. 계정은 {a} 이고 "
+            f"역할은 arn:aws:iam::{a}:role/{role} 입니다. 오류: AccessDenied")
+    return text, [b, t, a, role], ["AccessDenied"]
+
+
+# negatives: must come through unchanged
+def _v5_neg_packages(g: Gen):
+    sha, dig = g.alnum(40, _HEX), g.alnum(64, _HEX)
+    text = ("$ npm ls @aws-sdk/client-s3\napp@2.3.0 /srv/app\n└── @aws-sdk/client-s3@3.592.0\n"
+            "$ kubectl get rs -n web\nNAME                DESIRED   CURRENT   READY   AGE\nweb-7d9f8b6c5       3         3         3       2d\n"
+            "pod/web-7d9f8b6c5-x2x9z   1/1   Running\n"
+            f"resolved https://registry.npmjs.org/@aws-sdk/client-s3/-/client-s3-3.592.0.tgz; github.com/aws/aws-sdk-go-v2 v1.30.3; "
+            f"commit {sha}; image ghcr.io/acme/web@sha256:{dig}")
+    return text, [], ["@aws-sdk/client-s3@3.592.0", "web-7d9f8b6c5-x2x9z", "web-7d9f8b6c5 ", "https://registry.npmjs.org/@aws-sdk/client-s3/-/client-s3-3.592.0.tgz",
+                      "github.com/aws/aws-sdk-go-v2 v1.30.3", sha, f"sha256:{dig}"]
+
+
+def _v5_neg_aws_words(g: Gen):
+    text = ("The role needs s3:GetObject and ec2:DescribeInstances; attach AmazonS3ReadOnlyAccess "
+            "(arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess) and arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole. "
+            "Resource types: AWS::S3::Bucket, AWS::Lambda::Function. The stack went UPDATE_ROLLBACK_COMPLETE in us-west-2b on "
+            "m7g.xlarge; the API answered HTTP/1.1 403 Forbidden for DescribeInstances.")
+    return text, [], ["s3:GetObject", "ec2:DescribeInstances", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+                      "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "AWS::S3::Bucket", "AWS::Lambda::Function",
+                      "UPDATE_ROLLBACK_COMPLETE", "us-west-2b", "m7g.xlarge", "HTTP/1.1 403 Forbidden"]
+
+
+def _v5_neg_ids(g: Gen):
+    rid, tid, sid = _uuid(g), g.alnum(32, _HEX), g.alnum(16, _HEX)
+    text = (f'{{"level":"error","ts":"2024-06-03T08:41:12.118Z","request_id":"{rid}","trace_id":"{tid}","span_id":"{sid}",'
+            '"msg":"upstream timeout","status":504,"duration_ms":30001,"version":"4.12.0-rc.2"}')
+    return text, [], [rid, tid, sid, '"status":504', '"version":"4.12.0-rc.2"', "2024-06-03T08:41:12.118Z"]
+
+
+def _v5_neg_trust(g: Gen):
+    pol = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+           "Action": "sts:AssumeRole"}]}
+    text = ("Trust policy:\n" + json.dumps(pol, indent=2) + "\nManaged policies: arn:aws:iam::aws:policy/ReadOnlyAccess, "
+            "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess; Resource \"*\" with logs:CreateLogGroup, logs:PutLogEvents.")
+    return text, [], ['"lambda.amazonaws.com"', '"states.amazonaws.com"', "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                      "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess", "logs:CreateLogGroup", '"sts:AssumeRole"']
+
+
+VARIANTS_5: list[Template] = [
+    # aws CLI JSON/XML an agent's Bash tool returns (#0-#6)
+    _v5_describe_instances, _v5_list_functions, _v5_describe_db, _v5_bucket_policy, _v5_describe_stacks, _v5_ecr_images,
+    _v5_list_roles,
+    # config files and deployment descriptors (#7-#24)
+    _v5_aws_config, _v5_kubeconfig, _v5_env_grep, _v5_tfvars, _v5_samconfig, _v5_cdk_context, _v5_serverless, _v5_copilot,
+    _v5_aws_exports, _v5_amplify_outputs, _v5_buildspec, _v5_appspec, _v5_taskdef, _v5_asl, _v5_eventbridge_targets,
+    _v5_iam_conditions, _v5_kms_policy, _v5_scp,
+    # observability and incident tools (#25-#35)
+    _v5_datadog, _v5_pagerduty, _v5_opsgenie, _v5_cw_email, _v5_health, _v5_guardduty, _v5_securityhub, _v5_config_eval,
+    _v5_trusted_advisor, _v5_cur, _v5_athena,
+    # endpoints in connection strings (#36-#41)
+    _v5_redshift, _v5_rds_urls, _v5_elasticache, _v5_opensearch, _v5_msk, _v5_endpoints,
+    # code and config: C#, PHP, Ruby, Kotlin, Swift, bash, Makefile, Ansible, Helm, Crossplane/ACK, compose, Spring,
+    # Django, .env, terragrunt, Terraform variables (#42-#57)
+    _v5_dotnet, _v5_php, _v5_ruby, _v5_kotlin, _v5_swift, _v5_bash_vars, _v5_makefile, _v5_ansible_ops, _v5_helm_irsa,
+    _v5_crossplane, _v5_compose, _v5_spring, _v5_django, _v5_node_env, _v5_terragrunt, _v5_tf_variables,
+    # human text (#58-#69)
+    _v5_gh_issue, _v5_pr_review, _v5_stackoverflow, _v5_runbook, _v5_slack_thread, _v5_email, _v5_markdown_decor,
+    _v5_italian, _v5_dutch, _v5_polish, _v5_chinese, _v5_korean,
+    # negatives (#70-#73)
+    _v5_neg_packages, _v5_neg_aws_words, _v5_neg_ids, _v5_neg_trust,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -752,7 +2343,8 @@ CLASSES: dict[str, list[Template]] = {
     "iac": IAC,
     "negatives": NEGATIVES,
 }
-HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3}
+HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
+                                       "variants-4": VARIANTS_4, "variants-5": VARIANTS_5}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:

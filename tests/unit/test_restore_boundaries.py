@@ -68,10 +68,12 @@ RESTORES = [
     "_\x01" + INST + "\x02_", "is _\x01" + ACCT + "\x02_.", "(_\x01" + B + "\x02_)", "web-\x01" + INST + "\x02 is",
     "x-\x01" + INST + "\x02", "web-\x01" + INST + "\x02.", "log-group/$252Faws$252F\x01" + NAME + "\x02",
     "$252F\x01" + ACCT + "\x02", "log-group/%252Faws%252F\x01" + NAME + "\x02", "%252F\x01" + INST + "\x02",
+    "__\x01" + INST + "\x02__", "was __\x01" + B + "\x02__.", "(__\x01" + ACCT + "\x02__)",
 ]
 STAYS = [
     "x" + INST, INST + "0", INST + "x", "_" + INST, INST + "_", "9" + ACCT, ACCT + "7", "a" + AK, IP + ".9", "1." + IP,
-    INST + "-x", B + "-old", "x_" + INST + "_", "_" + INST + "_x", "__" + INST + "__", "_" + INST + "__",
+    INST + "-x", B + "-old", "x_" + INST + "_", "_" + INST + "_x", "_" + INST + "__",
+    "__" + INST + "_", "x__" + INST + "__", "__" + INST + "__x", "___" + INST + "___", "__" + INST,
     "web-" + INST + "-x", "web-" + INST + "x", "web-" + INST + "_", "web-" + SG, "web-" + B, "x$252F" + NAME + "z",
     "$2F" + NAME, "$25" + ACCT + "0", "%252F" + INST + "0", "a_" + ACCT + "_",
     IP6 + ":5", SK + "/x", SG + "-1", "x/" + SK_ODD, "x" + LBL, NAME + "x",
@@ -108,7 +110,8 @@ def test_lua_restore(lua_restore, text, expected):
 @pytest.mark.parametrize("text", ["a i-0a1b2c3d4e5f60718 b 10.41.7.23.4 c\\n483920175634%2Fqx-zrtvbw-lkmsp-x",
                                   "qx.zrtvbw.lkm.s3 1.10.41.7.23 sg-1a2b3c4d sg-1a2b3c4d1",
                                   "_i-0a1b2c3d4e5f60718_ web-i-0a1b2c3d4e5f60718 $252Fxqzpmvbwrtk-7f3a x_483920175634_"
-                                  " _i-0a1b2c3d4e5f60718__ ab-i-0a1b2c3d4e5f60718-c $25483920175634 __483920175634_"])
+                                  " _i-0a1b2c3d4e5f60718__ ab-i-0a1b2c3d4e5f60718-c $25483920175634 __483920175634_"
+                                  " __sg-1a2b3c4d__ ___i-0a1b2c3d4e5f60718__"])
 def test_both_agree_on_mixed_text(lua_restore, text):
     assert restore_text(text, MAP) == lua_restore(text)
 
