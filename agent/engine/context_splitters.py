@@ -161,7 +161,8 @@ _NAME_HEADERS = frozenset("""
     dbcluster dbclusteridentifier functionname lambda lambdafunction lambdafunctionname tablename
     dynamodbtable queue queuename sqsqueue topicname snstopic cluster clustername ecscluster ekscluster
     stackname cloudformationstack repositoryname ecrrepository rolename iamrole iamuser loggroup
-    loggroupname secretname statemachine statemachinename keyname ecsservice
+    loggroupname secretname statemachine statemachinename keyname ecsservice instancename
+    autoscalinggroup autoscalinggroupname asgname loadbalancer loadbalancername targetgroup
 """.split())
 # Headers that also name other things (a person's role, a code function, an SQL table): their cells
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.

@@ -112,11 +112,17 @@ def _segment_kind(seg: str) -> str:
 _TIME_PIECE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2})?|[0-9]{2}(?:\.[0-9]{1,9})?Z?")
 
 
+# Roles AWS creates, or tells every customer to create, under one fixed name: the same in every
+# account (arn:aws:iam::*:role/OrganizationAccountAccessRole in an SCP names AWS's role, not the user's).
+_AWS_FIXED_ROLES = frozenset({"OrganizationAccountAccessRole", "AWSControlTowerExecution",
+                              "AWSCloudFormationStackSetExecutionRole", "AWSCloudFormationStackSetAdministrationRole"})
+
+
 def _keep_segment(seg: str) -> bool:
     return (not seg or "*" in seg or seg in KEEP_WORDS or (seg.isdigit() and len(seg) <= 6)
             or bool(_TIME_PIECE.fullmatch(seg))
             or nothing_secret(seg) or seg.endswith(".amazonaws.com")
-            or seg.startswith("AWSServiceRoleFor"))
+            or seg.startswith("AWSServiceRoleFor") or seg in _AWS_FIXED_ROLES)
 
 
 _SERVICE_SEGMENT = re.compile(r"[a-z][a-z0-9-]*")
