@@ -105,6 +105,7 @@ def collect():
     foreign_uses: Counter = Counter()   # uses documented as another ecosystem's vocabulary (FOREIGN_DOCS)
     uses: Counter = Counter()
     enums: set[str] = set()
+    enum_members: list[tuple[tuple[str, ...], list[str]]] = []   # (member words, its enum values)
     for _, model in _models():
         shapes = model["shapes"]
         for shape in shapes.values():
@@ -124,6 +125,7 @@ def collect():
                 if "enum" in target:
                     enum_uses[member] += 1
                     other_uses[member.lower()] += 1
+                    enum_members.append((words(member), [v for v in target["enum"] if isinstance(v, str)]))
                     continue
                 shape_words = words(spec["shape"])
                 member_words = words(member)
@@ -165,7 +167,7 @@ def collect():
     # written as "!words": a label of another ecosystem, whose shorter tails do not count either
     blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2} | APP_VALUE_LABELS
     entries -= APP_VALUE_LABELS
-    return entries, enums, blocked
+    return entries, enums, blocked, enum_members
 
 
 # Objects whose lower-case "name" / "id" is a resource's: the member sets of botocore structures
@@ -366,6 +368,10 @@ def _named_by_model(member: str, shape: str, w: tuple[str, ...]) -> bool:
     return not any(x in VOCABULARY_WORDS for x in set(w) | set(words(shape)))
 
 
+MODEL_FLAG_END_USES = 5
+FILTER_OPERATORS = frozenset({"contains", "equals", "prefix", "prefixes", "with", "marker", "to"})
+
+
 def collect_named_flags(entries) -> list[str]:
     """``operation flag`` lines (kebab-case, as the CLI spells them)."""
     from botocore import xform_name
@@ -395,6 +401,11 @@ def collect_named_flags(entries) -> list[str]:
     # the documented flags above): each new last word is one more literal after every "-" the
     # prefilter scans for (33 of them, "-to", "-with", "-marker": +12 % prefilter time).
     ends = {e[-1] for e in entries} | {"name", "id"} | {line.rsplit("-", 1)[-1] for line in lines}
+    # Also a last word that ends at least MODEL_FLAG_END_USES model-named flags and is no filter
+    # operator (--name-contains, --name-prefix, --starts-with): one literal more for many flags
+    # (codecommit's --source-commit-specifier, --destination-commit-specifier: a CommitName).
+    last = Counter(line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1] for line in by_model)
+    ends |= {w for w, n in last.items() if n >= MODEL_FLAG_END_USES and w not in FILTER_OPERATORS}
     ends |= {e + "s" for e in ends}
     lines |= {line for line in by_model if line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1] in ends}
     return sorted(lines)
@@ -461,6 +472,67 @@ ID_PATH_DOC = re.compile(r"<code>([A-Za-z][A-Za-z0-9-]*)/[^<\s]+</code>")
 ID_MEMBER = re.compile(r"(?:Id|ID|Identifier)$")
 
 
+# Which AWS words a label keeps. An enum value under an identifier label is kept only when a member
+# spelled like that label (its last words) is, somewhere in the models, an enum holding that value
+# (securitylake's "sourceName": "VPC_FLOW"), or documents it as a constant in code
+# (<code>current</code> of Redshift's MaintenanceTrackName; not after "such as", "for example" ...).
+# Any other enum word under an identifier label is a name ("StageName": "prod", "BranchName":
+# "main", "DatabaseName": "customer"): the 25,000 enum values of all models spell half the words
+# people name things with. Lines are "label words|value", the label's last word singular.
+_SINGULAR = {"ids": "id", "names": "name", "arns": "arn", "identifiers": "identifier", "urls": "url"}
+DOC_CODE = re.compile(r"<code>([A-Za-z][A-Za-z0-9_]*)</code>")
+DOC_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|[a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*")
+DOC_UPPER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
+# Not a constant: an example of a name, or the name a resource gets by default (the API Gateway
+# stage of Migration Hub Refactor Spaces "defaults to <code>prod</code>": a name people choose too).
+EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:?|like|\bsample|defaults? (?:to|is)")
+
+
+# What the models do not say: the target of every VPC route table's own route is "local" (EC2 User
+# Guide, route tables), where every other route holds a gateway's ID.
+LABEL_CONSTANTS = frozenset({"gateway id|local"})
+
+
+def singular(w: tuple[str, ...]) -> tuple[str, ...]:
+    return w[:-1] + (_SINGULAR.get(w[-1], w[-1]),) if w else w
+
+
+def collect_label_values(entries, enums, enum_members) -> list[str]:
+    from agent.engine.labels import words
+    # and the generic words, for a generic flag inside an aws command (ecs put-account-setting
+    # --name serviceLongArnFormat: that operation's name is an enum)
+    keys = {singular(e) for e in entries} | {(w,) for w in TAILS if not w.endswith("s")}
+    known = {v.lower() for v in enums}
+    lines: set[str] = set(LABEL_CONSTANTS)
+
+    def add(member_words: tuple[str, ...], values) -> None:
+        for k in range(1, min(len(member_words), 6) + 1):
+            tail = singular(member_words[-k:])
+            if tail in keys:
+                label = " ".join(tail)
+                lines.update(f"{label}|{v.lower()}" for v in values
+                             if v.lower() in known and v == v.strip() and not any(c.isspace() or c == "|" for c in v))
+
+    for member_words, values in enum_members:
+        add(member_words, values)
+    for _, shapes, member, spec, _ in _structure_members():
+        if not _TAIL.search(member):
+            continue
+        target = _string_target(shapes, spec)
+        if target.get("type") != "string" or "enum" in target:
+            continue
+        doc = spec.get("documentation", "")
+        found = []
+        for m in DOC_CODE.finditer(doc):
+            value = m.group(1)
+            if DOC_CONSTANT.fullmatch(value) and (DOC_UPPER.fullmatch(value)
+                                                  or not EXAMPLE_CUE.search(doc[max(0, m.start() - 40):m.start()])):
+                found.append(value)
+        if found:
+            add(words(member), found)
+    return sorted(lines)
+
+
 def collect_id_path_types() -> list[str]:
     found: set[str] = set()
     for _, model in _models():
@@ -471,6 +543,13 @@ def collect_id_path_types() -> list[str]:
                     doc = spec.get("documentation") or shapes.get(spec["shape"], {}).get("documentation", "")
                     found.update(ID_PATH_DOC.findall(doc))
     return sorted(found - {"aws"})
+
+
+# Values never masked under a label: AWS enum values (under a generic label, and wherever the label is
+# not spelled as only AWS spells it), and under a specific label so spelled those its members keep.
+def _keep() -> dict:
+    """Fresh dicts for each detector: a shared one would be written as a YAML alias."""
+    return {"keep_values": {"vocabulary": "aws-enum-values"}, "label_values": {"vocabulary": "aws-label-values"}}
 
 
 def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list[str]] = ([], []),
@@ -494,7 +573,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"},
+                   **_keep(),
                    "generic": list(generic), "generic_near_arn": ["name", "id"],
                    "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "objects": {"vocabulary": "aws-resource-objects"},
@@ -531,7 +610,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '{"Name": "Flights Select Query", "WorkGroup": "primary"}',
                  "masks": ["Flights", "Select", "Query"]},
                 {"text": '{\\"SAMAccountName\\": \\"Jane Doe\\"}', "masks": ["Jane", "Doe"]},
-                {"text": '{"capacityProviderArn": "x", "name": "ExampleCapacityProvider"}',
+                {"text": '{"capacityProviderArn": "arn:aws:ecs:us-east-1:123456789012:capacity-provider/cp", '
+                         '"name": "ExampleCapacityProvider"}',
                  "masks": ["ExampleCapacityProvider"]},
                 {"text": '{"arn": "x", "location": {"regionName": "us-east-1"}, "name": "web-1"}', "masks": ["web-1"]},
                 {"text": '{"name": "WordPress-1", "supportCode": "x", "isStaticIp": false, "addOns": []}',
@@ -543,11 +623,15 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                  "masks": ["my-provider", "my-portfolio"]},
                 {"text": '"outputArtifacts": [\n  {"name": "MyApp"}\n]', "masks": ["MyApp"]},
                 {"text": "billingAccountName: acme-payer", "masks": ["acme-payer"]},
+                {"text": '{"StageName": "prod", "CatalogName": "hive"}', "masks": ["prod", "hive"]},
                 {"text": '{\\"domainInfos\\": [{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"DataFrobotz\\"}, '
                          '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
                  "masks": ["DataFrobotz", "erontest"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '"GatewayId": "local"', '"SourceName": "VPC_FLOW"', '"MaintenanceTrackName": "current"',
+                         '"ManifestName": "string"', '"containerName": "web"', 'profile_name="prod"',
+                         '{"refId": "A"}',
                          '{"stackID": "default/checkout"}',
                          '{"Values": ["running"], "Name": "instance-state-name"}', "bucketName: string;",
                          'display_name = "Orders"', '"name": "Bash"', "BUCKET_NAME=${BUCKET}",
@@ -566,7 +650,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '"Name": "one two three four five six seven eight nine"', '{"name": "Run the tests"}',
                          "\"Name\": \"it's\" ok\"",
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__get", "input": {"arn": "x"}}',
-                         '{"type": "tool_use", "input": {"roleArn": "x"}, "id": "toolu_01abc", "name": "mcp__a"}',
+                         '{"type": "tool_use", "input": {"roleArn": "arn:aws:iam::123456789012:role/r"}, '
+                         '"id": "toolu_01abc", "name": "mcp__a"}',
                          '{"description": "see clusterArn", "name": "Bash"}',
                          '{"name": "http", "containerPort": 80, "protocol": "TCP"}',
                          '{"name": "web", "image": "nginx", "imagePullPolicy": "Always", "volumeMounts": []}',
@@ -590,7 +675,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "list"},
+                   **_keep(), "form": "list"},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
                   rf"{BLANK}*{SEP_Q}\"(?P<value>{VALUE}(?:{SEP_Q}\"{BLANK}*,{BLANK}*{SEP_Q}\"{VALUE}){{0,200}})"
                   rf"(?P<q2>{SEP_Q}\")"),
@@ -599,8 +684,9 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '"TableNames": [\n    "Forum",\n    "orders-2024"\n]', "masks": ["Forum", "orders-2024"]},
                 {"text": '{\\"SubnetIds\\": [\\"subnet-1EXAMPLE\\", \\"subnet-2EXAMPLE\\"]}',
                  "masks": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]},
+                {"text": '"UserNames": ["pat", "test"]', "masks": ["pat", "test"]},
             ],
-            "no_match": ['"Names": ["running"]', '"Types": ["a-1"]', '"SubnetIds": []'],
+            "no_match": ['"Names": ["running"]', '"Types": ["a-1"]', '"SubnetIds": []', '"AccountIds": ["all"]'],
         },
     }
     xml = {
@@ -615,7 +701,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "generic": ["Name", "Id"]},
+                   **_keep(), "generic": ["Name", "Id"]},
         "regex": (rf"(?<=<)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,63}})(?P<kq2>)>(?P<q>)(?P<value>{VALUE})(?P<q2>)</"),
         "examples": {
             "match": [
@@ -627,7 +713,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         },
     }
     pair_params = {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "pair"}
+                   **_keep(), "form": "pair"}
     env_yaml = {
         "id": "vocab-env-pair-yaml",
         "kind": "name",
@@ -678,7 +764,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "cli",
+                   **_keep(), "form": "cli",
                    "id_path_types": {"vocabulary": "aws-id-path-types"},
                    "generic_in_aws_command": ["name", "id", "identifier", "names", "ids"],
                    "named_flags": sorted({line.split()[1] for line in named_flags}),
@@ -686,7 +772,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         # After a separator or a JSON escape (\n in a JSON string; \\n, NUL and n, one level deeper).
         "regex": (rf"(?:(?<![A-Za-z0-9_-])|(?<=[\\\x00][nrt]))"
                   rf"--(?P<label>[a-z0-9]+(?:-[a-z0-9]+){{0,8}})(?:=|[ \t]+)(?P<q>\\?[\"'])?"
-                  rf"(?P<value>{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
+                  rf"(?P<value>\+?{VALUE}(?:(?:\\?[\"'])?[ \t]+(?!--)(?:\\?[\"'])?{VALUE}){{0,50}})(?P<q2>\\?[\"'])?"),
         "examples": {
             "match": [
                 {"text": "aws rds describe-db-instances --db-instance-identifier orders-db",
@@ -705,8 +791,16 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": "aws ssm terminate-session --session-id jdoe-07a16060613c408b5",
                  "masks": ["jdoe-07a16060613c408b5"]},
                 {"text": "aws codebuild batch-get-projects --names proj-a proj-b", "masks": ["proj-a", "proj-b"]},
+                {"text": "aws apigatewayv2 get-stage --api-id a1b2c3 --stage-name prod", "masks": ["a1b2c3", "prod"]},
+                {"text": "aws lambda create-alias --function-name fn-1 --name LIVE", "masks": ["fn-1", "LIVE"]},
+                {"text": "aws eks create-cluster --name example", "masks": ["example"]},
+                {"text": 'aws chime get-phone-number --phone-number-id "+12065550100"', "masks": ["+12065550100"]},
+                {"text": "aws codecommit merge-branches-by-squash --source-commit-specifier bugfix-1234 \\\n"
+                         "    --destination-commit-specifier release-2", "masks": ["bugfix-1234", "release-2"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
+                         "serverless deploy --stage-name prod",
+                         "aws ecs put-account-setting --name serviceLongArnFormat --value enabled",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
                          "--engine-name mysql", "--region-name us-east-1", "git push --domain x-1",
                          "aws codeartifact list-domains --domain test-domain", "aws ec2 describe-vpcs --rule x-1",
@@ -726,7 +820,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 300,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"}, "form": "call"},
+                   **_keep(), "form": "call"},
         "regex": (rf"\.(?P<label>[a-z][A-Za-z0-9_]{{0,79}})\((?P<q>{SEP_Q}[\"'])(?P<value>{VALUE})"
                   rf"(?P<q2>{SEP_Q}[\"'])\)"),
         "examples": {
@@ -756,7 +850,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "after": 600,
         **LABELLED,
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
-                   "keep_values": {"vocabulary": "aws-enum-values"},
+                   **_keep(),
                    "generic": single, "generic_lists": plural},
         # A list item is never a key: without that look-ahead a singular key's value ran on over the
         # next key ("sourceCommit": "ca45e279", "sourceReference": ...) and hid it.
@@ -782,7 +876,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
 
 def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],
            parents: list[str], model_keys: tuple[list[str], list[str]], blocked=(),
-           generic: tuple[str, ...] = ("Id", "ID", "Name"), id_paths: tuple[str, ...] = ()) -> str:
+           generic: tuple[str, ...] = ("Id", "ID", "Name"), id_paths: tuple[str, ...] = (),
+           label_values: tuple[str, ...] = ()) -> str:
     import yaml
     dets = detectors(entries, named_flags, model_keys, generic)
     head = (f"# GENERATED by tools/gen_vocab.py from botocore {version} service models: do not edit.\n"
@@ -801,7 +896,8 @@ def render(entries, enums, version: str, objects: list[str], named_flags: list[s
             + "\n  aws-cli-named-flags: |\n" + "\n".join("    " + line for line in named_flags)
             + "\n  aws-object-labels: |\n" + "\n".join("    " + line for line in obj_labels)
             + "\n  aws-parent-objects: |\n" + "\n".join("    " + line for line in parents)
-            + "\n  aws-id-path-types: |\n" + "\n".join("    " + line for line in id_paths) + "\n")
+            + "\n  aws-id-path-types: |\n" + "\n".join("    " + line for line in id_paths)
+            + "\n  aws-label-values: |\n" + "\n".join("    " + line for line in label_values) + "\n")
 
 
 def check(text: str) -> list[str]:
@@ -820,7 +916,8 @@ def check(text: str) -> list[str]:
                        .replace("aws-cli-named-flags", "check-named-flags")
                        .replace("aws-object-labels", "check-object-labels")
                        .replace("aws-parent-objects", "check-parent-objects")
-                       .replace("aws-id-path-types", "check-id-path-types"))
+                       .replace("aws-id-path-types", "check-id-path-types")
+                       .replace("aws-label-values", "check-label-values"))
         packs = load_packs(d)
     for det in packs.detectors:
         if not det.id.startswith("check-vocab-"):
@@ -841,7 +938,8 @@ def main() -> int:
     p.add_argument("--check", action="store_true", help="fail if the committed file is not what would be written")
     args = p.parse_args()
     import botocore
-    entries, enums, blocked = collect()
+    entries, enums, blocked, enum_members = collect()
+    label_values = tuple(collect_label_values(entries, enums, enum_members))
     labels = object_labels()
     objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
@@ -850,7 +948,7 @@ def main() -> int:
     generic = tuple(generic_keys())
     id_paths = tuple(collect_id_path_types())
     text = render(entries, enums, botocore.__version__, objects, named_flags, labels, parents, model_keys,
-                  blocked, generic, id_paths)
+                  blocked, generic, id_paths, label_values)
     problems = check(text)
     if problems:
         print("\n".join(problems), file=sys.stderr)
@@ -863,6 +961,7 @@ def main() -> int:
     print(f"wrote {OUT.relative_to(ROOT)}: {len(entries)} identifier labels, {len(enums)} enum values, "
           f"{len(objects)} resource objects ({len(labels)} labels kept for them), {len(parents)} parent keys, "
           f"{sum(map(len, model_keys))} model keys, {len(named_flags)} named CLI flags, "
+          f"{len(label_values)} label values, "
           f"botocore {botocore.__version__}")
     return 0
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from agent.engine import splitters
-from agent.engine.labels import Vocabulary, parse_lines, words
+from agent.engine.labels import MAX_WORDS, Vocabulary, parse_lines, words
 from agent.engine.memo import Memo
 
 # Values that are code, not data: type names and placeholders after a label (bucketName: string).
@@ -96,6 +96,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     not be a type name or an expression.
     """
     form = params.get("form", "key")
+    in_command = False
     if form == "key":
         label, kq2, q, q2 = m.group("label", "kq2", "q", "q2")
         label_start = m.start("label")
@@ -130,6 +131,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if q is None:
             q2 = None   # a quote after an unquoted word closes the string the command is in (_CLI_END)
         generic = label in params.get("generic_in_aws_command", ()) and _in_aws_command(text, m.start()) is not None
+        # --name / --id known to stand in an aws command: its enum words are names too (--name prod)
+        in_command = generic
         named = params.get("named_in_aws_operation")
         if not generic and named is not None and label in params.get("named_flags", ()):
             # --domain, --work-group: what the operation's own botocore docs call "The name of ..."
@@ -175,8 +178,14 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
         low = value.lower()
-        enum = keep is not None and low in keep and (generic or _PLAIN_WORD.fullmatch(value))
-        code = q is None and (low in _NOT_VALUES or _EXPRESSION.search(value))
+        enum = keep is not None and low in keep and ((generic and not in_command) or (
+            (in_command or _PLAIN_WORD.fullmatch(value) is not None)
+            and (not (in_command or _aws_spelled(text, m, form, label, q))
+                 or _kept_under(label, low, params.get("label_values")))))
+        # "example" is the docs' own name for a resource in a command (aws eks create-cluster --name
+        # example), a placeholder elsewhere (bucketName: example)
+        code = q is None and ((low in _NOT_VALUES and not (low == "example" and form == "cli" and (
+            in_command or _in_aws_command(text, m.start()) is not None))) or _EXPRESSION.search(value))
         typed = 0   # characters of a leading resource type that stays readable
         if "/" in value and plural is _ID_LABEL:
             # a path under an ID label is something else (stackID: default/web), unless it starts
@@ -443,6 +452,51 @@ def _same_object(text: str, a: int, b: int) -> bool:
 # (default, VPC_FLOW, LoadBalancer); "UserName": "Bob" is a user, whatever enum also spells Bob.
 _PLAIN_WORD = re.compile(r"[a-z]+(?:[-_][a-z]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|(?:[A-Z][a-z0-9]+){2,}")
 _PLURAL_TAILS = ("ids", "names", "arns", "identifiers", "urls")
+_SINGULAR = {"ids": "id", "names": "name", "arns": "arn", "identifiers": "identifier", "urls": "url"}
+
+
+def _aws_spelled(text: str, m: re.Match, form: str, label: str, q: str | None) -> bool:
+    """The label is spelled the way only AWS's own output and commands spell it, so an enum word
+    after it is a name unless the label's members keep it (``_kept_under``): a flag inside an ``aws
+    <service> <operation>`` command (``--stage-name prod``), or a PascalCase JSON key with a quoted
+    value (``"StageName": "prod"``, ``"UserNames": ["pat"]``: the AWS CLI's JSON for most services).
+    Application JSON and code spell keys in camelCase or snake_case and keep their enum-like words
+    (``"containerName": "web"`` of a compose file, ``"refId": "A"`` of a Grafana panel,
+    ``profile_name="prod"``, ``Bucket=bucket``)."""
+    if form == "cli":
+        return _in_aws_command(text, m.start()) is not None
+    if form not in ("key", "list") or q is None or not label[:1].isupper() or label.isupper() \
+            or (form == "key" and m.group("kq2") is None):
+        return False
+    start = m.start("label")
+    return start > 0 and text[start - 1] == '"'
+
+
+# Kept under any label: "default" (what AWS creates under that name in every account), "all" (AWS's
+# word for everyone: --group-names all, "AccountIds": ["all"]) and the type names and placeholders
+# of CLI skeletons and code ("ManifestName": "string", "ServiceLinkedRoleARN": "arn").
+_RESERVED = frozenset({"default", "all"}) | _NOT_VALUES
+
+
+def _kept_under(label: str, low: str, label_values) -> bool:
+    """An AWS enum value ``low`` under the specific identifier ``label`` spelled as AWS spells it
+    (``_aws_spelled``): kept when it is reserved (``_RESERVED``), or when a member spelled like the
+    label (its last words, ``aws-label-values``) is an enum holding it or documents it as a constant
+    (``"sourceName": "VPC_FLOW"``, ``"MaintenanceTrackName": "current"``). Otherwise it is a name
+    that happens to spell an enum value somewhere ("StageName": "prod", "BranchName": "main").
+    Without ``label_values`` (a pack of its own), every enum value is kept, as before."""
+    if label_values is None or low in _RESERVED:
+        return True
+    w = words(label)
+    if not w:
+        return False
+    w = w[:-1] + (_SINGULAR.get(w[-1], w[-1]),)
+    # the generic word alone ("name|x": enums of members named name) speaks only for a generic label
+    first = 2 if len(w) > 1 and w[-1] in _SINGULAR.values() else 1
+    return any(f"{' '.join(w[len(w) - k:])}|{low}" in label_values
+               for k in range(first, min(len(w), MAX_WORDS) + 1))
+
+
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
 _LABELS: Memo[object] = Memo(20_000)
 

@@ -70,6 +70,7 @@ class Value:
     where: str               # service.member, for the report
     not_a_value: str | None = None   # labeller correction: the token is no value at all (NOT_A_VALUE)
     doc_constant: bool = False       # labeller correction: the member's botocore docs name it as a constant
+    service_constant: bool = False   # labeller correction: a same-named member of the service documents it so
 
 
 @dataclass
@@ -180,6 +181,40 @@ def _doc_constant(shape, value: str) -> bool:
     return False
 
 
+class _Docs:
+    documentation = ""
+
+
+@cache
+def _member_docs(service: str) -> dict[str, list[str]]:
+    """Docs of every structure member of ``service``, by member name."""
+    model = _model(service)
+    out: dict[str, list[str]] = defaultdict(list)
+    if model is None:
+        return out
+    for name in model.shape_names:
+        shape = model.shape_for(name)
+        if shape.type_name != "structure":
+            continue
+        for member, spec in shape.members.items():
+            if getattr(spec, "documentation", ""):
+                out[member].append(spec.documentation)
+    return out
+
+
+def _service_constant(service: str, member: str, value: str) -> bool:
+    """``_doc_constant`` by the docs of any member of the same name in the same service: the
+    constant is often documented once, where the value is set (Redshift's CreateClusterMessage says
+    a cluster without a track gets the <code>current</code> one; its output's MaintenanceTrackName
+    says nothing). A labeller correction, counted on its own line."""
+    docs = _Docs()
+    for doc in _member_docs(RENAMES.get(service, service)).get(member, ()):
+        docs.documentation = doc
+        if _doc_constant(docs, value):
+            return True
+    return False
+
+
 _CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 _DOC_WORD = re.compile(r"[a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*")
 _EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:?|like|\bsample", re.S)
@@ -251,7 +286,8 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
                 s, e = m.span()
             if label is not None:
                 out.append(Value(s, e, label, f"{service}.{member}", why,
-                                 label is True and _doc_constant(pending, text[s:e])))
+                                 label is True and _doc_constant(pending, text[s:e]),
+                                 label is True and _service_constant(service, member, text[s:e])))
         if why == "key" and container == "{":
             # the example lost a comma: read on from this key ({"SnapshotId": "snap-1" "AvailabilityZone": ...})
             key, pending = _member_of(cshape, tok)
@@ -316,7 +352,8 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
         label = classify(*flag)
         if label is not None:
             out.append(Value(s, e, label, f"{service}.{flag[0]}", None,
-                             label is True and _doc_constant(flag[1], value)))
+                             label is True and _doc_constant(flag[1], value),
+                             label is True and _service_constant(service, flag[0], value)))
 
 
 _S3URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
@@ -518,6 +555,8 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
             reason = policy_reason(ex.text, v.start, v.end) if v.identifier else None
             if reason is None and v.identifier and v.doc_constant:
                 reason = "constants named in the member's botocore docs"
+            if reason is None and v.identifier and v.service_constant:
+                reason = "constants named in a same-named member's docs (same service)"
             if reason is not None:
                 sc.policy += 1
                 sc.kept[reason] += 1

@@ -3,15 +3,19 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all labelled files: 96.58 % masked, 0.09 % changed, as text and inside
-a request alike (before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
+values changed. Measured on all labelled files: 97.02 % masked, 0.09 % changed, as text and inside
+a request alike (97.18 % before main's URL-label change, which counts the non-AWS URL hosts the
+labeller calls identifiers as missed; before enum words under AWS-spelled labels were read per label, codecommit's
+commit-specifier flags, signed quoted flag values and the same-service doc-constant correction:
+96.57 %, 0.09 %;
+before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
 names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corrections: 88.7 %,
 0.22 %; before AWS resource objects, named CLI flags and application-record labels in AWS objects:
 92.7 %, 0.10 %; before parent-key objects, model-named flags and keys and the "default"/vendor
 corrections: 94.65 %, 0.10 %; before plural account flags, model keys that no longer run on over
 the next key, filter names kept, "Identifier" keys, documented ID paths and the doc-constant,
 placeholder, managed-name, positional-word and description corrections: 95.88 %, 0.10 %); this
-sample: 96.99 %, 0.19 %. The recall floor below is what is achieved today less a margin, a ratchet
+sample: 97.34 %, 0.19 % (was 96.99 %). The recall floor below is what is achieved today less a margin, a ratchet
 to raise, not the target; the change ceiling is the target.
 """
 
@@ -27,7 +31,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.96
+RECALL_FLOOR = 0.973
 CHANGE_CEILING = 0.005
 
 
@@ -44,7 +48,7 @@ def test_sample_reaches_the_floors():
         assert total.ids > 1000 and total.non_ids > 1000, f"{where}: too few values labelled"
         if total.recall < RECALL_FLOOR:
             failures.append(f"{where}: {total.masked}/{total.ids} identifier values masked "
-                            f"({total.recall:.2%}, floor {RECALL_FLOOR:.0%})")
+                            f"({total.recall:.2%}, floor {RECALL_FLOOR:.1%})")
         if total.change_rate > CHANGE_CEILING:
             failures.append(f"{where}: {total.changed}/{total.non_ids} non-identifier values changed "
                             f"({total.change_rate:.2%}, ceiling {CHANGE_CEILING:.1%})")
