@@ -2329,6 +2329,746 @@ VARIANTS_5: list[Template] = [
 ]
 
 
+# --- variants-6: a sixth held-out list (session 8), written by a helper that never read the engine or its
+# packs: the same identifiers as coding agents and terminals present them. Claude Code Read-tool output
+# (right-aligned line number + U+2192 arrow) over Terraform, .env, CloudFormation / k8s / GitHub Actions /
+# compose YAML, task-definition / IAM JSON, Python / TypeScript / Go, ~/.aws/credentials, fluentd and nginx;
+# cat -n, grep -n, ripgrep (plain and --heading); unified diffs, git log -p, git blame, diffs of .env and JSON;
+# ANSI colour around and inside values (terraform plan, eksctl, aws --color on, jq -C, rg --color, cdk);
+# backslash-continued and 80-column hard-wrapped lines, truncated table cells with "…", less and tmux copies
+# with trailing blanks; agent transcripts (tool_use inputs, tool_result arrays, tool errors, JS v3 stack
+# traces, botocore and aws --debug logs, retry logs, Cursor / aider transcripts); raw HTTP (SigV4
+# Authorization, presigned URLs, curl -v, HAR, STS XML); identifiers inside percent-encoding (once and
+# twice), markdown fences, HTML, quoted CSV, SAML XML, Athena SQL, heredocs and for-loops, JSON in YAML;
+# negatives (line numbers, arrows, ANSI codes, diff markers, repo paths, SHAs, SigV4 scope words, request
+# IDs, content hashes, prompts); 62 templates. Measured as it came out (report seed 13, 5 per template):
+# 82.8 % recall (text and JSON alike), 62.9 % pass, 100 % kept, 23 failing templates (all leak a value, none
+# changes a must-keep value); seed 7 (1 and 5 per template): 82.8 %, 62 of 62 must-keep cases kept. Of the 23,
+# five leak only because of the presentation (ANSI colour around or inside a value: #26-#28, #30; the Read
+# tool's arrow prefix: #12) and one more in part (#29); the others leak the same with it stripped. Never tuned
+# to. -------------------------------------------------------------------------------------------------------
+_ESC = "\x1b"
+
+
+def _arrow(text: str, start: int = 1) -> str:
+    """Claude Code's Read tool: a right-aligned line number, U+2192, then the line."""
+    return "\n".join(f"{n:>6}\u2192{line}" for n, line in enumerate(text.split("\n"), start))
+
+
+def _catn(text: str, start: int = 1) -> str:
+    return "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(text.split("\n"), start))
+
+
+def _c(code: str, s: str) -> str:
+    return f"{_ESC}[{code}m{s}{_ESC}[0m"
+
+
+def _sha(g: Gen, n: int = 40) -> str:
+    return g.alnum(n, _HEX)
+
+
+def _queue_url(r: str, a: str, q: str) -> str:
+    return f"https://sqs.{r}.amazonaws.com/{a}/{q}"
+
+
+# Claude Code Read tool output
+def _v6_read_tf(g: Gen):
+    b, t, a, sb, kms = g.bucket(), g.name("pms"), g.account(), g.bucket(), _uuid(g)
+    r = g.region()
+    src = ('terraform {\n  backend "s3" {\n'
+           f'    bucket         = "{sb}"\n    key            = "prod/terraform.tfstate"\n    region         = "{r}"\n'
+           f'    dynamodb_table = "{t}"\n  }}\n}}\n\nprovider "aws" {{\n  region              = "{r}"\n'
+           f'  allowed_account_ids = ["{a}"]\n}}\n\nresource "aws_s3_bucket" "logs" {{\n  bucket = "{b}"\n}}\n\n'
+           'resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {\n  bucket = aws_s3_bucket.logs.id\n'
+           f'  rule {{\n    apply_server_side_encryption_by_default {{\n      kms_master_key_id = "arn:aws:kms:{r}:{a}:key/{kms}"\n'
+           '      sse_algorithm     = "aws:kms"\n    }\n  }\n}')
+    return _arrow(src), [b, t, a, sb, kms], ['     1\u2192terraform {', '    15\u2192resource "aws_s3_bucket" "logs" {',
+                                            "aws_s3_bucket.logs.id", '"aws:kms"', "prod/terraform.tfstate"]
+
+
+def _v6_read_env(g: Gen):
+    k, s, b, a, q, r, t = g.akid(), g.secret(), g.bucket(), g.account(), g.name("pms"), g.region(), g.name()
+    src = ("# copied from 1Password, do not commit\nNODE_ENV=production\nPORT=3000\n"
+           f"AWS_REGION={r}\nAWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={s}\nS3_UPLOAD_BUCKET={b}\n"
+           f"SQS_QUEUE_URL={_queue_url(r, a, q)}\nDYNAMO_TABLE={t}\nLOG_LEVEL=debug")
+    return _arrow(src, 1), [k, s, b, a, q, t], ["NODE_ENV=production", "     3\u2192PORT=3000", "LOG_LEVEL=debug"]
+
+
+def _v6_read_cfn(g: Gen):
+    b, v, s1, s2, a, r, st = g.bucket(), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.account(), g.region(), g.name("pms")
+    src = ("AWSTemplateFormatVersion: '2010-09-09'\nDescription: ingest pipeline\nParameters:\n  VpcId:\n"
+           f"    Type: AWS::EC2::VPC::Id\n    Default: {v}\n  SubnetIds:\n    Type: List<AWS::EC2::Subnet::Id>\n"
+           f"    Default: {s1},{s2}\nResources:\n  RawBucket:\n    Type: AWS::S3::Bucket\n    Properties:\n"
+           f"      BucketName: {b}\n      NotificationConfiguration:\n        QueueConfigurations:\n"
+           f"          - Event: s3:ObjectCreated:*\n            Queue: arn:aws:sqs:{r}:{a}:{st}-raw-events\n"
+           f"Outputs:\n  BucketArn:\n    Value: !GetAtt RawBucket.Arn\n    Export:\n      Name: {st}-RawBucketArn")
+    return _arrow(src, 1), [b, v, s1, s2, a, st], ["AWS::EC2::VPC::Id", "     1\u2192AWSTemplateFormatVersion: '2010-09-09'",
+                                                 "s3:ObjectCreated:*", "!GetAtt RawBucket.Arn"]
+
+
+def _v6_read_k8s(g: Gen):
+    a, role, b, c, r, ns = g.account(), g.name("pms"), g.bucket(), g.name("pms"), g.region(), g.pick(["payments", "ingest", "web"])
+    src = ("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: exporter\n"
+           f"  namespace: {ns}\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role}\n"
+           "    eks.amazonaws.com/sts-regional-endpoints: \"true\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+           f"  name: exporter-config\ndata:\n  EXPORT_BUCKET: {b}\n  CLUSTER_NAME: {c}\n  AWS_REGION: {r}")
+    return _arrow(src, 1), [a, role, b, c], ["kind: ServiceAccount", "eks.amazonaws.com/role-arn:", "     2\u2192kind: ServiceAccount",
+                                           "eks.amazonaws.com/sts-regional-endpoints"]
+
+
+def _v6_read_gha(g: Gen):
+    a, role, r, repo, cl, svc = g.account(), g.name("pms"), g.region(), g.name("ms"), g.name("pms"), g.name("pms")
+    src = ("name: deploy\non:\n  push:\n    branches: [main]\npermissions:\n  id-token: write\n  contents: read\njobs:\n"
+           "  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+           "      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+           f"          role-to-assume: arn:aws:iam::{a}:role/{role}\n          aws-region: {r}\n"
+           f"      - run: docker push {a}.dkr.ecr.{r}.amazonaws.com/{repo}:${{{{ github.sha }}}}\n"
+           f"      - run: aws ecs update-service --cluster {cl} --service {svc} --force-new-deployment")
+    return _arrow(src, 1), [a, role, repo, cl, svc], ["aws-actions/configure-aws-credentials@v4", "actions/checkout@v4",
+                                                      "${{ github.sha }}", "    10\u2192    runs-on: ubuntu-latest"]
+
+
+def _v6_read_compose(g: Gen):
+    k, s, t, b, r = g.akid(), g.secret(), g.name(), g.bucket(), g.region()
+    src = ("services:\n  api:\n    build: .\n    ports:\n      - \"8080:8080\"\n    environment:\n"
+           f"      - AWS_ACCESS_KEY_ID={k}\n      - AWS_SECRET_ACCESS_KEY={s}\n      - AWS_DEFAULT_REGION={r}\n"
+           f"      - ORDERS_TABLE={t}\n      - MEDIA_BUCKET={b}\n  redis:\n    image: redis:7.2-alpine")
+    return _arrow(src, 12), [k, s, t, b], ["redis:7.2-alpine", '"8080:8080"', "    12\u2192services:"]
+
+
+def _v6_read_taskdef(g: Gen):
+    a, fam, repo, r, role, lg, sec = g.account(), g.name("pms"), g.name("ms"), g.region(), g.name("pms"), g.name("ms"), g.name("ms")
+    td = {"family": fam, "executionRoleArn": f"arn:aws:iam::{a}:role/{role}", "networkMode": "awsvpc",
+          "containerDefinitions": [{"name": "app", "image": f"{a}.dkr.ecr.{r}.amazonaws.com/{repo}:1.8.0",
+                                    "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                                    "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:secretsmanager:{r}:{a}:secret:{sec}-AbCd12"}],
+                                    "logConfiguration": {"logDriver": "awslogs", "options": {
+                                        "awslogs-group": f"/ecs/{lg}", "awslogs-region": r, "awslogs-stream-prefix": "app"}}}],
+          "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024"}
+    return _arrow(json.dumps(td, indent=2), 1), [a, fam, repo, role, lg, sec], ['"networkMode": "awsvpc"', '"logDriver": "awslogs"',
+                                                                            '"FARGATE"', '     1\u2192{']
+
+
+def _v6_read_iam_json(g: Gen):
+    a, b, t, r, k = g.account(), g.bucket(), g.name(), g.region(), _uuid(g)
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadUploads", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"]},
+        {"Sid": "Orders", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+         "Resource": f"arn:aws:dynamodb:{r}:{a}:table/{t}/index/*"},
+        {"Sid": "Decrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": f"arn:aws:kms:{r}:{a}:key/{k}"}]}
+    text = "Read(infra/policies/app-policy.json)\n  \u23bf  Read 24 lines\n" + _arrow(json.dumps(pol, indent=2), 1)
+    return text, [a, b, t, k], ['"dynamodb:Query"', '"kms:Decrypt"', '"Version": "2012-10-17"', "infra/policies/app-policy.json"]
+
+
+def _v6_read_python(g: Gen):
+    b, q, a, r, t, fn = g.bucket(), g.name("pms"), g.account(), g.region(), g.name(), g.name("pms")
+    src = ("import boto3\n\n"
+           f'BUCKET = "{b}"\nQUEUE_URL = "{_queue_url(r, a, q)}"\n'
+           f'TABLE = boto3.resource("dynamodb", region_name="{r}").Table("{t}")\n\n\ndef handler(event, context):\n'
+           '    s3 = boto3.client("s3")\n    s3.put_object(Bucket=BUCKET, Key=event["key"], Body=b"...")\n'
+           f'    boto3.client("lambda").invoke(FunctionName="{fn}", InvocationType="Event")')
+    return _arrow(src, 40), [b, q, a, t, fn], ["import boto3", "    40\u2192import boto3", 'InvocationType="Event"',
+                                             "def handler(event, context):"]
+
+
+def _v6_read_ts(g: Gen):
+    api, r, fn, up, cid, a = g.alnum(10, _LOWER_ALNUM), g.region(), g.name("pms"), g.alnum(9, _MIXED_ALNUM), g.alnum(26, _LOWER_ALNUM), g.account()
+    pool = f"{r}_{up}"
+    src = ("// src/config.ts\nexport const config = {\n"
+           f"  apiBaseUrl: 'https://{api}.execute-api.{r}.amazonaws.com/prod',\n"
+           f"  exportFunction: 'arn:aws:lambda:{r}:{a}:function:{fn}',\n"
+           f"  userPoolId: '{pool}',\n  userPoolClientId: '{cid}',\n  region: '{r}',\n}} as const;")
+    return _arrow(src, 1), [api, fn, a, pool, cid], ["export const config = {", "} as const;", "     1\u2192// src/config.ts"]
+
+
+def _v6_read_go(g: Gen):
+    c, st, a, r, b = g.name("pms"), g.name("pms"), g.account(), g.region(), g.bucket()
+    src = ("package infra\n\nconst (\n"
+           f'\tClusterName   = "{c}"\n\tStreamARN     = "arn:aws:kinesis:{r}:{a}:stream/{st}"\n'
+           f'\tArchiveBucket = "{b}"\n)\n\nfunc Region() string {{ return "{r}" }}')
+    return _arrow(src, 1), [c, st, a, b], ["package infra", "func Region() string {", "     1\u2192package infra"]
+
+
+def _v6_read_credentials(g: Gen):
+    k1, s1, k2, s2, tok = g.akid(), g.secret(), _asia(g), g.secret(), _session_token(g)
+    p = g.name("ms")
+    src = (f"[default]\naws_access_key_id = {k1}\naws_secret_access_key = {s1}\n\n[{p}]\n"
+           f"aws_access_key_id = {k2}\naws_secret_access_key = {s2}\naws_session_token = {tok}\n")
+    text = "\u23fa Read(~/.aws/credentials)\n  \u23bf  Read 9 lines\n\n" + _arrow(src, 1)
+    return text, [k1, s1, k2, s2, tok], ["     1\u2192[default]", "Read(~/.aws/credentials)"]
+
+
+def _v6_read_fluentd(g: Gen):
+    b, k, s, lg, r, a, role = g.bucket(), g.akid(), g.secret(), g.name("ms"), g.region(), g.account(), g.name("pms")
+    src = ("<match app.**>\n  @type s3\n"
+           f"  aws_key_id {k}\n  aws_sec_key {s}\n  s3_bucket {b}\n  s3_region {r}\n"
+           "  path logs/%Y/%m/%d/\n  <buffer time>\n    timekey 3600\n  </buffer>\n</match>\n"
+           "<match audit.**>\n  @type cloudwatch_logs\n"
+           f"  log_group_name /app/{lg}\n  log_stream_name audit\n  region {r}\n"
+           f"  role_arn arn:aws:iam::{a}:role/{role}\n</match>")
+    return _arrow(src, 1), [b, k, s, lg, a, role], ["@type cloudwatch_logs", "path logs/%Y/%m/%d/", "timekey 3600"]
+
+
+def _v6_read_nginx(g: Gen):
+    lb, n, r, b, cf = g.name("pms"), str(g.r.randint(100000000, 2099999999)), g.region(), g.bucket(), g.alnum(14, _LOWER_ALNUM)
+    alb = f"internal-{lb}-{n}.{r}.elb.amazonaws.com"
+    src = ("upstream api {\n" f"    server {alb}:443;\n" "    keepalive 32;\n}\n\nserver {\n    listen 443 ssl;\n"
+           "    location /api/ {\n        proxy_pass https://api;\n    }\n    location /static/ {\n"
+           f"        proxy_pass https://{b}.s3.{r}.amazonaws.com/;\n    }}\n    location /img/ {{\n"
+           f"        return 302 https://{cf}.cloudfront.net$request_uri;\n    }}\n}}")
+    return _arrow(src, 1), [lb, n, b, cf], ["keepalive 32;", "listen 443 ssl;", "$request_uri", "proxy_pass https://api;"]
+
+
+# cat -n, grep -n, ripgrep
+def _v6_catn(g: Gen):
+    a, v, sn, d, b = g.account(), g.hexid("vpc"), g.hexid("subnet"), g.name("pms"), g.bucket()
+    src = (f'account_id   = "{a}"\nvpc_id       = "{v}"\nsubnet_id    = "{sn}"\ndb_identifier = "{d}"\n'
+           f'state_bucket = "{b}"\ninstance_type = "r6g.large"')
+    return "$ cat -n envs/prod/terraform.tfvars\n" + _catn(src), [a, v, sn, d, b], [
+        '     6\tinstance_type = "r6g.large"', "envs/prod/terraform.tfvars"]
+
+
+def _v6_grep_n(g: Gen):
+    b1, b2, b3, a = g.bucket(), g.bucket(), g.bucket(), g.account()
+    text = ('$ grep -rn "bucket" infra/ src/\n'
+            f'infra/modules/storage/main.tf:12:  bucket = "{b1}"\n'
+            f'infra/modules/storage/main.tf:31:  bucket = "{b2}"\n'
+            f'infra/envs/prod/backend.tf:3:    bucket = "{b3}"\n'
+            f'src/config.ts:7:export const UPLOAD_BUCKET = "{b1}";\n'
+            f'src/jobs/export.py:88:    s3.upload_file(path, "{b2}", key)  # account {a}\n'
+            "infra/modules/storage/variables.tf:4:variable \"bucket_prefix\" {")
+    return text, [b1, b2, b3, a], ["infra/modules/storage/main.tf:12:", "src/config.ts:7:", "infra/envs/prod/backend.tf:3:",
+                                   'variable "bucket_prefix" {']
+
+
+def _v6_rg_heading(g: Gen):
+    t, q, a, r, fn = g.name(), g.name("pms"), g.account(), g.region(), g.name("pms")
+    text = ("$ rg -n 'TABLE|QUEUE|FUNCTION' src\n"
+            f"src/config.ts\n7:export const TABLE = \"{t}\";\n8:export const QUEUE_URL = \"{_queue_url(r, a, q)}\";\n\n"
+            f"src/handlers/notify.ts\n23:    FunctionName: '{fn}',\n41:  // FUNCTION retries: 2\n")
+    return text, [t, q, a, fn], ["src/handlers/notify.ts", "41:  // FUNCTION retries: 2", "src/config.ts\n7:export const TABLE"]
+
+
+def _v6_grep_accounts(g: Gen):
+    a, b, c, role = g.account(), g.account(), g.account(), g.name("pms")
+    text = ("$ git grep -n -E '[0-9]{12}'\n"
+            f'accounts.yaml:2:  prod: "{a}"\naccounts.yaml:3:  staging: "{b}"\naccounts.yaml:4:  sandbox: "{c}"\n'
+            f"infra/iam.tf:57:    identifiers = [\"arn:aws:iam::{b}:role/{role}\"]\n"
+            f"README.md:19:Ask #platform for access to {a} (prod).")
+    return text, [a, b, c, role], ["accounts.yaml:2:", "infra/iam.tf:57:", "README.md:19:", "[0-9]{12}"]
+
+
+# unified diffs, git log -p, git blame
+def _v6_diff_tf(g: Gen):
+    old, new, a, t = g.bucket(), g.bucket(), g.account(), g.name("pms")
+    text = ("diff --git a/infra/modules/storage/main.tf b/infra/modules/storage/main.tf\n"
+            f"index {_sha(g, 7)}..{_sha(g, 7)} 100644\n--- a/infra/modules/storage/main.tf\n+++ b/infra/modules/storage/main.tf\n"
+            "@@ -3,7 +3,7 @@ resource \"aws_s3_bucket\" \"exports\" {\n"
+            f'-  bucket = "{old}"\n+  bucket = "{new}"\n   tags = {{\n     Owner = "data-platform"\n   }}\n'
+            "@@ -40,6 +40,7 @@\n"
+            f' resource "aws_dynamodb_table" "locks" {{\n-  name = "{t}"\n+  name = "{t}-v2"\n'
+            f'+  # owned by account {a}\n   billing_mode = "PAY_PER_REQUEST"')
+    return text, [old, new, a, t], ["@@ -3,7 +3,7 @@", "@@ -40,6 +40,7 @@", "--- a/infra/modules/storage/main.tf",
+                                    'billing_mode = "PAY_PER_REQUEST"', 'Owner = "data-platform"']
+
+
+def _v6_diff_env(g: Gen):
+    k1, k2, s1, s2, q, a, r = g.akid(), g.akid(), g.secret(), g.secret(), g.name("pms"), g.account(), g.region()
+    text = ("$ diff -u .env.staging .env\n--- .env.staging\t2024-05-30 10:02:11.000000000 +0200\n"
+            "+++ .env\t2024-06-03 09:14:40.000000000 +0200\n@@ -1,5 +1,5 @@\n NODE_ENV=production\n"
+            f"-AWS_ACCESS_KEY_ID={k1}\n-AWS_SECRET_ACCESS_KEY={s1}\n+AWS_ACCESS_KEY_ID={k2}\n+AWS_SECRET_ACCESS_KEY={s2}\n"
+            f" QUEUE_URL={_queue_url(r, a, q)}")
+    return text, [k1, k2, s1, s2, q, a], ["@@ -1,5 +1,5 @@", " NODE_ENV=production", "--- .env.staging",
+                                          "2024-06-03 09:14:40.000000000 +0200"]
+
+
+def _v6_git_log_p(g: Gen):
+    sha, a, b, role, role2 = _sha(g), g.account(), g.account(), g.name("pms"), g.name("pms")
+    text = (f"commit {sha}\nAuthor: {g.person()} <dev@example.com>\nDate:   Mon Jun 3 09:12:44 2024 +0200\n\n"
+            "    ci: deploy from the new account\n\ndiff --git a/.github/workflows/deploy.yml b/.github/workflows/deploy.yml\n"
+            "--- a/.github/workflows/deploy.yml\n+++ b/.github/workflows/deploy.yml\n@@ -18,7 +18,7 @@ jobs:\n"
+            "       - uses: aws-actions/configure-aws-credentials@v4\n         with:\n"
+            f"-          role-to-assume: arn:aws:iam::{a}:role/{role}\n+          role-to-assume: arn:aws:iam::{b}:role/{role2}\n"
+            "           aws-region: eu-west-1")
+    return text, [a, b, role, role2], [f"commit {sha}", "@@ -18,7 +18,7 @@ jobs:", "Date:   Mon Jun 3 09:12:44 2024 +0200",
+                                       "aws-actions/configure-aws-credentials@v4"]
+
+
+def _v6_git_blame(g: Gen):
+    s1, s2, q, a, r, t, who = _sha(g, 8), _sha(g, 8), g.name("pms"), g.account(), g.region(), g.name(), g.person()
+    text = ("$ git blame -L 10,13 src/settings.py\n"
+            f"{s1} ({who:<12} 2024-02-11 14:03:55 +0100 10) AWS_REGION = \"{r}\"\n"
+            f"{s1} ({who:<12} 2024-02-11 14:03:55 +0100 11) QUEUE_URL = \"{_queue_url(r, a, q)}\"\n"
+            f"{s2} (d.alvarez    2024-05-29 18:40:02 +0200 12) TABLE_NAME = \"{t}\"\n"
+            f"{s2} (d.alvarez    2024-05-29 18:40:02 +0200 13) RETRIES = 3")
+    return text, [q, a, t], [s1, s2, "2024-05-29 18:40:02 +0200 13) RETRIES = 3", "src/settings.py"]
+
+
+def _v6_diff_taskdef(g: Gen):
+    a, b, r, repo, role = g.account(), g.account(), g.region(), g.name("ms"), g.name("pms")
+    text = ("@@ -4,11 +4,11 @@\n   \"containerDefinitions\": [\n     {\n       \"name\": \"web\",\n"
+            f"-      \"image\": \"{a}.dkr.ecr.{r}.amazonaws.com/{repo}:2.3.0\",\n"
+            f"+      \"image\": \"{b}.dkr.ecr.{r}.amazonaws.com/{repo}:2.4.0\",\n"
+            "       \"essential\": true,\n"
+            f"-  \"taskRoleArn\": \"arn:aws:iam::{a}:role/{role}\",\n+  \"taskRoleArn\": \"arn:aws:iam::{b}:role/{role}\",")
+    return text, [a, b, repo, role], ["@@ -4,11 +4,11 @@", '"essential": true,', '"name": "web",']
+
+
+def _v6_diff_k8s_sa(g: Gen):
+    a, role1, role2, c = g.account(), g.name("pms"), g.name("pms"), g.name("pms")
+    text = ("--- a/k8s/overlays/prod/serviceaccount.yaml\n+++ b/k8s/overlays/prod/serviceaccount.yaml\n@@ -5,5 +5,6 @@ metadata:\n"
+            "   annotations:\n"
+            f"-    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role1}\n"
+            f"+    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role2}\n"
+            f"+    # cluster: {c}\n")
+    return text, [a, role1, role2, c], ["@@ -5,5 +5,6 @@ metadata:", "k8s/overlays/prod/serviceaccount.yaml", "   annotations:"]
+
+
+# ANSI colour
+def _v6_tf_plan_ansi(g: Gen):
+    b, i, a, r, sg = g.bucket(), g.iid(), g.account(), g.region(), g.hexid("sg")
+    text = (f"Terraform will perform the following actions:\n\n  {_c('1', '# aws_s3_bucket.exports')} will be created\n"
+            f"  {_c('32', '+')} resource \"aws_s3_bucket\" \"exports\" {{\n"
+            f"      {_c('32', '+')} arn    = (known after apply)\n      {_c('32', '+')} bucket = \"{b}\"\n    }}\n\n"
+            f"  {_c('1', '# aws_instance.bastion')} will be updated in-place\n"
+            f"  {_c('33', '~')} resource \"aws_instance\" \"bastion\" {{\n        id  = \"{i}\"\n"
+            f"      {_c('33', '~')} vpc_security_group_ids = [\n          {_c('32', '+')} \"{sg}\",\n        ]\n"
+            f"        # (owner {a}, {r})\n    }}\n\n{_ESC}[1mPlan:{_ESC}[0m 1 to add, 1 to change, 0 to destroy.")
+    return text, [b, i, a, sg], ["(known after apply)", f"{_ESC}[1mPlan:{_ESC}[0m 1 to add, 1 to change, 0 to destroy.",
+                                 _c('1', '# aws_s3_bucket.exports')]
+
+
+def _v6_eksctl_ansi(g: Gen):
+    c, r, a, ng = g.name("pms"), g.region(), g.account(), g.name("ms")
+    info = f"[{_c('36', 'ℹ')}]"
+    text = (f"2024-06-03 10:11:12 {info}  eksctl version 0.180.0\n"
+            f"2024-06-03 10:11:12 {info}  using region {r}\n"
+            f"2024-06-03 10:11:13 {info}  nodegroup \"{ng}\" will use \"\" [AmazonLinux2/1.29]\n"
+            f"2024-06-03 10:11:14 {info}  building cluster stack \"eksctl-{c}-cluster\"\n"
+            f"2024-06-03 10:24:51 [{_c('32', '✔')}]  EKS cluster \"{_c('1', c)}\" in \"{r}\" region is ready\n"
+            f"2024-06-03 10:24:52 [{_c('32', '✔')}]  saved kubeconfig as \"/home/dev/.kube/config\" (arn:aws:eks:{r}:{a}:cluster/{c})")
+    return text, [c, a, ng], ["eksctl version 0.180.0", "[AmazonLinux2/1.29]", "/home/dev/.kube/config", "2024-06-03 10:24:51"]
+
+
+def _v6_cli_color_table(g: Gen):
+    i1, i2, ip1, ip2, n1, n2 = g.iid(), g.iid(), _ip10(g), _ip10(g), g.name("pms"), g.name("pms")
+    def row(i, ip, n):
+        return f"|  {_c('36', i)}  |  {_c('33', ip):<24}  |  {_c('32', 'running')}  |  {n:<28}|"
+    text = ("$ aws ec2 describe-instances --color on --output table --query 'Reservations[].Instances[].[InstanceId,PrivateIpAddress,State.Name,Tags[?Key==`Name`]|[0].Value]'\n"
+            "--------------------------------------------------------------------------------\n"
+            f"|{_c('1', 'DescribeInstances'):^80}|\n"
+            "+---------------------+--------------+-----------+-----------------------------+\n"
+            f"{row(i1, ip1, n1)}\n{row(i2, ip2, n2)}\n"
+            "+---------------------+--------------+-----------+-----------------------------+")
+    return text, [i1, i2, ip1, ip2, n1, n2], [_c('32', 'running'), "--color on --output table"]
+
+
+def _v6_ansi_inside(g: Gen):
+    a, role, i, b = g.account(), g.name("pms"), g.iid(), g.bucket()
+    text = (f"{_c('31', 'error')}: role arn:aws:iam::{_c('33', a)}:role/{_c('1', role)} cannot start {_c('36', i)}\n"
+            f"  {_c('2', 'hint')}: check the bucket policy on s3://{_ESC}[4m{b}{_ESC}[24m/ and account {_ESC}[1;33m{a}{_ESC}[0m")
+    return text, [a, role, i, b], [_c('31', 'error'), _c('2', 'hint')]
+
+
+def _v6_jq_color(g: Gen):
+    i, a, sn, r, v = g.iid(), g.account(), g.hexid("subnet"), g.region(), g.hexid("vpc")
+    def kv(k, val, last=False):
+        return (f"  {_ESC}[34;1m\"{k}\"{_ESC}[0m{_ESC}[1;39m:{_ESC}[0m{_ESC}[0;32m\"{val}\"{_ESC}[0m"
+                + ("" if last else f"{_ESC}[1;39m,{_ESC}[0m"))
+    text = (f"$ aws ec2 describe-instances | jq -C '.Reservations[0].Instances[0] | {{InstanceId, OwnerId, SubnetId, VpcId, Region}}'\n"
+            f"{_ESC}[1;39m{{\n{kv('InstanceId', i)}\n{kv('OwnerId', a)}\n{kv('SubnetId', sn)}\n{kv('VpcId', v)}\n"
+            f"{kv('Region', r, True)}\n{_ESC}[1;39m}}{_ESC}[0m")
+    return text, [i, a, sn, v], [f"{_ESC}[34;1m\"InstanceId\"{_ESC}[0m", f"{_ESC}[34;1m\"Region\"{_ESC}[0m"]
+
+
+def _v6_rg_color(g: Gen):
+    b, t, a = g.bucket(), g.name(), g.account()
+    def hit(path, ln, pre, val, post):
+        return f"{_c('35', path)}:{_c('32', str(ln))}:{pre}{_ESC}[1m{_ESC}[31m{val}{_ESC}[0m{post}"
+    text = ("$ rg --color=always -n 'prod'\n" + "\n".join([
+        hit("src/config.ts", 7, "export const BUCKET = \"", b, "\";"),
+        hit("src/config.ts", 8, "export const TABLE = \"", t, "\";"),
+        hit("infra/accounts.tf", 2, "  prod = \"", a, "\"")]))
+    return text, [b, t, a], [_c('35', 'src/config.ts'), _c('32', '7'), _c('35', 'infra/accounts.tf')]
+
+
+def _v6_cdk_ansi(g: Gen):
+    st, api, r, b, a, fn = g.name("Camel"), g.alnum(10, _LOWER_ALNUM), g.region(), g.bucket(), g.account(), g.name("pms")
+    text = (f"\n {_c('32', '✅')}  {_c('1', st)}\n\n✨  Deployment time: 84.12s\n\nOutputs:\n"
+            f"{st}.ApiEndpoint = {_c('36', f'https://{api}.execute-api.{r}.amazonaws.com/prod/')}\n"
+            f"{st}.BucketName = {_c('36', b)}\n{st}.FunctionArn = arn:aws:lambda:{r}:{a}:function:{fn}\n"
+            f"Stack ARN:\narn:aws:cloudformation:{r}:{a}:stack/{st}/{_uuid(g)}\n\n✨  Total time: 91.4s")
+    return text, [st, api, b, a, fn], ["Deployment time: 84.12s", "Total time: 91.4s", "Outputs:"]
+
+
+# wrapped / truncated terminal output
+def _v6_backslash_wrap(g: Gen):
+    fn, a, role, r, b, sn, sg = g.name("pms"), g.account(), g.name("pms"), g.region(), g.bucket(), g.hexid("subnet"), g.hexid("sg")
+    text = (f"aws lambda create-function \\\n  --function-name {fn} \\\n  --runtime python3.12 \\\n"
+            f"  --role arn:aws:iam::{a}:role/{role} \\\n  --code S3Bucket={b},S3Key=builds/{fn}.zip \\\n"
+            f"  --vpc-config SubnetIds={sn},SecurityGroupIds={sg} \\\n  --region {r}")
+    return text, [fn, a, role, b, sn, sg], ["--runtime python3.12 \\", "aws lambda create-function \\"]
+
+
+def _v6_hard_wrap(g: Gen):
+    a, role, t, r, sess = g.account(), g.name("pmsn"), g.name("pms"), g.region(), g.pick(["botocore-session-1717", "ci-run-4411"])
+    full = (f"An error occurred (AccessDeniedException) when calling the PutItem operation: User: arn:aws:sts::{a}:assumed-role/{role}/{sess} "
+            f"is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:{r}:{a}:table/{t} because no identity-based "
+            "policy allows the dynamodb:PutItem action")
+    wrapped = "\n".join(full[i:i + 80] for i in range(0, len(full), 80))
+    masks = [v for v in (a, role, t) if v in wrapped]
+    return wrapped, masks, ["AccessDeniedException"]
+
+
+def _v6_truncated_table(g: Gen):
+    rows = [(g.name("pmsn"), g.iid(), _ip10(g)) for _ in range(3)]
+    out = ["NAME                  INSTANCE             PRIVATE IP"]
+    for n, i, ip in rows:
+        out.append(f"{n[:18] + '…':<21} {i[:12] + '…':<20} {ip}")
+    full = rows[1]
+    text = ("\n".join(out) + f"\n\n(detail) {full[0]}  {full[1]}  launched 2024-06-01")
+    masks = [full[0], full[1]] + [ip for _, _, ip in rows]
+    return text, masks, ["NAME                  INSTANCE             PRIVATE IP", "launched 2024-06-01"]
+
+
+def _v6_less(g: Gen):
+    lg, a, r, fn, rid = g.name("ms"), g.account(), g.region(), g.name("pms"), _uuid(g)
+    text = (f"$ aws logs get-log-events --log-group-name /aws/lambda/{fn} --log-stream-name '2024/06/03/[$LATEST]{_sha(g, 32)}' | less\n"
+            "{\n    \"events\": [\n        {\n            \"timestamp\": 1717405931000,\n"
+            f"            \"message\": \"START RequestId: {rid} Version: $LATEST\\n\",\n"
+            f"            \"message\": \"[ERROR] ClientError: An error occurred (AccessDenied) when calling the GetObject operation on arn:aws:logs:{r}:{a}:log-group:/app/{lg}\\n\",\n"
+            ":\n(END)")
+    return text, [lg, a, fn], [rid, "(END)", "\"timestamp\": 1717405931000"]
+
+
+def _v6_tmux_trailing(g: Gen):
+    svc, elb_id, n, r = g.name("ms"), g.alnum(32, _LOWER_ALNUM), str(g.r.randint(100000000, 2099999999)), g.region()
+    host = f"{elb_id}-{n}.{r}.elb.amazonaws.com"
+    lines = ["$ kubectl get svc -n web -o wide",
+             "NAME          TYPE           CLUSTER-IP      EXTERNAL-IP",
+             f"{svc:<13} LoadBalancer   172.20.44.120   {host}",
+             "kubernetes    ClusterIP      172.20.0.1      <none>"]
+    text = "\n".join(ln.ljust(100) for ln in lines) + "\n"
+    return text, [host], ["LoadBalancer", "<none>", "kubectl get svc -n web -o wide"]
+
+
+# agent transcripts: tool inputs and results, tool errors, SDK traces and debug logs
+def _v6_tool_use(g: Gen):
+    b, a, r, role = g.bucket(), g.account(), g.region(), g.name("pms")
+    blocks = [{"type": "text", "text": "Let me list what is in the bucket first."},
+              {"type": "tool_use", "id": "toolu_01" + g.alnum(22, _MIXED_ALNUM), "name": "Bash",
+               "input": {"command": f"aws s3 ls s3://{b}/exports/ --recursive --human-readable --region {r}",
+                         "description": "List exported files"}},
+              {"type": "tool_use", "id": "toolu_01" + g.alnum(22, _MIXED_ALNUM), "name": "Bash",
+               "input": {"command": f"aws sts assume-role --role-arn arn:aws:iam::{a}:role/{role} --role-session-name claude"}}]
+    return json.dumps(blocks), [b, a, role], ['"name": "Bash"', '"description": "List exported files"', "--human-readable"]
+
+
+def _v6_tool_result(g: Gen):
+    a, uid, role, k = g.account(), _aroa(g), g.name("pms"), _asia(g)
+    out = json.dumps({"UserId": f"{uid}:claude", "Account": a, "Arn": f"arn:aws:sts::{a}:assumed-role/{role}/claude"}, indent=4)
+    blocks = [{"type": "tool_result", "tool_use_id": "toolu_01" + g.alnum(22, _MIXED_ALNUM), "is_error": False,
+               "content": [{"type": "text", "text": f"$ aws sts get-caller-identity\n{out}"}]},
+              {"type": "text", "text": f"You are authenticated in account {a} with access key {k}."}]
+    return json.dumps(blocks, indent=1), [a, uid, role, k], ['"type": "tool_result"', '"is_error": false']
+
+
+def _v6_tool_error(g: Gen):
+    t, r, a, q = g.name(), g.region(), g.account(), g.name("pms")
+    text = (f"Error: Command failed: aws dynamodb describe-table --table-name {t} --region {r}\n\n"
+            "An error occurred (ResourceNotFoundException) when calling the DescribeTable operation: "
+            f"Requested resource not found: Table: {t} not found\n\n"
+            f"Error: Command failed: aws sqs get-queue-attributes --queue-url {_queue_url(r, a, q)} --attribute-names All\n"
+            "Exit code 254")
+    return text, [t, a, q], ["ResourceNotFoundException", "Exit code 254", "--attribute-names All"]
+
+
+def _v6_js_v3_stack(g: Gen):
+    a, role, t, r, rid = g.account(), g.name("pms"), g.name(), g.region(), g.alnum(52, _UPPER_ALNUM)
+    sess = g.pick(["1717405931123", "aws-sdk-js-1717405931"])
+    text = (f"AccessDeniedException: User: arn:aws:sts::{a}:assumed-role/{role}/{sess} is not authorized to perform: "
+            f"dynamodb:PutItem on resource: arn:aws:dynamodb:{r}:{a}:table/{t} because no identity-based policy allows "
+            "the dynamodb:PutItem action\n"
+            "    at throwDefaultError (/var/task/node_modules/@smithy/smithy-client/dist-cjs/index.js:867:20)\n"
+            "    at /var/task/node_modules/@smithy/smithy-client/dist-cjs/index.js:876:5\n"
+            "    at async /var/task/node_modules/@smithy/middleware-serde/dist-cjs/index.js:35:20\n"
+            "    at async Runtime.handler (file:///var/task/index.mjs:42:5) {\n"
+            "  '$fault': 'client',\n  '$metadata': {\n    httpStatusCode: 400,\n"
+            f"    requestId: '{rid}',\n    attempts: 1,\n    totalRetryDelay: 0\n  }},\n  __type: 'com.amazon.coral.service#AccessDeniedException'\n}}")
+    return text, [a, role, t], [rid, "@smithy/smithy-client", "httpStatusCode: 400", "com.amazon.coral.service#AccessDeniedException",
+                                "file:///var/task/index.mjs:42:5"]
+
+
+def _v6_botocore_debug(g: Gen):
+    b, r, k, key = g.bucket(), g.region(), g.akid(), f"exports/{g.r.randint(2020, 2024)}/part-0001.parquet"
+    text = ("DEBUG:botocore.hooks:Event before-parameter-build.s3.PutObject: calling handler <function validate_bucket_name at 0x7f3a>\n"
+            "DEBUG:botocore.endpoint:Making request for OperationModel(name=PutObject) with params: "
+            f"{{'url_path': '/{key}', 'query_string': {{}}, 'method': 'PUT', 'headers': {{'User-Agent': 'Boto3/1.34.120 "
+            f"md/Botocore#1.34.120 ua/2.0 os/linux', 'Content-MD5': 'q1w2e3r4t5y6u7i8o9p0aa=='}}, 'body': <_io.BufferedReader>, "
+            f"'auth_path': '/{b}/{key}', 'url': 'https://{b}.s3.{r}.amazonaws.com/{key}', 'context': {{'client_region': '{r}', "
+            f"'signing': {{'bucket': '{b}'}}}}}}\n"
+            f"DEBUG:botocore.auth:Calculating signature using v4 auth.\nDEBUG:botocore.credentials:Found credentials in environment variables. ({k})")
+    return text, [b, k], ["OperationModel(name=PutObject)", "Boto3/1.34.120", "before-parameter-build.s3.PutObject",
+                          "Calculating signature using v4 auth."]
+
+
+def _v6_aws_debug(g: Gen):
+    k, tok, b, r, sig, h = _asia(g), _session_token(g), g.bucket(), g.region(), _sha(g, 64), _sha(g, 64)
+    ts = f"2024-06-01 12:00:00,{g.r.randint(0, 999):03d}"
+    text = (f"{ts} - MainThread - botocore.auth - DEBUG - CanonicalRequest:\nGET\n/\nlist-type=2&prefix=\n"
+            f"host:{b}.s3.{r}.amazonaws.com\nx-amz-content-sha256:{h}\nx-amz-date:20240601T120000Z\n"
+            f"x-amz-security-token:{tok}\n\nhost;x-amz-content-sha256;x-amz-date;x-amz-security-token\n{h}\n"
+            f"{ts} - MainThread - botocore.auth - DEBUG - StringToSign:\nAWS4-HMAC-SHA256\n20240601T120000Z\n"
+            f"20240601/{r}/s3/aws4_request\n{_sha(g, 64)}\n"
+            f"{ts} - MainThread - botocore.auth - DEBUG - Signature:\n{sig}\n"
+            f"{ts} - MainThread - botocore.endpoint - DEBUG - Sending http request: <AWSPreparedRequest stream_output=False, "
+            f"method=GET, url=https://{b}.s3.{r}.amazonaws.com/?list-type=2&prefix=&encoding-type=url, headers={{"
+            f"'Authorization': b'AWS4-HMAC-SHA256 Credential={k}/20240601/{r}/s3/aws4_request, "
+            f"SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature={sig}'}}>")
+    return text, [k, tok, b], [f"x-amz-content-sha256:{h}", f"20240601/{r}/s3/aws4_request", "x-amz-date:20240601T120000Z",
+                               "MainThread - botocore.auth - DEBUG - CanonicalRequest:"]
+
+
+def _v6_retry_log(g: Gen):
+    b, r, t, a = g.bucket(), g.region(), g.name(), g.account()
+    text = (f"2024-06-01 12:00:01,204 urllib3.connectionpool DEBUG Starting new HTTPS connection (1): {b}.s3.{r}.amazonaws.com:443\n"
+            f"2024-06-01 12:00:01,911 urllib3.connectionpool DEBUG https://{b}.s3.{r}.amazonaws.com:443 \"PUT /staging/batch.json HTTP/1.1\" 503 None\n"
+            "2024-06-01 12:00:01,912 botocore.retryhandler DEBUG Retry needed, retrying request after delay of: 0.4213\n"
+            f"2024-06-01 12:00:02,400 botocore.retries.standard DEBUG Not retrying request. (ProvisionedThroughputExceededException) table {t} in {a}\n"
+            "2024-06-01 12:00:02,401 botocore.retries.standard DEBUG Retry needed, retrying request after delay of: 0.87")
+    return text, [b, t, a], ["Retry needed, retrying request after delay of: 0.4213", "\"PUT /staging/batch.json HTTP/1.1\" 503 None",
+                             "ProvisionedThroughputExceededException"]
+
+
+def _v6_cursor(g: Gen):
+    a, u, i, ip = g.account(), g.person().replace(".", "-"), g.iid(), _pub_ip(g)
+    text = ("**Ran terminal command**\n\n```bash\n$ aws sts get-caller-identity --output text && "
+            f"aws ec2 describe-instances --instance-ids {i} --query 'Reservations[].Instances[].PublicIpAddress' --output text\n"
+            f"{a}\tarn:aws:iam::{a}:user/{u}\t{_aida(g)}\n{ip}\n```\n\n"
+            f"The instance `{i}` in account {a} is reachable at {ip}; I'll now SSH in.")
+    return text, [a, u, i, ip], ["**Ran terminal command**", "```bash", "--output text &&"]
+
+
+def _v6_aider(g: Gen):
+    old, new, t = g.bucket(), g.bucket(), g.name()
+    text = ("> Add infra/storage.tf to the chat? (Y)es/(N)o [Yes]: y\n\n"
+            "infra/storage.tf\n```hcl\n<<<<<<< SEARCH\n"
+            f'resource "aws_s3_bucket" "media" {{\n  bucket = "{old}"\n}}\n=======\n'
+            f'resource "aws_s3_bucket" "media" {{\n  bucket = "{new}"\n}}\n\nresource "aws_dynamodb_table" "jobs" {{\n  name = "{t}"\n}}\n'
+            ">>>>>>> REPLACE\n```\n\nApplied edit to infra/storage.tf\nCommit 4f2a91c chore: rename media bucket")
+    return text, [old, new, t], ["<<<<<<< SEARCH", ">>>>>>> REPLACE", "Applied edit to infra/storage.tf", "Commit 4f2a91c"]
+
+
+# HTTP-level artifacts
+def _v6_http_request(g: Gen):
+    b, r, k, tok, h = g.bucket(), g.region(), _asia(g), _session_token(g), _sha(g, 64)
+    text = (f"PUT /reports/2024-06-01.csv HTTP/1.1\nHost: {b}.s3.{r}.amazonaws.com\nx-amz-date: 20240601T120000Z\n"
+            f"x-amz-content-sha256: {h}\nX-Amz-Security-Token: {tok}\n"
+            f"Authorization: AWS4-HMAC-SHA256 Credential={k}/20240601/{r}/s3/aws4_request, "
+            f"SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature={_sha(g, 64)}\n"
+            f"Content-Length: 1042\n\nHTTP/1.1 200 OK\nx-amz-request-id: {g.alnum(16, _UPPER_ALNUM)}\nETag: \"{_sha(g, 32)}\"")
+    return text, [b, k, tok], ["HTTP/1.1 200 OK", f"x-amz-content-sha256: {h}", f"/20240601/{r}/s3/aws4_request",
+                               "PUT /reports/2024-06-01.csv HTTP/1.1"]
+
+
+def _v6_presigned(g: Gen):
+    b, r, k, key = g.bucket(), g.region(), _asia(g), "invoices/2024/06/INV-3381.pdf"
+    tok = "IQoJb3JpZ2luX2Vj" + g.alnum(300, _MIXED_ALNUM)   # no + or /: the same once percent-encoded
+    url = (f"https://{b}.s3.{r}.amazonaws.com/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+           f"&X-Amz-Credential={k}%2F20240601%2F{r}%2Fs3%2Faws4_request&X-Amz-Date=20240601T120000Z&X-Amz-Expires=3600"
+           f"&X-Amz-Security-Token={quote(tok, safe='')}&X-Amz-Signature={_sha(g, 64)}&X-Amz-SignedHeaders=host")
+    text = (f"Here is the download link (valid 1h):\n{url}\n\nand the login redirect that wraps it:\n"
+            f"https://app.example.com/login?next={quote(url, safe='')}")
+    return text, [b, k, tok], ["X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Expires=3600", "X-Amz-SignedHeaders=host",
+                               "https://app.example.com/login?next="]
+
+
+def _v6_curl_v(g: Gen):
+    api, r, ip, rid, apigw = g.alnum(10, _LOWER_ALNUM), g.region(), _pub_ip(g), _uuid(g), g.alnum(16, _MIXED_ALNUM)
+    host = f"{api}.execute-api.{r}.amazonaws.com"
+    text = (f"$ curl -v https://{host}/prod/orders\n*   Trying {ip}:443...\n* Connected to {host} ({ip}) port 443 (#0)\n"
+            "* SSL connection using TLSv1.3 / TLS_AES_128_GCM_SHA256\n* Server certificate:\n"
+            f"*  subject: CN=*.execute-api.{r}.amazonaws.com\n> GET /prod/orders HTTP/2\n> Host: {host}\n"
+            "> user-agent: curl/8.5.0\n> accept: */*\n>\n< HTTP/2 403\n< content-type: application/json\n"
+            f"< x-amzn-requestid: {rid}\n< x-amz-apigw-id: {apigw}\n< x-amzn-errortype: ForbiddenException\n<\n"
+            "{\"message\":\"Forbidden\"}")
+    return text, [api, ip], ["< HTTP/2 403", "curl/8.5.0", rid, "ForbiddenException", "TLSv1.3 / TLS_AES_128_GCM_SHA256"]
+
+
+def _v6_har(g: Gen):
+    b, r, cid, a = g.bucket(), g.region(), g.alnum(26, _LOWER_ALNUM), g.account()
+    pool = _pool_id(g, r)
+    entry = {"log": {"version": "1.2", "entries": [{"startedDateTime": "2024-06-01T12:00:00.000Z", "time": 212.4,
+             "request": {"method": "POST", "url": f"https://cognito-idp.{r}.amazonaws.com/",
+                         "headers": [{"name": "X-Amz-Target", "value": "AWSCognitoIdentityProviderService.InitiateAuth"},
+                                     {"name": "Content-Type", "value": "application/x-amz-json-1.1"}],
+                         "postData": {"mimeType": "application/x-amz-json-1.1", "text": json.dumps(
+                             {"AuthFlow": "USER_SRP_AUTH", "ClientId": cid, "AuthParameters": {"USERNAME": "qa-user"}})}},
+             "response": {"status": 200, "statusText": "OK"}},
+             {"request": {"method": "GET", "url": f"https://{b}.s3.{r}.amazonaws.com/avatars/42.png",
+                          "headers": [{"name": "Referer", "value": f"https://console.aws.amazon.com/cognito/v2/idp/user-pools/{pool}/users?region={r}"}]},
+              "response": {"status": 403, "statusText": "Forbidden"}, "comment": f"account {a}"}]}}
+    return json.dumps(entry, indent=2), [b, pool, cid, a], ["AWSCognitoIdentityProviderService.InitiateAuth", "USER_SRP_AUTH",
+                                                            '"statusText": "Forbidden"', "application/x-amz-json-1.1"]
+
+
+def _v6_sts_xml(g: Gen):
+    a, role, ro, k, s, tok = g.account(), g.name("pms"), _aroa(g), _asia(g), g.secret(), _session_token(g)
+    text = ("HTTP/1.1 200 OK\nx-amzn-RequestId: " + _uuid(g) + "\nContent-Type: text/xml\n\n"
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <AssumeRoleResult>\n"
+            f"    <AssumedRoleUser>\n      <AssumedRoleId>{ro}:deploy</AssumedRoleId>\n"
+            f"      <Arn>arn:aws:sts::{a}:assumed-role/{role}/deploy</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n"
+            f"      <AccessKeyId>{k}</AccessKeyId>\n      <SecretAccessKey>{s}</SecretAccessKey>\n"
+            f"      <SessionToken>{tok}</SessionToken>\n      <Expiration>2024-06-01T13:00:00Z</Expiration>\n"
+            "    </Credentials>\n  </AssumeRoleResult>\n</AssumeRoleResponse>")
+    return text, [a, role, ro, k, s, tok], ["<Expiration>2024-06-01T13:00:00Z</Expiration>", "HTTP/1.1 200 OK",
+                                            "https://sts.amazonaws.com/doc/2011-06-15/"]
+
+
+# identifiers split or joined oddly
+def _v6_double_encoded(g: Gen):
+    a, role, r, fn = g.account(), g.name("pms"), g.region(), g.name("pms")
+    dest = f"https://{r}.console.aws.amazon.com/lambda/home?region={r}#/functions/{fn}"
+    once = quote(dest, safe="")
+    twice = quote(once, safe="")
+    d = "d-" + _sha(g, 10)
+    text = (f"SSO link: https://{d}.awsapps.com/start/#/console?account_id={a}&role_name={role}&destination={once}\n"
+            f"from Slack unfurl: https://slack-redir.net/link?url={twice}")
+    return text, [a, role, fn, d], ["https://slack-redir.net/link?url="]
+
+
+def _v6_md_fences(g: Gen):
+    b, i, a, role, t = g.bucket(), g.iid(), g.account(), g.name("pms"), g.name()
+    text = ("I found three places:\n\n```hcl title=\"infra/main.tf\"\n"
+            f"bucket = \"{b}\"\n```\n\n```json\n{{\"InstanceId\": \"{i}\", \"OwnerId\": \"{a}\"}}\n```\n\n"
+            f"```bash\naws iam get-role --role-name {role}\naws dynamodb scan --table-name {t} --max-items 5\n```")
+    return text, [b, i, a, role, t], ["```hcl title=\"infra/main.tf\"", "```json", "--max-items 5"]
+
+
+def _v6_html(g: Gen):
+    i, r, a, b, sg = g.iid(), g.region(), g.account(), g.bucket(), g.hexid("sg")
+    text = ("<table>\n  <tr><th>Instance</th><th>Account</th><th>Bucket</th></tr>\n"
+            f"  <tr><td><a href=\"https://{r}.console.aws.amazon.com/ec2/home?region={r}#InstanceDetails:instanceId={i}\">{i}</a></td>"
+            f"<td>{a}</td><td><code>{b}</code></td></tr>\n</table>\n"
+            f"<p>Security group <code>{sg}</code> allows 0.0.0.0/0 on port 22.</p>")
+    return text, [i, a, b, sg], ["<tr><th>Instance</th><th>Account</th><th>Bucket</th></tr>", "0.0.0.0/0", "port 22"]
+
+
+def _v6_csv_quoted(g: Gen):
+    a, role, b, fn, r = g.account(), g.name("pms"), g.bucket(), g.name("pms"), g.region()
+    text = ("\"resource\",\"arn\",\"note\"\n"
+            f"\"role\",\"arn:aws:iam::{a}:role/{role}\",\"used by \"\"ci\"\", rotate keys\"\n"
+            f"\"bucket\",\"arn:aws:s3:::{b}\",\"public, see ticket SEC-112\"\n"
+            f"\"function\",\"arn:aws:lambda:{r}:{a}:function:{fn}:live\",\"alias live\"")
+    return text, [a, role, b, fn], ["\"resource\",\"arn\",\"note\"", "SEC-112", "\"alias live\""]
+
+
+def _v6_saml(g: Gen):
+    a, role, idp = g.account(), g.name("pms"), g.name("ms")
+    text = ("<saml2:AttributeStatement>\n  <saml2:Attribute Name=\"https://aws.amazon.com/SAML/Attributes/Role\">\n"
+            f"    <saml2:AttributeValue>arn:aws:iam::{a}:role/{role},arn:aws:iam::{a}:saml-provider/{idp}</saml2:AttributeValue>\n"
+            "  </saml2:Attribute>\n  <saml2:Attribute Name=\"https://aws.amazon.com/SAML/Attributes/RoleSessionName\">\n"
+            "    <saml2:AttributeValue>dev@example.com</saml2:AttributeValue>\n  </saml2:Attribute>\n"
+            "  <saml2:Attribute Name=\"https://aws.amazon.com/SAML/Attributes/SessionDuration\">\n"
+            "    <saml2:AttributeValue>3600</saml2:AttributeValue>\n  </saml2:Attribute>\n</saml2:AttributeStatement>")
+    return text, [a, role, idp], ["https://aws.amazon.com/SAML/Attributes/Role\"", "<saml2:AttributeValue>3600</saml2:AttributeValue>"]
+
+
+def _v6_athena_sql(g: Gen):
+    db, tbl, b, a, r = g.name("p_m_s"), g.name("p_m_s"), g.bucket(), g.account(), g.region()
+    text = (f"CREATE EXTERNAL TABLE IF NOT EXISTS `{db}`.`{tbl}` (\n  `eventtime` string,\n  `eventname` string\n)\n"
+            "ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'\n"
+            f"LOCATION 's3://{b}/AWSLogs/{a}/CloudTrail/{r}/';\n\n"
+            f"SELECT eventname, count(*) FROM \"{db}\".\"{tbl}\" WHERE eventtime > '2024-06-01' GROUP BY 1 LIMIT 10;")
+    return text, [db, tbl, b, a], ["org.apache.hive.hcatalog.data.JsonSerDe", "GROUP BY 1 LIMIT 10", "`eventtime` string"]
+
+
+def _v6_heredoc_loop(g: Gen):
+    ids = [g.iid() for _ in range(3)]
+    b, a, role = g.bucket(), g.account(), g.name("pms")
+    text = (f"for id in {' '.join(ids)}; do\n  aws ec2 stop-instances --instance-ids \"$id\"\ndone\n\n"
+            "cat <<'EOF' > /tmp/trust.json\n{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", "
+            f"\"Principal\": {{\"AWS\": \"arn:aws:iam::{a}:root\"}}, \"Action\": \"sts:AssumeRole\"}}]}}\nEOF\n"
+            f"aws iam update-assume-role-policy --role-name {role} --policy-document file:///tmp/trust.json\n"
+            f"aws s3 cp /tmp/trust.json s3://{b}/audit/")
+    return text, ids + [b, a, role], ["cat <<'EOF' > /tmp/trust.json", "file:///tmp/trust.json", "done\n"]
+
+
+def _v6_json_in_yaml(g: Gen):
+    b, a, r, q, t = g.bucket(), g.account(), g.region(), g.name("pms"), g.name()
+    cfg = json.dumps({"bucket": b, "queueUrl": _queue_url(r, a, q), "table": t})
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: worker-config\ndata:\n"
+            f"  config.json: '{cfg}'\n  settings.json: \"{{\\\"region\\\": \\\"{r}\\\", \\\"accountId\\\": \\\"{a}\\\"}}\"")
+    return text, [b, a, q, t], ["name: worker-config", "kind: ConfigMap"]
+
+
+# negatives: must come through unchanged
+def _v6_neg_read(g: Gen):
+    sha = _sha(g)
+    src = ("import { S3Client } from '@aws-sdk/client-s3';\nimport { fromIni } from '@aws-sdk/credential-providers';\n\n"
+           "// region comes from the environment (AWS_REGION)\nexport const s3 = new S3Client({ credentials: fromIni() });\n"
+           f"// last synced at {sha}")
+    text = "Read(src/lib/aws.ts)\n  \u23bf  Read 6 lines\n" + _arrow(src, 1)
+    return text, [], ["     1\u2192import { S3Client } from '@aws-sdk/client-s3';", "'@aws-sdk/credential-providers'", sha,
+                      "src/lib/aws.ts", "(AWS_REGION)", "     6\u2192"]
+
+
+def _v6_neg_diff_ansi(g: Gen):
+    s1, s2 = _sha(g, 7), _sha(g, 7)
+    minus, plus = '-    "@aws-sdk/client-dynamodb": "^3.540.0",', '+    "@aws-sdk/client-dynamodb": "^3.592.0",'
+    text = (f"{_c('1', 'diff --git a/package.json b/package.json')}\n{_c('1', f'index {s1}..{s2} 100644')}\n"
+            f"{_c('36', '@@ -12,8 +12,8 @@')}\n   \"dependencies\": {{\n"
+            f"{_c('31', minus)}\n{_c('32', plus)}\n     \"aws-cdk-lib\": \"2.144.0\",")
+    return text, [], [s1, s2, _c('36', '@@ -12,8 +12,8 @@'), '"^3.592.0"', '"aws-cdk-lib": "2.144.0"', "@aws-sdk/client-dynamodb"]
+
+
+def _v6_neg_sigv4(g: Gen):
+    h, rid, r = _sha(g, 64), g.alnum(16, _UPPER_ALNUM), g.region()
+    text = (f"StringToSign:\nAWS4-HMAC-SHA256\n20240601T120000Z\n20240601/{r}/s3/aws4_request\n{h}\n"
+            f"x-amz-content-sha256: UNSIGNED-PAYLOAD\nHTTP/1.1 307 Temporary Redirect\nx-amz-request-id: {rid}\n"
+            f"Location: https://s3.{r}.amazonaws.com/\nServer: AmazonS3")
+    return text, [], [f"20240601/{r}/s3/aws4_request", h, rid, "HTTP/1.1 307 Temporary Redirect", "UNSIGNED-PAYLOAD",
+                      f"https://s3.{r}.amazonaws.com/", "Server: AmazonS3"]
+
+
+def _v6_neg_prompt(g: Gen):
+    text = (f"{_c('32', 'dev@build-07')}:{_c('34', '~/src/infra')} (main) $ terraform plan -out tfplan\n"
+            f"{_c('1', 'No changes.')} Your infrastructure matches the configuration.\n"
+            "Plan: 0 to add, 0 to change, 0 to destroy.\n"
+            "(venv) PS C:\\Users\\dev\\infra> aws --version\naws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-1020-aws exe/x86_64.ubuntu.22")
+    return text, [], [_c('34', '~/src/infra'), "Plan: 0 to add, 0 to change, 0 to destroy.", "aws-cli/2.15.30 Python/3.11.8",
+                      "Linux/6.5.0-1020-aws", "(venv) PS C:\\Users\\dev\\infra>"]
+
+
+VARIANTS_6: list[Template] = [
+    # Claude Code Read tool (line number + arrow) over Terraform, .env, CloudFormation, k8s, GitHub Actions, compose,
+    # task definition, IAM policy, Python, TypeScript, Go, ~/.aws/credentials, fluentd, nginx (#0-#13)
+    _v6_read_tf, _v6_read_env, _v6_read_cfn, _v6_read_k8s, _v6_read_gha, _v6_read_compose, _v6_read_taskdef,
+    _v6_read_iam_json, _v6_read_python, _v6_read_ts, _v6_read_go, _v6_read_credentials, _v6_read_fluentd, _v6_read_nginx,
+    # cat -n, grep -n, ripgrep --heading, git grep (#14-#17)
+    _v6_catn, _v6_grep_n, _v6_rg_heading, _v6_grep_accounts,
+    # unified diffs, diff -u of .env, git log -p, git blame, JSON and k8s hunks (#18-#23)
+    _v6_diff_tf, _v6_diff_env, _v6_git_log_p, _v6_git_blame, _v6_diff_taskdef, _v6_diff_k8s_sa,
+    # ANSI colour: terraform plan, eksctl, aws --color on, colour inside an ARN, jq -C, rg --color, cdk (#24-#30)
+    _v6_tf_plan_ansi, _v6_eksctl_ansi, _v6_cli_color_table, _v6_ansi_inside, _v6_jq_color, _v6_rg_color, _v6_cdk_ansi,
+    # wrapped and truncated: backslash continuations, 80-column hard wrap, "…" cells, less, tmux trailing blanks (#31-#35)
+    _v6_backslash_wrap, _v6_hard_wrap, _v6_truncated_table, _v6_less, _v6_tmux_trailing,
+    # agent transcripts: tool_use, tool_result, tool errors, JS v3 stack, botocore debug, aws --debug, retries,
+    # Cursor, aider (#36-#44)
+    _v6_tool_use, _v6_tool_result, _v6_tool_error, _v6_js_v3_stack, _v6_botocore_debug, _v6_aws_debug, _v6_retry_log,
+    _v6_cursor, _v6_aider,
+    # HTTP: SigV4 request, presigned URL (and encoded again), curl -v, HAR, STS XML (#45-#49)
+    _v6_http_request, _v6_presigned, _v6_curl_v, _v6_har, _v6_sts_xml,
+    # odd joins: double percent-encoding, markdown fences, HTML, quoted CSV, SAML, Athena SQL, loops and heredocs,
+    # JSON in YAML (#50-#57)
+    _v6_double_encoded, _v6_md_fences, _v6_html, _v6_csv_quoted, _v6_saml, _v6_athena_sql, _v6_heredoc_loop,
+    _v6_json_in_yaml,
+    # negatives (#58-#61)
+    _v6_neg_read, _v6_neg_diff_ansi, _v6_neg_sigv4, _v6_neg_prompt,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -2344,7 +3084,8 @@ CLASSES: dict[str, list[Template]] = {
     "negatives": NEGATIVES,
 }
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
-                                       "variants-4": VARIANTS_4, "variants-5": VARIANTS_5}
+                                       "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
+                                       "variants-6": VARIANTS_6}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:

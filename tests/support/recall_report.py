@@ -34,7 +34,12 @@ def main() -> None:
           "variants-5 (74 templates written in session 8 by a helper that never read the engine, from contexts "
           "the others miss: aws CLI JSON an agent's tool returns, config files and deploy descriptors, policies, "
           "alerts and findings, connection strings, code and config in more languages, human text in five more; "
-          "measured at 88.0 % recall, 60.8 % pass and 93.2 % kept, 29 failing templates):")
+          "measured at 88.0 % recall, 60.8 % pass and 93.2 % kept, 29 failing templates); "
+          "variants-6 (62 templates written in session 8 by a helper that never read the engine: the same "
+          "identifiers as coding agents and terminals present them: Read-tool line numbers and arrows, cat -n, "
+          "grep/rg, diffs, git log -p / blame, ANSI colour, wrapped and truncated lines, tool_use / tool_result, "
+          "SDK traces and debug logs, raw HTTP and presigned URLs, encodings, HTML, CSV, SAML, SQL; measured at "
+          "82.8 % recall, 62.9 % pass and 100 % kept, 23 failing templates):")
     print(table(measure(m, held_out)))
     if args.why:
         for key, n in sorted(failing_templates(m, cases + held_out).items()):

@@ -18,11 +18,14 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # (seed 7: 80.5 %, 72 of 73 must-keep cases kept: #59's SQS MessageGroupId was rewritten), then
 # 95.1 % and every must-keep kept after its classes were fixed (variants-3 97.6 %, variants-1 100 %);
 # variants-5 (session 8, by a helper that never read the engine) at 88.0 % recall and 93.2 % kept
-# when written (seed 7: 88.0 %, 69 of 74 must-keep cases kept).
+# when written (seed 7: 88.0 %, 69 of 74 must-keep cases kept); variants-6 (session 8, by a helper
+# that never read the engine: identifiers as agents and terminals present them) at 82.8 % recall and
+# 100 % kept when written (seed 7: 82.8 %, 62 of 62 must-keep cases kept).
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
-HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.9, "variants-3": 0.95, "variants-4": 0.93, "variants-5": 0.85}
+HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.9, "variants-3": 0.95, "variants-4": 0.93, "variants-5": 0.85,
+                   "variants-6": 0.80}
 # Share of cases whose must-keep values all come through; 1.0 unless a set was measured below it when written.
-HELD_OUT_KEPT_FLOORS = {"variants-5": 0.90}
+HELD_OUT_KEPT_FLOORS = {"variants-5": 0.90, "variants-6": 0.98}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
