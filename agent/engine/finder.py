@@ -18,6 +18,7 @@ from operator import itemgetter
 
 from agent.engine.detectors import Detector
 from agent.engine.prefilter import find_literals, make_prefilter
+from agent.engine.presentation import blank_presentation
 from agent.engine.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
@@ -298,6 +299,7 @@ class Finder:
 
     def find(self, text: str) -> list[Part]:
         """Parts to pseudonymize, sorted by position and non-overlapping."""
+        text = blank_presentation(text)   # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
         anchor_hits = self.prefilter.scan(text)
         hits: list[tuple] = []
         for i, det in enumerate(self.detectors):

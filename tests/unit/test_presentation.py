@@ -1,0 +1,49 @@
+"""Presentation around text (Read-tool line gutters, ANSI colours) is blanked 1:1 before detection,
+and what is forwarded is the text as it arrived, identifiers masked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.engine.presentation import blank_presentation
+from tests.support.effort import examples
+from tests.support.masker_support import masker
+
+GUTTERED = "\n".join(f"{n:>6}\u2192{line}" for n, line in enumerate([
+    "<match app.**>", "  @type s3", "  s3_bucket acme-orders-archive-7", "  s3_region eu-west-1", "</match>"], 1))
+
+
+def test_gutters_and_colours_become_spaces():
+    assert blank_presentation("     5\u2192  bucket = x") == "         bucket = x"
+    assert blank_presentation("a\\n    12\u2192b") == "a\\n       b"           # a JSON-escaped line break
+    assert blank_presentation("\x1b[36mi-0abc\x1b[0m \x1b[1;33mx\x1b[0m") == "     i-0abc     " + "       x    "
+    assert blank_presentation("see 5\u2192 here") == "see 5\u2192 here"          # not a line's start
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab 1\n\t\u2192\x1b[;m")), max_size=60))
+def test_positions_never_move(text):
+    out = blank_presentation(text)
+    assert len(out) == len(text)
+    assert all(o == c or o == " " for o, c in zip(out, text, strict=True))
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+@pytest.mark.parametrize("text,secret", [
+    (GUTTERED, "acme-orders-archive-7"),
+    ("\x1b[1m\x1b[32m+\x1b[0m instance \x1b[36mi-0a1b2c3d4e5f60718\x1b[0m started", "i-0a1b2c3d4e5f60718"),
+])
+def test_masked_through_presentation(text, secret, as_json):
+    m = masker()
+    if as_json:
+        body = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": text}]})
+        out = json.loads(m.mask_body(body.encode(), "application/json").body)["messages"][0]["content"]
+    else:
+        out = m.mask_body(text.encode(), "text/plain").body.decode()
+    assert secret not in out
+    assert out.replace(" ", "").count("\u2192") == text.count("\u2192")   # the gutter is forwarded as it was
+    assert out.count("\x1b[") == text.count("\x1b[")
