@@ -20,6 +20,7 @@ GUTTERED = "\n".join(f"{n:>6}\u2192{line}" for n, line in enumerate([
 def test_gutters_and_colours_become_spaces():
     assert blank_presentation("     5\u2192  bucket = x") == "         bucket = x"
     assert blank_presentation("a\\n    12\u2192b") == "a\\n       b"           # a JSON-escaped line break
+    assert blank_presentation('"     1\u2192a\n   100\u2192b') == '"       a\n       b'
     assert blank_presentation("\x1b[36mi-0abc\x1b[0m \x1b[1;33mx\x1b[0m") == "     i-0abc     " + "       x    "
     assert blank_presentation("see 5\u2192 here") == "see 5\u2192 here"          # not a line's start
 
