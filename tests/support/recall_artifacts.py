@@ -3100,6 +3100,15 @@ def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None)
     return out
 
 
+def as_read_tool_output(cases: list[Case]) -> list[Case]:
+    """The same cases as Claude Code's Read tool shows a file: each line after its number, right-aligned
+    in six columns, and an arrow. Must-keep values that span lines are left out (the gutter splits them)."""
+    def render(text: str) -> str:
+        return "\n".join(f"{n:>6}\u2192{line}" for n, line in enumerate(text.split("\n"), 1))
+    return [Case(c.cls, render(c.text), c.must_mask, [k for k in c.must_keep if "\n" not in k], c.template)
+            for c in cases]
+
+
 # --- measurement -------------------------------------------------------------------------------------
 _U_ESC = re.compile(r"\\u([0-9a-fA-F]{4})")
 _JSON_ESC = re.compile(r"\\([nrt\"\\/])")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.masker_support import masker
-from tests.support.recall_artifacts import CLASSES, HELD_OUT, generate, measure, recall
+from tests.support.recall_artifacts import CLASSES, HELD_OUT, as_read_tool_output, generate, measure, recall
 
 STATS = measure(masker(), generate(seed=7, per_template=1))
 # Floors reached (recall = share of must-mask values gone in both modes). The main classes are at
@@ -47,3 +47,12 @@ def test_variants_floor():
         assert recall(stats[cls]) >= floor, f"{cls}: recall {recall(stats[cls]):.1%}"
         kept_floor = HELD_OUT_KEPT_FLOORS.get(cls, 1.0)
         assert stats[cls].kept >= kept_floor * stats[cls].keeps, f"{cls}: a must-keep value was changed"
+
+
+def test_classes_as_read_tool_output():
+    """Every class again as Claude Code's Read tool shows a file (line numbers and arrows before
+    each line): the same floors, every must-keep kept."""
+    stats = measure(masker(), as_read_tool_output(generate(seed=7, per_template=1)))
+    for cls, floor in FLOORS.items():
+        assert recall(stats[cls]) >= floor, f"{cls} as Read-tool output: recall {recall(stats[cls]):.1%}"
+        assert stats[cls].kept == stats[cls].keeps, f"{cls} as Read-tool output: a must-keep value was changed"
