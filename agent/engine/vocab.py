@@ -175,13 +175,16 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     keep = params.get("keep_values")
     url_label = _URL_LABEL.search(label) is not None
     out: list[splitters.Part] = []
+    service_label = _SERVICE_NAME_LABEL.search(label) is not None
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
         low = value.lower()
-        enum = keep is not None and low in keep and ((generic and not in_command) or (
-            (in_command or _PLAIN_WORD.fullmatch(value) is not None)
-            and (not (in_command or _aws_spelled(text, m, form, label, q))
-                 or _kept_under(label, low, params.get("label_values")))))
+        # an AWS service's own code under a service-name label ("ServiceName": "guardduty")
+        enum = (service_label and low in params.get("service_codes", ())) or (
+            keep is not None and low in keep and ((generic and not in_command) or (
+                (in_command or _PLAIN_WORD.fullmatch(value) is not None)
+                and (not (in_command or _aws_spelled(text, m, form, label, q))
+                     or _kept_under(label, low, params.get("label_values"))))))
         # "example" is the docs' own name for a resource in a command (aws eks create-cluster --name
         # example), a placeholder elsewhere (bucketName: example)
         code = q is None and ((low in _NOT_VALUES and not (low == "example" and form == "cli" and (
@@ -202,6 +205,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     return out
 
 
+_SERVICE_NAME_LABEL = re.compile(r"(?:SERVICE|[Ss]ervice)[_-]?(?:NAME|[Nn]ame)$")
 # A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
 # queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.
 _URL_LABEL = re.compile(r"(?:URL|Url|url|URI|Uri|uri)[Ss]?$")

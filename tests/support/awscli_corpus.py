@@ -472,7 +472,28 @@ POLICY_CORRECTIONS = (
     # AWS Managed Rules names in WAF ("AWS#AWSManagedRulesSQLiRuleSet#SQLi_BODY"): AWS's rule
     # groups, the same for every customer, spelled vendor#group#rule.
     ("AWS managed WAF rule names", re.compile(r"AWS#AWS[A-Za-z0-9]+#[A-Za-z0-9_]+")),
+    # AWS's own ARNs without an account: Step Functions service integrations (arn:aws:states:::lambda:invoke)
+    # and Security Hub standards and rulesets (arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/...)
+    ("AWS-owned ARNs without an account", re.compile(r"arn:aws[a-z-]*:(?:states|securityhub):[a-z0-9-]*::.+")),
+    # A URL of a host outside AWS with no path (a Cognito callback https://www.example.com, a registrar's
+    # site): no AWS identifier; AWS hosts and URL paths are measured as before.
+    ("URLs of a host outside AWS, without a path",
+     re.compile(r"[a-z][a-z0-9+.-]*://(?![^/\s]*(?:amazonaws\.com|\.aws|amazon\.com|cloudfront\.net|awsapps\.com"
+                r"|amazoncognito\.com)(?::[0-9]+)?/?$)[^/\s]+/?")),
 )
+@lru_cache(maxsize=1)
+def _service_codes() -> frozenset[str]:
+    """Every AWS service's codes (its botocore name, endpoint prefix, signing name): guardduty, ec2."""
+    import botocore.session
+    session = botocore.session.get_session()
+    loader = session.get_component("data_loader")
+    codes = set()
+    for service in session.get_available_services():
+        meta = loader.load_service_model(service, "service-2").get("metadata", {})
+        codes.update(v.lower() for v in (service, meta.get("endpointPrefix"), meta.get("signingName")) if v)
+    return frozenset(codes)
+
+
 NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words",
                "placeholder": "documentation placeholders",
                "positional": "words after a one-word flag's value (the CLI's outfile)"}
@@ -557,6 +578,9 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
                 reason = "constants named in the member's botocore docs"
             if reason is None and v.identifier and v.service_constant:
                 reason = "constants named in a same-named member's docs (same service)"
+            if reason is None and v.identifier and v.where.lower().endswith("servicename") \
+                    and ex.text[v.start:v.end].lower() in _service_codes():
+                reason = "AWS service codes under a service-name member"
             if reason is not None:
                 sc.policy += 1
                 sc.kept[reason] += 1
