@@ -73,6 +73,9 @@ STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), (
 # Labels whose values are the application's own data although botocore names them with an Id tail:
 # an SQS FIFO message's group and deduplication IDs (MessageGroupId: aws.String("orders")). Written
 # as "!words", so the shorter tail ("group id", a security group's) does not count for them either.
+# Labels botocore never spells but Terraform writes: aws_db_instance's argument is "identifier", so its
+# variables and tfvars say db_identifier / rds_identifier (no member is named DbIdentifier).
+IAC_LABELS = frozenset({("db", "identifier"), ("rds", "identifier")})
 APP_VALUE_LABELS = frozenset({("message", "group", "id"), ("message", "deduplication", "id")})
 SINGLE_MIN_USES = 20   # a one-word label (Bucket) must name an identifier this often across the models
 
@@ -166,7 +169,7 @@ def collect():
     entries = {e for e in entries if e[-1] in TAILS or e[-1] in nouns}
     # written as "!words": a label of another ecosystem, whose shorter tails do not count either
     blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2} | APP_VALUE_LABELS
-    entries -= APP_VALUE_LABELS
+    entries = (entries - APP_VALUE_LABELS) | IAC_LABELS
     return entries, enums, blocked, enum_members
 
 
@@ -604,6 +607,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": "NEXT_PUBLIC_S3_BUCKET=acme-web-assets\n", "masks": ["acme-web-assets"]},
                 {"text": "const s3Bucket: 'acme-uploads';", "masks": ["acme-uploads"]},
                 {"text": 'eks_cluster_name = "platform-prod"', "masks": ["platform-prod"]},
+                {"text": 'db_identifier = "orders-db-1"', "masks": ["orders-db-1"]},
                 {"text": "s3.put_object(Bucket='acme-exports', Key='a.csv')", "masks": ["acme-exports"]},
                 {"text": 'input := &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("orders-db")}',
                  "masks": ["orders-db"]},
