@@ -767,6 +767,29 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
             "no_match": ['{"name": "LOG_LEVEL", "value": "debug"}', '{"name": "TABLE_NAME", "value": ""}'],
         },
     }
+    cfn_pair = {
+        "id": "vocab-cfn-pair-json",
+        "kind": "name",
+        "description": ("CloudFormation outputs and parameters whose key is an identifier label ({\"OutputKey\": "
+                        "\"UploadsBucketName\", \"OutputValue\": \"x\"}, ParameterKey / ParameterValue)."),
+        "anchors": ["(?:Output|Parameter)Key\\\\?\"[ \\t]?:"],
+        "window": 1,
+        "after": 400,
+        **LABELLED,
+        "params": pair_params,
+        "regex": (rf"{SEP_Q}\"(?:Output|Parameter)Key{SEP_Q}\"[ \t]*:[ \t]*{SEP_Q}\""
+                  rf"(?P<label>[A-Za-z][A-Za-z0-9_]{{0,63}}){SEP_Q}\"[ \t]*,{BLANK}*"
+                  rf"{SEP_Q}\"(?:Output|Parameter)Value{SEP_Q}\"[ \t]*:[ \t]*(?P<q>{SEP_Q}\")"
+                  rf"(?P<value>{VALUE})(?P<q2>{SEP_Q}\")"),
+        "examples": {
+            "match": [{"text": '{"OutputKey": "UploadsBucketName", "OutputValue": "acme-uploads-2019"}',
+                       "masks": ["acme-uploads-2019"]},
+                      {"text": '{"ParameterKey": "KeyName", "ParameterValue": "ops-keypair"}',
+                       "masks": ["ops-keypair"]}],
+            "no_match": ['{"OutputKey": "ApiStage", "OutputValue": "prod"}',
+                         '{"ParameterKey": "Env", "ParameterValue": "staging-2"}'],
+        },
+    }
     flag_ends = {line.split()[1].rsplit("-", 1)[-1] for line in named_flags}
     flag = {
         "id": "vocab-cli-flag",
@@ -886,7 +909,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '"deploymentGroups": []', '"AllowedTags": ["env"]', '"virtualNode": "running"'],
         },
     }
-    return [label_value, json_list, xml, env_yaml, env_json, flag, method, model_key]
+    return [label_value, json_list, xml, env_yaml, env_json, cfn_pair, flag, method, model_key]
 
 
 def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],

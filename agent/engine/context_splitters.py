@@ -202,18 +202,16 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if not cells_of or not cells_of[0]:
         return []
     keep = params.get("keep_values", frozenset())
+    headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
+    typed = not _TYPE_HEADERS.isdisjoint(headers)
     kinds = {}
-    for i, (cs, ce) in enumerate(cells_of[0]):
-        h = _norm(text[cs:ce].strip(" \t*`"))
+    for i, h in enumerate(headers):
         if h in _ACCOUNT_HEADERS:
             kinds[i] = "account"
         elif h in _NAME_HEADERS:
             kinds[i] = "name"
-        elif h in _WEAK_HEADERS:
+        elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS):
             kinds[i] = "weak"
-    headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
-    if _TYPE_HEADERS.intersection(headers):
-        kinds.update((i, "weak") for i, h in enumerate(headers) if h in _GENERIC_HEADERS)
     if not kinds:
         return []
     out: list[Part] = []
