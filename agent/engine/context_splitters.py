@@ -88,7 +88,7 @@ _TWELVE = re.compile(r"[0-9]{12}")
 
 # The account a bullet line ends with: "* Log archive — 123456789012", "- prod: 123456789012."; the
 # last line may end the JSON string the list stands in.
-_BULLET_ACCOUNT = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?=[ \t.)`*]*(?:\r?\n|\\[nr]|\"|$))")
+_BULLET_ACCOUNT = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?=[ \t.)`*]*(?:\r?\n|\\[nr]|\\?\"|$))")
 
 
 def account_bullets(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:

@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from agent.engine.masker import Masker
+from agent.engine.masker import UNLABELLED_ACCOUNT_DETECTOR, Masker
+from agent.engine.policy_values import kept_values
 from agent.engine.restore import restore_text
+from agent.engine.settings import MaskConfig
 from tests.support.masker_support import shipped_packs
 
 KEY = b"fuzz-findings-test-key-0123456789abcdef"
@@ -135,3 +137,33 @@ def test_json_in_json_with_escapes_escaped_again(case):
         restored = json.loads(restore_text(json.loads(result.body)["messages"][0]["content"], result.restore_map))
         if restored != json.loads(inner):
             pytest.fail(f"{case}: restore differs (seed {seed})")
+
+
+def _pack_match_examples() -> list[tuple[str, str, list[str]]]:
+    """Each detector's match examples with the values they name, less what the default policies keep
+    (AWS constants, documentation values; the unlabelled-account detector runs only when asked)."""
+    kept = kept_values(MaskConfig())
+    out = []
+    for det in shipped_packs().detectors:
+        if det.id == UNLABELLED_ACCOUNT_DETECTOR:
+            continue
+        for n, ex in enumerate(det.match_examples):
+            text, masks = (ex, [ex]) if isinstance(ex, str) else (ex["text"], ex["masks"])
+            masks = [s for s in masks if len(s) >= 8 and s not in kept]   # short parts ("logs") are words too
+            if masks:
+                out.append((f"{det.id}#{n}", text, masks))
+    return out
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+def test_every_pack_example_masked_inside_a_body(levels):
+    """The lane's pack-example family, every example instead of a random one: each detector's own
+    example on a line of its own in a message, one and two JSON levels deep, leaves none of the
+    values it names (its quotes escaped, its line breaks escapes). The lane found the ones that did
+    not (\\"465616596475\\" ending a YAML map item; TAGS\\tName as an escaped tab) only by chance."""
+    leaks = []
+    for name, text, masks in _pack_match_examples():
+        masked, _ = mask(nested(f"see\n{text}\nplease check", levels))
+        decoded = json.dumps(json.loads(masked))
+        leaks.extend(f"{name}: {s!r}" for s in masks if s in masked or s in decoded)
+    assert not leaks, f"{len(leaks)} pack example values survive at depth {levels}: {leaks[:10]}"
