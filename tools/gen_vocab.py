@@ -73,10 +73,10 @@ STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), (
 # Labels whose values are the application's own data although botocore names them with an Id tail:
 # an SQS FIFO message's group and deduplication IDs (MessageGroupId: aws.String("orders")). Written
 # as "!words", so the shorter tail ("group id", a security group's) does not count for them either.
+APP_VALUE_LABELS = frozenset({("message", "group", "id"), ("message", "deduplication", "id")})
 # Labels botocore never spells but Terraform writes: aws_db_instance's argument is "identifier", so its
 # variables and tfvars say db_identifier / rds_identifier (no member is named DbIdentifier).
 IAC_LABELS = frozenset({("db", "identifier"), ("rds", "identifier")})
-APP_VALUE_LABELS = frozenset({("message", "group", "id"), ("message", "deduplication", "id")})
 SINGLE_MIN_USES = 20   # a one-word label (Bucket) must name an identifier this often across the models
 
 
@@ -481,8 +481,8 @@ ID_MEMBER = re.compile(r"(?:Id|ID|Identifier)$")
 # (<code>current</code> of Redshift's MaintenanceTrackName; not after "such as", "for example" ...).
 # Any other enum word under an identifier label is a name ("StageName": "prod", "BranchName":
 # "main", "DatabaseName": "customer"): the 25,000 enum values of all models spell half the words
-# people name things with. Lines are "label words|value", the label's last word singular.
-_SINGULAR = {"ids": "id", "names": "name", "arns": "arn", "identifiers": "identifier", "urls": "url"}
+# people name things with. Lines are "label words|value", the label's last word singular
+# (agent.engine.labels.singular, which vocab.py reads them back with).
 DOC_CODE = re.compile(r"<code>([A-Za-z][A-Za-z0-9_]*)</code>")
 DOC_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|[a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*")
 DOC_UPPER = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
@@ -496,12 +496,8 @@ EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:?
 LABEL_CONSTANTS = frozenset({"gateway id|local"})
 
 
-def singular(w: tuple[str, ...]) -> tuple[str, ...]:
-    return w[:-1] + (_SINGULAR.get(w[-1], w[-1]),) if w else w
-
-
 def collect_label_values(entries, enums, enum_members) -> list[str]:
-    from agent.engine.labels import words
+    from agent.engine.labels import singular, words
     # and the generic words, for a generic flag inside an aws command (ecs put-account-setting
     # --name serviceLongArnFormat: that operation's name is an enum)
     keys = {singular(e) for e in entries} | {(w,) for w in TAILS if not w.endswith("s")}

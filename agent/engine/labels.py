@@ -21,6 +21,18 @@ MAX_WORDS = 6     # vocabulary entries are at most this long; longer labels are 
 MAX_LABEL = 120
 
 
+# A plural identifier tail and its singular. The lines of vocab.yaml's aws-label-values ("label
+# words|value") are keyed by the singular: tools/gen_vocab.py writes them and vocab.py looks them up
+# through the same ``singular``.
+_SINGULAR = {"ids": "id", "names": "name", "arns": "arn", "identifiers": "identifier", "urls": "url"}
+SINGULAR_TAILS = frozenset(_SINGULAR.values())
+
+
+def singular(w: tuple[str, ...]) -> tuple[str, ...]:
+    """Label words with the last one singular (``user names`` -> ``user name``)."""
+    return w[:-1] + (_SINGULAR.get(w[-1], w[-1]),) if w else w
+
+
 def words(label: str) -> tuple[str, ...]:
     """Lower-case words of a label, in order."""
     return tuple(w.lower() for w in _WORD.findall(label[-MAX_LABEL:]))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from agent.engine import splitters
-from agent.engine.labels import MAX_WORDS, Vocabulary, parse_lines, words
+from agent.engine.labels import MAX_WORDS, SINGULAR_TAILS, Vocabulary, parse_lines, singular, words
 from agent.engine.memo import Memo
 
 # Values that are code, not data: type names and placeholders after a label (bucketName: string).
@@ -174,8 +174,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         return []  # {"Name": "instance-state-name", "Values": [...]}: an EC2 filter's name, not a resource
     keep = params.get("keep_values")
     url_label = _URL_LABEL.search(label) is not None
-    out: list[splitters.Part] = []
     service_label = _SERVICE_NAME_LABEL.search(label) is not None
+    out: list[splitters.Part] = []
     for t in _TOKEN.finditer(text, start, end):
         value = t.group()
         low = value.lower()
@@ -456,7 +456,6 @@ def _same_object(text: str, a: int, b: int) -> bool:
 # (default, VPC_FLOW, LoadBalancer); "UserName": "Bob" is a user, whatever enum also spells Bob.
 _PLAIN_WORD = re.compile(r"[a-z]+(?:[-_][a-z]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|(?:[A-Z][a-z0-9]+){2,}")
 _PLURAL_TAILS = ("ids", "names", "arns", "identifiers", "urls")
-_SINGULAR = {"ids": "id", "names": "name", "arns": "arn", "identifiers": "identifier", "urls": "url"}
 
 
 def _aws_spelled(text: str, m: re.Match, form: str, label: str, q: str | None) -> bool:
@@ -491,12 +490,11 @@ def _kept_under(label: str, low: str, label_values) -> bool:
     Without ``label_values`` (a pack of its own), every enum value is kept, as before."""
     if label_values is None or low in _RESERVED:
         return True
-    w = words(label)
+    w = singular(words(label))
     if not w:
         return False
-    w = w[:-1] + (_SINGULAR.get(w[-1], w[-1]),)
     # the generic word alone ("name|x": enums of members named name) speaks only for a generic label
-    first = 2 if len(w) > 1 and w[-1] in _SINGULAR.values() else 1
+    first = 2 if len(w) > 1 and w[-1] in SINGULAR_TAILS else 1
     return any(f"{' '.join(w[len(w) - k:])}|{low}" in label_values
                for k in range(first, min(len(w), MAX_WORDS) + 1))
 

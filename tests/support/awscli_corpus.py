@@ -484,12 +484,10 @@ POLICY_CORRECTIONS = (
 @lru_cache(maxsize=1)
 def _service_codes() -> frozenset[str]:
     """Every AWS service's codes (its botocore name, endpoint prefix, signing name): guardduty, ec2."""
-    import botocore.session
-    session = botocore.session.get_session()
-    loader = session.get_component("data_loader")
     codes = set()
-    for service in session.get_available_services():
-        meta = loader.load_service_model(service, "service-2").get("metadata", {})
+    for service in _session().get_available_services():
+        model = _model(service)
+        meta = model.metadata if model is not None else {}
         codes.update(v.lower() for v in (service, meta.get("endpointPrefix"), meta.get("signingName")) if v)
     return frozenset(codes)
 
