@@ -167,10 +167,17 @@ def profile_section(res: dict) -> list[str]:
     out = []
     if res.get("engine"):
         out += ["", "## Masking engine alone (in-process, best of 10) and its costliest detectors", "",
-                "| body | mask ms | MB/s | costliest detectors: regex ms per request (anchor hits, matches) |",
-                "|---|---|---|---|"]
+                "First sight: nothing of the body remembered. Next turn: the same conversation one exchange "
+                "shorter masked just before (a client resending the conversation, as Claude Code does). "
+                "Resent: the same body masked just before (what `hey` sends above).", "",
+                "| body | first sight ms | MB/s | next turn ms | MB/s | resent ms | costliest detectors at "
+                "first sight: regex ms per request (anchor hits, matches) |",
+                "|---|---|---|---|---|---|---|"]
         for body, e in res["engine"].items():
-            out.append(f"| {body} | {e['mask_ms_best']:.2f} | {e['mb_per_s']:.1f} | " + "; ".join(
+            size = e["mask_ms_best"] * e["mb_per_s"] / 1000      # MB
+            turn = e.get("next_turn_ms", float("nan"))
+            out.append(f"| {body} | {e['mask_ms_best']:.2f} | {e['mb_per_s']:.1f} | {turn:.2f} | "
+                       f"{size / turn * 1000:.1f} | {e.get('resent_ms', float('nan')):.2f} | " + "; ".join(
                 f"`{d}` {ms:.2f} ({h}, {m})" for d, ms, h, m in e["detectors"][:3]) + " |")
     out += ["", "## Profile of the agent (py-spy, gateway-1 under load, idle time excluded)", ""]
     for body, data in prof.items():

@@ -161,6 +161,9 @@ def profile(procs: Procs, port: int, files: dict[str, Path], outdir: Path, secon
 def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> dict:
     """In-process: masking time per body and the detectors whose regex confirmation costs most.
 
+    Each body at first sight (nothing remembered), as the next turn of its conversation (the
+    conversation one exchange shorter masked just before) and resent (masked just before).
+
     Wraps ``agent.engine.finder.iter_matches`` (bench only) to time each detector's regex work; the masker
     is the one the agent builds (same packs, same key).
     """
@@ -168,19 +171,34 @@ def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> d
 
     import agent.engine.finder as detect
     from agent.engine.masker import Masker
+    from bench.bench_engine import forget, previous_turn
 
     masker = Masker.load(key_file)
     original = detect.iter_matches
     out = {}
+
+    def best_of(before, data: bytes) -> float:
+        best = float("inf")
+        for _ in range(rounds):
+            before()
+            t = time.perf_counter()
+            masker.mask_body(data, "application/json")
+            best = min(best, time.perf_counter() - t)
+        return best
+
     try:
         for body in ("1KB", "100KB", "1MB", "1MB-dense"):
             data = raw[body]
+            earlier = previous_turn(data)
             masker.mask_body(data, "application/json")
-            best = float("inf")
-            for _ in range(rounds):
-                t = time.perf_counter()
-                masker.mask_body(data, "application/json")
-                best = min(best, time.perf_counter() - t)
+            best = best_of(lambda: forget(masker), data)           # first sight: nothing remembered
+
+            def after_earlier(earlier=earlier) -> None:
+                forget(masker)
+                masker.mask_body(earlier, "application/json")
+
+            next_turn = best_of(after_earlier, data)
+            resent = best_of(lambda: None, data)
             spent: collections.Counter[str] = collections.Counter()
             hits: collections.Counter[str] = collections.Counter()
             found: collections.Counter[str] = collections.Counter()
@@ -195,12 +213,15 @@ def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> d
 
             detect.iter_matches = timed
             for _ in range(3):
+                forget(masker)
                 masker.mask_body(data, "application/json")
             detect.iter_matches = original
-            out[body] = {"mask_ms_best": best * 1000, "mb_per_s": len(data) / 1e6 / best, "detectors": [
+            out[body] = {"mask_ms_best": best * 1000, "mb_per_s": len(data) / 1e6 / best,
+                         "next_turn_ms": next_turn * 1000, "resent_ms": resent * 1000, "detectors": [
                 (d, ms * 1000 / 3, hits[d] // 3, found[d] // 3) for d, ms in spent.most_common(4)]}
             top = out[body]["detectors"][0] if out[body]["detectors"] else ("-", 0, 0, 0)
-            log(f"engine {body:10} mask {best * 1000:7.2f} ms ({len(data) / 1e6 / best:5.1f} MB/s); costliest "
+            log(f"engine {body:10} mask {best * 1000:7.2f} ms ({len(data) / 1e6 / best:5.1f} MB/s), next turn "
+                f"{next_turn * 1000:.2f} ms, resent {resent * 1000:.2f} ms; costliest "
                 f"detector {top[0]} {top[1]:.2f} ms ({top[2]} anchor hits, {top[3]} matches)")
     finally:
         detect.iter_matches = original

@@ -1,7 +1,7 @@
 """Masked output of a large fixed set of inputs, as one digest per input: run it on two trees and
 compare, so an engine change that must not change output can show it did not.
 
-    .venv/bin/python bench/same_output.py OUT.json [--engine-root DIR] [--fuzz N]
+    .venv/bin/python bench/same_output.py OUT.json [--engine-root DIR] [--fuzz N] [--twice]
     .venv/bin/python bench/same_output.py --compare A.json B.json
 
 ``--engine-root``: import ``agent`` from another checkout (a baseline worktree) while the inputs
@@ -10,6 +10,8 @@ inside a Messages request), the recall artifacts (both modes), the seed cases, t
 the degenerate values of test_bounded_work in each context, the fuzz lane's bodies (turn 1 and
 turn 2 of seeds 0..N-1) and the bench bodies at a few seeds and sizes. Each digest covers the
 masked body, the restore map and the counts (or the refusal); only digests are written, never text.
+``--twice``: each input masked twice and the second answer digested, so what the engine remembers
+between requests (``Finder``'s pieces) must give what reading afresh gives.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ def main() -> int:
     p.add_argument("--engine-root", default=str(HERE))
     p.add_argument("--fuzz", type=int, default=6000)
     p.add_argument("--compare", nargs=2)
+    p.add_argument("--twice", action="store_true")
     args = p.parse_args()
     if args.compare:
         a, b = (json.loads(Path(f).read_text()) for f in args.compare)
@@ -100,7 +103,11 @@ def main() -> int:
     from agent.engine.masker import Masker
     assert Path(agent.__file__).resolve().is_relative_to(Path(args.engine_root).resolve()), agent.__file__
     masker = Masker(KEY, load_packs())
-    out = {name: digest(masker, body, ct) for name, body, ct in _inputs(args.fuzz)}
+    out = {}
+    for name, body, ct in _inputs(args.fuzz):
+        if args.twice:
+            digest(masker, body, ct)
+        out[name] = digest(masker, body, ct)
     Path(args.out).write_text(json.dumps(out, indent=0, sort_keys=True))
     print(f"{len(out)} inputs -> {args.out}")
     return 0

@@ -196,7 +196,7 @@ def cpu_to_spare(loadavg: bytes | None = None, cpus: int = CPUS) -> bool:
 
 
 def _serve(conn: Connection) -> None:
-    from agent.engine.json_layout import scan_text
+    from agent.engine.json_layout import big_pieces, neutralize, pieces, scan_text
 
     tune_malloc()
     finder = Finder(pickle.loads(conn.recv_bytes()))
@@ -209,7 +209,8 @@ def _serve(conn: Connection) -> None:
             return
         try:
             with cycle_gc_paused():   # as the agent's own masking does (agent/engine/gc_pause.py)
-                answer = (number, True, finder.find(scan_text(data.decode("utf-8"))))
+                scan = scan_text(data.decode("utf-8"))
+                answer = (number, True, finder.find(scan, big_pieces(pieces(neutralize(scan)))))
         except Exception as exc:  # noqa: BLE001 - the type only: a message could quote the body
             answer = (number, False, type(exc).__name__)
         del data                  # the body does not outlive its job here

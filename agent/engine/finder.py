@@ -17,6 +17,7 @@ from collections.abc import Callable
 from operator import itemgetter
 
 from agent.engine.detectors import Detector
+from agent.engine.memo import Memo
 from agent.engine.prefilter import find_literals, make_prefilter
 from agent.engine.presentation import blank_presentation
 from agent.engine.splitters import SAFE, SPLITTERS, Part, name_shaped
@@ -287,7 +288,7 @@ def _bounded(text: str, start: int, end: int, token=_TOKEN_CHAR) -> bool:
 
 
 class Finder:
-    """Runs a fixed list of detectors; stateless and safe to share between requests."""
+    """Runs a fixed list of detectors; safe to share between requests (its memo holds no original)."""
 
     def __init__(self, detectors: list[Detector], prefilter: str = "auto"):
         self.detectors = detectors
@@ -296,10 +297,46 @@ class Finder:
         # inside an ARN (Lightsail's ExportSnapshotRecord) is AWS's word, not a name to propagate.
         self._enum_values: frozenset[str] = next(
             (v for d in detectors for v in (d.params.get("keep_values"),) if isinstance(v, frozenset)), frozenset())
+        self._pieces: Memo[tuple] = Memo(PIECES_MEMO_SIZE, PIECES_MEMO_WINNERS)
 
-    def find(self, text: str) -> list[Part]:
-        """Parts to pseudonymize, sorted by position and non-overlapping."""
+    def find(self, text: str, pieces: list[tuple[int, int]] = ()) -> list[Part]:
+        """Parts to pseudonymize, sorted by position and non-overlapping.
+
+        ``pieces``: disjoint spans of ``text`` that other requests may have held unchanged (a
+        conversation's earlier turns, its system prompt and tools: ``json_layout.pieces``). What was
+        found inside one is remembered, relative to its start, under a private key of its text
+        (``memo.py``), and the next time it is only blanked out of the pass: every turn resends the
+        conversation so far, and all of it but the newest turns has been read before. The memo holds
+        spans, kinds and priorities, never an original. A piece is cut where one JSON value ends
+        and the next begins, so no identifier spans two; what is found in a piece the first time
+        is what the whole pass found inside it, so a remembered piece reads as it read then.
+        Propagation (a value found anywhere is masked everywhere) always runs on the whole text."""
         text = blank_presentation(text)   # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
+        if not pieces:
+            return self._parts(text, self._winners(text))
+        remembered: list[tuple[int, tuple]] = []
+        new: list[tuple[int, int, tuple[int, int]]] = []
+        for start, end in pieces:
+            key, found = self._pieces.get((text[start:end],))
+            if found is None:
+                new.append((start, end, key))
+            else:
+                remembered.append((start, found))
+        winners = self._winners(_blanked(text, remembered) if remembered else text)
+        if new:
+            starts = [w[0] for w in winners]
+            for start, end, key in new:
+                inside = winners[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)]
+                relative = tuple(_shifted(w, -start) for w in inside if w[1] <= end)
+                self._pieces.put(key, (end - start, relative), len(relative) + 1)
+        if remembered:
+            for start, (_, found) in remembered:
+                winners.extend(_shifted(w, start) for w in found)
+            winners.sort(key=_START)
+        return self._parts(text, winners)
+
+    def _winners(self, text: str) -> list[tuple]:
+        """Every detector's hits in ``text``, overlaps resolved (``_resolve``)."""
         anchor_hits = self.prefilter.scan(text)
         hits: list[tuple] = []
         for i, det in enumerate(self.detectors):
@@ -310,7 +347,10 @@ class Finder:
                 hits.extend(_hits(det, text, found))
             else:
                 hits.extend(_hits(det, text, None))
-        winners = _resolve(hits)
+        return _resolve(hits)
+
+    def _parts(self, text: str, winners: list[tuple]) -> list[Part]:
+        """The winners' parts, and the other stand-alone occurrences of values they propagate."""
         parts: list[Part] = []
         propagate: dict[str, str] = {}
         spans: set[tuple[int, int]] = set()    # where those values were found, inside a winner
@@ -327,6 +367,28 @@ class Finder:
             parts.extend(extra)
         parts.sort()
         return parts
+
+
+# Remembered pieces: entries, and winners in all (a dense inventory of 1 MB has ~9,000; ~300 bytes each).
+PIECES_MEMO_SIZE = 4096
+PIECES_MEMO_WINNERS = 50_000
+
+
+def _shifted(hit: tuple, by: int) -> tuple:
+    start, end, priority, parts, propagate = hit
+    return (start + by, end + by, priority, tuple((s + by, e + by, k) for s, e, k in parts), propagate)
+
+
+def _blanked(text: str, remembered: list[tuple[int, tuple]]) -> str:
+    """``text`` with the remembered pieces made NULs, which end every token and every window."""
+    out: list[str] = []
+    pos = 0
+    for start, (length, _) in remembered:
+        out.append(text[pos:start])
+        out.append("\x00" * length)
+        pos = start + length
+    out.append(text[pos:])
+    return "".join(out)
 
 
 _DOTTED = re.compile(r"[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]{2,}")

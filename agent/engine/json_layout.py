@@ -20,6 +20,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from agent.engine.memo import Memo
+
 # Tokens of the structure walk: a key (group 1) with its value when that is a string (group 2), a
 # string, or a bracket. Scalars need no token: the next key or bracket ends them. In ``neutral``
 # every ``"`` is a delimiter.
@@ -72,6 +74,7 @@ class Layout:
     neutral: str
     documents: list[tuple[int, int, str]] = field(default_factory=list)   # (start, end, media type)
     special: list[tuple[int, int]] = field(default_factory=list)          # string contents to decode
+    pieces: list[Piece] | None = None                                     # see ``pieces``
     _spans: list[tuple[int, int]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
     _ends: list[int] = field(default_factory=list)
@@ -124,8 +127,10 @@ def analyse(text: str) -> Layout:
     if _LAYOUT_DB is None:
         marks = [m.start() for m in _PROTECTING.finditer(neutral)]
         percents = [m.start() for m in _PERCENT.finditer(neutral)] if "%" in neutral else []
+    lay.pieces = pieces(neutral)
     if marks:
-        spans, lay.documents = _protected_nodes(neutral, marks)
+        spans, lay.documents = (_protected_nodes(neutral, marks) if lay.pieces is None
+                                else _protected_in_pieces(neutral, marks, lay.pieces))
         for start, end in spans:
             lay.protect(start, end)
     lay.special = _special_strings(scan, neutral, special + percents)
@@ -281,8 +286,10 @@ _NEAR = 256       # characters from a message's or block's brace to a mark taken
 _KEPT_KEYS = frozenset(("type", "media_type", *(k for keys in OPAQUE_FIELDS.values() for k in keys)))
 
 
-def _protected_nodes(neutral: str, marks: list[int]) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
-    """(protected spans, base64 sources that are not images) of every document in ``neutral``.
+def _protected_nodes(neutral: str, marks: list[int], start: int = 0, until: int | None = None, root: int = _ROOT,
+                     root_via: str = "") -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
+    """(protected spans, base64 sources that are not images) of every document in ``neutral``, or
+    of the value at ``neutral[start:until]`` reached in the role ``root`` via the key ``root_via``.
 
     One forward pass over strings and brackets, linear in the body. A block's ``type`` may come
     after its other keys (the Python SDK writes ``signature`` first), so an object is judged when it
@@ -295,9 +302,10 @@ def _protected_nodes(neutral: str, marks: list[int]) -> tuple[list[tuple[int, in
     # pending key, {kept key: [value spans]}].
     stack: list[list] = []
     skip = 0                       # depth inside a container outside the structure (the slow way)
-    pos = 0
+    pos: int | None = start
+    stop = len(neutral) if until is None else until
     while pos is not None:
-        tokens, pos = _TOKEN.finditer(neutral, pos), None
+        tokens, pos = _TOKEN.finditer(neutral, pos, stop), None
         for t in tokens:
             c = t.group()
             if skip:
@@ -308,7 +316,7 @@ def _protected_nodes(neutral: str, marks: list[int]) -> tuple[list[tuple[int, in
                 continue
             if c in "{[":
                 if not stack:
-                    role, via = _ROOT, ""
+                    role, via = root, root_via
                 else:
                     top = stack[-1]
                     if top[1]:
@@ -363,6 +371,98 @@ def _end_of(neutral: str, start: int) -> int | None:
         return _STEP_OVER.raw_decode(neutral, start)[1]
     except (ValueError, RecursionError):
         return None
+
+
+# --- pieces: what a conversation resends unchanged --------------------------------------------------
+# Smaller values are read with the rest of the body: a memo look-up costs more than reading them.
+PIECE_MIN = 512
+Piece = tuple[int, int, str]      # start, end, the root key the value stands under
+_WS = re.compile(r"[ \t\r\n]*")
+_ROOT_KEY = re.compile(r'[ \t\r\n]*,?[ \t\r\n]*"([^"]*)"[ \t\r\n]*:[ \t\r\n]*')
+_SCALAR = re.compile(r'[^,\]}\s]+')
+
+
+def pieces(neutral: str) -> list[Piece] | None:
+    """Every value of the root object's keys, or each element of those that are arrays
+    (``messages``, ``system`` blocks, ``tools``), in order; None when the body is not one JSON
+    object (NDJSON, an array) or is nested past the parser's limit.
+
+    Every turn of a conversation resends the turns before it, the system prompt and the tools byte
+    for byte, so these are the units worth remembering what was found in: protected spans here
+    (``analyse``), identifiers in ``finder.Finder.find``. Each is cut where one JSON value ends and
+    the next begins, so no string, and no identifier, spans two."""
+    out: list[Piece] = []
+    pos = _WS.match(neutral).end()
+    if not neutral.startswith("{", pos):
+        return None
+    pos += 1
+    while (key := _ROOT_KEY.match(neutral, pos)) is not None:
+        name, pos = key.group(1), key.end()
+        if not neutral.startswith("[", pos):
+            end = _value_end(neutral, pos)
+            if end is None:
+                return None
+            out.append((pos, end, name))
+            pos = end
+            continue
+        pos += 1
+        while not neutral.startswith("]", pos := _WS.match(neutral, pos).end()):
+            end = _value_end(neutral, pos)
+            if end is None:
+                return None
+            out.append((pos, end, name))
+            pos = _WS.match(neutral, end).end()
+            if neutral.startswith(",", pos):
+                pos += 1
+        pos += 1
+    rest = _WS.match(neutral, pos).end()
+    return out if neutral.startswith("}", rest) and _WS.match(neutral, rest + 1).end() == len(neutral) else None
+
+
+def big_pieces(found: list[Piece] | None) -> list[tuple[int, int]]:
+    """The (start, end) of the pieces worth a memo entry."""
+    return [(s, e) for s, e, _ in found if e - s >= PIECE_MIN] if found else []
+
+
+def _value_end(neutral: str, pos: int) -> int | None:
+    c = neutral[pos:pos + 1]
+    if c == '"':
+        return neutral.index('"', pos + 1) + 1
+    if c in ("{", "["):
+        return _end_of(neutral, pos)
+    m = _SCALAR.match(neutral, pos)
+    return m.end() if m is not None else None
+
+
+# Protected spans of message and system pieces seen before, relative to the piece (never documents:
+# a body with one is refused or passed, and its media type is the client's text).
+_NODES: Memo[tuple[tuple[int, int], ...]] = Memo(4096, 100_000)
+
+
+def _protected_in_pieces(neutral: str, marks: list[int],
+                         found: list[Piece]) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
+    """``_protected_nodes`` piece by piece: the root object is never judged itself, so walking each
+    root value in the role its key gives it finds the same spans; a piece with no mark in it holds
+    nothing protected, and one read before is looked up."""
+    spans: list[tuple[int, int]] = []
+    documents: list[tuple[int, int, str]] = []
+    for start, end, key in found:
+        role = _CHILD_ROLE[_ROOT].get(key)
+        i = bisect.bisect_left(marks, start)
+        if role is None or i == len(marks) or marks[i] >= end:
+            continue
+        memo_key = None
+        if end - start >= PIECE_MIN:
+            memo_key, known = _NODES.get((key, neutral[start:end]))
+            if known is not None:
+                spans.extend((s + start, e + start) for s, e in known)
+                continue
+        got, docs = _protected_nodes(neutral, marks, start, end, role, key)
+        spans.extend(got)
+        documents.extend(docs)
+        if memo_key is not None and not docs:
+            _NODES.put(memo_key, tuple((s - start, e - start) for s, e in got), len(got) + 1)
+    return spans, documents
 
 
 def _judge(neutral: str, frame: list, end: int, spans: list, documents: list) -> None:

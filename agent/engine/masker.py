@@ -170,8 +170,10 @@ class Masker:
             for piece in pieces:
                 starts.append(pos)
                 pos += len(piece) + len(_SEPARATOR)
+            # each string a piece the finder may remember (a system prompt full of \u2014 comes every turn)
+            spans = [(s, s + len(p)) for s, p in zip(starts, pieces, strict=True) if len(p) >= json_layout.PIECE_MIN]
             flagged: set[int] = set()
-            for start, end, _ in self.finder.find(_SEPARATOR.join(pieces)):
+            for start, end, _ in self.finder.find(_SEPARATOR.join(pieces), spans):
                 i = bisect.bisect_right(starts, start) - 1
                 flagged.add(i)
                 while i + 1 < len(starts) and starts[i + 1] < end:     # it crosses into the next piece
@@ -197,7 +199,7 @@ class Masker:
         parts = helper.collect(job) if job is not None else None   # a job implies a helper
         detected_by = "helper" if parts is not None else "agent" if job is None else "agent_after_helper_failure"
         if parts is None:
-            parts = self.finder.find(lay.scan)
+            parts = self.finder.find(lay.scan, json_layout.big_pieces(lay.pieces))
         special = set(lay.special)
         loc = json_layout.StringLocator(lay.neutral)
         append = found.append
