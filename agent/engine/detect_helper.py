@@ -7,7 +7,8 @@ process at the same time; the agent then waits only for the longer of the two ha
 Code request: 10.6 -> ~7 ms). Masking holds the GIL, so a thread would not run in parallel.
 
 The helper is started by the agent, with the agent's own detector list (pickled once), and answers
-``find`` jobs over a socket pair: body bytes in, sorted parts out. It never logs or stores a body;
+``find`` jobs over a socket pair: body bytes in, sorted parts out. It never logs or stores a body
+(its ``Finder`` remembers pieces as the agent's does: spans and kinds under private keys);
 on an exception it answers the exception's type only. Whatever goes wrong with it (not started yet,
 crashed, stopped, slow, an error), ``Finder.find`` runs in the agent instead: the helper only ever
 saves time, and its answer is the same function's answer on the same text.

@@ -376,6 +376,9 @@ def _end_of(neutral: str, start: int) -> int | None:
 # --- pieces: what a conversation resends unchanged --------------------------------------------------
 # Smaller values are read with the rest of the body: a memo look-up costs more than reading them.
 PIECE_MIN = 512
+# More values than this (a long session has hundreds of messages) is no conversation but an array of
+# data: each costs a few Python steps here, so past it the body is read whole, without pieces.
+MAX_PIECES = 4096
 Piece = tuple[int, int, str]      # start, end, the root key the value stands under
 _WS = re.compile(r"[ \t\r\n]*")
 _ROOT_KEY = re.compile(r'[ \t\r\n]*,?[ \t\r\n]*"([^"]*)"[ \t\r\n]*:[ \t\r\n]*')
@@ -385,7 +388,7 @@ _SCALAR = re.compile(r'[^,\]}\s]+')
 def pieces(neutral: str) -> list[Piece] | None:
     """Every value of the root object's keys, or each element of those that are arrays
     (``messages``, ``system`` blocks, ``tools``), in order; None when the body is not one JSON
-    object (NDJSON, an array) or is nested past the parser's limit.
+    object (NDJSON, an array), is nested past the parser's limit or holds more than ``MAX_PIECES``.
 
     Every turn of a conversation resends the turns before it, the system prompt and the tools byte
     for byte, so these are the units worth remembering what was found in: protected spans here
@@ -400,7 +403,7 @@ def pieces(neutral: str) -> list[Piece] | None:
         name, pos = key.group(1), key.end()
         if not neutral.startswith("[", pos):
             end = _value_end(neutral, pos)
-            if end is None:
+            if end is None or len(out) == MAX_PIECES:
                 return None
             out.append((pos, end, name))
             pos = end
@@ -408,7 +411,7 @@ def pieces(neutral: str) -> list[Piece] | None:
         pos += 1
         while not neutral.startswith("]", pos := _WS.match(neutral, pos).end()):
             end = _value_end(neutral, pos)
-            if end is None:
+            if end is None or len(out) == MAX_PIECES:
                 return None
             out.append((pos, end, name))
             pos = _WS.match(neutral, end).end()

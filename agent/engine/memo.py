@@ -26,6 +26,8 @@ _CHECK = "\x00second hash"
 
 
 def private_key(parts: tuple[Hashable, ...]) -> tuple[int, int]:
+    if len(parts) == 1 and type(parts[0]) is str:        # a piece of a body: no generator per call
+        return hash(parts), hash(_CHECK + parts[0])
     return hash(parts), hash(tuple(_CHECK + p if isinstance(p, str) else p for p in parts))
 
 

@@ -84,6 +84,20 @@ def test_no_pieces_unless_one_object(text):
     assert pieces(text) is None
 
 
+@pytest.mark.parametrize("element", ["1", '""', "{}", '{"type": "text", "text": "x"}'])
+def test_an_array_of_data_is_no_conversation(element, monkeypatch):
+    """Bounded work: 400,000 small values (what no conversation holds) cost MAX_PIECES steps, not one
+    per value; past that the body is read whole, as it was before pieces."""
+    steps = []
+    real = json_layout._value_end
+    monkeypatch.setattr(json_layout, "_value_end", lambda n, p: steps.append(p) or real(n, p))
+    text = '{"model": "m", "messages": [' + ", ".join([element] * 400_000) + "]}"
+    assert pieces(text) is None
+    assert len(steps) <= json_layout.MAX_PIECES + 2
+    text = '{"messages": [' + ", ".join([element] * json_layout.MAX_PIECES) + "]}"
+    assert len(pieces(text)) == json_layout.MAX_PIECES
+
+
 # --- remembered reads as fresh ------------------------------------------------------------------
 def _claude_code_turns(texts: list[str]) -> list[bytes]:
     """A Claude Code conversation growing by one exchange per text: the user pastes it, the
