@@ -304,10 +304,10 @@ class Finder:
 
         ``pieces``: disjoint spans of ``text`` that other requests may have held unchanged (a
         conversation's earlier turns, its system prompt and tools: ``json_layout.pieces``). What was
-        found inside one is remembered, relative to its start, under a private key of its text
-        (``memo.py``), and the next time it is only blanked out of the pass: every turn resends the
-        conversation so far, and all of it but the newest turns has been read before. The memo holds
-        spans, kinds and priorities, never an original. A piece is cut where one JSON value ends
+        found inside one is remembered, with where the piece then started, under a private key of
+        its text (``memo.py``), and the next time it is only blanked out of the pass: every turn
+        resends the conversation so far, and all of it but the newest turns has been read before.
+        The memo holds spans, kinds and priorities, never an original. A piece is cut where one JSON value ends
         and the next begins, so no identifier spans two; what is found in a piece the first time
         is what the whole pass found inside it, so a remembered piece reads as it read then.
         Propagation (a value found anywhere is masked everywhere) always runs on the whole text."""
@@ -326,12 +326,16 @@ class Finder:
         if new:
             starts = [w[0] for w in winners]
             for start, end, key in new:
+                # kept where they stand, with the piece's start then: no work per winner now, and none
+                # later where the piece has not moved (a conversation's earlier turns stay in place)
                 inside = winners[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)]
-                relative = tuple(_shifted(w, -start) for w in inside if w[1] <= end)
-                self._pieces.put(key, (end - start, relative), len(relative) + 1)
+                if inside and inside[-1][1] > end:
+                    inside = [w for w in inside if w[1] <= end]
+                self._pieces.put(key, (end - start, start, tuple(inside)), len(inside) + 1)
         if remembered:
-            for start, (_, found) in remembered:
-                winners.extend(_shifted(w, start) for w in found)
+            for start, (_, then, found) in remembered:
+                by = start - then
+                winners.extend(found if by == 0 else (_shifted(w, by) for w in found))
             winners.sort(key=_START)
         return self._parts(text, winners)
 
@@ -383,7 +387,7 @@ def _blanked(text: str, remembered: list[tuple[int, tuple]]) -> str:
     """``text`` with the remembered pieces made NULs, which end every token and every window."""
     out: list[str] = []
     pos = 0
-    for start, (length, _) in remembered:
+    for start, (length, _, _) in remembered:
         out.append(text[pos:start])
         out.append("\x00" * length)
         pos = start + length

@@ -167,7 +167,7 @@ def test_memo_entries_hold_no_text():
     kinds = set(m.kinds)
 
     def check(value) -> None:
-        if isinstance(value, tuple):
+        if isinstance(value, (tuple, list)):
             for v in value:
                 check(v)
         else:
