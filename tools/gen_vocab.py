@@ -613,7 +613,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '{"ResourceId": "table/orders-2024"}', "masks": ["orders-2024"]},
                 {"text": '"State": {"Code": 16, "Name": "running"}, "KeyName": "my-key-pair"',
                  "masks": ["my-key-pair"]},
-                {"text": '"Instances": [{"InstanceId": "i-1234567890EXAMPLE"}]', "masks": ["i-1234567890EXAMPLE"]},
+                {"text": '"Instances": [{"InstanceId": "mi-0123456789abcdef0"}]', "masks": ["mi-0123456789abcdef0"]},
                 {"text": '"PhoneNumberId": "+12065550100"', "masks": ["+12065550100"]},
                 {"text": '"ECS_CLUSTER=x\\nDB_INSTANCE_IDENTIFIER=orders-db\\n"', "masks": ["orders-db"]},
                 {"text": '{"channel": {"arn": "x", "name": "channel-1", "id": "a1b2c3"}}',
@@ -684,7 +684,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "window_chars": "[A-Za-z0-9_.-]",
         "window_exact": True,
         "after": 600,
-        **LABELLED,
+        **LABELLED, "split": "label_list",   # each item competes on its own (finder.PART_HITS)
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    **_keep(), "form": "list"},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
@@ -811,8 +811,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
             "match": [
                 {"text": "aws rds describe-db-instances --db-instance-identifier orders-db",
                  "masks": ["orders-db"]},
-                {"text": "aws ec2 describe-instances --instance-ids i-1234567890EXAMPLE i-0987654321EXAMPLE",
-                 "masks": ["i-1234567890EXAMPLE", "i-0987654321EXAMPLE"]},
+                {"text": "aws ssm send-command --instance-ids mi-0123456789abcdef0 mi-0fedcba9876543210",
+                 "masks": ["mi-0123456789abcdef0", "mi-0fedcba9876543210"]},
                 {"text": "aws ivs get-channel \\\n    --name channel-1", "masks": ["channel-1"]},
                 {"text": 'aws ssm get-parameter --maintenance-window-id "mw-ab12cd34eEXAMPLE"',
                  "masks": ["mw-ab12cd34eEXAMPLE"]},

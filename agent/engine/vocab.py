@@ -138,6 +138,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # --domain, --work-group: what the operation's own botocore docs call "The name of ..."
             command = _in_aws_command(text, m.start())
             generic = command is not None and f"{command.group('op')} {label}" in named
+            # inside that command, as for --name: an enum word is a name unless a member spelled
+            # like the flag keeps it (--destination-commit-specifier main: a branch)
+            in_command = generic
         listed = False
     spaced = None
     if q is not None and q2 is None and form == "key":
@@ -149,10 +152,11 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     plural = _label_decision(label, params["labels"]) if not generic else \
         (listed or (form == "cli" and label.endswith(_PLURAL_TAILS)))   # --account-ids a b: every word
     if plural is None:
-        # DisplayName, UserId, SessionId: application records in code, AWS's in an object of AWS's keys
+        # DisplayName, UserId, SessionId: application records in code, AWS's in an object of AWS's
+        # keys, or beside an ARN key as lower-case name / id are ({"arn": ..., "activeSessionId": ...})
         objects = params.get("objects")
         if not (form == "key" and kq and objects is not None and label.lower() in params.get("object_labels", ())
-                and objects.holds_at(text, label_start, label)):
+                and (objects.holds_at(text, label_start, label) or _near_arn_key(text, label_start))):
             return []
         plural = False
     start, end = m.span("value")
@@ -611,3 +615,6 @@ _IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[
 
 
 splitters.SPLITTERS.setdefault("label_value", label_value)
+# The same for a list's items ("SubnetIds": [...]): each item competes on its own (finder.PART_HITS), so
+# an item another detector owns (an EC2 ID) does not hide the others.
+splitters.SPLITTERS.setdefault("label_list", label_value)

@@ -357,6 +357,7 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
 
 
 _S3URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
+_S3_ACCESS_POINT = re.compile(r"arn:aws[a-z-]*:s3(?:-object-lambda)?:[a-z0-9-]*:[0-9]{12}:accesspoint/[A-Za-z0-9.-]+")
 
 
 def label_file(path: Path, root: Path) -> Example | None:
@@ -372,6 +373,12 @@ def label_file(path: Path, root: Path) -> Example | None:
             # high-level s3 commands (cp, ls, sync ...): buckets in s3:// URIs
             line_end = text.find("\n", m.end())
             for u in _S3URI.finditer(text, m.end(), line_end if line_end > 0 else len(text)):
+                # labeller correction: s3://arn:aws:s3:...:accesspoint/x/key names an access point by
+                # its ARN, which is the identifier, not the word "arn"
+                arn = _S3_ACCESS_POINT.match(text, u.start(1))
+                if arn is not None:
+                    ex.values.append(Value(u.start(1), arn.end(), True, "s3.Bucket"))
+                    continue
                 ex.values.append(Value(u.start(1), u.end(1), True, "s3.Bucket"))
             continue
         op = ops.get(m.group(2)) if RENAMES.get(m.group(1), m.group(1)) == service else None
@@ -474,7 +481,11 @@ POLICY_CORRECTIONS = (
     ("AWS managed WAF rule names", re.compile(r"AWS#AWS[A-Za-z0-9]+#[A-Za-z0-9_]+")),
     # AWS's own ARNs without an account: Step Functions service integrations (arn:aws:states:::lambda:invoke)
     # and Security Hub standards and rulesets (arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/...)
-    ("AWS-owned ARNs without an account", re.compile(r"arn:aws[a-z-]*:(?:states|securityhub):[a-z0-9-]*::.+")),
+    # and Service Quotas' quotas (arn:aws:servicequotas:us-east-2::ec2/L-1216C47A: the quota codes AWS
+    # defines; the engine keeps them readable, packs/README.md)
+    ("AWS-owned ARNs without an account",
+     re.compile(r"arn:aws[a-z-]*:(?:states|securityhub|servicequotas):[a-z0-9-]*::.+")),
+
     # A URL of a host outside AWS with no path (a Cognito callback https://www.example.com, a registrar's
     # site): no AWS identifier; AWS hosts and URL paths are measured as before.
     ("URLs of a host outside AWS, without a path",

@@ -3,8 +3,12 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all labelled files: 97.23 % masked, 0.09 % changed, as text and inside
-a request alike (96.99 % before three labeller corrections, 57 values, each on its own report line:
+values changed. Measured on all labelled files: 97.68 % masked, 0.09 % changed, as text and inside
+a request alike (97.23 % before short SIDs under a SID label, EC2 IDs spelled ...EXAMPLE, ACM DNS
+validation tokens, accounts after a region path segment, enum words under named CLI flags,
+application-record labels beside an ARN key, JSON list items competing one by one, and two labeller
+corrections: Service Quotas ARNs as AWS-owned ARNs without an account, s3:// access point ARNs
+labelled as the ARN rather than the word "arn"; 96.99 % before three labeller corrections, 57 values, each on its own report line:
 AWS-owned ARNs without an account, URLs of a host outside AWS without a path, AWS service codes
 under a service-name member; 97.18 % before a URL under a label gave only its path (its scheme and
 a non-AWS host are no identifier); before enum words under AWS-spelled labels were read per label, codecommit's
@@ -17,7 +21,7 @@ names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corre
 corrections: 94.65 %, 0.10 %; before plural account flags, model keys that no longer run on over
 the next key, filter names kept, "Identifier" keys, documented ID paths and the doc-constant,
 placeholder, managed-name, positional-word and description corrections: 95.88 %, 0.10 %); this
-sample: 97.59 %, 0.19 % (was 97.34 %). The recall floor below is what is achieved today less a margin, a ratchet
+sample: 97.90 %, 0.19 % (was 97.59 %). The recall floor below is what is achieved today less a margin, a ratchet
 to raise, not the target; the change ceiling is the target.
 """
 
@@ -33,7 +37,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.974
+RECALL_FLOOR = 0.978
 CHANGE_CEILING = 0.005
 
 
