@@ -638,8 +638,14 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '{\\"domainInfos\\": [{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"DataFrobotz\\"}, '
                          '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
                  "masks": ["DataFrobotz", "erontest"]},
+                {"text": '{"activeSessionId": "st-a1b2c3d4e5f6g", "arn": "arn:aws:ivs:us-west-2:123456789012:stage/x"}',
+                 "masks": ["st-a1b2c3d4e5f6g"]},
+                {"text": '"Owner": {"DisplayName": "ops-team", '
+                         '"ID": "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"}',
+                 "masks": ["ops-team", "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '{"DisplayName": "Jane", "Role": "admin"}', '{"sessionId": "s-1", "user": {"arn": "x"}}',
                          '"GatewayId": "local"', '"SourceName": "VPC_FLOW"', '"MaintenanceTrackName": "current"',
                          '"ManifestName": "string"', '"containerName": "web"', 'profile_name="prod"',
                          '{"refId": "A"}',

@@ -156,7 +156,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         # keys, or beside an ARN key as lower-case name / id are ({"arn": ..., "activeSessionId": ...})
         objects = params.get("objects")
         if not (form == "key" and kq and objects is not None and label.lower() in params.get("object_labels", ())
-                and (objects.holds_at(text, label_start, label) or _near_arn_key(text, label_start))):
+                and (objects.holds_at(text, label_start, label) or _near_arn_key(text, label_start)
+                     or _beside_canonical_id(text, label_start))):
             return []
         plural = False
     start, end = m.span("value")
@@ -279,6 +280,21 @@ def _near_arn_key(text: str, label_start: int) -> bool:
 
 
 _COLON = re.compile(r"[ \t]*:")
+
+# An S3 canonical user ID under an "ID" key: 64 lower-case hex digits, AWS's own spelling of an
+# account's owner (S3's Owner, Grantee and Initiator: {"DisplayName": ..., "ID": ...}).
+_CANONICAL_ID = re.compile(r'"I[Dd][\\\x00]*"[ \t]*:[ \t]*[\\\x00]*"[0-9a-f]{64}[\\\x00]*"')
+
+
+def _beside_canonical_id(text: str, label_start: int) -> bool:
+    """An S3 canonical user ID key within ``_NEAR`` characters, in the same JSON object: the object
+    is an S3 owner or grantee (``{"DisplayName": "x", "ID": "<64 hex>"}``), whose display name is
+    the account's."""
+    lo = max(0, label_start - _NEAR)
+    for m in _CANONICAL_ID.finditer(text, lo, min(len(text), label_start + _NEAR)):
+        if _same_object(text, min(m.start(), label_start), max(m.start(), label_start)):
+            return True
+    return False
 
 
 class ResourceObjects:

@@ -202,11 +202,35 @@ def _member_docs(service: str) -> dict[str, list[str]]:
     return out
 
 
+@cache
+def _member_enums(service: str) -> dict[str, frozenset[str]]:
+    """Enum values of every structure member of ``service`` whose shape (or list item) is an enum, by
+    member name."""
+    model = _model(service)
+    out: dict[str, set[str]] = defaultdict(set)
+    if model is None:
+        return {}
+    for name in model.shape_names:
+        shape = model.shape_for(name)
+        if shape.type_name != "structure":
+            continue
+        for member, spec in shape.members.items():
+            target = spec.member if spec.type_name == "list" else spec
+            if target.type_name == "string" and target.enum:
+                out[member].update(target.enum)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def _service_constant(service: str, member: str, value: str) -> bool:
     """``_doc_constant`` by the docs of any member of the same name in the same service: the
     constant is often documented once, where the value is set (Redshift's CreateClusterMessage says
     a cluster without a track gets the <code>current</code> one; its output's MaintenanceTrackName
-    says nothing). A labeller correction, counted on its own line."""
+    says nothing). Also a value that a same-named member of the same service holds as an enum value
+    (securitylake's sourceName is an AwsLogSourceName enum where AWS's sources are configured, a
+    string where custom sources are: "sourceName": "VPC_FLOW" is AWS's). A labeller correction,
+    counted on its own line."""
+    if value in _member_enums(RENAMES.get(service, service)).get(member, ()):
+        return True
     docs = _Docs()
     for doc in _member_docs(RENAMES.get(service, service)).get(member, ()):
         docs.documentation = doc
@@ -472,7 +496,14 @@ POLICY_CORRECTIONS = (
     ("AWS default resource names", re.compile(r"default")),
     # AWS itself as the vendor or company ("VendorName": "AWS" of a managed rule group,
     # "aws/securityhub/CompanyName": "AWS"): POLICY_KEPT's AWS-owned names without the suffix.
-    ("AWS as the vendor name", re.compile(r"AWS|Amazon")),
+    # (any case: an Elastic IP's "IpOwnerId": "amazon", an Amazon-owned address pool)
+    ("AWS as the vendor name", re.compile(r"(?i:AWS|Amazon)")),
+    # Names under the aws: prefix, which AWS reserves for itself: global condition keys (aws:username),
+    # Systems Manager plugins and Automation actions (aws:updateSsmAgent), reserved tag keys.
+    ("AWS-reserved aws: names", re.compile(r"aws:[A-Za-z0-9][A-Za-z0-9:_/-]*")),
+    # Elastic Beanstalk's solution stacks, AWS's platform names in its published scheme ("64bit Amazon
+    # Linux 2015.03 v2.0.0 running Tomcat 8 Java 8"): the same for every customer.
+    ("Elastic Beanstalk solution stacks", re.compile(r"(?:32|64)bit (?:Amazon Linux|Windows Server) .+ running .+")),
     # The AWS managed keys' aliases (alias/aws/s3, alias/aws/ebs): AWS creates them in every account
     # (README: "AWS-owned names ... alias/aws/s3 are kept under any label").
     ("AWS managed key aliases", re.compile(r"alias/aws/[a-z0-9-]+")),
@@ -586,7 +617,7 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
             if reason is None and v.identifier and v.doc_constant:
                 reason = "constants named in the member's botocore docs"
             if reason is None and v.identifier and v.service_constant:
-                reason = "constants named in a same-named member's docs (same service)"
+                reason = "constants named in a same-named member's docs or enum (same service)"
             if reason is None and v.identifier and v.where.lower().endswith("servicename") \
                     and ex.text[v.start:v.end].lower() in _service_codes():
                 reason = "AWS service codes under a service-name member"
