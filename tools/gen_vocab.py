@@ -8,7 +8,8 @@ Which members name a resource is decided from the models, not listed by hand:
 - a member name that is an enum in at least a quarter of its occurrences across all models is
   ambiguous and dropped;
 - labels whose word before the tail is AWS vocabulary (``RegionName``, ``MetricName``,
-  ``EngineName``, ``InstanceTypeId`` ...) are dropped (``QUALIFIER_STOP``), and so are per-call
+  ``EngineName``, ``InstanceTypeId`` ...) are dropped (``QUALIFIER_STOP``) unless all the words
+  before the tail name a resource customers create (``AssetModelId``: ``_created_resource``), and so are per-call
   tokens (``RequestId``, ``ClientToken``);
 - a one-word label that is not a generic word (``Bucket``) must be an identifier member at least
   ``SINGLE_MIN_USES`` times and something else (a structure, an enum) at most a third as often;
@@ -58,6 +59,8 @@ QUALIFIER_STOP = frozenset("""
     voice currency country sku statistic property setting capability namespace sort query model
     request token idempotency trace correlation transaction span
 """.split()) | APP_RECORD_WORDS
+# Per-call words: a label ending in them names a call's token, whatever words stand before them.
+PER_CALL_WORDS = frozenset("request token idempotency trace correlation transaction span".split())
 ENUM_SHARE = 0.25
 # The filter names a Filters member documents, one list item each ("<li> <p> <code>instance-state-name</code>
 # - The state of the instance ..."): AWS's words, kept as enum values are ({"Name": "instance-state-name"}
@@ -109,8 +112,10 @@ def collect():
     uses: Counter = Counter()
     enums: set[str] = set()
     enum_members: list[tuple[tuple[str, ...], list[str]]] = []   # (member words, its enum values)
+    created: set[tuple[str, ...]] = set()   # the words of every Create<Resource> operation
     for _, model in _models():
         shapes = model["shapes"]
+        created.update(words(op[6:]) for op in model.get("operations", {}) if op.startswith("Create"))
         for shape in shapes.values():
             if "enum" in shape:
                 enums.update(v for v in shape["enum"] if isinstance(v, str))
@@ -157,7 +162,7 @@ def collect():
                             or len(w[0]) < 4):
             continue  # a plain word (Account, Region, Device) that also names other things
         if w[-2:] in STOP_LABELS or w[-3:] in STOP_LABELS or (
-                len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP):
+                len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP and not _created_resource(w, created)):
             continue
         if len(w) >= 2 and any(x in QUALIFIER_STOP for x in w[-2:]) and w[-1] not in TAILS:
             continue
@@ -171,6 +176,18 @@ def collect():
     blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2} | APP_VALUE_LABELS
     entries = (entries - APP_VALUE_LABELS) | IAC_LABELS
     return entries, enums, blocked, enum_members
+
+
+def _created_resource(w: tuple[str, ...], created: set[tuple[str, ...]]) -> bool:
+    """A label whose word before the tail is AWS vocabulary (``model``, ``type``, ``zone``) still names
+    a customer's resource when all the words before the tail name one that a service lets customers
+    create (``AssetModelId``: CreateAssetModel, ``LanguageModelName``: transcribe's
+    CreateLanguageModel, ``ThingTypeName``: CreateThingType). Three words at least (``ModelId`` of
+    a foundation model stays out, although SageMaker has a CreateModel); never for an
+    application-record or per-call word (``GameSessionId`` stays an object label, ``PullRequestId``
+    out), nor for a version, which AWS numbers itself (``PolicyVersionId``: v1)."""
+    return len(w) >= 3 and w[:-1] in created and w[-2] not in APP_RECORD_WORDS \
+        and w[-2] not in PER_CALL_WORDS and w[-2] != "version"
 
 
 # Objects whose lower-case "name" / "id" is a resource's: the member sets of botocore structures
@@ -643,6 +660,10 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '"Owner": {"DisplayName": "ops-team", '
                          '"ID": "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"}',
                  "masks": ["ops-team", "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"]},
+                {"text": '"Initiator": {"ID": "arn:aws:iam::123456789012:user/ops", "DisplayName": "ops-lead"}',
+                 "masks": ["ops-lead"]},
+                {"text": '"RecordId": "jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"',
+                 "masks": ["jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
                          '{"DisplayName": "Jane", "Role": "admin"}', '{"sessionId": "s-1", "user": {"arn": "x"}}',

@@ -201,15 +201,21 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # alias/prod-payments): the rest is masked
             head = low.split("/", 1)[0]
             typed = len(head) + 1 if head in params.get("id_path_types", ()) else -1
+        opaque = typed < 0 and _OPAQUE.fullmatch(value) is not None
+        if opaque:
+            typed = 0   # base64 under an ID label is one opaque token, not a path (a Firehose RecordId)
         not_a_url = url_label and ("/" not in value or value[0] == "/")
         if not (enum or code or not_a_url or typed < 0):
-            parts = _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
+            parts = [(t.start(), t.end(), kind)] if opaque else \
+                _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
             out.extend(p for p in parts if p[0] >= t.start() + typed)
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
 
 
+# A base64 token: 40 characters or more of its alphabet, a "+" among them (a path has none).
+_OPAQUE = re.compile(r"(?=[A-Za-z0-9/]*\+)[A-Za-z0-9+/]{40,1024}={0,2}")
 _SERVICE_NAME_LABEL = re.compile(r"(?:SERVICE|[Ss]ervice)[_-]?(?:NAME|[Nn]ame)$")
 # A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
 # queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.
@@ -281,9 +287,10 @@ def _near_arn_key(text: str, label_start: int) -> bool:
 
 _COLON = re.compile(r"[ \t]*:")
 
-# An S3 canonical user ID under an "ID" key: 64 lower-case hex digits, AWS's own spelling of an
-# account's owner (S3's Owner, Grantee and Initiator: {"DisplayName": ..., "ID": ...}).
-_CANONICAL_ID = re.compile(r'"I[Dd][\\\x00]*"[ \t]*:[ \t]*[\\\x00]*"[0-9a-f]{64}[\\\x00]*"')
+# An S3 owner's ID under an "ID" key: a canonical user ID (64 lower-case hex digits) or an IAM ARN,
+# AWS's own spelling of who owns or started something (S3's Owner, Grantee and Initiator:
+# {"DisplayName": ..., "ID": ...}).
+_CANONICAL_ID = re.compile(r'"I[Dd][\\\x00]*"[ \t]*:[ \t]*[\\\x00]*"(?:[0-9a-f]{64}[\\\x00]*"|arn:aws[a-z-]*:iam::)')
 
 
 def _beside_canonical_id(text: str, label_start: int) -> bool:

@@ -239,6 +239,27 @@ def _service_constant(service: str, member: str, value: str) -> bool:
     return False
 
 
+# "placeholder" also: a value that only spells its member's name, or the name's last words, in another
+# spelling, optionally followed by "string" (the CLI skeleton's type word): "PreSignedUrl":
+# "PRE_SIGNED_URL", "ServiceLinkedRoleARN": "arn", "playbackUrl": "url-string", --model-name model-name.
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _echoes_member(value: str, *names: str) -> bool:
+    if any(c in value for c in "<>(){}#"):
+        return False   # a placeholder of another form, or skipped as before
+    w = [x.lower() for x in _WORDS.findall(value)]
+    if w[-1:] == ["string"]:
+        w = w[:-1]
+    if not w or "".join(w) != re.sub(r"[^a-z0-9]", "", value.lower().removesuffix("string")):
+        return False   # only letters, digits and separators: "arn-of-your-credentials" is no echo
+    for name in names:
+        n = [x.lower() for x in _WORDS.findall(name)]
+        if len(w) <= len(n) and n[len(n) - len(w):] == w:
+            return True
+    return False
+
+
 _CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 _DOC_WORD = re.compile(r"[a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*")
 _EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:?|like|\bsample", re.S)
@@ -246,7 +267,9 @@ _EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:
 
 def _not_a_value(text: str, m: re.Match, tok: str) -> str | None:
     if tok.startswith('"'):
-        return "key" if _COLON_NEXT.match(text, m.end()) else None
+        if _COLON_NEXT.match(text, m.end()):
+            return "key"
+        return "null" if tok == '"null"' else None   # None as the example prints it: "AlexaForBusinessRoomArn": "null"
     if tok == "null":
         return "null"
     if tok not in ("true", "false") and ((m.start() > 0 and _GLUE_BEFORE.match(text, m.start() - 1))
@@ -304,7 +327,8 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
                 s, e = m.start() + 1, m.end() - 1
                 if e <= s or not any(c.isalnum() for c in text[s:e]) or "<" in text[s:e]:
                     label = None  # "", "-" or a <placeholder>: nothing to mask
-                elif why is None and _PLACEHOLDER.search(text, s, e):
+                elif why is None and (_PLACEHOLDER.search(text, s, e) or (label is True and _echoes_member(
+                        text[s:e], member, pending.name))):
                     why = "placeholder"
             else:
                 s, e = m.span()
@@ -343,8 +367,12 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
         if op.input_shape is not None else {}
     flag = None
     words = 0   # words read after the flag
+    in_angle = False   # inside a <placeholder of several words> (<report 1 ID>)
     for a in _ARG.finditer(text, pos, end):
         tok = a.group()
+        if in_angle or tok.rfind("<") > tok.rfind(">"):
+            in_angle = tok.rfind("<") > tok.rfind(">") or (in_angle and ">" not in tok)
+            continue   # a word of a placeholder (labeller correction: no value)
         if tok.startswith("--"):
             flag = members.get(tok[2:].split("=", 1)[0])
             words = 0
@@ -356,7 +384,8 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
             s, e = s + 1, e - 1
         value = text[s:e]
         words += 1
-        if _PLACEHOLDER.fullmatch(value):
+        if _PLACEHOLDER.fullmatch(value) or (classify(*flag) is True and _echoes_member(value, flag[0], getattr(
+                flag[1].member if flag[1].type_name == "list" else flag[1], "name", ""))):
             # --datastore-id (Data store ID): one placeholder, not the word "store"
             label = classify(*flag)
             if label is not None:
@@ -535,7 +564,7 @@ def _service_codes() -> frozenset[str]:
 
 
 NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words",
-               "placeholder": "documentation placeholders",
+               "placeholder": "documentation placeholders (and values that spell their member's name)",
                "positional": "words after a one-word flag's value (the CLI's outfile)"}
 
 
