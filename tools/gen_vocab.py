@@ -8,7 +8,8 @@ Which members name a resource is decided from the models, not listed by hand:
 - a member name that is an enum in at least a quarter of its occurrences across all models is
   ambiguous and dropped;
 - labels whose word before the tail is AWS vocabulary (``RegionName``, ``MetricName``,
-  ``EngineName``, ``InstanceTypeId`` ...) are dropped (``QUALIFIER_STOP``), and so are per-call
+  ``EngineName``, ``InstanceTypeId`` ...) are dropped (``QUALIFIER_STOP``) unless all the words
+  before the tail name a resource customers create (``AssetModelId``: ``_created_resource``), and so are per-call
   tokens (``RequestId``, ``ClientToken``);
 - a one-word label that is not a generic word (``Bucket``) must be an identifier member at least
   ``SINGLE_MIN_USES`` times and something else (a structure, an enum) at most a third as often;
@@ -58,6 +59,8 @@ QUALIFIER_STOP = frozenset("""
     voice currency country sku statistic property setting capability namespace sort query model
     request token idempotency trace correlation transaction span
 """.split()) | APP_RECORD_WORDS
+# Per-call words: a label ending in them names a call's token, whatever words stand before them.
+PER_CALL_WORDS = frozenset("request token idempotency trace correlation transaction span".split())
 ENUM_SHARE = 0.25
 # The filter names a Filters member documents, one list item each ("<li> <p> <code>instance-state-name</code>
 # - The state of the instance ..."): AWS's words, kept as enum values are ({"Name": "instance-state-name"}
@@ -109,8 +112,10 @@ def collect():
     uses: Counter = Counter()
     enums: set[str] = set()
     enum_members: list[tuple[tuple[str, ...], list[str]]] = []   # (member words, its enum values)
+    created: set[tuple[str, ...]] = set()   # the words of every Create<Resource> operation
     for _, model in _models():
         shapes = model["shapes"]
+        created.update(words(op[6:]) for op in model.get("operations", {}) if op.startswith("Create"))
         for shape in shapes.values():
             if "enum" in shape:
                 enums.update(v for v in shape["enum"] if isinstance(v, str))
@@ -157,7 +162,7 @@ def collect():
                             or len(w[0]) < 4):
             continue  # a plain word (Account, Region, Device) that also names other things
         if w[-2:] in STOP_LABELS or w[-3:] in STOP_LABELS or (
-                len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP):
+                len(w) >= 2 and w[-1] in TAILS and w[-2] in QUALIFIER_STOP and not _created_resource(w, created)):
             continue
         if len(w) >= 2 and any(x in QUALIFIER_STOP for x in w[-2:]) and w[-1] not in TAILS:
             continue
@@ -171,6 +176,18 @@ def collect():
     blocked = {e for e in foreign_labels if e not in entries and len(e) >= 2} | APP_VALUE_LABELS
     entries = (entries - APP_VALUE_LABELS) | IAC_LABELS
     return entries, enums, blocked, enum_members
+
+
+def _created_resource(w: tuple[str, ...], created: set[tuple[str, ...]]) -> bool:
+    """A label whose word before the tail is AWS vocabulary (``model``, ``type``, ``zone``) still names
+    a customer's resource when all the words before the tail name one that a service lets customers
+    create (``AssetModelId``: CreateAssetModel, ``LanguageModelName``: transcribe's
+    CreateLanguageModel, ``ThingTypeName``: CreateThingType). Three words at least (``ModelId`` of
+    a foundation model stays out, although SageMaker has a CreateModel); never for an
+    application-record or per-call word (``GameSessionId`` stays an object label, ``PullRequestId``
+    out), nor for a version, which AWS numbers itself (``PolicyVersionId``: v1)."""
+    return len(w) >= 3 and w[:-1] in created and w[-2] not in APP_RECORD_WORDS \
+        and w[-2] not in PER_CALL_WORDS and w[-2] != "version"
 
 
 # Objects whose lower-case "name" / "id" is a resource's: the member sets of botocore structures
@@ -613,7 +630,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '{"ResourceId": "table/orders-2024"}', "masks": ["orders-2024"]},
                 {"text": '"State": {"Code": 16, "Name": "running"}, "KeyName": "my-key-pair"',
                  "masks": ["my-key-pair"]},
-                {"text": '"Instances": [{"InstanceId": "i-1234567890EXAMPLE"}]', "masks": ["i-1234567890EXAMPLE"]},
+                {"text": '"Instances": [{"InstanceId": "mi-0123456789abcdef0"}]', "masks": ["mi-0123456789abcdef0"]},
                 {"text": '"PhoneNumberId": "+12065550100"', "masks": ["+12065550100"]},
                 {"text": '"ECS_CLUSTER=x\\nDB_INSTANCE_IDENTIFIER=orders-db\\n"', "masks": ["orders-db"]},
                 {"text": '{"channel": {"arn": "x", "name": "channel-1", "id": "a1b2c3"}}',
@@ -638,8 +655,18 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '{\\"domainInfos\\": [{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"DataFrobotz\\"}, '
                          '{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"erontest\\"}]}',
                  "masks": ["DataFrobotz", "erontest"]},
+                {"text": '{"activeSessionId": "st-a1b2c3d4e5f6g", "arn": "arn:aws:ivs:us-west-2:123456789012:stage/x"}',
+                 "masks": ["st-a1b2c3d4e5f6g"]},
+                {"text": '"Owner": {"DisplayName": "ops-team", '
+                         '"ID": "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"}',
+                 "masks": ["ops-team", "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"]},
+                {"text": '"Initiator": {"ID": "arn:aws:iam::123456789012:user/ops", "DisplayName": "ops-lead"}',
+                 "masks": ["ops-lead"]},
+                {"text": '"RecordId": "jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"',
+                 "masks": ["jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '{"DisplayName": "Jane", "Role": "admin"}', '{"sessionId": "s-1", "user": {"arn": "x"}}',
                          '"GatewayId": "local"', '"SourceName": "VPC_FLOW"', '"MaintenanceTrackName": "current"',
                          '"ManifestName": "string"', '"containerName": "web"', 'profile_name="prod"',
                          '{"refId": "A"}',
@@ -684,7 +711,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
         "window_chars": "[A-Za-z0-9_.-]",
         "window_exact": True,
         "after": 600,
-        **LABELLED,
+        **LABELLED, "split": "label_list",   # each item competes on its own (finder.PART_HITS)
         "params": {"labels": {"vocabulary": "aws-identifier-labels"},
                    **_keep(), "form": "list"},
         "regex": (rf"(?<![A-Za-z0-9_.\\\-])(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,119}})(?P<q>{SEP_Q}\")[ \t]*:[ \t]*\["
@@ -811,8 +838,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
             "match": [
                 {"text": "aws rds describe-db-instances --db-instance-identifier orders-db",
                  "masks": ["orders-db"]},
-                {"text": "aws ec2 describe-instances --instance-ids i-1234567890EXAMPLE i-0987654321EXAMPLE",
-                 "masks": ["i-1234567890EXAMPLE", "i-0987654321EXAMPLE"]},
+                {"text": "aws ssm send-command --instance-ids mi-0123456789abcdef0 mi-0fedcba9876543210",
+                 "masks": ["mi-0123456789abcdef0", "mi-0fedcba9876543210"]},
                 {"text": "aws ivs get-channel \\\n    --name channel-1", "masks": ["channel-1"]},
                 {"text": 'aws ssm get-parameter --maintenance-window-id "mw-ab12cd34eEXAMPLE"',
                  "masks": ["mw-ab12cd34eEXAMPLE"]},

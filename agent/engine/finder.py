@@ -215,9 +215,9 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
     return out
 
 
-# Splitters whose match is a region (a table, a URL, a list) holding identifiers among other text:
+# Splitters whose match is a region (a table, a URL, a list, a JSON list's items) holding identifiers among other text:
 # their parts are the hits, so a region never hides another detector's finding inside it.
-PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table"})
+PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table", "label_list"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:

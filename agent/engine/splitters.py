@@ -26,7 +26,7 @@ EC2_ID = re.compile(
     r"pcx|tgw|tgw-attach|tgw-rtb|lt|dopt|vgw|cgw|vpn|fs|fsap|fsmt|elb|ecr|cr|dhcp|pl|prefix|fleet|sir|"
     r"host|r|ri|import-ami|export-i|vpc-flow-log|fl|nacl|lgw|al|ipam|ipam-pool|ipam-scope|eks|cvpn-endpoint|"
     r"tgw-mcast-domain|tgw-connect|vpce-svc|natgw|carrier|snap-schedule)-"
-    r"(?:[0-9a-f]{17}|[0-9a-f]{8})")
+    r"(?:[0-9a-f]{17}|[0-9a-f]{8}|[0-9a-f]{8,10}EXAMPLE)")   # i-07dd579bc5EXAMPLE: the AWS docs' spelling
 ACCOUNT = re.compile(r"\d{12}")
 IP_LABEL = re.compile(r"(?:ip|ec2)-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})")
 NAME_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")

@@ -138,6 +138,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # --domain, --work-group: what the operation's own botocore docs call "The name of ..."
             command = _in_aws_command(text, m.start())
             generic = command is not None and f"{command.group('op')} {label}" in named
+            # inside that command, as for --name: an enum word is a name unless a member spelled
+            # like the flag keeps it (--destination-commit-specifier main: a branch)
+            in_command = generic
         listed = False
     spaced = None
     if q is not None and q2 is None and form == "key":
@@ -149,10 +152,12 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     plural = _label_decision(label, params["labels"]) if not generic else \
         (listed or (form == "cli" and label.endswith(_PLURAL_TAILS)))   # --account-ids a b: every word
     if plural is None:
-        # DisplayName, UserId, SessionId: application records in code, AWS's in an object of AWS's keys
+        # DisplayName, UserId, SessionId: application records in code, AWS's in an object of AWS's
+        # keys, or beside an ARN key as lower-case name / id are ({"arn": ..., "activeSessionId": ...})
         objects = params.get("objects")
         if not (form == "key" and kq and objects is not None and label.lower() in params.get("object_labels", ())
-                and objects.holds_at(text, label_start, label)):
+                and (objects.holds_at(text, label_start, label) or _near_arn_key(text, label_start)
+                     or _beside_canonical_id(text, label_start))):
             return []
         plural = False
     start, end = m.span("value")
@@ -196,15 +201,21 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # alias/prod-payments): the rest is masked
             head = low.split("/", 1)[0]
             typed = len(head) + 1 if head in params.get("id_path_types", ()) else -1
+        opaque = typed < 0 and _OPAQUE.fullmatch(value) is not None
+        if opaque:
+            typed = 0   # base64 under an ID label is one opaque token, not a path (a Firehose RecordId)
         not_a_url = url_label and ("/" not in value or value[0] == "/")
         if not (enum or code or not_a_url or typed < 0):
-            parts = _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
+            parts = [(t.start(), t.end(), kind)] if opaque else \
+                _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
             out.extend(p for p in parts if p[0] >= t.start() + typed)
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
 
 
+# A base64 token: 40 characters or more of its alphabet, a "+" among them (a path has none).
+_OPAQUE = re.compile(r"(?=[A-Za-z0-9/]*\+)[A-Za-z0-9+/]{40,1024}={0,2}")
 _SERVICE_NAME_LABEL = re.compile(r"(?:SERVICE|[Ss]ervice)[_-]?(?:NAME|[Nn]ame)$")
 # A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
 # queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.
@@ -275,6 +286,22 @@ def _near_arn_key(text: str, label_start: int) -> bool:
 
 
 _COLON = re.compile(r"[ \t]*:")
+
+# An S3 owner's ID under an "ID" key: a canonical user ID (64 lower-case hex digits) or an IAM ARN,
+# AWS's own spelling of who owns or started something (S3's Owner, Grantee and Initiator:
+# {"DisplayName": ..., "ID": ...}).
+_CANONICAL_ID = re.compile(r'"I[Dd][\\\x00]*"[ \t]*:[ \t]*[\\\x00]*"(?:[0-9a-f]{64}[\\\x00]*"|arn:aws[a-z-]*:iam::)')
+
+
+def _beside_canonical_id(text: str, label_start: int) -> bool:
+    """An S3 canonical user ID key within ``_NEAR`` characters, in the same JSON object: the object
+    is an S3 owner or grantee (``{"DisplayName": "x", "ID": "<64 hex>"}``), whose display name is
+    the account's."""
+    lo = max(0, label_start - _NEAR)
+    for m in _CANONICAL_ID.finditer(text, lo, min(len(text), label_start + _NEAR)):
+        if _same_object(text, min(m.start(), label_start), max(m.start(), label_start)):
+            return True
+    return False
 
 
 class ResourceObjects:
@@ -611,3 +638,6 @@ _IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[
 
 
 splitters.SPLITTERS.setdefault("label_value", label_value)
+# The same for a list's items ("SubnetIds": [...]): each item competes on its own (finder.PART_HITS), so
+# an item another detector owns (an EC2 ID) does not hide the others.
+splitters.SPLITTERS.setdefault("label_list", label_value)

@@ -202,15 +202,60 @@ def _member_docs(service: str) -> dict[str, list[str]]:
     return out
 
 
+@cache
+def _member_enums(service: str) -> dict[str, frozenset[str]]:
+    """Enum values of every structure member of ``service`` whose shape (or list item) is an enum, by
+    member name."""
+    model = _model(service)
+    out: dict[str, set[str]] = defaultdict(set)
+    if model is None:
+        return {}
+    for name in model.shape_names:
+        shape = model.shape_for(name)
+        if shape.type_name != "structure":
+            continue
+        for member, spec in shape.members.items():
+            target = spec.member if spec.type_name == "list" else spec
+            if target.type_name == "string" and target.enum:
+                out[member].update(target.enum)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def _service_constant(service: str, member: str, value: str) -> bool:
     """``_doc_constant`` by the docs of any member of the same name in the same service: the
     constant is often documented once, where the value is set (Redshift's CreateClusterMessage says
     a cluster without a track gets the <code>current</code> one; its output's MaintenanceTrackName
-    says nothing). A labeller correction, counted on its own line."""
+    says nothing). Also a value that a same-named member of the same service holds as an enum value
+    (securitylake's sourceName is an AwsLogSourceName enum where AWS's sources are configured, a
+    string where custom sources are: "sourceName": "VPC_FLOW" is AWS's). A labeller correction,
+    counted on its own line."""
+    if value in _member_enums(RENAMES.get(service, service)).get(member, ()):
+        return True
     docs = _Docs()
     for doc in _member_docs(RENAMES.get(service, service)).get(member, ()):
         docs.documentation = doc
         if _doc_constant(docs, value):
+            return True
+    return False
+
+
+# "placeholder" also: a value that only spells its member's name, or the name's last words, in another
+# spelling, optionally followed by "string" (the CLI skeleton's type word): "PreSignedUrl":
+# "PRE_SIGNED_URL", "ServiceLinkedRoleARN": "arn", "playbackUrl": "url-string", --model-name model-name.
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _echoes_member(value: str, *names: str) -> bool:
+    if any(c in value for c in "<>(){}#"):
+        return False   # a placeholder of another form, or skipped as before
+    w = [x.lower() for x in _WORDS.findall(value)]
+    if w[-1:] == ["string"]:
+        w = w[:-1]
+    if not w or "".join(w) != re.sub(r"[^a-z0-9]", "", value.lower().removesuffix("string")):
+        return False   # only letters, digits and separators: "arn-of-your-credentials" is no echo
+    for name in names:
+        n = [x.lower() for x in _WORDS.findall(name)]
+        if len(w) <= len(n) and n[len(n) - len(w):] == w:
             return True
     return False
 
@@ -222,7 +267,9 @@ _EXAMPLE_CUE = re.compile(r"(?i)such as|for example|for instance|e\.g\.|example:
 
 def _not_a_value(text: str, m: re.Match, tok: str) -> str | None:
     if tok.startswith('"'):
-        return "key" if _COLON_NEXT.match(text, m.end()) else None
+        if _COLON_NEXT.match(text, m.end()):
+            return "key"
+        return "null" if tok == '"null"' else None   # None as the example prints it: "AlexaForBusinessRoomArn": "null"
     if tok == "null":
         return "null"
     if tok not in ("true", "false") and ((m.start() > 0 and _GLUE_BEFORE.match(text, m.start() - 1))
@@ -280,7 +327,8 @@ def _walk_json(text: str, start: int, end: int, shape, service: str, out: list[V
                 s, e = m.start() + 1, m.end() - 1
                 if e <= s or not any(c.isalnum() for c in text[s:e]) or "<" in text[s:e]:
                     label = None  # "", "-" or a <placeholder>: nothing to mask
-                elif why is None and _PLACEHOLDER.search(text, s, e):
+                elif why is None and (_PLACEHOLDER.search(text, s, e) or (label is True and _echoes_member(
+                        text[s:e], member, pending.name))):
                     why = "placeholder"
             else:
                 s, e = m.span()
@@ -319,8 +367,12 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
         if op.input_shape is not None else {}
     flag = None
     words = 0   # words read after the flag
+    in_angle = False   # inside a <placeholder of several words> (<report 1 ID>)
     for a in _ARG.finditer(text, pos, end):
         tok = a.group()
+        if in_angle or tok.rfind("<") > tok.rfind(">"):
+            in_angle = tok.rfind("<") > tok.rfind(">") or (in_angle and ">" not in tok)
+            continue   # a word of a placeholder (labeller correction: no value)
         if tok.startswith("--"):
             flag = members.get(tok[2:].split("=", 1)[0])
             words = 0
@@ -332,7 +384,8 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
             s, e = s + 1, e - 1
         value = text[s:e]
         words += 1
-        if _PLACEHOLDER.fullmatch(value):
+        if _PLACEHOLDER.fullmatch(value) or (classify(*flag) is True and _echoes_member(value, flag[0], getattr(
+                flag[1].member if flag[1].type_name == "list" else flag[1], "name", ""))):
             # --datastore-id (Data store ID): one placeholder, not the word "store"
             label = classify(*flag)
             if label is not None:
@@ -357,6 +410,7 @@ def _command_values(text: str, m: re.Match, op, service: str, out: list[Value]) 
 
 
 _S3URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
+_S3_ACCESS_POINT = re.compile(r"arn:aws[a-z-]*:s3(?:-object-lambda)?:[a-z0-9-]*:[0-9]{12}:accesspoint/[A-Za-z0-9.-]+")
 
 
 def label_file(path: Path, root: Path) -> Example | None:
@@ -372,6 +426,12 @@ def label_file(path: Path, root: Path) -> Example | None:
             # high-level s3 commands (cp, ls, sync ...): buckets in s3:// URIs
             line_end = text.find("\n", m.end())
             for u in _S3URI.finditer(text, m.end(), line_end if line_end > 0 else len(text)):
+                # labeller correction: s3://arn:aws:s3:...:accesspoint/x/key names an access point by
+                # its ARN, which is the identifier, not the word "arn"
+                arn = _S3_ACCESS_POINT.match(text, u.start(1))
+                if arn is not None:
+                    ex.values.append(Value(u.start(1), arn.end(), True, "s3.Bucket"))
+                    continue
                 ex.values.append(Value(u.start(1), u.end(1), True, "s3.Bucket"))
             continue
         op = ops.get(m.group(2)) if RENAMES.get(m.group(1), m.group(1)) == service else None
@@ -465,7 +525,14 @@ POLICY_CORRECTIONS = (
     ("AWS default resource names", re.compile(r"default")),
     # AWS itself as the vendor or company ("VendorName": "AWS" of a managed rule group,
     # "aws/securityhub/CompanyName": "AWS"): POLICY_KEPT's AWS-owned names without the suffix.
-    ("AWS as the vendor name", re.compile(r"AWS|Amazon")),
+    # (any case: an Elastic IP's "IpOwnerId": "amazon", an Amazon-owned address pool)
+    ("AWS as the vendor name", re.compile(r"(?i:AWS|Amazon)")),
+    # Names under the aws: prefix, which AWS reserves for itself: global condition keys (aws:username),
+    # Systems Manager plugins and Automation actions (aws:updateSsmAgent), reserved tag keys.
+    ("AWS-reserved aws: names", re.compile(r"aws:[A-Za-z0-9][A-Za-z0-9:_/-]*")),
+    # Elastic Beanstalk's solution stacks, AWS's platform names in its published scheme ("64bit Amazon
+    # Linux 2015.03 v2.0.0 running Tomcat 8 Java 8"): the same for every customer.
+    ("Elastic Beanstalk solution stacks", re.compile(r"(?:32|64)bit (?:Amazon Linux|Windows Server) .+ running .+")),
     # The AWS managed keys' aliases (alias/aws/s3, alias/aws/ebs): AWS creates them in every account
     # (README: "AWS-owned names ... alias/aws/s3 are kept under any label").
     ("AWS managed key aliases", re.compile(r"alias/aws/[a-z0-9-]+")),
@@ -474,7 +541,11 @@ POLICY_CORRECTIONS = (
     ("AWS managed WAF rule names", re.compile(r"AWS#AWS[A-Za-z0-9]+#[A-Za-z0-9_]+")),
     # AWS's own ARNs without an account: Step Functions service integrations (arn:aws:states:::lambda:invoke)
     # and Security Hub standards and rulesets (arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/...)
-    ("AWS-owned ARNs without an account", re.compile(r"arn:aws[a-z-]*:(?:states|securityhub):[a-z0-9-]*::.+")),
+    # and Service Quotas' quotas (arn:aws:servicequotas:us-east-2::ec2/L-1216C47A: the quota codes AWS
+    # defines; the engine keeps them readable, packs/README.md)
+    ("AWS-owned ARNs without an account",
+     re.compile(r"arn:aws[a-z-]*:(?:states|securityhub|servicequotas):[a-z0-9-]*::.+")),
+
     # A URL of a host outside AWS with no path (a Cognito callback https://www.example.com, a registrar's
     # site): no AWS identifier; AWS hosts and URL paths are measured as before.
     ("URLs of a host outside AWS, without a path",
@@ -493,7 +564,7 @@ def _service_codes() -> frozenset[str]:
 
 
 NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "number pieces of unquoted words",
-               "placeholder": "documentation placeholders",
+               "placeholder": "documentation placeholders (and values that spell their member's name)",
                "positional": "words after a one-word flag's value (the CLI's outfile)"}
 
 
@@ -575,7 +646,7 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
             if reason is None and v.identifier and v.doc_constant:
                 reason = "constants named in the member's botocore docs"
             if reason is None and v.identifier and v.service_constant:
-                reason = "constants named in a same-named member's docs (same service)"
+                reason = "constants named in a same-named member's docs or enum (same service)"
             if reason is None and v.identifier and v.where.lower().endswith("servicename") \
                     and ex.text[v.start:v.end].lower() in _service_codes():
                 reason = "AWS service codes under a service-name member"

@@ -3,22 +3,33 @@ sample of the files must reach the recall and precision floors. ``make corpus-re
 them and prints per-service numbers.
 
 Floors: the issue's targets are >= 98 % of identifier values masked and <= 0.5 % of non-identifier
-values changed. Measured on all labelled files: 97.23 % masked, 0.09 % changed, as text and inside
-a request alike (96.99 % before three labeller corrections, 57 values, each on its own report line:
-AWS-owned ARNs without an account, URLs of a host outside AWS without a path, AWS service codes
-under a service-name member; 97.18 % before a URL under a label gave only its path (its scheme and
-a non-AWS host are no identifier); before enum words under AWS-spelled labels were read per label, codecommit's
+values changed. Measured on all labelled files: 98.02 % masked, 0.09 % changed, as text and inside a
+request alike (97.86 % before labels whose vocabulary word before the tail is part of a resource
+customers create (AssetModelId: CreateAssetModel), owner display names beside an IAM ARN ID, base64
+tokens under an ID label, Cloud Map and DynamoDB Streams shard IDs, and two labeller corrections:
+values that only spell their member's name are placeholders (PRE_SIGNED_URL, url-string), a quoted
+"null" is JSON null, words inside a <multi-word placeholder> are no value; 97.68 % before S3 owner
+display names beside a canonical user ID and four labeller corrections, each on its own report line:
+AWS itself as the vendor in any case (amazon), AWS-reserved aws: names, Elastic Beanstalk solution
+stacks, enum values of a same-named member of the same service; 97.23 % before short SIDs under a
+SID label, EC2 IDs spelled ...EXAMPLE, ACM DNS validation tokens, accounts after a region path
+segment, enum words under named CLI flags, application-record labels beside an ARN key, JSON list
+items competing one by one, and two labeller corrections: Service Quotas ARNs as AWS-owned ARNs
+without an account, s3:// access point ARNs labelled as the ARN rather than the word "arn"; 96.99 %
+before three labeller corrections, 57 values, each on its own report line: AWS-owned ARNs without an
+account, URLs of a host outside AWS without a path, AWS service codes under a service-name member;
+97.18 % before a URL under a label gave only its path (its scheme and a non-AWS host are no
+identifier); before enum words under AWS-spelled labels were read per label, codecommit's
 commit-specifier flags, signed quoted flag values and the same-service doc-constant correction:
-96.57 %, 0.09 %;
-before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
-names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corrections: 88.7 %,
-0.22 %; before AWS resource objects, named CLI flags and application-record labels in AWS objects:
-92.7 %, 0.10 %; before parent-key objects, model-named flags and keys and the "default"/vendor
-corrections: 94.65 %, 0.10 %; before plural account flags, model keys that no longer run on over
-the next key, filter names kept, "Identifier" keys, documented ID paths and the doc-constant,
+96.57 %, 0.09 %; before the generated vocabulary: 54.9 %, 0.31 %; before Windows SIDs, multi-word
+names, AWS-defined ARN segments, placeholder-account ARNs and the labeller corrections: 88.7 %, 0.22
+%; before AWS resource objects, named CLI flags and application-record labels in AWS objects: 92.7
+%, 0.10 %; before parent-key objects, model-named flags and keys and the "default"/vendor
+corrections: 94.65 %, 0.10 %; before plural account flags, model keys that no longer run on over the
+next key, filter names kept, "Identifier" keys, documented ID paths and the doc-constant,
 placeholder, managed-name, positional-word and description corrections: 95.88 %, 0.10 %); this
-sample: 97.59 %, 0.19 % (was 97.34 %). The recall floor below is what is achieved today less a margin, a ratchet
-to raise, not the target; the change ceiling is the target.
+sample: 98.30 %, 0.19 % (was 97.59 %). The recall floor below is what is achieved today less a
+margin, a ratchet to raise, not the target; the change ceiling is the target.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ pytest.importorskip("botocore")
 
 SAMPLE = 600
 SEED = 13
-RECALL_FLOOR = 0.974
+RECALL_FLOOR = 0.982
 CHANGE_CEILING = 0.005
 
 
