@@ -18,7 +18,7 @@ from operator import itemgetter
 
 from agent.engine.detectors import Detector
 from agent.engine.prefilter import find_literals, make_prefilter
-from agent.engine.presentation import blank_presentation
+from agent.engine.presentation import _CSI, blank_gutters, blank_presentation, strip_ansi
 from agent.engine.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
@@ -299,7 +299,12 @@ class Finder:
 
     def find(self, text: str) -> list[Part]:
         """Parts to pseudonymize, sorted by position and non-overlapping."""
-        text = blank_presentation(text)   # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
+        parts = self._find(blank_presentation(text))  # gutters, ANSI colours: spaces, 1:1 (presentation.py)
+        if "\x1b" in text and _CSI.search(text):
+            parts = _with_stripped(parts, self._find, blank_gutters(text))
+        return parts
+
+    def _find(self, text: str) -> list[Part]:
         anchor_hits = self.prefilter.scan(text)
         hits: list[tuple] = []
         for i, det in enumerate(self.detectors):
@@ -327,6 +332,26 @@ class Finder:
             parts.extend(extra)
         parts.sort()
         return parts
+
+
+def _with_stripped(parts: list[Part], find: Callable[[str], list[Part]], text: str) -> list[Part]:
+    """``parts`` and what ``find`` sees in ``text`` with its ANSI sequences removed (a colour code inside
+    an ARN or between a key and its value), mapped back: only parts with no sequence inside, where
+    ``parts`` has nothing, so a pseudonym never swallows a colour code."""
+    stripped, starts, shifts = strip_ansi(text)
+    taken = _Intervals([p[0] for p in parts], [p[1] for p in parts])
+    extra: list[Part] = []
+    for start, end, kind in find(stripped):
+        i = bisect.bisect_right(starts, start) - 1
+        if i + 1 < len(starts) and starts[i + 1] < end:
+            continue   # a sequence inside the part
+        s, e = start + shifts[i], end + shifts[i]
+        if not taken.overlaps(s, e):
+            taken.add(s, e)
+            extra.append((s, e, kind))
+    if not extra:
+        return parts
+    return sorted(parts + extra)
 
 
 _DOTTED = re.compile(r"[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]{2,}")
