@@ -415,9 +415,20 @@ def plan_change(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return context_value(text, m, params, kind)
 
 
+def diff_rename(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The added value of a diff's removed / added pair of lines (``-  name = "a"``, ``+  name = "a-v2"``)
+    when both have the same label, the new value is the old one extended (``-v2``, ``_new``, ``.2``)
+    and the label names a resource (as ``plan_change``)."""
+    old, value = m.group("old"), m.group("value")
+    if (m.group("label2") != m.group("label") or len(value) <= len(old) or not value.startswith(old)
+            or value[len(old)] not in "._-"):
+        return []
+    return plan_change(text, m, params, kind)
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
-    "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change,
+    "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
 }
