@@ -162,7 +162,8 @@ _NAME_HEADERS = frozenset("""
     dynamodbtable queue queuename sqsqueue topicname snstopic cluster clustername ecscluster ekscluster
     stackname cloudformationstack repositoryname ecrrepository rolename iamrole iamuser loggroup
     loggroupname secretname statemachine statemachinename keyname ecsservice instancename
-    autoscalinggroup autoscalinggroupname asgname loadbalancer loadbalancername targetgroup
+    autoscalinggroup autoscalinggroupname asgname loadbalancer loadbalancername targetgroup nodegroup
+    nodegroupname
 """.split())
 # Headers that also name other things (a person's role, a code function, an SQL table): their cells
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
@@ -200,6 +201,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     fmt = params.get("format")
     if fmt == "html":
         cells_of = _html_rows(text, start, end)
+    elif fmt == "tsv":
+        cells_of = [_tab_cells(text, s, e) for s, e in _lines(text, start, end)]
     else:
         sep = "|" if fmt == "markdown" else ","
         cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
@@ -277,6 +280,19 @@ def _html_rows(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
             cells.append(runs[0] if len(runs) == 1 else (cell.start(1), cell.start(1)))
         rows.append(cells)
     return rows
+
+
+_TAB_RUN = re.compile(r"(?:\t|\\t)+")
+
+
+def _tab_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The cells of a line whose columns a run of tabs separates (eksctl aligns them with several)."""
+    cells, pos = [], start
+    for t in _TAB_RUN.finditer(text, start, end):
+        cells.append((pos, t.start()))
+        pos = t.end()
+    cells.append((pos, end))
+    return cells
 
 
 def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
