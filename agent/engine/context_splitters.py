@@ -162,7 +162,8 @@ _NAME_HEADERS = frozenset("""
     dynamodbtable queue queuename sqsqueue topicname snstopic cluster clustername ecscluster ekscluster
     stackname cloudformationstack repositoryname ecrrepository rolename iamrole iamuser loggroup
     loggroupname secretname statemachine statemachinename keyname ecsservice instancename
-    autoscalinggroup autoscalinggroupname asgname loadbalancer loadbalancername targetgroup
+    autoscalinggroup autoscalinggroupname asgname loadbalancer loadbalancername targetgroup nodegroup
+    nodegroupname
 """.split())
 # Headers that also name other things (a person's role, a code function, an SQL table): their cells
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
@@ -197,8 +198,14 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     """Cells of a markdown table (``| Bucket | Region |``) or CSV block whose header names the
     column: account columns must hold 12 digits, name columns a single token (no placeholders)."""
     start, end = m.span("value")
-    sep = "|" if params.get("format") == "markdown" else ","
-    cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
+    fmt = params.get("format")
+    if fmt == "html":
+        cells_of = _html_rows(text, start, end)
+    elif fmt == "tsv":
+        cells_of = [_tab_cells(text, s, e) for s, e in _lines(text, start, end)]
+    else:
+        sep = "|" if fmt == "markdown" else ","
+        cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
     if not cells_of or not cells_of[0]:
         return []
     keep = params.get("keep_values", frozenset())
@@ -234,6 +241,58 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
                   and not set(value) <= set("-:")):
                 out.append((vs, vs + len(value), kind))
     return out
+
+
+_HTML_ROW = re.compile(r"<tr\b[^<>]{0,200}>((?:[^<]|<(?!/?tr\b|/table>)){0,4000})", re.I)
+_HTML_CELL = re.compile(r"<t[hd]\b[^<>]{0,200}>((?:[^<]|<(?!/?t[hdr]\b|/table>)){0,2000})", re.I)
+_HTML_TEXT = re.compile(r"<[^<>]{0,400}>|[^<]+")
+
+
+def _trimmed(text: str, s: int, e: int) -> tuple[int, int]:
+    """``(s, e)`` without the white space and JSON escapes (``\\n``, ``\\t``) at either end."""
+    while s < e:
+        if text[s] in " \t\r\n\x00":
+            s += 1
+        elif text[s] == "\\" and s + 1 < e and text[s + 1] in "nrt":
+            s += 2
+        else:
+            break
+    while e > s:
+        if text[e - 1] in " \t\r\n\x00":
+            e -= 1
+        elif e - 2 >= s and text[e - 2] == "\\" and text[e - 1] in "nrt":
+            e -= 2
+        else:
+            break
+    return s, e
+
+
+def _html_rows(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
+    """The cells of each ``<tr>`` of an HTML table, each cell the one run of text it holds outside its
+    tags (``<td><code>x</code></td>``, ``<td><a href="...">x</a></td>``); a cell with no text, or
+    with several runs, is an empty span."""
+    rows = []
+    for row in _HTML_ROW.finditer(text, start, end):
+        cells = []
+        for cell in _HTML_CELL.finditer(text, row.start(1), row.end(1)):
+            texts = _HTML_TEXT.finditer(text, cell.start(1), cell.end(1))
+            runs = [r for r in (_trimmed(text, *t.span()) for t in texts if text[t.start()] != "<") if r[1] > r[0]]
+            cells.append(runs[0] if len(runs) == 1 else (cell.start(1), cell.start(1)))
+        rows.append(cells)
+    return rows
+
+
+_TAB_RUN = re.compile(r"(?:\t|\\t)+")
+
+
+def _tab_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The cells of a line whose columns a run of tabs separates (eksctl aligns them with several)."""
+    cells, pos = [], start
+    for t in _TAB_RUN.finditer(text, start, end):
+        cells.append((pos, t.start()))
+        pos = t.end()
+    cells.append((pos, end))
+    return cells
 
 
 def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
@@ -415,9 +474,20 @@ def plan_change(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return context_value(text, m, params, kind)
 
 
+def diff_rename(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The added value of a diff's removed / added pair of lines (``-  name = "a"``, ``+  name = "a-v2"``)
+    when both have the same label, the new value is the old one extended (``-v2``, ``_new``, ``.2``)
+    and the label names a resource (as ``plan_change``)."""
+    old, value = m.group("old"), m.group("value")
+    if (m.group("label2") != m.group("label") or len(value) <= len(old) or not value.startswith(old)
+            or value[len(old)] not in "._-"):
+        return []
+    return plan_change(text, m, params, kind)
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
-    "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change,
+    "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
 }

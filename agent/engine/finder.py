@@ -19,7 +19,7 @@ from operator import itemgetter
 from agent.engine.detectors import Detector
 from agent.engine.memo import Memo
 from agent.engine.prefilter import find_literals, make_prefilter
-from agent.engine.presentation import blank_presentation
+from agent.engine.presentation import blank_gutters, blank_presentation, has_ansi, strip_ansi
 from agent.engine.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
@@ -307,13 +307,22 @@ class Finder:
         found inside one is remembered, with where the piece then started, under a private key of
         its text (``memo.py``), and the next time it is only blanked out of the pass: every turn
         resends the conversation so far, and all of it but the newest turns has been read before.
-        The memo holds spans, kinds and priorities, never an original. A piece is cut where one JSON value ends
-        and the next begins, so no identifier spans two; what is found in a piece the first time
-        is what the whole pass found inside it, so a remembered piece reads as it read then.
-        Propagation (a value found anywhere is masked everywhere) always runs on the whole text."""
-        text = blank_presentation(text)   # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
-        if not pieces:
-            return self._parts(text, self._winners(text))
+        The memo holds spans, kinds and priorities, never an original. A piece is cut where one
+        JSON value ends and the next begins, so no identifier spans two; what is found in a piece
+        the first time is what the whole pass found inside it, so a remembered piece reads as it
+        read then. Propagation (a value found anywhere is masked everywhere) always runs on the
+        whole text. A text with ANSI colour codes is also read without them (``_with_stripped``)."""
+        shown = blank_presentation(text)   # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
+        parts = self._remembering(shown, pieces) if pieces else self._find(shown)
+        if has_ansi(text):
+            parts = _with_stripped(parts, self._find, blank_gutters(text))
+        return parts
+
+    def _find(self, text: str) -> list[Part]:
+        return self._parts(text, self._winners(text))
+
+    def _remembering(self, text: str, pieces: list[tuple[int, int]]) -> list[Part]:
+        """``_find``, with what was found in each piece remembered, and pieces seen before blanked."""
         remembered: list[tuple[int, tuple]] = []
         new: list[tuple[int, int, tuple[int, int]]] = []
         for start, end in pieces:
@@ -393,6 +402,26 @@ def _blanked(text: str, remembered: list[tuple[int, tuple]]) -> str:
         pos = start + length
     out.append(text[pos:])
     return "".join(out)
+
+
+def _with_stripped(parts: list[Part], find: Callable[[str], list[Part]], text: str) -> list[Part]:
+    """``parts`` and what ``find`` sees in ``text`` with its ANSI sequences removed (a colour code inside
+    an ARN or between a key and its value), mapped back: only parts with no sequence inside, where
+    ``parts`` has nothing, so a pseudonym never swallows a colour code."""
+    stripped, starts, shifts = strip_ansi(text)
+    taken = _Intervals([p[0] for p in parts], [p[1] for p in parts])
+    extra: list[Part] = []
+    for start, end, kind in find(stripped):
+        i = bisect.bisect_right(starts, start) - 1
+        if i + 1 < len(starts) and starts[i + 1] < end:
+            continue   # a sequence inside the part
+        s, e = start + shifts[i], end + shifts[i]
+        if not taken.overlaps(s, e):
+            taken.add(s, e)
+            extra.append((s, e, kind))
+    if not extra:
+        return parts
+    return sorted(parts + extra)
 
 
 _DOTTED = re.compile(r"[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]{2,}")

@@ -6,6 +6,12 @@ and an arrow (``     5→  s3_bucket acme-logs``); terminal output keeps its ANS
 start, or needing a non-word character before an identifier, would not see what the file or the
 command printed. They become spaces, one for one, so positions do not move and every span still
 indexes the text as it arrived; only what detectors read changes, never what is forwarded.
+
+A colour code can also stand inside an identifier's context (``arn:aws:iam::\x1b[33m<account>\x1b[0m:role/x``,
+jq's ``"OwnerId"\x1b[0m:\x1b[0;32m"<account>"``), where a blank breaks the ARN or the key. ``strip_ansi``
+gives a second view with the sequences removed and the way back: the finder runs on it too and keeps
+only parts that lie between two sequences (contiguous in the text as it arrived), so a pseudonym still
+replaces just the identifier and never a colour code.
 """
 
 from __future__ import annotations
@@ -26,15 +32,43 @@ _GUTTERS = ((re.compile("\n[ 0-9]{6}\u2192"), "\n" + _SPACES),
 _CSI = re.compile(r"\x1b\[[0-9;?]{0,32}[A-Za-z]")
 
 
+def strip_ansi(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` (gutters already blanked) without its ANSI sequences, and the way back: ``starts[i]`` is
+    where the i-th run of kept text starts in the stripped text, ``shifts[i]`` how far it moved left."""
+    pieces: list[str] = []
+    starts: list[int] = [0]
+    shifts: list[int] = [0]
+    pos = removed = 0
+    for m in _CSI.finditer(text):
+        pieces.append(text[pos:m.start()])
+        removed += m.end() - m.start()
+        pos = m.end()
+        starts.append(pos - removed)
+        shifts.append(removed)
+    pieces.append(text[pos:])
+    return "".join(pieces), starts, shifts
+
+
+def blank_gutters(text: str) -> str:
+    """``text`` with Read-tool line gutters made spaces, position for position."""
+    if _ARROW in text:
+        for pattern, replacement in _GUTTERS:
+            text = pattern.sub(replacement, text)
+    return text
+
+
+def has_ansi(text: str) -> bool:
+    """Whether ``text`` holds an ANSI control sequence (then ``strip_ansi`` gives a second view)."""
+    return "\x1b" in text and _CSI.search(text) is not None
+
+
 def _spaces(m: re.Match) -> str:
     return " " * (m.end() - m.start())
 
 
 def blank_presentation(text: str) -> str:
     """``text`` with Read-tool line gutters and ANSI sequences made spaces, position for position."""
-    if _ARROW in text:
-        for pattern, replacement in _GUTTERS:
-            text = pattern.sub(replacement, text)
+    text = blank_gutters(text)
     if "\x1b" in text:
         text = _CSI.sub(_spaces, text)
     return text

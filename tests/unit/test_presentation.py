@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.engine.presentation import blank_presentation
+from agent.engine.presentation import blank_presentation, strip_ansi
 from tests.support.effort import examples
 from tests.support.masker_support import masker
 
@@ -33,10 +33,25 @@ def test_positions_never_move(text):
     assert all(o == c or o == " " for o, c in zip(out, text, strict=True))
 
 
+@settings(max_examples=examples(300), deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab 1\n\x1b[;m")), max_size=60))
+def test_stripped_view_maps_back(text):
+    stripped, starts, shifts = strip_ansi(text)
+    assert len(stripped) + shifts[-1] == len(text)
+    for i, start in enumerate(starts):     # every run of kept text stands where the map says
+        end = starts[i + 1] if i + 1 < len(starts) else len(stripped)
+        assert text[start + shifts[i]:end + shifts[i]] == stripped[start:end]
+
+
 @pytest.mark.parametrize("as_json", [True, False])
 @pytest.mark.parametrize("text,secret", [
     (GUTTERED, "acme-orders-archive-7"),
     ("\x1b[1m\x1b[32m+\x1b[0m instance \x1b[36mi-0a1b2c3d4e5f60718\x1b[0m started", "i-0a1b2c3d4e5f60718"),
+    # a colour code inside an ARN, and between a JSON key and its value (jq -C): the stripped view
+    ("role arn:aws:iam::\x1b[33m500211158428\x1b[0m:role/\x1b[1mzephyr-payments-logs\x1b[0m cannot", "500211158428"),
+    ("role arn:aws:iam::\x1b[33m500211158428\x1b[0m:role/\x1b[1mzephyr-payments-logs\x1b[0m cannot",
+     "zephyr-payments-logs"),
+    ('  \x1b[34;1m"OwnerId"\x1b[0m\x1b[1;39m:\x1b[0m\x1b[0;32m"179935791296"\x1b[0m\x1b[1;39m,\x1b[0m', "179935791296"),
 ])
 def test_masked_through_presentation(text, secret, as_json):
     m = masker()
