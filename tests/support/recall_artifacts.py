@@ -4082,6 +4082,843 @@ VARIANTS_7: list[Template] = [
 ]
 
 
+# --- variants-8: an eighth held-out list (session 9), written by a helper that never read the engine, its
+# packs or tools/gen_vocab.py, from the real formats of the tools and files (Claude Code's tool_use inputs and
+# tool results, the Amplify CLI / Gen 2 outputs, AWS Load Balancer Controller and Karpenter CRDs, IAM policy
+# grammar, the IAM credential report, S3 Inventory, CUR and Cost Explorer columns), every value made up here.
+# Claude Code's own tool traffic (Bash tool_use with aws CLI flags and --query, Edit old_string/new_string over
+# config files, Write content, Grep in files_with_matches / content -n / count modes, Glob paths, TodoWrite items,
+# Task prompts, WebFetch of console pages) and MCP tool results (an aws-api server, CloudWatch Logs, Cost
+# Explorer); frontend and mobile config (aws-exports.js, amplifyconfiguration.json, amplify_outputs.json,
+# Next.js / Vite env files, Android strings.xml, iOS Info.plist, Flutter amplifyconfiguration.dart); Kubernetes
+# AWS controllers (ALB Ingress and NLB Service annotations, Karpenter NodePool / EC2NodeClass, external-secrets
+# SecretStore / ExternalSecret, ACK resources, Helm values, IRSA and Pod Identity associations); policies with
+# conditions (S3 bucket policies with aws:SourceVpce / aws:PrincipalOrgID, KMS key policies, SCPs, GitHub OIDC
+# trust, aws:SourceAccount / aws:SourceArn, permission boundaries); CSV and tables (IAM credential report,
+# S3 Inventory, CUR rows, Cost Explorer CSV, Organizations accounts as table and CSV, Security Hub export,
+# AWS Config advanced query); prose in Italian, Turkish, Vietnamese, Hindi, Russian, Indonesian; negatives
+# woven in (tool_use IDs, request IDs, UUIDs that are not resources, SHAs, timestamps, versions, enum words,
+# regions, policy actions, condition keys, AWS-managed policy ARNs, public docs URLs) and four negative-only
+# templates; 64 templates. Measured as it came out (report seed 13, 5 per template): 78.6 % recall (text and JSON
+# alike), 57.8 % pass, 95.3 % kept, 27 failing templates (24 only leak a value, 3 only change a must-keep value:
+# #38, #43, #52); seed 7 (1 per template): 78.7 %, 61 of 64 must-keep cases kept. The misses: identifiers as path
+# segments and file names in Grep / Glob results (accounts/<id>/, <bucket>.json, clusters/<name>/, account-<id>.tf),
+# names in TodoWrite prose, a name in a CLI table row under an unknown label, a table name as a `??` default in
+# grep -n content; accounts in Cost Explorer Keys / DimensionValueAttributes, in a Cost Explorer CSV ("<id> (name)")
+# and in an Organizations CSV Id column (with an account name); app client IDs, a client secret, a bucket and a
+# Pinpoint app ID in Android strings.xml and the client ID in an Info.plist key/string pair; Karpenter's discovery
+# tag value, bare role name, interruptionQueue and an instanceProfile in a comment; external-secrets remoteRef keys
+# (secret names, SSM parameter paths); an ACK Bucket's spec.name; a bucket in arn:aws:s3:*:*:NAME; buckets in
+# S3 Inventory and CUR line_item_resource_id columns; names and accounts in Italian, Turkish, Vietnamese, Hindi,
+# Russian and Indonesian prose (every value in four of the six). Must-keep values changed: the console's
+# key-consolepolicy-3 policy Id, a statement ID apigw-<uuid>, and in a Config query result the SelectFields names
+# (accountId, configuration.cidrBlock ...) and a private CIDR. Never tuned to. ----------------------------------
+
+
+def _toolu(g: Gen) -> str:
+    return "toolu_01" + g.alnum(22, _MIXED_ALNUM)
+
+
+def _tool_use(g: Gen, name: str, inp: dict) -> str:
+    return json.dumps({"type": "tool_use", "id": _toolu(g), "name": name, "input": inp}, indent=2)
+
+
+def _tool_result(g: Gen, content: str, is_error: bool = False) -> str:
+    d = {"type": "tool_result", "tool_use_id": _toolu(g), "content": content}
+    if is_error:
+        d["is_error"] = True
+    return json.dumps(d, indent=2)
+
+
+def _client_id(g: Gen) -> str:
+    return g.alnum(26, _LOWER_ALNUM)
+
+
+def _appsync_id(g: Gen) -> str:
+    return g.alnum(26, _LOWER_ALNUM)
+
+
+# Claude Code tool traffic
+def _v8_bash_describe(g: Gen):
+    iid, sg, sn, r = g.iid(), g.hexid("sg"), g.hexid("subnet"), g.region()
+    cmd = (f"aws ec2 describe-instances --region {r} --instance-ids {iid} "
+           f"--filters Name=network-interface.group-id,Values={sg} Name=subnet-id,Values={sn} "
+           "--query 'Reservations[].Instances[].{Id:InstanceId,State:State.Name,Ip:PrivateIpAddress}' --output table")
+    text = _tool_use(g, "Bash", {"command": cmd, "description": "Check the instance state behind the target group"})
+    return text, [iid, sg, sn], ['"name": "Bash"', "Reservations[].Instances[]", "--output table"]
+
+
+def _v8_bash_query_arn(g: Gen):
+    a, r, fn, role = g.account(), g.region(), _fn(g), g.name("pms")
+    cmd = (f"aws lambda get-function-configuration --function-name arn:aws:lambda:{r}:{a}:function:{fn} "
+           f"--query \"[Role=='arn:aws:iam::{a}:role/{role}', Runtime, LastUpdateStatus]\" --output json && "
+           f"aws logs tail /aws/lambda/{fn} --since 15m --format short")
+    text = "I'll verify which role the function runs as.\n\n" + _tool_use(g, "Bash", {"command": cmd, "timeout": 120000})
+    return text, [a, fn, role], ["--since 15m", "LastUpdateStatus", '"timeout": 120000']
+
+
+def _v8_bash_s3_sync(g: Gen):
+    b, b2, k, r = g.bucket(), g.bucket(), _uuid(g), g.region()
+    a = g.account()
+    cmd = (f"aws s3 sync ./dist s3://{b}/releases/v2.4.1/ --delete --sse aws:kms "
+           f"--sse-kms-key-id arn:aws:kms:{r}:{a}:key/{k} && "
+           f"aws s3api put-bucket-replication --bucket {b} --replication-configuration file://repl.json && "
+           f"aws s3 ls s3://{b2} --recursive --summarize | tail -3")
+    text = _tool_use(g, "Bash", {"command": cmd, "description": "Upload the build and check the replica"})
+    return text, [b, b2, k, a], ["--sse aws:kms", "file://repl.json", "v2.4.1"]
+
+
+def _v8_bash_result_table(g: Gen):
+    t1, t2, a, r = g.name(), g.name(), g.account(), g.region()
+    out = ("-------------------------------------------------------------\n"
+           "|                       DescribeTable                       |\n"
+           "+------------------+----------------------------------------+\n"
+           f"|  TableName       |  {t1:<38}|\n"
+           "|  TableStatus     |  ACTIVE                                |\n"
+           "|  BillingMode     |  PAY_PER_REQUEST                       |\n"
+           "+------------------+----------------------------------------+\n"
+           f"|  StreamArn       |  arn:aws:dynamodb:{r}:{a}:table/{t1}/stream/2024-05-30T11:02:44.117\n"
+           f"|  GlobalTableOf   |  {t2:<38}|\n"
+           "+------------------+----------------------------------------+")
+    return _tool_result(g, out), [t1, t2, a], ["PAY_PER_REQUEST", "DescribeTable", '"type": "tool_result"']
+
+
+def _v8_edit_tfvars(g: Gen):
+    v1, v2, s1, s2, a = g.hexid("vpc"), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.account()
+    c = g.name("pms")
+    old = f'vpc_id     = "{v1}"\nsubnet_ids = ["{s1}"]\ncluster_name = "{c}"'
+    new = f'vpc_id     = "{v2}"\nsubnet_ids = ["{s1}", "{s2}"]\ncluster_name = "{c}"\nallowed_account_ids = ["{a}"]'
+    text = _tool_use(g, "Edit", {"file_path": "/home/dev/infra/envs/prod/terraform.tfvars", "old_string": old,
+                                 "new_string": new, "replace_all": False})
+    return text, [v1, v2, s1, s2, a, c], ['"name": "Edit"', "/home/dev/infra/envs/prod/terraform.tfvars", '"replace_all": false']
+
+
+def _v8_edit_yaml(g: Gen):
+    a, r, q_old, q_new, role = g.account(), g.region(), g.name("pms"), g.name("pms"), g.name("pms")
+    old = f"  QUEUE_URL: https://sqs.{r}.amazonaws.com/{a}/{q_old}\n"
+    new = f"  QUEUE_URL: https://sqs.{r}.amazonaws.com/{a}/{q_new}\n  ROLE_ARN: arn:aws:iam::{a}:role/{role}\n"
+    text = ("The queue was renamed; updating the ConfigMap.\n" +
+            _tool_use(g, "Edit", {"file_path": "k8s/worker/configmap.yaml", "old_string": old, "new_string": new}) +
+            "\n" + _tool_result(g, "The file k8s/worker/configmap.yaml has been updated. Here's the result of running `cat -n` on a snippet of the edited file:\n"
+                                f"    12\t  QUEUE_URL: https://sqs.{r}.amazonaws.com/{a}/{q_new}\n    13\t  ROLE_ARN: arn:aws:iam::{a}:role/{role}"))
+    return text, [a, q_old, q_new, role], ["k8s/worker/configmap.yaml", "has been updated"]
+
+
+def _v8_write_env(g: Gen):
+    k, s, b, pool, cid, r = g.akid(), g.secret(), g.bucket(), None, _client_id(g), g.region()
+    pool = _pool_id(g, r)
+    content = (f"AWS_REGION={r}\nAWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={s}\nUPLOADS_BUCKET={b}\n"
+               f"COGNITO_USER_POOL_ID={pool}\nCOGNITO_CLIENT_ID={cid}\nLOG_LEVEL=info\n")
+    text = _tool_use(g, "Write", {"file_path": "/workspace/api/.env.local", "content": content})
+    return text, [k, s, b, pool, cid], ["LOG_LEVEL=info", "/workspace/api/.env.local", '"name": "Write"']
+
+
+def _v8_grep_files(g: Gen):
+    a, b, c = g.account(), g.bucket(), g.name("pms")
+    res = (f"Found 4 files\n/repo/infra/accounts/{a}/main.tf\n/repo/infra/accounts/{a}/backend.tf\n"
+           f"/repo/apps/uploader/config/{b}.json\n/repo/deploy/clusters/{c}/values.yaml")
+    text = (_tool_use(g, "Grep", {"pattern": "kms_key_id", "path": "/repo", "output_mode": "files_with_matches"}) + "\n" +
+            _tool_result(g, res))
+    return text, [a, b, c], ['"output_mode": "files_with_matches"', "Found 4 files", "kms_key_id"]
+
+
+def _v8_grep_content(g: Gen):
+    a, r, t, fn, iid = g.account(), g.region(), g.name(), _fn(g), g.iid()
+    res = (f"src/handlers/orders.ts:14:const TABLE = process.env.TABLE_NAME ?? \"{t}\";\n"
+           f"src/handlers/orders.ts:88:  FunctionName: \"arn:aws:lambda:{r}:{a}:function:{fn}\",\n"
+           f"scripts/bastion.sh:3:INSTANCE_ID={iid}\n"
+           "README.md:41:Set TABLE_NAME before running `npm test`.")
+    text = (_tool_use(g, "Grep", {"pattern": "TABLE_NAME|FunctionName|INSTANCE_ID", "output_mode": "content", "-n": True}) +
+            "\n" + _tool_result(g, res))
+    return text, [a, t, fn, iid], ['"-n": true', "README.md:41:Set TABLE_NAME before running `npm test`."]
+
+
+def _v8_grep_count(g: Gen):
+    b1, b2, a = g.bucket(), g.bucket(), g.account()
+    res = (f"terraform/s3/{b1}.tf:6\nterraform/s3/{b2}.tf:3\nterraform/iam/account-{a}.tf:11\n\n"
+           "Found 20 total occurrences across 3 files.")
+    text = (_tool_use(g, "Grep", {"pattern": "aws_s3_bucket_policy", "glob": "**/*.tf", "output_mode": "count"}) + "\n" +
+            _tool_result(g, res))
+    return text, [b1, b2, a], ['"output_mode": "count"', "Found 20 total occurrences across 3 files.", "aws_s3_bucket_policy"]
+
+
+def _v8_glob(g: Gen):
+    a1, a2, b, st = g.account(), g.account(), g.bucket(), g.name("pms")
+    res = (f"/work/landing-zone/accounts/{a1}/account.yaml\n/work/landing-zone/accounts/{a2}/account.yaml\n"
+           f"/work/landing-zone/buckets/{b}/lifecycle.json\n/work/landing-zone/stacks/{st}/template.yaml")
+    text = _tool_use(g, "Glob", {"pattern": "**/*.{yaml,json}", "path": "/work/landing-zone"}) + "\n" + _tool_result(g, res)
+    return text, [a1, a2, b, st], ['"pattern": "**/*.{yaml,json}"', "/work/landing-zone"]
+
+
+def _v8_todowrite(g: Gen):
+    c, ng, role, sg, a = g.name("pms"), g.name("ms"), g.name("pms"), g.hexid("sg"), g.account()
+    todos = [{"content": f"Drain node group {ng} on cluster {c}", "status": "completed", "activeForm": f"Draining {ng}"},
+             {"content": f"Attach AmazonEKSWorkerNodePolicy to role {role} in account {a}", "status": "in_progress",
+              "activeForm": f"Attaching policy to {role}"},
+             {"content": f"Open 443 from {sg} to the control plane", "status": "pending", "activeForm": "Opening 443"}]
+    text = _tool_use(g, "TodoWrite", {"todos": todos})
+    return text, [c, ng, role, sg, a], ['"status": "in_progress"', "AmazonEKSWorkerNodePolicy", '"name": "TodoWrite"']
+
+
+def _v8_task_prompt(g: Gen):
+    a, r, fn, q, b = g.account(), g.region(), _fn(g), g.name("pms"), g.bucket()
+    prompt = (f"Investigate why the Lambda function {fn} in account {a} ({r}) stopped consuming from the SQS queue "
+              f"{q}. Check the event source mapping state, the DLQ depth, and whether the execution role can still "
+              f"read s3://{b}/config/. Report back the root cause and the exact CLI commands you ran. Do not modify anything.")
+    text = _tool_use(g, "Task", {"description": "Investigate stalled consumer", "prompt": prompt, "subagent_type": "general-purpose"})
+    return text, [a, fn, q, b], ['"subagent_type": "general-purpose"', "Investigate stalled consumer"]
+
+
+def _v8_webfetch_console(g: Gen):
+    a, r, c, svc, tg = g.account(), g.region(), g.name("pms"), g.name("ms"), g.name("ms")
+    page = (f"# Service {svc} | Elastic Container Service\n\nCluster: {c}\nService ARN: arn:aws:ecs:{r}:{a}:service/{c}/{svc}\n"
+            f"Status: ACTIVE | Desired tasks: 4 | Running tasks: 2 | Launch type: FARGATE\n\n"
+            f"## Load balancing\nTarget group: {tg} (arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{tg}/{g.alnum(16, _HEX)})\n"
+            "Health check grace period: 60 seconds")
+    text = (_tool_use(g, "WebFetch", {"url": f"https://{r}.console.aws.amazon.com/ecs/v2/clusters/{c}/services/{svc}/health?region={r}",
+                                      "prompt": "Summarise the service health"}) + "\n" + _tool_result(g, page))
+    return text, [a, c, svc, tg], ["Launch type: FARGATE", "Health check grace period: 60 seconds"]
+
+
+def _v8_mcp_aws_api(g: Gen):
+    a, r, db, sn, sg, kms = g.account(), g.region(), g.name("pms"), g.name("ms"), g.hexid("sg"), _uuid(g)
+    rid = _uuid(g)
+    resp = {"DBInstances": [{"DBInstanceIdentifier": db, "DBInstanceClass": "db.r6g.large", "Engine": "aurora-postgresql",
+                             "DBInstanceStatus": "available", "DBSubnetGroup": {"DBSubnetGroupName": sn, "SubnetGroupStatus": "Complete"},
+                             "VpcSecurityGroups": [{"VpcSecurityGroupId": sg, "Status": "active"}],
+                             "KmsKeyId": f"arn:aws:kms:{r}:{a}:key/{kms}",
+                             "DBInstanceArn": f"arn:aws:rds:{r}:{a}:db:{db}"}],
+            "ResponseMetadata": {"RequestId": rid, "HTTPStatusCode": 200}}
+    mcp = {"content": [{"type": "text", "text": json.dumps({"status": "success", "response": resp})}], "isError": False}
+    text = ("mcp__awslabs_aws-api-mcp-server__call_aws(cli_command=\"aws rds describe-db-instances\")\n" + json.dumps(mcp))
+    return text, [a, db, sn, sg, kms], [rid, "db.r6g.large", "aurora-postgresql", "mcp__awslabs_aws-api-mcp-server__call_aws"]
+
+
+def _v8_mcp_cwlogs(g: Gen):
+    fn, a, r, rid, t = _fn(g), g.account(), g.region(), _uuid(g), g.name()
+    qid = _uuid(g)
+    res = {"queryId": qid, "status": "Complete",
+           "results": [{"@timestamp": "2024-06-03 08:41:12.904", "@logStream": f"2024/06/03/[$LATEST]{g.alnum(32, _HEX)}",
+                        "@message": f"[ERROR] {rid} AccessDeniedException: User: arn:aws:sts::{a}:assumed-role/{fn}-role/{fn} "
+                                    f"is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:{r}:{a}:table/{t}"}],
+           "statistics": {"recordsMatched": 1.0, "recordsScanned": 4412.0}}
+    text = (f"Tool execute_log_insights_query (cloudwatch-logs MCP) with log_group_names=[\"/aws/lambda/{fn}\"]\n"
+            f"returned:\n{json.dumps(res, indent=2)}")
+    return text, [fn, a, t], [qid, rid, "dynamodb:PutItem", "AccessDeniedException"]
+
+
+def _v8_mcp_cost(g: Gen):
+    a1, a2 = g.account(), g.account()
+    res = {"GroupDefinitions": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}, {"Type": "DIMENSION", "Key": "SERVICE"}],
+           "ResultsByTime": [{"TimePeriod": {"Start": "2024-05-01", "End": "2024-06-01"}, "Estimated": False,
+                              "Groups": [{"Keys": [a1, "Amazon Elastic Compute Cloud - Compute"],
+                                          "Metrics": {"UnblendedCost": {"Amount": "4211.0912", "Unit": "USD"}}},
+                                         {"Keys": [a2, "Amazon Simple Storage Service"],
+                                          "Metrics": {"UnblendedCost": {"Amount": "388.5020", "Unit": "USD"}}}]}],
+           "DimensionValueAttributes": [{"Value": a1, "Attributes": {"description": "prod-workloads"}},
+                                        {"Value": a2, "Attributes": {"description": "data-lake"}}]}
+    text = "cost-explorer MCP get_cost_and_usage (group by LINKED_ACCOUNT, SERVICE):\n" + json.dumps(res)
+    return text, [a1, a2], ["Amazon Elastic Compute Cloud - Compute", "UnblendedCost", "2024-05-01", '"Key": "LINKED_ACCOUNT"']
+
+
+# frontend and mobile config
+def _v8_aws_exports(g: Gen):
+    r = g.region()
+    pool, cid, ipid, api, b, key = _pool_id(g, r), _client_id(g), _uuid(g), _appsync_id(g), None, "da2-" + g.alnum(26, _LOWER_ALNUM)
+    b = f"{g.name('ms')}{g.alnum(6, _HEX)}-dev"
+    text = ("/* eslint-disable */\n// WARNING: DO NOT EDIT. This file is automatically generated by AWS Amplify. It will be overwritten.\n\n"
+            "const awsmobile = {\n"
+            f'    "aws_project_region": "{r}",\n'
+            f'    "aws_appsync_graphqlEndpoint": "https://{api}.appsync-api.{r}.amazonaws.com/graphql",\n'
+            f'    "aws_appsync_region": "{r}",\n    "aws_appsync_authenticationType": "AMAZON_COGNITO_USER_POOLS",\n'
+            f'    "aws_appsync_apiKey": "{key}",\n'
+            f'    "aws_cognito_identity_pool_id": "{r}:{ipid}",\n    "aws_cognito_region": "{r}",\n'
+            f'    "aws_user_pools_id": "{pool}",\n    "aws_user_pools_web_client_id": "{cid}",\n'
+            '    "oauth": {},\n    "aws_cognito_username_attributes": ["EMAIL"],\n'
+            f'    "aws_user_files_s3_bucket": "{b}",\n    "aws_user_files_s3_bucket_region": "{r}"\n}};\n\nexport default awsmobile;\n')
+    return text, [pool, cid, ipid, api, b, key], ["AMAZON_COGNITO_USER_POOLS", '"aws_cognito_username_attributes": ["EMAIL"]',
+                                                  "export default awsmobile;"]
+
+
+def _v8_amplifyconfiguration(g: Gen):
+    r = g.region()
+    pool, cid, ipid, b, api = _pool_id(g, r), _client_id(g), _uuid(g), f"{g.name('ms')}-storage-{g.alnum(6, _HEX)}", _appsync_id(g)
+    doc = {"UserAgent": "aws-amplify-cli/2.0", "Version": "1.0",
+           "auth": {"plugins": {"awsCognitoAuthPlugin": {"UserAgent": "aws-amplify-cli/0.1.0", "Version": "0.1.0",
+                                                         "IdentityManager": {"Default": {}},
+                                                         "CredentialsProvider": {"CognitoIdentity": {"Default": {"PoolId": f"{r}:{ipid}", "Region": r}}},
+                                                         "CognitoUserPool": {"Default": {"PoolId": pool, "AppClientId": cid, "Region": r}},
+                                                         "Auth": {"Default": {"authenticationFlowType": "USER_SRP_AUTH",
+                                                                              "usernameAttributes": ["EMAIL"]}}}}},
+           "api": {"plugins": {"awsAPIPlugin": {"ordersapi": {"endpointType": "GraphQL",
+                                                              "endpoint": f"https://{api}.appsync-api.{r}.amazonaws.com/graphql",
+                                                              "region": r, "authorizationType": "AMAZON_COGNITO_USER_POOLS"}}}},
+           "storage": {"plugins": {"awsS3StoragePlugin": {"bucket": b, "region": r, "defaultAccessLevel": "guest"}}}}
+    return "amplifyconfiguration.json\n" + json.dumps(doc, indent=4), [pool, cid, ipid, b, api], [
+        '"authenticationFlowType": "USER_SRP_AUTH"', '"UserAgent": "aws-amplify-cli/2.0"', '"defaultAccessLevel": "guest"']
+
+
+def _v8_amplify_outputs(g: Gen):
+    r = g.region()
+    pool, cid, ipid, b, api, key = _pool_id(g, r), _client_id(g), _uuid(g), f"amplify-{g.name('ms')}-{g.alnum(10, _LOWER_ALNUM)}", _appsync_id(g), "da2-" + g.alnum(26, _LOWER_ALNUM)
+    doc = {"auth": {"user_pool_id": pool, "aws_region": r, "user_pool_client_id": cid, "identity_pool_id": f"{r}:{ipid}",
+                    "mfa_methods": [], "standard_required_attributes": ["email"], "username_attributes": ["email"],
+                    "user_verification_types": ["email"], "mfa_configuration": "NONE",
+                    "password_policy": {"min_length": 8, "require_numbers": True}, "unauthenticated_identities_enabled": True},
+           "data": {"url": f"https://{api}.appsync-api.{r}.amazonaws.com/graphql", "aws_region": r, "api_key": key,
+                    "default_authorization_type": "AMAZON_COGNITO_USER_POOLS",
+                    "authorization_types": ["API_KEY", "AWS_IAM"]},
+           "storage": {"aws_region": r, "bucket_name": b,
+                       "buckets": [{"name": "productImages", "bucket_name": b, "aws_region": r}]},
+           "version": "1.3"}
+    return json.dumps(doc, indent=2), [pool, cid, ipid, b, api, key], ['"mfa_configuration": "NONE"', '"version": "1.3"',
+                                                                      '"name": "productImages"']
+
+
+def _v8_next_env(g: Gen):
+    r = g.region()
+    pool, cid, ipid, b, api = _pool_id(g, r), _client_id(g), _uuid(g), g.bucket(), _api_id(g)
+    dist = "E" + g.alnum(13, _UPPER_ALNUM)
+    text = ("# .env.production (committed by mistake, see PR #412)\n"
+            f"NEXT_PUBLIC_AWS_REGION={r}\nNEXT_PUBLIC_USER_POOL_ID={pool}\nNEXT_PUBLIC_USER_POOL_CLIENT_ID={cid}\n"
+            f"NEXT_PUBLIC_IDENTITY_POOL_ID={r}:{ipid}\nNEXT_PUBLIC_API_URL=https://{api}.execute-api.{r}.amazonaws.com/prod\n"
+            f"NEXT_PUBLIC_ASSETS_BUCKET={b}\nCLOUDFRONT_DISTRIBUTION_ID={dist}\nNEXT_TELEMETRY_DISABLED=1\n")
+    return text, [pool, cid, ipid, b, api, dist], ["NEXT_TELEMETRY_DISABLED=1", "PR #412"]
+
+
+def _v8_vite_env(g: Gen):
+    r = g.region()
+    pool, cid, b, a, t = _pool_id(g, r), _client_id(g), g.bucket(), g.account(), g.name()
+    dom = f"{g.name('ms')}-{g.alnum(6, _LOWER_ALNUM)}"
+    text = (f"VITE_COGNITO_DOMAIN={dom}.auth.{r}.amazoncognito.com\nVITE_USER_POOL_ID={pool}\nVITE_CLIENT_ID={cid}\n"
+            f"VITE_UPLOAD_BUCKET={b}\nVITE_EVENTS_TABLE={t}\nVITE_AWS_ACCOUNT={a}\nVITE_APP_VERSION=3.18.0\n")
+    return text, [pool, cid, b, a, t, dom], ["VITE_APP_VERSION=3.18.0"]
+
+
+def _v8_android_strings(g: Gen):
+    r = g.region()
+    pool, cid, ipid, b, sec = _pool_id(g, r), _client_id(g), _uuid(g), g.bucket(), g.alnum(52, _LOWER_ALNUM)
+    pin = g.alnum(32, _HEX)
+    text = ('<?xml version="1.0" encoding="utf-8"?>\n<resources>\n    <string name="app_name">Orders</string>\n'
+            f'    <string name="cognito_pool_id">{pool}</string>\n    <string name="cognito_client_id">{cid}</string>\n'
+            f'    <string name="cognito_client_secret">{sec}</string>\n'
+            f'    <string name="identity_pool_id">{r}:{ipid}</string>\n    <string name="s3_bucket">{b}</string>\n'
+            f'    <string name="pinpoint_app_id">{pin}</string>\n    <string name="aws_region">{r}</string>\n</resources>')
+    return text, [pool, cid, ipid, b, sec, pin], ['<string name="app_name">Orders</string>', 'encoding="utf-8"']
+
+
+def _v8_info_plist(g: Gen):
+    r = g.region()
+    pool, cid, ipid, api = _pool_id(g, r), _client_id(g), _uuid(g), _appsync_id(g)
+    text = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
+            '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n<dict>\n'
+            '\t<key>CFBundleShortVersionString</key>\n\t<string>5.2.0</string>\n'
+            f'\t<key>AWSCognitoUserPoolId</key>\n\t<string>{pool}</string>\n'
+            f'\t<key>AWSCognitoAppClientId</key>\n\t<string>{cid}</string>\n'
+            f'\t<key>AWSCognitoIdentityPoolId</key>\n\t<string>{r}:{ipid}</string>\n'
+            f'\t<key>GraphQLEndpoint</key>\n\t<string>https://{api}.appsync-api.{r}.amazonaws.com/graphql</string>\n'
+            '</dict>\n</plist>')
+    return text, [pool, cid, ipid, api], ["<string>5.2.0</string>", "CFBundleShortVersionString",
+                                          "http://www.apple.com/DTDs/PropertyList-1.0.dtd"]
+
+
+def _v8_flutter_config(g: Gen):
+    r = g.region()
+    pool, cid, ipid, b = _pool_id(g, r), _client_id(g), _uuid(g), f"{g.name('ms')}{g.alnum(5, _HEX)}-prod"
+    inner = {"UserAgent": "aws-amplify-cli/2.0", "Version": "1.0",
+             "auth": {"plugins": {"awsCognitoAuthPlugin": {"CognitoUserPool": {"Default": {"PoolId": pool, "AppClientId": cid, "Region": r}},
+                                                           "CredentialsProvider": {"CognitoIdentity": {"Default": {"PoolId": f"{r}:{ipid}", "Region": r}}}}}},
+             "storage": {"plugins": {"awsS3StoragePlugin": {"bucket": b, "region": r}}}}
+    text = ("// lib/amplifyconfiguration.dart\nconst amplifyconfig = '''" + json.dumps(inner, indent=2) + "''';\n\n"
+            "Future<void> _configureAmplify() async {\n  await Amplify.addPlugins([AmplifyAuthCognito(), AmplifyStorageS3()]);\n"
+            "  await Amplify.configure(amplifyconfig);\n}")
+    return text, [pool, cid, ipid, b], ["AmplifyAuthCognito()", "await Amplify.configure(amplifyconfig);"]
+
+
+def _v8_amplify_js_configure(g: Gen):
+    r = g.region()
+    pool, cid, ipid, dom, b = _pool_id(g, r), _client_id(g), _uuid(g), f"{g.name('ms')}-{g.alnum(8, _LOWER_ALNUM)}", g.bucket()
+    text = ("import { Amplify } from 'aws-amplify';\n\nAmplify.configure({\n  Auth: {\n    Cognito: {\n"
+            f"      userPoolId: '{pool}',\n      userPoolClientId: '{cid}',\n      identityPoolId: '{r}:{ipid}',\n"
+            "      loginWith: {\n        oauth: {\n"
+            f"          domain: '{dom}.auth.{r}.amazoncognito.com',\n"
+            "          scopes: ['openid', 'email'],\n          redirectSignIn: ['http://localhost:3000/'],\n"
+            "          responseType: 'code',\n        },\n      },\n    },\n  },\n"
+            f"  Storage: {{ S3: {{ bucket: '{b}', region: '{r}' }} }},\n}});\n")
+    return text, [pool, cid, ipid, dom, b], ["import { Amplify } from 'aws-amplify';", "responseType: 'code'", "scopes: ['openid', 'email']"]
+
+
+# Kubernetes AWS controllers
+def _v8_alb_ingress(g: Gen):
+    a, r, s1, s2, sg, cert, waf = g.account(), g.region(), g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg"), _uuid(g), _uuid(g)
+    acl, grp = g.name("pms"), g.name("ms")
+    text = ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: storefront\n  annotations:\n"
+            "    alb.ingress.kubernetes.io/scheme: internet-facing\n    alb.ingress.kubernetes.io/target-type: ip\n"
+            f"    alb.ingress.kubernetes.io/subnets: {s1}, {s2}\n    alb.ingress.kubernetes.io/security-groups: {sg}\n"
+            f"    alb.ingress.kubernetes.io/certificate-arn: arn:aws:acm:{r}:{a}:certificate/{cert}\n"
+            f"    alb.ingress.kubernetes.io/wafv2-acl-arn: arn:aws:wafv2:{r}:{a}:regional/webacl/{acl}/{waf}\n"
+            f"    alb.ingress.kubernetes.io/group.name: {grp}\n"
+            "    alb.ingress.kubernetes.io/listen-ports: '[{\"HTTP\": 80}, {\"HTTPS\": 443}]'\n"
+            "    alb.ingress.kubernetes.io/ssl-policy: ELBSecurityPolicy-TLS13-1-2-2021-06\nspec:\n  ingressClassName: alb\n")
+    return text, [a, s1, s2, sg, cert, waf, acl, grp], ["alb.ingress.kubernetes.io/target-type: ip",
+                                                       "ELBSecurityPolicy-TLS13-1-2-2021-06", "ingressClassName: alb"]
+
+
+def _v8_nlb_service(g: Gen):
+    s1, s2, eip1, eip2, a, r, cert = g.hexid("subnet"), g.hexid("subnet"), g.hexid("eipalloc"), g.hexid("eipalloc"), g.account(), g.region(), _uuid(g)
+    tg = g.name("ms")
+    text = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: mqtt-gateway\n  annotations:\n"
+            "    service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+            "    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip\n"
+            "    service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing\n"
+            f"    service.beta.kubernetes.io/aws-load-balancer-subnets: {s1},{s2}\n"
+            f"    service.beta.kubernetes.io/aws-load-balancer-eip-allocations: {eip1},{eip2}\n"
+            f"    service.beta.kubernetes.io/aws-load-balancer-ssl-cert: arn:aws:acm:{r}:{a}:certificate/{cert}\n"
+            f"    service.beta.kubernetes.io/aws-load-balancer-name: {tg}\n"
+            "spec:\n  type: LoadBalancer\n  loadBalancerClass: service.k8s.aws/nlb\n  ports:\n    - port: 8883\n")
+    return text, [s1, s2, eip1, eip2, a, cert, tg], ["loadBalancerClass: service.k8s.aws/nlb",
+                                                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip"]
+
+
+def _v8_karpenter_nodeclass(g: Gen):
+    c, s1, s2, sg, ami, role, a = g.name("pms"), g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg"), g.hexid("ami"), g.name("pms"), g.account()
+    text = ("apiVersion: karpenter.k8s.aws/v1\nkind: EC2NodeClass\nmetadata:\n  name: default\nspec:\n"
+            f"  role: \"{role}\"\n  amiSelectorTerms:\n    - id: \"{ami}\"\n    - alias: al2023@v20240807\n"
+            f"  subnetSelectorTerms:\n    - tags:\n        karpenter.sh/discovery: \"{c}\"\n    - id: {s1}\n    - id: {s2}\n"
+            f"  securityGroupSelectorTerms:\n    - id: {sg}\n    - tags:\n        karpenter.sh/discovery: \"{c}\"\n"
+            "  metadataOptions:\n    httpTokens: required\n    httpPutResponseHopLimit: 1\n"
+            f"  tags:\n    team: platform\n    billing-account: \"{a}\"\n")
+    return text, [c, s1, s2, sg, ami, role, a], ["apiVersion: karpenter.k8s.aws/v1", "alias: al2023@v20240807", "httpTokens: required"]
+
+
+def _v8_karpenter_nodepool(g: Gen):
+    c, prof, a, q = g.name("pms"), g.name("pms"), g.account(), g.name("pms")
+    text = ("apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata:\n  name: general\nspec:\n  template:\n    spec:\n"
+            "      requirements:\n        - key: karpenter.k8s.aws/instance-category\n          operator: In\n          values: [\"c\", \"m\", \"r\"]\n"
+            "        - key: karpenter.sh/capacity-type\n          operator: In\n          values: [\"spot\", \"on-demand\"]\n"
+            "      nodeClassRef:\n        group: karpenter.k8s.aws\n        kind: EC2NodeClass\n        name: default\n"
+            "  limits:\n    cpu: 1000\n  disruption:\n    consolidationPolicy: WhenEmptyOrUnderutilized\n    consolidateAfter: 1m\n"
+            "---\n# helm values for the controller\nsettings:\n"
+            f"  clusterName: {c}\n  interruptionQueue: {q}\n"
+            f"serviceAccount:\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/KarpenterController-{c}\n"
+            f"# legacy v1beta1: instanceProfile: {prof}\n")
+    return text, [c, prof, a, q], ["consolidationPolicy: WhenEmptyOrUnderutilized", "karpenter.k8s.aws/instance-category",
+                                   "values: [\"spot\", \"on-demand\"]"]
+
+
+def _v8_external_secrets(g: Gen):
+    a, r, role, sec, ps = g.account(), g.region(), g.name("pms"), f"prod/{g.name('ms')}/db", f"/{g.name('ms')}/prod/api-key"
+    text = ("apiVersion: external-secrets.io/v1beta1\nkind: SecretStore\nmetadata:\n  name: aws-sm\nspec:\n  provider:\n    aws:\n"
+            f"      service: SecretsManager\n      region: {r}\n      role: arn:aws:iam::{a}:role/{role}\n"
+            "      auth:\n        jwt:\n          serviceAccountRef:\n            name: external-secrets-sa\n---\n"
+            "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: db-credentials\nspec:\n"
+            "  refreshInterval: 1h\n  secretStoreRef:\n    name: aws-sm\n    kind: SecretStore\n  target:\n    name: db-credentials\n"
+            f"  data:\n    - secretKey: password\n      remoteRef:\n        key: {sec}\n        property: password\n"
+            f"    - secretKey: api-key\n      remoteRef:\n        key: {ps}\n")
+    return text, [a, role, sec, ps], ["service: SecretsManager", "refreshInterval: 1h", "external-secrets.io/v1beta1"]
+
+
+def _v8_ack_resources(g: Gen):
+    b, t, a, r, k = g.bucket(), g.name(), g.account(), g.region(), _uuid(g)
+    text = ("apiVersion: s3.services.k8s.aws/v1alpha1\nkind: Bucket\nmetadata:\n  name: uploads\nspec:\n"
+            f"  name: {b}\n  encryption:\n    rules:\n      - applyServerSideEncryptionByDefault:\n          sseAlgorithm: aws:kms\n"
+            f"          kmsMasterKeyID: arn:aws:kms:{r}:{a}:key/{k}\n---\n"
+            "apiVersion: dynamodb.services.k8s.aws/v1alpha1\nkind: Table\nmetadata:\n  name: sessions\nspec:\n"
+            f"  tableName: {t}\n  billingMode: PAY_PER_REQUEST\n  keySchema:\n    - attributeName: pk\n      keyType: HASH\n"
+            f"status:\n  ackResourceMetadata:\n    arn: arn:aws:dynamodb:{r}:{a}:table/{t}\n    ownerAccountID: \"{a}\"\n    region: {r}\n")
+    return text, [b, t, a, k], ["s3.services.k8s.aws/v1alpha1", "keyType: HASH", "sseAlgorithm: aws:kms"]
+
+
+def _v8_helm_lbc_values(g: Gen):
+    c, v, a, role, r = g.name("pms"), g.hexid("vpc"), g.account(), g.name("pms"), g.region()
+    text = ("$ helm upgrade --install aws-load-balancer-controller eks/aws-load-balancer-controller -n kube-system \\\n"
+            f"    --set clusterName={c} --set region={r} --set vpcId={v} \\\n"
+            "    --set serviceAccount.create=false --set serviceAccount.name=aws-load-balancer-controller --version 1.8.1\n\n"
+            f"# values-prod.yaml\nclusterName: {c}\nregion: {r}\nvpcId: {v}\nserviceAccount:\n  annotations:\n"
+            f"    eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{role}\nenableServiceMutatorWebhook: false\n")
+    return text, [c, v, a, role], ["--version 1.8.1", "enableServiceMutatorWebhook: false", "eks/aws-load-balancer-controller"]
+
+
+def _v8_pod_identity(g: Gen):
+    c, a, role, assoc, ns = g.name("pms"), g.account(), g.name("pms"), "a-" + g.alnum(17, _LOWER_ALNUM), g.pick(["payments", "ingest", "batch"])
+    r = g.region()
+    out = {"association": {"clusterName": c, "namespace": ns, "serviceAccount": "worker",
+                           "roleArn": f"arn:aws:iam::{a}:role/{role}",
+                           "associationArn": f"arn:aws:eks:{r}:{a}:podidentityassociation/{c}/{assoc}",
+                           "associationId": assoc, "tags": {}, "createdAt": "2024-06-02T10:11:12.345000+00:00",
+                           "modifiedAt": "2024-06-02T10:11:12.345000+00:00"}}
+    text = (f"$ aws eks create-pod-identity-association --cluster-name {c} --namespace {ns} --service-account worker "
+            f"--role-arn arn:aws:iam::{a}:role/{role}\n" + json.dumps(out, indent=4))
+    return text, [c, a, role, assoc], ['"serviceAccount": "worker"', "2024-06-02T10:11:12.345000+00:00"]
+
+
+def _v8_irsa_trust(g: Gen):
+    a, r, oidc, ns, sa = g.account(), g.region(), g.alnum(32, "0123456789ABCDEF"), g.pick(["kube-system", "monitoring"]), g.pick(["ebs-csi-controller-sa", "cluster-autoscaler"])
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{a}:oidc-provider/oidc.eks.{r}.amazonaws.com/id/{oidc}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"oidc.eks.{r}.amazonaws.com/id/{oidc}:sub": f"system:serviceaccount:{ns}:{sa}",
+                                       f"oidc.eks.{r}.amazonaws.com/id/{oidc}:aud": "sts.amazonaws.com"}}}]}
+    return "trust-policy.json for the IRSA role:\n" + json.dumps(doc, indent=2), [a, oidc], [
+        "sts:AssumeRoleWithWebIdentity", f"system:serviceaccount:{ns}:{sa}", '"2012-10-17"']
+
+
+def _v8_kubectl_events_lbc(g: Gen):
+    sg, s1, a, r, cert = g.hexid("sg"), g.hexid("subnet"), g.account(), g.region(), _uuid(g)
+    text = ("$ kubectl describe ingress web -n storefront\n...\nEvents:\n  Type     Reason            Age   From     Message\n"
+            "  ----     ------            ----  ----     -------\n"
+            f"  Warning  FailedDeployModel  42s   ingress  Failed deploy model due to AccessDenied: User: arn:aws:sts::{a}:assumed-role/"
+            f"AmazonEKSLoadBalancerControllerRole/1717405342123456789 is not authorized to perform: ec2:AuthorizeSecurityGroupIngress "
+            f"on resource: arn:aws:ec2:{r}:{a}:security-group/{sg}\n"
+            f"  Warning  FailedBuildModel   12s   ingress  Failed build model due to couldn't auto-discover subnets: subnet {s1} "
+            "is not tagged with kubernetes.io/role/elb\n"
+            f"  Normal   SuccessfullyReconciled  3s  ingress  certificate arn:aws:acm:{r}:{a}:certificate/{cert} attached")
+    return text, [sg, s1, a, cert], ["ec2:AuthorizeSecurityGroupIngress", "kubernetes.io/role/elb", "FailedDeployModel"]
+
+
+# policies with conditions
+def _v8_bucket_policy_vpce(g: Gen):
+    b, vpce, vpc, o = g.bucket(), g.hexid("vpce"), g.hexid("vpc"), g.org()
+    doc = {"Version": "2012-10-17", "Id": "RestrictToVpce", "Statement": [
+        {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"],
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}},
+        {"Sid": "AllowOrgRead", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:aws:s3:::{b}", f"arn:aws:s3:::{b}/*"],
+         "Condition": {"StringEquals": {"aws:PrincipalOrgID": o, "aws:SourceVpc": vpc}}}]}
+    return json.dumps(doc, indent=2), [b, vpce, vpc, o], ["aws:SourceVpce", "aws:PrincipalOrgID", '"s3:GetObject"', '"Sid": "DenyOutsideVpce"']
+
+
+def _v8_bucket_policy_cloudtrail(g: Gen):
+    b, a, r, trail = g.bucket(), g.account(), g.region(), g.name("pms")
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:GetBucketAcl", "Resource": f"arn:aws:s3:::{b}",
+         "Condition": {"StringEquals": {"aws:SourceArn": f"arn:aws:cloudtrail:{r}:{a}:trail/{trail}"}}},
+        {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{b}/AWSLogs/{a}/*",
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": a}}}]}
+    return json.dumps(doc), [b, a, trail], ["cloudtrail.amazonaws.com", "bucket-owner-full-control", "s3:x-amz-acl", "aws:SourceAccount"]
+
+
+def _v8_kms_key_policy(g: Gen):
+    a, a2, role, role2, r = g.account(), g.account(), g.name("pms"), g.name("pms"), g.region()
+    doc = {"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Allow use of the key", "Effect": "Allow",
+         "Principal": {"AWS": [f"arn:aws:iam::{a}:role/{role}", f"arn:aws:iam::{a2}:role/{role2}"]},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{r}.amazonaws.com", "kms:CallerAccount": [a, a2]}}}]}
+    return json.dumps(doc, indent=4), [a, a2, role, role2], ["kms:ViaService", "kms:GenerateDataKey*", "key-consolepolicy-3"]
+
+
+def _v8_scp(g: Gen):
+    a, role, ou = g.account(), g.name("pms"), "ou-" + g.alnum(4, _LOWER_ALNUM) + "-" + g.alnum(8, _LOWER_ALNUM)
+    o, pid = g.org(), "p-" + g.alnum(8, _LOWER_ALNUM)
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyLeaveOrg", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"},
+        {"Sid": "RegionLock", "Effect": "Deny", "NotAction": ["iam:*", "sts:*", "support:*"], "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]},
+                       "ArnNotLike": {"aws:PrincipalARN": f"arn:aws:iam::{a}:role/{role}"}}}]}
+    text = (f"$ aws organizations create-policy --type SERVICE_CONTROL_POLICY --name region-lock --content file://scp.json\n"
+            f"{json.dumps(doc, indent=2)}\n$ aws organizations attach-policy --policy-id {pid} --target-id {ou}\n"
+            f"# org {o}")
+    return text, [a, role, ou, o, pid], ["SERVICE_CONTROL_POLICY", "aws:RequestedRegion", "organizations:LeaveOrganization"]
+
+
+def _v8_github_oidc_trust(g: Gen):
+    a, org_, repo = g.account(), g.pick(["kestrel-labs", "orion-platform", "nimbus-eng"]), g.name("ms")
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{a}:oidc-provider/token.actions.githubusercontent.com"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                      "StringLike": {"token.actions.githubusercontent.com:sub": f"repo:{org_}/{repo}:ref:refs/heads/main"}}}]}
+    return json.dumps(doc, indent=2), [a], ["token.actions.githubusercontent.com:sub", "sts.amazonaws.com",
+                                            f"repo:{org_}/{repo}:ref:refs/heads/main"]
+
+
+def _v8_sns_topic_policy(g: Gen):
+    a, r, t, b = g.account(), g.region(), g.name("pms"), g.bucket()
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "AllowS3Publish", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "SNS:Publish",
+        "Resource": f"arn:aws:sns:{r}:{a}:{t}",
+        "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:*:*:{b}"}, "StringEquals": {"aws:SourceAccount": a}}}]}
+    text = (f"aws sns set-topic-attributes --topic-arn arn:aws:sns:{r}:{a}:{t} --attribute-name Policy "
+            f"--attribute-value '{json.dumps(doc)}'")
+    return text, [a, t, b], ["SNS:Publish", "--attribute-name Policy", "aws:SourceArn"]
+
+
+def _v8_permission_boundary(g: Gen):
+    a, u, pb, b = g.account(), g.person().replace(".", "-"), g.name("pms"), g.bucket()
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ServiceBoundaries", "Effect": "Allow", "Action": ["s3:*", "cloudwatch:*", "ec2:Describe*"], "Resource": "*"},
+        {"Sid": "NoBoundaryChange", "Effect": "Deny",
+         "Action": ["iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"],
+         "Resource": f"arn:aws:iam::{a}:user/{u}",
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": f"arn:aws:iam::{a}:policy/{pb}"}}},
+        {"Sid": "ProtectLogs", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{b}/*"}]}
+    text = (f"$ aws iam put-user-permissions-boundary --user-name {u} --permissions-boundary arn:aws:iam::{a}:policy/{pb}\n"
+            f"$ aws iam get-policy-version --policy-arn arn:aws:iam::{a}:policy/{pb} --version-id v3 --query PolicyVersion.Document\n"
+            + json.dumps(doc, indent=2) +
+            "\n$ aws iam attach-user-policy --user-name " + u + " --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess")
+    return text, [a, u, pb, b], ["iam:PermissionsBoundary", "arn:aws:iam::aws:policy/ReadOnlyAccess", "--version-id v3"]
+
+
+def _v8_lambda_resource_policy(g: Gen):
+    a, a2, r, fn, api, rid = g.account(), g.account(), g.region(), _fn(g), _api_id(g), _uuid(g)
+    stmt = {"Sid": f"apigw-{rid}", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction", "Resource": f"arn:aws:lambda:{r}:{a}:function:{fn}",
+            "Condition": {"ArnLike": {"AWS:SourceArn": f"arn:aws:execute-api:{r}:{a}:{api}/*/POST/orders"}}}
+    out = {"Policy": json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": [stmt]}), "RevisionId": _uuid(g)}
+    text = (f"$ aws lambda add-permission --function-name {fn} --statement-id apigw-{rid} --action lambda:InvokeFunction "
+            f"--principal apigateway.amazonaws.com --source-account {a2}\n$ aws lambda get-policy --function-name {fn}\n"
+            + json.dumps(out, indent=4))
+    return text, [a, a2, fn, api], ["lambda:InvokeFunction", "apigateway.amazonaws.com", rid]
+
+
+def _v8_ecr_repo_policy(g: Gen):
+    a1, a2, o, repo = g.account(), g.account(), g.org(), f"{g.name('ms')}/{g.name('ms')}"
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "CrossAccountPull", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{a1}:root", f"arn:aws:iam::{a2}:root"]},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [f"{o}/r-{g.alnum(4, _LOWER_ALNUM)}/ou-*"]}}}]}
+    text = f"ECR repository {repo} policy:\n```json\n{json.dumps(doc, indent=2)}\n```"
+    return text, [a1, a2, o, repo], ["ecr:GetDownloadUrlForLayer", "aws:PrincipalOrgPaths", "ForAnyValue:StringLike"]
+
+
+# CSV and tabular exports
+def _v8_credential_report(g: Gen):
+    a = g.account()
+    u1, u2 = g.person().replace(".", "-"), g.name("ms") + "-ci"
+    hdr = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,"
+           "mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,"
+           "access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+           "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated")
+    rows = [f"<root_account>,arn:aws:iam::{a}:root,2019-03-11T09:12:44+00:00,not_supported,2024-05-30T07:01:12+00:00,not_supported,"
+            "not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
+            f"{u1},arn:aws:iam::{a}:user/{u1},2021-07-02T14:20:01+00:00,true,2024-06-01T08:55:10+00:00,2024-01-15T10:00:00+00:00,"
+            "N/A,true,true,2023-02-10T12:00:00+00:00,2024-06-02T09:00:00+00:00,eu-west-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
+            f"{u2},arn:aws:iam::{a}:user/automation/{u2},2022-11-20T16:45:33+00:00,false,N/A,N/A,N/A,false,true,"
+            "2022-11-20T16:45:34+00:00,2024-06-02T23:59:00+00:00,us-east-1,ecr,true,2023-08-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A"]
+    text = "aws iam get-credential-report --query Content --output text | base64 -d\n" + hdr + "\n" + "\n".join(rows)
+    return text, [a, u1, u2], ["<root_account>", "not_supported", "access_key_1_last_used_service"]
+
+
+def _v8_s3_inventory(g: Gen):
+    b = g.bucket()
+    rows = []
+    for _ in range(3):
+        key = f"uploads/{g.alnum(8, _HEX)}/{g.pick(['invoice', 'avatar', 'export'])}.{g.pick(['pdf', 'png', 'csv'])}"
+        rows.append(f'"{b}","{key}","{g.r.randint(1000, 9000000)}","2024-05-{g.r.randint(10, 31)}T11:02:33.000Z",'
+                    f'"{g.alnum(32, _HEX)}","STANDARD","false","","SSE-KMS"')
+    text = ("S3 Inventory CSV (no header; fields Bucket, Key, Size, LastModifiedDate, ETag, StorageClass, IsMultipartUploaded, "
+            "ReplicationStatus, EncryptionStatus):\n" + "\n".join(rows))
+    return text, [b], ['"STANDARD","false","","SSE-KMS"', "IsMultipartUploaded"]
+
+
+def _v8_cur_rows(g: Gen):
+    a1, a2, iid, b, r = g.account(), g.account(), g.iid(), g.bucket(), g.region()
+    vol, fn = g.hexid("vol"), _fn(g)
+    hdr = ("identity_line_item_id,bill_payer_account_id,line_item_usage_account_id,line_item_line_item_type,"
+           "line_item_product_code,line_item_usage_type,line_item_resource_id,line_item_unblended_cost")
+    li = [g.alnum(52, _LOWER_ALNUM) for _ in range(4)]
+    rows = [f"{li[0]},{a1},{a2},Usage,AmazonEC2,EUW1-BoxUsage:m6i.large,{iid},2.304",
+            f"{li[1]},{a1},{a2},Usage,AmazonEC2,EUW1-EBS:VolumeUsage.gp3,{vol},0.512",
+            f"{li[2]},{a1},{a2},Usage,AmazonS3,EUW1-TimedStorage-ByteHrs,{b},0.0871",
+            f"{li[3]},{a1},{a2},Usage,AWSLambda,EUW1-Lambda-GB-Second,arn:aws:lambda:{r}:{a2}:function:{fn},0.0032"]
+    text = "SELECT ... FROM cur_db.cur_table LIMIT 4 (Athena results, CSV):\n" + hdr + "\n" + "\n".join(rows)
+    return text, [a1, a2, iid, b, vol, fn], [li[0], "EUW1-BoxUsage:m6i.large", "line_item_resource_id", "AmazonEC2"]
+
+
+def _v8_cost_explorer_csv(g: Gen):
+    a1, a2, a3 = g.account(), g.account(), g.account()
+    text = ("Linked account,Linked account name,2024-04,2024-05,Total\n"
+            f"{a1} (prod-workloads),prod-workloads,\"12,402.11\",\"13,018.40\",\"25,420.51\"\n"
+            f"{a2} (shared-services),shared-services,\"3,881.02\",\"3,902.77\",\"7,783.79\"\n"
+            f"{a3} (sandbox),sandbox,212.90,188.05,400.95\n"
+            "Total costs,,\"16,496.03\",\"17,109.22\",\"33,605.25\"")
+    return text, [a1, a2, a3], ["Total costs", "2024-04", "\"33,605.25\""]
+
+
+def _v8_org_accounts_table(g: Gen):
+    a1, a2, a3, o = g.account(), g.account(), g.account(), g.org()
+    e = [f"aws+{g.name('ms')}@{g.pick(['kestrel.io', 'orion-labs.dev'])}" for _ in range(3)]
+
+    def row(a, n, m):
+        return f"||  arn:aws:organizations::{a1}:account/{o}/{a}  |  {m:<34}|  {a}  |  {n:<16}|  ACTIVE  ||"
+    text = ("$ aws organizations list-accounts --output table\n"
+            "-----------------------------------------------------------------------------------------------------------\n"
+            "|                                               ListAccounts                                              |\n"
+            "+---------------------------------------------------------------------------------------------------------+\n"
+            "||                                                Accounts                                               ||\n"
+            "|+---------------------------------------------------------+------------------------------------+--------+|\n"
+            "||                           Arn                           |               Email                |   Id   ||\n"
+            f"{row(a1, 'management', e[0])}\n{row(a2, 'log-archive', e[1])}\n{row(a3, 'payments-prod', e[2])}")
+    return text, [a1, a2, a3, o], ["ListAccounts", "ACTIVE"]
+
+
+def _v8_org_accounts_csv(g: Gen):
+    accts = [g.account() for _ in range(4)]
+    names = ["Management", "Audit", "Log Archive", f"{g.name('ms')}"]
+    ous = ["Root", "Security", "Security", "Workloads/Prod"]
+    lines = ["Id,Name,Email,Status,JoinedMethod,JoinedTimestamp,OU"]
+    for a, n, ou in zip(accts, names, ous, strict=True):
+        lines.append(f"{a},{n},aws-{n.lower().replace(' ', '-')}@kestrel.io,ACTIVE,{g.pick(['INVITED', 'CREATED'])},2022-0{g.r.randint(1, 9)}-14T09:00:00Z,{ou}")
+    return "Exported from the Organizations console (accounts.csv):\n" + "\n".join(lines), accts + [names[3]], ["JoinedMethod", "Workloads/Prod"]
+
+
+def _v8_securityhub_csv(g: Gen):
+    a, r, b, sg, iid = g.account(), g.region(), g.bucket(), g.hexid("sg"), g.iid()
+    fid = _uuid(g)
+    text = ("AwsAccountId,Region,Title,Severity,ResourceType,ResourceId,ComplianceStatus,WorkflowStatus,GeneratorId,UpdatedAt\n"
+            f"{a},{r},S3 general purpose buckets should block public access,HIGH,AwsS3Bucket,arn:aws:s3:::{b},FAILED,NEW,"
+            "security-control/S3.8,2024-06-02T04:11:09.421Z\n"
+            f"{a},{r},Security groups should not allow unrestricted access to ports with high risk,CRITICAL,AwsEc2SecurityGroup,"
+            f"arn:aws:ec2:{r}:{a}:security-group/{sg},FAILED,NOTIFIED,security-control/EC2.19,2024-06-02T04:11:12.003Z\n"
+            f"{a},{r},EC2 instances should use IMDSv2,MEDIUM,AwsEc2Instance,arn:aws:ec2:{r}:{a}:instance/{iid},FAILED,NEW,"
+            f"security-control/EC2.8,2024-06-02T04:12:40.118Z\n# finding id arn:aws:securityhub:{r}:{a}:security-control/S3.8/finding/{fid}")
+    return text, [a, b, sg, iid], ["security-control/EC2.19", "AwsEc2SecurityGroup", "2024-06-02T04:11:09.421Z"]
+
+
+def _v8_config_query(g: Gen):
+    a1, a2, v1, v2, r = g.account(), g.account(), g.hexid("vpc"), g.hexid("vpc"), g.region()
+    q = ("SELECT accountId, awsRegion, resourceId, resourceName, configuration.cidrBlock WHERE resourceType = 'AWS::EC2::VPC'")
+    res = {"QueryInfo": {"SelectFields": [{"Name": "accountId"}, {"Name": "awsRegion"}, {"Name": "resourceId"},
+                                          {"Name": "resourceName"}, {"Name": "configuration.cidrBlock"}]},
+           "Results": [json.dumps({"accountId": a1, "awsRegion": r, "resourceId": v1, "resourceName": g.name("ms"),
+                                   "configuration": {"cidrBlock": "10.20.0.0/16"}}),
+                       json.dumps({"accountId": a2, "awsRegion": r, "resourceId": v2,
+                                   "configuration": {"cidrBlock": "10.30.0.0/16"}})]}
+    name = json.loads(res["Results"][0])["resourceName"]
+    text = (f"$ aws configservice select-aggregate-resource-config --configuration-aggregator-name org-agg --expression \"{q}\"\n"
+            + json.dumps(res, indent=2))
+    return text, [a1, a2, v1, v2, name], ["AWS::EC2::VPC", "10.20.0.0/16", "configuration.cidrBlock"]
+
+
+def _v8_md_inventory_table(g: Gen):
+    a, c, db, q, b = g.account(), g.name("pms"), g.name("pms"), g.name("pms"), g.bucket()
+    text = ("| Resource | Type | Account | Region | Owner |\n|---|---|---|---|---|\n"
+            f"| {c} | EKS cluster | {a} | eu-west-1 | platform |\n| {db} | Aurora cluster | {a} | eu-west-1 | data |\n"
+            f"| {q} | SQS queue | {a} | us-east-1 | payments |\n| {b} | S3 bucket | {a} | us-east-1 | web |")
+    return text, [a, c, db, q, b], ["| Resource | Type | Account | Region | Owner |", "EKS cluster"]
+
+
+# prose in Italian, Turkish, Vietnamese, Hindi, Russian, Indonesian
+def _v8_it_incident(g: Gen):
+    a, c, iid, db = g.account(), g.name("pms"), g.iid(), g.name("pms")
+    text = (f"Nota sull'incidente: alle 03:12 il cluster EKS {c} nell'account {a} ha perso due nodi; l'istanza {iid} "
+            f"non risponde ai controlli di stato. Il database Aurora {db} è rimasto disponibile. Prossimo passo: "
+            "ruotare le chiavi e verificare i log di CloudTrail.")
+    return text, [a, c, iid, db], ["CloudTrail", "03:12"]
+
+
+def _v8_tr_ticket(g: Gen):
+    b, a, role, k = g.bucket(), g.account(), g.name("pms"), g.akid()
+    text = (f"Destek talebi: {a} numaralı hesaptaki {b} adlı S3 kovasına erişim reddediliyor. {role} rolü ile deneyince "
+            f"AccessDenied alıyoruz. Eski erişim anahtarı {k} devre dışı bırakıldı mı?")
+    return text, [b, a, role, k], ["AccessDenied"]
+
+
+def _v8_vi_chat(g: Gen):
+    fn, q, a, r = _fn(g), g.name("pms"), g.account(), g.region()
+    text = (f"Anh ơi, hàm Lambda {fn} trong tài khoản {a} ({r}) không đọc được hàng đợi SQS {q} nữa. "
+            "Em đã kiểm tra quyền sqs:ReceiveMessage rồi, vẫn bị lỗi timeout sau 30 giây.")
+    return text, [fn, q, a], ["sqs:ReceiveMessage", "30 giây"]
+
+
+def _v8_hi_note(g: Gen):
+    a, b, c, sg = g.account(), g.bucket(), g.name("pms"), g.hexid("sg")
+    text = (f"टीम, प्रोडक्शन अकाउंट {a} में S3 बकेट {b} सार्वजनिक हो गया था। मैंने ECS क्लस्टर {c} के सुरक्षा समूह {sg} से "
+            "पोर्ट 22 हटा दिया है। कृपया कल सुबह तक IAM नीतियों की समीक्षा करें।")
+    return text, [a, b, c, sg], ["IAM", "पोर्ट 22"]
+
+
+def _v8_ru_ticket(g: Gen):
+    a, t, role, r, db = g.account(), g.name(), g.name("pms"), g.region(), g.name("pms")
+    text = (f"Тикет OPS-2291: таблица DynamoDB {t} в аккаунте {a} ({r}) упирается в лимит записи. Роль {role} "
+            f"получает ProvisionedThroughputExceededException. Также проверьте реплику RDS {db} — задержка репликации 40 секунд.")
+    return text, [a, t, role, db], ["ProvisionedThroughputExceededException", "OPS-2291"]
+
+
+def _v8_id_chat(g: Gen):
+    a, b, fn, v, arn_role = g.account(), g.bucket(), _fn(g), g.hexid("vpc"), g.name("pms")
+    text = (f"Halo tim, deploy ke akun {a} gagal. Bucket {b} sudah ada, dan fungsi {fn} tidak bisa dibuat di VPC {v}. "
+            f"Pesan galatnya: User: arn:aws:sts::{a}:assumed-role/{arn_role}/deployer is not authorized to perform: "
+            "lambda:CreateFunction. Tolong dicek ya.")
+    return text, [a, b, fn, v, arn_role], ["lambda:CreateFunction", "Tolong dicek ya."]
+
+
+# negatives: must come through unchanged
+def _v8_neg_tool_ids(g: Gen):
+    tid, rid, sha = _toolu(g), _uuid(g), _sha(g)
+    text = json.dumps({"type": "tool_use", "id": tid, "name": "Bash",
+                       "input": {"command": f"git show {sha} --stat && aws sts get-caller-identity --query Account --output text",
+                                 "description": "Check the commit and who I am"}}) + f"\nx-amzn-RequestId: {rid}"
+    return text, [], [tid, sha, rid, "--query Account --output text"]
+
+
+def _v8_neg_policy_words(g: Gen):
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "kms:Decrypt"],
+                                                   "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"},
+                                                                                  "StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}]}
+    text = ("Template for the docs (no real resources):\n" + json.dumps(doc) +
+            "\nManaged policies: arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess, "
+            "arn:aws:iam::aws:policy/service-role/AmazonEKSClusterPolicy\n"
+            "See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html")
+    return text, [], ["s3:GetObject", "aws:SecureTransport", "aws:RequestedRegion", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+                      "arn:aws:iam::aws:policy/service-role/AmazonEKSClusterPolicy",
+                      "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"]
+
+
+def _v8_neg_versions_enums(g: Gen):
+    u = _uuid(g)
+    text = ("package.json: \"aws-amplify\": \"^6.3.6\", \"@aws-amplify/backend\": \"1.2.1\"\n"
+            "Chart: aws-load-balancer-controller-1.8.1 (app v2.8.1); karpenter 1.0.6; external-secrets 0.9.20\n"
+            f"Correlation ID {u}, status ACTIVE, BillingMode PAY_PER_REQUEST, StorageClass INTELLIGENT_TIERING,\n"
+            "capacity-type on-demand, regions ap-southeast-2 and eu-north-1, updated 2024-06-03T10:22:41Z")
+    return text, [], ["\"aws-amplify\": \"^6.3.6\"", "aws-load-balancer-controller-1.8.1", u, "INTELLIGENT_TIERING",
+                      "ap-southeast-2", "2024-06-03T10:22:41Z", "PAY_PER_REQUEST"]
+
+
+def _v8_neg_todo_generic(g: Gen):
+    todos = [{"content": "Run terraform plan in the staging workspace", "status": "completed", "activeForm": "Running terraform plan"},
+             {"content": "Add s3:ListBucket to the reader policy", "status": "in_progress", "activeForm": "Adding s3:ListBucket"},
+             {"content": "Bump aws-sdk to v3.592.0", "status": "pending", "activeForm": "Bumping aws-sdk"}]
+    text = json.dumps({"type": "tool_use", "id": _toolu(g), "name": "TodoWrite", "input": {"todos": todos}})
+    return text, [], ["Run terraform plan in the staging workspace", "s3:ListBucket", "v3.592.0", '"status": "in_progress"']
+
+
+VARIANTS_8: list[Template] = [
+    # Claude Code tool traffic: Bash tool_use (flags, --query, s3 sync) and a table result, Edit (tfvars, YAML with its
+    # result), Write (.env), Grep (files_with_matches, content -n, count), Glob, TodoWrite, Task, WebFetch; MCP results
+    # from an aws-api server, CloudWatch Logs Insights, Cost Explorer (#0-#16)
+    _v8_bash_describe, _v8_bash_query_arn, _v8_bash_s3_sync, _v8_bash_result_table, _v8_edit_tfvars, _v8_edit_yaml,
+    _v8_write_env, _v8_grep_files, _v8_grep_content, _v8_grep_count, _v8_glob, _v8_todowrite, _v8_task_prompt,
+    _v8_webfetch_console, _v8_mcp_aws_api, _v8_mcp_cwlogs, _v8_mcp_cost,
+    # frontend and mobile: aws-exports.js, amplifyconfiguration.json, amplify_outputs.json, Next.js and Vite env,
+    # Android strings.xml, iOS Info.plist, Flutter, Amplify.configure (#17-#25)
+    _v8_aws_exports, _v8_amplifyconfiguration, _v8_amplify_outputs, _v8_next_env, _v8_vite_env, _v8_android_strings,
+    _v8_info_plist, _v8_flutter_config, _v8_amplify_js_configure,
+    # Kubernetes: ALB Ingress, NLB Service, Karpenter EC2NodeClass and NodePool + values, external-secrets, ACK, LBC Helm
+    # values, Pod Identity, IRSA trust, LBC events (#26-#35)
+    _v8_alb_ingress, _v8_nlb_service, _v8_karpenter_nodeclass, _v8_karpenter_nodepool, _v8_external_secrets,
+    _v8_ack_resources, _v8_helm_lbc_values, _v8_pod_identity, _v8_irsa_trust, _v8_kubectl_events_lbc,
+    # policies: S3 with SourceVpce / PrincipalOrgID, CloudTrail bucket, KMS key, SCP, GitHub OIDC trust, SNS topic,
+    # permission boundary, Lambda resource policy, ECR repository (#36-#44)
+    _v8_bucket_policy_vpce, _v8_bucket_policy_cloudtrail, _v8_kms_key_policy, _v8_scp, _v8_github_oidc_trust,
+    _v8_sns_topic_policy, _v8_permission_boundary, _v8_lambda_resource_policy, _v8_ecr_repo_policy,
+    # CSV and tables: credential report, S3 Inventory, CUR, Cost Explorer, Organizations table and CSV, Security Hub,
+    # Config advanced query, a markdown inventory (#45-#53)
+    _v8_credential_report, _v8_s3_inventory, _v8_cur_rows, _v8_cost_explorer_csv, _v8_org_accounts_table,
+    _v8_org_accounts_csv, _v8_securityhub_csv, _v8_config_query, _v8_md_inventory_table,
+    # prose: Italian, Turkish, Vietnamese, Hindi, Russian, Indonesian (#54-#59)
+    _v8_it_incident, _v8_tr_ticket, _v8_vi_chat, _v8_hi_note, _v8_ru_ticket, _v8_id_chat,
+    # negatives (#60-#63)
+    _v8_neg_tool_ids, _v8_neg_policy_words, _v8_neg_versions_enums, _v8_neg_todo_generic,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -4098,7 +4935,8 @@ CLASSES: dict[str, list[Template]] = {
 }
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
-                                       "variants-6": VARIANTS_6, "variants-7": VARIANTS_7}
+                                       "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
+                                       "variants-8": VARIANTS_8}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
