@@ -306,9 +306,42 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     keep = params.get("keep_values")
     if keep is not None and _AWS_WORD_PARTS.fullmatch(value) and value in keep:
         return []  # instance-state-name, in-use: AWS's words (vocab.yaml's enum values and filter names)
+    if _NAME_KEY.match(text, m.start()) and in_state_object(text, m.start()):
+        return []  # "State": {"Name": "ChargeCard"}: a state's name, not a resource's
     if "/" in value or ":" in value:
         return _path_parts(text, start, end, kind)
     return [(start, end, kind)]
+
+
+# A "Name" key directly in an object under a "State" key is a state's name: every botocore structure
+# held under a member named State that has a Name (EC2's InstanceState) holds an enum there
+# ("running"), and a Step Functions context object's "State": {"Name": "ChargeCard", "EnteredTime":
+# ..., "RetryCount": 0} names a state of the machine's definition, as its "StartAt" and "Next" do:
+# no resource of the account.
+_NAME_KEY = re.compile(r'[\\\x00]*"Name[\\\x00]*"')
+_STATE_OPEN = re.compile(r'"State[\\\x00]*"[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*\{')
+_BRACES = re.compile(r"[{}]")
+_STATE_REACH = 400
+
+
+def in_state_object(text: str, key_start: int) -> bool:
+    """The key at ``key_start`` stands directly in an object that a ``"State"`` key opens (within
+    ``_STATE_REACH`` characters before it): the braces between balance. Linear in the reach."""
+    lo = max(0, key_start - _STATE_REACH)
+    at = text.rfind('"State', lo, key_start)
+    while at >= 0:
+        opened = _STATE_OPEN.match(text, at)
+        if opened is not None and opened.end() <= key_start:
+            break
+        at = text.rfind('"State', lo, at)
+    else:
+        return False
+    depth = 0
+    for ch in _BRACES.findall(text, opened.end(), key_start):
+        depth += 1 if ch == "{" else -1
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 # Lower-case words of several parts: the only values context_value looks up in ``keep_values``

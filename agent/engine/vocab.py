@@ -108,6 +108,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if q is None:
             q2 = None   # the quote after an unquoted value closes the string it stands in ("S3_BUCKET=x")
         generic = kq and label in params.get("generic", ())
+        if generic and label == "Name" and splitters.in_state_object(text, label_start):
+            return []  # "State": {"Name": "ChargeCard"}: a state's name (splitters.in_state_object)
         listed = kq and not generic and label in params.get("generic_lists", ())   # "deploymentGroups": [...]
         generic = generic or listed
         if not generic and label in params.get("generic_near_arn", ()):
@@ -579,7 +581,8 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
-            or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)):
+            or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)) \
+            or _per_request_or_code(text, start, value, label):
         return []
     scheme = value.find("://")
     if scheme > 0:
@@ -593,6 +596,38 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
     return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
+
+
+def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
+    """Values of an identifier's shape that name no resource of the account: an X-Ray trace ID
+    (``1-5f84c7a1-<24 hex>``, one per request, like the request IDs the vocabulary leaves out); a
+    64-bit segment ID in a trace's context (16 hex with a trace ID in the ``_TRACE_REACH``
+    characters before it: a Lambda REPORT line's ``TraceId: 1-... SegmentId: x``, a segment
+    document's ``"trace_id"`` / ``"id"``); an exception's type name under an exception or error
+    label (``"exception_name": "ConditionalCheckFailedException"``, PowerShell's ``FullyQualifiedErrorId
+    : Amazon.S3.AmazonS3Exception``: code, spelled the same in every account; a test named
+    ``TestWithException`` stays a name); a container runtime's 64-hex container ID under a container ID label (Docker's,
+    OpenTelemetry's ``container.id``; AWS Batch on EKS reports the same ID)."""
+    n = len(value)
+    if n == 35:
+        return _XRAY_TRACE.fullmatch(value) is not None
+    if n == 16:
+        return _HEX.fullmatch(value) is not None and \
+            _XRAY_TRACE.search(text, max(0, start - _TRACE_REACH), start) is not None
+    if n == 64 and _HEX.fullmatch(value):
+        return words(label)[-2:] == ("container", "id")
+    if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
+        w = words(label)
+        return "exception" in w or "error" in w
+    return False
+
+
+_XRAY_TRACE = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
+_HEX = re.compile(r"[0-9a-f]+")
+_TRACE_REACH = 300
+# A type name, optionally dotted (a Java / .NET / Python module path): botocore.errorfactory.X,
+# Amazon.S3.AmazonS3Exception, NoSuchBucketException.
+_TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*Exception")
 
 
 # AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and

@@ -18,9 +18,10 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
 HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "variants-4": 0.94, "variants-5": 0.93,
                    "variants-6": 0.85, "variants-7": 0.83}
-# Share of cases whose must-keep values all come through: 1.0 for the first six sets; variants-7 at what it
-# measured when written (61 of 68: X-Ray IDs, a state name, a container ID, exception names changed).
-HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 0.897}
+# Share of cases whose must-keep values all come through: 1.0 for the first six sets; variants-7 measured
+# 61 of 68 when written (X-Ray IDs, a state name, a container ID, exception names changed), 1.0 since
+# they pass by class (vocab.py's _per_request_or_code, splitters.in_state_object).
+HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 1.0}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
