@@ -291,6 +291,16 @@ ENUM_VALUES = frozenset("""
 """.split())
 # "Name" of an EC2 filter: {"Name": "instance-state-name", "Values": [...]}.
 FILTER_NAME = re.compile(r'(?:[\x00\\]*\\)?"\s*,\s*(?:[\x00\\]*\\)?"Values(?:[\x00\\]*\\)?"')
+# "Name" of a name / value pair spelled as an AWS member (a CloudWatch dimension: {"Name": "QueueName",
+# "Value": "orders-dlq"}): the pair's key, AWS's word; its value is the resource (dimension-name-value).
+MEMBER_NAME = re.compile(r"(?:[A-Z][a-z0-9]+)+(?:Name|Id|Identifier|Arn|ARN|ID)")
+PAIR_VALUE_KEY = re.compile(r'(?:[\x00\\]*\\)?"[ \t]*,(?:\s|[\x00\\]+[nrt]){0,40}'
+                            r'(?:[\x00\\]*\\)?"Value(?:[\x00\\]*\\)?"')
+
+
+def pair_name(text: str, start: int, end: int) -> bool:
+    """The value at ``start:end`` names the key of a name / value pair (``MEMBER_NAME``, then a "Value" key)."""
+    return MEMBER_NAME.fullmatch(text, start, end) is not None and PAIR_VALUE_KEY.match(text, end) is not None
 
 
 def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -301,7 +311,7 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
             or value.endswith(".amazonaws.com") or nothing_secret(value) or value in ENUM_VALUES \
-            or value.startswith("tag:") or FILTER_NAME.match(text, end):
+            or value.startswith("tag:") or FILTER_NAME.match(text, end) or pair_name(text, start, end):
         return []
     keep = params.get("keep_values")
     if keep is not None and _AWS_WORD_PARTS.fullmatch(value) and value in keep:

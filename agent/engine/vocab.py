@@ -172,7 +172,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     if q is None and (text[start] in "-+" or not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
                                                 else _FIELD_END.match(text, end))):
         return []  # a sign starts only a quoted value ("Id": "-1682899164"; id: -1 is a number)
-    if generic and splitters.FILTER_NAME.match(text, end):
+    if generic and (splitters.FILTER_NAME.match(text, end) or splitters.pair_name(text, start, end)):
         return []  # {"Name": "instance-state-name", "Values": [...]}: an EC2 filter's name, not a resource
     keep = params.get("keep_values")
     url_label = _URL_LABEL.search(label) is not None
