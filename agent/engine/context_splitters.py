@@ -197,8 +197,11 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     """Cells of a markdown table (``| Bucket | Region |``) or CSV block whose header names the
     column: account columns must hold 12 digits, name columns a single token (no placeholders)."""
     start, end = m.span("value")
-    sep = "|" if params.get("format") == "markdown" else ","
-    cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
+    if params.get("format") == "fixed":
+        cells_of = _fixed_cells(text, start, end)
+    else:
+        sep = "|" if params.get("format") == "markdown" else ","
+        cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
     if not cells_of or not cells_of[0]:
         return []
     keep = params.get("keep_values", frozenset())
@@ -233,6 +236,27 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
                   and not set(value) <= set("-:")):
                 out.append((vs, vs + len(value), kind))
+    return out
+
+
+_DASHES = re.compile(r"-+")
+
+
+def _fixed_cells(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
+    """Cells of a fixed-width table whose second line underlines each column with dashes (PowerShell's
+    Format-Table, the AWS Tools' default view of a list): a column runs from its dashes to the next
+    column's; the header's cells first, then each row's, the dashes line left out."""
+    lines = _lines(text, start, end)
+    if len(lines) < 3:
+        return []
+    ds, de = lines[1]
+    cols = [d.start() - ds for d in _DASHES.finditer(text, ds, de)]
+    out = []
+    for n, (ls, le) in enumerate(lines):
+        if n == 1:
+            continue
+        bounds = [min(ls + c, le) for c in cols] + [le]
+        out.append([(bounds[i], bounds[i + 1]) for i in range(len(cols))])
     return out
 
 
