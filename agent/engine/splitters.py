@@ -146,7 +146,9 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     account = m.group("account") or ""
     if account == "aws" or not SAFE.fullmatch(m.group("value")):
         return []  # AWS-managed (policy/AdministratorAccess) or unsafe characters
-    if not account and m.group("service") in _AWS_OWNED_WITHOUT_ACCOUNT:
+    service = m.group("service")
+    if not account and (service in _AWS_OWNED_WITHOUT_ACCOUNT or m.group("resource").startswith(
+            _AWS_OWNED_TYPES_WITHOUT_ACCOUNT.get(service, "\0"))):
         return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
     parts: list[Part] = []
     if ACCOUNT.fullmatch(account):
@@ -156,7 +158,6 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     stripped = resource.rstrip(".,;:)")
     segments = _segments(stripped, 0, len(stripped))
     # sns (topic[:subscription]), sqs (queue) and s3 (bucket/key) resources start with the name.
-    service = m.group("service")
     has_type = service not in _NO_RESOURCE_TYPE and len(segments) > 1
     aws_defined = _AWS_DEFINED_SEGMENTS.get(service)
     if aws_defined is not None and aws_defined[0] not in (None, segments[0][1] if segments else None):
@@ -184,6 +185,9 @@ _AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {
 # integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products.
 # Not S3 or Route 53, whose customers' buckets and zones have no account in their ARNs.
 _AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub"})
+# Resource types whose ARNs without an account are AWS's: a Lambda runtime version (INIT_START's
+# "Runtime Version ARN: arn:aws:lambda:eu-west-1::runtime:<64 hex>"), the same for every customer.
+_AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:"}
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 

@@ -141,6 +141,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             command = _in_aws_command(text, m.start())
             generic = command is not None and f"{command.group('op')} {label}" in named
         listed = False
+    if "." in label and label.partition(".")[0] in _OTEL_OWN_NAMESPACES:
+        return []  # telemetry.sdk.name, service.name: OpenTelemetry's words for the SDK and the app
     spaced = None
     if q is not None and q2 is None and form == "key":
         spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
@@ -207,6 +209,11 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     return out
 
 
+# OpenTelemetry resource attributes of the namespaces that describe the SDK itself (telemetry.sdk.name:
+# "opentelemetry") and the application's logical service (service.name, service.namespace): words of
+# OpenTelemetry's semantic conventions, never an AWS resource; the cloud.*, faas.*, aws.* and k8s.*
+# attributes (faas.name, aws.log.group.names, k8s.cluster.name) are read as before.
+_OTEL_OWN_NAMESPACES = frozenset({"telemetry", "service"})
 _SERVICE_NAME_LABEL = re.compile(r"(?:SERVICE|[Ss]ervice)[_-]?(?:NAME|[Nn]ame)$")
 # A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
 # queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.

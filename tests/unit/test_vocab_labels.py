@@ -80,6 +80,9 @@ KEPT = [
     '{"container.id": "d0bc436428200cd73f87b2b1b4422ba3294ab3e988a07b924146d85fdcec4fef"}',
     # a state's name in a Step Functions context object ("State" holds an enum Name in EC2's output)
     '{"State": {"EnteredTime": "2024-06-01T10:00:01.212Z", "Name": "ChargeCard", "RetryCount": 2}}',
+    # OpenTelemetry's own namespaces: the SDK and the application's logical service
+    '{"service.name": "checkout", "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.language": "java"}',
+    "OTEL_RESOURCE_ATTRIBUTES=service.name=checkout-api,service.namespace=shop",
 ]
 
 
