@@ -366,12 +366,19 @@ _AWS_WORD_PARTS = re.compile(r"[a-z][a-z0-9]*(?:[-.:][a-z0-9]+)+")
 def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """Opaque uppercase IDs (Route 53 zones, CloudFront distributions): need digits and letters."""
     start, end = _span(m)
+    if _REQUEST_ID_KEY.search(text, max(0, start - 40), start):
+        return []  # "x-amz-request-id": "ZFMS37MF7931O63O", CloudTrail's "requestID": one per request
     body = text[start + 1:end]
     digits = sum(c.isdigit() for c in body)
     letters = sum(c.isalpha() for c in body)
     if digits >= params.get("min_digits", 1) and letters >= params.get("min_letters", 1):
         return [(start, end, kind)]
     return []
+
+
+# A request ID's key right before the value (S3's x-amz-request-id header, CloudTrail's requestID): S3
+# request IDs are 16 upper-case letters and digits, the shape of a hosted zone or a distribution ID.
+_REQUEST_ID_KEY = re.compile(r'(?i)request-?id[\x00\\]*"?[ \t]*[:=][ \t]*[\x00\\]*"?\Z')
 
 
 _VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|~|\^)\s*$")
