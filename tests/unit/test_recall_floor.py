@@ -17,7 +17,7 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # written (session 9): 85.4 %, 61 of 68 must-keep cases kept; 98.1 %, 68 of 68 after its fixes by class.
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
 HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "variants-4": 0.94, "variants-5": 0.93,
-                   "variants-6": 0.85, "variants-7": 0.97}
+                   "variants-6": 0.85, "variants-7": 0.98}
 # Share of cases whose must-keep values all come through: 1.0 for the first six sets; variants-7 measured
 # 61 of 68 when written (X-Ray IDs, a state name, a container ID, exception names changed), 1.0 since
 # they pass by class (vocab.py's _per_request_or_code, splitters.in_state_object).
