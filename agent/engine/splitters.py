@@ -378,7 +378,7 @@ def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 # A request ID's key right before the value (S3's x-amz-request-id header, CloudTrail's requestID): S3
 # request IDs are 16 upper-case letters and digits, the shape of a hosted zone or a distribution ID.
-_REQUEST_ID_KEY = re.compile(r'(?i)request-?id[\x00\\]*"?[ \t]*[:=][ \t]*[\x00\\]*"?\Z')
+_REQUEST_ID_KEY = re.compile(r'(?i)request[-_]?id[\x00\\]*"?[ \t]*[:=][ \t]*[\x00\\]*"?\Z')
 
 
 _VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|~|\^)\s*$")
