@@ -203,6 +203,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
         cells_of = _html_rows(text, start, end)
     elif fmt == "tsv":
         cells_of = [_tab_cells(text, s, e) for s, e in _lines(text, start, end)]
+    elif fmt == "fixed":
+        cells_of = _fixed_cells(text, start, end)
     else:
         sep = "|" if fmt == "markdown" else ","
         cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
@@ -293,6 +295,27 @@ def _tab_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
         pos = t.end()
     cells.append((pos, end))
     return cells
+
+
+_DASHES = re.compile(r"-+")
+
+
+def _fixed_cells(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
+    """Cells of a fixed-width table whose second line underlines each column with dashes (PowerShell's
+    Format-Table, the AWS Tools' default view of a list): a column runs from its dashes to the next
+    column's; the header's cells first, then each row's, the dashes line left out."""
+    lines = _lines(text, start, end)
+    if len(lines) < 3:
+        return []
+    ds, de = lines[1]
+    cols = [d.start() - ds for d in _DASHES.finditer(text, ds, de)]
+    out = []
+    for n, (ls, le) in enumerate(lines):
+        if n == 1:
+            continue
+        bounds = [min(ls + c, le) for c in cols] + [le]
+        out.append([(bounds[i], bounds[i + 1]) for i in range(len(cols))])
+    return out
 
 
 def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:

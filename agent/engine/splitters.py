@@ -146,7 +146,9 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     account = m.group("account") or ""
     if account == "aws" or not SAFE.fullmatch(m.group("value")):
         return []  # AWS-managed (policy/AdministratorAccess) or unsafe characters
-    if not account and m.group("service") in _AWS_OWNED_WITHOUT_ACCOUNT:
+    service = m.group("service")
+    if not account and (service in _AWS_OWNED_WITHOUT_ACCOUNT or m.group("resource").startswith(
+            _AWS_OWNED_TYPES_WITHOUT_ACCOUNT.get(service, "\0"))):
         return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
     parts: list[Part] = []
     if ACCOUNT.fullmatch(account):
@@ -156,7 +158,6 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     stripped = resource.rstrip(".,;:)")
     segments = _segments(stripped, 0, len(stripped))
     # sns (topic[:subscription]), sqs (queue) and s3 (bucket/key) resources start with the name.
-    service = m.group("service")
     has_type = service not in _NO_RESOURCE_TYPE and len(segments) > 1
     aws_defined = _AWS_DEFINED_SEGMENTS.get(service)
     if aws_defined is not None and aws_defined[0] not in (None, segments[0][1] if segments else None):
@@ -184,6 +185,9 @@ _AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {
 # integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products.
 # Not S3 or Route 53, whose customers' buckets and zones have no account in their ARNs.
 _AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub"})
+# Resource types whose ARNs without an account are AWS's: a Lambda runtime version (INIT_START's
+# "Runtime Version ARN: arn:aws:lambda:eu-west-1::runtime:<64 hex>"), the same for every customer.
+_AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:"}
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 
@@ -299,6 +303,16 @@ ENUM_VALUES = frozenset("""
 """.split())
 # "Name" of an EC2 filter: {"Name": "instance-state-name", "Values": [...]}.
 FILTER_NAME = re.compile(r'(?:[\x00\\]*\\)?"\s*,\s*(?:[\x00\\]*\\)?"Values(?:[\x00\\]*\\)?"')
+# "Name" of a name / value pair spelled as an AWS member (a CloudWatch dimension: {"Name": "QueueName",
+# "Value": "orders-dlq"}): the pair's key, AWS's word; its value is the resource (dimension-name-value).
+MEMBER_NAME = re.compile(r"(?:[A-Z][a-z0-9]+)+(?:Name|Id|Identifier|Arn|ARN|ID)")
+PAIR_VALUE_KEY = re.compile(r'(?:[\x00\\]*\\)?"[ \t]*,(?:\s|[\x00\\]+[nrt]){0,40}'
+                            r'(?:[\x00\\]*\\)?"Value(?:[\x00\\]*\\)?"')
+
+
+def pair_name(text: str, start: int, end: int) -> bool:
+    """The value at ``start:end`` names the key of a name / value pair (``MEMBER_NAME``, then a "Value" key)."""
+    return MEMBER_NAME.fullmatch(text, start, end) is not None and PAIR_VALUE_KEY.match(text, end) is not None
 
 
 def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -309,14 +323,47 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
             or value.endswith(".amazonaws.com") or nothing_secret(value) or value in ENUM_VALUES \
-            or value.startswith("tag:") or FILTER_NAME.match(text, end):
+            or value.startswith("tag:") or FILTER_NAME.match(text, end) or pair_name(text, start, end):
         return []
     keep = params.get("keep_values")
     if keep is not None and _AWS_WORD_PARTS.fullmatch(value) and value in keep:
         return []  # instance-state-name, in-use: AWS's words (vocab.yaml's enum values and filter names)
+    if _NAME_KEY.match(text, m.start()) and in_state_object(text, m.start()):
+        return []  # "State": {"Name": "ChargeCard"}: a state's name, not a resource's
     if "/" in value or ":" in value:
         return _path_parts(text, start, end, kind)
     return [(start, end, kind)]
+
+
+# A "Name" key directly in an object under a "State" key is a state's name: every botocore structure
+# held under a member named State that has a Name (EC2's InstanceState) holds an enum there
+# ("running"), and a Step Functions context object's "State": {"Name": "ChargeCard", "EnteredTime":
+# ..., "RetryCount": 0} names a state of the machine's definition, as its "StartAt" and "Next" do:
+# no resource of the account.
+_NAME_KEY = re.compile(r'[\\\x00]*"Name[\\\x00]*"')
+_STATE_OPEN = re.compile(r'"State[\\\x00]*"[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*\{')
+_BRACES = re.compile(r"[{}]")
+_STATE_REACH = 400
+
+
+def in_state_object(text: str, key_start: int) -> bool:
+    """The key at ``key_start`` stands directly in an object that a ``"State"`` key opens (within
+    ``_STATE_REACH`` characters before it): the braces between balance. Linear in the reach."""
+    lo = max(0, key_start - _STATE_REACH)
+    at = text.rfind('"State', lo, key_start)
+    while at >= 0:
+        opened = _STATE_OPEN.match(text, at)
+        if opened is not None and opened.end() <= key_start:
+            break
+        at = text.rfind('"State', lo, at)
+    else:
+        return False
+    depth = 0
+    for ch in _BRACES.findall(text, opened.end(), key_start):
+        depth += 1 if ch == "{" else -1
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 # Lower-case words of several parts: the only values context_value looks up in ``keep_values``
@@ -327,12 +374,19 @@ _AWS_WORD_PARTS = re.compile(r"[a-z][a-z0-9]*(?:[-.:][a-z0-9]+)+")
 def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """Opaque uppercase IDs (Route 53 zones, CloudFront distributions): need digits and letters."""
     start, end = _span(m)
+    if _REQUEST_ID_KEY.search(text, max(0, start - 40), start):
+        return []  # "x-amz-request-id": "ZFMS37MF7931O63O", CloudTrail's "requestID": one per request
     body = text[start + 1:end]
     digits = sum(c.isdigit() for c in body)
     letters = sum(c.isalpha() for c in body)
     if digits >= params.get("min_digits", 1) and letters >= params.get("min_letters", 1):
         return [(start, end, kind)]
     return []
+
+
+# A request ID's key right before the value (S3's x-amz-request-id header, CloudTrail's requestID): S3
+# request IDs are 16 upper-case letters and digits, the shape of a hosted zone or a distribution ID.
+_REQUEST_ID_KEY = re.compile(r'(?i)request[-_]?id[\x00\\]*"?[ \t]*[:=][ \t]*[\x00\\]*"?\Z')
 
 
 _VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|~|\^)\s*$")

@@ -108,6 +108,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if q is None:
             q2 = None   # the quote after an unquoted value closes the string it stands in ("S3_BUCKET=x")
         generic = kq and label in params.get("generic", ())
+        if generic and label == "Name" and splitters.in_state_object(text, label_start):
+            return []  # "State": {"Name": "ChargeCard"}: a state's name (splitters.in_state_object)
         listed = kq and not generic and label in params.get("generic_lists", ())   # "deploymentGroups": [...]
         generic = generic or listed
         if not generic and label in params.get("generic_near_arn", ()):
@@ -142,6 +144,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             # like the flag keeps it (--destination-commit-specifier main: a branch)
             in_command = generic
         listed = False
+    if "." in label and label.partition(".")[0] in _OTEL_OWN_NAMESPACES:
+        return []  # telemetry.sdk.name, service.name: OpenTelemetry's words for the SDK and the app
     spaced = None
     if q is not None and q2 is None and form == "key":
         spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
@@ -175,7 +179,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     if q is None and (text[start] in "-+" or not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
                                                 else _FIELD_END.match(text, end))):
         return []  # a sign starts only a quoted value ("Id": "-1682899164"; id: -1 is a number)
-    if generic and splitters.FILTER_NAME.match(text, end):
+    if generic and (splitters.FILTER_NAME.match(text, end) or splitters.pair_name(text, start, end)):
         return []  # {"Name": "instance-state-name", "Values": [...]}: an EC2 filter's name, not a resource
     keep = params.get("keep_values")
     url_label = _URL_LABEL.search(label) is not None
@@ -216,6 +220,11 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
 
 # A base64 token: 40 characters or more of its alphabet, a "+" among them (a path has none).
 _OPAQUE = re.compile(r"(?=[A-Za-z0-9/]*\+)[A-Za-z0-9+/]{40,1024}={0,2}")
+# OpenTelemetry resource attributes of the namespaces that describe the SDK itself (telemetry.sdk.name:
+# "opentelemetry") and the application's logical service (service.name, service.namespace): words of
+# OpenTelemetry's semantic conventions, never an AWS resource; the cloud.*, faas.*, aws.* and k8s.*
+# attributes (faas.name, aws.log.group.names, k8s.cluster.name) are read as before.
+_OTEL_OWN_NAMESPACES = frozenset({"telemetry", "service"})
 _SERVICE_NAME_LABEL = re.compile(r"(?:SERVICE|[Ss]ervice)[_-]?(?:NAME|[Nn]ame)$")
 # A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
 # queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.
@@ -606,7 +615,8 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
-            or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)):
+            or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)) \
+            or _per_request_or_code(text, start, value, label):
         return []
     scheme = value.find("://")
     if scheme > 0:
@@ -620,6 +630,38 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
     if "/" in value or ":" in value:
         return splitters._path_parts(text, start, end, kind)
     return [(start, end, splitters._segment_kind(value) if kind == "name" else kind)]
+
+
+def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
+    """Values of an identifier's shape that name no resource of the account: an X-Ray trace ID
+    (``1-5f84c7a1-<24 hex>``, one per request, like the request IDs the vocabulary leaves out); a
+    64-bit segment ID in a trace's context (16 hex with a trace ID in the ``_TRACE_REACH``
+    characters before it: a Lambda REPORT line's ``TraceId: 1-... SegmentId: x``, a segment
+    document's ``"trace_id"`` / ``"id"``); an exception's type name under an exception or error
+    label (``"exception_name": "ConditionalCheckFailedException"``, PowerShell's ``FullyQualifiedErrorId
+    : Amazon.S3.AmazonS3Exception``: code, spelled the same in every account; a test named
+    ``TestWithException`` stays a name); a container runtime's 64-hex container ID under a container ID label (Docker's,
+    OpenTelemetry's ``container.id``; AWS Batch on EKS reports the same ID)."""
+    n = len(value)
+    if n == 35:
+        return _XRAY_TRACE.fullmatch(value) is not None
+    if n == 16:
+        return _HEX.fullmatch(value) is not None and \
+            _XRAY_TRACE.search(text, max(0, start - _TRACE_REACH), start) is not None
+    if n == 64 and _HEX.fullmatch(value):
+        return words(label)[-2:] == ("container", "id")
+    if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
+        w = words(label)
+        return "exception" in w or "error" in w
+    return False
+
+
+_XRAY_TRACE = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
+_HEX = re.compile(r"[0-9a-f]+")
+_TRACE_REACH = 300
+# A type name, optionally dotted (a Java / .NET / Python module path): botocore.errorfactory.X,
+# Amazon.S3.AmazonS3Exception, NoSuchBucketException.
+_TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*Exception")
 
 
 # AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and

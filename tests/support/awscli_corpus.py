@@ -568,6 +568,12 @@ NOT_A_VALUE = {"key": "keys read as values", "null": "JSON null", "fragment": "n
                "positional": "words after a one-word flag's value (the CLI's outfile)"}
 
 
+# X-Ray's trace IDs (1-<8 hex>-<24 hex>) and segment IDs (16 hex) under X-Ray's "Id" members: one per
+# request, like the request IDs the vocabulary leaves out; the engine keeps them (vocab.py,
+# _per_request_or_code; a segment ID where a trace ID stands before it).
+_XRAY_REQUEST_IDS = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}|[0-9a-f]{16}")
+
+
 def policy_reason(text: str, start: int, end: int) -> str | None:
     """Why an identifier value is kept by policy, or None (counted as an identifier)."""
     if POLICY_KEPT.fullmatch(text, start, end):
@@ -647,6 +653,9 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
                 reason = "constants named in the member's botocore docs"
             if reason is None and v.identifier and v.service_constant:
                 reason = "constants named in a same-named member's docs or enum (same service)"
+            if reason is None and v.identifier and v.where.startswith("xray.") \
+                    and _XRAY_REQUEST_IDS.fullmatch(ex.text, v.start, v.end):
+                reason = "X-Ray trace and segment IDs (per request)"
             if reason is None and v.identifier and v.where.lower().endswith("servicename") \
                     and ex.text[v.start:v.end].lower() in _service_codes():
                 reason = "AWS service codes under a service-name member"

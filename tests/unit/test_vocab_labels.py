@@ -9,6 +9,12 @@ from agent.engine.labels import words
 from tests.support.masker_support import masker, message_text, request
 
 MASKED = [
+    # the same shapes outside their context stay names: a state machine's name, a 16-hex key ID with
+    # no trace before it, a 64-hex ID under an AWS label
+    ('{"State": {"Name": "ChargeCard"}, "StateMachine": {"Name": "orders-flow"}}', "orders-flow"),
+    ('"XksKeyId": "bb8562717f809024"', "bb8562717f809024"),
+    ('"certificateId": "f0430e1736ea8ed30cc5d5de9af67a7e3586bad9ae4d89c2a44163f65fdd8cf6"',
+     "f0430e1736ea8ed30cc5d5de9af67a7e3586bad9ae4d89c2a44163f65fdd8cf6"),
     ("AWS_S3_BUCKET=acme-web-assets\n", "acme-web-assets"),
     ("NEXT_PUBLIC_S3_BUCKET=acme-web-assets\n", "acme-web-assets"),
     ('eks_cluster_name = "platform-prod"', "platform-prod"),
@@ -64,6 +70,19 @@ KEPT = [
     # a URL label whose value is code or the app's own route, not a URL
     "export const queueUrl = queue.url;",
     "NEXT_PUBLIC_API_URL=/api\nAPI_URL=/api/v1",
+    # per-request IDs and code (vocab.py, _per_request_or_code): an X-Ray trace ID under "Id", a
+    # segment ID after its trace ID, an exception's type name, a container runtime's container ID
+    '{"TraceSummaries": [{"Id": "1-5f84c7a1-1d2b9c0e8f7a6b5c4d3e2f1a", "Duration": 3.21}]}',
+    "XRAY TraceId: 1-5f84c7a1-1d2b9c0e8f7a6b5c4d3e2f1a\tSegmentId: 4b9c42f62fd737d9\tSampled: true",
+    '{"trace_id": "1-5f84c7a1-1d2b9c0e8f7a6b5c4d3e2f1a", "id": "4b9c42f62fd737d9", "name": "x"}',
+    '{"level": "ERROR", "exception_name": "ConditionalCheckFailedException"}',
+    "    + FullyQualifiedErrorId : Amazon.S3.AmazonS3Exception,Amazon.PowerShell.Cmdlets.S3.GetS3ObjectCmdlet",
+    '{"container.id": "d0bc436428200cd73f87b2b1b4422ba3294ab3e988a07b924146d85fdcec4fef"}',
+    # a state's name in a Step Functions context object ("State" holds an enum Name in EC2's output)
+    '{"State": {"EnteredTime": "2024-06-01T10:00:01.212Z", "Name": "ChargeCard", "RetryCount": 2}}',
+    # OpenTelemetry's own namespaces: the SDK and the application's logical service
+    '{"service.name": "checkout", "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.language": "java"}',
+    "OTEL_RESOURCE_ATTRIBUTES=service.name=checkout-api,service.namespace=shop",
 ]
 
 
