@@ -178,14 +178,19 @@ _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
 
 
+def _between(separator: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of ``text[start:end]`` between two matches of ``separator``."""
+    spans, pos = [], start
+    for m in separator.finditer(text, start, end):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, end))
+    return spans
+
+
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """``(start, end)`` of each line in ``text[start:end]``, its break (real or JSON-escaped) left out."""
-    lines, pos = [], start
-    for lm in _LINE_SPLIT.finditer(text, start, end):
-        lines.append((pos, lm.start()))
-        pos = lm.end()
-    lines.append((pos, end))
-    return lines
+    return _between(_LINE_SPLIT, text, start, end)
 
 
 def _norm(header: str) -> str:
@@ -289,12 +294,7 @@ _TAB_RUN = re.compile(r"(?:\t|\\t)+")
 
 def _tab_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The cells of a line whose columns a run of tabs separates (eksctl aligns them with several)."""
-    cells, pos = [], start
-    for t in _TAB_RUN.finditer(text, start, end):
-        cells.append((pos, t.start()))
-        pos = t.end()
-    cells.append((pos, end))
-    return cells
+    return _between(_TAB_RUN, text, start, end)
 
 
 _DASHES = re.compile(r"-+")
