@@ -666,6 +666,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                  "masks": ["jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '{"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": []}',
+                         '"SelectFields": [{"Name": "accountId"}, {"Name": "resource-name"}]',
                          '{"DisplayName": "Jane", "Role": "admin"}', '{"sessionId": "s-1", "user": {"arn": "x"}}',
                          '"GatewayId": "local"', '"SourceName": "VPC_FLOW"', '"MaintenanceTrackName": "current"',
                          '"ManifestName": "string"', '"containerName": "web"', 'profile_name="prod"',

@@ -108,6 +108,10 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if q is None:
             q2 = None   # the quote after an unquoted value closes the string it stands in ("S3_BUCKET=x")
         generic = kq and label in params.get("generic", ())
+        if generic and label[0] == "I" and _in_policy_document(text, label_start):
+            return []  # a policy document's "Id" labels the document ("key-consolepolicy-3"), as "Sid" does a statement
+        if generic and splitters.under_key_parent(text, label_start):
+            return []  # "SelectFields": [{"Name": "configuration.cidrBlock"}]: the name of a field, not a resource
         listed = kq and not generic and label in params.get("generic_lists", ())   # "deploymentGroups": [...]
         generic = generic or listed
         if not generic and label in params.get("generic_near_arn", ()):
@@ -286,6 +290,17 @@ def _near_arn_key(text: str, label_start: int) -> bool:
 
 
 _COLON = re.compile(r"[ \t]*:")
+_STATEMENT_KEY = re.compile(r'"Statement[\\\x00]*"[ \t]*:')
+
+
+def _in_policy_document(text: str, label_start: int) -> bool:
+    """A ``"Statement"`` key in the same JSON object as the key at ``label_start``: the object is an IAM
+    policy document (``{"Version": ..., "Id": ..., "Statement": [...]}``), whose ``Id`` is its own label."""
+    lo = max(0, label_start - _NEAR)
+    for m in _STATEMENT_KEY.finditer(text, lo, min(len(text), label_start + _NEAR)):
+        if _same_object(text, min(m.start(), label_start), max(m.start(), label_start)):
+            return True
+    return False
 
 # An S3 owner's ID under an "ID" key: a canonical user ID (64 lower-case hex digits) or an IAM ARN,
 # AWS's own spelling of who owns or started something (S3's Owner, Grantee and Initiator:
