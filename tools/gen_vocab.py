@@ -72,7 +72,11 @@ FILTER_NAME_PARTS = re.compile(r"[-:.]")
 # (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
 # Keys of the Anthropic Messages API itself, which the gateway must forward as they are: a masked
 # tool_use_id no longer matches its tool_use block (a 400 from the API).
-STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")})
+# A policy statement's ID (Lambda's StatementId, --statement-id: the "Sid" of the function's policy)
+# labels a statement inside its document, like the "Sid" it becomes: no resource (apigw-<uuid>).
+# Neither a label nor a named flag.
+DOCUMENT_LABELS = frozenset({("statement", "id")})
+STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")}) | DOCUMENT_LABELS
 # Labels whose values are the application's own data although botocore names them with an Id tail:
 # an SQS FIFO message's group and deduplication IDs (MessageGroupId: aws.String("orders")). Written
 # as "!words", so the shorter tail ("group id", a security group's) does not count for them either.
@@ -410,7 +414,7 @@ def collect_named_flags(entries) -> list[str]:
                     continue
                 flag = xform_name(member, "-")
                 w = words(flag)
-                if not w or vocabulary.matches(w):
+                if not w or vocabulary.matches(w) or tuple(w[-2:]) in DOCUMENT_LABELS:
                     continue
                 if NAMED_DOC.search(spec.get("documentation", "")) and w[-1] not in TAILS \
                         and not any(x in QUALIFIER_STOP for x in w):
@@ -862,6 +866,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          "    --destination-commit-specifier release-2", "masks": ["bugfix-1234", "release-2"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
+                         "aws lambda add-permission --statement-id apigw-1 --action lambda:InvokeFunction",
                          "serverless deploy --stage-name prod",
                          "aws ecs put-account-setting --name serviceLongArnFormat --value enabled",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
