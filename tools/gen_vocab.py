@@ -819,6 +819,52 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '{"ParameterKey": "Env", "ParameterValue": "staging-2"}'],
         },
     }
+    # Mobile config keys say an ID, an ARN or a bucket (app_name, CFBundleDisplayName: the app's own words).
+    MOBILE_TAIL = r"(?:[Ii][Dd]|ARN|[Aa]rn|[Bb]ucket|BUCKET)"
+    mobile_string = {
+        "id": "vocab-android-string",
+        "kind": "name",
+        "description": ("An Android string resource whose name is an identifier label (res/values/strings.xml: "
+                        "<string name=\"cognito_client_id\">x</string>)."),
+        "anchors": ["<string name="],
+        "window": 0,
+        "after": 400,
+        **LABELLED,
+        "params": pair_params,
+        "regex": (rf"<string name={SEP_Q}\"(?P<label>[A-Za-z][A-Za-z0-9_.]{{0,60}}{MOBILE_TAIL}){SEP_Q}\""
+                  rf"[^>\n]{{0,80}}>"
+                  rf"(?P<q>)(?P<value>{VALUE})(?P<q2>)</string>"),
+        "examples": {
+            "match": [{"text": '<string name="cognito_client_id">4wsb7tg7bws3izany2yn4cdrkv</string>',
+                       "masks": ["4wsb7tg7bws3izany2yn4cdrkv"]},
+                      {"text": '<string name="s3_bucket" translatable="false">acme-uploads-7</string>',
+                       "masks": ["acme-uploads-7"]}],
+            "no_match": ['<string name="app_name">Orders</string>', '<string name="bucket_hint">x-1</string>',
+                         '<string name="aws_region">eu-west-1</string>',
+                         '<string name="bucket_id">${bucket}</string>'],
+        },
+    }
+    plist_string = {
+        "id": "vocab-plist-string",
+        "kind": "name",
+        "description": ("An Info.plist / property-list entry whose key is an identifier label "
+                        "(<key>AWSCognitoAppClientId</key> <string>x</string>)."),
+        "anchors": ["</key>"],
+        "window": 64,
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
+        "after": 400,
+        **LABELLED,
+        "params": pair_params,
+        "regex": (rf"(?<=<key>)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,60}}{MOBILE_TAIL})</key>{BLANK}{{0,40}}<string>"
+                  rf"(?P<q>)(?P<value>{VALUE})(?P<q2>)</string>"),
+        "examples": {
+            "match": [{"text": "<key>AWSCognitoAppClientId</key>\n\t<string>cz1f0d1qq4ctameplwnbwvn3v0</string>",
+                       "masks": ["cz1f0d1qq4ctameplwnbwvn3v0"]}],
+            "no_match": ["<key>CFBundleShortVersionString</key>\n\t<string>5.2.0</string>",
+                         "<key>AWSRegion</key><string>us-east-1</string>"],
+        },
+    }
     flag_ends = {line.split()[1].rsplit("-", 1)[-1] for line in named_flags}
     flag = {
         "id": "vocab-cli-flag",
@@ -939,7 +985,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '"deploymentGroups": []', '"AllowedTags": ["env"]', '"virtualNode": "running"'],
         },
     }
-    return [label_value, json_list, xml, env_yaml, env_json, cfn_pair, flag, method, model_key]
+    return [label_value, json_list, xml, env_yaml, env_json, cfn_pair, mobile_string, plist_string, flag, method,
+            model_key]
 
 
 def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],
