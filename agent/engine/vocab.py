@@ -617,6 +617,9 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
     if (single and splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)) \
             or ("-" in value and splitters.EC2_ID.fullmatch(value)):
         return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
+    if single and ((_ACCOUNT_ID_LABEL.search(label) and _VENDOR_ACCOUNT.fullmatch(value))
+                   or (_OPERATION_ID_LABEL.search(label) and _FUNCTION_NAME.fullmatch(value))):
+        return []  # another vendor's account (Jira's 24 hex digits), an OpenAPI operationId (listPetsByOwner)
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
@@ -642,6 +645,14 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
 _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
+# An AWS account ID is always 12 digits: under an account-ID label, another vendor's account shape is that
+# vendor's (Jira Cloud's 24 hex digits; Chime's UUID is kept as every UUID is). An OpenAPI document's
+# operationId is a function name in lowerCamelCase (listPetsByOwner); AWS's OperationIds (Cloud Map,
+# Lightsail) are opaque tokens and UUIDs.
+_ACCOUNT_ID_LABEL = re.compile(r"(?:[Aa]ccount|ACCOUNT)[_-]?(?:[Ii][Dd])$")
+_VENDOR_ACCOUNT = re.compile(r"[0-9a-f]{24}")
+_OPERATION_ID_LABEL = re.compile(r"(?:[Oo]peration|OPERATION)[_-]?(?:[Ii][Dd])$")
+_FUNCTION_NAME = re.compile(r"[a-z]+(?:[A-Z][a-z0-9]*)+")
 # Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.
 _ACCOUNT_LABEL = re.compile(r"[Aa]ccount|ACCOUNT|[Oo]wner|OWNER|[Rr]egistryId")
 # A content digest (docker's "Id": "sha256:4a5e...", an image's digest) is a hash of bytes, like a git
