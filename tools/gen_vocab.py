@@ -72,7 +72,11 @@ FILTER_NAME_PARTS = re.compile(r"[-:.]")
 # (user_id in any web app), though AWS uses them too: tests/corpus/negatives.jsonl keeps them.
 # Keys of the Anthropic Messages API itself, which the gateway must forward as they are: a masked
 # tool_use_id no longer matches its tool_use block (a 400 from the API).
-STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")})
+# A policy statement's ID (Lambda's StatementId, --statement-id: the "Sid" of the function's policy)
+# labels a statement inside its document, like the "Sid" it becomes: no resource (apigw-<uuid>).
+# Neither a label nor a named flag.
+DOCUMENT_LABELS = frozenset({("statement", "id")})
+STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")}) | DOCUMENT_LABELS
 # Labels whose values are the application's own data although botocore names them with an Id tail:
 # an SQS FIFO message's group and deduplication IDs (MessageGroupId: aws.String("orders")). Written
 # as "!words", so the shorter tail ("group id", a security group's) does not count for them either.
@@ -410,7 +414,7 @@ def collect_named_flags(entries) -> list[str]:
                     continue
                 flag = xform_name(member, "-")
                 w = words(flag)
-                if not w or vocabulary.matches(w):
+                if not w or vocabulary.matches(w) or tuple(w[-2:]) in DOCUMENT_LABELS:
                     continue
                 if NAMED_DOC.search(spec.get("documentation", "")) and w[-1] not in TAILS \
                         and not any(x in QUALIFIER_STOP for x in w):
@@ -662,10 +666,15 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                  "masks": ["ops-team", "7009a8971cd538e11f6b6606438875e7c86c5b672f46db45460ddcd087d36c32"]},
                 {"text": '"Initiator": {"ID": "arn:aws:iam::123456789012:user/ops", "DisplayName": "ops-lead"}',
                  "masks": ["ops-lead"]},
+                {"text": '"OperationId": "gv4g5meo7ndmeh4fqskygvk23d2fijwa-k9302yzd"',
+                 "masks": ["gv4g5meo7ndmeh4fqskygvk23d2fijwa-k9302yzd"]},
                 {"text": '"RecordId": "jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"',
                  "masks": ["jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
+                         '{"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": []}',
+                         '{"accountId": "5b10ac8d82e05b22cc7d4ef5"}', '{"operationId": "listPetsByOwner"}',
+                         '"SelectFields": [{"Name": "accountId"}, {"Name": "resource-name"}]',
                          '{"DisplayName": "Jane", "Role": "admin"}', '{"sessionId": "s-1", "user": {"arn": "x"}}',
                          '"GatewayId": "local"', '"SourceName": "VPC_FLOW"', '"MaintenanceTrackName": "current"',
                          '"ManifestName": "string"', '"containerName": "web"', 'profile_name="prod"',
@@ -813,6 +822,52 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '{"ParameterKey": "Env", "ParameterValue": "staging-2"}'],
         },
     }
+    # Mobile config keys say an ID, an ARN or a bucket (app_name, CFBundleDisplayName: the app's own words).
+    MOBILE_TAIL = r"(?:[Ii][Dd]|ARN|[Aa]rn|[Bb]ucket|BUCKET)"
+    mobile_string = {
+        "id": "vocab-android-string",
+        "kind": "name",
+        "description": ("An Android string resource whose name is an identifier label (res/values/strings.xml: "
+                        "<string name=\"cognito_client_id\">x</string>)."),
+        "anchors": ["<string name="],
+        "window": 0,
+        "after": 400,
+        **LABELLED,
+        "params": pair_params,
+        "regex": (rf"<string name={SEP_Q}\"(?P<label>[A-Za-z][A-Za-z0-9_.]{{0,60}}{MOBILE_TAIL}){SEP_Q}\""
+                  rf"[^>\n]{{0,80}}>"
+                  rf"(?P<q>)(?P<value>{VALUE})(?P<q2>)</string>"),
+        "examples": {
+            "match": [{"text": '<string name="cognito_client_id">4wsb7tg7bws3izany2yn4cdrkv</string>',
+                       "masks": ["4wsb7tg7bws3izany2yn4cdrkv"]},
+                      {"text": '<string name="s3_bucket" translatable="false">acme-uploads-7</string>',
+                       "masks": ["acme-uploads-7"]}],
+            "no_match": ['<string name="app_name">Orders</string>', '<string name="bucket_hint">x-1</string>',
+                         '<string name="aws_region">eu-west-1</string>',
+                         '<string name="bucket_id">${bucket}</string>'],
+        },
+    }
+    plist_string = {
+        "id": "vocab-plist-string",
+        "kind": "name",
+        "description": ("An Info.plist / property-list entry whose key is an identifier label "
+                        "(<key>AWSCognitoAppClientId</key> <string>x</string>)."),
+        "anchors": ["</key>"],
+        "window": 64,
+        "window_chars": "[A-Za-z0-9_.-]",
+        "window_exact": True,
+        "after": 400,
+        **LABELLED,
+        "params": pair_params,
+        "regex": (rf"(?<=<key>)(?P<label>[A-Za-z][A-Za-z0-9_.-]{{0,60}}{MOBILE_TAIL})</key>{BLANK}{{0,40}}<string>"
+                  rf"(?P<q>)(?P<value>{VALUE})(?P<q2>)</string>"),
+        "examples": {
+            "match": [{"text": "<key>AWSCognitoAppClientId</key>\n\t<string>cz1f0d1qq4ctameplwnbwvn3v0</string>",
+                       "masks": ["cz1f0d1qq4ctameplwnbwvn3v0"]}],
+            "no_match": ["<key>CFBundleShortVersionString</key>\n\t<string>5.2.0</string>",
+                         "<key>AWSRegion</key><string>us-east-1</string>"],
+        },
+    }
     flag_ends = {line.split()[1].rsplit("-", 1)[-1] for line in named_flags}
     flag = {
         "id": "vocab-cli-flag",
@@ -860,6 +915,7 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          "    --destination-commit-specifier release-2", "masks": ["bugfix-1234", "release-2"]},
             ],
             "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
+                         "aws lambda add-permission --statement-id apigw-1 --action lambda:InvokeFunction",
                          "serverless deploy --stage-name prod",
                          "aws ecs put-account-setting --name serviceLongArnFormat --value enabled",
                          "aws ec2 describe-instances --filters Name=x,Values=y",
@@ -932,7 +988,8 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '"deploymentGroups": []', '"AllowedTags": ["env"]', '"virtualNode": "running"'],
         },
     }
-    return [label_value, json_list, xml, env_yaml, env_json, cfn_pair, flag, method, model_key]
+    return [label_value, json_list, xml, env_yaml, env_json, cfn_pair, mobile_string, plist_string, flag, method,
+            model_key]
 
 
 def render(entries, enums, version: str, objects: list[str], named_flags: list[str], obj_labels: list[str],

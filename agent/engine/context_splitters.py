@@ -155,7 +155,13 @@ def service_names(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
 
 # --- tables: markdown and CSV columns whose header says what they hold -------------------------------
 _ACCOUNT_HEADERS = frozenset("""accountid account awsaccount awsaccountid accountnumber accountno ownerid
-    usageaccountid payeraccountid billpayeraccountid linkedaccountid""".split())
+    usageaccountid payeraccountid billpayeraccountid linkedaccountid linkedaccount payeraccount lineitemusageaccountid
+    memberaccount""".split())
+# An AWS Organizations account export (Id, Arn, Email, Name, Status, JoinedMethod, JoinedTimestamp: the
+# members of its Account structure): its Id column holds accounts, its Name column names them.
+_ORG_ACCOUNT_HEADERS = frozenset("joinedmethod joinedtimestamp".split())
+# A Cost Explorer export writes a linked account as "<12 digits> (<its name>)".
+_ACCOUNT_NAMED = re.compile(r"([0-9]{12}) \(([^()]{1,64})\)")
 _NAME_HEADERS = frozenset("""
     bucket bucketname s3bucket s3bucketname dbinstance dbinstanceidentifier dbinstanceid rdsinstance
     dbcluster dbclusteridentifier functionname lambda lambdafunction lambdafunctionname tablename
@@ -168,7 +174,7 @@ _NAME_HEADERS = frozenset("""
 # Headers that also name other things (a person's role, a code function, an SQL table): their cells
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
 _WEAK_HEADERS = frozenset("""role function table stack service user repository topic resource resourcename
-    resourceid""".split())
+    resourceid lineitemresourceid""".split())
 # A generic ID / Name column beside a column of resource types (| Resource | ID |: | ASG | x |) holds
 # those resources' names: read as a weak column.
 _TYPE_HEADERS = frozenset("resource resourcetype type service kind".split())
@@ -218,10 +224,13 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     keep = params.get("keep_values", frozenset())
     headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
     typed = not _TYPE_HEADERS.isdisjoint(headers)
+    org = not _ORG_ACCOUNT_HEADERS.isdisjoint(headers)
     kinds = {}
     for i, h in enumerate(headers):
-        if h in _ACCOUNT_HEADERS:
+        if h in _ACCOUNT_HEADERS or (org and h == "id"):
             kinds[i] = "account"
+        elif org and h == "name":
+            kinds[i] = "name"
         elif h in _NAME_HEADERS:
             kinds[i] = "name"
         elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS):
@@ -239,7 +248,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             value = cell.strip(" \t`")
             vs = cs + lead
             if col_kind == "account":
-                if ACCOUNT.fullmatch(value):
+                named = None if ACCOUNT.fullmatch(value) else _ACCOUNT_NAMED.fullmatch(value)
+                if named is not None or ACCOUNT.fullmatch(value):
                     out.append((vs, vs + 12, "account"))
             elif col_kind == "weak" and (value.lower() in keep or not (_CAMEL.fullmatch(value) or (
                     ("-" in value or "_" in value) and _plain_name(value)))):

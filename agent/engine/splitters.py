@@ -315,11 +315,48 @@ def pair_name(text: str, start: int, end: int) -> bool:
     return MEMBER_NAME.fullmatch(text, start, end) is not None and PAIR_VALUE_KEY.match(text, end) is not None
 
 
+# A PascalCase key whose list or object describes fields, columns, dimensions, attributes or headers
+# (AWS Config's SelectFields, CloudWatch's Dimensions, Cognito's UserAttributes): a generic "Name" / "Id"
+# of its items names a key of someone's data, not a resource (what the corpus labeller calls a
+# structure that describes a key; Parameters and Tags are not among them: an SSM parameter is a resource).
+_KEY_PARENT = re.compile(r'"(?:[A-Z][A-Za-z0-9]*)?(?:Fields|Columns|Dimensions|Attributes|Headers)[\\\x00]*"[ \t]*:'
+                         r'(?:[ \t\r\n]|[\\\x00][nrt])*[\[{]')
+
+
+_NAME_KEY = re.compile(r'[\\\x00]*"Name[\\\x00]*"')
+
+
+def under_key_parent(text: str, label_start: int) -> bool:
+    """The key at ``label_start`` is a key of an item (or of the object) under such a parent key."""
+    lo = max(0, label_start - 400)
+    ends = [m.end() for m in _KEY_PARENT.finditer(text, lo, label_start)]
+    return bool(ends) and _balanced_under(text, ends[-1] - 1, label_start)
+
+
+def _balanced_under(text: str, opener: int, label_start: int) -> bool:
+    """Brackets between ``opener`` (``[`` or ``{``) and the key balance but for the item's own brace."""
+    braces = brackets = 0
+    for ch in text[opener + 1:label_start]:
+        if ch == "{":
+            braces += 1
+        elif ch == "}":
+            braces -= 1
+        elif ch == "[":
+            brackets += 1
+        elif ch == "]":
+            brackets -= 1
+        if braces < 0 or brackets < 0:
+            return False
+    return (braces, brackets) == ((0, 0) if text[opener] == "{" else (1, 0))
+
+
 def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """A value named by its key or flag (``"BucketName": "x"``, ``--bucket x``): any safe token;
     path-like values (``/aws/lambda/x``, ``team/app``) segment by segment."""
     start, end = _span(m)
     value = text[start:end]
+    if params.get("fields_under") and _NAME_KEY.match(text, m.start()) and under_key_parent(text, m.start()):
+        return []  # "SelectFields": [{"Name": "accountId"}]: a field's name (under_key_parent)
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
             or value.endswith(".amazonaws.com") or nothing_secret(value) or value in ENUM_VALUES \

@@ -110,6 +110,10 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         generic = kq and label in params.get("generic", ())
         if generic and label == "Name" and splitters.in_state_object(text, label_start):
             return []  # "State": {"Name": "ChargeCard"}: a state's name (splitters.in_state_object)
+        if generic and label[0] == "I" and _in_policy_document(text, label_start):
+            return []  # a policy document's "Id" labels the document ("key-consolepolicy-3"), as "Sid" does a statement
+        if generic and splitters.under_key_parent(text, label_start):
+            return []  # "SelectFields": [{"Name": "configuration.cidrBlock"}]: the name of a field, not a resource
         listed = kq and not generic and label in params.get("generic_lists", ())   # "deploymentGroups": [...]
         generic = generic or listed
         if not generic and label in params.get("generic_near_arn", ()):
@@ -295,6 +299,17 @@ def _near_arn_key(text: str, label_start: int) -> bool:
 
 
 _COLON = re.compile(r"[ \t]*:")
+_STATEMENT_KEY = re.compile(r'"Statement[\\\x00]*"[ \t]*:')
+
+
+def _in_policy_document(text: str, label_start: int) -> bool:
+    """A ``"Statement"`` key in the same JSON object as the key at ``label_start``: the object is an IAM
+    policy document (``{"Version": ..., "Id": ..., "Statement": [...]}``), whose ``Id`` is its own label."""
+    lo = max(0, label_start - _NEAR)
+    for m in _STATEMENT_KEY.finditer(text, lo, min(len(text), label_start + _NEAR)):
+        if _same_object(text, min(m.start(), label_start), max(m.start(), label_start)):
+            return True
+    return False
 
 # An S3 owner's ID under an "ID" key: a canonical user ID (64 lower-case hex digits) or an IAM ARN,
 # AWS's own spelling of who owns or started something (S3's Owner, Grantee and Initiator:
@@ -611,6 +626,9 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
     if (single and splitters.ACCOUNT.fullmatch(value) and _ACCOUNT_LABEL.search(label)) \
             or ("-" in value and splitters.EC2_ID.fullmatch(value)):
         return []  # ec2-resource-id / account-in-context mask it: no contest for every ID in an inventory
+    if single and ((_ACCOUNT_ID_LABEL.search(label) and _VENDOR_ACCOUNT.fullmatch(value))
+                   or (_OPERATION_ID_LABEL.search(label) and _FUNCTION_NAME.fullmatch(value))):
+        return []  # another vendor's account (Jira's 24 hex digits), an OpenAPI operationId (listPetsByOwner)
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
@@ -669,6 +687,14 @@ _TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*Exce
 _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
+# An AWS account ID is always 12 digits: under an account-ID label, another vendor's account shape is that
+# vendor's (Jira Cloud's 24 hex digits; Chime's UUID is kept as every UUID is). An OpenAPI document's
+# operationId is a function name in lowerCamelCase (listPetsByOwner); AWS's OperationIds (Cloud Map,
+# Lightsail) are opaque tokens and UUIDs.
+_ACCOUNT_ID_LABEL = re.compile(r"(?:[Aa]ccount|ACCOUNT)[_-]?(?:[Ii][Dd])$")
+_VENDOR_ACCOUNT = re.compile(r"[0-9a-f]{24}")
+_OPERATION_ID_LABEL = re.compile(r"(?:[Oo]peration|OPERATION)[_-]?(?:[Ii][Dd])$")
+_FUNCTION_NAME = re.compile(r"[a-z]+(?:[A-Z][a-z0-9]*)+")
 # Labels under which account-in-context (core.yaml) finds a 12-digit account by itself.
 _ACCOUNT_LABEL = re.compile(r"[Aa]ccount|ACCOUNT|[Oo]wner|OWNER|[Rr]egistryId")
 # A content digest (docker's "Id": "sha256:4a5e...", an image's digest) is a hash of bytes, like a git

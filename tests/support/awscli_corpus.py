@@ -656,6 +656,8 @@ def measure(masker, examples: list[Example], misses: dict | None = None,
             if reason is None and v.identifier and v.where.startswith("xray.") \
                     and _XRAY_REQUEST_IDS.fullmatch(ex.text, v.start, v.end):
                 reason = "X-Ray trace and segment IDs (per request)"
+            if reason is None and v.identifier and v.where.endswith(".StatementId"):
+                reason = "policy statement IDs (a statement's own label, kept as a policy's Sid is)"
             if reason is None and v.identifier and v.where.lower().endswith("servicename") \
                     and ex.text[v.start:v.end].lower() in _service_codes():
                 reason = "AWS service codes under a service-name member"
