@@ -248,8 +248,13 @@ def _restored(value, restore_map: dict[str, str]):
 
 
 def _checked_secrets(pieces: list[Piece]) -> set[str]:
-    # Short pack-example parts ("logs", "api") are ordinary words elsewhere in a body.
-    return {s for p in pieces for s in p.planted.secrets if len(s) >= 8}
+    # Short pack-example parts ("logs", "api") are ordinary words elsewhere in a body. So is a plain
+    # word one piece plants as a secret (an ECR repository "payments") where another piece holds it
+    # as its own text (a team "payments" in an Owner column): names propagate only when name-shaped
+    # (finder._propagate), so that word stays where no context makes it a name, by design.
+    secrets = {s for p in pieces for s in p.planted.secrets if len(s) >= 8}
+    return {s for s in secrets if not any(
+        s not in p.planted.secrets and _survives(s, [p.planted.text]) for p in pieces)}
 
 
 def check(masker: Masker, case: Case) -> list[str]:
