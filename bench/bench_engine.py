@@ -36,15 +36,6 @@ KEY = b"benchmark-key-not-secret-0123456789abcdef"
 CLOCK = time.perf_counter   # --clock cpu: time.process_time, steadier on a machine shared with others
 
 
-def _best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = CLOCK()
-        fn()
-        times.append(CLOCK() - t)
-    return min(times), statistics.median(times)
-
-
 def naive_baseline() -> re.Pattern:
     parts = [re.sub(r"\(\?P<\w+>", "(?:", d.regex.pattern) for d in load_packs().detectors]
     return re.compile("|".join(f"(?:{p})" for p in parts))
@@ -63,7 +54,8 @@ def previous_turn(body: bytes) -> bytes:
     return json.dumps(doc).encode()
 
 
-def _timed(before, fn, repeat: int) -> tuple[float, float]:
+def timed(fn, repeat: int, before=lambda: None) -> tuple[float, float]:
+    """(best, median) seconds of ``fn`` over ``repeat`` runs, ``before`` run untimed before each."""
     times = []
     for _ in range(repeat):
         before()
@@ -87,12 +79,12 @@ def bench_one(name: str, body: bytes, repeat: int, masker: Masker, baseline: re.
 
     mb = len(body) / 1e6
     text = body.decode()
-    b_best, _ = _best(lambda: sum(1 for _ in baseline.finditer(text)), max(1, repeat // 3))
+    b_best, _ = timed(lambda: sum(1 for _ in baseline.finditer(text)), max(1, repeat // 3))
     print(f"{name:<22} {len(body) / 1e3:8.0f} KB  {n:6d} ids ({n / (len(body) / 1e3):4.1f}/KB)  "
           f"naive re {mb / b_best:6.1f} MB/s")
     for how, before in (("first sight", lambda: forget(masker)), ("next turn", after_previous_turn),
                         ("resent", lambda: None)):
-        best, median = _timed(before, mask, repeat)
+        best, median = timed(mask, repeat, before)
         print(f"  {how:<12} engine {best * 1e3:7.2f} ms {mb / best:7.1f} MB/s (median {mb / median:6.1f})  "
               f"x{b_best / best:4.1f} naive")
 

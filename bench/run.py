@@ -171,20 +171,14 @@ def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> d
 
     import agent.engine.finder as detect
     from agent.engine.masker import Masker
-    from bench.bench_engine import forget, previous_turn
+    from bench.bench_engine import forget, previous_turn, timed
 
     masker = Masker.load(key_file)
     original = detect.iter_matches
     out = {}
 
     def best_of(before, data: bytes) -> float:
-        best = float("inf")
-        for _ in range(rounds):
-            before()
-            t = time.perf_counter()
-            masker.mask_body(data, "application/json")
-            best = min(best, time.perf_counter() - t)
-        return best
+        return timed(lambda: masker.mask_body(data, "application/json"), rounds, before)[0]
 
     try:
         for body in ("1KB", "100KB", "1MB", "1MB-dense"):

@@ -19,7 +19,7 @@ from operator import itemgetter
 from agent.engine.detectors import Detector
 from agent.engine.memo import Memo
 from agent.engine.prefilter import find_literals, make_prefilter
-from agent.engine.presentation import blank_gutters, blank_presentation, has_ansi, strip_ansi
+from agent.engine.presentation import blank_ansi, blank_gutters, has_ansi, strip_ansi
 from agent.engine.splitters import SAFE, SPLITTERS, Part, name_shaped
 
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_-]")
@@ -312,10 +312,11 @@ class Finder:
         the first time is what the whole pass found inside it, so a remembered piece reads as it
         read then. Propagation (a value found anywhere is masked everywhere) always runs on the
         whole text. A text with ANSI colour codes is also read without them (``_with_stripped``)."""
-        shown = blank_presentation(text)   # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
+        gutters = blank_gutters(text)      # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
+        shown = blank_ansi(gutters)
         parts = self._remembering(shown, pieces) if pieces else self._find(shown)
-        if has_ansi(text):
-            parts = _with_stripped(parts, self._find, blank_gutters(text))
+        if shown is not gutters and has_ansi(gutters):
+            parts = _with_stripped(parts, self._find, gutters)
         return parts
 
     def _find(self, text: str) -> list[Part]:

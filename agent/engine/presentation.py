@@ -66,9 +66,11 @@ def _spaces(m: re.Match) -> str:
     return " " * (m.end() - m.start())
 
 
+def blank_ansi(text: str) -> str:
+    """``text`` with ANSI sequences made spaces, position for position."""
+    return _CSI.sub(_spaces, text) if "\x1b" in text else text
+
+
 def blank_presentation(text: str) -> str:
     """``text`` with Read-tool line gutters and ANSI sequences made spaces, position for position."""
-    text = blank_gutters(text)
-    if "\x1b" in text:
-        text = _CSI.sub(_spaces, text)
-    return text
+    return blank_ansi(blank_gutters(text))

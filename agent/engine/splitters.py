@@ -330,20 +330,24 @@ def under_key_parent(text: str, label_start: int) -> bool:
     """The key at ``label_start`` is a key of an item (or of the object) under such a parent key."""
     lo = max(0, label_start - 400)
     ends = [m.end() for m in _KEY_PARENT.finditer(text, lo, label_start)]
-    return bool(ends) and _balanced_under(text, ends[-1] - 1, label_start)
+    return bool(ends) and directly_under(text, ends[-1] - 1, label_start)
 
 
-def _balanced_under(text: str, opener: int, label_start: int) -> bool:
-    """Brackets between ``opener`` (``[`` or ``{``) and the key balance but for the item's own brace."""
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def directly_under(text: str, opener: int, label_start: int) -> bool:
+    """The key at ``label_start`` is a key of the object that opens at ``opener`` (``{``), or of an
+    item of the list that opens there (``[``): brackets between them balance but for that one brace."""
     braces = brackets = 0
-    for ch in text[opener + 1:label_start]:
+    for ch in _BRACKETS.findall(text, opener + 1, label_start):
         if ch == "{":
             braces += 1
         elif ch == "}":
             braces -= 1
         elif ch == "[":
             brackets += 1
-        elif ch == "]":
+        else:
             brackets -= 1
         if braces < 0 or brackets < 0:
             return False

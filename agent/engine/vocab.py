@@ -413,7 +413,7 @@ class ParentObjects:
         index = self.index
         for t in reversed(list(_PARENT_KEY.finditer(text, lo, label_start))):
             sets = index.get(t.group(1))
-            if sets is None or not _directly_under(text, t.end() - 1, label_start):
+            if sets is None or not splitters.directly_under(text, t.end() - 1, label_start):
                 continue
             keys = _object_keys(text, label_start)
             return any(label in members and keys <= members for members in sets)
@@ -423,29 +423,6 @@ class ParentObjects:
 # A quoted camelCase key that opens an object or a list: "outputArtifacts": [ {  (the quote may be
 # escaped, a line break real or JSON-escaped).
 _PARENT_KEY = re.compile(r'"([a-z][a-z0-9]*[A-Z][A-Za-z0-9]*)[\\\x00]*"[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*[\[{]')
-
-
-def _directly_under(text: str, opener: int, label_start: int) -> bool:
-    """The key at ``label_start`` is a key of the object that opens at ``opener`` (``{``), or of an
-    item of the list that opens there (``[``): brackets between them balance but for that one brace."""
-    braces = brackets = 0
-    for ch in _BRACKETS.findall(text, opener + 1, label_start):
-        if ch == "{":
-            braces += 1
-        elif ch == "}":
-            braces -= 1
-        elif ch == "[":
-            brackets += 1
-        else:
-            brackets -= 1
-        if braces < 0 or brackets < 0:
-            return False
-    if text[opener] == "{":
-        return braces == 0 and brackets == 0
-    return braces == 1 and brackets == 0
-
-
-_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 # Possessive: each repeat is followed by a class it cannot match, so giving characters back never
