@@ -4919,6 +4919,1101 @@ VARIANTS_8: list[Template] = [
 ]
 
 
+# --- variants-9: a ninth held-out list (session 9), written by a helper that never read the engine, its packs
+# or tools/gen_vocab.py, from the real formats of the tools and files, every value made up here. CI/CD (GitHub
+# Actions workflow YAML with role-to-assume / aws-region / ECR registry output and its run log from
+# configure-aws-credentials, amazon-ecr-login and docker push, .gitlab-ci.yml with OIDC assume-role-with-web-identity
+# and a CloudFront invalidation, CodeBuild buildspec.yml with parameter-store / secrets-manager env and a CodeBuild
+# [Container] build log, codepipeline get-pipeline-state, deploy get-deployment and the CodeDeploy agent log, a
+# Jenkins withAWS console, an Argo CD Application and EKS cluster secret, the ECS deploy action's log); data platforms
+# (spark-defaults.conf with fs.s3a.* keys, an EMR step stderr and describe-cluster, a Glue PySpark script and
+# get-table, Athena CloudTrail (partition projection) and ALB DDL, get-query-execution, an Airflow / MWAA DAG and an
+# aws:// connection URI, dbt profiles.yml for Redshift and Athena, Snowflake CREATE STORAGE INTEGRATION / STAGE and
+# DESC INTEGRATION, Databricks cluster JSON and a Unity Catalog external location); ML (SageMaker Estimator code,
+# training-job log, describe-endpoint-config and an InvokeEndpoint error, Bedrock invocation log, agents / knowledge
+# bases / guardrails in boto3, provisioned throughput and application inference profiles); networking (a Route 53
+# zone export, the Site-to-Site VPN generic configuration file, a Client VPN .ovpn, Transit Gateway route search,
+# Direct Connect virtual interfaces, PrivateLink endpoint services); identity (~/.aws/config sso-session, the SSO
+# token cache, sso-admin permission sets and assignments, a decoded authorization message, Access Analyzer, Macie and
+# Inspector findings, CloudTrail Lake SQL); databases and brokers (Aurora JDBC with the AWS wrapper, psql with an IAM
+# auth token, Redshift JDBC / serverless / COPY, DMS endpoints, ElastiCache CLUSTER NODES and MOVED, OpenSearch
+# _cat/indices, DocumentDB / Neptune URIs, MSK bootstrap brokers, Amazon MQ endpoints); prose in Thai, Arabic,
+# Hebrew, Ukrainian, Greek, Czech, Swedish, Finnish, Hungarian, Romanian; negatives woven in (AWS-managed policy
+# ARNs, service principals, foundation-model IDs, public AWS hosts, default names such as TSTALIASID, AllTraffic,
+# CodeDeployDefault.*, AdministratorAccess, CVE IDs, digests, query / request IDs, versions, enum words) and four
+# negative-only templates; 68 templates. Measured as it came out (report seed 13, 5 per template): 82.9 % recall
+# (text and JSON alike), 51.5 % pass, 86.8 % kept, 33 failing templates (24 leak a value only, 4 only change a
+# must-keep value: #29, #37, #43, #65; 5 both: #6, #14, #27, #30, #42); seed 7 (1 per template): 82.9 %, 51.5 %
+# pass, 59 of 68 must-keep cases kept, the same 33 templates. The misses: names as path segments and in strings
+# (an SSM parameter path's app name, EMR cluster / step IDs in an aws-logs S3 key, a CodeDeploy deployment-group ID
+# in the agent's deployment-root path, a CodeCommit repository in a repoURL, an ALB log prefix in an Athena
+# LOCATION, a bucket in a CloudTrail Lake element_at() comparison); Glue catalog database and connection names as
+# keyword arguments in a Glue script; a SageMaker model name and a Bedrock provisioned-model name as JSON values;
+# credentials: an Airflow connection URI's URL-encoded secret key, DB passwords in dbt profiles.yml, Spring
+# properties, a MongoDB URI and ActiveMQ properties, VPN pre-shared keys, a Direct Connect BGP authKey, the SSO
+# cache's accessToken / refreshToken / clientSecret, a SigV4 signature in an RDS auth token; an Athena workgroup,
+# a JDBC database name, a Direct Connect gateway ID (a UUID), a Macie bucket owner's display name; names and
+# accounts in the prose of nine of the ten languages, all but Ukrainian (every value in Thai, Hebrew and Greek, all
+# but the access key in Hungarian, the account in Arabic and Finnish, the bucket in Czech). Must-keep
+# values changed: CodeDeployDefault.OneAtATime, the AWS-Crawler session name, the AllTraffic variant, the
+# TSTALIASID test alias, foundation-model IDs (in ARNs and alone), the device.sso host, a Macie finding ID, a CVE ID
+# and an Inspector imageHash digest. One label was corrected after a first run, with the same numbers: #43's image
+# digest, first kept everywhere, is now kept only as imageHash (its other copy sits inside a must-mask ARN).
+# Never tuned to. ---------------------------------------------------------------------------------------------
+
+
+_UPPER_HEX = "0123456789ABCDEF"
+
+
+def _cf_dist(g: Gen) -> str:
+    return "E" + g.alnum(13, _UPPER_ALNUM)
+
+
+def _zone_id(g: Gen) -> str:
+    return "Z0" + g.alnum(19, _UPPER_ALNUM)
+
+
+def _rds_hash(g: Gen) -> str:
+    return g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _eks_endpoint(g: Gen, r: str) -> str:
+    return f"{g.alnum(32, _UPPER_HEX)}.gr7.{r}.eks.amazonaws.com"
+
+
+def _emr_id(g: Gen, prefix: str = "j") -> str:
+    return prefix + "-" + g.alnum(13, _UPPER_ALNUM)
+
+
+def _ecr(a: str, r: str) -> str:
+    return f"{a}.dkr.ecr.{r}.amazonaws.com"
+
+
+def _ts(g: Gen) -> str:
+    return f"2024-0{g.r.randint(1, 9)}-{g.r.randint(10, 28)}T{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}Z"
+
+
+# CI/CD: GitHub Actions, GitLab CI, CodeBuild, CodePipeline, CodeDeploy, Jenkins, Argo CD
+def _v9_gha_workflow(g: Gen):
+    a, r, role, repo, cl, svc = g.account(), g.region(), g.name("pms"), g.name("ms"), g.name("pms"), g.name("ms")
+    text = ("name: deploy\n\non:\n  push:\n    branches: [main]\n\npermissions:\n  id-token: write\n  contents: read\n\n"
+            "env:\n"
+            f"  AWS_REGION: {r}\n  ECR_REPOSITORY: {repo}\n  ECS_CLUSTER: {cl}\n  ECS_SERVICE: {svc}\n\n"
+            "jobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+            "      - name: Configure AWS credentials\n        uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+            f"          role-to-assume: arn:aws:iam::{a}:role/{role}\n          role-session-name: gha-deploy\n"
+            "          aws-region: ${{ env.AWS_REGION }}\n"
+            "      - name: Login to Amazon ECR\n        id: login-ecr\n        uses: aws-actions/amazon-ecr-login@v2\n"
+            "      - name: Build, tag, and push image\n        env:\n"
+            "          ECR_REGISTRY: ${{ steps.login-ecr.outputs.registry }}\n          IMAGE_TAG: ${{ github.sha }}\n"
+            "        run: |\n          docker build -t $ECR_REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG .\n"
+            "          docker push $ECR_REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG\n"
+            f"      - run: aws ecs update-service --cluster {cl} --service {svc} --force-new-deployment\n")
+    return text, [a, role, repo, cl, svc], ["aws-actions/configure-aws-credentials@v4", "id-token: write",
+                                            "${{ steps.login-ecr.outputs.registry }}", "--force-new-deployment"]
+
+
+def _v9_gha_run_log(g: Gen):
+    a, r, role, repo, aroa = g.account(), g.region(), g.name("pms"), g.name("ms"), _aroa(g)
+    sha = _sha(g)
+    dig = "sha256:" + _sha(g, 64)
+    text = ("Run aws-actions/configure-aws-credentials@v4\n  with:\n"
+            f"    role-to-assume: arn:aws:iam::{a}:role/{role}\n    aws-region: {r}\n    audience: sts.amazonaws.com\n"
+            "Assuming role with OIDC\n"
+            f"Authenticated as assumedRoleId {aroa}:GitHubActions\n"
+            "Run aws-actions/amazon-ecr-login@v2\n"
+            f"Logging into registry {_ecr(a, r)}\n"
+            "Run docker build -t $ECR_REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG .\n"
+            f"#12 naming to {_ecr(a, r)}/{repo}:{sha} done\n"
+            f"The push refers to repository [{_ecr(a, r)}/{repo}]\n"
+            f"5f70bf18a086: Pushed\n{sha}: digest: {dig} size: 2417\n")
+    return text, [a, role, aroa, repo], ["sts.amazonaws.com", "Assuming role with OIDC", dig, "5f70bf18a086: Pushed"]
+
+
+def _v9_gitlab_ci(g: Gen):
+    a, role, b, dist = g.account(), g.name("pms"), g.bucket(), _cf_dist(g)
+    text = ("stages:\n  - build\n  - deploy\n\nvariables:\n  AWS_DEFAULT_REGION: eu-central-1\n"
+            f"  ROLE_ARN: \"arn:aws:iam::{a}:role/{role}\"\n  SITE_BUCKET: {b}\n\n"
+            "deploy_site:\n  stage: deploy\n  image:\n    name: amazon/aws-cli:2.15.30\n    entrypoint: [\"\"]\n"
+            "  id_tokens:\n    GITLAB_OIDC_TOKEN:\n      aud: https://gitlab.com\n  script:\n"
+            "    - >\n      export $(printf \"AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s\"\n"
+            "      $(aws sts assume-role-with-web-identity\n      --role-arn ${ROLE_ARN}\n"
+            "      --role-session-name \"GitLabRunner-${CI_PROJECT_ID}-${CI_PIPELINE_ID}\"\n"
+            "      --web-identity-token ${GITLAB_OIDC_TOKEN}\n      --duration-seconds 3600\n"
+            "      --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]'\n      --output text))\n"
+            "    - aws s3 sync public/ s3://$SITE_BUCKET/ --delete\n"
+            f"    - aws cloudfront create-invalidation --distribution-id {dist} --paths \"/*\"\n"
+            "  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n")
+    return text, [a, role, b, dist], ["amazon/aws-cli:2.15.30", "eu-central-1", "GITLAB_OIDC_TOKEN",
+                                      "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]"]
+
+
+def _v9_buildspec(g: Gen):
+    a, r, repo, app, sec, suf = g.account(), g.region(), g.name("ms"), g.name("ms"), g.name("pms"), g.alnum(6, _MIXED_ALNUM)
+    text = ("version: 0.2\n\nenv:\n  variables:\n"
+            f"    IMAGE_REPO_NAME: \"{repo}\"\n    AWS_ACCOUNT_ID: \"{a}\"\n"
+            f"  parameter-store:\n    SONAR_TOKEN: /{app}/ci/sonar-token\n"
+            f"  secrets-manager:\n    DB_PASSWORD: arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{suf}:password\n\n"
+            "phases:\n  install:\n    runtime-versions:\n      java: corretto17\n  pre_build:\n    commands:\n"
+            "      - echo Logging in to Amazon ECR...\n"
+            f"      - aws ecr get-login-password --region $AWS_DEFAULT_REGION | docker login --username AWS --password-stdin {_ecr(a, r)}\n"
+            "      - COMMIT_HASH=$(echo $CODEBUILD_RESOLVED_SOURCE_VERSION | cut -c 1-7)\n"
+            "  build:\n    commands:\n      - mvn -B package -DskipTests\n"
+            "      - docker build -t $IMAGE_REPO_NAME:$COMMIT_HASH .\n"
+            f"      - docker tag $IMAGE_REPO_NAME:$COMMIT_HASH {_ecr(a, r)}/{repo}:$COMMIT_HASH\n"
+            "  post_build:\n    commands:\n"
+            f"      - printf '[{{\"name\":\"{app}\",\"imageUri\":\"%s\"}}]' {_ecr(a, r)}/{repo}:$COMMIT_HASH > imagedefinitions.json\n"
+            "artifacts:\n  files: imagedefinitions.json\n")
+    return text, [a, repo, app, sec], ["corretto17", "CODEBUILD_RESOLVED_SOURCE_VERSION", "imagedefinitions.json"]
+
+
+def _v9_codebuild_log(g: Gen):
+    a, r, proj, b, src = g.account(), g.region(), g.name("pms"), g.bucket(), str(g.r.randint(10**8, 10**9))
+    bid = _uuid(g)
+
+    def line(t, s):
+        return f"[Container] 2024/05/14 10:22:{t:02d}.{g.r.randint(100000, 999999)} {s}\n"
+    text = (f"Build ID: {proj}:{bid}\nLog group: /aws/codebuild/{proj}\n" +
+            line(31, "Running on CodeBuild On-demand") + line(31, "Waiting for agent ping") +
+            line(33, "Waiting for DOWNLOAD_SOURCE") + line(35, "Phase is DOWNLOAD_SOURCE") +
+            line(35, f"CODEBUILD_SRC_DIR=/codebuild/output/src{src}/src") +
+            line(35, f"YAML location is /codebuild/output/src{src}/src/buildspec.yml") +
+            line(35, "Processing environment variables") +
+            line(36, f"Running command aws s3 cp s3://{b}/config/settings.json ./config/") +
+            f"download: s3://{b}/config/settings.json to config/settings.json\n" +
+            line(38, f"Running command aws ecr get-login-password --region {r} | docker login --username AWS --password-stdin {_ecr(a, r)}") +
+            "Login Succeeded\n" +
+            line(39, "Phase complete: PRE_BUILD State: SUCCEEDED") +
+            line(39, "Phase context status code:  Message: "))
+    return text, [a, proj, b], [bid, "Phase complete: PRE_BUILD State: SUCCEEDED", "Running on CodeBuild On-demand"]
+
+
+def _v9_codepipeline_state(g: Gen):
+    r, pipe, proj, ex, bid = g.region(), g.name("pms"), g.name("pms"), _uuid(g), _uuid(g)
+    d = {"pipelineName": pipe, "pipelineVersion": 7, "stageStates": [
+        {"stageName": "Source", "inboundTransitionState": {"enabled": True},
+         "actionStates": [{"actionName": "Source", "currentRevision": {"revisionId": _sha(g)},
+                           "latestExecution": {"status": "Succeeded", "lastStatusChange": "2024-05-14T10:21:07.512000+00:00"}}],
+         "latestExecution": {"pipelineExecutionId": ex, "status": "Succeeded"}},
+        {"stageName": "Build", "inboundTransitionState": {"enabled": True},
+         "actionStates": [{"actionName": "Build", "latestExecution": {
+             "actionExecutionId": _uuid(g), "status": "Failed", "summary": "Build terminated with state: FAILED",
+             "externalExecutionId": f"{proj}:{bid}",
+             "externalExecutionUrl": f"https://console.aws.amazon.com/codebuild/home?region={r}#/builds/{proj}:{bid}/view/new",
+             "errorDetails": {"code": "JobFailed", "message": "Build terminated with state: FAILED"}},
+             "entityUrl": f"https://console.aws.amazon.com/codebuild/home?region={r}#/projects/{proj}/view"}],
+         "latestExecution": {"pipelineExecutionId": ex, "status": "Failed"}}],
+        "created": "2024-02-01T09:00:00+00:00", "updated": "2024-05-14T10:19:44+00:00"}
+    text = f"$ aws codepipeline get-pipeline-state --name {pipe}\n" + json.dumps(d, indent=4)
+    return text, [pipe, proj], [ex, "Build terminated with state: FAILED", '"status": "Succeeded"', "JobFailed"]
+
+
+def _v9_codedeploy(g: Gen):
+    app, grp, b, dep = g.name("ms"), g.name("pms"), g.bucket(), "d-" + g.alnum(9, _UPPER_ALNUM)
+    gid = _uuid(g)
+    d = {"deploymentInfo": {"applicationName": app, "deploymentGroupName": grp, "deploymentConfigName": "CodeDeployDefault.OneAtATime",
+                            "deploymentId": dep, "revision": {"revisionType": "S3", "s3Location": {
+                                "bucket": b, "key": f"{app}/release-2024.05.14.zip", "bundleType": "zip",
+                                "eTag": _sha(g, 32)}},
+                            "status": "Failed", "errorInformation": {"code": "HEALTH_CONSTRAINTS",
+                                                                     "message": "The overall deployment failed because too many individual instances failed deployment"},
+                            "creator": "user", "computePlatform": "Server"}}
+    text = (f"$ aws deploy get-deployment --deployment-id {dep}\n" + json.dumps(d, indent=4) +
+            "\n\n$ sudo tail -3 /var/log/aws/codedeploy-agent/codedeploy-agent.log\n"
+            f"2024-05-14T10:33:12 ERROR [codedeploy-agent(2871)]: InstanceAgent::Plugins::CodeDeployPlugin::CommandPoller: "
+            f"Error during perform: InstanceAgent::Plugins::CodeDeployPlugin::ScriptError - Script at specified location: "
+            f"scripts/start_server.sh run as user root failed with exit code 1 - /opt/codedeploy-agent/deployment-root/{gid}/{dep}/"
+            "deployment-archive/scripts/start_server.sh\n")
+    return text, [app, grp, b, dep, gid], ["CodeDeployDefault.OneAtATime", "HEALTH_CONSTRAINTS", "InstanceAgent::Plugins::CodeDeployPlugin::ScriptError"]
+
+
+def _v9_jenkins(g: Gen):
+    a, role, b, fn, r = g.account(), g.name("pms"), g.bucket(), _fn(g), g.region()
+    text = ("Started by GitHub push by p-moreau\n[Pipeline] Start of Pipeline\n[Pipeline] node\n"
+            "Running on build-agent-3 in /var/lib/jenkins/workspace/payments-api_main\n"
+            f"[Pipeline] withAWS\nSetting AWS region {r} \nRequesting assume role\n"
+            f"Assumed role arn:aws:iam::{a}:role/{role} with id {_aroa(g)}:Jenkins-payments-api-main-412 \n"
+            "[Pipeline] {\n[Pipeline] sh\n"
+            f"+ aws s3 cp target/app.zip s3://{b}/builds/412/app.zip\n"
+            f"upload: target/app.zip to s3://{b}/builds/412/app.zip\n[Pipeline] sh\n"
+            f"+ aws lambda update-function-code --function-name {fn} --s3-bucket {b} --s3-key builds/412/app.zip --publish\n"
+            "An error occurred (ResourceConflictException) when calling the UpdateFunctionCode operation: "
+            f"The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:{r}:{a}:function:{fn}\n"
+            "[Pipeline] }\n[Pipeline] // withAWS\nFinished: FAILURE\n")
+    return text, [a, role, b, fn], ["ResourceConflictException", "Finished: FAILURE", "[Pipeline] withAWS"]
+
+
+def _v9_argocd(g: Gen):
+    a, r, repo, cl, role, ns = g.account(), g.region(), g.name("ms"), g.name("pms"), g.name("pms"), g.name("ms")
+    ep = _eks_endpoint(g, r)
+    text = ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: payments-api\n  namespace: argocd\n"
+            "spec:\n  project: default\n  source:\n"
+            f"    repoURL: https://git-codecommit.{r}.amazonaws.com/v1/repos/{repo}\n"
+            "    targetRevision: HEAD\n    path: overlays/prod\n  destination:\n"
+            f"    server: https://{ep}\n    namespace: {ns}\n"
+            "  syncPolicy:\n    automated:\n      prune: true\n      selfHeal: true\n---\n"
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-prod\n  labels:\n"
+            "    argocd.argoproj.io/secret-type: cluster\ntype: Opaque\nstringData:\n"
+            f"  name: {cl}\n  server: https://{ep}\n  config: |\n    {{\n      \"awsAuthConfig\": {{\n"
+            f"        \"clusterName\": \"{cl}\",\n        \"roleARN\": \"arn:aws:iam::{a}:role/{role}\"\n      }},\n"
+            "      \"tlsClientConfig\": {\n        \"insecure\": false,\n        \"caData\": \"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\"\n      }\n    }\n")
+    return text, [a, repo, ep.split(".")[0], cl, role], ["argoproj.io/v1alpha1", "argocd.argoproj.io/secret-type: cluster", "selfHeal: true"]
+
+
+def _v9_ecs_deploy_log(g: Gen):
+    a, r, fam, cl, svc = g.account(), g.region(), g.name("ms"), g.name("pms"), g.name("ms")
+    rev = g.r.randint(2, 300)
+    text = ("Run aws-actions/amazon-ecs-deploy-task-definition@v2\n  with:\n    task-definition: /home/runner/work/_temp/task-definition-2871.json\n"
+            f"    service: {svc}\n    cluster: {cl}\n    wait-for-service-stability: true\n"
+            f"Deployment started. Watch this deployment's progress in the Amazon ECS console: https://{r}.console.aws.amazon.com/ecs/v2/clusters/{cl}/services/{svc}/events?region={r}\n"
+            f"Task definition registered: arn:aws:ecs:{r}:{a}:task-definition/{fam}:{rev}\n"
+            f"Updated service {svc} in cluster {cl}\nWaiting for the service to become stable. Will wait for 30 minutes\n"
+            "Error: Resource is not in the state servicesStable\n")
+    return text, [a, fam, cl, svc], ["wait-for-service-stability: true", "Resource is not in the state servicesStable",
+                                     "Will wait for 30 minutes"]
+
+
+# data platforms: Spark/EMR, Glue, Athena, Airflow/MWAA, dbt, Snowflake, Databricks
+def _v9_spark_defaults(g: Gen):
+    a, r, b1, b2, role, k = g.account(), g.region(), g.bucket(), g.bucket(), g.name("pms"), _uuid(g)
+    text = ("# /etc/spark/conf/spark-defaults.conf\n"
+            "spark.master                                   yarn\n"
+            f"spark.sql.warehouse.dir                        s3a://{b1}/warehouse\n"
+            f"spark.eventLog.dir                             s3a://{b2}/spark-events/\n"
+            "spark.hadoop.fs.s3a.aws.credentials.provider   org.apache.hadoop.fs.s3a.auth.AssumedRoleCredentialProvider\n"
+            f"spark.hadoop.fs.s3a.assumed.role.arn           arn:aws:iam::{a}:role/{role}\n"
+            "spark.hadoop.fs.s3a.assumed.role.session.duration 1h\n"
+            f"spark.hadoop.fs.s3a.bucket.{b2}.endpoint.region {r}\n"
+            "spark.hadoop.fs.s3a.server-side-encryption-algorithm SSE-KMS\n"
+            f"spark.hadoop.fs.s3a.server-side-encryption.key arn:aws:kms:{r}:{a}:key/{k}\n"
+            "spark.hadoop.fs.s3a.fast.upload                true\n"
+            "spark.hadoop.fs.s3a.connection.maximum         200\n")
+    return text, [a, b1, b2, role, k], ["org.apache.hadoop.fs.s3a.auth.AssumedRoleCredentialProvider",
+                                        "spark.hadoop.fs.s3a.fast.upload", "SSE-KMS"]
+
+
+def _v9_emr_step_log(g: Gen):
+    a, r, j, s, b = g.account(), g.region(), _emr_id(g), _emr_id(g, "s"), g.bucket()
+    app = f"application_{g.r.randint(1700000000000, 1720000000000)}_{g.r.randint(1, 40):04d}"
+    host = _node_host(g, r)
+    text = (f"$ aws s3 cp s3://aws-logs-{a}-{r}/elasticmapreduce/{j}/steps/{s}/stderr.gz - | zcat | tail\n"
+            f"24/05/14 10:41:02 INFO Client: Submitting application {app} to ResourceManager\n"
+            f"24/05/14 10:41:02 INFO YarnClientImpl: Submitted application {app}\n"
+            f"24/05/14 10:41:03 INFO Client: Application report for {app} (state: ACCEPTED)\n"
+            f"\t ApplicationMaster host: {host}\n\t ApplicationMaster RPC port: 35761\n\t queue: default\n"
+            f"\t tracking URL: http://{host}:20888/proxy/{app}/\n"
+            f"24/05/14 10:47:55 ERROR Client: Application diagnostics message: User class threw exception: "
+            f"java.io.FileNotFoundException: No such file or directory: s3://{b}/raw/orders/dt=2024-05-13\n"
+            f"Exception in thread \"main\" org.apache.spark.SparkException: Application {app} finished with failed status\n")
+    return text, [a, j, s, b], [app, "ApplicationMaster RPC port: 35761", "org.apache.spark.SparkException"]
+
+
+def _v9_emr_describe(g: Gen):
+    a, r, j, name, key, sn = g.account(), g.region(), _emr_id(g), g.name("pms"), g.name("ms"), g.hexid("subnet")
+    sg1, sg2, b = g.hexid("sg"), g.hexid("sg"), g.bucket()
+    d = {"Cluster": {"Id": j, "Name": name, "Status": {"State": "WAITING", "StateChangeReason": {"Message": "Cluster ready to run steps."}},
+                     "Ec2InstanceAttributes": {"Ec2KeyName": key, "Ec2SubnetId": sn, "Ec2AvailabilityZone": r + "b",
+                                               "IamInstanceProfile": "EMR_EC2_DefaultRole",
+                                               "EmrManagedMasterSecurityGroup": sg1, "EmrManagedSlaveSecurityGroup": sg2},
+                     "LogUri": f"s3n://{b}/emr-logs/", "ReleaseLabel": "emr-7.1.0", "ServiceRole": "EMR_DefaultRole",
+                     "Applications": [{"Name": "Spark", "Version": "3.5.0"}, {"Name": "Hadoop", "Version": "3.3.6"}],
+                     "ClusterArn": f"arn:aws:elasticmapreduce:{r}:{a}:cluster/{j}",
+                     "ScaleDownBehavior": "TERMINATE_AT_TASK_COMPLETION"}}
+    text = f"$ aws emr describe-cluster --cluster-id {j}\n" + json.dumps(d, indent=4)
+    return text, [a, j, name, key, sn, sg1, sg2, b], ["emr-7.1.0", "EMR_EC2_DefaultRole", "TERMINATE_AT_TASK_COMPLETION", "Cluster ready to run steps."]
+
+
+def _v9_glue_script(g: Gen):
+    db, tbl, b, conn, tgt = g.name("p_m_s"), g.name("p_m_s"), g.bucket(), g.name("pms"), g.name("p_m_s")
+    text = ("import sys\nfrom awsglue.transforms import *\nfrom awsglue.utils import getResolvedOptions\n"
+            "from pyspark.context import SparkContext\nfrom awsglue.context import GlueContext\nfrom awsglue.job import Job\n\n"
+            "args = getResolvedOptions(sys.argv, ['JOB_NAME'])\nglueContext = GlueContext(SparkContext.getOrCreate())\n"
+            "job = Job(glueContext)\njob.init(args['JOB_NAME'], args)\n\n"
+            f"datasource0 = glueContext.create_dynamic_frame.from_catalog(database = \"{db}\", table_name = \"{tbl}\", "
+            "transformation_ctx = \"datasource0\")\n"
+            "applymapping1 = ApplyMapping.apply(frame = datasource0, mappings = [(\"order_id\", \"string\", \"order_id\", \"string\"), "
+            "(\"amount\", \"double\", \"amount\", \"decimal(12,2)\")], transformation_ctx = \"applymapping1\")\n"
+            "datasink2 = glueContext.write_dynamic_frame.from_options(frame = applymapping1, connection_type = \"s3\", "
+            f"connection_options = {{\"path\": \"s3://{b}/curated/orders/\", \"partitionKeys\": [\"dt\"]}}, "
+            "format = \"glueparquet\", transformation_ctx = \"datasink2\")\n"
+            f"glueContext.write_dynamic_frame.from_jdbc_conf(frame = applymapping1, catalog_connection = \"{conn}\", "
+            f"connection_options = {{\"dbtable\": \"{tgt}\", \"database\": \"dev\"}}, redshift_tmp_dir = args[\"TempDir\"])\n"
+            "job.commit()\n")
+    return text, [db, tbl, b, conn], ["transformation_ctx = \"datasource0\"", "glueparquet", "getResolvedOptions(sys.argv, ['JOB_NAME'])"]
+
+
+def _v9_glue_get_table(g: Gen):
+    a, r, db, tbl, b = g.account(), g.region(), g.name("p_m_s"), g.name("p_m_s"), g.bucket()
+    d = {"Table": {"Name": tbl, "DatabaseName": db, "CreateTime": "2024-03-02T08:14:51+00:00",
+                   "UpdateTime": "2024-05-14T02:00:19+00:00", "Retention": 0,
+                   "StorageDescriptor": {"Columns": [{"Name": "order_id", "Type": "string"}, {"Name": "amount", "Type": "double"}],
+                                         "Location": f"s3://{b}/raw/{tbl}/",
+                                         "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                                         "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                                         "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"}},
+                   "PartitionKeys": [{"Name": "dt", "Type": "string"}], "TableType": "EXTERNAL_TABLE",
+                   "Parameters": {"classification": "parquet", "compressionType": "none", "UPDATED_BY_CRAWLER": f"{db}-crawler"},
+                   "CreatedBy": f"arn:aws:sts::{a}:assumed-role/AWSGlueServiceRole-{db}/AWS-Crawler",
+                   "IsRegisteredWithLakeFormation": False, "CatalogId": a, "VersionId": "12"}}
+    text = f"$ aws glue get-table --region {r} --database-name {db} --name {tbl}\n" + json.dumps(d, indent=4)
+    return text, [a, db, tbl, b], ["org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat", "EXTERNAL_TABLE", "AWS-Crawler"]
+
+
+def _v9_athena_cloudtrail_ddl(g: Gen):
+    a, b, o = g.account(), g.bucket(), g.org()
+    text = ("CREATE EXTERNAL TABLE cloudtrail_logs (\n    eventversion STRING,\n    useridentity STRUCT<type: STRING, principalid: STRING, arn: STRING,\n"
+            "        accountid: STRING, invokedby: STRING, accesskeyid: STRING, username: STRING>,\n"
+            "    eventtime STRING,\n    eventsource STRING,\n    eventname STRING,\n    awsregion STRING,\n    sourceipaddress STRING,\n"
+            "    requestparameters STRING,\n    recipientaccountid STRING\n)\n"
+            "PARTITIONED BY (region string, `date` string)\n"
+            "ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'\n"
+            "STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'\n"
+            "OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
+            f"LOCATION 's3://{b}/AWSLogs/{o}/{a}/CloudTrail/'\n"
+            "TBLPROPERTIES (\n  'projection.enabled'='true',\n  'projection.date.type'='date',\n"
+            "  'projection.date.range'='2024/01/01,NOW',\n  'projection.date.format'='yyyy/MM/dd',\n"
+            "  'projection.region.type'='enum',\n  'projection.region.values'='us-east-1,eu-west-1',\n"
+            f"  'storage.location.template'='s3://{b}/AWSLogs/{o}/{a}/CloudTrail/${{region}}/${{date}}'\n);\n")
+    return text, [a, b, o], ["com.amazon.emr.cloudtrail.CloudTrailInputFormat", "'projection.region.values'='us-east-1,eu-west-1'",
+                             "org.apache.hive.hcatalog.data.JsonSerDe"]
+
+
+def _v9_athena_alb(g: Gen):
+    a, r, b, lb, tg = g.account(), g.region(), g.bucket(), g.name("ms"), g.name("ms")
+    h = g.alnum(16, _HEX)
+    text = ("CREATE EXTERNAL TABLE IF NOT EXISTS alb_access_logs (\n  type string, time string, elb string, client_ip string,\n"
+            "  client_port int, target_ip string, target_port int, request_processing_time double,\n"
+            "  elb_status_code int, target_status_code string, request_verb string, request_url string,\n"
+            "  target_group_arn string, trace_id string, domain_name string\n)\n"
+            "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.RegexSerDe'\n"
+            "WITH SERDEPROPERTIES ('serialization.format' = '1', 'input.regex' = '([^ ]*) ([^ ]*) ([^ ]*) ...')\n"
+            f"LOCATION 's3://{b}/{lb}/AWSLogs/{a}/elasticloadbalancing/{r}/';\n\n"
+            "SELECT target_status_code, count(*) AS hits\nFROM alb_access_logs\n"
+            f"WHERE target_group_arn = 'arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{tg}/{h}'\n"
+            "  AND elb_status_code >= 500\n  AND time > '2024-05-14T00:00:00'\nGROUP BY 1 ORDER BY 2 DESC;\n")
+    return text, [a, b, lb, tg, h], ["org.apache.hadoop.hive.serde2.RegexSerDe", "elb_status_code >= 500", "GROUP BY 1 ORDER BY 2 DESC"]
+
+
+def _v9_athena_execution(g: Gen):
+    r, b, db, tbl, wg, q = g.region(), g.bucket(), g.name("p_m_s"), g.name("p_m_s"), g.name("ms"), _uuid(g)
+    d = {"QueryExecution": {"QueryExecutionId": q, "Query": f"SELECT customer_id, sum(amount) FROM \"{db}\".\"{tbl}\" WHERE dt = '2024-05-13' GROUP BY 1",
+                            "StatementType": "DML", "ResultConfiguration": {"OutputLocation": f"s3://{b}/athena-results/{q}.csv"},
+                            "QueryExecutionContext": {"Database": db, "Catalog": "awsdatacatalog"},
+                            "Status": {"State": "FAILED", "StateChangeReason": f"HIVE_BAD_DATA: Field amount's type BINARY in parquet file s3://{b}/raw/{tbl}/dt=2024-05-13/part-00003.snappy.parquet is incompatible with type double defined in table schema",
+                                       "SubmissionDateTime": "2024-05-14T11:02:17.402000+02:00"},
+                            "Statistics": {"EngineExecutionTimeInMillis": 1882, "DataScannedInBytes": 40211731},
+                            "WorkGroup": wg, "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}}}
+    text = f"$ aws athena get-query-execution --region {r} --query-execution-id {q}\n" + json.dumps(d, indent=2)
+    return text, [b, db, tbl, wg], [q, "awsdatacatalog", "Athena engine version 3", "HIVE_BAD_DATA"]
+
+
+def _v9_airflow_dag(g: Gen):
+    b, job, role, cl, db = g.bucket(), g.name("pms"), g.name("pms"), g.name("pms"), g.name("ms")
+    text = ("from datetime import datetime\n\nfrom airflow import DAG\n"
+            "from airflow.providers.amazon.aws.operators.glue import GlueJobOperator\n"
+            "from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator\n"
+            "from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor\n\n"
+            "with DAG(\"orders_daily\", start_date=datetime(2024, 1, 1), schedule=\"@daily\", catchup=False) as dag:\n"
+            f"    wait = S3KeySensor(task_id=\"wait_for_export\", bucket_name=\"{b}\",\n"
+            "                       bucket_key=\"exports/{{ ds }}/_SUCCESS\", aws_conn_id=\"aws_default\", poke_interval=300)\n"
+            f"    transform = GlueJobOperator(task_id=\"transform\", job_name=\"{job}\", iam_role_name=\"{role}\",\n"
+            "                                script_args={\"--dt\": \"{{ ds }}\"}, region_name=\"eu-west-1\")\n"
+            f"    load = RedshiftDataOperator(task_id=\"load\", cluster_identifier=\"{cl}\", database=\"{db}\", db_user=\"airflow\",\n"
+            "                                sql=\"CALL load_orders('{{ ds }}');\", wait_for_completion=True)\n"
+            "    wait >> transform >> load\n")
+    return text, [b, job, role, cl], ["aws_conn_id=\"aws_default\"", "schedule=\"@daily\"", "{{ ds }}", "eu-west-1"]
+
+
+def _v9_airflow_conn(g: Gen):
+    k, s, a, role, r = g.akid(), g.secret(), g.account(), g.name("pms"), g.region()
+    enc = quote(s, safe="")
+    text = ("$ airflow connections add aws_prod \\\n"
+            f"    --conn-uri 'aws://{k}:{enc}@/?region_name={r}&role_arn=arn%3Aaws%3Aiam%3A%3A{a}%3Arole%2F{role}'\n"
+            "Successfully added `conn_id`=aws_prod : aws://:******@:\n\n"
+            "# or, in the MWAA startup script / .env:\n"
+            f"AIRFLOW_CONN_AWS_PROD='{{\"conn_type\": \"aws\", \"login\": \"{k}\", \"password\": \"{s}\", "
+            f"\"extra\": {{\"region_name\": \"{r}\", \"role_arn\": \"arn:aws:iam::{a}:role/{role}\"}}}}'\n")
+    return text, [k, s, a, role], ["Successfully added `conn_id`=aws_prod", "\"conn_type\": \"aws\""]
+
+
+def _v9_dbt_profiles(g: Gen):
+    r, cl, h, pw, b, wg, sch = g.region(), g.name("pms"), _rds_hash(g), g.alnum(20, _MIXED_ALNUM), g.bucket(), g.name("ms"), g.name("p_m_s")
+    cl2 = g.name("pms")
+    text = ("analytics:\n  target: prod\n  outputs:\n    prod:\n      type: redshift\n"
+            f"      host: {cl}.{h}.{r}.redshift.amazonaws.com\n      user: dbt_svc\n"
+            f"      password: \"{pw}\"\n      port: 5439\n      dbname: analytics\n      schema: {sch}\n      threads: 8\n      sslmode: require\n"
+            f"    iam:\n      type: redshift\n      method: iam\n      cluster_id: {cl2}\n      iam_profile: data-eng\n"
+            f"      host: {cl2}.{h}.{r}.redshift.amazonaws.com\n      user: dbt_svc\n      port: 5439\n      dbname: analytics\n      schema: {sch}\n"
+            f"    athena:\n      type: athena\n      s3_staging_dir: s3://{b}/dbt/\n      region_name: {r}\n"
+            f"      database: awsdatacatalog\n      schema: {sch}\n      work_group: {wg}\n      threads: 4\n")
+    return text, [cl, h, pw, b, wg, cl2], ["type: redshift", "method: iam", "database: awsdatacatalog", "sslmode: require"]
+
+
+def _v9_snowflake_integration(g: Gen):
+    a, role, b1, b2 = g.account(), g.name("pms"), g.bucket(), g.bucket()
+    text = ("CREATE STORAGE INTEGRATION s3_raw_int\n  TYPE = EXTERNAL_STAGE\n  STORAGE_PROVIDER = 'S3'\n  ENABLED = TRUE\n"
+            f"  STORAGE_AWS_ROLE_ARN = 'arn:aws:iam::{a}:role/{role}'\n"
+            f"  STORAGE_ALLOWED_LOCATIONS = ('s3://{b1}/exports/', 's3://{b2}/')\n"
+            "  STORAGE_BLOCKED_LOCATIONS = ('s3://" + b1 + "/exports/pii/');\n\n"
+            "CREATE OR REPLACE STAGE raw.public.orders_stage\n"
+            f"  URL = 's3://{b1}/exports/orders/'\n  STORAGE_INTEGRATION = s3_raw_int\n"
+            "  FILE_FORMAT = (TYPE = PARQUET);\n\n"
+            "COPY INTO raw.public.orders FROM @raw.public.orders_stage MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE;\n")
+    return text, [a, role, b1, b2], ["TYPE = EXTERNAL_STAGE", "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE", "STORAGE_PROVIDER = 'S3'"]
+
+
+def _v9_snowflake_desc(g: Gen):
+    a, sa, role, b = g.account(), g.account(), g.name("pms"), g.bucket()
+    usr = f"{g.alnum(4, _LOWER_ALNUM)}0000-s"
+    ext = f"{g.alnum(7, _UPPER_ALNUM)}_SFCRole=2_{g.alnum(28, _B64)}="
+    rows = [("ENABLED", "Boolean", "true", "false"), ("STORAGE_PROVIDER", "String", "S3", ""),
+            ("STORAGE_ALLOWED_LOCATIONS", "List", f"s3://{b}/exports/", "[]"), ("STORAGE_BLOCKED_LOCATIONS", "List", "", "[]"),
+            ("STORAGE_AWS_IAM_USER_ARN", "String", f"arn:aws:iam::{sa}:user/{usr}", ""),
+            ("STORAGE_AWS_ROLE_ARN", "String", f"arn:aws:iam::{a}:role/{role}", ""),
+            ("STORAGE_AWS_EXTERNAL_ID", "String", ext, ""), ("COMMENT", "String", "", "")]
+    w = max(len(r[2]) for r in rows) + 1
+    sep = "+" + "-" * 27 + "+" + "-" * 15 + "+" + "-" * (w + 1) + "+" + "-" * 18 + "+"
+    out = [sep, f"| {'property':<26}| {'property_type':<14}| {'property_value':<{w}}| {'property_default':<17}|",
+           sep.replace("+", "|", 1)[:-1] + "|"]
+    out += [f"| {p:<26}| {t:<14}| {v:<{w}}| {d:<17}|" for p, t, v, d in rows]
+    out.append(sep)
+    text = "DESC INTEGRATION s3_raw_int;\n" + "\n".join(out) + "\n8 Row(s) produced. Time Elapsed: 0.142s"
+    return text, [a, sa, role, b], ["STORAGE_AWS_IAM_USER_ARN", "property_default", "8 Row(s) produced. Time Elapsed: 0.142s"]
+
+
+def _v9_databricks_cluster(g: Gen):
+    a, r, prof, b, team = g.account(), g.region(), g.name("pms"), g.bucket(), g.name("ms")
+    d = {"cluster_name": "etl-nightly", "spark_version": "14.3.x-scala2.12", "node_type_id": "i3.xlarge",
+         "driver_node_type_id": "i3.2xlarge", "autoscale": {"min_workers": 2, "max_workers": 8},
+         "aws_attributes": {"first_on_demand": 1, "availability": "SPOT_WITH_FALLBACK", "zone_id": "auto",
+                            "instance_profile_arn": f"arn:aws:iam::{a}:instance-profile/{prof}",
+                            "spot_bid_price_percent": 100, "ebs_volume_type": "GENERAL_PURPOSE_SSD", "ebs_volume_count": 1,
+                            "ebs_volume_size": 100},
+         "cluster_log_conf": {"s3": {"destination": f"s3://{b}/cluster-logs", "region": r, "enable_encryption": True,
+                                     "canned_acl": "bucket-owner-full-control"}},
+         "spark_conf": {"spark.databricks.delta.preview.enabled": "true",
+                        f"spark.hadoop.fs.s3a.bucket.{b}.server-side-encryption-algorithm": "SSE-KMS"},
+         "custom_tags": {"team": team, "cost-center": "4410"}, "autotermination_minutes": 30}
+    text = "$ databricks clusters create --json @cluster.json\n# cluster.json\n" + json.dumps(d, indent=2)
+    return text, [a, prof, b], ["14.3.x-scala2.12", "i3.xlarge", "SPOT_WITH_FALLBACK", "bucket-owner-full-control", "GENERAL_PURPOSE_SSD"]
+
+
+def _v9_databricks_uc(g: Gen):
+    a, role, b, cred = g.account(), g.name("pms"), g.bucket(), g.name("p_m_s")
+    eid = _uuid(g)
+    text = (f"CREATE EXTERNAL LOCATION IF NOT EXISTS raw_landing\n  URL 's3://{b}/landing'\n  WITH (STORAGE CREDENTIAL {cred})\n"
+            "  COMMENT 'raw files from the partner SFTP';\n\n"
+            f"$ databricks storage-credentials get {cred}\n" +
+            json.dumps({"name": cred, "aws_iam_role": {"role_arn": f"arn:aws:iam::{a}:role/{role}", "external_id": eid},
+                        "owner": "data-platform-admins", "read_only": False, "isolation_mode": "ISOLATION_MODE_OPEN",
+                        "created_at": 1715679712000}, indent=2))
+    return text, [a, role, b], ["ISOLATION_MODE_OPEN", "COMMENT 'raw files from the partner SFTP'"]
+
+
+# ML: SageMaker SDK, training logs, endpoint configs; Bedrock invocation logs, agents, knowledge bases, throughput
+def _v9_sagemaker_sdk(g: Gen):
+    a, r, repo, b, sn, sg = g.account(), g.region(), g.name("ms"), g.bucket(), g.hexid("subnet"), g.hexid("sg")
+    stamp = f"2024{g.r.randint(10, 12)}{g.r.randint(10, 28)}T{g.r.randint(100000, 235959)}"
+    role = f"AmazonSageMaker-ExecutionRole-{stamp}"
+    text = ("import sagemaker\nfrom sagemaker.estimator import Estimator\n\nsess = sagemaker.Session()\n"
+            f"role = \"arn:aws:iam::{a}:role/service-role/{role}\"\n\n"
+            f"est = Estimator(\n    image_uri=\"{_ecr(a, r)}/{repo}:2.2.0-gpu\",\n    role=role,\n"
+            "    instance_count=2,\n    instance_type=\"ml.g5.2xlarge\",\n    volume_size=200,\n    max_run=4 * 3600,\n"
+            f"    output_path=\"s3://{b}/models/\",\n    subnets=[\"{sn}\"],\n    security_group_ids=[\"{sg}\"],\n"
+            "    hyperparameters={\"epochs\": 12, \"lr\": 3e-4},\n    sagemaker_session=sess,\n)\n"
+            f"est.fit({{\"train\": \"s3://{b}/datasets/train/\", \"validation\": \"s3://{b}/datasets/val/\"}}, wait=False)\n")
+    return text, [a, repo, b, sn, sg, stamp], ["ml.g5.2xlarge", "instance_count=2", "\"lr\": 3e-4"]
+
+
+def _v9_sagemaker_training_log(g: Gen):
+    a, r, base, b = g.account(), g.region(), g.name("pms"), g.bucket()
+    job = f"{base}-2024-05-14-10-22-33-{g.r.randint(100, 999)}"
+    text = (f"INFO:sagemaker:Creating training-job with name: {job}\n"
+            "2024-05-14 10:22:34 Starting - Starting the training job...\n"
+            "2024-05-14 10:23:01 Starting - Preparing the instances for training......\n"
+            "2024-05-14 10:24:12 Downloading - Downloading input data...\n"
+            "2024-05-14 10:24:47 Downloading - Downloading the training image.........\n"
+            "2024-05-14 10:26:30 Training - Training image download completed. Training in progress.\n"
+            "[1,mpirank:0,algo-1]<stdout>:epoch 12/12 loss=0.2174 val_loss=0.2391\n"
+            "2024-05-14 10:41:02 Uploading - Uploading generated training model\n"
+            "2024-05-14 10:41:20 Completed - Training job completed\n"
+            "Training seconds: 1126\nBillable seconds: 1126\n\n"
+            ">>> est.model_data\n"
+            f"'s3://{b}/models/{job}/output/model.tar.gz'\n"
+            ">>> est.latest_training_job.describe()['TrainingJobArn']\n"
+            f"'arn:aws:sagemaker:{r}:{a}:training-job/{job}'\n")
+    return text, [a, base, b], ["Billable seconds: 1126", "Training image download completed. Training in progress.",
+                                "[1,mpirank:0,algo-1]<stdout>:epoch 12/12"]
+
+
+def _v9_sagemaker_endpoint(g: Gen):
+    a, r, cfg, model, b, k, ep = g.account(), g.region(), g.name("pms"), g.name("pms"), g.bucket(), _uuid(g), g.name("pms")
+    d = {"EndpointConfigName": cfg, "EndpointConfigArn": f"arn:aws:sagemaker:{r}:{a}:endpoint-config/{cfg}",
+         "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 2,
+                                 "InstanceType": "ml.m5.xlarge", "InitialVariantWeight": 1.0}],
+         "DataCaptureConfig": {"EnableCapture": True, "InitialSamplingPercentage": 20,
+                               "DestinationS3Uri": f"s3://{b}/datacapture", "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]},
+         "KmsKeyId": f"arn:aws:kms:{r}:{a}:key/{k}", "CreationTime": "2024-05-02T09:41:12.301000+00:00"}
+    text = (f"$ aws sagemaker describe-endpoint-config --endpoint-config-name {cfg}\n" + json.dumps(d, indent=4) +
+            f"\n\n$ aws sagemaker-runtime invoke-endpoint --endpoint-name {ep} --body fileb://req.json out.json\n"
+            "An error occurred (ModelError) when calling the InvokeEndpoint operation: Received client error (400) from primary "
+            "with message \"{\"error\": \"input must be a list\"}\". See "
+            f"https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logEventViewer:group=/aws/sagemaker/Endpoints/{ep} "
+            f"in account {a} for more information.\n")
+    return text, [a, cfg, model, b, k, ep], ["AllTraffic", "ml.m5.xlarge", "InvokeEndpoint", "\"CaptureMode\": \"Input\""]
+
+
+def _v9_bedrock_invocation_log(g: Gen):
+    a, r, role, who, rid = g.account(), g.region(), g.name("pms"), g.person(), _uuid(g)
+    d = {"schemaType": "ModelInvocationLog", "schemaVersion": "1.0", "timestamp": "2024-05-14T10:22:33Z",
+         "accountId": a, "identity": {"arn": f"arn:aws:sts::{a}:assumed-role/{role}/{who}"}, "region": r,
+         "requestId": rid, "operation": "Converse", "modelId": "anthropic.claude-3-5-sonnet-20240620-v1:0",
+         "input": {"inputContentType": "application/json", "inputTokenCount": 1412},
+         "output": {"outputContentType": "application/json", "outputTokenCount": 388,
+                    "outputBodyJson": {"stopReason": "end_turn", "metrics": {"latencyMs": 5120}}}}
+    text = json.dumps(d)
+    return text, [a, role, who], [rid, "anthropic.claude-3-5-sonnet-20240620-v1:0", "ModelInvocationLog", "\"stopReason\": \"end_turn\""]
+
+
+def _v9_bedrock_agent(g: Gen):
+    a, r = g.account(), g.region()
+    agent, alias, kb, gr = g.alnum(10, _UPPER_ALNUM), g.alnum(10, _UPPER_ALNUM), g.alnum(10, _UPPER_ALNUM), g.alnum(12, _LOWER_ALNUM)
+    text = ("import boto3, uuid\n\n"
+            f"rt = boto3.client(\"bedrock-agent-runtime\", region_name=\"{r}\")\n\n"
+            f"resp = rt.invoke_agent(agentId=\"{agent}\", agentAliasId=\"TSTALIASID\", sessionId=str(uuid.uuid4()),\n"
+            "                       inputText=\"Summarise yesterday's failed payments\", enableTrace=True)\n"
+            f"prod = rt.invoke_agent(agentId=\"{agent}\", agentAliasId=\"{alias}\", sessionId=sid, inputText=q)\n\n"
+            f"docs = rt.retrieve(knowledgeBaseId=\"{kb}\",\n"
+            "                   retrievalQuery={\"text\": q},\n"
+            "                   retrievalConfiguration={\"vectorSearchConfiguration\": {\"numberOfResults\": 5}})\n\n"
+            "br = boto3.client(\"bedrock-runtime\")\n"
+            "out = br.converse(modelId=\"us.anthropic.claude-3-5-sonnet-20241022-v2:0\", messages=msgs,\n"
+            f"                  guardrailConfig={{\"guardrailIdentifier\": \"{gr}\", \"guardrailVersion\": \"DRAFT\", \"trace\": \"enabled\"}})\n"
+            f"# agent ARN: arn:aws:bedrock:{r}:{a}:agent/{agent}\n")
+    return text, [a, agent, alias, kb, gr], ["TSTALIASID", "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+                                             "\"guardrailVersion\": \"DRAFT\"", "bedrock-agent-runtime"]
+
+
+def _v9_bedrock_throughput(g: Gen):
+    a, r, pid, name, ip = g.account(), g.region(), g.alnum(12, _LOWER_ALNUM), g.name("pms"), g.alnum(12, _LOWER_ALNUM)
+    fm = "anthropic.claude-3-haiku-20240307-v1:0"
+    d = {"modelUnits": 1, "desiredModelUnits": 1, "provisionedModelName": name,
+         "provisionedModelArn": f"arn:aws:bedrock:{r}:{a}:provisioned-model/{pid}",
+         "modelArn": f"arn:aws:bedrock:{r}::foundation-model/{fm}",
+         "foundationModelArn": f"arn:aws:bedrock:{r}::foundation-model/{fm}",
+         "status": "InService", "creationTime": "2024-05-01T07:00:12.114000+00:00",
+         "commitmentDuration": "OneMonth", "commitmentExpirationTime": "2024-06-01T07:00:12.114000+00:00"}
+    text = (f"$ aws bedrock get-provisioned-model-throughput --provisioned-model-id {pid}\n" + json.dumps(d, indent=4) +
+            f"\n\n$ aws bedrock list-inference-profiles --type-equals APPLICATION --query 'inferenceProfileSummaries[].inferenceProfileArn'\n"
+            f"[\n    \"arn:aws:bedrock:{r}:{a}:application-inference-profile/{ip}\"\n]\n")
+    return text, [a, pid, name, ip], [f"foundation-model/{fm}", "\"commitmentDuration\": \"OneMonth\"", "InService", "--type-equals APPLICATION"]
+
+
+# networking: Route 53 zone file, Site-to-Site VPN config, Client VPN .ovpn, Transit Gateway, Direct Connect, PrivateLink
+def _v9_route53_bind(g: Gen):
+    r, z, lb, cf, b = g.region(), _zone_id(g), g.name("ms"), "d" + g.alnum(13, _LOWER_ALNUM), g.bucket()
+    n = g.r.randint(1000000000, 1999999999)
+    text = (f"$ cli53 export --full {z}\n$ORIGIN example.org.\n$TTL 300\n"
+            "@\t172800\tIN\tNS\tns-1536.awsdns-00.co.uk.\n@\t172800\tIN\tNS\tns-0.awsdns-00.com.\n"
+            "@\t900\tIN\tSOA\tns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400\n"
+            f"api\t60\tIN\tCNAME\t{lb}-{n}.{r}.elb.amazonaws.com.\n"
+            f"cdn\t300\tIN\tCNAME\t{cf}.cloudfront.net.\n"
+            f"assets\t300\tIN\tCNAME\t{b}.s3-website-{r}.amazonaws.com.\n"
+            "@\t300\tIN\tMX\t10 inbound-smtp.eu-west-1.amazonaws.com.\n"
+            "@\t300\tIN\tTXT\t\"v=spf1 include:amazonses.com ~all\"\n")
+    return text, [z, lb, str(n), cf, b], ["ns-1536.awsdns-00.co.uk.", "awsdns-hostmaster.amazon.com.", "inbound-smtp.eu-west-1.amazonaws.com.",
+                                          "v=spf1 include:amazonses.com ~all"]
+
+
+def _v9_vpn_config(g: Gen):
+    vpn, vgw, cgw = g.hexid("vpn"), g.hexid("vgw"), g.hexid("cgw")
+    psk1, psk2 = g.alnum(32, _MIXED_ALNUM + "._"), g.alnum(32, _MIXED_ALNUM + "._")
+    cip, aip1, aip2 = f"203.0.113.{g.r.randint(2, 250)}", _pub_ip(g), _pub_ip(g)
+    text = ("Amazon Web Services\nVirtual Private Cloud\n\n"
+            "AWS utilizes unique identifiers to manipulate the configuration of\n"
+            "a VPN Connection. Each VPN Connection is assigned an identifier and is\n"
+            "associated with two other identifiers, namely the\n"
+            "Customer Gateway Identifier and Virtual Private Gateway Identifier.\n\n"
+            f"Your VPN Connection ID 		  : {vpn}\nYour Virtual Private Gateway ID   : {vgw}\nYour Customer Gateway ID	  : {cgw}\n\n"
+            "IPSec Tunnel #1\n================================================================================\n"
+            "#1: Internet Key Exchange Configuration\n\n"
+            "  - Authentication Method    : Pre-Shared Key\n"
+            f"  - Pre-Shared Key           : {psk1}\n"
+            "  - Authentication Algorithm : sha1\n  - Encryption Algorithm     : aes-128-cbc\n"
+            "  - Lifetime                 : 28800 seconds\n  - Phase 1 Negotiation Mode : main\n  - Diffie-Hellman            : Group 2\n\n"
+            "#3: Tunnel Interface Configuration\n\nOutside IP Addresses:\n"
+            f"  - Customer Gateway 		        : {cip}\n  - Virtual Private Gateway	        : {aip1}\n\n"
+            "IPSec Tunnel #2\n"
+            f"  - Pre-Shared Key           : {psk2}\n"
+            f"  - Virtual Private Gateway	        : {aip2}\n")
+    return text, [vpn, vgw, cgw, psk1, psk2, aip1, aip2], ["aes-128-cbc", "28800 seconds", "Phase 1 Negotiation Mode : main",
+                                                           "Authentication Method    : Pre-Shared Key"]
+
+
+def _v9_client_vpn(g: Gen):
+    r, ep = g.region(), g.hexid("cvpn-endpoint")
+    text = (f"$ aws ec2 export-client-vpn-client-configuration --client-vpn-endpoint-id {ep} --output text > corp.ovpn\n"
+            "$ cat corp.ovpn\nclient\ndev tun\nproto udp\n"
+            f"remote {ep}.prod.clientvpn.{r}.amazonaws.com 443\n"
+            "remote-random-hostname\nresolv-retry infinite\nnobind\nremote-cert-tls server\ncipher AES-256-GCM\nverb 3\n"
+            "<ca>\n-----BEGIN CERTIFICATE-----\nMIIDQTCCAimgAwIBAgITBmyfz5m/jAo54vB4ikPmljZbyjANBgkqhkiG9w0BAQsF\n"
+            "-----END CERTIFICATE-----\n</ca>\nauth-user-pass\nauth-federate\nauth-retry interact\nauth-nocache\nreneg-sec 0\n")
+    return text, [ep.split("-", 2)[2]], ["remote-random-hostname", "cipher AES-256-GCM", "auth-federate", "reneg-sec 0"]
+
+
+def _v9_tgw_routes(g: Gen):
+    rtb, v1, v2, at1, at2, vpn = g.hexid("tgw-rtb"), g.hexid("vpc"), g.hexid("vpc"), g.hexid("tgw-attach"), g.hexid("tgw-attach"), g.hexid("vpn")
+    at3 = g.hexid("tgw-attach")
+    d = {"Routes": [
+        {"DestinationCidrBlock": "10.20.0.0/16", "TransitGatewayAttachments": [{"ResourceId": v1, "TransitGatewayAttachmentId": at1, "ResourceType": "vpc"}],
+         "Type": "propagated", "State": "active"},
+        {"DestinationCidrBlock": "10.30.0.0/16", "TransitGatewayAttachments": [{"ResourceId": v2, "TransitGatewayAttachmentId": at2, "ResourceType": "vpc"}],
+         "Type": "static", "State": "active"},
+        {"DestinationCidrBlock": "192.168.0.0/16", "TransitGatewayAttachments": [{"ResourceId": vpn, "TransitGatewayAttachmentId": at3, "ResourceType": "vpn"}],
+         "Type": "propagated", "State": "active"},
+        {"DestinationCidrBlock": "0.0.0.0/0", "Type": "static", "State": "blackhole"}], "AdditionalRoutesAvailable": False}
+    text = (f"$ aws ec2 search-transit-gateway-routes --transit-gateway-route-table-id {rtb} --filters Name=state,Values=active,blackhole\n"
+            + json.dumps(d, indent=4))
+    return text, [rtb, v1, v2, at1, at2, vpn, at3], ["\"State\": \"blackhole\"", "\"Type\": \"propagated\"", "Name=state,Values=active,blackhole"]
+
+
+def _v9_direct_connect(g: Gen):
+    a, vif, con, name, dxgw = g.account(), "dxvif-" + g.alnum(8, _LOWER_ALNUM), "dxcon-" + g.alnum(8, _LOWER_ALNUM), g.name("pms"), _uuid(g)
+    auth = g.alnum(24, _MIXED_ALNUM + ".")
+    peer = "dxpeer-" + g.alnum(8, _LOWER_ALNUM)
+    d = {"virtualInterfaces": [{"ownerAccount": a, "virtualInterfaceId": vif, "location": "EqDC2", "connectionId": con,
+                                "virtualInterfaceType": "private", "virtualInterfaceName": name, "vlan": 412, "asn": 65010,
+                                "amazonSideAsn": 64512, "authKey": auth, "amazonAddress": "169.254.255.1/30",
+                                "customerAddress": "169.254.255.2/30", "addressFamily": "ipv4", "virtualInterfaceState": "available",
+                                "mtu": 9001, "jumboFrameCapable": True, "directConnectGatewayId": dxgw,
+                                "bgpPeers": [{"bgpPeerId": peer, "asn": 65010, "authKey": auth, "bgpPeerState": "available",
+                                              "bgpStatus": "down", "awsDeviceV2": "EqDC2-2lt2xp1q62ocm"}],
+                                "region": "us-east-1", "awsDeviceV2": "EqDC2-2lt2xp1q62ocm"}]}
+    text = f"$ aws directconnect describe-virtual-interfaces --connection-id {con}\n" + json.dumps(d, indent=4)
+    return text, [a, vif, con, name, dxgw, auth, peer], ["\"amazonSideAsn\": 64512", "\"bgpStatus\": \"down\"", "\"mtu\": 9001",
+                                                         "\"virtualInterfaceType\": \"private\""]
+
+
+def _v9_privatelink(g: Gen):
+    r, svc, vpce, nlb, h = g.region(), g.hexid("vpce-svc"), g.hexid("vpce"), g.name("ms"), g.alnum(16, _HEX)
+    a = g.account()
+    d = {"ServiceDetails": [{"ServiceName": f"com.amazonaws.vpce.{r}.{svc}", "ServiceId": svc, "ServiceType": [{"ServiceType": "Interface"}],
+                             "AvailabilityZones": [r + "a", r + "b"], "Owner": a, "AcceptanceRequired": True,
+                             "BaseEndpointDnsNames": [f"{svc}.{r}.vpce.amazonaws.com"]},
+                            {"ServiceName": f"com.amazonaws.{r}.s3", "ServiceType": [{"ServiceType": "Gateway"}], "Owner": "amazon",
+                             "BaseEndpointDnsNames": [f"s3.{r}.amazonaws.com"]}]}
+    text = ("$ aws ec2 describe-vpc-endpoint-services --filters Name=owner,Values=self,amazon\n" + json.dumps(d, indent=2) +
+            f"\n\n$ curl -s https://{vpce}-{g.alnum(8, _LOWER_ALNUM)}.{svc}.{r}.vpce.amazonaws.com/health\n"
+            f"# backed by arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/net/{nlb}/{h}\n")
+    return text, [svc, vpce, a, nlb, h], [f"com.amazonaws.{r}.s3", "\"Owner\": \"amazon\"", "\"ServiceType\": \"Gateway\""]
+
+
+# identity: IAM Identity Center config, SSO token cache, permission sets, decoded authorization messages,
+# Access Analyzer / Macie / Inspector findings, CloudTrail Lake
+def _v9_sso_config(g: Gen):
+    a1, a2, d, ps = g.account(), g.account(), "d-" + g.alnum(10, "0123456789abcdef"), g.name("Camel").replace("Table", "Access").replace("Queue", "Ops").replace("Stack", "Dev").replace("Service", "Admin")
+    text = ("$ cat ~/.aws/config\n[profile prod-admin]\nsso_session = corp\n"
+            f"sso_account_id = {a1}\nsso_role_name = AdministratorAccess\nregion = eu-west-1\noutput = json\n\n"
+            f"[profile data-readonly]\nsso_session = corp\nsso_account_id = {a2}\nsso_role_name = {ps}\nregion = eu-west-1\n\n"
+            f"[sso-session corp]\nsso_start_url = https://{d}.awsapps.com/start\nsso_region = us-east-1\n"
+            "sso_registration_scopes = sso:account:access\n\n"
+            "$ aws sso login --profile prod-admin\nAttempting to automatically open the SSO authorization page in your default browser.\n"
+            "If the browser does not open or you wish to use a different device to authorize this request, open the following URL:\n\n"
+            "https://device.sso.us-east-1.amazonaws.com/\n\nThen enter the code:\n\nQXRT-KWZB\n")
+    return text, [a1, a2, d, ps], ["sso_registration_scopes = sso:account:access", "AdministratorAccess",
+                                   "https://device.sso.us-east-1.amazonaws.com/"]
+
+
+def _v9_sso_cache(g: Gen):
+    d, at, rt = "d-" + g.alnum(10, "0123456789abcdef"), "aoa" + g.alnum(180, _MIXED_ALNUM), "aor" + g.alnum(180, _MIXED_ALNUM)
+    cs = "eyJraWQiOiJrZXktMTU2NDAyODA5OSIsImFsZyI6IkhTMzg0In0." + g.alnum(200, _MIXED_ALNUM + "_-")
+    fn = _sha(g)
+    body = {"startUrl": f"https://{d}.awsapps.com/start", "region": "us-east-1", "accessToken": at,
+            "expiresAt": "2024-05-14T18:22:33Z", "clientId": g.alnum(22, _MIXED_ALNUM + "_-"), "clientSecret": cs,
+            "registrationExpiresAt": "2024-08-12T10:22:31Z", "refreshToken": rt}
+    text = f"$ cat ~/.aws/sso/cache/{fn}.json\n" + json.dumps(body)
+    return text, [d, at, rt, cs], [fn, "2024-05-14T18:22:33Z", "\"region\": \"us-east-1\""]
+
+
+def _v9_permission_set(g: Gen):
+    ins, ps, name, a, uid = "ssoins-" + g.alnum(16, _HEX), "ps-" + g.alnum(16, _HEX), g.name("Camel"), g.account(), g.alnum(10, "0123456789") + "-" + _uuid(g)
+    d1 = {"PermissionSet": {"Name": name, "PermissionSetArn": f"arn:aws:sso:::permissionSet/{ins}/{ps}",
+                            "Description": "Read-only access to the data lake", "CreatedDate": "2024-02-12T10:19:44.318000+00:00",
+                            "SessionDuration": "PT8H"}}
+    d2 = {"AccountAssignments": [{"AccountId": a, "PermissionSetArn": f"arn:aws:sso:::permissionSet/{ins}/{ps}",
+                                  "PrincipalType": "USER", "PrincipalId": uid}]}
+    text = (f"$ aws sso-admin describe-permission-set --instance-arn arn:aws:sso:::instance/{ins} --permission-set-arn arn:aws:sso:::permissionSet/{ins}/{ps}\n"
+            + json.dumps(d1, indent=4) + f"\n$ aws sso-admin list-account-assignments --instance-arn arn:aws:sso:::instance/{ins} --account-id {a} --permission-set-arn arn:aws:sso:::permissionSet/{ins}/{ps}\n"
+            + json.dumps(d2, indent=4))
+    return text, [ins, ps, name, a, uid], ["\"SessionDuration\": \"PT8H\"", "\"PrincipalType\": \"USER\"", "Read-only access to the data lake"]
+
+
+def _v9_decode_auth(g: Gen):
+    a, r, role, aroa, iid, v = g.account(), g.region(), g.name("pms"), _aroa(g), g.iid(), g.hexid("vpc")
+    d = {"allowed": False, "explicitDeny": True, "matchedStatements": {"items": [{"statementId": "DenyLargeInstances", "effect": "DENY",
+         "principals": {"items": [{"value": aroa}]}, "principalGroups": {"items": []},
+         "actions": {"items": [{"value": "ec2:RunInstances"}]}, "resources": {"items": [{"value": "*"}]},
+         "conditions": {"items": [{"key": "ec2:InstanceType", "values": {"items": [{"value": "t3.micro"}, {"value": "t3.small"}]}}]}}]},
+         "failures": {"items": []},
+         "context": {"principal": {"id": f"{aroa}:{iid}", "arn": f"arn:aws:sts::{a}:assumed-role/{role}/{iid}"},
+                     "action": "ec2:RunInstances", "resource": f"arn:aws:ec2:{r}:{a}:instance/*",
+                     "conditions": {"items": [{"key": "ec2:InstanceType", "values": {"items": [{"value": "m5.4xlarge"}]}},
+                                              {"key": "ec2:Vpc", "values": {"items": [{"value": f"arn:aws:ec2:{r}:{a}:vpc/{v}"}]}},
+                                              {"key": "aws:Account", "values": {"items": [{"value": a}]}},
+                                              {"key": "ec2:Tenancy", "values": {"items": [{"value": "default"}]}}]}}}
+    text = ("$ aws sts decode-authorization-message --encoded-message \"$MSG\" --query DecodedMessage --output text | jq .\n"
+            + json.dumps(d, indent=2))
+    return text, [a, role, aroa, iid, v], ["ec2:RunInstances", "m5.4xlarge", "DenyLargeInstances", "\"explicitDeny\": true"]
+
+
+def _v9_access_analyzer(g: Gen):
+    a, r, an, b, ext, o, fid = g.account(), g.region(), g.name("pms"), g.bucket(), g.account(), g.org(), _uuid(g)
+    d = {"id": fid, "analyzerArn": f"arn:aws:access-analyzer:{r}:{a}:analyzer/{an}", "resource": f"arn:aws:s3:::{b}",
+         "resourceType": "AWS::S3::Bucket", "resourceOwnerAccount": a, "principal": {"AWS": ext},
+         "action": ["s3:GetObject", "s3:ListBucket"], "condition": {"aws:PrincipalOrgID": o}, "isPublic": False,
+         "status": "ACTIVE", "findingType": "ExternalAccess", "createdAt": "2024-05-14T08:14:01.337Z",
+         "analyzedAt": "2024-05-14T08:14:01.337Z", "updatedAt": "2024-05-14T08:14:01.337Z"}
+    text = f"$ aws accessanalyzer get-finding --analyzer-arn arn:aws:access-analyzer:{r}:{a}:analyzer/{an} --id {fid}\n" + json.dumps({"finding": d}, indent=2)
+    return text, [a, an, b, ext, o], [fid, "AWS::S3::Bucket", "ExternalAccess", "\"isPublic\": false"]
+
+
+def _v9_macie(g: Gen):
+    a, r, b, job, who = g.account(), g.region(), g.bucket(), g.alnum(32, _HEX), g.person().replace(".", "-")
+    fid = g.alnum(32, _HEX)
+    d = {"accountId": a, "category": "CLASSIFICATION", "id": fid, "region": r, "severity": {"description": "High", "score": 3},
+         "type": "SensitiveData:S3Object/Credentials", "title": "The S3 object contains credentials data.",
+         "resourcesAffected": {"s3Bucket": {"arn": f"arn:aws:s3:::{b}", "name": b, "owner": {"displayName": who, "id": _sha(g, 64)},
+                                            "publicAccess": {"effectivePermission": "NOT_PUBLIC"}},
+                               "s3Object": {"key": "exports/2024/05/config-backup.env", "extension": "env", "size": 1832,
+                                            "storageClass": "STANDARD", "serverSideEncryption": {"encryptionType": "aws:kms"}}},
+         "classificationDetails": {"jobArn": f"arn:aws:macie2:{r}:{a}:classification-job/{job}", "jobId": job,
+                                   "result": {"status": {"code": "COMPLETE"}, "sensitiveData": [
+                                       {"category": "CREDENTIALS", "detections": [{"type": "AWS_CREDENTIALS", "count": 2}]}]}}}
+    text = json.dumps(d, indent=1)
+    return text, [a, b, job, who], [fid, "SensitiveData:S3Object/Credentials", "NOT_PUBLIC", "AWS_CREDENTIALS"]
+
+
+def _v9_inspector(g: Gen):
+    a, r, iid, ami, key, prof, vpc, sn = g.account(), g.region(), g.iid(), g.hexid("ami"), g.name("ms"), g.name("pms"), g.hexid("vpc"), g.hexid("subnet")
+    repo, fid = g.name("ms"), g.alnum(32, _HEX)
+    dig = "sha256:" + _sha(g, 64)
+    d = {"findings": [{"awsAccountId": a, "findingArn": f"arn:aws:inspector2:{r}:{a}:finding/{fid}", "type": "PACKAGE_VULNERABILITY",
+                       "severity": "CRITICAL", "status": "ACTIVE", "title": "CVE-2024-3094 - xz, xz-libs",
+                       "resources": [{"type": "AWS_EC2_INSTANCE", "id": iid, "region": r, "details": {"awsEc2Instance": {
+                           "imageId": ami, "ipV4Addresses": [_ip10(g)], "keyName": key,
+                           "iamInstanceProfileArn": f"arn:aws:iam::{a}:instance-profile/{prof}", "vpcId": vpc, "subnetId": sn,
+                           "type": "t3.medium", "platform": "AMAZON_LINUX_2023"}}}],
+                       "packageVulnerabilityDetails": {"vulnerabilityId": "CVE-2024-3094", "source": "NVD",
+                                                       "vulnerablePackages": [{"name": "xz-libs", "version": "5.4.1", "release": "1.amzn2023.0.3"}]}},
+                      {"awsAccountId": a, "type": "PACKAGE_VULNERABILITY", "severity": "HIGH", "title": "CVE-2023-44487 - golang.org/x/net",
+                       "resources": [{"type": "AWS_ECR_CONTAINER_IMAGE", "id": f"arn:aws:ecr:{r}:{a}:repository/{repo}/{dig}",
+                                      "details": {"awsEcrContainerImage": {"repositoryName": repo, "imageHash": dig, "imageTags": ["v1.14.2"],
+                                                                           "registry": a, "architecture": "amd64"}}}]}]}
+    text = json.dumps(d, indent=2)
+    return text, [a, iid, ami, key, prof, vpc, sn, repo], ["CVE-2024-3094", "t3.medium", "AMAZON_LINUX_2023", f'"imageHash": "{dig}"', "1.amzn2023.0.3"]
+
+
+def _v9_cloudtrail_lake(g: Gen):
+    a, r, eds, b, role = g.account(), g.region(), _uuid(g), g.bucket(), g.name("pms")
+    text = (f"$ aws cloudtrail start-query --query-statement \"$(cat q.sql)\"\n-- q.sql\n"
+            "SELECT eventTime, userIdentity.arn, eventName, sourceIPAddress, errorCode\n"
+            f"FROM {eds}\n"
+            f"WHERE recipientAccountId = '{a}'\n  AND eventSource = 's3.amazonaws.com'\n"
+            "  AND eventName IN ('PutBucketPolicy', 'DeleteBucketPolicy', 'PutBucketAcl')\n"
+            f"  AND element_at(requestParameters, 'bucketName') = '{b}'\n"
+            f"  AND userIdentity.arn LIKE 'arn:aws:sts::{a}:assumed-role/{role}/%'\n"
+            "  AND eventTime > '2024-05-01 00:00:00'\nORDER BY eventTime DESC LIMIT 50\n\n"
+            f"{{\n    \"QueryId\": \"{_uuid(g)}\",\n    \"EventDataStoreOwnerAccountId\": \"{a}\"\n}}\n"
+            f"# data store: arn:aws:cloudtrail:{r}:{a}:eventdatastore/{eds}\n")
+    return text, [a, eds, b, role], ["s3.amazonaws.com", "PutBucketPolicy", "recipientAccountId", "ORDER BY eventTime DESC LIMIT 50"]
+
+
+# databases and brokers: RDS/Aurora JDBC, psql with an IAM token, Redshift, DMS, ElastiCache, OpenSearch,
+# DocumentDB / Neptune, MSK, Amazon MQ
+def _v9_jdbc_aurora(g: Gen):
+    r, cl, h, pw, db = g.region(), g.name("pms"), _rds_hash(g), g.alnum(24, _MIXED_ALNUM), g.name("p_m_s")
+    text = ("# src/main/resources/application-prod.properties\n"
+            f"spring.datasource.url=jdbc:postgresql://{cl}.cluster-{h}.{r}.rds.amazonaws.com:5432/{db}?sslmode=verify-full&sslrootcert=/etc/ssl/global-bundle.pem\n"
+            "spring.datasource.username=app_rw\n"
+            f"spring.datasource.password={pw}\n"
+            f"app.readonly.url=jdbc:aws-wrapper:postgresql://{cl}.cluster-ro-{h}.{r}.rds.amazonaws.com:5432/{db}?wrapperPlugins=failover,efm2\n"
+            "spring.datasource.hikari.maximum-pool-size=20\n"
+            "spring.jpa.properties.hibernate.dialect=org.hibernate.dialect.PostgreSQLDialect\n")
+    return text, [cl, h, pw, db], ["sslmode=verify-full", "wrapperPlugins=failover,efm2", "org.hibernate.dialect.PostgreSQLDialect",
+                                   "spring.datasource.hikari.maximum-pool-size=20"]
+
+
+def _v9_psql_iam(g: Gen):
+    r, inst, h, key, tok = g.region(), g.name("pms"), _rds_hash(g), _asia(g), _session_token(g)
+    sig = g.alnum(64, _HEX)
+    host = f"{inst}.{h}.{r}.rds.amazonaws.com"
+    token = (f"{host}:5432/?Action=connect&DBUser=iam_reader&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={key}%2F20240514%2F{r}%2Frds-db%2Faws4_request"
+             f"&X-Amz-Date=20240514T102233Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Security-Token={quote(tok, safe='')}&X-Amz-Signature={sig}")
+    text = (f"$ export PGPASSWORD=\"$(aws rds generate-db-auth-token --hostname {host} --port 5432 --region {r} --username iam_reader)\"\n"
+            "$ echo $PGPASSWORD\n" + token + "\n"
+            f"$ psql \"host={host} port=5432 dbname=orders user=iam_reader sslmode=verify-full sslrootcert=global-bundle.pem\"\n"
+            f"psql: error: connection to server at \"{host}\" ({_ip10(g)}), port 5432 failed: FATAL:  PAM authentication failed for user \"iam_reader\"\n")
+    return text, [inst, h, key, tok, sig], ["AWS4-HMAC-SHA256", "X-Amz-Expires=900", "PAM authentication failed for user \"iam_reader\""]
+
+
+def _v9_redshift(g: Gen):
+    a, r, cl, h, wg, role, b = g.account(), g.region(), g.name("pms"), _rds_hash(g), g.name("ms"), g.name("pms"), g.bucket()
+    text = (f"jdbc:redshift:iam://{cl}.{h}.{r}.redshift.amazonaws.com:5439/dev?DbUser=etl_loader&AutoCreate=true&ClusterID={cl}&Region={r}\n"
+            f"jdbc:redshift://{wg}.{a}.{r}.redshift-serverless.amazonaws.com:5439/dev\n\n"
+            "COPY analytics.orders\n"
+            f"FROM 's3://{b}/exports/orders/dt=2024-05-13/'\n"
+            f"IAM_ROLE 'arn:aws:iam::{a}:role/{role}'\n"
+            "FORMAT AS PARQUET;\n\n"
+            "ERROR:  Spectrum Scan Error\nDETAIL:\n  -----------------------------------------------\n"
+            "  error:  Spectrum Scan Error\n  code:      15007\n"
+            f"  context:   File 'https://s3.{r}.amazonaws.com/{b}/exports/orders/dt=2024-05-13/part-00000.parquet' has an incompatible Parquet schema\n")
+    return text, [a, cl, h, wg, role, b], ["FORMAT AS PARQUET", "Spectrum Scan Error", "code:      15007"]
+
+
+def _v9_dms(g: Gen):
+    a, r, ident, host, h, k, b, role = g.account(), g.region(), g.name("pms"), g.name("pms"), _rds_hash(g), _uuid(g), g.bucket(), g.name("pms")
+    earn = g.alnum(26, _UPPER_ALNUM)
+    tarn = g.alnum(26, _UPPER_ALNUM)
+    d = {"Endpoints": [{"EndpointIdentifier": ident, "EndpointType": "SOURCE", "EngineName": "aurora-postgresql",
+                        "EngineDisplayName": "Amazon Aurora PostgreSQL", "Username": "dms_user",
+                        "ServerName": f"{host}.cluster-{h}.{r}.rds.amazonaws.com", "Port": 5432, "DatabaseName": "orders",
+                        "Status": "active", "KmsKeyId": f"arn:aws:kms:{r}:{a}:key/{k}",
+                        "EndpointArn": f"arn:aws:dms:{r}:{a}:endpoint:{earn}", "SslMode": "require"},
+                       {"EndpointIdentifier": ident + "-s3", "EndpointType": "TARGET", "EngineName": "s3",
+                        "S3Settings": {"BucketName": b, "BucketFolder": "cdc", "ServiceAccessRoleArn": f"arn:aws:iam::{a}:role/{role}",
+                                       "DataFormat": "parquet", "CdcInsertsOnly": False}}]}
+    text = ("$ aws dms describe-endpoints\n" + json.dumps(d, indent=4) +
+            f"\n\nLast Error Replication task arn:aws:dms:{r}:{a}:task:{tarn} stopped: Last Error ODBC general error. "
+            "Task error notification received from subtask 0, thread 0 [reptask/replicationtask.c:2883] [1022502]\n")
+    return text, [a, ident, host, h, k, b, role, earn, tarn], ["aurora-postgresql", "Amazon Aurora PostgreSQL", "\"EndpointType\": \"SOURCE\"",
+                                                              "[reptask/replicationtask.c:2883] [1022502]"]
+
+
+def _v9_redis_cluster(g: Gen):
+    rg, h, r = g.name("pms"), g.alnum(6, _LOWER_ALNUM), g.pick(["use1", "euw1", "usw2", "apse2"])
+    nodes = [_sha(g) for _ in range(4)]
+    ips = [_ip10(g) for _ in range(4)]
+    cfg = f"clustercfg.{rg}.{h}.{r}.cache.amazonaws.com"
+    text = (f"$ redis-cli -h {cfg} -p 6379 --tls -c\n{cfg}:6379> CLUSTER NODES\n"
+            f"{nodes[0]} {ips[0]}:6379@1122 myself,master - 0 1715680000000 1 connected 0-8191\n"
+            f"{nodes[1]} {ips[1]}:6379@1122 slave {nodes[0]} 0 1715680001012 1 connected\n"
+            f"{nodes[2]} {ips[2]}:6379@1122 master - 0 1715680001517 2 connected 8192-16383\n"
+            f"{nodes[3]} {ips[3]}:6379@1122 slave {nodes[2]} 0 1715680000503 2 connected\n"
+            f"{cfg}:6379> GET session:7f3a\n(error) MOVED 9189 {rg}-0002-001.{rg}.{h}.{r}.cache.amazonaws.com:6379\n")
+    return text, [rg, h], ["myself,master", "connected 0-8191", "(error) MOVED 9189"] + nodes[:1]
+
+
+def _v9_opensearch(g: Gen):
+    r, dom, h = g.region(), g.name("ms"), g.alnum(26, _LOWER_ALNUM)
+    u1, u2, u3 = g.alnum(22, _MIXED_ALNUM), g.alnum(22, _MIXED_ALNUM), g.alnum(22, _MIXED_ALNUM)
+    text = (f"$ curl -s -u admin:\"$OS_PASS\" https://search-{dom}-{h}.{r}.es.amazonaws.com/_cat/indices?v\n"
+            "health status index                          uuid                   pri rep docs.count docs.deleted store.size pri.store.size\n"
+            f"green  open   .opendistro-job-scheduler-lock {u1}   1   1          3            0     32.4kb         16.2kb\n"
+            f"yellow open   app-logs-2024.05.14            {u2}   5   1    1843220            0      1.1gb        562mb\n"
+            f"green  open   .kibana_1                      {u3}   1   1         41            2    118.7kb         59.3kb\n"
+            f"$ curl -s https://vpc-{dom}-{h}.{r}.es.amazonaws.com/_cluster/health | jq -r .status\nyellow\n")
+    return text, [dom, h], [".opendistro-job-scheduler-lock", "docs.count docs.deleted store.size", u1, "app-logs-2024.05.14"]
+
+
+def _v9_docdb_neptune(g: Gen):
+    r, dcl, ncl, h, user, pw = g.region(), g.name("pms"), g.name("pms"), _rds_hash(g), g.name("p_m_s"), g.alnum(20, _MIXED_ALNUM)
+    text = ("# .env.production\n"
+            f"MONGO_URI=mongodb://{user}:{pw}@{dcl}.cluster-{h}.{r}.docdb.amazonaws.com:27017/?tls=true&tlsCAFile=global-bundle.pem"
+            "&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false\n"
+            f"GREMLIN_ENDPOINT=wss://{ncl}.cluster-ro-{h}.{r}.neptune.amazonaws.com:8182/gremlin\n"
+            f"SPARQL_ENDPOINT=https://{ncl}.cluster-{h}.{r}.neptune.amazonaws.com:8182/sparql\n"
+            "NEPTUNE_IAM_AUTH=true\n")
+    return text, [dcl, ncl, h, pw], ["replicaSet=rs0", "readPreference=secondaryPreferred", "NEPTUNE_IAM_AUTH=true", ":8182/gremlin"]
+
+
+def _v9_msk(g: Gen):
+    a, r, name, cid, u = g.account(), g.region(), g.name("ms"), g.alnum(6, _LOWER_ALNUM), _uuid(g)
+    c = g.pick(["c2", "c3", "c4"])
+    brokers = ",".join(f"b-{i}.{name}.{cid}.{c}.kafka.{r}.amazonaws.com:9098" for i in (1, 2, 3))
+    text = (f"$ aws kafka get-bootstrap-brokers --cluster-arn arn:aws:kafka:{r}:{a}:cluster/{name}/{u}-{g.r.randint(2, 25)}\n"
+            f"{{\n    \"BootstrapBrokerStringSaslIam\": \"{brokers}\"\n}}\n"
+            "$ cat client.properties\nsecurity.protocol=SASL_SSL\nsasl.mechanism=AWS_MSK_IAM\n"
+            "sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n"
+            "sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n"
+            f"$ kafka-console-producer.sh --bootstrap-server b-1.{name}.{cid}.{c}.kafka.{r}.amazonaws.com:9098 --producer.config client.properties --topic orders.v1\n")
+    return text, [a, name, cid, u], ["software.amazon.msk.auth.iam.IAMLoginModule required;", "sasl.mechanism=AWS_MSK_IAM", "--topic orders.v1"]
+
+
+def _v9_amazon_mq(g: Gen):
+    a, r, name, bid, pw = g.account(), g.region(), g.name("pms"), "b-" + _uuid(g), g.alnum(16, _MIXED_ALNUM)
+    text = (f"$ aws mq describe-broker --broker-id {bid} --query 'BrokerInstances'\n"
+            f"[\n    {{\n        \"ConsoleURL\": \"https://{bid}-1.mq.{r}.amazonaws.com:8162\",\n"
+            f"        \"Endpoints\": [\n            \"ssl://{bid}-1.mq.{r}.amazonaws.com:61617\",\n"
+            f"            \"amqp+ssl://{bid}-1.mq.{r}.amazonaws.com:5671\",\n"
+            f"            \"stomp+ssl://{bid}-1.mq.{r}.amazonaws.com:61614\"\n        ]\n    }}\n]\n"
+            f"# broker: arn:aws:mq:{r}:{a}:broker:{name}:{bid}\n"
+            f"spring.activemq.broker-url=failover:(ssl://{bid}-1.mq.{r}.amazonaws.com:61617,ssl://{bid}-2.mq.{r}.amazonaws.com:61617)\n"
+            f"spring.activemq.user=app\nspring.activemq.password={pw}\n")
+    return text, [a, name, bid[2:], pw], ["ssl://", ":61617", "spring.activemq.user=app"]
+
+
+# prose: Thai, Arabic, Hebrew, Ukrainian, Greek, Czech, Swedish, Finnish, Hungarian, Romanian
+def _v9_th_chat(g: Gen):
+    b, a, fn, r = g.bucket(), g.account(), _fn(g), g.region()
+    text = (f"สวัสดีครับ ตอนนี้ Lambda ฟังก์ชัน {fn} อ่านไฟล์จากบัคเก็ต {b} ไม่ได้ ขึ้น AccessDenied ตลอด "
+            f"บัญชี {a} ภูมิภาค {r} ครับ ลองเพิ่มสิทธิ์ s3:GetObject แล้วก็ยังไม่หาย ใครพอช่วยดูได้บ้างครับ")
+    return text, [b, a, fn], ["AccessDenied", "s3:GetObject"]
+
+
+def _v9_ar_ticket(g: Gen):
+    a, iid, sg, key = g.account(), g.iid(), g.hexid("sg"), g.akid()
+    text = (f"مرحباً، الخادم {iid} في الحساب {a} لا يستجيب منذ الساعة 03:00 UTC. "
+            f"مجموعة الأمان {sg} تسمح فقط بالمنفذ 443. "
+            f"أيضاً وجدنا مفتاح الوصول {key} مكشوفاً في المستودع، يرجى تعطيله فوراً.")
+    return text, [a, iid, sg, key], ["03:00 UTC", "بالمنفذ 443"]
+
+
+def _v9_he_note(g: Gen):
+    t, a, r, q = g.name(), g.account(), g.region(), g.name("pms")
+    text = (f"שלום צוות, הטבלה {t} ב-DynamoDB בחשבון {a} מגיעה ל-throttling כל לילה. "
+            f"התור {q} ב-SQS מתמלא ב-{r} אחרי 02:00. מצרף גרף מ-CloudWatch.")
+    return text, [t, a, q], ["throttling", "02:00", "CloudWatch"]
+
+
+def _v9_uk_ticket(g: Gen):
+    a, cl, role, v = g.account(), g.name("pms"), g.name("pms"), g.hexid("vpc")
+    text = (f"Привіт! Кластер EKS «{cl}» в акаунті {a} не бачить вузлів після оновлення до 1.29. "
+            f"Роль вузлів arn:aws:iam::{a}:role/{role} є в aws-auth, VPC {v} без змін. "
+            "Що ще перевірити?")
+    return text, [a, cl, role, v], ["1.29", "aws-auth"]
+
+
+def _v9_el_chat(g: Gen):
+    db, a, snap, r = g.name("pms"), g.account(), g.name("pmsn"), g.region()
+    text = (f"Καλημέρα! Η βάση RDS {db} στον λογαριασμό {a} γέμισε τον δίσκο στις 04:10. "
+            f"Έχουμε snapshot με όνομα {snap} από χθες στην περιοχή {r}. Να κάνουμε restore ή να αυξήσουμε το storage σε 500 GiB;")
+    return text, [db, a, snap], ["04:10", "500 GiB"]
+
+
+def _v9_cs_ticket(g: Gen):
+    b, a, dist, k = g.bucket(), g.account(), _cf_dist(g), _uuid(g)
+    r = g.region()
+    text = (f"Ahoj, CloudFront distribuce {dist} vrací 403 pro všechny soubory z bucketu {b}. "
+            f"Bucket je šifrovaný klíčem arn:aws:kms:{r}:{a}:key/{k} a OAC jsme přidali včera. "
+            "Chyba: AccessDenied. Díky za radu!")
+    return text, [b, a, dist, k], ["vrací 403 pro", "AccessDenied", "OAC"]
+
+
+def _v9_sv_chat(g: Gen):
+    a, fn, tbl, sec = g.account(), _fn(g), g.name(), g.name("pms")
+    text = (f"Hej! Funktionen {fn} i konto {a} får timeout mot tabellen {tbl} sedan i morse. "
+            f"Hemligheten {sec} i Secrets Manager roterades 08:15 – kan det hänga ihop? Timeout är satt till 30 sekunder.")
+    return text, [a, fn, tbl, sec], ["08:15", "30 sekunder", "Secrets Manager"]
+
+
+def _v9_fi_note(g: Gen):
+    a, iid, vol, az = g.account(), g.iid(), g.hexid("vol"), g.az()
+    text = (f"Moi, instanssi {iid} tilillä {a} kaatui yöllä. Levy {vol} on edelleen liitettynä, "
+            f"saatavuusalue {az}. Tyyppi on m6i.large, ja CPU oli 100 % ennen kaatumista.")
+    return text, [a, iid, vol], ["m6i.large", "CPU oli 100 %", az]
+
+
+def _v9_hu_ticket(g: Gen):
+    a, b, role, k = g.account(), g.bucket(), g.name("pms"), g.akid()
+    text = (f"Sziasztok! A(z) {b} vödörbe nem tud írni a {role} szerepkör a(z) {a} fiókban. "
+            f"Régen a(z) {k} hozzáférési kulccsal ment, de azt letiltottuk. A hibaüzenet: AccessDenied (PutObject).")
+    return text, [a, b, role, k], ["AccessDenied (PutObject)"]
+
+
+def _v9_ro_chat(g: Gen):
+    a, cl, svc, lb, r = g.account(), g.name("pms"), g.name("ms"), g.name("ms"), g.region()
+    h = g.alnum(16, _HEX)
+    text = (f"Salut! Serviciul ECS {svc} din clusterul {cl} (contul {a}) nu trece de health check. "
+            f"Target group-ul e arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{lb}/{h}, portul 8080, calea /healthz. "
+            "Ați mai văzut asta?")
+    return text, [a, cl, svc, lb, h], ["portul 8080", "calea /healthz"]
+
+
+# negatives: nothing here identifies a customer's resource or account
+def _v9_neg_gha_log(g: Gen):
+    sha, run = _sha(g), str(g.r.randint(8000000000, 9999999999))
+    text = ("Current runner version: '2.316.1'\nOperating System\n  Ubuntu\n  22.04.4\n  LTS\nRunner Image\n"
+            "  Image: ubuntu-22.04\n  Version: 20240512.1.0\n"
+            "Run actions/checkout@v4\nSyncing repository: octo-org/payments-api\n"
+            f"HEAD is now at {sha[:7]} chore: bump aws-sdk-go-v2 to v1.27.0\n"
+            f"Run aws-actions/configure-aws-credentials@v4\nNode.js 16 actions are deprecated.\nRun ID: {run}\n"
+            "##[group]Run npm ci\nadded 812 packages in 14s\n##[endgroup]\n")
+    return text, [], ["'2.316.1'", "ubuntu-22.04", "20240512.1.0", sha[:7], "v1.27.0", run, "aws-actions/configure-aws-credentials@v4"]
+
+
+def _v9_neg_managed(g: Gen):
+    r = g.region()
+    text = ("Managed policies attached:\n"
+            "  arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess\n"
+            "  arn:aws:iam::aws:policy/service-role/AmazonSageMakerFullAccess\n"
+            "  arn:aws:iam::aws:policy/AWSGlueConsoleFullAccess\n"
+            "Trusted services: glue.amazonaws.com, sagemaker.amazonaws.com, bedrock.amazonaws.com, codebuild.amazonaws.com\n"
+            f"Gateway endpoint: com.amazonaws.{r}.s3\n"
+            f"Foundation model: arn:aws:bedrock:{r}::foundation-model/amazon.titan-embed-text-v2:0\n"
+            "Public hosts: sts.amazonaws.com, oidc.eks.amazonaws.com, ecr-public.aws.com, public.ecr.aws/aws-cli/aws-cli:2.15.30\n")
+    return text, [], ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/service-role/AmazonSageMakerFullAccess",
+                      "glue.amazonaws.com", "bedrock.amazonaws.com", f"com.amazonaws.{r}.s3",
+                      f"arn:aws:bedrock:{r}::foundation-model/amazon.titan-embed-text-v2:0", "public.ecr.aws/aws-cli/aws-cli:2.15.30"]
+
+
+def _v9_neg_sql(g: Gen):
+    q = _uuid(g)
+    text = ("-- Athena: which partitions are missing?\n"
+            "SELECT table_schema, table_name, column_name, data_type\nFROM information_schema.columns\n"
+            "WHERE table_schema = 'default' AND data_type LIKE 'array%'\nORDER BY 1, 2;\n\n"
+            f"Query ID: {q}\nRun time: 1.42 sec\nData scanned: 0.00 KB\n\n"
+            "MSCK REPAIR TABLE sales;\n"
+            "spark.sql.adaptive.enabled=true\nspark.sql.shuffle.partitions=400\nspark.serializer=org.apache.spark.serializer.KryoSerializer\n")
+    return text, [], [q, "information_schema.columns", "Run time: 1.42 sec", "spark.sql.shuffle.partitions=400",
+                      "org.apache.spark.serializer.KryoSerializer", "MSCK REPAIR TABLE sales;"]
+
+
+def _v9_neg_network(g: Gen):
+    r = g.region()
+    text = ("IKE version: ikev2\nPhase 1 encryption: AES256-GCM-16\nPhase 1 DH groups: 19, 20, 21\n"
+            "Amazon side ASN: 64512\nTunnel inside CIDR: 169.254.10.0/30\nDPD timeout: 30 seconds, action: restart\n"
+            "NS: ns-1536.awsdns-00.co.uk, ns-512.awsdns-00.net\n"
+            f"Ranges: https://ip-ranges.amazonaws.com/ip-ranges.json (service AMAZON, region {r})\n"
+            "Instance metadata: http://169.254.169.254/latest/meta-data/ and [fd00:ec2::254]\n"
+            "Docs: https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html\n")
+    return text, [], ["AES256-GCM-16", "Amazon side ASN: 64512", "ns-1536.awsdns-00.co.uk", "https://ip-ranges.amazonaws.com/ip-ranges.json",
+                      "http://169.254.169.254/latest/meta-data/", "https://docs.aws.amazon.com/vpn/latest/s2svpn/VPNTunnels.html", r]
+
+
+VARIANTS_9: list[Template] = [
+    # CI/CD: GitHub Actions workflow and run log, GitLab CI, CodeBuild buildspec and build log, CodePipeline state,
+    # CodeDeploy, Jenkins console, Argo CD Application and cluster secret, ECS deploy action log (#0-#9)
+    _v9_gha_workflow, _v9_gha_run_log, _v9_gitlab_ci, _v9_buildspec, _v9_codebuild_log, _v9_codepipeline_state,
+    _v9_codedeploy, _v9_jenkins, _v9_argocd, _v9_ecs_deploy_log,
+    # data platforms: spark-defaults.conf, EMR step log and describe-cluster, Glue script and get-table, Athena
+    # CloudTrail and ALB DDL and get-query-execution, Airflow DAG and connection URI, dbt profiles.yml, Snowflake
+    # storage integration and DESC INTEGRATION, Databricks cluster JSON and Unity Catalog location (#10-#24)
+    _v9_spark_defaults, _v9_emr_step_log, _v9_emr_describe, _v9_glue_script, _v9_glue_get_table, _v9_athena_cloudtrail_ddl,
+    _v9_athena_alb, _v9_athena_execution, _v9_airflow_dag, _v9_airflow_conn, _v9_dbt_profiles, _v9_snowflake_integration,
+    _v9_snowflake_desc, _v9_databricks_cluster, _v9_databricks_uc,
+    # ML: SageMaker SDK, training log, endpoint config and invoke error; Bedrock invocation log, agents / knowledge
+    # bases / guardrails, provisioned throughput and inference profiles (#25-#30)
+    _v9_sagemaker_sdk, _v9_sagemaker_training_log, _v9_sagemaker_endpoint, _v9_bedrock_invocation_log, _v9_bedrock_agent,
+    _v9_bedrock_throughput,
+    # networking: Route 53 zone export, Site-to-Site VPN config, Client VPN .ovpn, Transit Gateway routes, Direct
+    # Connect, PrivateLink (#31-#36)
+    _v9_route53_bind, _v9_vpn_config, _v9_client_vpn, _v9_tgw_routes, _v9_direct_connect, _v9_privatelink,
+    # identity: Identity Center config, SSO cache, permission sets, decoded authorization message, Access Analyzer,
+    # Macie, Inspector, CloudTrail Lake (#37-#44)
+    _v9_sso_config, _v9_sso_cache, _v9_permission_set, _v9_decode_auth, _v9_access_analyzer, _v9_macie, _v9_inspector,
+    _v9_cloudtrail_lake,
+    # databases and brokers: Aurora JDBC, psql with an IAM token, Redshift, DMS, ElastiCache CLUSTER NODES,
+    # OpenSearch _cat/indices, DocumentDB / Neptune, MSK, Amazon MQ (#45-#53)
+    _v9_jdbc_aurora, _v9_psql_iam, _v9_redshift, _v9_dms, _v9_redis_cluster, _v9_opensearch, _v9_docdb_neptune, _v9_msk,
+    _v9_amazon_mq,
+    # prose: Thai, Arabic, Hebrew, Ukrainian, Greek, Czech, Swedish, Finnish, Hungarian, Romanian (#54-#63)
+    _v9_th_chat, _v9_ar_ticket, _v9_he_note, _v9_uk_ticket, _v9_el_chat, _v9_cs_ticket, _v9_sv_chat, _v9_fi_note,
+    _v9_hu_ticket, _v9_ro_chat,
+    # negatives (#64-#67)
+    _v9_neg_gha_log, _v9_neg_managed, _v9_neg_sql, _v9_neg_network,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -4936,7 +6031,7 @@ CLASSES: dict[str, list[Template]] = {
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
-                                       "variants-8": VARIANTS_8}
+                                       "variants-8": VARIANTS_8, "variants-9": VARIANTS_9}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
