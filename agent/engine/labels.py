@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from agent.engine.memo import Memo
+
 # camelCase / PascalCase humps (DBInstance -> DB, Instance), digits kept with the letters before
 # them (s3Bucket -> s3, Bucket; Ec2InstanceId -> Ec2, Instance, Id); separators _ - . and space.
 _WORD = re.compile(r"[A-Z]{2,}s(?![a-z])|[A-Z]+[0-9]*(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
@@ -52,6 +54,8 @@ class Vocabulary:
         # (account name) makes them an AWS label
         self.blocked = frozenset(blocked)
         self.longest = max((len(e) for e in self.entries | self.blocked), default=0)
+        # what vocab._label_decision decided for each label seen, under a private key (memo.py)
+        self.decisions: Memo[object] = Memo(20_000)
 
     def matches(self, label_words: tuple[str, ...]) -> bool:
         n = len(label_words)

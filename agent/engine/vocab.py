@@ -17,7 +17,6 @@ import re
 
 from agent.engine import splitters
 from agent.engine.labels import MAX_WORDS, SINGULAR_TAILS, Vocabulary, parse_lines, singular, words
-from agent.engine.memo import Memo
 
 # Values that are code, not data: type names and placeholders after a label (bucketName: string).
 _NOT_VALUES = frozenset("""
@@ -528,13 +527,13 @@ def _kept_under(label: str, low: str, label_values) -> bool:
 
 
 _ID_LABEL = 0      # singular and ending in id: a path-like value is something else (stackID: default/web)
-_LABELS: Memo[object] = Memo(20_000)
 
 
 def _label_decision(label: str, vocabulary: Vocabulary):
     """None: not an identifier label; True: plural (takes a list); False or ``_ID_LABEL``: singular.
     Remembered under a private key (a label can be an original: a map keyed by bucket names)."""
-    key, decision = _LABELS.get((id(vocabulary), label))
+    memo = vocabulary.decisions
+    key, decision = memo.get((label,))
     if decision is None:
         label_words = words(label)
         if not vocabulary.matches(label_words):
@@ -545,7 +544,7 @@ def _label_decision(label: str, vocabulary: Vocabulary):
             # a path under an ID label is something else (stackID: default/web), but a secret's
             # ID is its name, and names of secrets are paths (SecretId: prod/db-password)
             decision = _ID_LABEL if label_words[-1] == "id" and "secret" not in label_words else False
-        _LABELS.put(key, decision)
+        memo.put(key, decision)
     return None if decision == "no" else decision
 
 

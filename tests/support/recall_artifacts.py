@@ -4919,7 +4919,7 @@ VARIANTS_8: list[Template] = [
 ]
 
 
-# --- variants-9: a ninth held-out list (session 9), written by a helper that never read the engine, its packs
+# --- variants-9: a ninth held-out list (session 10), written by a helper that never read the engine, its packs
 # or tools/gen_vocab.py, from the real formats of the tools and files, every value made up here. CI/CD (GitHub
 # Actions workflow YAML with role-to-assume / aws-region / ECR registry output and its run log from
 # configure-aws-credentials, amazon-ecr-login and docker push, .gitlab-ci.yml with OIDC assume-role-with-web-identity
