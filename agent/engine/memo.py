@@ -50,6 +50,8 @@ class Memo(Generic[V]):
         return key, self._data.get(key)
 
     def put(self, key: tuple[int, int], value: V, weight: int = 1) -> V:
+        if key in self._data:      # a pure function of the key: the same value (a piece twice in one body)
+            return self._data[key]
         if len(self._data) >= self.size or (self.budget is not None and self._weight + weight > self.budget):
             self._data.clear()
             self._weight = 0
