@@ -17,6 +17,7 @@ from agent.engine.splitters import (
     SAFE,
     Part,
     _keep_segment,
+    _path_parts,
     context_value,
     english_phrase,
     name_shaped,
@@ -518,9 +519,34 @@ def diff_rename(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return plan_change(text, m, params, kind)
 
 
+# --- the values of a block of KEY: value lines (a CodeBuild buildspec's env parameter-store: and
+# secrets-manager:): SSM parameter names and secret IDs, segment by segment as context_value cuts paths.
+_BLOCK_ENTRY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ \t]*:[ \t]*(?:[\\\x00]*[\"'])?"
+                          r"(?P<v>[A-Za-z0-9/_.][A-Za-z0-9._/:+=@-]{0,2047})")
+
+
+def block_values(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Each entry's value in a block of ``KEY: value`` lines: a parameter path per segment; a secret
+    ID only up to its first ``:`` (``secret-id:json-key:stage``: the rest are the secret's keys and
+    AWS's stage words). An ARN is the ARN detector's."""
+    start, end = m.span("value")
+    up_to_colon = params.get("up_to_colon", False)
+    out: list[Part] = []
+    for e in _BLOCK_ENTRY.finditer(text, start, end):
+        v_start, v_end = e.span("v")
+        value = text[v_start:v_end]
+        if value.startswith("arn:"):
+            continue
+        if up_to_colon and ":" in value:
+            v_end = v_start + value.index(":")
+        out.extend(_path_parts(text, v_start, v_end, kind))
+    return out
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
     "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
+    "block_values": block_values,
 }
