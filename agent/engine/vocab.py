@@ -610,6 +610,7 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
+            or splitters.AWS_DEFAULT_NAME.fullmatch(value) or _ADVISORY.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)) \
             or _per_request_or_code(text, start, value, label):
         return []
@@ -645,6 +646,10 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
             _XRAY_TRACE.search(text, max(0, start - _TRACE_REACH), start) is not None
     if n == 64 and _HEX.fullmatch(value):
         return words(label)[-2:] == ("container", "id")
+    if n == 32 and _HEX.fullmatch(value) and words(label) == ("id",):
+        # a security finding's own ID (Macie, GuardDuty: 32 hex under "id" beside its "severity"), one
+        # per finding as a request ID is one per request
+        return _FINDING_SEVERITY.search(text, max(0, start - _FINDING_REACH), start + _FINDING_REACH) is not None
     if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
         w = words(label)
         return "exception" in w or "error" in w
@@ -652,6 +657,10 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
 
 
 _XRAY_TRACE = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
+_FINDING_SEVERITY = re.compile(r'"[Ss]everity[\\\x00]*"\s*:')
+_FINDING_REACH = 1500
+# Public advisory IDs (an Inspector finding's vulnerabilityId): CVE, GitHub's GHSA, Amazon Linux's ALAS.
+_ADVISORY = re.compile(r"CVE-[0-9]{4}-[0-9]{4,7}|GHSA(?:-[2-9a-z]{4}){3}|ALAS[0-9A-Z]*-[0-9]{4}-[0-9]+")
 _HEX = re.compile(r"[0-9a-f]+")
 _TRACE_REACH = 300
 # A type name, optionally dotted (a Java / .NET / Python module path): botocore.errorfactory.X,
