@@ -179,6 +179,13 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if service == "sts" and len(segments) == 3 and segments[0][1] == "assumed-role" \
             and _AWS_SESSION.fullmatch(segments[2][1]):
         segments[2] = (segments[2][0], segments[2][1], False)
+    if service == "bedrock":   # a foundation model's ID (and its :0 / :8k variant) in a system inference
+        after_model = False    # profile's or a custom model's ARN is AWS's, as in a foundation-model ARN
+        for n, (off, seg, _) in enumerate(segments):
+            model = _BEDROCK_MODEL.fullmatch(seg) is not None
+            if model or (after_model and _MODEL_VARIANT.fullmatch(seg)):
+                segments[n] = (off, seg, False)
+            after_model = model or (after_model and _MODEL_VARIANT.fullmatch(seg) is not None)
     for n, (off, seg, secret) in enumerate(segments):
         if not secret or (n == 0 and has_type and _RESOURCE_TYPE.fullmatch(seg)):
             continue
@@ -208,6 +215,9 @@ _AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub"})
 _AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:", "bedrock": "foundation-model/"}
 # The session name an AWS service gives the role it assumes (assumed-role/<role>/AWS-Crawler: Glue's
 # crawlers; AWSConfig-Describe): AWS or Amazon and words, no ID in it.
+_BEDROCK_MODEL = re.compile(r"(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?(?:amazon|anthropic|ai21|cohere|meta|mistral|"
+                            r"stability|deepseek|writer|luma|twelvelabs|openai|qwen)\.[a-z0-9][a-z0-9.-]*")
+_MODEL_VARIANT = re.compile(r"[0-9]{1,3}k?")
 _AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*")
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 

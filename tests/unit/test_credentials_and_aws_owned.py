@@ -56,6 +56,11 @@ CASES = [
     ("arn:aws:bedrock:eu-west-1::foundation-model/meta.llama3-70b-instruct-v1:0 and "
      "arn:aws:bedrock:eu-west-1:111122223333:provisioned-model/a1b2c3d4e5f6",
      ["111122223333", "a1b2c3d4e5f6"], ["foundation-model/meta.llama3-70b-instruct-v1:0"]),
+    # and so are the model IDs in a system inference profile's or a custom model's ARN
+    ("arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+     ["111122223333"], ["inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0"]),
+    ("arn:aws:bedrock:us-east-1:111122223333:custom-model/amazon.titan-text-express-v1:0:8k/a1b2c3d4e5f6",
+     ["111122223333", "a1b2c3d4e5f6"], ["custom-model/amazon.titan-text-express-v1:0:8k/"]),
     # a session name an AWS service sets; the customer's role stays masked
     ('"CreatedBy": "arn:aws:sts::111122223333:assumed-role/AWSGlueServiceRole-orders_etl/AWS-Crawler"',
      ["111122223333", "AWSGlueServiceRole-orders_etl"], ["/AWS-Crawler"]),
