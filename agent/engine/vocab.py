@@ -637,7 +637,8 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
     label (``"exception_name": "ConditionalCheckFailedException"``, PowerShell's ``FullyQualifiedErrorId
     : Amazon.S3.AmazonS3Exception``: code, spelled the same in every account; a test named
     ``TestWithException`` stays a name); a container runtime's 64-hex container ID under a container ID label (Docker's,
-    OpenTelemetry's ``container.id``; AWS Batch on EKS reports the same ID)."""
+    OpenTelemetry's ``container.id``; AWS Batch on EKS reports the same ID); a security finding's own
+    32-hex ``"id"`` beside its ``"severity"``."""
     n = len(value)
     if n == 35:
         return _XRAY_TRACE.fullmatch(value) is not None
@@ -647,18 +648,32 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
     if n == 64 and _HEX.fullmatch(value):
         return words(label)[-2:] == ("container", "id")
     if n == 32 and _HEX.fullmatch(value) and words(label) == ("id",):
-        # a security finding's own ID (Macie, GuardDuty: 32 hex under "id" beside its "severity"), one
-        # per finding as a request ID is one per request
-        return _FINDING_SEVERITY.search(text, max(0, start - _FINDING_REACH), start + _FINDING_REACH) is not None
+        # a security finding's own ID (Macie, GuardDuty: 32 hex under "id" in the object that holds its
+        # "severity", in either order), one per finding as a request ID is one per request
+        for m in _FINDING_SEVERITY.finditer(text, max(0, start - _FINDING_REACH), start + _FINDING_REACH):
+            if _same_level(text, *sorted((m.start(), start))):
+                return True
     if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
         w = words(label)
         return "exception" in w or "error" in w
     return False
 
 
+def _same_level(text: str, a: int, b: int) -> bool:
+    """Brackets between ``a`` and ``b`` balance and never close one opened before ``a``: both stand
+    directly in the same JSON object."""
+    depth = 0
+    for ch in _BRACKET.findall(text, a, b):
+        depth += 1 if ch in "{[" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 _XRAY_TRACE = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 _FINDING_SEVERITY = re.compile(r'"[Ss]everity[\\\x00]*"\s*:')
-_FINDING_REACH = 1500
+_FINDING_REACH = 4000
+_BRACKET = re.compile(r"[\[\]{}]")
 # Public advisory IDs (an Inspector finding's vulnerabilityId): CVE, GitHub's GHSA, Amazon Linux's ALAS.
 _ADVISORY = re.compile(r"CVE-[0-9]{4}-[0-9]{4,7}|GHSA(?:-[2-9a-z]{4}){3}|ALAS[0-9A-Z]*-[0-9]{4}-[0-9]+")
 _HEX = re.compile(r"[0-9a-f]+")

@@ -77,6 +77,9 @@ CASES = [
     ('{"accountId": "111122223333", "id": "5e694df3c28189a842deff2f8b387cdf", "severity": {"score": 3}, '
      '"jobArn": "arn:aws:macie2:us-east-1:111122223333:classification-job/0f1e2d3c4b5a69788796a5b4c3d2e1f0"}',
      ["111122223333", "0f1e2d3c4b5a69788796a5b4c3d2e1f0"], ["5e694df3c28189a842deff2f8b387cdf"]),
+    ('{"id": "5e694df3c28189a842deff2f8b387cdf", "accountId": "111122223333", "resourcesAffected": {"s3Bucket": '
+     '{"arn": "arn:aws:s3:::orders-exports-prod", "name": "orders-exports-prod"}}, "severity": {"score": 3}}',
+     ["111122223333", "orders-exports-prod"], ["5e694df3c28189a842deff2f8b387cdf"]),
 ]
 
 
