@@ -118,25 +118,39 @@ _AWS_FIXED_ROLES = frozenset({"OrganizationAccountAccessRole", "AWSControlTowerE
                               "AWSCloudFormationStackSetExecutionRole", "AWSCloudFormationStackSetAdministrationRole"})
 
 
+# Names AWS gives a resource in every account (variants-9): CodeDeploy's predefined deployment
+# configurations (CodeDeployDefault.OneAtATime, .ECSAllAtOnce, .LambdaCanary10Percent5Minutes ...),
+# SageMaker's default production variant and the test alias every Bedrock agent has.
+AWS_DEFAULT_NAME = re.compile(r"CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID")
+
+
 def _keep_segment(seg: str) -> bool:
     return (not seg or "*" in seg or seg in KEEP_WORDS or (seg.isdigit() and len(seg) <= 6)
             or bool(_TIME_PIECE.fullmatch(seg))
             or nothing_secret(seg) or seg.endswith(".amazonaws.com")
-            or seg.startswith("AWSServiceRoleFor") or seg in _AWS_FIXED_ROLES)
+            or seg.startswith("AWSServiceRoleFor") or seg in _AWS_FIXED_ROLES
+            or AWS_DEFAULT_NAME.fullmatch(seg) is not None)
 
 
 _SERVICE_SEGMENT = re.compile(r"[a-z][a-z0-9-]*")
+_DIGEST_ALGORITHMS = frozenset({"sha1", "sha256", "sha384", "sha512", "md5"})
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{32,128}")
 
 
 def _segments(text: str, start: int, end: int) -> list[tuple[int, str, bool]]:
     """``/`` or ``:`` separated segments as (offset, value, may be secret): AWS-defined ones are not,
     and neither is the service name right after an ``aws`` segment (``/aws/lambda/<fn>``, ``alias/aws/s3``)."""
     out = []
-    after_aws = False
+    after_aws = after_algorithm = False
     for seg in re.finditer(r"[^/:]+", text[start:end]):
         value = seg.group()
-        keep = _keep_segment(value) or (after_aws and bool(_SERVICE_SEGMENT.fullmatch(value)))
+        # a content digest (an image's sha256:<hex>) tells nothing, and its algorithm is no name
+        digest = value in _DIGEST_ALGORITHMS and text.startswith(":", start + seg.end()) \
+            and _HEX_DIGEST.match(text, start + seg.end() + 1) is not None
+        keep = _keep_segment(value) or (after_aws and bool(_SERVICE_SEGMENT.fullmatch(value))) \
+            or digest or (after_algorithm and bool(_HEX_DIGEST.fullmatch(value)))
         after_aws = value == "aws"
+        after_algorithm = digest
         out.append((start + seg.start(), value, not keep))
     return out
 
@@ -162,6 +176,16 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     aws_defined = _AWS_DEFINED_SEGMENTS.get(service)
     if aws_defined is not None and aws_defined[0] not in (None, segments[0][1] if segments else None):
         aws_defined = None
+    if service == "sts" and len(segments) == 3 and segments[0][1] == "assumed-role" \
+            and _AWS_SESSION.fullmatch(segments[2][1]):
+        segments[2] = (segments[2][0], segments[2][1], False)
+    if service == "bedrock":   # a foundation model's ID (and its :0 / :8k variant) in a system inference
+        after_model = False    # profile's or a custom model's ARN is AWS's, as in a foundation-model ARN
+        for n, (off, seg, _) in enumerate(segments):
+            model = _BEDROCK_MODEL.fullmatch(seg) is not None
+            if model or (after_model and _MODEL_VARIANT.fullmatch(seg)):
+                segments[n] = (off, seg, False)
+            after_model = model or (after_model and _MODEL_VARIANT.fullmatch(seg) is not None)
     for n, (off, seg, secret) in enumerate(segments):
         if not secret or (n == 0 and has_type and _RESOURCE_TYPE.fullmatch(seg)):
             continue
@@ -187,7 +211,14 @@ _AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {
 _AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub"})
 # Resource types whose ARNs without an account are AWS's: a Lambda runtime version (INIT_START's
 # "Runtime Version ARN: arn:aws:lambda:eu-west-1::runtime:<64 hex>"), the same for every customer.
-_AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:"}
+# Bedrock's foundation models (arn:aws:bedrock:<region>::foundation-model/anthropic.claude-...): AWS's catalogue.
+_AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:", "bedrock": "foundation-model/"}
+# The session name an AWS service gives the role it assumes (assumed-role/<role>/AWS-Crawler: Glue's
+# crawlers; AWSConfig-Describe): AWS or Amazon and words, no ID in it.
+_BEDROCK_MODEL = re.compile(r"(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?(?:amazon|anthropic|ai21|cohere|meta|mistral|"
+                            r"stability|deepseek|writer|luma|twelvelabs|openai|qwen)\.[a-z0-9][a-z0-9.-]*")
+_MODEL_VARIANT = re.compile(r"[0-9]{1,3}k?")
+_AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*")
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 
@@ -202,6 +233,13 @@ def _label_kind(label: str) -> str | None:
     return "name"
 
 
+# AWS endpoints whose first two labels AWS fixes (<label>.<service>.<region>.amazonaws.com): IAM Identity
+# Center's device authorization and access portal, EKS's OIDC issuer, SageMaker's runtime and API.
+_AWS_FIXED_HOSTS = frozenset({"device.sso", "portal.sso", "oidc.eks", "runtime.sagemaker", "api.sagemaker",
+                              "runtime.lex", "a2i-runtime.sagemaker",
+                              "featurestore-runtime.sagemaker", "api.ecr", "api.ecr-public"})
+
+
 def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """``<resource labels>.<service/region>.amazonaws.com``: the labels before the first region."""
     start, end = _span(m)
@@ -210,6 +248,8 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if names[-2:] == ["amazonaws", "com"] and (
             len(names) == 3 or (len(names) == 4 and REGION.fullmatch(names[1]))):
         return []  # <service>.amazonaws.com, <service>.<region>.amazonaws.com: principals, endpoints
+    if len(names) == 5 and f"{names[0]}.{names[1]}" in _AWS_FIXED_HOSTS and REGION.fullmatch(names[2]):
+        return []  # device.sso.<region>.amazonaws.com: an AWS endpoint, the same for everyone
     stop = next((i for i, lab in enumerate(names) if REGION.fullmatch(lab) or SHORT_REGION.fullmatch(lab)),
                 None)
     if stop is None:

@@ -609,6 +609,7 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
+            or splitters.AWS_DEFAULT_NAME.fullmatch(value) or _ADVISORY.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)) \
             or _per_request_or_code(text, start, value, label):
         return []
@@ -635,7 +636,8 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
     label (``"exception_name": "ConditionalCheckFailedException"``, PowerShell's ``FullyQualifiedErrorId
     : Amazon.S3.AmazonS3Exception``: code, spelled the same in every account; a test named
     ``TestWithException`` stays a name); a container runtime's 64-hex container ID under a container ID label (Docker's,
-    OpenTelemetry's ``container.id``; AWS Batch on EKS reports the same ID)."""
+    OpenTelemetry's ``container.id``; AWS Batch on EKS reports the same ID); a security finding's own
+    32-hex ``"id"`` beside its ``"severity"``."""
     n = len(value)
     if n == 35:
         return _XRAY_TRACE.fullmatch(value) is not None
@@ -644,13 +646,35 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
             _XRAY_TRACE.search(text, max(0, start - _TRACE_REACH), start) is not None
     if n == 64 and _HEX.fullmatch(value):
         return words(label)[-2:] == ("container", "id")
+    if n == 32 and _HEX.fullmatch(value) and words(label) == ("id",):
+        # a security finding's own ID (Macie, GuardDuty: 32 hex under "id" in the object that holds its
+        # "severity", in either order), one per finding as a request ID is one per request
+        for m in _FINDING_SEVERITY.finditer(text, max(0, start - _FINDING_REACH), start + _FINDING_REACH):
+            if _same_level(text, *sorted((m.start(), start))):
+                return True
     if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
         w = words(label)
         return "exception" in w or "error" in w
     return False
 
 
+def _same_level(text: str, a: int, b: int) -> bool:
+    """Brackets between ``a`` and ``b`` balance and never close one opened before ``a``: both stand
+    directly in the same JSON object."""
+    depth = 0
+    for ch in _BRACKET.findall(text, a, b):
+        depth += 1 if ch in "{[" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 _XRAY_TRACE = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
+_FINDING_SEVERITY = re.compile(r'"[Ss]everity[\\\x00]*"\s*:')
+_FINDING_REACH = 4000
+_BRACKET = re.compile(r"[\[\]{}]")
+# Public advisory IDs (an Inspector finding's vulnerabilityId): CVE, GitHub's GHSA, Amazon Linux's ALAS.
+_ADVISORY = re.compile(r"CVE-[0-9]{4}-[0-9]{4,7}|GHSA(?:-[2-9a-z]{4}){3}|ALAS[0-9A-Z]*-[0-9]{4}-[0-9]+")
 _HEX = re.compile(r"[0-9a-f]+")
 _TRACE_REACH = 300
 # A type name, optionally dotted (a Java / .NET / Python module path): botocore.errorfactory.X,

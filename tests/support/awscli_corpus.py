@@ -522,7 +522,10 @@ POLICY_CORRECTIONS = (
     # default VPC security group, DB / cache / Redshift subnet group, ECS cluster, Config recorder,
     # KMS key policy, ElastiCache / MemoryDB user, Glue database, Athena catalog); the engine keeps it
     # on purpose (vocab.yaml's no_match '"GroupName": "default"'), like the AWS-owned names above.
-    ("AWS default resource names", re.compile(r"default")),
+    # Also what AWS predefines under one name for everyone: CodeDeploy's deployment configurations
+    # (CodeDeployDefault.OneAtATime), SageMaker's default variant AllTraffic, Bedrock's test alias
+    # TSTALIASID (the engine keeps them: splitters.AWS_DEFAULT_NAME).
+    ("AWS default resource names", re.compile(r"default|CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID")),
     # AWS itself as the vendor or company ("VendorName": "AWS" of a managed rule group,
     # "aws/securityhub/CompanyName": "AWS"): POLICY_KEPT's AWS-owned names without the suffix.
     # (any case: an Elastic IP's "IpOwnerId": "amazon", an Amazon-owned address pool)
@@ -543,8 +546,10 @@ POLICY_CORRECTIONS = (
     # and Security Hub standards and rulesets (arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/...)
     # and Service Quotas' quotas (arn:aws:servicequotas:us-east-2::ec2/L-1216C47A: the quota codes AWS
     # defines; the engine keeps them readable, packs/README.md)
+    # and Bedrock's foundation models (arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-...)
     ("AWS-owned ARNs without an account",
-     re.compile(r"arn:aws[a-z-]*:(?:states|securityhub|servicequotas):[a-z0-9-]*::.+")),
+     re.compile(r"arn:aws[a-z-]*:(?:states|securityhub|servicequotas):[a-z0-9-]*::.+|"
+                r"arn:aws[a-z-]*:bedrock:[a-z0-9-]*::foundation-model/.+")),
 
     # A URL of a host outside AWS with no path (a Cognito callback https://www.example.com, a registrar's
     # site): no AWS identifier; AWS hosts and URL paths are measured as before.
