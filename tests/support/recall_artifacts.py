@@ -6014,6 +6014,677 @@ VARIANTS_9: list[Template] = [
 ]
 
 
+# --- variants-10: a tenth held-out list (session 10), written by a helper that never read the engine, its packs
+# or tools/gen_vocab.py, from the real formats of the tools and files, every value made up here. Security tooling
+# (Prowler CSV and JSON-OCSF findings, a ScoutSuite results file, Steampipe query tables, Checkov, Trivy and tfsec
+# results, a Cloud Custodian policy and its run log, PMapper queries, Parliament output); IaC and deploy tools
+# (Terragrunt remote_state, CDK for Terraform, an AWS Copilot manifest and `copilot svc show`, apprunner.yaml,
+# .ebextensions, `eb status` and `eb printenv`, SST config, Zappa settings, Chalice config.json, Ansible aws_ec2
+# hostvars, a Nomad job); developer tools (LocalStack log, aws-vault config, granted, saml2aws, `aws configure list`,
+# `aws configure export-credentials`, awscurl, ~/.aws/cli/cache JSON, zsh history, a tmux capture); data (Redshift
+# COPY with CREDENTIALS and UNLOAD with IAM_ROLE / KMS_KEY_ID, STL_LOAD_ERRORS rows, a Flink Kinesis table, DMS task
+# settings, Lake Formation permissions); observability (Grafana CloudWatch datasource provisioning, YACE, Splunk
+# inputs.conf, Filebeat aws module, a New Relic integration summary); human text (an account-suspension email, an
+# abuse report, a support case, a PR review suggestion, a Confluence wiki table); prose in Japanese, Korean,
+# Bengali, Malay, Tagalog, Swahili, Persian, Urdu; negatives woven in (AWS-owned platform / Powertools layer ARNs,
+# a vendor's published trust account, LocalStack's dummy account, check IDs, instance types, AZs, versions, request
+# IDs, enum words) and three negative-only templates; 61 templates. Measured as it came out (report seed 13, 5 per
+# template): 74.9 % recall (text and JSON alike), 59.0 % pass, 91.8 % kept, 25 failing templates (20 leak a value
+# only, 3 only change a must-keep value: #21, #30, #31; 2 both: #17, #44); seed 7 (1 per template): 74.9 %, 59.0 %
+# pass, 56 of 61 must-keep cases kept, the same 25 templates. The misses: bare names and accounts in tool output
+# cells and fields (Prowler CSV finding-ID / resource-name / status fields #0, Steampipe table cells #3, a
+# Confluence wiki table #49, a tfsec code snippet's name and description #6, Custodian's S3Output bucket:/prefix:
+# log #8, PMapper's role/NAME #9, `copilot svc show`'s application #14, `eb status`'s application name and e-
+# environment ID #17, SST's Bucket.get() argument and a comment's account #19, a LocalStack queue URL's queue #24,
+# the Okta org host in saml2aws #27, a bare account line in a tmux capture #33, a bare KMS key ID after KMS_KEY_ID
+# in UNLOAD #35, a queue name in a Splunk stanza header #42, a New Relic metric stream #44, the account after "AWS
+# ID:" in an abuse report #46, EKS cluster / node-group names in a support case #47); names and accounts in the
+# prose of five of the eight languages (Bengali #52 and Urdu #57 all but the access key, Malay #53, Tagalog #54,
+# Swahili #55; Japanese, Korean and Persian pass). Must-keep values changed: the AWS-owned Elastic Beanstalk
+# platform ARN #17, the AWS Powertools public layer ARN #21, awscurl's --service values #30, the botocore session
+# name in the CLI cache #31, New Relic's published trust-account ARN #44. One label was corrected after a first
+# run, with the same numbers: #30's must-keep "execute-api" also sat inside a must-mask API host, now it is kept
+# as "--service execute-api" / "--service es".
+# Never tuned to. ---------------------------------------------------------------------------------------------
+
+
+def _v10_ak_pair(g: Gen):
+    return g.akid(), g.secret()
+
+
+# security tooling: Prowler, ScoutSuite, Steampipe, Checkov / tfsec / Trivy, Cloud Custodian, PMapper / Parliament
+def _v10_prowler_csv(g: Gen):
+    a, r, b, fn = g.account(), g.region(), g.bucket(), g.name("pms")
+    ts = _ts(g)
+    text = ("ASSESSMENT_START_TIME;FINDING_UNIQUE_ID;PROVIDER;CHECK_ID;SEVERITY;RESOURCE_UID;RESOURCE_NAME;REGION;"
+            "ACCOUNT_UID;STATUS;STATUS_EXTENDED\n"
+            f"{ts};prowler-aws-s3_bucket_public_access-{a}-{r}-{b};aws;s3_bucket_public_access;critical;"
+            f"arn:aws:s3:::{b};{b};{r};{a};FAIL;S3 Bucket {b} has public access due to bucket policy.\n"
+            f"{ts};prowler-aws-awslambda_function_url_public-{a}-{r}-{fn};aws;awslambda_function_url_public;high;"
+            f"arn:aws:lambda:{r}:{a}:function:{fn};{fn};{r};{a};PASS;Lambda function {fn} has a private URL.\n")
+    return text, [a, b, fn], [ts, "s3_bucket_public_access", "awslambda_function_url_public", "critical", r]
+
+
+def _v10_prowler_ocsf(g: Gen):
+    a, r, role = g.account(), g.region(), g.name("pms")
+    uid = _uuid(g)
+    text = ('{\n  "metadata": {"event_code": "iam_role_administratoraccess_policy", "product": {"name": "Prowler", '
+            '"version": "4.2.4"}},\n  "severity": "High",\n  "status_code": "FAIL",\n'
+            f'  "status_detail": "IAM Role {role} has AdministratorAccess policy attached.",\n'
+            f'  "cloud": {{"account": {{"uid": "{a}", "type": "AWS_Account"}}, "region": "{r}", "provider": "aws"}},\n'
+            f'  "resources": [{{"uid": "arn:aws:iam::{a}:role/{role}", "name": "{role}", "type": "AwsIamRole", '
+            f'"region": "{r}"}}],\n  "finding_info": {{"uid": "{uid}", "title": "Ensure IAM Roles do not have '
+            'AdministratorAccess policy attached"}\n}\n')
+    return text, [a, role], ["4.2.4", "AwsIamRole", "AWS_Account", "iam_role_administratoraccess_policy", uid, r]
+
+
+def _v10_scoutsuite(g: Gen):
+    a, r, sg, vpc = g.account(), g.region(), g.hexid("sg"), g.hexid("vpc")
+    text = ("scoutsuite_results =\n"
+            f'{{"account_id": "{a}", "provider_code": "aws", "last_run": {{"ruleset_name": "default", '
+            '"version": "5.14.0"},\n "services": {"ec2": {"regions": {'
+            f'"{r}": {{"vpcs": {{"{vpc}": {{"security_groups": {{"{sg}": {{"name": "launch-wizard-3", '
+            f'"owner_id": "{a}", "rules": {{"ingress": {{"protocols": {{"TCP": {{"ports": {{"22": '
+            '{"cidrs": [{"CIDR": "0.0.0.0/0"}]}}}}}}}}}}}}}}}}}}\n')
+    return text, [a, sg, vpc], ["5.14.0", "0.0.0.0/0", r]
+
+
+def _v10_steampipe(g: Gen):
+    a, r = g.account(), g.region()
+    i1, i2 = g.iid(), g.iid()
+    b1, b2 = g.bucket(), g.bucket()
+    text = ("> select instance_id, instance_type, region, account_id from aws_ec2_instance;\n"
+            "+---------------------+---------------+-----------+--------------+\n"
+            "| instance_id         | instance_type | region    | account_id   |\n"
+            "+---------------------+---------------+-----------+--------------+\n"
+            f"| {i1} | m6i.large     | {r} | {a} |\n| {i2} | t3.micro      | {r} | {a} |\n"
+            "+---------------------+---------------+-----------+--------------+\n\n"
+            "> select name, versioning_enabled from aws_s3_bucket;\n+-----------+--------------------+\n"
+            f"| {b1} | true |\n| {b2} | false |\n")
+    return text, [a, i1, i2, b1, b2], ["m6i.large", "t3.micro", "aws_ec2_instance", "aws_s3_bucket", r]
+
+
+def _v10_checkov(g: Gen):
+    b, t = g.bucket(), g.name("p_m_s")
+    text = ("Check: CKV_AWS_18: \"Ensure the S3 bucket has access logging enabled\"\n"
+            f"\tFAILED for resource: aws_s3_bucket.{t}\n\tFile: /modules/storage/main.tf:12-19\n"
+            "\tGuide: https://docs.prisma-cloud.io/en/enterprise-edition/policy-reference/aws-policies/s3-policies/s3-13-enable-logging\n\n"
+            f"\t\t12 | resource \"aws_s3_bucket\" \"{t}\" {{\n\t\t13 |   bucket = \"{b}\"\n"
+            "\t\t14 |   acl    = \"private\"\n")
+    return text, [b], ["CKV_AWS_18", "/modules/storage/main.tf:12-19", "\"private\""]
+
+
+def _v10_trivy(g: Gen):
+    a, r, tbl, key = g.account(), g.region(), g.name("Camel"), _uuid(g)
+    text = (f"arn:aws:dynamodb:{r}:{a}:table/{tbl} (cloud)\n=====================================\n"
+            "Tests: 3 (SUCCESSES: 1, FAILURES: 2)\nFailures: 2 (MEDIUM: 1, HIGH: 1)\n\n"
+            "AVD-AWS-0024 (MEDIUM): Point-in-time recovery is not enabled.\n"
+            "AVD-AWS-0025 (HIGH): Table encryption does not use a customer-managed KMS key.\n"
+            f"  kms_key_arn: arn:aws:kms:{r}:{a}:key/{key}\n")
+    return text, [a, tbl, key], ["AVD-AWS-0024", "AVD-AWS-0025", "MEDIUM", r]
+
+
+def _v10_tfsec(g: Gen):
+    sg = g.name("ms")
+    a = g.account()
+    text = (f"Result #1 HIGH Security group rule allows ingress from public internet.\n"
+            "────────────────────────────────────────────────────────────────────────────────\n"
+            "  network.tf:31\n   via network.tf:27-37 (aws_security_group.web)\n"
+            f"   27    resource \"aws_security_group\" \"web\" {{\n   28      name   = \"{sg}\"\n"
+            f"   29      description = \"owned by {a}\"\n   31  [     cidr_blocks = [\"0.0.0.0/0\"]\n"
+            "          ID aws-ec2-no-public-ingress-sgr\n      Impact Your port exposed to the internet\n")
+    return text, [sg, a], ["aws-ec2-no-public-ingress-sgr", "network.tf:31", "0.0.0.0/0"]
+
+
+def _v10_custodian(g: Gen):
+    a, r, topic, role = g.account(), g.region(), g.name("pms"), g.name("pms")
+    text = ("policies:\n  - name: ec2-untagged-stop\n    resource: aws.ec2\n    mode:\n      type: periodic\n"
+            f"      schedule: \"rate(1 day)\"\n      role: arn:aws:iam::{a}:role/{role}\n"
+            "    filters:\n      - \"tag:Owner\": absent\n    actions:\n      - stop\n"
+            f"      - type: notify\n        to: [resource-owner]\n        transport:\n          type: sns\n"
+            f"          topic: arn:aws:sns:{r}:{a}:{topic}\n")
+    return text, [a, role, topic], ["aws.ec2", "rate(1 day)", "periodic"]
+
+
+def _v10_custodian_run(g: Gen):
+    a, r, b = g.account(), g.region(), g.bucket()
+    rid = _uuid(g)
+    text = (f"2024-05-14 09:12:01,338: custodian.policy:INFO policy:s3-public-block resource:s3 region:{r} "
+            f"count:2 time:1.84\n2024-05-14 09:12:03,102: custodian.output:INFO Storing output with "
+            f"<S3Output to bucket:{b} prefix:custodian/{a}/{r}>\n"
+            f"2024-05-14 09:12:03,551: custodian.actions:INFO Invoking lambda RequestId: {rid}\n")
+    return text, [b, a], [rid, "custodian.policy:INFO", r]
+
+
+def _v10_pmapper(g: Gen):
+    a, u, role = g.account(), g.name("ms"), g.name("pms")
+    text = (f"$ pmapper --account {a} query 'who can do iam:PassRole with *'\n"
+            f"user/{u} IS authorized to call action iam:PassRole for resource *\n"
+            f"role/{role} IS authorized to call action iam:PassRole for resource *\n"
+            f"$ pmapper analysis --output-type text\n* user/{u} can escalate privileges by creating access keys "
+            f"for arn:aws:iam::{a}:user/{u}\n")
+    return text, [a, u, role], ["iam:PassRole"]
+
+
+def _v10_parliament(g: Gen):
+    a, b = g.account(), g.bucket()
+    text = ("$ parliament --file policy.json\n"
+            f"MEDIUM - Unknown action - Unknown action s3:GetObjct - {{'actions': ['s3:GetObjct'], "
+            f"'filepath': 'policy.json'}}\nLOW - RESOURCE_STAR - - {{'actions': ['ec2:DescribeInstances']}}\n"
+            f"policy.json: \"Resource\": [\"arn:aws:s3:::{b}/*\"], \"Principal\": {{\"AWS\": \"arn:aws:iam::{a}:root\"}}\n")
+    return text, [a, b], ["RESOURCE_STAR", "ec2:DescribeInstances", "s3:GetObjct"]
+
+
+# IaC and deploy tools
+def _v10_terragrunt(g: Gen):
+    a, r, b, t = g.account(), g.region(), g.bucket(), g.name("p_m_s")
+    role = g.name("pms")
+    text = ("remote_state {\n  backend = \"s3\"\n  generate = {\n    path      = \"backend.tf\"\n    if_exists = \"overwrite\"\n  }\n"
+            f"  config = {{\n    bucket         = \"{b}\"\n    key            = \"${{path_relative_to_include()}}/terraform.tfstate\"\n"
+            f"    region         = \"{r}\"\n    encrypt        = true\n    dynamodb_table = \"{t}\"\n"
+            f"    role_arn       = \"arn:aws:iam::{a}:role/{role}\"\n  }}\n}}\n")
+    return text, [b, t, a, role], [r, "backend.tf", "${path_relative_to_include()}/terraform.tfstate"]
+
+
+def _v10_cdktf(g: Gen):
+    a, r, b, vpc = g.account(), g.region(), g.bucket(), g.hexid("vpc")
+    text = ("import { S3Backend, TerraformStack } from \"cdktf\";\n"
+            "import { AwsProvider } from \"@cdktf/provider-aws/lib/provider\";\n\n"
+            f"new AwsProvider(this, \"aws\", {{ region: \"{r}\", allowedAccountIds: [\"{a}\"] }});\n"
+            f"new S3Backend(this, {{ bucket: \"{b}\", key: \"cdktf/app.tfstate\", region: \"{r}\" }});\n"
+            f"const vpcId = \"{vpc}\";\n")
+    return text, [a, b, vpc], [r, "@cdktf/provider-aws/lib/provider", "cdktf/app.tfstate"]
+
+
+def _v10_copilot_manifest(g: Gen):
+    a, r, p, sec = g.account(), g.region(), g.name("ms"), g.name("ms")
+    sfx = g.alnum(6, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    text = ("# The manifest for the \"api\" service.\nname: api\ntype: Load Balanced Web Service\n\n"
+            "http:\n  path: '/'\n  healthcheck: '/healthz'\n\nimage:\n  build: Dockerfile\n  port: 8080\n\n"
+            "cpu: 512\nmemory: 1024\ncount: 2\nexec: true\n\n"
+            f"variables:\n  ASSET_PREFIX: s3://{p}/static\n"
+            f"secrets:\n  DB_SECRET:\n    secretsmanager: 'arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{sfx}'\n")
+    return text, [p, a, sec], ["Load Balanced Web Service", "8080", "/healthz"]
+
+
+def _v10_copilot_show(g: Gen):
+    r, app = g.region(), g.name("ms")
+    lb = f"{app[:12]}-Publi-{g.alnum(12, _UPPER_ALNUM)}-{g.r.randint(100000000, 999999999)}.{r}.elb.amazonaws.com"
+    text = (f"About\n\n  Application  {app}\n  Name         api\n  Type         Load Balanced Web Service\n\n"
+            "Configurations\n\n  Environment  Tasks     CPU (vCPU)  Memory (MiB)  Platform      Port\n"
+            "  -----------  -----     ----------  ------------  --------      ----\n"
+            "  test         1         0.25        512           LINUX/X86_64  8080\n\n"
+            f"Routes\n\n  Environment  URL\n  test         http://{lb}\n\n"
+            f"Service Discovery\n\n  test         api.test.{app}.local:8080\n")
+    return text, [app, lb], ["LINUX/X86_64", "Load Balanced Web Service", "8080"]
+
+
+def _v10_apprunner_yaml(g: Gen):
+    a, r, p = g.account(), g.region(), g.name("ms")
+    text = ("version: 1.0\nruntime: python3\nbuild:\n  commands:\n    build:\n      - pip install -r requirements.txt\n"
+            "run:\n  runtime-version: 3.8.16\n  command: python app.py\n  network:\n    port: 8000\n"
+            "  env:\n    - name: LOG_LEVEL\n      value: info\n  secrets:\n    - name: API_TOKEN\n"
+            f"      value-from: \"arn:aws:ssm:{r}:{a}:parameter/{p}/api-token\"\n")
+    return text, [a, p], ["3.8.16", "python3", r, "8000"]
+
+
+def _v10_ebextensions(g: Gen):
+    r, b = g.region(), g.bucket()
+    sg = g.hexid("sg")
+    text = ("option_settings:\n  aws:autoscaling:launchconfiguration:\n    InstanceType: t3.small\n"
+            f"    SecurityGroups: {sg}\n    IamInstanceProfile: aws-elasticbeanstalk-ec2-role\n"
+            "  aws:elasticbeanstalk:application:environment:\n"
+            f"    UPLOAD_BUCKET: {b}\n    AWS_REGION: {r}\n"
+            "files:\n  \"/etc/nginx/conf.d/proxy.conf\":\n    mode: \"000644\"\n")
+    return text, [sg, b], ["t3.small", "aws-elasticbeanstalk-ec2-role", "aws:autoscaling:launchconfiguration", r]
+
+
+def _v10_eb_status(g: Gen):
+    r, env = g.region(), g.name("msn")
+    eid = "e-" + g.alnum(10, "abcdefghijklmnopqrstuvwxyz0123456789")
+    cname = f"{env}.{g.alnum(10, 'abcdefghijklmnopqrstuvwxyz0123456789')}.{r}.elasticbeanstalk.com"
+    text = (f"Environment details for: {env}\n  Application name: {env.rsplit('-', 1)[0]}\n  Region: {r}\n"
+            "  Deployed Version: app-240514_101530\n"
+            f"  Environment ID: {eid}\n  Platform: arn:aws:elasticbeanstalk:{r}::platform/Python 3.11 running on "
+            "64bit Amazon Linux 2023/4.0.11\n  Tier: WebServer-Standard-1.0\n"
+            f"  CNAME: {cname}\n  Updated: 2024-05-14 10:16:02.114000+00:00\n  Status: Ready\n  Health: Green\n")
+    return text, [env, env.rsplit('-', 1)[0], eid, cname], ["app-240514_101530", "WebServer-Standard-1.0", "Green",
+                                     f"arn:aws:elasticbeanstalk:{r}::platform/Python 3.11 running on 64bit Amazon Linux 2023/4.0.11"]
+
+
+def _v10_eb_printenv(g: Gen):
+    ak, sk = _v10_ak_pair(g)
+    host = f"{g.name('ms')}.{_rds_hash(g)}.{g.region()}.rds.amazonaws.com"
+    pw = g.alnum(20, "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+    text = (" Environment Variables:\n     AWS_ACCESS_KEY_ID = " + ak + f"\n     AWS_SECRET_ACCESS_KEY = {sk}\n"
+            f"     RDS_HOSTNAME = {host}\n     RDS_PORT = 5432\n     RDS_PASSWORD = {pw}\n     NODE_ENV = production\n")
+    return text, [ak, sk, host, pw], ["5432", "production"]
+
+
+def _v10_sst(g: Gen):
+    a, r, b, dom = g.account(), g.region(), g.bucket(), g.name("ms")
+    zone = _zone_id(g)
+    text = ("/// <reference path=\"./.sst/platform/config.d.ts\" />\nexport default $config({\n"
+            "  app(input) {\n    return {\n      name: \"web\",\n      home: \"aws\",\n"
+            f"      providers: {{ aws: {{ region: \"{r}\", profile: \"prod\" }} }},\n    }};\n  }},\n"
+            "  async run() {\n"
+            f"    const bucket = sst.aws.Bucket.get(\"Uploads\", \"{b}\");\n"
+            f"    new sst.aws.Nextjs(\"Site\", {{ domain: {{ name: \"{dom}.example.com\", dns: sst.aws.dns({{ zone: \"{zone}\" }}) }} }});\n"
+            f"    // deployed to {a}\n  }},\n}});\n")
+    return text, [b, zone, a], [r, "sst.aws.Nextjs"]
+
+
+def _v10_zappa(g: Gen):
+    a, r, b, role = g.account(), g.region(), g.bucket(), g.name("pms")
+    sn1, sg = g.hexid("subnet"), g.hexid("sg")
+    text = ('{\n  "production": {\n    "app_function": "app.app",\n    "aws_region": "' + r + '",\n'
+            f'    "profile_name": "default",\n    "project_name": "api",\n    "runtime": "python3.12",\n'
+            f'    "s3_bucket": "{b}",\n    "role_arn": "arn:aws:iam::{a}:role/{role}",\n'
+            f'    "vpc_config": {{"SubnetIds": ["{sn1}"], "SecurityGroupIds": ["{sg}"]}},\n'
+            '    "memory_size": 512\n  }\n}\n')
+    return text, [b, a, role, sn1, sg], ["python3.12", "app.app", r]
+
+
+def _v10_chalice(g: Gen):
+    a, r, role, layer = g.account(), g.region(), g.name("pms"), g.name("ms")
+    text = ('{\n  "version": "2.0",\n  "app_name": "orders",\n  "stages": {\n    "prod": {\n'
+            '      "api_gateway_stage": "api",\n      "manage_iam_role": false,\n'
+            f'      "iam_role_arn": "arn:aws:iam::{a}:role/{role}",\n'
+            f'      "layers": ["arn:aws:lambda:{r}:{a}:layer:{layer}:7", '
+            f'"arn:aws:lambda:{r}:017000801446:layer:AWSLambdaPowertoolsPythonV2:68"],\n'
+            '      "lambda_memory_size": 256\n    }\n  }\n}\n')
+    return text, [a, role, layer], [f"arn:aws:lambda:{r}:017000801446:layer:AWSLambdaPowertoolsPythonV2:68", "2.0"]
+
+
+def _v10_ansible_hostvars(g: Gen):
+    a, r, i, sn, vpc = g.account(), g.region(), g.iid(), g.hexid("subnet"), g.hexid("vpc")
+    ip = _ip10(g)
+    ami = g.hexid("ami")
+    text = ('$ ansible-inventory -i aws_ec2.yml --host ' + f"ip-{ip.replace('.', '-')}.{r}.compute.internal\n"
+            f'{{\n    "ami_launch_index": 0,\n    "architecture": "x86_64",\n    "image_id": "{ami}",\n'
+            f'    "instance_id": "{i}",\n    "instance_type": "c6i.xlarge",\n    "owner_id": "{a}",\n'
+            f'    "placement": {{"availability_zone": "{r}a", "tenancy": "default"}},\n'
+            f'    "private_ip_address": "{ip}",\n    "subnet_id": "{sn}",\n    "vpc_id": "{vpc}"\n}}\n')
+    return text, [i, a, sn, vpc, ami], ["c6i.xlarge", "x86_64", f"{r}a"]
+
+
+def _v10_nomad(g: Gen):
+    a, r, repo, sec = g.account(), g.region(), g.name("ms"), g.name("ms")
+    text = ('job "worker" {\n  datacenters = ["dc1"]\n  group "w" {\n    task "app" {\n      driver = "docker"\n'
+            f'      config {{\n        image = "{a}.dkr.ecr.{r}.amazonaws.com/{repo}:1.4.2"\n      }}\n'
+            '      template {\n        data = <<EOH\n'
+            f'QUEUE_URL="https://sqs.{r}.amazonaws.com/{a}/{sec}"\nEOH\n        destination = "secrets/env"\n        env = true\n'
+            '      }\n      resources {\n        cpu    = 500\n        memory = 256\n      }\n    }\n  }\n}\n')
+    return text, [a, repo, sec], ["dc1", "docker", "secrets/env", "1.4.2"]
+
+
+# developer tools
+def _v10_localstack(g: Gen):
+    b, q = g.bucket(), g.name("ms")
+    text = ("LocalStack version: 3.4.0\nLocalStack build date: 2024-04-25\nReady.\n"
+            f"2024-05-14T09:30:11.204  INFO --- [   asgi_gw_0] localstack.request.aws     : AWS s3.CreateBucket => 200\n"
+            f"2024-05-14T09:30:11.988  INFO --- [   asgi_gw_1] localstack.request.aws     : AWS sqs.CreateQueue => 200\n"
+            f"queue url: http://sqs.us-east-1.localhost.localstack.cloud:4566/000000000000/{q}\n"
+            f"bucket: s3://{b}\n")
+    return text, [b, q], ["3.4.0", "000000000000", "4566", "localstack.request.aws"]
+
+
+def _v10_aws_vault(g: Gen):
+    a, role, mfa_user = g.account(), g.name("pms"), g.name("ms")
+    a2 = g.account()
+    text = ("[profile jump]\nregion = eu-west-1\n"
+            f"mfa_serial = arn:aws:iam::{a}:mfa/{mfa_user}\n\n[profile prod-admin]\nsource_profile = jump\n"
+            f"role_arn = arn:aws:iam::{a2}:role/{role}\nmfa_serial = arn:aws:iam::{a}:mfa/{mfa_user}\n\n"
+            "$ aws-vault exec prod-admin -- aws sts get-caller-identity\nEnter MFA code for arn:aws:iam::"
+            f"{a}:mfa/{mfa_user}: \n")
+    return text, [a, a2, role, mfa_user], ["eu-west-1", "aws-vault exec prod-admin"]
+
+
+def _v10_granted(g: Gen):
+    a, r, start = g.account(), g.region(), "d-" + g.alnum(10, "0123456789abcdef")
+    text = ("$ assume prod/AdministratorAccess\n"
+            f"[i] Granted: launching browser for https://{start}.awsapps.com/start\n"
+            f"[✔] [prod](region {r}) session credentials will expire in 1 hour\n"
+            f"# ~/.granted/config\nDefaultBrowser = \"FIREFOX\"\nCommonFateDefaultSSOStartURL = \"https://{start}.awsapps.com/start\"\n"
+            f"# ~/.aws/config\n[profile prod]\ngranted_sso_start_url = https://{start}.awsapps.com/start\n"
+            f"granted_sso_account_id = {a}\ngranted_sso_role_name = AdministratorAccess\ncredential_process = granted credential-process --profile prod\n")
+    return text, [start, a], ["AdministratorAccess", r, "1 hour"]
+
+
+def _v10_saml2aws(g: Gen):
+    a, role, idp = g.account(), g.name("pms"), g.name("ms")
+    ak, sk = _asia(g), g.secret()
+    text = ("$ saml2aws login --skip-prompt\nUsing IdP Account default to access Okta "
+            f"https://{idp}.okta.com/home/amazon_aws/0oa1b2c3d4e5f6g7h8/272\n"
+            f"Selected role: arn:aws:iam::{a}:role/{role}\nRequesting AWS credentials using SAML assertion.\n"
+            "Logged in as: arn:aws:sts::" + a + f":assumed-role/{role}/j.doe@example.com\n\n"
+            f"# ~/.aws/credentials\n[saml]\naws_access_key_id        = {ak}\naws_secret_access_key    = {sk}\n"
+            "x_security_token_expires = 2024-05-14T12:30:00Z\n")
+    return text, [a, role, idp, ak, sk], ["2024-05-14T12:30:00Z"]
+
+
+def _v10_configure_list(g: Gen):
+    ak = g.akid()
+    text = ("$ aws configure list\n      Name                    Value             Type    Location\n"
+            "      ----                    -----             ----    --------\n"
+            "   profile                <not set>             None    None\n"
+            f"access_key     ****************{ak[-4:]} shared-credentials-file\n"
+            f"secret_key     ****************{g.alnum(4, _B64[:62])} shared-credentials-file\n"
+            "    region                eu-central-1      config-file    ~/.aws/config\n")
+    return text, [], ["eu-central-1", "shared-credentials-file", "<not set>"]
+
+
+def _v10_export_creds(g: Gen):
+    ak, sk, tok = _asia(g), g.secret(), _session_token(g)
+    text = ("$ aws configure export-credentials --profile dev --format env\n"
+            f"export AWS_ACCESS_KEY_ID={ak}\nexport AWS_SECRET_ACCESS_KEY={sk}\nexport AWS_SESSION_TOKEN={tok}\n"
+            "export AWS_CREDENTIAL_EXPIRATION=2024-05-14T13:05:11+00:00\n")
+    return text, [ak, sk, tok], ["2024-05-14T13:05:11+00:00"]
+
+
+def _v10_awscurl(g: Gen):
+    r, api = g.region(), g.alnum(10, "abcdefghijklmnopqrstuvwxyz0123456789")
+    ak, sk = _v10_ak_pair(g)
+    dom = f"search-{g.name('ms')}-{g.alnum(26)}.{r}.es.amazonaws.com"
+    text = (f"awscurl --service execute-api --region {r} --access_key {ak} --secret_key {sk} \\\n"
+            f"  -X POST https://{api}.execute-api.{r}.amazonaws.com/prod/orders -d '{{\"sku\": \"A-1\"}}'\n"
+            f"# and the OpenSearch one\nawscurl --service es https://{dom}/_cluster/health\n")
+    return text, [ak, sk, api, dom], ["--service execute-api", "--service es", r, "_cluster/health"]
+
+
+def _v10_cli_cache(g: Gen):
+    a, role = g.account(), g.name("pms")
+    ak, sk, tok = _asia(g), g.secret(), _session_token(g)
+    aroa = _aroa(g)
+    text = ('{"Credentials": {"AccessKeyId": "' + ak + f'", "SecretAccessKey": "{sk}", "SessionToken": "{tok}", '
+            '"Expiration": "2024-05-14T11:02:44+00:00"}, "AssumedRoleUser": {"AssumedRoleId": '
+            f'"{aroa}:botocore-session-1715680964", "Arn": "arn:aws:sts::{a}:assumed-role/{role}/botocore-session-1715680964"}}, '
+            '"ResponseMetadata": {"HTTPStatusCode": 200}}\n')
+    return text, [ak, sk, tok, aroa, a, role], ["2024-05-14T11:02:44+00:00", "botocore-session-1715680964"]
+
+
+def _v10_history(g: Gen):
+    a, r, b, fn, cl = g.account(), g.region(), g.bucket(), g.name("pms"), g.name("ms")
+    text = (f": 1715680011:0;aws s3 sync ./dist s3://{b}/ --delete\n"
+            f": 1715680102:0;aws lambda invoke --function-name {fn} --payload '{{}}' out.json\n"
+            f": 1715680230:0;aws eks update-kubeconfig --name {cl} --region {r} --role-arn arn:aws:iam::{a}:role/eks-admin\n"
+            "  512  aws sts get-caller-identity --query Account --output text\n")
+    return text, [b, fn, cl, a], [r, "1715680230", "out.json"]
+
+
+def _v10_tmux(g: Gen):
+    a, r, i = g.account(), g.region(), g.iid()
+    ip = _ip10(g)
+    text = ("[0] 0:bash- 1:ssm*                                         \"ip-10-0-1-5\" 14:02 14-May-24\n"
+            f"$ aws ssm start-session --target {i} --region {r}\n\nStarting session with SessionId: "
+            f"j.nakamura-{g.alnum(17, '0123456789abcdef')}\nsh-5.2$ curl -s http://169.254.169.254/latest/meta-data/local-ipv4\n"
+            f"{ip}sh-5.2$ aws sts get-caller-identity --query Account --output text\n{a}\n")
+    return text, [i, a], [r, "http://169.254.169.254/latest/meta-data/local-ipv4", "sh-5.2$"]
+
+
+# data
+def _v10_redshift_copy_creds(g: Gen):
+    b, ak, sk = g.bucket(), g.akid(), g.secret()
+    text = (f"COPY sales.events\nFROM 's3://{b}/events/2024/05/'\n"
+            f"CREDENTIALS 'aws_access_key_id={ak};aws_secret_access_key={sk}'\n"
+            "FORMAT AS PARQUET;\n")
+    return text, [b, ak, sk], ["FORMAT AS PARQUET", "sales.events"]
+
+
+def _v10_redshift_unload(g: Gen):
+    a, b, role, key = g.account(), g.bucket(), g.name("pms"), _uuid(g)
+    r = g.region()
+    text = (f"UNLOAD ('SELECT * FROM venue WHERE venuestate = ''NV''')\nTO 's3://{b}/unload/venue_'\n"
+            f"IAM_ROLE 'arn:aws:iam::{a}:role/{role}'\nKMS_KEY_ID '{key}' ENCRYPTED\nPARALLEL OFF\nREGION '{r}';\n")
+    return text, [b, a, role, key], ["PARALLEL OFF", r]
+
+
+def _v10_stl_load_errors(g: Gen):
+    b = g.bucket()
+    text = ("select query, trim(filename) as filename, line_number, colname, err_reason from stl_load_errors order by starttime desc limit 2;\n"
+            " query  |                   filename                    | line_number | colname  |          err_reason\n"
+            "--------+-----------------------------------------------+-------------+----------+------------------------------\n"
+            f" 482913 | s3://{b}/in/part-0000.csv.gz                  |        1044 | order_ts | Invalid timestamp format or value [YYYY-MM-DD HH24:MI:SS]\n"
+            f" 482913 | s3://{b}/in/part-0001.csv.gz                  |          17 | amount   | Overflow for NUMERIC(12,2)\n")
+    return text, [b], ["482913", "order_ts", "NUMERIC(12,2)", "stl_load_errors"]
+
+
+def _v10_flink(g: Gen):
+    a, r, stream, b = g.account(), g.region(), g.name("ms"), g.bucket()
+    text = ("CREATE TABLE orders (\n  order_id STRING,\n  ts TIMESTAMP(3)\n) WITH (\n  'connector' = 'kinesis',\n"
+            f"  'stream.arn' = 'arn:aws:kinesis:{r}:{a}:stream/{stream}',\n  'aws.region' = '{r}',\n"
+            "  'source.init.position' = 'LATEST',\n  'format' = 'json'\n);\n"
+            f"-- checkpoints: s3://{b}/flink/checkpoints\n")
+    return text, [a, stream, b], ["LATEST", "'kinesis'", r]
+
+
+def _v10_dms_settings(g: Gen):
+    a, r, b, ep = g.account(), g.region(), g.bucket(), g.alnum(26, _UPPER_ALNUM)
+    text = ('{\n  "TargetMetadata": {"TargetSchema": "", "SupportLobs": true, "LobMaxSize": 32},\n'
+            '  "FullLoadSettings": {"TargetTablePrepMode": "DROP_AND_CREATE", "MaxFullLoadSubTasks": 8},\n'
+            '  "Logging": {"EnableLogging": true},\n'
+            f'  "ControlTablesSettings": {{"ControlSchema": "awsdms_control"}}\n}}\n'
+            f'ReplicationTaskArn: arn:aws:dms:{r}:{a}:task:{ep}\nS3 target: BucketName={b}\n')
+    return text, [a, ep, b], ["DROP_AND_CREATE", "awsdms_control", r]
+
+
+def _v10_lakeformation(g: Gen):
+    a, db, tbl, role = g.account(), g.name("p_m_s"), g.name("p_m_s"), g.name("pms")
+    text = ('$ aws lakeformation list-permissions --resource-type TABLE\n{\n  "PrincipalResourcePermissions": [{\n'
+            f'    "Principal": {{"DataLakePrincipalIdentifier": "arn:aws:iam::{a}:role/{role}"}},\n'
+            f'    "Resource": {{"Table": {{"CatalogId": "{a}", "DatabaseName": "{db}", "Name": "{tbl}"}}}},\n'
+            '    "Permissions": ["SELECT", "DESCRIBE"],\n    "PermissionsWithGrantOption": []\n  }]\n}\n')
+    return text, [a, role, db, tbl], ["SELECT", "DESCRIBE", "TABLE"]
+
+
+# observability configs
+def _v10_grafana_ds(g: Gen):
+    a, role, ext = g.account(), g.name("pms"), g.alnum(24, "abcdefghijklmnopqrstuvwxyz0123456789")
+    ak, sk = _v10_ak_pair(g)
+    text = ("apiVersion: 1\ndatasources:\n  - name: CloudWatch\n    type: cloudwatch\n    jsonData:\n"
+            "      authType: keys\n      defaultRegion: eu-west-2\n"
+            f"      assumeRoleArn: arn:aws:iam::{a}:role/{role}\n      externalId: {ext}\n"
+            f"    secureJsonData:\n      accessKey: {ak}\n      secretKey: {sk}\n")
+    return text, [a, role, ext, ak, sk], ["eu-west-2", "cloudwatch", "keys"]
+
+
+def _v10_yace(g: Gen):
+    a, role = g.account(), g.name("pms")
+    text = ("apiVersion: v1alpha1\ndiscovery:\n  jobs:\n    - type: AWS/SQS\n      regions: [us-east-1]\n"
+            f"      roles:\n        - roleArn: arn:aws:iam::{a}:role/{role}\n"
+            "      metrics:\n        - name: ApproximateNumberOfMessagesVisible\n          statistics: [Maximum]\n"
+            "          period: 300\n          length: 600\n")
+    return text, [a, role], ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "us-east-1", "v1alpha1"]
+
+
+def _v10_splunk_inputs(g: Gen):
+    a, r, q = g.account(), g.region(), g.name("ms")
+    text = (f"[aws_sqs_based_s3://cloudtrail_{q}]\naws_account = prod-reader\n"
+            f"aws_iam_role = arn:aws:iam::{a}:role/splunk-ingest\nsqs_queue_region = {r}\n"
+            f"sqs_queue_url = https://sqs.{r}.amazonaws.com/{a}/{q}\ns3_file_decoder = CloudTrail\n"
+            "sourcetype = aws:cloudtrail\ninterval = 300\nindex = aws\n")
+    return text, [a, q], ["aws:cloudtrail", "CloudTrail", r]
+
+
+def _v10_filebeat(g: Gen):
+    a, r, q, b = g.account(), g.region(), g.name("ms"), g.bucket()
+    ak, sk = _v10_ak_pair(g)
+    text = ("filebeat.modules:\n  - module: aws\n    cloudtrail:\n      enabled: true\n"
+            f"      var.queue_url: https://sqs.{r}.amazonaws.com/{a}/{q}\n"
+            f"      var.access_key_id: {ak}\n      var.secret_access_key: {sk}\n"
+            f"    s3access:\n      enabled: true\n      var.bucket_arn: arn:aws:s3:::{b}\n"
+            "      var.number_of_workers: 5\n")
+    return text, [a, q, ak, sk, b], ["module: aws", "var.number_of_workers: 5"]
+
+
+def _v10_newrelic(g: Gen):
+    a, ext = g.account(), str(g.r.randint(1000000, 9999999))
+    role = "NewRelicInfrastructure-Integrations"
+    stream = g.name("pms")
+    text = (f"New Relic AWS integration\n  Linked account: {a} (prod)\n  Role ARN: arn:aws:iam::{a}:role/{role}\n"
+            f"  External ID (your New Relic account ID): {ext}\n  Metric stream: {stream} (OpenTelemetry 0.7)\n"
+            "  Trust: arn:aws:iam::754728514883:root\n")
+    return text, [a, stream], ["arn:aws:iam::754728514883:root", "OpenTelemetry 0.7"]
+
+
+# human text
+def _v10_suspension_email(g: Gen):
+    a = g.account()
+    case = str(g.r.randint(10000000000, 19999999999))
+    text = ("Subject: Your AWS account " + a + " has been suspended\n\nHello,\n\n"
+            f"We have suspended your AWS account {a} because of unpaid charges. To restore access, sign in to the "
+            "Billing and Cost Management console and pay the outstanding balance of USD 1,284.52.\n\n"
+            f"Reference: case {case}\nSincerely,\nAmazon Web Services\n")
+    return text, [a], ["USD 1,284.52", case, "Billing and Cost Management"]
+
+
+def _v10_abuse_report(g: Gen):
+    a, r, i = g.account(), g.region(), g.iid()
+    ip = f"{g.r.randint(3, 54)}.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+    text = ("Hello,\n\nWe've received a report(s) that your AWS resource(s)\n\n"
+            f"AWS ID: {a}    Region: {r}    EC2 Instance Id: {i}\n[{ip}]\n\n"
+            "has been implicated in activity which resembles scanning remote hosts on the internet for security "
+            "vulnerabilities. Abuse case number: 5120974011-1\n")
+    return text, [a, i], [r, "5120974011-1"]
+
+
+def _v10_support_case(g: Gen):
+    a, cl, ng = g.account(), g.name("ms"), g.name("msn")
+    text = (f"Case ID 171568{g.r.randint(1000, 9999)}1 - EKS nodes NotReady\nAccount: {a}\nSeverity: Production system impaired\n\n"
+            f"Hi team, since 09:10 UTC our managed node group {ng} in cluster {cl} has nodes stuck in NotReady. "
+            "kubelet logs show 'PLEG is not healthy'. We're on 1.29 with AL2023 AMIs.\n")
+    return text, [a, cl, ng], ["Production system impaired", "NotReady", "1.29", "AL2023"]
+
+
+def _v10_pr_suggestion(g: Gen):
+    a, r, t = g.account(), g.region(), g.name("Camel")
+    text = ("**reviewer** commented on `infra/app.ts` line 42:\n\nThis should read the table name from config rather "
+            "than hard-coding it:\n\n```suggestion\n"
+            f"const table = dynamodb.Table.fromTableArn(this, 'Orders', `arn:aws:dynamodb:{r}:{a}:table/{t}`);\n```\n"
+            "Also please pin `aws-cdk-lib` to 2.141.0.\n")
+    return text, [a, t], ["2.141.0", "aws-cdk-lib", r]
+
+
+def _v10_confluence(g: Gen):
+    rows = [(g.name("msn"), g.account(), g.bucket()) for _ in range(3)]
+    text = "|| Environment || Account ID || Log bucket || Owner ||\n"
+    for env, a, b in rows:
+        text += f"| {env} | {a} | {b} | @{g.person()} |\n"
+    return text, [x for row in rows for x in row], ["|| Environment || Account ID || Log bucket || Owner ||"]
+
+
+# prose: Japanese, Korean, Bengali, Malay, Tagalog, Swahili, Persian, Urdu
+def _v10_ja(g: Gen):
+    a, b, fn = g.account(), g.bucket(), g.name("pms")
+    text = (f"昨日の障害の件です。本番アカウント {a} の Lambda 関数 {fn} が S3 バケット {b} への書き込みで "
+            "AccessDenied を返していました。ap-northeast-1 のみで発生しています。")
+    return text, [a, b, fn], ["ap-northeast-1", "AccessDenied"]
+
+
+def _v10_ko(g: Gen):
+    a, q, i = g.account(), g.name("ms"), g.iid()
+    text = (f"운영 계정 {a}에서 SQS 큐 {q}에 메시지가 쌓이고 있습니다. 워커 인스턴스 {i}는 t3.medium이고 "
+            "ap-northeast-2a에 있습니다. 확인 부탁드립니다.")
+    return text, [a, q, i], ["t3.medium", "ap-northeast-2a"]
+
+
+def _v10_bn(g: Gen):
+    a, b = g.account(), g.bucket()
+    ak = g.akid()
+    text = (f"আমাদের AWS অ্যাকাউন্ট {a}-এর S3 বাকেট {b} ভুল করে পাবলিক হয়ে গিয়েছিল। অ্যাক্সেস কী {ak} "
+            "ইতিমধ্যে নিষ্ক্রিয় করা হয়েছে।")
+    return text, [a, b, ak], []
+
+
+def _v10_ms(g: Gen):
+    a, cl, db = g.account(), g.name("ms"), g.name("msn")
+    r = g.region()
+    text = (f"Kluster EKS {cl} dalam akaun {a} tidak dapat menyambung ke pangkalan data RDS {db} di rantau {r}. "
+            "Sila semak kumpulan keselamatan.")
+    return text, [a, cl, db], [r]
+
+
+def _v10_tl(g: Gen):
+    a, t, role = g.account(), g.name("Camel"), g.name("pms")
+    text = (f"Pakitingnan po yung DynamoDB table na {t} sa account {a}, nag-throttle siya kagabi. "
+            f"Yung role na {role} lang ang may access.")
+    return text, [a, t, role], ["DynamoDB"]
+
+
+def _v10_sw(g: Gen):
+    a, b, fn = g.account(), g.bucket(), g.name("pms")
+    text = (f"Habari timu, kazi ya Lambda {fn} kwenye akaunti {a} inashindwa kusoma faili kutoka kwenye ndoo ya S3 "
+            f"{b}. Kosa ni AccessDenied.")
+    return text, [a, b, fn], ["AccessDenied"]
+
+
+def _v10_fa(g: Gen):
+    a, i, sg = g.account(), g.iid(), g.hexid("sg")
+    text = f"سلام، ماشین {i} در حساب {a} به گروه امنیتی {sg} متصل است و پورت 22 باز است. لطفاً بررسی کنید."
+    return text, [a, i, sg], ["22"]
+
+
+def _v10_ur(g: Gen):
+    a, q, ak = g.account(), g.name("ms"), g.akid()
+    text = f"ہمارے اکاؤنٹ {a} میں SQS قطار {q} بھر گئی ہے۔ پرانی رسائی کلید {ak} کو غیر فعال کر دیں۔"
+    return text, [a, q, ak], []
+
+
+# negatives
+def _v10_neg_prowler_summary(g: Gen):
+    text = ("Prowler 4.2.4\nOverview Results:\n╭────────────────────┬────────────────────╮\n"
+            "│ 38.71% (1204) Failed │ 61.29% (1906) Passed │\n╰────────────────────┴────────────────────╯\n"
+            "Provider  Service  Status  Critical  High  Medium  Low\n"
+            "aws       iam      FAIL    2         14    9       3\n"
+            "Compliance: cis_2.0_aws, aws_foundational_security_best_practices_aws\n")
+    return text, [], ["4.2.4", "38.71% (1204)", "cis_2.0_aws", "aws_foundational_security_best_practices_aws"]
+
+
+def _v10_neg_cli_help(g: Gen):
+    r = g.region()
+    text = ("$ aws --version\naws-cli/2.15.45 Python/3.11.8 Linux/6.5.0-1018-aws exe/x86_64.ubuntu.22\n"
+            f"$ aws configure get region\n{r}\n"
+            "$ aws ec2 describe-instance-types --instance-types m7g.large --query 'InstanceTypes[].VCpuInfo'\n"
+            "[{\"DefaultVCpus\": 2, \"DefaultCores\": 2, \"DefaultThreadsPerCore\": 1}]\n"
+            f"endpoint: https://ec2.{r}.amazonaws.com\n")
+    return text, [], ["aws-cli/2.15.45", "Python/3.11.8", "m7g.large", f"https://ec2.{r}.amazonaws.com", r]
+
+
+def _v10_neg_ja_prose(g: Gen):
+    rid = _uuid(g)
+    text = (f"AWS のドキュメントによると、us-west-2 の t4g.small は無料利用枠の対象です。リクエスト ID {rid} は "
+            "サポートに伝えてください。バージョンは boto3 1.34.100 です。")
+    return text, [], [rid, "us-west-2", "t4g.small", "1.34.100"]
+
+
+VARIANTS_10: list[Template] = [
+    # security tooling: Prowler CSV and OCSF, ScoutSuite, Steampipe, Checkov, Trivy, tfsec, Cloud Custodian policy
+    # and run log, PMapper, Parliament (#0-#10)
+    _v10_prowler_csv, _v10_prowler_ocsf, _v10_scoutsuite, _v10_steampipe, _v10_checkov, _v10_trivy, _v10_tfsec,
+    _v10_custodian, _v10_custodian_run, _v10_pmapper, _v10_parliament,
+    # IaC and deploy tools: Terragrunt, CDK for Terraform, Copilot manifest and svc show, apprunner.yaml,
+    # .ebextensions, eb status and printenv, SST, Zappa, Chalice, Ansible aws_ec2 hostvars, Nomad (#11-#23)
+    _v10_terragrunt, _v10_cdktf, _v10_copilot_manifest, _v10_copilot_show, _v10_apprunner_yaml, _v10_ebextensions,
+    _v10_eb_status, _v10_eb_printenv, _v10_sst, _v10_zappa, _v10_chalice, _v10_ansible_hostvars, _v10_nomad,
+    # developer tools: LocalStack, aws-vault, granted, saml2aws, configure list, export-credentials, awscurl, CLI
+    # cache, zsh history, tmux capture (#24-#33)
+    _v10_localstack, _v10_aws_vault, _v10_granted, _v10_saml2aws, _v10_configure_list, _v10_export_creds,
+    _v10_awscurl, _v10_cli_cache, _v10_history, _v10_tmux,
+    # data: Redshift COPY with CREDENTIALS, UNLOAD, STL_LOAD_ERRORS, Flink Kinesis table, DMS task settings, Lake
+    # Formation permissions (#34-#39)
+    _v10_redshift_copy_creds, _v10_redshift_unload, _v10_stl_load_errors, _v10_flink, _v10_dms_settings,
+    _v10_lakeformation,
+    # observability: Grafana CloudWatch datasource, YACE, Splunk inputs.conf, Filebeat aws module, New Relic (#40-#44)
+    _v10_grafana_ds, _v10_yace, _v10_splunk_inputs, _v10_filebeat, _v10_newrelic,
+    # human text: suspension email, abuse report, support case, PR suggestion, Confluence table (#45-#49)
+    _v10_suspension_email, _v10_abuse_report, _v10_support_case, _v10_pr_suggestion, _v10_confluence,
+    # prose: Japanese, Korean, Bengali, Malay, Tagalog, Swahili, Persian, Urdu (#50-#57)
+    _v10_ja, _v10_ko, _v10_bn, _v10_ms, _v10_tl, _v10_sw, _v10_fa, _v10_ur,
+    # negatives (#58-#60)
+    _v10_neg_prowler_summary, _v10_neg_cli_help, _v10_neg_ja_prose,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -6031,7 +6702,8 @@ CLASSES: dict[str, list[Template]] = {
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
-                                       "variants-8": VARIANTS_8, "variants-9": VARIANTS_9}
+                                       "variants-8": VARIANTS_8, "variants-9": VARIANTS_9,
+                                       "variants-10": VARIANTS_10}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
