@@ -175,7 +175,7 @@ _NAME_HEADERS = frozenset("""
 # Headers that also name other things (a person's role, a code function, an SQL table): their cells
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
 _WEAK_HEADERS = frozenset("""role function table stack service user repository topic resource resourcename
-    resourceid lineitemresourceid""".split())
+    resourceid lineitemresourceid environment env""".split())
 # A generic ID / Name column beside a column of resource types (| Resource | ID |: | ASG | x |) holds
 # those resources' names: read as a weak column.
 _TYPE_HEADERS = frozenset("resource resourcetype type service kind".split())
@@ -232,7 +232,7 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             kinds[i] = "account"
         elif org and h == "name":
             kinds[i] = "name"
-        elif h in _NAME_HEADERS:
+        elif h in _NAME_HEADERS or (h.endswith("bucket") and h.isalpha()):   # | Log bucket |
             kinds[i] = "name"
         elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS):
             kinds[i] = "weak"
@@ -335,8 +335,11 @@ def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
         stripped = line.strip()
         if not stripped.startswith("|"):
             return []
-        first = start + line.index("|") + 1
-        last = start + line.rstrip().rindex("|")
+        if stripped.startswith("||") and stripped.count("|") == 2 * stripped.count("||"):
+            # a Confluence wiki header row (|| Bucket || Account ID ||), not a markdown row's empty first cell
+            sep = "||"
+        first = start + line.index(sep) + len(sep)
+        last = start + line.rstrip().rindex(sep)
         if last <= first:
             return []
         start, end = first, last
@@ -347,7 +350,7 @@ def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
             cells.append((pos, end))
             return cells
         cells.append((pos, i))
-        pos = i + 1
+        pos = i + len(sep)
 
 
 def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
