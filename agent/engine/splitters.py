@@ -164,6 +164,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if not account and (service in _AWS_OWNED_WITHOUT_ACCOUNT or m.group("resource").startswith(
             _AWS_OWNED_TYPES_WITHOUT_ACCOUNT.get(service, "\0"))):
         return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
+    if service == "lambda" and account in _AWS_LAYER_ACCOUNTS and m.group("resource").startswith("layer:"):
+        return []  # a layer AWS publishes for everyone (Powertools, Lambda Insights, ADOT, Parameters and Secrets)
     parts: list[Part] = []
     if ACCOUNT.fullmatch(account):
         parts.append((*m.span("account"), "account"))
@@ -209,16 +211,23 @@ _AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {
 # integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products.
 # Not S3 or Route 53, whose customers' buckets and zones have no account in their ARNs.
 _AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub"})
+# Accounts AWS publishes public Lambda layers from, the same in every region (AWS's docs for each):
+# Powertools for AWS Lambda (Python; TypeScript), the Lambda Insights extension, AWS Distro for
+# OpenTelemetry, the AWS Parameters and Secrets Lambda Extension.
+_AWS_LAYER_ACCOUNTS = frozenset({"017000801446", "094274105915", "580247275435", "901920570463", "177933569100"})
 # Resource types whose ARNs without an account are AWS's: a Lambda runtime version (INIT_START's
 # "Runtime Version ARN: arn:aws:lambda:eu-west-1::runtime:<64 hex>"), the same for every customer.
 # Bedrock's foundation models (arn:aws:bedrock:<region>::foundation-model/anthropic.claude-...): AWS's catalogue.
-_AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:", "bedrock": "foundation-model/"}
+# Elastic Beanstalk's platforms (arn:aws:elasticbeanstalk:<region>::platform/Python 3.11 running on ...).
+_AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:", "bedrock": "foundation-model/",
+                                    "elasticbeanstalk": "platform/"}
 # The session name an AWS service gives the role it assumes (assumed-role/<role>/AWS-Crawler: Glue's
 # crawlers; AWSConfig-Describe): AWS or Amazon and words, no ID in it.
 _BEDROCK_MODEL = re.compile(r"(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?(?:amazon|anthropic|ai21|cohere|meta|mistral|"
                             r"stability|deepseek|writer|luma|twelvelabs|openai|qwen)\.[a-z0-9][a-z0-9.-]*")
 _MODEL_VARIANT = re.compile(r"[0-9]{1,3}k?")
-_AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*")
+# The default session name botocore (the AWS CLI, boto3) gives an assume-role call: botocore-session-<epoch seconds>.
+_AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*|botocore-session-[0-9]{10}")
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 
@@ -364,6 +373,7 @@ _KEY_PARENT = re.compile(r'"(?:[A-Z][A-Za-z0-9]*)?(?:Fields|Columns|Dimensions|A
 
 
 _NAME_KEY = re.compile(r'[\\\x00]*"Name[\\\x00]*"')
+_SERVICE_FLAG = re.compile(r"--service(?![A-Za-z0-9-])")
 
 
 def under_key_parent(text: str, label_start: int) -> bool:
@@ -409,6 +419,9 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     keep = params.get("keep_values")
     if keep is not None and _AWS_WORD_PARTS.fullmatch(value) and value in keep:
         return []  # instance-state-name, in-use: AWS's words (vocab.yaml's enum values and filter names)
+    codes = params.get("service_codes")
+    if codes is not None and _SERVICE_FLAG.match(text, m.start()) and value in codes:
+        return []  # awscurl --service execute-api: the service a request is signed for, an AWS service code
     if _NAME_KEY.match(text, m.start()) and in_state_object(text, m.start()):
         return []  # "State": {"Name": "ChargeCard"}: a state's name, not a resource's
     if "/" in value or ":" in value:
