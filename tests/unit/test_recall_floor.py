@@ -17,7 +17,8 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # written (session 9): 85.4 %, 61 of 68 must-keep cases kept; 98.1 %, 68 of 68 after its fixes by class;
 # variants-8 as written (session 9): 78.7 %, 61 of 64 must-keep cases kept; fixed by class: 93.3 %, 63 of 64;
 # variants-9 as written (session 10): 82.9 %, 59 of 68 kept; fixed by class: 100 %, 68 of 68 (seeds 7, 13, 29);
-# variants-10 as written (session 10): 74.9 %, 56 of 61 kept; fixed by class: 100 %, 61 of 61 (seeds 7, 13).
+# variants-10 as written (session 10): 74.9 %, 56 of 61 kept; fixed by class: 98.9 %, 61 of 61 (a Prowler finding
+# UID's resource name is left: its pseudonym would not restore after "<region>-", the fuzz lane found).
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
 HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "variants-4": 0.99, "variants-5": 0.975,
                    "variants-6": 0.97, "variants-7": 0.98, "variants-8": 0.92,
