@@ -184,10 +184,10 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if service == "bedrock":   # a foundation model's ID (and its :0 / :8k variant) in a system inference
         after_model = False    # profile's or a custom model's ARN is AWS's, as in a foundation-model ARN
         for n, (off, seg, _) in enumerate(segments):
-            model = _BEDROCK_MODEL.fullmatch(seg) is not None
-            if model or (after_model and _MODEL_VARIANT.fullmatch(seg)):
+            after_model = _BEDROCK_MODEL.fullmatch(seg) is not None or (
+                after_model and _MODEL_VARIANT.fullmatch(seg) is not None)
+            if after_model:
                 segments[n] = (off, seg, False)
-            after_model = model or (after_model and _MODEL_VARIANT.fullmatch(seg) is not None)
     for n, (off, seg, secret) in enumerate(segments):
         if not secret or (n == 0 and has_type and _RESOURCE_TYPE.fullmatch(seg)):
             continue
@@ -221,12 +221,13 @@ _AWS_LAYER_ACCOUNTS = frozenset({"017000801446", "094274105915", "580247275435",
 # Elastic Beanstalk's platforms (arn:aws:elasticbeanstalk:<region>::platform/Python 3.11 running on ...).
 _AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:", "bedrock": "foundation-model/",
                                     "elasticbeanstalk": "platform/"}
-# The session name an AWS service gives the role it assumes (assumed-role/<role>/AWS-Crawler: Glue's
-# crawlers; AWSConfig-Describe): AWS or Amazon and words, no ID in it.
+# A foundation model's ID, with a cross-region inference profile's geography prefix.
 _BEDROCK_MODEL = re.compile(r"(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?(?:amazon|anthropic|ai21|cohere|meta|mistral|"
                             r"stability|deepseek|writer|luma|twelvelabs|openai|qwen)\.[a-z0-9][a-z0-9.-]*")
 _MODEL_VARIANT = re.compile(r"[0-9]{1,3}k?")
-# The default session name botocore (the AWS CLI, boto3) gives an assume-role call: botocore-session-<epoch seconds>.
+# The session name an AWS service gives the role it assumes (assumed-role/<role>/AWS-Crawler: Glue's
+# crawlers; AWSConfig-Describe): AWS or Amazon and words, no ID in it; and the default one botocore (the
+# AWS CLI, boto3) gives an assume-role call: botocore-session-<epoch seconds>.
 _AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*|botocore-session-[0-9]{10}")
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
@@ -402,6 +403,17 @@ def directly_under(text: str, opener: int, label_start: int) -> bool:
         if braces < 0 or brackets < 0:
             return False
     return (braces, brackets) == ((0, 0) if text[opener] == "{" else (1, 0))
+
+
+def same_level(text: str, a: int, b: int) -> bool:
+    """Brackets between ``a`` and ``b`` balance and never close one opened before ``a``: both stand
+    directly in the same JSON object."""
+    depth = 0
+    for ch in _BRACKETS.findall(text, a, b):
+        depth += 1 if ch in "{[" else -1
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:

@@ -650,7 +650,7 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
         # a security finding's own ID (Macie, GuardDuty: 32 hex under "id" in the object that holds its
         # "severity", in either order), one per finding as a request ID is one per request
         for m in _FINDING_SEVERITY.finditer(text, max(0, start - _FINDING_REACH), start + _FINDING_REACH):
-            if _same_level(text, *sorted((m.start(), start))):
+            if splitters.same_level(text, *sorted((m.start(), start))):
                 return True
     if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
         w = words(label)
@@ -658,21 +658,9 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
     return False
 
 
-def _same_level(text: str, a: int, b: int) -> bool:
-    """Brackets between ``a`` and ``b`` balance and never close one opened before ``a``: both stand
-    directly in the same JSON object."""
-    depth = 0
-    for ch in _BRACKET.findall(text, a, b):
-        depth += 1 if ch in "{[" else -1
-        if depth < 0:
-            return False
-    return depth == 0
-
-
 _XRAY_TRACE = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
 _FINDING_SEVERITY = re.compile(r'"[Ss]everity[\\\x00]*"\s*:')
 _FINDING_REACH = 4000
-_BRACKET = re.compile(r"[\[\]{}]")
 # Public advisory IDs (an Inspector finding's vulnerabilityId): CVE, GitHub's GHSA, Amazon Linux's ALAS.
 _ADVISORY = re.compile(r"CVE-[0-9]{4}-[0-9]{4,7}|GHSA(?:-[2-9a-z]{4}){3}|ALAS[0-9A-Z]*-[0-9]{4}-[0-9]+")
 _HEX = re.compile(r"[0-9a-f]+")
