@@ -164,9 +164,20 @@ def test_every_pack_example_masked_inside_a_body(levels, ascii_only):
     not (\\"465616596475\\" ending a YAML map item; TAGS\\tName as an escaped tab) only by chance.
     Non-ASCII written as UTF-8 too (``ü`` rather than ``\\u00fc``, which makes the string one the
     engine decodes first): "lumen-auth-data rolü" after an escaped line break leaked that way."""
-    leaks = []
+    leaks, unrestored = [], []
     for name, text, masks in _pack_match_examples():
-        masked, _ = mask(nested(f"see\n{text}\nplease check", levels), ascii_only)
+        sent = nested(f"see\n{text}\nplease check", levels)
+        masked, restore_map = mask(sent, ascii_only)
         decoded = json.dumps(json.loads(masked))
         leaks.extend(f"{name}: {s!r}" for s in masks if s in masked or s in decoded)
+        if json.loads(restore_text(masked, restore_map)) != sent and name not in _GLUED_EXAMPLES:
+            unrestored.append(name)
     assert not leaks, f"{len(leaks)} pack example values survive at depth {levels}: {leaks[:10]}"
+    # ... and each comes back whole: the lane found a name masked right after "<region>-" (a Prowler
+    # finding UID), whose pseudonym does not restore there, only by chance (seed 71).
+    assert not unrestored, f"{len(unrestored)} pack examples do not restore at depth {levels}: {unrestored[:10]}"
+
+
+# Examples of two IDs written with nothing between them (i-…0i-…): both are masked, and the second
+# pseudonym, after a hex digit, is by the restore rule part of the first token (restore.py).
+_GLUED_EXAMPLES = frozenset({"ec2-resource-id#4"})
