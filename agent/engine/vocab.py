@@ -649,9 +649,10 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
     if n == 32 and _HEX.fullmatch(value) and words(label) == ("id",):
         # a security finding's own ID (Macie, GuardDuty: 32 hex under "id" in the object that holds its
         # "severity", in either order), one per finding as a request ID is one per request
-        for m in _FINDING_SEVERITY.finditer(text, max(0, start - _FINDING_REACH), start + _FINDING_REACH):
-            if splitters.same_level(text, *sorted((m.start(), start))):
-                return True
+        lo, hi = max(0, start - _FINDING_REACH), start + _FINDING_REACH
+        severities = [m.start() for m in _FINDING_SEVERITY.finditer(text, lo, hi)]
+        if severities and splitters.any_at_level(text, start, severities, lo, hi):
+            return True
     if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
         w = words(label)
         return "exception" in w or "error" in w
