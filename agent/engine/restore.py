@@ -10,7 +10,9 @@ table of cases through both):
   continues a token of the same shape (``10.0.1.5.7``, ``i-0ab..-x``); ``arn:...:<account>:role``,
   ``<account>.dkr.ecr...`` and ``<bucket>.s3.amazonaws.com`` restore.
 - Escapes are separators: right after ``\\n \\t \\r \\b \\f``, ``\\uXXXX``, ``%XX``, ``%25XX`` and ``$25XX`` (the
-  CloudWatch console's spelling of ``%2F``) a pseudonym restores.
+  CloudWatch console's spelling of ``%2F``) a pseudonym restores; so it does after an ANSI control
+  sequence (``ESC [`` parameters, a final letter; ESC raw or as ``\\u001b``, one or two levels deep),
+  which the masker reads through (presentation.py): ``\\x1b[32m<p>`` from coloured terminal output.
 - Glue the masker also reads through (core.yaml's ``ec2-resource-id``): a pseudonym wrapped in single
   or double underscores (``_<p>_``, ``__<p>__``: markdown emphasis and strong emphasis, the same number
   on both sides, each run with a non-word byte outside), and an
@@ -29,6 +31,9 @@ _DIGIT = frozenset("0123456789")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _JOINERS = frozenset("-.:/+=")
 _ESC = frozenset("bfnrt")
+_CSI_PARAM = frozenset("0123456789;?")
+_LETTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_CSI_MAX = 32          # parameter bytes, as presentation._CSI reads them
 _RUN_START = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_]")
 _EC2_LONG = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:[0-9a-f]{17}|[0-9A-F]{17})")
 # after_escape values: the candidate follows the opening ``_`` of ``_<p>_`` / ``__`` of ``__<p>__``
@@ -111,6 +116,25 @@ def _escaped(text: str, i: int) -> bool:
     return (i - 1 - k) % 2 == 1
 
 
+def _csi_end(text: str, r: int) -> int | None:
+    """Where the ANSI control sequence holding the word run at ``r`` ends (its final letter's next
+    position), or None when the run is no sequence's parameters or final letter."""
+    k = r
+    while k > 0 and text[k - 1] in _CSI_PARAM and r - k < _CSI_MAX:
+        k -= 1
+    if k < 2 or text[k - 1] != "[":
+        return None
+    b = k - 1
+    # ESC raw, or as a JSON escape one or two levels deep (``\\\\u001b``: JSON text in a JSON string, a
+    # tool call's arguments), as the other escapes are read
+    if text[b - 1] != "\x1b" and not (b >= 6 and text[b - 6:b] in ("\\u001b", "\\u001B")):
+        return None
+    f = k
+    while f < len(text) and text[f] in _CSI_PARAM and f - k < _CSI_MAX:
+        f += 1
+    return f + 1 if f < len(text) and text[f] in _LETTER else None
+
+
 def _next_candidate(m: _Map, text: str, pos: int):
     """(position, after_escape, next search position, alternative position) or None."""
     n = len(text)
@@ -135,6 +159,8 @@ def _next_candidate(m: _Map, text: str, pos: int):
                 if len(h) == 4 and all(x in _HEX for x in h):
                     return r + 5, True, r + 6, None
                 pos = r + 1
+            elif prev in "[;?" and (csi := _csi_end(text, r)) is not None:
+                return csi, True, csi + 1, None        # after ESC[32m: the run is the sequence's
             elif prev == "$" and text[r:r + 2] == "25" and r + 3 < n and text[r + 2] in _HEX \
                     and text[r + 3] in _HEX:
                 return r, False, r + 1, r + 4          # $252F: the console's %2F

@@ -261,6 +261,19 @@ def test_sdk_stream_restores_text_and_tool_input(gateway, upstream):
                                       "note": f'"{ob}"\n{oa}'}
 
 
+def test_pseudonyms_after_ansi_colour_codes_restore(gateway, upstream):
+    """Terminal output quoted back with its colour codes (the masker reads through them): every
+    pseudonym right after a control sequence restores, the sequences cut across events anywhere."""
+    (pi, oi), (pa, oa), (pb, ob) = INSTANCE, ACCOUNT, BUCKET
+    colour = "\x1b[1;32m{}\x1b[0m \x1b[38;5;208m{}\x1b[m\n\x1b[36m{}\x1b[0m"
+    tool = {"command": "printf '" + colour.format(pi, pa, pb) + "'"}
+    upstream.scenarios["ansi"] = Scenario(anthropic_stream(colour.format(pi, pa, pb), tool, "t", "s"))
+
+    final = sdk_stream(gateway, "ansi", MAP)
+    assert final.content[1].text == colour.format(oi, oa, ob)
+    assert final.content[2].input == {"command": "printf '" + colour.format(oi, oa, ob) + "'"}
+
+
 def test_openai_stream_plain_client(gateway, upstream):
     (pi, oi), (pa, oa) = INSTANCE, ACCOUNT
     content, args = f"Instance {pi} is in {pa}", json.dumps({"ids": [pi], "account": pa})

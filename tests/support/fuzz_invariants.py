@@ -47,7 +47,10 @@ CASE_SECONDS = 10
 POSITIONS = ("system", "system_block", "tool_description", "tool_schema", "user_text", "assistant_text",
              "tool_use_input", "tool_result_string", "tool_result_block", "tool_result_json", "url")
 ENCODINGS = ("plain", "ascii", "slash", "uescape")
-GLUE = (" ", "\n", "\t", ", ", "(", ") ", ": ", " = ", " é ", "→ ", "'", '"', "\r\n", " — ")
+# ANSI colour codes too: terminal output pasted as it was printed (the masker reads through them, and a
+# pseudonym right after one restores).
+GLUE = (" ", "\n", "\t", ", ", "(", ") ", ": ", " = ", " é ", "→ ", "'", '"', "\r\n", " — ",
+        "\x1b[32m", "\x1b[0m ", "\x1b[1;33m", "\x1b[0m\n")
 FILLER = ("see", "the output of", "and then", "please check", "why does", "logs:", "résumé", "日本", "")
 
 

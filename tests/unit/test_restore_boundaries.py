@@ -69,6 +69,12 @@ RESTORES = [
     "x-\x01" + INST + "\x02", "web-\x01" + INST + "\x02.", "log-group/$252Faws$252F\x01" + NAME + "\x02",
     "$252F\x01" + ACCT + "\x02", "log-group/%252Faws%252F\x01" + NAME + "\x02", "%252F\x01" + INST + "\x02",
     "__\x01" + INST + "\x02__", "was __\x01" + B + "\x02__.", "(__\x01" + ACCT + "\x02__)",
+    # After an ANSI control sequence (coloured terminal output; presentation.py reads through it), ESC raw
+    # or JSON-escaped, any parameters, and before the next one:
+    "\x1b[32m\x01" + INST + "\x02\x1b[0m", "id \x1b[1;31m\x01" + B + "\x02\x1b[m.", "\x1b[m\x01" + IP + "\x02",
+    "\\u001b[0;32m\x01" + NAME + "\x02\\u001b[0m", "\\u001B[38;5;208m\x01" + ACCT + "\x02",
+    "\x1b[?25h\x01" + SG + "\x02", "\\n\\u001b[33m\x01" + LBL + "\x02", "\x1b[1m\x1b[36m\x01" + INST + "\x02",
+    "\\\\u001b[32m\x01" + INST + "\x02",     # two levels deep: JSON text in a JSON string (tool arguments)
 ]
 STAYS = [
     "x" + INST, INST + "0", INST + "x", "_" + INST, INST + "_", "9" + ACCT, ACCT + "7", "a" + AK, IP + ".9", "1." + IP,
@@ -78,6 +84,9 @@ STAYS = [
     "$2F" + NAME, "$25" + ACCT + "0", "%252F" + INST + "0", "a_" + ACCT + "_",
     IP6 + ":5", SK + "/x", SG + "-1", "x/" + SK_ODD, "x" + LBL, NAME + "x",
     "v" + IP, "ip-10-41-7-2", "\\" + "\\" + "x" + INST,
+    # No control sequence: no ESC before the bracket, too many parameters, a word byte after its letter:
+    "[32m" + INST, "x[1m" + B, "\x1b[" + "1;" * 17 + "1m" + INST,
+    "\x1b[32mx" + INST, "\x1b32m" + INST, "\\u001x[32m" + INST,
 ]
 CASES = [(t, _r(t)) for t in RESTORES] + [(t, t) for t in STAYS]
 
