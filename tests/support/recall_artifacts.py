@@ -6687,6 +6687,1233 @@ VARIANTS_10: list[Template] = [
 ]
 
 
+# --- variants-12: a twelfth held-out list (session 11), written by a helper that never read the engine, its
+# packs or tools/gen_vocab.py, from the real formats of the tools and files, every value made up here. Network
+# and HTTP (`curl -v` / `-i` / `-I` against API Gateway, a Lambda function URL and S3 with their x-amz-* and
+# x-amzn-* headers, `dig` of an internal ALB and an ElastiCache primary endpoint, `nslookup` of an Aurora cluster
+# endpoint, `traceroute` and `mtr` through compute.internal hops, `nc -zv`, ~/.ssh/config with an SSM
+# ProxyCommand, `ssh -v`, `openssl s_client` to an internal ALB); database clients (psql banner, \conninfo and \l
+# on Aurora, an IAM auth token and its PAM failure, the mysql monitor on an Aurora reader, redis-cli INFO on
+# ElastiCache, OpenSearch _cluster/health and _cat/indices, DynamoDB PartiQL, Athena and Redshift query editor
+# CSV); observability (an X-Ray batch-get-traces document, an OpenTelemetry collector config, the CloudWatch agent
+# JSON, Prometheus ec2_sd_configs, Fluent Bit outputs); messaging (an SES bounce through SNS, an SES complaint
+# event, SES-sent mail headers, a Slack export thread, a Teams MessageCard, the CloudWatch alarm email); IAM and
+# governance (simulate-principal-policy, access advisor, a Config aggregator query, Trusted Advisor and Compute
+# Optimizer CSV, organizations list-accounts and list-attached-role-policies as tables, a Security Hub ASFF
+# finding, an SCP with aws:SourceVpce / aws:PrincipalOrgID / aws:SourceArn); stack traces and errors (Java SDK v2,
+# Node.js SDK v3 as console.log prints it, botocore tracebacks, Go SDK v2, .NET AmazonS3Exception); shell and dev
+# environment (.envrc, 1Password op read / inject, chamber, Doppler, a Makefile, a justfile, aws sso login,
+# export-credentials for PowerShell); prose (English code-switched with German, Spanish, Hindi in Latin script and
+# Chinese, Traditional Chinese console labels (Taiwan) and Cantonese prose (Hong Kong), a GitHub issue with a
+# <details> block, a Jira {code} / {noformat} description); two negative-only templates; 64 templates. Kept as
+# written, unfixed, to measure later fixes. Measured as it came out (report seed 13, 5 per template): 82.2 % recall
+# (text and JSON alike), 63.8 % pass, 93.8 % kept, 24 failing templates (20 leak a value only, #38 only changes a
+# must-keep value, #25, #27 and #44 both); seed 7 (1 per template): 81.2 %, 62.5 % pass, 60 of 64 must-keep cases
+# kept, the same 24 templates. The misses: names in tool output cells and fields (the key-pair name of an
+# IdentityFile path in ~/.ssh/config #9 and in `ssh -v` #10, the Aurora instance identifier in a psql result cell
+# #12 and in mysql result cells #14 (their cluster name leaks inside them), table names in PartiQL quoted FROM /
+# UPDATE #17, a bucket inside CSV-doubled JSON quotes in Athena results #18, a Glue database cell in Redshift CSV
+# #19, a Prometheus tag:Cluster filter value and the instance label built from it #23, a short bucket name after
+# Fluent Bit's `bucket` key #24 (1 of 5), SES configuration-set and caller-identity tags #25 #26, Slack export text
+# and blocks (queue, function, stack, event-source-mapping UUID) #28, account names in the list-accounts table
+# #36, a table after "put order into" in a Go log #44, a bucket / function and the secret key in Doppler's
+# box-drawn table #49, Makefile variables (stack, function, cluster) and an ECR repository after $(ECR)/ #50, a
+# justfile parameter default #51); names in code-switched prose (German #54, Spanish #55, Hinglish #56,
+# Cantonese #59) and in Taiwan console labels with full-width colons, the account included #58. Must-keep values
+# changed: the SES message ID #25, the SES outbound IP in X-SES-Outgoing (and Received) #27, the Security Hub
+# finding UUID inside the finding ARN #38 (which also rewrote "S3.8" and CompanyName "AWS", not listed), the Go
+# SDK's default session name aws-go-sdk-<ms> #44.
+# Never tuned to. ---------------------------------------------------------------------------------------------
+_V12_SHORT = {"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1",
+              "eu-central-1": "euc1", "ap-southeast-2": "apse2", "ap-northeast-1": "apne1", "sa-east-1": "sae1",
+              "ca-central-1": "cac1", "eu-north-1": "eun1"}
+_V12_REGION_NAME = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)",
+                    "us-west-2": "US West (Oregon)", "eu-west-1": "EU (Ireland)", "eu-central-1": "EU (Frankfurt)",
+                    "ap-southeast-2": "Asia Pacific (Sydney)", "ap-northeast-1": "Asia Pacific (Tokyo)",
+                    "sa-east-1": "South America (Sao Paulo)", "ca-central-1": "Canada (Central)",
+                    "eu-north-1": "EU (Stockholm)"}
+_V12_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_V12_UPHEX = "0123456789ABCDEF"
+
+
+def _v12_pub_ip(g: Gen) -> str:
+    return f"{g.pick([3, 18, 34, 52, 54])}.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+
+
+def _v12_http_date(g: Gen) -> str:
+    return (f"{g.pick(['Mon', 'Tue', 'Wed', 'Thu', 'Fri'])}, {g.r.randint(10, 28)} May 2024 "
+            f"{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:{g.r.randint(10, 59)} GMT")
+
+
+def _v12_trace(g: Gen) -> str:
+    return f"1-{g.alnum(8, _HEX)}-{g.alnum(24, _HEX)}"
+
+
+def _v12_rds(g: Gen, r: str):
+    """(identifier, endpoint hash) of an RDS / Aurora endpoint."""
+    return g.name(g.pick(["pms", "ms", "msn"])), g.alnum(12)
+
+
+def _v12_cli_table(title: str, sub: str, headers: list[str], rows: list[list[str]]) -> str:
+    """The aws CLI's --output table for a list of objects: headers centred, cells left-aligned after two spaces."""
+    ws = [max(len(h), *(len(r[i]) for r in rows)) + 4 for i, h in enumerate(headers)]
+    inner = sum(ws) + len(ws) - 1
+    w = inner + 4
+    sep = "|+" + "+".join("-" * x for x in ws) + "+|"
+    out = ["-" * w, "|" + title.center(w - 2) + "|", "+" + "-" * (w - 2) + "+", "||" + sub.center(w - 4) + "||",
+           sep, "||" + "|".join(h.center(x) for h, x in zip(headers, ws, strict=True)) + "||", sep]
+    out += ["||" + "|".join(("  " + c).ljust(x) for c, x in zip(r, ws, strict=True)) + "||" for r in rows]
+    out.append(sep)
+    return "\n".join(out)
+
+
+def _v12_mysql_table(headers: list[str], rows: list[list[str]], right: tuple[int, ...] = ()) -> str:
+    ws = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "+" + "+".join("-" * (x + 2) for x in ws) + "+"
+    def row(cells):
+        return "| " + " | ".join(c.rjust(x) if i in right else c.ljust(x)
+                                 for i, (c, x) in enumerate(zip(cells, ws, strict=True))) + " |"
+    return "\n".join([line, row(headers), line, *[row(r) for r in rows], line])
+
+
+def _v12_psql_table(headers: list[str], rows: list[list[str]]) -> str:
+    ws = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    out = [" " + " | ".join(h.center(x) for h, x in zip(headers, ws, strict=True)),
+           "-" + "-+-".join("-" * x for x in ws) + "-"]
+    out += [" " + " | ".join(c.ljust(x) for c, x in zip(r, ws, strict=True)).rstrip() for r in rows]
+    out.append(f"({len(rows)} row{'s' if len(rows) > 1 else ''})")
+    return "\n".join(out)
+
+
+# network and HTTP
+def _v12_curl_apigw(g: Gen):
+    r, api, a = g.region(), g.alnum(10), g.account()
+    stage, path = g.pick(["prod", "v1", "live"]), g.pick(["orders", "invoices", "customers"])
+    host, ip = f"{api}.execute-api.{r}.amazonaws.com", _v12_pub_ip(g)
+    rid, apigw = _uuid(g), g.alnum(15, _B64[:62]) + "="
+    text = (f"$ curl -v https://{host}/{stage}/{path}/42\n"
+            f"* Host {host}:443 was resolved.\n* IPv6: (none)\n* IPv4: {ip}\n*   Trying {ip}:443...\n"
+            f"* Connected to {host} ({ip}) port 443\n* ALPN: curl offers h2,http/1.1\n"
+            "* TLSv1.3 (OUT), TLS handshake, Client hello (1):\n* TLSv1.3 (IN), TLS handshake, Server hello (2):\n"
+            "* SSL connection using TLSv1.2 / ECDHE-RSA-AES128-GCM-SHA256 / prime256v1 / rsaEncryption\n"
+            "* ALPN: server accepted h2\n* Server certificate:\n"
+            f"*  subject: CN=*.execute-api.{r}.amazonaws.com\n*  start date: Mar  4 00:00:00 2024 GMT\n"
+            "*  expire date: Apr  2 23:59:59 2025 GMT\n*  issuer: C=US; O=Amazon; CN=Amazon RSA 2048 M02\n"
+            "*  SSL certificate verify ok.\n"
+            f"> GET /{stage}/{path}/42 HTTP/2\n> Host: {host}\n> User-Agent: curl/8.5.0\n> Accept: */*\n>\n"
+            f"< HTTP/2 403\n< date: {_v12_http_date(g)}\n< content-type: application/json\n< content-length: 187\n"
+            f"< x-amzn-requestid: {rid}\n< x-amzn-errortype: AccessDeniedException\n< x-amz-apigw-id: {apigw}\n<\n"
+            '{"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: '
+            f'arn:aws:execute-api:{r}:********{a[-4:]}:{api}/{stage}/GET/{path}/42 with an explicit deny"}}\n'
+            f"* Connection #0 to host {host} left intact\n")
+    return text, [api], [f"subject: CN=*.execute-api.{r}.amazonaws.com", "CN=Amazon RSA 2048 M02",
+                         "x-amzn-errortype: AccessDeniedException", "curl/8.5.0", "< HTTP/2 403"]
+
+
+def _v12_curl_lambda_url(g: Gen):
+    r, a, fn, uid = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.alnum(32)
+    rid = _uuid(g)
+    text = (f"$ curl -i -X POST https://{uid}.lambda-url.{r}.on.aws/webhook -H 'content-type: application/json' "
+            "-d '{\"event\":\"ping\"}'\n"
+            f"HTTP/1.1 502 Bad Gateway\nDate: {_v12_http_date(g)}\nContent-Type: application/json\n"
+            f"Content-Length: 21\nConnection: keep-alive\nx-amzn-RequestId: {rid}\n"
+            "x-amzn-ErrorType: Function.ResponseSizeTooLarge\n"
+            f"X-Amzn-Trace-Id: root={_v12_trace(g)};parent={g.alnum(16, _HEX)};sampled=0\n\n"
+            "{\"Message\":null}\n"
+            f"$ aws lambda get-function-url-config --function-name {fn}\n"
+            + json.dumps({"FunctionUrl": f"https://{uid}.lambda-url.{r}.on.aws/",
+                          "FunctionArn": f"arn:aws:lambda:{r}:{a}:function:{fn}", "AuthType": "NONE",
+                          "CreationTime": "2024-03-02T09:41:17.118504Z",
+                          "LastModifiedTime": "2024-05-13T16:02:55.904211Z", "InvokeMode": "BUFFERED"},
+                         indent=4) + "\n")
+    return text, [uid, a, fn], ["HTTP/1.1 502 Bad Gateway", "Function.ResponseSizeTooLarge", '"InvokeMode": "BUFFERED"',
+                                '"AuthType": "NONE"']
+
+
+def _v12_curl_s3_head(g: Gen):
+    r, a, b, key = g.region(), g.account(), g.bucket(), _uuid(g)
+    text = (f"$ curl -sI --aws-sigv4 \"aws:amz:{r}:s3\" --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" "
+            f"-H \"x-amz-security-token: $AWS_SESSION_TOKEN\" https://{b}.s3.{r}.amazonaws.com/exports/2024/05/orders.parquet\n"
+            f"HTTP/1.1 200 OK\nx-amz-id-2: {g.alnum(76, _B64)}\nx-amz-request-id: {g.alnum(16, _V12_UPHEX)}\n"
+            f"Date: {_v12_http_date(g)}\nLast-Modified: {_v12_http_date(g)}\nETag: \"{g.alnum(32, _HEX)}\"\n"
+            "x-amz-server-side-encryption: aws:kms\n"
+            f"x-amz-server-side-encryption-aws-kms-key-id: arn:aws:kms:{r}:{a}:key/{key}\n"
+            "x-amz-server-side-encryption-bucket-key-enabled: true\n"
+            f"x-amz-version-id: {g.alnum(32, _B64[:62] + '._')}\nAccept-Ranges: bytes\n"
+            "Content-Type: application/octet-stream\nContent-Length: 4817203\nServer: AmazonS3\n")
+    return text, [b, a, key], ["Server: AmazonS3", "x-amz-server-side-encryption: aws:kms", f"aws:amz:{r}:s3",
+                               "$AWS_SECRET_ACCESS_KEY"]
+
+
+def _v12_dig_alb(g: Gen):
+    r, alb = g.region(), g.name(g.pick(["pms", "ms"]))
+    host = f"internal-{alb}-{g.r.randint(100000000, 2099999999)}.{r}.elb.amazonaws.com"
+    ip1, ip2 = _ip10(g), _ip10(g)
+    text = (f"$ dig {host}\n\n; <<>> DiG 9.18.24-0ubuntu0.22.04.1-Ubuntu <<>> {host}\n;; global options: +cmd\n"
+            f";; Got answer:\n;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: {g.r.randint(1000, 65000)}\n"
+            ";; flags: qr rd ra; QUERY: 1, ANSWER: 2, AUTHORITY: 0, ADDITIONAL: 1\n\n;; OPT PSEUDOSECTION:\n"
+            f"; EDNS: version: 0, flags:; udp: 65494\n;; QUESTION SECTION:\n;{host}.\tIN\tA\n\n;; ANSWER SECTION:\n"
+            f"{host}. 60 IN\tA\t{ip1}\n{host}. 60 IN\tA\t{ip2}\n\n;; Query time: 3 msec\n"
+            ";; SERVER: 127.0.0.53#53(127.0.0.53) (UDP)\n;; WHEN: Tue May 14 10:12:03 UTC 2024\n;; MSG SIZE  rcvd: 135\n")
+    return text, [alb, host], ["DiG 9.18.24-0ubuntu0.22.04.1-Ubuntu", "127.0.0.53#53(127.0.0.53)", "status: NOERROR"]
+
+
+def _v12_dig_elasticache(g: Gen):
+    r, rg, cid = g.region(), g.name(g.pick(["pms", "ms"])), g.alnum(6)
+    dom = f"{rg}.{cid}.{_V12_SHORT[r]}.cache.amazonaws.com"
+    text = (f"$ dig +short master.{dom}\n{rg}-001.{dom}.\n{_ip10(g)}\n"
+            f"$ dig +short replica.{dom}\n{rg}-002.{dom}.\n{_ip10(g)}\n"
+            f"$ aws elasticache describe-replication-groups --replication-group-id {rg} "
+            "--query 'ReplicationGroups[0].[Status,ClusterEnabled,AtRestEncryptionEnabled]' --output text\n"
+            "available\tFalse\tTrue\n")
+    return text, [rg, cid], ["available\tFalse\tTrue", "ReplicationGroups[0].[Status,ClusterEnabled,AtRestEncryptionEnabled]"]
+
+
+def _v12_nslookup_rds(g: Gen):
+    r = g.region()
+    cl, cid = _v12_rds(g, r)
+    inst = f"{cl}-instance-{g.r.randint(1, 3)}"
+    text = (f"$ nslookup {cl}.cluster-{cid}.{r}.rds.amazonaws.com\nServer:\t\t127.0.0.53\nAddress:\t127.0.0.53#53\n\n"
+            f"Non-authoritative answer:\n{cl}.cluster-{cid}.{r}.rds.amazonaws.com\tcanonical name = "
+            f"{inst}.{cid}.{r}.rds.amazonaws.com.\nName:\t{inst}.{cid}.{r}.rds.amazonaws.com\nAddress: {_ip10(g)}\n\n"
+            f"$ nslookup {cl}.cluster-ro-{cid}.{r}.rds.amazonaws.com\n** server can't find "
+            f"{cl}.cluster-ro-{cid}.{r}.rds.amazonaws.com: NXDOMAIN\n")
+    return text, [cl, cid, inst], ["Non-authoritative answer:", "Address:\t127.0.0.53#53", "NXDOMAIN"]
+
+
+def _v12_traceroute(g: Gen):
+    r = g.pick(["eu-west-1", "us-west-2", "ap-southeast-2"])
+    db, cid = _v12_rds(g, r)
+    ips = [_ip10(g) for _ in range(3)]
+    hops = [f"ip-{ip.replace('.', '-')}.{r}.compute.internal" for ip in ips]
+    host = f"{db}.{cid}.{r}.rds.amazonaws.com"
+    text = (f"$ traceroute -n -T -p 5432 {host}\n"
+            f"traceroute to {host} ({ips[2]}), 30 hops max, 60 byte packets\n"
+            f" 1  {ips[0]}  0.412 ms  0.398 ms  0.377 ms\n 2  * * *\n 3  {ips[2]}  1.204 ms  1.187 ms  1.172 ms\n"
+            f"$ traceroute -T -p 5432 {host}\n"
+            f"traceroute to {host} ({ips[2]}), 30 hops max, 60 byte packets\n"
+            f" 1  {hops[0]} ({ips[0]})  0.398 ms  0.371 ms  0.366 ms\n"
+            f" 2  {hops[1]} ({ips[1]})  0.811 ms  0.790 ms  0.802 ms\n"
+            f" 3  {hops[2]} ({ips[2]})  1.190 ms  1.176 ms  1.169 ms\n")
+    return text, [db, cid, *hops], ["30 hops max, 60 byte packets", "traceroute -n -T -p 5432"]
+
+
+def _v12_mtr(g: Gen):
+    r = g.pick(["eu-central-1", "us-east-2", "ap-northeast-1"])
+    rg, cid = g.name(g.pick(["pms", "ms"])), g.alnum(6)
+    target = f"clustercfg.{rg}.{cid}.{_V12_SHORT[r]}.cache.amazonaws.com"
+    local = _ip10(g)
+    hops = [f"ip-{_ip10(g).replace('.', '-')}.{r}.compute.internal" for _ in range(2)]
+    w = max(len(h) for h in hops) + 4
+    head = f"HOST: ip-{local.replace('.', '-')}".ljust(w + 7)
+    text = (f"$ mtr -rwc 10 {target}\nStart: 2024-05-14T10:12:03+0000\n"
+            f"{head}Loss%   Snt   Last   Avg  Best  Wrst StDev\n"
+            f"  1.|-- {hops[0].ljust(w)}0.0%    10    0.3   0.3   0.2   0.5   0.1\n"
+            f"  2.|-- {'???'.ljust(w)}100.0    10    0.0   0.0   0.0   0.0   0.0\n"
+            f"  3.|-- {hops[1].ljust(w)}0.0%    10    1.1   1.0   0.9   1.4   0.1\n")
+    return text, [rg, cid, *hops], ["Loss%   Snt   Last   Avg  Best  Wrst StDev", "100.0    10"]
+
+
+def _v12_nc(g: Gen):
+    r = g.region()
+    rg, ecid = g.name(g.pick(["pms", "ms"])), g.alnum(6)
+    msk, mskid = g.name(g.pick(["pms", "ms"])), g.alnum(6)
+    proxy, cid = g.name("ms"), g.alnum(12)
+    redis = f"clustercfg.{rg}.{ecid}.{_V12_SHORT[r]}.cache.amazonaws.com"
+    broker = f"b-1.{msk}.{mskid}.c3.kafka.{r}.amazonaws.com"
+    px = f"{proxy}.proxy-{cid}.{r}.rds.amazonaws.com"
+    text = (f"$ nc -zv {redis} 6379\nConnection to {redis} ({_ip10(g)}) 6379 port [tcp/redis] succeeded!\n"
+            f"$ nc -zv -w 3 {broker} 9094\nnc: connect to {broker} ({_ip10(g)}) port 9094 (tcp) timed out: "
+            f"Operation now in progress\n$ nc -zv {px} 5432\nConnection to {px} ({_ip10(g)}) 5432 port "
+            "[tcp/postgresql] succeeded!\n")
+    return text, [rg, ecid, msk, mskid, proxy, cid], ["[tcp/redis] succeeded!", "(tcp) timed out: Operation now in progress"]
+
+
+def _v12_ssh_config(g: Gen):
+    r, i1, i2, kp = g.region(), g.iid(), g.iid(), g.name(g.pick(["pms", "ms"]))
+    db, cid = _v12_rds(g, r)
+    env = g.pick(["prod", "stage"])
+    text = ("# ~/.ssh/config\n"
+            f"Host bastion-{env}\n    HostName {i1}\n    User ec2-user\n    IdentityFile ~/.ssh/{kp}.pem\n"
+            "    ProxyCommand sh -c \"aws ssm start-session --target %h --document-name AWS-StartSSHSession "
+            f"--parameters 'portNumber=%p' --region {r}\"\n\n"
+            f"Host pg-tunnel-{env}\n    HostName {i2}\n    User ssm-user\n"
+            f"    LocalForward 15432 {db}.{cid}.{r}.rds.amazonaws.com:5432\n"
+            "    ProxyCommand aws ssm start-session --target %h --document-name AWS-StartSSHSession "
+            "--parameters portNumber=%p\n\n"
+            "Host i-* mi-*\n    ProxyCommand sh -c \"aws ssm start-session --target %h --document-name "
+            "AWS-StartSSHSession --parameters 'portNumber=%p'\"\n")
+    return text, [i1, i2, kp, db, cid], ["AWS-StartSSHSession", "Host i-* mi-*", "User ec2-user", "portNumber=%p"]
+
+
+def _v12_ssh_v(g: Gen):
+    r, kp, ip = g.pick(["eu-west-1", "us-west-2", "eu-central-1"]), g.name(g.pick(["pms", "ms"])), _v12_pub_ip(g)
+    host = f"ec2-{ip.replace('.', '-')}.{r}.compute.amazonaws.com"
+    text = (f"$ ssh -v -i ~/.ssh/{kp}.pem ec2-user@{host}\n"
+            "OpenSSH_9.6p1 Ubuntu-3ubuntu13, OpenSSL 3.0.13 30 Jan 2024\n"
+            "debug1: Reading configuration data /etc/ssh/ssh_config\n"
+            f"debug1: Connecting to {host} [{ip}] port 22.\ndebug1: Connection established.\n"
+            f"debug1: identity file /home/dev/.ssh/{kp}.pem type -1\n"
+            "debug1: Local version string SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\n"
+            "debug1: Remote protocol version 2.0, remote software version OpenSSH_8.7\n"
+            f"debug1: Authenticating to {host}:22 as 'ec2-user'\n"
+            f"debug1: Server host key: ssh-ed25519 SHA256:{g.alnum(43, _B64)}\n"
+            f"debug1: Host '{host}' is known and matches the ED25519 host key.\n"
+            "debug1: Authentications that can continue: publickey,gssapi-keyex,gssapi-with-mic\n"
+            f"debug1: Offering public key: /home/dev/.ssh/{kp}.pem RSA SHA256:{g.alnum(43, _B64)} explicit\n"
+            "debug1: Authentications that can continue: publickey,gssapi-keyex,gssapi-with-mic\n"
+            f"ec2-user@{host}: Permission denied (publickey,gssapi-keyex,gssapi-with-mic).\n")
+    return text, [kp, host], ["remote software version OpenSSH_8.7", "publickey,gssapi-keyex,gssapi-with-mic",
+                              "OpenSSL 3.0.13 30 Jan 2024"]
+
+
+def _v12_openssl(g: Gen):
+    r, a, alb, cert = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), _uuid(g)
+    host = f"internal-{alb}-{g.r.randint(100000000, 2099999999)}.{r}.elb.amazonaws.com"
+    pem = "\n".join(g.alnum(64, _B64) for _ in range(3))
+    text = (f"$ openssl s_client -connect {host}:443 -servername api.internal.example.com </dev/null\n"
+            "CONNECTED(00000003)\ndepth=2 C = US, O = Amazon, CN = Amazon Root CA 1\nverify return:1\n"
+            "depth=1 C = US, O = Amazon, CN = Amazon RSA 2048 M03\nverify return:1\n"
+            "depth=0 CN = *.internal.example.com\nverify return:1\n---\nCertificate chain\n"
+            " 0 s:CN = *.internal.example.com\n   i:C = US, O = Amazon, CN = Amazon RSA 2048 M03\n"
+            "   a:PKEY: rsaEncryption, 2048 (bit); sigalg: RSA-SHA256\n"
+            "   v:NotBefore: Mar  2 00:00:00 2024 GMT; NotAfter: Mar 31 23:59:59 2025 GMT\n"
+            " 1 s:C = US, O = Amazon, CN = Amazon RSA 2048 M03\n   i:C = US, O = Amazon, CN = Amazon Root CA 1\n"
+            f"---\nServer certificate\n-----BEGIN CERTIFICATE-----\nMIIF{pem}\n-----END CERTIFICATE-----\n"
+            "subject=CN = *.internal.example.com\nissuer=C = US, O = Amazon, CN = Amazon RSA 2048 M03\n---\n"
+            "No client certificate CA names sent\nPeer signing digest: SHA256\nPeer signature type: RSA-PSS\n"
+            "Server Temp Key: X25519, 253 bits\n---\nSSL handshake has read 5441 bytes and written 412 bytes\n"
+            "Verification: OK\n---\nNew, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256\n\n"
+            f"(listener: HTTPS:443, policy ELBSecurityPolicy-TLS13-1-2-2021-06, certificate "
+            f"arn:aws:acm:{r}:{a}:certificate/{cert})\n")
+    return text, [alb, host, a, cert], ["CN = Amazon Root CA 1", "ELBSecurityPolicy-TLS13-1-2-2021-06",
+                                         "CONNECTED(00000003)", "Cipher is TLS_AES_128_GCM_SHA256"]
+
+
+# database clients
+def _v12_psql(g: Gen):
+    r = g.region()
+    cl, cid = _v12_rds(g, r)
+    inst = f"{cl}-{g.pick(['writer', 'instance-1', 'a'])}"
+    host = f"{cl}.cluster-{cid}.{r}.rds.amazonaws.com"
+    ip = _ip10(g)
+    dbs = [["orders", "app_admin", "UTF8", "libc", "en_US.UTF-8", "en_US.UTF-8", "", "", ""],
+           ["postgres", "app_admin", "UTF8", "libc", "en_US.UTF-8", "en_US.UTF-8", "", "", ""],
+           ["rdsadmin", "rdsadmin", "UTF8", "libc", "en_US.UTF-8", "en_US.UTF-8", "", "", "rdsadmin=CTc/rdsadmin"],
+           ["template1", "app_admin", "UTF8", "libc", "en_US.UTF-8", "en_US.UTF-8", "", "", "=c/app_admin"]]
+    text = (f"$ psql \"host={host} port=5432 dbname=orders user=app_rw sslmode=verify-full "
+            "sslrootcert=/etc/ssl/certs/rds-global-bundle.pem\"\nPassword for user app_rw: \n"
+            "psql (16.2 (Ubuntu 16.2-1.pgdg22.04+1), server 15.5)\n"
+            "SSL connection (protocol: TLSv1.3, cipher: TLS_AES_256_GCM_SHA384, compression: off)\n"
+            "Type \"help\" for help.\n\norders=> \\conninfo\n"
+            f"You are connected to database \"orders\" as user \"app_rw\" on host \"{host}\" (address \"{ip}\") "
+            "at port \"5432\".\nSSL connection (protocol: TLSv1.3, cipher: TLS_AES_256_GCM_SHA384, compression: off)\n"
+            "orders=> select aurora_db_instance_identifier(), aurora_version();\n"
+            + _v12_psql_table(["aurora_db_instance_identifier", "aurora_version"], [[inst, "15.5.2"]])
+            + "\n\norders=> \\l\n" + " " * 40 + "List of databases\n"
+            + _v12_psql_table(["Name", "Owner", "Encoding", "Locale Provider", "Collate", "Ctype", "ICU Locale",
+                               "ICU Rules", "Access privileges"], dbs) + "\n")
+    return text, [cl, cid, inst], ["rdsadmin=CTc/rdsadmin", "cipher: TLS_AES_256_GCM_SHA384", "server 15.5",
+                                   "rds-global-bundle.pem"]
+
+
+def _v12_psql_iam(g: Gen):
+    r = g.region()
+    db, cid = _v12_rds(g, r)
+    host = f"{db}.{cid}.{r}.rds.amazonaws.com"
+    ak, tok = _asia(g), quote(_session_token(g), safe="")
+    text = (f"$ export PGPASSWORD=\"$(aws rds generate-db-auth-token --hostname {host} --port 5432 --region {r} "
+            "--username iam_reader)\"\n$ echo \"$PGPASSWORD\"\n"
+            f"{host}:5432/?Action=connect&DBUser=iam_reader&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+            f"{ak}%2F20240514%2F{r}%2Frds-db%2Faws4_request&X-Amz-Date=20240514T101203Z&X-Amz-Expires=900&"
+            f"X-Amz-SignedHeaders=host&X-Amz-Security-Token={tok}&X-Amz-Signature={g.alnum(64, _HEX)}\n"
+            f"$ psql \"host={host} port=5432 dbname=orders user=iam_reader sslmode=require\"\n"
+            f"psql: error: connection to server at \"{host}\" ({_ip10(g)}), port 5432 failed: FATAL:  PAM "
+            "authentication failed for user \"iam_reader\"\n")
+    return text, [db, cid, ak, tok], ["X-Amz-Algorithm=AWS4-HMAC-SHA256", "FATAL:  PAM authentication failed",
+                                      "X-Amz-Expires=900", "%2Frds-db%2Faws4_request"]
+
+
+def _v12_mysql(g: Gen):
+    r = g.region()
+    cl, cid = _v12_rds(g, r)
+    w, rd = f"{cl}-{g.pick(['w', 'node'])}1", f"{cl}-{g.pick(['r', 'reader'])}2"
+    text = (f"$ mysql -h {cl}.cluster-ro-{cid}.{r}.rds.amazonaws.com -P 3306 -u admin -p --ssl-ca=global-bundle.pem\n"
+            "Enter password: \nWelcome to the MySQL monitor.  Commands end with ; or \\g.\n"
+            f"Your MySQL connection id is {g.r.randint(1000, 90000)}\nServer version: 8.0.32 Source distribution\n\n"
+            "Copyright (c) 2000, 2024, Oracle and/or its affiliates.\n\n"
+            "Oracle is a registered trademark of Oracle Corporation and/or its\naffiliates. Other names may be "
+            "trademarks of their respective\nowners.\n\n"
+            "Type 'help;' or '\\h' for help. Type '\\c' to clear the current input statement.\n\n"
+            "mysql> SELECT @@aurora_server_id, @@aurora_version, @@innodb_read_only;\n"
+            + _v12_mysql_table(["@@aurora_server_id", "@@aurora_version", "@@innodb_read_only"],
+                               [[rd, "3.05.2", "1"]], right=(2,))
+            + "\n1 row in set (0.00 sec)\n\n"
+            "mysql> SELECT server_id, session_id, replica_lag_in_milliseconds FROM information_schema.replica_host_status;\n"
+            + _v12_mysql_table(["server_id", "session_id", "replica_lag_in_milliseconds"],
+                               [[w, "MASTER_SESSION_ID", "0"], [rd, _uuid(g), "12.4"]], right=(2,))
+            + "\n2 rows in set (0.01 sec)\n")
+    return text, [cl, cid, w, rd], ["MASTER_SESSION_ID", "Server version: 8.0.32 Source distribution",
+                                    "information_schema.replica_host_status"]
+
+
+def _v12_redis(g: Gen):
+    r, rg, cid = g.region(), g.name(g.pick(["pms", "ms"])), g.alnum(6)
+    host = f"master.{rg}.{cid}.{_V12_SHORT[r]}.cache.amazonaws.com"
+    p = f"{host}:6379>"
+    text = (f"$ redis-cli -h {host} -p 6379 --tls --user app --askpass\nPlease input password: ********\n"
+            f"{p} INFO server\n# Server\nredis_version:7.1.0\nredis_git_sha1:0\nredis_git_dirty:0\nredis_build_id:0\n"
+            "redis_mode:standalone\nos:Amazon ElastiCache\narch_bits:64\n"
+            f"run_id:{g.alnum(40, _HEX)}\ntcp_port:6379\nuptime_in_seconds:{g.r.randint(100000, 9000000)}\n"
+            f"{p} INFO replication\n# Replication\nrole:master\nconnected_slaves:1\n"
+            f"slave0:ip={_ip10(g)},port=6379,state=online,offset={g.r.randint(10**8, 10**9)},lag=0\n"
+            f"{p} CONFIG GET maxmemory-policy\n(error) ERR unknown command `CONFIG`, with args beginning with: "
+            "`GET`, `maxmemory-policy`, \n"
+            f"{p} GET session:{g.alnum(12, _HEX)}\n(nil)\n")
+    return text, [rg, cid], ["os:Amazon ElastiCache", "redis_version:7.1.0", "(error) ERR unknown command `CONFIG`"]
+
+
+def _v12_opensearch(g: Gen):
+    r, a, d = g.region(), g.account(), g.name(g.pick(["pms", "ms"]))
+    did = g.alnum(26)
+    ep = f"https://vpc-{d}-{did}.{r}.es.amazonaws.com"
+    sig = (f"curl -s --aws-sigv4 \"aws:amz:{r}:es\" --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" "
+           "-H \"x-amz-security-token: $AWS_SESSION_TOKEN\"")
+    text = (f"$ {sig} \"{ep}/_cluster/health?pretty\"\n{{\n  \"cluster_name\" : \"{a}:{d}\",\n"
+            "  \"status\" : \"yellow\",\n  \"timed_out\" : false,\n  \"number_of_nodes\" : 3,\n"
+            "  \"number_of_data_nodes\" : 3,\n  \"discovered_master\" : true,\n"
+            "  \"discovered_cluster_manager\" : true,\n  \"active_primary_shards\" : 42,\n  \"active_shards\" : 81,\n"
+            "  \"relocating_shards\" : 0,\n  \"initializing_shards\" : 0,\n  \"unassigned_shards\" : 3,\n"
+            "  \"delayed_unassigned_shards\" : 0,\n  \"number_of_pending_tasks\" : 0,\n"
+            "  \"number_of_in_flight_fetch\" : 0,\n  \"task_max_waiting_in_queue_millis\" : 0,\n"
+            "  \"active_shards_percent_as_number\" : 96.42857142857143\n}\n"
+            f"$ {sig} \"{ep}/_cat/indices?v&s=index\"\n"
+            "health status index                          uuid                   pri rep docs.count docs.deleted store.size pri.store.size\n"
+            f"green  open   .kibana_1                      {g.alnum(22, _V12_B64URL)}   1   1        112            4    231.4kb        115.7kb\n"
+            f"green  open   .opendistro-job-scheduler-lock {g.alnum(22, _V12_B64URL)}   1   1          3            0     24.1kb         12.0kb\n"
+            f"yellow open   app-logs-2024.05.14            {g.alnum(22, _V12_B64URL)}   5   1    8412093            0      6.2gb          3.1gb\n")
+    return text, [a, d, did], [".opendistro-job-scheduler-lock", f"aws:amz:{r}:es", "\"status\" : \"yellow\"",
+                               "app-logs-2024.05.14"]
+
+
+def _v12_partiql(g: Gen):
+    r, t, t2, gsi = g.region(), g.name(g.pick(["pms", "p_m_s", "Camel"])), g.name("Camel"), g.name("ms")
+    n = g.r.randint(100, 999)
+    items = {"Items": [{"sk": {"S": f"ORDER#2024-05-14#A{n}"}, "pk": {"S": f"TENANT#{n}"},
+                        "status": {"S": "PENDING"}, "total": {"N": "129.90"}}]}
+    text = (f"$ aws dynamodb execute-statement --region {r} --statement \"SELECT * FROM \\\"{t}\\\" "
+            f"WHERE pk = 'TENANT#{n}' AND begins_with(sk, 'ORDER#')\"\n" + json.dumps(items, indent=4) + "\n"
+            f"$ aws dynamodb execute-statement --statement \"SELECT * FROM \\\"{t}\\\".\\\"{gsi}\\\" WHERE status = 'PENDING'\"\n"
+            "{\n    \"Items\": []\n}\n"
+            f"$ aws dynamodb execute-statement --statement \"UPDATE \\\"{t2}\\\" SET status='SHIPPED' WHERE sku='A{n}'\"\n\n"
+            "An error occurred (ValidationException) when calling the ExecuteStatement operation: Where clause does "
+            "not contain a mandatory equality on all key attributes\n")
+    return text, [t, t2, gsi], ["ValidationException", "ExecuteStatement", "begins_with(sk, 'ORDER#')", '"PENDING"']
+
+
+def _v12_athena_csv(g: Gen):
+    a, r, b, rb = g.account(), g.region(), g.bucket(), g.bucket()
+    role1, role2 = g.name(g.pick(["pms", "Camel"])), g.name("pms")
+    qid, i = _uuid(g), g.iid()
+    text = (f"-- Athena query editor ({r}), workgroup primary; Download results:\n"
+            f"-- s3://{rb}/Unsaved/2024/05/14/{qid}.csv\n"
+            '"useridentity.arn","eventname","errorcode","requestparameters","count"\n'
+            f'"arn:aws:sts::{a}:assumed-role/{role1}/{g.person()}","GetObject","AccessDenied",'
+            f'"{{""bucketName"":""{b}"",""key"":""exports/2024-05-13.parquet""}}","1432"\n'
+            f'"arn:aws:sts::{a}:assumed-role/{role2}/{i}","PutObject","","{{""bucketName"":""{b}"",'
+            '""key"":""incoming/batch-77.json""}","88"\n')
+    return text, [a, b, rb, role1, role2, i], ['"GetObject"', '"AccessDenied"', '"useridentity.arn"', qid]
+
+
+def _v12_redshift_csv(g: Gen):
+    a, r, role, gdb, b = g.account(), g.region(), g.name(g.pick(["pms", "Camel"])), g.name("p_m_s"), g.bucket()
+    text = ("-- Redshift query editor v2, export result as CSV\n"
+            "-- SELECT * FROM svv_external_schemas;\n"
+            "esoid,eskind,schemaname,esowner,databasename,esoptions\n"
+            f"108412,1,spectrum_orders,100,{gdb},\"{{\"\"IAM_ROLE\"\":\"\"arn:aws:iam::{a}:role/{role}\"\","
+            f"\"\"REGION\"\":\"\"{r}\"\"}}\"\n\n"
+            "-- SELECT schemaname, tablename, location, input_format FROM svv_external_tables;\n"
+            "schemaname,tablename,location,input_format\n"
+            f"spectrum_orders,orders_curated,s3://{b}/curated/orders/,"
+            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat\n")
+    return text, [a, role, gdb, b], ["org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                                     "svv_external_schemas", "esoid,eskind,schemaname,esowner,databasename,esoptions"]
+
+
+# observability
+def _v12_xray(g: Gen):
+    r, a, fn, t = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name(g.pick(["pms", "Camel"]))
+    tid, sid, sub = _v12_trace(g), g.alnum(16, _HEX), g.alnum(16, _HEX)
+    rid = g.alnum(52, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    doc = {"id": sid, "name": fn, "start_time": 1715681323.121, "trace_id": tid, "end_time": 1715681323.533,
+           "parent_id": g.alnum(16, _HEX),
+           "aws": {"account_id": a, "function_arn": f"arn:aws:lambda:{r}:{a}:function:{fn}",
+                   "resource_names": [fn]},
+           "origin": "AWS::Lambda::Function", "resource_arn": f"arn:aws:lambda:{r}:{a}:function:{fn}",
+           "subsegments": [{"id": sub, "name": "DynamoDB", "start_time": 1715681323.201,
+                            "end_time": 1715681323.498, "http": {"response": {"status": 400}},
+                            "aws": {"operation": "PutItem", "region": r, "request_id": rid, "retries": 2,
+                                    "table_name": t},
+                            "error": True, "namespace": "aws"}]}
+    out = {"Traces": [{"Id": tid, "Duration": 0.412, "LimitExceeded": False,
+                       "Segments": [{"Id": sid, "Document": json.dumps(doc, separators=(",", ":"))}]}],
+           "UnprocessedTraceIds": []}
+    text = f"$ aws xray batch-get-traces --trace-ids {tid}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, fn, t], [tid, "AWS::Lambda::Function", '\\"operation\\":\\"PutItem\\"', rid]
+
+
+def _v12_otel(g: Gen):
+    r, a, role, cl, svc = g.region(), g.account(), g.name("pms"), g.name(g.pick(["pms", "ms"])), g.name("ms")
+    text = ("receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 0.0.0.0:4317\n"
+            "  awsecscontainermetrics:\n    collection_interval: 30s\n\nprocessors:\n  batch/traces:\n"
+            "    timeout: 1s\n    send_batch_size: 50\n  resourcedetection:\n    detectors: [env, ecs, ec2]\n\n"
+            f"exporters:\n  awsxray:\n    region: {r}\n    role_arn: arn:aws:iam::{a}:role/{role}\n"
+            "    indexed_attributes: [otel.resource.service.name]\n"
+            "  awsemf:\n    namespace: ECS/AWSOTel/Application\n"
+            f"    log_group_name: '/aws/ecs/containerinsights/{cl}/performance'\n    log_stream_name: '{{TaskId}}'\n"
+            f"    region: {r}\n    resource_to_telemetry_conversion:\n      enabled: true\n"
+            "    dimension_rollup_option: NoDimensionRollup\n"
+            f"  awscloudwatchlogs:\n    log_group_name: \"/otel/{svc}\"\n    log_stream_name: \"{svc}-collector\"\n"
+            f"    region: {r}\n    endpoint: https://logs.{r}.amazonaws.com\n\n"
+            "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [resourcedetection, batch/traces]\n"
+            "      exporters: [awsxray]\n    metrics:\n      receivers: [awsecscontainermetrics]\n"
+            "      exporters: [awsemf]\n    logs:\n      receivers: [otlp]\n      exporters: [awscloudwatchlogs]\n")
+    return text, [a, role, cl, svc], ["dimension_rollup_option: NoDimensionRollup", f"endpoint: https://logs.{r}.amazonaws.com",
+                                      "log_stream_name: '{TaskId}'", "awsecscontainermetrics"]
+
+
+def _v12_cwagent(g: Gen):
+    a, role, lg, asg = g.account(), g.name("pms"), g.name(g.pick(["pms", "ms"])), g.name("pms")
+    cfg = {"agent": {"metrics_collection_interval": 60, "run_as_user": "cwagent",
+                     "credentials": {"role_arn": f"arn:aws:iam::{a}:role/{role}"}},
+           "metrics": {"namespace": "CWAgent",
+                       "append_dimensions": {"AutoScalingGroupName": "${aws:AutoScalingGroupName}",
+                                             "InstanceId": "${aws:InstanceId}",
+                                             "InstanceType": "${aws:InstanceType}"},
+                       "aggregation_dimensions": [["AutoScalingGroupName"]],
+                       "metrics_collected": {"mem": {"measurement": ["mem_used_percent"]},
+                                             "disk": {"measurement": ["used_percent"], "resources": ["/"]}}},
+           "logs": {"logs_collected": {"files": {"collect_list": [
+               {"file_path": "/var/log/app/*.log", "log_group_name": f"/app/{lg}",
+                "log_stream_name": "{instance_id}", "retention_in_days": 30, "timezone": "UTC"}]}},
+               "force_flush_interval": 15}}
+    text = ("$ sudo cat /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json\n"
+            + json.dumps(cfg, indent=2) + "\n"
+            f"$ aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names {asg} "
+            "--query 'AutoScalingGroups[].Instances[].HealthStatus'\n[\n    \"Healthy\",\n    \"Unhealthy\"\n]\n")
+    return text, [a, role, lg, asg], ['"${aws:InstanceId}"', '"namespace": "CWAgent"', '"mem_used_percent"',
+                                      '"log_stream_name": "{instance_id}"']
+
+
+def _v12_prometheus(g: Gen):
+    r, a, role, vpc, cl = g.region(), g.account(), g.name("pms"), g.hexid("vpc"), g.name(g.pick(["pms", "ms"]))
+    i = g.iid()
+    text = ("scrape_configs:\n  - job_name: node\n    ec2_sd_configs:\n"
+            f"      - region: {r}\n        port: 9100\n        role_arn: arn:aws:iam::{a}:role/{role}\n"
+            "        refresh_interval: 60s\n        filters:\n          - name: tag:Cluster\n"
+            f"            values: [{cl}]\n          - name: vpc-id\n            values: [{vpc}]\n"
+            "          - name: instance-state-name\n            values: [running]\n"
+            "    relabel_configs:\n      - source_labels: [__meta_ec2_tag_Name]\n        target_label: instance\n"
+            "      - source_labels: [__meta_ec2_instance_id]\n        target_label: instance_id\n"
+            "      - source_labels: [__meta_ec2_availability_zone]\n"
+            f"        regex: {r}[ab]\n        action: keep\n"
+            "      - source_labels: [__meta_ec2_private_ip]\n        regex: '(.*)'\n"
+            "        replacement: '${1}:9100'\n        target_label: __address__\n\n"
+            "# up == 0 since 09:40:\n"
+            f"up{{instance=\"{cl}-worker-3\", instance_id=\"{i}\", job=\"node\"}} 0\n")
+    return text, [a, role, vpc, cl, i], ["__meta_ec2_instance_id", "ec2_sd_configs", "replacement: '${1}:9100'",
+                                         "instance-state-name"]
+
+
+def _v12_fluentbit(g: Gen):
+    r, a, role, svc = g.region(), g.account(), g.name("pms"), g.name("ms")
+    stream, b = g.name(g.pick(["pms", "ms"])), g.bucket()
+    text = ("[SERVICE]\n    Flush        1\n    Log_Level    info\n    Parsers_File parsers.conf\n\n"
+            "[OUTPUT]\n    Name                cloudwatch_logs\n    Match               app.*\n"
+            f"    region              {r}\n    log_group_name      /ecs/{svc}\n    log_stream_prefix   fluent-bit-\n"
+            f"    auto_create_group   On\n    role_arn            arn:aws:iam::{a}:role/{role}\n\n"
+            "[OUTPUT]\n    Name                kinesis_firehose\n    Match               audit.*\n"
+            f"    region              {r}\n    delivery_stream     {stream}\n    time_key            time\n\n"
+            "[OUTPUT]\n    Name                s3\n    Match               *\n"
+            f"    bucket              {b}\n    region              {r}\n    total_file_size     50M\n"
+            "    upload_timeout      10m\n    s3_key_format       /fluent-bit-logs/$TAG[2]/%Y/%m/%d/$UUID.gz\n"
+            "    compression         gzip\n")
+    return text, [a, role, svc, stream, b], ["cloudwatch_logs", "kinesis_firehose",
+                                             "/fluent-bit-logs/$TAG[2]/%Y/%m/%d/$UUID.gz", "log_stream_prefix   fluent-bit-"]
+
+
+# messaging
+def _v12_ses_bounce(g: Gen):
+    r, a, topic, cfg, user = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("ms"), g.name("ms")
+    mid = f"0102018f{g.alnum(8, _HEX)}-{_uuid(g)}-000000"
+    sub = _uuid(g)
+    msg = {"notificationType": "Bounce",
+           "bounce": {"feedbackId": f"0102018f{g.alnum(8, _HEX)}-{_uuid(g)}-000000", "bounceType": "Permanent",
+                      "bounceSubType": "General",
+                      "bouncedRecipients": [{"emailAddress": "no-such-user@example.net", "action": "failed",
+                                             "status": "5.1.1",
+                                             "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
+                      "timestamp": "2024-05-14T10:12:04.221Z", "remoteMtaIp": "203.0.113.25",
+                      "reportingMTA": f"dns; a7-12.smtp-out.{r}.amazonses.com"},
+           "mail": {"timestamp": "2024-05-14T10:12:03.000Z", "source": "orders@example.com",
+                    "sourceArn": f"arn:aws:ses:{r}:{a}:identity/example.com", "sourceIp": "198.51.100.9",
+                    "callerIdentity": user, "sendingAccountId": a, "messageId": mid,
+                    "destination": ["no-such-user@example.net"],
+                    "tags": {"ses:configuration-set": [cfg], "ses:caller-identity": [user],
+                             "ses:source-ip": ["198.51.100.9"]}}}
+    env = {"Type": "Notification", "MessageId": _uuid(g), "TopicArn": f"arn:aws:sns:{r}:{a}:{topic}",
+           "Message": json.dumps(msg, separators=(",", ":")), "Timestamp": "2024-05-14T10:12:04.310Z",
+           "SignatureVersion": "1", "Signature": g.alnum(172, _B64),
+           "SigningCertURL": f"https://sns.{r}.amazonaws.com/SimpleNotificationService-60eadc530605d63b8e62a523676ef735.pem",
+           "UnsubscribeURL": f"https://sns.{r}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:{r}:{a}:{topic}:{sub}"}
+    text = json.dumps(env, indent=2) + "\n"
+    return text, [a, topic, cfg, user], ['\\"bounceType\\":\\"Permanent\\"', "SimpleNotificationService-60eadc530605d63b8e62a523676ef735.pem",
+                                         '\\"bounceSubType\\":\\"General\\"', mid]
+
+
+def _v12_ses_complaint(g: Gen):
+    r, a, cfg, user = g.region(), g.account(), g.name("ms"), g.name(g.pick(["pms", "ms"]))
+    ev = {"eventType": "Complaint",
+          "complaint": {"feedbackId": f"0102018f{g.alnum(8, _HEX)}-{_uuid(g)}-000000", "complaintSubType": None,
+                        "complainedRecipients": [{"emailAddress": "reader@example.net"}],
+                        "timestamp": "2024-05-14T11:40:19.000Z", "userAgent": "Yahoo!-Mail-Feedback/2.0",
+                        "complaintFeedbackType": "abuse", "arrivalDate": "2024-05-14T11:40:18.000Z"},
+          "mail": {"timestamp": "2024-05-14T09:00:02.118Z", "source": "news@example.com",
+                   "sourceArn": f"arn:aws:ses:{r}:{a}:identity/news@example.com", "sendingAccountId": a,
+                   "messageId": f"0102018f{g.alnum(8, _HEX)}-{_uuid(g)}-000000",
+                   "destination": ["reader@example.net"], "headersTruncated": False,
+                   "tags": {"ses:configuration-set": [cfg], "ses:source-tls-version": ["TLSv1.3"],
+                            "ses:operation": ["SendBulkEmail"], "ses:caller-identity": [user],
+                            "campaign": ["may-newsletter"]}}}
+    text = ("firehose record (s3 event destination), one per line:\n" + json.dumps(ev, separators=(",", ":")) + "\n")
+    return text, [a, cfg, user], ['"complaintFeedbackType":"abuse"', "Yahoo!-Mail-Feedback/2.0", '"SendBulkEmail"',
+                                  '"eventType":"Complaint"']
+
+
+def _v12_ses_headers(g: Gen):
+    r, a, b, role = g.pick(["eu-west-1", "us-west-2", "us-east-1"]), g.account(), g.bucket(), g.name("pms")
+    ip = f"54.240.{g.r.randint(0, 15)}.{g.r.randint(1, 250)}"
+    smtp = f"a{ip.split('.')[2]}-{ip.split('.')[3]}.smtp-out.{r}.amazonses.com"
+    mid = f"0102018f{g.alnum(8, _HEX)}-{_uuid(g)}-000000"
+    text = ("Delivered-To: ops@example.org\n"
+            f"Return-Path: <{mid}@{r}.amazonses.com>\n"
+            f"Received: from {smtp} ({smtp}. [{ip}])\n        by mx.google.com with ESMTPS id "
+            f"{g.alnum(20)}\n        for <ops@example.org>\n"
+            "        (version=TLS1_3 cipher=TLS_AES_128_GCM_SHA256 bits=128/128);\n"
+            "        Tue, 14 May 2024 03:12:04 -0700 (PDT)\n"
+            "Authentication-Results: mx.google.com;\n"
+            f"       dkim=pass header.i=@amazonses.com header.s={g.alnum(32)} header.b={g.alnum(8, _B64)};\n"
+            f"       spf=pass (google.com: domain of {mid}@{r}.amazonses.com designates {ip} as permitted sender) "
+            f"smtp.mailfrom={mid}@{r}.amazonses.com;\n"
+            "       dmarc=pass (p=QUARANTINE sp=QUARANTINE dis=NONE) header.from=example.com\n"
+            "Subject: [ALERT] nightly export failed\nFrom: Export Bot <alerts@example.com>\nTo: ops@example.org\n"
+            f"Message-ID: <{mid}@email.amazonses.com>\n"
+            f"Feedback-ID: 1.{r}.{g.alnum(43, _B64)}=:AmazonSES\nX-SES-Outgoing: 2024.05.14-{ip}\n\n"
+            f"The nightly export to s3://{b}/exports/ failed: AccessDenied for role {role} in account {a}.\n")
+    return text, [b, role, a], [smtp, ":AmazonSES", f"X-SES-Outgoing: 2024.05.14-{ip}", mid]
+
+
+def _v12_slack_export(g: Gen):
+    r, a, q, fn, stack = g.region(), g.account(), g.name(g.pick(["pms", "msn"])), g.name("pms"), g.name("Camel")
+    esm = _uuid(g)
+    url = f"https://{r}.console.aws.amazon.com/lambda/home?region={r}#/functions/{fn}"
+    t1 = (f"DLQ alarm again :rotating_light: `{q}` has 3.2k msgs, consumer is `{fn}` in <{url}|prod ({a})>")
+    t2 = (f"event source mapping `{esm}` got disabled after the {stack} deploy, re-enabled with "
+          f"`aws lambda update-event-source-mapping --uuid {esm} --enabled`")
+    def msg(text, user, ts, thread, code):
+        return {"client_msg_id": _uuid(g), "type": "message", "text": text, "user": user, "ts": ts,
+                "blocks": [{"type": "rich_text", "block_id": g.alnum(4, _B64[:62]), "elements": [
+                    {"type": "rich_text_section", "elements": [{"type": "text", "text": "see "},
+                                                               {"type": "text", "text": code, "style": {"code": True}}]}]}],
+                "team": "T01QK7Z3M2A", "user_team": "T01QK7Z3M2A", "thread_ts": thread,
+                "user_profile": {"real_name": user.lower(), "display_name": ""}}
+    ts1, ts2 = "1715681523.381249", "1715681911.004519"
+    body = [dict(msg(t1, "U04QF7K2M1A", ts1, ts1, q), reply_count=1, reply_users=["U02B8LM4P7X"]),
+            dict(msg(t2, "U02B8LM4P7X", ts2, ts1, esm), parent_user_id="U04QF7K2M1A")]
+    text = "incident-orders/2024-05-14.json\n" + json.dumps(body, indent=4, ensure_ascii=False).replace("/", "\\/") + "\n"
+    return text, [a, q, fn, stack, esm], ['"rich_text_section"', '"thread_ts": "1715681523.381249"', "T01QK7Z3M2A"]
+
+
+def _v12_teams_card(g: Gen):
+    r, a, alarm, q = g.region(), g.account(), g.name(g.pick(["pms", "msn"])), g.name(g.pick(["pms", "ms"]))
+    card = {"@type": "MessageCard", "@context": "http://schema.org/extensions", "themeColor": "d63333",
+            "summary": f"ALARM: {alarm}",
+            "sections": [{"activityTitle": f"ALARM: \"{alarm}\" in {_V12_REGION_NAME[r]}",
+                          "activitySubtitle": "Threshold Crossed: 1 datapoint [418.0] was greater than the threshold (300.0).",
+                          "facts": [{"name": "Account", "value": a},
+                                    {"name": "Alarm ARN", "value": f"arn:aws:cloudwatch:{r}:{a}:alarm:{alarm}"},
+                                    {"name": "Metric", "value": "AWS/SQS ApproximateAgeOfOldestMessage"},
+                                    {"name": "Dimensions", "value": f"QueueName = {q}"},
+                                    {"name": "State", "value": "OK -> ALARM"}],
+                          "markdown": True}],
+            "potentialAction": [{"@type": "OpenUri", "name": "View in CloudWatch",
+                                 "targets": [{"os": "default",
+                                              "uri": f"https://console.aws.amazon.com/cloudwatch/home?region={r}#alarmsV2:alarm/{alarm}"}]}]}
+    text = ("$ curl -H 'Content-Type: application/json' -d @card.json \"$TEAMS_WEBHOOK_URL\"\n$ cat card.json\n"
+            + json.dumps(card, indent=2) + "\n")
+    return text, [a, alarm, q], ['"@type": "MessageCard"', "AWS/SQS ApproximateAgeOfOldestMessage", "OK -> ALARM"]
+
+
+def _v12_alarm_email(g: Gen):
+    r, a, alarm, q, topic = g.region(), g.account(), g.name(g.pick(["pms", "msn"])), g.name("pms"), g.name("ms")
+    sub = _uuid(g)
+    text = (f"You are receiving this email because your Amazon CloudWatch Alarm \"{alarm}\" in the "
+            f"{_V12_REGION_NAME[r]} region has entered the ALARM state, because \"Threshold Crossed: 1 out of the last "
+            "1 datapoints [42.0 (14/05/24 10:07:00)] was greater than the threshold (0.0) (minimum 1 datapoint for "
+            "OK -> ALARM transition).\" at \"Tuesday 14 May, 2024 10:12:03 UTC\".\n\n"
+            "View this alarm in the AWS Management Console:\n"
+            f"https://{r}.console.aws.amazon.com/cloudwatch/deeplink.js?region={r}#alarmsV2:alarm/{alarm}\n\n"
+            f"Alarm Details:\n- Name:                       {alarm}\n- Description:                \n"
+            "- State Change:               OK -> ALARM\n"
+            "- Reason for State Change:    Threshold Crossed: 1 out of the last 1 datapoints [42.0 (14/05/24 10:07:00)] "
+            "was greater than the threshold (0.0).\n- Timestamp:                  Tuesday 14 May, 2024 10:12:03 UTC\n"
+            f"- AWS Account:                {a}\n- Alarm Arn:                  arn:aws:cloudwatch:{r}:{a}:alarm:{alarm}\n\n"
+            "Threshold:\n- The alarm is in the ALARM state when the metric is GreaterThanThreshold 0.0 for at least "
+            "1 of the last 1 period(s) of 60 seconds.\n\nMonitored Metric:\n"
+            "- MetricNamespace:                     AWS/SQS\n"
+            "- MetricName:                          ApproximateNumberOfMessagesVisible\n"
+            f"- Dimensions:                          [QueueName = {q}]\n"
+            "- Period:                              60 seconds\n- Statistic:                           Maximum\n"
+            "- Unit:                                not specified\n- TreatMissingData:                    missing\n\n"
+            f"State Change Actions:\n- OK: \n- ALARM: [arn:aws:sns:{r}:{a}:{topic}]\n- INSUFFICIENT_DATA: \n\n"
+            "--\nIf you wish to stop receiving notifications from this topic, please click or visit the link below "
+            f"to unsubscribe:\nhttps://sns.{r}.amazonaws.com/unsubscribe.html?SubscriptionArn=arn:aws:sns:{r}:{a}:"
+            f"{topic}:{sub}&Endpoint=ops@example.com\n")
+    return text, [a, alarm, q, topic], ["ApproximateNumberOfMessagesVisible", "GreaterThanThreshold",
+                                        "- TreatMissingData:                    missing"]
+
+
+# IAM and governance
+def _v12_simulate(g: Gen):
+    a, role, b, pol = g.account(), g.name("pms"), g.bucket(), g.name(g.pick(["pms", "Camel"]))
+    out = {"EvaluationResults": [
+        {"EvalActionName": "s3:PutObject", "EvalResourceName": f"arn:aws:s3:::{b}/*", "EvalDecision": "explicitDeny",
+         "MatchedStatements": [{"SourcePolicyId": pol, "SourcePolicyType": "IAM Policy",
+                                "StartPosition": {"Line": 1, "Column": 162}, "EndPosition": {"Line": 1, "Column": 389}}],
+         "MissingContextValues": [], "OrganizationsDecisionDetail": {"AllowedByOrganizations": True},
+         "PermissionsBoundaryDecisionDetail": {"AllowedByPermissionsBoundary": True}},
+        {"EvalActionName": "s3:GetObject", "EvalResourceName": f"arn:aws:s3:::{b}/*", "EvalDecision": "allowed",
+         "MatchedStatements": [{"SourcePolicyId": "AmazonS3ReadOnlyAccess", "SourcePolicyType": "IAM Policy",
+                                "StartPosition": {"Line": 3, "Column": 17}, "EndPosition": {"Line": 8, "Column": 6}}],
+         "MissingContextValues": []}]}
+    text = (f"$ aws iam simulate-principal-policy --policy-source-arn arn:aws:iam::{a}:role/{role} "
+            f"--action-names s3:PutObject s3:GetObject --resource-arns 'arn:aws:s3:::{b}/*'\n"
+            + json.dumps(out, indent=4) + "\n")
+    return text, [a, role, b, pol], ['"explicitDeny"', '"AmazonS3ReadOnlyAccess"', '"IAM Policy"', "s3:PutObject"]
+
+
+def _v12_access_advisor(g: Gen):
+    a, role, r = g.account(), g.name("pms"), g.region()
+    job = _uuid(g)
+    out = {"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "JobCreationDate": "2024-05-14T10:02:11.412000+00:00",
+           "ServicesLastAccessed": [
+               {"ServiceName": "Amazon S3", "LastAuthenticated": "2024-05-13T22:41:00+00:00", "ServiceNamespace": "s3",
+                "LastAuthenticatedEntity": f"arn:aws:iam::{a}:role/{role}", "LastAuthenticatedRegion": r,
+                "TotalAuthenticatedEntities": 1,
+                "TrackedActionsLastAccessed": [{"ActionName": "GetObject",
+                                                "LastAccessedEntity": f"arn:aws:iam::{a}:role/{role}",
+                                                "LastAccessedTime": "2024-05-13T22:41:00+00:00",
+                                                "LastAccessedRegion": r}]},
+               {"ServiceName": "AWS Key Management Service", "ServiceNamespace": "kms", "TotalAuthenticatedEntities": 0}],
+           "JobCompletionDate": "2024-05-14T10:02:13.108000+00:00", "IsTruncated": False}
+    text = (f"$ aws iam generate-service-last-accessed-details --arn arn:aws:iam::{a}:role/{role} --granularity ACTION_LEVEL\n"
+            f"{{\n    \"JobId\": \"{job}\"\n}}\n$ aws iam get-service-last-accessed-details --job-id {job}\n"
+            + json.dumps(out, indent=4) + "\n")
+    return text, [a, role], ['"AWS Key Management Service"', '"JobType": "ACTION_LEVEL"', job]
+
+
+def _v12_config_agg(g: Gen):
+    agg = g.name(g.pick(["pms", "ms"]))
+    rows = []
+    mask = [agg]
+    for _ in range(2):
+        a, r, db = g.account(), g.region(), g.name(g.pick(["pms", "ms", "msn"]))
+        dbi = "db-" + g.alnum(26, _UPPER_ALNUM)
+        mask += [a, db, dbi]
+        rows.append(json.dumps({"accountId": a, "awsRegion": r, "resourceId": dbi, "resourceName": db,
+                                "configuration": {"dBInstanceClass": "db.r6g.large"}}, separators=(",", ":")))
+    out = {"Results": rows, "QueryInfo": {"SelectFields": [{"Name": "accountId"}, {"Name": "awsRegion"},
+                                                            {"Name": "resourceId"}, {"Name": "resourceName"},
+                                                            {"Name": "configuration.dBInstanceClass"}]}}
+    text = (f"$ aws configservice select-aggregate-resource-config --configuration-aggregator-name {agg} "
+            "--expression \"SELECT accountId, awsRegion, resourceId, resourceName, configuration.dBInstanceClass "
+            "WHERE resourceType = 'AWS::RDS::DBInstance' AND configuration.publiclyAccessible = true\"\n"
+            + json.dumps(out, indent=4) + "\n")
+    return text, mask, ["db.r6g.large", "AWS::RDS::DBInstance", "configuration.publiclyAccessible"]
+
+
+def _v12_trusted_advisor(g: Gen):
+    rows, mask = [], []
+    for _ in range(3):
+        a, i, nm = g.account(), g.iid(), g.name(g.pick(["pms", "msn"]))
+        az = g.region() + g.pick("abc")
+        mask += [a, i, nm]
+        days = ",".join(f"{g.r.randint(1, 9)}.{g.r.randint(0, 9)}%  {g.r.randint(0, 4)}.{g.r.randint(10, 99)}MB"
+                        for _ in range(14))
+        rows.append(f"{a},{az},{i},{nm},{g.pick(['t3.xlarge', 'm5.2xlarge', 'c5.large'])},"
+                    f"${g.r.randint(20, 400)}.{g.r.randint(10, 99)},{days},{g.r.randint(1, 9)}.{g.r.randint(0, 9)}%,"
+                    f"{g.r.randint(1, 4)}.{g.r.randint(10, 99)}MB,14 days")
+    head = ("Account ID,Region/AZ,Instance ID,Instance Name,Instance Type,Estimated Monthly Savings,"
+            + ",".join(f"Day {n}" for n in range(1, 15))
+            + ",14-Day Average CPU Utilization,14-Day Average Network I/O,Number of Days Low Utilization")
+    text = "Low Utilization Amazon EC2 Instances (organizational view report)\n" + head + "\n" + "\n".join(rows) + "\n"
+    return text, mask, ["Low Utilization Amazon EC2 Instances", "14-Day Average CPU Utilization", "Number of Days Low Utilization"]
+
+
+def _v12_compute_optimizer(g: Gen):
+    rows, mask = [], []
+    for _ in range(2):
+        a, r, i, nm = g.account(), g.region(), g.iid(), g.name(g.pick(["pms", "msn"]))
+        mask += [a, i, nm]
+        rows.append(f"{a},arn:aws:ec2:{r}:{a}:instance/{i},{nm},Overprovisioned,true,false,false,m5.2xlarge,"
+                    f"0.384,m7g.xlarge,USD,{g.r.randint(80, 180)}.{g.r.randint(10, 99)},0.1632,"
+                    f"2024-05-14T06:12:{g.r.randint(10, 59)}Z")
+    text = ("accountId,instanceArn,instanceName,finding,findingReasonCodes_isCpuOverprovisioned,"
+            "findingReasonCodes_isMemoryUnderprovisioned,findingReasonCodes_isNetworkBandwidthOverprovisioned,"
+            "currentInstanceType,currentOnDemandPrice,recommendationOptions_1_instanceType,"
+            "recommendationOptions_1_estimatedMonthlySavings_currency,recommendationOptions_1_estimatedMonthlySavings_value,"
+            "recommendationOptions_1_onDemandPrice,lastRefreshTimestamp_UTC\n" + "\n".join(rows) + "\n")
+    return text, mask, ["Overprovisioned", "m7g.xlarge", "findingReasonCodes_isCpuOverprovisioned"]
+
+
+def _v12_org_accounts(g: Gen):
+    mgmt, o = g.account(), g.org()
+    rows, mask = [], [mgmt, o]
+    for n in range(3):
+        a = mgmt if n == 0 else g.account()
+        nm = g.name(g.pick(["pms", "ms"]))
+        mask += [a, nm]
+        meth = "INVITED" if n == 0 else "CREATED"
+        rows.append([f"arn:aws:organizations::{mgmt}:account/{o}/{a}", f"aws+{nm}@example.com", a, meth,
+                     f"2021-0{n + 3}-1{n}T09:1{n}:03.412000+00:00", nm, "ACTIVE", "ACTIVE"])
+    text = ("$ aws organizations list-accounts --output table\n"
+            + _v12_cli_table("ListAccounts", "Accounts",
+                             ["Arn", "Email", "Id", "JoinedMethod", "JoinedTimestamp", "Name", "State", "Status"], rows)
+            + "\n")
+    return text, list(dict.fromkeys(mask)), ["INVITED", "CREATED", "JoinedTimestamp"]
+
+
+def _v12_attached_policies(g: Gen):
+    a, role, pol = g.account(), g.name("pms"), g.name(g.pick(["pms", "Camel"]))
+    rows = [["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "AWSLambdaBasicExecutionRole"],
+            ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "AmazonS3ReadOnlyAccess"],
+            [f"arn:aws:iam::{a}:policy/{pol}", pol]]
+    text = (f"$ aws iam list-attached-role-policies --role-name {role} --output table\n"
+            + _v12_cli_table("ListAttachedRolePolicies", "AttachedPolicies", ["PolicyArn", "PolicyName"], rows) + "\n")
+    return text, [a, role, pol], ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                                  "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "ListAttachedRolePolicies"]
+
+
+def _v12_asff(g: Gen):
+    r, a, b = g.region(), g.account(), g.bucket()
+    canon = g.alnum(64, _HEX)
+    fid = _uuid(g)
+    f = {"SchemaVersion": "2018-10-08",
+         "Id": f"arn:aws:securityhub:{r}:{a}:security-control/S3.8/finding/{fid}",
+         "ProductArn": f"arn:aws:securityhub:{r}::product/aws/securityhub",
+         "ProductName": "Security Hub", "CompanyName": "AWS", "Region": r,
+         "GeneratorId": "security-control/S3.8", "AwsAccountId": a,
+         "Types": ["Software and Configuration Checks/Industry and Regulatory Standards"],
+         "FirstObservedAt": "2024-05-02T07:14:52.118Z", "UpdatedAt": "2024-05-14T07:15:03.904Z",
+         "Severity": {"Label": "HIGH", "Normalized": 70, "Original": "HIGH"},
+         "Title": "S3 general purpose buckets should block public access",
+         "Resources": [{"Type": "AwsS3Bucket", "Id": f"arn:aws:s3:::{b}", "Partition": "aws", "Region": r,
+                        "Details": {"AwsS3Bucket": {"OwnerId": canon, "OwnerAccountId": a,
+                                                    "CreatedAt": "2022-11-03T10:41:07.000Z"}}}],
+         "Compliance": {"Status": "FAILED", "SecurityControlId": "S3.8",
+                        "AssociatedStandards": [{"StandardsId": "standards/aws-foundational-security-best-practices/v/1.0.0"}]},
+         "WorkflowState": "NEW", "Workflow": {"Status": "NEW"}, "RecordState": "ACTIVE",
+         "FindingProviderFields": {"Severity": {"Label": "HIGH", "Original": "HIGH"},
+                                   "Types": ["Software and Configuration Checks/Industry and Regulatory Standards"]}}
+    text = json.dumps({"Findings": [f]}, indent=4) + "\n"
+    return text, [a, b, canon], [f"arn:aws:securityhub:{r}::product/aws/securityhub", '"AwsS3Bucket"',
+                                 '"SchemaVersion": "2018-10-08"', "standards/aws-foundational-security-best-practices/v/1.0.0",
+                                 fid]
+
+
+def _v12_scp(g: Gen):
+    r, a, o = g.region(), g.account(), g.org()
+    vpce, vpce2 = g.hexid("vpce"), g.hexid("vpce")
+    brk, fn = g.name("pms"), g.name(g.pick(["pms", "ms"]))
+    ou = f"ou-{g.alnum(4)}-{g.alnum(8)}"
+    pid = "p-" + g.alnum(8)
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyS3OutsideVpce", "Effect": "Deny", "Action": "s3:*", "Resource": "*",
+         "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": [vpce, vpce2]},
+                       "ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::*:role/{brk}"]},
+                       "BoolIfExists": {"aws:ViaAWSService": "false"}}},
+        {"Sid": "DenyOutsideOrg", "Effect": "Deny", "Action": ["s3:PutObject", "sqs:SendMessage"],
+         "Resource": "*", "Condition": {"StringNotEquals": {"aws:ResourceOrgID": o, "aws:PrincipalOrgID": o}}},
+        {"Sid": "ProtectInvoke", "Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": "*",
+         "Condition": {"ArnNotEquals": {"aws:SourceArn": f"arn:aws:lambda:{r}:{a}:function:{fn}"}}}]}
+    text = ("$ cat scp-data-perimeter.json\n" + json.dumps(pol, indent=2) + "\n"
+            f"$ aws organizations update-policy --policy-id {pid} --content file://scp-data-perimeter.json\n"
+            f"$ aws organizations attach-policy --policy-id {pid} --target-id {ou}\n")
+    return text, [vpce, vpce2, o, brk, a, fn, ou, pid], ["StringNotEqualsIfExists", '"aws:SourceVpce"',
+                                                        '"aws:PrincipalOrgID"', '"aws:ViaAWSService": "false"']
+
+
+# stack traces and errors
+def _v12_java_v2(g: Gen):
+    b, t, r = g.bucket(), g.name(g.pick(["pms", "Camel", "p_m_s"])), g.region()
+    rid, ext = g.alnum(16, _V12_UPHEX), g.alnum(76, _B64)
+    rid2 = g.alnum(52, _UPPER_ALNUM)
+    text = (f"2024-05-14 10:12:03.118  INFO 1 --- [   scheduling-1] c.a.orders.ReportUploader  : uploading "
+            f"s3://{b}/reports/2024-05-13.csv ({r})\n"
+            "2024-05-14 10:12:03.402 ERROR 1 --- [   scheduling-1] o.s.s.s.TaskUtils$LoggingErrorHandler : "
+            "Unexpected error occurred in scheduled task\n"
+            "software.amazon.awssdk.services.s3.model.NoSuchBucketException: The specified bucket does not exist "
+            f"(Service: S3, Status Code: 404, Request ID: {rid}, Extended Request ID: {ext})\n"
+            "\tat software.amazon.awssdk.services.s3.model.NoSuchBucketException$BuilderImpl.build(NoSuchBucketException.java:104)\n"
+            "\tat software.amazon.awssdk.core.internal.http.CombinedResponseHandler.handleErrorResponse(CombinedResponseHandler.java:125)\n"
+            "\tat software.amazon.awssdk.services.s3.DefaultS3Client.putObject(DefaultS3Client.java:10628)\n"
+            "\tat com.acme.orders.ReportUploader.upload(ReportUploader.java:57)\n"
+            "\t... 9 common frames omitted\n"
+            "Caused by: software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException: Requested resource "
+            f"not found: Table: {t} not found (Service: DynamoDb, Status Code: 400, Request ID: {rid2})\n"
+            "\tat software.amazon.awssdk.services.dynamodb.DefaultDynamoDbClient.getItem(DefaultDynamoDbClient.java:4511)\n"
+            "\tat com.acme.orders.ReportState.lastRun(ReportState.java:31)\n")
+    return text, [b, t], ["NoSuchBucketException", "(Service: S3, Status Code: 404", rid, "DefaultS3Client.java:10628"]
+
+
+def _v12_node_v3(g: Gen):
+    r, a, role, fn, q = g.region(), g.account(), g.name("pms"), g.name(g.pick(["pms", "ms"])), g.name(g.pick(["pms", "msn"]))
+    rid = _uuid(g)
+    text = (f"2024-05-14T10:12:03.118Z\t{_uuid(g)}\tERROR\tsend failed AccessDenied: User: "
+            f"arn:aws:sts::{a}:assumed-role/{role}/{fn} is not authorized to perform: sqs:sendmessage on resource: "
+            f"arn:aws:sqs:{r}:{a}:{q} because no identity-based policy allows the sqs:sendmessage action\n"
+            "    at throwDefaultError (/var/runtime/node_modules/@aws-sdk/node_modules/@smithy/smithy-client/dist-cjs/index.js:838:20)\n"
+            "    at /var/runtime/node_modules/@aws-sdk/node_modules/@smithy/smithy-client/dist-cjs/index.js:847:5\n"
+            "    at de_CommandError (/var/runtime/node_modules/@aws-sdk/client-sqs/dist-cjs/index.js:1192:14)\n"
+            "    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)\n"
+            "    at async /var/task/index.mjs:41:5 {\n"
+            "  '$fault': 'client',\n  '$metadata': {\n    httpStatusCode: 403,\n"
+            f"    requestId: '{rid}',\n    extendedRequestId: undefined,\n    cfId: undefined,\n    attempts: 1,\n"
+            "    totalRetryDelay: 0\n  },\n  __type: 'com.amazon.coral.access#AccessDeniedException',\n"
+            "  Code: 'AccessDenied',\n  Type: 'Sender'\n}\n")
+    return text, [a, role, fn, q], ["'$fault': 'client'", "httpStatusCode: 403",
+                                    "__type: 'com.amazon.coral.access#AccessDeniedException'", rid]
+
+
+def _v12_botocore_tb(g: Gen):
+    a, role, b, i = g.account(), g.name("pms"), g.bucket(), g.iid()
+    text = ("Traceback (most recent call last):\n"
+            "  File \"/home/ec2-user/jobs/export.py\", line 41, in <module>\n"
+            "    s3.put_object(Bucket=BUCKET, Key=key, Body=data)\n"
+            "  File \"/usr/local/lib/python3.11/site-packages/botocore/client.py\", line 565, in _api_call\n"
+            "    return self._make_api_call(operation_name, kwargs)\n"
+            "           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+            "  File \"/usr/local/lib/python3.11/site-packages/botocore/client.py\", line 1021, in _make_api_call\n"
+            "    raise error_class(parsed_response, operation_name)\n"
+            "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the PutObject operation: "
+            f"User: arn:aws:sts::{a}:assumed-role/{role}/{i} is not authorized to perform: s3:PutObject on resource: "
+            f"\"arn:aws:s3:::{b}/exports/2024-05-14.parquet\" with an explicit deny in a service control policy\n")
+    return text, [a, role, b, i], ["botocore.exceptions.ClientError", "when calling the PutObject operation",
+                                   "with an explicit deny in a service control policy"]
+
+
+def _v12_botocore_secret(g: Gen):
+    r, a, sec = g.region(), g.account(), f"{g.pick(['prod', 'staging'])}/{g.name('ms')}/db"
+    text = (">>> import boto3\n"
+            f">>> sm = boto3.client(\"secretsmanager\", region_name=\"{r}\")\n"
+            f">>> sm.get_secret_value(SecretId=\"{sec}\")\n"
+            "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+            "  File \"/opt/venv/lib/python3.12/site-packages/botocore/client.py\", line 569, in _api_call\n"
+            "    return self._make_api_call(operation_name, kwargs)\n"
+            "  File \"/opt/venv/lib/python3.12/site-packages/botocore/client.py\", line 1023, in _make_api_call\n"
+            "    raise error_class(parsed_response, operation_name)\n"
+            "botocore.errorfactory.ResourceNotFoundException: An error occurred (ResourceNotFoundException) when "
+            "calling the GetSecretValue operation: Secrets Manager can't find the specified secret.\n"
+            f">>> boto3.client(\"sts\").get_caller_identity()[\"Account\"]\n'{a}'\n")
+    return text, [sec, a], ["botocore.errorfactory.ResourceNotFoundException", "GetSecretValue",
+                            "Secrets Manager can't find the specified secret."]
+
+
+def _v12_go_v2(g: Gen):
+    t, a, a2, role = g.name(g.pick(["pms", "p_m_s"])), g.account(), g.account(), g.name("pms")
+    rid = g.alnum(52, _UPPER_ALNUM)
+    text = (f"2024/05/14 10:12:03 put order into {t}: operation error DynamoDB: PutItem, https response error "
+            f"StatusCode: 400, RequestID: {rid}, ResourceNotFoundException: Requested resource not found\n"
+            "2024/05/14 10:12:04 assume role: operation error STS: AssumeRole, https response error StatusCode: 403, "
+            f"RequestID: {_uuid(g)}, api error AccessDenied: User: arn:aws:sts::{a}:assumed-role/{role}/"
+            f"aws-go-sdk-1715681524118 is not authorized to perform: sts:AssumeRole on resource: "
+            f"arn:aws:iam::{a2}:role/{role}\nexit status 1\n")
+    return text, [t, a, a2, role], ["operation error DynamoDB: PutItem", "StatusCode: 400", rid,
+                                    "aws-go-sdk-1715681524118"]
+
+
+def _v12_dotnet(g: Gen):
+    b, b2 = g.bucket(), g.bucket()
+    rid, id2 = g.alnum(16, _V12_UPHEX), g.alnum(76, _B64)
+    text = ("fail: Orders.Worker.ArchiveService[0]\n"
+            f"      Failed to copy s3://{b}/incoming/2024-05-14/batch-17.json to s3://{b2}/archive/\n"
+            "      Amazon.S3.AmazonS3Exception: Access Denied\n"
+            "       ---> Amazon.Runtime.Internal.HttpErrorResponseException: Exception of type "
+            "'Amazon.Runtime.Internal.HttpErrorResponseException' was thrown.\n"
+            "         at Amazon.Runtime.HttpWebRequestMessage.ProcessHttpResponseMessage(HttpResponseMessage responseMessage)\n"
+            "         at Amazon.Runtime.HttpWebRequestMessage.GetResponseAsync(CancellationToken cancellationToken)\n"
+            "         --- End of inner exception stack trace ---\n"
+            "         at Amazon.Runtime.Internal.HttpErrorResponseExceptionHandler.HandleExceptionStream(IRequestContext "
+            "requestContext, IWebResponseData httpErrorResponse, HttpErrorResponseException exception, Stream responseStream)\n"
+            "         at Amazon.Runtime.Internal.ErrorHandler.InvokeAsync[T](IExecutionContext executionContext)\n"
+            "         at Orders.Worker.ArchiveService.ArchiveAsync(String key) in /src/Orders.Worker/ArchiveService.cs:line 48\n"
+            f"      ErrorCode: AccessDenied, ErrorType: Sender, StatusCode: Forbidden, RequestId: {rid}, AmazonId2: {id2}\n")
+    return text, [b, b2], ["Amazon.S3.AmazonS3Exception: Access Denied", "HttpErrorResponseException",
+                           "ArchiveService.cs:line 48", rid]
+
+
+# shell and dev environment
+def _v12_envrc(g: Gen):
+    r, a, t, b, bus = g.region(), g.account(), g.name("p_m_s"), g.bucket(), g.name(g.pick(["pms", "ms"]))
+    db, cid = _v12_rds(g, r)
+    text = ("# .envrc (direnv)\nexport AWS_PROFILE=orders-dev\n"
+            f"export AWS_REGION={r}\nexport ORDERS_TABLE={t}\nexport ASSETS_BUCKET={b}\n"
+            f"export EVENT_BUS_ARN=arn:aws:events:{r}:{a}:event-bus/{bus}\n"
+            f"export DATABASE_URL=postgres://app@{db}.{cid}.{r}.rds.amazonaws.com:5432/orders\n"
+            "dotenv_if_exists .env.local\n\n$ cd ~/src/orders\ndirenv: loading ~/src/orders/.envrc\n"
+            "direnv: export +ASSETS_BUCKET +AWS_PROFILE +AWS_REGION +DATABASE_URL +EVENT_BUS_ARN +ORDERS_TABLE\n")
+    return text, [a, t, b, bus, db, cid], ["dotenv_if_exists .env.local", "direnv: loading ~/src/orders/.envrc",
+                                           "+ASSETS_BUCKET +AWS_PROFILE"]
+
+
+def _v12_op(g: Gen):
+    ak, sk, r = g.akid(), g.secret(), g.region()
+    text = ("$ cat .env.tpl\n"
+            "AWS_ACCESS_KEY_ID=\"op://Engineering/ci-deploy-user/access key id\"\n"
+            "AWS_SECRET_ACCESS_KEY=\"op://Engineering/ci-deploy-user/secret access key\"\n"
+            f"AWS_DEFAULT_REGION={r}\n"
+            "$ op read \"op://Engineering/ci-deploy-user/access key id\"\n"
+            f"{ak}\n$ op inject -i .env.tpl -o .env && cat .env\n"
+            f"AWS_ACCESS_KEY_ID=\"{ak}\"\nAWS_SECRET_ACCESS_KEY=\"{sk}\"\nAWS_DEFAULT_REGION={r}\n")
+    return text, [ak, sk], ["op://Engineering/ci-deploy-user/access key id", f"AWS_DEFAULT_REGION={r}",
+                            "op inject -i .env.tpl -o .env"]
+
+
+def _v12_chamber(g: Gen):
+    r, a, role, q = g.region(), g.account(), g.name("pms"), g.name(g.pick(["pms", "msn"]))
+    db, cid = _v12_rds(g, r)
+    svc = g.name("ms")
+    arn = f"arn:aws:sts::{a}:assumed-role/{role}/{g.person()}"
+    text = (f"$ chamber list {svc}\nKey\t\tVersion\t\tLastModified\t\tUser\n"
+            f"db_host\t\t2\t\t05-02 14:11:52\t\t{arn}\n"
+            f"db_password\t\t3\t\t05-14 09:12:31\t\t{arn}\n"
+            f"queue_url\t\t1\t\t03-21 17:40:08\t\t{arn}\n"
+            f"$ chamber export --format dotenv {svc}\n"
+            f"DB_HOST=\"{db}.{cid}.{r}.rds.amazonaws.com\"\nDB_PASSWORD=\"{g.alnum(24, _B64[:62])}\"\n"
+            f"QUEUE_URL=\"https://sqs.{r}.amazonaws.com/{a}/{q}\"\n")
+    return text, [a, role, db, cid, q], ["Key\t\tVersion\t\tLastModified\t\tUser", "chamber export --format dotenv"]
+
+
+def _v12_doppler(g: Gen):
+    ak, sk, b, fn = g.akid(), g.secret(), g.bucket(), g.name(g.pick(["pms", "ms"]))
+    rows = [("AWS_ACCESS_KEY_ID", ak), ("AWS_SECRET_ACCESS_KEY", sk), ("DOPPLER_CONFIG", "prd"),
+            ("DOPPLER_ENVIRONMENT", "prd"), ("DOPPLER_PROJECT", "orders-api"), ("S3_BUCKET", b),
+            ("WORKER_FUNCTION", fn)]
+    kw, vw = max(len(k) for k, _ in rows) + 2, max(len(v) for _, v in rows) + 2
+    out = ["┌" + "─" * kw + "┬" + "─" * vw + "┐", "│ " + "NAME".ljust(kw - 1) + "│ " + "VALUE".ljust(vw - 1) + "│",
+           "├" + "─" * kw + "┼" + "─" * vw + "┤"]
+    out += ["│ " + k.ljust(kw - 1) + "│ " + v.ljust(vw - 1) + "│" for k, v in rows]
+    out.append("└" + "─" * kw + "┴" + "─" * vw + "┘")
+    text = "$ doppler secrets --project orders-api --config prd\n" + "\n".join(out) + "\n"
+    return text, [ak, sk, b, fn], ["DOPPLER_CONFIG", "DOPPLER_ENVIRONMENT", "--config prd"]
+
+
+def _v12_makefile(g: Gen):
+    r, a, stack, b = g.region(), g.account(), g.name("Camel"), g.bucket()
+    fn, cl, repo = g.name(g.pick(["pms", "ms"])), g.name(g.pick(["pms", "ms"])), g.name("ms")
+    text = (f"STACK      ?= {stack}\nBUCKET     := {b}\nFUNCTION   := {fn}\nCLUSTER    := {cl}\n"
+            f"ACCOUNT_ID := {a}\nREGION     := {r}\nECR        := $(ACCOUNT_ID).dkr.ecr.$(REGION).amazonaws.com\n"
+            "GIT_SHA    := $(shell git rev-parse --short HEAD)\n\n.PHONY: package deploy image\n\n"
+            "package:\n\tsam build && sam package --s3-bucket $(BUCKET) --output-template-file packaged.yaml\n\n"
+            "deploy: package\n\taws cloudformation deploy --stack-name $(STACK) --template-file packaged.yaml "
+            "--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND\n"
+            "\taws lambda update-function-code --function-name $(FUNCTION) --s3-bucket $(BUCKET) --s3-key build/$(GIT_SHA).zip\n"
+            f"\taws ecs update-service --cluster $(CLUSTER) --service web --force-new-deployment\n\n"
+            f"image:\n\taws ecr get-login-password --region $(REGION) | docker login --username AWS --password-stdin $(ECR)\n"
+            f"\tdocker build -t $(ECR)/{repo}:$(GIT_SHA) . && docker push $(ECR)/{repo}:$(GIT_SHA)\n")
+    return text, [a, stack, b, fn, cl, repo], ["CAPABILITY_IAM CAPABILITY_AUTO_EXPAND", "--force-new-deployment",
+                                               "$(ACCOUNT_ID).dkr.ecr.$(REGION).amazonaws.com"]
+
+
+def _v12_justfile(g: Gen):
+    r, b, fn = g.region(), g.bucket(), g.name(g.pick(["pms", "ms"]))
+    dist = "E" + g.alnum(13, _UPPER_ALNUM)
+    text = ("set dotenv-load\n\n"
+            f"region := \"{r}\"\nbucket := \"{b}\"\ndistribution := \"{dist}\"\n\n"
+            "deploy-web: build\n"
+            "    aws s3 sync dist/ s3://{{bucket}}/ --delete --cache-control \"public,max-age=31536000,immutable\"\n"
+            "    aws cloudfront create-invalidation --distribution-id {{distribution}} --paths \"/*\"\n\n"
+            f"logs fn=\"{fn}\":\n    aws logs tail /aws/lambda/{{{{fn}}}} --follow --since 10m --region {{{{region}}}}\n")
+    return text, [b, dist, fn], ["s3://{{bucket}}/ --delete", "/aws/lambda/{{fn}}", "public,max-age=31536000,immutable"]
+
+
+def _v12_sso_login(g: Gen):
+    r, a, perm = g.region(), g.account(), g.name("Camel")
+    d = "d-" + g.alnum(10, "0123456789abcdef")
+    cid = g.alnum(22, _V12_B64URL)
+    text = ("$ cat ~/.aws/config\n[sso-session corp]\n"
+            f"sso_start_url = https://{d}.awsapps.com/start\nsso_region = {r}\n"
+            "sso_registration_scopes = sso:account:access\n\n[profile orders-prod]\nsso_session = corp\n"
+            f"sso_account_id = {a}\nsso_role_name = {perm}\nregion = {r}\n\n"
+            "$ aws sso login --profile orders-prod\n"
+            "Attempting to automatically open the SSO authorization page in your default browser.\n"
+            "If the browser does not open or you wish to use a different device to authorize this request, open "
+            "the following URL:\n\n"
+            f"https://oidc.{r}.amazonaws.com/authorize?response_type=code&client_id={cid}&redirect_uri=http%3A%2F%2F"
+            f"127.0.0.1%3A{g.r.randint(40000, 60000)}%2Foauth%2Fcallback&state={_uuid(g)}&code_challenge_method=S256"
+            f"&scopes=sso%3Aaccount%3Aaccess&code_challenge={g.alnum(43, _V12_B64URL)}\n"
+            f"Successfully logged into Start URL: https://{d}.awsapps.com/start\n")
+    return text, [d, a, perm], ["sso_registration_scopes = sso:account:access", "code_challenge_method=S256",
+                                f"https://oidc.{r}.amazonaws.com/authorize"]
+
+
+def _v12_export_ps(g: Gen):
+    ak, sk, tok = _asia(g), g.secret(), _session_token(g)
+    text = ("PS C:\\src\\orders> aws configure export-credentials --profile orders-prod --format powershell\n"
+            f"$Env:AWS_ACCESS_KEY_ID=\"{ak}\"\n$Env:AWS_SECRET_ACCESS_KEY=\"{sk}\"\n"
+            f"$Env:AWS_SESSION_TOKEN=\"{tok}\"\n$Env:AWS_CREDENTIAL_EXPIRATION=\"2024-05-14T18:12:03+00:00\"\n"
+            "PS C:\\src\\orders> aws configure export-credentials --profile orders-prod --format windows-cmd\n"
+            f"set AWS_ACCESS_KEY_ID={ak}\nset AWS_SECRET_ACCESS_KEY={sk}\nset AWS_SESSION_TOKEN={tok}\n"
+            "set AWS_CREDENTIAL_EXPIRATION=2024-05-14T18:12:03+00:00\n")
+    return text, [ak, sk, tok], ["2024-05-14T18:12:03+00:00", "--format windows-cmd", "$Env:AWS_CREDENTIAL_EXPIRATION"]
+
+
+# prose: code-switching, Traditional Chinese, GitHub issue, Jira
+def _v12_de(g: Gen):
+    a, fn, q, stream = g.account(), g.name(g.pick(["pms", "ms"])), g.name(g.pick(["pms", "msn"])), g.name("ms")
+    text = (f"@here kurze Frage: die Lambda `{fn}` in Account {a} wirft seit 14:02 Throttling, reserved "
+            f"concurrency ist auf 50. Ich hab die DLQ {q} gecheckt, da liegen ~3k messages. Can someone with prod "
+            f"access look at the alarm? Ich vermute, es liegt am Kinesis stream {stream}, der seit dem Deploy "
+            "doppelt so viele records schickt.")
+    return text, [a, fn, q, stream], ["reserved concurrency", "14:02"]
+
+
+def _v12_es(g: Gen):
+    a, b, role, vpce = g.account(), g.bucket(), g.name("pms"), g.hexid("vpce")
+    text = (f"oye, el bucket {b} está devolviendo 403 desde que aplicamos la SCP nueva. El rol {role} en la cuenta "
+            f"{a} ya tiene s3:GetObject, pero igual falla. I checked CloudTrail y el errorCode es AccessDenied, "
+            f"viene por el endpoint {vpce}. ¿Alguien sabe si la condición aws:SourceVpce está bien?")
+    return text, [b, role, a, vpce], ["s3:GetObject", "AccessDenied", "aws:SourceVpce"]
+
+
+def _v12_hi(g: Gen):
+    a, db, db2, pg = g.account(), g.name("pms"), g.name("msn"), g.name("pms")
+    text = (f"bhai, RDS instance {db} ka CPU 95% pe hai, aur read replica {db2} mein lag aa raha hai. Account {a} "
+            f"mein maine kal raat parameter group {pg} change kiya tha (work_mem badhaya), shayad wahi issue hai. "
+            "Rollback kar du ya pehle Performance Insights dekh lein?")
+    return text, [a, db, db2, pg], ["95%", "work_mem", "Performance Insights"]
+
+
+def _v12_zh(g: Gen):
+    a, r, c, ng, asg = g.account(), g.region(), g.name(g.pick(["pms", "ms"])), g.name("ms"), g.name("pmsn")
+    text = (f"紧急：prod 的 EKS 集群 {c} 里 node group {ng} 全部 NotReady 了，账号 {a}，区域 {r}。我看了一下 ASG "
+            f"{asg} 的 activity history，说是 InsufficientInstanceCapacity (m6i.2xlarge)，要不要先切到 m6a？")
+    return text, [a, c, ng, asg], ["InsufficientInstanceCapacity", "m6i.2xlarge", "NotReady"]
+
+
+def _v12_zh_tw(g: Gen):
+    a, b, i, sg, t, role = g.account(), g.bucket(), g.iid(), g.hexid("sg"), g.name("Camel"), g.name("pms")
+    text = (f"帳戶 ID：{a}\n區域：亞太區域 (香港) ap-east-1\n儲存貯體名稱：{b}\n執行個體 ID：{i}\n"
+            f"安全群組：{sg}\nDynamoDB 資料表：{t}\nIAM 角色：{role}\n執行個體類型：c6g.large\n")
+    return text, [a, b, i, sg, t, role], ["ap-east-1", "c6g.large", "亞太區域 (香港)"]
+
+
+def _v12_zh_hk(g: Gen):
+    a, fn, t, role = g.account(), g.name(g.pick(["pms", "ms"])), g.name(g.pick(["pms", "Camel"])), g.name("pms")
+    text = (f"唔該幫手睇下，我哋喺賬戶 {a} 嘅 Lambda 函數 {fn} 一直 timeout（15 分鐘），佢要讀 DynamoDB 資料表 {t}，"
+            f"IAM 角色係 {role}。CloudWatch 見到 ProvisionedThroughputExceededException，係咪要轉 on-demand？")
+    return text, [a, fn, t, role], ["ProvisionedThroughputExceededException", "on-demand"]
+
+
+def _v12_gh_issue(g: Gen):
+    r, a, cl, svc = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("ms")
+    tg, tgh = g.name("ms")[:20], g.alnum(16, _HEX)
+    out = {"services": [{"serviceArn": f"arn:aws:ecs:{r}:{a}:service/{cl}/{svc}", "serviceName": svc,
+                         "clusterArn": f"arn:aws:ecs:{r}:{a}:cluster/{cl}",
+                         "loadBalancers": [{"targetGroupArn": f"arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{tg}/{tgh}",
+                                            "containerName": "web", "containerPort": 8080}],
+                         "status": "ACTIVE", "desiredCount": 2, "runningCount": 0, "launchType": "FARGATE",
+                         "events": [{"message": f"(service {svc}) was unable to place a task because no container "
+                                                "instance met all of its requirements."}]}]}
+    text = ("### Describe the bug\n\n`terraform apply` succeeds but the service never reaches a steady state.\n\n"
+            "<details>\n<summary><code>aws ecs describe-services</code> output</summary>\n\n```json\n"
+            + json.dumps(out, indent=4) + "\n```\n\n</details>\n\n"
+            "### Environment\n\n- Terraform v1.8.3\n- provider registry.terraform.io/hashicorp/aws v5.49.0\n")
+    return text, [a, cl, svc, tg, tgh], ['"launchType": "FARGATE"', "v5.49.0", "<summary><code>aws ecs describe-services</code> output</summary>"]
+
+
+def _v12_jira(g: Gen):
+    r, a, role, stream = g.region(), g.account(), g.name("pms"), g.name(g.pick(["pms", "ms"]))
+    text = ("h3. Steps to reproduce\n"
+            f"# Assume the role {{code}}arn:aws:iam::{a}:role/{role}{{code}}\n# Run the export job\n\n"
+            "{noformat}\n"
+            f"2024-05-14 10:12:03 ERROR kinesis: PutRecords failed for stream arn:aws:kinesis:{r}:{a}:stream/{stream}: "
+            "ProvisionedThroughputExceededException (2 of 500 records)\n{noformat}\n\n"
+            "*Expected:* records land in the stream.\n\n{code:json}\n"
+            f"{{\"StreamName\": \"{stream}\", \"ShardId\": \"shardId-000000000003\", \"ErrorCode\": "
+            "\"ProvisionedThroughputExceededException\"}\n{code}\n")
+    return text, [a, role, stream], ["ProvisionedThroughputExceededException", "shardId-000000000003", "{noformat}",
+                                     "{code:json}"]
+
+
+# negatives
+def _v12_neg_public_dns(g: Gen):
+    r = g.region()
+    text = (f"$ dig +short s3.{r}.amazonaws.com\ns3-r-w.{r}.amazonaws.com.\n{_v12_pub_ip(g)}\n"
+            f"$ nslookup sts.{r}.amazonaws.com\nServer:\t\t127.0.0.53\nAddress:\t127.0.0.53#53\n\n"
+            f"Non-authoritative answer:\nName:\tsts.{r}.amazonaws.com\nAddress: {_v12_pub_ip(g)}\n"
+            f"$ curl -sI https://s3.{r}.amazonaws.com | grep -i -E 'server|x-amz-bucket-region'\n"
+            f"x-amz-bucket-region: {r}\nServer: AmazonS3\n")
+    return text, [], [f"s3-r-w.{r}.amazonaws.com.", f"sts.{r}.amazonaws.com", f"x-amz-bucket-region: {r}",
+                      "Server: AmazonS3"]
+
+
+def _v12_neg_sdk_retry(g: Gen):
+    r, rid = g.region(), _uuid(g)
+    inv = _uuid(g)
+    text = ("DEBUG software.amazon.awssdk.request - Sending Request: DefaultSdkHttpFullRequest(httpMethod=POST, "
+            f"protocol=https, host=sqs.{r}.amazonaws.com, encodedPath=/, headers=[amz-sdk-invocation-id, "
+            "Content-Type, User-Agent, X-Amz-Target], queryParameters=[])\n"
+            f"DEBUG software.amazon.awssdk.request - Received error response: "
+            f"software.amazon.awssdk.services.sqs.model.SqsException: Rate exceeded (Service: Sqs, Status Code: 400, "
+            f"Request ID: {rid})\n"
+            "DEBUG software.amazon.awssdk.core.internal.retry.RetryPolicyAdapter - Retryable error detected. "
+            f"Will retry in 412ms. Request attempt number 2 (amz-sdk-invocation-id: {inv})\n")
+    return text, [], [f"host=sqs.{r}.amazonaws.com", rid, inv, "RetryPolicyAdapter"]
+
+
+VARIANTS_12: list[Template] = [
+    # network and HTTP: curl -v API Gateway, curl -i a function URL, curl -I S3, dig ALB, dig ElastiCache, nslookup
+    # Aurora, traceroute, mtr, nc -zv, ~/.ssh/config with SSM, ssh -v, openssl s_client (#0-#11)
+    _v12_curl_apigw, _v12_curl_lambda_url, _v12_curl_s3_head, _v12_dig_alb, _v12_dig_elasticache, _v12_nslookup_rds,
+    _v12_traceroute, _v12_mtr, _v12_nc, _v12_ssh_config, _v12_ssh_v, _v12_openssl,
+    # database clients: psql on Aurora, an IAM auth token, mysql on an Aurora reader, redis-cli, OpenSearch,
+    # DynamoDB PartiQL, Athena CSV, Redshift query editor CSV (#12-#19)
+    _v12_psql, _v12_psql_iam, _v12_mysql, _v12_redis, _v12_opensearch, _v12_partiql, _v12_athena_csv,
+    _v12_redshift_csv,
+    # observability: X-Ray, OpenTelemetry collector, CloudWatch agent, Prometheus ec2_sd, Fluent Bit (#20-#24)
+    _v12_xray, _v12_otel, _v12_cwagent, _v12_prometheus, _v12_fluentbit,
+    # messaging: SES bounce via SNS, SES complaint event, SES mail headers, Slack export, Teams card, alarm email
+    # (#25-#30)
+    _v12_ses_bounce, _v12_ses_complaint, _v12_ses_headers, _v12_slack_export, _v12_teams_card, _v12_alarm_email,
+    # IAM and governance: simulate-principal-policy, access advisor, Config aggregator, Trusted Advisor CSV,
+    # Compute Optimizer CSV, list-accounts table, list-attached-role-policies table, ASFF, SCP (#31-#39)
+    _v12_simulate, _v12_access_advisor, _v12_config_agg, _v12_trusted_advisor, _v12_compute_optimizer,
+    _v12_org_accounts, _v12_attached_policies, _v12_asff, _v12_scp,
+    # stack traces and errors: Java SDK v2, Node.js SDK v3, botocore AccessDenied, botocore in a REPL, Go SDK v2,
+    # .NET (#40-#45)
+    _v12_java_v2, _v12_node_v3, _v12_botocore_tb, _v12_botocore_secret, _v12_go_v2, _v12_dotnet,
+    # shell and dev environment: .envrc, 1Password, chamber, Doppler, Makefile, justfile, sso login, export-credentials
+    # for PowerShell and cmd (#46-#53)
+    _v12_envrc, _v12_op, _v12_chamber, _v12_doppler, _v12_makefile, _v12_justfile, _v12_sso_login, _v12_export_ps,
+    # prose: German, Spanish, Hinglish, Chinese code-switching; Taiwan labels, Hong Kong Cantonese; GitHub issue
+    # <details>; Jira {code} / {noformat} (#54-#61)
+    _v12_de, _v12_es, _v12_hi, _v12_zh, _v12_zh_tw, _v12_zh_hk, _v12_gh_issue, _v12_jira,
+    # negatives (#62-#63)
+    _v12_neg_public_dns, _v12_neg_sdk_retry,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -6705,7 +7932,7 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
                                        "variants-8": VARIANTS_8, "variants-9": VARIANTS_9,
-                                       "variants-10": VARIANTS_10}
+                                       "variants-10": VARIANTS_10, "variants-12": VARIANTS_12}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
