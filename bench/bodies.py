@@ -57,6 +57,25 @@ def bodies() -> dict[str, bytes]:
     }
 
 
+def conversations(target: int = 100_000, spread: float = 0.15, count: int = 8) -> list[list[bytes]]:
+    """``count`` Claude Code conversations, each as one body per turn from ``target`` - ``spread`` to
+    ``target`` + ``spread``: each turn resends the one before it byte for byte plus one more exchange
+    (a user turn and the assistant's answer), as Claude Code does. Unlike the bodies above, which the
+    load generator sends over and over (after the first request the agent has read every piece of them
+    before), each turn here is new once: the agent reads the newest exchange and remembers the rest,
+    which is what a user's conversation costs it."""
+    real = json.loads(FIXTURE.read_text())
+    out = []
+    for seed in range(11, 11 + count):
+        history = json.loads(claude_code_request(seed=seed, target=int(target * (1 + spread))))["messages"]
+        for m in history:
+            m["content"] = [b for b in m["content"] if b.get("type") != "image"]
+        turns = [json.dumps({**real, "stream": False, "messages": history[:n] + real["messages"]}).encode()
+                 for n in range(2, len(history) + 1, 2)]
+        out.append([t for t in turns if abs(len(t) - target) <= spread * target])
+    return out
+
+
 def stream_body(body: bytes) -> bytes:
     """The same request with ``"stream": true`` (the SSE time-to-first-byte runs)."""
     data = json.loads(body)

@@ -137,12 +137,14 @@ class _Conn:
                     first = time.perf_counter() - t0
         else:
             n = int(hdrs.get("content-length", "0"))
-            while len(got) < n:
-                self._fill()
-                take = self.buf[:n - len(got)]
+            while True:
+                take = self.buf[:n - len(got)]        # what arrived with the headers first
                 got, self.buf = got + take, self.buf[len(take):]
                 if first is None and b"content_block_delta" in got:
                     first = time.perf_counter() - t0
+                if len(got) >= n:
+                    break
+                self._fill()
         return first if first is not None else float("nan"), time.perf_counter() - t0, got
 
     def close(self) -> None:
@@ -155,6 +157,30 @@ class StreamRun:
     ttfb_p50_ms: float
     ttfb_p99_ms: float
     total_p50_ms: float
+
+
+@dataclass
+class ConversationRun:
+    turns: int
+    bytes_min: int
+    bytes_max: int
+    p50_ms: float
+    p99_ms: float
+
+
+def conversation_run(port: int, tls: bool, talks: list[list[bytes]]) -> ConversationRun:
+    """One client sends each conversation's turns in order over one keep-alive connection, each body
+    once; a conversation's first turn (its start, read whole) is not timed."""
+    times: list[float] = []
+    conn = _Conn(port, tls)
+    try:
+        for turns in talks:
+            conn.stream(turns[0])
+            times += [conn.stream(body)[1] * 1000 for body in turns[1:]]
+    finally:
+        conn.close()
+    sizes = [len(b) for turns in talks for b in turns[1:]]
+    return ConversationRun(len(times), min(sizes), max(sizes), pct(times, 50), pct(times, 99))
 
 
 def sse(port: int, tls: bool, body: bytes, n: int, warmup: int = 3) -> tuple[StreamRun, bytes]:

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import report  # noqa: E402
-from bench.bodies import bodies, stream_body  # noqa: E402
-from bench.load import CpuMeter, hey, sse  # noqa: E402
+from bench.bodies import bodies, conversations, stream_body  # noqa: E402
+from bench.load import CpuMeter, conversation_run, hey, sse  # noqa: E402
 from bench.setups import MITM_VENV, Procs  # noqa: E402
 
 BENCH = ROOT / "bench"
@@ -105,6 +105,10 @@ def measure(name: str, url: str, port: int, tls: bool, procs: Procs, files: dict
             f"c={CONCURRENCY}: p50 {loaded.p50_ms:7.1f} p99 {loaded.p99_ms:7.1f} {loaded.rps:7.1f} req/s  "
             f"cpu/req {sum(v for k, v in loaded.cpu_per_request().items() if 'client' not in k):6.2f} ms"
             + (f"  errors {unloaded.errors + loaded.errors}" if unloaded.errors + loaded.errors else ""))
+    talk = conversation_run(port, tls, conversations())
+    out["conversation"] = asdict(talk)
+    log(f"{name:12} conversations {talk.bytes_min // 1000}-{talk.bytes_max // 1000} KB, {talk.turns} turns, "
+        f"each new once: p50 {talk.p50_ms:6.2f} ms p99 {talk.p99_ms:6.2f} ms")
     for body in ("1KB", "100KB"):
         run, last = sse(port, tls, stream_body(raw[body]), sse_n)
         out["sse"][body] = asdict(run)
