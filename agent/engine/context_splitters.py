@@ -170,7 +170,7 @@ _NAME_HEADERS = frozenset("""
     stackname cloudformationstack repositoryname ecrrepository rolename iamrole iamuser loggroup
     loggroupname secretname statemachine statemachinename keyname ecsservice instancename
     autoscalinggroup autoscalinggroupname asgname loadbalancer loadbalancername targetgroup nodegroup
-    nodegroupname
+    nodegroupname securitygroups securitygroup securitygroupname groupname
 """.split())
 # Headers that also name other things (a person's role, a code function, an SQL table): their cells
 # must look like resource names (a - or _, or CamelCase), so "Engineer" and "parse_args" stay.
@@ -217,6 +217,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
         cells_of = [_tab_cells(text, s, e) for s, e in _lines(text, start, end)]
     elif fmt == "fixed":
         cells_of = _fixed_cells(text, start, end)
+    elif fmt == "asciidoc":
+        cells_of = _asciidoc_rows(text, start, end)
     else:
         sep = "|" if fmt == "markdown" else ","
         cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
@@ -244,21 +246,44 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             if i >= len(row):
                 continue
             cs, ce = row[i]
-            cell = text[cs:ce]
-            lead = len(cell) - len(cell.lstrip(" \t`"))
-            value = cell.strip(" \t`")
-            vs = cs + lead
-            if col_kind == "account":
-                named = None if ACCOUNT.fullmatch(value) else _ACCOUNT_NAMED.fullmatch(value)
-                if named is not None or ACCOUNT.fullmatch(value):
-                    out.append((vs, vs + 12, "account"))
-            elif col_kind == "weak" and (value.lower() in keep or not (_CAMEL.fullmatch(value) or (
-                    ("-" in value or "_" in value) and _plain_name(value)))):
-                continue   # an AWS word (a Service column's ElastiCache), or not shaped like a name
-            elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
-                  and not set(value) <= set("-:")):
-                out.append((vs, vs + len(value), kind))
+            for vs, value in _cell_items(text, cs, ce):
+                _cell_part(out, vs, value, col_kind, keep, kind)
     return out
+
+
+_PS_LIST = re.compile(r"\{([^{}]{1,1000})\}")
+
+
+def _cell_items(text: str, cs: int, ce: int) -> list[tuple[int, str]]:
+    """``(start, value)`` of a cell's value, marks (`` ` ``) and white space left out; a PowerShell
+    collection (``{a, b}``, Format-Table's view of a list property: SecurityGroups) item by item."""
+    cell = text[cs:ce]
+    lead = len(cell) - len(cell.lstrip(" \t`"))
+    value = cell.strip(" \t`")
+    vs = cs + lead
+    ps = _PS_LIST.fullmatch(value)
+    if ps is None:
+        return [(vs, value)]
+    items, pos = [], vs + 1
+    for item in ps.group(1).split(","):
+        lead = len(item) - len(item.lstrip(" "))
+        items.append((pos + lead, item.strip(" ")))
+        pos += len(item) + 1
+    return items
+
+
+def _cell_part(out: list[Part], vs: int, value: str, col_kind: str, keep, kind: str) -> None:
+    """The part a cell's value gives under a column of ``col_kind``, if any."""
+    if col_kind == "account":
+        named = None if ACCOUNT.fullmatch(value) else _ACCOUNT_NAMED.fullmatch(value)
+        if named is not None or ACCOUNT.fullmatch(value):
+            out.append((vs, vs + 12, "account"))
+    elif col_kind == "weak" and (value.lower() in keep or not (_CAMEL.fullmatch(value) or (
+            ("-" in value or "_" in value) and _plain_name(value)))):
+        return   # an AWS word (a Service column's ElastiCache), or not shaped like a name
+    elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
+          and not set(value) <= set("-:")):
+        out.append((vs, vs + len(value), kind))
 
 
 _HTML_ROW = re.compile(r"<tr\b[^<>]{0,200}>((?:[^<]|<(?!/?tr\b|/table>)){0,4000})", re.I)
@@ -308,7 +333,7 @@ def _tab_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return _between(_TAB_RUN, text, start, end)
 
 
-_DASHES = re.compile(r"-+")
+_DASHES = re.compile(r"-+|=+")   # = : a reStructuredText simple table's column rule
 
 
 def _fixed_cells(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
@@ -327,6 +352,32 @@ def _fixed_cells(text: str, start: int, end: int) -> list[list[tuple[int, int]]]
         bounds = [min(ls + c, le) for c in cols] + [le]
         out.append([(bounds[i], bounds[i + 1]) for i in range(len(cols))])
     return out
+
+
+def _asciidoc_rows(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
+    """Rows of an AsciiDoc table's body (between its ``|===`` lines): the first line's cells are the
+    header, then the cells, one per line or several on a line, fill rows of as many columns."""
+    cells = []
+    header: list[tuple[int, int]] = []
+    for ls, le in _lines(text, start, end):
+        line = text[ls:le]
+        if not line.lstrip(" \t").startswith("|"):
+            continue
+        row = [(ls + i + 1, ls + j) for i, j in _adoc_bounds(line)]
+        if not header:
+            header = row
+        else:
+            cells.extend(row)
+    if len(header) < 2:
+        return []
+    n = len(header)
+    return [header] + [cells[i:i + n] for i in range(0, len(cells), n)]
+
+
+def _adoc_bounds(line: str) -> list[tuple[int, int]]:
+    """``(bar, end)`` of each cell of an AsciiDoc table line: from a ``|`` to the next or the end."""
+    bars = [i for i, c in enumerate(line) if c == "|"]
+    return [(b, bars[k + 1] if k + 1 < len(bars) else len(line)) for k, b in enumerate(bars)]
 
 
 def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:

@@ -179,8 +179,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             return []
         # word by word: a pseudonym holds no space (the restore map's safe set, agent/engine/restore_map.py)
         return [(w.start(), w.end(), kind) for w in _WORD.finditer(text, start, spaced)]
-    if q is None and (text[start] in "-+" or not (_CLI_END.match(text, _token_end(text, start)) if form == "cli"
-                                                else _FIELD_END.match(text, end))):
+    if q is None and (text[start] in "-+" or not (params.get("cell") or (
+            _CLI_END.match(text, _token_end(text, start)) if form == "cli" else _FIELD_END.match(text, end)))):
         return []  # a sign starts only a quoted value ("Id": "-1682899164"; id: -1 is a number)
     if generic and (splitters.FILTER_NAME.match(text, end) or splitters.pair_name(text, start, end)):
         return []  # {"Name": "instance-state-name", "Values": [...]}: an EC2 filter's name, not a resource
@@ -694,7 +694,57 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
 
 
+# --- key / value tables: each row's key is a label, its value a cell (session 11) ---------------------
+# One row of a two-column key / value table: PowerShell's Format-Table of a hashtable or of
+# ``Key`` / ``Value`` objects (a Lambda environment), CloudFormation ``OutputKey`` / ``OutputValue``,
+# ``pulumi stack output`` (``OUTPUT  VALUE``); the value a single token ending the line. ``cli``: a
+# key-value row of AWS CLI ``--output table`` (``||  PhysicalResourceId  |  x  ||``).
+_ROW_FORMS = {
+    "pair": re.compile(r"[ \t]*(?P<label>[A-Za-z][A-Za-z0-9_.:/-]{0,119})[ \t]+(?P<q>(?!))?"
+                       r"(?P<value>[^\s\"'`,\\\x00{}]+)(?P<q2>(?!))?[ \t]*"),
+    "cli": re.compile(r"[ \t]*\|\|[ \t]+(?P<label>[A-Z][A-Za-z0-9]{1,119})[ \t]*\|[ \t]+(?P<q>(?!))?"
+                      r"(?P<value>[^\s\"'`,\\\x00|]+)(?P<q2>(?!))?[ \t]+\|\|[ \t]*"),
+}
+_ROW_BREAK = re.compile(r"\r?\n|(?:\\r)?\\n")
+
+
+def label_rows(text: str, m: re.Match, params: dict, kind: str) -> list[splitters.Part]:
+    """Each row of a key / value table (``params["rows"]``: a ``_ROW_FORMS`` key) whose key is an
+    identifier label, read as ``label_value`` reads a name / value pair (``form: pair``) whose value
+    is a table cell: ``TABLE_NAME  orders-2024``, ``TableName  x``, ``bucketName  x``. Rows of another
+    shape (a value of several words, a header) are skipped."""
+    row = _ROW_FORMS[params.get("rows", "pair")]
+    cell = dict(params, form="pair", cell=True)
+    start, end = m.span("value")
+    out: list[splitters.Part] = []
+    pos = start
+    for brk in [*_ROW_BREAK.finditer(text, start, end), None]:
+        ls, le = pos, (brk.start() if brk else end)
+        pos = brk.end() if brk else end
+        r = row.fullmatch(text, ls, le)
+        if r is not None:
+            out.extend(label_value(text, r, cell, kind))
+    return out
+
+
+# A YAML list item's ``Name:`` entry (``- Name: x`` or a later key of the item), one token ending its line.
+_ITEM_NAME = re.compile(r"(?:(?<=\n)|(?<=\\n)|(?<![\s\S]))[ \t]*(?:-[ \t]+)?Name:[ \t]+[\"']?"
+                        r"(?P<v>[A-Za-z0-9][A-Za-z0-9._-]{0,254})[\"']?[ \t]*(?=\r?\n|\\[rn]|$)")
+
+
+def item_names(text: str, m: re.Match, params: dict, kind: str) -> list[splitters.Part]:
+    """The ``Name:`` of each item of a YAML list whose key names what the items are (``Buckets:``
+    of ``aws s3api list-buckets --output yaml``); other keys of the items are left alone."""
+    start, end = m.span("value")
+    out: list[splitters.Part] = []
+    for e in _ITEM_NAME.finditer(text, start, end):
+        out.extend(_value_parts(text, e.start("v"), e.end("v"), kind, "Name"))
+    return out
+
+
 splitters.SPLITTERS.setdefault("label_value", label_value)
+splitters.SPLITTERS.setdefault("label_rows", label_rows)
+splitters.SPLITTERS.setdefault("item_names", item_names)
 # The same for a list's items ("SubnetIds": [...]): each item competes on its own (finder.PART_HITS), so
 # an item another detector owns (an EC2 ID) does not hide the others.
 splitters.SPLITTERS.setdefault("label_list", label_value)
