@@ -138,6 +138,14 @@ _DIGEST_ALGORITHMS = frozenset({"sha1", "sha256", "sha384", "sha512", "md5"})
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{32,128}")
 
 
+# A name with a trailing wildcard, as IAM policies match a secret's random suffix or a family of names
+# (secret:<name>-*, table/orders-*): the name itself is the customer's; its pseudonym restores before
+# the "-*" (a "*" follows no word). A name of one plain word before the wildcard (prod-*) stays, and
+# so does any other segment with a "*" in it.
+_WILDCARD_TAIL = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])[-_.]?\*")
+_NAME_MARK = re.compile(r"[-_0-9]")
+
+
 def _segments(text: str, start: int, end: int) -> list[tuple[int, str, bool]]:
     """``/`` or ``:`` separated segments as (offset, value, may be secret): AWS-defined ones are not,
     and neither is the service name right after an ``aws`` segment (``/aws/lambda/<fn>``, ``alias/aws/s3``)."""
@@ -145,6 +153,9 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, str, bool]]:
     after_aws = after_algorithm = False
     for seg in re.finditer(r"[^/:]+", text[start:end]):
         value = seg.group()
+        wild = _WILDCARD_TAIL.fullmatch(value)
+        if wild is not None and _NAME_MARK.search(wild.group(1)):
+            value = wild.group(1)  # a name before a trailing wildcard (secret:<name>-*, table/<name>*)
         # a content digest (an image's sha256:<hex>) tells nothing, and its algorithm is no name
         digest = value in _DIGEST_ALGORITHMS and text.startswith(":", start + seg.end()) \
             and _HEX_DIGEST.match(text, start + seg.end() + 1) is not None
@@ -249,6 +260,9 @@ def _label_kind(label: str) -> str | None:
 _AWS_FIXED_HOSTS = frozenset({"device.sso", "portal.sso", "oidc.eks", "runtime.sagemaker", "api.sagemaker",
                               "runtime.lex", "a2i-runtime.sagemaker",
                               "featurestore-runtime.sagemaker", "api.ecr", "api.ecr-public"})
+# Buckets AWS owns, the same for every customer: where Lambda keeps function code and layers, which
+# get-function / get-layer-version presign (awslambda-<region>-tasks / -layers.s3.<region>.amazonaws.com).
+_AWS_OWNED_BUCKET = re.compile(r"awslambda-[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]-(?:tasks|layers)")
 
 
 def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -261,6 +275,8 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # <service>.amazonaws.com, <service>.<region>.amazonaws.com: principals, endpoints
     if len(names) == 5 and f"{names[0]}.{names[1]}" in _AWS_FIXED_HOSTS and REGION.fullmatch(names[2]):
         return []  # device.sso.<region>.amazonaws.com: an AWS endpoint, the same for everyone
+    if _AWS_OWNED_BUCKET.fullmatch(names[0]):
+        return []  # awslambda-<region>-tasks.s3.<region>.amazonaws.com: Lambda's own code bucket
     stop = next((i for i, lab in enumerate(names) if REGION.fullmatch(lab) or SHORT_REGION.fullmatch(lab)),
                 None)
     if stop is None:
