@@ -14,6 +14,7 @@ from agent.engine.labels import words
 from agent.engine.splitters import (
     _SERVICE_SEGMENT,
     ACCOUNT,
+    EC2_ID,
     SAFE,
     Part,
     _keep_segment,
@@ -21,6 +22,7 @@ from agent.engine.splitters import (
     context_value,
     english_phrase,
     name_shaped,
+    nothing_secret,
 )
 
 # --- accounts named by a label, in prose, tables and four languages --------------------------------
@@ -573,6 +575,55 @@ def diff_rename(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return plan_change(text, m, params, kind)
 
 
+# --- a Terraform resource's import ID (session 11): `terraform import <address> <ID>`, an `import { to
+# = ..., id = "..." }` block, and the ID Terraform's log prints for a resource (`[id=x]`, `Importing from
+# ID "x"`). The ID is the resource's identifier, or the identifiers of its parent and itself joined by
+# `/` or `:` (`<role>/<policy ARN>`, `<function>/<statement ID>`, `alias/<name>`, `<cluster>/<service>`).
+_TF_NO_NAME = re.compile(r"[0-9]+|sgrule-[0-9]+|Z(?=[0-9A-Z]*[0-9])[0-9A-Z]{9,31}"
+                         r"|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+_TF_ZONE_RECORD = re.compile(r"Z(?=[0-9A-Z]*[0-9])[0-9A-Z]{9,31}_[A-Za-z0-9_.*-]+")
+_TF_SEGMENT = re.compile(r"[^/:]+")
+
+
+def terraform_import_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The names in a Terraform import ID. The first identifier (after a resource type AWS writes as a
+    path, ``alias/``, ``table/``) is masked whatever its shape: the context says it is the resource's;
+    a later one only when it holds a ``-`` or ``_`` (a child's name: ``<cluster>/<service>``), so a
+    statement ID (``AllowExecutionFromS3Bucket``) stays. A Route 53 record's ID (``<zone>_<name>_<type>``)
+    is masked whole: a pseudonym of its zone alone, glued to ``_<name>``, would not restore. What other
+    detectors own is left to them: ARNs, URLs, EC2-family IDs (``sg-..._ingress_...``), zone IDs; and
+    what names nothing: digits (a policy document's hash), UUIDs, Terraform's ``sgrule-`` hashes. With
+    ``single_skip_types``, an ID of one part of those resource types is no name (a Lambda permission's
+    ID is its statement ID)."""
+    start, end = m.span("value")
+    value = text[start:end].rstrip(".")
+    end = start + len(value)
+    if not value or not SAFE.fullmatch(value) \
+            or value.startswith(("arn:", "http:", "https:", "$", "<", "var.", "local.")) or EC2_ID.match(value) \
+            or _TF_NO_NAME.fullmatch(value) or nothing_secret(value):
+        return []
+    if _TF_ZONE_RECORD.fullmatch(value):
+        return [(start, end, kind)]
+    segments = [(s.start() + start, s.group()) for s in _TF_SEGMENT.finditer(value)]
+    if len(segments) == 1 and m.groupdict().get("type") in params.get("single_skip_types", ()):
+        return []
+    types = params.get("id_path_types", ())
+    out: list[Part] = []
+    first = True
+    for n, (pos, seg) in enumerate(segments):
+        if seg == "arn":
+            break   # an ARN's own parts: the ARN detector's
+        if first and n + 1 < len(segments) and seg.lower() in types:
+            continue
+        if _keep_segment(seg) or not any(c.isalpha() for c in seg):
+            first = False
+            continue
+        if first or (("-" in seg or "_" in seg) and name_shaped(seg) and not english_phrase(seg)):
+            out.append((pos, pos + len(seg), kind))
+        first = False
+    return out
+
+
 # --- the values of a block of KEY: value lines (a CodeBuild buildspec's env parameter-store: and
 # secrets-manager:): SSM parameter names and secret IDs, segment by segment as context_value cuts paths.
 _BLOCK_ENTRY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ \t]*:[ \t]*(?:[\\\x00]*[\"'])?"
@@ -604,3 +655,4 @@ CONTEXT_SPLITTERS = {
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
     "block_values": block_values,
 }
+CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id

@@ -45,9 +45,13 @@ PUBLIC_RESOLVERS = frozenset("""
 # fact-tables.ts and AWS's own pages (General Reference "Elastic Load Balancing endpoints", "Enable
 # access logs for your Classic Load Balancer"); external-dns's tables agree. Newer regions are added
 # here as those sources list them. In order: CloudFront's alias zone (global, China); ALB/CLB alias
-# zones per region; NLB alias zones per region; the S3 website-endpoint zone of eu-west-2 (the only
-# S3 website zone here); the accounts ELB access logs are delivered from (standard, GovCloud and
-# China partitions; then the isolated partitions, from the CDK alone).
+# zones per region; NLB alias zones per region; the S3 website-endpoint zone of eu-west-2; the accounts
+# ELB access logs are delivered from (standard, GovCloud and China partitions; then the isolated
+# partitions, from the CDK alone). Then (session 11) the S3 website-endpoint zones of the other regions
+# (AWS General Reference "Amazon S3 endpoints", website endpoints table; a bucket's hosted_zone_id in
+# Terraform state): only those on which the Terraform provider's internal/service/s3/hosted_zones.go and
+# the CDK's ROUTE_53_BUCKET_WEBSITE_ZONE_IDS agree (af-south-1 and eu-south-1 differ there: left out),
+# and the EKS add-on image registry accounts (EKS_REGISTRY_ACCOUNTS, below).
 AWS_CONSTANTS = frozenset("""
     Z2FDTNDATAQYW2 Z3RFFRIM2A3IF5
     Z35SXDOTRQ7X7K Z3AADJGX6KTTL2 Z368ELLRRE2KJ0 Z1H1FL5HABSF5 Z32O12XQLNTSW2 Z215JYRZR1TBD5
@@ -65,12 +69,29 @@ AWS_CONSTANTS = frozenset("""
     Z0313266YDI6ZRHTGQY4 Z00282643NTTLPANJJG2P Z3QSRYVP46NYYV Z02031231H3ID6HYJ9A7U ZTK26PT1VY4CU
     ZLMOA37VPKANP Z1ZSMQQ6Q24QQ8 ZMG1MZ2THAWF1 Z24FKFUX50B4VW Z18D5FSROUN65G
     Z3GKZC51ZF0DB4
+    ZNB98KWMFR0R6 Z2M4EHUR26P7ZW Z3W03O7B5YMIYP Z2YQB5RD63NC85 Z11RGJOFQNVJUP Z02976202B4EZMXIPMXF7
+    Z3O0J2DXBE1FTB Z1WCIGYICN2BYD Z01846753K324LI26A3VV Z0312387243XT5FE14WFO Z08660063OXLMA7F1FJHU
+    Z1QDHH18159H29 Z03565811Z33SLEZTHOUL Z5CN8UMXT92WN Z282HJ1KT0DH03 Z21DNDUVLTQW6Q Z030506016YDQGETNASS
+    Z3BAZG2TWCNX0D Z0081959F7139GRJC19J Z1BKCTXD74EZPE Z3R1K369G5AVDG Z09640613K4A3MN55U7GU
+    Z06143092I8HRXZRUZROF Z1MPMWCPA7YB62 Z7KQH4QJS55SO Z3AQBSTGFYJSTF Z2O1EMRO9K5GLX Z2NIFVYYW2VKV1
+    Z31GFT0UA1I2HV Z2F56UZL2M1ACD Z3BJ6K6RIION7M
     127311923021 033677994240 027434742980 797873946194 985666609251 054676820928 156460612806
     652711504416 009996457667 897822967062 582318560864 600734575887 383597477331 114774131450
     783225319266 718504428378 507241528517 048591011584 190560391635 098369216593 754344448648
     589379963580 635631232127 076674570225 638102146993 037604701340
     770363063475 121062877647 740734521339 412137745753 091100254016
 """.split())
+
+# The accounts of the Amazon ECR registries EKS add-on images are pulled from (VPC CNI, kube-proxy,
+# CoreDNS, the EBS CSI driver: <account>.dkr.ecr.<region>.amazonaws.com/amazon-k8s-cni:...), per
+# region, as the EKS user guide lists them ("View Amazon container image registries for Amazon EKS
+# add-ons"); the repositories under them are AWS's too (splitters.ecr_repository).
+EKS_REGISTRY_ACCOUNTS = frozenset("""
+    602401143452 877085696533 800184023465 900889452093 296578399912 491585149902 761377655185
+    918309763551 961992271922 900612956339 590381155156 455263428931 066635153087 558608220178
+    759879836304 151742754352 013241004608
+""".split())
+AWS_CONSTANTS = AWS_CONSTANTS | EKS_REGISTRY_ACCOUNTS
 
 
 def kept_values(config) -> frozenset[str]:

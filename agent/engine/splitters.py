@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from agent.engine.memo import Memo
+from agent.engine.policy_values import EKS_REGISTRY_ACCOUNTS
 
 Part = tuple[int, int, str]
 
@@ -121,8 +122,14 @@ _AWS_FIXED_ROLES = frozenset({"OrganizationAccountAccessRole", "AWSControlTowerE
 
 # Names AWS gives a resource in every account (variants-9): CodeDeploy's predefined deployment
 # configurations (CodeDeployDefault.OneAtATime, .ECSAllAtOnce, .LambdaCanary10Percent5Minutes ...),
-# SageMaker's default production variant and the test alias every Bedrock agent has.
-AWS_DEFAULT_NAME = re.compile(r"CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID")
+# SageMaker's default production variant and the test alias every Bedrock agent has. Session 11: the
+# change set name the SAM CLI gives every deploy (samcli-deploy<epoch seconds>, in a changeSet/ ARN),
+# and the RDS certificate authorities (CACertificateIdentifier: rds-ca-rsa2048-g1; RDS user guide
+# "Using SSL/TLS to encrypt a connection to a DB instance": the three current CAs and the two retired),
+# the default roles and instance profiles Elastic Beanstalk and EMR create under fixed names.
+AWS_DEFAULT_NAME = re.compile(r"CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID|samcli-deploy[0-9]{10}"
+                              r"|rds-ca-(?:rsa2048-g1|rsa4096-g1|ecc384-g1|2019|2015)"
+                              r"|aws-elasticbeanstalk-(?:ec2|service)-role|EMR_(?:EC2_|AutoScaling_)?DefaultRole")
 
 
 def _keep_segment(seg: str) -> bool:
@@ -453,7 +460,8 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if not SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false", "") \
             or value.startswith(("$", "${", "<", "var.", "local.", "aws_", "com.amazonaws.")) \
             or value.endswith(".amazonaws.com") or nothing_secret(value) or value in ENUM_VALUES \
-            or value.startswith("tag:") or FILTER_NAME.match(text, end) or pair_name(text, start, end):
+            or value.startswith("tag:") or FILTER_NAME.match(text, end) or pair_name(text, start, end) \
+            or AWS_DEFAULT_NAME.fullmatch(value):
         return []
     keep = params.get("keep_values")
     if keep is not None and _AWS_WORD_PARTS.fullmatch(value) and value in keep:
@@ -587,10 +595,20 @@ def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return []
 
 
+def ecr_repository(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """An ECR repository path (context_value), except under a registry AWS owns: the EKS add-on image
+    registries (``602401143452.dkr.ecr.<region>.amazonaws.com/amazon-k8s-cni``), whose repositories
+    are AWS's images, the same for everyone."""
+    at = m.start()
+    if at >= 12 and text[at - 12:at] in EKS_REGISTRY_ACCOUNTS and not (at > 12 and text[at - 13].isdigit()):
+        return []
+    return context_value(text, m, params, kind)
+
+
 SPLITTERS: dict[str, Callable[[str, re.Match, dict, str], list[Part]]] = {
     "whole": whole, "arn": _memoized(arn), "hostname": _memoized(hostname), "internal_hostname": internal_hostname,
     "namelist": namelist, "context_value": context_value, "mixed_id": mixed_id, "ipv4": ipv4,
-    "ipv6": ipv6, "cli_text_row": cli_text_row,
+    "ipv6": ipv6, "cli_text_row": cli_text_row, "ecr_repository": ecr_repository,
 }
 
 

@@ -608,7 +608,8 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
     if not splitters.SAFE.fullmatch(value) or value.lower() in ("null", "none", "true", "false") \
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
-            or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _IP.fullmatch(value) \
+            or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _AWS_OWNED_MEMBER.fullmatch(value) \
+            or _IP.fullmatch(value) \
             or splitters.AWS_DEFAULT_NAME.fullmatch(value) or _ADVISORY.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)) \
             or _per_request_or_code(text, start, value, label):
@@ -676,6 +677,9 @@ _TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*Exce
 _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")
+# The same in code, as an SDK's constant for it (Pulumi's aws.iam.ManagedPolicy.AWSLambdaBasicExecutionRole,
+# aws.iam.ManagedPolicy.AMAZON_S3_READ_ONLY_ACCESS in Python): a dotted member path, its last part AWS's name.
+_AWS_OWNED_MEMBER = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){1,8}(?:AWS|Amazon|AMAZON)[A-Z0-9_][A-Za-z0-9_]*")
 # An AWS account ID is always 12 digits: under an account-ID label, another vendor's account shape is that
 # vendor's (Jira Cloud's 24 hex digits; Chime's UUID is kept as every UUID is). An OpenAPI document's
 # operationId is a function name in lowerCamelCase (listPetsByOwner); AWS's OperationIds (Cloud Map,

@@ -550,6 +550,11 @@ POLICY_CORRECTIONS = (
     ("AWS-owned ARNs without an account",
      re.compile(r"arn:aws[a-z-]*:(?:states|securityhub|servicequotas):[a-z0-9-]*::.+|"
                 r"arn:aws[a-z-]*:bedrock:[a-z0-9-]*::foundation-model/.+")),
+    # RDS's certificate authorities (CACertificateIdentifier: rds-ca-rsa2048-g1, and their ARNs without an
+    # account, arn:aws:rds:us-west-2::cert:rds-ca-2019): AWS's CAs, the same for every customer (session 11;
+    # splitters.AWS_DEFAULT_NAME)
+    ("RDS certificate authorities",
+     re.compile(r"(?:arn:aws[a-z-]*:rds:[a-z0-9-]*::cert:)?rds-ca-(?:rsa2048-g1|rsa4096-g1|ecc384-g1|2019|2015)")),
 
     # A URL of a host outside AWS with no path (a Cognito callback https://www.example.com, a registrar's
     # site): no AWS identifier; AWS hosts and URL paths are measured as before.
