@@ -17,7 +17,9 @@ table of cases through both):
   or double underscores (``_<p>_``, ``__<p>__``: markdown emphasis and strong emphasis, the same number
   on both sides, each run with a non-word byte outside), and an
   EC2-style ID pseudonym (``i-`` + 17 hex: 68 random bits, never a look-alike by chance) after a host
-  label (``web-<p>``) when nothing word-like follows it.
+  label (``web-<p>``); and any EC2-style ID pseudonym after an opening ``_`` / ``__`` and before anything
+  the masker ends such an ID at: 17 hex digits at any byte that is no hex digit (``sg-<p>_ingress``,
+  ``i-<p>-old``; upper case: no letter or digit), 8 to 16 at any non-word byte (``sg-<p>-old``).
 - Candidates are scanned left to right, the longest pseudonym at a position wins, and a restored
   original is never looked at again.
 """
@@ -36,6 +38,7 @@ _LETTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _CSI_MAX = 32          # parameter bytes, as presentation._CSI reads them
 _RUN_START = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_]")
 _EC2_LONG = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:[0-9a-f]{17}|[0-9A-F]{17})")
+_EC2_ID = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:[0-9a-f]{8,17}|[0-9A-F]{17})")
 # after_escape values: the candidate follows the opening ``_`` of ``_<p>_`` / ``__`` of ``__<p>__``
 _UNDERSCORE, _UNDERSCORE2 = -1, -2
 _KEYLEN = 8
@@ -55,6 +58,7 @@ class _Map:
         self.odd = re.compile("[" + "".join(re.escape(c) for c in sorted(odd)) + "]") if odd else None
         self._joiners: dict[str, frozenset[str]] = {}
         self.label_glue = frozenset(p for p in restore_map if _EC2_LONG.fullmatch(p))
+        self.ec2 = frozenset(p for p in restore_map if _EC2_ID.fullmatch(p))
 
     def joiners(self, p: str) -> frozenset[str]:
         j = self._joiners.get(p)
@@ -90,6 +94,24 @@ def _end_ok(text: str, e: int, j: frozenset[str]) -> bool:
     return True
 
 
+def _ec2_end_ok(text: str, s: int, e: int, p: str) -> bool:
+    """The masker's right boundary of an EC2-style ID (core.yaml ``ec2-resource-id``): 17 lower-case
+    hex digits end at any byte that is no hex digit (``sg-…_ingress``, ``i-…-old``), 17 upper-case
+    ones at any byte that is no letter or digit, 8 to 16 at any non-word byte (``sg-1a2b3c4d-old``);
+    after a host label (``web-<p>``) at no word byte."""
+    if e >= len(text):
+        return True
+    c = text[e]
+    if c in _WORD and s > 1 and text[s - 1] == "-" and text[s - 2] in _WORD:
+        return False
+    digits = len(p) - p.rindex("-") - 1
+    if digits < 17:
+        return c not in _WORD
+    if any(h in "ABCDEF" for h in p[-17:]):
+        return not (c.isascii() and c.isalnum())
+    return c not in _HEX
+
+
 def _match_at(m: _Map, text: str, s: int, after_escape: bool) -> tuple[int, str] | None:
     lens = m.lens.get(text[s:s + m.k])
     if not lens:
@@ -99,12 +121,16 @@ def _match_at(m: _Map, text: str, s: int, after_escape: bool) -> tuple[int, str]
         original = m.full.get(p)
         if original is not None and len(p) == n:
             j = m.joiners(p)
+            ec2 = p in m.ec2
             if after_escape in (_UNDERSCORE, _UNDERSCORE2):  # the same closing run, then no word byte
                 e, k = s + n, -after_escape
                 if text[e:e + k] == "_" * k and (e + k >= len(text) or text[e + k] not in _WORD):
                     return e, original
+                if ec2 and _ec2_end_ok(text, s, e, p):
+                    return e, original
                 continue
-            if _start_ok(text, s, j, after_escape, p in m.label_glue) and _end_ok(text, s + n, j):
+            if _start_ok(text, s, j, after_escape, p in m.label_glue) and (
+                    _ec2_end_ok(text, s, s + n, p) if ec2 else _end_ok(text, s + n, j)):
                 return s + n, original
     return None
 

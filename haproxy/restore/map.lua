@@ -10,6 +10,7 @@
 --   map:could_grow(buf, s, n)      -- could buf[s..n] (at the end of the data) become a pseudonym?
 --   map:joiners_of(pseudonym)      -- set of joiner bytes in it, or false
 --   map:label_glue(pseudonym)      -- whether it restores glued after a host label (`web-<p>`)
+--   map:ec2_tail(pseudonym)        -- how the masker ends an EC2-ID-shaped one (false: not one)
 --   map:occurrences(text)          -- sorted positions where a key occurs, or nil (too many keys)
 
 local bytes = require("restore.bytes")
@@ -87,7 +88,7 @@ end
 
 local function parse(map_string)
   local full, count, minlen, maxlen = parse_lines(map_string or "")
-  local self = setmetatable({ full = full, count = count, maxlen = maxlen, joiners = {}, glue = {} }, Map)
+  local self = setmetatable({ full = full, count = count, maxlen = maxlen, joiners = {}, glue = {}, ec2 = {} }, Map)
   if count == 0 then return self end
   self.k = max(1, min(KEYLEN, minlen))
   self.lens, self.members, self.odd, self.nkeys = index_keys(full, self.k)
@@ -121,6 +122,25 @@ function Map:label_glue(p)
     self.glue[p] = g
   end
   return g
+end
+
+-- How the masker ends a pseudonym of EC2-ID shape ([a-z]+(-[a-z]+)*- and 8 to 17 hex), or false:
+-- "l17" (17 lower-case hex: at a byte that is no hex digit), "u17" (upper case: no letter or digit),
+-- "short" (8 to 16: at a non-word byte). See restore.py _ec2_end_ok.
+function Map:ec2_tail(p)
+  local t = self.ec2[p]
+  if t == nil then
+    t = false
+    local dash = p:find("%-[0-9a-fA-F]+$")
+    local prefix, hex = dash and sub(p, 1, dash - 1), dash and sub(p, dash + 1)
+    if dash and prefix:find("^[a-z]+[a-z%-]*$") and not prefix:find("%-%-") and not prefix:find("%-$") then
+      if #hex == 17 and hex:find("^[0-9a-f]+$") then t = "l17"
+      elseif #hex == 17 and hex:find("^[0-9A-F]+$") then t = "u17"
+      elseif #hex >= 8 and #hex <= 16 and hex:find("^[0-9a-f]+$") then t = "short" end
+    end
+    self.ec2[p] = t
+  end
+  return t
 end
 
 -- Proper prefixes (shorter than the key length) of all keys; built on the first held-tail check only,

@@ -26,8 +26,11 @@
 --     `\u001b`, one or two levels deep), which the masker reads through (agent/engine/presentation.py):
 --     coloured terminal output.
 --   * Glue the masker reads through (core.yaml ec2-resource-id): `_<p>_` and `__<p>__` (markdown
---     emphasis and strong emphasis: the same run on both sides, a non-word byte outside each), and an EC2-style ID pseudonym (`i-` + 17 hex, 68
---     random bits) after a host label (`web-<p>`) when no word byte or joined word follows.
+--     emphasis and strong emphasis: the same run on both sides, a non-word byte outside each), and an
+--     EC2-style ID pseudonym (`i-` + 17 hex, 68 random bits) after a host label (`web-<p>`); and any
+--     EC2-style ID pseudonym after an opening `_` / `__` and before anything the masker ends such an ID
+--     at: 17 hex digits at any byte that is no hex digit (`sg-<p>_ingress`, `i-<p>-old`; upper case: no
+--     letter or digit), 8 to 16 at any non-word byte (`sg-<p>-old`).
 --   * A pseudonym that is itself JSON-escaped (`i\u002d0..`, `a\/b`) is not restored: Anthropic's and
 --     OpenAI's encoders never escape printable ASCII, and decoding would cost every byte of every event.
 --
@@ -97,6 +100,19 @@ local function start_ok(buf, s, j, after_escape, glue)
   return true
 end
 
+-- The masker's right boundary of an EC2-style ID (core.yaml ec2-resource-id): 17 lower-case hex digits
+-- end at any byte that is no hex digit (`sg-..._ingress`, `i-...-old`), 17 upper-case ones at any byte
+-- that is no letter or digit, 8 to 16 at any non-word byte (`sg-1a2b3c4d-old`); after a host label
+-- (`web-<p>`) at no word byte. `tail`: map:ec2_tail(p). Returns true, false or HOLD.
+local function ec2_end_ok(buf, s, e, tail, final)
+  local b = byte(buf, e + 1)
+  if b == nil then return final or HOLD end
+  if WORD[b] and s > 2 and byte(buf, s - 1) == DASH and WORD[byte(buf, s - 2)] then return false end
+  if tail == "short" then return not WORD[b] end
+  if tail == "u17" then return not (WORD[b] and b ~= UNDERSCORE) end
+  return not HEX[b]
+end
+
 -- After a match at buf[e] opened by `k` underscores: the same run of `k` closing it, then no word
 -- byte. Returns true, false or HOLD (a byte it needs has not arrived yet).
 local function closing_run_ok(buf, e, k, final)
@@ -132,12 +148,15 @@ local function match_at(map, buf, s, n, final, after_escape)
       local o = full[p]
       if o then
         local j = map:joiners_of(p)
+        local ec2 = map:ec2_tail(p)
         if after_escape == AFTER_UNDERSCORE or after_escape == AFTER_UNDERSCORE2 then
           local ok = closing_run_ok(buf, e, #after_escape, final)
+          if ok == false and ec2 then ok = ec2_end_ok(buf, s, e, ec2, final) end
           if ok == HOLD or (ok and pending) then return HOLD end
           if ok then return e, o end
         elseif start_ok(buf, s, j, after_escape, map:label_glue(p)) then
-          local ok = end_ok(buf, e, j, final)
+          local ok
+          if ec2 then ok = ec2_end_ok(buf, s, e, ec2, final) else ok = end_ok(buf, e, j, final) end
           if ok == HOLD or (ok and pending) then return HOLD end
           if ok then return e, o end
         end

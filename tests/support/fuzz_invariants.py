@@ -51,6 +51,9 @@ ENCODINGS = ("plain", "ascii", "slash", "uescape")
 # pseudonym right after one restores).
 GLUE = (" ", "\n", "\t", ", ", "(", ") ", ": ", " = ", " é ", "→ ", "'", '"', "\r\n", " — ",
         "\x1b[32m", "\x1b[0m ", "\x1b[1;33m", "\x1b[0m\n")
+# Suffixes glued onto an EC2 ID that the masker still reads the ID in (Terraform's sg-..._ingress_tcp_443
+# import IDs, a backup's name); the ID must come back out of its pseudonym there too.
+EC2_SUFFIXES = ("_ingress_tcp_443 ", "-old ", "_bak ")
 FILLER = ("see", "the output of", "and then", "please check", "why does", "logs:", "résumé", "日本", "")
 
 
@@ -78,6 +81,8 @@ def make_case(seed: int) -> Case:
         p = g.planted(rng)
         position = rng.choice(POSITIONS)
         before, after = rng.choice(GLUE), rng.choice(GLUE)
+        if p.family == "ec2-id" and rng.random() < 0.3:
+            after = rng.choice(EC2_SUFFIXES)
         if p.family == "pack-example":
             before, after = "\n", "\n"     # some need a line of their own (flow logs, CLI text rows)
             if position == "url":           # and a line of text is not a URL parameter

@@ -37,6 +37,7 @@ KINDS = {
     "dotted_bucket": ("qx.zrtvbw.lkm", "my.company.bkt"),
     "rds_host": ("xzpq.k2jdhfu47.us-east-1.rds.amazonaws.com", "mydb.c9akciq32.us-east-1.rds.amazonaws.com"),
 }
+EC2_SHAPED = ("instance", "sg8", "tgw_attach")
 MAP = dict(KINDS.values())
 MAP_BYTES = encode(MAP)
 
@@ -197,9 +198,11 @@ def test_escape_forms_in_raw_json(lua):
     "x{p}", "{p}0", "{p}x", "_{p}", "{p}_", "9{p}",
 ])
 def test_look_alike_inside_longer_token_stays(lua, text):
-    for p, _ in KINDS.values():
+    for kind, (p, _) in KINDS.items():
         if p.startswith("/"):
             continue  # starts with a joiner: `x/...` is covered by the same-shape rule below
+        if kind in EC2_SHAPED and text in ("{p}x", "_{p}", "{p}_"):
+            continue  # the masker reads these around an EC2 ID, so they restore (test_restore_boundaries)
         t = text.format(p=p)
         assert run(lua, [t.encode()]) == t.encode()
         raw = run(lua, [text_delta(t), block_stop(0)], "text/event-stream")
@@ -207,9 +210,10 @@ def test_look_alike_inside_longer_token_stays(lua, text):
 
 
 @pytest.mark.parametrize("text", [
-    # (x-i-<17 hex> restores now: the masker reads an EC2 ID after a host label, test_restore_boundaries)
-    "10.41.7.23.9", "1.10.41.7.23", "i-0a1b2c3d4e5f60718-x", "x-sg-1a2b3c4d", "qx-zrtvbw-lkmsp-old",
-    "fd12:3456:789a::1c:5", "qZbmsYVuoGFNJ/L8NEFOH/cQySgjDZFYBNQMFLFZ/x", "sg-1a2b3c4d-1",
+    # (x-i-<17 hex>, i-<17 hex>-x and sg-<8 hex>-1 restore now: the masker reads an EC2 ID there,
+    # test_restore_boundaries)
+    "10.41.7.23.9", "1.10.41.7.23", "x-sg-1a2b3c4d", "qx-zrtvbw-lkmsp-old",
+    "fd12:3456:789a::1c:5", "qZbmsYVuoGFNJ/L8NEFOH/cQySgjDZFYBNQMFLFZ/x",
 ])
 def test_same_shape_continuation_stays(lua, text):
     assert run(lua, [text.encode()]) == text.encode()

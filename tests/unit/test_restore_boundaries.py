@@ -5,7 +5,8 @@ every case, so what the CLI shows is what the gateway does.
 The rule (documented at the top of both files): word bytes [A-Za-z0-9_] block; joiners - . : / + =
 block only when the pseudonym contains that joiner and a word byte follows it (a digit for '.');
 \\n \\t \\uXXXX %XX $25XX before a pseudonym are separators; ``_<p>_`` and (EC2-style IDs) ``web-<p>``
-restore, as the masker reads them.
+restore, as the masker reads them; so does an EC2-style ID pseudonym before any byte
+that is no hex digit (``sg-<p>_ingress``), and any pseudonym after an ANSI control sequence.
 """
 
 from __future__ import annotations
@@ -75,14 +76,19 @@ RESTORES = [
     "\\u001b[0;32m\x01" + NAME + "\x02\\u001b[0m", "\\u001B[38;5;208m\x01" + ACCT + "\x02",
     "\x1b[?25h\x01" + SG + "\x02", "\\n\\u001b[33m\x01" + LBL + "\x02", "\x1b[1m\x1b[36m\x01" + INST + "\x02",
     "\\\\u001b[32m\x01" + INST + "\x02",     # two levels deep: JSON text in a JSON string (tool arguments)
+    # An EC2-style ID ends where the masker ends it (core.yaml ec2-resource-id): at any byte that is no
+    # hex digit (Terraform's sg-..._ingress_tcp_443 import IDs, i-...-old), after an opening _ or __ too:
+    "\x01" + INST + "\x02x", "\x01" + INST + "\x02_", "\x01" + INST + "\x02-x", "_\x01" + INST + "\x02",
+    "_\x01" + INST + "\x02_x", "_\x01" + INST + "\x02__", "__\x01" + INST + "\x02_", "__\x01" + INST + "\x02__x",
+    "__\x01" + INST + "\x02", "web-\x01" + INST + "\x02-x", "\x01" + INST + "\x02_ingress_tcp_443_443_10.0.0.0/8",
+    "\x01" + SG + "\x02-1", "\x01" + SG + "\x02-old", "_\x01" + SG + "\x02_",   # 8 to 16 hex: at any non-word byte
 ]
 STAYS = [
-    "x" + INST, INST + "0", INST + "x", "_" + INST, INST + "_", "9" + ACCT, ACCT + "7", "a" + AK, IP + ".9", "1." + IP,
-    INST + "-x", B + "-old", "x_" + INST + "_", "_" + INST + "_x", "_" + INST + "__",
-    "__" + INST + "_", "x__" + INST + "__", "__" + INST + "__x", "___" + INST + "___", "__" + INST,
-    "web-" + INST + "-x", "web-" + INST + "x", "web-" + INST + "_", "web-" + SG, "web-" + B, "x$252F" + NAME + "z",
+    "x" + INST, INST + "0", INST + "a", INST + "F", "9" + ACCT, ACCT + "7", "a" + AK, IP + ".9", "1." + IP,
+    B + "-old", "x_" + INST + "_", "x__" + INST + "__", "___" + INST + "___",
+    "web-" + INST + "x", "web-" + INST + "_", "web-" + SG, "web-" + B, "x$252F" + NAME + "z",
     "$2F" + NAME, "$25" + ACCT + "0", "%252F" + INST + "0", "a_" + ACCT + "_",
-    IP6 + ":5", SK + "/x", SG + "-1", "x/" + SK_ODD, "x" + LBL, NAME + "x",
+    IP6 + ":5", SK + "/x", SG + "x", SG + "_", "x/" + SK_ODD, "x" + LBL, NAME + "x",
     "v" + IP, "ip-10-41-7-2", "\\" + "\\" + "x" + INST,
     # No control sequence: no ESC before the bracket, too many parameters, a word byte after its letter:
     "[32m" + INST, "x[1m" + B, "\x1b[" + "1;" * 17 + "1m" + INST,
