@@ -157,16 +157,19 @@ def _pack_match_examples() -> list[tuple[str, str, list[str]]]:
 
 @pytest.mark.parametrize("levels", [1, 2])
 @pytest.mark.parametrize("ascii_only", [True, False])
-def test_every_pack_example_masked_inside_a_body(levels, ascii_only):
+@pytest.mark.parametrize("placement", ["see\n{}\nplease check", "{}"])
+def test_every_pack_example_masked_inside_a_body(levels, ascii_only, placement):
     """The lane's pack-example family, every example instead of a random one: each detector's own
     example on a line of its own in a message, one and two JSON levels deep, leaves none of the
     values it names (its quotes escaped, its line breaks escapes). The lane found the ones that did
     not (\\"465616596475\\" ending a YAML map item; TAGS\\tName as an escaped tab) only by chance.
     Non-ASCII written as UTF-8 too (``ü`` rather than ``\\u00fc``, which makes the string one the
-    engine decodes first): "lumen-auth-data rolü" after an escaped line break leaked that way."""
+    engine decodes first): "lumen-auth-data rolü" after an escaped line break leaked that way. And as
+    the whole string: an Org table and a PowerShell Key / Value table leaked at a tool result's start
+    (the lane, seed 113: a table's first line starts right after the string's quote)."""
     leaks, unrestored = [], []
     for name, text, masks in _pack_match_examples():
-        sent = nested(f"see\n{text}\nplease check", levels)
+        sent = nested(placement.format(text), levels)
         masked, restore_map = mask(sent, ascii_only)
         decoded = json.dumps(json.loads(masked))
         leaks.extend(f"{name}: {s!r}" for s in masks if s in masked or s in decoded)
