@@ -32,8 +32,9 @@ HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "
 # they pass by class (vocab.py's _per_request_or_code, splitters.in_state_object); variants-8: 63 of 64
 # (the private CIDR of a Config query result is masked, as the IP policy masks every private address; the
 # KMS policy Id, the statement ID and the query's field names are kept now).
-# variants-11 as written: 58 of 65, 65 of 65 fixed (0.892; an RDS CA identifier, an AWS-owned hosted zone ID and EKS registry account,
-# a Pulumi ManagedPolicy constant, a SAM changeset name and a private CIDR changed); variants-12 as written: 60 of 64
+# variants-11 as written: 58 of 65 (0.892; an RDS CA identifier, an AWS-owned hosted zone ID and EKS registry
+# account, a Pulumi ManagedPolicy constant, a SAM changeset name and a private CIDR changed), 65 of 65 fixed by
+# class (the CIDR relabelled: the IP policy masks every private address); variants-12 as written: 60 of 64
 # (the SES message ID, the SES outbound IP, a Security Hub finding UUID, the Go SDK's default session name changed).
 HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 1.0, "variants-8": 0.984, "variants-9": 1.0, "variants-10": 1.0,
                                           "variants-11": 1.0, "variants-12": 0.937}
