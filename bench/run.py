@@ -201,7 +201,7 @@ def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> d
             hits: collections.Counter[str] = collections.Counter()
             found: collections.Counter[str] = collections.Counter()
 
-            def timed(det, text, anchor_hits=None, _spent=spent, _hits=hits, _found=found):
+            def timed_matches(det, text, anchor_hits=None, _spent=spent, _hits=hits, _found=found):
                 t0 = time.perf_counter()
                 got = list(original(det, text, anchor_hits))
                 _spent[det.id] += time.perf_counter() - t0
@@ -209,7 +209,7 @@ def detector_costs(raw: dict[str, bytes], key_file: Path, rounds: int = 10) -> d
                 _found[det.id] += len(got)
                 yield from got
 
-            detect.iter_matches = timed
+            detect.iter_matches = timed_matches
             for _ in range(3):
                 forget(masker)
                 masker.mask_body(data, "application/json")
