@@ -1,5 +1,6 @@
 """Credentials under any credential-like key or in a URI's userinfo are masked; values AWS owns (the same
-in every account) and public or per-event values are kept, by family, not by example (variants-9, fixa).
+in every account) and public or per-event values are kept, by family, not by example (variants-9's and
+variants-11's over-masking: CodeDeploy defaults, S3 website-endpoint zones, EKS add-on registries, RDS CAs ...).
 
 Each case runs as text and inside a Messages request. Values are made up (AWS documentation accounts).
 """
@@ -80,6 +81,40 @@ CASES = [
     ('{"id": "5e694df3c28189a842deff2f8b387cdf", "accountId": "111122223333", "resourcesAffected": {"s3Bucket": '
      '{"arn": "arn:aws:s3:::orders-exports-prod", "name": "orders-exports-prod"}}, "severity": {"score": 3}}',
      ["111122223333", "orders-exports-prod"], ["5e694df3c28189a842deff2f8b387cdf"]),
+    # variants-11's over-masking: S3 website-endpoint hosted zones, EKS add-on registries, RDS CAs, SAM change
+    # sets, Elastic Beanstalk's and EMR's default roles, an SDK's constant for an AWS managed policy
+    # S3 website-endpoint zones of every region the sources agree on, under any label
+    ('    hosted_zone_id              = "Z1BKCTXD74EZPE"\n    bucket = "acme-site-prod"\n', ["acme-site-prod"],
+     ["Z1BKCTXD74EZPE"]),
+    ('{"AliasTarget": {"HostedZoneId": "Z3AQBSTGFYJSTF", "DNSName": "s3-website-us-east-1.amazonaws.com."}}', [],
+     ["Z3AQBSTGFYJSTF"]),
+    ('    hostedZoneId: "Z2O1EMRO9K5GLX",\n    bucket: "acme-site-prod",\n', ["acme-site-prod"], ["Z2O1EMRO9K5GLX"]),
+    # a customer's own zone is still masked
+    ('hosted_zone_id = "Z0123456789ABCDEFGHIJ"\n', ["Z0123456789ABCDEFGHIJ"], []),
+    # EKS add-on images: the registry account and the repository are AWS's; a customer's registry is not
+    ("image: 602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.18.1-eksbuild.3\n"
+     "image: 066635153087.dkr.ecr.il-central-1.amazonaws.com/eks/kube-proxy:v1.29.0-minimal-eksbuild.1\n"
+     "image: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/orders-api:1.4\n",
+     ["111122223333", "orders-api"],
+     ["602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.18.1-eksbuild.3",
+      "066635153087.dkr.ecr.il-central-1.amazonaws.com/eks/kube-proxy:v1.29.0-minimal-eksbuild.1"]),
+    # RDS certificate authorities, under their labels and in their account-less ARNs
+    ("  CACertificateIdentifier: rds-ca-rsa2048-g1\n  DBInstanceIdentifier: orders-db-prod\n", ["orders-db-prod"],
+     ["rds-ca-rsa2048-g1"]),
+    ('{"CertificateArn": "arn:aws:rds:us-west-2::cert:rds-ca-ecc384-g1", "CertificateIdentifier": "rds-ca-2019"}', [],
+     ["rds-ca-ecc384-g1", "rds-ca-2019"]),
+    # the SAM CLI's change set name inside a change set ARN; the stack beside it is masked
+    ("ChangeSetId : arn:aws:cloudformation:eu-west-1:111122223333:changeSet/samcli-deploy1717233267/"
+     "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b\nStackName : orders-stack-prod\n",
+     ["111122223333", "orders-stack-prod"], ["samcli-deploy1717233267"]),
+    # Elastic Beanstalk's and EMR's default instance profiles; a customer's profile is masked
+    ('iam_instance_profile = "aws-elasticbeanstalk-ec2-role"\n"iam_instance_profile": "EMR_EC2_DefaultRole"\n'
+     'iam_instance_profile = "bastion-profile-prod"\n', ["bastion-profile-prod"],
+     ["aws-elasticbeanstalk-ec2-role", "EMR_EC2_DefaultRole"]),
+    # an SDK's constant for an AWS managed policy (Pulumi TypeScript and Python)
+    ("    policyArn: aws.iam.ManagedPolicy.AWSLambdaBasicExecutionRole,\n"
+     "    policy_arn=aws.iam.ManagedPolicy.AMAZON_S3_READ_ONLY_ACCESS,\n", [],
+     ["aws.iam.ManagedPolicy.AWSLambdaBasicExecutionRole", "aws.iam.ManagedPolicy.AMAZON_S3_READ_ONLY_ACCESS"]),
 ]
 
 
