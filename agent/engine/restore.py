@@ -37,8 +37,9 @@ _CSI_PARAM = frozenset("0123456789;?")
 _LETTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _CSI_MAX = 32          # parameter bytes, as presentation._CSI reads them
 _RUN_START = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9_]")
-_EC2_LONG = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:[0-9a-f]{17}|[0-9A-F]{17})")
-_EC2_ID = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:[0-9a-f]{8,17}|[0-9A-F]{17})")
+# An EC2-style ID: its tail says where the masker ends it (``_ec2_end_ok``); 17 hex digits (68 random
+# bits, never a look-alike by chance) also restore after a host label (``web-<p>``).
+_EC2_ID = re.compile(r"[a-z]+(?:-[a-z]+)*-(?:(?P<l17>[0-9a-f]{17})|(?P<u17>[0-9A-F]{17})|(?P<short>[0-9a-f]{8,16}))")
 # after_escape values: the candidate follows the opening ``_`` of ``_<p>_`` / ``__`` of ``__<p>__``
 _UNDERSCORE, _UNDERSCORE2 = -1, -2
 _KEYLEN = 8
@@ -57,8 +58,9 @@ class _Map:
         self.lens = {key: sorted(v, reverse=True) for key, v in lens.items()}
         self.odd = re.compile("[" + "".join(re.escape(c) for c in sorted(odd)) + "]") if odd else None
         self._joiners: dict[str, frozenset[str]] = {}
-        self.label_glue = frozenset(p for p in restore_map if _EC2_LONG.fullmatch(p))
-        self.ec2 = frozenset(p for p in restore_map if _EC2_ID.fullmatch(p))
+        ids = ((p, _EC2_ID.fullmatch(p)) for p in restore_map)
+        self.ec2 = {p: e.lastgroup for p, e in ids if e is not None}     # pseudonym -> "l17", "u17", "short"
+        self.label_glue = frozenset(p for p, tail in self.ec2.items() if tail != "short")
 
     def joiners(self, p: str) -> frozenset[str]:
         j = self._joiners.get(p)
@@ -94,20 +96,19 @@ def _end_ok(text: str, e: int, j: frozenset[str]) -> bool:
     return True
 
 
-def _ec2_end_ok(text: str, s: int, e: int, p: str) -> bool:
+def _ec2_end_ok(text: str, s: int, e: int, tail: str) -> bool:
     """The masker's right boundary of an EC2-style ID (core.yaml ``ec2-resource-id``): 17 lower-case
     hex digits end at any byte that is no hex digit (``sg-…_ingress``, ``i-…-old``), 17 upper-case
     ones at any byte that is no letter or digit, 8 to 16 at any non-word byte (``sg-1a2b3c4d-old``);
-    after a host label (``web-<p>``) at no word byte."""
+    after a host label (``web-<p>``) at no word byte. ``tail``: the pseudonym's ``_EC2_ID`` group."""
     if e >= len(text):
         return True
     c = text[e]
     if c in _WORD and s > 1 and text[s - 1] == "-" and text[s - 2] in _WORD:
         return False
-    digits = len(p) - p.rindex("-") - 1
-    if digits < 17:
+    if tail == "short":
         return c not in _WORD
-    if any(h in "ABCDEF" for h in p[-17:]):
+    if tail == "u17":
         return not (c.isascii() and c.isalnum())
     return c not in _HEX
 
@@ -121,16 +122,16 @@ def _match_at(m: _Map, text: str, s: int, after_escape: bool) -> tuple[int, str]
         original = m.full.get(p)
         if original is not None and len(p) == n:
             j = m.joiners(p)
-            ec2 = p in m.ec2
+            ec2 = m.ec2.get(p)
             if after_escape in (_UNDERSCORE, _UNDERSCORE2):  # the same closing run, then no word byte
                 e, k = s + n, -after_escape
                 if text[e:e + k] == "_" * k and (e + k >= len(text) or text[e + k] not in _WORD):
                     return e, original
-                if ec2 and _ec2_end_ok(text, s, e, p):
+                if ec2 and _ec2_end_ok(text, s, e, ec2):
                     return e, original
                 continue
             if _start_ok(text, s, j, after_escape, p in m.label_glue) and (
-                    _ec2_end_ok(text, s, s + n, p) if ec2 else _end_ok(text, s + n, j)):
+                    _ec2_end_ok(text, s, s + n, ec2) if ec2 else _end_ok(text, s + n, j)):
                 return s + n, original
     return None
 
@@ -185,7 +186,7 @@ def _next_candidate(m: _Map, text: str, pos: int):
                 if len(h) == 4 and all(x in _HEX for x in h):
                     return r + 5, True, r + 6, None
                 pos = r + 1
-            elif prev in "[;?" and (csi := _csi_end(text, r)) is not None:
+            elif prev and prev in "[;?" and (csi := _csi_end(text, r)) is not None:
                 return csi, True, csi + 1, None        # after ESC[32m: the run is the sequence's
             elif prev == "$" and text[r:r + 2] == "25" and r + 3 < n and text[r + 2] in _HEX \
                     and text[r + 3] in _HEX:

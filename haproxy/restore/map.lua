@@ -88,7 +88,7 @@ end
 
 local function parse(map_string)
   local full, count, minlen, maxlen = parse_lines(map_string or "")
-  local self = setmetatable({ full = full, count = count, maxlen = maxlen, joiners = {}, glue = {}, ec2 = {} }, Map)
+  local self = setmetatable({ full = full, count = count, maxlen = maxlen, joiners = {}, ec2 = {} }, Map)
   if count == 0 then return self end
   self.k = max(1, min(KEYLEN, minlen))
   self.lens, self.members, self.odd, self.nkeys = index_keys(full, self.k)
@@ -110,19 +110,6 @@ function Map:joiners_of(p)
   return j
 end
 
--- Whether a pseudonym is an EC2-style ID (`i-` + 17 hex, all lower or all upper case): 68 random
--- bits, so it restores after a host label (`web-<p>`) as the masker reads it (restore.py label_glue).
-local HEX17L, HEX17U = "%-" .. ("[0-9a-f]"):rep(17) .. "$", "%-" .. ("[0-9A-F]"):rep(17) .. "$"
-function Map:label_glue(p)
-  local g = self.glue[p]
-  if g == nil then
-    local prefix = sub(p, 1, #p - 18)     -- [a-z]+(-[a-z]+)* before `-` and 17 hex
-    g = (p:find(HEX17L) ~= nil or p:find(HEX17U) ~= nil) and prefix:find("^[a-z]+[a-z%-]*$") ~= nil
-      and not prefix:find("%-%-") and not prefix:find("%-$")
-    self.glue[p] = g
-  end
-  return g
-end
 
 -- How the masker ends a pseudonym of EC2-ID shape ([a-z]+(-[a-z]+)*- and 8 to 17 hex), or false:
 -- "l17" (17 lower-case hex: at a byte that is no hex digit), "u17" (upper case: no letter or digit),
@@ -141,6 +128,13 @@ function Map:ec2_tail(p)
     self.ec2[p] = t
   end
   return t
+end
+
+-- Whether a pseudonym is an EC2-style ID of 17 hex digits (all lower or all upper case): 68 random
+-- bits, so it restores after a host label (`web-<p>`) as the masker reads it (restore.py label_glue).
+function Map:label_glue(p)
+  local t = self:ec2_tail(p)
+  return t == "l17" or t == "u17"
 end
 
 -- Proper prefixes (shorter than the key length) of all keys; built on the first held-tail check only,

@@ -188,8 +188,9 @@ local function csi_end(buf, r)
   if k < 3 or byte(buf, k - 1) ~= LBRACKET then return nil end
   local b = k - 1
   if byte(buf, b - 1) ~= ESCAPE_BYTE then
+    if b < 7 then return nil end
     local e = sub(buf, b - 6, b - 1)
-    if b < 7 or (e ~= "\\u001b" and e ~= "\\u001B") then return nil end   -- one or two levels deep
+    if e ~= "\\u001b" and e ~= "\\u001B" then return nil end   -- one or two levels deep
   end
   local f = k
   while CSI_PARAM[byte(buf, f) or 0] and f - k < CSI_MAX do f = f + 1 end
@@ -213,6 +214,7 @@ local function next_candidate(map, buf, pos, odd)
       pos = o + 1
     elseif r then
       local prev = r > 1 and byte(buf, r - 1)
+      local csi = (prev == LBRACKET or prev == 59 or prev == 63) and csi_end(buf, r)
       if prev == BACKSLASH then
         local c = byte(buf, r)
         if ESC[c] then return r + 1, true, r + 2, nil, odd end
@@ -222,9 +224,8 @@ local function next_candidate(map, buf, pos, odd)
         -- `\u` not (yet) followed by 4 hex digits: never a place to cut; the context kept before
         -- the next chunk lets the next scan see the whole escape.
         pos = r + 1
-      elseif (prev == LBRACKET or prev == 59 or prev == 63) and csi_end(buf, r) then
-        local c = csi_end(buf, r)
-        return c, true, c + 1, nil, odd       -- after ESC[32m: the run is the sequence's
+      elseif csi then
+        return csi, true, csi + 1, nil, odd   -- after ESC[32m: the run is the sequence's
       elseif prev == DOLLAR and byte(buf, r) == TWO and byte(buf, r + 1) == FIVE
           and HEX[byte(buf, r + 2) or 0] and HEX[byte(buf, r + 3) or 0] then
         return r, false, r + 1, r + 4, odd    -- $252F: the CloudWatch console's %2F
