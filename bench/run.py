@@ -92,7 +92,7 @@ def ensure_deps(want_mitm: bool) -> bool:
 
 
 def measure(name: str, url: str, port: int, tls: bool, procs: Procs, files: dict[str, Path],
-            raw: dict[str, bytes], durations: tuple[float, float], sse_n: int) -> dict:
+            raw: dict[str, bytes], durations: tuple[float, float], sse_n: int, talks: list[list[bytes]]) -> dict:
     meter = CpuMeter(procs.pids())
     out: dict = {"bodies": {}, "sse": {}}
     for body, path in files.items():
@@ -105,7 +105,7 @@ def measure(name: str, url: str, port: int, tls: bool, procs: Procs, files: dict
             f"c={CONCURRENCY}: p50 {loaded.p50_ms:7.1f} p99 {loaded.p99_ms:7.1f} {loaded.rps:7.1f} req/s  "
             f"cpu/req {sum(v for k, v in loaded.cpu_per_request().items() if 'client' not in k):6.2f} ms"
             + (f"  errors {unloaded.errors + loaded.errors}" if unloaded.errors + loaded.errors else ""))
-    talk = conversation_run(port, tls, conversations())
+    talk = conversation_run(port, tls, talks)
     out["conversation"] = asdict(talk)
     log(f"{name:12} conversations {talk.bytes_min // 1000}-{talk.bytes_max // 1000} KB, {talk.turns} turns, "
         f"each new once: p50 {talk.p50_ms:6.2f} ms p99 {talk.p99_ms:6.2f} ms")
@@ -282,6 +282,7 @@ def main() -> int:
     outdir = BENCH / "out" / time.strftime("%Y%m%d-%H%M%S")
     outdir.mkdir(parents=True, exist_ok=True)
     raw = bodies()
+    talks = conversations()      # each setup sends the same turns, each new to its fresh agents
     files = {}
     for name, data in raw.items():
         files[name] = outdir / f"body-{name}.json"
@@ -307,7 +308,7 @@ def main() -> int:
             url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/v1/messages"
             if agents or name == "mitmproxy":
                 results["sanity"][name] = sanity(procs, port, raw["100KB"], name)
-            results["setups"][name] = measure(name, url, port, tls, procs, files, raw, durations, sse_n)
+            results["setups"][name] = measure(name, url, port, tls, procs, files, raw, durations, sse_n, talks)
             if name == "gateway-1" and not args.no_profile:
                 results["profile"] = profile(procs, port, files, outdir, 2.0 if args.quick else 4.0)
                 results["engine"] = detector_costs(raw, procs.key_file)
