@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Protocol
 
 from agent import spop
-from agent.engine.results import MaskResult
 
 # The credentials the Anthropic API itself reads: checked for AWS credentials only.
 CREDENTIAL_HEADERS = frozenset({b"x-api-key", b"authorization"})
@@ -48,10 +46,6 @@ _CREDENTIAL_MARKERS = (b"akia", b"asia", b"absk", b"bedrock-api-key-")
 
 class BadHeaders(ValueError):
     """``req.hdrs_bin`` did not parse (HAProxy always sends it well-formed)."""
-
-
-class MaskerLike(Protocol):
-    def mask_body(self, body: bytes, content_type: str | None, parallel: bool = False) -> MaskResult: ...
 
 
 def parse_hdrs_bin(raw: bytes) -> list[tuple[bytes, bytes]]:
@@ -107,15 +101,15 @@ def aws_credentials(headers: list[tuple[bytes, bytes]]) -> dict[str, int]:
     return counts
 
 
-def header_identifiers(masker: MaskerLike, headers: list[tuple[bytes, bytes]]) -> dict[str, int]:
-    """Kinds and counts of identifiers the engine finds in the headers that leave (names and values;
-    a name also without its ``x-`` prefix, which would otherwise hide an identifier right after it)."""
+def forwarded_text(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The headers that leave, as one text for the engine to search (names and values; a name also
+    without its ``x-`` prefix, which would otherwise hide an identifier right after it), as sent and
+    percent-decoded; empty when none leaves."""
     lines = [line for name, value in headers if name not in CREDENTIAL_HEADERS and name not in NOT_FORWARDED
              for line in (name + b": " + value, *((name[2:],) if name.startswith(b"x-") else ()))]
     if not lines:
-        return {}
-    text = b"\n".join(_views(b"\n".join(lines)))
-    return {k: int(n) for k, n in masker.mask_body(text, "text/plain").counts.items() if n}
+        return b""
+    return b"\n".join(_views(b"\n".join(lines)))
 
 
 def content_codings(headers: list[tuple[bytes, bytes]]) -> list[str]:

@@ -9,8 +9,8 @@ import pytest
 
 from agent import spop
 from agent.service import headers as hdrs
-from agent.service.handlers import MaskHandler, Metrics, RequestContext
-from tests.support.spop_fakes import fake_holder
+from agent.service.handlers import MaskerHolder, MaskHandler, Metrics, RequestContext
+from tests.support.spop_fakes import FakeMasker, fake_holder
 from tests.support.spop_peer import mask_message
 
 
@@ -85,3 +85,30 @@ def test_every_content_coding_counts(codings: list[str]) -> None:
 def test_identity_codings_pass() -> None:
     out = handle(mask_message(b"{}", cenc="identity", headers=[("content-encoding", "identity, Identity")]))
     assert out["status"] == 200
+
+
+def test_header_and_url_verdicts_are_remembered_per_engine() -> None:
+    """The same headers and URL on every request (a client's usual case) are searched once per engine:
+    the verdict, refusal included, is the same from memory, and a reload searches again."""
+    engines = [FakeMasker(), FakeMasker()]
+    holder = MaskerHolder(lambda: engines.pop(0) if len(engines) > 1 else engines[0])
+    first = holder.current
+    handler = MaskHandler(holder)
+
+    def run(headers: list[tuple[str, str]], **kw) -> dict[str, object]:
+        actions = asyncio.run(handler(mask_message(b"{}", headers=headers, **kw), RequestContext(1, 1, 16380)))
+        return {a.name: a.value.value for a in actions}
+
+    def plain_calls(masker: FakeMasker) -> int:
+        return sum(1 for _, ctype in masker.calls if ctype == "text/plain")
+
+    leaky = [("x-note", "account 123456789012")]
+    for _ in range(3):
+        assert run(leaky)["status"] == 400
+        assert run([("x-note", "fine")], path="/v1/messages/batches/msgbatch_01")["status"] == 200
+    assert plain_calls(first) == 3            # the leaky header, the fine one, the URL: once each
+    assert run([("x-note", "account 123456789013")])["status"] == 200    # another text: searched
+    assert plain_calls(first) == 4
+    assert holder.reload()
+    assert holder.current is not first
+    assert run(leaky)["status"] == 400 and plain_calls(holder.current) == 1
