@@ -9391,7 +9391,43 @@ VARIANTS_12: list[Template] = [
 
 # --- variants-13: a thirteenth held-out list (session 12), written by a helper that never read the engine, its
 # packs or tools/gen_vocab.py, from the real formats of the tools and files, every value made up here.
-# @@SUMMARY@@
+# Orchestration and events (Step Functions get-execution-history, a Distributed Map ASL with ItemReader /
+# ResultWriter, EventBridge describe-rule and list-targets-by-rule, a Pipe, a Scheduler schedule for an ECS task,
+# AppConfig through its Lambda extension and the CLI, SSM Run Command and Automation); SSM and containers (a Session
+# Manager transcript reading IMDS, get-parameters-by-path --with-decryption, ECS Exec, Batch queues and jobs); data
+# and streaming (a Firehose processing-failed record, EMR Serverless get-job-run, MSK IAM bootstrap brokers and
+# client.properties, a Glue crawler log); operations (a Backup plan and job, Service Quotas history, the EC2
+# retirement email, Auto Scaling activities, describe-target-health as a table, ACM DNS validation, a CloudFront
+# invalidation, a Route 53 alias change batch, an RDS event through SNS, a Synthetics canary log); security (a WAF
+# log line, a Network Firewall alert, a Route 53 Resolver query log, a Security Hub custom action and its rule,
+# GuardDuty Malware Protection for S3, Reachability Analyzer, RAM); organisations and billing (an AFT account
+# request, the Budgets email, a Cost Anomaly Detection alert); hosts (get-console-output with cloud-init, ecs.config
+# user data, an AL2023 nodeadm NodeConfig, the EC2Launch v2 log, a PowerShell transcript on EC2, ansible-playbook
+# output, ohai ec2); delivery, dashboards, wiki, git (Flux OCI sources on ECR, a Datadog dashboard, NRQL, a
+# Confluence wiki-markup runbook, git log messages); code (R paws, get-caller-identity across profiles as YAML);
+# prose and chat (Brazilian Portuguese, Québec French, a Japanese 【】 ticket, Korean, Vietnamese, Indonesian,
+# Norwegian, Tamil); six negative-only templates (kubectl on a local cluster with pod hashes, digests and a SHA,
+# the documentation placeholders, a pricing table, dependency pins, an app log with UUIDs and traceparent,
+# AWS-managed names); 64 templates. Two must-keep labels were dropped before this measurement as customer-chosen
+# names (an SSM parameter path, which also sits in its ARN; a Security Hub custom action ID). Kept as written,
+# unfixed. Measured as it came out (report seed 13, 5 per template): 84.9 % recall (text and JSON alike), 50.0 %
+# pass, 84.4 % kept, 32 failing templates (22 leak a value only, #0 #16 #18 #21 #23 #24 #59 #61 only change a
+# must-keep value, #26 and #27 both); seed 7 (1 per template): 84.8 % (201 of 237), 50.0 % pass, 54 of 64 must-keep
+# cases kept, the same 32 templates. The misses: names and IDs in tool output and logs (the AppConfig application
+# name in the extension's localhost:2772 path #5, the role name IMDS returns in a Session Manager transcript #8, a
+# secret key as a SecureString parameter value #9, the ECS task ID after --task and in 169.254.170.2 URIs #10, a
+# Firehose stream name in its error-object key #12, a snake_case Glue database in crawler log lines #15, a canary
+# name in its cw-syn-results path #25, the ALB name and ID in WAF's httpSourceId #26, the account and firewall name
+# in a Network Firewall log path and firewall_name #27, an account after an OU ID in list-principals text #32,
+# the AFT AccountName #33, a budget name in the Budgets email and its console link #34, the EKS cluster name in a
+# NodeConfig and bootstrap.sh #38, a chart name in a comment #43, a Datadog template variable's default account
+# #44, a function inside an NRQL LIKE pattern #45, an account and a queue in commit subjects #47); names in prose
+# (Portuguese #50, French #51, Japanese 「」 and a target group ID #52, Korean #53, Vietnamese #54, Norwegian #56,
+# Tamil #57). Must-keep values changed: a Step Functions state name #0, the AWSBackupDefaultServiceRole name #16,
+# the Health event type code inside its event ARN #18, example.org / .com / .net domains in ACM validation records
+# #21 and a Route 53 record name #23, the SNS Endpoint e-mail #24, documentation IPs (203.0.113.0/24,
+# 198.51.100.0/24) #26 #27, the AWS documentation placeholders (AKIAIOSFODNN7EXAMPLE, its secret, 123456789012,
+# i-1234567890abcdef0) #59, the Maven groupId software.amazon.awssdk #61.
 # Never tuned to. ---------------------------------------------------------------------------------------------
 _V13_ELB_ZONE = {"us-east-1": "Z35SXDOTRQ7X7K", "us-east-2": "Z3AADJGX6KTTL2", "us-west-2": "Z1H1FL5HABSF5",
                  "eu-west-1": "Z32O12XQLNTSW2", "eu-central-1": "Z215JYRZR1TBD5", "ap-southeast-2": "Z1GM3OXH4ZPM65",
@@ -9593,7 +9629,7 @@ def _v13_params_by_path(g: Gen):
               p("/prod/worker/legacy_secret_access_key", "SecureString", sk, 2)]
     text = ("$ aws ssm get-parameters-by-path --path /prod/worker --recursive --with-decryption\n"
             + json.dumps({"Parameters": params}, indent=4) + "\n")
-    return text, [a, cl, cid, q, sk, ak], ['"Type": "SecureString"', '"DataType": "text"', "/prod/worker/db_host"]
+    return text, [a, cl, cid, q, sk, ak], ['"Type": "SecureString"', '"DataType": "text"']
 
 
 def _v13_ecs_exec(g: Gen):
@@ -9904,7 +9940,7 @@ def _v13_sechub_action(g: Gen):
                           "resources": [f"arn:aws:securityhub:{r}:{a}:action/custom/SendToJira"]})
             + "'\n$ aws events put-targets --rule securityhub-send-to-jira --targets "
             f"Id=jira,Arn=arn:aws:lambda:{r}:{a}:function:{fn}\n")
-    return text, [a, fn], ["Security Hub Findings - Custom Action", "action/custom/SendToJira", "aws.securityhub"]
+    return text, [a, fn], ["Security Hub Findings - Custom Action", "aws.securityhub"]
 
 
 def _v13_gd_malware_s3(g: Gen):
