@@ -9389,6 +9389,1054 @@ VARIANTS_12: list[Template] = [
 ]
 
 
+# --- variants-13: a thirteenth held-out list (session 12), written by a helper that never read the engine, its
+# packs or tools/gen_vocab.py, from the real formats of the tools and files, every value made up here.
+# Orchestration and events (Step Functions get-execution-history, a Distributed Map ASL with ItemReader /
+# ResultWriter, EventBridge describe-rule and list-targets-by-rule, a Pipe, a Scheduler schedule for an ECS task,
+# AppConfig through its Lambda extension and the CLI, SSM Run Command and Automation); SSM and containers (a Session
+# Manager transcript reading IMDS, get-parameters-by-path --with-decryption, ECS Exec, Batch queues and jobs); data
+# and streaming (a Firehose processing-failed record, EMR Serverless get-job-run, MSK IAM bootstrap brokers and
+# client.properties, a Glue crawler log); operations (a Backup plan and job, Service Quotas history, the EC2
+# retirement email, Auto Scaling activities, describe-target-health as a table, ACM DNS validation, a CloudFront
+# invalidation, a Route 53 alias change batch, an RDS event through SNS, a Synthetics canary log); security (a WAF
+# log line, a Network Firewall alert, a Route 53 Resolver query log, a Security Hub custom action and its rule,
+# GuardDuty Malware Protection for S3, Reachability Analyzer, RAM); organisations and billing (an AFT account
+# request, the Budgets email, a Cost Anomaly Detection alert); hosts (get-console-output with cloud-init, ecs.config
+# user data, an AL2023 nodeadm NodeConfig, the EC2Launch v2 log, a PowerShell transcript on EC2, ansible-playbook
+# output, ohai ec2); delivery, dashboards, wiki, git (Flux OCI sources on ECR, a Datadog dashboard, NRQL, a
+# Confluence wiki-markup runbook, git log messages); code (R paws, get-caller-identity across profiles as YAML);
+# prose and chat (Brazilian Portuguese, Québec French, a Japanese 【】 ticket, Korean, Vietnamese, Indonesian,
+# Norwegian, Tamil); six negative-only templates (kubectl on a local cluster with pod hashes, digests and a SHA,
+# the documentation placeholders, a pricing table, dependency pins, an app log with UUIDs and traceparent,
+# AWS-managed names); 64 templates. Two must-keep labels were dropped before this measurement as customer-chosen
+# names (an SSM parameter path, which also sits in its ARN; a Security Hub custom action ID). Kept as written,
+# unfixed. Measured as it came out (report seed 13, 5 per template): 84.9 % recall (text and JSON alike), 50.0 %
+# pass, 84.4 % kept, 32 failing templates (22 leak a value only, #0 #16 #18 #21 #23 #24 #59 #61 only change a
+# must-keep value, #26 and #27 both); seed 7 (1 per template): 84.8 % (201 of 237), 50.0 % pass, 54 of 64 must-keep
+# cases kept, the same 32 templates. The misses: names and IDs in tool output and logs (the AppConfig application
+# name in the extension's localhost:2772 path #5, the role name IMDS returns in a Session Manager transcript #8, a
+# secret key as a SecureString parameter value #9, the ECS task ID after --task and in 169.254.170.2 URIs #10, a
+# Firehose stream name in its error-object key #12, a snake_case Glue database in crawler log lines #15, a canary
+# name in its cw-syn-results path #25, the ALB name and ID in WAF's httpSourceId #26, the account and firewall name
+# in a Network Firewall log path and firewall_name #27, an account after an OU ID in list-principals text #32,
+# the AFT AccountName #33, a budget name in the Budgets email and its console link #34, the EKS cluster name in a
+# NodeConfig and bootstrap.sh #38, a chart name in a comment #43, a Datadog template variable's default account
+# #44, a function inside an NRQL LIKE pattern #45, an account and a queue in commit subjects #47); names in prose
+# (Portuguese #50, French #51, Japanese 「」 and a target group ID #52, Korean #53, Vietnamese #54, Norwegian #56,
+# Tamil #57). Must-keep values changed: a Step Functions state name #0, the AWSBackupDefaultServiceRole name #16,
+# the Health event type code inside its event ARN #18, example.org / .com / .net domains in ACM validation records
+# #21 and a Route 53 record name #23, the SNS Endpoint e-mail #24, documentation IPs (203.0.113.0/24,
+# 198.51.100.0/24) #26 #27, the AWS documentation placeholders (AKIAIOSFODNN7EXAMPLE, its secret, 123456789012,
+# i-1234567890abcdef0) #59, the Maven groupId software.amazon.awssdk #61.
+# Never tuned to. ---------------------------------------------------------------------------------------------
+_V13_ELB_ZONE = {"us-east-1": "Z35SXDOTRQ7X7K", "us-east-2": "Z3AADJGX6KTTL2", "us-west-2": "Z1H1FL5HABSF5",
+                 "eu-west-1": "Z32O12XQLNTSW2", "eu-central-1": "Z215JYRZR1TBD5", "ap-southeast-2": "Z1GM3OXH4ZPM65",
+                 "ap-northeast-1": "Z14GRHDCWA56QT", "sa-east-1": "Z2P70J7HTTTPLU", "ca-central-1": "ZQSVJUPU6J1EY",
+                 "eu-north-1": "Z23TAZ7LKNEVSX"}
+_V13_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _v13_ts(g: Gen, frac: bool = False) -> str:
+    s = f"2024-05-{g.r.randint(10, 28)}T{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}"
+    return s + (f".{g.r.randint(100, 999)}Z" if frac else "Z")
+
+
+def _v13_epoch(g: Gen) -> float:
+    return round(1715680000 + g.r.randint(0, 900000) + g.r.random(), 3)
+
+
+def _v13_lb(g: Gen):
+    """(name, 16-hex id) of an ELBv2 load balancer or target group (names at most 32 characters)."""
+    return g.name(g.pick(["pms", "ms", "msn"]))[:28].rstrip("-_"), g.alnum(16, _HEX)
+
+
+# orchestration and events
+def _v13_sfn_history(g: Gen):
+    r, a, sm, fn, b, role = g.region(), g.account(), g.name("Camel"), g.name(g.pick(["pms", "ms"])), g.bucket(), g.name("pms")
+    ex = _uuid(g)
+    inp = json.dumps({"orderId": "A-20240514-0042", "invoiceBucket": b, "amount": 129.9})
+    events = [
+        {"timestamp": "2024-05-14T10:12:03.118000+00:00", "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+         "executionStartedEventDetails": {"input": inp, "inputDetails": {"truncated": False},
+                                          "roleArn": f"arn:aws:iam::{a}:role/service-role/{role}"}},
+        {"timestamp": "2024-05-14T10:12:03.164000+00:00", "type": "TaskStateEntered", "id": 2, "previousEventId": 1,
+         "stateEnteredEventDetails": {"name": "ChargeCard", "input": inp}},
+        {"timestamp": "2024-05-14T10:12:03.164000+00:00", "type": "LambdaFunctionScheduled", "id": 3,
+         "previousEventId": 2, "lambdaFunctionScheduledEventDetails": {
+             "resource": f"arn:aws:lambda:{r}:{a}:function:{fn}", "input": inp, "timeoutInSeconds": 30}},
+        {"timestamp": "2024-05-14T10:12:04.902000+00:00", "type": "LambdaFunctionFailed", "id": 4, "previousEventId": 3,
+         "lambdaFunctionFailedEventDetails": {"error": "Lambda.AWSLambdaException",
+                                              "cause": "Rate Exceeded. (Service: Lambda, Status Code: 429)"}},
+    ]
+    text = (f"$ aws stepfunctions get-execution-history --execution-arn "
+            f"arn:aws:states:{r}:{a}:execution:{sm}:{ex} --max-items 4\n"
+            + json.dumps({"events": events, "NextToken": "eyJuZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiA0fQ=="}, indent=4)
+            + "\n")
+    return text, [a, sm, fn, b, role], ["LambdaFunctionScheduled", "Lambda.AWSLambdaException", '"name": "ChargeCard"',
+                                        "A-20240514-0042"]
+
+
+def _v13_sfn_distributed_map(g: Gen):
+    r, a, b, b2, fn = g.region(), g.account(), g.bucket(), g.bucket(), g.name(g.pick(["pms", "ms", "p_m_s"]))
+    asl = {"Comment": "Re-index every invoice PDF", "StartAt": "ForEachInvoice", "States": {"ForEachInvoice": {
+        "Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": b, "Prefix": "invoices/2024/"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "Index", "States": {"Index": {
+                              "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+                              "Parameters": {"Payload.$": "$", "FunctionName": f"arn:aws:lambda:{r}:{a}:function:{fn}:$LATEST"},
+                              "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 2,
+                                         "MaxAttempts": 6, "BackoffRate": 2}], "End": True}}},
+        "MaxConcurrency": 500, "ToleratedFailurePercentage": 5,
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": b2, "Prefix": "map-results"}},
+        "End": True}}}
+    text = "```json\n// statemachine/reindex.asl.json\n" + json.dumps(asl, indent=2) + "\n```\n"
+    return text, [b, b2, a, fn], ["arn:aws:states:::s3:listObjectsV2", '"Mode": "DISTRIBUTED"',
+                                  "Lambda.TooManyRequestsException", "arn:aws:states:::lambda:invoke"]
+
+
+def _v13_eb_targets(g: Gen):
+    r, a, rule, bus, q, dlq, role = (g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("ms"),
+                                     g.name(g.pick(["pms", "msn"])), g.name("ms") + "-dlq", g.name("pms"))
+    text = (f"$ aws events describe-rule --name {rule} --event-bus-name {bus} --query EventPattern --output text\n"
+            '{"source":["com.acme.orders"],"detail-type":["OrderPlaced"],"detail":{"total":[{"numeric":[">",500]}]}}\n'
+            f"$ aws events list-targets-by-rule --rule {rule} --event-bus-name {bus}\n"
+            + json.dumps({"Targets": [{"Id": "fraud-review", "Arn": f"arn:aws:sqs:{r}:{a}:{q}",
+                                       "RoleArn": f"arn:aws:iam::{a}:role/{role}",
+                                       "InputTransformer": {"InputPathsMap": {"id": "$.detail.orderId"},
+                                                            "InputTemplate": "{\"orderId\": <id>}"},
+                                       "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600},
+                                       "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{r}:{a}:{dlq}"}}]}, indent=4) + "\n")
+    return text, [rule, bus, a, q, dlq, role], ["$.detail.orderId", "MaximumRetryAttempts", "OrderPlaced"]
+
+
+def _v13_pipes(g: Gen):
+    r, a, pipe, q, fn, sm, role = (g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("msn"),
+                                   g.name("pms"), g.name("Camel"), g.name("pms"))
+    out = {"Arn": f"arn:aws:pipes:{r}:{a}:pipe/{pipe}", "Name": pipe, "DesiredState": "RUNNING",
+           "CurrentState": "RUNNING", "StateReason": "", "Source": f"arn:aws:sqs:{r}:{a}:{q}",
+           "SourceParameters": {"FilterCriteria": {"Filters": [{"Pattern": "{\"body\":{\"status\":[\"FAILED\"]}}"}]},
+                                "SqsQueueParameters": {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 5}},
+           "Enrichment": f"arn:aws:lambda:{r}:{a}:function:{fn}",
+           "Target": f"arn:aws:states:{r}:{a}:stateMachine:{sm}",
+           "TargetParameters": {"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}},
+           "RoleArn": f"arn:aws:iam::{a}:role/service-role/{role}",
+           "CreationTime": "2024-04-02T11:20:44+02:00", "LastModifiedTime": "2024-05-14T09:01:12+02:00"}
+    text = f"aws pipes describe-pipe --name {pipe}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, pipe, q, fn, sm, role], ["FIRE_AND_FORGET", "SqsQueueParameters", '"CurrentState": "RUNNING"']
+
+
+def _v13_scheduler(g: Gen):
+    r, a, n, cl, role, td = g.region(), g.account(), g.name("msn"), g.name("pms"), g.name("pms"), g.name("ms")
+    sub, sg = g.hexid("subnet"), g.hexid("sg")
+    text = (f"aws scheduler create-schedule \\\n  --name {n} \\\n  --schedule-expression 'cron(0 3 * * ? *)' \\\n"
+            "  --schedule-expression-timezone Europe/Berlin \\\n  --flexible-time-window '{\"Mode\": \"FLEXIBLE\", "
+            "\"MaximumWindowInMinutes\": 15}' \\\n"
+            f"  --target '{{\"Arn\": \"arn:aws:ecs:{r}:{a}:cluster/{cl}\", \"RoleArn\": \"arn:aws:iam::{a}:role/{role}\", "
+            f"\"EcsParameters\": {{\"TaskDefinitionArn\": \"arn:aws:ecs:{r}:{a}:task-definition/{td}:7\", "
+            "\"LaunchType\": \"FARGATE\", \"NetworkConfiguration\": {\"awsvpcConfiguration\": "
+            f"{{\"Subnets\": [\"{sub}\"], \"SecurityGroups\": [\"{sg}\"], \"AssignPublicIp\": \"DISABLED\"}}}}}}}}'\n"
+            "{\n    \"ScheduleArn\": \"arn:aws:scheduler:" + r + ":" + a + ":schedule/default/" + n + "\"\n}\n")
+    return text, [a, n, cl, role, td, sub, sg], ["cron(0 3 * * ? *)", "Europe/Berlin", "\"LaunchType\": \"FARGATE\""]
+
+
+def _v13_appconfig(g: Gen):
+    r, a = g.region(), g.account()
+    app, env, prof, name = g.alnum(7), g.alnum(7), g.alnum(7), g.name(g.pick(["pms", "ms"]))
+    key = _uuid(g)
+    text = (f"# inside the Lambda, via the AppConfig extension\n$ curl -s http://localhost:2772/applications/{name}"
+            "/environments/production/configurations/feature-flags\n"
+            '{"checkout_v2":{"enabled":true},"dark_mode":{"enabled":false}}\n\n'
+            f"$ aws appconfig list-deployments --application-id {app} --environment-id {env} --max-results 1\n"
+            + json.dumps({"Items": [{"DeploymentNumber": 14, "ConfigurationName": "feature-flags",
+                                     "ConfigurationVersion": "9", "DeploymentDurationInMinutes": 10,
+                                     "GrowthType": "LINEAR", "GrowthFactor": 50.0, "FinalBakeTimeInMinutes": 0,
+                                     "State": "ROLLED_BACK", "PercentageComplete": 50.0,
+                                     "StartedAt": "2024-05-14T10:12:03.410Z"}]}, indent=4)
+            + f"\n$ aws appconfig get-configuration-profile --application-id {app} --configuration-profile-id {prof}\n"
+            + json.dumps({"ApplicationId": app, "Id": prof, "Name": "feature-flags",
+                          "LocationUri": "hosted", "Type": "AWS.AppConfig.FeatureFlags",
+                          "KmsKeyArn": f"arn:aws:kms:{r}:{a}:key/{key}"}, indent=4) + "\n")
+    return text, [app, env, prof, name, a, key], ["localhost:2772", "AWS.AppConfig.FeatureFlags", "ROLLED_BACK",
+                                                  '"LocationUri": "hosted"']
+
+
+def _v13_run_command(g: Gen):
+    r, i, b = g.region(), g.iid(), g.bucket()
+    cmd = _uuid(g)
+    text = (f"$ aws ssm send-command --document-name AWS-RunShellScript --targets Key=tag:Role,Values=worker "
+            f"--parameters 'commands=[\"systemctl restart app\",\"df -h /\"]' --output-s3-bucket-name {b} "
+            f"--output-s3-key-prefix run-command --query Command.CommandId --output text\n{cmd}\n"
+            f"$ aws ssm get-command-invocation --command-id {cmd} --instance-id {i}\n"
+            + json.dumps({"CommandId": cmd, "InstanceId": i, "Comment": "", "DocumentName": "AWS-RunShellScript",
+                          "DocumentVersion": "$DEFAULT", "PluginName": "aws:runShellScript", "ResponseCode": 0,
+                          "Status": "Success", "StatusDetails": "Success",
+                          "StandardOutputContent": "Filesystem      Size  Used Avail Use% Mounted on\n"
+                                                   "/dev/nvme0n1p1   30G   27G  3.1G  90% /\n",
+                          "StandardOutputUrl": f"https://s3.{r}.amazonaws.com/{b}/run-command/{cmd}/{i}/awsrunShellScript/0.awsrunShellScript/stdout",
+                          "StandardErrorContent": "", "CloudWatchOutputConfig": {"CloudWatchLogGroupName": "",
+                                                                                  "CloudWatchOutputEnabled": False}},
+                         indent=4) + "\n")
+    return text, [i, b], ["AWS-RunShellScript", "aws:runShellScript", "/dev/nvme0n1p1", '"StatusDetails": "Success"']
+
+
+def _v13_automation(g: Gen):
+    r, a, i, role, doc = g.region(), g.account(), g.iid(), g.name("pms"), g.name("Camel").replace("Service", "Runbook")
+    exid = _uuid(g)
+    out = {"AutomationExecution": {
+        "AutomationExecutionId": exid, "DocumentName": doc, "DocumentVersion": "3",
+        "ExecutionStartTime": "2024-05-14T10:12:03.118000+00:00", "AutomationExecutionStatus": "Failed",
+        "StepExecutions": [
+            {"StepName": "stopInstance", "Action": "aws:changeInstanceState", "StepStatus": "Success",
+             "Inputs": {"DesiredState": "\"stopped\"", "InstanceIds": f"[\"{i}\"]"}},
+            {"StepName": "createImage", "Action": "aws:createImage", "StepStatus": "Failed",
+             "FailureMessage": f"Step fails when it is Execute. User: arn:aws:sts::{a}:assumed-role/{role}/{exid} "
+                               "is not authorized to perform: ec2:CreateImage on resource: "
+                               f"arn:aws:ec2:{r}::image/*"}],
+        "Parameters": {"InstanceId": [i], "AutomationAssumeRole": [f"arn:aws:iam::{a}:role/{role}"]},
+        "Mode": "Auto", "ExecutedBy": f"arn:aws:sts::{a}:assumed-role/AWSReservedSSO_PowerUser_{g.alnum(16, _HEX)}/{g.person()}"}}
+    text = (f"aws ssm get-automation-execution --automation-execution-id {exid}\n" + json.dumps(out, indent=4) + "\n")
+    return text, [a, i, role, doc], ["aws:changeInstanceState", "aws:createImage", "ec2:CreateImage"]
+
+
+# SSM and containers
+def _v13_session_manager(g: Gen):
+    r, i, role = g.region(), g.iid(), g.name("pms")
+    host = _node_host(g, r)
+    sid = f"{g.person().split('.')[1]}-{g.alnum(17, _HEX)}"
+    text = (f"$ aws ssm start-session --target {i} --region {r}\n\nStarting session with SessionId: {sid}\n"
+            "sh-5.2$ sudo -i\n[root@" + host.split(".")[0] + " ~]# TOKEN=$(curl -s -X PUT http://169.254.169.254/latest/api/token "
+            "-H 'X-aws-ec2-metadata-token-ttl-seconds: 60')\n"
+            "[root@" + host.split(".")[0] + " ~]# curl -s -H \"X-aws-ec2-metadata-token: $TOKEN\" "
+            "http://169.254.169.254/latest/meta-data/iam/security-credentials/; echo\n"
+            f"{role}\n[root@" + host.split(".")[0] + " ~]# hostname -f\n" + host + "\n"
+            "[root@" + host.split(".")[0] + " ~]# exit\nlogout\nsh-5.2$ exit\nexit\n\n\n"
+            f"Exiting session with sessionId: {sid}.\n")
+    return text, [i, role, host], ["169.254.169.254", "X-aws-ec2-metadata-token-ttl-seconds", "Exiting session with sessionId"]
+
+
+def _v13_params_by_path(g: Gen):
+    r, a = g.region(), g.account()
+    cl, cid = g.name(g.pick(["pms", "ms"])), g.alnum(12)
+    q, sk, ak = g.name("msn"), g.secret(), g.akid()
+    def p(name, typ, val, v):
+        return {"Name": name, "Type": typ, "Value": val, "Version": v,
+                "LastModifiedDate": "2024-04-30T08:14:55.210000+00:00",
+                "ARN": f"arn:aws:ssm:{r}:{a}:parameter{name}", "DataType": "text"}
+    params = [p("/prod/worker/db_host", "String", f"{cl}.cluster-{cid}.{r}.rds.amazonaws.com", 3),
+              p("/prod/worker/queue_url", "String", f"https://sqs.{r}.amazonaws.com/{a}/{q}", 1),
+              p("/prod/worker/legacy_access_key_id", "SecureString", ak, 2),
+              p("/prod/worker/legacy_secret_access_key", "SecureString", sk, 2)]
+    text = ("$ aws ssm get-parameters-by-path --path /prod/worker --recursive --with-decryption\n"
+            + json.dumps({"Parameters": params}, indent=4) + "\n")
+    return text, [a, cl, cid, q, sk, ak], ['"Type": "SecureString"', '"DataType": "text"']
+
+
+def _v13_ecs_exec(g: Gen):
+    r, cl, task = g.region(), g.name(g.pick(["pms", "ms"])), g.alnum(32, _HEX)
+    cred = _uuid(g)
+    text = (f"$ aws ecs execute-command --cluster {cl} --task {task} --container app --interactive --command \"/bin/sh\"\n\n"
+            "The Session Manager plugin was installed successfully. Use the AWS CLI to start a session.\n\n\n"
+            f"Starting session with SessionId: ecs-execute-command-{g.alnum(17, _HEX)}\n"
+            "# env | grep -E '^(AWS|ECS)' | sort\n"
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/" + cred + "\n"
+            f"AWS_DEFAULT_REGION={r}\nAWS_EXECUTION_ENV=AWS_ECS_FARGATE\nAWS_REGION={r}\n"
+            f"ECS_AGENT_URI=http://169.254.170.2/api/{task}-{g.r.randint(1000000000, 4000000000)}\n"
+            f"ECS_CONTAINER_METADATA_URI=http://169.254.170.2/v3/{task}-{g.r.randint(1000000000, 4000000000)}\n"
+            f"ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/{task}-{g.r.randint(1000000000, 4000000000)}\n"
+            "# exit\n\n\nExiting session with sessionId: ecs-execute-command-" + g.alnum(17, _HEX) + ".\n")
+    return text, [cl, task], ["AWS_EXECUTION_ENV=AWS_ECS_FARGATE", "169.254.170.2", "Session Manager plugin"]
+
+
+def _v13_batch(g: Gen):
+    r, a, q, ce, jd = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("pms"), g.name("msn")
+    jid = _uuid(g)
+    text = (f"$ aws batch describe-job-queues --job-queues {q}\n"
+            + json.dumps({"jobQueues": [{"jobQueueName": q, "jobQueueArn": f"arn:aws:batch:{r}:{a}:job-queue/{q}",
+                                         "state": "ENABLED", "status": "VALID", "priority": 10,
+                                         "computeEnvironmentOrder": [{"order": 1, "computeEnvironment":
+                                                                      f"arn:aws:batch:{r}:{a}:compute-environment/{ce}"}],
+                                         "jobStateTimeLimitActions": []}]}, indent=4)
+            + f"\n$ aws batch submit-job --job-name nightly-rollup --job-queue {q} --job-definition {jd}:12\n"
+            + json.dumps({"jobArn": f"arn:aws:batch:{r}:{a}:job/{jid}", "jobName": "nightly-rollup", "jobId": jid},
+                         indent=4)
+            + f"\n$ aws logs tail /aws/batch/job --log-stream-names {jd}/default/{g.alnum(32, _HEX)} --since 5m\n"
+            f"2024-05-14T10:12:03 Traceback (most recent call last):\n2024-05-14T10:12:03   File \"/app/rollup.py\", line 41\n"
+            "2024-05-14T10:12:03 MemoryError\n")
+    return text, [a, q, ce, jd], ['"status": "VALID"', "/aws/batch/job", "MemoryError"]
+
+
+# data and streaming
+def _v13_firehose_error(g: Gen):
+    r, a, fn, b, stream = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.bucket(), g.name("msn")
+    rec = {"attemptsMade": 4, "arrivalTimestamp": 1715681523118, "errorCode": "Lambda.FunctionError",
+           "errorMessage": "The Lambda function was successfully invoked but it returned an error result.",
+           "attemptEndingTimestamp": 1715681583904, "rawData": "eyJldmVudCI6ImNsaWNrIiwidXNlciI6NDJ9",
+           "lambdaArn": f"arn:aws:lambda:{r}:{a}:function:{fn}:$LATEST"}
+    key = f"errors/processing-failed/2024/05/14/10/{stream}-3-2024-05-14-10-12-03-{_uuid(g)}"
+    text = (f"$ aws s3 cp s3://{b}/{key} - | head -1 | jq .\n" + json.dumps(rec, indent=2) + "\n"
+            f"# delivery stream {stream} (Direct PUT -> S3), transform Lambda times out at 60 s\n")
+    return text, [a, fn, b, stream], ["Lambda.FunctionError", "processing-failed", "eyJldmVudCI6ImNsaWNrIiwidXNlciI6NDJ9"]
+
+
+def _v13_emr_serverless(g: Gen):
+    r, a, role, b, b2 = g.region(), g.account(), g.name("pms"), g.bucket(), g.bucket()
+    app, run = "00f" + g.alnum(13), "00f" + g.alnum(13)
+    out = {"jobRun": {"applicationId": app, "jobRunId": run, "name": "daily-sessionize",
+                      "arn": f"arn:aws:emr-serverless:{r}:{a}:/applications/{app}/jobruns/{run}",
+                      "createdBy": f"arn:aws:sts::{a}:assumed-role/{role}/airflow",
+                      "executionRole": f"arn:aws:iam::{a}:role/{role}", "state": "FAILED",
+                      "stateDetails": "Job failed, please check complete logs in configured logging destination. "
+                                      "ExitCode: 1. Last few exceptions: Caused by: java.io.FileNotFoundException: "
+                                      f"No such file or directory: s3://{b}/raw/sessions/dt=2024-05-13\n",
+                      "releaseLabel": "emr-7.1.0",
+                      "jobDriver": {"sparkSubmit": {"entryPoint": f"s3://{b2}/jobs/sessionize.py",
+                                                    "sparkSubmitParameters": "--conf spark.executor.cores=4 --conf spark.executor.memory=16g"}},
+                      "configurationOverrides": {"monitoringConfiguration": {
+                          "s3MonitoringConfiguration": {"logUri": f"s3://{b2}/emr-serverless-logs/"}}}}}
+    text = (f"aws emr-serverless get-job-run --application-id {app} --job-run-id {run}\n" + json.dumps(out, indent=2) + "\n")
+    return text, [a, role, b, b2, app, run], ["emr-7.1.0", "java.io.FileNotFoundException", "spark.executor.memory=16g"]
+
+
+def _v13_msk_iam(g: Gen):
+    r, a, name, cid = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.alnum(6)
+    uid = _uuid(g) + "-" + str(g.r.randint(2, 25))
+    brokers = ",".join(f"b-{n}.{name}.{cid}.c{g.r.randint(2, 9)}.kafka.{r}.amazonaws.com:9098" for n in (1, 2, 3))
+    text = (f"$ aws kafka get-bootstrap-brokers --cluster-arn arn:aws:kafka:{r}:{a}:cluster/{name}/{uid}\n"
+            + json.dumps({"BootstrapBrokerStringSaslIam": brokers}, indent=4)
+            + "\n$ cat client.properties\nsecurity.protocol=SASL_SSL\nsasl.mechanism=AWS_MSK_IAM\n"
+            "sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n"
+            "sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n"
+            f"$ bin/kafka-topics.sh --bootstrap-server {brokers.split(',')[0]} --command-config client.properties --list\n"
+            "__amazon_msk_canary\n__consumer_offsets\norders.v1\n")
+    return text, [a, name, cid], ["software.amazon.msk.auth.iam.IAMLoginModule", "AWS_MSK_IAM", "__amazon_msk_canary",
+                                  "orders.v1"]
+
+
+def _v13_glue_crawler(g: Gen):
+    a, crawler, db, b = g.account(), g.name(g.pick(["pms", "p_m_s"])), g.name("p_m_s"), g.bucket()
+    rid = _uuid(g)
+    text = (f"$ aws glue get-crawler --name {crawler} --query Crawler.Role --output text\n"
+            f"arn:aws:iam::{a}:role/service-role/AWSGlueServiceRole-{db}\n"
+            f"$ aws logs tail /aws-glue/crawlers --log-stream-names {crawler} --since 1h\n"
+            f"2024-05-14T10:12:03.118000+00:00 {crawler} [{rid}] BENCHMARK : Running Start Crawl for Crawler {crawler}\n"
+            f"2024-05-14T10:12:21.402000+00:00 {crawler} [{rid}] INFO : The crawl is running by consuming Amazon S3 events.\n"
+            f"2024-05-14T10:12:40.975000+00:00 {crawler} [{rid}] INFO : Created partitions with values [[2024, 05, 14]] for table clickstream in database {db}\n"
+            f"2024-05-14T10:12:41.003000+00:00 {crawler} [{rid}] ERROR : Insufficient Lake Formation permission(s) on "
+            f"s3://{b}/raw/clickstream/ (Database name: {db}, Table Name: clickstream) (Service: AWSGlue; Status Code: 400; "
+            f"Error Code: AccessDeniedException; Request ID: {_uuid(g)}; Proxy: null). For more information, see "
+            "Setting up IAM Permissions in the Developer Guide (http://docs.aws.amazon.com/glue/latest/dg/getting-started-access.html).\n"
+            f"2024-05-14T10:12:44.510000+00:00 {crawler} [{rid}] BENCHMARK : Crawler has finished running and is in state READY\n")
+    return text, [a, crawler, db, b], ["BENCHMARK : Running Start Crawl", "Insufficient Lake Formation permission(s)",
+                                    "http://docs.aws.amazon.com/glue/latest/dg/getting-started-access.html"]
+
+
+# operations: backup, quotas, health, scaling, load balancing, certificates, DNS, events
+def _v13_backup(g: Gen):
+    r, r2, a, vault, vault2, db = g.region(), g.region(), g.account(), g.name("pms"), g.name("pms"), g.name(g.pick(["pms", "ms"]))
+    job = _uuid(g)
+    plan = {"BackupPlan": {"BackupPlanName": "daily-35d-copy-dr", "Rules": [{
+        "RuleName": "daily", "TargetBackupVaultName": vault, "ScheduleExpression": "cron(0 5 ? * * *)",
+        "StartWindowMinutes": 60, "CompletionWindowMinutes": 180, "Lifecycle": {"DeleteAfterDays": 35},
+        "CopyActions": [{"Lifecycle": {"DeleteAfterDays": 90},
+                         "DestinationBackupVaultArn": f"arn:aws:backup:{r2}:{a}:backup-vault:{vault2}"}]}]}}
+    jobs = {"BackupJobs": [{"BackupJobId": job, "BackupVaultName": vault,
+                            "BackupVaultArn": f"arn:aws:backup:{r}:{a}:backup-vault:{vault}",
+                            "RecoveryPointArn": f"arn:aws:rds:{r}:{a}:snapshot:awsbackup:job-{job}",
+                            "ResourceArn": f"arn:aws:rds:{r}:{a}:db:{db}", "State": "COMPLETED",
+                            "IamRoleArn": f"arn:aws:iam::{a}:role/service-role/AWSBackupDefaultServiceRole",
+                            "ResourceType": "RDS", "BackupSizeInBytes": 53687091200}]}
+    text = ("Plan (get-backup-plan, trimmed):\n" + json.dumps(plan, indent=2) +
+            "\n\nLast night's job (list-backup-jobs --by-resource-type RDS --max-results 1):\n" + json.dumps(jobs, indent=2) + "\n")
+    return text, [a, vault, vault2, db], ["cron(0 5 ? * * *)", "AWSBackupDefaultServiceRole", '"State": "COMPLETED"']
+
+
+def _v13_service_quotas(g: Gen):
+    r, a, role = g.region(), g.account(), g.name("pms")
+    rid = g.alnum(32, _HEX)
+    text = ("$ aws service-quotas list-requested-service-quota-change-history --service-code ec2 --output json\n"
+            + json.dumps({"RequestedQuotas": [{
+                "Id": rid, "CaseId": str(g.r.randint(10**10, 10**11 - 1)), "ServiceCode": "ec2",
+                "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)", "QuotaCode": "L-1216C47A",
+                "QuotaName": "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+                "DesiredValue": 512.0, "Status": "CASE_OPENED", "Created": "2024-05-14T10:12:03.118000+00:00",
+                "Requester": json.dumps({"accountId": a, "callerArn": f"arn:aws:sts::{a}:assumed-role/{role}/{g.person()}"}),
+                "QuotaArn": f"arn:aws:servicequotas:{r}:{a}:ec2/L-1216C47A", "GlobalQuota": False, "Unit": "None",
+                "QuotaRequestedAtLevel": "ACCOUNT"}]}, indent=4) + "\n")
+    return text, [a, role], ["L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", "CASE_OPENED"]
+
+
+def _v13_health_email(g: Gen):
+    r, a, i, i2 = g.region(), g.account(), g.iid(), g.iid()
+    text = ("Subject: [Retirement Notification] Amazon EC2 Instance scheduled for retirement.\n"
+            "From: Amazon Web Services <no-reply-aws@amazon.com>\n\nHello,\n\n"
+            "EC2 has detected degradation of the underlying hardware hosting your Amazon EC2 instance "
+            f"(instance-ID: {i}) associated with your AWS account (AWS Account ID: {a}) in the {r} region. "
+            "Due to this degradation your instance could already be unreachable. We will stop your instance after "
+            "2024-05-28 02:00 UTC.\n\nThe following instances are also affected:\n"
+            f"{i2}\n\nYou can find more information about this event on the AWS Health Dashboard: "
+            "https://health.aws.amazon.com/health/home#/account/event-log?eventID=arn:aws:health:" + r
+            + "::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED_"
+            + g.alnum(6, _HEX) + "&eventTab=details\n\nSincerely,\nAmazon Web Services\n")
+    return text, [i, i2, a], ["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", f"in the {r} region", "no-reply-aws@amazon.com"]
+
+
+def _v13_asg_activities(g: Gen):
+    r, a, asg, i, sub, az = g.region(), g.account(), g.name(g.pick(["pms", "msn"])), g.iid(), g.hexid("subnet"), ""
+    az = r + g.pick("abc")
+    act = {"Activities": [{
+        "ActivityId": _uuid(g), "AutoScalingGroupName": asg,
+        "Description": f"Launching a new EC2 instance: {i}",
+        "Cause": "At 2024-05-14T10:12:03Z an instance was started in response to a difference between desired and "
+                 "actual capacity, increasing the capacity from 2 to 3.",
+        "StartTime": "2024-05-14T10:12:05.118Z", "EndTime": "2024-05-14T10:12:37Z", "StatusCode": "Successful",
+        "Progress": 100, "Details": json.dumps({"Subnet ID": sub, "Availability Zone": az}),
+        "AutoScalingGroupARN": f"arn:aws:autoscaling:{r}:{a}:autoScalingGroup:{_uuid(g)}:autoScalingGroupName/{asg}"}]}
+    text = (f"$ aws autoscaling describe-scaling-activities --auto-scaling-group-name {asg} --max-items 1\n"
+            + json.dumps(act, indent=4) + "\n")
+    return text, [a, asg, i, sub], ["increasing the capacity from 2 to 3", '"StatusCode": "Successful"']
+
+
+def _v13_target_health(g: Gen):
+    r, a = g.region(), g.account()
+    tg, tgh = _v13_lb(g)
+    i1, i2 = g.iid(), g.iid()
+    head = f"$ aws elbv2 describe-target-health --target-group-arn arn:aws:elasticloadbalancing:{r}:{a}:targetgroup/{tg}/{tgh} --output table\n"
+    rows = [[i1, "8080", "unhealthy", "Target.FailedHealthChecks"], [i2, "8080", "healthy", ""]]
+    table = _v12_cli_table("DescribeTargetHealth", "TargetHealthDescriptions",
+                           ["Target.Id", "Port", "State", "Reason"], rows)
+    return head + table + "\n", [a, tg, tgh, i1, i2], ["Target.FailedHealthChecks", "DescribeTargetHealth"]
+
+
+def _v13_acm(g: Gen):
+    r, a, cert = g.region(), g.account(), _uuid(g)
+    lb, lbh = _v13_lb(g)
+    dom = g.pick(["shop.example.net", "api.example.org", "portal.example.com"])
+    out = {"Certificate": {
+        "CertificateArn": f"arn:aws:acm:{r}:{a}:certificate/{cert}", "DomainName": dom,
+        "SubjectAlternativeNames": [dom],
+        "DomainValidationOptions": [{"DomainName": dom, "ValidationDomain": dom, "ValidationStatus": "PENDING_VALIDATION",
+                                     "ResourceRecord": {"Name": f"_{g.alnum(32, _HEX)}.{dom}.", "Type": "CNAME",
+                                                        "Value": f"_{g.alnum(32, _HEX)}.{g.alnum(10, 'abcdefghijklmnopqrstuvwxyz')}.acm-validations.aws."},
+                                     "ValidationMethod": "DNS"}],
+        "InUseBy": [f"arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/app/{lb}/{lbh}"],
+        "Status": "PENDING_VALIDATION", "Type": "AMAZON_ISSUED", "KeyAlgorithm": "RSA-2048", "RenewalEligibility": "INELIGIBLE"}}
+    text = f"aws acm describe-certificate --certificate-arn arn:aws:acm:{r}:{a}:certificate/{cert}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, cert, lb, lbh], ["acm-validations.aws.", "PENDING_VALIDATION", dom, "AMAZON_ISSUED"]
+
+
+def _v13_cf_invalidation(g: Gen):
+    dist, inv = "E" + g.alnum(13, _V13_UPPER), "I" + g.alnum(13, _V13_UPPER) + g.alnum(12, _V13_UPPER)
+    dom = f"d{g.alnum(13, 'abcdefghijklmnopqrstuvwxyz0123456789')}.cloudfront.net"
+    text = (f"$ aws cloudfront create-invalidation --distribution-id {dist} --paths '/index.html' '/static/*'\n"
+            + json.dumps({"Location": f"https://cloudfront.amazonaws.com/2020-05-31/distribution/{dist}/invalidation/{inv}",
+                          "Invalidation": {"Id": inv, "Status": "InProgress", "CreateTime": "2024-05-14T10:12:03.118000+00:00",
+                                           "InvalidationBatch": {"Paths": {"Quantity": 2, "Items": ["/index.html", "/static/*"]},
+                                                                 "CallerReference": "cli-1715681523-417230"}}}, indent=4)
+            + f"\n$ curl -sI https://{dom}/index.html | grep -i x-cache\nx-cache: Miss from cloudfront\n")
+    return text, [dist, dom], ["InProgress", "x-cache: Miss from cloudfront", "2020-05-31", "cli-1715681523-417230"]
+
+
+def _v13_r53_change(g: Gen):
+    r, zone = g.region(), "Z0" + g.alnum(g.r.randint(17, 19), _V13_UPPER)
+    lb, lbh = _v13_lb(g)
+    dns = f"dualstack.{lb}-{g.r.randint(100000000, 1999999999)}.{r}.elb.amazonaws.com."
+    batch = {"Comment": "cut over api to the new ALB", "Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": "api.example.org.", "Type": "A",
+        "AliasTarget": {"HostedZoneId": _V13_ELB_ZONE[r], "DNSName": dns, "EvaluateTargetHealth": True}}}]}
+    cid = "C" + g.alnum(20, _V13_UPPER)
+    text = ("$ cat change.json\n" + json.dumps(batch, indent=2)
+            + f"\n$ aws route53 change-resource-record-sets --hosted-zone-id {zone} --change-batch file://change.json\n"
+            + json.dumps({"ChangeInfo": {"Id": f"/change/{cid}", "Status": "PENDING",
+                                         "SubmittedAt": "2024-05-14T10:12:03.118000+00:00",
+                                         "Comment": "cut over api to the new ALB"}}, indent=4) + "\n")
+    return text, [zone, lb], [_V13_ELB_ZONE[r], '"Action": "UPSERT"', "api.example.org."]
+
+
+def _v13_rds_event(g: Gen):
+    r, a, db, topic = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("pms")
+    msg = {"Event Source": "db-instance", "Event Time": "2024-05-14 10:12:03.118",
+           "Identifier Link": f"https://console.aws.amazon.com/rds/home?region={r}#dbinstance:id={db}",
+           "Source ID": db, "Source ARN": f"arn:aws:rds:{r}:{a}:db:{db}",
+           "Event ID": "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/USER_Events.html#RDS-EVENT-0089",
+           "Event Message": "The DB instance has consumed more than 90% of its allocated storage."}
+    text = ("Subject: RDS Notification Message\n\n" + json.dumps(msg) + "\n\n--\nIf you wish to stop receiving "
+            "notifications from this topic, please click or visit the link below to unsubscribe:\n"
+            f"https://sns.{r}.amazonaws.com/unsubscribe.html?SubscriptionArn=arn:aws:sns:{r}:{a}:{topic}:{_uuid(g)}"
+            "&Endpoint=dba-team@example.com\n")
+    return text, [a, db, topic], ["RDS-EVENT-0089", '"Event Source": "db-instance"', "dba-team@example.com"]
+
+
+def _v13_synthetics(g: Gen):
+    r, a = g.region(), g.account()
+    canary = g.name(g.pick(["ms", "msn"]))[:21]
+    lb, lbh = _v13_lb(g)
+    host = f"{lb}-{g.r.randint(100000000, 1999999999)}.{r}.elb.amazonaws.com"
+    text = ("INFO: Start Canary\nINFO: Synthetics runtime version: syn-nodejs-puppeteer-7.0\n"
+            f"INFO: Navigating to url: https://{host}/healthz\n"
+            "ERROR: Canary error: \nError: Failed to load url: https://" + host + "/healthz: net::ERR_CONNECTION_TIMED_OUT\n"
+            "    at Synthetics.executeStep (/opt/nodejs/node_modules/Synthetics.js:327:19)\n"
+            f"INFO: Uploading screenshots to s3://cw-syn-results-{a}-{r}/canary/{r}/{canary}-{g.alnum(4, _HEX)}-{g.alnum(12, _HEX)}/"
+            "2024/05/14/10/12-03-118/\nINFO: Publishing metric: SuccessPercent 0\nINFO: Canary execution finished\n")
+    return text, [a, canary, lb], ["syn-nodejs-puppeteer-7.0", "net::ERR_CONNECTION_TIMED_OUT", "SuccessPercent 0"]
+
+
+# security
+def _v13_waf_log(g: Gen):
+    r, a, acl, aclid = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), _uuid(g)
+    lb, lbh = _v13_lb(g)
+    rec = {"timestamp": 1715681523118, "formatVersion": 1,
+           "webaclId": f"arn:aws:wafv2:{r}:{a}:regional/webacl/{acl}/{aclid}",
+           "terminatingRuleId": "AWS-AWSManagedRulesSQLiRuleSet", "terminatingRuleType": "MANAGED_RULE_GROUP",
+           "action": "BLOCK", "terminatingRuleMatchDetails": [{"conditionType": "SQL_INJECTION", "location": "BODY",
+                                                                "matchedData": ["'", "OR", "1=1"]}],
+           "httpSourceName": "ALB", "httpSourceId": f"{a}-app/{lb}/{lbh}",
+           "ruleGroupList": [{"ruleGroupId": "AWS#AWSManagedRulesSQLiRuleSet", "terminatingRule": {"ruleId": "SQLi_BODY", "action": "BLOCK"}}],
+           "rateBasedRuleList": [], "nonTerminatingMatchingRules": [],
+           "httpRequest": {"clientIp": "203.0.113.77", "country": "NL",
+                           "headers": [{"name": "Host", "value": "shop.example.net"}, {"name": "User-Agent", "value": "sqlmap/1.8.4#stable"}],
+                           "uri": "/api/login", "args": "", "httpVersion": "HTTP/1.1", "httpMethod": "POST",
+                           "requestId": f"1-{g.alnum(8, _HEX)}-{g.alnum(24, _HEX)}"}}
+    text = json.dumps(rec, separators=(",", ":")) + "\n"
+    return text, [a, acl, aclid, lb, lbh], ["AWS-AWSManagedRulesSQLiRuleSet", "203.0.113.77", "sqlmap/1.8.4#stable",
+                                            '"httpSourceName":"ALB"']
+
+
+def _v13_nfw_alert(g: Gen):
+    r, a, fw = g.region(), g.account(), g.name(g.pick(["pms", "ms"]))
+    az = r + g.pick("abc")
+    rec = {"firewall_name": fw, "availability_zone": az, "event_timestamp": str(int(_v13_epoch(g))),
+           "event": {"timestamp": "2024-05-14T10:12:03.118402+0000", "flow_id": g.r.randint(10**14, 10**15),
+                     "event_type": "alert", "src_port": g.r.randint(30000, 60000),
+                     "dest_ip": "198.51.100.23", "dest_port": 443, "proto": "TCP", "app_proto": "tls",
+                     "alert": {"action": "blocked", "signature_id": 5, "rev": 0,
+                               "signature": "not matching any TLS allowlisted FQDNs", "category": "", "severity": 3},
+                     "tls": {"sni": "paste.example.com", "version": "TLS 1.3"}}}
+    text = (f"# s3://aws-nfw-logs-{a}/AWSLogs/{a}/network-firewall/alert/{r}/2024/05/14/10/"
+            f"{a}_network-firewall_alert_{fw}_20240514T1015Z_{g.alnum(8, _HEX)}.log.gz\n" + json.dumps(rec) + "\n")
+    return text, [a, fw], ["198.51.100.23", "paste.example.com", "not matching any TLS allowlisted FQDNs"]
+
+
+def _v13_resolver_log(g: Gen):
+    r, a, vpc, i = g.region(), g.account(), g.hexid("vpc"), g.iid()
+    cl, cid = g.name(g.pick(["pms", "ms"])), g.alnum(12)
+    rec = {"version": "1.100000", "account_id": a, "region": r, "vpc_id": vpc,
+           "query_timestamp": "2024-05-14T10:12:03Z", "query_name": f"{cl}.cluster-ro-{cid}.{r}.rds.amazonaws.com.",
+           "query_type": "A", "query_class": "IN", "rcode": "NXDOMAIN", "answers": [],
+           "srcport": str(g.r.randint(30000, 60000)), "transport": "UDP", "srcids": {"instance": i},
+           "firewall_rule_action": "ALERT", "firewall_rule_group_id": "rslvr-frg-" + g.alnum(16, _HEX),
+           "firewall_domain_list_id": "rslvr-fdl-" + g.alnum(16, _HEX)}
+    text = "Resolver query log (one record):\n```\n" + json.dumps(rec, indent=1) + "\n```\n"
+    return text, [a, vpc, i, cl, cid], ["NXDOMAIN", '"version": "1.100000"', '"firewall_rule_action": "ALERT"']
+
+
+def _v13_sechub_action(g: Gen):
+    r, a, fn = g.region(), g.account(), g.name(g.pick(["pms", "ms"]))
+    text = ('$ aws securityhub create-action-target --name "Send to Jira" --id SendToJira '
+            '--description "Open a Jira ticket for the selected findings"\n'
+            + json.dumps({"ActionTargetArn": f"arn:aws:securityhub:{r}:{a}:action/custom/SendToJira"}, indent=4) + "\n"
+            "$ aws events put-rule --name securityhub-send-to-jira --event-pattern '"
+            + json.dumps({"source": ["aws.securityhub"], "detail-type": ["Security Hub Findings - Custom Action"],
+                          "resources": [f"arn:aws:securityhub:{r}:{a}:action/custom/SendToJira"]})
+            + "'\n$ aws events put-targets --rule securityhub-send-to-jira --targets "
+            f"Id=jira,Arn=arn:aws:lambda:{r}:{a}:function:{fn}\n")
+    return text, [a, fn], ["Security Hub Findings - Custom Action", "aws.securityhub"]
+
+
+def _v13_gd_malware_s3(g: Gen):
+    r, a, b, plan = g.region(), g.account(), g.bucket(), g.alnum(20)
+    ev = {"version": "0", "id": _uuid(g), "detail-type": "GuardDuty Malware Protection Object Scan Result",
+          "source": "aws.guardduty", "account": a, "time": "2024-05-14T10:12:03Z", "region": r,
+          "resources": [f"arn:aws:guardduty:{r}:{a}:malware-protection-plan/{plan}"],
+          "detail": {"schemaVersion": "1.0", "scanStatus": "COMPLETED", "resourceType": "S3_OBJECT",
+                     "s3ObjectDetails": {"bucketName": b, "objectKey": "uploads/2024/05/invoice-8812.pdf",
+                                         "eTag": g.alnum(32, _HEX), "versionId": g.alnum(32, _B64[:62] + "._"),
+                                         "s3Throttled": False},
+                     "scanResultDetails": {"scanResultStatus": "THREATS_FOUND",
+                                           "threats": [{"name": "EICAR-Test-File (not a virus)"}]}}}
+    text = json.dumps(ev, indent=2) + "\n"
+    return text, [a, b, plan], ["THREATS_FOUND", "EICAR-Test-File (not a virus)", "uploads/2024/05/invoice-8812.pdf"]
+
+
+def _v13_reachability(g: Gen):
+    r, a, sg, eni, nia, nip, i = (g.region(), g.account(), g.hexid("sg"), g.hexid("eni"), g.hexid("nia"),
+                                  g.hexid("nip"), g.iid())
+    out = {"NetworkInsightsAnalyses": [{
+        "NetworkInsightsAnalysisId": nia,
+        "NetworkInsightsAnalysisArn": f"arn:aws:ec2:{r}:{a}:network-insights-analysis/{nia}",
+        "NetworkInsightsPathId": nip, "Status": "succeeded", "NetworkPathFound": False,
+        "Explanations": [{"Direction": "ingress", "ExplanationCode": "ENI_SG_RULES_MISMATCH",
+                          "NetworkInterface": {"Id": eni, "Arn": f"arn:aws:ec2:{r}:{a}:network-interface/{eni}"},
+                          "SecurityGroups": [{"Id": sg, "Arn": f"arn:aws:ec2:{r}:{a}:security-group/{sg}"}],
+                          "Destination": {"Id": i, "Arn": f"arn:aws:ec2:{r}:{a}:instance/{i}"},
+                          "Port": 5432, "Protocol": "tcp"}]}]}
+    text = f"aws ec2 describe-network-insights-analyses --network-insights-path-id {nip}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, sg, eni, nia, nip, i], ["ENI_SG_RULES_MISMATCH", '"NetworkPathFound": false']
+
+
+def _v13_ram(g: Gen):
+    r, a, a2, share, sub = g.region(), g.account(), g.account(), g.name("pms"), g.hexid("subnet")
+    ou, org = f"ou-{g.alnum(4)}-{g.alnum(8)}", g.org()
+    text = (f"$ aws ram get-resource-shares --resource-owner SELF --name {share} --query 'resourceShares[0]'\n"
+            + json.dumps({"resourceShareArn": f"arn:aws:ram:{r}:{a}:resource-share/{_uuid(g)}", "name": share,
+                          "owningAccountId": a, "allowExternalPrincipals": False, "status": "ACTIVE"}, indent=4)
+            + f"\n$ aws ram list-principals --resource-owner SELF --query 'principals[].id' --output text\n{ou}\t{a2}\n"
+            "$ aws ram list-resources --resource-owner SELF --output text\n"
+            f"RESOURCES\t2024-03-02T09:41:17.118000+00:00\t2024-03-02T09:41:17.118000+00:00\t"
+            f"arn:aws:ec2:{r}:{a}:subnet/{sub}\tarn:aws:ram:{r}:{a}:resource-share/{g.alnum(8, _HEX)}\tAVAILABLE\tec2:Subnet\n"
+            f"# organization arn:aws:organizations::{a}:organization/{org}\n")
+    return text, [a, a2, share, sub, ou, org], ['"status": "ACTIVE"', "ec2:Subnet", "AVAILABLE"]
+
+
+# organisations and billing
+def _v13_aft_request(g: Gen):
+    a, name, ou = g.account(), g.name(g.pick(["pms", "ms"])), f"ou-{g.alnum(4)}-{g.alnum(8)}"
+    text = ('module "' + name.replace("-", "_") + '" {\n  source = "./modules/aft-account-request"\n\n'
+            "  control_tower_parameters = {\n"
+            f"    AccountEmail              = \"aws+{name}@example.com\"\n"
+            f"    AccountName               = \"{name}\"\n"
+            f"    ManagedOrganizationalUnit = \"Workloads ({ou})\"\n"
+            "    SSOUserEmail              = \"platform@example.com\"\n    SSOUserFirstName          = \"Platform\"\n"
+            "    SSOUserLastName           = \"Team\"\n  }\n\n  account_tags = {\n    \"cost-center\" = \"CC-4410\"\n  }\n\n"
+            "  change_management_parameters = {\n    change_requested_by = \"platform\"\n    change_reason       = \"new workload\"\n  }\n\n"
+            f"  account_customizations_name = \"{name}-baseline\"\n}}\n\n"
+            "$ aws organizations describe-create-account-status --create-account-request-id car-" + g.alnum(32, _HEX) + "\n"
+            + json.dumps({"CreateAccountStatus": {"AccountName": name, "State": "SUCCEEDED", "AccountId": a,
+                                                  "RequestedTimestamp": "2024-05-14T10:12:03.118000+00:00"}}, indent=4) + "\n")
+    return text, [a, name, ou], ["control_tower_parameters", '"State": "SUCCEEDED"', "CC-4410"]
+
+
+def _v13_budget_email(g: Gen):
+    a, budget = g.account(), g.name(g.pick(["pms", "ms"])) + "-monthly"
+    text = ("Subject: AWS Budgets: " + budget + " has exceeded your alert threshold\n\n"
+            "AWS Budget Notification May 14, 2024\n"
+            f"AWS Account {a}\n\nDear AWS Customer,\n\n"
+            f"You requested that we alert you when the ACTUAL Cost associated with your {budget} budget is greater "
+            "than $4,000.00 for the current month. The ACTUAL Cost associated with this budget is $4,213.57. You can "
+            "find additional details below and by accessing the AWS Budgets dashboard.\n\n"
+            f"Budget Name\t{budget}\nBudget Type\tCost\nBudgeted Amount\t$5,000.00\nAlert Type\tACTUAL\n"
+            "Alert Threshold\t> $4,000.00\nACTUAL Amount\t$4,213.57\n\n"
+            f"Go to the AWS Budgets dashboard: https://console.aws.amazon.com/billing/home#/budgets/details?name={budget}\n")
+    return text, [a, budget], ["$4,213.57", "Budget Type\tCost", "Alert Type\tACTUAL"]
+
+
+def _v13_cost_anomaly(g: Gen):
+    a, a2, mon, acct_name = g.account(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("ms")
+    mid, aid = _uuid(g), _uuid(g)
+    msg = {"accountId": a, "anomalyDetailsLink": f"https://console.aws.amazon.com/cost-management/home#/anomaly-detection/monitors/{mid}/anomalies/{aid}",
+           "anomalyEndDate": "2024-05-14T00:00:00Z", "anomalyId": aid, "anomalyScore": {"currentScore": 0.71, "maxScore": 0.71},
+           "anomalyStartDate": "2024-05-13T00:00:00Z", "dimensionalValue": "Amazon Elastic Compute Cloud - Compute",
+           "impact": {"maxImpact": 612.0, "totalActualSpend": 1740.22, "totalExpectedSpend": 1128.0, "totalImpact": 612.22},
+           "monitorArn": f"arn:aws:ce::{a}:anomalymonitor/{mid}", "monitorName": mon,
+           "rootCauses": [{"linkedAccount": a2, "linkedAccountName": acct_name, "region": "us-east-1",
+                           "service": "Amazon Elastic Compute Cloud - Compute", "usageType": "USE1-BoxUsage:m5.4xlarge"}],
+           "subscriptionId": _uuid(g), "subscriptionName": "daily-digest"}
+    text = "Cost anomaly alert (SNS) — who owns this linked account?\n" + json.dumps(msg, indent=2) + "\n"
+    return text, [a, a2, mon, acct_name, mid], ["USE1-BoxUsage:m5.4xlarge", "Amazon Elastic Compute Cloud - Compute", "612.22"]
+
+
+# hosts and configuration management
+def _v13_cloud_init(g: Gen):
+    r, i, b = g.region(), g.iid(), g.bucket()
+    host = _node_host(g, r)
+    short = host.split(".")[0]
+    mac = ":".join(g.alnum(2, _HEX) for _ in range(6))
+    text = (f"$ aws ec2 get-console-output --instance-id {i} --latest --output text | tail -n 24\n"
+            f"{i}\t2024-05-14T10:12:03+00:00\n"
+            "[   12.441021] cloud-init[2131]: Cloud-init v. 22.2.2 running 'init' at Tue, 14 May 2024 10:11:48 +0000. Up 12.38 seconds.\n"
+            "[   12.512274] cloud-init[2131]: ci-info: ++++++++++++++++++++++++++++Net device info+++++++++++++++++++++++++++++\n"
+            "[   12.513880] cloud-init[2131]: ci-info: +--------+------+------------------+---------------+--------+-------------------+\n"
+            "[   12.515310] cloud-init[2131]: ci-info: | Device |  Up  |     Address      |      Mask     | Scope  |     Hw-Address    |\n"
+            f"[   12.518841] cloud-init[2131]: ci-info: |  ens5  | True | fe80::{g.alnum(4, _HEX)}:ff:fe12:3456/64 |       .       |  link  | {mac} |\n"
+            "[   12.520093] cloud-init[2131]: ci-info: +--------+------+------------------+---------------+--------+-------------------+\n"
+            f"[   31.004577] cloud-init[2502]: + aws s3 cp s3://{b}/bootstrap/worker.sh /tmp/worker.sh\n"
+            f"[   31.912430] cloud-init[2502]: download: s3://{b}/bootstrap/worker.sh to ../tmp/worker.sh\n"
+            f"[   32.118002] cloud-init[2502]: + hostnamectl set-hostname {short}\n"
+            "[   33.610291] cloud-init[2502]: Cloud-init v. 22.2.2 finished at Tue, 14 May 2024 10:12:09 +0000. Datasource DataSourceEc2Local.  Up 33.55 seconds\n"
+            "[   33.702114] cloud-init[2502]: #############################################################\n"
+            "[   33.703555] cloud-init[2502]: -----BEGIN SSH HOST KEY FINGERPRINTS-----\n"
+            f"[   33.705001] cloud-init[2502]: 256 SHA256:{g.alnum(43, _B64[:62])} no comment (ECDSA)\n"
+            "[   33.706419] cloud-init[2502]: -----END SSH HOST KEY FINGERPRINTS-----\n")
+    return text, [i, b, short], ["Cloud-init v. 22.2.2", "BEGIN SSH HOST KEY FINGERPRINTS", "DataSourceEc2Local"]
+
+
+def _v13_ecs_config(g: Gen):
+    r, a, cl = g.region(), g.account(), g.name(g.pick(["pms", "ms", "msn"]))
+    ci = [g.alnum(32, _HEX) for _ in range(2)]
+    text = ("#!/bin/bash\n# launch template user data (ECS-optimized AL2023)\ncat <<'EOF' >> /etc/ecs/ecs.config\n"
+            f"ECS_CLUSTER={cl}\nECS_ENABLE_SPOT_INSTANCE_DRAINING=true\nECS_CONTAINER_STOP_TIMEOUT=90s\n"
+            'ECS_CONTAINER_INSTANCE_TAGS={"team":"payments"}\nECS_ENABLE_CONTAINER_METADATA=true\nEOF\n\n'
+            f"$ aws ecs list-container-instances --cluster {cl} --status DRAINING\n"
+            + json.dumps({"containerInstanceArns": [f"arn:aws:ecs:{r}:{a}:container-instance/{cl}/{c}" for c in ci]}, indent=4) + "\n")
+    return text, [cl, a, *ci], ["ECS_ENABLE_SPOT_INSTANCE_DRAINING=true", "ECS_CONTAINER_STOP_TIMEOUT=90s", "--status DRAINING"]
+
+
+def _v13_nodeadm(g: Gen):
+    r, cl, eid = g.region(), g.name(g.pick(["pms", "ms"])), g.alnum(32, "0123456789ABCDEF")
+    ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lJ" + g.alnum(60, _B64[:62])
+    text = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\n--BOUNDARY\n"
+            "Content-Type: application/node.eks.aws\n\n---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\n"
+            "spec:\n  cluster:\n"
+            f"    name: {cl}\n    apiServerEndpoint: https://{eid}.gr7.{r}.eks.amazonaws.com\n"
+            f"    certificateAuthority: {ca}\n    cidr: 172.20.0.0/16\n  kubelet:\n    config:\n      maxPods: 58\n"
+            "    flags:\n      - --node-labels=workload=batch,karpenter.sh/capacity-type=spot\n\n--BOUNDARY--\n\n"
+            "# the AL2 equivalent we are replacing:\n"
+            f"/etc/eks/bootstrap.sh {cl} --apiserver-endpoint 'https://{eid}.gr7.{r}.eks.amazonaws.com' "
+            "--b64-cluster-ca \"$CA\" --container-runtime containerd --kubelet-extra-args '--max-pods=58'\n")
+    return text, [cl, eid], ["node.eks.aws/v1alpha1", "maxPods: 58", "karpenter.sh/capacity-type=spot"]
+
+
+def _v13_ec2launch(g: Gen):
+    r, i, b = g.region(), g.iid(), g.bucket()
+    host = "EC2AMAZ-" + g.alnum(7, _V13_UPPER)
+    text = ("PS C:\\> Get-Content C:\\ProgramData\\Amazon\\EC2Launch\\log\\agent.log -Tail 9\n"
+            "2024-05-14 10:11:41 Info: EC2Launch Service starting\n"
+            "2024-05-14 10:11:41 Info: Version: 2.0.1924\n"
+            f"2024-05-14 10:11:42 Info: Instance ID: {i}\n"
+            f"2024-05-14 10:11:42 Info: Region: {r}\n"
+            f"2024-05-14 10:11:43 Info: Stage: preReady completed. Hostname {host}\n"
+            "2024-05-14 10:11:55 Info: Run: executeScript\n"
+            f"2024-05-14 10:11:58 Info: Script output: Copy-S3Object -BucketName {b} -Key installers/agent.msi -LocalFile C:\\Temp\\agent.msi\n"
+            "2024-05-14 10:12:31 Error: Script exited with code 1603\n"
+            "2024-05-14 10:12:31 Info: Stage: postReady completed with errors\n")
+    return text, [i, b], ["EC2Launch Service starting", "Version: 2.0.1924", "exited with code 1603"]
+
+
+def _v13_ps_transcript(g: Gen):
+    a, i, b, role = g.account(), g.iid(), g.bucket(), g.name("pms")
+    host = "EC2AMAZ-" + g.alnum(7, _V13_UPPER)
+    text = ("**********************\nWindows PowerShell transcript start\nStart time: 20240514101203\n"
+            f"Username: {host}\\Administrator\nRunAs User: {host}\\Administrator\nConfiguration Name: \n"
+            f"Machine: {host} (Microsoft Windows NT 10.0.20348.0)\nHost Application: C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\n"
+            "Process ID: 4312\nPSVersion: 5.1.20348.2400\n**********************\n"
+            "PS C:\\Users\\Administrator> Invoke-RestMethod http://169.254.169.254/latest/meta-data/instance-id\n"
+            f"{i}\nPS C:\\Users\\Administrator> (Get-STSCallerIdentity).Arn\n"
+            f"arn:aws:sts::{a}:assumed-role/{role}/{i}\n"
+            f"PS C:\\Users\\Administrator> Write-S3Object -BucketName {b} -File C:\\logs\\iis.zip -Key diag/{i}/iis.zip\n"
+            "PS C:\\Users\\Administrator> Stop-Transcript\n**********************\nWindows PowerShell transcript end\n"
+            "End time: 20240514101329\n**********************\n")
+    return text, [i, a, role, b], ["Windows PowerShell transcript start", "169.254.169.254", "PSVersion: 5.1.20348.2400"]
+
+
+def _v13_ansible_run(g: Gen):
+    r, a, i, vpc, sub, prof = g.region(), g.account(), g.iid(), g.hexid("vpc"), g.hexid("subnet"), g.name("pms")
+    aipa, ami = "AIPA" + g.alnum(17, _B32), g.hexid("ami")
+    res = {"changed": True, "instance_ids": [i], "instances": [{
+        "ami_launch_index": 0, "image_id": ami, "instance_id": i, "instance_type": "t3.medium",
+        "iam_instance_profile": {"arn": f"arn:aws:iam::{a}:instance-profile/{prof}", "id": aipa},
+        "placement": {"availability_zone": r + "b"}, "subnet_id": sub, "vpc_id": vpc, "state": {"code": 16, "name": "running"}}]}
+    text = ("PLAY [launch workers] **********************************************************\n\n"
+            "TASK [amazon.aws.ec2_instance : launch] ****************************************\n"
+            f"changed: [localhost] => {json.dumps(res)}\n\n"
+            "PLAY RECAP *********************************************************************\n"
+            "localhost                  : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0\n")
+    return text, [i, a, vpc, sub, prof, aipa, ami], ["PLAY RECAP", "amazon.aws.ec2_instance", '"instance_type": "t3.medium"']
+
+
+def _v13_ohai(g: Gen):
+    r, a, i, ami, sg, sub, vpc, prof = (g.region(), g.account(), g.iid(), g.hexid("ami"), g.hexid("sg"), g.hexid("subnet"),
+                                        g.hexid("vpc"), g.name("pms"))
+    aipa, mac = "AIPA" + g.alnum(17, _B32), ":".join(g.alnum(2, _HEX) for _ in range(6))
+    host = _node_host(g, r)
+    out = {"ami_id": ami, "ami_launch_index": "0", "ami_manifest_path": "(unknown)", "hostname": host,
+           "iam": {"info": {"Code": "Success", "LastUpdated": "2024-05-14T10:01:17Z",
+                            "InstanceProfileArn": f"arn:aws:iam::{a}:instance-profile/{prof}", "InstanceProfileId": aipa}},
+           "instance_id": i, "instance_type": "c6i.2xlarge", "mac": mac,
+           "network_interfaces_macs": {mac: {"device_number": "0", "owner_id": a, "security_group_ids": sg,
+                                             "subnet_id": sub, "vpc_id": vpc}},
+           "placement_availability_zone": r + "a", "region": r, "account_id": a}
+    text = "$ sudo ohai ec2\n" + json.dumps(out, indent=2) + "\n"
+    return text, [a, i, ami, sg, sub, vpc, prof, aipa, host], ['"instance_type": "c6i.2xlarge"', "ami_manifest_path"]
+
+
+# delivery, dashboards, wiki, git
+def _v13_flux_ecr(g: Gen):
+    r, a, repo, chart = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("ms")
+    text = ("apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata:\n  name: platform-config\n"
+            "  namespace: flux-system\nspec:\n  interval: 5m\n  provider: aws\n"
+            f"  url: oci://{a}.dkr.ecr.{r}.amazonaws.com/{repo}\n  ref:\n    tag: latest\n---\n"
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: internal-charts\n"
+            "  namespace: flux-system\nspec:\n  type: oci\n  provider: aws\n"
+            f"  url: oci://{a}.dkr.ecr.{r}.amazonaws.com/charts\n---\n"
+            "$ flux get sources helm -A\nNAMESPACE  \tNAME           \tREVISION\tSUSPENDED\tREADY\tMESSAGE\n"
+            "flux-system\tinternal-charts\t        \tFalse    \tFalse\tfailed to login to registry "
+            f"'{a}.dkr.ecr.{r}.amazonaws.com': unable to get authorization token\n"
+            f"$ flux get sources helm -A  # chart {chart} pending\n")
+    return text, [a, repo, chart], ["source.toolkit.fluxcd.io/v1beta2", "provider: aws", "unable to get authorization token"]
+
+
+def _v13_datadog_dash(g: Gen):
+    a, q, fn, i = g.account(), g.name(g.pick(["pms", "msn"])), g.name(g.pick(["pms", "ms"])), g.iid()
+    dash = {"title": "Checkout – queue health", "layout_type": "ordered",
+            "template_variables": [{"name": "account", "prefix": "aws_account", "available_values": [], "default": a}],
+            "widgets": [
+                {"definition": {"type": "timeseries", "title": "Backlog",
+                                "requests": [{"q": f"avg:aws.sqs.approximate_number_of_messages_visible{{queuename:{q},$account}} by {{queuename}}",
+                                              "display_type": "line"}]}},
+                {"definition": {"type": "query_value", "title": "Lambda errors",
+                                "requests": [{"q": f"sum:aws.lambda.errors{{functionname:{fn}}}.as_count()", "aggregator": "sum"}]}},
+                {"definition": {"type": "event_stream", "query": f"sources:cloudwatch host:{i} status:error"}}]}
+    text = json.dumps(dash, indent=2, ensure_ascii=False) + "\n"
+    return text, [a, q, fn, i], ["aws.sqs.approximate_number_of_messages_visible", ".as_count()", '"prefix": "aws_account"']
+
+
+def _v13_nrql(g: Gen):
+    a, i, fn, lg = g.account(), g.iid(), g.name(g.pick(["pms", "ms"])), g.name("ms")
+    text = ("-- CPU of the noisy worker\n"
+            "SELECT average(provider.cpuUtilization.Average) FROM ComputeSample WHERE provider = 'Ec2Instance' "
+            f"AND entityName = '{i}' SINCE 3 hours ago TIMESERIES\n\n"
+            "-- errors from the function, by account\n"
+            f"FROM Log SELECT count(*) WHERE aws.logGroup = '/aws/lambda/{fn}' AND aws.accountId = '{a}' "
+            "AND level = 'ERROR' FACET aws.logStream SINCE 1 day ago\n\n"
+            f"FROM AwsLambdaInvocationError SELECT count(*) WHERE aws.lambda.arn LIKE '%:{a}:function:{lg}%' SINCE today\n")
+    return text, [a, i, fn, lg], ["provider.cpuUtilization.Average", "ComputeSample", "FACET aws.logStream"]
+
+
+def _v13_confluence_runbook(g: Gen):
+    r, a, i, cl, q = g.region(), g.account(), g.iid(), g.name(g.pick(["pms", "ms"])), g.name("msn")
+    qurl = quote(f"https://sqs.{r}.amazonaws.com/{a}/{q}", safe="")
+    text = ("h2. Aurora failover runbook\n"
+            f"{{info}}Run from the bastion {{{{{i}}}}} in account *{a}* ({r}).{{info}}\n\n"
+            "||Step||Command||Owner||\n"
+            f"|1|Pause consumers on [the queue|https://{r}.console.aws.amazon.com/sqs/v2/home?region={r}#/queues/{qurl}]|[~j.nakamura]|\n"
+            f"|2|{{{{aws rds failover-db-cluster --db-cluster-identifier {cl}}}}}|[~a.okafor]|\n"
+            "|3|Watch replica lag in the dashboard|on-call|\n\n"
+            "{code:language=bash|title=verify}\n"
+            f"aws rds describe-db-clusters --db-cluster-identifier {cl} \\\n  --query 'DBClusters[0].DBClusterMembers'\n"
+            "{code}\n{warning}Do not fail over during the 02:00 UTC batch window.{warning}\n")
+    return text, [a, i, cl, q], ["h2. Aurora failover runbook", "{warning}Do not fail over", "[~j.nakamura]"]
+
+
+def _v13_git_log(g: Gen):
+    a, a2, q, b, role = g.account(), g.account(), g.name("msn"), g.bucket(), g.name("pms")
+    sha1, sha2, sha3 = g.alnum(40, _HEX), g.alnum(40, _HEX), g.alnum(40, _HEX)
+    text = ("$ git log -3 --format='commit %H%nAuthor: %an <%ae>%n%n    %s%n%n%b' -- infra/\n"
+            f"commit {sha1}\nAuthor: Ana Okafor <a.okafor@example.com>\n\n"
+            f"    fix(infra): point the worker at {q} in {a}\n\n"
+            f"    The old bucket {b} is gone since the account move; the worker now\n"
+            f"    assumes {role} (arn:aws:iam::{a2}:role/{role}) to read it.\n\n    Refs: OPS-2291\n\n"
+            f"commit {sha2}\nAuthor: Dario Alvarez <d.alvarez@example.com>\n\n"
+            "    chore: bump hashicorp/aws to 5.49.0\n\n"
+            f"commit {sha3}\nAuthor: Ana Okafor <a.okafor@example.com>\n\n"
+            f"    revert \"move {q} to {a2}\"\n\n    This reverts commit {sha2[:12]}.\n")
+    return text, [a, a2, q, b, role], [sha1, sha2, sha3, "OPS-2291", "5.49.0"]
+
+
+# code and scripts
+def _v13_r_paws(g: Gen):
+    r, a, b, q, t = g.region(), g.account(), g.bucket(), g.name("msn"), g.name("Camel")
+    text = ("library(paws)\n\n"
+            f"s3 <- paws::s3(config = list(region = \"{r}\"))\n"
+            f"sqs <- paws::sqs(config = list(region = \"{r}\"))\n"
+            f"ddb <- paws::dynamodb(config = list(region = \"{r}\"))\n\n"
+            f"obj <- s3$get_object(Bucket = \"{b}\", Key = \"exports/weekly.csv\")\n"
+            "df <- read.csv(text = rawToChar(obj$Body))\n\n"
+            f"sqs$send_message(\n  QueueUrl = \"https://sqs.{r}.amazonaws.com/{a}/{q}\",\n"
+            "  MessageBody = jsonlite::toJSON(list(rows = nrow(df)), auto_unbox = TRUE)\n)\n"
+            f"ddb$put_item(TableName = '{t}', Item = list(pk = list(S = \"weekly\"), n = list(N = as.character(nrow(df)))))\n")
+    return text, [b, a, q, t], ["paws::s3", "jsonlite::toJSON", "rawToChar"]
+
+
+def _v13_sts_profiles(g: Gen):
+    accts = [g.account() for _ in range(3)]
+    aroas = [_aroa(g) for _ in range(3)]
+    who = g.person()
+    lines = ["$ for p in dev staging prod; do echo \"$p:\"; aws sts get-caller-identity --profile \"$p\" --output yaml | sed 's/^/  /'; done"]
+    for p, ac, ar, ps in zip(["dev", "staging", "prod"], accts, aroas, ["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"], strict=True):
+        lines += [f"{p}:", f"  Account: '{ac}'",
+                  f"  Arn: arn:aws:sts::{ac}:assumed-role/AWSReservedSSO_{ps}_{g.alnum(16, _HEX)}/{who}",
+                  f"  UserId: {ar}:{who}"]
+    return "\n".join(lines) + "\n", [*accts, *aroas], ["get-caller-identity", "--output yaml"]
+
+
+# prose and chat
+def _v13_pt_br_chat(g: Gen):
+    a, fn, b, i = g.account(), g.name(g.pick(["pms", "ms"])), g.bucket(), g.iid()
+    text = (f"[14/05/2024 10:12] Rafael: gente, a lambda {fn} tá estourando timeout desde o deploy 😩\n"
+            f"[14/05/2024 10:13] Bianca: na conta {a}? vou olhar o CloudWatch\n"
+            f"[14/05/2024 10:15] Bianca: ela tá tentando ler do bucket {b} e tomando AccessDenied\n"
+            f"[14/05/2024 10:16] Rafael: ah, a EC2 {i} também parou de subir arquivo pra lá, deve ser a mesma policy\n"
+            "[14/05/2024 10:17] Bianca: blz, abro um chamado e reverto o PR 1187\n")
+    return text, [a, fn, b, i], ["AccessDenied", "[14/05/2024 10:17] Bianca:", "PR 1187"]
+
+
+def _v13_fr_ca_mail(g: Gen):
+    a, db, sg, snap = g.account(), g.name(g.pick(["pms", "ms"])), g.hexid("sg"), g.name("pms")
+    text = ("Objet : Migration de la base de facturation — fenêtre de samedi\n\nBonjour l’équipe,\n\n"
+            f"Petit rappel : samedi à 22 h (heure de l’Est), on migre l’instance RDS « {db} » du compte {a} "
+            "vers Aurora PostgreSQL. Un instantané manuel nommé "
+            f"{snap} sera pris juste avant. Le groupe de sécurité {sg} restera attaché pendant la bascule, "
+            "donc pas besoin de toucher aux règles du pare-feu.\n\n"
+            "Si quelque chose accroche, écrivez-moi sur Teams plutôt que par courriel.\n\nMerci!\nGeneviève\n")
+    return text, [a, db, sg, snap], ["Aurora PostgreSQL", "22 h (heure de l’Est)"]
+
+
+def _v13_ja_ticket(g: Gen):
+    a, cl, svc, tg = g.account(), g.name(g.pick(["pms", "ms"])), g.name("ms"), _v13_lb(g)
+    text = ("【件名】本番 ECS サービスのタスクが起動直後に停止する\n"
+            f"【環境】AWSアカウント：{a}　リージョン：東京\n"
+            f"【対象】クラスター「{cl}」／サービス「{svc}」\n"
+            "【事象】デプロイ後、タスクが RUNNING になった直後に STOPPED となり、stoppedReason は "
+            "「Task failed ELB health checks」です。\n"
+            f"【確認済み】ターゲットグループ {tg[0]}（arn の末尾 {tg[1]}）のヘルスチェックパスは /healthz で、"
+            "コンテナ側も 200 を返しています。\n【依頼】原因の切り分けをお願いします。\n")
+    return text, [a, cl, svc, tg[0], tg[1]], ["Task failed ELB health checks", "【依頼】原因の切り分けをお願いします。"]
+
+
+def _v13_ko_chat(g: Gen):
+    a, b, role, t = g.account(), g.bucket(), g.name("pms"), g.name("Camel")
+    text = (f"지훈: 혹시 {b} 버킷 누가 퍼블릭으로 바꿨어요? Security Hub 알림 떴어요 ㅠ\n"
+            f"서연: 아 그거 어제 {role} 역할로 배포하면서 정책이 덮어써진 듯요. 계정은 {a} 맞죠?\n"
+            f"지훈: 네 맞아요. 그리고 DynamoDB 테이블 {t} 도 PITR 꺼져 있던데 같이 켜 주세요\n"
+            "서연: 넵 10분 안에 처리할게요 👍\n")
+    return text, [a, b, role, t], ["Security Hub", "PITR", "10분 안에"]
+
+
+def _v13_vi_chat(g: Gen):
+    a, q, fn, i = g.account(), g.name("msn"), g.name(g.pick(["pms", "ms"])), g.iid()
+    text = (f"Minh 09:41: anh ơi queue {q} đang dồn khoảng 12k message, chắc con lambda {fn} bị throttle rồi\n"
+            f"Lan 09:43: em check account {a} thấy reserved concurrency = 5 thôi, để anh tăng lên 50 nha\n"
+            f"Minh 09:44: ok anh. Con EC2 {i} chạy consumer cũ thì tắt luôn được không?\n"
+            "Lan 09:46: khoan đã, đợi backlog về 0 rồi tính 😅\n")
+    return text, [a, q, fn, i], ["reserved concurrency = 5", "Lan 09:46:"]
+
+
+def _v13_id_chat(g: Gen):
+    a, b, cl, key = g.account(), g.bucket(), g.name(g.pick(["pms", "ms"])), _uuid(g)
+    r = g.region()
+    text = (f"Dimas: bro, cluster EKS {cl} di akun {a} kok node-nya gak join ya?\n"
+            "Sari: udah cek aws-auth ConfigMap? biasanya role node-nya belum di-map\n"
+            f"Dimas: udah sih. Tapi log bootstrap-nya aku upload ke s3://{b}/debug/ ya, tolong liatin\n"
+            f"Sari: oke, btw bucket itu pakai KMS key arn:aws:kms:{r}:{a}:key/{key}, kamu punya akses decrypt kan?\n"
+            "Dimas: wkwk belum, nanti aku minta dulu\n")
+    return text, [a, b, cl, key], ["aws-auth ConfigMap", "wkwk belum"]
+
+
+def _v13_no_prose(g: Gen):
+    a, fn, q, stack = g.account(), g.name(g.pick(["pms", "ms"])), g.name("msn"), g.name("Camel")
+    text = (f"Hei! Etter deployen i går feiler Lambda-funksjonen {fn} i konto {a} med «Task timed out after 30.03 "
+            f"seconds». Meldingene havner i DLQ-en {q}, og CloudFormation-stakken {stack} står fortsatt i "
+            "UPDATE_ROLLBACK_FAILED. Kan noen med admin-tilgang se på det før lunsj?")
+    return text, [a, fn, q, stack], ["Task timed out after 30.03 seconds", "UPDATE_ROLLBACK_FAILED"]
+
+
+def _v13_ta_prose(g: Gen):
+    a, b, i, role = g.account(), g.bucket(), g.iid(), g.name("pms")
+    text = (f"வணக்கம் குழு, கணக்கு {a} இல் உள்ள S3 bucket {b} க்கு நேற்று இரவு முதல் PutObject "
+            f"AccessDenied வருகிறது. EC2 instance {i} இல் இயங்கும் backup script, {role} role ஐ "
+            "பயன்படுத்துகிறது. KMS key policy மாற்றப்பட்டதா என்று யாராவது சரிபார்க்க முடியுமா?")
+    return text, [a, b, i, role], ["PutObject", "KMS key policy"]
+
+
+# negatives
+def _v13_neg_k8s_pods(g: Gen):
+    sha, rs = g.alnum(40, _HEX), g.alnum(10, "bcdfghjklmnpqrstvwxz2456789")
+    pod = f"checkout-api-{rs}-{g.alnum(5, 'bcdfghjklmnpqrstvwxz2456789')}"
+    digest = "sha256:" + g.alnum(64, _HEX)
+    text = ("$ kubectl --context kind-local get pods -n shop -o wide\n"
+            "NAME                                   READY   STATUS             RESTARTS      AGE   IP           NODE\n"
+            f"{pod}   0/1     CrashLoopBackOff   7 (2m ago)    14m   10.244.0.17   kind-control-plane\n"
+            f"$ kubectl -n shop get pod {pod} -o jsonpath='{{.status.containerStatuses[0].imageID}}'\n"
+            f"ghcr.io/example/checkout-api@{digest}\n"
+            f"$ git rev-parse HEAD\n{sha}\n")
+    return text, [], [pod, digest, sha, "CrashLoopBackOff", "kind-control-plane"]
+
+
+def _v13_neg_doc_examples(g: Gen):
+    text = ("From the AWS documentation (placeholders, not real values):\n\n"
+            "```\n[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n```\n\n"
+            "Replace `123456789012` with your account ID, `amzn-s3-demo-bucket` with your bucket name and "
+            "`i-1234567890abcdef0` with your instance ID, for example "
+            "`arn:aws:iam::123456789012:role/MyRole`.\n")
+    return text, [], ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "123456789012",
+                      "amzn-s3-demo-bucket", "i-1234567890abcdef0"]
+
+
+def _v13_neg_pricing(g: Gen):
+    rows = [("m7g.large", "us-east-1", "0.0816"), ("m7i.large", "us-east-1", "0.1008"),
+            ("c7g.xlarge", "eu-central-1", "0.1673"), ("r6i.2xlarge", "ap-northeast-1", "0.6080")]
+    g.r.shuffle(rows)
+    text = ("| Instance type | Region | On-Demand $/h | Notes |\n|---|---|---|---|\n"
+            + "\n".join(f"| {t} | {r} | {p} | Graviton3 |" if t.startswith(("m7g", "c7g")) else f"| {t} | {r} | {p} | Sapphire Rapids |"
+                        for t, r, p in rows)
+            + "\n\nAmazon EC2 Savings Plans cover AWS Fargate and AWS Lambda too; RDS needs Reserved Instances.\n")
+    return text, [], ["m7g.large", "eu-central-1", "ap-northeast-1", "Amazon EC2 Savings Plans", "AWS Fargate"]
+
+
+def _v13_neg_deps(g: Gen):
+    text = ("# requirements.txt\nboto3==1.34.105\nbotocore==1.34.105\naws-lambda-powertools[tracer]==2.38.1\n\n"
+            "// package.json\n\"dependencies\": {\n  \"@aws-sdk/client-s3\": \"^3.577.0\",\n"
+            "  \"aws-cdk-lib\": \"2.142.0\",\n  \"constructs\": \"^10.3.0\"\n}\n\n"
+            "<!-- pom.xml -->\n<dependency>\n  <groupId>software.amazon.awssdk</groupId>\n  <artifactId>bom</artifactId>\n"
+            "  <version>2.25.40</version>\n</dependency>\n\n"
+            "# versions.tf\nrequired_providers {\n  aws = { source = \"hashicorp/aws\", version = \"~> 5.49\" }\n}\n"
+            "# template.yaml: Runtime: python3.12, Architectures: [arm64]\n")
+    return text, [], ["boto3==1.34.105", "@aws-sdk/client-s3", "2.142.0", "software.amazon.awssdk", "2.25.40",
+                      "hashicorp/aws", "python3.12"]
+
+
+def _v13_neg_app_log(g: Gen):
+    rid, tp = _uuid(g), f"00-{g.alnum(32, _HEX)}-{g.alnum(16, _HEX)}-01"
+    text = (f"2024-05-14T10:12:03.118Z INFO  http request_id={rid} method=GET path=/v2/orders/8812 status=200 "
+            "duration_ms=41 host=api.example.com version=4.12.0\n"
+            f"2024-05-14T10:12:03.160Z WARN  http request_id={rid} traceparent={tp} retry=1 upstream=payments.example.org:8443\n"
+            "2024-05-14T10:12:03.201Z INFO  build commit=3f9c2ab node=v20.12.2 region_label=\"EU West\"\n")
+    return text, [], [rid, tp, "api.example.com", "version=4.12.0", "3f9c2ab", "v20.12.2"]
+
+
+def _v13_neg_aws_managed(g: Gen):
+    text = ("Managed things you can reference as they are:\n"
+            "- policy `arn:aws:iam::aws:policy/ReadOnlyAccess` and `arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole`\n"
+            "- service principals `lambda.amazonaws.com`, `states.amazonaws.com`, `events.amazonaws.com`\n"
+            "- SSM documents `AWS-RunPatchBaseline`, `AWS-StartPortForwardingSession`\n"
+            "- the public parameter `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`\n"
+            "- WAF rule groups `AWSManagedRulesCommonRuleSet`, `AWSManagedRulesKnownBadInputsRuleSet`\n"
+            "- event sources `aws.ec2`, `aws.health`; condition keys `aws:PrincipalOrgID`, `aws:SourceVpce`\n")
+    return text, [], ["arn:aws:iam::aws:policy/ReadOnlyAccess", "AWSLambdaBasicExecutionRole", "lambda.amazonaws.com",
+                      "AWS-RunPatchBaseline", "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+                      "AWSManagedRulesCommonRuleSet", "aws:PrincipalOrgID"]
+
+
+VARIANTS_13: list[Template] = [
+    # orchestration and events: Step Functions get-execution-history, a Distributed Map ASL, EventBridge rule and
+    # targets, a Pipe, a Scheduler schedule, AppConfig, SSM Run Command, SSM Automation (#0-#7)
+    _v13_sfn_history, _v13_sfn_distributed_map, _v13_eb_targets, _v13_pipes, _v13_scheduler, _v13_appconfig,
+    _v13_run_command, _v13_automation,
+    # SSM and containers: a Session Manager transcript, get-parameters-by-path, ECS Exec, Batch (#8-#11)
+    _v13_session_manager, _v13_params_by_path, _v13_ecs_exec, _v13_batch,
+    # data and streaming: a Firehose processing-failed record, EMR Serverless, MSK IAM bootstrap, Glue crawler log
+    # (#12-#15)
+    _v13_firehose_error, _v13_emr_serverless, _v13_msk_iam, _v13_glue_crawler,
+    # operations: Backup plan and jobs, Service Quotas, the retirement email, scaling activities, target health table,
+    # ACM validation, CloudFront invalidation, a Route 53 change batch, an RDS event via SNS, a Synthetics canary log
+    # (#16-#25)
+    _v13_backup, _v13_service_quotas, _v13_health_email, _v13_asg_activities, _v13_target_health, _v13_acm,
+    _v13_cf_invalidation, _v13_r53_change, _v13_rds_event, _v13_synthetics,
+    # security: a WAF log, a Network Firewall alert, a Resolver query log, a Security Hub custom action, GuardDuty
+    # Malware Protection for S3, Reachability Analyzer, RAM (#26-#32)
+    _v13_waf_log, _v13_nfw_alert, _v13_resolver_log, _v13_sechub_action, _v13_gd_malware_s3, _v13_reachability,
+    _v13_ram,
+    # organisations and billing: an AFT account request, a Budgets email, a Cost Anomaly alert (#33-#35)
+    _v13_aft_request, _v13_budget_email, _v13_cost_anomaly,
+    # hosts: console output with cloud-init, ecs.config user data, nodeadm NodeConfig, EC2Launch v2 log, a
+    # PowerShell transcript, an ansible-playbook run, ohai ec2 (#36-#42)
+    _v13_cloud_init, _v13_ecs_config, _v13_nodeadm, _v13_ec2launch, _v13_ps_transcript, _v13_ansible_run, _v13_ohai,
+    # delivery, dashboards, wiki, git: Flux with ECR, a Datadog dashboard, NRQL, a Confluence wiki-markup runbook,
+    # git log messages (#43-#47)
+    _v13_flux_ecr, _v13_datadog_dash, _v13_nrql, _v13_confluence_runbook, _v13_git_log,
+    # code and scripts: R paws, get-caller-identity across profiles as YAML (#48-#49)
+    _v13_r_paws, _v13_sts_profiles,
+    # prose and chat: Brazilian Portuguese chat, Québec French mail, a Japanese ticket, Korean, Vietnamese and
+    # Indonesian chat, Norwegian, Tamil (#50-#57)
+    _v13_pt_br_chat, _v13_fr_ca_mail, _v13_ja_ticket, _v13_ko_chat, _v13_vi_chat, _v13_id_chat, _v13_no_prose,
+    _v13_ta_prose,
+    # negatives: kubectl on a local cluster, documentation placeholders, a pricing table, dependency pins, an app
+    # log, AWS-managed names (#58-#63)
+    _v13_neg_k8s_pods, _v13_neg_doc_examples, _v13_neg_pricing, _v13_neg_deps, _v13_neg_app_log, _v13_neg_aws_managed,
+]
+
+
 CLASSES: dict[str, list[Template]] = {
     "account-labels": ACCOUNT_LABELS,
     "secret-keys": SECRET_KEYS,
@@ -9408,7 +10456,8 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
                                        "variants-8": VARIANTS_8, "variants-9": VARIANTS_9,
                                        "variants-10": VARIANTS_10, "variants-11": VARIANTS_11,
-                                       "variants-12": VARIANTS_12}
+                                       "variants-12": VARIANTS_12,
+                                       "variants-13": VARIANTS_13}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:

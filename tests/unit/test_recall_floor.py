@@ -23,10 +23,13 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # class: 98.9 %, 65 of 65 (seeds 7, 13, 29; the Jupyter notebook's unlabelled stdout and DataFrame cells are left).
 # variants-12 as written (session 11), kept unfixed: 81.2 % (199 of 245 values), 40 of 64 cases pass, 60 of 64
 # must-keep cases kept (seed 13: 82.2 %, 63.8 % pass, 93.8 % kept); after variants-11's fixes, unchanged (82.2 %).
+# variants-13 as written (session 12), kept unfixed: 84.8 % (201 of 237 values), 32 of 64 cases pass, 54 of 64
+# must-keep cases kept (seed 13: 84.9 %, 50.0 % pass, 84.4 % kept).
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
 HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "variants-4": 0.99, "variants-5": 0.975,
                    "variants-6": 0.97, "variants-7": 0.98, "variants-8": 0.92,
-                   "variants-9": 0.98, "variants-10": 0.98, "variants-11": 0.98, "variants-12": 0.81}
+                   "variants-9": 0.98, "variants-10": 0.98, "variants-11": 0.98, "variants-12": 0.81,
+                   "variants-13": 0.845}
 # Share of cases whose must-keep values all come through: 1.0 for the first six sets; variants-7 measured
 # 61 of 68 when written (X-Ray IDs, a state name, a container ID, exception names changed), 1.0 since
 # they pass by class (vocab.py's _per_request_or_code, splitters.in_state_object); variants-8: 63 of 64
@@ -36,8 +39,12 @@ HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "
 # account, a Pulumi ManagedPolicy constant, a SAM changeset name and a private CIDR changed), 65 of 65 fixed by
 # class (the CIDR relabelled: the IP policy masks every private address); variants-12 as written: 60 of 64
 # (the SES message ID, the SES outbound IP, a Security Hub finding UUID, the Go SDK's default session name changed).
+# variants-13 as written: 54 of 64 (a Step Functions state name, AWSBackupDefaultServiceRole, a Health event type
+# code, example domains in ACM and Route 53 records, an SNS Endpoint e-mail, documentation IPs, the AWS
+# documentation placeholders and the Maven groupId software.amazon.awssdk changed).
 HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 1.0, "variants-8": 0.984, "variants-9": 1.0, "variants-10": 1.0,
-                                          "variants-11": 1.0, "variants-12": 0.937}
+                                          "variants-11": 1.0, "variants-12": 0.937,
+                                          "variants-13": 0.843}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
