@@ -9898,7 +9898,8 @@ def _v13_waf_log(g: Gen):
                            "uri": "/api/login", "args": "", "httpVersion": "HTTP/1.1", "httpMethod": "POST",
                            "requestId": f"1-{g.alnum(8, _HEX)}-{g.alnum(24, _HEX)}"}}
     text = json.dumps(rec, separators=(",", ":")) + "\n"
-    return text, [a, acl, aclid, lb, lbh], ["AWS-AWSManagedRulesSQLiRuleSet", "203.0.113.77", "sqlmap/1.8.4#stable",
+    # 203.0.113.77 is not must-keep: documentation_ranges: mask is the README's default (relabelled in session 12)
+    return text, [a, acl, aclid, lb, lbh], ["AWS-AWSManagedRulesSQLiRuleSet", "sqlmap/1.8.4#stable",
                                             '"httpSourceName":"ALB"']
 
 
@@ -9914,7 +9915,8 @@ def _v13_nfw_alert(g: Gen):
                      "tls": {"sni": "paste.example.com", "version": "TLS 1.3"}}}
     text = (f"# s3://aws-nfw-logs-{a}/AWSLogs/{a}/network-firewall/alert/{r}/2024/05/14/10/"
             f"{a}_network-firewall_alert_{fw}_20240514T1015Z_{g.alnum(8, _HEX)}.log.gz\n" + json.dumps(rec) + "\n")
-    return text, [a, fw], ["198.51.100.23", "paste.example.com", "not matching any TLS allowlisted FQDNs"]
+    # 198.51.100.23 is not must-keep: documentation_ranges: mask is the README's default (relabelled in session 12)
+    return text, [a, fw], ["paste.example.com", "not matching any TLS allowlisted FQDNs"]
 
 
 def _v13_resolver_log(g: Gen):
@@ -10349,8 +10351,9 @@ def _v13_neg_doc_examples(g: Gen):
             "Replace `123456789012` with your account ID, `amzn-s3-demo-bucket` with your bucket name and "
             "`i-1234567890abcdef0` with your instance ID, for example "
             "`arn:aws:iam::123456789012:role/MyRole`.\n")
-    return text, [], ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "123456789012",
-                      "amzn-s3-demo-bucket", "i-1234567890abcdef0"]
+    # The placeholders themselves are masked by the README's default policy (documentation_examples: mask),
+    # so only the words around them and the demo bucket must come through (relabelled in session 12).
+    return text, [], ["amzn-s3-demo-bucket", "From the AWS documentation", "with your instance ID"]
 
 
 def _v13_neg_pricing(g: Gen):

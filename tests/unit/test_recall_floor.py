@@ -24,7 +24,8 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # variants-12 as written (session 11), kept unfixed: 81.2 % (199 of 245 values), 40 of 64 cases pass, 60 of 64
 # must-keep cases kept (seed 13: 82.2 %, 63.8 % pass, 93.8 % kept); after variants-11's fixes, unchanged (82.2 %).
 # variants-13 as written (session 12), kept unfixed: 84.8 % (201 of 237 values), 32 of 64 cases pass, 54 of 64
-# must-keep cases kept (seed 13: 84.9 %, 50.0 % pass, 84.4 % kept).
+# must-keep cases kept (seed 13: 84.9 %, 50.0 % pass, 84.4 % kept); the documentation placeholders and ranges then
+# relabelled (not must-keep: the README's default policies mask them): 57 of 64 kept (seed 13: 89.1 %).
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
 HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "variants-4": 0.99, "variants-5": 0.975,
                    "variants-6": 0.97, "variants-7": 0.98, "variants-8": 0.92,
@@ -41,10 +42,11 @@ HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "
 # (the SES message ID, the SES outbound IP, a Security Hub finding UUID, the Go SDK's default session name changed).
 # variants-13 as written: 54 of 64 (a Step Functions state name, AWSBackupDefaultServiceRole, a Health event type
 # code, example domains in ACM and Route 53 records, an SNS Endpoint e-mail, documentation IPs, the AWS
-# documentation placeholders and the Maven groupId software.amazon.awssdk changed).
+# documentation placeholders and the Maven groupId software.amazon.awssdk changed); 57 of 64 once the documentation
+# placeholders and ranges were relabelled (documentation_examples / documentation_ranges: mask by default).
 HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 1.0, "variants-8": 0.984, "variants-9": 1.0, "variants-10": 1.0,
                                           "variants-11": 1.0, "variants-12": 0.937,
-                                          "variants-13": 0.843}
+                                          "variants-13": 0.89}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
