@@ -185,6 +185,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
     if service == "lambda" and account in _AWS_LAYER_ACCOUNTS and m.group("resource").startswith("layer:"):
         return []  # a layer AWS publishes for everyone (Powertools, Lambda Insights, ADOT, Parameters and Secrets)
+    if service == "apigateway" and "/arn:" in m.group("resource"):
+        return _nested_arn(text, m, params, kind)
     parts: list[Part] = []
     if ACCOUNT.fullmatch(account):
         parts.append((*m.span("account"), "account"))
@@ -214,6 +216,17 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
             continue
         parts.append((rstart + off, rstart + off + len(seg), _segment_kind(seg)))
     return parts
+
+
+def _nested_arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """An API Gateway integration URI (``arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/
+    <function ARN>/invocations``): its path is AWS's API, the same for everyone, so only the ARN inside
+    is split, as an ARN (its account and function name), without the ``/invocations`` after it."""
+    rstart, rend = m.span("resource")
+    inner = text.index("/arn:", rstart, rend) + 1
+    tail = text.rfind("/invocations", inner, rend)
+    nested = m.re.match(text, inner, tail if tail != -1 else rend)
+    return arn(text, nested, params, kind) if nested is not None else []
 
 
 _NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})

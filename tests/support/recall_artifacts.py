@@ -10454,13 +10454,1267 @@ CLASSES: dict[str, list[Template]] = {
     "iac": IAC,
     "negatives": NEGATIVES,
 }
+# --- variants-14: a fourteenth held-out list (session 12, a second writer working apart from variants-13's), written by a helper that never read the engine, its packs
+# or tools/gen_vocab.py, from the real formats of the tools and files, every value made up here. Orchestration (Step
+# Functions get-execution-history, EventBridge Pipes describe-pipe, EventBridge Scheduler get-schedule with an ECS
+# RunTask universal target, AppConfig start-deployment and the agent's localhost URL); Systems Manager (send-command /
+# get-command-invocation, an Automation execution, a Session Manager transcript with IMDSv2 calls,
+# get-parameters-by-path --with-decryption); containers, batch, streaming, file transfer (ECS Exec with the task
+# metadata endpoint, Batch describe-jobs, Firehose delivery errors and Kinesis describe-stream-summary, Transfer
+# Family describe-server and an sftp session); security services (a WAF log record, Shield list-attacks, Backup
+# list-backup-jobs, Service Quotas change history); hosts (Chef ohai ec2, Puppet facter ec2_metadata,
+# cloud-init-output.log with EKS bootstrap.sh, journalctl of the SSM agent, fstab / df with EFS, an EFS access point
+# and FSx for Lustre, a crontab); CI/CD and platform (CircleCI orbs, Bitbucket Pipelines pipes, a Flux OCIRepository /
+# Kustomization, a Backstage catalog-info); observability config (a Datadog dashboard, Vector, Logstash, Alertmanager
+# sns_configs); data platforms (a Spark driver log on EMR, an MWAA task log, a Glue crawler log, awswrangler,
+# DataSync, a Kafka Connect S3 sink on MSK, Flyway on Aurora, EMR configurations and create-cluster, a DMS task log);
+# code and API definitions (Rust, Scala Spark, R paws, OpenAPI with x-amazon-apigateway-*, AppSync data sources and a
+# JS resolver, IoT Core with mosquitto_pub); Windows on EC2 (a PowerShell transcript, EC2Launch v2 agent.log and
+# Get-WinEvent); human text (Portuguese, French, a Vietnamese chat, an Indonesian WhatsApp chat, the invoice email, a
+# Notion runbook, a Confluence runbook, a merge conflict in tfvars); tool output (an Ansible playbook run, sts
+# get-caller-identity per profile as YAML, FSx for Windows); negatives woven in (Step Functions state names,
+# AWS-managed strategy / policy / role names, universal target ARNs, AZ IDs, command / job / query IDs, SHAs,
+# versions) and six negative-only templates; 64 templates. Measured as it came out (report seed 13, 5 per template):
+# 83.2 % recall (1148 of 1380 values, text and JSON alike), 40.6 % pass, 85.9 % kept, 38 failing templates (29 leak a
+# value only, 6 only change a must-keep value: #0, #4, #9, #14, #42, #59; 3 both: #2, #3, #11); seed 7 (1 per
+# template): 83.0 % (229 of 276), 40.6 % pass, 55 of 64 must-keep cases kept, the same 38 templates. The misses: names
+# and IDs in tool output fields and log text (the Scheduler's cluster and task family inside the escaped Input JSON
+# #2, the AppConfig application name in a comment and the agent URL #3, the decrypted SecureString password #7, the
+# ECS task ID in 169.254.170.2 agent / metadata URIs #8, the Transfer bucket and user in sftp paths and user@host #11,
+# the WAF web ACL name in a log label and the ALB name and ID in httpSourceId #12, ohai's key-pair name after an
+# ssh-rsa key and security-group names #16, the EKS cluster as bootstrap.sh's argument #18, the FSx for Lustre mount
+# name after @tcp:/ #20); CI and config keys (CircleCI repo: #22, Logstash sqs queue => #28, Alertmanager attributes
+# cluster: #29); data platforms (the Glue database in a Spark driver log #30, the MWAA environment in its log group
+# #31, the crawler's database #32, awswrangler database= / workgroup= #33, a DataSync location ID in a comment #34,
+# Flyway's s3:BUCKET/ location #36, EMR's Glue catalog ID (the account), bare KMS key ID, InstanceProfile= and
+# security configuration #37, the DMS log group #38); code (Rust const BUCKET / TABLE #39, a Scala
+# writeTo("glue_catalog.DB.table") #40, a database in R's SQL string #41); a Directory Service ID inside an SSM
+# document name #46; prose and chat (Portuguese #47, Vietnamese #49, Indonesian #50; French passes), the invoice
+# email's linked accounts and names #51, a Lambda name in a Notion <aside> #52, Confluence {{role}} and
+# {{cluster-old}} #53, an Ansible loop item's secret name #55, an FSx amznfsx DNS name #57. Must-keep values changed:
+# a Step Functions state name under "name" #0, the Run Command ID in its S3 output URLs #4, a Batch job ID and
+# ecsTaskExecutionRole #9, the universal target arn:aws:scheduler:::aws-sdk:ecs:runTask #2,
+# AppConfig.Linear50PercentEvery30Seconds #3, TransferSecurityPolicy-2024-01 #11, AWSBackupDefaultServiceRole #14,
+# "path/2015-03-31/functions/" inside an API Gateway integration URI #42 (rewritten with the function ARN after it),
+# and the AWS documentation placeholders AKIAIOSFODNN7EXAMPLE, amzn-s3-demo-bucket, 111122223333 and
+# i-1234567890abcdef0 #59 (the EXAMPLEKEY secret kept). Four labels were corrected after a first run (82.9 %, 81.2 %
+# kept): a log-group prefix /aws/vendedlogs/pipes/ #1, an AppSync data source named NONE_DS #43 and the
+# AWSReservedSSO_ role-name prefix #56 were must-keep but sit in customer names the masker may replace whole, and a
+# CloudWatch metric namespace #21 was must-mask but names no AWS resource; all four are now neither.
+# Never tuned to. ---------------------------------------------------------------------------------------------
+_V14_AZID = {"us-east-1": "use1-az4", "us-east-2": "use2-az1", "us-west-2": "usw2-az2", "eu-west-1": "euw1-az3",
+             "eu-central-1": "euc1-az2", "ap-southeast-2": "apse2-az1", "ap-northeast-1": "apne1-az4",
+             "sa-east-1": "sae1-az1", "ca-central-1": "cac1-az1", "eu-north-1": "eun1-az2"}
+
+
+def _v14_when(g: Gen) -> str:
+    return f"2024-05-{g.r.randint(10, 28)}T{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}"
+
+
+def _v14_lname(g: Gen) -> str:
+    """A lower-case hyphenated name (tools that lower-case tags, DNS labels)."""
+    return g.name(g.pick(["pms", "ms", "msn"]))
+
+
+def _v14_mac(g: Gen) -> str:
+    return "0" + g.pick("26ae") + ":" + ":".join(g.alnum(2, _HEX) for _ in range(5))
+
+
+def _v14_dist(g: Gen) -> str:
+    return "E" + g.alnum(13, _UPPER_ALNUM)
+
+
+def _v14_zone(g: Gen) -> str:
+    return "Z" + g.alnum(g.pick([13, 20]), _UPPER_ALNUM)
+
+
+# orchestration: Step Functions history, EventBridge Pipes and Scheduler, AppConfig
+def _v14_sfn_history(g: Gen):
+    r, a, sm, fn, b = g.region(), g.account(), g.name(g.pick(["pms", "Camel"])), g.name("pms"), g.bucket()
+    ex, h = _uuid(g), g.alnum(8)
+    role = f"arn:aws:iam::{a}:role/service-role/StepFunctions-{sm}-role-{h}"
+    order = f"A-{g.r.randint(1000, 9999)}"
+    inp = json.dumps({"orderId": order, "bucket": b, "key": f"incoming/{order}.json"}, separators=(",", ":"))
+    params = json.dumps({"FunctionName": f"arn:aws:lambda:{r}:{a}:function:{fn}:$LATEST",
+                         "Payload": {"orderId": order}}, separators=(",", ":"))
+    cause = json.dumps({"errorMessage": "An error occurred (AccessDenied) when calling the GetObject operation: "
+                                        "Access Denied", "errorType": "ClientError",
+                        "requestId": _uuid(g), "stackTrace": ["  File \"/var/task/app.py\", line 41, in handler\n"]})
+    t = _v14_when(g)
+    ev = [{"timestamp": f"{t}.118000+00:00", "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+           "executionStartedEventDetails": {"input": inp, "inputDetails": {"truncated": False}, "roleArn": role}},
+          {"timestamp": f"{t}.164000+00:00", "type": "TaskStateEntered", "id": 2, "previousEventId": 0,
+           "stateEnteredEventDetails": {"name": "ChargeCard", "input": inp, "inputDetails": {"truncated": False}}},
+          {"timestamp": f"{t}.164000+00:00", "type": "TaskScheduled", "id": 3, "previousEventId": 2,
+           "taskScheduledEventDetails": {"resourceType": "lambda", "resource": "invoke", "region": r,
+                                         "parameters": params}},
+          {"timestamp": f"{t}.902000+00:00", "type": "TaskFailed", "id": 5, "previousEventId": 4,
+           "taskFailedEventDetails": {"resourceType": "lambda", "resource": "invoke", "error": "Lambda.Unknown",
+                                      "cause": cause}}]
+    text = (f"$ aws stepfunctions get-execution-history --execution-arn "
+            f"arn:aws:states:{r}:{a}:execution:{sm}:{ex} --max-items 4\n"
+            + json.dumps({"events": ev, "NextToken": g.alnum(40, _B64[:62])}, indent=4) + "\n")
+    return text, [a, sm, fn, b], ['"type": "ExecutionStarted"', "Lambda.Unknown", '"name": "ChargeCard"',
+                                  "\\\"errorType\\\": \\\"ClientError\\\""]
+
+
+def _v14_pipe(g: Gen):
+    r, a, pipe, q, fn = g.region(), g.account(), g.name("pms"), g.name(), g.name("pms")
+    sm, role = g.name(g.pick(["pms", "Camel"])), g.name("pms")
+    out = {"Arn": f"arn:aws:pipes:{r}:{a}:pipe/{pipe}", "Name": pipe, "DesiredState": "RUNNING",
+           "CurrentState": "RUNNING", "StateReason": "USER_INITIATED",
+           "Source": f"arn:aws:sqs:{r}:{a}:{q}",
+           "SourceParameters": {"SqsQueueParameters": {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 5},
+                                "FilterCriteria": {"Filters": [{"Pattern": "{\"body\":{\"status\":[\"FAILED\"]}}"}]}},
+           "Enrichment": f"arn:aws:lambda:{r}:{a}:function:{fn}",
+           "EnrichmentParameters": {},
+           "Target": f"arn:aws:states:{r}:{a}:stateMachine:{sm}",
+           "TargetParameters": {"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}},
+           "RoleArn": f"arn:aws:iam::{a}:role/service-role/{role}",
+           "Tags": {"team": "payments"},
+           "CreationTime": "2024-04-30T11:02:48+02:00", "LastModifiedTime": "2024-05-13T17:20:05+02:00",
+           "LogConfiguration": {"CloudwatchLogsLogDestination": {
+               "LogGroupArn": f"arn:aws:logs:{r}:{a}:log-group:/aws/vendedlogs/pipes/{pipe}"},
+               "Level": "ERROR", "IncludeExecutionData": ["ALL"]}}
+    text = f"$ aws pipes describe-pipe --name {pipe}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, pipe, q, fn, sm, role], ["FIRE_AND_FORGET", '"DesiredState": "RUNNING"', "USER_INITIATED",
+                                              '"Level": "ERROR"']
+
+
+def _v14_scheduler(g: Gen):
+    r, a, grp, sch = g.region(), g.account(), g.name("ms"), g.name("pms")
+    cl, fam, role = g.name(g.pick(["pms", "ms"])), g.name("pms"), g.name("pms")
+    sn, sg = g.hexid("subnet"), g.hexid("sg")
+    inp = json.dumps({"Cluster": cl, "TaskDefinition": f"{fam}:{g.r.randint(3, 60)}", "LaunchType": "FARGATE",
+                      "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [sn], "SecurityGroups": [sg],
+                                                                       "AssignPublicIp": "DISABLED"}}})
+    out = {"ActionAfterCompletion": "NONE", "Arn": f"arn:aws:scheduler:{r}:{a}:schedule/{grp}/{sch}",
+           "CreationDate": "2024-05-02T09:14:53.204000+00:00", "FlexibleTimeWindow": {"Mode": "OFF"},
+           "GroupName": grp, "LastModificationDate": "2024-05-13T08:01:12.337000+00:00", "Name": sch,
+           "ScheduleExpression": "cron(0 3 * * ? *)", "ScheduleExpressionTimezone": "Europe/Berlin",
+           "State": "ENABLED",
+           "Target": {"Arn": "arn:aws:scheduler:::aws-sdk:ecs:runTask", "Input": inp,
+                      "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                      "RoleArn": f"arn:aws:iam::{a}:role/{role}"}}
+    text = (f"$ aws scheduler get-schedule --group-name {grp} --name {sch}\n" + json.dumps(out, indent=4) + "\n")
+    return text, [a, grp, sch, cl, fam, role, sn, sg], ["arn:aws:scheduler:::aws-sdk:ecs:runTask", "cron(0 3 * * ? *)",
+                                                         "Europe/Berlin", '"ActionAfterCompletion": "NONE"']
+
+
+def _v14_appconfig(g: Gen):
+    r, a, key = g.region(), g.account(), _uuid(g)
+    app_id, env_id, prof_id = g.alnum(7), g.alnum(7), g.alnum(7)
+    app, env = g.name(g.pick(["ms", "pms"])), g.pick(["prod", "production", "live"])
+    out = {"ApplicationId": app_id, "EnvironmentId": env_id,
+           "DeploymentStrategyId": "AppConfig.Linear50PercentEvery30Seconds", "ConfigurationProfileId": prof_id,
+           "DeploymentNumber": g.r.randint(2, 40), "ConfigurationName": "feature-flags",
+           "ConfigurationLocationUri": "hosted", "ConfigurationVersion": str(g.r.randint(2, 30)),
+           "DeploymentDurationInMinutes": 1, "GrowthType": "LINEAR", "GrowthFactor": 50.0,
+           "FinalBakeTimeInMinutes": 1, "State": "DEPLOYING", "EventLog": [
+               {"EventType": "DEPLOYMENT_STARTED", "TriggeredBy": "USER", "Description": "Deployment started",
+                "OccurredAt": "2024-05-14T10:02:11.482000+00:00"}],
+           "PercentageComplete": 0.0, "StartedAt": "2024-05-14T10:02:11.482000+00:00",
+           "KmsKeyArn": f"arn:aws:kms:{r}:{a}:key/{key}", "KmsKeyIdentifier": key}
+    text = (f"$ aws appconfig start-deployment --application-id {app_id} --environment-id {env_id} "
+            f"--deployment-strategy-id AppConfig.Linear50PercentEvery30Seconds --configuration-profile-id {prof_id} "
+            f"--configuration-version {out['ConfigurationVersion']}\n" + json.dumps(out, indent=4) + "\n"
+            f"# from the sidecar, in the {app} task:\n"
+            f"$ curl -s http://localhost:2772/applications/{app}/environments/{env}/configurations/feature-flags\n"
+            '{"checkout-v2":{"enabled":true},"dark-mode":{"enabled":false}}\n')
+    return text, [app_id, env_id, prof_id, a, key, app], ["AppConfig.Linear50PercentEvery30Seconds",
+                                                          "http://localhost:2772/applications/",
+                                                          '"EventType": "DEPLOYMENT_STARTED"']
+
+
+# Systems Manager: Run Command, Automation, Session Manager, Parameter Store
+def _v14_run_command(g: Gen):
+    r, i, b = g.region(), g.iid(), g.bucket()
+    cmd = _uuid(g)
+    lgn = g.name("ms")
+    lg = f"/ssm/{lgn}"
+    host = f"ip-{_ip10(g).replace('.', '-')}"
+    text = (f"$ aws ssm send-command --document-name AWS-RunShellScript --targets Key=InstanceIds,Values={i} "
+            f"--parameters 'commands=[\"df -h /\",\"systemctl is-active nginx\"]' --output-s3-bucket-name {b} "
+            f"--output-s3-key-prefix runcommand/ --cloud-watch-output-config CloudWatchOutputEnabled=true,"
+            f"CloudWatchLogGroupName={lg} --query Command.CommandId --output text\n{cmd}\n"
+            f"$ aws ssm get-command-invocation --command-id {cmd} --instance-id {i}\n"
+            + json.dumps({"CommandId": cmd, "InstanceId": i, "Comment": "", "DocumentName": "AWS-RunShellScript",
+                          "DocumentVersion": "$DEFAULT", "PluginName": "aws:runShellScript", "ResponseCode": 3,
+                          "ExecutionStartDateTime": "2024-05-14T10:02:12.391Z",
+                          "ExecutionElapsedTime": "PT0.084S", "ExecutionEndDateTime": "2024-05-14T10:02:12.391Z",
+                          "Status": "Failed", "StatusDetails": "Failed",
+                          "StandardOutputContent": "Filesystem      Size  Used Avail Use% Mounted on\n"
+                                                   "/dev/nvme0n1p1   20G   19G  1.1G  95% /\ninactive\n",
+                          "StandardOutputUrl": f"https://s3.{r}.amazonaws.com/{b}/runcommand/{cmd}/{i}/awsrunShellScript/0.awsrunShellScript/stdout",
+                          "StandardErrorContent": "failed to run commands: exit status 3",
+                          "StandardErrorUrl": f"https://s3.{r}.amazonaws.com/{b}/runcommand/{cmd}/{i}/awsrunShellScript/0.awsrunShellScript/stderr",
+                          "CloudWatchOutputConfig": {"CloudWatchLogGroupName": lg, "CloudWatchOutputEnabled": True}},
+                         indent=4) + f"\n# ran on {host}\n")
+    return text, [i, b, lgn], ["AWS-RunShellScript", "aws:runShellScript", "failed to run commands: exit status 3", cmd]
+
+
+def _v14_automation(g: Gen):
+    r, a, i, role = g.region(), g.account(), g.iid(), g.name("pms")
+    ex = _uuid(g)
+    out = {"AutomationExecution": {
+        "AutomationExecutionId": ex, "DocumentName": "AWS-RestartEC2Instance", "DocumentVersion": "1",
+        "ExecutionStartTime": "2024-05-14T10:02:11.904000+00:00", "ExecutionEndTime": "2024-05-14T10:03:40.118000+00:00",
+        "AutomationExecutionStatus": "Failed",
+        "StepExecutions": [
+            {"StepName": "stopInstances", "Action": "aws:changeInstanceState", "StepStatus": "Success",
+             "Inputs": {"DesiredState": "\"stopped\"", "InstanceIds": f"[\"{i}\"]"},
+             "Outputs": {"CurrentState": ["stopped"]}, "StepExecutionId": _uuid(g)},
+            {"StepName": "startInstances", "Action": "aws:changeInstanceState", "StepStatus": "Failed",
+             "Inputs": {"DesiredState": "\"running\"", "InstanceIds": f"[\"{i}\"]"},
+             "FailureMessage": (f"Step fails when it is changing the state of instances. An error occurred "
+                                f"(InsufficientInstanceCapacity) when calling the StartInstances operation "
+                                f"(reached max retries: 4): We currently do not have sufficient m6i.2xlarge "
+                                f"capacity in the Availability Zone you requested ({r}b)."),
+             "StepExecutionId": _uuid(g)}],
+        "Parameters": {"AutomationAssumeRole": [f"arn:aws:iam::{a}:role/{role}"], "InstanceId": [i]},
+        "Mode": "Auto", "ExecutedBy": f"arn:aws:sts::{a}:assumed-role/{role}/{g.person()}",
+        "Targets": [], "ResolvedTargets": {"ParameterValues": [], "Truncated": False}}}
+    text = f"$ aws ssm get-automation-execution --automation-execution-id {ex}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [i, a, role], ["AWS-RestartEC2Instance", "aws:changeInstanceState", "InsufficientInstanceCapacity",
+                                "m6i.2xlarge", ex]
+
+
+def _v14_session(g: Gen):
+    r, a, i, prof = g.region(), g.account(), g.iid(), g.name(g.pick(["pms", "Camel"]))
+    aipa, vpc, mac = "AIPA" + g.alnum(17, _B32), g.hexid("vpc"), _v14_mac(g)
+    sid = f"{g.person()}-{g.alnum(17, _HEX)}"
+    p = f"[ssm-user@ip-{_ip10(g).replace('.', '-')} bin]$"
+    md = "http://169.254.169.254/latest"
+    text = (f"$ aws ssm start-session --target {i} --region {r}\n\nStarting session with SessionId: {sid}\n"
+            f"sh-4.2$ bash\n{p} TOKEN=$(curl -sX PUT {md}/api/token -H \"X-aws-ec2-metadata-token-ttl-seconds: 300\")\n"
+            f"{p} curl -s -H \"X-aws-ec2-metadata-token: $TOKEN\" {md}/meta-data/iam/info\n"
+            "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"2024-05-14T09:12:44Z\",\n"
+            f"  \"InstanceProfileArn\" : \"arn:aws:iam::{a}:instance-profile/{prof}\",\n"
+            f"  \"InstanceProfileId\" : \"{aipa}\"\n}}{p} curl -s -H \"X-aws-ec2-metadata-token: $TOKEN\" "
+            f"{md}/meta-data/placement/availability-zone-id; echo\n{_V14_AZID[r]}\n"
+            f"{p} curl -s -H \"X-aws-ec2-metadata-token: $TOKEN\" {md}/meta-data/network/interfaces/macs/{mac}/vpc-id; echo\n"
+            f"{vpc}\n{p} exit\nexit\nsh-4.2$ exit\nexit\n\n\nExiting session with sessionId: {sid}.\n")
+    return text, [i, a, prof, aipa, vpc], ["X-aws-ec2-metadata-token-ttl-seconds", _V14_AZID[r],
+                                           "http://169.254.169.254/latest/api/token"]
+
+
+def _v14_params_by_path(g: Gen):
+    r, a, app, cl, h = g.region(), g.account(), g.name("ms"), g.name(g.pick(["pms", "ms"])), g.alnum(12)
+    q, pw = g.name(), g.alnum(24, _B64[:62])
+    host = f"{cl}.cluster-{h}.{r}.rds.amazonaws.com"
+    ps = [(f"/{app}/prod/db/host", "String", host), (f"/{app}/prod/db/password", "SecureString", pw),
+          (f"/{app}/prod/queue_url", "String", f"https://sqs.{r}.amazonaws.com/{a}/{q}")]
+    out = {"Parameters": [{"Name": n, "Type": t, "Value": v, "Version": g.r.randint(1, 9),
+                           "LastModifiedDate": f"2024-0{g.r.randint(1, 5)}-1{g.r.randint(0, 9)}T08:14:0{g.r.randint(0, 9)}.118000+00:00",
+                           "ARN": f"arn:aws:ssm:{r}:{a}:parameter{n}", "DataType": "text"} for n, t, v in ps]}
+    text = (f"$ aws ssm get-parameters-by-path --path /{app}/prod --recursive --with-decryption\n"
+            + json.dumps(out, indent=4) + "\n")
+    return text, [a, app, cl, h, pw, q], ['"Type": "SecureString"', '"DataType": "text"', "--with-decryption"]
+
+
+# containers, batch, streaming, file transfer
+def _v14_ecs_exec(g: Gen):
+    r, a, cl, fam = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("pms")
+    task, cred = g.alnum(32, _HEX), _uuid(g)
+    text = (f"$ aws ecs execute-command --cluster {cl} --task {task} --container app --interactive --command \"/bin/sh\"\n\n"
+            "The Session Manager plugin was installed successfully. Use the AWS CLI to start a session.\n\n\n"
+            f"Starting session with SessionId: ecs-execute-command-{g.alnum(17, _HEX)}\n"
+            "# env | grep -E '^(AWS|ECS)' | sort\n"
+            f"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/{cred}\nAWS_DEFAULT_REGION={r}\n"
+            f"AWS_EXECUTION_ENV=AWS_ECS_FARGATE\nAWS_REGION={r}\n"
+            f"ECS_AGENT_URI=http://169.254.170.2/api/{task}-{g.r.randint(1000000000, 4000000000)}\n"
+            f"ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/{task}-{g.r.randint(1000000000, 4000000000)}\n"
+            "# wget -qO- $ECS_CONTAINER_METADATA_URI_V4/task | head -c 240; echo\n"
+            f"{{\"Cluster\":\"arn:aws:ecs:{r}:{a}:cluster/{cl}\",\"TaskARN\":\"arn:aws:ecs:{r}:{a}:task/{cl}/{task}\","
+            f"\"Family\":\"{fam}\",\"Revision\":\"{g.r.randint(2, 90)}\",\"DesiredStatus\":\"RUNNING\",\"KnownStatus\":\"RUNNING\"\n"
+            "# exit\n\n\nExiting session with sessionId: ecs-execute-command-" + g.alnum(17, _HEX) + ".\n")
+    return text, [cl, task, a, fam], ["AWS_ECS_FARGATE", "http://169.254.170.2/v4/",
+                                      "The Session Manager plugin was installed successfully."]
+
+
+def _v14_batch(g: Gen):
+    r, a, jq, jd, repo = g.region(), g.account(), g.name("pms"), g.name("pms"), g.name("ms")
+    job, jid, task = f"nightly-{g.name('ms')}", _uuid(g), g.alnum(32, _HEX)
+    rev = g.r.randint(2, 40)
+    out = {"jobs": [{"jobArn": f"arn:aws:batch:{r}:{a}:job/{jid}", "jobName": job, "jobId": jid,
+                     "jobQueue": f"arn:aws:batch:{r}:{a}:job-queue/{jq}", "status": "FAILED",
+                     "attempts": [{"container": {"taskArn": f"arn:aws:ecs:{r}:{a}:task/AWSBatch-{jq}-{_uuid(g)}/{task}",
+                                                 "exitCode": 137, "logStreamName": f"{jd}/default/{task}",
+                                                 "networkInterfaces": []},
+                                   "startedAt": 1715680931118, "stoppedAt": 1715681442903,
+                                   "statusReason": "Essential container in task exited"}],
+                     "statusReason": "Essential container in task exited",
+                     "createdAt": 1715680811402, "retryStrategy": {"attempts": 1, "evaluateOnExit": []},
+                     "jobDefinition": f"arn:aws:batch:{r}:{a}:job-definition/{jd}:{rev}",
+                     "container": {"image": f"{_ecr(a, r)}/{repo}:2024.05.13", "command": ["python", "run.py"],
+                                   "jobRoleArn": f"arn:aws:iam::{a}:role/{jd}-job-role",
+                                   "executionRoleArn": f"arn:aws:iam::{a}:role/ecsTaskExecutionRole",
+                                   "resourceRequirements": [{"value": "4", "type": "VCPU"},
+                                                            {"value": "16384", "type": "MEMORY"}],
+                                   "exitCode": 137, "logStreamName": f"{jd}/default/{task}",
+                                   "networkConfiguration": {"assignPublicIp": "DISABLED"},
+                                   "fargatePlatformConfiguration": {"platformVersion": "LATEST"}},
+                     "platformCapabilities": ["FARGATE"], "eksAttempts": []}]}
+    text = f"$ aws batch describe-jobs --jobs {jid}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, jq, jd, repo, job, task], ["Essential container in task exited", "platformCapabilities",
+                                                "ecsTaskExecutionRole", jid]
+
+
+def _v14_firehose(g: Gen):
+    r, a, ds, b, fn, st = g.region(), g.account(), g.name("pms"), g.bucket(), g.name("pms"), g.name("pms")
+    lines = [json.dumps({"deliveryStreamARN": f"arn:aws:firehose:{r}:{a}:deliverystream/{ds}",
+                         "destination": f"arn:aws:s3:::{b}", "deliveryStreamVersionId": 3,
+                         "message": "Access was denied. Ensure that the trust policy for the provided IAM role "
+                                    "allows Firehose to assume the role, and the access policy allows access to "
+                                    "the S3 bucket.", "errorCode": "S3.AccessDenied"}, separators=(",", ":")),
+             json.dumps({"deliveryStreamARN": f"arn:aws:firehose:{r}:{a}:deliverystream/{ds}",
+                         "deliveryStreamVersionId": 3,
+                         "message": "The Lambda function was successfully invoked but it returned an error result.",
+                         "errorCode": "Lambda.FunctionError",
+                         "processor": f"arn:aws:lambda:{r}:{a}:function:{fn}:$LATEST"}, separators=(",", ":"))]
+    summ = {"StreamDescriptionSummary": {"StreamName": st, "StreamARN": f"arn:aws:kinesis:{r}:{a}:stream/{st}",
+                                         "StreamStatus": "ACTIVE", "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
+                                         "RetentionPeriodHours": 24,
+                                         "StreamCreationTimestamp": "2023-09-12T14:41:03+00:00",
+                                         "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "EncryptionType": "KMS",
+                                         "KeyId": "alias/aws/kinesis", "OpenShardCount": 4, "ConsumerCount": 1}}
+    text = (f"$ aws logs tail /aws/kinesisfirehose/{ds} --since 1h\n"
+            + "\n".join(f"{_v14_when(g)}.{g.r.randint(100, 999)}000+00:00 DestinationDelivery {ln}" for ln in lines)
+            + f"\n$ aws kinesis describe-stream-summary --stream-name {st}\n" + json.dumps(summ, indent=4) + "\n")
+    return text, [a, ds, b, fn, st], ["S3.AccessDenied", "Lambda.FunctionError", "alias/aws/kinesis",
+                                      '"StreamMode": "ON_DEMAND"']
+
+
+def _v14_transfer(g: Gen):
+    r, a, role, b, user = g.region(), g.account(), g.name("pms"), g.bucket(), g.name("ms")
+    sid = g.hexid("s")
+    host = f"{sid}.server.transfer.{r}.amazonaws.com"
+    out = {"Server": {"Arn": f"arn:aws:transfer:{r}:{a}:server/{sid}", "Domain": "S3",
+                      "EndpointType": "PUBLIC", "IdentityProviderType": "SERVICE_MANAGED",
+                      "LoggingRole": f"arn:aws:iam::{a}:role/{role}", "Protocols": ["SFTP"],
+                      "SecurityPolicyName": "TransferSecurityPolicy-2024-01", "ServerId": sid, "State": "ONLINE",
+                      "UserCount": 3}}
+    text = (f"$ aws transfer describe-server --server-id {sid}\n" + json.dumps(out, indent=4) + "\n"
+            f"$ sftp -i ~/.ssh/partner_ed25519 {user}@{host}\n"
+            f"Connected to {host}.\nsftp> pwd\nRemote working directory: /{b}/home/{user}\n"
+            "sftp> put orders_20240513.csv\nUploading orders_20240513.csv to "
+            f"/{b}/home/{user}/orders_20240513.csv\norders_20240513.csv                100%  412KB   1.1MB/s   00:00\n"
+            "sftp> bye\n")
+    return text, [sid, a, role, b, user], ["SERVICE_MANAGED", "TransferSecurityPolicy-2024-01",
+                                           "Remote working directory: /", "orders_20240513.csv"]
+
+
+# security services: WAF, Shield, Backup, Service Quotas
+def _v14_waf_log(g: Gen):
+    r, a, acl, aid, alb = g.region(), g.account(), g.name("pms"), _uuid(g), g.name(g.pick(["pms", "ms"]))
+    albid, host = g.alnum(16, _HEX), f"api.{g.pick(['example.com', 'example.org'])}"
+    rec = {"timestamp": 1715681003118, "formatVersion": 1,
+           "webaclId": f"arn:aws:wafv2:{r}:{a}:regional/webacl/{acl}/{aid}",
+           "terminatingRuleId": "AWS-AWSManagedRulesSQLiRuleSet", "terminatingRuleType": "MANAGED_RULE_GROUP",
+           "action": "BLOCK", "terminatingRuleMatchDetails": [
+               {"conditionType": "SQL_INJECTION", "sensitivityLevel": "LOW", "location": "QUERY_STRING",
+                "matchedData": ["1", "OR", "1=1"]}],
+           "httpSourceName": "ALB", "httpSourceId": f"{a}-app/{alb}/{albid}",
+           "ruleGroupList": [{"ruleGroupId": "AWS#AWSManagedRulesSQLiRuleSet",
+                              "terminatingRule": {"ruleId": "SQLi_QUERYARGUMENTS", "action": "BLOCK",
+                                                  "ruleMatchDetails": None},
+                              "nonTerminatingMatchingRules": [], "excludedRules": None}],
+           "rateBasedRuleList": [], "nonTerminatingMatchingRules": [],
+           "httpRequest": {"clientIp": f"198.51.100.{g.r.randint(2, 250)}", "country": "NL",
+                           "headers": [{"name": "Host", "value": host}, {"name": "User-Agent", "value": "sqlmap/1.8"}],
+                           "uri": "/v1/search", "args": "q=1%27%20OR%201=1--", "httpVersion": "HTTP/1.1",
+                           "httpMethod": "GET", "requestId": _v12_trace(g)},
+           "labels": [{"name": "awswaf:managed:aws:sql-database:SQLi_QueryArguments"}]}
+    text = (f"{{\"_source\": \"aws-waf-logs-{acl}\"}}\n" + json.dumps(rec, separators=(",", ":")) + "\n")
+    return text, [a, acl, aid, alb, albid], ["AWS-AWSManagedRulesSQLiRuleSet", "MANAGED_RULE_GROUP",
+                                             "awswaf:managed:aws:sql-database:SQLi_QueryArguments", "sqlmap/1.8"]
+
+
+def _v14_shield(g: Gen):
+    a, dist, eip = g.account(), _v14_dist(g), g.hexid("eipalloc")
+    r = g.region()
+    att1, att2 = _uuid(g), _uuid(g)
+    out = {"AttackSummaries": [
+        {"AttackId": att1, "ResourceArn": f"arn:aws:cloudfront::{a}:distribution/{dist}",
+         "StartTime": "2024-05-13T22:41:00+00:00", "EndTime": "2024-05-13T23:02:00+00:00",
+         "AttackVectors": [{"VectorType": "SYN_FLOOD"}]},
+        {"AttackId": att2, "ResourceArn": f"arn:aws:ec2:{r}:{a}:eip-allocation/{eip}",
+         "StartTime": "2024-05-14T03:10:00+00:00", "EndTime": "2024-05-14T03:31:00+00:00",
+         "AttackVectors": [{"VectorType": "UDP_REFLECTION"}, {"VectorType": "DNS_REFLECTION"}]}]}
+    text = ("$ aws shield list-attacks --start-time FromInclusive=2024-05-13T00:00:00Z\n"
+            + json.dumps(out, indent=4) + "\n")
+    return text, [a, dist, eip], ["SYN_FLOOD", "UDP_REFLECTION", "DNS_REFLECTION", att1]
+
+
+def _v14_backup(g: Gen):
+    r, a, vault, db = g.region(), g.account(), g.name("pms"), g.name(g.pick(["pms", "msn"]))
+    vol, snap = g.hexid("vol"), g.hexid("snap")
+    plan, rule = _uuid(g), _uuid(g)
+    def job(arn, rtype, rname, state, msg, rp):
+        return {"AccountId": a, "BackupJobId": _uuid(g).upper(), "BackupVaultName": vault,
+                "BackupVaultArn": f"arn:aws:backup:{r}:{a}:backup-vault:{vault}",
+                **({"RecoveryPointArn": rp} if rp else {}), "ResourceArn": arn,
+                "CreationDate": "2024-05-14T01:00:00+00:00", "State": state, "StatusMessage": msg,
+                "PercentDone": "0.0", "IamRoleArn": f"arn:aws:iam::{a}:role/service-role/AWSBackupDefaultServiceRole",
+                "CreatedBy": {"BackupPlanId": plan, "BackupPlanArn": f"arn:aws:backup:{r}:{a}:backup-plan:{plan}",
+                              "BackupPlanVersion": g.alnum(48, _MIXED_ALNUM), "BackupRuleId": rule},
+                "ResourceType": rtype, "ResourceName": rname}
+    out = {"BackupJobs": [job(f"arn:aws:rds:{r}:{a}:db:{db}", "RDS", db, "FAILED",
+                              "Backup job failed because the DB instance is in state stopped.", None),
+                          job(f"arn:aws:ec2:{r}:{a}:volume/{vol}", "EBS", "", "COMPLETED", "",
+                              f"arn:aws:ec2:{r}::snapshot/{snap}")]}
+    text = "$ aws backup list-backup-jobs --by-created-after 2024-05-14\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, vault, db, vol, snap], ["AWSBackupDefaultServiceRole", '"State": "FAILED"',
+                                             "Backup job failed because the DB instance is in state stopped."]
+
+
+def _v14_quotas(g: Gen):
+    r, a, user = g.region(), g.account(), g.name("ms")
+    req = g.alnum(32, _HEX)
+    out = {"RequestedQuotas": [{
+        "Id": req, "CaseId": str(g.r.randint(17100000000, 17199999999)), "ServiceCode": "ec2",
+        "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)", "QuotaCode": "L-1216C47A",
+        "QuotaName": "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", "DesiredValue": 512.0,
+        "Status": "CASE_OPENED", "Created": "2024-05-14T10:02:11.482000+00:00",
+        "LastUpdated": "2024-05-14T10:02:14.118000+00:00",
+        "Requester": json.dumps({"accountId": a, "callerArn": f"arn:aws:iam::{a}:user/{user}"}, separators=(",", ":")),
+        "QuotaArn": f"arn:aws:servicequotas:{r}:{a}:ec2/L-1216C47A", "GlobalQuota": False, "Unit": "None",
+        "QuotaRequestedAtLevel": "ACCOUNT"}]}
+    text = ("$ aws service-quotas list-requested-service-quota-change-history --service-code ec2\n"
+            + json.dumps(out, indent=4) + "\n")
+    return text, [a, user], ["L-1216C47A", "CASE_OPENED", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"]
+
+
+# hosts: Chef ohai, Puppet facter, cloud-init, journalctl, fstab / df, crontab
+def _v14_ohai(g: Gen):
+    r, a, i, ami, prof = g.region(), g.account(), g.iid(), g.hexid("ami"), g.name(g.pick(["pms", "Camel"]))
+    aipa, kp, sgn, resv = "AIPA" + g.alnum(17, _B32), g.name("ms"), g.name("pms"), g.hexid("r")
+    ip = _ip10(g)
+    host = f"ip-{ip.replace('.', '-')}." + ("ec2.internal" if r == "us-east-1" else f"{r}.compute.internal")
+    out = {"ami_id": ami, "ami_launch_index": "0", "ami_manifest_path": "(unknown)",
+           "block_device_mapping_ami": "/dev/xvda", "block_device_mapping_root": "/dev/xvda", "hostname": host,
+           "iam": {"info": {"Code": "Success", "LastUpdated": "2024-05-14T09:12:44Z",
+                            "InstanceProfileArn": f"arn:aws:iam::{a}:instance-profile/{prof}",
+                            "InstanceProfileId": aipa}},
+           "instance_action": "none", "instance_id": i, "instance_life_cycle": "on-demand",
+           "instance_type": "m5.large", "local_hostname": host, "local_ipv4": ip, "mac": _v14_mac(g),
+           "placement_availability_zone": r + "a", "placement_region": r, "profile": "default-hvm",
+           "public_keys_0_openssh_key": f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{g.alnum(40, _B64)} {kp}",
+           "reservation_id": resv, "security_groups": [sgn], "account_id": a, "region": r}
+    text = "$ sudo ohai ec2\n" + json.dumps(out, indent=2) + "\n"
+    return text, [a, i, ami, prof, aipa, kp, sgn, resv], ['"ami_launch_index": "0"', '"instance_type": "m5.large"',
+                                                          '"profile": "default-hvm"']
+
+
+def _v14_facter(g: Gen):
+    r, a, i, ami, prof = g.region(), g.account(), g.iid(), g.hexid("ami"), g.name("pms")
+    aipa, sg, sn, vpc, mac = "AIPA" + g.alnum(17, _B32), g.hexid("sg"), g.hexid("subnet"), g.hexid("vpc"), _v14_mac(g)
+    text = ("$ facter -p ec2_metadata\n{\n"
+            f"  ami-id => \"{ami}\",\n  ami-launch-index => \"0\",\n"
+            "  block-device-mapping => {\n    ami => \"/dev/xvda\",\n    root => \"/dev/xvda\"\n  },\n"
+            "  iam => {\n    info => {\n      Code => \"Success\",\n"
+            f"      InstanceProfileArn => \"arn:aws:iam::{a}:instance-profile/{prof}\",\n"
+            f"      InstanceProfileId => \"{aipa}\",\n      LastUpdated => \"2024-05-14T09:12:44Z\"\n    }}\n  }},\n"
+            f"  instance-id => \"{i}\",\n  instance-type => \"c6i.xlarge\",\n"
+            "  network => {\n    interfaces => {\n      macs => {\n"
+            f"        \"{mac}\" => {{\n          device-number => \"0\",\n          owner-id => \"{a}\",\n"
+            f"          security-group-ids => \"{sg}\",\n          subnet-id => \"{sn}\",\n"
+            f"          vpc-id => \"{vpc}\"\n        }}\n      }}\n    }}\n  }},\n"
+            f"  placement => {{\n    availability-zone => \"{r}c\",\n    region => \"{r}\"\n  }}\n}}\n")
+    return text, [ami, a, prof, aipa, i, sg, sn, vpc], ["block-device-mapping", "c6i.xlarge", "ami-launch-index"]
+
+
+def _v14_cloud_init(g: Gen):
+    r, b, cl, ep = g.region(), g.bucket(), g.name(g.pick(["pms", "ms"])), g.alnum(32, _UPPER_HEX)
+    ca = g.alnum(60, _B64)
+    text = ("$ sudo tail -n 12 /var/log/cloud-init-output.log\n"
+            f"Cloud-init v. 22.2.2 running 'modules:final' at Tue, 14 May 2024 10:02:{g.r.randint(10, 59)} +0000. "
+            f"Up 21.84 seconds.\n+ aws s3 cp s3://{b}/bootstrap/install.sh /tmp/install.sh\n"
+            f"download: s3://{b}/bootstrap/install.sh to ../../tmp/install.sh\n+ bash /tmp/install.sh\n"
+            f"+ /etc/eks/bootstrap.sh {cl} --b64-cluster-ca {ca}== --apiserver-endpoint "
+            f"https://{ep}.gr7.{r}.eks.amazonaws.com --container-runtime containerd "
+            "--kubelet-extra-args '--node-labels=eks.amazonaws.com/nodegroup-image=ami,workload=batch'\n"
+            "Using kubelet version 1.29.3\nUsing containerd as the container runtime\n"
+            "Created symlink /etc/systemd/system/multi-user.target.wants/kubelet.service → "
+            "/etc/systemd/system/kubelet.service.\n"
+            f"Cloud-init v. 22.2.2 finished at Tue, 14 May 2024 10:02:{g.r.randint(10, 59)} +0000. "
+            "Datasource DataSourceEc2Local.  Up 41.12 seconds\n")
+    return text, [b, cl, ep], ["DataSourceEc2Local", "Cloud-init v. 22.2.2", "Using kubelet version 1.29.3",
+                               "/etc/eks/bootstrap.sh"]
+
+
+def _v14_journal(g: Gen):
+    r, a, i, role = g.region(), g.account(), g.iid(), g.name(g.pick(["pms", "Camel"]))
+    host = f"ip-{_ip10(g).replace('.', '-')}"
+    pid = g.r.randint(900, 4000)
+    hdr = f"May 14 10:02:{{s}} {host} amazon-ssm-agent[{pid}]: 2024-05-14 10:02:{{s}}"
+    def line(msg):
+        s = g.r.randint(10, 59)
+        return hdr.format(s=s) + " " + msg
+    text = ("$ journalctl -u amazon-ssm-agent --since \"10 min ago\" --no-pager\n"
+            + line("INFO [amazon-ssm-agent] amazon-ssm-agent - v3.3.131.0") + "\n"
+            + line(f"INFO [amazon-ssm-agent] Region: {r}") + "\n"
+            + line("INFO [CredentialRefresher] Credentials ready") + "\n"
+            + line("INFO [CredentialRefresher] Next credential rotation will be in 29.99 minutes") + "\n"
+            + line("ERROR [HealthCheck] error when calling AWS APIs. error details - AccessDeniedException: User: "
+                   f"arn:aws:sts::{a}:assumed-role/{role}/{i} is not authorized to perform: "
+                   f"ssm:UpdateInstanceInformation on resource: arn:aws:ec2:{r}:{a}:instance/{i} because no "
+                   "identity-based policy allows the ssm:UpdateInstanceInformation action") + "\n"
+            + line(f"INFO [ssm-agent-worker] [MessageService] [MGSInteractor] Stopped the instance {i} "
+                   "channel, retrying in 300 seconds") + "\n")
+    return text, [a, role, i], ["ssm:UpdateInstanceInformation", "[MGSInteractor]", "v3.3.131.0",
+                                "Credentials ready"]
+
+
+def _v14_fstab(g: Gen):
+    r, efs, fsap, efs2 = g.region(), g.hexid("fs"), g.hexid("fsap"), g.hexid("fs", 8)
+    fsx, mnt = g.hexid("fs"), g.alnum(8)
+    root = _uuid(g)
+    text = ("$ cat /etc/fstab\n"
+            f"UUID={root}     /           xfs    defaults,noatime  1   1\n"
+            f"{efs}:/ /mnt/shared efs _netdev,noresvport,tls,iam,accesspoint={fsap} 0 0\n"
+            f"{efs2}.efs.{r}.amazonaws.com:/   /mnt/legacy   nfs4   "
+            "nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev 0 0\n"
+            f"{fsx}.fsx.{r}.amazonaws.com@tcp:/{mnt}\t/fsx\tlustre\tdefaults,noatime,flock,_netdev,x-systemd.automount 0 0\n"
+            "$ df -hT | grep -E 'nfs4|lustre'\n"
+            "127.0.0.1:/                  nfs4     8.0E  1.2T  8.0E   1% /mnt/shared\n"
+            f"{efs2}.efs.{r}.amazonaws.com:/  nfs4  8.0E  311G  8.0E   1% /mnt/legacy\n"
+            f"{_ip10(g)}@tcp:/{mnt}          lustre   1.2T  411G  788G  35% /fsx\n")
+    return text, [efs, fsap, efs2, fsx, mnt], [f"UUID={root}", "nfsvers=4.1,rsize=1048576", "x-systemd.automount"]
+
+
+def _v14_crontab(g: Gen):
+    b, key, asg, vol = g.bucket(), _uuid(g), g.name(g.pick(["pms", "msn"])), g.hexid("vol")
+    app = g.name("Camel")
+    text = ("$ crontab -l\n# m h  dom mon dow   command\nMAILTO=ops@example.com\nPATH=/usr/local/bin:/usr/bin:/bin\n"
+            f"15 2 * * * aws s3 sync /var/backups/pg s3://{b}/pg/$(hostname)/ --sse aws:kms --sse-kms-key-id {key} "
+            ">> /var/log/s3sync.log 2>&1\n"
+            f"*/5 * * * * /opt/bin/push-metrics --namespace Custom/{app} --dimensions AutoScalingGroupName={asg}\n"
+            f"0 4 * * 0 aws ec2 create-snapshot --volume-id {vol} --description \"weekly $(date +\\%F)\" "
+            "--tag-specifications 'ResourceType=snapshot,Tags=[{Key=Backup,Value=weekly}]'\n")
+    return text, [b, key, asg, vol], ["aws:kms", "MAILTO=ops@example.com", "ResourceType=snapshot"]
+
+
+# CI/CD and platform: CircleCI, Bitbucket Pipelines, Flux, Backstage
+def _v14_circleci(g: Gen):
+    r, a, role, repo = g.region(), g.account(), g.name("pms"), g.name(g.pick(["ms", "pms"]))
+    text = ("version: 2.1\norbs:\n  aws-cli: circleci/aws-cli@4.1.3\n  aws-ecr: circleci/aws-ecr@9.0.4\n\n"
+            "workflows:\n  build-and-push:\n    jobs:\n      - aws-ecr/build_and_push_image:\n"
+            "          name: push-api\n          context: aws-oidc\n          auth:\n            - aws-cli/setup:\n"
+            f"                role_arn: arn:aws:iam::{a}:role/{role}\n                region: {r}\n"
+            f"                role_session_name: circleci-${{CIRCLE_WORKFLOW_ID}}\n"
+            f"          account_id: \"{a}\"\n          region: {r}\n          repo: {repo}\n"
+            "          tag: \"${CIRCLE_SHA1},latest\"\n          create_repo: false\n"
+            "          filters:\n            branches:\n              only: main\n")
+    return text, [a, role, repo], ["circleci/aws-ecr@9.0.4", "${CIRCLE_SHA1}", "aws-cli/setup"]
+
+
+def _v14_bitbucket(g: Gen):
+    r, a, role, b, dist = g.region(), g.account(), g.name("pms"), g.bucket(), _v14_dist(g)
+    text = ("image: node:20\n\npipelines:\n  branches:\n    main:\n      - step:\n          name: Build\n"
+            "          caches: [node]\n          script:\n            - npm ci && npm run build\n"
+            "          artifacts: [dist/**]\n      - step:\n          name: Deploy to S3\n          deployment: production\n"
+            "          oidc: true\n          script:\n            - pipe: atlassian/aws-s3-deploy:1.6.0\n"
+            f"              variables:\n                AWS_DEFAULT_REGION: '{r}'\n"
+            f"                AWS_OIDC_ROLE_ARN: 'arn:aws:iam::{a}:role/{role}'\n"
+            f"                S3_BUCKET: '{b}/site'\n                LOCAL_PATH: 'dist'\n"
+            "                DELETE_FLAG: 'true'\n            - pipe: atlassian/aws-cloudfront-invalidate:0.9.0\n"
+            f"              variables:\n                AWS_DEFAULT_REGION: 'us-east-1'\n"
+            f"                AWS_OIDC_ROLE_ARN: 'arn:aws:iam::{a}:role/{role}'\n"
+            f"                DISTRIBUTION_ID: '{dist}'\n")
+    return text, [a, role, b, dist], ["atlassian/aws-s3-deploy:1.6.0", "atlassian/aws-cloudfront-invalidate:0.9.0",
+                                      "image: node:20"]
+
+
+def _v14_flux(g: Gen):
+    r, a, repo, cl, role = g.region(), g.account(), g.name("ms"), g.name(g.pick(["pms", "ms"])), g.name("pms")
+    text = ("---\napiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata:\n"
+            "  name: platform-manifests\n  namespace: flux-system\nspec:\n  interval: 5m\n"
+            f"  url: oci://{_ecr(a, r)}/{repo}\n  provider: aws\n  ref:\n    semver: \">=1.4.0\"\n"
+            "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n"
+            "  name: platform\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n"
+            "  sourceRef:\n    kind: OCIRepository\n    name: platform-manifests\n  path: ./clusters/prod\n"
+            "  postBuild:\n    substitute:\n"
+            f"      cluster_name: {cl}\n      aws_account_id: \"{a}\"\n      aws_region: {r}\n"
+            f"      karpenter_role_arn: arn:aws:iam::{a}:role/{role}\n"
+            "    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-vars\n")
+    return text, [a, repo, cl, role], ["source.toolkit.fluxcd.io/v1beta2", "provider: aws", "semver: \">=1.4.0\""]
+
+
+def _v14_backstage(g: Gen):
+    r, a, cl, svc, pipe = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("pms"), g.name("pms")
+    fn = g.name("pms")
+    text = ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orders-api\n"
+            "  description: Public orders API\n  annotations:\n"
+            f"    aws.amazon.com/amazon-ecs-service-arn: arn:aws:ecs:{r}:{a}:service/{cl}/{svc}\n"
+            f"    aws.amazon.com/aws-codepipeline-arn: arn:aws:codepipeline:{r}:{a}:{pipe}\n"
+            f"    aws.amazon.com/lambda-function-name: {fn}\n    aws.amazon.com/lambda-region: {r}\n"
+            "    backstage.io/techdocs-ref: dir:.\n    github.com/project-slug: acme/orders-api\n"
+            "  tags: [java, aws]\nspec:\n  type: service\n  lifecycle: production\n  owner: team-payments\n"
+            "  system: commerce\n")
+    return text, [a, cl, svc, pipe, fn], ["backstage.io/v1alpha1", "aws.amazon.com/amazon-ecs-service-arn",
+                                          "github.com/project-slug: acme/orders-api", "lifecycle: production"]
+
+
+# observability config: Datadog dashboard, Vector, Logstash, Alertmanager SNS
+def _v14_datadog(g: Gen):
+    a, q, fn, db = g.account(), _v14_lname(g), _v14_lname(g), _v14_lname(g)
+    dash = {"title": "Checkout pipeline", "description": "owned by #team-payments", "widgets": [
+        {"id": g.r.randint(10 ** 15, 10 ** 16), "definition": {"title": "Backlog", "type": "timeseries", "requests": [
+            {"q": f"avg:aws.sqs.approximate_number_of_messages_visible{{queuename:{q}}} by {{region}}",
+             "display_type": "line"}]}},
+        {"id": g.r.randint(10 ** 15, 10 ** 16), "definition": {"title": "Lambda errors", "type": "query_value",
+                                                               "requests": [{"q": f"sum:aws.lambda.errors{{functionname:{fn},aws_account:{a}}}.as_count()",
+                                                                             "aggregator": "sum"}]}},
+        {"id": g.r.randint(10 ** 15, 10 ** 16), "definition": {"title": "DB CPU", "type": "timeseries", "requests": [
+            {"q": f"avg:aws.rds.cpuutilization{{dbinstanceidentifier:{db},$account}}"}]}}],
+        "template_variables": [{"name": "account", "prefix": "aws_account", "available_values": [], "default": a}],
+        "layout_type": "ordered", "notify_list": [], "reflow_type": "auto"}
+    text = json.dumps(dash, indent=2) + "\n"
+    return text, [a, q, fn, db], ["aws.sqs.approximate_number_of_messages_visible", '"layout_type": "ordered"',
+                                  '"prefix": "aws_account"']
+
+
+def _v14_vector(g: Gen):
+    r, a, b, role, lgn = g.region(), g.account(), g.bucket(), g.name("pms"), g.name("ms")
+    text = ("# /etc/vector/vector.toml\n[sources.nginx]\ntype = \"file\"\ninclude = [\"/var/log/nginx/access.log\"]\n\n"
+            "[transforms.parse_nginx]\ntype = \"remap\"\ninputs = [\"nginx\"]\nsource = '. = parse_nginx_log!(.message, \"combined\")'\n\n"
+            "[sinks.archive]\ntype = \"aws_s3\"\ninputs = [\"parse_nginx\"]\n"
+            f"bucket = \"{b}\"\nkey_prefix = \"nginx/date=%F/\"\nregion = \"{r}\"\ncompression = \"gzip\"\n"
+            f"encoding.codec = \"json\"\nauth.assume_role = \"arn:aws:iam::{a}:role/{role}\"\n\n"
+            "[sinks.cw]\ntype = \"aws_cloudwatch_logs\"\ninputs = [\"parse_nginx\"]\n"
+            f"group_name = \"/app/{lgn}/nginx\"\nstream_name = \"{{{{ host }}}}\"\nregion = \"{r}\"\n"
+            "encoding.codec = \"json\"\n")
+    return text, [b, a, role, lgn], ['type = "aws_s3"', "{{ host }}", 'type = "aws_cloudwatch_logs"',
+                                     "parse_nginx_log!"]
+
+
+def _v14_logstash(g: Gen):
+    r, a, b, role, q = g.region(), g.account(), g.bucket(), g.name("pms"), g.name()
+    dom, h, k, s = g.name(g.pick(["ms", "pms"])), g.alnum(26), g.akid(), g.secret()
+    text = ("input {\n  s3 {\n"
+            f"    bucket => \"{b}\"\n    prefix => \"AWSLogs/{a}/elasticloadbalancing/{r}/\"\n"
+            f"    region => \"{r}\"\n    role_arn => \"arn:aws:iam::{a}:role/{role}\"\n"
+            "    sincedb_path => \"/var/lib/logstash/sincedb_alb\"\n    codec => plain\n  }\n"
+            f"  sqs {{\n    queue => \"{q}\"\n    region => \"{r}\"\n  }}\n}}\n"
+            "filter {\n  grok { match => { \"message\" => \"%{ELB_ACCESS_LOG}\" } }\n}\n"
+            "output {\n  opensearch {\n"
+            f"    hosts => [\"https://vpc-{dom}-{h}.{r}.es.amazonaws.com:443\"]\n"
+            "    auth_type => {\n      type => 'aws_iam'\n"
+            f"      aws_access_key_id => '{k}'\n      aws_secret_access_key => '{s}'\n      region => '{r}'\n    }}\n"
+            "    index => \"alb-%{+YYYY.MM.dd}\"\n    ecs_compatibility => disabled\n  }\n}\n")
+    return text, [b, a, role, q, dom, h, k, s], ["%{+YYYY.MM.dd}", "%{ELB_ACCESS_LOG}", "type => 'aws_iam'"]
+
+
+def _v14_alertmanager(g: Gen):
+    r, a, topic, role, cl = g.region(), g.account(), g.name(g.pick(["pms", "ms"])), g.name("pms"), g.name("pms")
+    text = ("route:\n  receiver: ops-sns\n  group_by: [alertname, namespace]\n  group_wait: 30s\n"
+            "receivers:\n  - name: ops-sns\n    sns_configs:\n"
+            f"      - api_url: https://sns.{r}.amazonaws.com\n"
+            f"        topic_arn: arn:aws:sns:{r}:{a}:{topic}\n        sigv4:\n          region: {r}\n"
+            f"          role_arn: arn:aws:iam::{a}:role/{role}\n"
+            "        subject: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'\n"
+            f"        attributes:\n          cluster: {cl}\n          severity: '{{{{ .CommonLabels.severity }}}}'\n")
+    return text, [a, topic, role, cl], ["sns_configs", "{{ .CommonLabels.alertname }}", f"https://sns.{r}.amazonaws.com"]
+
+
+# data platforms: Spark on EMR, MWAA, Glue crawler, awswrangler, DataSync, Kafka Connect, Flyway, EMR configs, DMS
+def _v14_spark_driver(g: Gen):
+    r, b, logb, jf = g.region(), g.bucket(), g.bucket(), "j-" + g.alnum(13, _UPPER_ALNUM)
+    db, tbl = g.name("p_m_s"), g.pick(["orders_daily", "clicks_hourly", "invoices"])
+    rid, ext = g.alnum(16, _UPPER_HEX), g.alnum(76, _B64)
+    node = f"ip-{_ip10(g).replace('.', '-')}." + ("ec2.internal" if r == "us-east-1" else f"{r}.compute.internal")
+    app = f"application_{g.r.randint(1715000000000, 1715999999999)}_00{g.r.randint(10, 99)}"
+    text = (f"24/05/14 10:12:03 INFO SparkContext: Running Spark version 3.5.0-amzn-1\n"
+            f"24/05/14 10:12:03 INFO SparkContext: Submitted application: daily-rollup\n"
+            f"24/05/14 10:12:05 INFO Client: Submitting application {app} to ResourceManager\n"
+            f"24/05/14 10:12:09 INFO EmrFSRecorder: log uri s3://{logb}/elasticmapreduce/{jf}/\n"
+            f"24/05/14 10:12:31 INFO HiveMetaStoreClient: Using AWS Glue Data Catalog, database {db}\n"
+            f"24/05/14 10:13:10 INFO MultipartUploadOutputStream: close closed:false "
+            f"s3://{b}/curated/{tbl}/dt=2024-05-13/part-00000-{_uuid(g)}-c000.snappy.parquet\n"
+            f"24/05/14 10:13:40 WARN TaskSetManager: Lost task 12.0 in stage 3.0 (TID 212) ({node} executor 4): "
+            f"com.amazonaws.services.s3.model.AmazonS3Exception: Access Denied (Service: Amazon S3; Status Code: 403; "
+            f"Error Code: AccessDenied; Request ID: {rid}; S3 Extended Request ID: {ext}; Proxy: null), "
+            f"S3 Extended Request ID: {ext}\n"
+            f"24/05/14 10:13:52 ERROR FileFormatWriter: Aborting job {_uuid(g)}.\n"
+            f"Exception in thread \"main\" org.apache.spark.SparkException: Job aborted due to stage failure: "
+            f"writing to table {db}.{tbl} at s3://{b}/curated/{tbl}\n")
+    return text, [b, logb, jf, db], ["3.5.0-amzn-1", app, "TaskSetManager", "Error Code: AccessDenied", rid]
+
+
+def _v14_mwaa(g: Gen):
+    env, job, b = g.name(g.pick(["pms", "ms"])), g.name(g.pick(["pms", "p_m_s"])), g.bucket()
+    ts = "[2024-05-14, 10:02:11 UTC]"
+    text = (f"*** Reading remote log from Cloudwatch log_group: airflow-{env}-Task "
+            f"log_stream: dag_id=nightly_etl/run_id=scheduled__2024-05-14T09_00_00+00_00/task_id=run_glue/attempt=1.log.\n"
+            f"{ts} {{glue.py:167}} INFO - Initializing AWS Glue Job: {job}. Wait for completion: True\n"
+            f"{ts} {{glue.py:190}} INFO - Script location: s3://{b}/scripts/{job}.py\n"
+            f"{ts} {{taskinstance.py:1937}} ERROR - Task failed with exception\nTraceback (most recent call last):\n"
+            "  File \"/usr/local/airflow/.local/lib/python3.11/site-packages/airflow/providers/amazon/aws/operators/glue.py\", "
+            "line 199, in execute\n    glue_job_run = self.glue_job_hook.initialize_job(self.script_args, self.run_job_kwargs)\n"
+            "  File \"/usr/local/airflow/.local/lib/python3.11/site-packages/botocore/client.py\", line 1009, in _make_api_call\n"
+            "    raise error_class(parsed_response, operation_name)\n"
+            "botocore.errorfactory.EntityNotFoundException: An error occurred (EntityNotFoundException) when calling the "
+            f"StartJobRun operation: Job with name: {job} not found\n"
+            f"{ts} {{taskinstance.py:1400}} INFO - Marking task as FAILED. dag_id=nightly_etl, task_id=run_glue, "
+            "execution_date=20240514T090000, start_date=20240514T100209, end_date=20240514T100211\n"
+            f"{ts} {{standard_task_runner.py:104}} ERROR - Failed to execute job {g.r.randint(1000, 9999)} for task run_glue\n")
+    return text, [env, job, b], ["EntityNotFoundException", "{taskinstance.py:1937}", "dag_id=nightly_etl",
+                                 "airflow/providers/amazon/aws/operators/glue.py"]
+
+
+def _v14_glue_crawler(g: Gen):
+    cr, db, b = g.name("pms"), g.name(g.pick(["p_m_s", "pms"])), g.bucket()
+    tbl = g.pick(["clicks", "raw_orders", "sessions"])
+    rid = _uuid(g)
+    def ln(lvl, msg):
+        return f"2024-05-14T10:0{g.r.randint(0, 9)}:{g.r.randint(10, 59)}.{g.r.randint(100, 999)}Z\t[{rid}]\t{lvl} : {msg}"
+    text = (f"$ aws logs tail /aws-glue/crawlers --log-stream-names {cr}\n" + "\n".join([
+        ln("BENCHMARK", f"Running Start Crawl for Crawler {cr}"),
+        ln("BENCHMARK", "Classification complete, writing results to database " + db),
+        ln("INFO", 'Crawler configured with SchemaChangePolicy {"UpdateBehavior":"UPDATE_IN_DATABASE",'
+                   '"DeleteBehavior":"DEPRECATE_IN_DATABASE"}.'),
+        ln("INFO", f"Created table {tbl} in database {db}"),
+        ln("INFO", f"Created partitions with values [[2024, 05, 13]] for table {tbl} in database {db}"),
+        ln("ERROR", f"Insufficient Lake Formation permission(s) on s3://{b}/raw/{tbl}/ (Database name: {db}, "
+                    f"Table Name: {tbl})"),
+        ln("BENCHMARK", "Crawler has finished running and is in state READY")]) + "\n")
+    return text, [cr, db, b], ["UPDATE_IN_DATABASE", "Crawler has finished running and is in state READY", rid]
+
+
+def _v14_wrangler(g: Gen):
+    r, db, wg, b, b2 = g.region(), g.name("p_m_s"), g.name("ms"), g.bucket(), g.bucket()
+    tbl, tbl2 = g.pick(["orders", "payments_raw"]), g.pick(["orders_curated", "daily_totals"])
+    text = ("import awswrangler as wr\nimport boto3\n\n"
+            f"session = boto3.Session(profile_name=\"analytics\", region_name=\"{r}\")\n\n"
+            "df = wr.athena.read_sql_query(\n"
+            f"    \"SELECT order_id, total, dt FROM {tbl} WHERE dt = '2024-05-13'\",\n"
+            f"    database=\"{db}\",\n    workgroup=\"{wg}\",\n    s3_output=\"s3://{b}/athena-results/\",\n"
+            "    ctas_approach=False,\n    boto3_session=session,\n)\n"
+            f"wr.s3.to_parquet(df, path=\"s3://{b2}/curated/{tbl2}/\", dataset=True, mode=\"overwrite_partitions\",\n"
+            f"                 database=\"{db}\", table=\"{tbl2}\", partition_cols=[\"dt\"], boto3_session=session)\n")
+    return text, [db, wg, b, b2], ["overwrite_partitions", "import awswrangler as wr", "ctas_approach=False"]
+
+
+def _v14_datasync(g: Gen):
+    r, a, b, role = g.region(), g.account(), g.bucket(), g.name("pms")
+    task, ex, src, dst = g.hexid("task"), g.hexid("exec"), g.hexid("loc"), g.hexid("loc")
+    out = {"TaskExecutionArn": f"arn:aws:datasync:{r}:{a}:task/{task}/execution/{ex}", "Status": "ERROR",
+           "Options": {"VerifyMode": "ONLY_FILES_TRANSFERRED", "OverwriteMode": "ALWAYS", "PreserveDeletedFiles": "PRESERVE",
+                       "TransferMode": "CHANGED", "LogLevel": "TRANSFER"},
+           "StartTime": "2024-05-14T01:00:03.118000+00:00", "EstimatedFilesToTransfer": 18422,
+           "FilesTransferred": 17110, "BytesTransferred": 48211731042,
+           "Result": {"PrepareDuration": 40211, "PrepareStatus": "SUCCESS", "TransferDuration": 1802231,
+                      "TransferStatus": "ERROR", "ErrorCode": "S3_ACCESS_DENIED",
+                      "ErrorDetail": f"DataSync location access test failed: could not perform s3:PutObject in bucket {b}. "
+                                     "Access denied. Ensure bucket access role has s3:PutObject permission."}}
+    loc = {"LocationArn": f"arn:aws:datasync:{r}:{a}:location/{dst}", "LocationUri": f"s3://{b}/ingest/",
+           "S3StorageClass": "INTELLIGENT_TIERING",
+           "S3Config": {"BucketAccessRoleArn": f"arn:aws:iam::{a}:role/{role}"},
+           "CreationTime": "2024-02-01T12:20:44.812000+00:00"}
+    text = (f"$ aws datasync describe-task-execution --task-execution-arn "
+            f"arn:aws:datasync:{r}:{a}:task/{task}/execution/{ex}\n" + json.dumps(out, indent=4) + "\n"
+            f"$ aws datasync describe-location-s3 --location-arn arn:aws:datasync:{r}:{a}:location/{dst}\n"
+            + json.dumps(loc, indent=4) + f"\n# source is the NFS location {src} (on-prem filer)\n")
+    return text, [a, b, role, task, ex, src, dst], ["ONLY_FILES_TRANSFERRED", "S3_ACCESS_DENIED", "INTELLIGENT_TIERING"]
+
+
+def _v14_kafka_connect(g: Gen):
+    r, b, k, s, cl, h = g.region(), g.bucket(), g.akid(), g.secret(), g.name(g.pick(["pms", "ms"])), g.alnum(6)
+    brokers = ",".join(f"b-{n}.{cl}.{h}.c{g.r.randint(2, 9)}.kafka.{r}.amazonaws.com:9098" for n in (1, 2))
+    text = ("# connect-s3-sink.properties (MSK Connect custom plugin)\nname=orders-s3-sink\n"
+            "connector.class=io.confluent.connect.s3.S3SinkConnector\ntasks.max=4\n"
+            "topics=orders.v1,payments.v1\n"
+            f"s3.region={r}\ns3.bucket.name={b}\ntopics.dir=kafka/prod\nflush.size=1000\nrotate.interval.ms=600000\n"
+            "storage.class=io.confluent.connect.s3.storage.S3Storage\n"
+            "format.class=io.confluent.connect.s3.format.parquet.ParquetFormat\n"
+            "partitioner.class=io.confluent.connect.storage.partitioner.TimeBasedPartitioner\n"
+            "path.format='dt'=YYYY-MM-dd\nlocale=en-US\ntimezone=UTC\n"
+            f"aws.access.key.id={k}\naws.secret.access.key={s}\n"
+            "# worker\n"
+            f"bootstrap.servers={brokers}\nsecurity.protocol=SASL_SSL\nsasl.mechanism=AWS_MSK_IAM\n"
+            "sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required;\n")
+    return text, [b, k, s, cl, h], ["io.confluent.connect.s3.S3SinkConnector", "AWS_MSK_IAM",
+                                    "software.amazon.msk.auth.iam.IAMLoginModule"]
+
+
+def _v14_flyway(g: Gen):
+    r, cl, h, pw, b = g.region(), g.name(g.pick(["pms", "ms"])), g.alnum(12), g.alnum(28, _MIXED_ALNUM), g.bucket()
+    text = ("# flyway.conf\n"
+            f"flyway.url=jdbc:postgresql://{cl}.cluster-{h}.{r}.rds.amazonaws.com:5432/billing?sslmode=verify-full"
+            "&sslrootcert=/etc/ssl/certs/global-bundle.pem\n"
+            f"flyway.user=flyway_admin\nflyway.password={pw}\nflyway.schemas=public,billing\n"
+            f"flyway.locations=filesystem:sql/migrations,s3:{b}/migrations\nflyway.baselineOnMigrate=true\n"
+            "$ flyway -configFiles=flyway.conf migrate\nFlyway OSS Edition 10.13.0 by Redgate\n"
+            f"Database: jdbc:postgresql://{cl}.cluster-{h}.{r}.rds.amazonaws.com:5432/billing (PostgreSQL 15.5)\n"
+            "Successfully validated 42 migrations (execution time 00:00.184s)\n"
+            "Current version of schema \"public\": 41\nMigrating schema \"public\" to version \"42 - add invoice status\"\n"
+            "Successfully applied 1 migration to schema \"public\", now at version v42 (execution time 00:00.512s)\n")
+    return text, [cl, h, pw, b], ["sslmode=verify-full", "flyway.schemas=public,billing", "Flyway OSS Edition 10.13.0",
+                                  "global-bundle.pem"]
+
+
+def _v14_emr_configs(g: Gen):
+    r, a, b, logb, key = g.region(), g.account(), g.bucket(), g.bucket(), _uuid(g)
+    kp, sn, prof, sc = g.name("ms"), g.hexid("subnet"), g.name(g.pick(["pms", "Camel"])), g.name("pms")
+    conf = [{"Classification": "spark-defaults", "Properties": {"spark.sql.warehouse.dir": f"s3://{b}/warehouse/",
+                                                                "spark.dynamicAllocation.enabled": "true"}},
+            {"Classification": "hive-site", "Properties": {
+                "hive.metastore.client.factory.class": "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory",
+                "hive.metastore.glue.catalogid": a}},
+            {"Classification": "emrfs-site", "Properties": {"fs.s3.enableServerSideEncryption": "true",
+                                                            "fs.s3.serverSideEncryption.kms.keyId": key}}]
+    text = (f"$ cat configurations.json\n{json.dumps(conf, indent=2)}\n"
+            f"$ aws emr create-cluster --region {r} --name nightly-etl --release-label emr-7.1.0 --applications Name=Spark Name=Hive \\\n"
+            f"    --ec2-attributes KeyName={kp},SubnetId={sn},InstanceProfile={prof} \\\n"
+            f"    --service-role EMR_DefaultRole_V2 --security-configuration {sc} \\\n"
+            f"    --log-uri s3://{logb}/emr/ --configurations file://configurations.json \\\n"
+            "    --instance-groups InstanceGroupType=MASTER,InstanceCount=1,InstanceType=m6g.xlarge "
+            "InstanceGroupType=CORE,InstanceCount=4,InstanceType=r6g.2xlarge\n")
+    return text, [b, a, key, kp, sn, prof, sc, logb], ["emr-7.1.0", "EMR_DefaultRole_V2",
+                                                       "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"]
+
+
+def _v14_dms_log(g: Gen):
+    r, a, b = g.region(), g.account(), g.bucket()
+    tid, db, h = g.alnum(26, _UPPER_ALNUM), g.name(g.pick(["pms", "ms"])), g.alnum(12)
+    host, rep = f"{db}.{h}.{r}.rds.amazonaws.com", g.name("ms")
+    def ln(comp, lvl, msg, src):
+        return f"2024-05-14T10:{g.r.randint(10, 59)}:{g.r.randint(10, 59)} [{comp:<16}]{lvl}:  {msg}  ({src})"
+    text = (f"$ aws logs tail dms-tasks-{rep} --log-stream-names dms-task-{tid}\n" + "\n".join([
+        ln("TASK_MANAGER", "I", f"Task '{tid}' running full load and CDC in fresh start mode", "replicationtask.c:1291"),
+        ln("SOURCE_CAPTURE", "I", f"Connected to host '{host}' port 5432, database 'orders'", "postgres_endpoint_imp.c:3077"),
+        ln("SOURCE_CAPTURE", "W", "Logical replication slot 'dms_slot_01' already exists", "postgres_endpoint_capture.c:1102"),
+        ln("TARGET_LOAD", "E", f"Failed to upload file to S3 bucket '{b}' folder 'cdc/orders/public/line_items' "
+                               "[1001788]  (Access Denied)", "s3_load.c:371"),
+        ln("TASK_MANAGER", "E", f"Task error notification received from subtask 0, thread 0 "
+                                f"[arn:aws:dms:{r}:{a}:task:{tid}]", "replicationtask.c:2883")]) + "\n")
+    return text, [tid, db, h, b, a, rep], ["replicationtask.c:1291", "[TASK_MANAGER    ]I:", "dms_slot_01"]
+
+
+# code and API definitions: Rust, Scala, R (paws), OpenAPI with API Gateway extensions, AppSync, IoT Core
+def _v14_rust(g: Gen):
+    r, a, b, t, q = g.region(), g.account(), g.bucket(), g.name(g.pick(["Camel", "pms"])), g.name()
+    text = ("use aws_config::BehaviorVersion;\nuse aws_sdk_dynamodb::types::AttributeValue;\n"
+            "use aws_sdk_s3::primitives::ByteStream;\n\n"
+            f"const BUCKET: &str = \"{b}\";\nconst TABLE: &str = \"{t}\";\n"
+            f"const QUEUE_URL: &str = \"https://sqs.{r}.amazonaws.com/{a}/{q}\";\n\n"
+            "#[tokio::main]\nasync fn main() -> Result<(), Box<dyn std::error::Error>> {\n"
+            "    let config = aws_config::defaults(BehaviorVersion::latest())\n"
+            f"        .region(aws_config::Region::new(\"{r}\"))\n        .load()\n        .await;\n"
+            "    let s3 = aws_sdk_s3::Client::new(&config);\n"
+            "    s3.put_object().bucket(BUCKET).key(\"exports/latest.json\")\n"
+            "        .body(ByteStream::from_static(b\"{}\")).send().await?;\n"
+            "    let ddb = aws_sdk_dynamodb::Client::new(&config);\n"
+            "    let item = ddb.get_item().table_name(TABLE)\n"
+            "        .key(\"pk\", AttributeValue::S(\"ORDER#42\".into())).send().await?;\n"
+            "    println!(\"{:?}\", item.item);\n"
+            "    let sqs = aws_sdk_sqs::Client::new(&config);\n"
+            "    sqs.send_message().queue_url(QUEUE_URL).message_body(\"done\").send().await?;\n    Ok(())\n}\n")
+    return text, [b, t, a, q], ["BehaviorVersion::latest()", "aws_sdk_dynamodb::Client::new(&config)", "ORDER#42"]
+
+
+def _v14_scala(g: Gen):
+    r, a, b, b2, key = g.region(), g.account(), g.bucket(), g.bucket(), _uuid(g)
+    db = g.name("p_m_s")
+    text = ("import org.apache.spark.sql.SparkSession\n\nobject DailyRollup {\n"
+            f"  private val Warehouse = \"s3://{b}/warehouse/\"\n"
+            f"  private val KmsKey = \"arn:aws:kms:{r}:{a}:key/{key}\"\n\n"
+            "  def main(args: Array[String]): Unit = {\n"
+            "    val spark = SparkSession.builder.appName(\"daily-rollup\")\n"
+            "      .config(\"spark.sql.catalog.glue_catalog\", \"org.apache.iceberg.spark.SparkCatalog\")\n"
+            "      .config(\"spark.sql.catalog.glue_catalog.warehouse\", Warehouse)\n"
+            "      .config(\"spark.hadoop.fs.s3.serverSideEncryption.kms.keyId\", KmsKey)\n"
+            "      .getOrCreate()\n"
+            f"    val orders = spark.read.parquet(s\"s3://{b2}/raw/orders/dt=${{args(0)}}\")\n"
+            "    orders.groupBy(\"customer_id\").sum(\"total\")\n"
+            f"      .writeTo(\"glue_catalog.{db}.daily_totals\").overwritePartitions()\n  }}\n}}\n")
+    return text, [b, a, key, b2, db], ["org.apache.iceberg.spark.SparkCatalog", "overwritePartitions()",
+                                       "${args(0)}"]
+
+
+def _v14_r_paws(g: Gen):
+    r, b, b2, db, wg = g.region(), g.bucket(), g.bucket(), g.name("p_m_s"), g.name("ms")
+    qid = _uuid(g)
+    text = ("library(paws)\n\n"
+            f"s3 <- paws::s3(config = list(region = \"{r}\"))\n"
+            f"obj <- s3$get_object(Bucket = \"{b}\", Key = \"reports/2024/05/summary.csv\")\n"
+            "df <- read.csv(text = rawToChar(obj$Body))\n\n"
+            "athena <- paws::athena()\n"
+            "q <- athena$start_query_execution(\n"
+            f"  QueryString = \"SELECT region, SUM(total) FROM {db}.orders GROUP BY 1\",\n"
+            f"  WorkGroup = \"{wg}\",\n"
+            f"  ResultConfiguration = list(OutputLocation = \"s3://{b2}/athena/\")\n)\n"
+            f"q$QueryExecutionId\n#> [1] \"{qid}\"\n")
+    return text, [b, b2, db, wg], ["paws::athena()", "rawToChar(obj$Body)", qid]
+
+
+def _v14_openapi(g: Gen):
+    r, a, api, fn, role, q = g.region(), g.account(), g.alnum(10), g.name("pms"), g.name("pms"), g.name()
+    pool = f"{r}_{g.alnum(9, _MIXED_ALNUM)}"
+    text = ("openapi: 3.0.1\ninfo:\n  title: orders-api\n  version: \"2024-05-14T10:02:11Z\"\nservers:\n"
+            f"  - url: https://{api}.execute-api.{r}.amazonaws.com/{{basePath}}\n"
+            "    variables:\n      basePath:\n        default: prod\npaths:\n  /orders:\n    post:\n"
+            "      security:\n        - cognito: []\n      x-amazon-apigateway-integration:\n        type: aws_proxy\n"
+            "        httpMethod: POST\n"
+            f"        uri: arn:aws:apigateway:{r}:lambda:path/2015-03-31/functions/arn:aws:lambda:{r}:{a}:function:{fn}/invocations\n"
+            f"        credentials: arn:aws:iam::{a}:role/{role}\n        passthroughBehavior: when_no_match\n"
+            "  /events:\n    post:\n      x-amazon-apigateway-integration:\n        type: aws\n        httpMethod: POST\n"
+            f"        uri: arn:aws:apigateway:{r}:sqs:path/{a}/{q}\n"
+            f"        credentials: arn:aws:iam::{a}:role/{role}\n"
+            "        requestParameters:\n          integration.request.header.Content-Type: \"'application/x-www-form-urlencoded'\"\n"
+            "        requestTemplates:\n          application/json: \"Action=SendMessage&MessageBody=$input.body\"\n"
+            "components:\n  securitySchemes:\n    cognito:\n      type: apiKey\n      name: Authorization\n"
+            "      in: header\n      x-amazon-apigateway-authtype: cognito_user_pools\n"
+            "      x-amazon-apigateway-authorizer:\n        type: cognito_user_pools\n        providerARNs:\n"
+            f"          - arn:aws:cognito-idp:{r}:{a}:userpool/{pool}\n")
+    return text, [api, a, fn, role, q, pool], ["x-amazon-apigateway-integration", "path/2015-03-31/functions/",
+                                               "when_no_match", "Action=SendMessage&MessageBody=$input.body"]
+
+
+def _v14_appsync(g: Gen):
+    r, a, api, tbl = g.region(), g.account(), g.alnum(26), g.name(g.pick(["Camel", "pms"]))
+    ds, h = g.name("Camel"), g.alnum(8)
+    out = {"dataSources": [{"dataSourceArn": f"arn:aws:appsync:{r}:{a}:apis/{api}/datasources/{ds}", "name": ds,
+                            "type": "AMAZON_DYNAMODB",
+                            "serviceRoleArn": f"arn:aws:iam::{a}:role/service-role/appsync-ds-ddb-{h}-{tbl}",
+                            "dynamodbConfig": {"tableName": tbl, "awsRegion": r, "useCallerCredentials": False,
+                                               "versioned": False}},
+                           {"dataSourceArn": f"arn:aws:appsync:{r}:{a}:apis/{api}/datasources/NONE_DS",
+                            "name": "NONE_DS", "type": "NONE"}]}
+    text = (f"$ aws appsync list-data-sources --api-id {api}\n" + json.dumps(out, indent=4) + "\n"
+            "// resolvers/getOrder.js\nimport { util } from '@aws-appsync/utils';\n\n"
+            "export function request(ctx) {\n  return {\n    operation: 'GetItem',\n"
+            "    key: util.dynamodb.toMapValues({ pk: `ORDER#${ctx.args.id}` }),\n  };\n}\n\n"
+            "export function response(ctx) {\n  if (ctx.error) util.error(ctx.error.message, ctx.error.type);\n"
+            "  return ctx.result;\n}\n")
+    return text, [a, api, tbl, ds], ["AMAZON_DYNAMODB", "@aws-appsync/utils", "util.dynamodb.toMapValues", '"type": "NONE"']
+
+
+def _v14_iot(g: Gen):
+    r, a, ep, cert, thing = g.region(), g.account(), g.alnum(14), g.alnum(64, _HEX), g.name("msn")
+    text = ("$ aws iot describe-endpoint --endpoint-type iot:Data-ATS\n"
+            f"{{\n    \"endpointAddress\": \"{ep}-ats.iot.{r}.amazonaws.com\"\n}}\n"
+            "$ aws iot create-keys-and-certificate --set-as-active --certificate-pem-outfile device.pem.crt "
+            "--private-key-outfile private.pem.key --query '[certificateArn,certificateId]' --output text\n"
+            f"arn:aws:iot:{r}:{a}:cert/{cert}\t{cert}\n"
+            f"$ aws iot attach-thing-principal --thing-name {thing} --principal arn:aws:iot:{r}:{a}:cert/{cert}\n"
+            "$ mosquitto_pub --cafile AmazonRootCA1.pem --cert device.pem.crt --key private.pem.key \\\n"
+            f"    -h {ep}-ats.iot.{r}.amazonaws.com -p 8883 -q 1 -i {thing} -t 'dt/{thing}/telemetry' -m '{{\"temp\": 21.4}}' -d\n"
+            f"Client {thing} sending CONNECT\nClient {thing} received CONNACK (0)\n"
+            f"Client {thing} sending PUBLISH (d0, q1, r0, m1, 'dt/{thing}/telemetry', ... (14 bytes))\n"
+            f"Client {thing} received PUBACK (Mid: 1, RC:0)\nClient {thing} sending DISCONNECT\n")
+    return text, [ep, a, cert, thing], ["iot:Data-ATS", "AmazonRootCA1.pem", "received CONNACK (0)"]
+
+
+# Windows on EC2: PowerShell transcript, EC2Launch v2 log and Get-WinEvent
+def _v14_ps_transcript(g: Gen):
+    r, i, b, key = g.region(), g.iid(), g.bucket(), _uuid(g)
+    hostn = "EC2AMAZ-" + g.alnum(7, _UPPER_ALNUM)
+    text = ("**********************\nWindows PowerShell transcript start\nStart time: 20240514100203\n"
+            f"Username: {hostn}\\Administrator\nRunAs User: {hostn}\\Administrator\nConfiguration Name: \n"
+            f"Machine: {hostn} (Microsoft Windows NT 10.0.20348.0)\n"
+            "Host Application: C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\n"
+            f"Process ID: {g.r.randint(1000, 9000)}\nPSVersion: 5.1.20348.2340\n**********************\n"
+            "Transcript started, output file is C:\\Logs\\backup-20240514.txt\n"
+            "PS C:\\Users\\Administrator> Get-EC2InstanceMetadata -Category InstanceId, Region\n"
+            f"{i}\n{r}\n"
+            f"PS C:\\Users\\Administrator> Write-S3Object -BucketName {b} -File D:\\Backup\\erp_full.bak "
+            f"-Key sql/erp_full.bak -ServerSideEncryption aws:kms -ServerSideEncryptionKeyManagementServiceKeyId {key}\n"
+            f"PS C:\\Users\\Administrator> Get-S3Object -BucketName {b} -KeyPrefix sql/ | Select-Object Key, Size, LastModified\n\n"
+            "Key                 Size LastModified\n---                 ---- ------------\n"
+            "sql/erp_full.bak 48211731 5/14/2024 10:03:11 AM\n\n"
+            "PS C:\\Users\\Administrator> Stop-Transcript\n**********************\nWindows PowerShell transcript end\n"
+            "End time: 20240514100412\n**********************\n")
+    return text, [i, b, key], ["Windows PowerShell transcript start", "PSVersion: 5.1.20348.2340",
+                               "-ServerSideEncryption aws:kms"]
+
+
+def _v14_ec2launch(g: Gen):
+    r, a, i, b, did = g.region(), g.account(), g.iid(), g.bucket(), "d-" + g.alnum(10, _HEX)
+    dom = "corp.example.com"
+    text = ("PS C:\\> Get-Content C:\\ProgramData\\Amazon\\EC2Launch\\log\\agent.log -Tail 8\n"
+            "2024-05-14 10:02:11 Info: EC2Launch Service starting.\n"
+            f"2024-05-14 10:02:12 Info: Instance ID: {i}\n2024-05-14 10:02:12 Info: Region: {r}\n"
+            "2024-05-14 10:02:13 Info: Stage: preReady completed.\n"
+            "2024-05-14 10:02:15 Info: Run task: setAdminAccount\n2024-05-14 10:02:16 Info: Run task: executeScript\n"
+            f"2024-05-14 10:02:30 Error: Script execution failed: Read-S3Object : Access Denied (Bucket: {b}, "
+            "Key: bootstrap/join.ps1)\n"
+            "PS C:\\> Get-WinEvent -LogName 'EC2ConfigService' -MaxEvents 1 | Format-List TimeCreated, Id, Message\n\n"
+            "TimeCreated : 5/14/2024 10:02:41 AM\nId          : 2\n"
+            f"Message     : Domain join via SSM document awsconfig_Domain_{did}_{dom} on instance {i} failed: "
+            f"the directory {did} in account {a} is not reachable from this VPC.\n")
+    return text, [i, b, did, a], ["EC2Launch Service starting.", "Run task: setAdminAccount", "awsconfig_Domain_"]
+
+
+# human text: Portuguese, French, Vietnamese chat, Indonesian chat, an invoice email, a Notion runbook, a
+# Confluence runbook, a merge conflict in tfvars
+def _v14_pt(g: Gen):
+    a, b, fn, tbl = g.account(), g.bucket(), g.name("pms"), g.name(g.pick(["Camel", "pms"]))
+    text = (f"Pessoal, o bucket {b} na conta {a} ficou com a política pública depois do deploy de ontem. "
+            f"A Lambda {fn} continua gravando lá e lendo da tabela DynamoDB {tbl}. "
+            "Alguém consegue revisar o Block Public Access antes das 14h? Obrigado!")
+    return text, [a, b, fn, tbl], ["Block Public Access"]
+
+
+def _v14_fr(g: Gen):
+    a, fn, sg, db = g.account(), g.name("pms"), g.hexid("sg"), g.name(g.pick(["pms", "msn"]))
+    text = (f"Bonjour l'équipe,\n\nla fonction Lambda « {fn} » du compte {a} (région eu-west-3) n'arrive plus à "
+            f"joindre l'instance RDS {db} depuis ce matin. J'ai vérifié le groupe de sécurité {sg} : la règle "
+            "entrante sur le port 5432 a disparu. Quelqu'un a-t-il modifié le module Terraform réseau ?\n\n"
+            "Merci,\nPauline")
+    return text, [fn, a, sg, db], ["eu-west-3", "port 5432"]
+
+
+def _v14_vi_chat(g: Gen):
+    a, i, sg, db = g.account(), g.iid(), g.hexid("sg"), g.name(g.pick(["pms", "ms"]))
+    text = (f"[09:14] Minh: anh ơi, instance {i} trong tài khoản {a} bị stop rồi\n"
+            f"[09:15] Hùng: em check security group {sg} giùm anh, port 5432 mở cho 0.0.0.0/0 à?\n"
+            f"[09:16] Minh: dạ không, chỉ mở cho RDS {db} thôi\n"
+            "[09:17] Hùng: ok, để anh mở ticket với AWS Support\n")
+    return text, [i, a, sg, db], ["[09:14] Minh:", "0.0.0.0/0"]
+
+
+def _v14_id_chat(g: Gen):
+    a, b, role, q = g.account(), g.bucket(), g.name("pms"), g.name()
+    text = (f"14/05/24 10.02 - Budi: bro, bucket {b} di akun {a} kok kena AccessDenied ya\n"
+            f"14/05/24 10.03 - Sari: role {role} belum ada policy s3:GetObject, tadi aku cek di IAM\n"
+            f"14/05/24 10.05 - Budi: oke, sekalian tambahin akses ke queue {q} juga ya\n"
+            "14/05/24 10.06 - Sari: siap 👍\n")
+    return text, [b, a, role, q], ["s3:GetObject", "AccessDenied"]
+
+
+def _v14_invoice_email(g: Gen):
+    a, a2, a3 = g.account(), g.account(), g.account()
+    n2, n3 = g.name(g.pick(["pms", "ms"])), g.name(g.pick(["pms", "ms"]))
+    inv = f"EUINGB24-{g.r.randint(1000000, 9999999)}"
+    text = ("From: Amazon Web Services <no-reply-aws@amazon.com>\nSubject: Amazon Web Services Invoice Available [Account: "
+            f"{a}] [Invoice ID: {inv}]\n\nGreetings from Amazon Web Services,\n\n"
+            f"This e-mail confirms that your latest billing statement is available on the AWS web site. Your account "
+            f"will be charged the following:\n\nTotal: $4,812.33\n\n"
+            "You can see a complete break down of all charges on the Billing & Cost Management Dashboard.\n\n"
+            f"Account number: {a}\nLinked accounts on this invoice:\n  {a2}  {n2}\n  {a3}  {n3}\n\n"
+            "Amazon Web Services EMEA SARL, 38 Avenue John F. Kennedy, L-1855, Luxembourg\n")
+    return text, [a, a2, a3, n2, n3], ["Amazon Web Services EMEA SARL", "no-reply-aws@amazon.com", inv,
+                                       "Billing & Cost Management Dashboard"]
+
+
+def _v14_notion(g: Gen):
+    r, a, sec, fn, cl = g.region(), g.account(), g.name("ms"), g.name("pms"), g.name(g.pick(["pms", "ms"]))
+    suf = g.alnum(6, _MIXED_ALNUM)
+    text = (f"# Runbook: rotate the orders DB credentials\n\n> 💡 Owner: @platform · Last reviewed 2024-05-02\n\n"
+            f"- [ ] Open Secrets Manager secret `prod/{sec}` in account **{a}** ({r})\n"
+            f"- [ ] Run `aws secretsmanager rotate-secret --secret-id arn:aws:secretsmanager:{r}:{a}:secret:prod/{sec}-{suf}`\n"
+            "- [ ] Watch the rotation in CloudWatch Logs\n\n"
+            f"<aside>\n⚠️ The rotation Lambda `{fn}` needs VPC access to the cluster `{cl}`; if it times out, "
+            "check the NAT / endpoint first.\n</aside>\n\n"
+            "<details>\n<summary>Rollback</summary>\n\n"
+            f"Restore `AWSPREVIOUS`: `aws secretsmanager update-secret-version-stage --secret-id prod/{sec} "
+            "--version-stage AWSCURRENT --move-to-version-id <previous-id>`\n</details>\n")
+    return text, [a, sec, fn, cl], ["AWSPREVIOUS", "AWSCURRENT", "💡 Owner: @platform"]
+
+
+def _v14_confluence(g: Gen):
+    a, role, cl, cl2, zone = g.account(), g.name("pms"), g.name(g.pick(["pms", "ms"])), g.name("pms"), _v14_zone(g)
+    text = ("h2. Aurora failover\n{panel:title=Prerequisites|borderStyle=dashed}\n"
+            f"* Access to account *{a}* via role {{{{{role}}}}}\n* PagerDuty incident acknowledged\n{{panel}}\n"
+            "# Promote the replica cluster:\n"
+            f"{{code:language=bash}}aws rds failover-global-cluster --global-cluster-identifier {cl} "
+            f"--target-db-cluster-identifier {cl2}{{code}}\n"
+            f"# Update the Route 53 record {{{{db.internal.example.com}}}} in hosted zone {{{{{zone}}}}}\n"
+            f"{{warning}}Do not touch {{{{{cl2}-old}}}} until the postmortem.{{warning}}\n")
+    return text, [a, role, cl, cl2, zone], ["{panel:title=Prerequisites|borderStyle=dashed}", "{code:language=bash}",
+                                            "db.internal.example.com"]
+
+
+def _v14_merge_conflict(g: Gen):
+    v1, v2, s1, s2 = g.hexid("vpc"), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet")
+    a, b = g.account(), g.bucket()
+    sha = _sha(g, 7)
+    text = ("$ git status\nOn branch feature/move-to-shared-vpc\nYou have unmerged paths.\n"
+            "  (fix conflicts and run \"git commit\")\n\nUnmerged paths:\n  (use \"git add <file>...\" to mark resolution)\n"
+            "\tboth modified:   envs/prod/terraform.tfvars\n\n$ sed -n 1,14p envs/prod/terraform.tfvars\n"
+            f"account_id = \"{a}\"\n<<<<<<< HEAD\nvpc_id     = \"{v1}\"\nsubnet_ids = [\"{s1}\"]\n=======\n"
+            f"vpc_id     = \"{v2}\"\nsubnet_ids = [\"{s2}\"]\n>>>>>>> {sha} (move to shared VPC)\n"
+            f"state_bucket = \"{b}\"\n")
+    return text, [v1, v2, s1, s2, a, b], ["<<<<<<< HEAD", f">>>>>>> {sha} (move to shared VPC)",
+                                          "both modified:   envs/prod/terraform.tfvars"]
+
+
+# tool output: Ansible playbook run, sts get-caller-identity per profile as YAML, FSx describe-file-systems
+def _v14_ansible_run(g: Gen):
+    i, ami, vpc, nm = g.iid(), g.hexid("ami"), g.hexid("vpc"), g.name("pms")
+    sec = g.name("ms")
+    inst = json.dumps({"changed": False, "instances": [{"instance_id": i, "image_id": ami, "instance_type": "t3.medium",
+                                                        "vpc_id": vpc, "state": {"code": 16, "name": "running"},
+                                                        "tags": {"Name": nm, "env": "prod"}}]})
+    text = (f"$ ansible-playbook -i localhost, deploy.yml -v\n\nPLAY [Deploy app] {'*' * 60}\n\n"
+            f"TASK [Gather EC2 facts] {'*' * 54}\nok: [localhost] => {inst}\n\n"
+            f"TASK [Read DB secret] {'*' * 56}\n"
+            f"ok: [localhost] => (item=prod/{sec}) => {{\"ansible_loop_var\": \"item\", \"changed\": false, "
+            f"\"item\": \"prod/{sec}\"}}\n\n"
+            f"TASK [amazon.aws.ec2_instance : Tag instance] {'*' * 32}\n"
+            f"changed: [localhost] => {{\"changed\": true, \"changed_ids\": [\"{i}\"], \"instance_ids\": [\"{i}\"]}}\n\n"
+            f"PLAY RECAP {'*' * 67}\nlocalhost                  : ok=3    changed=1    unreachable=0    failed=0    "
+            "skipped=0    rescued=0    ignored=0   \n")
+    return text, [i, ami, vpc, nm, sec], ["PLAY RECAP", "amazon.aws.ec2_instance", "\"instance_type\": \"t3.medium\""]
+
+
+def _v14_sts_profiles(g: Gen):
+    out, mask = [], []
+    for p in ("dev", "stage", "prod"):
+        a, aroa, who = g.account(), _aroa(g), g.person()
+        perm = g.pick(["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"])
+        mask += [a, aroa]
+        out.append(f"--- {p}\nAccount: '{a}'\n"
+                   f"Arn: arn:aws:sts::{a}:assumed-role/AWSReservedSSO_{perm}_{g.alnum(16, _HEX)}/{who}\n"
+                   f"UserId: {aroa}:{who}\n")
+    text = ("$ for p in dev stage prod; do echo \"--- $p\"; aws sts get-caller-identity --profile $p --output yaml; done\n"
+            + "".join(out))
+    return text, mask, ["--output yaml; done", "\nUserId: "]
+
+
+def _v14_fsx(g: Gen):
+    r, a, fs, vpc, sn, eni = g.region(), g.account(), g.hexid("fs"), g.hexid("vpc"), g.hexid("subnet"), g.hexid("eni")
+    key, did, dns = _uuid(g), "d-" + g.alnum(10, _HEX), "amznfsx" + g.alnum(8)
+    out = {"FileSystems": [{"OwnerId": a, "CreationTime": "2023-11-02T14:20:31.118000+00:00", "FileSystemId": fs,
+                            "FileSystemType": "WINDOWS", "Lifecycle": "AVAILABLE", "StorageCapacity": 2048,
+                            "StorageType": "SSD", "VpcId": vpc, "SubnetIds": [sn], "NetworkInterfaceIds": [eni],
+                            "DNSName": f"{dns}.corp.example.com", "KmsKeyId": f"arn:aws:kms:{r}:{a}:key/{key}",
+                            "ResourceARN": f"arn:aws:fsx:{r}:{a}:file-system/{fs}",
+                            "WindowsConfiguration": {"ActiveDirectoryId": did, "DeploymentType": "SINGLE_AZ_2",
+                                                     "PreferredFileServerIp": _ip10(g), "ThroughputCapacity": 32,
+                                                     "MaintenanceOperationsInProgress": [], "Aliases": [],
+                                                     "AutomaticBackupRetentionDays": 7}}]}
+    text = f"$ aws fsx describe-file-systems --file-system-ids {fs}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, fs, vpc, sn, eni, key, did, dns], ['"FileSystemType": "WINDOWS"', "SINGLE_AZ_2",
+                                                        ".corp.example.com"]
+
+
+# negatives
+def _v14_neg_pods(g: Gen):
+    rows = [("coredns-" + g.alnum(10, "bcdfghjklmnpqrstvwxz2456789") + "-" + g.alnum(5, "bcdfghjklmnpqrstvwxz2456789"), "1/1"),
+            ("aws-load-balancer-controller-" + g.alnum(9, "bcdfghjklmnpqrstvwxz2456789") + "-" + g.alnum(5, "bcdfghjklmnpqrstvwxz2456789"), "1/1"),
+            ("ebs-csi-controller-" + g.alnum(10, "bcdfghjklmnpqrstvwxz2456789") + "-" + g.alnum(5, "bcdfghjklmnpqrstvwxz2456789"), "6/6"),
+            ("aws-node-" + g.alnum(5, "bcdfghjklmnpqrstvwxz2456789"), "2/2")]
+    text = ("$ kubectl get pods -n kube-system\nNAME                                            READY   STATUS    RESTARTS   AGE\n"
+            + "".join(f"{n:<48}{rd:<8}Running   0          {g.r.randint(2, 40)}d\n" for n, rd in rows)
+            + "$ kubectl get deploy aws-load-balancer-controller -n kube-system "
+              "-o jsonpath='{.spec.template.spec.containers[0].image}'\n"
+              "public.ecr.aws/eks/aws-load-balancer-controller:v2.7.2\n")
+    return text, [], [n for n, _ in rows] + ["public.ecr.aws/eks/aws-load-balancer-controller:v2.7.2"]
+
+
+def _v14_neg_docs(g: Gen):
+    text = ("From the AWS CLI docs, the example uses placeholder values:\n\n"
+            "```\n$ aws configure\nAWS Access Key ID [None]: AKIAIOSFODNN7EXAMPLE\n"
+            "AWS Secret Access Key [None]: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+            "Default region name [None]: us-west-2\nDefault output format [None]: json\n```\n\n"
+            "and then `aws s3 ls s3://amzn-s3-demo-bucket` with account 111122223333 and instance "
+            "i-1234567890abcdef0 in the sample output. Replace them with your own values.\n")
+    # The placeholders are masked by the README's default policy (documentation_examples: mask), so only the
+    # rest must come through (relabelled in session 12).
+    return text, [], ["us-west-2", "Default output format [None]: json", "Replace them with your own values"]
+
+
+def _v14_neg_pricing(g: Gen):
+    rows = [("m7g.large", "us-east-1", "use1-az1", "$0.0816"), ("c7i.2xlarge", "eu-central-1", "euc1-az2", "$0.4116"),
+            ("r6g.xlarge", "ap-northeast-1", "apne1-az4", "$0.2976"), ("t4g.micro", "sa-east-1", "sae1-az3", "$0.0134")]
+    g.r.shuffle(rows)
+    text = ("| Instance type | Region | AZ ID | On-Demand (Linux, hourly) |\n|---|---|---|---|\n"
+            + "".join(f"| {t} | {r} | {z} | {p} |\n" for t, r, z, p in rows)
+            + "\nPrices from the Amazon EC2 pricing page for Amazon Linux 2023; Savings Plans and Reserved "
+              "Instances not included. Graviton (AWS Graviton3) types are marked with a g.\n")
+    return text, [], [t for t, *_ in rows] + [z for *_, z, _ in rows] + ["Amazon Linux 2023", "AWS Graviton3"]
+
+
+def _v14_neg_changelog(g: Gen):
+    shas = [_sha(g, 7) for _ in range(3)]
+    prs = [g.r.randint(30000, 39999) for _ in range(3)]
+    text = ("## 5.49.0 (May 9, 2024)\n\nFEATURES:\n\n"
+            f"* **New Resource:** `aws_bedrockagent_data_source` ([#{prs[0]}](https://github.com/hashicorp/terraform-provider-aws/issues/{prs[0]}))\n\n"
+            "ENHANCEMENTS:\n\n"
+            f"* resource/aws_lb_target_group: Add `target_health_state.unhealthy_draining_interval` argument ([#{prs[1]}](https://github.com/hashicorp/terraform-provider-aws/issues/{prs[1]}))\n\n"
+            "BUG FIXES:\n\n"
+            f"* resource/aws_s3_bucket_lifecycle_configuration: Fix `MalformedXML` errors with empty `filter` ([#{prs[2]}](https://github.com/hashicorp/terraform-provider-aws/issues/{prs[2]}))\n\n"
+            "$ git log --oneline -3 v5.48.0..v5.49.0\n"
+            f"{shas[0]} Merge pull request #{prs[0]} from hashicorp/f-bedrockagent-data-source\n"
+            f"{shas[1]} r/aws_lb_target_group: unhealthy_draining_interval\n{shas[2]} Update CHANGELOG.md for #{prs[2]}\n")
+    return text, [], shas + ["aws_bedrockagent_data_source", "v5.48.0..v5.49.0", "MalformedXML"]
+
+
+def _v14_neg_app_log(g: Gen):
+    tid, sid, req, user = g.alnum(32, _HEX), g.alnum(16, _HEX), _uuid(g), _uuid(g)
+    pod = f"checkout-{g.alnum(10, 'bcdfghjklmnpqrstvwxz2456789')}-{g.alnum(5, 'bcdfghjklmnpqrstvwxz2456789')}"
+    text = (f"{{\"level\":\"info\",\"ts\":\"2024-05-14T10:02:11.482Z\",\"pod\":\"{pod}\",\"msg\":\"order placed\","
+            f"\"traceparent\":\"00-{tid}-{sid}-01\",\"request_id\":\"{req}\",\"user_id\":\"{user}\","
+            "\"version\":\"2.14.3\",\"latency_ms\":184}\n"
+            f"{{\"level\":\"warn\",\"ts\":\"2024-05-14T10:02:12.007Z\",\"pod\":\"{pod}\",\"msg\":\"retrying payment "
+            f"provider\",\"attempt\":2,\"request_id\":\"{req}\"}}\n")
+    return text, [], [tid, sid, req, user, pod, "2.14.3"]
+
+
+def _v14_neg_public(g: Gen):
+    r = g.region()
+    text = ("Endpoints and principals we allow-list in the egress proxy:\n"
+            f"- sts.{r}.amazonaws.com, kms-fips.us-east-1.amazonaws.com, s3.dualstack.{r}.amazonaws.com\n"
+            "- service principals: lambda.amazonaws.com, states.amazonaws.com, events.amazonaws.com\n"
+            "- managed policies: arn:aws:iam::aws:policy/ReadOnlyAccess, "
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole\n"
+            "- CloudFront hosted zone Z2FDTNDATAQYW2 for alias records (documented, same for everyone)\n")
+    return text, [], [f"sts.{r}.amazonaws.com", "kms-fips.us-east-1.amazonaws.com", f"s3.dualstack.{r}.amazonaws.com",
+                      "lambda.amazonaws.com", "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                      "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole", "Z2FDTNDATAQYW2"]
+
+
+VARIANTS_14: list[Template] = [
+    # orchestration: Step Functions get-execution-history, EventBridge Pipes, EventBridge Scheduler, AppConfig
+    # start-deployment and its agent (#0-#3)
+    _v14_sfn_history, _v14_pipe, _v14_scheduler, _v14_appconfig,
+    # Systems Manager: Run Command, Automation, a Session Manager transcript with IMDSv2, get-parameters-by-path
+    # (#4-#7)
+    _v14_run_command, _v14_automation, _v14_session, _v14_params_by_path,
+    # containers, batch, streaming, file transfer: ECS Exec, Batch describe-jobs, Firehose errors and Kinesis,
+    # Transfer Family with an sftp session (#8-#11)
+    _v14_ecs_exec, _v14_batch, _v14_firehose, _v14_transfer,
+    # security services: a WAF log record, Shield list-attacks, Backup jobs, Service Quotas history (#12-#15)
+    _v14_waf_log, _v14_shield, _v14_backup, _v14_quotas,
+    # hosts: Chef ohai, Puppet facter, cloud-init output, journalctl for the SSM agent, fstab / df with EFS and FSx
+    # for Lustre, crontab (#16-#21)
+    _v14_ohai, _v14_facter, _v14_cloud_init, _v14_journal, _v14_fstab, _v14_crontab,
+    # CI/CD and platform: CircleCI orbs, Bitbucket Pipelines pipes, Flux OCIRepository / Kustomization, Backstage
+    # catalog-info (#22-#25)
+    _v14_circleci, _v14_bitbucket, _v14_flux, _v14_backstage,
+    # observability config: a Datadog dashboard, Vector, Logstash, Alertmanager sns_configs (#26-#29)
+    _v14_datadog, _v14_vector, _v14_logstash, _v14_alertmanager,
+    # data platforms: a Spark driver log on EMR, an MWAA task log, a Glue crawler log, awswrangler, DataSync, Kafka
+    # Connect S3 sink, Flyway on Aurora, EMR configurations and create-cluster, a DMS task log (#30-#38)
+    _v14_spark_driver, _v14_mwaa, _v14_glue_crawler, _v14_wrangler, _v14_datasync, _v14_kafka_connect, _v14_flyway,
+    _v14_emr_configs, _v14_dms_log,
+    # code and API definitions: Rust, Scala Spark, R paws, OpenAPI with x-amazon-apigateway-*, AppSync data
+    # sources and a JS resolver, IoT Core with mosquitto_pub (#39-#44)
+    _v14_rust, _v14_scala, _v14_r_paws, _v14_openapi, _v14_appsync, _v14_iot,
+    # Windows on EC2: a PowerShell transcript, EC2Launch v2 log and Get-WinEvent (#45-#46)
+    _v14_ps_transcript, _v14_ec2launch,
+    # human text: Portuguese, French, a Vietnamese chat, an Indonesian WhatsApp chat, the invoice email, a Notion
+    # runbook, a Confluence runbook, a merge conflict in tfvars (#47-#54)
+    _v14_pt, _v14_fr, _v14_vi_chat, _v14_id_chat, _v14_invoice_email, _v14_notion, _v14_confluence,
+    _v14_merge_conflict,
+    # tool output: an Ansible playbook run, sts get-caller-identity per profile as YAML, FSx for Windows (#55-#57)
+    _v14_ansible_run, _v14_sts_profiles, _v14_fsx,
+    # negatives: kube-system pods and a public image, AWS documentation placeholders, a pricing table, a provider
+    # CHANGELOG with SHAs, an app log with trace / request IDs, public endpoints and managed policies (#58-#63)
+    _v14_neg_pods, _v14_neg_docs, _v14_neg_pricing, _v14_neg_changelog, _v14_neg_app_log, _v14_neg_public,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
                                        "variants-8": VARIANTS_8, "variants-9": VARIANTS_9,
                                        "variants-10": VARIANTS_10, "variants-11": VARIANTS_11,
                                        "variants-12": VARIANTS_12,
-                                       "variants-13": VARIANTS_13}
+                                       "variants-13": VARIANTS_13, "variants-14": VARIANTS_14}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
