@@ -126,10 +126,18 @@ _AWS_FIXED_ROLES = frozenset({"OrganizationAccountAccessRole", "AWSControlTowerE
 # change set name the SAM CLI gives every deploy (samcli-deploy<epoch seconds>, in a changeSet/ ARN),
 # and the RDS certificate authorities (CACertificateIdentifier: rds-ca-rsa2048-g1; RDS user guide
 # "Using SSL/TLS to encrypt a connection to a DB instance": the three current CAs and the two retired),
-# the default roles and instance profiles Elastic Beanstalk and EMR create under fixed names.
+# the default roles and instance profiles Elastic Beanstalk and EMR create under fixed names. Session 12
+# (variants-13 and -14): AWS Backup's default role, the ECS roles its docs and console name for everyone
+# (ecsTaskExecutionRole, ecsInstanceRole ...), AppConfig's predefined deployment strategies, and the
+# security policies Transfer Family and Elastic Load Balancing predefine (TransferSecurityPolicy-2024-01,
+# ELBSecurityPolicy-TLS13-1-2-2021-06: names only AWS gives).
 AWS_DEFAULT_NAME = re.compile(r"CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID|samcli-deploy[0-9]{10}"
                               r"|rds-ca-(?:rsa2048-g1|rsa4096-g1|ecc384-g1|2019|2015)"
-                              r"|aws-elasticbeanstalk-(?:ec2|service)-role|EMR_(?:EC2_|AutoScaling_)?DefaultRole")
+                              r"|aws-elasticbeanstalk-(?:ec2|service)-role|EMR_(?:EC2_|AutoScaling_)?DefaultRole"
+                              r"|AWSBackupDefaultServiceRole|ecs(?:TaskExecution|Instance|Service|Autoscale|Events)Role"
+                              r"|AppConfig\.(?:AllAtOnce|Linear50PercentEvery30Seconds|Linear20PercentEvery6Minutes"
+                              r"|Canary10Percent20Minutes)"
+                              r"|(?:Transfer|ELB)SecurityPolicy-[A-Za-z0-9]+(?:-[A-Za-z0-9]+){1,6}")
 
 
 def _keep_segment(seg: str) -> bool:
@@ -240,9 +248,10 @@ _NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})
 _AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {
     "servicequotas": (None, 2), "health": ("event", 3), "securityhub": ("subscription", 6)}
 # Services whose ARNs without an account are AWS's own resources: Step Functions service
-# integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products.
+# integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products,
+# EventBridge Scheduler's universal targets (``arn:aws:scheduler:::aws-sdk:ecs:runTask``).
 # Not S3 or Route 53, whose customers' buckets and zones have no account in their ARNs.
-_AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub"})
+_AWS_OWNED_WITHOUT_ACCOUNT = frozenset({"states", "securityhub", "scheduler"})
 # Accounts AWS publishes public Lambda layers from, the same in every region (AWS's docs for each):
 # Powertools for AWS Lambda (Python; TypeScript), the Lambda Insights extension, AWS Distro for
 # OpenTelemetry, the AWS Parameters and Secrets Lambda Extension.

@@ -547,14 +547,23 @@ POLICY_CORRECTIONS = (
     # and Service Quotas' quotas (arn:aws:servicequotas:us-east-2::ec2/L-1216C47A: the quota codes AWS
     # defines; the engine keeps them readable, packs/README.md)
     # and Bedrock's foundation models (arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-...)
+    # and EventBridge Scheduler's universal targets (arn:aws:scheduler:::aws-sdk:sqs:sendMessage)
     ("AWS-owned ARNs without an account",
-     re.compile(r"arn:aws[a-z-]*:(?:states|securityhub|servicequotas):[a-z0-9-]*::.+|"
+     re.compile(r"arn:aws[a-z-]*:(?:states|securityhub|servicequotas|scheduler):[a-z0-9-]*::.+|"
                 r"arn:aws[a-z-]*:bedrock:[a-z0-9-]*::foundation-model/.+")),
     # RDS's certificate authorities (CACertificateIdentifier: rds-ca-rsa2048-g1, and their ARNs without an
     # account, arn:aws:rds:us-west-2::cert:rds-ca-2019): AWS's CAs, the same for every customer (session 11;
     # splitters.AWS_DEFAULT_NAME)
     ("RDS certificate authorities",
      re.compile(r"(?:arn:aws[a-z-]*:rds:[a-z0-9-]*::cert:)?rds-ca-(?:rsa2048-g1|rsa4096-g1|ecc384-g1|2019|2015)")),
+    # What AWS predefines for every customer under fixed names (session 12; splitters.AWS_DEFAULT_NAME): the
+    # security policies of Elastic Load Balancing (ELBSecurityPolicy-2016-08; elbv2.SslPolicy) and Transfer
+    # Family, AppConfig's predefined deployment strategies (AppConfig.AllAtOnce), AWS Backup's default role and
+    # the ECS roles its docs name for everyone (ecsInstanceRole)
+    ("AWS-predefined policies, strategies and default roles",
+     re.compile(r"(?:Transfer|ELB)SecurityPolicy-[A-Za-z0-9]+(?:-[A-Za-z0-9]+){1,6}|AppConfig\.(?:AllAtOnce|"
+                r"Linear50PercentEvery30Seconds|Linear20PercentEvery6Minutes|Canary10Percent20Minutes)|"
+                r"AWSBackupDefaultServiceRole|ecs(?:TaskExecution|Instance|Service|Autoscale|Events)Role")),
 
     # A URL of a host outside AWS with no path (a Cognito callback https://www.example.com, a registrar's
     # site): no AWS identifier; AWS hosts and URL paths are measured as before.

@@ -115,6 +115,22 @@ CASES = [
     ("    policyArn: aws.iam.ManagedPolicy.AWSLambdaBasicExecutionRole,\n"
      "    policy_arn=aws.iam.ManagedPolicy.AMAZON_S3_READ_ONLY_ACCESS,\n", [],
      ["aws.iam.ManagedPolicy.AWSLambdaBasicExecutionRole", "aws.iam.ManagedPolicy.AMAZON_S3_READ_ONLY_ACCESS"]),
+    # session 12 (variants-13, -14): AWS Backup's and ECS's default roles, AppConfig's predefined strategies,
+    # Transfer Family's and ELB's predefined security policies, a Scheduler universal target; what the customer
+    # names beside them is masked
+    ('{"IamRoleArn": "arn:aws:iam::523232218340:role/service-role/AWSBackupDefaultServiceRole",\n'
+     ' "executionRoleArn": "arn:aws:iam::523232218340:role/ecsTaskExecutionRole",\n'
+     ' "taskRoleArn": "arn:aws:iam::523232218340:role/ecsTaskExecutionRole-orders"}',
+     ["523232218340", "ecsTaskExecutionRole-orders"], ["AWSBackupDefaultServiceRole", '/ecsTaskExecutionRole"']),
+    ('"DeploymentStrategyId": "AppConfig.Linear50PercentEvery30Seconds",\n"SecurityPolicyName": '
+     '"TransferSecurityPolicy-2024-01",\n"SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",\n'
+     '"ServerId": "s-0a1b2c3d4e5f60718"', [],
+     ["AppConfig.Linear50PercentEvery30Seconds", "TransferSecurityPolicy-2024-01",
+      "ELBSecurityPolicy-TLS13-1-2-2021-06"]),
+    ('"Target": {"Arn": "arn:aws:scheduler:::aws-sdk:ecs:runTask",'
+     ' "RoleArn": "arn:aws:iam::523232218340:role/sched-x"},\n'
+     '"ScheduleArn": "arn:aws:scheduler:us-east-1:523232218340:schedule/default/nightly-export"',
+     ["523232218340", "sched-x", "nightly-export"], ["arn:aws:scheduler:::aws-sdk:ecs:runTask"]),
 ]
 
 
