@@ -221,6 +221,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
         cells_of = _fixed_cells(text, start, end)
     elif fmt == "asciidoc":
         cells_of = _asciidoc_rows(text, start, end)
+    elif fmt == "psql":   # psql's aligned output: cells between bars, no bar at either end
+        cells_of = [_between(_BAR, text, s, e) for s, e in _lines(text, start, end)]
     else:
         sep = "|" if fmt == "markdown" else ","
         cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
@@ -236,9 +238,9 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             kinds[i] = "account"
         elif org and h == "name":
             kinds[i] = "name"
-        elif h in _NAME_HEADERS or (h.endswith("bucket") and h.isalpha()):   # | Log bucket |
+        elif h in _NAME_HEADERS or (h.endswith("bucket") and h.isalpha()) or h in params.get("name_headers", ()):
             kinds[i] = "name"
-        elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS):
+        elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or h in params.get("weak_headers", ()):
             kinds[i] = "weak"
     if not kinds:
         return []
@@ -327,6 +329,7 @@ def _html_rows(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
     return rows
 
 
+_BAR = re.compile(r"\|")
 _TAB_RUN = re.compile(r"(?:\t|\\t)+")
 
 
