@@ -35,7 +35,7 @@ _ACCOUNT_LABEL = re.compile(
     r"|Principal|\bUserId|\bAWS|\"AWS"
     r"|\uacc4\uc815(?:[ ]?ID|[ ]?\ubc88\ud638)?"                                 # 계정, 계정 ID, 계정 번호
     r"|\u30a2\u30ab\u30a6\u30f3\u30c8(?:ID|\u756a\u53f7)?"                        # アカウント(ID|番号)
-    r"|[\u8d26\u5e10\u8cec\u5e33][\u6237\u53f7\u6236\u865f](?:[ ]?ID|\u53f7\u7801|\u865f\u78bc)?"  # 账户 账号 帳戶 帳號 (ID)
+    r"|[\u8d26\u5e10\u8cec\u5e33][\u6237\u53f7\u6236\u865f](?:[ ]?ID|\u53f7\u7801|\u865f\u78bc)?"  # 账户 账号 帳戶 帳號
     r")\Z")
 _LABEL_MAX = 24
 # A list item already passed over on the way back to the label: "A, B and C", bullets, JSON arrays.
