@@ -35,7 +35,7 @@ _ACCOUNT_LABEL = re.compile(
     r"|Principal|\bUserId|\bAWS|\"AWS"
     r"|\uacc4\uc815(?:[ ]?ID|[ ]?\ubc88\ud638)?"                                 # 계정, 계정 ID, 계정 번호
     r"|\u30a2\u30ab\u30a6\u30f3\u30c8(?:ID|\u756a\u53f7)?"                        # アカウント(ID|番号)
-    r"|[\u8d26\u5e10\u8cec\u5e33][\u6237\u53f7\u6236\u865f](?:ID|\u53f7\u7801|\u865f\u78bc)?"  # 账户 账号 帳戶 帳號
+    r"|[\u8d26\u5e10\u8cec\u5e33][\u6237\u53f7\u6236\u865f](?:[ ]?ID|\u53f7\u7801|\u865f\u78bc)?"  # 账户 账号 帳戶 帳號
     r")\Z")
 _LABEL_MAX = 24
 # A list item already passed over on the way back to the label: "A, B and C", bullets, JSON arrays.
@@ -432,9 +432,10 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
             header, width = {0: title}, 1   # a list of strings (ListTables' TableNames): no header row
         if header is None:
             header = {}
-            for i, (cs, ce) in enumerate(cells):
-                h = _norm(text[cs:ce])
-                if h in _NAME_HEADERS or (h == "name" and title == "Buckets"):
+            heads = [_norm(text[cs:ce]) for cs, ce in cells]
+            org = not _ORG_ACCOUNT_HEADERS.isdisjoint(heads)   # list-accounts: its Name names the account
+            for i, h in enumerate(heads):
+                if h in _NAME_HEADERS or (h == "name" and (title == "Buckets" or org)):
                     header[i] = h
             width = len(cells)
             if not header:

@@ -268,8 +268,10 @@ _BEDROCK_MODEL = re.compile(r"(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?(?:ama
 _MODEL_VARIANT = re.compile(r"[0-9]{1,3}k?")
 # The session name an AWS service gives the role it assumes (assumed-role/<role>/AWS-Crawler: Glue's
 # crawlers; AWSConfig-Describe): AWS or Amazon and words, no ID in it; and the default one botocore (the
-# AWS CLI, boto3) gives an assume-role call: botocore-session-<epoch seconds>.
-_AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*|botocore-session-[0-9]{10}")
+# AWS CLI, boto3) gives an assume-role call: botocore-session-<epoch seconds>; the Go SDK's
+# aws-go-sdk-<epoch ns or ms>, the JavaScript and Java SDKs' aws-sdk-js- / aws-sdk-java-<epoch ms>.
+_AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*|botocore-session-[0-9]{10}"
+                          r"|aws-(?:go-sdk|sdk-js|sdk-java)-[0-9]{10,19}")
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
 
 
