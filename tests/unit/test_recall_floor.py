@@ -23,6 +23,9 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # class: 98.9 %, 65 of 65 (seeds 7, 13, 29; the Jupyter notebook's unlabelled stdout and DataFrame cells are left).
 # variants-12 as written (session 11), kept unfixed: 81.2 % (199 of 245 values), 40 of 64 cases pass, 60 of 64
 # must-keep cases kept (seed 13: 82.2 %, 63.8 % pass, 93.8 % kept); after variants-11's fixes, unchanged (82.2 %).
+# Fixed by class in session 12 (two fixers, 12 detectors): 95.9 % (seed 13: 96.2 %, 89.1 % pass), 61 of 64 kept;
+# variants-13 and -14, written before those fixes and never shown to the fixers, moved 84.9 -> 85.0 % and
+# 83.1 -> 83.2 %: a class fixed in one kind of text still did not carry to others.
 # variants-13 as written (session 12), kept unfixed: 84.8 % (201 of 237 values), 32 of 64 cases pass, 54 of 64
 # must-keep cases kept (seed 13: 84.9 %, 50.0 % pass, 84.4 % kept); the documentation placeholders and ranges then
 # relabelled (not must-keep: the README's default policies mask them): 57 of 64 kept (seed 13: 89.1 %).
@@ -33,7 +36,7 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
 HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "variants-4": 0.99, "variants-5": 0.975,
                    "variants-6": 0.97, "variants-7": 0.98, "variants-8": 0.92,
-                   "variants-9": 0.98, "variants-10": 0.98, "variants-11": 0.98, "variants-12": 0.81,
+                   "variants-9": 0.98, "variants-10": 0.98, "variants-11": 0.98, "variants-12": 0.955,
                    "variants-13": 0.845, "variants-14": 0.825}
 # Share of cases whose must-keep values all come through: 1.0 for the first six sets; variants-7 measured
 # 61 of 68 when written (X-Ray IDs, a state name, a container ID, exception names changed), 1.0 since
@@ -49,8 +52,8 @@ HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "
 # documentation placeholders and the Maven groupId software.amazon.awssdk changed); 57 of 64 once the documentation
 # placeholders and ranges were relabelled (documentation_examples / documentation_ranges: mask by default).
 HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 1.0, "variants-8": 0.984, "variants-9": 1.0, "variants-10": 1.0,
-                                          "variants-11": 1.0, "variants-12": 0.937,
-                                          "variants-13": 0.89, "variants-14": 0.89}
+                                          "variants-11": 1.0, "variants-12": 0.953,
+                                          "variants-13": 0.90, "variants-14": 0.953}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
