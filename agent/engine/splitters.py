@@ -222,10 +222,6 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
             continue
         if aws_defined is not None and n < aws_defined[1]:
             continue
-        if service == "health" and aws_defined is not None and n == 3 \
-                and seg.startswith(segments[2][1] + "_") and len(seg) > len(segments[2][1]) + 1:
-            # the event ID AWS writes as <EVENT_TYPE_CODE>_<suffix>: the code is AWS's, only the suffix specific
-            off, seg = off + len(segments[2][1]) + 1, seg[len(segments[2][1]) + 1:]
         parts.append((rstart + off, rstart + off + len(seg), _segment_kind(seg)))
     return parts
 
