@@ -149,6 +149,9 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         listed = False
     if "." in label and label.partition(".")[0] in _OTEL_OWN_NAMESPACES:
         return []  # telemetry.sdk.name, service.name: OpenTelemetry's words for the SDK and the app
+    if form == "key" and label in _MAVEN_COORDINATES and label_start > 0 and text[label_start - 1] == "<" \
+            and _MAVEN_ARTIFACT.search(text, max(0, label_start - 300), label_start + 300):
+        return []  # a Maven POM's coordinates (<groupId>software.amazon.awssdk</groupId> beside an <artifactId>)
     spaced = None
     if q is not None and q2 is None and form == "key":
         spaced = _spaced_value(text, m.start("value"), m.end("value"), q)
@@ -228,6 +231,10 @@ _OPAQUE = re.compile(r"(?=[A-Za-z0-9/]*\+)[A-Za-z0-9+/]{40,1024}={0,2}")
 # OpenTelemetry's semantic conventions, never an AWS resource; the cloud.*, faas.*, aws.* and k8s.*
 # attributes (faas.name, aws.log.group.names, k8s.cluster.name) are read as before.
 _OTEL_OWN_NAMESPACES = frozenset({"telemetry", "service"})
+# A Maven POM names a dependency, plugin or project by <groupId> and <artifactId>; AWS's XML APIs have
+# no <artifactId>, and their <groupId> (an EC2 security group's) never stands beside one.
+_MAVEN_COORDINATES = frozenset({"groupId", "artifactId"})
+_MAVEN_ARTIFACT = re.compile(r"<artifactId>")
 _SERVICE_NAME_LABEL = re.compile(r"(?:SERVICE|[Ss]ervice)[_-]?(?:NAME|[Nn]ame)$")
 # A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
 # queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.

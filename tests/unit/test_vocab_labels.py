@@ -32,6 +32,8 @@ MASKED = [
     ("env:\n  - name: S3_BUCKET\n    value: acme-uploads-prod\n", "acme-uploads-prod"),
     ('"environment": [{"name": "TABLE_NAME", "value": "orders-table"}]', "orders-table"),
     ("<ListBucketResult><Name>acme-xml-bucket</Name></ListBucketResult>", "acme-xml-bucket"),
+    ("<groupSet><item><groupId>sg-0123abcd</groupId><groupName>web-tier-sg</groupName></item></groupSet>",
+     "web-tier-sg"),
     ('"SubnetIds": ["subnet-1EXAMPLE", "subnet-2EXAMPLE"]', "subnet-2EXAMPLE"),
     ("aws ivs get-channel --name channel-1", "channel-1"),   # as the last word of a JSON string too
     # every account of a plural account flag, not only the first (account-in-context finds that one)
@@ -83,6 +85,10 @@ KEPT = [
     # OpenTelemetry's own namespaces: the SDK and the application's logical service
     '{"service.name": "checkout", "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.language": "java"}',
     "OTEL_RESOURCE_ATTRIBUTES=service.name=checkout-api,service.namespace=shop",
+    # a Maven POM's coordinates: <groupId> beside an <artifactId> (EC2's XML <groupId> never has one)
+    "<dependency>\n  <groupId>software.amazon.awssdk</groupId>\n  <artifactId>bom</artifactId>\n"
+    "  <version>2.25.40</version>\n</dependency>",
+    "<plugin><artifactId>maven-shade-plugin</artifactId></plugin>",
 ]
 
 
