@@ -29,6 +29,8 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 # variants-13 as written (session 12), kept unfixed: 84.8 % (201 of 237 values), 32 of 64 cases pass, 54 of 64
 # must-keep cases kept (seed 13: 84.9 %, 50.0 % pass, 84.4 % kept); the documentation placeholders and ranges then
 # relabelled (not must-keep: the README's default policies mask them): 57 of 64 kept (seed 13: 89.1 %).
+# Fixed by class in session 12 (fixers C and D, 26 detectors, and the log file stems): 98.3 % (seed 13: 98.6 %,
+# 88.4 % pass), 60 of 64 kept; variants-14, never shown to them, 83.3 -> 86.6 % (seed 13: 83.2 -> 86.3 %).
 # variants-14 (session 12, a second writer, apart from variants-13's) as written: 83.0 % (229 of 276 values), 26 of 64
 # pass, 55 of 64 must-keep cases kept (seed 13: 83.2 %, 40.6 % pass, 85.9 % kept); two of its leaks fixed in the engine
 # (a secret in an `aws configure` transcript; an API Gateway integration URI's path masked as names) and its
@@ -36,8 +38,8 @@ STATS = measure(masker(), generate(seed=7, per_template=1))
 FLOORS = {cls: 1.0 for cls in CLASSES if cls != "negatives"}
 HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "variants-4": 0.99, "variants-5": 0.975,
                    "variants-6": 0.97, "variants-7": 0.98, "variants-8": 0.92,
-                   "variants-9": 0.98, "variants-10": 0.98, "variants-11": 0.98, "variants-12": 0.955,
-                   "variants-13": 0.845, "variants-14": 0.825}
+                   "variants-9": 0.98, "variants-10": 0.98, "variants-11": 0.98, "variants-12": 0.96,
+                   "variants-13": 0.98, "variants-14": 0.86}
 # Share of cases whose must-keep values all come through: 1.0 for the first six sets; variants-7 measured
 # 61 of 68 when written (X-Ray IDs, a state name, a container ID, exception names changed), 1.0 since
 # they pass by class (vocab.py's _per_request_or_code, splitters.in_state_object); variants-8: 63 of 64
@@ -53,7 +55,7 @@ HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "
 # placeholders and ranges were relabelled (documentation_examples / documentation_ranges: mask by default).
 HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 1.0, "variants-8": 0.984, "variants-9": 1.0, "variants-10": 1.0,
                                           "variants-11": 1.0, "variants-12": 0.953,
-                                          "variants-13": 0.90, "variants-14": 0.953}
+                                          "variants-13": 0.937, "variants-14": 0.953}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
