@@ -204,9 +204,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     segments = _segments(stripped, 0, len(stripped))
     # sns (topic[:subscription]), sqs (queue) and s3 (bucket/key) resources start with the name.
     has_type = service not in _NO_RESOURCE_TYPE and len(segments) > 1
-    aws_defined = _AWS_DEFINED_SEGMENTS.get(service)
-    if aws_defined is not None and aws_defined[0] not in (None, segments[0][1] if segments else None):
-        aws_defined = None
+    first = segments[0][1] if segments else None
+    aws_defined = next((d for d in _AWS_DEFINED_SEGMENTS.get(service, ()) if d[0] in (None, first)), None)
     if service == "sts" and len(segments) == 3 and segments[0][1] == "assumed-role" \
             and _AWS_SESSION.fullmatch(segments[2][1]):
         segments[2] = (segments[2][0], segments[2][1], False)
@@ -244,9 +243,11 @@ _NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})
 # (only the event ID is specific). Their codes also stand alone in the same output (``"QuotaCode"``,
 # ``"eventTypeCode"``), where masking them would hide what the quota or event is.
 # Security Hub findings ``subscription/<standard>/v/<version>/<control>/finding/<id>`` (only the
-# finding ID is specific; the same standard and control stand alone as ``"GeneratorId"``).
-_AWS_DEFINED_SEGMENTS: dict[str, tuple[str | None, int]] = {
-    "servicequotas": (None, 2), "health": ("event", 3), "securityhub": ("subscription", 6)}
+# finding ID is specific; the same standard and control stand alone as ``"GeneratorId"``), and the same
+# with consolidated control findings, ``security-control/<control>/finding/<id>`` (session 12).
+_AWS_DEFINED_SEGMENTS: dict[str, tuple[tuple[str | None, int], ...]] = {
+    "servicequotas": ((None, 2),), "health": (("event", 3),),
+    "securityhub": (("subscription", 6), ("security-control", 3))}
 # Services whose ARNs without an account are AWS's own resources: Step Functions service
 # integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products,
 # EventBridge Scheduler's universal targets (``arn:aws:scheduler:::aws-sdk:ecs:runTask``).

@@ -616,6 +616,7 @@ def _value_parts(text: str, start: int, end: int, kind: str, label: str, single:
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _AWS_OWNED_MEMBER.fullmatch(value) \
+            or value in _AWS_ITSELF \
             or _IP.fullmatch(value) \
             or splitters.AWS_DEFAULT_NAME.fullmatch(value) or _ADVISORY.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)) \
@@ -681,6 +682,8 @@ _TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*Exce
 
 # AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and
 # the job-function policies): the same in every account, so nothing to hide.
+# AWS itself as the vendor or company: ASFF's "CompanyName": "AWS", a managed rule group's "VendorName".
+_AWS_ITSELF = frozenset({"AWS", "Amazon", "aws", "amazon"})
 _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")

@@ -131,6 +131,12 @@ CASES = [
      ' "RoleArn": "arn:aws:iam::523232218340:role/sched-x"},\n'
      '"ScheduleArn": "arn:aws:scheduler:us-east-1:523232218340:schedule/default/nightly-export"',
      ["523232218340", "sched-x", "nightly-export"], ["arn:aws:scheduler:::aws-sdk:ecs:runTask"]),
+    # AWS itself as the company or vendor (ASFF, managed rule groups); a consolidated control finding's ARN
+    # keeps its control, as its GeneratorId beside it does
+    ('{"Id": "arn:aws:securityhub:us-east-1:523232218340:security-control/S3.8/finding/'
+     '0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e", "CompanyName": "AWS", "GeneratorId": "security-control/S3.8",'
+     ' "VendorName": "AWS", "RuleGroupName": "orders-waf-rules"}',
+     ["523232218340", "orders-waf-rules"], ['"AWS"', "security-control/S3.8/finding/"]),
 ]
 
 
