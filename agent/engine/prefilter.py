@@ -54,12 +54,12 @@ class HyperscanAnchors:
         # text, which is what ``ReAnchors`` finds. Unchecked, an arrow or a dash before a word hit a Thai,
         # Hebrew, Greek or Arabic noun's anchor (``prose-noun-name-nonlatin``: 97 hits, 5.8 ms of the
         # bench's 100 KB Claude Code body, for no match).
-        self._checked: dict[int, re.Pattern] = {}
+        checked: dict[int, re.Pattern] = {}
         for i, d in enumerate(detectors):
             for a in d.anchors:
                 for expression in hyperscan_patterns(a.pattern):
                     if not a.pattern.isascii():
-                        self._checked[len(patterns)] = a
+                        checked[len(patterns)] = a
                     patterns.append(expression)
                     ids.append(i)
         # Where ``scan`` puts each pattern's hits: its detector's list, or, for a checked pattern, a
@@ -68,11 +68,10 @@ class HyperscanAnchors:
         # of the ~45 us every scan paid before reading a byte (a header, a URL, a short string).
         self._detectors = sorted(set(ids))
         slot = {i: n for n, i in enumerate(self._detectors)}
-        checked = sorted(self._checked)
-        own = {pid: len(self._detectors) + k for k, pid in enumerate(checked)}
+        own = {pid: len(self._detectors) + k for k, pid in enumerate(checked)}   # in pattern order
         self._slot = tuple(own.get(pid, slot[i]) for pid, i in enumerate(ids))
-        self._lists = len(self._detectors) + len(checked)
-        self._checks = [(own[pid], slot[ids[pid]], self._checked[pid].search) for pid in checked]
+        self._lists = len(self._detectors) + len(own)
+        self._checks = [(list_index, slot[ids[pid]], checked[pid].search) for pid, list_index in own.items()]
         self._db = _compiled(tuple(patterns))
         self._local = threading.local()
 

@@ -150,7 +150,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
     if "." in label and label.partition(".")[0] in _OTEL_OWN_NAMESPACES:
         return []  # telemetry.sdk.name, service.name: OpenTelemetry's words for the SDK and the app
     if form == "key" and label in _MAVEN_COORDINATES and label_start > 0 and text[label_start - 1] == "<" \
-            and _MAVEN_ARTIFACT.search(text, max(0, label_start - 300), label_start + 300):
+            and text.find("<artifactId>", max(0, label_start - 300), label_start + 300) != -1:
         return []  # a Maven POM's coordinates (<groupId>software.amazon.awssdk</groupId> beside an <artifactId>)
     spaced = None
     if q is not None and q2 is None and form == "key":
@@ -234,7 +234,6 @@ _OTEL_OWN_NAMESPACES = frozenset({"telemetry", "service"})
 # A Maven POM names a dependency, plugin or project by <groupId> and <artifactId>; AWS's XML APIs have
 # no <artifactId>, and their <groupId> (an EC2 security group's) never stands beside one.
 _MAVEN_COORDINATES = frozenset({"groupId", "artifactId"})
-_MAVEN_ARTIFACT = re.compile(r"<artifactId>")
 _SERVICE_NAME_LABEL = re.compile(r"(?:SERVICE|[Ss]ervice)[_-]?(?:NAME|[Nn]ame)$")
 # A URL label's value without a host and path is code or a route of the user's own app (queueUrl =
 # queue.url, API_URL=/api/v1); a URL's hosts and paths are read by their own detectors.
@@ -680,10 +679,10 @@ _TRACE_REACH = 300
 _TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*Exception")
 
 
-# AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and
-# the job-function policies): the same in every account, so nothing to hide.
 # AWS itself as the vendor or company: ASFF's "CompanyName": "AWS", a managed rule group's "VendorName".
 _AWS_ITSELF = frozenset({"AWS", "Amazon", "aws", "amazon"})
+# AWS-managed names (AWSLambdaBasicExecutionRole, AmazonS3ReadOnlyAccess, AWS-RunShellScript and
+# the job-function policies): the same in every account, so nothing to hide.
 _AWS_OWNED = re.compile(r"(?:AWS|Amazon)[A-Z0-9 -]|(?:AdministratorAccess|PowerUserAccess|ReadOnlyAccess|"
                         r"ViewOnlyAccess|SecurityAudit|SystemAdministrator|DatabaseAdministrator|"
                         r"NetworkAdministrator|SupportUser|DataScientist|Billing)\Z")

@@ -432,6 +432,7 @@ class MaskHandler:
         """Kinds and counts of identifiers the current engine finds in a header or URL text."""
         if not text:
             return {}
+        # the text as str: memo.private_key's second hash only differs from its first for str parts
         key, kinds = self._checked.get((self.holder.generation, text.decode("latin-1")))
         if kinds is None:
             counts = self.holder.current.mask_body(text, "text/plain").counts
