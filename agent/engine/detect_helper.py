@@ -30,9 +30,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from agent.engine.detectors import Detector
-from agent.engine.finder import Finder
+from agent.engine.finder import Finder, Seeded
 from agent.engine.gc_pause import cycle_gc_paused
-from agent.engine.splitters import Part
 from agent.runtime import CPUS, tune_malloc
 
 log = logging.getLogger("agent.engine.detect_helper")
@@ -151,8 +150,9 @@ class DetectHelper:
         self._deadline = time.monotonic() + self.timeout + TIMEOUT_PER_MIB * len(body) / 1048576
         return self._job
 
-    def collect(self, job: int) -> list[Part] | None:
-        """The parts of ``job``, or None if the helper failed (then it is stopped, restarted later).
+    def collect(self, job: int) -> Seeded | None:
+        """The parts of ``job`` and the values they propagate (``Finder.find_seeded``), or None if
+        the helper failed (then it is stopped, restarted later).
 
         Answers of older jobs (whose caller stopped early, e.g. on invalid JSON) are skipped."""
         deadline = self._deadline
@@ -211,7 +211,7 @@ def _serve(conn: Connection) -> None:
         try:
             with cycle_gc_paused():   # as the agent's own masking does (agent/engine/gc_pause.py)
                 scan = scan_text(data.decode("utf-8"))
-                answer = (number, True, finder.find(scan, big_pieces(pieces(neutralize(scan)))))
+                answer = (number, True, finder.find_seeded(scan, big_pieces(pieces(neutralize(scan)))))
         except Exception as exc:  # noqa: BLE001 - the type only: a message could quote the body
             answer = (number, False, type(exc).__name__)
         del data                  # the body does not outlive its job here

@@ -15,6 +15,7 @@ import bisect
 import re
 from collections.abc import Callable
 from operator import itemgetter
+from typing import NamedTuple
 
 from agent.engine.detectors import Detector
 from agent.engine.memo import Memo
@@ -253,7 +254,7 @@ _START = itemgetter(0)   # a hit's start, as a sort key (C, not a Python call pe
 
 def _contest(group: list[tuple]) -> list[tuple]:
     group.sort(key=lambda h: (-h[2], h[0] - h[1], h[0]))
-    taken = _Intervals()
+    taken = Intervals()
     out = []
     for hit in group:
         if not taken.overlaps(hit[0], hit[1]):
@@ -263,7 +264,7 @@ def _contest(group: list[tuple]) -> list[tuple]:
     return out
 
 
-class _Intervals:
+class Intervals:
     """Non-overlapping accepted intervals, sorted, with an overlap test."""
 
     def __init__(self, starts: list[int] | None = None, ends: list[int] | None = None) -> None:
@@ -286,6 +287,16 @@ def _bounded(text: str, start: int, end: int, token=_TOKEN_CHAR) -> bool:
     if start and token.match(text, start - 1) and not _ESCAPE_BEFORE.match(text, max(0, start - 2)):
         return False
     return not (end < len(text) and token.match(text, end))
+
+
+class Seeded(NamedTuple):
+    """What ``Finder.find_seeded`` gives for a text: its parts; the values they propagate (value ->
+    kind); and the spans taken (each winner whole, and each propagated part), where a value from
+    another text must not propagate (inside an ARN, only its masked components change)."""
+
+    parts: list[Part]
+    seeds: dict[str, str]
+    taken: Intervals
 
 
 class Finder:
@@ -314,17 +325,35 @@ class Finder:
         the first time is what the whole pass found inside it, so a remembered piece reads as it
         read then. Propagation (a value found anywhere is masked everywhere) always runs on the
         whole text. A text with ANSI colour codes is also read without them (``_with_stripped``)."""
+        return self.find_seeded(text, pieces)[0]
+
+    def find_seeded(self, text: str, pieces: list[tuple[int, int]] = ()) -> Seeded:
+        """``find``, with the values its winners propagate and the spans it took. A request is read
+        as several texts (a JSON body's plain strings, and each string with escapes decoded on its
+        own): what one of them names is masked in the others too (``propagated``)."""
         gutters = blank_gutters(text)      # line gutters, ANSI colours: spaces, 1:1 (presentation.py)
         shown = blank_ansi(gutters)
-        parts = self._remembering(shown, pieces) if pieces else self._find(shown)
+        found = self._remembering(shown, pieces) if pieces else self._find(shown)
         if shown is not gutters and has_ansi(gutters):
-            parts = _with_stripped(parts, self._find, gutters)
-        return parts
+            found = found._replace(parts=_with_stripped(found.parts, lambda t: self._find(t).parts, gutters))
+        return found
 
-    def _find(self, text: str) -> list[Part]:
+    def propagated(self, text: str, seeds: dict[str, str], taken: Intervals) -> list[Part]:
+        """Stand-alone occurrences in ``text`` of ``seeds`` (what ``find_seeded`` gave for another
+        text of the request) outside ``taken`` (what it gave for this one; extended here), as
+        ``find`` propagates its own."""
+        if not seeds:
+            return []
+        return _propagate(blank_ansi(blank_gutters(text)), seeds, taken, set(), self._enum_values)
+
+    def propagating(self, seeds: dict[str, str]) -> list[str]:
+        """Those of ``seeds`` that propagate (all accounts, name-shaped names): what to look for."""
+        return _propagating(seeds, self._enum_values)
+
+    def _find(self, text: str) -> Seeded:
         return self._parts(text, self._winners(text))
 
-    def _remembering(self, text: str, pieces: list[tuple[int, int]]) -> list[Part]:
+    def _remembering(self, text: str, pieces: list[tuple[int, int]]) -> Seeded:
         """``_find``, with what was found in each piece remembered, and pieces seen before blanked."""
         remembered: list[tuple[int, tuple]] = []
         new: list[tuple[int, int, tuple[int, int]]] = []
@@ -363,7 +392,7 @@ class Finder:
             hits.extend(_hits(detectors[i], text, anchor_hits.get(i)))
         return _resolve(hits)
 
-    def _parts(self, text: str, winners: list[tuple]) -> list[Part]:
+    def _parts(self, text: str, winners: list[tuple]) -> Seeded:
         """The winners' parts, and the other stand-alone occurrences of values they propagate."""
         parts: list[Part] = []
         propagate: dict[str, str] = {}
@@ -375,12 +404,11 @@ class Finder:
                     propagate.setdefault(text[s:e], kind)
                     if hit[0] <= s and e <= hit[1]:
                         spans.add((s, e))
+        taken = Intervals([h[0] for h in winners], [h[1] for h in winners])
         if propagate:
-            taken = _Intervals([h[0] for h in winners], [h[1] for h in winners])
-            extra = _propagate(text, propagate, taken, spans, self._enum_values)
-            parts.extend(extra)
+            parts.extend(_propagate(text, propagate, taken, spans, self._enum_values))
         parts.sort()
-        return parts
+        return Seeded(parts, propagate, taken)
 
 
 # Remembered pieces: entries, and winners in all (a dense inventory of 1 MB has ~9,000; ~300 bytes each).
@@ -410,7 +438,7 @@ def _with_stripped(parts: list[Part], find: Callable[[str], list[Part]], text: s
     an ARN or between a key and its value), mapped back: only parts with no sequence inside, where
     ``parts`` has nothing, so a pseudonym never swallows a colour code."""
     stripped, starts, shifts = strip_ansi(text)
-    taken = _Intervals([p[0] for p in parts], [p[1] for p in parts])
+    taken = Intervals([p[0] for p in parts], [p[1] for p in parts])
     extra: list[Part] = []
     for start, end, kind in find(stripped):
         i = bisect.bisect_right(starts, start) - 1
@@ -444,19 +472,25 @@ def _dotted_name(value: str) -> bool:
     return bool(_DOTTED.fullmatch(value)) and value.rsplit(".", 1)[1] not in _FILE_EXTENSIONS
 
 
-def _propagate(text: str, values: dict[str, str], taken: _Intervals, found: set[tuple[int, int]],
+def _propagating(values: dict[str, str], enum_values: frozenset[str]) -> list[str]:
+    """The values that propagate: every account, and up to ``MAX_PROPAGATED`` names (longest first)
+    of six characters or more shaped like a name (not an AWS enum value)."""
+    accounts = [v for v, k in values.items() if k == "account"]
+    names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
+                    and (name_shaped(v) or _dotted_name(v)
+                         or (_CAMEL_NAME.fullmatch(v) and v.lower() not in enum_values))),
+                   key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
+    return accounts + names
+
+
+def _propagate(text: str, values: dict[str, str], taken: Intervals, found: set[tuple[int, int]],
                enum_values: frozenset[str] = frozenset()) -> list[Part]:
     """Other stand-alone occurrences of values already identified (a bare account ID, a bucket name),
     found in one literal pass over every account and the (at most ``MAX_PROPAGATED``) names.
     An account also counts as stand-alone between hyphens (``logs-123456789012``, a bucket name that
     embeds it): its pseudonym holds no ``-``, so it still restores there. ``found``: spans of parts
     already taken, where the values came from (an inventory's every name: most literal hits)."""
-    accounts = [v for v, k in values.items() if k == "account"]
-    names = sorted((v for v, k in values.items() if k != "account" and len(v) >= 6
-                    and (name_shaped(v) or _dotted_name(v)
-                         or (_CAMEL_NAME.fullmatch(v) and v.lower() not in enum_values))),
-                   key=lambda v: (-len(v), v))[:MAX_PROPAGATED]
-    literals = accounts + names
+    literals = _propagating(values, enum_values)
     out: list[Part] = []
     if literals:
         for span in find_literals(text, literals):

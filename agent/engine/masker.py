@@ -20,19 +20,21 @@ from collections import Counter
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from agent.engine import json_layout
 from agent.engine.assignment import Assignment
 from agent.engine.detect_helper import DetectHelper
 from agent.engine.detectors import PackSet, load_packs
-from agent.engine.finder import Finder
+from agent.engine.finder import Finder, Intervals, Seeded
 from agent.engine.gc_pause import cycle_gc_paused
 from agent.engine.policy_values import kept_by_pattern, kept_values
+from agent.engine.prefilter import find_literals
 from agent.engine.pseudonyms import Generator, load_key
 from agent.engine.results import MaskRefused, MaskResult
 from agent.engine.settings import MaskConfig, load_config
 from agent.engine.splitters import nothing_secret
-from agent.engine.views import PERCENT, json_string_view, nested_json_view, percent_view, plain_view
+from agent.engine.views import PERCENT, View, json_string_view, nested_json_view, percent_view, plain_view
 
 try:  # optional accelerator for JSON validation (see _parses)
     import simdjson
@@ -40,6 +42,17 @@ except ImportError:  # pragma: no cover - depends on the environment
     simdjson = None
 
 Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decoded)
+
+
+class Unflagged(NamedTuple):
+    """The special strings that the one decoded pass found nothing in: ``owners`` (start, end, start
+    of their key) of all strings in that pass, where each one's decoded piece starts in ``joined``,
+    and which were ``flagged`` (those are read in their exact views instead)."""
+
+    owners: list[tuple[int, int, int]]
+    starts: list[int]
+    joined: str
+    flagged: set[int]
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _FORM = "application/x-www-form-urlencoded"
@@ -126,14 +139,16 @@ class Masker:
             return self._allowed(found)
 
     # --- finding ----------------------------------------------------------------------------------
-    def _view_found(self, view) -> list[Found]:
+    def _view_found(self, view) -> tuple[list[Found], Seeded]:
+        """What the finder finds in ``view``, at raw positions, and its whole answer (view positions)."""
+        seeded = self.finder.find_seeded(_blank_backslashes(view.text))
         out = []
-        for start, end, kind in self.finder.find(_blank_backslashes(view.text)):
+        for start, end, kind in seeded.parts:
             rs, re_ = view.raw_span(start, end)
             out.append((rs, re_, kind, view.text[start:end]))
-        return out
+        return out, seeded
 
-    def _strings_to_view(self, text: str, lay: json_layout.Layout) -> list[tuple[int, int, int]]:
+    def _strings_to_view(self, text: str, lay: json_layout.Layout) -> tuple[list[tuple[int, int, int]], Unflagged]:
         """The special strings (with ``\\uXXXX``, ``\\/``, ``%XX``, JSON inside) that can hold anything to mask, as
         (start, end, start of their key), each to be decoded into an exact position-mapped view.
 
@@ -144,6 +159,9 @@ class Masker:
         or lookaround reaches from one into the next. This only filters: a string with a finding, or
         crossed by one, gets the exact view; so does any string with ``%XX`` or an escape ``json``
         refuses (one pass per string cost ~0.02 ms each, 0.4 ms for Claude Code's 20).
+
+        Also returns the strings left unflagged, with their decoded pieces, joined: a value found
+        elsewhere in the request may still stand in one of them (``_propagated_in_special``).
         """
         need: list[tuple[int, int, int]] = []
         pieces: list[str] = []
@@ -173,19 +191,23 @@ class Masker:
             # each string a piece the finder may remember (a system prompt full of \u2014 comes every turn)
             spans = [(s, s + len(p)) for s, p in zip(starts, pieces, strict=True) if len(p) >= json_layout.PIECE_MIN]
             flagged: set[int] = set()
-            for start, end, _ in self.finder.find(_SEPARATOR.join(pieces), spans):
+            joined = _SEPARATOR.join(pieces)
+            for start, end, _ in self.finder.find(joined, spans):
                 i = bisect.bisect_right(starts, start) - 1
                 flagged.add(i)
                 while i + 1 < len(starts) and starts[i + 1] < end:     # it crosses into the next piece
                     i += 1
                     flagged.add(i)
             need.extend(owners[i] for i in flagged)
+            unflagged = Unflagged(owners, starts, joined, flagged)
+        else:
+            unflagged = Unflagged([], [], "", set())
         need.sort()
-        return need
+        return need, unflagged
 
     def _text_found(self, text: str) -> list[Found]:
         if PERCENT.search(text):
-            return self._view_found(percent_view(plain_view(text)))
+            return self._view_found(percent_view(plain_view(text)))[0]
         return [(s, e, k, text[s:e]) for s, e, k in self.finder.find(_blank_backslashes(text))]
 
     def _json_found(self, text: str, json_lines: bool, helper_body: bytes | None = None) -> tuple[list[Found], str]:
@@ -195,11 +217,33 @@ class Masker:
         _validate_json(text, json_lines)
         lay = json_layout.analyse(text)
         self._apply_document_policy(lay)
-        found = self._special_found(text, lay)     # needs no parts: done while the helper finishes
-        parts = helper.collect(job) if job is not None else None   # a job implies a helper
-        detected_by = "helper" if parts is not None else "agent" if job is None else "agent_after_helper_failure"
-        if parts is None:
-            parts = self.finder.find(lay.scan, json_layout.big_pieces(lay.pieces))
+        # needs no parts: done while the helper finishes
+        found, special_seeds, views, unflagged = self._special_found(text, lay)
+        answer = helper.collect(job) if job is not None else None   # a job implies a helper
+        detected_by = "helper" if answer is not None else "agent" if job is None else "agent_after_helper_failure"
+        if answer is None:
+            answer = self.finder.find_seeded(lay.scan, json_layout.big_pieces(lay.pieces))
+        parts, seeds, taken = answer
+        found.extend(plain := self._plain_found(text, lay, parts))
+        # A value the strings with escapes name is masked in the plain ones too, and the other way
+        # round: the same request as ``json.dumps`` writes it by default (every non-ASCII character a
+        # ``\uXXXX``) and as UTF-8 masks the same values. Only what the plain strings mask seeds the
+        # others (the pass over the body also reads the special strings raw, escapes and all).
+        news = {v: k for v, k in special_seeds.items() if v not in seeds}
+        if news:
+            found.extend(self._plain_found(text, lay, self.finder.propagated(lay.scan, news, taken)))
+        masked = {f[3] for f in plain}
+        seeds = {v: k for v, k in seeds.items() if v in masked}
+        for v, k in special_seeds.items():
+            seeds.setdefault(v, k)
+        if seeds and lay.special:
+            found.extend(self._propagated_in_special(text, seeds, views, unflagged, found))
+        found.sort()
+        return found, detected_by
+
+    def _plain_found(self, text: str, lay: json_layout.Layout, parts: list) -> list[Found]:
+        """The ``parts`` (sorted) that stand in plain strings and are not protected, as findings."""
+        found: list[Found] = []
         special = set(lay.special)
         loc = json_layout.StringLocator(lay.neutral)
         append = found.append
@@ -228,8 +272,7 @@ class Masker:
                 if start >= end:
                     continue
             append((start, end, kind, text[start:end]))
-        found.sort()
-        return found, detected_by
+        return found
 
     def _special_found(self, text: str, lay: json_layout.Layout) -> list[Found]:
         """Findings in the special strings, each decoded into its exact view (with its key).
@@ -239,21 +282,53 @@ class Masker:
         JSON inside shows its labels, lines, quotes and ``\\u`` letters (``\\\\n`` a line break, so
         ``at-0abc..``). What the second reading finds wins where the two overlap."""
         found: list[Found] = []
-        for s, e, k in self._strings_to_view(text, lay):
-            # Only parts inside the value are taken from the view of key and value together.
-            view = json_string_view(text[k:e + 1], k)   # with the closing quote, as key detectors want
-            once = self._string_found(view, s, e)
-            inner = nested_json_view(view)
-            if inner is not view:
-                twice = self._string_found(inner, s, e)
-                once = _without_overlaps(once, twice) + twice
+        seeds: dict[str, str] = {}
+        views: dict[tuple[int, int, int], list[tuple[View, Intervals]]] = {}
+        need, unflagged = self._strings_to_view(text, lay)
+        for s, e, k in need:
+            readings = views[(s, e, k)] = []
+            once: list[Found] = []
+            for view in _readings(text, s, e, k):
+                own, seeded = self._view_found(view)
+                readings.append((view, seeded.taken))
+                for value, kind in seeded.seeds.items():
+                    seeds.setdefault(value, kind)
+                # Only parts inside the value are taken from the view of key and value together.
+                own = sorted(f for f in own if f[0] >= s and f[1] <= e)
+                once = _without_overlaps(once, own) + own     # the second reading wins over the first
             found.extend(once)
-        return found
+        return found, seeds, views, unflagged
 
-    def _string_found(self, view, s: int, e: int) -> list[Found]:
-        if PERCENT.search(view.text):
-            view = percent_view(view)
-        return sorted(f for f in self._view_found(view) if f[0] >= s and f[1] <= e)
+    def _propagated_in_special(self, text: str, seeds: dict[str, str], views: dict[tuple[int, int, int], list],
+                               unflagged: Unflagged, found: list[Found]) -> list[Found]:
+        """Stand-alone occurrences of ``seeds`` (every value that propagates, from every string) in the
+        special strings: in each one read in its exact view, and in each unflagged one whose decoded
+        piece holds one of them (one literal pass over all those pieces)."""
+        literals = self.finder.propagating(seeds)
+        if not literals:
+            return []
+        todo = dict(views)
+        if unflagged.joined:
+            starts, owners = unflagged.starts, unflagged.owners
+            for start, _ in find_literals(unflagged.joined, literals):
+                i = bisect.bisect_right(starts, start) - 1
+                if i not in unflagged.flagged and owners[i] not in todo:
+                    s, e, k = owners[i]
+                    todo[owners[i]] = [(view, self.finder.find_seeded(_blank_backslashes(view.text)).taken)
+                                       for view in _readings(text, s, e, k)]
+        out: list[Found] = []
+        spans = sorted((f[0], f[1]) for f in found)
+        firsts = [a for a, _ in spans]
+        for (s, e, _), readings in sorted(todo.items()):
+            inside = spans[bisect.bisect_left(firsts, s):bisect.bisect_right(firsts, e)]
+            done = Intervals([a for a, _ in inside], [b for _, b in inside])   # raw spans masked here
+            for view, taken in readings:
+                for ps, pe, kind in self.finder.propagated(_blank_backslashes(view.text), seeds, taken):
+                    rs, re_ = view.raw_span(ps, pe)
+                    if s <= rs and re_ <= e and not done.overlaps(rs, re_):
+                        done.add(rs, re_)
+                        out.append((rs, re_, kind, view.text[ps:pe]))
+        return out
 
     def _apply_document_policy(self, lay: json_layout.Layout) -> None:
         for start, end, media_type in lay.documents:
@@ -301,6 +376,15 @@ class Masker:
         counts = Counter(map(itemgetter(2), found))
         return MaskResult(body="".join(out).encode("utf-8"), restore_map=assignment.restore_map,
                           counts=dict(counts), detected_by=detected_by)
+
+
+def _readings(text: str, s: int, e: int, k: int) -> list:
+    """The views a special string is read in: decoded once with its key (and the closing quote, as
+    key detectors want), and, if it holds JSON, decoded again; each percent-decoded if it has ``%XX``."""
+    view = json_string_view(text[k:e + 1], k)
+    inner = nested_json_view(view)
+    readings = [view] if inner is view else [view, inner]
+    return [percent_view(v) if PERCENT.search(v.text) else v for v in readings]
 
 
 def _without_overlaps(found: list[Found], winners: list[Found]) -> list[Found]:

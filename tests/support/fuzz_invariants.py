@@ -14,7 +14,9 @@ glue written as ``\\u`` or raw). Invariants checked on each case:
 - ``restore``: restore(mask(x)) == x as JSON values (agent/engine/restore.py restore_text with the map,
   on every string of the masked body);
 - ``prefix``: turn 2 (turn 1 + an assistant answer reusing turn 1's identifiers + a new user turn)
-  masks the turn-1 part (system, tools, turn-1 messages) exactly as turn 1 did.
+  masks the turn-1 part (system, tools, turn-1 messages) exactly as turn 1 did;
+- ``spelling``: turn 2 written by ``json.dumps`` with ``ensure_ascii`` on (every non-ASCII character a
+  ``\\uXXXX``, so those strings are decoded and read on their own) and off masks to the same values.
 
 Runs: ``python -m tests.support.fuzz_invariants --seconds 1800 [--seed N]`` (``make fuzz``), and a short
 seeded run in the test suite (tests/test_fuzz_invariants.py). The report gives cases run, failures
@@ -190,10 +192,17 @@ def bodies(case: Case) -> tuple[str, str, int]:
     }
     chat = [p for p in case.turn1 if p.position not in ("system", "system_block", "tool_description", "tool_schema")]
     messages1 = _turn1_messages(slots, chat, "t1")
+    bare = random.Random(case.seed ^ 0xBA5E)
     for i in case.reuse:
         slots.add("t2.answer", replace(case.turn1[i], position="assistant_text", encoding="plain"))
+        # and each account of it once more in a string of its own, unlabelled: masked only because it
+        # was identified in turn 1 (propagation), however each string is written
+        for acct in (s for s in case.turn1[i].planted.secrets if len(s) == 12 and s.isdigit()):
+            slots.add("t2.bare", Piece(g.Planted(f"then {acct} \u2014 again", (acct,), "account-bare"),
+                                         "assistant_text", bare.choice(ENCODINGS), " ", " "))
     messages2 = messages1 + [
-        {"role": "assistant", "content": [{"type": "text", "text": slots.text("t2.answer", "done")}]},
+        {"role": "assistant", "content": [{"type": "text", "text": slots.text("t2.answer", "done")},
+                                          {"type": "text", "text": slots.text("t2.bare", "ok")}]},
         *_turn1_messages(slots, case.turn2, "t2")]
     turn1 = slots.render({**top, "messages": messages1})
     turn2 = slots.render({**top, "messages": messages2})
@@ -295,7 +304,16 @@ def check(masker: Masker, case: Case) -> list[str]:
     a, b = outs
     if a["system"] != b["system"] or a["tools"] != b["tools"] or a["messages"] != b["messages"][:n1]:
         failures.append("prefix")
+    if _spelt(masker, json.loads(turn2), ensure_ascii=True) != _spelt(masker, json.loads(turn2), ensure_ascii=False):
+        failures.append("spelling")
     return sorted(set(failures))
+
+
+def _spelt(masker: Masker, doc, ensure_ascii: bool):
+    """``doc`` masked as ``json.dumps`` writes it: with every non-ASCII character a ``\\uXXXX`` escape
+    (its default, and so many clients') or as UTF-8. The same request must mask to the same values."""
+    raw = json.dumps(doc, ensure_ascii=ensure_ascii).encode()
+    return json.loads(masker.mask_body(raw, "application/json").body)
 
 
 def shrink(masker: Masker, case: Case, failure: str) -> Case:

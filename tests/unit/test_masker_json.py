@@ -172,14 +172,15 @@ def test_plain_text_identifier_after_a_backslash(text):
 
 
 def _all_special_strings(self, text, lay):
-    """Reference for the one-pass filter: every unprotected special string gets the exact view."""
-    from agent.engine.masker import _KEY_BEFORE
+    """Reference for the one-pass filter: every unprotected special string gets the exact view (so
+    none is left for the literal pass of propagated values)."""
+    from agent.engine.masker import _KEY_BEFORE, Unflagged
     out = []
     for s, e in lay.special:
         if not lay.is_protected(s - 1, e + 1):
             key = _KEY_BEFORE.search(lay.neutral, max(0, s - 80), s)
             out.append((s, e, key.start() if key is not None else s))
-    return out
+    return out, Unflagged([], [], "", set())
 
 
 def _special_bodies() -> list[str]:
