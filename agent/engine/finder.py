@@ -397,14 +397,21 @@ class Finder:
         parts: list[Part] = []
         propagate: dict[str, str] = {}
         spans: set[tuple[int, int]] = set()    # where those values were found, inside a winner
+        outside: list[tuple[int, int]] = []    # parts a splitter put beyond their match ("<name> cert")
         for hit in winners:
             parts.extend(hit[3])
-            if hit[4]:
-                for s, e, kind in hit[3]:
+            for s, e, kind in hit[3]:
+                inside = hit[0] <= s and e <= hit[1]
+                if not inside:
+                    outside.append((s, e))
+                if hit[4]:
                     propagate.setdefault(text[s:e], kind)
-                    if hit[0] <= s and e <= hit[1]:
+                    if inside:
                         spans.add((s, e))
         taken = Intervals([h[0] for h in winners], [h[1] for h in winners])
+        for s, e in outside:
+            if not taken.overlaps(s, e):
+                taken.add(s, e)
         if propagate:
             parts.extend(_propagate(text, propagate, taken, spans, self._enum_values))
         parts.sort()

@@ -295,7 +295,14 @@ class Masker:
                     seeds.setdefault(value, kind)
                 # Only parts inside the value are taken from the view of key and value together.
                 own = sorted(f for f in own if f[0] >= s and f[1] <= e)
-                once = _without_overlaps(once, own) + own     # the second reading wins over the first
+                if once:
+                    # The second reading wins over the first wherever one of its matches stands, whole:
+                    # ``\\nclustercfg.<name>.<id>.euw1.cache.amazonaws.com`` read once is a host whose
+                    # first label (AWS's word after the ``n`` of a line break) would be a name.
+                    taken = seeded.taken
+                    spans = [view.raw_span(a, b) for a, b in zip(taken.starts, taken.ends, strict=True)]
+                    once = _without_overlaps(once, spans)
+                once = once + own
             found.extend(once)
         return found, seeds, views, unflagged
 
