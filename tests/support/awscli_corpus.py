@@ -648,6 +648,20 @@ def _json_spans(masker, text: str) -> tuple[list[tuple[int, int]], list[int]]:
     return sorted((s, e) for s, e, _, _ in masker.scan(body, as_json=True)), list(accumulate(widths, initial=base))
 
 
+def not_restored(masker, examples: list[Example]) -> list[str]:
+    """The examples (paths) that do not come back whole: restore(mask(text)) != text. Every part the
+    masker replaces must be a token its pseudonym restores as (a part inside a longer token, or a
+    pseudonym spliced twice, breaks what the model writes back). By design some cannot: a value
+    written %XX-encoded comes back decoded, and a secret access key is never restored."""
+    from agent.engine.restore import restore_text
+    out = []
+    for ex in examples:
+        r = masker.mask_body(ex.text.encode(), "text/plain")
+        if r.restore_map and restore_text(r.body.decode(), r.restore_map) != ex.text:
+            out.append(ex.path)
+    return out
+
+
 def measure(masker, examples: list[Example], misses: dict | None = None,
             as_json: bool = False) -> dict[str, Score]:
     """Per service scores. ``misses`` (optional): where -> Counter of missed / changed values.
@@ -747,6 +761,9 @@ def main(argv=None) -> int:
     if total.not_values:
         print("labeller corrections, tokens that are no value (not counted above): "
               + ", ".join(f"{NOT_A_VALUE[r]} {n} ({side})" for (r, side), n in sorted(total.not_values.items())))
+    unrestored = not_restored(masker, examples)
+    print(f"round trip: {len(unrestored)} of {len(examples)} examples do not restore whole"
+          + (": " + ", ".join(unrestored[:args.misses]) if args.misses else ""))
     if misses:
         for what in ("miss", "changed"):
             items = sorted(((k[1], c) for k, c in misses.items() if k[0] == what),

@@ -36,7 +36,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.awscli_corpus import _TOKEN, Score, _not_a_value, load_examples, measure, policy_reason
+from tests.support.awscli_corpus import (
+    _TOKEN,
+    Score,
+    _not_a_value,
+    load_examples,
+    measure,
+    not_restored,
+    policy_reason,
+)
 from tests.support.masker_support import masker
 
 pytest.importorskip("awscli")
@@ -66,6 +74,21 @@ def test_sample_reaches_the_floors():
             failures.append(f"{where}: {total.changed}/{total.non_ids} non-identifier values changed "
                             f"({total.change_rate:.2%}, ceiling {CHANGE_CEILING:.1%})")
     assert not failures, "; ".join(failures)
+
+
+# Examples in the sample that do not restore whole, each by design (tests.support.awscli_corpus
+# not_restored): one, by design: a presigned URL whose %2F-encoded token comes back decoded.
+ROUND_TRIP_CEILING = 1
+
+
+def test_sample_restores_whole():
+    """restore(mask(x)) == x on AWS's own text: every part masked is a token its pseudonym comes back
+    as. It caught pseudonyms spliced twice ('<p><p>' where a propagated value met a part beyond its
+    match) and EC2 IDs read inside longer ones (vai-<i- ID>, replacevol-<vol- ID>), whose pseudonyms
+    the model wrote back and nothing restored."""
+    examples = load_examples(sample=SAMPLE, seed=SEED)
+    unrestored = not_restored(masker(), examples)
+    assert len(unrestored) <= ROUND_TRIP_CEILING, unrestored
 
 
 @pytest.mark.parametrize("value,reason", [
