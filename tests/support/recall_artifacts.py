@@ -11708,13 +11708,1590 @@ VARIANTS_14: list[Template] = [
 ]
 
 
+# --- variants-15: a fifteenth held-out list (session 13), written by a helper that never read the engine, its packs or its vocabulary generator
+# Sixty-four templates from the real formats of less-pasted AWS services (App Runner, Lightsail, MemoryDB, DocumentDB,
+# Neptune, MSK, Amazon MQ, OpenSearch Serverless, QuickSight, Glue DataBrew, EMR Serverless, SageMaker endpoints and
+# notebooks, Bedrock agents and knowledge bases, IoT Core, Cognito, Global Accelerator, Route 53 Resolver, Network
+# Firewall, CloudHSM, Control Tower, IAM Identity Center, Direct Connect, Directory Service, WorkSpaces), of tools
+# (Ansible aws_ec2 inventory, Pulumi, CDK diff, Serverless Framework, SAM, Salt Cloud, Packer, Vault, Consul / Nomad,
+# Spinnaker, Argo CD, Helm values, Kustomize, Crossplane, Test Kitchen), of logs (NLB TLS, CloudFront, S3 server
+# access, RDS PostgreSQL, Lambda REPORT, X-Ray traces, an OpenTelemetry debug exporter, syslog, journald), of code
+# (boto3, TypeScript SDK v3, Go SDK v2, Java SDK v2 / KCL, .NET, Ruby on Rails, Laravel .env, Kotlin SDK, a deploy
+# script, AWS Tools for PowerShell, Athena / Redshift SQL) and of human text in English, Italian, Japanese, Spanish,
+# German, Chinese, Portuguese and Korean; every value made up here. Measured once, as written (seed 13, 5 per
+# template, 320 cases, 2440 values): 82.5 % recall in text and in JSON, 41.9 % pass, 95.3 % kept. Never tuned to.
+_V15_LOWER = "abcdefghijklmnopqrstuvwxyz0123456789"
+_V15_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_V15_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_V15_CACHE_CODE = {"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1",
+                   "eu-central-1": "euc1", "ap-southeast-2": "apse2", "ap-northeast-1": "apne1", "sa-east-1": "sae1",
+                   "ca-central-1": "cac1", "eu-north-1": "eun1"}
+
+
+def _v15_uuid(g: Gen) -> str:
+    return "-".join(g.alnum(n, _HEX) for n in (8, 4, 4, 4, 12))
+
+
+def _v15_hex(g: Gen, n: int) -> str:
+    return g.alnum(n, _HEX)
+
+
+def _v15_lname(g: Gen) -> str:
+    return g.name(g.pick(["pms", "ms", "msn", "pmsn"]))
+
+
+def _v15_ip10(g: Gen) -> str:
+    return f"10.{g.r.randint(0, 254)}.{g.r.randint(0, 254)}.{g.r.randint(10, 250)}"
+
+
+def _v15_pub(g: Gen) -> str:
+    return f"{g.pick(['3', '13', '18', '34', '35', '44', '52', '54'])}.{g.r.randint(0, 254)}.{g.r.randint(0, 254)}.{g.r.randint(10, 250)}"
+
+
+def _v15_ts(g: Gen) -> str:
+    return f"2024-05-{g.r.randint(10, 28)}T{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}"
+
+
+def _v15_dom(g: Gen) -> str:
+    return f"{g.pick(_PREFIX)}{g.pick(['corp', 'labs', 'group', 'tech', 'cloud'])}.{g.pick(['com', 'io', 'net', 'de'])}"
+
+
+def _v15_ipname(ip: str) -> str:
+    return "ip-" + ip.replace(".", "-")
+
+
+def _v15_pdns(ip: str, r: str) -> str:
+    return f"{_v15_ipname(ip)}.ec2.internal" if r == "us-east-1" else f"{_v15_ipname(ip)}.{r}.compute.internal"
+
+
+def _v15_role(g: Gen) -> str:
+    return g.pick([f"{g.name('pms')}-role", f"{g.name('ms')}-task-role", f"{g.name('Camel')}ExecRole",
+                   f"{g.name('p_m_s')}_access"])
+
+
+def _v15_pw(g: Gen, n: int = 20) -> str:
+    return g.alnum(n, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+
+
+def _v15_asia(g: Gen) -> str:
+    return "ASIA" + g.alnum(16, _V15_B32)
+
+
+def _v15_token(g: Gen) -> str:
+    return "IQoJb3JpZ2luX2VjE" + g.alnum(280, _B64)
+
+
+def _v15_cells(rows: list[list[str]], title: str) -> str:
+    """An aws --output table block for a list of lists."""
+    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    line = "+" + "+".join("-" * (n + 4) for n in w) + "+"
+    width = len(line)
+    out = ["-" * width, "|" + title.center(width - 2) + "|", line]
+    for r in rows:
+        out.append("|" + "|".join("  " + c.ljust(n + 2) for c, n in zip(r, w, strict=True)) + "|")
+    out.append(line)
+    return "\n".join(out)
+
+
+# services: App Runner, Lightsail, MemoryDB, DocumentDB, Neptune, MSK, Amazon MQ, OpenSearch Serverless
+def _v15_apprunner(g: Gen):
+    r, a, svc, repo = g.region(), g.account(), _v15_lname(g), _v15_lname(g)
+    sid, cid, sub = _v15_hex(g, 32), _v15_hex(g, 32), g.alnum(10)
+    role, vpcc, db, dbid = _v15_role(g), _v15_lname(g), _v15_lname(g), g.alnum(12)
+    tag = f"v{g.r.randint(1, 9)}.{g.r.randint(0, 30)}.{g.r.randint(0, 9)}"
+    body = {"Service": {
+        "ServiceName": svc, "ServiceId": sid, "ServiceArn": f"arn:aws:apprunner:{r}:{a}:service/{svc}/{sid}",
+        "ServiceUrl": f"{sub}.{r}.awsapprunner.com", "Status": "OPERATION_IN_PROGRESS",
+        "SourceConfiguration": {
+            "ImageRepository": {"ImageIdentifier": f"{a}.dkr.ecr.{r}.amazonaws.com/{repo}:{tag}",
+                                "ImageConfiguration": {"Port": "8080", "RuntimeEnvironmentVariables": {
+                                    "DB_HOST": f"{db}.{dbid}.{r}.rds.amazonaws.com", "LOG_LEVEL": "info"}},
+                                "ImageRepositoryType": "ECR"},
+            "AutoDeploymentsEnabled": True},
+        "InstanceConfiguration": {"Cpu": "1024", "Memory": "2048", "InstanceRoleArn": f"arn:aws:iam::{a}:role/{role}"},
+        "NetworkConfiguration": {"EgressConfiguration": {
+            "EgressType": "VPC", "VpcConnectorArn": f"arn:aws:apprunner:{r}:{a}:vpcconnector/{vpcc}/1/{cid}"}}}}
+    text = (f"$ aws apprunner describe-service --service-arn arn:aws:apprunner:{r}:{a}:service/{svc}/{sid}\n"
+            + json.dumps(body, indent=4) + "\n")
+    return text, [a, svc, sid, sub, repo, db, dbid, role, vpcc, cid], [
+        '"Status": "OPERATION_IN_PROGRESS"', '"ImageRepositoryType": "ECR"', '"Cpu": "1024"']
+
+
+def _v15_lightsail(g: Gen):
+    r, a = g.region(), g.account()
+    az = r + "a"
+    i1, i2, sip = _v15_lname(g), _v15_lname(g), _v15_lname(g) + "-ip"
+    p1, p2 = _v15_pub(g), _v15_pub(g)
+    q1 = f"172.26.{g.r.randint(0, 15)}.{g.r.randint(10, 250)}"
+    q2 = f"172.26.{g.r.randint(16, 31)}.{g.r.randint(10, 250)}"
+    u = _v15_uuid(g)
+    rows = [[i1, "running", "wordpress", "medium_3_0", az, p1, q1],
+            [i2, "stopped", "ubuntu_22_04", "small_3_0", az, p2, q2]]
+    text = ("$ aws lightsail get-instances --query \"instances[].[name,state.name,blueprintId,bundleId,"
+            "location.availabilityZone,publicIpAddress,privateIpAddress]\" --output table\n"
+            + _v15_cells(rows, "GetInstances") + "\n"
+            f"$ aws lightsail get-static-ip --static-ip-name {sip} --query 'staticIp.[arn,ipAddress,attachedTo,isAttached]' --output text\n"
+            f"arn:aws:lightsail:{r}:{a}:StaticIp/{u}\t{p1}\t{i1}\tTrue\n"
+            f"$ ssh -i ~/.ssh/LightsailDefaultKey-{r}.pem bitnami@{p1}\n"
+            "bitnami@ip-" + q1.replace(".", "-") + ":~$ sudo /opt/bitnami/ctlscript.sh status\n"
+            "apache already running\nmariadb already running\nphp-fpm already running\n")
+    return text, [a, i1, i2, sip, p1, p2, q1, q2, u, q1.replace(".", "-")], [
+        "medium_3_0", "ubuntu_22_04", az, "wordpress", "/opt/bitnami/ctlscript.sh"]
+
+
+def _v15_memorydb(g: Gen):
+    r, a, name = g.region(), g.account(), _v15_lname(g)
+    cid, acl, sng, topic = g.alnum(6), _v15_lname(g) + "-acl", _v15_lname(g), _v15_lname(g)
+    sg, user, kid = g.hexid("sg"), g.pick(["svc_", "app_", "ro_"]) + g.pick(_MIDDLE), _v15_uuid(g)
+    host = f"clustercfg.{name}.{cid}.memorydb.{r}.amazonaws.com"
+    c = {"Name": name, "Status": "available", "NumberOfShards": 2,
+         "ClusterEndpoint": {"Address": host, "Port": 6379}, "NodeType": "db.r7g.large", "Engine": "redis",
+         "EngineVersion": "7.1", "ParameterGroupName": "default.memorydb-redis7",
+         "ParameterGroupStatus": "in-sync", "SecurityGroups": [{"SecurityGroupId": sg, "Status": "active"}],
+         "SubnetGroupName": sng, "TLSEnabled": True, "KmsKeyId": f"arn:aws:kms:{r}:{a}:key/{kid}",
+         "ARN": f"arn:aws:memorydb:{r}:{a}:cluster/{name}", "SnsTopicArn": f"arn:aws:sns:{r}:{a}:{topic}",
+         "SnsTopicStatus": "ACTIVE", "SnapshotRetentionLimit": 7, "MaintenanceWindow": "wed:03:00-wed:04:00",
+         "ACLName": acl}
+    text = (f"$ aws memorydb describe-clusters --cluster-name {name} --region {r}\n"
+            + json.dumps({"Clusters": [c]}, indent=2) + "\n"
+            f"$ redis-cli -c --tls -h {host} -p 6379 --user {user} --askpass\nPlease input password: ****\n"
+            f"{host}:6379> CLUSTER INFO\ncluster_state:ok\ncluster_slots_assigned:16384\n")
+    return text, [a, name, cid, acl, sng, topic, sg, user, kid], [
+        '"ParameterGroupName": "default.memorydb-redis7"', "db.r7g.large", "wed:03:00-wed:04:00",
+        "cluster_slots_assigned:16384"]
+
+
+def _v15_docdb(g: Gen):
+    r, cl, cid = g.region(), _v15_lname(g), g.alnum(12)
+    user, pw, db = g.pick(["docdbadmin", "app_rw", "svc_reader"]) + str(g.r.randint(1, 9)), _v15_pw(g, 24), g.pick(_MIDDLE) + "db"
+    coll = g.pick(["sessions", "carts", "profiles"])
+    w = f"{cl}.cluster-{cid}.{r}.docdb.amazonaws.com"
+    ro = f"{cl}.cluster-ro-{cid}.{r}.docdb.amazonaws.com"
+    text = (f"$ aws docdb describe-db-clusters --db-cluster-identifier {cl} "
+            "--query 'DBClusters[0].[Endpoint,ReaderEndpoint,Status,EngineVersion]' --output text\n"
+            f"{w}\t{ro}\tavailable\t5.0.0\n"
+            "$ wget -q https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem\n"
+            f"$ mongosh \"mongodb://{user}:{pw}@{w}:27017/{db}?tls=true&tlsCAFile=global-bundle.pem"
+            "&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false\"\n"
+            f"Current Mongosh Log ID:\t{_v15_hex(g, 24)}\n"
+            f"Connecting to:\t\tmongodb://<credentials>@{w}:27017/{db}?tls=true&tlsCAFile=global-bundle.pem"
+            "&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false&appName=mongosh+2.2.5\n"
+            "Using MongoDB:\t\t5.0.0\nUsing Mongosh:\t\t2.2.5\n\n"
+            f"rs0 [direct: primary] {db}> db.{coll}.countDocuments()\n{g.r.randint(10000, 999999)}\n")
+    return text, [cl, cid, user, pw, db], ["retryWrites=false", "global-bundle.pem", "Using Mongosh:\t\t2.2.5"]
+
+
+def _v15_neptune(g: Gen):
+    r, a, cl, cid = g.region(), g.account(), _v15_lname(g), g.alnum(12)
+    b, role = g.bucket(), _v15_role(g)
+    lid = _v15_uuid(g)
+    text = ("curl -X POST \\\n    -H 'Content-Type: application/json' \\\n"
+            f"    https://{cl}.cluster-{cid}.{r}.neptune.amazonaws.com:8182/loader -d '\n    {{\n"
+            f"      \"source\" : \"s3://{b}/graph/2024-05-{g.r.randint(10, 28)}/\",\n"
+            "      \"format\" : \"csv\",\n"
+            f"      \"iamRoleArn\" : \"arn:aws:iam::{a}:role/{role}\",\n"
+            f"      \"region\" : \"{r}\",\n"
+            "      \"failOnError\" : \"FALSE\",\n      \"parallelism\" : \"MEDIUM\",\n"
+            "      \"updateSingleCardinalityProperties\" : \"FALSE\",\n      \"queueRequest\" : \"TRUE\"\n    }'\n"
+            "{\n    \"status\" : \"200 OK\",\n    \"payload\" : {\n"
+            f"        \"loadId\" : \"{lid}\"\n    }}\n}}\n\n"
+            "# then, from the notebook\n"
+            "from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection\n"
+            "from gremlin_python.process.anonymous_traversal import traversal\n"
+            f"conn = DriverRemoteConnection('wss://{cl}.cluster-ro-{cid}.{r}.neptune.amazonaws.com:8182/gremlin', 'g')\n"
+            "g = traversal().withRemote(conn)\n"
+            "print(g.V().hasLabel('account').count().next())\n")
+    return text, [cl, cid, b, a, role], ['"format" : "csv"', '"parallelism" : "MEDIUM"', '"status" : "200 OK"']
+
+
+def _v15_msk(g: Gen):
+    r, a, cl, cid = g.region(), g.account(), _v15_lname(g), g.alnum(6)
+    cu, n, role = _v15_uuid(g), g.r.randint(1, 25), _v15_role(g)
+    c = g.r.randint(1, 9)
+    brokers = [f"b-{k}.{cl}.{cid}.c{c}.kafka.{r}.amazonaws.com" for k in (1, 2, 3)]
+    topic = f"{g.pick(_MIDDLE)}.{g.pick(['created', 'updated', 'v1'])}"
+    text = (f"$ aws kafka get-bootstrap-brokers --cluster-arn arn:aws:kafka:{r}:{a}:cluster/{cl}/{cu}-{n}\n"
+            "{\n"
+            f"    \"BootstrapBrokerStringSaslIam\": \"{','.join(h + ':9098' for h in brokers)}\",\n"
+            f"    \"BootstrapBrokerStringTls\": \"{','.join(h + ':9094' for h in brokers)}\"\n"
+            "}\n$ cat client.properties\nsecurity.protocol=SASL_SSL\nsasl.mechanism=AWS_MSK_IAM\n"
+            f"sasl.jaas.config=software.amazon.msk.auth.iam.IAMLoginModule required awsRoleArn=\"arn:aws:iam::{a}:role/{role}\";\n"
+            "sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler\n"
+            f"$ bin/kafka-topics.sh --bootstrap-server {brokers[0]}:9098 --command-config client.properties --describe --topic {topic}\n"
+            f"Topic: {topic}\tTopicId: {g.alnum(22, _B64[:62])}\tPartitionCount: 6\tReplicationFactor: 3\tConfigs: min.insync.replicas=2\n"
+            f"\tTopic: {topic}\tPartition: 0\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,3,1\n")
+    return text, [a, cl, cid, cu, role], ["security.protocol=SASL_SSL", "sasl.mechanism=AWS_MSK_IAM",
+                                           "software.amazon.msk.auth.iam.IAMLoginModule"]
+
+
+def _v15_amazonmq(g: Gen):
+    r, a, name = g.region(), g.account(), _v15_lname(g)
+    bid = "b-" + _v15_uuid(g)
+    ip1, ip2, sg = _v15_ip10(g), _v15_ip10(g), g.hexid("sg")
+    u1, u2 = g.pick(_MIDDLE) + "_producer", g.pick(_MIDDLE) + "_consumer"
+
+    def inst(k, ip):
+        h = f"{bid}-{k}.mq.{r}.amazonaws.com"
+        return {"ConsoleURL": f"https://{h}:8162",
+                "Endpoints": [f"ssl://{h}:61617", f"amqp+ssl://{h}:5671"], "IpAddress": ip}
+    body = {"BrokerArn": f"arn:aws:mq:{r}:{a}:broker:{name}:{bid}", "BrokerId": bid,
+            "BrokerInstances": [inst(1, ip1), inst(2, ip2)], "BrokerState": "RUNNING",
+            "DeploymentMode": "ACTIVE_STANDBY_MULTI_AZ", "EngineType": "ActiveMQ",
+            "HostInstanceType": "mq.m5.large", "SecurityGroups": [sg],
+            "Users": [{"Username": u1}, {"Username": u2}]}
+    text = f"$ aws mq describe-broker --broker-id {bid}\n" + json.dumps(body, indent=2) + "\n"
+    return text, [a, name, bid, ip1, ip2, sg, u1, u2], [
+        '"DeploymentMode": "ACTIVE_STANDBY_MULTI_AZ"', "mq.m5.large", '"EngineType": "ActiveMQ"']
+
+
+def _v15_aoss(g: Gen):
+    r, a, col = g.region(), g.account(), _v15_lname(g)
+    kid, role, cid = _v15_uuid(g), _v15_role(g), g.alnum(20, "abcdefghijklmnopqrstuvwxyz0123456789")
+    sso, person = _v15_hex(g, 16), g.person()
+    text = (f"$ aws opensearchserverless create-security-policy --name {col}-enc --type encryption --policy "
+            f"'{{\"Rules\":[{{\"ResourceType\":\"collection\",\"Resource\":[\"collection/{col}\"]}}],"
+            f"\"AWSOwnedKey\":false,\"KmsARN\":\"arn:aws:kms:{r}:{a}:key/{kid}\"}}'\n"
+            f"$ aws opensearchserverless create-access-policy --name {col}-data --type data --policy file://data-access.json\n"
+            "$ cat data-access.json\n[\n  {\n    \"Rules\": [\n"
+            f"      {{\"ResourceType\": \"index\", \"Resource\": [\"index/{col}/*\"], "
+            "\"Permission\": [\"aoss:ReadDocument\", \"aoss:WriteDocument\", \"aoss:CreateIndex\"]},\n"
+            f"      {{\"ResourceType\": \"collection\", \"Resource\": [\"collection/{col}\"], "
+            "\"Permission\": [\"aoss:DescribeCollectionItems\"]}\n    ],\n"
+            f"    \"Principal\": [\"arn:aws:iam::{a}:role/{role}\", "
+            f"\"arn:aws:sts::{a}:assumed-role/AWSReservedSSO_DataScientist_{sso}/{person}\"]\n  }}\n]\n"
+            f"$ aws opensearchserverless batch-get-collection --names {col} --query 'collectionDetails[0]'\n"
+            + json.dumps({"id": cid, "name": col, "status": "ACTIVE", "type": "VECTORSEARCH",
+                          "arn": f"arn:aws:aoss:{r}:{a}:collection/{cid}", "kmsKeyArn": f"arn:aws:kms:{r}:{a}:key/{kid}",
+                          "collectionEndpoint": f"https://{cid}.{r}.aoss.amazonaws.com",
+                          "dashboardEndpoint": f"https://{cid}.{r}.aoss.amazonaws.com/_dashboards"}, indent=4) + "\n")
+    return text, [a, col, kid, role, cid, sso, person], ["aoss:ReadDocument", '"type": "VECTORSEARCH"',
+                                                         '"ResourceType": "collection"']
+
+
+# services: QuickSight, DataBrew, EMR Serverless, SageMaker, Bedrock, IoT Core, Cognito
+def _v15_quicksight(g: Gen):
+    r, a, dsid, cl, cid = g.region(), g.account(), _v15_uuid(g), _v15_lname(g), g.alnum(12)
+    db, vpcc, req = g.pick(_MIDDLE) + "_dw", _v15_lname(g), _v15_uuid(g)
+    qrole, dom = g.pick(_PREFIX).capitalize() + "QuickSightReaders", _v15_dom(g)
+    p1, p2 = g.r.sample(_PEOPLE, 2)
+    e1, e2 = f"{p1}@{dom}", f"{p2}@{dom}"
+    body = {"Status": 200, "DataSource": {
+        "Arn": f"arn:aws:quicksight:{r}:{a}:datasource/{dsid}", "DataSourceId": dsid,
+        "Name": f"{db} (reader)", "Type": "AURORA_POSTGRESQL", "Status": "CREATION_SUCCESSFUL",
+        "DataSourceParameters": {"AuroraPostgreSqlParameters": {
+            "Host": f"{cl}.cluster-ro-{cid}.{r}.rds.amazonaws.com", "Port": 5432, "Database": db}},
+        "VpcConnectionProperties": {"VpcConnectionArn": f"arn:aws:quicksight:{r}:{a}:vpcConnection/{vpcc}"},
+        "SslProperties": {"DisableSsl": False}}, "RequestId": req}
+    text = (f"$ aws quicksight describe-data-source --aws-account-id {a} --data-source-id {dsid}\n"
+            + json.dumps(body, indent=4) + "\n"
+            f"$ aws quicksight list-users --aws-account-id {a} --namespace default "
+            "--query 'UserList[].[UserName,Role,Email]' --output text\n"
+            f"{qrole}/{p1}\tADMIN\t{e1}\n{qrole}/{p2}\tREADER\t{e2}\n")
+    return text, [a, dsid, cl, cid, db, vpcc, qrole, e1, e2], [
+        '"Type": "AURORA_POSTGRESQL"', "CREATION_SUCCESSFUL", req, "READER"]
+
+
+def _v15_databrew(g: Gen):
+    r, a, job, ds = g.region(), g.account(), _v15_lname(g) + "-job", _v15_lname(g)
+    b, recipe, role, person = g.bucket(), _v15_lname(g) + "-recipe", _v15_role(g), g.person()
+    rid = "db_" + _v15_hex(g, 64)
+    t = _v15_ts(g)
+    body = {"Attempt": 0, "CompletedOn": f"{t}.512000+00:00", "DatasetName": ds, "ExecutionTime": g.r.randint(60, 900),
+            "JobName": job, "RunId": rid, "State": "SUCCEEDED", "LogSubscription": "ENABLE",
+            "LogGroupName": f"/aws-glue-databrew/jobs/{job}",
+            "Outputs": [{"CompressionFormat": "GZIP", "Format": "CSV", "Location": {"Bucket": b, "Key": f"cleaned/{ds}/"},
+                         "Overwrite": True}],
+            "RecipeReference": {"Name": recipe, "RecipeVersion": "3.0"},
+            "StartedBy": f"arn:aws:sts::{a}:assumed-role/{role}/{person}", "StartedOn": f"{t}.004000+00:00",
+            "JobSample": {"Mode": "FULL_DATASET"}}
+    text = (f"$ aws databrew describe-job-run --name {job} --run-id {rid} --region {r}\n"
+            + json.dumps(body, indent=4) + "\n")
+    return text, [a, job, ds, b, recipe, role, person], ['"State": "SUCCEEDED"', '"Format": "CSV"',
+                                                         '"Mode": "FULL_DATASET"']
+
+
+def _v15_emr_serverless(g: Gen):
+    r, a, app = g.region(), g.account(), "00f" + g.alnum(13)
+    run, role, b, logb = "00f" + g.alnum(17), _v15_role(g), g.bucket(), g.bucket()
+    job, gdb, tbl = _v15_lname(g), g.name("p_m_s"), g.name("p_m_s")
+    script = g.pick(["daily_rollup", "sessionize", "dedupe_orders"])
+    text = ("$ aws emr-serverless start-job-run \\\n"
+            f"    --application-id {app} \\\n"
+            f"    --execution-role-arn arn:aws:iam::{a}:role/{role} \\\n"
+            f"    --name {job} \\\n"
+            f"    --job-driver '{{\"sparkSubmit\": {{\"entryPoint\": \"s3://{b}/jobs/{script}.py\", "
+            "\"entryPointArguments\": [\"--date\", \"2024-05-01\"], \"sparkSubmitParameters\": \"--conf spark.executor.cores=4 "
+            "--conf spark.executor.memory=16g --conf spark.hadoop.hive.metastore.client.factory.class="
+            "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory\"}}' \\\n"
+            f"    --configuration-overrides '{{\"monitoringConfiguration\": {{\"s3MonitoringConfiguration\": "
+            f"{{\"logUri\": \"s3://{logb}/emr-serverless/\"}}}}}}'\n"
+            "{\n"
+            f"    \"applicationId\": \"{app}\",\n    \"jobRunId\": \"{run}\",\n"
+            f"    \"arn\": \"arn:aws:emr-serverless:{r}:{a}:/applications/{app}/jobruns/{run}\"\n}}\n"
+            f"$ aws emr-serverless get-job-run --application-id {app} --job-run-id {run} "
+            "--query 'jobRun.[state,stateDetails,releaseLabel]'\n[\n    \"FAILED\",\n"
+            "    \"Job failed, please check complete logs in configured logging destination. ExitCode: 1. Last few "
+            "exceptions: pyspark.errors.exceptions.captured.AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] The table or "
+            f"view `{gdb}`.`{tbl}` cannot be found.\",\n    \"emr-7.1.0\"\n]\n")
+    return text, [app, a, role, b, logb, job, gdb, tbl], [
+        "emr-7.1.0", "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory", "TABLE_OR_VIEW_NOT_FOUND"]
+
+
+def _v15_sagemaker_endpoint(g: Gen):
+    r, a, ep = g.region(), g.account(), _v15_lname(g) + "-llm"
+    cfg, model = f"{ep}-config-2024-05-{g.r.randint(10, 28)}", "hf-" + _v15_lname(g)
+    text = ("import boto3, json\n\n"
+            f"smr = boto3.client(\"sagemaker-runtime\", region_name=\"{r}\")\n"
+            f"resp = smr.invoke_endpoint(\n    EndpointName=\"{ep}\",\n    ContentType=\"application/json\",\n"
+            "    Body=json.dumps({\"inputs\": prompt, \"parameters\": {\"max_new_tokens\": 256}}),\n)\n\n"
+            "Traceback (most recent call last):\n  File \"/home/ec2-user/SageMaker/smoke.py\", line 6, in <module>\n"
+            "botocore.errorfactory.ModelError: An error occurred (ModelError) when calling the InvokeEndpoint operation: "
+            "Received client error (424) from primary with message \"{\"code\": 424, \"type\": \"InternalServerException\", "
+            "\"message\": \"CUDA out of memory\"}\". See "
+            f"https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logEventViewer:group=/aws/sagemaker/Endpoints/{ep} "
+            f"in account {a} for more information.\n\n"
+            f"$ aws sagemaker describe-endpoint --endpoint-name {ep} "
+            "--query '{cfg:EndpointConfigName,status:EndpointStatus}'\n"
+            f"{{\n    \"cfg\": \"{cfg}\",\n    \"status\": \"InService\"\n}}\n"
+            f"$ aws sagemaker describe-endpoint-config --endpoint-config-name {cfg} --query 'ProductionVariants[0]'\n"
+            + json.dumps({"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 2,
+                          "InstanceType": "ml.g5.2xlarge", "InitialVariantWeight": 1.0}, indent=4) + "\n")
+    return text, [ep, a, cfg, model], ["ml.g5.2xlarge", '"status": "InService"', '"VariantName": "AllTraffic"',
+                                       "InvokeEndpoint"]
+
+
+def _v15_sagemaker_notebook(g: Gen):
+    r, a, nb = g.region(), g.account(), _v15_lname(g)
+    sub, sg, eni, kid = g.hexid("subnet"), g.hexid("sg"), g.hexid("eni"), _v15_uuid(g)
+    lcc, repo = _v15_lname(g) + "-lcc", _v15_lname(g)
+    body = {"NotebookInstanceArn": f"arn:aws:sagemaker:{r}:{a}:notebook-instance/{nb}", "NotebookInstanceName": nb,
+            "NotebookInstanceStatus": "InService", "Url": f"{nb}.notebook.{r}.sagemaker.aws",
+            "InstanceType": "ml.t3.xlarge", "SubnetId": sub, "SecurityGroups": [sg],
+            "RoleArn": f"arn:aws:iam::{a}:role/service-role/AmazonSageMaker-ExecutionRole-20240312T101112",
+            "KmsKeyId": kid, "NetworkInterfaceId": eni, "NotebookInstanceLifecycleConfigName": lcc,
+            "DirectInternetAccess": "Disabled", "VolumeSizeInGB": 50,
+            "DefaultCodeRepository": f"https://git-codecommit.{r}.amazonaws.com/v1/repos/{repo}",
+            "RootAccess": "Enabled", "PlatformIdentifier": "notebook-al2-v2",
+            "InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": "2"}}
+    text = (f"$ aws sagemaker describe-notebook-instance --notebook-instance-name {nb}\n"
+            + json.dumps(body, indent=4) + "\n"
+            f"$ aws sagemaker create-presigned-notebook-instance-url --notebook-instance-name {nb} --query AuthorizedUrl\n"
+            f"\"https://{nb}.notebook.{r}.sagemaker.aws?authToken={g.alnum(120, _B64[:62])}\"\n")
+    return text, [a, nb, sub, sg, eni, kid, lcc, repo], ["notebook-al2-v2", "ml.t3.xlarge",
+                                                         '"DirectInternetAccess": "Disabled"']
+
+
+def _v15_bedrock(g: Gen):
+    r, a = g.region(), g.account()
+    aid, kb, suf = g.alnum(10, _V15_UPPER), g.alnum(10, _V15_UPPER), g.alnum(10, _V15_UPPER)
+    agname, cid, b = _v15_lname(g) + "-agent", g.alnum(20), g.bucket()
+    dsid = g.alnum(10, _V15_UPPER)
+    agent = {"agent": {"agentArn": f"arn:aws:bedrock:{r}:{a}:agent/{aid}", "agentId": aid, "agentName": agname,
+                       "agentResourceRoleArn": f"arn:aws:iam::{a}:role/service-role/AmazonBedrockExecutionRoleForAgents_{suf}",
+                       "agentStatus": "PREPARED", "agentVersion": "DRAFT",
+                       "foundationModel": "anthropic.claude-3-5-sonnet-20240620-v1:0", "idleSessionTTLInSeconds": 600,
+                       "preparedAt": f"{_v15_ts(g)}.181344+00:00"}}
+    store = {"type": "OPENSEARCH_SERVERLESS", "opensearchServerlessConfiguration": {
+        "collectionArn": f"arn:aws:aoss:{r}:{a}:collection/{cid}", "vectorIndexName": "bedrock-knowledge-base-default-index",
+        "fieldMapping": {"vectorField": "bedrock-knowledge-base-default-vector", "textField": "AMAZON_BEDROCK_TEXT_CHUNK",
+                         "metadataField": "AMAZON_BEDROCK_METADATA"}}}
+    text = (f"$ aws bedrock-agent get-agent --agent-id {aid}\n" + json.dumps(agent, indent=4) + "\n"
+            f"$ aws bedrock-agent get-knowledge-base --knowledge-base-id {kb} --query 'knowledgeBase.storageConfiguration'\n"
+            + json.dumps(store, indent=4) + "\n"
+            f"$ aws bedrock-agent get-data-source --knowledge-base-id {kb} --data-source-id {dsid} "
+            "--query 'dataSource.dataSourceConfiguration.s3Configuration'\n"
+            f"{{\n    \"bucketArn\": \"arn:aws:s3:::{b}\",\n    \"inclusionPrefixes\": [\n        \"kb/\"\n    ]\n}}\n")
+    return text, [a, aid, kb, suf, agname, cid, b, dsid], [
+        "anthropic.claude-3-5-sonnet-20240620-v1:0", '"agentStatus": "PREPARED"', "AMAZON_BEDROCK_TEXT_CHUNK"]
+
+
+def _v15_iot(g: Gen):
+    r, a, pref = g.region(), g.account(), g.alnum(14)
+    thing = g.name("msn") + "-gw"
+    cert, tid, policy = _v15_hex(g, 64), _v15_uuid(g), _v15_lname(g) + "-iot-policy"
+    ttype = g.pick(_PREFIX).capitalize() + g.pick(["Gateway", "Sensor", "Meter"])
+    carn = f"arn:aws:iot:{r}:{a}:cert/{cert}"
+    text = ("$ aws iot describe-endpoint --endpoint-type iot:Data-ATS\n"
+            f"{{\n    \"endpointAddress\": \"{pref}-ats.iot.{r}.amazonaws.com\"\n}}\n"
+            f"$ aws iot create-keys-and-certificate --set-as-active --certificate-pem-outfile {thing}.cert.pem "
+            f"--public-key-outfile {thing}.public.key --private-key-outfile {thing}.private.key "
+            "--query '[certificateArn,certificateId]'\n"
+            f"[\n    \"{carn}\",\n    \"{cert}\"\n]\n"
+            f"$ aws iot attach-policy --policy-name {policy} --target {carn}\n"
+            f"$ aws iot attach-thing-principal --thing-name {thing} --principal {carn}\n"
+            f"$ aws iot describe-thing --thing-name {thing}\n"
+            + json.dumps({"defaultClientId": thing, "thingName": thing, "thingId": tid,
+                          "thingArn": f"arn:aws:iot:{r}:{a}:thing/{thing}", "thingTypeName": ttype,
+                          "attributes": {"fw": "2.4.1"}, "version": 3}, indent=4) + "\n"
+            f"$ mosquitto_pub --cafile AmazonRootCA1.pem --cert {thing}.cert.pem --key {thing}.private.key "
+            f"-h {pref}-ats.iot.{r}.amazonaws.com -p 8883 -t 'dt/{thing}/telemetry' -m '{{\"t\":21.4}}'\n")
+    return text, [a, pref, thing, cert, tid, policy, ttype], ["iot:Data-ATS", "attach-thing-principal",
+                                                              "AmazonRootCA1.pem"]
+
+
+def _v15_cognito(g: Gen):
+    r, a = g.region(), g.account()
+    pool, ipool = f"{r}_{g.alnum(9, _B64[:62])}", _v15_uuid(g)
+    client, api, dp, b, dom = g.alnum(26), g.alnum(26), _v15_lname(g), g.bucket(), _v15_dom(g)
+    fn = _v15_lname(g)
+    text = ("// src/aws-exports.js  (generated by Amplify, do not edit)\nconst awsmobile = {\n"
+            f"    \"aws_project_region\": \"{r}\",\n"
+            f"    \"aws_cognito_identity_pool_id\": \"{r}:{ipool}\",\n"
+            f"    \"aws_user_pools_id\": \"{pool}\",\n"
+            f"    \"aws_user_pools_web_client_id\": \"{client}\",\n"
+            "    \"oauth\": {\n"
+            f"        \"domain\": \"{dp}.auth.{r}.amazoncognito.com\",\n"
+            "        \"scope\": [\"openid\", \"email\", \"profile\", \"aws.cognito.signin.user.admin\"],\n"
+            f"        \"redirectSignIn\": \"https://app.{dom}/callback\",\n"
+            "        \"responseType\": \"code\"\n    },\n"
+            f"    \"aws_appsync_graphqlEndpoint\": \"https://{api}.appsync-api.{r}.amazonaws.com/graphql\",\n"
+            "    \"aws_appsync_authenticationType\": \"AMAZON_COGNITO_USER_POOLS\",\n"
+            f"    \"aws_user_files_s3_bucket\": \"{b}\"\n}};\nexport default awsmobile;\n\n"
+            f"$ aws cognito-idp describe-user-pool --user-pool-id {pool} "
+            "--query 'UserPool.{Name:Name,Mfa:MfaConfiguration,Domain:Domain,PreToken:LambdaConfig.PreTokenGeneration}'\n"
+            f"{{\n    \"Name\": \"{dp}-users\",\n    \"Mfa\": \"OPTIONAL\",\n    \"Domain\": \"{dp}\",\n"
+            f"    \"PreToken\": \"arn:aws:lambda:{r}:{a}:function:{fn}\"\n}}\n")
+    return text, [pool, ipool, client, api, dp, b, dom, a, fn], [
+        "aws.cognito.signin.user.admin", "AMAZON_COGNITO_USER_POOLS", '"responseType": "code"']
+
+
+# services: Global Accelerator, Route 53 Resolver (an Italian runbook), Network Firewall, CloudHSM, Control Tower (a
+# Linear ticket), IAM Identity Center, Direct Connect (a Japanese Slack thread), Directory Service (a Spanish Jira
+# ticket), WorkSpaces (a German email)
+def _v15_global_accelerator(g: Gen):
+    r, a, u, name = g.region(), g.account(), _v15_uuid(g), _v15_lname(g)
+    ip1 = f"75.2.{g.r.randint(0, 127)}.{g.r.randint(10, 250)}"
+    ip2 = f"99.83.{g.r.randint(128, 255)}.{g.r.randint(10, 250)}"
+    dns, lis, eg = _v15_hex(g, 16), g.alnum(8), g.alnum(12)
+    alb, albid = _v15_lname(g), _v15_hex(g, 16)
+    arn = f"arn:aws:globalaccelerator::{a}:accelerator/{u}"
+    acc = {"Accelerator": {"AcceleratorArn": arn, "Name": name, "IpAddressType": "IPV4",
+                           "IpSets": [{"IpFamily": "IPv4", "IpAddresses": [ip1, ip2], "IpAddressFamily": "IPv4"}],
+                           "DnsName": f"{dns}.awsglobalaccelerator.com", "Status": "DEPLOYED"}}
+    egs = {"EndpointGroups": [{"EndpointGroupArn": f"{arn}/listener/{lis}/endpoint-group/{eg}",
+                               "EndpointGroupRegion": r, "EndpointDescriptions": [{
+                                   "EndpointId": f"arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/app/{alb}/{albid}",
+                                   "Weight": 128, "HealthState": "HEALTHY", "ClientIPPreservationEnabled": True}],
+                               "HealthCheckPort": 443, "HealthCheckProtocol": "HTTPS"}]}
+    text = (f"$ aws globalaccelerator describe-accelerator --region us-west-2 --accelerator-arn {arn}\n"
+            + json.dumps(acc, indent=2) + "\n"
+            f"$ aws globalaccelerator list-endpoint-groups --region us-west-2 --listener-arn {arn}/listener/{lis}\n"
+            + json.dumps(egs, indent=2) + "\n")
+    return text, [a, u, name, ip1, ip2, dns, lis, eg, alb, albid], [
+        "--region us-west-2", '"HealthState": "HEALTHY"', '"IpAddressType": "IPV4"', f'"EndpointGroupRegion": "{r}"']
+
+
+def _v15_resolver_it(g: Gen):
+    r, a, vpc = g.region(), g.account(), g.hexid("vpc")
+    out, rr, epname, sg = "rslvr-out-" + _v15_hex(g, 17), "rslvr-rr-" + _v15_hex(g, 17), _v15_lname(g) + "-outbound", g.hexid("sg")
+    ad = f"{g.pick(['corp', 'ad', 'intra'])}.{_v15_dom(g)}"
+    host = f"{g.pick(['fs01', 'dc02', 'sql03', 'print01'])}.{ad}"
+    ip1, ip2, ip3, iid, lg = _v15_ip10(g), _v15_ip10(g), _v15_ip10(g), g.iid(), _v15_lname(g)
+    q = json.dumps({"version": "1.100000", "account_id": a, "region": r, "vpc_id": vpc,
+                    "query_timestamp": _v15_ts(g) + "Z", "query_name": host + ".", "query_type": "A",
+                    "query_class": "IN", "rcode": "SERVFAIL", "answers": [], "srcaddr": ip3,
+                    "srcport": str(g.r.randint(1024, 65000)), "transport": "UDP",
+                    "srcids": {"instance": iid, "resolver_endpoint": out}}, separators=(",", ":"))
+    text = ("## Runbook: inoltro DNS verso l'Active Directory on-premise\n\n"
+            f"**Ambito:** account {a} ({r}), VPC {vpc}\n**Reperibilità:** team piattaforma\n\n"
+            "1. Verificare che l'endpoint in uscita sia operativo:\n\n"
+            f"       $ aws route53resolver get-resolver-endpoint --resolver-endpoint-id {out} "
+            "--query 'ResolverEndpoint.[Name,Status,IpAddressCount,SecurityGroupIds[0]]' --output text\n"
+            f"       {epname}\tOPERATIONAL\t2\t{sg}\n\n"
+            "2. Regole di inoltro associate alla VPC:\n\n"
+            "   | Regola | Dominio | Destinazioni | Tipo |\n   |---|---|---|---|\n"
+            f"   | {rr} | {ad}. | {ip1}:53, {ip2}:53 | FORWARD |\n"
+            "   | rslvr-autodefined-rr-internet-resolver | . | — | RECURSIVE |\n\n"
+            f"3. Se le query falliscono, cercare SERVFAIL nel gruppo di log /aws/route53resolver/{lg}:\n\n"
+            f"       {q}\n\n"
+            "4. Non modificare la regola di sistema `rslvr-autodefined-rr-internet-resolver`: è gestita da AWS.\n")
+    return text, [a, vpc, out, rr, epname, sg, ad, host, ip1, ip2, ip3, iid, lg], [
+        "rslvr-autodefined-rr-internet-resolver", "OPERATIONAL", '"rcode":"SERVFAIL"', '"transport":"UDP"']
+
+
+def _v15_network_firewall(g: Gen):
+    r, fw = g.region(), _v15_lname(g) + "-fw"
+    az1, az2 = r + "a", r + "b"
+    s1, s2, e1, e2 = g.hexid("subnet"), g.hexid("subnet"), g.hexid("vpce"), g.hexid("vpce")
+    src1, src2 = _v15_ip10(g), _v15_ip10(g)
+
+    def alert(az, src, extra, sid, sig):
+        ev = {"firewall_name": fw, "availability_zone": az, "event_timestamp": str(g.r.randint(1715000000, 1716000000)),
+              "event": {"timestamp": f"{_v15_ts(g)}.{g.r.randint(100000, 999999)}+0000",
+                        "flow_id": g.r.randint(10 ** 15, 10 ** 16 - 1), "event_type": "alert", "src_ip": src,
+                        "src_port": g.r.randint(32768, 60999), "dest_ip": f"203.0.113.{g.r.randint(2, 250)}",
+                        "dest_port": 443, "proto": "TCP", **extra,
+                        "alert": {"action": "blocked", "signature_id": sid, "rev": 1, "signature": sig,
+                                  "category": "", "severity": 3}}}
+        return json.dumps(ev, separators=(",", ":"))
+    text = (f"$ aws logs tail /aws/network-firewall/{fw}/alert --since 1h --format short\n"
+            + alert(az1, src1, {"app_proto": "tls", "tls": {"sni": "paste.example.net"}}, 1000003,
+                    "egress: SNI not on allowlist") + "\n"
+            + alert(az2, src2, {"app_proto": "http", "http": {"hostname": "203.0.113.9", "url": "/x.sh"}}, 1000007,
+                    "egress: raw IP HTTP") + "\n"
+            f"$ aws network-firewall describe-firewall --firewall-name {fw} --query 'FirewallStatus.SyncStates'\n"
+            + json.dumps({az1: {"Attachment": {"SubnetId": s1, "EndpointId": e1, "Status": "READY"}},
+                          az2: {"Attachment": {"SubnetId": s2, "EndpointId": e2, "Status": "READY"}}}, indent=4) + "\n")
+    return text, [fw, s1, s2, e1, e2, src1, src2], ['"event_type":"alert"', '"action":"blocked"',
+                                                    f'"availability_zone":"{az1}"']
+
+
+def _v15_cloudhsm(g: Gen):
+    r = g.region()
+    az1, az2 = r + "a", r + "c"
+    chars = "abcdefghijklmnopqrstuvwxyz234567"
+    cid, h1, h2 = "cluster-" + g.alnum(11, chars), "hsm-" + g.alnum(11, chars), "hsm-" + g.alnum(11, chars)
+    s1, s2, n1, n2 = g.hexid("subnet"), g.hexid("subnet"), g.hexid("eni"), g.hexid("eni")
+    ip1, ip2, sg, vpc = _v15_ip10(g), _v15_ip10(g), g.hexid("sg"), g.hexid("vpc")
+    cu = g.pick(["crypto_", "cu_", "app"]) + g.pick(_MIDDLE)
+
+    def hsm(az, s, n, ip, h):
+        return {"AvailabilityZone": az, "ClusterId": cid, "SubnetId": s, "EniId": n, "EniIp": ip, "HsmId": h,
+                "State": "ACTIVE"}
+    c = {"BackupPolicy": "DEFAULT", "ClusterId": cid,
+         "Hsms": [hsm(az1, s1, n1, ip1, h1), hsm(az2, s2, n2, ip2, h2)], "HsmType": "hsm1.medium",
+         "SecurityGroup": sg, "State": "ACTIVE", "SubnetMapping": {az1: s1, az2: s2}, "VpcId": vpc}
+    text = (f"$ aws cloudhsmv2 describe-clusters --filters clusterIds={cid} --query 'Clusters[0]'\n"
+            + json.dumps(c, indent=2) + "\n"
+            "$ /opt/cloudhsm/bin/cloudhsm-cli interactive\n"
+            f"aws-cloudhsm > login --username {cu} --role crypto-user\nEnter password:\n"
+            f"{{\"error_code\": 0, \"data\": {{\"username\": \"{cu}\", \"role\": \"crypto-user\"}}}}\n")
+    return text, [cid, h1, h2, s1, s2, n1, n2, ip1, ip2, sg, vpc, cu], [
+        "hsm1.medium", '"BackupPolicy": "DEFAULT"', "crypto-user", f'"AvailabilityZone": "{az1}"']
+
+
+def _v15_control_tower(g: Gen):
+    r, a, a2, a3 = g.region(), g.account(), g.account(), g.account()
+    lz, org = g.alnum(16, _V15_UPPER), g.org()
+    root, ou = "r-" + g.alnum(4), f"ou-{g.alnum(4)}-{g.alnum(8)}"
+    ec, dom = g.alnum(12, _V15_UPPER), _v15_dom(g)
+    acct = g.name("pms")
+    email = f"aws+{acct}@{dom}"
+    ctl = f"arn:aws:controltower:{r}::control/AWS-GR_RESTRICT_ROOT_USER"
+    text = (f"PLAT-{g.r.randint(100, 2999)}  Enable root-user and region-deny controls on the Workloads OU\n"
+            f"Status: In Progress · Priority: High · Assignee: {g.person()} · Labels: control-tower, governance\n\n"
+            "**Context**\n"
+            f"Landing zone arn:aws:controltower:{r}:{a}:landingzone/{lz} (version 3.3) in the management account {a}. "
+            f"The Workloads OU is `{ou}` under root `{root}`; it holds {a2} ({acct}) and {a3}.\n\n"
+            "**What we ran**\n```\n"
+            f"$ aws controltower enable-control --control-identifier {ctl} \\\n"
+            f"    --target-identifier arn:aws:organizations::{a}:ou/{org}/{ou}\n"
+            f"{{\n    \"arn\": \"arn:aws:controltower:{r}:{a}:enabledcontrol/{ec}\",\n"
+            f"    \"operationIdentifier\": \"{_v15_uuid(g)}\"\n}}\n"
+            "$ aws controltower get-control-operation --operation-identifier ... --query 'controlOperation.[status,statusMessage]' --output text\n"
+            f"FAILED\tAccountEnrollmentFailed: Account {a3} is not enrolled in AWS Control Tower.\n```\n\n"
+            "**Acceptance**\n"
+            f"- [ ] {a3} re-enrolled through Account Factory (root email {email})\n"
+            "- [ ] AWS-GR_RESTRICT_ROOT_USER and AWS-GR_REGION_DENY show SUCCEEDED on every account in the OU\n")
+    return text, [a, a2, a3, lz, org, root, ou, ec, acct, email], [ctl, "AccountEnrollmentFailed", "AWS-GR_REGION_DENY"]
+
+
+def _v15_identity_center(g: Gen):
+    r, r2, a1, a2 = g.region(), g.region(), g.account(), g.account()
+    alias, ins, ps1, ps2 = _v15_lname(g), _v15_hex(g, 16), _v15_hex(g, 16), _v15_hex(g, 16)
+    store = "d-" + _v15_hex(g, 10)
+    psname = g.pick(_PREFIX).capitalize() + g.pick(["DataEngineers", "ReadOnlyOps", "BillingAdmins"])
+    uid = f"{_v15_hex(g, 10)}-{_v15_uuid(g)}"
+    email = f"{g.person()}@{_v15_dom(g)}"
+    text = ("$ cat ~/.aws/config\n[sso-session corp]\n"
+            f"sso_start_url = https://{alias}.awsapps.com/start\nsso_region = {r}\n"
+            "sso_registration_scopes = sso:account:access\n\n"
+            f"[profile admin]\nsso_session = corp\nsso_account_id = {a1}\nsso_role_name = AdministratorAccess\nregion = {r2}\n\n"
+            f"[profile data]\nsso_session = corp\nsso_account_id = {a2}\nsso_role_name = {psname}\nregion = {r2}\n\n"
+            f"$ aws sso-admin list-permission-sets --instance-arn arn:aws:sso:::instance/ssoins-{ins} --profile admin\n"
+            f"{{\n    \"PermissionSets\": [\n        \"arn:aws:sso:::permissionSet/ssoins-{ins}/ps-{ps1}\",\n"
+            f"        \"arn:aws:sso:::permissionSet/ssoins-{ins}/ps-{ps2}\"\n    ]\n}}\n"
+            f"$ aws sso-admin describe-permission-set --instance-arn arn:aws:sso:::instance/ssoins-{ins} "
+            f"--permission-set-arn arn:aws:sso:::permissionSet/ssoins-{ins}/ps-{ps2} --query 'PermissionSet.[Name,SessionDuration]' --output text\n"
+            f"{psname}\tPT8H\n"
+            f"$ aws identitystore list-users --identity-store-id {store} --query 'Users[0].[UserName,UserId]' --output text\n"
+            f"{email}\t{uid}\n")
+    return text, [alias, a1, a2, ins, ps1, ps2, psname, store, uid, email], [
+        "sso_role_name = AdministratorAccess", "PT8H", "sso:account:access"]
+
+
+def _v15_dx_ja(g: Gen):
+    a = g.account()
+    dxcon, vif, dxgw, tgw = "dxcon-" + g.alnum(8), "dxvif-" + g.alnum(8), _v15_uuid(g), g.hexid("tgw")
+    cname, vifname, gwname = _v15_lname(g) + "-10g", _v15_lname(g) + "-vif", _v15_lname(g) + "-dxgw"
+    vlan, asn = g.r.randint(100, 3999), g.r.randint(64512, 65534)
+    o = g.r.randint(0, 63) * 4
+    peer_c, peer_a = f"169.254.{g.r.randint(0, 255)}.{o + 2}/30", f"169.254.{g.r.randint(0, 255)}.{o + 1}/30"
+    router = f"edge-rt{g.r.randint(1, 4)}.{_v15_dom(g)}"
+    p1, p2 = g.r.sample(_PEOPLE, 2)
+    text = ("#ネットワーク運用\n"
+            f"{p1}  10:42\n東京DCの専用線で BGP が落ちてます :rotating_light:\n"
+            "```\n$ aws directconnect describe-virtual-interfaces --query 'virtualInterfaces[].[virtualInterfaceId,"
+            "virtualInterfaceName,virtualInterfaceType,vlan,asn,virtualInterfaceState,connectionId,directConnectGatewayId]' --output text\n"
+            f"{vif}\t{vifname}\tprivate\t{vlan}\t{asn}\tdown\t{dxcon}\t{dxgw}\n```\n"
+            f"{p2}  10:45\n回線自体は available です。\n"
+            f"```\n$ aws directconnect describe-connections --connection-id {dxcon} "
+            "--query 'connections[0].[connectionName,connectionState,bandwidth,location,ownerAccount]' --output text\n"
+            f"{cname}\tavailable\t10Gbps\tEqTY2\t{a}\n```\n"
+            f"{p1}  10:47\nカスタマー側の BGP ピア {peer_c}、Amazon 側 {peer_a}。ルーターのログに「Hold Timer Expired」が出ています。\n"
+            f"{p2}  10:51\nDX ゲートウェイ {gwname}（{dxgw}）にぶら下がっている TGW {tgw} のアタッチメントは正常です。"
+            f"対向ルーター {router} を再起動してみます。\n")
+    return text, [a, dxcon, vif, dxgw, tgw, cname, vifname, gwname, router], ["10Gbps", "EqTY2", "Hold Timer Expired"]
+
+
+def _v15_ds_es(g: Gen):
+    r = g.region()
+    did, dom = "d-" + _v15_hex(g, 10), _v15_dom(g)
+    domain = f"{g.pick(['corp', 'ad'])}.{dom}"
+    short = g.pick(_PREFIX).upper() + g.pick(["CORP", "AD"])
+    ip1, ip2, alias, iid = _v15_ip10(g), _v15_ip10(g), _v15_lname(g), g.iid()
+    asg, sg, rtb = _v15_lname(g) + "-asg", g.hexid("sg"), g.hexid("rtb")
+    text = (f"[SOPORTE-{g.r.randint(100, 9999)}] Las instancias nuevas no se unen al dominio {domain}\n"
+            f"Tipo: Incidencia | Prioridad: Alta | Informador: {g.person()} | Componente: Directorio\n\n"
+            "*Descripción*\n"
+            f"Desde ayer las instancias nuevas del grupo de Auto Scaling {asg} ({r}) no se unen al dominio. "
+            "El directorio es un AWS Managed Microsoft AD (edición Enterprise):\n\n"
+            "{code:bash}\n"
+            f"$ aws ds describe-directories --directory-ids {did} --query 'DirectoryDescriptions[0]."
+            "{Nombre:Name,Corto:ShortName,Tipo:Type,Edicion:Edition,Estado:Stage,DNS:DnsIpAddrs,Url:AccessUrl}'\n"
+            f"{{\n    \"Nombre\": \"{domain}\",\n    \"Corto\": \"{short}\",\n    \"Tipo\": \"MicrosoftAD\",\n"
+            f"    \"Edicion\": \"Enterprise\",\n    \"Estado\": \"Active\",\n    \"DNS\": [\"{ip1}\", \"{ip2}\"],\n"
+            f"    \"Url\": \"{alias}.awsapps.com\"\n}}\n{{code}}\n\n"
+            f"Usamos el documento SSM AWS-JoinDirectoryServiceDomain con directoryId={did} y dnsIpAddresses={ip1},{ip2}. "
+            f"En /var/log/amazon/ssm/errors.log de {iid} aparece:\n"
+            "{noformat}\n"
+            f"2024-05-14 09:12:44 ERROR [domainjoin] Failed to join domain {domain}: The specified domain either does "
+            "not exist or could not be contacted.\n{noformat}\n\n"
+            f"*Siguientes pasos:* revisar el grupo de seguridad {sg} (puertos 53, 88, 389, 445) y la tabla de rutas {rtb}.\n")
+    return text, [did, domain, short, ip1, ip2, alias, iid, asg, sg, rtb], [
+        "AWS-JoinDirectoryServiceDomain", '"Tipo": "MicrosoftAD"', '"Edicion": "Enterprise"']
+
+
+def _v15_workspaces_de(g: Gen):
+    r, a, dom = g.region(), g.account(), _v15_dom(g)
+    ws = ["ws-" + g.alnum(9) for _ in range(3)]
+    ips = [_v15_ip10(g) for _ in range(3)]
+    users = [p.replace(".", "") for p in g.r.sample(_PEOPLE, 3)]
+    wsb, did, sg = "wsb-" + g.alnum(9), "d-" + _v15_hex(g, 10), g.hexid("sg")
+    reg = "SLiad+" + g.alnum(6, _V15_UPPER)
+    sender = g.person()
+    rows = [(ws[0], users[0], "AVAILABLE", "AUTO_STOP", ips[0]), (ws[1], users[1], "STOPPED", "AUTO_STOP", ips[1]),
+            (ws[2], users[2], "ERROR", "ALWAYS_ON", ips[2])]
+    table = "\n".join(f"{w:<15}{u:<14}{s:<11}{wsb:<15}{m:<11}{ip}" for w, u, s, m, ip in rows)
+    text = ("Betreff: WorkSpaces für das Controlling – Stand und offene Punkte\n"
+            f"Von: {sender}@{dom}\nAn: it-betrieb@{dom}\n\nHallo zusammen,\n\n"
+            f"anbei der aktuelle Stand der WorkSpaces im Konto {a} (Region {r}):\n\n"
+            f"{'WorkspaceId':<15}{'Benutzer':<14}{'Status':<11}{'Bundle':<15}{'Modus':<11}IP\n{table}\n\n"
+            f"Alle hängen am Verzeichnis {did}; der Registrierungscode für den Client lautet {reg}.\n"
+            f"Bei {ws[2]} schlägt der Rebuild fehl: \"The specified WorkSpace is in an invalid state for this operation\" "
+            "(InvalidResourceStateException).\n\n"
+            f"Könnt ihr bitte prüfen, ob die Sicherheitsgruppe {sg} noch Port 4172 (PCoIP) freigibt?\n\n"
+            f"Viele Grüße\n{sender}\n")
+    return text, [a, dom, *ws, *ips, did, sg, reg], ["AUTO_STOP", "ALWAYS_ON", "InvalidResourceStateException", "PCoIP"]
+
+
+# tools: Ansible aws_ec2 inventory, Pulumi, CDK diff, Serverless Framework, SAM, Salt Cloud, Packer, Vault
+def _v15_ansible_inventory(g: Gen):
+    r, a, role = g.region(), g.account(), _v15_role(g)
+    az = r + g.pick("abc")
+    ips = [_v15_ip10(g) for _ in range(3)]
+    hosts = [_v15_pdns(ip, r) for ip in ips]
+    text = ("# inventory/aws_ec2.yml\nplugin: amazon.aws.aws_ec2\nregions:\n"
+            f"  - {r}\n"
+            "filters:\n  tag:Environment: production\n  instance-state-name: running\n"
+            "keyed_groups:\n  - key: tags.Role\n    prefix: role\n  - key: placement.availability_zone\n    prefix: az\n"
+            "hostnames:\n  - private-dns-name\ncompose:\n  ansible_host: private_ip_address\n"
+            f"iam_role_arn: arn:aws:iam::{a}:role/{role}\n\n"
+            "$ ansible-inventory -i inventory/aws_ec2.yml --graph\n@all:\n  |--@ungrouped:\n  |--@aws_ec2:\n"
+            + "".join(f"  |  |--{h}\n" for h in hosts)
+            + "  |--@role_web:\n" + "".join(f"  |  |--{h}\n" for h in hosts[:2])
+            + f"  |--@az_{az.replace('-', '_')}:\n" + "".join(f"  |  |--{h}\n" for h in hosts)
+            + "$ ansible -i inventory/aws_ec2.yml role_web -m ping\n"
+            + f"{hosts[0]} | SUCCESS => {{\n    \"changed\": false,\n    \"ping\": \"pong\"\n}}\n")
+    return text, [a, role, *(_v15_ipname(ip) for ip in ips)], [
+        "amazon.aws.aws_ec2", '"ping": "pong"', "private-dns-name", f"az_{az.replace('-', '_')}"]
+
+
+def _v15_pulumi(g: Gen):
+    r, a = g.region(), g.account()
+    apiid, bl, bh = g.alnum(10), _v15_lname(g), _v15_hex(g, 7)
+    eks, eh, db, cid = _v15_lname(g), _v15_hex(g, 7), _v15_lname(g), g.alnum(12)
+    pw, role, vpc = _v15_pw(g, 28), _v15_role(g), g.hexid("vpc")
+    proj, stack = g.pick(_MIDDLE) + "-infra", g.pick(["prod", "staging"])
+    out = {"apiUrl": f"https://{apiid}.execute-api.{r}.amazonaws.com/stage/", "bucketName": f"{bl}-{bh}",
+           "clusterName": f"{eks}-eksCluster-{eh}", "dbEndpoint": f"{db}.{cid}.{r}.rds.amazonaws.com:5432",
+           "dbPassword": pw, "kubeconfigRoleArn": f"arn:aws:iam::{a}:role/{role}", "vpcId": vpc}
+    text = ("$ pulumi stack output --json --show-secrets\n" + json.dumps(out, indent=2) + "\n"
+            "$ pulumi stack --show-urns | sed -n '1,12p'\n"
+            f"Current stack is {stack}:\n    Managed by ci-runner\n    Last updated: 2 hours ago\n"
+            "Current stack resources (41):\n"
+            "    TYPE                               NAME\n"
+            f"    pulumi:pulumi:Stack                {proj}-{stack}\n"
+            f"    │  URN: urn:pulumi:{stack}::{proj}::pulumi:pulumi:Stack::{proj}-{stack}\n"
+            f"    ├─ aws:s3/bucketV2:BucketV2         {bl}\n"
+            f"    │  URN: urn:pulumi:{stack}::{proj}::aws:s3/bucketV2:BucketV2::{bl}\n"
+            f"    ├─ aws:rds/instance:Instance       {db}\n"
+            f"    │  URN: urn:pulumi:{stack}::{proj}::aws:rds/instance:Instance::{db}\n")
+    return text, [apiid, f"{bl}-{bh}", f"{eks}-eksCluster-{eh}", db, cid, pw, a, role, vpc], [
+        "pulumi:pulumi:Stack", "aws:s3/bucketV2:BucketV2", "aws:rds/instance:Instance"]
+
+
+def _v15_cdk_diff(g: Gen):
+    r, a, b, kid = g.region(), g.account(), g.bucket(), _v15_uuid(g)
+    st = g.pick(_MIDDLE).capitalize() + g.pick(["Service", "Pipeline", "Api"]) + "Stack"
+    old, new = g.name("Camel"), g.name("Camel")
+    rows = [("+", "${DeadLetterQueue.Arn}", "Allow", "sqs:SendMessage", "Service:events.amazonaws.com"),
+            ("+", f"arn:aws:s3:::{b}/*", "Allow", "s3:GetObject", "AWS:${HandlerServiceRole}"),
+            ("+", f"arn:aws:kms:{r}:{a}:key/{kid}", "Allow", "kms:Decrypt", "AWS:${HandlerServiceRole}")]
+    w = [max(len(x[i]) for x in rows + [("", "Resource", "Effect", "Action", "Principal")]) for i in range(5)]
+
+    def row(c, cond=""):
+        return "│" + "│".join(f" {v:<{n}} " for v, n in zip(c, w, strict=True)) + f"│ {cond:<9} │"
+    bar = "─" * 11
+    text = (f"$ npx cdk diff {st}\nStack {st}\nIAM Statement Changes\n"
+            "┌" + "┬".join("─" * (n + 2) for n in w) + "┬" + bar + "┐\n"
+            + row(("", "Resource", "Effect", "Action", "Principal"), "Condition") + "\n"
+            "├" + "┼".join("─" * (n + 2) for n in w) + "┼" + bar + "┤\n"
+            + "\n".join(row(x) for x in rows) + "\n"
+            "└" + "┴".join("─" * (n + 2) for n in w) + "┴" + bar + "┘\n"
+            "(NOTE: There may be security-related changes not in this list. See https://github.com/aws/aws-cdk/issues/1299)\n\n"
+            "Resources\n[+] AWS::SQS::Queue DeadLetterQueue DeadLetterQueue9F481546\n"
+            "[+] AWS::Lambda::Function Handler Handler886CB40B\n"
+            "[~] AWS::Lambda::Function Worker Worker2B5A4F1C\n └─ [~] Environment\n     └─ [~] .Variables:\n"
+            f"         └─ [~] .TABLE_NAME:\n             ├─ [-] {old}\n             └─ [+] {new}\n\n"
+            f"Stack {st} is deployed to {a}/{r}\n\n✨  Number of stacks with differences: 1\n")
+    return text, [st, b, a, kid, old, new], ["AWS::SQS::Queue", "Service:events.amazonaws.com", "sqs:SendMessage",
+                                              "https://github.com/aws/aws-cdk/issues/1299"]
+
+
+def _v15_serverless(g: Gen):
+    r, a, svc, stage = g.region(), g.account(), g.pick(_MIDDLE) + "-" + g.pick(["svc", "api", "backend"]), g.pick(["dev", "prod"])
+    apiid, depb, role, q = g.alnum(10), g.bucket(), _v15_role(g), _v15_lname(g)
+    n = g.r.randint(2, 40)
+    text = ("# serverless.yml (excerpt)\n"
+            f"service: {svc}\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  region: {r}\n"
+            f"  deploymentBucket:\n    name: {depb}\n  iam:\n    role: arn:aws:iam::{a}:role/{role}\n"
+            f"  environment:\n    QUEUE_URL: https://sqs.{r}.amazonaws.com/{a}/{q}\n\n"
+            f"$ serverless deploy --stage {stage} --region {r}\n\n"
+            f"Deploying {svc} to stage {stage} ({r})\n\n"
+            f"✔ Service deployed to stack {svc}-{stage} (112s)\n\n"
+            "endpoints:\n"
+            f"  POST - https://{apiid}.execute-api.{r}.amazonaws.com/{stage}/orders\n"
+            f"  GET - https://{apiid}.execute-api.{r}.amazonaws.com/{stage}/orders/{{id}}\n"
+            "functions:\n"
+            f"  createOrder: {svc}-{stage}-createOrder (2.1 MB)\n"
+            f"  getOrder: {svc}-{stage}-getOrder (2.1 MB)\n"
+            f"  processQueue: {svc}-{stage}-processQueue (2.1 MB)\n"
+            f"layers:\n  deps: arn:aws:lambda:{r}:{a}:layer:{svc}-deps:{n}\n\n"
+            "Need a faster logging experience than CloudWatch? Try our Dev Mode in Console: run \"serverless dev\"\n")
+    return text, [svc, a, apiid, depb, role, q], ["nodejs20.x", '"serverless dev"']
+
+
+def _v15_sam(g: Gen):
+    r, a, st = g.region(), g.account(), _v15_lname(g)
+    suf, repo, vpc = g.alnum(12), _v15_lname(g), g.hexid("vpc")
+    s1, s2, apiid = g.hexid("subnet"), g.hexid("subnet"), g.alnum(10)
+    fn = g.pick(_MIDDLE).capitalize() + "Function"
+    phys = f"{st}-{fn}-{g.alnum(12, _V15_UPPER[:26] + 'abcdefghijklmnopqrstuvwxyz0123456789')}"
+    dash = "-" * 96
+    text = ("$ cat samconfig.toml\nversion = 0.1\n[default.deploy.parameters]\n"
+            f"stack_name = \"{st}\"\nresolve_s3 = false\n"
+            f"s3_bucket = \"aws-sam-cli-managed-default-samclisourcebucket-{suf}\"\ns3_prefix = \"{st}\"\n"
+            f"region = \"{r}\"\ncapabilities = \"CAPABILITY_IAM CAPABILITY_AUTO_EXPAND\"\n"
+            f"image_repositories = [\"{fn}={a}.dkr.ecr.{r}.amazonaws.com/{repo}\"]\n"
+            f"parameter_overrides = \"Stage=\\\"prod\\\" VpcId=\\\"{vpc}\\\" SubnetIds=\\\"{s1},{s2}\\\"\"\n\n"
+            "$ sam deploy\n...\nCloudFormation outputs from deployed stack\n"
+            f"{dash}\nOutputs\n{dash}\n"
+            "Key                 ApiEndpoint\nDescription         API Gateway endpoint URL for Prod stage\n"
+            f"Value               https://{apiid}.execute-api.{r}.amazonaws.com/Prod/\n\n"
+            f"Key                 {fn}Arn\nDescription         Function ARN\n"
+            f"Value               arn:aws:lambda:{r}:{a}:function:{phys}\n{dash}\n\n"
+            f"Successfully created/updated stack - {st} in {r}\n")
+    return text, [st, suf, a, repo, vpc, s1, s2, apiid, phys], [
+        "CAPABILITY_AUTO_EXPAND", "resolve_s3 = false", "API Gateway endpoint URL for Prod stage"]
+
+
+def _v15_salt_cloud(g: Gen):
+    r, a = g.region(), g.account()
+    az = r + g.pick("abc")
+    k, s, kp, sg, sub = g.akid(), g.secret(), _v15_lname(g) + "-key", g.hexid("sg"), g.hexid("subnet")
+    ami, prof, dom = g.hexid("ami"), _v15_lname(g), _v15_dom(g)
+    minion = f"web-{g.r.randint(10, 99)}.{dom}"
+    iid, ip = g.iid(), _v15_ip10(g)
+    text = ("# /etc/salt/cloud.providers.d/ec2.conf\naws-main:\n  driver: ec2\n"
+            f"  id: '{k}'\n  key: '{s}'\n  private_key: /etc/salt/keys/{kp}.pem\n  keyname: {kp}\n"
+            f"  securitygroupid:\n    - {sg}\n  location: {r}\n  availability_zone: {az}\n"
+            f"  subnetid: {sub}\n  ssh_username: ec2-user\n  ssh_interface: private_ips\n\n"
+            "# /etc/salt/cloud.profiles.d/web.conf\nweb-al2023:\n  provider: aws-main\n"
+            f"  image: {ami}\n  size: m6i.large\n  iam_profile: arn:aws:iam::{a}:instance-profile/{prof}\n"
+            f"  minion:\n    master: salt.{dom}\n\n"
+            f"$ sudo salt-cloud -p web-al2023 {minion}\n[INFO    ] Created node {minion}\n"
+            f"{minion}:\n    ----------\n    instanceId:\n        {iid}\n    privateIpAddress:\n        {ip}\n"
+            "    instanceState:\n        ----------\n        name:\n            running\n")
+    return text, [k, s, kp, sg, sub, ami, a, prof, dom, iid, ip], ["m6i.large", "ssh_interface: private_ips", "driver: ec2"]
+
+
+def _v15_packer(g: Gen):
+    r, a, a2, a3 = g.region(), g.account(), g.account(), g.account()
+    vpc, sub, sg, prof = g.hexid("vpc"), g.hexid("subnet"), g.hexid("sg"), _v15_lname(g)
+    alias, img = _v15_lname(g), g.pick(_MIDDLE) + "-base-al2023"
+    src, iid, ip, ami = g.hexid("ami"), g.iid(), _v15_ip10(g), g.hexid("ami")
+    ts = g.r.randint(1715000000, 1716000000)
+    text = ("source \"amazon-ebs\" \"base\" {\n"
+            f"  region               = \"{r}\"\n  instance_type        = \"t3.medium\"\n"
+            f"  ami_name             = \"{img}-${{local.ts}}\"\n  vpc_id               = \"{vpc}\"\n"
+            f"  subnet_id            = \"{sub}\"\n  security_group_id    = \"{sg}\"\n"
+            f"  iam_instance_profile = \"{prof}\"\n  encrypt_boot         = true\n"
+            f"  kms_key_id           = \"arn:aws:kms:{r}:{a}:alias/{alias}\"\n"
+            f"  ami_users            = [\"{a2}\", \"{a3}\"]\n"
+            "  source_ami_filter {\n"
+            "    filters     = { name = \"al2023-ami-2023.*-x86_64\", virtualization-type = \"hvm\" }\n"
+            "    owners      = [\"amazon\"]\n    most_recent = true\n  }\n  ssh_username = \"ec2-user\"\n}\n\n"
+            f"==> amazon-ebs.base: Prevalidating AMI Name: {img}-{ts}\n"
+            f"    amazon-ebs.base: Found Image ID: {src}\n"
+            "==> amazon-ebs.base: Launching a source AWS instance...\n"
+            f"    amazon-ebs.base: Instance ID: {iid}\n"
+            f"==> amazon-ebs.base: Waiting for instance ({iid}) to become ready...\n"
+            f"==> amazon-ebs.base: Using SSH communicator to connect: {ip}\n"
+            f"==> amazon-ebs.base: Creating AMI {img}-{ts} from instance {iid}\n"
+            f"    amazon-ebs.base: AMI: {ami}\n"
+            "Build 'amazon-ebs.base' finished after 7 minutes 12 seconds.\n\n"
+            f"==> Builds finished. The artifacts of successful builds are:\n--> amazon-ebs.base: AMIs were created:\n{r}: {ami}\n")
+    return text, [vpc, sub, sg, prof, a, alias, a2, a3, iid, ip, ami], [
+        "al2023-ami-2023.*-x86_64", "Build 'amazon-ebs.base' finished", "t3.medium"]
+
+
+def _v15_vault(g: Gen):
+    r, a, k, s = g.region(), g.account(), g.akid(), g.secret()
+    vrole, role = g.pick(_MIDDLE) + "-deployer", _v15_role(g)
+    asia, s2, tok = _v15_asia(g), g.secret(), _v15_token(g)
+    text = (f"$ vault write aws/config/root access_key={k} secret_key={s} region={r}\n"
+            "Success! Data written to: aws/config/root\n"
+            f"$ vault write aws/roles/{vrole} credential_type=assumed_role role_arns=arn:aws:iam::{a}:role/{role} default_sts_ttl=1h\n"
+            f"Success! Data written to: aws/roles/{vrole}\n"
+            f"$ vault write aws/sts/{vrole} ttl=1h\n"
+            "Key                Value\n---                -----\n"
+            f"lease_id           aws/sts/{vrole}/{g.alnum(24, _B64[:62])}\nlease_duration     59m59s\n"
+            f"lease_renewable    false\naccess_key         {asia}\n"
+            f"arn                arn:aws:sts::{a}:assumed-role/{role}/vault-token-{vrole}-{g.r.randint(1715000000, 1716000000)}-{g.r.randint(1000, 9999)}\n"
+            f"secret_key         {s2}\nsecurity_token     {tok}\nsession_token      {tok}\n")
+    return text, [k, s, a, role, asia, s2, tok], ["credential_type=assumed_role", "lease_renewable    false",
+                                                  "Success! Data written to: aws/config/root"]
+
+
+# tools: Consul and Nomad, Spinnaker, Argo CD, Helm values, Kustomize, Crossplane, Test Kitchen
+def _v15_consul_nomad(g: Gen):
+    r, a = g.region(), g.account()
+    az = r + g.pick("abc")
+    tagval, gossip = _v15_lname(g) + "-consul", g.alnum(43, _B64) + "="
+    ips = [_v15_ip10(g) for _ in range(3)]
+    repo, job = _v15_lname(g), g.pick(_MIDDLE) + "-api"
+    nodes = "\n".join(f"{_v15_ipname(ip):<22}{ip + ':8301':<22}alive   {t:<8}1.18.1  2         dc1  default    <all>"
+                      for ip, t in zip(ips, ["server", "server", "client"], strict=True))
+    text = ("# /etc/consul.d/consul.hcl\ndatacenter = \"dc1\"\n"
+            f"retry_join = [\"provider=aws region={r} tag_key=ConsulAutoJoin tag_value={tagval} addr_type=private_address\"]\n"
+            f"encrypt    = \"{gossip}\"\n\n"
+            f"$ consul members\n{'Node':<22}{'Address':<22}Status  Type    Build   Protocol  DC   Partition  Segment\n{nodes}\n\n"
+            f"# jobs/{job}.nomad.hcl (excerpt)\n"
+            f"job \"{job}\" {{\n  constraint {{\n    attribute = \"${{attr.platform.aws.placement.availability-zone}}\"\n"
+            f"    value     = \"{az}\"\n  }}\n  group \"api\" {{\n    task \"server\" {{\n      driver = \"docker\"\n"
+            f"      config {{\n        image = \"{a}.dkr.ecr.{r}.amazonaws.com/{repo}:1.42.0\"\n      }}\n    }}\n  }}\n}}\n\n"
+            f"$ nomad job status {job} | tail -3\nID        Node ID   Task Group  Version  Desired  Status   Created  Modified\n"
+            f"{_v15_hex(g, 8)}  {_v15_hex(g, 8)}  api         7        run      running  2m ago   1m ago\n")
+    return text, [tagval, gossip, *ips, *(_v15_ipname(ip) for ip in ips), a, repo], [
+        "provider=aws", "addr_type=private_address", "attr.platform.aws.placement.availability-zone",
+        f"value     = \"{az}\""]
+
+
+def _v15_spinnaker(g: Gen):
+    r, app = g.region(), g.pick(_MIDDLE) + g.pick(["svc", "api", "web"])
+    acct = g.pick(_PREFIX) + "-prod-aws"
+    prof, kp, tg = _v15_lname(g) + "-profile", _v15_lname(g) + "-kp", _v15_lname(g) + "-tg"
+    sg1, sg2, vpc = g.hexid("sg"), g.hexid("sg"), g.hexid("vpc")
+    sgname = _v15_lname(g) + "-sg"
+    pipe = {"application": app, "name": "Deploy to prod", "stages": [{
+        "type": "deploy", "name": "Deploy (red/black)",
+        "clusters": [{"account": acct, "application": app, "stack": "prod", "cloudProvider": "aws",
+                      "strategy": "redblack", "availabilityZones": {r: [r + "a", r + "b"]},
+                      "iamRole": prof, "keyPair": kp,
+                      "instanceType": "c6i.xlarge", "targetGroups": [tg], "securityGroups": [sg1, sg2],
+                      "subnetType": "internal (vpc0)"}]}]}
+    text = (json.dumps(pipe, indent=2) + "\n\n"
+            "clouddriver log:\n"
+            f"2024-05-14 10:12:13.456  WARN 1 --- [work-1] c.n.s.c.aws.deploy.handlers.BasicAmazonDeployHandler : "
+            f"Creating server group {app}-prod-v042 in {acct}:{r} failed: "
+            f"com.amazonaws.services.ec2.model.AmazonEC2Exception: The security group '{sgname}' does not exist in VPC '{vpc}' "
+            f"(Service: AmazonEC2; Status Code: 400; Error Code: InvalidGroup.NotFound; Request ID: {_v15_uuid(g)})\n")
+    return text, [app, acct, prof, kp, tg, sg1, sg2, vpc, sgname], [
+        '"strategy": "redblack"', "c6i.xlarge", '"cloudProvider": "aws"', "InvalidGroup.NotFound"]
+
+
+def _v15_argocd(g: Gen):
+    r, a, cl, role = g.region(), g.account(), _v15_lname(g), _v15_role(g)
+    eks, repo, sha = _v15_hex(g, 32).upper(), _v15_lname(g), _v15_hex(g, 40)
+    app, ns = g.pick(_MIDDLE) + "-api", g.pick(_MIDDLE)
+    server = f"https://{eks}.gr7.{r}.eks.amazonaws.com"
+    text = ("apiVersion: v1\nkind: Secret\nmetadata:\n"
+            f"  name: {cl}-cluster\n  namespace: argocd\n  labels:\n    argocd.argoproj.io/secret-type: cluster\n"
+            "type: Opaque\nstringData:\n"
+            f"  name: {cl}\n  server: {server}\n  config: |\n    {{\n      \"awsAuthConfig\": {{\n"
+            f"        \"clusterName\": \"{cl}\",\n        \"roleARN\": \"arn:aws:iam::{a}:role/{role}\"\n      }},\n"
+            "      \"tlsClientConfig\": {\n"
+            "        \"caData\": \"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcw\"\n"
+            "      }\n    }\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n"
+            f"  name: {app}\n  namespace: argocd\nspec:\n  project: default\n  source:\n"
+            f"    repoURL: https://git-codecommit.{r}.amazonaws.com/v1/repos/{repo}\n"
+            f"    targetRevision: {sha}\n    path: overlays/prod\n"
+            f"  destination:\n    server: {server}\n    namespace: {ns}\n"
+            "  syncPolicy:\n    automated:\n      prune: true\n")
+    return text, [cl, eks, a, role, repo], ["argocd.argoproj.io/secret-type: cluster", "argoproj.io/v1alpha1", sha]
+
+
+def _v15_helm_values(g: Gen):
+    r, a, cl, vpc = g.region(), g.account(), _v15_lname(g), g.hexid("vpc")
+    r1, r2, grp = _v15_role(g), _v15_role(g), g.pick(_MIDDLE) + "-public"
+    zone, dom = "Z" + g.alnum(g.pick([13, 20]), _V15_UPPER), _v15_dom(g)
+    text = ("# values-prod.yaml\naws-load-balancer-controller:\n"
+            f"  clusterName: {cl}\n  region: {r}\n  vpcId: {vpc}\n"
+            "  serviceAccount:\n    create: true\n    name: aws-load-balancer-controller\n    annotations:\n"
+            f"      eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{r1}\n"
+            f"  defaultTags:\n    CostCenter: \"{g.r.randint(1000, 9999)}\"\n"
+            f"  ingressClassParams:\n    spec:\n      group:\n        name: {grp}\n"
+            "external-dns:\n  provider: aws\n  policy: upsert-only\n"
+            f"  txtOwnerId: {zone}\n  domainFilters:\n    - {dom}\n"
+            "  serviceAccount:\n    annotations:\n"
+            f"      eks.amazonaws.com/role-arn: arn:aws:iam::{a}:role/{r2}\n"
+            f"  env:\n    - name: AWS_DEFAULT_REGION\n      value: {r}\n\n"
+            "$ helm upgrade --install platform ./charts/platform -n kube-system -f values-prod.yaml\n"
+            "Release \"platform\" has been upgraded. Happy Helming!\nNAME: platform\n"
+            "LAST DEPLOYED: Tue May 14 10:12:13 2024\nNAMESPACE: kube-system\nSTATUS: deployed\nREVISION: 14\n")
+    return text, [cl, vpc, a, r1, r2, grp, zone, dom], [
+        "eks.amazonaws.com/role-arn", "upsert-only", "STATUS: deployed", "name: aws-load-balancer-controller"]
+
+
+def _v15_kustomize(g: Gen):
+    r, a, repo, q = g.region(), g.account(), _v15_lname(g), _v15_lname(g)
+    b, tbl, rg, cid, role = g.bucket(), g.name("Camel"), _v15_lname(g), g.alnum(6), _v15_role(g)
+    app = g.pick(_MIDDLE) + "-worker"
+    ver = f"1.{g.r.randint(10, 40)}.{g.r.randint(0, 9)}"
+    text = ("# overlays/prod/kustomization.yaml\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            f"namespace: {g.pick(_MIDDLE)}\nresources:\n  - ../../base\nimages:\n"
+            f"  - name: {app}\n    newName: {a}.dkr.ecr.{r}.amazonaws.com/{repo}\n    newTag: \"{ver}\"\n"
+            f"configMapGenerator:\n  - name: {app}-env\n    behavior: merge\n    literals:\n"
+            f"      - SQS_QUEUE_URL=https://sqs.{r}.amazonaws.com/{a}/{q}\n"
+            f"      - S3_BUCKET={b}\n      - DDB_TABLE={tbl}\n"
+            f"      - REDIS_HOST=master.{rg}.{cid}.{_V15_CACHE_CODE[r]}.cache.amazonaws.com\n"
+            f"patches:\n  - target:\n      kind: ServiceAccount\n      name: {app}\n    patch: |-\n"
+            "      - op: add\n        path: /metadata/annotations/eks.amazonaws.com~1role-arn\n"
+            f"        value: arn:aws:iam::{a}:role/{role}\n")
+    return text, [a, repo, q, b, tbl, rg, cid, role], [
+        "kustomize.config.k8s.io/v1beta1", "eks.amazonaws.com~1role-arn", "behavior: merge", f"newTag: \"{ver}\""]
+
+
+def _v15_crossplane(g: Gen):
+    r, a, a2, db = g.region(), g.account(), g.account(), _v15_lname(g)
+    sng, sg, kid = _v15_lname(g), g.hexid("sg"), _v15_uuid(g)
+    user, xrole, req = g.pick(_MIDDLE) + "_admin", _v15_role(g), _v15_uuid(g)
+    text = ("apiVersion: rds.aws.upbound.io/v1beta1\nkind: Instance\nmetadata:\n"
+            f"  name: {db}\nspec:\n  forProvider:\n    region: {r}\n    engine: postgres\n"
+            "    engineVersion: \"16.3\"\n    instanceClass: db.r6g.large\n    allocatedStorage: 100\n"
+            f"    dbSubnetGroupName: {sng}\n    vpcSecurityGroupIds:\n      - {sg}\n"
+            f"    kmsKeyId: arn:aws:kms:{r}:{a}:key/{kid}\n    username: {user}\n"
+            f"    passwordSecretRef:\n      name: {db}-master\n      namespace: crossplane-system\n      key: password\n"
+            f"  providerConfigRef:\n    name: workload-{g.pick(['a', 'b', 'c'])}\n---\n"
+            "apiVersion: aws.upbound.io/v1beta1\nkind: ProviderConfig\nspec:\n  credentials:\n    source: IRSA\n"
+            f"  assumeRoleChain:\n    - roleARN: arn:aws:iam::{a2}:role/{xrole}\n\n"
+            f"$ kubectl describe instance.rds.aws.upbound.io {db} | tail -2\n"
+            "  Warning  CannotCreateExternalResource  14s  managed/rds.aws.upbound.io/v1beta1, kind=instance  "
+            f"async create failed: failed to create the resource: [{{0 creating RDS DB Instance ({db}): operation error RDS: "
+            f"CreateDBInstance, https response error StatusCode: 400, RequestID: {req}, DBSubnetGroupNotFoundFault: "
+            f"DBSubnetGroup '{sng}' not found.  []}}]\n")
+    return text, [db, sng, sg, a, kid, user, a2, xrole], [
+        "rds.aws.upbound.io/v1beta1", "db.r6g.large", "DBSubnetGroupNotFoundFault", req, "source: IRSA"]
+
+
+def _v15_kitchen(g: Gen):
+    r, a = g.region(), g.account()
+    az = r + g.pick("abc")
+    kp, sub, sg, prof = _v15_lname(g), g.hexid("subnet"), g.hexid("sg"), _v15_lname(g)
+    b, sname = g.bucket(), _v15_lname(g) + "/chef-client"
+    ssuf, iid, ip = g.alnum(6, _B64[:62]), g.iid(), _v15_ip10(g)
+    cb = g.pick(_MIDDLE) + "_base"
+    text = ("---\ndriver:\n  name: ec2\n"
+            f"  aws_ssh_key_id: {kp}\n  region: {r}\n  availability_zone: {az}\n  subnet_id: {sub}\n"
+            f"  security_group_ids: [\"{sg}\"]\n  iam_profile_name: {prof}\n  instance_type: t3.small\n"
+            "  interface: private\n"
+            f"transport:\n  ssh_key: ~/.ssh/{kp}.pem\n  username: ubuntu\n\n"
+            "provisioner:\n  name: chef_infra\n"
+            "platforms:\n  - name: ubuntu-22.04\n    driver:\n      image_search:\n"
+            "        owner-id: \"099720109477\"\n        name: ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*\n\n"
+            f"suites:\n  - name: default\n    run_list: [\"recipe[{cb}::default]\"]\n    attributes:\n      {cb}:\n"
+            f"        artifact_bucket: {b}\n        secret_id: arn:aws:secretsmanager:{r}:{a}:secret:{sname}-{ssuf}\n\n"
+            "$ kitchen create default-ubuntu-2204\n-----> Creating <default-ubuntu-2204>...\n"
+            f"       Instance <{iid}> requested.\n"
+            f"       EC2 instance <{iid}> created.\n"
+            f"       Waited 0/300s for instance <{iid}> volumes to be ready.\n"
+            f"       Waiting for SSH service on {ip}:22, retrying in 3 seconds\n"
+            "       Finished creating <default-ubuntu-2204> (1m12.43s).\n")
+    return text, [kp, sub, sg, prof, b, a, f"{sname}-{ssuf}", iid, ip], [
+        "t3.small", "chef_infra", "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*",
+        "Finished creating <default-ubuntu-2204>"]
+
+
+# logs: NLB TLS access log, CloudFront standard log, S3 server access log, RDS PostgreSQL, Lambda REPORT, X-Ray,
+# an OpenTelemetry debug exporter, syslog, journald
+def _v15_nlb_log(g: Gen):
+    r, a, nlb, lbid = g.region(), g.account(), _v15_lname(g), _v15_hex(g, 16)
+    lis, cert, dom = _v15_hex(g, 16), _v15_uuid(g), _v15_dom(g)
+    ips = [_v15_ip10(g) for _ in range(2)]
+    lines = []
+    for k in range(3):
+        t = _v15_ts(g)
+        lines.append(f"tls 2.0 {t} net/{nlb}/{lbid} {lis} 198.51.100.{g.r.randint(2, 250)}:{g.r.randint(1024, 65000)} "
+                     f"{ips[k % 2]}:8443 {g.r.randint(1, 900)} {g.r.randint(1, 40)} {g.r.randint(100, 9000)} "
+                     f"{g.r.randint(100, 90000)} - arn:aws:acm:{r}:{a}:certificate/{cert} - "
+                     f"ECDHE-RSA-AES128-GCM-SHA256 tlsv12 - api.{dom} h2 h2 \"h2\",\"http/1.1\" {t}")
+    fname = (f"AWSLogs/{a}/elasticloadbalancing/{r}/2024/05/14/{a}_elasticloadbalancing_{r}_net.{nlb}.{lbid}"
+             f"_20240514T1015Z_{_v15_pub(g)}_{g.alnum(8)}.log.gz")
+    text = f"$ aws s3 cp s3://{g.bucket()}-nlb-logs/{fname} - | zcat | head -3\n" + "\n".join(lines) + "\n"
+    return text, [a, nlb, lbid, lis, cert, dom, *ips], ["tls 2.0", "ECDHE-RSA-AES128-GCM-SHA256", "tlsv12",
+                                                        '"h2","http/1.1"']
+
+
+def _v15_cloudfront_log(g: Gen):
+    dist, did, dom = "d" + g.alnum(13), "E" + g.alnum(13, _V15_UPPER), _v15_dom(g)
+    www = f"www.{dom}"
+    fields = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+              "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol "
+              "cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type "
+              "cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type "
+              "sc-content-type sc-content-len sc-range-start sc-range-end")
+
+    def line(path, status, res, detail, ctype, edge):
+        rid = g.alnum(54, _B64[:62] + "_-") + "=="
+        return "\t".join(["2024-05-14", f"10:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}", edge,
+                          str(g.r.randint(300, 90000)), f"198.51.100.{g.r.randint(2, 250)}", "GET",
+                          f"{dist}.cloudfront.net", path, status, f"https://{www}/",
+                          "Mozilla/5.0%20(Macintosh;%20Intel%20Mac%20OS%20X%2010_15_7)", "-", "-", res, rid, www,
+                          "https", str(g.r.randint(200, 900)), "0.0" + str(g.r.randint(10, 99)), "-", "TLSv1.3",
+                          "TLS_AES_128_GCM_SHA256", res, "HTTP/2.0", "-", "-", str(g.r.randint(1024, 65000)),
+                          "0.0" + str(g.r.randint(10, 99)), detail, ctype, str(g.r.randint(100, 90000)), "-", "-"])
+    text = (f"$ aws s3 cp s3://{g.bucket()}/cf/{did}.2024-05-14-10.{_v15_hex(g, 8)}.gz - | gunzip\n"
+            f"#Version: 1.0\n#Fields: {fields}\n"
+            + line(f"/assets/app.{_v15_hex(g, 8)}.js", "200", "Hit", "Hit", "application/javascript", "FRA56-P3") + "\n"
+            + line("/api/cart", "502", "Error", "OriginConnectError", "text/html", "FRA56-P3") + "\n"
+            + line("/", "200", "RefreshHit", "RefreshHit", "text/html", "IAD89-C1") + "\n")
+    return text, [dist, did, dom], ["FRA56-P3", "TLS_AES_128_GCM_SHA256", "OriginConnectError",
+                                    "#Fields: date time x-edge-location"]
+
+
+def _v15_s3_access_log(g: Gen):
+    r, a, b = g.region(), g.account(), g.bucket()
+    owner, role, person = _v15_hex(g, 64), _v15_role(g), g.person()
+    ips = [_v15_ip10(g) for _ in range(2)]
+
+    def line(ip, op, key, method, status, err, ua):
+        hid = g.alnum(76, _B64) + "="
+        return (f"{owner} {b} [14/May/2024:10:{g.r.randint(10, 59)}:{g.r.randint(10, 59)} +0000] {ip} "
+                f"arn:aws:sts::{a}:assumed-role/{role}/{person} {g.alnum(16, '0123456789ABCDEF')} {op} {key} "
+                f"\"{method} /{key} HTTP/1.1\" {status} {err} {g.r.randint(0, 900000)} {g.r.randint(0, 900000)} "
+                f"{g.r.randint(5, 200)} {g.r.randint(1, 90)} \"-\" \"{ua}\" - {hid} SigV4 "
+                f"TLS_AES_128_GCM_SHA256 AuthHeader {b}.s3.{r}.amazonaws.com TLSv1.3 - -")
+    text = (f"$ aws s3 cp s3://{b}-access-logs/{b}/2024-05-14-10-{g.r.randint(10, 59)}-{g.r.randint(10, 59)}-"
+            f"{g.alnum(16, '0123456789ABCDEF')} -\n"
+            + line(ips[0], "REST.GET.OBJECT", f"exports/2024/05/{g.pick(_MIDDLE)}.parquet", "GET", "200", "-",
+                   "aws-cli/2.15.40 Python/3.11.8 Linux/6.1.84 exe/x86_64.amzn.2023") + "\n"
+            + line(ips[1], "REST.PUT.OBJECT", f"incoming/{_v15_uuid(g)}.json", "PUT", "403", "AccessDenied",
+                   "Boto3/1.34.101 md/Botocore#1.34.101 ua/2.0 os/linux#6.1.84 lang/python#3.12.3") + "\n")
+    return text, [owner, b, a, role, person, *ips], ["REST.GET.OBJECT", "REST.PUT.OBJECT", "AuthHeader",
+                                                     "aws-cli/2.15.40"]
+
+
+def _v15_rds_pg_log(g: Gen):
+    db, ip1, ip2 = _v15_lname(g), _v15_ip10(g), _v15_ip10(g)
+    u1, u2, dbn = g.name("p_m_s"), g.pick(_MIDDLE) + "_ro", g.pick(_MIDDLE) + "_db"
+    p = g.r.randint(1000, 30000)
+    text = (f"$ aws rds download-db-log-file-portion --db-instance-identifier {db} "
+            "--log-file-name error/postgresql.log.2024-05-14-10 --starting-token 0 --output text | grep -E 'FATAL|ERROR|duration'\n"
+            f"2024-05-14 10:02:11 UTC:{ip1}({g.r.randint(30000, 60000)}):{u1}@{dbn}:[{p}]:LOG:  duration: 5321.442 ms  "
+            "statement: SELECT o.id, o.total FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.email = $1\n"
+            f"2024-05-14 10:02:13 UTC:{ip2}({g.r.randint(30000, 60000)}):{u2}@{dbn}:[{p + 7}]:FATAL:  "
+            f"password authentication failed for user \"{u2}\"\n"
+            f"2024-05-14 10:02:13 UTC:{ip2}({g.r.randint(30000, 60000)}):{u2}@{dbn}:[{p + 7}]:DETAIL:  "
+            "Connection matched pg_hba.conf line 13: \"hostssl all all 0.0.0.0/0 md5\"\n"
+            f"2024-05-14 10:03:40 UTC::@:[{g.r.randint(300, 900)}]:LOG:  checkpoint complete: wrote 1834 buffers (1.4%); "
+            "0 WAL file(s) added, 0 removed, 1 recycled; write=269.503 s, sync=0.004 s, total=269.539 s\n"
+            f"2024-05-14 10:04:02 UTC:{ip1}({g.r.randint(30000, 60000)}):{u1}@{dbn}:[{p + 40}]:ERROR:  "
+            "canceling statement due to statement timeout\n")
+    return text, [db, ip1, ip2, u1, u2, dbn], ["error/postgresql.log.2024-05-14-10", "checkpoint complete",
+                                               "password authentication failed", "canceling statement due to statement timeout"]
+
+
+def _v15_lambda_report(g: Gen):
+    r, a, fn, b = g.region(), g.account(), _v15_lname(g), g.bucket()
+    role, kid, req = _v15_role(g), _v15_uuid(g), _v15_uuid(g)
+    rt = f"arn:aws:lambda:{r}::runtime:{_v15_hex(g, 64)}"
+    text = (f"$ aws logs tail /aws/lambda/{fn} --since 10m --format short\n"
+            f"2024-05-14T10:11:01 INIT_START Runtime Version: python:3.12.v27\tRuntime Version ARN: {rt}\n"
+            f"2024-05-14T10:11:02 START RequestId: {req} Version: $LATEST\n"
+            f"2024-05-14T10:11:02 [INFO]\t2024-05-14T10:11:02.311Z\t{req}\tFetching s3://{b}/inbox/{_v15_uuid(g)}.eml\n"
+            f"2024-05-14T10:11:05 [ERROR] ClientError: An error occurred (AccessDeniedException) when calling the Decrypt "
+            f"operation: User: arn:aws:sts::{a}:assumed-role/{role}/{fn} is not authorized to perform: kms:Decrypt on "
+            f"resource: arn:aws:kms:{r}:{a}:key/{kid} because no identity-based policy allows the kms:Decrypt action\n"
+            f"2024-05-14T10:11:05 END RequestId: {req}\n"
+            f"2024-05-14T10:11:05 REPORT RequestId: {req}\tDuration: 3012.55 ms\tBilled Duration: 3013 ms\t"
+            "Memory Size: 512 MB\tMax Memory Used: 143 MB\tInit Duration: 812.40 ms\t"
+            f"XRAY TraceId: 1-{_v15_hex(g, 8)}-{_v15_hex(g, 24)}\tSegmentId: {_v15_hex(g, 16)}\tSampled: true\n")
+    return text, [fn, b, a, role, kid], [req, rt, "Billed Duration: 3013 ms", "Runtime Version: python:3.12.v27"]
+
+
+def _v15_xray(g: Gen):
+    r, a, fn, tbl, apiid = g.region(), g.account(), _v15_lname(g), g.name("Camel"), g.alnum(10)
+    tid = f"1-{_v15_hex(g, 8)}-{_v15_hex(g, 24)}"
+    s1, s2, s3 = _v15_hex(g, 16), _v15_hex(g, 16), _v15_hex(g, 16)
+    t0 = 1715681472.0 + g.r.randint(0, 86400)
+    farn = f"arn:aws:lambda:{r}:{a}:function:{fn}"
+    d1 = {"id": s1, "name": f"{apiid}/prod", "start_time": t0, "trace_id": tid, "end_time": t0 + 0.412,
+          "http": {"request": {"url": f"https://{apiid}.execute-api.{r}.amazonaws.com/prod/orders", "method": "GET"},
+                   "response": {"status": 200}},
+          "aws": {"api_gateway": {"account_id": a, "rest_api_id": apiid, "stage": "prod"}},
+          "origin": "AWS::ApiGateway::Stage", "resource_arn": f"arn:aws:apigateway:{r}::/restapis/{apiid}/stages/prod"}
+    d2 = {"id": s2, "name": fn, "start_time": t0 + 0.01, "trace_id": tid, "end_time": t0 + 0.4, "parent_id": s1,
+          "aws": {"account_id": a, "function_arn": farn, "resource_names": [fn]}, "origin": "AWS::Lambda::Function",
+          "subsegments": [{"id": s3, "name": "DynamoDB", "start_time": t0 + 0.05, "end_time": t0 + 0.39,
+                           "aws": {"operation": "Query", "region": r, "request_id": g.alnum(52, _V15_UPPER),
+                                   "retries": 0, "table_name": tbl, "resource_names": [tbl]}, "namespace": "aws"}]}
+    out = {"Traces": [{"Id": tid, "Duration": 0.412, "LimitExceeded": False,
+                       "Segments": [{"Id": s1, "Document": json.dumps(d1, separators=(",", ":"))},
+                                    {"Id": s2, "Document": json.dumps(d2, separators=(",", ":"))}]}],
+           "UnprocessedTraceIds": []}
+    text = f"$ aws xray batch-get-traces --trace-ids {tid}\n" + json.dumps(out, indent=4) + "\n"
+    return text, [a, fn, tbl, apiid], ["AWS::Lambda::Function", "AWS::ApiGateway::Stage", "UnprocessedTraceIds"]
+
+
+def _v15_otel(g: Gen):
+    r, a, cl = g.region(), g.account(), _v15_lname(g)
+    az = r + g.pick("abc")
+    task, fam, svc = _v15_hex(g, 32), g.pick(_MIDDLE) + "-" + g.pick(["api", "worker"]), _v15_lname(g)
+    text = ("2024-05-14T10:12:13.456Z\tinfo\tResourceMetrics #0\n"
+            "Resource SchemaURL: https://opentelemetry.io/schemas/1.6.1\nResource attributes:\n"
+            "     -> cloud.provider: Str(aws)\n     -> cloud.platform: Str(aws_ecs)\n"
+            f"     -> cloud.region: Str({r})\n     -> cloud.account.id: Str({a})\n"
+            f"     -> cloud.availability_zone: Str({az})\n"
+            f"     -> aws.ecs.cluster.arn: Str(arn:aws:ecs:{r}:{a}:cluster/{cl})\n"
+            f"     -> aws.ecs.task.arn: Str(arn:aws:ecs:{r}:{a}:task/{cl}/{task})\n"
+            f"     -> aws.ecs.task.family: Str({fam})\n     -> aws.ecs.task.revision: Str({g.r.randint(2, 90)})\n"
+            "     -> aws.ecs.launchtype: Str(fargate)\n"
+            f"     -> aws.log.group.names: Str(/ecs/{fam})\n"
+            f"     -> aws.log.stream.names: Str(ecs/app/{task})\n"
+            f"     -> service.name: Str({svc})\n"
+            "ScopeMetrics #0\nScopeMetrics SchemaURL: \n"
+            "InstrumentationScope go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp 0.49.0\n"
+            "Metric #0\nDescriptor:\n     -> Name: http.server.request.duration\n"
+            "     -> Description: Duration of HTTP server requests.\n     -> Unit: s\n     -> DataType: Histogram\n")
+    return text, [a, cl, task, fam, svc], ["cloud.platform: Str(aws_ecs)", "http.server.request.duration",
+                                           "aws.ecs.launchtype: Str(fargate)", f"cloud.availability_zone: Str({az})"]
+
+
+def _v15_syslog(g: Gen):
+    o = [g.r.randint(0, 254), g.r.randint(0, 254)]
+    ip = f"10.{o[0]}.{o[1]}.{g.r.randint(10, 250)}"
+    gw = f"10.{o[0]}.{o[1]}.1"
+    h, ip2, iid, b = _v15_ipname(ip), _v15_ip10(g), g.iid(), g.bucket()
+    p = g.person()
+    text = (f"May 14 10:11:02 {h} dhclient[812]: DHCPACK of {ip} from {gw}\n"
+            f"May 14 10:11:02 {h} dhclient[812]: bound to {ip} -- renewal in 1632 seconds.\n"
+            f"May 14 10:11:40 {h} sshd[20931]: Accepted publickey for ec2-user from {ip2} port 51822 ssh2: "
+            f"RSA SHA256:{g.alnum(43, _B64)}\n"
+            f"May 14 10:11:40 {h} sshd[20931]: pam_unix(sshd:session): session opened for user ec2-user(uid=1000) by (uid=0)\n"
+            f"May 14 10:12:05 {h} amazon-ssm-agent[1290]: 2024-05-14 10:12:05 INFO [ssm-session-worker] "
+            f"[{p}-{_v15_hex(g, 17)}] Session worker started for instance {iid}\n"
+            f"May 14 10:13:01 {h} CRON[21044]: (root) CMD (/usr/local/bin/backup.sh s3://{b}/nightly/ >/dev/null 2>&1)\n"
+            f"May 14 10:13:09 {h} systemd[1]: Started amazon-cloudwatch-agent.service - Amazon CloudWatch Agent.\n")
+    return text, [h, ip, gw, ip2, iid, b], ["Accepted publickey for ec2-user", "amazon-cloudwatch-agent.service",
+                                            "pam_unix(sshd:session)"]
+
+
+def _v15_journald(g: Gen):
+    r, a, b, role, iid, q = g.region(), g.account(), g.bucket(), _v15_role(g), g.iid(), _v15_lname(g)
+    ip = _v15_ip10(g)
+    host = _v15_pdns(ip, r)
+    unit = g.pick(["ingest-uploader", "batch-shipper", "edge-sync"])
+    t = g.r.randint(1715600000, 1715700000) * 1000000
+    n = g.r.randint(1000, 9999)
+
+    def rec(k, u, m):
+        return json.dumps({"t": str(t + k * 1312345), "h": host, "u": u, "m": m}, separators=(",", ":"))
+    text = (f"$ journalctl -u {unit}.service -o json --since \"10 min ago\" | jq -c "
+            "'{t:.__REALTIME_TIMESTAMP,h:._HOSTNAME,u:._SYSTEMD_UNIT,m:.MESSAGE}'\n"
+            + rec(0, f"{unit}.service", f"uploading batch {n} to s3://{b}/incoming/2024/05/14/ (412 records)") + "\n"
+            + rec(1, f"{unit}.service", "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling "
+                  f"the PutObject operation: User: arn:aws:sts::{a}:assumed-role/{role}/{iid} is not authorized to "
+                  f"perform: s3:PutObject on resource: \"arn:aws:s3:::{b}/incoming/2024/05/14/batch-{n}.json.gz\" "
+                  "with an explicit deny in a service control policy") + "\n"
+            + rec(2, f"{unit}.service", f"falling back to queue https://sqs.{r}.amazonaws.com/{a}/{q}") + "\n"
+            + rec(3, "init.scope", f"{unit}.service: Main process exited, code=exited, status=1/FAILURE") + "\n")
+    return text, [_v15_ipname(ip), b, a, role, iid, q], [
+        "status=1/FAILURE", "with an explicit deny in a service control policy", "__REALTIME_TIMESTAMP"]
+
+
+# code: boto3, TypeScript SDK v3, Go SDK v2, Java SDK v2 / KCL, .NET, Ruby on Rails, Laravel .env, Kotlin SDK, a deploy
+# script, AWS Tools for PowerShell, Athena / Redshift SQL
+def _v15_boto3_partner(g: Gen):
+    r, a, a2, role = g.region(), g.account(), g.account(), _v15_role(g)
+    ext, q, topic = g.alnum(32, _B64[:62]), _v15_lname(g), _v15_lname(g)
+    text = ("import boto3\n\n"
+            f"ROLE_ARN = \"arn:aws:iam::{a}:role/{role}\"\nEXTERNAL_ID = \"{ext}\"\n"
+            f"QUEUE_URL = \"https://sqs.{r}.amazonaws.com/{a2}/{q}.fifo\"\n"
+            f"TOPIC_ARN = \"arn:aws:sns:{r}:{a2}:{topic}.fifo\"\n\n\n"
+            "def partner_session() -> boto3.Session:\n    creds = boto3.client(\"sts\").assume_role(\n"
+            "        RoleArn=ROLE_ARN, RoleSessionName=\"relay\", ExternalId=EXTERNAL_ID, DurationSeconds=3600,\n"
+            "    )[\"Credentials\"]\n    return boto3.Session(\n"
+            "        aws_access_key_id=creds[\"AccessKeyId\"],\n        aws_secret_access_key=creds[\"SecretAccessKey\"],\n"
+            f"        aws_session_token=creds[\"SessionToken\"],\n        region_name=\"{r}\",\n    )\n\n\n"
+            "def drain(batch: int = 10) -> None:\n    s = partner_session()\n"
+            "    sqs, sns = s.client(\"sqs\"), s.client(\"sns\")\n"
+            "    while msgs := sqs.receive_message(QueueUrl=QUEUE_URL, MaxNumberOfMessages=batch, WaitTimeSeconds=20).get(\"Messages\", []):\n"
+            "        for m in msgs:\n"
+            "            sns.publish(TopicArn=TOPIC_ARN, Message=m[\"Body\"], MessageGroupId=\"orders\")\n"
+            "            sqs.delete_message(QueueUrl=QUEUE_URL, ReceiptHandle=m[\"ReceiptHandle\"])\n")
+    return text, [a, role, ext, a2, q, topic], ["MaxNumberOfMessages", "aws_session_token", "WaitTimeSeconds=20"]
+
+
+def _v15_ts_sdk(g: Gen):
+    r, a, tbl = g.region(), g.account(), g.name("Camel")
+    sname, suf = _v15_lname(g) + "/partner-api", g.alnum(6, _B64[:62])
+    text = ("import { DynamoDBClient } from \"@aws-sdk/client-dynamodb\";\n"
+            "import { DynamoDBDocumentClient, QueryCommand } from \"@aws-sdk/lib-dynamodb\";\n"
+            "import { SecretsManagerClient, GetSecretValueCommand } from \"@aws-sdk/client-secrets-manager\";\n\n"
+            f"const REGION = process.env.AWS_REGION ?? \"{r}\";\n"
+            f"const TABLE = \"{tbl}\";\n"
+            f"const SECRET_ARN = \"arn:aws:secretsmanager:{r}:{a}:secret:{sname}-{suf}\";\n\n"
+            "const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION }));\n"
+            "const sm = new SecretsManagerClient({ region: REGION });\n\n"
+            "export async function ordersFor(customerId: string) {\n"
+            "  const { SecretString } = await sm.send(new GetSecretValueCommand({ SecretId: SECRET_ARN }));\n"
+            "  const { apiKey } = JSON.parse(SecretString!);\n"
+            "  const out = await ddb.send(new QueryCommand({\n    TableName: TABLE,\n    IndexName: \"customerId-index\",\n"
+            "    KeyConditionExpression: \"customerId = :c\",\n    ExpressionAttributeValues: { \":c\": customerId },\n  }));\n"
+            "  return { items: out.Items ?? [], apiKey };\n}\n\n"
+            "// ResourceNotFoundException: Requested resource not found\n"
+            "//     at throwDefaultError (node_modules/@smithy/smithy-client/dist-cjs/index.js:838:20)\n")
+    return text, [tbl, a, f"{sname}-{suf}"], ["@aws-sdk/client-secrets-manager", "GetSecretValueCommand",
+                                              "KeyConditionExpression"]
+
+
+def _v15_go_sdk(g: Gen):
+    r, a, b, kid = g.region(), g.account(), g.bucket(), _v15_uuid(g)
+    k, sig = g.akid(), _v15_hex(g, 64)
+    text = ("package upload\n\nimport (\n\t\"context\"\n\t\"io\"\n\t\"time\"\n\n"
+            "\t\"github.com/aws/aws-sdk-go-v2/aws\"\n\t\"github.com/aws/aws-sdk-go-v2/config\"\n"
+            "\t\"github.com/aws/aws-sdk-go-v2/service/s3\"\n\t\"github.com/aws/aws-sdk-go-v2/service/s3/types\"\n)\n\n"
+            f"const (\n\tbucket   = \"{b}\"\n\tkmsKeyID = \"arn:aws:kms:{r}:{a}:key/{kid}\"\n)\n\n"
+            "func PutAndPresign(ctx context.Context, key string, body io.Reader) (string, error) {\n"
+            f"\tcfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(\"{r}\"))\n"
+            "\tif err != nil {\n\t\treturn \"\", err\n\t}\n\tclient := s3.NewFromConfig(cfg)\n"
+            "\tif _, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: body,\n"
+            "\t\tServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(kmsKeyID)}); err != nil {\n"
+            "\t\treturn \"\", err\n\t}\n"
+            "\treq, err := s3.NewPresignClient(client).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket),\n"
+            "\t\tKey: aws.String(key)}, s3.WithPresignExpires(15*time.Minute))\n"
+            "\tif err != nil {\n\t\treturn \"\", err\n\t}\n\treturn req.URL, nil\n}\n\n"
+            "// $ go run ./cmd/presign reports/q2.csv\n"
+            f"// https://{b}.s3.{r}.amazonaws.com/reports/q2.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            f"&X-Amz-Credential={k}%2F20240514%2F{r}%2Fs3%2Faws4_request&X-Amz-Date=20240514T101213Z"
+            f"&X-Amz-Expires=900&X-Amz-SignedHeaders=host&x-id=GetObject&X-Amz-Signature={sig}\n")
+    return text, [b, a, kid, k, sig], ["github.com/aws/aws-sdk-go-v2/config", "types.ServerSideEncryptionAwsKms",
+                                       "X-Amz-Algorithm=AWS4-HMAC-SHA256"]
+
+
+def _v15_java_kcl(g: Gen):
+    r, a, stream, cons = g.region(), g.account(), _v15_lname(g), _v15_lname(g) + "-efo"
+    app, req = g.name("Camel") + "Consumer", _v15_uuid(g)
+    ts = g.r.randint(1700000000, 1716000000)
+    text = (f"package com.{g.pick(_PREFIX)}.ingest;\n\n"
+            "import software.amazon.awssdk.regions.Region;\n"
+            "import software.amazon.awssdk.services.kinesis.KinesisAsyncClient;\n"
+            "import software.amazon.kinesis.common.ConfigsBuilder;\nimport software.amazon.kinesis.common.StreamIdentifier;\n\n"
+            "public final class StreamConsumer {\n"
+            f"    private static final String STREAM_ARN = \"arn:aws:kinesis:{r}:{a}:stream/{stream}\";\n"
+            f"    private static final String CONSUMER_ARN = STREAM_ARN + \"/consumer/{cons}:{ts}\";\n"
+            f"    private static final String APP_NAME = \"{app}\"; // also the KCL lease table in DynamoDB\n\n"
+            "    public static void main(String[] args) {\n"
+            f"        Region region = Region.of(\"{r}\");\n"
+            "        KinesisAsyncClient kinesis = KinesisAsyncClient.builder().region(region).build();\n"
+            "        ConfigsBuilder configs = new ConfigsBuilder(StreamIdentifier.multiStreamInstance(STREAM_ARN + \":\" + CREATED),\n"
+            "                APP_NAME, kinesis, dynamo, cloudWatch, workerId(), RecordProcessor::new);\n"
+            "        new Scheduler(configs.checkpointConfig(), configs.coordinatorConfig(), /* ... */).run();\n    }\n}\n\n"
+            "Exception in thread \"main\" java.util.concurrent.CompletionException: "
+            f"software.amazon.awssdk.services.kinesis.model.ResourceInUseException: Consumer {cons} under stream {stream} "
+            f"is in CREATING state (Service: Kinesis, Status Code: 400, Request ID: {req})\n"
+            "\tat java.base/java.util.concurrent.CompletableFuture.encodeRelay(CompletableFuture.java:368)\n")
+    return text, [a, stream, cons, app], ["software.amazon.awssdk.services.kinesis.KinesisAsyncClient",
+                                          "ResourceInUseException", req, "Status Code: 400"]
+
+
+def _v15_dotnet(g: Gen):
+    r, a, q = g.region(), g.account(), _v15_lname(g)
+    pool, client, csec = f"{r}_{g.alnum(9, _B64[:62])}", g.alnum(26), g.alnum(52)
+    text = ("// appsettings.Production.json\n{\n"
+            f"  \"AWS\": {{ \"Profile\": \"default\", \"Region\": \"{r}\" }},\n"
+            f"  \"Queues\": {{ \"Orders\": \"https://sqs.{r}.amazonaws.com/{a}/{q}\" }},\n"
+            f"  \"Cognito\": {{\n    \"UserPoolId\": \"{pool}\",\n    \"ClientId\": \"{client}\",\n"
+            f"    \"ClientSecret\": \"{csec}\"\n  }}\n}}\n\n"
+            "// OrdersWorker.cs\nusing Amazon.SQS;\nusing Amazon.SQS.Model;\n\n"
+            "public class OrdersWorker(IAmazonSQS sqs, IConfiguration cfg, ILogger<OrdersWorker> log) : BackgroundService\n{\n"
+            "    protected override async Task ExecuteAsync(CancellationToken ct)\n    {\n"
+            "        var url = cfg[\"Queues:Orders\"];\n"
+            "        var resp = await sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, MaxNumberOfMessages = 10, WaitTimeSeconds = 20 }, ct);\n"
+            "        log.LogInformation(\"Got {Count} messages from {Url}\", resp.Messages.Count, url);\n    }\n}\n\n"
+            "fail: Microsoft.Extensions.Hosting.Internal.Host[9]\n"
+            f"      Amazon.SQS.AmazonSQSException: Access to the resource https://sqs.{r}.amazonaws.com/{a}/{q} is denied.\n")
+    return text, [a, q, pool, client, csec], ["Amazon.SQS.AmazonSQSException", "ReceiveMessageAsync", "Queues:Orders"]
+
+
+def _v15_rails(g: Gen):
+    r, a, b, b2 = g.region(), g.account(), g.bucket(), g.bucket()
+    k, s, alias, user, kid = g.akid(), g.secret(), _v15_lname(g), g.name("pms") + "-ci", _v15_uuid(g)
+    text = ("# config/storage.yml\namazon:\n  service: S3\n"
+            "  access_key_id: <%= ENV[\"AWS_ACCESS_KEY_ID\"] %>\n  secret_access_key: <%= ENV[\"AWS_SECRET_ACCESS_KEY\"] %>\n"
+            f"  region: {r}\n  bucket: {b}\n\n"
+            f"# .env.production (committed by mistake in 4f1c2e0)\nAWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={s}\n\n"
+            "# lib/tasks/export.rake\nrequire \"aws-sdk-s3\"\n\ntask export: :environment do\n"
+            f"  s3 = Aws::S3::Client.new(region: \"{r}\")\n"
+            f"  s3.put_object(bucket: \"{b2}\", key: \"exports/#{{Date.today}}.csv\", body: Report.to_csv,\n"
+            f"                server_side_encryption: \"aws:kms\", ssekms_key_id: \"alias/{alias}\")\nend\n\n"
+            "$ bin/rails export\nrails aborted!\n"
+            f"Aws::S3::Errors::AccessDenied: User: arn:aws:iam::{a}:user/{user} is not authorized to perform: "
+            f"kms:GenerateDataKey on resource: arn:aws:kms:{r}:{a}:key/{kid} because no identity-based policy allows "
+            "the kms:GenerateDataKey action\n/app/lib/tasks/export.rake:5:in `block in <main>'\n")
+    return text, [b, k, s, b2, alias, a, user, kid], ["Aws::S3::Errors::AccessDenied", "require \"aws-sdk-s3\"",
+                                                      "kms:GenerateDataKey"]
+
+
+def _v15_laravel_env(g: Gen):
+    r, a, dom = g.region(), g.account(), _v15_dom(g)
+    cl, cid, dbn, dbu, pw = _v15_lname(g), g.alnum(12), g.pick(_MIDDLE), g.pick(_MIDDLE) + "_app", _v15_pw(g, 24)
+    q, k, s, b, cf = _v15_lname(g), g.akid(), g.secret(), g.bucket(), "d" + g.alnum(13)
+    text = (f"APP_NAME=\"{g.pick(_PREFIX).capitalize()} Shop\"\nAPP_ENV=production\nAPP_DEBUG=false\nAPP_URL=https://shop.{dom}\n\n"
+            f"DB_CONNECTION=mysql\nDB_HOST={cl}.cluster-{cid}.{r}.rds.amazonaws.com\nDB_PORT=3306\n"
+            f"DB_DATABASE={dbn}\nDB_USERNAME={dbu}\nDB_PASSWORD={pw}\n\n"
+            f"QUEUE_CONNECTION=sqs\nSQS_PREFIX=https://sqs.{r}.amazonaws.com/{a}\nSQS_QUEUE={q}\n\n"
+            f"FILESYSTEM_DISK=s3\nAWS_ACCESS_KEY_ID={k}\nAWS_SECRET_ACCESS_KEY={s}\nAWS_DEFAULT_REGION={r}\n"
+            f"AWS_BUCKET={b}\nAWS_URL=https://{cf}.cloudfront.net\nAWS_USE_PATH_STYLE_ENDPOINT=false\n\n"
+            f"MAIL_MAILER=ses\nMAIL_FROM_ADDRESS=\"no-reply@{dom}\"\n")
+    return text, [dom, cl, cid, dbu, pw, a, q, k, s, b, cf], [
+        "QUEUE_CONNECTION=sqs", "FILESYSTEM_DISK=s3", "MAIL_MAILER=ses", "AWS_USE_PATH_STYLE_ENDPOINT=false"]
+
+
+def _v15_kotlin(g: Gen):
+    r, a, bus, dom = g.region(), g.account(), _v15_lname(g) + "-bus", _v15_dom(g)
+    cs = _v15_lname(g) + "-transactional"
+    text = ("import aws.sdk.kotlin.services.eventbridge.EventBridgeClient\n"
+            "import aws.sdk.kotlin.services.eventbridge.model.PutEventsRequest\n"
+            "import aws.sdk.kotlin.services.eventbridge.model.PutEventsRequestEntry\n\n"
+            f"private const val BUS_ARN = \"arn:aws:events:{r}:{a}:event-bus/{bus}\"\n"
+            f"private const val FROM = \"billing@{dom}\"\nprivate const val CONFIG_SET = \"{cs}\"\n\n"
+            "suspend fun publishInvoice(id: String, total: Long) {\n"
+            f"    EventBridgeClient {{ region = \"{r}\" }}.use {{ eb ->\n"
+            "        val resp = eb.putEvents(PutEventsRequest {\n            entries = listOf(PutEventsRequestEntry {\n"
+            "                eventBusName = BUS_ARN\n                source = \"billing.invoices\"\n"
+            "                detailType = \"InvoiceIssued\"\n"
+            "                detail = \"\"\"{\"invoiceId\":\"$id\",\"total\":$total}\"\"\"\n            })\n        })\n"
+            "        check(resp.failedEntryCount == 0) { \"PutEvents failed: ${resp.entries}\" }\n    }\n}\n\n"
+            "Exception in thread \"main\" java.lang.IllegalStateException: PutEvents failed: [PutEventsResultEntry("
+            "errorCode=NotAuthorizedForSourceException, errorMessage=Not authorized for the source., eventId=null)]\n")
+    return text, [a, bus, dom, cs], ["aws.sdk.kotlin.services.eventbridge.EventBridgeClient",
+                                     "NotAuthorizedForSourceException", "failedEntryCount"]
+
+
+def _v15_deploy_sh(g: Gen):
+    r, a, repo, cl = g.region(), g.account(), _v15_lname(g), _v15_lname(g)
+    svc, b, did = _v15_lname(g), g.bucket(), "E" + g.alnum(13, _V15_UPPER)
+    inv = "I" + g.alnum(25, _V15_UPPER)
+    text = ("#!/usr/bin/env bash\nset -euo pipefail\n"
+            f"ACCOUNT={a}\nREGION={r}\nREPO=\"$ACCOUNT.dkr.ecr.$REGION.amazonaws.com/{repo}\"\n"
+            f"CLUSTER={cl}\nSERVICE={svc}\nSITE_BUCKET={b}\nDIST_ID={did}\n\n"
+            "aws ecr get-login-password --region \"$REGION\" | docker login --username AWS --password-stdin \"$ACCOUNT.dkr.ecr.$REGION.amazonaws.com\"\n"
+            "docker build -t \"$REPO:$GIT_SHA\" . && docker push \"$REPO:$GIT_SHA\"\n"
+            "aws ecs update-service --cluster \"$CLUSTER\" --service \"$SERVICE\" --force-new-deployment --query 'service.deployments[0].id' --output text\n"
+            "aws s3 sync ./web/dist \"s3://$SITE_BUCKET/\" --delete --cache-control max-age=31536000\n"
+            "aws cloudfront create-invalidation --distribution-id \"$DIST_ID\" --paths '/index.html' '/config.json'\n\n"
+            "# CI log (bash -x)\n"
+            f"+ aws ecs update-service --cluster {cl} --service {svc} --force-new-deployment --query 'service.deployments[0].id' --output text\n"
+            f"ecs-svc/{g.r.randint(10 ** 18, 10 ** 19 - 1)}\n"
+            f"+ aws s3 sync ./web/dist s3://{b}/ --delete --cache-control max-age=31536000\n"
+            f"upload: web/dist/index.html to s3://{b}/index.html\n"
+            f"+ aws cloudfront create-invalidation --distribution-id {did} --paths /index.html /config.json\n"
+            f"{{\n    \"Location\": \"https://cloudfront.amazonaws.com/2020-05-31/distribution/{did}/invalidation/{inv}\",\n"
+            f"    \"Invalidation\": {{\n        \"Id\": \"{inv}\",\n        \"Status\": \"InProgress\"\n    }}\n}}\n")
+    return text, [a, repo, cl, svc, b, did], ["get-login-password", "--force-new-deployment", "--password-stdin",
+                                              '"Status": "InProgress"']
+
+
+def _v15_powershell(g: Gen):
+    r, k, s = g.region(), g.akid(), g.secret()
+    tag, i1, i2, ip1, ip2 = g.name("pms"), g.iid(), g.iid(), _v15_ip10(g), _v15_ip10(g)
+    b, host, kid = g.bucket(), "SQL-" + g.pick(_PREFIX).upper() + "-0" + str(g.r.randint(1, 9)), _v15_uuid(g)
+    text = (f"PS C:\\> Set-AWSCredential -AccessKey {k} -SecretKey {s} -StoreAs dba\n"
+            f"PS C:\\> Set-DefaultAWSRegion -Region {r}\n"
+            f"PS C:\\> (Get-EC2Instance -ProfileName dba -Filter @{{Name=\"tag:Name\";Values=\"{tag}*\"}}).Instances | "
+            "Select-Object InstanceId, InstanceType, PrivateIpAddress, @{n='State';e={$_.State.Name}}\n\n"
+            f"{'InstanceId':<20}{'InstanceType':<13}{'PrivateIpAddress':<17}State\n"
+            f"{'----------':<20}{'------------':<13}{'----------------':<17}-----\n"
+            f"{i1:<20}{'m5.xlarge':<13}{ip1:<17}running\n{i2:<20}{'m5.xlarge':<13}{ip2:<17}stopped\n\n"
+            f"PS C:\\> Write-S3Object -BucketName {b} -Key \"backups/{host}/full.bak\" -File D:\\Backups\\full.bak "
+            f"-ServerSideEncryption aws:kms -ServerSideEncryptionKeyManagementServiceKeyId {kid} -ProfileName dba\n"
+            "Write-S3Object : Access Denied\nAt line:1 char:1\n"
+            f"+ Write-S3Object -BucketName {b} -Key \"backups/{host}/full.bak\" ...\n"
+            "    + CategoryInfo          : InvalidOperation: (Amazon.PowerShe...eS3ObjectCmdlet:WriteS3ObjectCmdlet) "
+            "[Write-S3Object], InvalidOperationException\n"
+            "    + FullyQualifiedErrorId : Amazon.S3.AmazonS3Exception,Amazon.PowerShell.Cmdlets.S3.WriteS3ObjectCmdlet\n")
+    return text, [k, s, tag, i1, i2, ip1, ip2, b, host, kid], ["Set-DefaultAWSRegion", "Amazon.S3.AmazonS3Exception",
+                                                                "m5.xlarge"]
+
+
+def _v15_sql(g: Gen):
+    r, a, wg, resb = g.region(), g.account(), _v15_lname(g), g.bucket()
+    gdb, logb, b, b2 = g.name("p_m_s"), g.bucket(), g.bucket(), g.bucket()
+    role, kid = _v15_role(g), _v15_uuid(g)
+    loc = f"s3://{logb}/AWSLogs/{a}/elasticloadbalancing/{r}/"
+    text = (f"-- Athena, workgroup {wg} (results in s3://{resb}/athena/)\n"
+            f"CREATE EXTERNAL TABLE IF NOT EXISTS {gdb}.alb_logs (\n"
+            "  type string, time string, elb string, client_ip string, client_port int, target_ip string,\n"
+            "  request_verb string, request_url string, user_agent string, target_group_arn string, trace_id string\n)\n"
+            "PARTITIONED BY (day string)\nROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.RegexSerDe'\n"
+            "WITH SERDEPROPERTIES ('serialization.format' = '1', 'input.regex' = '([^ ]*) ([^ ]*) ([^ ]*) ...')\n"
+            f"LOCATION '{loc}'\n"
+            "TBLPROPERTIES ('projection.enabled' = 'true', 'projection.day.type' = 'date',\n"
+            "  'projection.day.range' = '2024/01/01,NOW', 'projection.day.format' = 'yyyy/MM/dd',\n"
+            f"  'storage.location.template' = '{loc}${{day}}');\n\n"
+            "-- Redshift\nCOPY analytics.orders\n"
+            f"FROM 's3://{b}/exports/orders/2024-05-14/'\nIAM_ROLE 'arn:aws:iam::{a}:role/{role}'\nFORMAT AS PARQUET;\n\n"
+            "UNLOAD ('SELECT * FROM analytics.orders WHERE order_date = ''2024-05-14''')\n"
+            f"TO 's3://{b2}/unload/orders_'\nIAM_ROLE 'arn:aws:iam::{a}:role/{role}'\n"
+            f"KMS_KEY_ID '{kid}' ENCRYPTED\nFORMAT AS PARQUET;\n")
+    return text, [wg, resb, gdb, logb, a, b, b2, role, kid], [
+        "org.apache.hadoop.hive.serde2.RegexSerDe", "FORMAT AS PARQUET", "'projection.enabled' = 'true'"]
+
+
+# human text: a Chinese ticket, a Portuguese PR description, a Korean Slack thread, an English postmortem
+def _v15_zh_ticket(g: Gen):
+    r, a1, a2, b = g.region(), g.account(), g.account(), g.bucket()
+    emr, role, kid = "j-" + g.alnum(13, _V15_UPPER), _v15_role(g), _v15_uuid(g)
+    alias, vpce = _v15_lname(g), g.hexid("vpce")
+    p1, p2 = g.r.sample(_PEOPLE, 2)
+    text = ("【故障单】跨账号读取 S3 报 AccessDenied\n"
+            f"提交人：{p1}　优先级：P2　所属系统：数据平台　区域：{r}\n\n"
+            "现象：\n"
+            f"生产账号 {a1} 的 EMR 集群 {emr} 读取数仓账号 {a2} 的存储桶 {b} 时报错：\n\n"
+            "  com.amazonaws.services.s3.model.AmazonS3Exception: Access Denied (Service: Amazon S3; Status Code: 403; "
+            f"Error Code: AccessDenied; Request ID: {g.alnum(16, '0123456789ABCDEF')}; "
+            f"S3 Extended Request ID: {g.alnum(76, _B64)}=; Proxy: null)\n\n"
+            "已排查：\n"
+            f"1. 桶策略已授权角色 arn:aws:iam::{a1}:role/{role}；\n"
+            f"2. 对象使用 KMS 密钥 {kid}（别名 alias/{alias}）加密，密钥策略里没有上述角色；\n"
+            f"3. VPC 终端节点 {vpce} 的策略允许 s3:GetObject。\n\n"
+            f"下一步：在 {a2} 中给密钥 {kid} 的密钥策略加上 kms:Decrypt，由 {p2} 负责，今天 18:00 前完成。\n")
+    return text, [a1, a2, b, emr, role, kid, alias, vpce], ["AmazonS3Exception", "Status Code: 403", "kms:Decrypt"]
+
+
+def _v15_pt_pr(g: Gen):
+    r, a, cl, cid = g.region(), g.account(), _v15_lname(g), g.alnum(12)
+    u, suf, old = _v15_uuid(g), g.alnum(6, _B64[:62]), _v15_lname(g)
+    b, exp, sg = g.bucket(), _v15_lname(g) + "-export", g.hexid("sg")
+    cidr = f"10.{g.r.randint(0, 254)}.{g.r.randint(0, 254)}.0/24"
+    dbn, user = g.pick(_MIDDLE), g.pick(_MIDDLE) + "_app"
+    w = f"{cl}.cluster-{cid}.{r}.rds.amazonaws.com"
+    text = ("## Migração do banco de pedidos para Aurora PostgreSQL Serverless v2\n\n### O que muda\n"
+            f"- Novo cluster `{cl}` (engine `aurora-postgresql` 15.4, classe `db.serverless`, 0.5–16 ACUs) na conta `{a}`, região `{r}`.\n"
+            f"- Endpoint de escrita: `{w}`; leitura: `{cl}.cluster-ro-{cid}.{r}.rds.amazonaws.com`.\n"
+            f"- A senha master fica no Secrets Manager (`arn:aws:secretsmanager:{r}:{a}:secret:rds!cluster-{u}-{suf}`), gerenciada pelo RDS.\n"
+            f"- Snapshot final do RDS antigo `{old}` exportado para o bucket `{b}` (tarefa `{exp}`).\n"
+            f"- O security group `{sg}` passa a aceitar 5432 apenas da subnet privada {cidr}.\n\n"
+            "### Como testar\n```bash\n"
+            f"psql \"host={w} dbname={dbn} user={user} sslmode=verify-full sslrootcert=global-bundle.pem\"\n```\n\n"
+            "### Checklist\n- [x] `terraform plan` sem destroy\n- [ ] Janela de manutenção combinada com o time de pagamentos\n")
+    return text, [cl, cid, a, u, old, b, exp, sg, cidr, user], ["aurora-postgresql", "db.serverless", "sslmode=verify-full"]
+
+
+def _v15_ko_slack(g: Gen):
+    a, rg, cid, fn = g.account(), _v15_lname(g), g.alnum(6), _v15_lname(g)
+    alarm = f"{rg}-cpu-high"
+    p1, p2, p3 = g.r.sample(_PEOPLE, 3)
+    text = ("#인프라-알림\n"
+            f"AWS Chatbot  오전 9:12\n:rotating_light: ALARM: \"{alarm}\" in Asia Pacific (Seoul)\n"
+            "EngineCPUUtilization > 90 for 3 datapoints within 3 minutes\n\n"
+            f"{p1}  오전 9:14\n방금 알람 왔어요. 엔드포인트는 master.{rg}.{cid}.apn2.cache.amazonaws.com:6379 입니다.\n"
+            f"{p2}  오전 9:16\n`aws elasticache describe-replication-groups --replication-group-id {rg} --region ap-northeast-2` "
+            f"보니까 노드 3개 중 {rg}-002 가 failover 중이에요. 계정은 {a} 맞죠?\n"
+            f"{p1}  오전 9:17\n네 맞아요. 배치 Lambda {fn} 가 KEYS * 를 돌린 것 같아요. 로그 그룹 /aws/lambda/{fn} 에서 확인했습니다.\n"
+            f"{p3}  오전 9:20\n일단 동시성을 0 으로 내렸습니다:\n"
+            f"`aws lambda put-function-concurrency --function-name {fn} --reserved-concurrent-executions 0`\n")
+    return text, [alarm, rg, cid, a, fn], ["Asia Pacific (Seoul)", "--reserved-concurrent-executions 0", "KEYS *",
+                                           "EngineCPUUtilization"]
+
+
+def _v15_en_postmortem(g: Gen):
+    r, a, alb, albid = g.region(), g.account(), _v15_lname(g), _v15_hex(g, 16)
+    tg, asg, lt, dom = _v15_lname(g) + "-tg", _v15_lname(g) + "-asg", g.hexid("lt"), _v15_dom(g)
+    svc, alarm, iid, ip, b = g.name("ms"), _v15_lname(g) + "-5xx", g.iid(), _v15_ip10(g), g.bucket()
+    p1, p2 = g.r.sample(_PEOPLE, 2)
+    text = (f"# Postmortem: checkout 5xx spike, 2024-05-{g.r.randint(10, 28)}\n\n"
+            f"**Severity:** SEV-2 · **Duration:** 47 min · **Author:** {p1}\n\n## Summary\n"
+            f"At 14:02 UTC the ALB `{alb}` (arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/app/{alb}/{albid}) started "
+            f"returning 502s for checkout.{dom}. Target group `{tg}` had 0 healthy targets after `{asg}` replaced every "
+            f"instance during an instance refresh to launch template `{lt}` v42, whose user data reads the SSM parameter "
+            f"`/prod/{svc}/db_url`, which had been deleted the day before.\n\n"
+            "## Timeline (UTC)\n| Time | Event |\n|---|---|\n"
+            f"| 13:58 | Instance refresh {_v15_uuid(g)} starts on `{asg}` (MinHealthyPercentage 90) |\n"
+            f"| 14:02 | HealthyHostCount on `{tg}` drops to 0; `{alarm}` pages on-call |\n"
+            f"| 14:19 | {p2} finds `ParameterNotFound` in /var/log/cloud-init-output.log on {iid} ({ip}) |\n"
+            f"| 14:41 | Parameter restored from the backup in s3://{b}/ssm/; refresh cancelled and rolled back |\n"
+            "| 14:49 | Error rate back to baseline |\n\n"
+            "## Action items\n- [ ] Preflight `aws ssm get-parameter` in the launch template before the app starts\n"
+            "- [ ] Alarm on SSM parameter deletion via EventBridge (DeleteParameter in CloudTrail)\n")
+    return text, [alb, a, albid, tg, asg, lt, dom, svc, alarm, iid, ip, b], [
+        "ParameterNotFound", "HealthyHostCount", "MinHealthyPercentage", "SEV-2"]
+
+
+VARIANTS_15: list[Template] = [
+    # services as CLI / JSON output: App Runner, Lightsail table, MemoryDB with redis-cli, DocumentDB with mongosh,
+    # Neptune bulk loader and gremlin, MSK brokers and client.properties, Amazon MQ, OpenSearch Serverless (#0-#7)
+    _v15_apprunner, _v15_lightsail, _v15_memorydb, _v15_docdb, _v15_neptune, _v15_msk, _v15_amazonmq, _v15_aoss,
+    # QuickSight data source and users, DataBrew job run, EMR Serverless, SageMaker endpoint error and config,
+    # SageMaker notebook, Bedrock agent and knowledge base, IoT Core certificate and thing, Cognito Amplify config
+    # (#8-#15)
+    _v15_quicksight, _v15_databrew, _v15_emr_serverless, _v15_sagemaker_endpoint, _v15_sagemaker_notebook,
+    _v15_bedrock, _v15_iot, _v15_cognito,
+    # Global Accelerator, Route 53 Resolver (Italian runbook), Network Firewall alert log, CloudHSM, Control Tower
+    # (Linear ticket), IAM Identity Center config and sso-admin, Direct Connect (Japanese Slack), Directory Service
+    # (Spanish Jira), WorkSpaces (German email) (#16-#24)
+    _v15_global_accelerator, _v15_resolver_it, _v15_network_firewall, _v15_cloudhsm, _v15_control_tower,
+    _v15_identity_center, _v15_dx_ja, _v15_ds_es, _v15_workspaces_de,
+    # tools: Ansible aws_ec2 inventory, Pulumi outputs and URNs, CDK diff, Serverless Framework, SAM, Salt Cloud,
+    # Packer, Vault AWS engine (#25-#32)
+    _v15_ansible_inventory, _v15_pulumi, _v15_cdk_diff, _v15_serverless, _v15_sam, _v15_salt_cloud, _v15_packer,
+    _v15_vault,
+    # Consul / Nomad, Spinnaker pipeline and clouddriver log, Argo CD cluster secret, Helm values, Kustomize,
+    # Crossplane, Test Kitchen (#33-#39)
+    _v15_consul_nomad, _v15_spinnaker, _v15_argocd, _v15_helm_values, _v15_kustomize, _v15_crossplane, _v15_kitchen,
+    # logs: NLB TLS, CloudFront, S3 server access, RDS PostgreSQL, Lambda REPORT, X-Ray batch-get-traces, OTel debug
+    # exporter, syslog, journald JSON (#40-#48)
+    _v15_nlb_log, _v15_cloudfront_log, _v15_s3_access_log, _v15_rds_pg_log, _v15_lambda_report, _v15_xray, _v15_otel,
+    _v15_syslog, _v15_journald,
+    # code: boto3, TypeScript v3, Go v2 with a presigned URL, Java KCL, .NET, Rails, Laravel .env, Kotlin, a deploy
+    # script, PowerShell, Athena / Redshift SQL (#49-#59)
+    _v15_boto3_partner, _v15_ts_sdk, _v15_go_sdk, _v15_java_kcl, _v15_dotnet, _v15_rails, _v15_laravel_env,
+    _v15_kotlin, _v15_deploy_sh, _v15_powershell, _v15_sql,
+    # human text: Chinese ticket, Portuguese PR, Korean Slack, English postmortem (#60-#63)
+    _v15_zh_ticket, _v15_pt_pr, _v15_ko_slack, _v15_en_postmortem,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
                                        "variants-8": VARIANTS_8, "variants-9": VARIANTS_9,
                                        "variants-10": VARIANTS_10, "variants-11": VARIANTS_11,
                                        "variants-12": VARIANTS_12,
-                                       "variants-13": VARIANTS_13, "variants-14": VARIANTS_14}
+                                       "variants-13": VARIANTS_13, "variants-14": VARIANTS_14,
+                                       "variants-15": VARIANTS_15}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
