@@ -47,7 +47,8 @@ HOST_SERVICES = frozenset("""
     execute-api-fips awsapps secretsmanager kms logs monitoring sts iam ssm dynamodb kinesis firehose
     apigateway appsync-api appsync gr7 sk1 yl4 mq emr glue athena sagemaker elasticbeanstalk
     awsapprunner amplifyapp awsglobalaccelerator master replica efs fsx streams ssmmessages ec2messages
-""".split())
+    server transfer
+""".split())   # server transfer: a Transfer Family server's host (<server ID>.server.transfer.<region>...)
 
 
 _REGION_OR_ALNUM = re.compile(f"({REGION.pattern})|[A-Za-z0-9]")
