@@ -184,6 +184,8 @@ _TYPE_HEADERS = frozenset("resource resourcetype type service kind".split())
 _GENERIC_HEADERS = frozenset("id name identifier".split())
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
+# A UUID is an ID AWS generates per call or run (an SSM command's, a Batch job's), kept as under a label
+_UUID_CELL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
 
 
@@ -483,7 +485,7 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
         for i, (cs, ce) in enumerate(cells):
             value = text[cs:ce].strip()
             if (wanted is None or i in wanted) and value and _CELL.fullmatch(value) and SAFE.fullmatch(value) \
-                    and value.lower() not in _PLACEHOLDERS:
+                    and value.lower() not in _PLACEHOLDERS and not _UUID_CELL.fullmatch(value):
                 vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
                 out.append((vs, vs + len(value), kind))
     return out

@@ -47,7 +47,8 @@ HOST_SERVICES = frozenset("""
     execute-api-fips awsapps secretsmanager kms logs monitoring sts iam ssm dynamodb kinesis firehose
     apigateway appsync-api appsync gr7 sk1 yl4 mq emr glue athena sagemaker elasticbeanstalk
     awsapprunner amplifyapp awsglobalaccelerator master replica efs fsx streams ssmmessages ec2messages
-""".split())
+    server transfer
+""".split())   # server transfer: a Transfer Family server's host (<server ID>.server.transfer.<region>...)
 
 
 _REGION_OR_ALNUM = re.compile(f"({REGION.pattern})|[A-Za-z0-9]")
@@ -209,6 +210,9 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if service == "sts" and len(segments) == 3 and segments[0][1] == "assumed-role" \
             and _AWS_SESSION.fullmatch(segments[2][1]):
         segments[2] = (segments[2][0], segments[2][1], False)
+    if service in _RUN_UUID_TYPES and len(segments) == 2 and segments[0][1] == _RUN_UUID_TYPES[service] \
+            and _RUN_UUID.fullmatch(segments[1][1]):
+        segments[1] = (segments[1][0], segments[1][1], False)   # a Batch job's ID: one run's UUID, as a request ID
     if service == "bedrock":   # a foundation model's ID (and its :0 / :8k variant) in a system inference
         after_model = False    # profile's or a custom model's ARN is AWS's, as in a foundation-model ARN
         for n, (off, seg, _) in enumerate(segments):
@@ -274,6 +278,10 @@ _MODEL_VARIANT = re.compile(r"[0-9]{1,3}k?")
 _AWS_SESSION = re.compile(r"(?:AWS|Amazon)-?[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*|botocore-session-[0-9]{10}"
                           r"|aws-(?:go-sdk|sdk-js|sdk-java)-[0-9]{10,19}")
 _RESOURCE_TYPE = re.compile(r"[a-z][A-Za-z-]*")
+# Resource types whose ID is a UUID AWS generates for one run (arn:aws:batch:<region>:<account>:job/<uuid>): kept,
+# as a request ID and every UUID under a label are; the job's name, queue and definition are still masked.
+_RUN_UUID_TYPES = {"batch": "job"}
+_RUN_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _label_kind(label: str) -> str | None:
@@ -505,9 +513,11 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
 # held under a member named State that has a Name (EC2's InstanceState) holds an enum there
 # ("running"), and a Step Functions context object's "State": {"Name": "ChargeCard", "EnteredTime":
 # ..., "RetryCount": 0} names a state of the machine's definition, as its "StartAt" and "Next" do:
-# no resource of the account.
+# no resource of the account. So does the "name" of an execution history's "stateEnteredEventDetails" /
+# "stateExitedEventDetails" (get-execution-history: the state entered or left).
 _NAME_KEY = re.compile(r'[\\\x00]*"Name[\\\x00]*"')
-_STATE_OPEN = re.compile(r'"State[\\\x00]*"[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*\{')
+_STATE_OPEN = re.compile(r'"(?:State|state(?:Entered|Exited)EventDetails)[\\\x00]*"'
+                         r'[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*\{')
 _BRACES = re.compile(r"[{}]")
 _STATE_REACH = 400
 
@@ -516,12 +526,12 @@ def in_state_object(text: str, key_start: int) -> bool:
     """The key at ``key_start`` stands directly in an object that a ``"State"`` key opens (within
     ``_STATE_REACH`` characters before it): the braces between balance. Linear in the reach."""
     lo = max(0, key_start - _STATE_REACH)
-    at = text.rfind('"State', lo, key_start)
+    at = max(text.rfind('"State', lo, key_start), text.rfind('"state', lo, key_start))
     while at >= 0:
         opened = _STATE_OPEN.match(text, at)
         if opened is not None and opened.end() <= key_start:
             break
-        at = text.rfind('"State', lo, at)
+        at = max(text.rfind('"State', lo, at), text.rfind('"state', lo, at))
     else:
         return False
     depth = 0

@@ -121,6 +121,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             if not (kq and (_near_arn_key(text, label_start)
                             or _in_aws_object(text, label_start, label, objects, parents))):
                 return []  # a plain word is never in the vocabulary: no look-up
+            if label == "name" and splitters.in_state_object(text, label_start):
+                return []  # "stateEnteredEventDetails": {"name": "ChargeCard"}: a state's name
             generic = True
     elif form == "pair":  # name: S3_BUCKET / value: x, and {"name": "TABLE_NAME", "value": "x"}
         label, q, q2 = m.group("label", "q", "q2")
