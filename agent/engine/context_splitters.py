@@ -101,6 +101,23 @@ def account_bullets(text: str, m: re.Match, params: dict, kind: str) -> list[Par
     return [(a.start(), a.end(), "account") for a in _BULLET_ACCOUNT.finditer(text, start, end)]
 
 
+# A row of an account list under an accounts heading (a billing email's "Linked accounts on this
+# invoice:"): 12 digits, then two spaces or a tab and what the account is called.
+_ACCOUNT_ROW = re.compile(r"(?<![0-9A-Za-z])([0-9]{12})(?:[ \t]{2,}|\t)([A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def account_rows(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """Each row's account, and its name when that is name-shaped and no phrase ("Log Archive" stays)."""
+    start, end = m.span("value")
+    out: list[Part] = []
+    for r in _ACCOUNT_ROW.finditer(text, start, end):
+        out.append((r.start(1), r.end(1), "account"))
+        name = r.group(2)
+        if name and name_shaped(name) and not english_phrase(name) and not nothing_secret(name):
+            out.append((r.start(2), r.end(2), "name"))
+    return out
+
+
 # --- secret access keys: 40 characters of base64 ------------------------------------------------------
 def secret_key(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """A secret access key: 40 base64 characters with upper case, lower case and a digit or ``/+``
@@ -659,6 +676,6 @@ CONTEXT_SPLITTERS = {
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
     "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
-    "block_values": block_values,
+    "block_values": block_values, "account_rows": account_rows,
 }
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
