@@ -13284,6 +13284,1546 @@ VARIANTS_15: list[Template] = [
 ]
 
 
+
+# --- variants-16: a sixteenth held-out list (session 13), written by a helper that never read the engine, its packs or its vocabulary generator
+# Sixty-four templates from text the earlier lists do not hold: security and governance output (CloudTrail Lake SQL,
+# Config advanced queries, Access Analyzer, the IAM policy simulator, SCPs with conditions, GuardDuty, Inspector,
+# Macie, Firewall Manager, RAM, Prowler), cost and operations (Steampipe, Compute Optimizer, CUR rows, a Budgets
+# e-mail, Health, Incident Manager, Logs Insights, an alarm e-mail), services (EventBridge patterns, Step Functions
+# ASL, Lambda function URLs and layers, HTTP APIs, ECR scans, Service Catalog, Elastic Beanstalk), CI/CD (Copilot,
+# CodeArtifact, CodeBuild, CodePipeline, CodeDeploy, GitHub Actions OIDC, GitLab CI, Jenkinsfile, Makefile,
+# Dockerfile, Compose for ECS), IaC and Kubernetes (terraform show -json, Terragrunt, tfsec, checkov, cfn-lint /
+# cfn-guard, eksctl, kubectl describe node, aws-auth, Karpenter), config and data (nginx, Envoy, pandas / pyarrow,
+# dbt, Airflow, Grafana, Datadog, PagerDuty) and human text in English, Russian, Turkish, Dutch, French, Polish,
+# Hindi, Indonesian, Arabic and Hebrew; every value made up here.
+# Measured once, as written (seed 13, 5 per template, 320 cases, 2245 values): 82.7 % recall in text and in JSON,
+# 34.4 % pass, 95.3 % kept. Never tuned to.
+_V16_HEX = "0123456789abcdef"
+_V16_LOW = "abcdefghijklmnopqrstuvwxyz0123456789"
+_V16_UP = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_V16_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_V16_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_V16_RNAME = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-2": "US West (Oregon)",
+              "eu-west-1": "EU (Ireland)", "eu-central-1": "EU (Frankfurt)", "ap-southeast-2": "Asia Pacific (Sydney)",
+              "ap-northeast-1": "Asia Pacific (Tokyo)", "sa-east-1": "South America (Sao Paulo)",
+              "ca-central-1": "Canada (Central)", "eu-north-1": "EU (Stockholm)"}
+_V16_CUR = {"us-east-1": "", "us-east-2": "USE2-", "us-west-2": "USW2-", "eu-west-1": "EU-", "eu-central-1": "EUC1-",
+            "ap-southeast-2": "APS2-", "ap-northeast-1": "APN1-", "sa-east-1": "SAE1-", "ca-central-1": "CAN1-",
+            "eu-north-1": "EUN1-"}
+_V16_CC = {"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1", "eu-central-1": "euc1",
+           "ap-southeast-2": "apse2", "ap-northeast-1": "apne1", "sa-east-1": "sae1", "ca-central-1": "cac1",
+           "eu-north-1": "eun1"}
+
+
+def _v16_uuid(g: Gen) -> str:
+    return "-".join(g.alnum(n, _V16_HEX) for n in (8, 4, 4, 4, 12))
+
+
+def _v16_hex(g: Gen, n: int) -> str:
+    return g.alnum(n, _V16_HEX)
+
+
+def _v16_n(g: Gen) -> str:
+    """A lower-case resource name (fits in hosts and ARNs)."""
+    return g.name(g.pick(["pms", "ms", "msn", "pmsn"]))
+
+
+def _v16_ip10(g: Gen) -> str:
+    return f"10.{g.r.randint(0, 254)}.{g.r.randint(0, 254)}.{g.r.randint(10, 250)}"
+
+
+def _v16_ip172(g: Gen) -> str:
+    return f"172.{g.r.randint(16, 31)}.{g.r.randint(0, 254)}.{g.r.randint(10, 250)}"
+
+
+def _v16_pub(g: Gen) -> str:
+    return f"{g.pick(['3', '18', '34', '35', '44', '52', '54', '63'])}.{g.r.randint(0, 254)}.{g.r.randint(0, 254)}.{g.r.randint(10, 250)}"
+
+
+def _v16_ts(g: Gen) -> str:
+    return f"2025-0{g.r.randint(1, 9)}-{g.r.randint(10, 28)}T{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}Z"
+
+
+def _v16_dom(g: Gen) -> str:
+    return f"{g.pick(_PREFIX)}{g.pick(['works', 'hq', 'systems', 'digital', 'retail', 'pay'])}.{g.pick(['com', 'io', 'net', 'nl', 'fr', 'pl'])}"
+
+
+def _v16_pdns(ip: str, r: str) -> str:
+    return "ip-" + ip.replace(".", "-") + (".ec2.internal" if r == "us-east-1" else f".{r}.compute.internal")
+
+
+def _v16_role(g: Gen) -> str:
+    return g.pick([f"{g.name('pms')}-role", f"{g.name('ms')}-exec", f"{g.name('Camel')}Role", f"{g.name('p_m_s')}_deployer"])
+
+
+def _v16_user(g: Gen) -> str:
+    return g.pick([f"svc-{g.name('ms')}", f"ci_{g.pick(_MIDDLE)}_{g.pick(_SUFFIX)}", f"{g.pick(_PREFIX)}.{g.pick(_MIDDLE)}-bot"])
+
+
+def _v16_asia(g: Gen) -> str:
+    return "ASIA" + g.alnum(16, _V16_B32)
+
+
+def _v16_token(g: Gen) -> str:
+    return "IQoJb3JpZ2luX2VjE" + g.alnum(296, _B64)
+
+
+def _v16_sha(g: Gen) -> str:
+    return _v16_hex(g, 40)
+
+
+def _v16_ver(g: Gen) -> str:
+    return f"{g.r.randint(1, 9)}.{g.r.randint(0, 40)}.{g.r.randint(0, 20)}"
+
+
+def _v16_pw(g: Gen, n: int = 24) -> str:
+    return g.alnum(n, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+
+
+def _v16_ou(g: Gen, root: str) -> str:
+    return f"ou-{root}-{g.alnum(8)}"
+
+
+def _v16_json(v, ind: int = 0, width: int = 120) -> str:
+    """JSON as people paste it after trimming: expanded, but short objects and lists kept on one line."""
+    one = json.dumps(v, ensure_ascii=False)
+    if not isinstance(v, (dict, list)) or len(one) + ind <= width or not v:
+        return one
+    pad, inner = " " * ind, " " * (ind + 2)
+    if isinstance(v, dict):
+        items = [f"{inner}{json.dumps(k)}: {_v16_json(x, ind + 2, width)}" for k, x in v.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    return "[\n" + ",\n".join(inner + _v16_json(x, ind + 2, width) for x in v) + "\n" + pad + "]"
+
+
+def _v16_grid(head: list[str], rows: list[list[str]]) -> str:
+    """A psql-style +---+ grid (Steampipe)."""
+    w = [max(len(x) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(head)]
+    sep = "+" + "+".join("-" * (n + 2) for n in w) + "+"
+    out = [sep, "| " + " | ".join(h.ljust(n) for h, n in zip(head, w, strict=True)) + " |", sep]
+    out += ["| " + " | ".join(c.ljust(n) for c, n in zip(r, w, strict=True)) + " |" for r in rows]
+    return "\n".join(out + [sep])
+
+
+# security and governance: CloudTrail Lake, Config advanced query, Access Analyzer, policy simulator, SCP, GuardDuty,
+# Inspector, Macie, Firewall Manager, RAM, Prowler
+def _v16_ct_lake(g: Gen):
+    r, a = g.region(), g.account()
+    eds, qid = _v16_uuid(g), _v16_uuid(g)
+    role, dom, b, user = _v16_role(g), _v16_dom(g), g.bucket(), _v16_user(g)
+    sess = f"{g.person()}@{dom}"
+    ip1, ip2 = _v16_pub(g), _v16_pub(g)
+    t1, t2 = _v16_ts(g).rstrip("Z").replace("T", " "), _v16_ts(g).rstrip("Z").replace("T", " ")
+    sql = (f"SELECT eventTime, userIdentity.arn, eventName, sourceIPAddress, element_at(requestParameters, 'key') AS objkey "
+           f"FROM {eds} WHERE eventSource = 's3.amazonaws.com' AND eventName IN ('DeleteObject', 'DeleteObjects') "
+           f"AND element_at(requestParameters, 'bucketName') = '{b}' AND eventTime > '2025-01-01 00:00:00' "
+           "ORDER BY eventTime DESC LIMIT 50")
+    rows = [[{"eventTime": t1}, {"arn": f"arn:aws:sts::{a}:assumed-role/{role}/{sess}"}, {"eventName": "DeleteObject"},
+             {"sourceIPAddress": ip1}, {"objkey": "exports/2025/03/invoices-0311.parquet"}],
+            [{"eventTime": t2}, {"arn": f"arn:aws:iam::{a}:user/{user}"}, {"eventName": "DeleteObjects"},
+             {"sourceIPAddress": ip2}, {"objkey": None}]]
+    body = {"QueryStatus": "FINISHED", "QueryStatistics": {"ResultsCount": 2, "TotalResultsCount": 2,
+                                                           "BytesScanned": g.r.randint(10**7, 10**9)},
+            "QueryResultRows": rows}
+    text = (f'$ aws cloudtrail start-query --query-statement "{sql}"\n' + _v16_json({"QueryId": qid}) + "\n"
+            f"$ aws cloudtrail get-query-results --event-data-store arn:aws:cloudtrail:{r}:{a}:eventdatastore/{eds} "
+            f"--query-id {qid}\n" + _v16_json(body) + "\n")
+    return text, [eds, a, role, sess, dom, b, user, ip1, ip2], [qid, '"QueryStatus": "FINISHED"', "s3.amazonaws.com",
+                                                                "TotalResultsCount"]
+
+
+def _v16_config_query(g: Gen):
+    r, agg = g.region(), _v16_n(g) + "-aggregator"
+    a1, a2 = g.account(), g.account()
+    i1, i2, i3 = g.iid(), g.iid(), g.iid()
+    n1, n2, n3 = _v16_n(g), _v16_n(g), _v16_n(g)
+    rows = [{"resourceId": i1, "resourceName": n1, "accountId": a1, "awsRegion": r,
+             "configuration": {"instanceType": "m5.large", "privateIpAddress": (p1 := _v16_ip10(g))}},
+            {"resourceId": i2, "resourceName": n2, "accountId": a1, "awsRegion": r,
+             "configuration": {"instanceType": "t3.micro", "privateIpAddress": (p2 := _v16_ip10(g))}},
+            {"resourceId": i3, "resourceName": n3, "accountId": a2, "awsRegion": r,
+             "configuration": {"instanceType": "m5.large", "privateIpAddress": (p3 := _v16_ip172(g))}}]
+    expr = ("SELECT resourceId, resourceName, accountId, awsRegion, configuration.instanceType, "
+            "configuration.privateIpAddress WHERE resourceType = 'AWS::EC2::Instance' "
+            "AND configuration.state.name = 'running' AND configuration.metadataOptions.httpTokens = 'optional'")
+    body = {"Results": [json.dumps(x, separators=(",", ":")) for x in rows],
+            "QueryInfo": {"SelectFields": [{"Name": f} for f in ["resourceId", "resourceName", "accountId", "awsRegion",
+                                                                  "configuration.instanceType",
+                                                                  "configuration.privateIpAddress"]]}}
+    text = (f'aws configservice select-aggregate-resource-config --configuration-aggregator-name {agg} --expression "{expr}"\n'
+            + _v16_json(body) + "\n\n3 instances still allow IMDSv1 - owners please fix by Friday.\n")
+    return text, [agg, a1, a2, i1, i2, i3, n1, n2, n3, p1, p2, p3], ["AWS::EC2::Instance", "m5.large", "t3.micro",
+                                                                   "httpTokens", "IMDSv1"]
+
+
+def _v16_access_analyzer(g: Gen):
+    r, a, ext = g.region(), g.account(), g.account()
+    an, b, role = _v16_n(g), g.bucket(), _v16_role(g)
+    f1, f2, f3 = _v16_uuid(g), _v16_uuid(g), _v16_uuid(g)
+    o = g.org()
+    t = _v16_ts(g)
+    body = "\n".join(f"FINDINGS\t{t}\t{t}\t{ft}\t{fid}\t{res}\t{a}\t{rt}\tACTIVE\t{t}" for ft, fid, res, rt in [
+        ("ExternalAccess", f1, f"arn:aws:s3:::{b}", "AWS::S3::Bucket"),
+        ("ExternalAccess", f2, f"arn:aws:iam::{a}:role/{role}", "AWS::IAM::Role"),
+        ("UnusedIAMRole", f3, f"arn:aws:iam::{a}:role/{role}", "AWS::IAM::Role")])
+    det = {"finding": {"id": f2, "findingDetails": [{"externalAccessDetails": {
+        "action": ["sts:AssumeRole"], "condition": {"aws:PrincipalOrgID": o}, "isPublic": False,
+        "principal": {"AWS": f"arn:aws:iam::{ext}:root"}, "sources": [{"type": "POLICY"}]}}]}}
+    text = (f"$ aws accessanalyzer list-findings-v2 --analyzer-arn arn:aws:access-analyzer:{r}:{a}:analyzer/{an} "
+            "--filter '{\"status\": {\"eq\": [\"ACTIVE\"]}}' --output text\n" + body + "\n"
+            f"$ aws accessanalyzer get-finding-v2 --analyzer-arn arn:aws:access-analyzer:{r}:{a}:analyzer/{an} --id {f2}\n"
+            + _v16_json(det) + "\n")
+    return text, [a, an, b, role, ext, o], ["ExternalAccess", "UnusedIAMRole", "AWS::S3::Bucket", "aws:PrincipalOrgID"]
+
+
+def _v16_policy_sim(g: Gen):
+    r, a = g.region(), g.account()
+    user, b, kid, pol = _v16_user(g), g.bucket(), _v16_uuid(g), g.name("Camel") + "Policy"
+    body = {"EvaluationResults": [
+        {"EvalActionName": "s3:PutObject", "EvalResourceName": f"arn:aws:s3:::{b}/incoming/*", "EvalDecision": "allowed",
+         "MatchedStatements": [{"SourcePolicyId": pol, "SourcePolicyType": "IAM Policy",
+                                "StartPosition": {"Line": 3, "Column": 19}, "EndPosition": {"Line": 9, "Column": 10}}],
+         "MissingContextValues": [], "OrganizationsDecisionDetail": {"AllowedByOrganizations": True}},
+        {"EvalActionName": "kms:GenerateDataKey", "EvalResourceName": f"arn:aws:kms:{r}:{a}:key/{kid}",
+         "EvalDecision": "implicitDeny", "MatchedStatements": [], "MissingContextValues": ["kms:ViaService"],
+         "OrganizationsDecisionDetail": {"AllowedByOrganizations": True}}]}
+    text = (f"aws iam simulate-principal-policy \\\n  --policy-source-arn arn:aws:iam::{a}:user/{user} \\\n"
+            f"  --action-names s3:PutObject kms:GenerateDataKey \\\n"
+            f"  --resource-arns 'arn:aws:s3:::{b}/incoming/*' arn:aws:kms:{r}:{a}:key/{kid}\n"
+            + _v16_json(body) + "\n"
+            "so the upload itself is fine, it's the SSE-KMS key that denies. Do I add kms:GenerateDataKey to the user "
+            "policy or to the key policy?\n")
+    return text, [a, user, b, kid, pol], ['"EvalDecision": "implicitDeny"', "kms:ViaService", '"IAM Policy"', "SSE-KMS"]
+
+
+def _v16_scp(g: Gen):
+    mgmt, o, root = g.account(), g.org(), g.alnum(4)
+    pid = "p-" + g.alnum(8)
+    pname, brk = _v16_n(g) + "-guardrails", g.name("Camel") + "BreakGlass"
+    ou1, acct = _v16_ou(g, root), g.account()
+    vpce = g.hexid("vpce")
+    r1, r2 = "eu-west-1", "eu-central-1"
+    content = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyOutsideEU", "Effect": "Deny", "NotAction": ["iam:*", "organizations:*", "support:*", "sts:*"],
+         "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": [r1, r2]},
+                                        "ArnNotLike": {"aws:PrincipalARN": [f"arn:aws:iam::*:role/{brk}"]}}},
+        {"Sid": "DenyS3OutsideVpce", "Effect": "Deny", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce, "aws:PrincipalOrgID": o},
+                       "BoolIfExists": {"aws:ViaAWSService": "false"}}}]}
+    body = {"Policy": {"PolicySummary": {"Id": pid, "Arn": f"arn:aws:organizations::{mgmt}:policy/{o}/service_control_policy/{pid}",
+                                         "Name": pname, "Description": "Region lock + S3 via VPCE only",
+                                         "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": False},
+                       "Content": json.dumps(content)}}
+    tgt = {"Targets": [{"TargetId": ou1, "Arn": f"arn:aws:organizations::{mgmt}:ou/{o}/{ou1}", "Name": "Workloads",
+                        "Type": "ORGANIZATIONAL_UNIT"},
+                       {"TargetId": acct, "Arn": f"arn:aws:organizations::{mgmt}:account/{o}/{acct}", "Name": "sandbox",
+                        "Type": "ACCOUNT"}]}
+    text = (f"$ aws organizations describe-policy --policy-id {pid}\n" + _v16_json(body) + "\n"
+            f"$ aws organizations list-targets-for-policy --policy-id {pid}\n" + _v16_json(tgt) + "\n")
+    return text, [mgmt, o, pid, pname, brk, ou1, acct, vpce], ["SERVICE_CONTROL_POLICY", "aws:RequestedRegion",
+                                                              "ORGANIZATIONAL_UNIT", "aws:ViaAWSService", r2]
+
+
+def _v16_guardduty(g: Gen):
+    r, a = g.region(), g.account()
+    det, fid = _v16_hex(g, 32), _v16_hex(g, 32)
+    iid, eni, sub, vpc, sg = g.iid(), g.hexid("eni"), g.hexid("subnet"), g.hexid("vpc"), g.hexid("sg")
+    sgn, name, prof = _v16_n(g) + "-sg", _v16_n(g), _v16_n(g) + "-profile"
+    priv, pub = _v16_ip10(g), _v16_pub(g)
+    az = r + g.pick("abc")
+    t = _v16_ts(g)
+    body = {"Findings": [{
+        "AccountId": a, "Arn": f"arn:aws:guardduty:{r}:{a}:detector/{det}/finding/{fid}", "Id": fid,
+        "Resource": {"InstanceDetails": {
+            "AvailabilityZone": az, "IamInstanceProfile": {"Arn": f"arn:aws:iam::{a}:instance-profile/{prof}",
+                                                           "Id": "AIPA" + g.alnum(17, _V16_UP)},
+            "InstanceId": iid, "InstanceType": "t3.medium",
+            "NetworkInterfaces": [{"NetworkInterfaceId": eni, "PrivateIpAddress": priv, "PublicIp": pub,
+                                   "SecurityGroups": [{"GroupId": sg, "GroupName": sgn}], "SubnetId": sub,
+                                   "VpcId": vpc}],
+            "Tags": [{"Key": "Name", "Value": name}]}, "ResourceType": "Instance"},
+        "Service": {"Action": {"ActionType": "NETWORK_CONNECTION", "NetworkConnectionAction": {
+            "ConnectionDirection": "INBOUND", "LocalPortDetails": {"Port": 22, "PortName": "SSH"}, "Protocol": "TCP",
+            "Blocked": False}}, "Count": g.r.randint(20, 900), "DetectorId": det, "ServiceName": "guardduty"},
+        "Severity": 2, "Title": f"{_v16_pub(g)} is performing SSH brute force attacks against {iid}.",
+        "Type": "UnauthorizedAccess:EC2/SSHBruteForce", "UpdatedAt": t}]}
+    text = (f"aws guardduty get-findings --detector-id {det} --finding-ids {fid} --query 'Findings[0]'\n"
+            + _v16_json(body["Findings"][0], width=150) + "\n")
+    aipa = body["Findings"][0]["Resource"]["InstanceDetails"]["IamInstanceProfile"]["Id"]
+    return text, [a, det, fid, iid, eni, sub, vpc, sg, sgn, name, prof, priv, pub, aipa], [
+        "UnauthorizedAccess:EC2/SSHBruteForce", '"ConnectionDirection": "INBOUND"', "t3.medium", az]
+
+
+def _v16_inspector(g: Gen):
+    r, a = g.region(), g.account()
+    repo = f"{g.pick(_PREFIX)}/{_v16_n(g)}"
+    fid, digest = _v16_hex(g, 32), "sha256:" + _v16_hex(g, 64)
+    tag = "v" + _v16_ver(g)
+    t = _v16_ts(g)
+    body = {"findings": [{
+        "awsAccountId": a, "findingArn": f"arn:aws:inspector2:{r}:{a}:finding/{fid}", "lastObservedAt": t,
+        "packageVulnerabilityDetails": {"source": "NVD", "vulnerabilityId": "CVE-2023-44487",
+                                        "vulnerablePackages": [{"name": "golang.org/x/net", "version": "v0.7.0",
+                                                                "fixedInVersion": "0.17.0", "packageManager": "GOBINARY",
+                                                                "filePath": "app/server"}]},
+        "resources": [{"details": {"awsEcrContainerImage": {
+            "imageHash": digest, "imageTags": [tag], "pushedAt": t, "registry": a, "repositoryName": repo}},
+            "id": f"arn:aws:ecr:{r}:{a}:repository/{repo}/{digest}", "partition": "aws", "region": r,
+            "type": "AWS_ECR_CONTAINER_IMAGE"}],
+        "severity": "HIGH", "inspectorScore": 7.5, "status": "ACTIVE", "title": "CVE-2023-44487 - golang.org/x/net",
+        "type": "PACKAGE_VULNERABILITY"}]}
+    text = ("$ aws inspector2 list-findings --filter-criteria "
+            f"'{{\"ecrImageRepositoryName\":[{{\"comparison\":\"EQUALS\",\"value\":\"{repo}\"}}]}}' --max-results 1\n"
+            + _v16_json(body, width=150) + "\n")
+    return text, [a, repo, fid], ["CVE-2023-44487", "PACKAGE_VULNERABILITY", "AWS_ECR_CONTAINER_IMAGE",
+                                  "golang.org/x/net"]
+
+
+def _v16_macie(g: Gen):
+    r, a = g.region(), g.account()
+    b, kid, job = g.bucket(), _v16_uuid(g), _v16_hex(g, 32)
+    canon, owner = _v16_hex(g, 64), _v16_n(g) + "-root"
+    fid = _v16_hex(g, 32)
+    t = _v16_ts(g)
+    body = {"accountId": a, "id": fid, "region": r, "severity": {"description": "High", "score": 3},
+            "type": "SensitiveData:S3Object/Credentials", "title": "The S3 object contains credentials data.",
+            "classificationDetails": {"jobArn": f"arn:aws:macie2:{r}:{a}:classification-job/{job}", "jobId": job,
+                                      "originType": "SENSITIVE_DATA_DISCOVERY_JOB",
+                                      "result": {"sensitiveData": [{"category": "CREDENTIALS", "detections": [
+                                          {"count": 3, "type": "AWS_CREDENTIALS"}], "totalCount": 3}],
+                                          "status": {"code": "COMPLETE"}}},
+            "resourcesAffected": {"s3Bucket": {
+                "arn": f"arn:aws:s3:::{b}", "name": b, "createdAt": t,
+                "defaultServerSideEncryption": {"encryptionType": "aws:kms", "kmsMasterKeyId": f"arn:aws:kms:{r}:{a}:key/{kid}"},
+                "owner": {"displayName": owner, "id": canon},
+                "publicAccess": {"effectivePermission": "NOT_PUBLIC"}},
+                "s3Object": {"bucketArn": f"arn:aws:s3:::{b}", "key": "backups/jenkins/credentials.xml",
+                             "path": f"{b}/backups/jenkins/credentials.xml", "size": 48213,
+                             "storageClass": "STANDARD", "serverSideEncryption": {"encryptionType": "aws:kms"}}}}
+    text = ("Macie flagged this in the weekly job, can someone from the Jenkins side check what's in that file?\n```json\n"
+            + _v16_json(body, width=150) + "\n```\n")
+    return text, [a, b, kid, job, canon, owner, fid], ["SensitiveData:S3Object/Credentials", "AWS_CREDENTIALS",
+                                                       '"encryptionType": "aws:kms"', "NOT_PUBLIC"]
+
+
+def _v16_fms(g: Gen):
+    r, admin, root = g.region(), g.account(), g.alnum(4)
+    pid, pname = _v16_uuid(g), _v16_n(g) + "-common-sg"
+    sg, ou, acct = g.hexid("sg"), _v16_ou(g, root), g.account()
+    msd = {"type": "SECURITY_GROUPS_COMMON", "revertManualSecurityGroupChanges": True,
+           "exclusiveResourceSecurityGroupManagement": False, "applyToAllEC2InstanceENIs": False,
+           "securityGroups": [{"id": sg}]}
+    body = {"Policy": {"PolicyId": pid, "PolicyName": pname, "PolicyUpdateToken": "1:" + g.alnum(22, _B64[:62]),
+                       "SecurityServicePolicyData": {"Type": "SECURITY_GROUPS_COMMON",
+                                                     "ManagedServiceData": json.dumps(msd, separators=(",", ":"))},
+                       "ResourceType": "AWS::EC2::Instance", "ResourceTags": [], "ExcludeResourceTags": False,
+                       "RemediationEnabled": True, "IncludeMap": {"ORG_UNIT": [ou]}, "ExcludeMap": {"ACCOUNT": [acct]},
+                       "DeleteUnusedFMManagedResources": False},
+            "PolicyArn": f"arn:aws:fms:{r}:{admin}:policy/{pid}"}
+    text = (f"$ aws fms get-policy --policy-id {pid} --region {r}\n" + _v16_json(body) + "\n")
+    return text, [admin, pid, pname, sg, ou, acct], ["SECURITY_GROUPS_COMMON", "AWS::EC2::Instance", '"ORG_UNIT"',
+                                                     "RemediationEnabled"]
+
+
+def _v16_ram(g: Gen):
+    r, a = g.region(), g.account()
+    sid, name = _v16_uuid(g), _v16_n(g) + "-network-share"
+    sub1, sub2, tgw = g.hexid("subnet"), g.hexid("subnet"), g.hexid("tgw")
+    o, root = g.org(), g.alnum(4)
+    ou, acct = _v16_ou(g, root), g.account()
+    sarn = f"arn:aws:ram:{r}:{a}:resource-share/{sid}"
+    t = _v16_ts(g)
+    shares = {"resourceShares": [{"resourceShareArn": sarn, "name": name, "owningAccountId": a,
+                                  "allowExternalPrincipals": False, "status": "ACTIVE", "creationTime": t,
+                                  "featureSet": "STANDARD"}]}
+    res = "\n".join(f"RESOURCES\t{x}\t{sarn}\tAVAILABLE\t{y}" for x, y in [
+        (f"arn:aws:ec2:{r}:{a}:subnet/{sub1}", "ec2:Subnet"), (f"arn:aws:ec2:{r}:{a}:subnet/{sub2}", "ec2:Subnet"),
+        (f"arn:aws:ec2:{r}:{a}:transit-gateway/{tgw}", "ec2:TransitGateway")])
+    assoc = {"resourceShareAssociations": [
+        {"resourceShareArn": sarn, "resourceShareName": name,
+         "associatedEntity": f"arn:aws:organizations::{a}:ou/{o}/{ou}", "associationType": "PRINCIPAL",
+         "status": "ASSOCIATED", "external": False},
+        {"resourceShareArn": sarn, "resourceShareName": name, "associatedEntity": acct, "associationType": "PRINCIPAL",
+         "status": "ASSOCIATED", "external": False}]}
+    text = (f"$ aws ram get-resource-shares --resource-owner SELF --name {name}\n" + _v16_json(shares) + "\n"
+            f"$ aws ram list-resources --resource-owner SELF --resource-share-arns {sarn} "
+            "--query 'resources[].[arn,resourceShareArn,status,type]' --output text\n" + res + "\n"
+            f"$ aws ram get-resource-share-associations --association-type PRINCIPAL --resource-share-arns {sarn}\n"
+            + _v16_json(assoc) + "\n")
+    return text, [a, sid, name, sub1, sub2, tgw, o, ou, acct], ['"associationType": "PRINCIPAL"', "ec2:TransitGateway",
+                                                               '"featureSet": "STANDARD"', "--resource-owner SELF"]
+
+
+def _v16_prowler(g: Gen):
+    r, a = g.region(), g.account()
+    b, sg, vpc, user = g.bucket(), g.hexid("sg"), g.hexid("vpc"), _v16_user(g)
+    t = "2025-03-14 09:12:03.512331"
+    head = ("ASSESSMENT_START_TIME;FINDING_UNIQUE_ID;PROVIDER;ACCOUNT_ID;REGION;CHECK_ID;STATUS;STATUS_EXTENDED;"
+            "SEVERITY;RESOURCE_TYPE;RESOURCE_ID;RESOURCE_ARN")
+    rows = [
+        [t, f"prowler-aws-s3_bucket_level_public_access_block-{a}-{r}-{b}", "aws", a, r,
+         "s3_bucket_level_public_access_block", "FAIL", f"Block Public Access is not configured for the S3 Bucket {b}.",
+         "medium", "AwsS3Bucket", b, f"arn:aws:s3:::{b}"],
+        [t, f"prowler-aws-ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22-{a}-{r}-{sg}", "aws", a, r,
+         "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22", "FAIL",
+         f"Security group {sg} from VPC {vpc} has SSH port 22 open to the Internet.", "high", "AwsEc2SecurityGroup", sg,
+         f"arn:aws:ec2:{r}:{a}:security-group/{sg}"],
+        [t, f"prowler-aws-iam_user_mfa_enabled_console_access-{a}-{r}-{user}", "aws", a, r,
+         "iam_user_mfa_enabled_console_access", "PASS", f"User {user} has Console Password enabled and MFA enabled.",
+         "high", "AwsIamUser", user, f"arn:aws:iam::{a}:user/{user}"]]
+    text = (f"$ prowler aws -M csv -f {r} --severity high medium\n...\n$ head -4 output/prowler-output-{a}-20250314091203.csv\n"
+            + head + "\n" + "\n".join(";".join(x) for x in rows) + "\n")
+    return text, [a, b, sg, vpc, user], ["s3_bucket_level_public_access_block", "AwsEc2SecurityGroup",
+                                         "ec2_securitygroup_allow_ingress_from_internet_to_tcp_port_22",
+                                         "iam_user_mfa_enabled_console_access"]
+
+
+# cost and operations: Steampipe, Compute Optimizer, CUR, Budgets, Health, Incident Manager, Logs Insights, alarm e-mail
+def _v16_steampipe(g: Gen):
+    r = g.region()
+    a1, a2 = g.account(), g.account()
+    rows, mask = [], [a1, a2]
+    for acct in (a1, a1, a2):
+        iid, ip, n = g.iid(), _v16_ip10(g), _v16_n(g)
+        rows.append([iid, g.pick(["c6g.xlarge", "m7i.large", "r6g.2xlarge"]), "running", ip, n, acct, r])
+        mask += [iid, ip, n]
+    text = ("> select instance_id, instance_type, instance_state, private_ip_address, tags ->> 'Name' as name,\n"
+            "  account_id, region from aws_ec2_instance where instance_state = 'running' and\n"
+            "  metadata_options ->> 'HttpTokens' = 'optional';\n"
+            + _v16_grid(["instance_id", "instance_type", "instance_state", "private_ip_address", "name", "account_id",
+                         "region"], rows) + "\n\nTime: 2.4s. Rows fetched: 3. Hydrate calls: 3.\n")
+    return text, mask, ["aws_ec2_instance", "HttpTokens", "Hydrate calls"]
+
+
+def _v16_compute_optimizer(g: Gen):
+    r, a = g.region(), g.account()
+    i1, i2, n1, n2 = g.iid(), g.iid(), _v16_n(g), _v16_n(g)
+    t = _v16_ts(g)
+
+    def rec(iid, n, cur, new, sav):
+        return {"instanceArn": f"arn:aws:ec2:{r}:{a}:instance/{iid}", "accountId": a, "instanceName": n,
+                "currentInstanceType": cur, "finding": "OVER_PROVISIONED", "findingReasonCodes": ["CPUOverprovisioned",
+                                                                                                 "MemoryOverprovisioned"],
+                "utilizationMetrics": [{"name": "CPU", "statistic": "MAXIMUM", "value": round(g.r.uniform(5, 30), 2)}],
+                "lookBackPeriodInDays": 14.0,
+                "recommendationOptions": [{"instanceType": new, "performanceRisk": 1.0, "rank": 1,
+                                           "savingsOpportunity": {"savingsOpportunityPercentage": 48.1,
+                                                                  "estimatedMonthlySavings": {"currency": "USD", "value": sav}},
+                                           "migrationEffort": "Low"}],
+                "lastRefreshTimestamp": t, "currentPerformanceRisk": "VeryLow"}
+    body = {"instanceRecommendations": [rec(i1, n1, "m5.2xlarge", "m6g.xlarge", 112.42)], "errors": []}
+    text = (f"aws compute-optimizer get-ec2-instance-recommendations --account-ids {a} --filters name=Finding,values=Overprovisioned\n"
+            + _v16_json(body) + f"\n(and {i2} / {n2}: c5.4xlarge -> c7g.2xlarge, $203.70 a month)\n")
+    return text, [a, i1, i2, n1, n2], ["OVER_PROVISIONED", "m5.2xlarge", "m6g.xlarge", "CPUOverprovisioned",
+                                       "c7g.2xlarge"]
+
+
+def _v16_cur(g: Gen):
+    r = g.region()
+    payer, u1, u2 = g.account(), g.account(), g.account()
+    iid, b, db, fn = g.iid(), g.bucket(), _v16_n(g), _v16_n(g)
+    pre = _V16_CUR[r]
+    head = ("identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
+            "lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UsageType,lineItem/ResourceId,"
+            "lineItem/UnblendedCost,resourceTags/user:CostCenter")
+    d = "2025-03-0" + str(g.r.randint(1, 9)) + "T00:00:00Z"
+
+    def lid():
+        return g.alnum(52, _V16_B32).lower()
+    rows = [
+        f"{lid()},{payer},{u1},Usage,{d},AmazonEC2,{pre}BoxUsage:m5.xlarge,{iid},4.608,CC-{g.r.randint(100, 999)}",
+        f"{lid()},{payer},{u1},Usage,{d},AmazonS3,{pre}TimedStorage-ByteHrs,{b},0.8127331,",
+        f"{lid()},{payer},{u2},DiscountedUsage,{d},AmazonRDS,{pre}InstanceUsage:db.r6g.large,arn:aws:rds:{r}:{u2}:db:{db},0,",
+        f"{lid()},{payer},{u2},Usage,{d},AWSLambda,{pre}Lambda-GB-Second,arn:aws:lambda:{r}:{u2}:function:{fn},0.0312,"]
+    text = ("Athena says the spike is all EC2 in one account, raw CUR rows below:\n```csv\n" + head + "\n"
+            + "\n".join(rows) + "\n```\n")
+    return text, [payer, u1, u2, iid, b, db, fn], [f"{pre}BoxUsage:m5.xlarge", "AmazonEC2", "DiscountedUsage",
+                                                   "lineItem/UnblendedCost"]
+
+
+def _v16_budgets_email(g: Gen):
+    a = g.account()
+    budget = g.pick([f"{_v16_n(g)}-monthly", f"{g.name('Camel')}Budget", f"team-{g.pick(_MIDDLE)}-{g.pick(_SUFFIX)}"])
+    amt, act = g.r.randint(2, 50) * 1000, g.r.randint(100, 999)
+    text = ("From: AWS Budgets <no-reply@budgets.amazonaws.com>\n"
+            f"Subject: AWS Budgets: {budget} has exceeded your alert threshold\n\n"
+            "Dear AWS Customer,\n\n"
+            f"You requested that we alert you when the ACTUAL Cost associated with your {budget} budget is greater than "
+            f"80% for the current month. The ACTUAL Cost associated with this budget is ${amt // 1000},{act}.17. "
+            "You can find additional details below and by accessing the AWS Budgets dashboard.\n\n"
+            f"Budget Name: {budget}\nBudget Type: Cost\nBudgeted Amount: ${amt:,}.00\nAlert Type: ACTUAL\n"
+            f"Alert Threshold: > ${int(amt * 0.8):,}.00\nACTUAL Amount: ${amt // 1000},{act}.17\n\n"
+            f"AWS Account {a}\n\n"
+            f"Go to the AWS Budgets dashboard: https://console.aws.amazon.com/billing/home#/budgets/details?name={budget}\n")
+    return text, [budget, a], ["no-reply@budgets.amazonaws.com", "Alert Type: ACTUAL", "Budget Type: Cost"]
+
+
+def _v16_health(g: Gen):
+    r, a = g.region(), g.account()
+    i1, i2 = g.iid(), g.iid()
+    code = "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"
+    earn = f"arn:aws:health:{r}::event/EC2/{code}/{code}_{_v16_hex(g, 8)}-{_v16_hex(g, 4)}-{_v16_hex(g, 4)}-{_v16_hex(g, 4)}-{_v16_hex(g, 12)}"
+    e1, e2 = _v16_hex(g, 32), _v16_hex(g, 32)
+    t = _v16_ts(g)
+    det = {"successfulSet": [{"event": {"arn": earn, "service": "EC2", "eventTypeCode": code,
+                                        "eventTypeCategory": "scheduledChange", "region": r, "startTime": t,
+                                        "statusCode": "upcoming", "eventScopeCode": "ACCOUNT_SPECIFIC"},
+                              "eventDescription": {"latestDescription":
+                                                   f"EC2 has detected degradation of the underlying hardware hosting your "
+                                                   f"Amazon EC2 instance {i1} associated with your AWS account {a} in the "
+                                                   f"{r} region. Due to this degradation your instance could already be "
+                                                   "unreachable. We will stop your instance after 2025-03-28 00:00 UTC."}}],
+           "failedSet": []}
+    ents = "\n".join(f"ENTITIES\t{a}\tarn:aws:health:{r}:{a}:entity/{e}\t{i}\t{earn}\t{t}\tIMPAIRED"
+                     for e, i in [(e1, i1), (e2, i2)])
+    text = (f"$ aws health describe-event-details --region us-east-1 --event-arns {earn}\n" + _v16_json(det)
+            + f"\n$ aws health describe-affected-entities --region us-east-1 --filter eventArns={earn} --output text\n"
+            + ents + "\n")
+    return text, [a, i1, i2, e1, e2], [earn, "scheduledChange", "ACCOUNT_SPECIFIC", "\tIMPAIRED"]
+
+
+def _v16_incident_manager(g: Gen):
+    r, a = g.region(), g.account()
+    plan, alarm, contact = _v16_n(g) + "-sev2", _v16_n(g) + "-5xx-high", g.pick(_PEOPLE).replace(".", "-") + "-oncall"
+    cluster, inc, ex = _v16_n(g), _v16_hex(g, 32), _v16_uuid(g)
+    az = r + g.pick("abc")
+    h = g.r.randint(10, 20)
+    text = (f"Incident: 5xx spike on checkout ({r})\n"
+            f"ARN: arn:aws:ssm-incidents::{a}:incident-record/{plan}/{inc}\n"
+            f"Response plan: {plan}    Impact: 2 (High)    Status: Resolved\n\n"
+            "Timeline (UTC)\n"
+            f"{h}:02:11  Incident created from CloudWatch alarm arn:aws:cloudwatch:{r}:{a}:alarm:{alarm}\n"
+            f"{h}:02:14  Engagement started: arn:aws:ssm-contacts:{r}:{a}:contact/{contact}\n"
+            f"{h}:09:40  Runbook AWS-RestartEC2Instance step 2/3 succeeded (automation execution {ex})\n"
+            f"{h}:17:05  Note: writer of Aurora cluster {cluster} failed over to {az}, replica lag 0\n"
+            f"{h}:31:52  Impact changed 2 -> 4 (Low)\n"
+            f"{h + 2}:05:00  Incident resolved; related item: https://{r}.console.aws.amazon.com/rds/home?region={r}#database:id={cluster};is-cluster=true\n")
+    return text, [a, plan, alarm, contact, cluster, inc], ["AWS-RestartEC2Instance", "Impact changed 2 -> 4 (Low)", az,
+                                                          "Impact: 2 (High)"]
+
+
+def _v16_logs_insights(g: Gen):
+    r, a = g.region(), g.account()
+    fn, svc, role = _v16_n(g), _v16_n(g), _v16_role(g)
+    qid = _v16_uuid(g)
+    q = ("fields @timestamp, @message, @logStream | filter @message like /AccessDenied/ "
+         '| parse @message "User: * is not authorized to perform: * on resource: *" as principal, action, res '
+         "| stats count(*) as n by principal, action | sort n desc | limit 20")
+    rows = [[{"field": "principal", "value": f"arn:aws:sts::{a}:assumed-role/{role}/{fn}"},
+             {"field": "action", "value": "secretsmanager:GetSecretValue"}, {"field": "n", "value": str(g.r.randint(40, 900))}],
+            [{"field": "principal", "value": f"arn:aws:sts::{a}:assumed-role/{svc}-task/{_v16_hex(g, 32)}"},
+             {"field": "action", "value": "s3:ListBucket"}, {"field": "n", "value": str(g.r.randint(2, 39))}]]
+    body = {"results": rows, "statistics": {"recordsMatched": 141.0, "recordsScanned": float(g.r.randint(10**5, 10**7)),
+                                            "bytesScanned": float(g.r.randint(10**7, 10**9))}, "status": "Complete"}
+    text = (f"$ aws logs start-query --log-group-names /aws/lambda/{fn} /ecs/{svc} --start-time $(date -d '-3 hours' +%s) "
+            f"--end-time $(date +%s) --region {r} --query-string '{q}'\n" + _v16_json({"queryId": qid}) + "\n"
+            f"$ aws logs get-query-results --query-id {qid}\n" + _v16_json(body) + "\n")
+    return text, [a, fn, svc, role], [qid, "secretsmanager:GetSecretValue", "recordsMatched", '"status": "Complete"',
+                                      "@logStream"]
+
+
+def _v16_alarm_email(g: Gen):
+    r, a = g.region(), g.account()
+    db, topic = _v16_n(g), _v16_n(g) + "-alerts"
+    alarm = f"{db}-cpu-high"
+    sub, dom = _v16_uuid(g), _v16_dom(g)
+    email = f"oncall@{dom}"
+    rn = _V16_RNAME[r]
+    text = (f'Subject: ALARM: "{alarm}" in {rn}\n\n'
+            f'You are receiving this email because your Amazon CloudWatch Alarm "{alarm}" in the {rn} region has '
+            'entered the ALARM state, because "Threshold Crossed: 1 out of the last 1 datapoints [93.1 (14/03/25 '
+            '08:55:00)] was greater than or equal to the threshold (90.0) (minimum 1 datapoint for OK -> ALARM '
+            'transition)." at "Friday 14 March, 2025 09:00:31 UTC".\n\n'
+            "View this alarm in the AWS Management Console:\n"
+            f"https://{r}.console.aws.amazon.com/cloudwatch/deeplink.js?region={r}#alarmsV2:alarm/{alarm}\n\n"
+            "Alarm Details:\n"
+            f"- Name:                       {alarm}\n"
+            f"- Description:                Writer CPU of {db}\n"
+            "- State Change:               OK -> ALARM\n"
+            f"- AWS Account:                {a}\n"
+            f"- Alarm Arn:                  arn:aws:cloudwatch:{r}:{a}:alarm:{alarm}\n\n"
+            "Threshold:\n- The alarm is in the ALARM state when the metric is GreaterThanOrEqualToThreshold 90.0 for at "
+            "least 1 of the last 1 period(s) of 300 seconds.\n\n"
+            "Monitored Metric:\n- MetricNamespace:                     AWS/RDS\n"
+            "- MetricName:                          CPUUtilization\n"
+            f"- Dimensions:                          [DBInstanceIdentifier = {db}]\n"
+            "- Period:                              300 seconds\n- Statistic:                           Average\n\n"
+            f"State Change Actions:\n- OK:\n- ALARM: [arn:aws:sns:{r}:{a}:{topic}]\n- INSUFFICIENT_DATA:\n\n--\n"
+            "If you wish to stop receiving notifications from this topic, please click or visit the link below to unsubscribe:\n"
+            f"https://sns.{r}.amazonaws.com/unsubscribe.html?SubscriptionArn=arn:aws:sns:{r}:{a}:{topic}:{sub}&Endpoint={email}\n")
+    return text, [alarm, db, a, topic, sub, email, dom], ["GreaterThanOrEqualToThreshold", "CPUUtilization",
+                                                          "MetricNamespace:                     AWS/RDS", rn]
+
+
+# services: EventBridge, Step Functions ASL, Lambda function URL and layers, HTTP API, ECR scan, Service Catalog,
+# Elastic Beanstalk
+def _v16_eventbridge(g: Gen):
+    r, a = g.region(), g.account()
+    rule, bus = _v16_n(g) + "-scan-findings", _v16_n(g) + "-bus"
+    prefix = g.pick(_PREFIX) + "/"
+    topic, fn, dlq = _v16_n(g), _v16_n(g), _v16_n(g) + "-dlq"
+    pattern = {"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"], "account": [a], "region": [r],
+               "detail": {"scan-status": ["COMPLETE"], "repository-name": [{"prefix": prefix}],
+                          "finding-severity-counts": {"CRITICAL": [{"numeric": [">", 0]}]}}}
+    text = ("$ cat pattern.json\n" + _v16_json(pattern) + "\n"
+            f"$ aws events put-rule --name {rule} --event-bus-name {bus} --event-pattern file://pattern.json\n"
+            + _v16_json({"RuleArn": f"arn:aws:events:{r}:{a}:rule/{bus}/{rule}"}) + "\n"
+            f"$ aws events put-targets --rule {rule} --event-bus-name {bus} --targets "
+            f"'Id=notify,Arn=arn:aws:sns:{r}:{a}:{topic}' "
+            f"'Id=ticket,Arn=arn:aws:lambda:{r}:{a}:function:{fn},DeadLetterConfig={{Arn=arn:aws:sqs:{r}:{a}:{dlq}}}'\n"
+            + _v16_json({"FailedEntryCount": 0, "FailedEntries": []}) + "\n"
+            "rule is created but the lambda never fires, the scan definitely finished with 2 CRITICAL. ideas?\n")
+    return text, [a, rule, bus, prefix, topic, fn, dlq], ['"aws.ecr"', "ECR Image Scan", "FailedEntryCount",
+                                                          "finding-severity-counts"]
+
+
+def _v16_sfn_asl(g: Gen):
+    r, a = g.region(), g.account()
+    fn, table, topic = _v16_n(g), g.name("Camel"), _v16_n(g)
+    cluster, td = _v16_n(g), _v16_n(g)
+    sub, sg = g.hexid("subnet"), g.hexid("sg")
+    asl = {"StartAt": "Validate", "States": {
+        "Validate": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+                     "Parameters": {"FunctionName": f"arn:aws:lambda:{r}:{a}:function:{fn}:$LATEST", "Payload.$": "$"},
+                     "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException", "States.TaskFailed"],
+                                "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}],
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}], "Next": "Persist"},
+        "Persist": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                    "Parameters": {"TableName": table, "Item": {"pk": {"S.$": "$.orderId"}}}, "Next": "Pack"},
+        "Pack": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+                 "Parameters": {"LaunchType": "FARGATE", "Cluster": f"arn:aws:ecs:{r}:{a}:cluster/{cluster}",
+                                "TaskDefinition": f"{td}:{g.r.randint(2, 90)}",
+                                "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [sub],
+                                                                                 "SecurityGroups": [sg],
+                                                                                 "AssignPublicIp": "DISABLED"}}},
+                 "Next": "Notify"},
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                   "Parameters": {"TopicArn": f"arn:aws:sns:{r}:{a}:{topic}", "Message.$": "$"}, "End": True},
+        "Failed": {"Type": "Fail", "Error": "ValidationFailed"}}}
+    text = "definition.asl.json:\n" + _v16_json(asl, width=170) + "\n"
+    return text, [a, fn, table, topic, cluster, td, sub, sg], ["arn:aws:states:::lambda:invoke",
+                                                              "arn:aws:states:::dynamodb:putItem",
+                                                              "arn:aws:states:::ecs:runTask.sync", "States.TaskFailed"]
+
+
+def _v16_lambda_url(g: Gen):
+    r, a = g.region(), g.account()
+    fn, layer, uid, dom = _v16_n(g), g.pick(_PREFIX) + "-deps", g.alnum(32, "abcdefghijklmnopqrstuvwxyz0123456789"), _v16_dom(g)
+    lv = g.r.randint(3, 60)
+    t = _v16_ts(g)
+    url = {"FunctionUrl": f"https://{uid}.lambda-url.{r}.on.aws/", "FunctionArn": f"arn:aws:lambda:{r}:{a}:function:{fn}",
+           "AuthType": "AWS_IAM", "Cors": {"AllowCredentials": True, "AllowMethods": ["GET", "POST"],
+                                           "AllowOrigins": [f"https://app.{dom}"], "MaxAge": 300},
+           "CreationTime": t, "LastModifiedTime": t, "InvokeMode": "RESPONSE_STREAM"}
+    layers = [{"Arn": f"arn:aws:lambda:{r}:{a}:layer:{layer}:{lv}", "CodeSize": g.r.randint(10**6, 5 * 10**7)},
+              {"Arn": f"arn:aws:lambda:{r}:017000801446:layer:AWSLambdaPowertoolsPythonV2:68", "CodeSize": 2813046}]
+    text = (f"$ aws lambda get-function-url-config --function-name {fn}\n" + _v16_json(url) + "\n"
+            f"$ aws lambda get-function-configuration --function-name {fn} --query Layers\n" + _v16_json(layers)
+            + f"\n$ aws lambda list-layer-versions --layer-name {layer} --query 'LayerVersions[0].[Version,CompatibleRuntimes[0]]' --output text\n"
+            f"{lv}\tpython3.12\n")
+    return text, [a, fn, layer, uid, dom], ['"AuthType": "AWS_IAM"', "RESPONSE_STREAM", "AWSLambdaPowertoolsPythonV2",
+                                            "python3.12"]
+
+
+def _v16_http_api(g: Gen):
+    r, a = g.region(), g.account()
+    name, api, link, integ = _v16_n(g), g.alnum(10), g.alnum(6), g.alnum(7)
+    alb, h1, h2 = _v16_n(g), _v16_hex(g, 16), _v16_hex(g, 16)
+    dom, dgw, cert = _v16_dom(g), "d-" + g.alnum(10), _v16_uuid(g)
+    integ_body = {"Items": [{"ConnectionId": link, "ConnectionType": "VPC_LINK", "IntegrationId": integ,
+                             "IntegrationMethod": "ANY", "IntegrationType": "HTTP_PROXY",
+                             "IntegrationUri": f"arn:aws:elasticloadbalancing:{r}:{a}:listener/app/{alb}/{h1}/{h2}",
+                             "PayloadFormatVersion": "1.0", "TimeoutInMillis": 30000,
+                             "TlsConfig": {"ServerNameToVerify": f"internal.{dom}"}}]}
+    dn = {"Items": [{"ApiMappingSelectionExpression": "$request.basepath", "DomainName": f"api.{dom}",
+                     "DomainNameConfigurations": [{"ApiGatewayDomainName": f"{dgw}.execute-api.{r}.amazonaws.com",
+                                                   "CertificateArn": f"arn:aws:acm:{r}:{a}:certificate/{cert}",
+                                                   "DomainNameStatus": "AVAILABLE", "EndpointType": "REGIONAL",
+                                                   "SecurityPolicy": "TLS_1_2"}]}]}
+    text = ("$ aws apigatewayv2 get-apis --query 'Items[].[Name,ApiId,ApiEndpoint,ProtocolType]' --output text\n"
+            f"{name}\t{api}\thttps://{api}.execute-api.{r}.amazonaws.com\tHTTP\n"
+            f"$ aws apigatewayv2 get-integrations --api-id {api}\n" + _v16_json(integ_body) + "\n"
+            "$ aws apigatewayv2 get-domain-names\n" + _v16_json(dn) + "\n"
+            f"curl https://api.{dom}/orders -> 503 Service Unavailable, curl on the stage URL works. VPC link {link} is AVAILABLE.\n")
+    return text, [name, api, link, integ, a, alb, h1, h2, dom, dgw, cert], ['"IntegrationType": "HTTP_PROXY"',
+                                                                           '"ConnectionType": "VPC_LINK"', "TLS_1_2",
+                                                                           "$request.basepath"]
+
+
+def _v16_ecr_scan(g: Gen):
+    r, a = g.region(), g.account()
+    repo = f"{g.pick(_PREFIX)}/{_v16_n(g)}"
+    tag, digest = "v" + _v16_ver(g), "sha256:" + _v16_hex(g, 64)
+    body = {"imageScanFindings": {"findings": [
+        {"name": "CVE-2024-6119", "uri": "https://security-tracker.debian.org/tracker/CVE-2024-6119", "severity": "HIGH",
+         "attributes": [{"key": "package_version", "value": "3.0.13-1~deb12u1"}, {"key": "package_name", "value": "openssl"},
+                        {"key": "CVSS2_VECTOR", "value": "AV:N/AC:L/Au:N/C:N/I:N/A:P"}]},
+        {"name": "CVE-2023-45853", "uri": "https://security-tracker.debian.org/tracker/CVE-2023-45853",
+         "severity": "CRITICAL", "attributes": [{"key": "package_version", "value": "1:1.2.13.dfsg-1"},
+                                                {"key": "package_name", "value": "zlib"}]}],
+        "imageScanCompletedAt": "2025-03-14T09:12:03+01:00", "vulnerabilitySourceUpdatedAt": "2025-03-13T21:00:11+01:00",
+        "findingSeverityCounts": {"CRITICAL": 1, "HIGH": 1, "MEDIUM": g.r.randint(2, 30)}},
+        "registryId": a, "repositoryName": repo, "imageId": {"imageDigest": digest, "imageTag": tag},
+        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."}}
+    text = (f"aws ecr describe-image-scan-findings --repository-name {repo} --image-id imageTag={tag} --region {r}\n"
+            + _v16_json(body) + "\n")
+    return text, [a, repo], ["CVE-2024-6119", "CVE-2023-45853", "The scan was completed successfully.",
+                             '"value": "openssl"']
+
+
+def _v16_service_catalog(g: Gen):
+    r, a = g.region(), g.account()
+    pp, b, vpc = _v16_n(g), g.bucket(), g.hexid("vpc")
+    prod, pa, ppid, rec = "prod-" + g.alnum(13), "pa-" + g.alnum(13), "pp-" + g.alnum(13), "rec-" + g.alnum(13)
+    stack_uuid = _v16_uuid(g)
+    t = _v16_ts(g)
+    rd = {"RecordDetail": {"RecordId": rec, "ProvisionedProductName": pp, "Status": "CREATED", "CreatedTime": t,
+                           "UpdatedTime": t, "ProvisionedProductType": "CFN_STACK", "RecordType": "PROVISION_PRODUCT",
+                           "ProvisionedProductId": ppid, "ProductId": prod, "ProvisioningArtifactId": pa,
+                           "PathId": "lpv3-" + g.alnum(13), "RecordErrors": [], "RecordTags": []}}
+    out = {"RecordDetail": {"RecordId": rec, "Status": "SUCCEEDED"}, "RecordOutputs": [
+        {"OutputKey": "BucketArn", "OutputValue": f"arn:aws:s3:::{b}"},
+        {"OutputKey": "CloudformationStackARN",
+         "OutputValue": f"arn:aws:cloudformation:{r}:{a}:stack/SC-{a}-{ppid}/{stack_uuid}"}]}
+    text = ('$ aws servicecatalog provision-product --product-name "Secure S3 bucket" --provisioning-artifact-name v3 '
+            f"--provisioned-product-name {pp} --provisioning-parameters Key=BucketName,Value={b} Key=VpcId,Value={vpc}\n"
+            + _v16_json(rd) + f"\n$ aws servicecatalog describe-record --id {rec}\n" + _v16_json(out) + "\n")
+    return text, [pp, b, vpc, prod, pa, ppid, rec, a, stack_uuid], ['"RecordType": "PROVISION_PRODUCT"',
+                                                                   "CloudformationStackARN", '"Status": "SUCCEEDED"',
+                                                                   "CFN_STACK"]
+
+
+def _v16_beanstalk(g: Gen):
+    r, a = g.region(), g.account()
+    app, env = _v16_n(g), _v16_n(g) + "-env"
+    db, clid, b = _v16_n(g), g.alnum(12), g.bucket()
+    prof, sg, key, vpc = _v16_n(g) + "-ec2-profile", g.hexid("sg"), g.pick(_PREFIX) + "-deploy-key", g.hexid("vpc")
+    s1, s2, eid, cname = g.hexid("subnet"), g.hexid("subnet"), "e-" + g.alnum(10), _v16_n(g)
+    plat = f"arn:aws:elasticbeanstalk:{r}::platform/Python 3.11 running on 64bit Amazon Linux 2023/4.1.3"
+    sha = _v16_hex(g, 7)
+    text = ("# .ebextensions/01-options.config\noption_settings:\n"
+            "  aws:elasticbeanstalk:application:environment:\n"
+            f"    DB_HOST: {db}.{clid}.{r}.rds.amazonaws.com\n    UPLOAD_BUCKET: {b}\n"
+            "  aws:autoscaling:launchconfiguration:\n"
+            f"    IamInstanceProfile: {prof}\n    SecurityGroups: {sg}\n    EC2KeyName: {key}\n"
+            f"  aws:elasticbeanstalk:environment:\n    ServiceRole: arn:aws:iam::{a}:role/{app}-eb-service\n"
+            f"  aws:ec2:vpc:\n    VPCId: {vpc}\n    Subnets: {s1},{s2}\n    ELBScheme: internal\n\n"
+            f"$ eb status {env}\nEnvironment details for: {env}\n  Application name: {app}\n  Region: {r}\n"
+            f"  Deployed Version: app-{sha}-250314_091203\n  Environment ID: {eid}\n  Platform: {plat}\n"
+            f"  Tier: WebServer-Standard-1.0\n  CNAME: {cname}.{r}.elasticbeanstalk.com\n"
+            "  Updated: 2025-03-14 09:12:03.512000+00:00\n  Status: Ready\n  Health: Red\n")
+    return text, [app, env, db, clid, b, prof, sg, key, vpc, s1, s2, eid, cname, a], [
+        plat, "WebServer-Standard-1.0", "aws:elasticbeanstalk:application:environment", "Health: Red"]
+
+
+# CI/CD: Copilot, CodeArtifact, CodeBuild, CodePipeline, CodeDeploy, GitHub Actions, GitLab CI, Jenkins, Makefile,
+# Dockerfile, Compose for ECS
+def _v16_copilot(g: Gen):
+    r, a = g.region(), g.account()
+    app, svc, dom = g.pick(_PREFIX), g.pick(_MIDDLE) + "-" + g.pick(["api", "web", "svc"]), _v16_dom(g)
+    sec = _v16_n(g) + "/db"
+    suf = g.alnum(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    text = (f"# copilot/{svc}/manifest.yml\nname: {svc}\ntype: Load Balanced Web Service\n\nhttp:\n  path: '/'\n"
+            f"  alias: 'api.{dom}'\n  healthcheck: /healthz\nimage:\n  build: Dockerfile\n  port: 8080\n"
+            "cpu: 512\nmemory: 1024\nsecrets:\n"
+            f"  DB_PASSWORD:\n    secretsmanager: 'arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{suf}:password::'\n\n"
+            f"$ copilot svc show --name {svc} --app {app}\nAbout\n\n  Application       {app}\n  Name              {svc}\n"
+            "  Type              Load Balanced Web Service\nConfigurations\n"
+            "  Environment       Tasks     CPU (vCPU)  Memory (MiB)  Platform      Port\n"
+            "  -----------       -----     ----------  ------------  --------      ----\n"
+            "  production        2         0.5         1024          LINUX/X86_64  8080\nRoutes\n"
+            f"  Environment       URL\n  -----------       ---\n  production        https://api.{dom}\n"
+            f"Internal Service Endpoints\n  production        {svc}.production.{app}.local:8080\n")
+    return text, [app, svc, dom, a, f"{sec}-{suf}"], ["Load Balanced Web Service", "LINUX/X86_64", "/healthz"]
+
+
+def _v16_codeartifact(g: Gen):
+    r, a = g.region(), g.account()
+    domain = g.pick(_PREFIX) + "-" + g.pick(["pkgs", "artifacts", "registry"])
+    repo, prepo = g.pick(_MIDDLE) + "-npm", g.pick(_MIDDLE) + "-pypi"
+    tok = "eyJ2ZXIiOjEsImlzdSI6MTc0" + g.alnum(60, _V16_B64URL) + "." + g.alnum(300, _V16_B64URL)
+    tok2 = "eyJ2ZXIiOjEsImlzdSI6MTc0" + g.alnum(60, _V16_B64URL) + "." + g.alnum(300, _V16_B64URL)
+    host = f"{domain}-{a}.d.codeartifact.{r}.amazonaws.com"
+    text = (f"$ aws codeartifact login --tool npm --domain {domain} --domain-owner {a} --repository {repo}\n"
+            f"Successfully configured npm to use AWS CodeArtifact repository https://{host}/npm/{repo}/\n"
+            "Login expires in 12 hours at 2025-03-14 21:12:03+01:00\n$ cat ~/.npmrc\n"
+            f"registry=https://{host}/npm/{repo}/\n//{host}/npm/{repo}/:_authToken={tok}\nalways-auth=true\n"
+            "$ cat ~/.config/pip/pip.conf\n[global]\n"
+            f"index-url = https://aws:{tok2}@{host}/pypi/{prepo}/simple/\n"
+            "$ npm ci\nnpm ERR! code E401\nnpm ERR! Unable to authenticate, your authentication token seems to be invalid.\n")
+    return text, [domain, a, repo, prepo, tok, tok2], ["always-auth=true", "Successfully configured npm", "E401"]
+
+
+def _v16_codebuild(g: Gen):
+    r, a = g.region(), g.account()
+    repo, proj, team = _v16_n(g), _v16_n(g) + "-build", _v16_n(g)
+    sec, bid = _v16_n(g) + "/sonar", _v16_uuid(g)
+    sha = _v16_hex(g, 40)
+    text = ("# buildspec.yml\nversion: 0.2\nenv:\n  variables:\n"
+            f"    IMAGE_REPO: {a}.dkr.ecr.{r}.amazonaws.com/{repo}\n  parameter-store:\n"
+            f"    NPM_TOKEN: /ci/{team}/npm-token\n  secrets-manager:\n    SONAR_TOKEN: {sec}:token\n"
+            "phases:\n  pre_build:\n    commands:\n"
+            f"      - aws ecr get-login-password --region $AWS_DEFAULT_REGION | docker login --username AWS --password-stdin {a}.dkr.ecr.{r}.amazonaws.com\n"
+            "  build:\n    commands:\n      - docker build -t $IMAGE_REPO:$CODEBUILD_RESOLVED_SOURCE_VERSION .\n"
+            "      - docker push $IMAGE_REPO:$CODEBUILD_RESOLVED_SOURCE_VERSION\n\n--- build log ---\n"
+            "[Container] 2025/03/14 09:12:03.512345 Running on CodeBuild On-demand\n"
+            "[Container] 2025/03/14 09:12:04.101922 Waiting for agent ping\n"
+            f"[Container] 2025/03/14 09:12:06.311872 CODEBUILD_BUILD_ARN=arn:aws:codebuild:{r}:{a}:build/{proj}:{bid}\n"
+            "[Container] 2025/03/14 09:12:07.004511 Running command aws ecr get-login-password --region $AWS_DEFAULT_REGION | docker login ...\n"
+            "Login Succeeded\n"
+            f"#12 pushing {a}.dkr.ecr.{r}.amazonaws.com/{repo}:{sha} with docker\n"
+            f"#12 ERROR: denied: User: arn:aws:sts::{a}:assumed-role/codebuild-{proj}-service-role/AWSCodeBuild-{bid} is not "
+            f"authorized to perform: ecr:InitiateLayerUpload on resource: arn:aws:ecr:{r}:{a}:repository/{repo}\n"
+            "[Container] 2025/03/14 09:13:41.772130 Phase complete: BUILD State: FAILED\n")
+    return text, [a, repo, proj, team, sec, bid], ["CODEBUILD_RESOLVED_SOURCE_VERSION", "Login Succeeded",
+                                                   "ecr:InitiateLayerUpload", "Phase complete: BUILD State: FAILED", sha]
+
+
+def _v16_codepipeline(g: Gen):
+    r, a = g.region(), g.account()
+    name, role, art = _v16_n(g), _v16_role(g), f"codepipeline-{r}-{g.r.randint(10**11, 10**12 - 1)}"
+    conn, ghrepo = _v16_uuid(g), f"{g.pick(_PREFIX)}-eng/{_v16_n(g)}"
+    proj, cluster, svc = _v16_n(g), _v16_n(g), _v16_n(g)
+    body = {"pipeline": {"name": name, "roleArn": f"arn:aws:iam::{a}:role/{role}",
+                         "artifactStore": {"type": "S3", "location": art},
+                         "stages": [
+                             {"name": "Source", "actions": [{"name": "Source", "actionTypeId": {
+                                 "category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+                                 "configuration": {"ConnectionArn": f"arn:aws:codestar-connections:{r}:{a}:connection/{conn}",
+                                                   "FullRepositoryId": ghrepo, "BranchName": "main",
+                                                   "OutputArtifactFormat": "CODE_ZIP"},
+                                 "outputArtifacts": [{"name": "SourceArtifact"}]}]},
+                             {"name": "Build", "actions": [{"name": "Build", "actionTypeId": {
+                                 "category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                                 "configuration": {"ProjectName": proj}, "inputArtifacts": [{"name": "SourceArtifact"}],
+                                 "outputArtifacts": [{"name": "BuildArtifact"}]}]},
+                             {"name": "Deploy", "actions": [{"name": "Deploy", "actionTypeId": {
+                                 "category": "Deploy", "owner": "AWS", "provider": "ECS", "version": "1"},
+                                 "configuration": {"ClusterName": cluster, "ServiceName": svc,
+                                                   "FileName": "imagedefinitions.json"},
+                                 "inputArtifacts": [{"name": "BuildArtifact"}]}]}],
+                         "version": g.r.randint(2, 40), "executionMode": "QUEUED", "pipelineType": "V2"},
+            "metadata": {"pipelineArn": f"arn:aws:codepipeline:{r}:{a}:{name}", "created": _v16_ts(g),
+                         "updated": _v16_ts(g)}}
+    p = body["pipeline"]
+    text = (f"$ aws codepipeline get-pipeline --name {name} | jq -c '.pipeline | {{roleArn, artifactStore, pipelineType, executionMode}}'\n"
+            + json.dumps({k: p[k] for k in ("roleArn", "artifactStore", "pipelineType", "executionMode")}) + "\n"
+            f"$ aws codepipeline get-pipeline --name {name} | jq -c '.pipeline.stages[].actions[] | {{name, provider: .actionTypeId.provider, configuration}}'\n"
+            + "\n".join(json.dumps({"name": x["name"], "provider": x["actionTypeId"]["provider"],
+                                    "configuration": x["configuration"]}) for st in p["stages"] for x in st["actions"])
+            + f"\n$ aws codepipeline get-pipeline --name {name} --query metadata.pipelineArn --output text\n"
+            + body["metadata"]["pipelineArn"] + "\nthe Deploy action fails with 'The ECS service could not be updated', "
+            "where do I see why?\n")
+    return text, [name, a, role, art, conn, ghrepo, proj, cluster, svc], ["CodeStarSourceConnection", "imagedefinitions.json",
+                                                                          '"executionMode": "QUEUED"', "CODE_ZIP"]
+
+
+def _v16_codedeploy(g: Gen):
+    r = g.region()
+    app, grp, b = _v16_n(g), _v16_n(g) + "-fleet", g.bucket()
+    did = "d-" + g.alnum(9, _V16_UP)
+    i1, i2 = g.iid(), g.iid()
+    sha = _v16_sha(g)
+    body = {"deploymentInfo": {"applicationName": app, "deploymentGroupName": grp,
+                               "deploymentConfigName": "CodeDeployDefault.OneAtATime", "deploymentId": did,
+                               "revision": {"revisionType": "S3", "s3Location": {"bucket": b, "key": f"{app}/{sha}.zip",
+                                                                                 "bundleType": "zip"}},
+                               "status": "Failed", "errorInformation": {
+                                   "code": "HEALTH_CONSTRAINTS",
+                                   "message": "The overall deployment failed because too many individual instances failed "
+                                              "deployment, too few healthy instances are available for deployment, or some "
+                                              "instances in your deployment group are experiencing problems."},
+                               "computePlatform": "Server"}}
+    text = ("# appspec.yml\nversion: 0.0\nos: linux\nfiles:\n  - source: /\n"
+            f"    destination: /srv/{app}\nhooks:\n  ApplicationStop:\n    - location: scripts/stop.sh\n"
+            "  ApplicationStart:\n    - location: scripts/start.sh\n      runas: deploy\n"
+            f"$ aws deploy get-deployment --deployment-id {did} --region {r}\n" + _v16_json(body, width=150) + "\n"
+            f"$ aws deploy list-deployment-instances --deployment-id {did} --output text\nINSTANCESLIST\t{i1}\nINSTANCESLIST\t{i2}\n"
+            f"# on {i1}: tail /opt/codedeploy-agent/deployment-root/deployment-logs/codedeploy-agent-deployments.log\n"
+            f"[2025-03-14 09:12:03.512] [{did}]LifecycleEvent - ApplicationStart\n"
+            f"[2025-03-14 09:12:03.513] [{did}]Script - scripts/start.sh\n"
+            f"[2025-03-14 09:12:03.601] [{did}][stderr]scripts/start.sh: line 12: /srv/{app}/bin/server: Permission denied\n")
+    return text, [app, grp, b, did, i1, i2], ["CodeDeployDefault.OneAtATime", "HEALTH_CONSTRAINTS",
+                                              "LifecycleEvent - ApplicationStart", sha]
+
+
+def _v16_gha_oidc(g: Gen):
+    r, a = g.region(), g.account()
+    role, repo, cluster, svc = _v16_role(g), _v16_n(g), _v16_n(g), _v16_n(g)
+    ghrepo = f"{g.pick(_PREFIX)}-dev/{_v16_n(g)}"
+    text = ("name: deploy\non:\n  push:\n    branches: [main]\npermissions:\n  id-token: write\n  contents: read\n"
+            "jobs:\n  deploy:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n"
+            "      - uses: actions/checkout@v4\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+            f"          role-to-assume: arn:aws:iam::{a}:role/{role}\n          role-session-name: gha-deploy\n"
+            f"          aws-region: {r}\n      - uses: aws-actions/amazon-ecr-login@v2\n        id: ecr\n"
+            "      - run: |\n"
+            f"          docker build -t ${{{{ steps.ecr.outputs.registry }}}}/{repo}:${{{{ github.sha }}}} .\n"
+            f"          docker push ${{{{ steps.ecr.outputs.registry }}}}/{repo}:${{{{ github.sha }}}}\n"
+            f"          aws ecs update-service --cluster {cluster} --service {svc} --force-new-deployment\n\n"
+            "Error: Not authorized to perform sts:AssumeRoleWithWebIdentity\n\ntrust policy on the role:\n"
+            '{\n  "Effect": "Allow",\n'
+            f'  "Principal": {{"Federated": "arn:aws:iam::{a}:oidc-provider/token.actions.githubusercontent.com"}},\n'
+            '  "Action": "sts:AssumeRoleWithWebIdentity",\n  "Condition": {\n'
+            '    "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},\n'
+            f'    "StringLike": {{"token.actions.githubusercontent.com:sub": "repo:{ghrepo}:ref:refs/heads/main"}}\n'
+            "  }\n}\n")
+    return text, [a, role, repo, cluster, svc, ghrepo], ["aws-actions/configure-aws-credentials@v4",
+                                                         "sts:AssumeRoleWithWebIdentity", "sts.amazonaws.com",
+                                                         "steps.ecr.outputs.registry"]
+
+
+def _v16_gitlab(g: Gen):
+    r, a = g.region(), g.account()
+    role, b, table, dom = _v16_role(g), g.bucket(), g.name("Camel"), _v16_dom(g)
+    asia, sec, tok = _v16_asia(g), g.secret(), _v16_token(g)
+    text = ("variables:\n"
+            f"  AWS_DEFAULT_REGION: {r}\n  ROLE_ARN: arn:aws:iam::{a}:role/{role}\n  TF_STATE_BUCKET: {b}\n"
+            f"  TF_LOCK_TABLE: {table}\n\nplan:\n  image: hashicorp/terraform:1.7\n  id_tokens:\n    GITLAB_OIDC_TOKEN:\n"
+            f"      aud: https://gitlab.{dom}\n  script:\n    - >\n"
+            '      export $(printf "AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s"\n'
+            '      $(aws sts assume-role-with-web-identity --role-arn ${ROLE_ARN}\n'
+            '      --role-session-name "gitlab-${CI_PROJECT_ID}-${CI_PIPELINE_ID}" --web-identity-token ${GITLAB_OIDC_TOKEN}\n'
+            "      --duration-seconds 3600 --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text))\n"
+            "    - env | grep ^AWS_   # debug, remove\n"
+            '    - terraform init -backend-config="bucket=${TF_STATE_BUCKET}" -backend-config="dynamodb_table=${TF_LOCK_TABLE}"\n\n'
+            "job log:\n$ env | grep ^AWS_\n"
+            f"AWS_DEFAULT_REGION={r}\nAWS_ACCESS_KEY_ID={asia}\nAWS_SECRET_ACCESS_KEY={sec}\nAWS_SESSION_TOKEN={tok}\n"
+            "$ terraform init ...\nError: error configuring S3 Backend: no valid credential sources for S3 Backend found.\n")
+    return text, [a, role, b, table, dom, asia, sec, tok], ["assume-role-with-web-identity", "GITLAB_OIDC_TOKEN",
+                                                            "CI_PIPELINE_ID", "hashicorp/terraform:1.7"]
+
+
+def _v16_jenkins(g: Gen):
+    r, a, a2 = g.region(), g.account(), g.account()
+    cluster, role, repo, b, topic = _v16_n(g), _v16_role(g), _v16_n(g), g.bucket(), _v16_n(g)
+    text = ("pipeline {\n  agent { label 'docker' }\n  environment {\n"
+            f"    AWS_REGION = '{r}'\n    ECR = '{a}.dkr.ecr.{r}.amazonaws.com'\n    CLUSTER = '{cluster}'\n  }}\n"
+            "  stages {\n    stage('Release') {\n      steps {\n"
+            f"        withAWS(role: '{role}', roleAccount: '{a2}', region: env.AWS_REGION, duration: 900) {{\n"
+            '          sh "aws ecr get-login-password | docker login --username AWS --password-stdin ${ECR}"\n'
+            f'          sh "docker push ${{ECR}}/{repo}:${{GIT_COMMIT}}"\n'
+            f"          s3Upload(bucket: '{b}', path: 'releases/', includePathPattern: '**/*.tgz')\n"
+            '          sh "aws eks update-kubeconfig --name ${CLUSTER} && helm upgrade --install app ./chart"\n'
+            "        }\n      }\n    }\n  }\n  post {\n    failure {\n"
+            f"      snsPublish(topicArn: 'arn:aws:sns:{r}:{a2}:{topic}', subject: 'release failed', message: \"${{env.BUILD_URL}}\")\n"
+            "    }\n  }\n}\n")
+    return text, [a, a2, cluster, role, repo, b, topic], ["withAWS", "s3Upload", "GIT_COMMIT", "snsPublish"]
+
+
+def _v16_makefile(g: Gen):
+    r, a = g.region(), g.account()
+    repo, stack, b = _v16_n(g), g.name("Camel"), g.bucket()
+    vpc, s1, s2, cfn = g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), _v16_role(g)
+    text = (f"AWS_ACCOUNT ?= {a}\nAWS_REGION  ?= {r}\nREGISTRY    := $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com\n"
+            f"IMAGE       := $(REGISTRY)/{repo}\nSTACK       := {stack}\nGIT_SHA     := $(shell git rev-parse --short HEAD)\n\n"
+            ".PHONY: login build push deploy\n\nlogin:\n"
+            "\taws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(REGISTRY)\n\n"
+            "build:\n\tdocker build -t $(IMAGE):$(GIT_SHA) .\n\npush: login build\n\tdocker push $(IMAGE):$(GIT_SHA)\n\n"
+            "deploy: push\n\taws cloudformation deploy --stack-name $(STACK) --template-file infra/template.yaml \\\n"
+            "\t  --capabilities CAPABILITY_NAMED_IAM \\\n"
+            f"\t  --parameter-overrides ImageUri=$(IMAGE):$(GIT_SHA) VpcId={vpc} SubnetIds={s1},{s2} \\\n"
+            f"\t  --s3-bucket {b} --role-arn arn:aws:iam::{a}:role/{cfn}\n")
+    return text, [a, repo, stack, b, vpc, s1, s2, cfn], ["CAPABILITY_NAMED_IAM", ".PHONY", "$(shell git rev-parse --short HEAD)"]
+
+
+def _v16_dockerfile(g: Gen):
+    r, a = g.region(), g.account()
+    base, domain, prepo, b = _v16_n(g), g.pick(_PREFIX) + "-pkgs", g.pick(_MIDDLE) + "-pypi", g.bucket()
+    repo = g.pick(_MIDDLE) + "-inference"
+    k, s = g.akid(), g.secret()
+    v = _v16_ver(g)
+    text = ("# syntax=docker/dockerfile:1.7\n"
+            f"ARG BASE={a}.dkr.ecr.{r}.amazonaws.com/{base}:python3.12-{v}\nFROM ${{BASE}} AS build\n"
+            "ARG CODEARTIFACT_AUTH_TOKEN\n"
+            f"ARG PIP_INDEX_URL=https://aws:${{CODEARTIFACT_AUTH_TOKEN}}@{domain}-{a}.d.codeartifact.{r}.amazonaws.com/pypi/{prepo}/simple/\n"
+            "ARG AWS_ACCESS_KEY_ID\nARG AWS_SECRET_ACCESS_KEY\n"
+            f"ENV MODEL_BUCKET={b} \\\n    AWS_DEFAULT_REGION={r}\n"
+            "RUN pip install -r requirements.txt && aws s3 cp s3://${MODEL_BUCKET}/models/latest.tar.gz /opt/model/\n\n"
+            "FROM public.ecr.aws/lambda/python:3.12\nCOPY --from=build /opt/model /opt/model\n\n"
+            f"$ docker build --build-arg AWS_ACCESS_KEY_ID={k} --build-arg AWS_SECRET_ACCESS_KEY={s} \\\n"
+            f"    --build-arg CODEARTIFACT_AUTH_TOKEN=$(aws codeartifact get-authorization-token --domain {domain} "
+            f"--domain-owner {a} --query authorizationToken --output text) -t {repo}:dev .\n"
+            f" => ERROR [build 5/5] RUN pip install -r requirements.txt && aws s3 cp s3://{b}/models/latest.tar.gz /opt/model/\n"
+            "fatal error: An error occurred (403) when calling the HeadObject operation: Forbidden\n")
+    return text, [a, base, domain, prepo, repo, b, k, s], ["public.ecr.aws/lambda/python:3.12", "HeadObject",
+                                                           "docker/dockerfile:1.7", f"python3.12-{v}"]
+
+
+def _v16_compose_ecs(g: Gen):
+    r, a = g.region(), g.account()
+    vpc, cluster, nlb, h = g.hexid("vpc"), _v16_n(g), _v16_n(g), _v16_hex(g, 16)
+    queue, repo, sec = _v16_n(g), _v16_n(g), _v16_n(g) + "/registry"
+    suf = g.alnum(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    cache, cid, fs = _v16_n(g), g.alnum(6), g.hexid("fs", 17)
+    ctx = g.pick(["ecs", "myecs", "aws-ecs"])
+    text = (f'x-aws-vpc: "{vpc}"\nx-aws-cluster: "{cluster}"\n'
+            f'x-aws-loadbalancer: "arn:aws:elasticloadbalancing:{r}:{a}:loadbalancer/net/{nlb}/{h}"\n'
+            'x-aws-role:\n  Version: "2012-10-17"\n  Statement:\n    - Effect: Allow\n      Action: sqs:*\n'
+            f"      Resource: arn:aws:sqs:{r}:{a}:{queue}\n\nservices:\n  web:\n"
+            f"    image: {a}.dkr.ecr.{r}.amazonaws.com/{repo}:latest\n"
+            f'    x-aws-pull_credentials: "arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{suf}"\n'
+            '    ports:\n      - "443:443"\n    environment:\n'
+            f"      QUEUE_URL: https://sqs.{r}.amazonaws.com/{a}/{queue}\n"
+            f"      REDIS_HOST: {cache}.{cid}.ng.0001.{_V16_CC[r]}.cache.amazonaws.com\n"
+            "    volumes:\n      - uploads:/srv/uploads\n    deploy:\n      resources:\n        limits:\n"
+            "          cpus: '0.5'\n          memory: 2048M\nvolumes:\n  uploads:\n    external: true\n"
+            f"    name: {fs}\n\n$ docker context use {ctx}\n$ docker compose up\n"
+            "WARNING services.scale: unsupported attribute\n")
+    return text, [vpc, cluster, a, nlb, h, queue, repo, f"{sec}-{suf}", cache, cid, fs], [
+        '"2012-10-17"', "x-aws-pull_credentials", "sqs:*", "memory: 2048M"]
+
+
+# IaC and Kubernetes: terraform show -json, Terragrunt, tfsec, checkov, cfn-lint / cfn-guard, eksctl, kubectl describe
+# node, aws-auth, Karpenter
+def _v16_tf_state(g: Gen):
+    r, a = g.region(), g.account()
+    db, clid, sng, kid = _v16_n(g), g.alnum(12), _v16_n(g) + "-subnets", _v16_uuid(g)
+    pw, rid, sg = _v16_pw(g), "db-" + g.alnum(26, _V16_UP), g.hexid("sg")
+    k, s, user = g.akid(), g.secret(), _v16_user(g)
+    smtp = "B" + g.alnum(43, _B64)
+    res = [{"address": "aws_db_instance.main", "mode": "managed", "type": "aws_db_instance", "name": "main",
+            "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 2,
+            "values": {"address": f"{db}.{clid}.{r}.rds.amazonaws.com", "arn": f"arn:aws:rds:{r}:{a}:db:{db}",
+                       "db_subnet_group_name": sng, "engine": "postgres", "engine_version": "16.3", "identifier": db,
+                       "instance_class": "db.r6g.large", "kms_key_id": f"arn:aws:kms:{r}:{a}:key/{kid}",
+                       "password": pw, "resource_id": rid,
+                       "username": "app_admin", "vpc_security_group_ids": [sg]},
+            "sensitive_values": {"vpc_security_group_ids": [False]}},
+           {"address": "aws_iam_access_key.ci", "mode": "managed", "type": "aws_iam_access_key", "name": "ci",
+            "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 0,
+            "values": {"id": k, "secret": s, "ses_smtp_password_v4": smtp, "status": "Active", "user": user}}]
+    text = ("$ terraform show -json | jq '.values.root_module.resources[] | select(.type==\"aws_db_instance\" or "
+            ".type==\"aws_iam_access_key\")'\n" + "\n".join(_v16_json(x, width=150) for x in res) + "\n")
+    return text, [db, clid, a, sng, kid, pw, rid, sg, k, s, smtp, user], ["registry.terraform.io/hashicorp/aws",
+                                                                          "db.r6g.large", "aws_iam_access_key.ci",
+                                                                          '"engine_version": "16.3"']
+
+
+def _v16_terragrunt(g: Gen):
+    r, a, a2 = g.region(), g.account(), g.account()
+    b, table, alias, role = g.bucket(), _v16_n(g) + "-locks", _v16_n(g) + "-tfstate", _v16_role(g)
+    vpc = g.hexid("vpc")
+    cidr = f"10.{g.r.randint(0, 254)}.0.0/16"
+    text = ("# live/terragrunt.hcl\nremote_state {\n  backend = \"s3\"\n  generate = {\n    path      = \"backend.tf\"\n"
+            "    if_exists = \"overwrite_terragrunt\"\n  }\n  config = {\n"
+            f'    bucket         = "{b}"\n    key            = "${{path_relative_to_include()}}/terraform.tfstate"\n'
+            f'    region         = "{r}"\n    encrypt        = true\n    dynamodb_table = "{table}"\n'
+            f'    kms_key_id     = "alias/{alias}"\n    role_arn       = "arn:aws:iam::{a}:role/{role}"\n  }}\n}}\n\n'
+            "# live/prod/account.hcl\nlocals {\n"
+            f'  account_id   = "{a2}"\n  account_name = "prod"\n}}\n\n'
+            f"# live/prod/{r}/app/terragrunt.hcl\ninclude \"root\" {{\n  path = find_in_parent_folders()\n}}\n"
+            'dependency "vpc" {\n  config_path = "../vpc"\n}\ninputs = {\n'
+            f'  vpc_id   = "{vpc}"\n  vpc_cidr = "{cidr}"\n}}\n\n'
+            "$ terragrunt run-all plan\nERRO[0003] Error: error configuring S3 Backend: IAM Role "
+            f"(arn:aws:iam::{a}:role/{role}) cannot be assumed.\n")
+    return text, [b, table, alias, a, role, a2, vpc, cidr], ["path_relative_to_include()", "find_in_parent_folders()",
+                                                            "overwrite_terragrunt", "terragrunt run-all plan"]
+
+
+def _v16_tfsec(g: Gen):
+    a = g.account()
+    b, sg, role = g.bucket(), g.hexid("sg"), _v16_role(g)
+    rule = "─" * 80
+    text = (f"Result #1 HIGH Bucket does not have encryption enabled\n{rule}\n  s3.tf:12-15\n{rule}\n"
+            f'   12    resource "aws_s3_bucket" "uploads" {{\n   13      bucket = "{b}"\n'
+            "   14      force_destroy = true\n   15    }\n"
+            f"{rule}\n          ID aws-s3-enable-bucket-encryption\n      Impact The bucket objects could be read if compromised\n"
+            "  Resolution Configure bucket encryption\n"
+            f"{rule}\n\nResult #2 CRITICAL Security group rule allows ingress from public internet.\n{rule}\n  sg.tf:28-34\n{rule}\n"
+            f'   28    resource "aws_security_group_rule" "ssh" {{\n   29      security_group_id = "{sg}"\n'
+            '   30      type              = "ingress"\n   31      from_port         = 22\n'
+            '   32      cidr_blocks       = ["0.0.0.0/0"]\n   34    }\n'
+            f"{rule}\n          ID aws-ec2-no-public-ingress-sgr\n{rule}\n\n"
+            f"Result #3 HIGH IAM policy document uses wildcarded action 's3:*'\n{rule}\n  iam.tf:51\n{rule}\n"
+            f'   51      resources = ["arn:aws:s3:::{b}/*", "arn:aws:iam::{a}:role/{role}"]\n'
+            f"{rule}\n          ID aws-iam-no-policy-wildcards\n\n  3 potential problem(s) detected.\n")
+    return text, [a, b, sg, role], ["aws-s3-enable-bucket-encryption", "aws-ec2-no-public-ingress-sgr",
+                                    "aws-iam-no-policy-wildcards", '["0.0.0.0/0"]']
+
+
+def _v16_checkov(g: Gen):
+    a = g.account()
+    b, fn, role, sub = g.bucket(), _v16_n(g), _v16_role(g), g.hexid("subnet")
+    text = ("       _               _\n   ___| |__   ___  ___| | _______   __\n  / __| '_ \\ / _ \\/ __| |/ / _ \\ \\ / /\n"
+            " | (__| | | |  __/ (__|   < (_) \\ V /\n  \\___|_| |_|\\___|\\___|_|\\_\\___/ \\_/\n\nBy Prisma Cloud | version: 3.2.74\n\n"
+            "cloudformation scan results:\n\nPassed checks: 14, Failed checks: 2, Skipped checks: 0\n\n"
+            'Check: CKV_AWS_18: "Ensure the S3 bucket has access logging enabled"\n'
+            "\tFAILED for resource: AWS::S3::Bucket.UploadsBucket\n\tFile: /template.yaml:22-27\n"
+            "\tGuide: https://docs.prismacloud.io/en/enterprise-edition/policy-reference/aws-policies/s3-policies/s3-13-enable-logging\n\n"
+            "\t\t22 |   UploadsBucket:\n\t\t23 |     Type: AWS::S3::Bucket\n\t\t24 |     Properties:\n"
+            f"\t\t25 |       BucketName: {b}\n\t\t26 |       VersioningConfiguration:\n\t\t27 |         Status: Enabled\n\n"
+            'Check: CKV_AWS_116: "Ensure that AWS Lambda function is configured for a Dead Letter Queue(DLQ)"\n'
+            "\tFAILED for resource: AWS::Lambda::Function.Processor\n\tFile: /template.yaml:40-49\n\n"
+            f"\t\t40 |   Processor:\n\t\t41 |     Type: AWS::Lambda::Function\n\t\t42 |     Properties:\n"
+            f"\t\t43 |       FunctionName: {fn}\n\t\t44 |       Runtime: nodejs20.x\n"
+            f"\t\t45 |       Role: arn:aws:iam::{a}:role/{role}\n\t\t46 |       VpcConfig:\n"
+            f"\t\t47 |         SubnetIds:\n\t\t48 |           - {sub}\n\n")
+    return text, [a, b, fn, role, sub], ["CKV_AWS_18", "CKV_AWS_116", "AWS::S3::Bucket.UploadsBucket", "nodejs20.x"]
+
+
+def _v16_cfn_lint(g: Gen):
+    r, a = g.region(), g.account()
+    stack, queue, kid, alias = _v16_n(g), _v16_n(g), _v16_uuid(g), _v16_n(g) + "-s3"
+    f = f"templates/{stack}.yaml"
+    text = (f"$ cfn-lint {f}\n"
+            "E3030 You must specify a valid value for Runtime (python3.7).\nValid values are [\"dotnet8\", \"java21\", \"nodejs20.x\", \"python3.12\", ...]\n"
+            f"{f}:48:7\n\n"
+            "W3005 Obsolete DependsOn on resource (DbSubnetGroup), dependency already enforced by a \"Ref\" at "
+            "Resources/Db/Properties/DBSubnetGroupName/Ref\n"
+            f"{f}:71:5\n\n"
+            f"E1029 Found an embedded parameter \"${{Env}}\" outside of an \"Fn::Sub\" at Resources/Queue/Properties/QueueName\n"
+            f"{f}:90:7   (QueueName: {queue}-${{Env}})\n\n"
+            f"$ cfn-guard validate -d {f} -r rules/s3.guard --show-summary fail\n{f} Status = FAIL\nFAILED rules\n"
+            "s3.guard/s3_bucket_kms_cmk    FAIL\n---\n"
+            f"Property [/Resources/Bucket/Properties/BucketEncryption/ServerSideEncryptionConfiguration/0/"
+            f"ServerSideEncryptionByDefault/KMSMasterKeyID] in data [{f}] is not compliant with [s3_bucket_kms_cmk] "
+            f'because provided value ["arn:aws:kms:{r}:{a}:key/{kid}"] did not match expected value ["alias/{alias}"]\n')
+    return text, [stack, queue, a, kid, alias], ["E3030", "W3005", "Fn::Sub", "s3_bucket_kms_cmk"]
+
+
+def _v16_eksctl(g: Gen):
+    r, a = g.region(), g.account()
+    az1, az2 = r + "a", r + "b"
+    cluster, vpc, s1, s2 = _v16_n(g), g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet")
+    role, ng, key, nrole, kid = _v16_role(g), _v16_n(g) + "-ng", g.pick(_PREFIX) + "-eks-key", _v16_role(g), _v16_uuid(g)
+    text = ("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\nmetadata:\n"
+            f'  name: {cluster}\n  region: {r}\n  version: "1.30"\n\nvpc:\n  id: {vpc}\n  subnets:\n    private:\n'
+            f"      {az1}: {{ id: {s1} }}\n      {az2}: {{ id: {s2} }}\n\niam:\n  withOIDC: true\n  serviceAccounts:\n"
+            "    - metadata: {name: s3-reader, namespace: batch}\n"
+            '      attachPolicyARNs: ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]\n'
+            f"      roleName: {role}\n\nmanagedNodeGroups:\n  - name: {ng}\n    instanceType: m6i.xlarge\n"
+            "    desiredCapacity: 3\n    privateNetworking: true\n"
+            f"    ssh:\n      publicKeyName: {key}\n    iam:\n      instanceRoleARN: arn:aws:iam::{a}:role/{nrole}\n\n"
+            f"secretsEncryption:\n  keyARN: arn:aws:kms:{r}:{a}:key/{kid}\n\n"
+            "$ eksctl create cluster -f cluster.yaml\n"
+            f"2025-03-14 09:12:03 [ℹ]  eksctl version 0.180.0, using region {r}\n"
+            f"2025-03-14 09:12:04 [✖]  creating CloudFormation stack \"eksctl-{cluster}-cluster\": operation error "
+            "CloudFormation: CreateStack, https response error StatusCode: 400, AlreadyExistsException\n")
+    return text, [cluster, vpc, s1, s2, role, ng, key, a, nrole, kid], [
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "eksctl.io/v1alpha5", "m6i.xlarge", az1, "AlreadyExistsException"]
+
+
+def _v16_kubectl_node(g: Gen):
+    r = g.region()
+    az = r + g.pick("abc")
+    ip = _v16_ip10(g)
+    host = _v16_pdns(ip, r)
+    dash = "ip-" + ip.replace(".", "-")
+    ng, lt, cluster, iid = _v16_n(g), g.hexid("lt"), _v16_n(g), g.iid()
+    ns, dep = g.pick(_MIDDLE), _v16_n(g)
+    text = (f"$ kubectl describe node {host}\nName:               {host}\nRoles:              <none>\n"
+            "Labels:             beta.kubernetes.io/arch=amd64\n"
+            "                    eks.amazonaws.com/capacityType=ON_DEMAND\n"
+            f"                    eks.amazonaws.com/nodegroup={ng}\n"
+            f"                    eks.amazonaws.com/sourceLaunchTemplateId={lt}\n"
+            "                    node.kubernetes.io/instance-type=m6i.xlarge\n"
+            f"                    topology.kubernetes.io/zone={az}\n"
+            f"                    alpha.eksctl.io/cluster-name={cluster}\n"
+            f"Annotations:        alpha.kubernetes.io/provided-node-ip: {ip}\n"
+            "CreationTimestamp:  Fri, 14 Mar 2025 09:12:03 +0100\n"
+            "Taints:             node.kubernetes.io/disk-pressure:NoSchedule\n"
+            "Conditions:\n  Type             Status  Reason                       Message\n"
+            "  DiskPressure     True    KubeletHasDiskPressure       kubelet has disk pressure\n"
+            f"Addresses:\n  InternalIP:   {ip}\n  InternalDNS:  {host}\n  Hostname:     {host}\n"
+            f"ProviderID:                   aws:///{az}/{iid}\n"
+            "System Info:\n  Kernel Version:             5.10.217-205.860.amzn2.x86_64\n  OS Image:                   Amazon Linux 2\n"
+            "  Container Runtime Version:  containerd://1.7.11\n  Kubelet Version:            v1.29.3-eks-ae9a62a\n"
+            "Non-terminated Pods:          (3 in total)\n"
+            "  Namespace    Name                         CPU Requests\n"
+            "  kube-system  aws-node-x7k2p               50m (1%)\n"
+            f"  {ns}  {dep}-7d9f8c6b5-q2wzt  500m (12%)\n")
+    return text, [dash, ip, ng, lt, cluster, iid], ["eks.amazonaws.com/capacityType=ON_DEMAND", "v1.29.3-eks-ae9a62a",
+                                                    az, "KubeletHasDiskPressure"]
+
+
+def _v16_aws_auth(g: Gen):
+    a, a2, a3 = g.account(), g.account(), g.account()
+    nrole, hx, user = _v16_role(g), _v16_hex(g, 16), _v16_user(g)
+    sso_user = g.person()
+    uid = _v16_uuid(g)
+    text = ("$ kubectl -n kube-system get configmap aws-auth -o yaml\napiVersion: v1\ndata:\n  mapRoles: |\n"
+            "    - groups:\n      - system:bootstrappers\n      - system:nodes\n"
+            f"      rolearn: arn:aws:iam::{a}:role/{nrole}\n      username: system:node:{{{{EC2PrivateDNSName}}}}\n"
+            "    - groups:\n      - system:masters\n"
+            f"      rolearn: arn:aws:iam::{a}:role/AWSReservedSSO_AdministratorAccess_{hx}\n"
+            f"      username: sso-admin:{{{{SessionName}}}}\n  mapUsers: |\n"
+            f"    - userarn: arn:aws:iam::{a2}:user/{user}\n      username: {user}\n      groups:\n      - system:masters\n"
+            f'  mapAccounts: |\n    - "{a3}"\nkind: ConfigMap\nmetadata:\n  creationTimestamp: "2023-06-02T10:11:12Z"\n'
+            f'  name: aws-auth\n  namespace: kube-system\n  resourceVersion: "1823311"\n  uid: {uid}\n\n'
+            f"{sso_user} can't reach the cluster after SSO - is the AdministratorAccess mapping right?\n")
+    return text, [a, nrole, hx, a2, user, a3], ["system:bootstrappers", "system:node:{{EC2PrivateDNSName}}",
+                                                "system:masters", "kube-system"]
+
+
+def _v16_karpenter(g: Gen):
+    r = g.region()
+    az1, az2 = r + "a", r + "c"
+    nc, nrole, cluster = _v16_n(g) + "-nodes", _v16_role(g), _v16_n(g)
+    sub, sg, ami, iid = g.hexid("subnet"), g.hexid("sg"), g.hexid("ami"), g.iid()
+    sha = _v16_hex(g, 7)
+    text = ("apiVersion: karpenter.sh/v1beta1\nkind: NodePool\nmetadata:\n  name: default\nspec:\n  template:\n    spec:\n"
+            "      requirements:\n"
+            '        - {key: karpenter.k8s.aws/instance-category, operator: In, values: ["c", "m", "r"]}\n'
+            '        - {key: karpenter.sh/capacity-type, operator: In, values: ["spot", "on-demand"]}\n'
+            f'        - {{key: topology.kubernetes.io/zone, operator: In, values: ["{az1}", "{az2}"]}}\n'
+            f"      nodeClassRef:\n        name: {nc}\n"
+            "  limits:\n    cpu: 1000\n  disruption:\n    consolidationPolicy: WhenUnderutilized\n    expireAfter: 720h\n---\n"
+            "apiVersion: karpenter.k8s.aws/v1beta1\nkind: EC2NodeClass\nmetadata:\n"
+            f'  name: {nc}\nspec:\n  amiFamily: AL2023\n  role: "{nrole}"\n  subnetSelectorTerms:\n'
+            f'    - tags:\n        karpenter.sh/discovery: "{cluster}"\n    - id: {sub}\n'
+            f"  securityGroupSelectorTerms:\n    - id: {sg}\n  amiSelectorTerms:\n    - id: {ami}\n\n"
+            "$ kubectl -n kube-system logs deploy/karpenter | tail -1\n"
+            + json.dumps({"level": "INFO", "time": "2025-03-14T09:12:03.512Z", "logger": "controller.provisioner",
+                          "message": "launched nodeclaim", "commit": sha, "nodeclaim": "default-x7k2p",
+                          "provider-id": f"aws:///{az1}/{iid}", "instance-type": "c6a.2xlarge", "zone": az1,
+                          "capacity-type": "spot"}) + "\n")
+    return text, [nc, nrole, cluster, sub, sg, ami, iid], ["karpenter.sh/capacity-type", "WhenUnderutilized",
+                                                           "c6a.2xlarge", "AL2023", az2]
+
+
+# config and data: nginx, Envoy, pandas / pyarrow, dbt, Airflow, Grafana, Datadog, PagerDuty
+def _v16_nginx(g: Gen):
+    r = g.region()
+    alb, num, dom = _v16_n(g), str(g.r.randint(10**8, 2 * 10**9)), _v16_dom(g)
+    b, cf, res = g.bucket(), "d" + g.alnum(13), _v16_ip10(g)
+    text = ("upstream orders_api {\n"
+            f"    server internal-{alb}-{num}.{r}.elb.amazonaws.com:443;\n    keepalive 32;\n}}\n\n"
+            "server {\n    listen 443 ssl http2;\n"
+            f"    server_name shop.{dom};\n    ssl_certificate     /etc/nginx/tls/fullchain.pem;\n"
+            f"    resolver {res} valid=30s;\n\n    location /static/ {{\n"
+            f"        proxy_pass http://{b}.s3-website-{r}.amazonaws.com/;\n"
+            f"        proxy_set_header Host {b}.s3-website-{r}.amazonaws.com;\n    }}\n\n"
+            "    location /api/ {\n        proxy_pass https://orders_api;\n"
+            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    }\n\n"
+            f"    location /media/ {{\n        proxy_pass https://{cf}.cloudfront.net/;\n    }}\n}}\n\n"
+            "nginx -t is fine but /api/ gives 502 after the ALB was recreated, I think nginx cached the old IPs?\n")
+    return text, [alb, num, dom, b, cf, res], ["$proxy_add_x_forwarded_for", "keepalive 32", "listen 443 ssl http2"]
+
+
+def _v16_envoy(g: Gen):
+    r = g.region()
+    proxy, clid = _v16_n(g), g.alnum(12)
+    vpce, vsuf = g.hexid("vpce"), g.alnum(8)
+    cache, cid = _v16_n(g), g.alnum(6)
+    text = ("static_resources:\n  clusters:\n  - name: ledger_db\n    type: STRICT_DNS\n    connect_timeout: 2s\n"
+            "    load_assignment:\n      cluster_name: ledger_db\n      endpoints:\n      - lb_endpoints:\n"
+            "        - endpoint:\n            address:\n"
+            f"              socket_address: {{ address: {proxy}.proxy-{clid}.{r}.rds.amazonaws.com, port_value: 5432 }}\n"
+            "  - name: dynamodb\n    type: LOGICAL_DNS\n    dns_lookup_family: V4_ONLY\n    load_assignment:\n"
+            "      cluster_name: dynamodb\n      endpoints:\n      - lb_endpoints:\n        - endpoint:\n"
+            "            address:\n"
+            f"              socket_address: {{ address: {vpce}-{vsuf}.dynamodb.{r}.vpce.amazonaws.com, port_value: 443 }}\n"
+            "    transport_socket:\n      name: envoy.transport_sockets.tls\n      typed_config:\n"
+            '        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext\n'
+            f"        sni: dynamodb.{r}.amazonaws.com\n"
+            "  - name: sessions\n    type: STRICT_DNS\n    load_assignment:\n      cluster_name: sessions\n      endpoints:\n"
+            "      - lb_endpoints:\n        - endpoint:\n            address:\n"
+            f"              socket_address: {{ address: master.{cache}.{cid}.{_V16_CC[r]}.cache.amazonaws.com, port_value: 6379 }}\n")
+    return text, [proxy, clid, vpce, vsuf, cache, cid], [
+        "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", f"sni: dynamodb.{r}.amazonaws.com",
+        "STRICT_DNS", "V4_ONLY"]
+
+
+def _v16_pandas(g: Gen):
+    r, a = g.region(), g.account()
+    k, s, b, b2, role = g.akid(), g.secret(), g.bucket(), g.bucket(), _v16_role(g)
+    text = ("import pandas as pd\nimport pyarrow.dataset as ds\nfrom pyarrow import fs as pafs\nimport s3fs\n\n"
+            f's3 = s3fs.S3FileSystem(key="{k}", secret="{s}",\n'
+            f'                       client_kwargs={{"region_name": "{r}"}})\n'
+            f'orders = pd.read_parquet("s3://{b}/curated/orders/dt=2025-03-14/", filesystem=s3)\n\n'
+            f'arrow_s3 = pafs.S3FileSystem(region="{r}", role_arn="arn:aws:iam::{a}:role/{role}",\n'
+            '                             session_name="notebook")\n'
+            f'events = ds.dataset("{b2}/events/", format="parquet", partitioning="hive", filesystem=arrow_s3)\n'
+            "df = events.to_table(filter=ds.field(\"dt\") == \"2025-03-14\").to_pandas()\n\n"
+            "Traceback (most recent call last):\n  File \"load.py\", line 12, in <module>\n"
+            f"OSError: When getting information for key 'events/dt=2025-03-14/part-0000.parquet' in bucket '{b2}': "
+            "AWS Error ACCESS_DENIED during HeadObject operation: No response body.\n")
+    return text, [k, s, b, b2, a, role], ["ACCESS_DENIED", "HeadObject", "pyarrow.dataset", 'partitioning="hive"']
+
+
+def _v16_dbt(g: Gen):
+    r, a = g.region(), g.account()
+    cluster, clid, wg = _v16_n(g), g.alnum(12), _v16_n(g)
+    pw, b, gdb, awg = _v16_pw(g), g.bucket(), g.pick(_MIDDLE) + "_" + g.pick(["raw", "curated", "mart"]), _v16_n(g)
+    text = ("# ~/.dbt/profiles.yml\nanalytics:\n  target: redshift\n  outputs:\n    redshift:\n      type: redshift\n"
+            f"      method: iam\n      cluster_id: {cluster}\n      host: {cluster}.{clid}.{r}.redshift.amazonaws.com\n"
+            f"      port: 5439\n      user: dbt_svc\n      dbname: warehouse\n      schema: analytics\n      threads: 8\n"
+            f"      region: {r}\n    serverless:\n      type: redshift\n"
+            f"      host: {wg}.{a}.{r}.redshift-serverless.amazonaws.com\n      port: 5439\n      user: admin\n"
+            f'      password: "{pw}"\n      dbname: dev\n      schema: analytics\n    athena:\n      type: athena\n'
+            f"      s3_staging_dir: s3://{b}/dbt/staging/\n      s3_data_dir: s3://{b}/dbt/tables/\n"
+            f"      region_name: {r}\n      database: awsdatacatalog\n      schema: {gdb}\n      work_group: {awg}\n"
+            "      threads: 4\n\n$ dbt debug --target serverless\n  Connection test: [ERROR]\n"
+            "  could not connect to server: Connection timed out\n")
+    return text, [cluster, clid, wg, a, pw, b, gdb, awg], ["awsdatacatalog", "port: 5439", "method: iam",
+                                                           "Connection test: [ERROR]"]
+
+
+def _v16_airflow(g: Gen):
+    r, a = g.region(), g.account()
+    role, k, s = _v16_role(g), g.akid(), g.secret()
+    senc = quote(s, safe="")
+    pw, cluster, clid, b = _v16_pw(g), _v16_n(g), g.alnum(12), g.bucket()
+    cid = "aws_" + g.pick(_MIDDLE)
+    text = (f"$ airflow connections add {cid} --conn-type aws --conn-extra "
+            f"'{{\"region_name\": \"{r}\", \"role_arn\": \"arn:aws:iam::{a}:role/{role}\", \"assume_role_method\": \"assume_role\"}}'\n"
+            f"Successfully added `conn_id`={cid} : aws://:******@:\n\n# docker-compose env for the local scheduler\n"
+            f"AIRFLOW_CONN_AWS_DEFAULT='aws://{k}:{senc}@/?region_name={r}'\n"
+            f"AIRFLOW_CONN_REDSHIFT_DEFAULT='redshift://etl_user:{pw}@{cluster}.{clid}.{r}.redshift.amazonaws.com:5439/warehouse'\n\n"
+            "# dags/export.py\nwait = S3KeySensor(\n    task_id=\"wait_for_export\",\n"
+            f'    bucket_name="{b}",\n    bucket_key="exports/{{{{ ds }}}}/_SUCCESS",\n    aws_conn_id="{cid}",\n'
+            "    poke_interval=300,\n)\n")
+    return text, [a, role, k, senc, pw, cluster, clid, b], ["assume_role_method", "S3KeySensor", "poke_interval=300"]
+
+
+def _v16_grafana(g: Gen):
+    r, a = g.region(), g.account()
+    role, ext, ns = _v16_role(g), _v16_uuid(g), g.name("Camel").replace("Table", "").replace("Queue", "").replace("Stack", "")
+    k, s, gdb, wg, b, ws = g.akid(), g.secret(), g.pick(_MIDDLE) + "_logs", _v16_n(g), g.bucket(), _v16_uuid(g)
+    text = ("# provisioning/datasources/aws.yaml\napiVersion: 1\ndatasources:\n  - name: CloudWatch prod\n"
+            "    type: cloudwatch\n    jsonData:\n      authType: keys\n"
+            f"      defaultRegion: {r}\n      assumeRoleArn: arn:aws:iam::{a}:role/{role}\n      externalId: {ext}\n"
+            f'      customMetricsNamespaces: "{ns},ContainerInsights"\n    secureJsonData:\n'
+            f"      accessKey: {k}\n      secretKey: {s}\n"
+            "  - name: Athena\n    type: grafana-athena-datasource\n    jsonData:\n      authType: ec2_iam_role\n"
+            f"      defaultRegion: {r}\n      catalog: AwsDataCatalog\n      database: {gdb}\n      workgroup: {wg}\n"
+            f"      outputLocation: s3://{b}/grafana/\n  - name: AMP\n    type: prometheus\n"
+            f"    url: https://aps-workspaces.{r}.amazonaws.com/workspaces/ws-{ws}/\n"
+            f"    jsonData:\n      sigV4Auth: true\n      sigV4Region: {r}\n      sigV4AuthType: default\n")
+    return text, [a, role, ext, ns, k, s, gdb, wg, b, ws], ["grafana-athena-datasource", "AwsDataCatalog", "sigV4Auth: true",
+                                                           "ContainerInsights"]
+
+
+def _v16_datadog(g: Gen):
+    r, a = g.region(), g.account()
+    r2 = g.pick([x for x in REGIONS if x != r])
+    ddrole, extid = _v16_n(g) + "-datadog", _v16_hex(g, 32)
+    sec, suf = _v16_n(g) + "/dd-api-key", g.alnum(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    text = ('resource "datadog_integration_aws" "main" {\n'
+            f'  account_id  = "{a}"\n  role_name   = "{ddrole}"\n'
+            '  filter_tags = ["env:production"]\n'
+            f'  host_tags   = ["aws_account:{a}"]\n'
+            "  account_specific_namespace_rules = {\n    auto_scaling = false\n    opsworks     = false\n  }\n"
+            f'  excluded_regions = ["{r2}"]\n}}\n\n'
+            'data "aws_iam_policy_document" "dd_trust" {\n  statement {\n    actions = ["sts:AssumeRole"]\n'
+            '    principals {\n      type        = "AWS"\n      identifiers = ["arn:aws:iam::464622532012:root"]\n    }\n'
+            '    condition {\n      test     = "StringEquals"\n      variable = "sts:ExternalId"\n'
+            f'      values   = ["{extid}"]\n    }}\n  }}\n}}\n\n'
+            "# forwarder stack parameter\n"
+            f"DdApiKeySecretArn=arn:aws:secretsmanager:{r}:{a}:secret:{sec}-{suf}\n")
+    return text, [a, ddrole, extid, f"{sec}-{suf}"], ["datadog_integration_aws", "sts:ExternalId", r2,
+                                                      "account_specific_namespace_rules"]
+
+
+def _v16_pagerduty(g: Gen):
+    r, a = g.region(), g.account()
+    dlq = _v16_n(g) + "-dlq"
+    alarm = f"{dlq}-not-empty"
+    rn = _V16_RNAME[r]
+    n = g.r.randint(10000, 99999)
+    text = (f'[#{n}] Triggered: ALARM: "{alarm}" in {rn}\n'
+            "Service: Payments backend (Amazon CloudWatch)\nUrgency: High    Escalation policy: Payments primary\n\n"
+            f"Details\n  AlarmName: {alarm}\n  AlarmDescription: Messages in the dead-letter queue\n"
+            f"  AWSAccountId: {a}\n  NewStateValue: ALARM\n"
+            "  NewStateReason: Threshold Crossed: 1 datapoint [7.0 (14/03/25 08:55:00)] was greater than the threshold (0.0).\n"
+            f"  StateChangeTime: 2025-03-14T08:56:11.302+0000\n  Region: {rn}\n"
+            f"  AlarmArn: arn:aws:cloudwatch:{r}:{a}:alarm:{alarm}\n  OldStateValue: OK\n  Trigger:\n"
+            "    MetricName: ApproximateNumberOfMessagesVisible\n    Namespace: AWS/SQS\n    Statistic: MAXIMUM\n"
+            f'    Dimensions: [{{"value": "{dlq}", "name": "QueueName"}}]\n    Period: 60\n'
+            "    ComparisonOperator: GreaterThanThreshold\n    Threshold: 0.0\n\n"
+            "Acknowledge: reply 4 | Resolve: reply 6\n")
+    return text, [alarm, dlq, a], ["ApproximateNumberOfMessagesVisible", "Namespace: AWS/SQS", "NewStateValue: ALARM",
+                                   "GreaterThanThreshold"]
+
+
+# human text: an English code review, a Russian Q&A, a Turkish forum post, Dutch stand-up notes, a French support
+# reply, a Polish chat, a Hindi chat, an Indonesian ADR, an Arabic chat, a Hebrew chat
+def _v16_review(g: Gen):
+    a, a2 = g.account(), g.account()
+    b, role, vpce = g.bucket(), _v16_role(g), g.hexid("vpce")
+    text = ("**reviewer** commented on `infra/iam.tf` line 42\n\n"
+            "> ```hcl\n> resources = [\"arn:aws:s3:::" + b + "/*\"]\n> actions   = [\"s3:*\"]\n> ```\n\n"
+            f"This grants `s3:*` on `{b}`, but the CI role `{role}` in {a} only ever needs `PutObject` under `builds/`. "
+            f"Also the trust policy still allows `arn:aws:iam::{a2}:root` - isn't that the old sandbox account? "
+            "Please drop it before we merge.\n\n"
+            f"**author** replied\n\nGood catch, {a2} is the sandbox we closed in January. I'll scope it to "
+            f"`arn:aws:s3:::{b}/builds/*` and add an `aws:SourceVpce` condition for `{vpce}`.\n\n"
+            "**reviewer** approved these changes\n")
+    return text, [a, a2, b, role, vpce], ["s3:*", "PutObject", "aws:SourceVpce"]
+
+
+def _v16_ru_qa(g: Gen):
+    r, a, a2 = g.region(), g.account(), g.account()
+    role, b, kid = _v16_role(g), g.bucket(), _v16_uuid(g)
+    sess = f"ci-{g.r.randint(1000, 9999)}"
+    text = ("boto3: AccessDenied при put_object через кросс-аккаунтную роль\n\n"
+            f"Есть два аккаунта: {a} (CI) и {a2} (прод). Из CI делаю assume-role в arn:aws:iam::{a2}:role/{role}, потом:\n\n"
+            f'    s3 = session.client("s3", region_name="{r}")\n'
+            f'    s3.put_object(Bucket="{b}", Key="releases/app.zip", Body=data,\n'
+            f'                  ServerSideEncryption="aws:kms", SSEKMSKeyId="arn:aws:kms:{r}:{a2}:key/{kid}")\n\n'
+            "Получаю:\n\n"
+            "    botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the PutObject operation: "
+            f"User: arn:aws:sts::{a2}:assumed-role/{role}/{sess} is not authorized to perform: kms:GenerateDataKey on "
+            f"resource: arn:aws:kms:{r}:{a2}:key/{kid}\n\n"
+            "Политика бакета разрешает s3:PutObject для этой роли. Что я упускаю?\n\n"
+            f"Ответ (+14): в key policy ключа {kid} нет kms:GenerateDataKey для этой роли. Добавьте statement с "
+            f"Principal arn:aws:iam::{a2}:role/{role}, либо используйте bucket key.\n")
+    return text, [a, a2, role, b, kid], ["kms:GenerateDataKey", "(AccessDenied)", "s3:PutObject", "bucket key"]
+
+
+def _v16_tr_forum(g: Gen):
+    r, a = g.region(), g.account()
+    nat, eip, b, vpce, rtb = g.hexid("nat"), _v16_pub(g), g.bucket(), g.hexid("vpce"), g.hexid("rtb")
+    text = (f"r/aws · {g.r.randint(2, 20)} sa. önce\nNAT Gateway faturası neden bu kadar yüksek?\n\n"
+            f"Selam, {a} hesabımızda geçen ay NAT Gateway için 1.900 $ ödedik. {nat} üzerinden ({eip}) günde ~600 GB "
+            f"çıkış var. VPC Flow Logs'a göre trafiğin çoğu {b} bucket'ına ve {r} bölgesindeki ECR'a gidiyor. "
+            f"S3 için gateway endpoint ({vpce}) ekledim ama {rtb} route table'ına bağlamayı unutmuşum galiba. "
+            "ECR için ayrıca interface endpoint mi gerekiyor?\n\n⬆ 87   💬 23\n\n"
+            f"Yorum: Evet, com.amazonaws.{r}.ecr.dkr ve com.amazonaws.{r}.ecr.api ikisini de ekle; image katmanları "
+            "S3'ten geldiği için gateway endpoint'i route table'a bağlaman şart.\n")
+    return text, [a, nat, eip, b, vpce, rtb], [f"com.amazonaws.{r}.ecr.dkr", f"com.amazonaws.{r}.ecr.api", "VPC Flow Logs"]
+
+
+def _v16_nl_standup(g: Gen):
+    r, a, a2 = g.region(), g.account(), g.account()
+    db, cluster, clid = _v16_n(g), _v16_n(g), g.alnum(12)
+    snap, task, fn, sm, sg = f"{db}-pre-migratie", _v16_n(g), _v16_n(g), _v16_n(g) + "-flow", g.hexid("sg")
+    text = ("Standup team Platform - donderdag 13 maart\n\n"
+            f"Jeroen: gisteren de migratie van {db} naar Aurora getest ({cluster}.cluster-{clid}.{r}.rds.amazonaws.com), "
+            f"snapshot {snap} hersteld in het acceptatie-account {a}. Vandaag: DMS-taak {task} herstarten, die bleef "
+            "hangen op tabel orders.\n"
+            f"Sanne: Lambda {fn} loopt tegen de 15 minuten timeout aan, ik verplaats de batch naar Step Functions ({sm}). "
+            f"Blokkade: quotum voor netwerkinterfaces in {r} (L-DF5E4CA3) staat nog op 350.\n"
+            f"Ahmed: security group {sg} staat nog open op 0.0.0.0/0 poort 5432, dat gaat vandaag dicht. "
+            f"Wie heeft er toegang tot {a2}? Ik kom er niet in met mijn SSO-rol.\n")
+    return text, [db, cluster, clid, snap, a, task, fn, sm, sg, a2], ["L-DF5E4CA3", "0.0.0.0/0", "Step Functions"]
+
+
+def _v16_fr_support(g: Gen):
+    r, a = g.region(), g.account()
+    iid, vol, ip, pub = g.iid(), g.hexid("vol"), _v16_ip10(g), _v16_pub(g)
+    it = g.pick(["m5.xlarge", "c5.2xlarge", "r5.large"])
+    case = str(g.r.randint(10**9, 10**10 - 1))
+    text = ("Bonjour,\n\n"
+            f"Merci d'avoir contacté AWS Support. Je fais suite à votre dossier n° {case} concernant l'instance {iid} "
+            f"({it}) du compte {a}, région {r}.\n\n"
+            "D'après nos journaux, l'instance a échoué au contrôle d'état système (StatusCheckFailed_System) le 12/03 à "
+            f"03:14 UTC, suite à une défaillance matérielle de l'hôte sous-jacent. Le volume EBS {vol} est intact ; nous "
+            "vous recommandons d'arrêter puis de démarrer l'instance afin qu'elle soit migrée vers un nouvel hôte. "
+            f"L'adresse IP privée {ip} sera conservée, mais l'adresse IP publique {pub} changera, car aucune adresse "
+            "Elastic IP n'est associée.\n\n"
+            "Pour éviter ce type d'incident, vous pouvez créer une alarme CloudWatch sur la métrique "
+            f"StatusCheckFailed_System avec l'action arn:aws:automate:{r}:ec2:recover.\n\n"
+            "Cordialement,\nCamille D.\nAmazon Web Services\n")
+    return text, [iid, a, vol, ip, pub], ["StatusCheckFailed_System", f"arn:aws:automate:{r}:ec2:recover", it]
+
+
+def _v16_pl_chat(g: Gen):
+    r, a = g.region(), g.account()
+    svc, alb, tg, repo = _v16_n(g), _v16_n(g), _v16_n(g) + "-tg", _v16_n(g)
+    td, cluster = _v16_n(g), _v16_n(g)
+    tag = f"rel-{g.r.randint(100, 999)}"
+    text = (f"[09:41] Kasia: padło {svc} na prodzie, ALB {alb} zwraca 502\n"
+            f"[09:42] Tomek: w target group {tg} wszystkie targety unhealthy, health check /healthz na porcie 8080\n"
+            f'[09:44] Kasia: w eventach ECS: "CannotPullContainerError: pull image manifest has been retried 5 time(s): '
+            f'failed to resolve ref {a}.dkr.ecr.{r}.amazonaws.com/{repo}:{tag}: not found"\n'
+            f"[09:45] Tomek: ktoś usunął tag? lifecycle policy na {repo} trzyma tylko 10 obrazów\n"
+            f"[09:47] Kasia: tak, polityka wycięła {tag}. Robię rollback task definition do {td}:41\n"
+            f"[09:52] Tomek: działa, targety healthy. Zróbmy post-mortem, konto {a}, klaster {cluster}\n")
+    return text, [svc, alb, tg, a, repo, td, cluster], ["CannotPullContainerError", "/healthz", tag]
+
+
+def _v16_hi_chat(g: Gen):
+    r, a = g.region(), g.account()
+    fn, q, proxy, db, dom = _v16_n(g), _v16_n(g), _v16_n(g), _v16_n(g), _v16_dom(g)
+    email = f"aws-root+{g.pick(_MIDDLE)}@{dom}"
+    text = (f"राहुल: भाई, {a} वाले account में Lambda {fn} बार-बार throttle हो रहा है\n"
+            f"प्रिया: reserved concurrency 5 पर set है, मैंने देखा. SQS queue {q} में 40k messages पड़े हैं\n"
+            f"राहुल: DLQ arn:aws:sqs:{r}:{a}:{q}-dlq भी भर रहा है. concurrency 50 कर दें?\n"
+            f"प्रिया: हाँ, पर पहले RDS Proxy {proxy} का max connections देख लो, नहीं तो DB {db} गिर जाएगा\n"
+            f"राहुल: ठीक है, kal subah change request daalta hoon. Account ka root email {email} hai na?\n")
+    return text, [a, fn, q, proxy, db, email, dom], ["reserved concurrency", "RDS Proxy", "max connections"]
+
+
+def _v16_id_adr(g: Gen):
+    r, a, a2, a3 = g.region(), g.account(), g.account(), g.account()
+    ws, b, kid, table = _v16_n(g), g.bucket(), _v16_uuid(g), _v16_n(g) + "-tf-lock"
+    role, ext, vpce = _v16_role(g), _v16_uuid(g), g.hexid("vpce")
+    text = ("# ADR-017: Memindahkan state Terraform ke S3 dengan penguncian DynamoDB\n\n"
+            "Status: Diterima (2025-03-10)\n\n## Konteks\n"
+            f"Saat ini state disimpan di workspace Terraform Cloud `{ws}`. Tim ingin semua state berada di akun "
+            f"shared-services {a} agar audit lewat CloudTrail lebih mudah.\n\n## Keputusan\n"
+            f"- Bucket: `{b}` (versioning aktif, SSE-KMS dengan kunci `arn:aws:kms:{r}:{a}:key/{kid}`)\n"
+            f"- Tabel kunci: `{table}` (PAY_PER_REQUEST)\n"
+            f"- Akun workload ({a2}, {a3}) mengakses lewat peran `arn:aws:iam::{a}:role/{role}` dengan ExternalId `{ext}`\n"
+            f"- Akses ke bucket hanya dari VPC endpoint `{vpce}`\n\n## Konsekuensi\n"
+            "Migrasi dilakukan per modul dengan `terraform init -migrate-state`; workspace lama diarsipkan.\n")
+    return text, [ws, a, b, kid, table, a2, a3, role, ext, vpce], ["PAY_PER_REQUEST", "SSE-KMS", "-migrate-state"]
+
+
+def _v16_ar_chat(g: Gen):
+    a = g.account()
+    iid, b, prof = g.iid(), g.bucket(), _v16_n(g) + "-profile"
+    vpc, vpc2, vpce, ip, sub = g.hexid("vpc"), g.hexid("vpc"), g.hexid("vpce"), _v16_ip172(g), g.hexid("subnet")
+    text = (f"أحمد: السلام عليكم، عندنا مشكلة في الحساب {a}: الـ EC2 instance {iid} ما تقدر توصل لـ {b}\n"
+            f"سارة: هل عندها IAM role؟ شفت الـ instance profile {prof} مربوط فيها\n"
+            f"أحمد: نعم، لكن الـ bucket policy فيها شرط aws:SourceVpc = {vpc}، والـ instance موجودة في {vpc2}\n"
+            f"سارة: هذا هو السبب. أضف {vpc2} للشرط أو استخدم الـ VPC endpoint {vpce}. العنوان الخاص للـ instance هو {ip}؟\n"
+            f"أحمد: أيوه، {ip} في الـ subnet {sub}\n")
+    return text, [a, iid, b, prof, vpc, vpc2, vpce, ip, sub], ["aws:SourceVpc", "bucket policy", "instance profile"]
+
+
+def _v16_he_chat(g: Gen):
+    r, a = g.region(), g.account()
+    cluster, role = _v16_n(g), _v16_role(g)
+    ep = g.alnum(32, "0123456789ABCDEF")
+    text = (f"דנה: היי, ה-deploy ל-EKS נכשל שוב בחשבון {a}\n"
+            f"יואב: איזה קלאסטר? {cluster}?\n"
+            f'דנה: כן. השגיאה: "error: You must be logged in to the server (Unauthorized)" כשאני מריצה kubectl עם ה-role arn:aws:iam::{a}:role/{role}\n'
+            f"יואב: ה-role הזה לא מופיע ב-aws-auth. תוסיף access entry:\n"
+            f"aws eks create-access-entry --cluster-name {cluster} --principal-arn arn:aws:iam::{a}:role/{role} --type STANDARD\n"
+            "דנה: ו-policy?\n"
+            f"יואב: aws eks associate-access-policy --cluster-name {cluster} --principal-arn arn:aws:iam::{a}:role/{role} "
+            "--policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster\n"
+            f"דנה: עבד 👍 וה-endpoint הוא https://{ep}.gr7.{r}.eks.amazonaws.com\n")
+    return text, [a, cluster, role, ep], ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                                          "--type STANDARD", "(Unauthorized)"]
+
+
+VARIANTS_16: list[Template] = [
+    # security and governance: CloudTrail Lake SQL and results, Config advanced query over an aggregator, Access
+    # Analyzer findings, the IAM policy simulator, an SCP with conditions and its targets, a GuardDuty finding, an
+    # Inspector ECR finding, a Macie finding, a Firewall Manager policy, RAM shares, Prowler CSV (#0-#10)
+    _v16_ct_lake, _v16_config_query, _v16_access_analyzer, _v16_policy_sim, _v16_scp, _v16_guardduty, _v16_inspector,
+    _v16_macie, _v16_fms, _v16_ram, _v16_prowler,
+    # cost and operations: a Steampipe query, Compute Optimizer, CUR CSV rows, a Budgets e-mail, Health event details
+    # and affected entities, an Incident Manager timeline, Logs Insights query and results, a CloudWatch alarm e-mail
+    # (#11-#18)
+    _v16_steampipe, _v16_compute_optimizer, _v16_cur, _v16_budgets_email, _v16_health, _v16_incident_manager,
+    _v16_logs_insights, _v16_alarm_email,
+    # services: an EventBridge pattern with put-rule / put-targets, a Step Functions ASL definition, a Lambda function
+    # URL and layers, an HTTP API with a VPC link and custom domain, ECR scan findings, Service Catalog provisioning,
+    # .ebextensions and eb status (#19-#25)
+    _v16_eventbridge, _v16_sfn_asl, _v16_lambda_url, _v16_http_api, _v16_ecr_scan, _v16_service_catalog, _v16_beanstalk,
+    # CI/CD: a Copilot manifest and svc show, CodeArtifact npm / pip config, a buildspec and CodeBuild log, a
+    # CodePipeline get-pipeline, an appspec and CodeDeploy log, GitHub Actions OIDC with its trust policy, GitLab CI
+    # with a leaked job log, a Jenkinsfile, a Makefile, a Dockerfile with build args, Compose for ECS (#26-#36)
+    _v16_copilot, _v16_codeartifact, _v16_codebuild, _v16_codepipeline, _v16_codedeploy, _v16_gha_oidc, _v16_gitlab,
+    _v16_jenkins, _v16_makefile, _v16_dockerfile, _v16_compose_ecs,
+    # IaC and Kubernetes: terraform show -json, Terragrunt, tfsec, checkov, cfn-lint and cfn-guard, an eksctl
+    # ClusterConfig, kubectl describe node, the aws-auth ConfigMap, a Karpenter NodePool / EC2NodeClass (#37-#45)
+    _v16_tf_state, _v16_terragrunt, _v16_tfsec, _v16_checkov, _v16_cfn_lint, _v16_eksctl, _v16_kubectl_node,
+    _v16_aws_auth, _v16_karpenter,
+    # config and data: nginx, Envoy, pandas / pyarrow on S3, dbt profiles for Redshift and Athena, Airflow
+    # connections, Grafana datasources, the Datadog AWS integration, a PagerDuty incident (#46-#53)
+    _v16_nginx, _v16_envoy, _v16_pandas, _v16_dbt, _v16_airflow, _v16_grafana, _v16_datadog, _v16_pagerduty,
+    # human text: an English code review, a Russian Q&A, a Turkish forum post, Dutch stand-up notes, a French support
+    # reply, a Polish chat, a Hindi chat, an Indonesian ADR, an Arabic chat, a Hebrew chat (#54-#63)
+    _v16_review, _v16_ru_qa, _v16_tr_forum, _v16_nl_standup, _v16_fr_support, _v16_pl_chat, _v16_hi_chat, _v16_id_adr,
+    _v16_ar_chat, _v16_he_chat,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
@@ -13291,7 +14831,8 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-10": VARIANTS_10, "variants-11": VARIANTS_11,
                                        "variants-12": VARIANTS_12,
                                        "variants-13": VARIANTS_13, "variants-14": VARIANTS_14,
-                                       "variants-15": VARIANTS_15}
+                                       "variants-15": VARIANTS_15,
+                                       "variants-16": VARIANTS_16}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
