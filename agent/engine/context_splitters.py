@@ -472,39 +472,103 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return out
 
 
-# A --query projection: the keys of its last multiselect list (``[StackName,StackStatus]``) or its
-# last key (``Functions[].FunctionName``).
-_QUERY_KEYS = re.compile(r"\[([A-Za-z0-9_]+(?:,[ ]*[A-Za-z0-9_]+)+)\]\s*$|([A-Za-z0-9_]+)\s*$")
+# A --query projection: the keys of its last multiselect list (``[StackName,StackStatus]``,
+# ``instances[].[name,state.name,SecurityGroupIds[0]]``) or its last key (``Functions[].FunctionName``).
+_QUERY_KEY = re.compile(r"[A-Za-z0-9_]+(?:\[[0-9*]{0,4}\])*(?:\.[A-Za-z0-9_]+(?:\[[0-9*]{0,4}\])*)*")
+_QUERY_LAST = re.compile(r"([A-Za-z0-9_]+)\s*$")
+_QUERY_INDEX = re.compile(r"\[[0-9*]{0,4}\]")
 _CLI_TAB = re.compile(r"\t|\\t")
+# A catalogue value AWS names with words and version numbers (Lightsail's bundle medium_3_0 and
+# blueprint ubuntu_22_04): not an ID a customer's resource got.
+_CATALOGUE_ID = re.compile(r"[a-z]+(?:_[0-9]+)+")
+
+
+def _multiselect(query: str) -> tuple[str, list[str]] | None:
+    """``(prefix, items)`` of a query ending in a multiselect list, or None."""
+    q = query.strip()
+    if not q.endswith("]"):
+        return None
+    depth = 0
+    for i in range(len(q) - 1, -1, -1):
+        depth += {"]": 1, "[": -1}.get(q[i], 0)
+        if depth == 0:
+            items = [k.strip() for k in q[i + 1:-1].split(",")]
+            if len(items) < 2 or not all(_QUERY_KEY.fullmatch(k) for k in items):
+                return None
+            return q[:i], items
+    return None
+
+
+def _query_columns(query: str, labels) -> dict[int, str] | None:
+    """Column -> what it holds (``name``, ``id`` or ``account``) for a --query projection; None: the one
+    key of a single-key query names an identifier (every word is its value)."""
+    multi = _multiselect(query)
+    if multi is None:
+        last = _QUERY_LAST.search(query)
+        return None if last and labels.matches(words(last.group(1))) else {}
+    prefix, items = multi
+    owner = _QUERY_INDEX.sub("", prefix).rstrip(".").rsplit(".", 1)[-1]
+    owner_words = words(owner)
+    if owner_words and owner_words[-1].endswith("s"):
+        owner_words = owner_words[:-1] + (owner_words[-1][:-1],)
+    out: dict[int, str] = {}
+    for i, item in enumerate(items):
+        w = words(_QUERY_INDEX.sub("", item).replace(".", "_"))
+        if w in (("name",), ("id",)):
+            w = owner_words + w   # instances[].[name, ...]: the instance's name
+        if w[-2:] in (("owner", "account"), ("owner", "id"), ("account", "id")) or w == ("account",):
+            out[i] = "account"
+        elif labels.matches(w):
+            out[i] = "id" if w[-1] in ("id", "ids") else "name"
+    return out
 
 
 def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
-    """The rows an ``aws ... --query Q --output text`` command prints: with one key, every
-    tab-separated word is its value; with a multiselect list (``[StackName,StackStatus]``), the
-    columns whose key names an identifier (``params["labels"]``)."""
-    keys = _QUERY_KEYS.search(m.group("query"))
-    if keys is None:
+    """The rows an ``aws ... --query Q --output text`` (or ``table``) command prints: with one key,
+    every tab-separated word is its value; with a multiselect list (``[StackName,StackStatus]``), the
+    columns whose key names an identifier (``params["labels"]``; a generic ``name`` by the list it
+    selects from: ``instances[].[name,...]``), and 12-digit owner accounts (``ownerAccount``). An ID
+    column's cell holds a digit and is no catalogue value (``medium_3_0``); a UUID only there."""
+    wanted = _query_columns(m.group("query"), params["labels"])
+    if wanted == {}:
         return []
-    if keys.group(1):
-        names = [k.strip() for k in keys.group(1).split(",")]
-        wanted = {i for i, k in enumerate(names) if params["labels"].matches(words(k))}
-    else:
-        wanted = None if params["labels"].matches(words(keys.group(2))) else set()
-    if wanted == set():
-        return []
+    table = params.get("output") == "table"
     out: list[Part] = []
+    titled = False
     for pos, line_end in _lines(text, *m.span("value")):
-        cells, cell_start = [], pos
-        for tm in _CLI_TAB.finditer(text, pos, line_end):
-            cells.append((cell_start, tm.start()))
-            cell_start = tm.end()
-        cells.append((cell_start, line_end))
+        if table:
+            line = text[pos:line_end].strip()
+            if not line.startswith("|"):
+                continue
+            if not titled:
+                titled = True   # the first bar line is the table's title (GetInstances)
+                continue
+            inner = text.index("|", pos) + 1
+            cells = _bar_cells(text, inner, text.rindex("|", pos, line_end))
+            if wanted is not None and len(cells) <= max(wanted, default=0):
+                continue
+        else:
+            cells, cell_start = [], pos
+            for tm in _CLI_TAB.finditer(text, pos, line_end):
+                cells.append((cell_start, tm.start()))
+                cell_start = tm.end()
+            cells.append((cell_start, line_end))
         for i, (cs, ce) in enumerate(cells):
             value = text[cs:ce].strip()
-            if (wanted is None or i in wanted) and value and _CELL.fullmatch(value) and SAFE.fullmatch(value) \
-                    and value.lower() not in _PLACEHOLDERS and not _UUID_CELL.fullmatch(value):
-                vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
-                out.append((vs, vs + len(value), kind))
+            what = "name" if wanted is None else wanted.get(i)
+            if what is None or not value or not _CELL.fullmatch(value) or not SAFE.fullmatch(value) \
+                    or value.lower() in _PLACEHOLDERS:
+                continue
+            vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
+            if what == "account":
+                if re.fullmatch(r"[0-9]{12}", value):
+                    out.append((vs, vs + len(value), "account"))
+                continue
+            if _UUID_CELL.fullmatch(value) and what != "id":
+                continue
+            if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or _CATALOGUE_ID.fullmatch(value)):
+                continue
+            out.append((vs, vs + len(value), kind))
     return out
 
 

@@ -190,7 +190,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # AWS-managed (policy/AdministratorAccess) or unsafe characters
     service = m.group("service")
     if not account and (service in _AWS_OWNED_WITHOUT_ACCOUNT or m.group("resource").startswith(
-            _AWS_OWNED_TYPES_WITHOUT_ACCOUNT.get(service, "\0"))):
+            _AWS_OWNED_TYPES_WITHOUT_ACCOUNT.get(service, "\0"))
+            or _AWS_NAMED_WITHOUT_ACCOUNT.match(m.group("resource"))):
         return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
     if service == "lambda" and account in _AWS_LAYER_ACCOUNTS and m.group("resource").startswith("layer:"):
         return []  # a layer AWS publishes for everyone (Powertools, Lambda Insights, ADOT, Parameters and Secrets)
@@ -267,6 +268,10 @@ _AWS_LAYER_ACCOUNTS = frozenset({"017000801446", "094274105915", "580247275435",
 # Elastic Beanstalk's platforms (arn:aws:elasticbeanstalk:<region>::platform/Python 3.11 running on ...).
 _AWS_OWNED_TYPES_WITHOUT_ACCOUNT = {"lambda": "runtime:", "bedrock": "foundation-model/",
                                     "elasticbeanstalk": "platform/"}
+# A resource without an account whose name AWS prefixes with its own (Control Tower's controls
+# arn:aws:controltower:<region>::control/AWS-GR_RESTRICT_ROOT_USER, SSM's documents
+# arn:aws:ssm:<region>::document/AWS-RunShellScript): AWS's catalogue. Bucket names are lower-case.
+_AWS_NAMED_WITHOUT_ACCOUNT = re.compile(r"[A-Za-z-]+/AWS[-_][A-Za-z0-9]")
 # A foundation model's ID, with a cross-region inference profile's geography prefix.
 _BEDROCK_MODEL = re.compile(r"(?:(?:us|eu|apac|global|us-gov|jp|au|ca)\.)?(?:amazon|anthropic|ai21|cohere|meta|mistral|"
                             r"stability|deepseek|writer|luma|twelvelabs|openai|qwen)\.[a-z0-9][a-z0-9.-]*")
