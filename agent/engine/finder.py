@@ -505,8 +505,24 @@ def _propagate(text: str, values: dict[str, str], taken: Intervals, found: set[t
                 continue
             start, end = span
             kind = values[text[start:end]]
+            if kind != "account" and text.startswith("-", end):
+                end = _derived_end(text, start, end)
             if not taken.overlaps(start, end) and _bounded(
                     text, start, end, _WORD_CHAR if kind == "account" else _TOKEN_CHAR):
                 taken.add(start, end)
                 out.append((start, end, kind))
     return out
+
+
+_DERIVED_TAIL = re.compile(r"(?:-[A-Za-z0-9]+)+(?![A-Za-z0-9_.-]*[A-Za-z0-9_])")
+
+
+def _derived_end(text: str, start: int, end: int) -> int:
+    """Where a name derived from a masked one ends: the name and hyphen-joined words after it, the
+    way tools and people name what belongs to a resource (``<cluster>-cluster``, ``<db>-master``,
+    ``<group>-002``, ``<alarm>-cpu-high``). The whole token is masked as one name, so its pseudonym
+    restores as one token; a name the masked one only starts (``<name>.region``, ``<name>-x.y``) is left."""
+    if "-" not in text[start:end] and "_" not in text[start:end]:
+        return end  # a one-word name (CamelCase): its hyphenated extensions are too often prose
+    m = _DERIVED_TAIL.match(text, end)
+    return m.end() if m else end

@@ -138,7 +138,11 @@ AWS_DEFAULT_NAME = re.compile(r"CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTAL
                               r"|AWSBackupDefaultServiceRole|ecs(?:TaskExecution|Instance|Service|Autoscale|Events)Role"
                               r"|AppConfig\.(?:AllAtOnce|Linear50PercentEvery30Seconds|Linear20PercentEvery6Minutes"
                               r"|Canary10Percent20Minutes)"
-                              r"|(?:Transfer|ELB)SecurityPolicy-[A-Za-z0-9]+(?:-[A-Za-z0-9]+){1,6}")
+                              r"|(?:Transfer|ELB)SecurityPolicy-[A-Za-z0-9]+(?:-[A-Za-z0-9]+){1,6}"
+                              # the log files RDS writes for an engine (download-db-log-file-portion --log-file-name)
+                              r"|(?:error|slowquery|general|audit)/(?:postgres(?:ql)?|mysql-error(?:-running)?"
+                              r"|mysql-slowquery|mysql-general|server_audit)\.log"
+                              r"(?:\.[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[0-9]{2,4})?|\.[0-9]{1,2})?")
 
 
 def _keep_segment(seg: str) -> bool:
