@@ -29,8 +29,7 @@ def main() -> None:
           "variants-6 82.8 % / 100 %, variants-7 85.4 % / 89.7 %, variants-8 78.6 % / 95.3 %, "
           "variants-9 82.9 % / 86.8 %, variants-10 74.9 % / 91.8 %, variants-11 75.4 % / 89.2 %, "
           "variants-12 82.2 % / 93.8 %, variants-13 84.9 % / 89.1 %, "
-          "variants-14 83.2 % / 85.9 %, variants-15 82.5 % / 95.3 %, variants-16 82.7 % / 95.3 % (kept as written, "
-          "unfixed):")
+          "variants-14 83.2 % / 85.9 %, variants-15 82.5 % / 95.3 %; variants-16 82.7 % / 95.3 % (kept unfixed):")
     print(table(measure(m, held_out)))
     print("\nthe classes as Claude Code's Read tool shows a file (each line after a six-column number and an arrow):")
     print(table(measure(m, as_read_tool_output(cases))))
