@@ -42,6 +42,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     simdjson = None
 
 Found = tuple[int, int, str, str]    # raw start, raw end, kind, original (decoded)
+# A special string (start, end, start of its key) -> its readings: each view, and the spans its matches took there
+Readings = dict[tuple[int, int, int], list[tuple[View, Intervals]]]
 
 
 class Unflagged(NamedTuple):
@@ -139,7 +141,7 @@ class Masker:
             return self._allowed(found)
 
     # --- finding ----------------------------------------------------------------------------------
-    def _view_found(self, view) -> tuple[list[Found], Seeded]:
+    def _view_found(self, view: View) -> tuple[list[Found], Seeded]:
         """What the finder finds in ``view``, at raw positions, and its whole answer (view positions)."""
         seeded = self.finder.find_seeded(_blank_backslashes(view.text))
         out = []
@@ -274,8 +276,11 @@ class Masker:
             append((start, end, kind, text[start:end]))
         return found
 
-    def _special_found(self, text: str, lay: json_layout.Layout) -> list[Found]:
-        """Findings in the special strings, each decoded into its exact view (with its key).
+    def _special_found(self, text: str,
+                       lay: json_layout.Layout) -> tuple[list[Found], dict[str, str], Readings, Unflagged]:
+        """Findings in the special strings, each decoded into its exact view (with its key); the values
+        they propagate; each viewed string's readings (view, spans its matches took), for propagation
+        into it; and the strings the one decoded pass left unflagged (``_strings_to_view``).
 
         A string holding JSON is read twice: decoded once, where an escaped backslash is a separator
         that may be a path's (``C:\\\\nat-0abc..``, the NAT gateway ID), and decoded again, where the
@@ -283,7 +288,7 @@ class Masker:
         ``at-0abc..``). What the second reading finds wins where the two overlap."""
         found: list[Found] = []
         seeds: dict[str, str] = {}
-        views: dict[tuple[int, int, int], list[tuple[View, Intervals]]] = {}
+        views: Readings = {}
         need, unflagged = self._strings_to_view(text, lay)
         for s, e, k in need:
             readings = views[(s, e, k)] = []
@@ -306,8 +311,8 @@ class Masker:
             found.extend(once)
         return found, seeds, views, unflagged
 
-    def _propagated_in_special(self, text: str, seeds: dict[str, str], views: dict[tuple[int, int, int], list],
-                               unflagged: Unflagged, found: list[Found]) -> list[Found]:
+    def _propagated_in_special(self, text: str, seeds: dict[str, str], views: Readings, unflagged: Unflagged,
+                               found: list[Found]) -> list[Found]:
         """Stand-alone occurrences of ``seeds`` (every value that propagates, from every string) in the
         special strings: in each one read in its exact view, and in each unflagged one whose decoded
         piece holds one of them (one literal pass over all those pieces)."""
