@@ -20,6 +20,7 @@ from agent.engine.restore import restore_text
 from tests.support.harness import CERTS, Gateway
 from tests.support.masker_support import masker
 from tests.support.mock_upstream import LeakScanner, MockUpstream
+from tests.unit.test_propagation_across_strings import SEEDS, _case_body
 
 HEX = "0123456789abcdef"
 
@@ -181,3 +182,25 @@ def test_through_the_gateway(gateway_and_upstream, doc):
     sent_text = json.loads(raw)["messages"][0]["content"]
     answer = json.loads(out)["content"][0]["text"]
     assert urllib.parse.unquote(answer) == urllib.parse.unquote(sent_text)
+
+
+@pytest.mark.parametrize(("kind", "first", "second", "order"), [
+    ("account", "u_escaped", "utf8", "alone_first"), ("account", "utf8", "u_escaped", "identified_first"),
+    ("bucket", "json_inside", "utf8", "identified_first"), ("role", "slash", "value_escaped", "alone_first")])
+def test_a_value_named_in_one_message_is_masked_in_the_other(gateway_and_upstream, kind, first, second, order):
+    """Propagation across a body's strings, through the gateway: an account, a bucket or a role named
+    in one message and standing alone in the other, each message written its own way (json.dumps'
+    \\uXXXX, PHP's \\/, JSON inside a tool result, plain UTF-8): none reaches the upstream, in any
+    encoding, and the client reads its own text again."""
+    gw, up = gateway_and_upstream
+    raw = _case_body(kind, first, second, order)
+    up.received.clear()
+    r = subprocess.run(["curl", "-sS", "--max-time", "20", gw.http_url + "/v1/messages",
+                        "-H", "content-type: application/json", "--data-binary", "@-", "-w", "\n%{http_code}"],
+                       input=raw.encode(), capture_output=True, timeout=30)
+    out, code = r.stdout.rsplit(b"\n", 1)
+    assert code == b"200", out[:500]
+    assert len(up.received) == 1
+    leaks = LeakScanner([SEEDS[kind][0]]).scan_request(up.received[0])
+    assert not leaks, leaks
+    assert json.loads(up.received[0].body)["messages"] != json.loads(raw)["messages"]
