@@ -350,9 +350,12 @@ def internal_hostname(text: str, m: re.Match, params: dict, kind: str) -> list[P
     return [(start, end, "iplabel")] if IP_LABEL.fullmatch(text[start:end]) else []
 
 
+NAME_MAX = 255   # no AWS resource name is longer (S3: 63, most others 64-255)
+
+
 def name_shaped(token: str) -> bool:
     """A resource name in prose: letters and digits with a '-', or a letter-digit mix; not a word."""
-    if len(token) < 3 or len(token) > 255 or not SAFE.fullmatch(token):
+    if len(token) < 3 or len(token) > NAME_MAX or not SAFE.fullmatch(token):
         return False
     has_sep = any(c in "-_." for c in token)
     has_digit = any(c.isdigit() for c in token)

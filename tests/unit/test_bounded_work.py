@@ -235,3 +235,25 @@ def test_a_full_private_range_is_refused_not_looped():
     with hard_timeout(60), pytest.raises(MaskRefused) as refused:
         masker().mask_body(json.dumps({"system": text}).encode(), "application/json")
     assert (refused.value.status, refused.value.cause) == (400, "pseudonym_exhausted")
+
+
+# A name propagated from an ARN, then a long run after one of its stand-alone occurrences: the run is read
+# once whatever it holds (before, the derived-name tail "<name>-<words>" was re-read by backtracking and
+# for every occurrence inside the run: a 48,000-character run cost 0.9 s, ~800 KB would have cost hours),
+# and no derived name is longer than a name can be (a pseudonym of a 400 KB one cost 3.9 s).
+LONG_RUNS = {
+    "hyphen-words": "-a" * 200_000 + ".x",
+    "one-long-word": "-" + "a" * 400_000 + ".x",
+    "the-name-repeated": "-orders-prod-exports" * 80_000,
+    "dots-then-a-word": "-a" + "." * 400_000 + "x",
+}
+
+
+@pytest.mark.parametrize("run", list(LONG_RUNS))
+def test_a_long_run_after_a_propagated_name_terminates(run):
+    text = f"aws s3 ls s3://orders-prod-exports/\norders-prod-exports{LONG_RUNS[run]}\nand orders-prod-exports too"
+    body = json.dumps({"messages": [{"role": "user", "content": text}]}).encode()
+    with hard_timeout(30):
+        masked = json.loads(masker().mask_body(body, "application/json").body)["messages"][0]["content"]
+    first, *_, last = masked.split("\n")
+    assert "orders-prod-exports" not in first + last, f"{run}: the name survives where it stands alone"
