@@ -28,6 +28,7 @@ from agent.engine.detect_helper import DetectHelper
 from agent.engine.detectors import PackSet, load_packs
 from agent.engine.finder import Finder, Intervals, Seeded
 from agent.engine.gc_pause import cycle_gc_paused
+from agent.engine.memo import Memo
 from agent.engine.policy_values import kept_by_pattern, kept_values
 from agent.engine.prefilter import find_literals
 from agent.engine.pseudonyms import Generator, load_key
@@ -49,12 +50,15 @@ Readings = dict[tuple[int, int, int], list[tuple[View, Intervals]]]
 class Unflagged(NamedTuple):
     """The special strings that the one decoded pass found nothing in: ``owners`` (start, end, start
     of their key) of all strings in that pass, where each one's decoded piece starts in ``joined``,
-    and which were ``flagged`` (those are read in their exact views instead)."""
+    and which were ``flagged`` (those are read in their exact views instead). ``known_clean``: the
+    strings not in that pass because an earlier request's pass found nothing of their own in them
+    (decoded only if a value found elsewhere must be looked for in them)."""
 
     owners: list[tuple[int, int, int]]
     starts: list[int]
     joined: str
     flagged: set[int]
+    known_clean: list[tuple[int, int, int]] = []
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 _FORM = "application/x-www-form-urlencoded"
@@ -65,6 +69,7 @@ _KEY_BEFORE = re.compile(r'"[A-Za-z0-9_.-]{1,64}"[ \t\r\n]*:[ \t\r\n]*"\Z')
 # them keep detector windows and lookarounds inside one string (a match that still crossed would
 # only send both neighbours to the exact view).
 _SEPARATOR = "\n" + "\x00" * 64 + "\n"
+CLEAN_STRINGS_MEMO_SIZE = 4096
 
 
 class Masker:
@@ -83,6 +88,9 @@ class Masker:
         self._name_kinds = frozenset(k for k, spec in self.kinds.items() if spec.format == "name")
         self._gen = Generator(key)
         self._helper: DetectHelper | None = None
+        # Long special strings in which the one decoded pass found nothing (``_strings_to_view``);
+        # keyed like the finder's pieces, holding no text.
+        self._clean_strings: Memo[bool] = Memo(CLEAN_STRINGS_MEMO_SIZE)
 
     def start_detect_helper(self, **options) -> DetectHelper:
         """Run detection for large JSON bodies in a helper process (``agent/engine/detect_helper.py``),
@@ -168,32 +176,32 @@ class Masker:
         need: list[tuple[int, int, int]] = []
         pieces: list[str] = []
         owners: list[tuple[int, int, int]] = []
+        keys: list[tuple[int, int] | None] = []       # clean-string memo keys of the long ones
+        known_clean: list[tuple[int, int, int]] = []
         for s, e in lay.special:
             if lay.is_protected(s - 1, e + 1):
                 continue
             # With its own key ("SecretAccessKey": "..\/.."), so key-anchored detectors see the key.
             key = _KEY_BEFORE.search(lay.neutral, max(0, s - 80), s)
             k = key.start() if key is not None else s
-            raw = text[s:e]
-            try:
-                value = None if PERCENT.search(raw) else json.loads('"' + raw + '"')
-            except ValueError:
-                value = None
-            # ``%\u0032F`` is "%2F", and ``\\u00e9`` "\u00e9", once decoded: more to decode behind.
-            if value is None or "%" in value and PERCENT.search(value) or "\\" in value and _INNER_ESCAPE.search(value):
+            memo_key = None
+            if e - k >= json_layout.PIECE_MIN:
+                memo_key, clean = self._clean_strings.get((text[k:e + 1],))
+                if clean:
+                    known_clean.append((s, e, k))
+                    continue
+            piece = _decoded_piece(text, s, e, k)
+            if piece is None:
                 need.append((s, e, k))
                 continue
-            pieces.append(text[k:s] + value.replace("\\", "\x00") + '"')
+            pieces.append(piece)
             owners.append((s, e, k))
+            keys.append(memo_key)
         if pieces:
-            starts, pos = [], 0
-            for piece in pieces:
-                starts.append(pos)
-                pos += len(piece) + len(_SEPARATOR)
+            starts, joined = _joined(pieces)
             # each string a piece the finder may remember (a system prompt full of \u2014 comes every turn)
             spans = [(s, s + len(p)) for s, p in zip(starts, pieces, strict=True) if len(p) >= json_layout.PIECE_MIN]
             flagged: set[int] = set()
-            joined = _SEPARATOR.join(pieces)
             for start, end, _ in self.finder.find(joined, spans):
                 i = bisect.bisect_right(starts, start) - 1
                 flagged.add(i)
@@ -201,9 +209,15 @@ class Masker:
                     i += 1
                     flagged.add(i)
             need.extend(owners[i] for i in flagged)
-            unflagged = Unflagged(owners, starts, joined, flagged)
+            # Nothing found in a string at all means nothing of its own: its text alone decides that
+            # (the separators keep other strings out), so the next request that sends it (every turn
+            # resends the system prompt and tools) skips decoding and reading it here.
+            for i, memo_key in enumerate(keys):
+                if memo_key is not None and i not in flagged:
+                    self._clean_strings.put(memo_key, True)
+            unflagged = Unflagged(owners, starts, joined, flagged, known_clean)
         else:
-            unflagged = Unflagged([], [], "", set())
+            unflagged = Unflagged([], [], "", set(), known_clean)
         need.sort()
         return need, unflagged
 
@@ -320,11 +334,17 @@ class Masker:
         if not literals:
             return []
         todo = dict(views)
-        if unflagged.joined:
-            starts, owners = unflagged.starts, unflagged.owners
-            for start, _ in find_literals(unflagged.joined, literals):
+        groups = [unflagged]
+        if unflagged.known_clean:       # decoded now, as the one pass decoded them the first time
+            owners = unflagged.known_clean
+            groups.append(Unflagged(owners, *_joined([_decoded_piece(text, *o) for o in owners]), set()))
+        for group in groups:
+            if not group.joined:
+                continue
+            starts, owners = group.starts, group.owners
+            for start, _ in find_literals(group.joined, literals):
                 i = bisect.bisect_right(starts, start) - 1
-                if i not in unflagged.flagged and owners[i] not in todo:
+                if i not in group.flagged and owners[i] not in todo:
                     s, e, k = owners[i]
                     todo[owners[i]] = [(view, self.finder.find_seeded(_blank_backslashes(view.text)).taken)
                                        for view in _readings(text, s, e, k)]
@@ -388,6 +408,29 @@ class Masker:
         counts = Counter(map(itemgetter(2), found))
         return MaskResult(body="".join(out).encode("utf-8"), restore_map=assignment.restore_map,
                           counts=dict(counts), detected_by=detected_by)
+
+
+def _decoded_piece(text: str, s: int, e: int, k: int) -> str | None:
+    """The special string ``text[s:e]`` decoded, with its key from ``k`` and its closing quote, as the one
+    decoded pass reads it (an escaped backslash a NUL); None when it needs its exact view instead."""
+    raw = text[s:e]
+    try:
+        value = None if PERCENT.search(raw) else json.loads('"' + raw + '"')
+    except ValueError:
+        return None
+    # ``%\u0032F`` is "%2F", and ``\\u00e9`` "\u00e9", once decoded: more to decode behind.
+    if value is None or "%" in value and PERCENT.search(value) or "\\" in value and _INNER_ESCAPE.search(value):
+        return None
+    return text[k:s] + value.replace("\\", "\x00") + '"'
+
+
+def _joined(pieces: list[str]) -> tuple[list[int], str]:
+    """Where each piece starts once they are joined by ``_SEPARATOR``, and the joined text."""
+    starts, pos = [], 0
+    for piece in pieces:
+        starts.append(pos)
+        pos += len(piece) + len(_SEPARATOR)
+    return starts, _SEPARATOR.join(pieces)
 
 
 def _readings(text: str, s: int, e: int, k: int) -> list:

@@ -215,6 +215,33 @@ def test_one_pass_special_string_filter_loses_nothing(monkeypatch):
     assert sum(bool(r.restore_map) for r in fast) > len(bodies) // 2
 
 
+# A long string with an escape (so special), in which nothing is found alone, and where each value stands.
+_CLEAN = "Notes \u2014 " + "we keep the nightly exports here. " * 20 + "Export target: {v} (see runbook)."
+_NAMING = [
+    ("acme-orders-archive-2024", "arn:aws:s3:::acme-orders-archive-2024/exports/"),
+    ("481516234200", "arn:aws:iam::481516234200:role/deploy"),
+]
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["named-in-special", "named-in-plain"])
+@pytest.mark.parametrize(("value", "naming"), _NAMING, ids=["bucket", "account"])
+def test_known_clean_special_string_still_takes_propagated_values(value, naming, plain):
+    """A long special string read clean once is skipped by the next request's decoded pass (every turn
+    resends the system prompt); a value the next request names elsewhere is still masked in it, in
+    every spelling, exactly as an engine that never saw the string masks it."""
+    clean = _CLEAN.format(v=value)
+    first = json.dumps({"system": clean, "messages": [{"role": "user", "content": "hi \u2014"}]})
+    user = naming + (" ok" if plain else " \u2014")
+    second = json.dumps({"system": clean, "messages": [{"role": "user", "content": user}]})
+    engine = Masker(TEST_KEY, shipped_packs())
+    assert engine.mask_body(first.encode(), "application/json").restore_map == {}
+    got = engine.mask_body(second.encode(), "application/json")
+    want = Masker(TEST_KEY, shipped_packs()).mask_body(second.encode(), "application/json")
+    assert (got.body, got.restore_map) == (want.body, want.restore_map)
+    out = got.body.decode()
+    assert value not in out and value not in json.loads(out)["system"]
+
+
 _JSONISH = "{}[]:,\" \t\n\r\\/ubfnrt0123456789.eE+-aflsNIy\u00e9\u2014\x01"
 
 

@@ -30,6 +30,7 @@ _SIGNATURE = "EqQBCkgIARABGAIiQ" + "x" * 300
 
 def _forget(m) -> None:
     m.finder._pieces._data.clear()
+    m._clean_strings._data.clear()
     json_layout._NODES._data.clear()
 
 
@@ -37,11 +38,12 @@ def _both(body: bytes):
     """(the shared masker's answer, having seen what came before; a fresh read's answer)."""
     m = masker()
     warm = m.mask_body(body, "application/json")
-    saved = (dict(m.finder._pieces._data), dict(json_layout._NODES._data))
+    saved = (dict(m.finder._pieces._data), dict(json_layout._NODES._data), dict(m._clean_strings._data))
     _forget(m)
     cold = m.mask_body(body, "application/json")
     m.finder._pieces._data.update(saved[0])
     json_layout._NODES._data.update(saved[1])
+    m._clean_strings._data.update(saved[2])
     return warm, cold
 
 
