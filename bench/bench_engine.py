@@ -44,7 +44,7 @@ def naive_baseline() -> re.Pattern:
 def forget(masker: Masker) -> None:
     """Empty what the engine remembers of bodies seen (not the pseudonyms: identifiers recur)."""
     masker.finder._pieces._data.clear()
-    masker._clean_strings._data.clear()
+    getattr(masker, "_clean_strings", masker.finder._pieces)._data.clear()   # trees before session 14 lack it
     json_layout._NODES._data.clear()
 
 
