@@ -11,6 +11,7 @@ Variants are generated configs or a bench-only agent, never changes to haproxy/h
   nolua, norestore, nohop2, luanoset   without the swap filter / the restore filter / hop 2, or
              with the swap reduced to get_var (with ``echo``: the body is unchanged anyway)
   nohelper   the real gateway with the agent's detection helper off (--detect-helper-min-bytes 0)
+  helperNk   the real gateway with the helper taking JSON bodies from N KiB (helper64k: 65536 bytes)
   dmglobal   HAProxy started with -dMglobal (its shared pool cache)
 Combine with "+": ``echo+nohop2``, ``gateway+dmglobal``, ``passthrough+dmglobal``.
 """
@@ -65,6 +66,9 @@ def start(procs: Procs, name: str, workdir: Path) -> int:
         agent = [sys.executable, str(ROOT / "bench" / "echo_agent.py"), str(agent_port)]
     if "nohelper" in name.split("+"):
         agent += ["--detect-helper-min-bytes", "0"]
+    for part in name.split("+"):
+        if re.fullmatch(r"helper\d+k", part):
+            agent += ["--detect-helper-min-bytes", str(int(part[6:-1]) * 1024)]
     proc = procs._start("agent", agent, env)
     wait_port(agent_port, timeout=20.0, proc=proc)
     cfg = workdir / f"haproxy-{name}.cfg"

@@ -335,8 +335,10 @@ class Masker:
             return []
         todo = dict(views)
         groups = [unflagged]
-        if unflagged.known_clean:       # decoded now, as the one pass decoded them the first time
-            owners = unflagged.known_clean
+        # Known-clean strings are decoded now, as the one pass decoded them the first time: those that
+        # may hold one of the values (escapes that decode to ASCII could spell one; others cannot).
+        owners = [o for o in unflagged.known_clean if _may_hold(text[o[0]:o[1]], literals)]
+        if owners:
             groups.append(Unflagged(owners, *_joined([_decoded_piece(text, *o) for o in owners]), set()))
         for group in groups:
             if not group.joined:
@@ -422,6 +424,18 @@ def _decoded_piece(text: str, s: int, e: int, k: int) -> str | None:
     if value is None or "%" in value and PERCENT.search(value) or "\\" in value and _INNER_ESCAPE.search(value):
         return None
     return text[k:s] + value.replace("\\", "\x00") + '"'
+
+
+# Escapes that decode to a character an identifier may hold: ``\u0000``-``\u007f`` and ``\/``. The
+# others give quotes, backslashes, control characters or non-ASCII letters, none of them in any
+# original (``restore_map``: printable ASCII only), so a value spelled through none of them stands
+# in the raw string as it stands decoded.
+_ASCII_ESCAPE = re.compile(r"\\(?:u00[0-7][0-9a-fA-F]|/)")
+
+
+def _may_hold(raw: str, values: list[str]) -> bool:
+    """Whether the raw special string ``raw``, decoded, may hold one of ``values`` (ASCII)."""
+    return _ASCII_ESCAPE.search(raw) is not None or any(v in raw for v in values)
 
 
 def _joined(pieces: list[str]) -> tuple[list[int], str]:

@@ -223,16 +223,23 @@ _NAMING = [
 ]
 
 
+def _spelled(body: str, value: str) -> str:
+    """``body`` with the first ``value`` (the system prompt's) written as ``\\u00XX`` escapes."""
+    return body.replace(value, "".join(f"\\u{ord(c):04x}" for c in value), 1)
+
+
+@pytest.mark.parametrize("spell", [str, _spelled], ids=["as-is", "escaped"])
 @pytest.mark.parametrize("plain", [False, True], ids=["named-in-special", "named-in-plain"])
 @pytest.mark.parametrize(("value", "naming"), _NAMING, ids=["bucket", "account"])
-def test_known_clean_special_string_still_takes_propagated_values(value, naming, plain):
+def test_known_clean_special_string_still_takes_propagated_values(value, naming, plain, spell):
     """A long special string read clean once is skipped by the next request's decoded pass (every turn
     resends the system prompt); a value the next request names elsewhere is still masked in it, in
     every spelling, exactly as an engine that never saw the string masks it."""
     clean = _CLEAN.format(v=value)
-    first = json.dumps({"system": clean, "messages": [{"role": "user", "content": "hi \u2014"}]})
+    spelling = (lambda body: spell(body, value)) if spell is _spelled else str
+    first = spelling(json.dumps({"system": clean, "messages": [{"role": "user", "content": "hi \u2014"}]}))
     user = naming + (" ok" if plain else " \u2014")
-    second = json.dumps({"system": clean, "messages": [{"role": "user", "content": user}]})
+    second = spelling(json.dumps({"system": clean, "messages": [{"role": "user", "content": user}]}))
     engine = Masker(TEST_KEY, shipped_packs())
     assert engine.mask_body(first.encode(), "application/json").restore_map == {}
     got = engine.mask_body(second.encode(), "application/json")
