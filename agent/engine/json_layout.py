@@ -58,6 +58,21 @@ def _blank(m: re.Match) -> str:
     return "\x00\\" if nxt and nxt in "nrtbf" else "\x00\x00"
 
 
+def _blanked_at(text: str, doubles: list[int]) -> str:
+    """``scan_text(text)``, given where its escaped backslashes start (``_escapes_and_marks`` found
+    them): the regex pass stops at every backslash of the body (``\\n``, ``\\"``, ``\\u``: the bench's
+    100 KB body, resent, ~4 % of masking), this only copies the text between them."""
+    out: list[str] = []
+    pos = 0
+    for p in doubles:
+        out.append(text[pos:p])
+        nxt = text[p + 2:p + 3]
+        out.append("\x00\\" if nxt and nxt in "nrtbf" else "\x00\x00")
+        pos = p + 2
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def neutralize(scan: str) -> str:
     """``scan_text`` with escaped quotes blanked too: every ``"`` left is a string delimiter."""
     return scan.replace('\\"', "\x00\x00")
@@ -118,10 +133,11 @@ class Layout:
 def analyse(text: str) -> Layout:
     """Find protected spans, documents and strings to decode in a valid JSON text."""
     if _LAYOUT_DB is not None:
-        special, backslashes, marks, percents = _escapes_and_marks(text)
+        special, doubles, marks, percents = _escapes_and_marks(text)
+        scan = _blanked_at(text, doubles) if doubles else text
     else:
         special, backslashes = _escapes(text)
-    scan = scan_text(text) if backslashes else text    # nothing to blank: skip that pass
+        scan = scan_text(text) if backslashes else text    # nothing to blank: skip that pass
     neutral = neutralize(scan)
     lay = Layout(scan, neutral)
     if _LAYOUT_DB is None:
@@ -151,9 +167,9 @@ def _escapes(text: str) -> tuple[list[int], bool]:
     return special, backslashes
 
 
-def _escapes_and_marks(text: str) -> tuple[list[int], bool, list[int], list[int]]:
-    """``_escapes``, and the marks and ``%XX`` starts (each sorted), in one Hyperscan pass over the
-    raw body.
+def _escapes_and_marks(text: str) -> tuple[list[int], list[int], list[int], list[int]]:
+    """``_escapes`` (with where each escaped backslash starts, not only whether one occurs), and the
+    marks and ``%XX`` starts (each sorted), in one Hyperscan pass over the raw body.
 
     Escapes: Hyperscan reports every two-character match, overlapping ones too (``\\\\u``:
     ``\\\\`` at 0 and ``\\u`` at 1); taking them greedily from the left, each one only at or after
@@ -166,7 +182,7 @@ def _escapes_and_marks(text: str) -> tuple[list[int], bool, list[int], list[int]
     over. ``%XX`` holds neither, so those are the same. One pass instead of a second one over
     ``neutral`` (Claude Code body: ~3 % of masking)."""
     special: list[int] = []
-    backslashes = False
+    doubles: list[int] = []
     ends: list[int] = []      # end * 2 + (1 for an escaped backslash), in the order found
     append = ends.append
     marks: list[int] = []
@@ -191,11 +207,11 @@ def _escapes_and_marks(text: str) -> tuple[list[int], bool, list[int], list[int]
             continue          # its backslash is the second character of the last escape taken
         taken = end
         if code & 1:
-            backslashes = True
+            doubles.append(end - 2)
         else:
             special.append(end - 2)
     marks.sort()
-    return special, backslashes, marks, percents
+    return special, doubles, marks, percents
 
 
 def _hyperscan_db(expressions: list[bytes]):

@@ -62,3 +62,17 @@ def test_step_over_regex_and_parser_agree(monkeypatch):
     fast = [_layout(b) for b in bodies]
     monkeypatch.setattr(json_layout, "_CONTAINER_MATCH", lambda *_: None)
     assert [_layout(b) for b in bodies] == fast
+
+
+def test_backslash_runs_blank_alike_on_both_paths(monkeypatch):
+    """Where the Hyperscan pass says escaped backslashes start, the scan text is built from those
+    places; the regex pass finds them itself. Runs of 1-6 backslashes before every escape letter, a
+    quote, a slash and a plain letter, in every nesting of JSON in JSON, give the same scan text."""
+    values = ["a" + "\\" * k + c + "0041 b" for k in range(1, 7) for c in 'nrtbfu/"x\\']
+    bodies = [json.dumps({"messages": [{"role": "user", "content": v}], "nested": json.dumps({"k": v})},
+                         ensure_ascii=ascii_only) for v in values for ascii_only in (True, False)]
+    bodies.append(json.dumps({"k": "\\" * 5000 + "n" + "\\\\n" * 3000}))
+    fast = [_layout(b) for b in bodies]
+    monkeypatch.setattr(json_layout, "_LAYOUT_DB", None)
+    assert [_layout(b) for b in bodies] == fast
+    assert all(lay[0] == json_layout.scan_text(b) for lay, b in zip(fast, bodies, strict=True))
