@@ -4,10 +4,13 @@ alternating, and the best CPU time per (body, mode) over the rounds is compared.
     .venv/bin/python bench/ab_engine.py BASE_ROOT [NEW_ROOT] [--rounds 3]
 
 A tree is a checkout (``git archive REV | tar -x -C DIR``); NEW_ROOT defaults to this one. Bodies:
-the bench's 100 KB Claude Code body, the Claude Code-like 582 KB and the dense 1.16 MB inventory
+the bench's 100 KB Claude Code body (as ``json.dumps`` writes it: every non-ASCII character a
+``\\uXXXX``), the same as Claude Code and the SDKs send it (UTF-8; in Python four bytes a character,
+for its emoji), the Claude Code-like 582 KB and the dense 1.16 MB inventory
 (``bench/corpora.py``), each at first sight (memos emptied), next turn (the body one exchange shorter
-masked first) and resent. ``bench_engine.forget`` of this tree empties the memos, so it must know
-every memo of both trees.
+masked first) and resent. Both trees run this checkout's ``bench`` helpers (``bench_engine.forget``
+empties the memos, so it must know every memo of both trees; ``previous_turn`` writes the shorter body
+as the body is written).
 """
 
 from __future__ import annotations
@@ -22,15 +25,19 @@ HERE = Path(__file__).resolve().parents[1]
 _RUN = r'''
 import sys, time
 sys.path.insert(0, sys.argv[1])
-sys.path.insert(1, sys.argv[2])
+from agent.engine import json_layout, masker  # noqa: F401  the tree's engine, imported first
 from agent.engine.masker import Masker
 from agent.engine.detectors import load_packs
+sys.path.insert(0, sys.argv[2])                 # this checkout's bench helpers, on the tree's engine
 from bench.bench_engine import KEY, forget, previous_turn
 from bench.bodies import bodies
 from bench.corpora import claude_code_request, dense_inventory_request
 m = Masker(KEY, load_packs())
 out = []
-for name, body, n in (("100KB", bodies()["100KB"], 25), ("cc582KB", claude_code_request(), 8),
+import json
+k100 = bodies()["100KB"]
+utf8 = json.dumps(json.loads(k100), ensure_ascii=False).encode()   # as Claude Code and the SDKs send it
+for name, body, n in (("100KB", k100, 25), ("100KB-utf8", utf8, 25), ("cc582KB", claude_code_request(), 8),
                       ("dense", dense_inventory_request(), 3)):
     earlier = previous_turn(body)
     for mode in ("first", "next", "resent"):

@@ -49,10 +49,11 @@ def forget(masker: Masker) -> None:
 
 
 def previous_turn(body: bytes) -> bytes:
-    """The same request one exchange (two messages) shorter."""
+    """The same request one exchange (two messages) shorter, written as ``body`` is (UTF-8 or with
+    every non-ASCII character escaped), so the turns both hold are the same bytes."""
     doc = json.loads(body)
     doc["messages"] = doc["messages"][:-2]
-    return json.dumps(doc).encode()
+    return json.dumps(doc, ensure_ascii=body.isascii()).encode()
 
 
 def timed(fn, repeat: int, before=lambda: None) -> tuple[float, float]:

@@ -131,10 +131,10 @@ class Masker:
         if media in _JSON_TYPES or media.endswith("+json"):
             text = _decode(body, "JSON")
             json_lines = not (media == "application/json" or media.endswith("+json"))
-            return self._result(text, *self._json_found(text, json_lines, helper_body))
+            return self._result(text, *self._json_found(text, json_lines, helper_body, body))
         if media == "" and _is_json(body):
             text = _decode(body, "JSON")
-            return self._result(text, *self._json_found(text, False, helper_body))
+            return self._result(text, *self._json_found(text, False, helper_body, body))
         if media.startswith("text/") or media == _FORM or media == "":
             text = _decode(body, "text")
             return self._result(text, self._text_found(text), "agent")
@@ -226,11 +226,13 @@ class Masker:
             return self._view_found(percent_view(plain_view(text)))[0]
         return [(s, e, k, text[s:e]) for s, e, k in self.finder.find(_blank_backslashes(text))]
 
-    def _json_found(self, text: str, json_lines: bool, helper_body: bytes | None = None) -> tuple[list[Found], str]:
-        """Findings, and where detection ran: "agent", "helper" or "agent_after_helper_failure"."""
+    def _json_found(self, text: str, json_lines: bool, helper_body: bytes | None = None,
+                    raw: bytes | None = None) -> tuple[list[Found], str]:
+        """Findings, and where detection ran: "agent", "helper" or "agent_after_helper_failure".
+        ``raw``: the body ``text`` was decoded from (validated as it is, not encoded again)."""
         helper = self._helper
         job = helper.submit(helper_body) if helper is not None and helper_body is not None else None
-        _validate_json(text, json_lines)
+        _validate_json(text, json_lines, raw)
         lay = json_layout.analyse(text)
         self._apply_document_policy(lay)
         # needs no parts: done while the helper finishes
@@ -505,8 +507,10 @@ def _blank_backslashes(text: str) -> str:
     return _LONE_BACKSLASH.sub("\x00", text)
 
 
-def _parses(text: str) -> bool:
-    """Whether ``text`` is one JSON document.
+def _parses(text: str, data: bytes | None = None) -> bool:
+    """Whether ``text`` is one JSON document (``data``: its UTF-8, when the caller has it already; a
+    body with non-ASCII text is held in four bytes per character, and encoding it again cost ~5 % of
+    masking a real Claude Code body resent).
 
     simdjson validates ~5x faster than the stdlib (1 MB: 0.3 ms instead of 1.6) and creates no
     Python object. It is stricter (no NaN, no lone surrogate escapes, no integers beyond 64 bits),
@@ -516,7 +520,7 @@ def _parses(text: str) -> bool:
     would outlive its request)."""
     if simdjson is not None:
         try:
-            simdjson.Parser().parse(text.encode("utf-8"))
+            simdjson.Parser().parse(text.encode("utf-8") if data is None else data)
             return True
         except Exception:  # noqa: BLE001 - any refusal (ValueError, RuntimeError ...): ask json
             pass
@@ -527,9 +531,12 @@ def _parses(text: str) -> bool:
     return True
 
 
-def _validate_json(text: str, json_lines: bool) -> None:
-    lines = (line for line in text.splitlines() if line.strip()) if json_lines else (text,)
-    if not all(map(_parses, lines)):
+def _validate_json(text: str, json_lines: bool, raw: bytes | None = None) -> None:
+    if json_lines:
+        valid = all(_parses(line) for line in text.splitlines() if line.strip())
+    else:
+        valid = _parses(text, raw)
+    if not valid:
         raise MaskRefused(400, "invalid_request_error",
                           "request body is not valid JSON although its content type says JSON; the masking "
                           "gateway only forwards bodies it can parse", "invalid_json")
@@ -539,6 +546,6 @@ def _is_json(body: bytes) -> bool:
     if body.lstrip()[:1] not in (b"{", b"["):
         return False
     try:
-        return _parses(body.decode("utf-8"))
+        return _parses(body.decode("utf-8"), body)
     except UnicodeDecodeError:
         return False
