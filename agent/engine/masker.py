@@ -131,13 +131,13 @@ class Masker:
         if media in _JSON_TYPES or media.endswith("+json"):
             text = _decode(body, "JSON")
             json_lines = not (media == "application/json" or media.endswith("+json"))
-            return self._result(text, *self._json_found(text, json_lines, helper_body, body))
+            return self._result(body, text, *self._json_found(text, json_lines, helper_body, body))
         if media == "" and _is_json(body):
             text = _decode(body, "JSON")
-            return self._result(text, *self._json_found(text, False, helper_body, body))
+            return self._result(body, text, *self._json_found(text, False, helper_body, body))
         if media.startswith("text/") or media == _FORM or media == "":
             text = _decode(body, "text")
-            return self._result(text, self._text_found(text), "agent")
+            return self._result(body, text, self._text_found(text), "agent")
         raise MaskRefused(415, "invalid_request_error",
                           f"content type {media!r} cannot be inspected for AWS identifiers, so the gateway "
                           "does not forward it; send application/json or text", "content_type")
@@ -395,10 +395,14 @@ class Masker:
                 and not (f[2] in names and f[3] in hollow)]
 
     # --- pseudonyms and splice --------------------------------------------------------------------
-    def _result(self, text: str, found: list[Found], detected_by: str) -> MaskResult:
+    def _result(self, raw: bytes, text: str, found: list[Found], detected_by: str) -> MaskResult:
+        """The masked body; ``raw`` (the UTF-8 ``text`` was decoded from) as it came when nothing is
+        masked (most requests: no encode of the whole text). Splicing ``raw`` itself cost more than
+        splicing the text and encoding it: +8 % on the dense body resent (10,780 byte offsets), +2 %
+        on a UTF-8 100 KB body (finding its non-ASCII runs)."""
         found = self._allowed(found)
         if not found:
-            return MaskResult(body=text.encode("utf-8"), restore_map={}, counts={}, detected_by=detected_by)
+            return MaskResult(body=raw, restore_map={}, counts={}, detected_by=detected_by)
         assignment = Assignment(self._gen, self.kinds, {(kind, orig) for _, _, kind, orig in found})
         lookup = assignment.lookup
         out: list[str] = []

@@ -284,3 +284,22 @@ def test_the_fast_validator_accepts_nothing_json_refuses(fragment):
         if fast:
             assert _json_accepts(text), text
         assert _parses(text) == _json_accepts(text), text
+
+
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_masked_body_is_the_text_spliced_and_encoded(ascii_only):
+    """The masked body is the body with each original replaced: every non-ASCII width (2, 3 and 4
+    bytes) before, between and right beside identifiers; and a body with nothing to mask comes back
+    byte for byte."""
+    text = ("\U0001F916 i-0a1b2c3d4e5f60718 \u2014\u4e2d arn:aws:iam::123456789012:role/app-deploy\u00e9 "
+            "10.0.12.7\u2192sg-0fedcba9876543210 \u4e2d\u6587")
+    body = json.dumps({"messages": [{"role": "user", "content": text}]}, ensure_ascii=ascii_only)
+    got = mask(body)
+    assert len(got.restore_map) >= 4
+    spliced = body
+    for pseudonym, original in got.restore_map.items():
+        spliced = spliced.replace(original, pseudonym)
+    assert got.body == spliced.encode("utf-8")
+    clean = json.dumps({"messages": [{"role": "user", "content": "\U0001F916 nothing \u2014 here"}]},
+                       ensure_ascii=ascii_only).encode("utf-8")
+    assert mask(clean).body == clean
