@@ -4,7 +4,7 @@ alternating, and the best CPU time per (body, mode) over the rounds is compared.
     .venv/bin/python bench/ab_engine.py BASE_ROOT [NEW_ROOT] [--rounds 3]
 
 A tree is a checkout (``git archive REV | tar -x -C DIR``); NEW_ROOT defaults to this one. Bodies:
-the bench's 100 KB Claude Code body (as ``json.dumps`` writes it: every non-ASCII character a
+the bench's 1 KB request, its 100 KB Claude Code body (as ``json.dumps`` writes it: every non-ASCII character a
 ``\\uXXXX``), the same as Claude Code and the SDKs send it (UTF-8; in Python four bytes a character,
 for its emoji), the Claude Code-like 582 KB and the dense 1.16 MB inventory
 (``bench/corpora.py``), each at first sight (memos emptied), next turn (the body one exchange shorter
@@ -37,7 +37,8 @@ out = []
 import json
 k100 = bodies()["100KB"]
 utf8 = json.dumps(json.loads(k100), ensure_ascii=False).encode()   # as Claude Code and the SDKs send it
-for name, body, n in (("100KB", k100, 25), ("100KB-utf8", utf8, 25), ("cc582KB", claude_code_request(), 8),
+for name, body, n in (("1KB", bodies()["1KB"], 300), ("100KB", k100, 25), ("100KB-utf8", utf8, 25),
+                      ("cc582KB", claude_code_request(), 8),
                       ("dense", dense_inventory_request(), 3)):
     earlier = previous_turn(body)
     for mode in ("first", "next", "resent"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections import defaultdict
 
 from agent.engine.detectors import Detector
 
@@ -62,16 +63,13 @@ class HyperscanAnchors:
                         checked[len(patterns)] = a
                     patterns.append(expression)
                     ids.append(i)
-        # Where ``scan`` puts each pattern's hits: its detector's list, or, for a checked pattern, a
-        # list of its own after the detectors' (checked once the scan is done, then added to its
-        # detector's). A tuple built once: building a per-scan table of bound appends cost ~30 us
-        # of the ~45 us every scan paid before reading a byte (a header, a URL, a short string).
-        self._detectors = sorted(set(ids))
-        slot = {i: n for n, i in enumerate(self._detectors)}
-        own = {pid: len(self._detectors) + k for k, pid in enumerate(checked)}   # in pattern order
-        self._slot = tuple(own.get(pid, slot[i]) for pid, i in enumerate(ids))
-        self._lists = len(self._detectors) + len(own)
-        self._checks = [(list_index, slot[ids[pid]], checked[pid].search) for pid, list_index in own.items()]
+        # Where ``scan`` puts each pattern's hits: under its detector's index, or, for a checked pattern,
+        # under a key of its own (negative: after the scan its hits are checked, then added to its
+        # detector's). A tuple built once: building a per-scan table of bound appends cost ~30 us of
+        # the ~45 us every scan paid before reading a byte (a header, a URL, a short string).
+        own = {pid: -1 - k for k, pid in enumerate(checked)}   # in pattern order
+        self._slot = tuple(own.get(pid, i) for pid, i in enumerate(ids))
+        self._checks = [(key, ids[pid], checked[pid].search) for pid, key in own.items()]
         self._db = _compiled(tuple(patterns))
         self._local = threading.local()
 
@@ -85,24 +83,26 @@ class HyperscanAnchors:
         # One byte per character, so byte offsets are character offsets; anything non-ASCII becomes
         # "?", which no anchor contains (identifiers are ASCII).
         data = text.encode("ascii", "replace")
-        # One list per detector (and per checked pattern), appended to straight from the callback: a
-        # hit costs one Python call (a dense 1 MB inventory has ~18,000), and no list per pattern
-        # (593 of them, the model keys' words) is made and merged on every scan.
-        lists: list[list[tuple[int, int]]] = [[] for _ in range(self._lists)]
+        # A list per detector (and per checked pattern) with hits, made at its first hit and appended
+        # to straight from the callback: a hit costs one Python call (a dense 1 MB inventory has
+        # ~18,000), and a scan makes no list for the ~300 detectors without hits (one per detector,
+        # made up front, cost a 1 KB request ~10 % of its masking).
+        hits: Hits = defaultdict(list)
         slot = self._slot
 
         def on_match(pid, start, end, flags, context):
-            lists[slot[pid]].append((start, end))
+            hits[slot[pid]].append((start, end))
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         for own, target, search in self._checks:
-            if lists[own]:
-                _add_checked(lists[target], lists[own], search, text)
-        # zip stops at the last detector: the checked patterns' own lists come after
-        hits: Hits = {i: spans for i, spans in zip(self._detectors, lists, strict=False) if spans}
+            found = hits.pop(own, None)
+            if found:
+                _add_checked(hits[target], found, search, text)
+                if not hits[target]:
+                    del hits[target]
         for spans in hits.values():
             spans.sort()
-        return hits
+        return dict(hits)
 
 
 def _add_checked(spans: list[tuple[int, int]], hits: list[tuple[int, int]], search, text: str) -> None:
