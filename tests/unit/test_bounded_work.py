@@ -257,3 +257,19 @@ def test_a_long_run_after_a_propagated_name_terminates(run):
         masked = json.loads(masker().mask_body(body, "application/json").body)["messages"][0]["content"]
     first, *_, last = masked.split("\n")
     assert "orders-prod-exports" not in first + last, f"{run}: the name survives where it stands alone"
+
+
+def test_many_values_and_long_strings_read_clean_before_stay_linear():
+    """Long strings with escapes read clean once are looked through for the request's propagating
+    values in one literal pass. Asked value by value and string by string, 30,000 accounts and 3 MB
+    of such strings (a system prompt resent) took 31 s; in one pass ~3 s."""
+    system = [{"type": "text", "text": f"block {i} \u2014 " + "plain words only here. " * 450} for i in range(300)]
+    engine = masker()
+    first = json.dumps({"system": system, "messages": [{"role": "user", "content": "hi"}]}).encode()
+    assert engine.mask_body(first, "application/json").restore_map == {}
+    accounts = [f"{100000000000 + i * 7919:012d}" for i in range(30_000)]
+    text = " ".join(f"account {a}" for a in accounts) + f" and again {accounts[-1]}"
+    second = json.dumps({"system": system, "messages": [{"role": "user", "content": text}]}).encode()
+    with hard_timeout(15):
+        masked = engine.mask_body(second, "application/json")
+    assert accounts[0] not in masked.body.decode() and accounts[-1] not in masked.body.decode()
