@@ -54,7 +54,13 @@ def scan_text(text: str) -> str:
 
 
 def _blank(m: re.Match) -> str:
-    nxt = m.string[m.end():m.end() + 1]
+    return _blank_pair(m.string, m.end())
+
+
+def _blank_pair(text: str, end: int) -> str:
+    """What the escaped backslash ending at ``end`` becomes: NUL and a backslash before an escape
+    letter (``scan_text``), else two NULs."""
+    nxt = text[end:end + 1]
     return "\x00\\" if nxt and nxt in "nrtbf" else "\x00\x00"
 
 
@@ -66,8 +72,7 @@ def _blanked_at(text: str, doubles: list[int]) -> str:
     pos = 0
     for p in doubles:
         out.append(text[pos:p])
-        nxt = text[p + 2:p + 3]
-        out.append("\x00\\" if nxt and nxt in "nrtbf" else "\x00\x00")
+        out.append(_blank_pair(text, p + 2))
         pos = p + 2
     out.append(text[pos:])
     return "".join(out)
