@@ -162,19 +162,24 @@ def gateway_and_upstream(tmp_path_factory, certs, haproxy):
         up.stop()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(documents())
-def test_through_the_gateway(gateway_and_upstream, doc):
-    gw, up = gateway_and_upstream
-    raw, originals = doc
+def _post(gw: Gateway, up: MockUpstream, target: str, raw: str):
+    """POST ``raw`` as JSON through the gateway with curl: (the client's answer, the one request the
+    upstream received), after asserting a 200 and exactly one upstream request."""
     up.received.clear()
-    r = subprocess.run(["curl", "-sS", "--max-time", "20", gw.http_url + "/v1/messages?beta=true",
+    r = subprocess.run(["curl", "-sS", "--max-time", "20", gw.http_url + target,
                         "-H", "content-type: application/json", "--data-binary", "@-", "-w", "\n%{http_code}"],
                        input=raw.encode(), capture_output=True, timeout=30)
     out, code = r.stdout.rsplit(b"\n", 1)
     assert code == b"200", out[:500]
     assert len(up.received) == 1
-    got = up.received[0]
+    return out, up.received[0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(documents())
+def test_through_the_gateway(gateway_and_upstream, doc):
+    raw, originals = doc
+    out, got = _post(*gateway_and_upstream, "/v1/messages?beta=true", raw)
     leaks = LeakScanner(originals).scan_request(got)
     assert not leaks, leaks
     json.loads(got.body)
@@ -192,15 +197,12 @@ def test_a_value_named_in_one_message_is_masked_in_the_other(gateway_and_upstrea
     in one message and standing alone in the other, each message written its own way (json.dumps'
     \\uXXXX, PHP's \\/, JSON inside a tool result, plain UTF-8): none reaches the upstream, in any
     encoding, and the client reads its own text again."""
-    gw, up = gateway_and_upstream
     raw = _case_body(kind, first, second, order)
-    up.received.clear()
-    r = subprocess.run(["curl", "-sS", "--max-time", "20", gw.http_url + "/v1/messages",
-                        "-H", "content-type: application/json", "--data-binary", "@-", "-w", "\n%{http_code}"],
-                       input=raw.encode(), capture_output=True, timeout=30)
-    out, code = r.stdout.rsplit(b"\n", 1)
-    assert code == b"200", out[:500]
-    assert len(up.received) == 1
-    leaks = LeakScanner([SEEDS[kind][0]]).scan_request(up.received[0])
+    out, got = _post(*gateway_and_upstream, "/v1/messages", raw)
+    leaks = LeakScanner([SEEDS[kind][0]]).scan_request(got)
     assert not leaks, leaks
-    assert json.loads(up.received[0].body)["messages"] != json.loads(raw)["messages"]
+    assert json.loads(got.body)["messages"] != json.loads(raw)["messages"]
+    # The mock echoes the last user text (a tool result's, for one); the client reads its own again.
+    user = json.loads(raw)["messages"][0]["content"]
+    sent = user if isinstance(user, str) else user[0]["content"]
+    assert json.loads(out)["content"][0]["text"] == sent
