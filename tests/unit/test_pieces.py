@@ -175,6 +175,12 @@ def test_memo_entries_hold_no_text():
         else:
             assert isinstance(value, (int, bool)) or value in kinds, type(value)
 
-    assert m.finder._pieces._data
-    for value in [*m.finder._pieces._data.values(), *json_layout._NODES._data.values()]:
+    # special strings read clean: a system prompt with escapes, as json.dumps writes it
+    m.mask_body(json.dumps({"system": "notes \u2014 " + "plain words here. " * 60,
+                            "messages": [{"role": "user", "content": "hi"}]}).encode(), "application/json")
+    assert m.finder._pieces._data and m._clean_strings._data
+    for value in [*m.finder._pieces._data.values(), *json_layout._NODES._data.values(),
+                  *m._clean_strings._data.values()]:
         check(value)
+    for key in m._clean_strings._data:
+        check(key)
