@@ -14824,6 +14824,1752 @@ VARIANTS_16: list[Template] = [
 ]
 
 
+# --- variants-17: a seventeenth held-out list (session 15), written by a helper that never read the engine, its packs or its vocabulary generator
+# Sixty-four templates from text the earlier lists do not hold: less-pasted services (VPC Lattice, Verified Access,
+# IPAM as a table, Network Manager, Resource Explorer as text, a Security Lake OCSF record, Detective, Audit Manager,
+# License Manager, Storage Gateway NFS shares, FSx for ONTAP and its ONTAP CLI, Location Service keys in code, End User
+# Messaging SMS, SES SMTP credentials in Postfix, Connect flow logs, IoT Greengrass v2 config and log, Timestream,
+# Keyspaces service-specific credentials, MemoryDB with redis-cli, Aurora DSQL auth tokens, Managed Prometheus and
+# Grafana, CodeCatalyst workflows, Amplify Gen 2 sandbox, Bedrock knowledge bases and guardrails, SageMaker Pipelines),
+# tools (aws-nuke, cloud-nuke, Terraformer, terraform-docs, Conftest, Spacelift, kubectl -o wide, helm status,
+# aws-iam-authenticator, s5cmd, rclone, restic, mountpoint-s3), program output (a Python asyncio traceback, a Node.js
+# SDK v3 error, a Java KCL Logback log, a Go panic, Serilog CLEF), a PR with a Terraform diff and plan, git log --stat,
+# CODEOWNERS, a CMDB CSV, a FinOps TSV, the EC2 abuse report e-mail, human text in Spanish, German, Italian, Japanese,
+# Simplified Chinese, Ukrainian, Thai and Vietnamese, and six negative-only templates; every value made up here.
+# Measured once, as written (seed 13, 5 per template, 320 cases, 1878 values): 76.7 % recall in text and in JSON,
+# 43.1 % pass, 92.2 % kept (seed 7, 1 per template, 64 cases, 372 values: 76.6 %, 42.2 % pass, 92.2 % kept). Never tuned to.
+_V17_HEX = "0123456789abcdef"
+_V17_LOW = "abcdefghijklmnopqrstuvwxyz0123456789"
+_V17_UP = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_V17_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_V17_PUB = ["3", "13", "18", "34", "35", "44", "52", "54", "99"]
+
+
+def _v17_hex(g: Gen, n: int) -> str:
+    return g.alnum(n, _V17_HEX)
+
+
+def _v17_uuid(g: Gen) -> str:
+    return "-".join(g.alnum(n, _V17_HEX) for n in (8, 4, 4, 4, 12))
+
+
+def _v17_n(g: Gen) -> str:
+    """A lower-case resource name (fits in hosts, ARNs and paths)."""
+    return g.name(g.pick(["pms", "ms", "msn", "pmsn"]))
+
+
+def _v17_ip(g: Gen) -> str:
+    """A private address of the estate."""
+    kind = g.pick(["10", "10", "172", "192"])
+    if kind == "10":
+        return f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+    if kind == "172":
+        return f"172.{g.r.randint(16, 31)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+    return f"192.168.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+
+
+def _v17_pub(g: Gen) -> str:
+    """A public address of the estate (an Elastic IP, a NAT gateway's address)."""
+    return f"{g.pick(_V17_PUB)}.{g.r.randint(1, 254)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+
+
+def _v17_ts(g: Gen, sep: str = "T", z: str = "Z") -> str:
+    return (f"2026-{g.r.randint(1, 11):02d}-{g.r.randint(1, 28):02d}{sep}{g.r.randint(0, 23):02d}:"
+            f"{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d}{z}")
+
+
+def _v17_role(g: Gen) -> str:
+    return g.pick([f"{_v17_n(g)}-role", f"{g.name('Camel').replace('Table', '').replace('Queue', '').replace('Stack', '').replace('Service', '')}Role",
+                   f"{g.name('p_m_s')}_exec"])
+
+
+def _v17_domain(g: Gen) -> str:
+    return g.pick(["quokka-pay", "borealis-health", "tundralogistics", "vireo-media", "calyxbank", "lumenretail",
+                   "kestrel-games", "heliosfreight"]) + g.pick([".com", ".io", ".de", ".co.uk", ".com.br", ".es"])
+
+
+def _v17_table(title: str, section: str, headers: list[str], rows: list[list[str]]) -> str:
+    """The aws CLI's --output table for a list of flat objects."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) + 4 for i, h in enumerate(headers)]
+    inner = sum(widths) + len(widths) - 1
+    rule = "|+" + "+".join("-" * w for w in widths) + "+|"
+    out = ["-" * (inner + 4), "|" + title.center(inner + 2) + "|", "+" + "-" * (inner + 2) + "+",
+           "||" + section.center(inner) + "||", rule, "||" + "|".join(h.center(w) for h, w in zip(headers, widths, strict=True)) + "||", rule]
+    out += ["||" + "|".join(("  " + v).ljust(w) for v, w in zip(r, widths, strict=True)) + "||" for r in rows]
+    out.append(rule)
+    return "\n".join(out)
+
+
+# ---- AWS services less pasted (#0-#23) ----
+
+def _v17_lattice(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    svc, tg = "svc-" + _v17_hex(g, 17), "tg-" + _v17_hex(g, 17)
+    name, dh = _v17_n(g), _v17_hex(g, 7)
+    dom = f"{name}-{svc[4:]}.{dh}.vpc-lattice-svcs.{reg}.on.aws"
+    ids = [g.iid() for _ in range(g.r.randint(2, 3))]
+    items = []
+    for n, i in enumerate(ids):
+        extra = '\n            "reasonCode": "HealthCheckFailed",' if n == len(ids) - 1 else ""
+        st = "UNHEALTHY" if extra else "HEALTHY"
+        items.append(f'        {{\n            "id": "{i}",\n            "port": 8443,{extra}\n            "status": "{st}"\n        }}')
+    items_s = ",\n".join(items)
+    text = f"""$ aws vpc-lattice get-service --service-identifier {svc}
+{{
+    "arn": "arn:aws:vpc-lattice:{reg}:{acct}:service/{svc}",
+    "authType": "AWS_IAM",
+    "createdAt": "{_v17_ts(g)}",
+    "dnsEntry": {{
+        "domainName": "{dom}"
+    }},
+    "id": "{svc}",
+    "lastUpdatedAt": "{_v17_ts(g)}",
+    "name": "{name}",
+    "status": "ACTIVE"
+}}
+$ aws vpc-lattice list-targets --target-group-identifier {tg}
+{{
+    "items": [
+{items_s}
+    ]
+}}
+one target keeps failing the health check on /healthz, the SG allows the lattice prefix list already"""
+    return text, [acct, svc, svc[4:], dh, tg, name] + ids, ["vpc-lattice-svcs", "AWS_IAM", "HealthCheckFailed"]
+
+
+def _v17_verified_access(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    vai, vagr, vae = "vai-" + _v17_hex(g, 17), "vagr-" + _v17_hex(g, 17), "vae-" + _v17_hex(g, 17)
+    edge = "edge-" + _v17_hex(g, 17)
+    sg, eni = g.hexid("sg"), g.hexid("eni")
+    dom = _v17_domain(g)
+    app = g.pick(["grafana", "wiki", "admin", "jenkins", "kibana"]) + "." + dom
+    sub = _v17_n(g)
+    cert = _v17_uuid(g)
+    tag = _v17_n(g)
+    text = f"""aws ec2 describe-verified-access-endpoints --verified-access-endpoint-ids {vae} --region {reg}
+{{
+    "VerifiedAccessEndpoints": [
+        {{
+            "VerifiedAccessInstanceId": "{vai}",
+            "VerifiedAccessGroupId": "{vagr}",
+            "VerifiedAccessEndpointId": "{vae}",
+            "ApplicationDomain": "{app}",
+            "EndpointType": "network-interface",
+            "AttachmentType": "vpc",
+            "DomainCertificateArn": "arn:aws:acm:{reg}:{acct}:certificate/{cert}",
+            "EndpointDomain": "{sub}.{edge}.{vai}.prod.verified-access.{reg}.amazonaws.com",
+            "SecurityGroupIds": [
+                "{sg}"
+            ],
+            "NetworkInterfaceOptions": {{
+                "NetworkInterfaceId": "{eni}",
+                "Protocol": "https",
+                "Port": 443
+            }},
+            "Status": {{
+                "Code": "active"
+            }},
+            "Description": "",
+            "CreationTime": "{_v17_ts(g, z='')}",
+            "LastUpdatedTime": "{_v17_ts(g, z='')}",
+            "Tags": [
+                {{
+                    "Key": "Name",
+                    "Value": "{tag}"
+                }}
+            ]
+        }}
+    ]
+}}"""
+    return text, [acct, vai, vagr, vae, edge, sg, eni, dom, app, sub, cert, tag], ["network-interface", "verified-access"]
+
+
+def _v17_ipam_table(g: Gen) -> tuple[str, list[str], list[str]]:
+    disco = "ipam-res-disco-" + _v17_hex(g, 17)
+    owners = [g.account() for _ in range(2)]
+    vpc = g.hexid("vpc")
+    a = g.r.randint(16, 31)
+    reg = g.region()
+    rows, mask = [[disco, "0.375", f"172.{a}.0.0/16", vpc, owners[0], reg, "vpc"]], [disco, vpc, f"172.{a}.0.0"] + owners
+    for k in range(g.r.randint(2, 4)):
+        s = g.hexid("subnet")
+        mask += [s, f"172.{a}.{k * 16}.0"] if k else [s]
+        rows.append([disco, f"0.00{g.r.randint(1, 9)}", f"172.{a}.{k * 16}.0/20", s, g.pick(owners) if k else owners[1], reg, "subnet"])
+    text = (f"aws ec2 get-ipam-discovered-resource-cidrs --ipam-resource-discovery-id {disco} --resource-region {reg} "
+            "--query 'IpamDiscoveredResourceCidrs[].{IpamResourceDiscoveryId:IpamResourceDiscoveryId,IpUsage:IpUsage,ResourceCidr:ResourceCidr,ResourceId:ResourceId,ResourceOwnerId:ResourceOwnerId,ResourceRegion:ResourceRegion,ResourceType:ResourceType}' --output table\n"
+            + _v17_table("GetIpamDiscoveredResourceCidrs", "IpamDiscoveredResourceCidrs",
+                         ["IpamResourceDiscoveryId", "IpUsage", "ResourceCidr", "ResourceId", "ResourceOwnerId", "ResourceRegion", "ResourceType"], rows)
+            + f"\n\nwhy do both accounts show 172.{a}.0.0? I thought IPAM would stop overlapping allocations")
+    return text, mask, ["GetIpamDiscoveredResourceCidrs", "IpamResourceDiscoveryId"]
+
+def _v17_netmanager(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    gn = "global-network-" + _v17_hex(g, 17)
+    cn = "core-network-" + _v17_hex(g, 17)
+    tgws = [(g.region(), g.hexid("tgw")) for _ in range(g.r.randint(2, 3))]
+    desc = g.pick(["Acme WAN", "Global backbone", "Corp network (prod)"])
+    regs = ",\n".join(f'        {{\n            "GlobalNetworkId": "{gn}",\n            "TransitGatewayArn": "arn:aws:ec2:{r}:{acct}:transit-gateway/{t}",\n            "State": {{\n                "Code": "{g.pick(["AVAILABLE", "AVAILABLE", "PENDING"])}"\n            }}\n        }}' for r, t in tgws)
+    text = f"""PS> aws networkmanager describe-global-networks
+{{
+    "GlobalNetworks": [
+        {{
+            "GlobalNetworkId": "{gn}",
+            "GlobalNetworkArn": "arn:aws:networkmanager::{acct}:global-network/{gn}",
+            "Description": "{desc}",
+            "CreatedAt": 1775553525.0,
+            "State": "AVAILABLE"
+        }}
+    ]
+}}
+PS> aws networkmanager get-transit-gateway-registrations --global-network-id {gn}
+{{
+    "TransitGatewayRegistrations": [
+{regs}
+    ]
+}}
+PS> aws networkmanager get-core-network-policy --core-network-id {cn} --query 'CoreNetworkPolicy.PolicyErrors'
+[]"""
+    return text, [acct, gn, cn] + [t for _, t in tgws], ["AVAILABLE", "TransitGatewayRegistrations"]
+
+
+def _v17_resource_explorer(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    view = _v17_n(g)
+    vid = _v17_uuid(g)
+    rows, mask = [], [acct, view, vid]
+    for k in range(g.r.randint(3, 5)):
+        kind = g.pick(["fn", "bucket", "sg", "table", "log"]) if k else "fn"
+        if kind == "fn":
+            n = _v17_n(g)
+            rows.append(f"RESOURCES\tarn:aws:lambda:{reg}:{acct}:function:{n}\t2026-03-02T11:04:19+00:00\t{acct}\t{reg}\tlambda:function\tlambda")
+        elif kind == "bucket":
+            n = g.bucket()
+            rows.append(f"RESOURCES\tarn:aws:s3:::{n}\t2026-03-02T10:51:07+00:00\t{acct}\tglobal\ts3:bucket\ts3")
+        elif kind == "sg":
+            n = g.hexid("sg")
+            rows.append(f"RESOURCES\tarn:aws:ec2:{reg}:{acct}:security-group/{n}\t2026-03-01T22:17:40+00:00\t{acct}\t{reg}\tec2:security-group\tec2")
+        elif kind == "table":
+            n = g.name("Camel")
+            rows.append(f"RESOURCES\tarn:aws:dynamodb:{reg}:{acct}:table/{n}\t2026-03-02T09:00:12+00:00\t{acct}\t{reg}\tdynamodb:table\tdynamodb")
+        else:
+            n = "/aws/lambda/" + _v17_n(g)
+            rows.append(f"RESOURCES\tarn:aws:logs:{reg}:{acct}:log-group:{n}\t2026-03-02T08:43:55+00:00\t{acct}\t{reg}\tlogs:log-group\tlogs")
+        mask.append(n)
+    text = (f"$ aws resource-explorer-2 search --query-string 'tag.key:team -tag:cost-center' --view-arn arn:aws:resource-explorer-2:{reg}:{acct}:view/{view}/{vid} --output text\n"
+            "COUNT\tTrue\t" + str(len(rows)) + "\n" + "\n".join(rows) + "\n"
+            f"VIEWARN\tarn:aws:resource-explorer-2:{reg}:{acct}:view/{view}/{vid}\n\nthese are all missing cost-center, can someone from each team tag them by Friday?")
+    return text, mask, ["resource-explorer-2", "lambda:function"]
+
+
+def _v17_ocsf(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    role = _v17_role(g)
+    sess = g.pick(["alice", "ci-deploy", "j.nakamura@", "gha-" + str(g.r.randint(10**9, 10**10))])
+    if sess.endswith("@"):
+        sess += _v17_domain(g)
+    akid = "ASIA" + g.alnum(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    aroa = "AROA" + g.alnum(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    ip = _v17_pub(g)
+    bucket = g.bucket()
+    uid = _v17_uuid(g)
+    text = json.dumps({
+        "metadata": {"product": {"version": "1.10", "name": "CloudTrail", "vendor_name": "AWS", "feature": {"name": "Data"}},
+                     "profiles": ["cloud", "datetime"], "event_code": "AwsApiCall", "uid": uid, "version": "1.1.0"},
+        "time": 1775210043000, "cloud": {"region": reg, "provider": "AWS"},
+        "api": {"response": {"error": "AccessDenied", "message": "Access Denied"},
+                "operation": "GetObject", "version": "2006-03-01", "service": {"name": "s3.amazonaws.com"},
+                "request": {"uid": g.alnum(16, _V17_UP[:26] + "0123456789")}},
+        "resources": [{"uid": f"arn:aws:s3:::{bucket}/exports/2026/03/report.parquet", "owner": {"account": {"uid": acct}}, "type": "AWS::S3::Object"}],
+        "actor": {"user": {"type": "AssumedRole", "name": role, "uid": f"{aroa}:{sess}", "uid_alt": aroa,
+                           "account": {"uid": acct}, "credential_uid": akid},
+                  "session": {"issuer": f"arn:aws:iam::{acct}:role/{role}", "mfa": False}},
+        "src_endpoint": {"ip": ip, "domain": None},
+        "class_name": "API Activity", "class_uid": 6003, "category_uid": 6, "activity_id": 2, "severity_id": 1,
+        "status": "Failure", "status_code": "AccessDenied", "type_uid": 600302,
+    }, indent=2)
+    text = "from the Security Lake table amazon_security_lake_table_" + reg.replace("-", "_") + "_cloud_trail_data_2_0 (Athena, OCSF 1.1):\n" + text
+    return text, [acct, role, sess, akid, aroa, ip, bucket], ["AwsApiCall", "API Activity", "s3.amazonaws.com", "AWS::S3::Object"]
+
+
+def _v17_detective(g: Gen) -> tuple[str, list[str], list[str]]:
+    admin, reg = g.account(), g.region()
+    graph = _v17_hex(g, 32)
+    dom = _v17_domain(g)
+    members = [(g.account(), f"aws+{_v17_n(g)}@{dom}") for _ in range(g.r.randint(2, 4))]
+    lines = [f"$ aws detective list-graphs --region {reg}",
+             '{\n    "GraphList": [\n        {\n            "Arn": "arn:aws:detective:' + reg + ":" + admin + ":graph:" + graph + '",\n            "CreatedTime": "2025-11-04T09:12:33.482000+00:00"\n        }\n    ]\n}',
+             f"$ aws detective list-members --graph-arn arn:aws:detective:{reg}:{admin}:graph:{graph} --query 'MemberDetails[].[AccountId,EmailAddress,Status,DisabledReason]' --output text"]
+    mask = [admin, graph, dom]
+    for a, e in members:
+        st = g.pick(["ENABLED", "ENABLED", "INVITED", "ACCEPTED_BUT_DISABLED"])
+        reason = "VOLUME_TOO_HIGH" if st == "ACCEPTED_BUT_DISABLED" else "None"
+        lines.append(f"{a}\t{e}\t{st}\t{reason}")
+        mask += [a, e]
+    return "\n".join(lines), mask, [k for k in ("VOLUME_TOO_HIGH", "list-members") if k in "\n".join(lines)]
+
+
+def _v17_auditmanager(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    aid, fid = _v17_uuid(g), _v17_uuid(g)
+    name = g.pick(["SOC2 2026", "PCI DSS FY26", "ISO27001 surveillance"]) + " " + g.pick(["orders", "payments", "platform"])
+    bucket = g.bucket()
+    role = _v17_role(g)
+    owner = g.person().replace(".", "_")
+    scoped = [g.account() for _ in range(g.r.randint(1, 3))]
+    acc_s = ",\n".join(f'                    {{\n                        "id": "{a}",\n                        "emailAddress": "",\n                        "name": ""\n                    }}' for a in scoped)
+    text = f"""aws auditmanager get-assessment --assessment-id {aid} --query 'assessment.{{meta:metadata,fw:framework.id}}'
+{{
+    "meta": {{
+        "arn": "arn:aws:auditmanager:{reg}:{acct}:assessment/{aid}",
+        "id": "{aid}",
+        "name": "{name}",
+        "complianceType": "SOC 2",
+        "status": "ACTIVE",
+        "assessmentReportsDestination": {{
+            "destinationType": "S3",
+            "destination": "s3://{bucket}/audit-manager/"
+        }},
+        "scope": {{
+            "awsAccounts": [
+{acc_s}
+            ],
+            "awsServices": [{{"serviceName": "s3"}}, {{"serviceName": "iam"}}, {{"serviceName": "cloudtrail"}}]
+        }},
+        "roles": [
+            {{
+                "roleType": "PROCESS_OWNER",
+                "roleArn": "arn:aws:iam::{acct}:role/{role}"
+            }},
+            {{
+                "roleType": "RESOURCE_OWNER",
+                "roleArn": "arn:aws:iam::{acct}:user/{owner}"
+            }}
+        ],
+        "creationTime": "2026-01-12T08:15:00.114000+00:00"
+    }},
+    "fw": "{fid}"
+}}"""
+    return text, [acct, aid, bucket, role, owner] + scoped, ["PROCESS_OWNER", "complianceType"]
+
+
+def _v17_license_manager(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    lic = "lic-" + _v17_hex(g, 32)
+    lname = g.pick(["windows-server-byol", "sql-ent-cores", "rhel-byos", "oracle-db-ee"]) + "-" + g.pick(["prod", "dr", "2026"])
+    hosts = [(g.iid(), g.hexid("ami")) for _ in range(g.r.randint(2, 4))]
+    rows = "\n".join(f"arn:aws:ec2:{reg}:{acct}:instance/{i}\tEC2_INSTANCE\tRUNNING\t{acct}\t{g.pick(['4', '8', '16'])}" for i, _ in hosts)
+    text = f"""$ aws license-manager list-usage-for-license-configuration \\
+    --license-configuration-arn arn:aws:license-manager:{reg}:{acct}:license-configuration:{lic} \\
+    --query 'LicenseConfigurationUsageList[].[ResourceArn,ResourceType,ResourceStatus,ResourceOwnerId,ConsumedLicenses]' --output text
+{rows}
+$ aws license-manager list-associations-for-license-configuration --license-configuration-arn arn:aws:license-manager:{reg}:{acct}:license-configuration:{lic} --query 'LicenseConfigurationAssociations[].ResourceArn' --output text
+""" + "\t".join(f"arn:aws:ec2:{reg}::image/{a}" for _, a in hosts) + f"""
+the config is {lname} (LicenseCountHardLimit true, LicenseCount 32), so the next launch from {hosts[0][1]} fails with "License count exceeded"."""
+    return text, [acct, lic, lname] + [x for h in hosts for x in h], ["EC2_INSTANCE", "LicenseCountHardLimit", "list-usage-for-license-configuration"]
+
+def _v17_storage_gateway(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    sgw = "sgw-" + g.alnum(8, "0123456789ABCDEF")
+    share = "share-" + g.alnum(8, "0123456789ABCDEF")
+    bucket = g.bucket()
+    role = _v17_role(g)
+    cidr = f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.0"
+    gwip = _v17_ip(g)
+    kms = _v17_uuid(g)
+    text = f"""[root@{g.pick(['app01', 'etl-host', 'nas-client-2'])} ~]# aws storagegateway describe-nfs-file-shares --file-share-arn-list arn:aws:storagegateway:{reg}:{acct}:share/{share}
+{{
+    "NFSFileShareInfoList": [
+        {{
+            "NFSFileShareDefaults": {{"FileMode": "0666", "DirectoryMode": "0777", "GroupId": 65534, "OwnerId": 65534}},
+            "FileShareARN": "arn:aws:storagegateway:{reg}:{acct}:share/{share}",
+            "FileShareId": "{share}",
+            "FileShareStatus": "AVAILABLE",
+            "GatewayARN": "arn:aws:storagegateway:{reg}:{acct}:gateway/{sgw}",
+            "KMSEncrypted": true,
+            "KMSKey": "arn:aws:kms:{reg}:{acct}:key/{kms}",
+            "Path": "/{bucket}",
+            "Role": "arn:aws:iam::{acct}:role/{role}",
+            "LocationARN": "arn:aws:s3:::{bucket}",
+            "DefaultStorageClass": "S3_INTELLIGENT_TIERING",
+            "ClientList": ["{cidr}/24"],
+            "Squash": "RootSquash",
+            "ReadOnly": false
+        }}
+    ]
+}}
+[root@nas-client ~]# mount -t nfs -o nolock,hard {gwip}:/{bucket} /mnt/s3share
+mount.nfs: access denied by server while mounting {gwip}:/{bucket}"""
+    return text, [acct, sgw, share, bucket, role, cidr, gwip, kms], ["S3_INTELLIGENT_TIERING", "RootSquash"]
+
+
+def _v17_fsx_ontap(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    fs, svm, vol = g.hexid("fs"), g.hexid("svm"), g.hexid("fsvol")
+    svmname = "svm_" + g.pick(["orders", "media", "ledger", "quokka", "helios", "lumen"]) + g.pick(["", "01", "_nfs"])
+    volname = g.name("p_m_s")
+    mip, iip = _v17_ip(g), _v17_ip(g)
+    text = f"""$ aws fsx describe-storage-virtual-machines --storage-virtual-machine-ids {svm} --query 'StorageVirtualMachines[0].{{Name:Name,Endpoints:Endpoints,Arn:ResourceARN}}'
+{{
+    "Name": "{svmname}",
+    "Endpoints": {{
+        "Iscsi": {{
+            "DNSName": "iscsi.{svm}.{fs}.fsx.{reg}.amazonaws.com",
+            "IpAddresses": ["{iip}"]
+        }},
+        "Management": {{
+            "DNSName": "{svm}.{fs}.fsx.{reg}.amazonaws.com",
+            "IpAddresses": ["{mip}"]
+        }},
+        "Nfs": {{
+            "DNSName": "{svm}.{fs}.fsx.{reg}.amazonaws.com",
+            "IpAddresses": ["{mip}"]
+        }}
+    }},
+    "Arn": "arn:aws:fsx:{reg}:{acct}:storage-virtual-machine/{fs}/{svm}"
+}}
+$ ssh fsxadmin@management.{fs}.fsx.{reg}.amazonaws.com
+FsxId{fs[3:]}::> volume show -vserver {svmname}
+Vserver   Volume       Aggregate    State      Type       Size  Available Used%
+--------- ------------ ------------ ---------- ---- ---------- ---------- -----
+{svmname:<9} {volname:<12} aggr1        online     RW        500GB    41.87GB   91%
+{svmname:<9} {svmname}_root aggr1      online     RW          1GB    972.3MB    5%
+2 entries were displayed.
+
+volume {volname} is {vol} in the console; 91% used, autosize is off"""
+    return text, [acct, fs, svm, vol, svmname, volname, mip, iip, fs[3:]], ["fsxadmin", "aggr1"]
+
+
+
+def _v17_location(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    mapn = g.pick(["explore.map", "storefinder-map", "fleet-map"]) + "-" + g.pick(["prod", "v2", "eu"])
+    idx = g.name("Camel").replace("Table", "PlaceIndex").replace("Queue", "PlaceIndex").replace("Stack", "PlaceIndex").replace("Service", "PlaceIndex")
+    tracker = _v17_n(g)
+    key = "v1.public." + g.alnum(180, _V17_B64.replace("+", "").replace("/", "") + "-_")
+    keyname = _v17_n(g) + "-web"
+    text = f"""// src/map.ts
+import maplibregl from "maplibre-gl";
+import {{ LocationClient, SearchPlaceIndexForTextCommand }} from "@aws-sdk/client-location";
+import {{ withAPIKey }} from "@aws/amazon-location-utilities-auth-helper";
+
+const apiKey = "{key}"; // key "{keyname}" in {reg}
+const mapName = "{mapn}";
+const region = "{reg}";
+
+const authHelper = await withAPIKey(apiKey, region);
+const client = new LocationClient(authHelper.getClientConfig());
+const map = new maplibregl.Map({{
+  container: "map",
+  style: `https://maps.geo.${{region}}.amazonaws.com/maps/v0/maps/${{mapName}}/style-descriptor?key=${{apiKey}}`,
+}});
+const res = await client.send(new SearchPlaceIndexForTextCommand({{ IndexName: "{idx}", Text: query, MaxResults: 5 }}));
+
+// console:
+// AccessDeniedException: User: arn:aws:geo:{reg}:{acct}:api-key/{keyname} is not authorized to perform: geo:GetDevicePositionHistory on resource: arn:aws:geo:{reg}:{acct}:tracker/{tracker}"""
+    return text, [acct, mapn, idx, tracker, key, keyname], ["SearchPlaceIndexForTextCommand", "@aws-sdk/client-location", "maplibre-gl", "geo:GetDevicePositionHistory"]
+
+
+def _v17_sms(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    pn = "phone-" + _v17_hex(g, 32)
+    pool = "pool-" + _v17_hex(g, 32)
+    cs = _v17_n(g) + "-sms"
+    ool = g.pick(["Default", "marketing-optouts", "OptOutList-" + str(g.r.randint(1, 9))])
+    topic = _v17_n(g)
+    text = f"""~ % aws pinpoint-sms-voice-v2 describe-phone-numbers --phone-number-ids {pn} --region {reg}
+{{
+    "PhoneNumbers": [
+        {{
+            "PhoneNumberArn": "arn:aws:sms-voice:{reg}:{acct}:phone-number/{pn}",
+            "PhoneNumberId": "{pn}",
+            "Status": "ACTIVE",
+            "IsoCountryCode": "US",
+            "MessageType": "TRANSACTIONAL",
+            "NumberCapabilities": ["SMS"],
+            "NumberType": "TEN_DLC",
+            "MonthlyLeasingPrice": "2.00",
+            "TwoWayEnabled": true,
+            "TwoWayChannelArn": "arn:aws:sns:{reg}:{acct}:{topic}",
+            "SelfManagedOptOutsEnabled": false,
+            "OptOutListName": "{ool}",
+            "DeletionProtectionEnabled": true,
+            "PoolId": "{pool}",
+            "CreatedTimestamp": "{_v17_ts(g)}"
+        }}
+    ]
+}}
+~ % aws pinpoint-sms-voice-v2 send-text-message --origination-identity {pool} --configuration-set-name {cs} --destination-phone-number "$TO" --message-body "Your code is 401233"
+An error occurred (ValidationException) when calling the SendTextMessage operation: The registration for this origination identity is not complete. Reason: REGISTRATION_NOT_APPROVED"""
+    mask = [acct, pn, pool, cs, topic]
+    if ool.startswith(("marketing", "OptOut")):
+        mask.append(ool)
+    return text, mask, ["TEN_DLC", "TRANSACTIONAL", "SendTextMessage", "REGISTRATION_NOT_APPROVED"]
+
+
+def _v17_ses_postfix(g: Gen) -> tuple[str, list[str], list[str]]:
+    reg = g.region()
+    dom = _v17_domain(g)
+    akid = g.akid()
+    pw = "B" + g.alnum(43, _V17_B64)
+    qid = g.alnum(10, "0123456789ABCDEF")
+    host = g.pick(["mail01", "relay", "app-mx-2"]) + "." + dom
+    ip = _v17_pub(g)
+    cs = _v17_n(g)
+    text = f"""# /etc/postfix/sasl_passwd
+[email-smtp.{reg}.amazonaws.com]:587 {akid}:{pw}
+
+# /etc/postfix/main.cf (excerpt)
+relayhost = [email-smtp.{reg}.amazonaws.com]:587
+smtp_sasl_auth_enable = yes
+smtp_sasl_security_options = noanonymous
+smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd
+smtp_tls_security_level = encrypt
+header_checks = regexp:/etc/postfix/header_checks   # adds X-SES-CONFIGURATION-SET: {cs}
+
+# /var/log/maillog
+Mar  3 10:22:41 {host.split('.')[0]} postfix/smtp[21877]: {qid}: to=<ops@{dom}>, relay=email-smtp.{reg}.amazonaws.com[{ip}]:587, delay=0.41, delays=0.01/0.02/0.3/0.08, dsn=5.0.0, status=bounced (host email-smtp.{reg}.amazonaws.com[{ip}] said: 554 Message rejected: Email address is not verified. The following identities failed the check in region {reg.upper()}: noreply@{dom} (in reply to end of DATA command))"""
+    return text, [akid, pw, dom, cs], [f"email-smtp.{reg}.amazonaws.com", "smtp_sasl_auth_enable", "noanonymous"]
+
+
+def _v17_connect(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    inst = _v17_uuid(g)
+    alias = g.pick(["quokka-support", "helios-cc", "acme-contact", "lumen-care"]) + "-" + g.pick(["prod", "eu", "us"])
+    flow_id = _v17_uuid(g)
+    flow = g.pick(["Inbound - Billing", "Main IVR", "Escalation to Tier2", "After hours"])
+    contact = _v17_uuid(g)
+    fn = _v17_n(g)
+    q = _v17_uuid(g)
+    ts = _v17_ts(g)
+    logs = [
+        {"ContactId": contact, "ContactFlowId": f"arn:aws:connect:{reg}:{acct}:instance/{inst}/contact-flow/{flow_id}",
+         "ContactFlowName": flow, "ContactFlowModuleType": "InvokeExternalResource", "Timestamp": ts,
+         "Parameters": {"FunctionArn": f"arn:aws:lambda:{reg}:{acct}:function:{fn}", "TimeLimit": "3000"}},
+        {"ContactId": contact, "ContactFlowId": f"arn:aws:connect:{reg}:{acct}:instance/{inst}/contact-flow/{flow_id}",
+         "ContactFlowName": flow, "ContactFlowModuleType": "SetQueue", "Timestamp": ts,
+         "Parameters": {"Queue": f"arn:aws:connect:{reg}:{acct}:instance/{inst}/queue/{q}"}},
+    ]
+    text = (f"log group /aws/connect/{alias}, two lines from the failing contact:\n" + "\n".join(json.dumps(x) for x in logs)
+            + f"\n\nThe Lambda {fn} returns within 800 ms locally but the flow takes the Error branch. Instance alias {alias}.")
+    return text, [acct, inst, alias, flow_id, contact, fn, q], ["InvokeExternalResource", "ContactFlowModuleType", "SetQueue"]
+
+
+def _v17_greengrass(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    thing = g.pick(["gg-core", "edge-gw", "plant"]) + "-" + g.pick(["lyon", "osaka", "austin", "porto"]) + "-" + str(g.r.randint(1, 40)).zfill(2)
+    pre = g.alnum(14, "abcdefghijklmnopqrstuvwxyz0123456789")
+    cred = g.alnum(14, "abcdefghijklmnopqrstuvwxyz0123456789")
+    alias = g.pick(["GreengrassV2TokenExchangeRoleAlias", _v17_n(g) + "-tes-alias"])
+    role = _v17_role(g)
+    comp = "com." + g.pick(["acme", "kestrel", "tundra"]) + "." + g.pick(["OpcUaBridge", "Telemetry", "VisionInference"])
+    text = f"""# /greengrass/v2/config/effectiveConfig.yaml (excerpt)
+system:
+  certificateFilePath: "/greengrass/v2/thingCert.crt"
+  privateKeyPath: "/greengrass/v2/privKey.key"
+  rootCaPath: "/greengrass/v2/rootCA.pem"
+  thingName: "{thing}"
+services:
+  aws.greengrass.Nucleus:
+    componentType: "NUCLEUS"
+    version: "2.14.3"
+    configuration:
+      awsRegion: "{reg}"
+      iotRoleAlias: "{alias}"
+      iotDataEndpoint: "{pre}-ats.iot.{reg}.amazonaws.com"
+      iotCredEndpoint: "{cred}.credentials.iot.{reg}.amazonaws.com"
+
+# /greengrass/v2/logs/greengrass.log
+2026-03-04T07:41:12.118Z [ERROR] (pool-2-thread-31) com.aws.greengrass.tes.CredentialRequestHandler: Error in retrieving AwsCredentials from TES. {{iotCredentialsPath=/role-aliases/{alias}/credentials, errorMessage=Access Denied: User: arn:aws:sts::{acct}:assumed-role/{role}/{thing} is not authorized to perform: s3:GetObject}}
+2026-03-04T07:41:12.402Z [WARN] (pool-2-thread-31) com.aws.greengrass.componentmanager.ComponentManager: Failed to prepare package {comp}-v1.4.0. {{componentIdentifier={comp}}}"""
+    mask = [acct, thing, pre, cred, role]
+    if alias != "GreengrassV2TokenExchangeRoleAlias":
+        mask.append(alias)
+    keep = ["aws.greengrass.Nucleus", "com.aws.greengrass.tes.CredentialRequestHandler", "2.14.3"]
+    return text, mask, keep
+
+
+def _v17_timestream(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.pick(["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"])
+    db = g.name("p_m_s")
+    tbl = g.pick(["device_metrics_v2", "sensor_readings", "kpis_1m", "pump_telemetry"])
+    host = g.pick(["pump", "meter", "ingest-node"]) + "-" + str(g.r.randint(100, 999))
+    rid = g.alnum(26, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    text = f"""Traceback (most recent call last):
+  File "/opt/app/writer.py", line 58, in flush
+    resp = client.write_records(DatabaseName=DB, TableName=TABLE, Records=batch, CommonAttributes=common)
+  File "/opt/app/.venv/lib/python3.12/site-packages/botocore/client.py", line 569, in _api_call
+    return self._make_api_call(operation_name, kwargs)
+  File "/opt/app/.venv/lib/python3.12/site-packages/botocore/client.py", line 1023, in _make_api_call
+    raise error_class(parsed_response, operation_name)
+botocore.errorfactory.RejectedRecordsException: An error occurred (RejectedRecordsException) when calling the WriteRecords operation: One or more records have been rejected. See RejectedRecords for details.
+
+>>> e.response["RejectedRecords"]
+[{{'RecordIndex': 3, 'Reason': 'The record timestamp is outside the time range [2026-03-04T06:12:09.114Z, 2026-03-05T07:00:00Z) of the memory store.'}}]
+>>> e.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+'{rid}'
+>>> DB, TABLE, common["Dimensions"][0]
+('{db}', '{tbl}', {{'Name': 'host', 'Value': '{host}'}})
+>>> boto3.client("timestream-write").meta.endpoint_url
+'https://ingest.timestream.{reg}.amazonaws.com'
+>>> # account {acct}, memory store retention is 24h"""
+    return text, [acct, db, tbl], ["RejectedRecordsException", "WriteRecords", "timestream-write", "RecordIndex"]
+
+
+def _v17_keyspaces(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    user = g.pick(["svc-cassandra", "app-reader", "ks-migrator"])
+    svc_user = f"{user}-at-{acct}"
+    pw = g.alnum(43, _V17_B64) + "="
+    cid = "ACCA" + g.alnum(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    ks = g.name("p_m_s")
+    text = f"""$ aws iam create-service-specific-credential --user-name {user} --service-name cassandra.amazonaws.com
+{{
+    "ServiceSpecificCredential": {{
+        "CreateDate": "{_v17_ts(g)}",
+        "ServiceName": "cassandra.amazonaws.com",
+        "ServiceUserName": "{svc_user}",
+        "ServicePassword": "{pw}",
+        "ServiceSpecificCredentialId": "{cid}",
+        "UserName": "{user}",
+        "Status": "Active"
+    }}
+}}
+$ cqlsh cassandra.{reg}.amazonaws.com 9142 -u "{svc_user}" -p "{pw}" --ssl
+Connected to Amazon Keyspaces at cassandra.{reg}.amazonaws.com:9142
+[cqlsh 6.1.0 | Cassandra 3.11.2 | CQL spec 3.4.4 | Native protocol v4]
+{svc_user}@cqlsh> SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '{ks}';
+ keyspace_name
+---------------
+ {ks}
+(1 rows)"""
+    return text, [acct, user, svc_user, pw, cid, ks], ["cassandra.amazonaws.com", f"cassandra.{reg}.amazonaws.com", "system_schema.keyspaces"]
+
+
+def _v17_memorydb(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    cl = _v17_n(g)
+    h = g.alnum(6, "abcdefghijklmnopqrstuvwxyz0123456789")
+    acl = _v17_n(g) + "-acl"
+    user = g.pick(["app-rw", "reporting-ro", "svc-sessions"])
+    pw = g.alnum(24, _V17_LOW + "ABCDEFGHJKLMNPQRSTUVWXYZ")
+    sg = g.hexid("sg")
+    subg = _v17_n(g)
+    ips = [_v17_ip(g) for _ in range(2)]
+    text = f"""$ aws memorydb describe-clusters --cluster-name {cl} --query 'Clusters[0].[Name,ClusterEndpoint.Address,ACLName,SubnetGroupName,SecurityGroups[0].SecurityGroupId,ARN]' --output text
+{cl}	clustercfg.{cl}.{h}.memorydb.{reg}.amazonaws.com	{acl}	{subg}	{sg}	arn:aws:memorydb:{reg}:{acct}:cluster/{cl}
+$ redis-cli -c --tls -h clustercfg.{cl}.{h}.memorydb.{reg}.amazonaws.com -p 6379 --user {user} --pass '{pw}'
+Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.
+clustercfg.{cl}.{h}.memorydb.{reg}.amazonaws.com:6379> GET session:9f1c
+-> Redirected to slot [11071] located at {ips[0]}:6379
+(error) NOAUTH Authentication required.
+{ips[0]}:6379> CLUSTER NODES
+{_v17_hex(g, 40)} {ips[1]}:6379@1122 master - 0 1775290014000 2 connected 0-8191"""
+    return text, [acct, cl, h, acl, user, pw, sg, subg] + ips, ["CLUSTER NODES", "NOAUTH"]
+
+
+def _v17_dsql(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.pick(["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1"])
+    cid = g.alnum(26, "abcdefghijklmnopqrstuvwxyz234567")
+    role = _v17_role(g)
+    sig = _v17_hex(g, 64)
+    ak = "ASIA" + g.alnum(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    text = f"""$ aws dsql get-cluster --identifier {cid}
+{{
+    "identifier": "{cid}",
+    "arn": "arn:aws:dsql:{reg}:{acct}:cluster/{cid}",
+    "status": "ACTIVE",
+    "creationTime": "{_v17_ts(g)}",
+    "deletionProtectionEnabled": true
+}}
+$ export PGPASSWORD=$(aws dsql generate-db-connect-admin-auth-token --hostname {cid}.dsql.{reg}.on.aws --region {reg})
+$ echo $PGPASSWORD
+{cid}.dsql.{reg}.on.aws/?Action=DbConnectAdmin&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={ak}%2F20260304%2F{reg}%2Fdsql%2Faws4_request&X-Amz-Date=20260304T091533Z&X-Amz-Expires=900&X-Amz-Signature={sig}
+$ psql "host={cid}.dsql.{reg}.on.aws user=admin dbname=postgres sslmode=verify-full"
+psql: error: connection to server at "{cid}.dsql.{reg}.on.aws" failed: FATAL:  unable to accept connection, access denied
+DETAIL:  Session Id: {g.alnum(26, "abcdefghijklmnopqrstuvwxyz234567")}
+$ aws sts get-caller-identity --query Arn --output text
+arn:aws:sts::{acct}:assumed-role/{role}/dev-session"""
+    return text, [acct, cid, role, ak, sig], ["DbConnectAdmin", "AWS4-HMAC-SHA256", "sslmode=verify-full"]
+
+
+def _v17_amp_grafana(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.pick(["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1"])
+    ws = "ws-" + _v17_uuid(g)
+    gw = "g-" + g.alnum(10, "abcdef0123456789")
+    role = _v17_role(g)
+    cluster = _v17_n(g)
+    text = f"""# prometheus.yml on the {cluster} cluster (Prometheus 2.53 agent mode)
+global:
+  scrape_interval: 30s
+  external_labels:
+    cluster: {cluster}
+remote_write:
+  - url: https://aps-workspaces.{reg}.amazonaws.com/workspaces/{ws}/api/v1/remote_write
+    sigv4:
+      region: {reg}
+      role_arn: arn:aws:iam::{acct}:role/{role}
+    queue_config:
+      max_samples_per_send: 1000
+      capacity: 2500
+
+Grafana (https://{gw}.grafana-workspace.{reg}.amazonaws.com) data source "Amazon Managed Service for Prometheus":
+  URL: https://aps-workspaces.{reg}.amazonaws.com/workspaces/{ws}
+  Auth: SigV4, default region {reg}
+ts=2026-03-04T10:02:55.817Z caller=dedupe.go:112 component=remote level=warn remote_name=3b51c2 url=https://aps-workspaces.{reg}.amazonaws.com/workspaces/{ws}/api/v1/remote_write msg="Failed to send batch, retrying" err="server returned HTTP status 403 Forbidden: User: arn:aws:sts::{acct}:assumed-role/{role}/aps-session is not authorized to perform: aps:RemoteWrite on resource: arn:aws:aps:{reg}:{acct}:workspace/{ws}" """
+    return text, [acct, ws, gw, role, cluster], ["aps:RemoteWrite", "remote_write", "Amazon Managed Service for Prometheus"]
+
+
+def _v17_codecatalyst(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    space = g.pick(["quokka-eng", "heliosfreight", "acme-platform", "Lumen-Retail"])
+    proj = _v17_n(g)
+    conn = g.pick(["prod-account", "sandbox", "shared-services"]) + "-" + str(g.r.randint(1, 9))
+    role = _v17_role(g)
+    bucket = g.bucket()
+    fn = _v17_n(g)
+    reg = g.region()
+    text = f""".codecatalyst/workflows/deploy.yaml
+Name: deploy-main
+SchemaVersion: "1.0"
+Triggers:
+  - Type: PUSH
+    Branches:
+      - main
+Actions:
+  Build:
+    Identifier: aws/build@v1
+    Environment:
+      Name: production
+      Connections:
+        - Name: {conn}
+          Role: {role}
+    Inputs:
+      Sources:
+        - WorkflowSource
+    Configuration:
+      Steps:
+        - Run: npm ci && npm run build
+        - Run: aws s3 sync dist/ s3://{bucket}/ --delete
+        - Run: aws lambda update-function-code --function-name {fn} --zip-file fileb://fn.zip --region {reg}
+
+run failed: https://codecatalyst.aws/spaces/{space}/projects/{proj}/workflows/deploy-main/runs/
+"Unable to assume role arn:aws:iam::{acct}:role/{role} for connection {conn}: the role's trust policy does not allow codecatalyst-runner.amazonaws.com\""""
+    return text, [acct, space, proj, conn, role, bucket, fn], ["aws/build@v1", "codecatalyst-runner.amazonaws.com", "WorkflowSource"]
+
+
+def _v17_amplify_gen2(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    app = g.pick(["storefront", "quokkaapp", "helios-portal", "fieldnotes"])
+    user = g.pick(["mkowalski", "jnakamura", "aokafor", "dalvarez"])
+    h = _v17_hex(g, 10)
+    api = g.alnum(26, "abcdefghijklmnopqrstuvwxyz234567")
+    pool = f"{reg}_{g.alnum(9, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')}"
+    ipool = f"{reg}:{_v17_uuid(g)}"
+    client = g.alnum(26, "abcdefghijklmnopqrstuvwxyz0123456789")
+    bucket = f"amplify-{app}-{user}-sa-{g.name('ms').replace('-', '')}bucket{_v17_hex(g, 6)}-{g.alnum(12, 'abcdefghijklmnopqrstuvwxyz0123456789')}"
+    text = f"""$ npx ampx sandbox --profile dev
+  Amplify Sandbox
+
+  Identifier: 	{user}
+  Stack: 	amplify-{app}-{user}-sandbox-{h}
+
+  To specify a different sandbox identifier, use --identifier
+[Sandbox] Watching for file changes...
+   ✔ Backend synthesized in 1.24 seconds
+   ✔ Type checks completed in 6.51 seconds
+   ✔ Built and published assets
+   ✔ Deployment completed in 94.118 seconds
+AppSync API endpoint = https://{api}.appsync-api.{reg}.amazonaws.com/graphql
+[Sandbox] Watching for file changes...
+File written: amplify_outputs.json
+
+$ jq '.auth | {{user_pool_id, user_pool_client_id, identity_pool_id}}, .storage.bucket_name' amplify_outputs.json
+{{
+  "user_pool_id": "{pool}",
+  "user_pool_client_id": "{client}",
+  "identity_pool_id": "{ipool}"
+}}
+"{bucket}"
+# CDK bootstrap is in account {acct}"""
+    return text, [acct, f"amplify-{app}-{user}-sandbox-{h}", api, pool, ipool, client, bucket], ["amplify_outputs.json", "--identifier"]
+
+
+def _v17_bedrock_kb(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.pick(["us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"])
+    kb = g.alnum(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    ds = g.alnum(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    coll = g.alnum(20, "abcdefghijklmnopqrstuvwxyz0123456789")
+    role = "AmazonBedrockExecutionRoleForKnowledgeBase_" + g.alnum(5, "abcdefghijklmnopqrstuvwxyz0123456789")
+    name = _v17_n(g) + "-kb"
+    bucket = g.bucket()
+    idx = "bedrock-knowledge-base-default-index"
+    text = f"""aws bedrock-agent get-knowledge-base --knowledge-base-id {kb}
+{{
+    "knowledgeBase": {{
+        "knowledgeBaseId": "{kb}",
+        "name": "{name}",
+        "knowledgeBaseArn": "arn:aws:bedrock:{reg}:{acct}:knowledge-base/{kb}",
+        "roleArn": "arn:aws:iam::{acct}:role/service-role/{role}",
+        "knowledgeBaseConfiguration": {{
+            "type": "VECTOR",
+            "vectorKnowledgeBaseConfiguration": {{
+                "embeddingModelArn": "arn:aws:bedrock:{reg}::foundation-model/amazon.titan-embed-text-v2:0"
+            }}
+        }},
+        "storageConfiguration": {{
+            "type": "OPENSEARCH_SERVERLESS",
+            "opensearchServerlessConfiguration": {{
+                "collectionArn": "arn:aws:aoss:{reg}:{acct}:collection/{coll}",
+                "vectorIndexName": "{idx}",
+                "fieldMapping": {{"vectorField": "bedrock-knowledge-base-default-vector", "textField": "AMAZON_BEDROCK_TEXT", "metadataField": "AMAZON_BEDROCK_METADATA"}}
+            }}
+        }},
+        "status": "ACTIVE"
+    }}
+}}
+aws bedrock-agent start-ingestion-job --knowledge-base-id {kb} --data-source-id {ds}
+-> status FAILED, failureReasons: ["Encountered error: Access denied for s3://{bucket}/docs/ . Call to Amazon S3 did not succeed."]"""
+    return text, [acct, kb, ds, coll, role, name, bucket], [f"arn:aws:bedrock:{reg}::foundation-model/amazon.titan-embed-text-v2:0", "AMAZON_BEDROCK_TEXT", "OPENSEARCH_SERVERLESS"]
+
+
+def _v17_bedrock_guardrail(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.pick(["us-east-1", "us-west-2", "eu-central-1"])
+    gid = g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    ver = str(g.r.randint(1, 9))
+    prof = g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    text = f"""import boto3
+
+brt = boto3.client("bedrock-runtime", region_name="{reg}")
+resp = brt.converse(
+    modelId="arn:aws:bedrock:{reg}:{acct}:application-inference-profile/{prof}",
+    messages=[{{"role": "user", "content": [{{"text": user_text}}]}}],
+    guardrailConfig={{"guardrailIdentifier": "{gid}", "guardrailVersion": "{ver}", "trace": "enabled"}},
+)
+print(resp["stopReason"], json.dumps(resp["trace"]["guardrail"]["inputAssessment"], indent=1)[:400])
+
+# output
+guardrail_intervened {{
+ "{gid}": {{
+  "contentPolicy": {{
+   "filters": [
+    {{
+     "type": "PROMPT_ATTACK",
+     "confidence": "HIGH",
+     "filterStrength": "HIGH",
+     "action": "BLOCKED"
+    }}
+   ]
+  }},
+  "invocationMetrics": {{"guardrailProcessingLatency": 212, "usage": {{"contentPolicyUnits": 1}}}}
+ }}
+}}
+# guardrail ARN: arn:aws:bedrock:{reg}:{acct}:guardrail/{gid}"""
+    return text, [acct, gid, prof], ["guardrail_intervened", "PROMPT_ATTACK", "bedrock-runtime", "guardrailIdentifier"]
+
+
+def _v17_sagemaker_pipeline(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.pick(["us-east-1", "us-west-2", "eu-west-1"])
+    dlc = {"us-east-1": "763104351884", "us-west-2": "763104351884", "eu-west-1": "763104351884"}[reg]
+    pipe = g.name("Camel").replace("Table", "Pipeline").replace("Queue", "Pipeline").replace("Stack", "Pipeline").replace("Service", "Pipeline")
+    ex = g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    job = f"pipelines-{ex}-TrainModel-{g.alnum(10, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')}"
+    bucket = g.bucket()
+    mpg = _v17_n(g)
+    text = f"""$ aws sagemaker list-pipeline-execution-steps --pipeline-execution-arn arn:aws:sagemaker:{reg}:{acct}:pipeline/{pipe.lower()}/execution/{ex} --query 'PipelineExecutionSteps[:2]'
+[
+    {{
+        "StepName": "TrainModel",
+        "StepDisplayName": "TrainModel",
+        "StartTime": "2026-03-04T11:02:17.431000+00:00",
+        "EndTime": "2026-03-04T11:09:55.102000+00:00",
+        "StepStatus": "Failed",
+        "FailureReason": "ClientError: ClientError: Failed to download data. Please check your s3 objects and ensure that there is no object that is both a folder as well as a file. s3://{bucket}/features/train/",
+        "Metadata": {{
+            "TrainingJob": {{
+                "Arn": "arn:aws:sagemaker:{reg}:{acct}:training-job/{job.lower()}"
+            }}
+        }},
+        "AttemptCount": 1
+    }},
+    {{
+        "StepName": "RegisterModel",
+        "StepStatus": "NotStarted",
+        "Metadata": {{}}
+    }}
+]
+# TrainModel uses {dlc}.dkr.ecr.{reg}.amazonaws.com/pytorch-training:2.3.0-gpu-py311-cu121-ubuntu20.04-sagemaker
+# and registers into model package group {mpg}"""
+    return text, [acct, pipe.lower(), ex, job.lower(), bucket, mpg], [f"{dlc}.dkr.ecr.{reg}.amazonaws.com/pytorch-training:2.3.0-gpu-py311-cu121-ubuntu20.04-sagemaker", "RegisterModel", "StepStatus"]
+
+
+# ---- tools (#26-#38) ----
+
+def _v17_aws_nuke(g: Gen) -> tuple[str, list[str], list[str]]:
+    target, block = g.account(), g.account()
+    reg = g.region()
+    keep_role = _v17_role(g)
+    keep_bucket = g.bucket()
+    alias = g.pick(["acme", "quokka", "helios"]) + "-sandbox-" + str(g.r.randint(1, 20))
+    rows, mask = [], [target, block, keep_role, keep_bucket, alias]
+    for _ in range(g.r.randint(3, 5)):
+        k = g.pick(["EC2Instance", "EC2Volume", "S3Bucket", "LambdaFunction", "EC2SecurityGroup"])
+        if k == "EC2Instance":
+            v = g.iid()
+            rows.append(f"{reg} - EC2Instance - {v} - [Identifier: \"{v}\", ImageIdentifier: \"{g.hexid('ami')}\", InstanceState: \"running\", InstanceType: \"t3.medium\", tag:Name: \"{_v17_n(g)}\"] - would remove")
+            mask += [v, rows[-1].split('ImageIdentifier: "')[1].split('"')[0], rows[-1].split('tag:Name: "')[1].split('"')[0]]
+        elif k == "EC2Volume":
+            v = g.hexid("vol")
+            rows.append(f"{reg} - EC2Volume - {v} - [CreateTime: \"2025-10-02T08:11:47Z\", State: \"available\"] - would remove")
+            mask.append(v)
+        elif k == "S3Bucket":
+            v = g.bucket()
+            rows.append(f"global - S3Bucket - s3://{v} - [CreationDate: \"2025-06-19T14:20:03Z\", Name: \"{v}\"] - would remove")
+            mask.append(v)
+        elif k == "LambdaFunction":
+            v = _v17_n(g)
+            rows.append(f"{reg} - LambdaFunction - {v} - [Name: \"{v}\", Runtime: \"python3.12\"] - would remove")
+            mask.append(v)
+        else:
+            v = g.hexid("sg")
+            rows.append(f"{reg} - EC2SecurityGroup - {v} - [Name: \"default\"] - filtered by config")
+            mask.append(v)
+    text = f"""# nuke-config.yaml
+regions:
+  - global
+  - {reg}
+blocklist:
+  - "{block}" # production
+accounts:
+  "{target}": # {alias}
+    presets:
+      - common
+    filters:
+      IAMRole:
+        - "{keep_role}"
+      S3Bucket:
+        - "s3://{keep_bucket}"
+
+$ aws-nuke run --config nuke-config.yaml --no-alias-check
+aws-nuke version v3.29.0 - Fri Nov  7 11:15:04 UTC 2025 - 3f1b2c4
+Do you really want to nuke the account with the ID {target} and the alias '{alias}'?
+Waiting 10s before continuing.
+""" + "\n".join(rows) + f"\nScan complete: {len(rows) + 211} total, {len(rows)} nukeable, 211 filtered."
+    return text, mask, [k for k in ("EC2Instance", "LambdaFunction", "would remove", "t3.medium", "v3.29.0") if k in text]
+
+
+def _v17_cloud_nuke(g: Gen) -> tuple[str, list[str], list[str]]:
+    reg = g.region()
+    rows, mask = [], []
+    for _ in range(g.r.randint(4, 6)):
+        k = g.pick(["ec2", "ebs", "nat-gateway", "eip", "ecr", "s3"])
+        v = {"ec2": g.iid(), "ebs": g.hexid("vol"), "nat-gateway": g.hexid("nat"), "eip": g.hexid("eipalloc"),
+             "ecr": _v17_n(g), "s3": g.bucket()}[k]
+        mask.append(v)
+        rows.append(f"│ {k:<13} │ {('global' if k == 's3' else reg):<14} │ {v:<40} │")
+    top = "┌───────────────┬────────────────┬──────────────────────────────────────────┐"
+    mid = "├───────────────┼────────────────┼──────────────────────────────────────────┤"
+    bot = "└───────────────┴────────────────┴──────────────────────────────────────────┘"
+    text = (f"$ cloud-nuke aws --region {reg} --older-than 720h --exclude-resource-type iam --dry-run\n"
+            "INFO  Retrieving active AWS resources in [" + reg + "]\n"
+            "INFO  Checking region [1/1]: " + reg + "\n\n"
+            "                          THE FOLLOWING RESOURCES WILL BE NUKED\n" + top + "\n"
+            f"│ {'RESOURCE TYPE':<13} │ {'REGION':<14} │ {'IDENTIFIER':<40} │\n" + mid + "\n" + "\n".join(rows) + "\n" + bot +
+            "\n\nINFO  Not taking action as --dry-run set")
+    return text, mask, ["RESOURCE TYPE", "--older-than", "--dry-run"]
+
+
+def _v17_terraformer(g: Gen) -> tuple[str, list[str], list[str]]:
+    reg, acct = g.region(), g.account()
+    vpc = g.hexid("vpc")
+    subs = [g.hexid("subnet") for _ in range(g.r.randint(2, 3))]
+    cidr = f"10.{g.r.randint(0, 255)}"
+    tag = _v17_n(g)
+    log = [f"$ terraformer import aws --resources=vpc,subnet --regions={reg} --profile=legacy",
+           f"2026/03/04 09:12:01 aws importing region {reg}",
+           "2026/03/04 09:12:02 aws importing... vpc",
+           "2026/03/04 09:12:03 aws done importing vpc",
+           "2026/03/04 09:12:03 aws importing... subnet",
+           f"2026/03/04 09:12:05 Refreshing state... aws_subnet.tfer--{subs[0]}",
+           "2026/03/04 09:12:07 aws Connecting.... ",
+           "2026/03/04 09:12:07 aws save subnet",
+           "", "$ cat generated/aws/subnet/subnet.tf"]
+    blocks, mask = [], [acct, vpc, tag] + subs + [f"{cidr}.{n * 32}.0" for n in range(len(subs))]
+    for n, s in enumerate(subs):
+        blocks.append(f"""resource "aws_subnet" "tfer--{s}" {{
+  assign_ipv6_address_on_creation = "false"
+  cidr_block                      = "{cidr}.{n * 32}.0/19"
+  map_public_ip_on_launch         = "false"
+  owner_id                        = "{acct}"
+
+  tags = {{
+    Name = "{tag}-{['a', 'b', 'c'][n]}"
+  }}
+
+  vpc_id = "${{data.terraform_remote_state.vpc.outputs.aws_vpc_tfer--{vpc}_id}}"
+}}""")
+    return "\n".join(log) + "\n" + "\n\n".join(blocks), mask, ["aws_subnet", "terraform_remote_state", "map_public_ip_on_launch"]
+
+
+def _v17_terraform_docs(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    vpc = g.hexid("vpc")
+    zone = "Z" + g.alnum(g.r.randint(12, 20), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    dom = _v17_domain(g)
+    kms = _v17_uuid(g)
+    reg = g.region()
+    bucket = g.bucket()
+    text = f"""<!-- BEGIN_TF_DOCS -->
+## Requirements
+
+| Name | Version |
+|------|---------|
+| <a name="requirement_terraform"></a> [terraform](#requirement\\_terraform) | >= 1.6 |
+| <a name="requirement_aws"></a> [aws](#requirement\\_aws) | ~> 5.80 |
+
+## Inputs
+
+| Name | Description | Type | Default | Required |
+|------|-------------|------|---------|:--------:|
+| <a name="input_account_id"></a> [account\\_id](#input\\_account\\_id) | Workload account | `string` | `"{acct}"` | no |
+| <a name="input_vpc_id"></a> [vpc\\_id](#input\\_vpc\\_id) | VPC to deploy into | `string` | `"{vpc}"` | no |
+| <a name="input_hosted_zone_id"></a> [hosted\\_zone\\_id](#input\\_hosted\\_zone\\_id) | Zone for {dom} | `string` | `"{zone}"` | no |
+| <a name="input_kms_key_arn"></a> [kms\\_key\\_arn](#input\\_kms\\_key\\_arn) | CMK for the bucket | `string` | `"arn:aws:kms:{reg}:{acct}:key/{kms}"` | no |
+| <a name="input_log_bucket"></a> [log\\_bucket](#input\\_log\\_bucket) | n/a | `string` | `"{bucket}"` | no |
+
+## Outputs
+
+| Name | Description |
+|------|-------------|
+| <a name="output_alb_dns_name"></a> [alb\\_dns\\_name](#output\\_alb\\_dns\\_name) | n/a |
+<!-- END_TF_DOCS -->"""
+    return text, [acct, vpc, zone, dom, kms, bucket], ["BEGIN_TF_DOCS", "requirement_terraform", "~> 5.80"]
+
+
+def _v17_conftest(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    b1, b2 = g.bucket(), g.bucket()
+    sg = g.hexid("sg")
+    role = _v17_role(g)
+    cidr = _v17_pub(g)
+    text = f"""$ terraform show -json tfplan > plan.json && conftest test plan.json -p policy/ --all-namespaces
+FAIL - plan.json - s3 - aws_s3_bucket.logs ({b1}) has no server-side encryption configuration
+FAIL - plan.json - s3 - aws_s3_bucket_public_access_block.assets: block_public_policy is false for bucket {b2}
+WARN - plan.json - network - aws_security_group_rule.ingress_ssh: {sg} allows 22/tcp from {cidr}/32, use SSM Session Manager
+FAIL - plan.json - iam - aws_iam_role.cross_account: role "{role}" trusts arn:aws:iam::{acct}:root without an ExternalId condition
+
+14 tests, 10 passed, 1 warning, 3 failures, 0 exceptions
+
+# policy/iam.rego
+package iam
+import rego.v1
+deny contains msg if {{
+  some rc in input.resource_changes
+  rc.type == "aws_iam_role"
+  stmt := json.unmarshal(rc.change.after.assume_role_policy).Statement[_]
+  endswith(stmt.Principal.AWS, ":root")
+  not stmt.Condition.StringEquals["sts:ExternalId"]
+  msg := sprintf("%s: role %q trusts %s without an ExternalId condition", [rc.address, rc.change.after.name, stmt.Principal.AWS])
+}}"""
+    return text, [acct, b1, b2, sg, role, cidr], ["resource_changes", "sts:ExternalId", "aws_s3_bucket_public_access_block", "rego.v1"]
+
+
+def _v17_spacelift(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    org = g.pick(["quokkapay", "helios-freight", "acmecorp-io", "lumenretail"])
+    stack = _v17_n(g)
+    run = g.alnum(26, "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    role = _v17_role(g)
+    ext = f"{org}@{stack}@{run}@write"
+    bucket = g.bucket()
+    text = f"""[{run}] Assuming AWS role arn:aws:iam::{acct}:role/{role} with external ID {ext}...
+[{run}] Successfully assumed AWS role
+[{run}] Initializing Terraform
+Initializing the backend...
+
+Successfully configured the backend "s3"! Terraform will automatically
+use this backend unless the backend configuration changes.
+[{run}] Planning...
+Error: error configuring S3 Backend: operation error S3: HeadBucket, https response error StatusCode: 403, RequestID: {g.alnum(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}, api error Forbidden: Forbidden
+
+The trust policy on {role} has
+  "Condition": {{"StringLike": {{"sts:ExternalId": "{org}@*"}}}}
+and the state bucket is {bucket} in the same account.
+https://{org}.app.spacelift.io/stack/{stack}/run/{run}"""
+    return text, [acct, role, ext, bucket, org, stack], ["HeadBucket", "sts:ExternalId", "backend \"s3\""]
+
+
+def _v17_kubectl_wide(g: Gen) -> tuple[str, list[str], list[str]]:
+    reg = g.region()
+    dom = "ec2.internal" if reg == "us-east-1" else f"{reg}.compute.internal"
+    nodes, mask = [], []
+    for _ in range(g.r.randint(2, 4)):
+        ip = f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+        pub = g.pick(["<none>", _v17_pub(g)])
+        nodes.append((f"ip-{ip.replace('.', '-')}.{dom}", ip, pub))
+        mask += [f"ip-{ip.replace('.', '-')}", ip] + ([pub] if pub != "<none>" else [])
+    w = max(len(n) for n, _, _ in nodes) + 3
+    lines = ["$ kubectl get nodes -o wide",
+             f"{'NAME':<{w}}STATUS   ROLES    AGE   VERSION               INTERNAL-IP     EXTERNAL-IP     OS-IMAGE                       KERNEL-VERSION                    CONTAINER-RUNTIME"]
+    for n, ip, pub in nodes:
+        lines.append(f"{n:<{w}}Ready    <none>   {g.r.randint(2, 40)}d   v1.31.4-eks-aeac579   {ip:<15} {pub:<15} Amazon Linux 2023.6.20250107   6.1.119-129.201.amzn2023.x86_64   containerd://1.7.25")
+    lines.append("")
+    lines.append("$ kubectl -n payments get pods -o wide")
+    app = _v17_n(g)
+    pw = len(app) + 20
+    lines.append(f"{'NAME':<{pw}}READY   STATUS             RESTARTS       AGE   IP              {'NODE':<{w}}NOMINATED NODE   READINESS GATES")
+    mask.append(app)
+    for k in range(g.r.randint(2, 3)):
+        pip = f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+        mask.append(pip)
+        st = "CrashLoopBackOff" if k == 0 else "Running"
+        pod = f"{app}-7d9f8b6c5-{g.alnum(5, 'bcdfghjklmnpqrstvwxz2456789')}"
+        rs = f"{g.r.randint(1, 40)} (3m ago)"
+        lines.append(f"{pod:<{pw}}{'0/1' if k == 0 else '1/1'}     {st:<18} {rs:<14} 1d    {pip:<15} {g.pick(nodes)[0]:<{w}}<none>           <none>")
+    return "\n".join(lines), mask, ["v1.31.4-eks-aeac579", "6.1.119-129.201.amzn2023.x86_64", "containerd://1.7.25", "CrashLoopBackOff"]
+
+
+def _v17_helm_status(g: Gen) -> tuple[str, list[str], list[str]]:
+    reg = g.region()
+    rel = _v17_n(g)
+    ns = g.pick(["web", "checkout", "platform"])
+    lb = f"k8s-{ns}-{rel[:8]}-{_v17_hex(g, 10)}-{g.r.randint(100000000, 1999999999)}.{reg}.elb.amazonaws.com"
+    dom = _v17_domain(g)
+    acct = g.account()
+    cert = _v17_uuid(g)
+    text = f"""$ helm status {rel} -n {ns}
+NAME: {rel}
+LAST DEPLOYED: Wed Mar  4 10:41:07 2026
+NAMESPACE: {ns}
+STATUS: deployed
+REVISION: {g.r.randint(2, 60)}
+NOTES:
+1. Get the application URL by running these commands:
+  https://{rel}.{dom}/
+
+$ kubectl -n {ns} get ingress {rel} -o jsonpath='{{.metadata.annotations.alb\\.ingress\\.kubernetes\\.io/certificate-arn}}{{"\\n"}}{{.status.loadBalancer.ingress[0].hostname}}'
+arn:aws:acm:{reg}:{acct}:certificate/{cert}
+{lb}"""
+    return text, [rel, dom, acct, cert, lb], ["STATUS: deployed", "alb\\.ingress\\.kubernetes\\.io/certificate-arn"]
+
+
+def _v17_iam_authenticator(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    role = _v17_role(g)
+    aroa = "AROA" + g.alnum(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    sess = g.pick(["1774601234123456789", "gitlab-ci", "j.nakamura"])
+    cluster = _v17_n(g)
+    user2 = g.person().replace(".", "")
+    aida = "AIDA" + g.alnum(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    ip = _v17_ip(g)
+    text = f"""kube-apiserver-authenticator logs for cluster {cluster} (CloudWatch /aws/eks/{cluster}/cluster):
+time="2026-03-04T10:15:22Z" level=info msg="access granted" arn="arn:aws:iam::{acct}:role/{role}" client="127.0.0.1:51248" groups="[system:masters]" method=POST path=/authenticate uid="aws-iam-authenticator:{acct}:{aroa}" username="kubernetes-admin"
+time="2026-03-04T10:15:40Z" level=warning msg="access denied" arn="arn:aws:iam::{acct}:user/{user2}" client="127.0.0.1:51302" error="ARN is not mapped" method=POST path=/authenticate
+time="2026-03-04T10:15:41Z" level=info msg="STS response" accesskeyid=ASIA{g.alnum(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")} accountid={acct} arn="arn:aws:sts::{acct}:assumed-role/{role}/{sess}" client="{ip}:40112" method=POST path=/authenticate session={sess} userid={aroa}
+time="2026-03-04T10:15:41Z" level=info msg="STS response" accountid={acct} arn="arn:aws:iam::{acct}:user/{user2}" userid={aida}"""
+    ak = text.split("accesskeyid=")[1].split(" ")[0]
+    mask = [acct, role, aroa, cluster, user2, aida, ip, ak]
+    if sess != "1774601234123456789":
+        mask.append(sess)
+    return text, mask, ["system:masters", "kubernetes-admin", "ARN is not mapped"]
+
+
+def _v17_s5cmd(g: Gen) -> tuple[str, list[str], list[str]]:
+    b1, b2 = g.bucket(), g.bucket()
+    reg = g.region()
+    pfx = g.pick(["raw", "exports", "parquet/dt=2026-03-03"])
+    lines = [f"$ s5cmd --numworkers 256 --endpoint-url https://s3.{reg}.amazonaws.com ls 's3://{b1}/{pfx}/*' | head -3"]
+    for _ in range(3):
+        lines.append(f"2026/03/03 23:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}          {g.r.randint(1000000, 99999999):>10}  part-{g.r.randint(0, 999):05d}-{_v17_uuid(g)}.c000.snappy.parquet")
+    lines.append(f"$ s5cmd cp --sp 's3://{b1}/{pfx}/*' s3://{b2}/backfill/")
+    lines.append(f"cp s3://{b1}/{pfx}/part-00000.snappy.parquet s3://{b2}/backfill/part-00000.snappy.parquet")
+    lines.append(f'ERROR "cp s3://{b1}/{pfx}/part-00001.snappy.parquet s3://{b2}/backfill/part-00001.snappy.parquet": AccessDenied: Access Denied status code: 403, request id: {g.alnum(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}, host id: {g.alnum(76, _V17_B64)}=')
+    return "\n".join(lines), [b1, b2], ["--numworkers", "snappy.parquet", "AccessDenied"]
+
+
+def _v17_rclone(g: Gen) -> tuple[str, list[str], list[str]]:
+    akid, sec = g.akid(), g.secret()
+    reg = g.region()
+    b = g.bucket()
+    remote = g.pick(["s3prod", "aws", "backup-s3"])
+    text = f"""$ cat ~/.config/rclone/rclone.conf
+[{remote}]
+type = s3
+provider = AWS
+access_key_id = {akid}
+secret_access_key = {sec}
+region = {reg}
+location_constraint = {reg}
+acl = private
+server_side_encryption = aws:kms
+storage_class = INTELLIGENT_TIERING
+
+$ rclone sync /srv/media {remote}:{b}/media --progress --transfers 32
+2026/03/04 02:00:14 ERROR : media/2025/11/IMG_4471.jpg: Failed to copy: operation error S3: PutObject, https response error StatusCode: 403, RequestID: {g.alnum(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}, api error AccessDenied: User is not authorized to perform: kms:GenerateDataKey
+Transferred:   	    2.115 GiB / 48.002 GiB, 4%, 21.4 MiB/s, ETA 36m38s
+Errors:                31 (retrying may help)"""
+    return text, [akid, sec, b], ["INTELLIGENT_TIERING", "aws:kms", "kms:GenerateDataKey", "provider = AWS"]
+
+
+def _v17_restic(g: Gen) -> tuple[str, list[str], list[str]]:
+    akid, sec = g.akid(), g.secret()
+    reg = g.region()
+    b = g.bucket()
+    host = g.pick(["db01", "gitlab", "files"]) + "." + _v17_domain(g)
+    pw = g.alnum(32, _V17_B64.replace("+", "").replace("/", ""))
+    snap = _v17_hex(g, 8)
+    text = f"""# /etc/restic/env
+export AWS_ACCESS_KEY_ID={akid}
+export AWS_SECRET_ACCESS_KEY={sec}
+export AWS_DEFAULT_REGION={reg}
+export RESTIC_REPOSITORY=s3:s3.{reg}.amazonaws.com/{b}/restic
+export RESTIC_PASSWORD={pw}
+
+root@{host.split('.')[0]}:~# restic snapshots --latest 1
+repository 3e1d22f0 opened (version 2, compression level auto)
+ID        Time                 Host        Tags        Paths
+---------------------------------------------------------------
+{snap}  2026-03-04 01:30:02  {host}  nightly     /var/lib/postgresql
+---------------------------------------------------------------
+1 snapshots"""
+    return text, [akid, sec, b, pw, host], ["RESTIC_REPOSITORY", "compression level auto"]
+
+
+def _v17_mountpoint(g: Gen) -> tuple[str, list[str], list[str]]:
+    b = g.bucket()
+    reg = g.region()
+    acct = g.account()
+    role = _v17_role(g)
+    iid = g.iid()
+    ip = _v17_ip(g)
+    text = f"""[ec2-user@ip-{ip.replace('.', '-')} ~]$ mount-s3 --version
+mount-s3 1.14.0
+[ec2-user@ip-{ip.replace('.', '-')} ~]$ mount-s3 {b} /mnt/data --prefix models/ --region {reg} --allow-other --cache /tmp/s3cache --debug
+[ec2-user@ip-{ip.replace('.', '-')} ~]$ journalctl -t mount-s3 --since -5m | tail -4
+Mar 04 10:31:02 ip-{ip.replace('.', '-')} mount-s3[40122]: [INFO] mountpoint_s3::cli: mount-s3 1.14.0
+Mar 04 10:31:02 ip-{ip.replace('.', '-')} mount-s3[40122]: [INFO] mountpoint_s3::cli: target network throughput 12.5 Gbps
+Mar 04 10:31:03 ip-{ip.replace('.', '-')} mount-s3[40122]: [WARN] lookup{{req=6 ino=1 name="config.json"}}: mountpoint_s3::fuse: lookup failed: inode error: error from ObjectClient: ListObjectsV2 failed: Client error: Forbidden: User: arn:aws:sts::{acct}:assumed-role/{role}/{iid} is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::{b}" because no identity-based policy allows the s3:ListBucket action
+Mar 04 10:31:03 ip-{ip.replace('.', '-')} mount-s3[40122]: [WARN] mountpoint_s3::fuse: readdir failed: inode error: file does not exist"""
+    return text, [b, acct, role, iid, f"ip-{ip.replace('.', '-')}"], ["mountpoint_s3::fuse", "mount-s3 1.14.0", "s3:ListBucket"]
+
+
+# ---- program output (#39-#43) ----
+
+def _v17_py_aiobotocore(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    q = _v17_n(g) + g.pick(["", ".fifo"])
+    role = _v17_role(g)
+    fn = _v17_n(g)
+    text = f"""[ERROR]	{_v17_ts(g, z='.114Z')}	{_v17_uuid(g)}	consumer crashed
+Traceback (most recent call last):
+  File "/var/task/app/consumer.py", line 88, in drain
+    await sqs.delete_message_batch(QueueUrl=QUEUE_URL, Entries=entries)
+  File "/var/task/aiobotocore/client.py", line 412, in _make_api_call
+    raise error_class(parsed_response, operation_name)
+botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the DeleteMessageBatch operation: User: arn:aws:sts::{acct}:assumed-role/{role}/{fn} is not authorized to perform: sqs:deletemessagebatch on resource: arn:aws:sqs:{reg}:{acct}:{q} because no identity-based policy allows the sqs:deletemessagebatch action
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/var/lang/lib/python3.12/asyncio/runners.py", line 118, in run
+    return self._loop.run_until_complete(task)
+  File "/var/task/app/handler.py", line 21, in handler
+    return asyncio.run(drain(os.environ["QUEUE_URL"]))
+RuntimeError: drain failed for https://sqs.{reg}.amazonaws.com/{acct}/{q}"""
+    return text, [acct, q, role, fn], ["DeleteMessageBatch", "botocore.exceptions.ClientError", "sqs:deletemessagebatch", "asyncio/runners.py"]
+
+
+def _v17_node_stack(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    tbl = g.name("Camel")
+    rid = g.alnum(52, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    text = f"""{{"level":50,"time":1775297101223,"pid":1,"hostname":"ip-{_v17_ip(g).replace('.', '-')}.{reg}.compute.internal","msg":"query failed"}}
+ResourceNotFoundException: Requested resource not found: Table: {tbl} not found
+    at throwDefaultError (/app/node_modules/@smithy/smithy-client/dist-cjs/index.js:867:20)
+    at /app/node_modules/@smithy/smithy-client/dist-cjs/index.js:876:5
+    at de_CommandError (/app/node_modules/@aws-sdk/client-dynamodb/dist-cjs/index.js:2297:14)
+    at process.processTicksAndRejections (node:internal/process/task_queues:105:5)
+    at async /app/node_modules/@smithy/middleware-serde/dist-cjs/index.js:35:20
+    at async /app/node_modules/@aws-sdk/lib-dynamodb/dist-cjs/index.js:174:30
+    at async OrdersRepo.byCustomer (/app/dist/repo/orders.js:41:22) {{
+  '$fault': 'client',
+  '$metadata': {{
+    httpStatusCode: 400,
+    requestId: '{rid}',
+    extendedRequestId: undefined,
+    cfId: undefined,
+    attempts: 1,
+    totalRetryDelay: 0
+  }},
+  __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException'
+}}
+// the QueryCommand ran against arn:aws:dynamodb:{reg}:{acct}:table/{tbl}, creds from the task role in {acct}"""
+    hn = text.split('"hostname":"')[1].split(".")[0]
+    mask = [acct, tbl, hn]
+    return text, mask, ["com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "@smithy/smithy-client", "throwDefaultError"]
+
+
+def _v17_java_logback(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    stream = _v17_n(g)
+    app = g.name("Camel").replace("Table", "App").replace("Queue", "App").replace("Stack", "App").replace("Service", "App")
+    shard = "shardId-" + str(g.r.randint(0, 40)).zfill(12)
+    worker = _v17_uuid(g)
+    rid = _v17_uuid(g)
+    text = f"""2026-03-04 10:44:19.512 [ShardRecordProcessor-0007] ERROR s.a.kinesis.lifecycle.ShutdownTask - Shard {shard}: Application exception.
+software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException: Rate exceeded for Shard - {acct}:{stream}:{shard} (Service: Kinesis, Status Code: 400, Request ID: {rid}, Extended Request ID: null)
+	at software.amazon.awssdk.core.internal.http.CombinedResponseHandler.handleErrorResponse(CombinedResponseHandler.java:125)
+	at software.amazon.awssdk.core.internal.http.pipeline.stages.RetryableStage.execute(RetryableStage.java:73)
+	at software.amazon.kinesis.retrieval.polling.KinesisDataFetcher.getRecords(KinesisDataFetcher.java:321)
+	at software.amazon.kinesis.retrieval.polling.PrefetchRecordsPublisher$DefaultGetRecordsCacheDaemon.run(PrefetchRecordsPublisher.java:533)
+2026-03-04 10:44:19.530 [main] INFO  s.a.k.coordinator.Scheduler - Current stream shard assignments: {shard}
+2026-03-04 10:44:19.531 [main] INFO  s.a.k.leases.dynamodb.DynamoDBLeaseCoordinator - Worker {worker} lease table arn:aws:dynamodb:{reg}:{acct}:table/{app} (applicationName={app})"""
+    return text, [acct, stream, app], ["ProvisionedThroughputExceededException", "software.amazon.kinesis.retrieval.polling.KinesisDataFetcher", "CombinedResponseHandler.java:125"]
+
+
+def _v17_go_smithy(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    secret = g.pick(["prod/", "app/", ""]) + _v17_n(g)
+    suffix = g.alnum(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    kms = _v17_uuid(g)
+    text = f"""panic: load config: operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: {_v17_uuid(g)}, api error AccessDeniedException: Access to KMS is not allowed. The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access. (key arn:aws:kms:{reg}:{acct}:key/{kms}, secret arn:aws:secretsmanager:{reg}:{acct}:secret:{secret}-{suffix})
+
+goroutine 1 [running]:
+main.mustConfig({{0x1a2b3c0, 0xc0000b6000}})
+	/src/cmd/api/main.go:57 +0x1c5
+main.main()
+	/src/cmd/api/main.go:31 +0x4a
+exit status 2"""
+    return text, [acct, secret, suffix, kms], ["GetSecretValue", "AccessDeniedException", "goroutine 1 [running]"]
+
+
+def _v17_serilog(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    b = g.bucket()
+    key = f"invoices/{g.r.randint(2024, 2026)}/{_v17_uuid(g)}.pdf"
+    ak = g.akid()
+    host = g.pick(["EC2AMAZ-", "WIN-"]) + g.alnum(7, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    topic = _v17_n(g)
+    lines = [
+        json.dumps({"@t": "2026-03-04T10:51:02.3381207Z", "@mt": "Uploading {Key} to {Bucket}", "@l": "Information", "Key": key, "Bucket": b, "SourceContext": "Billing.Storage.S3Store", "MachineName": host}),
+        json.dumps({"@t": "2026-03-04T10:51:02.9012215Z", "@mt": "S3 upload failed for {Bucket}", "@l": "Error",
+                    "@x": "Amazon.S3.AmazonS3Exception: The AWS Access Key Id you provided does not exist in our records.\r\n ---> Amazon.Runtime.Internal.HttpErrorResponseException: Exception of type 'Amazon.Runtime.Internal.HttpErrorResponseException' was thrown.\r\n   at Amazon.Runtime.HttpWebRequestMessage.ProcessHttpResponseMessage(HttpResponseMessage responseMessage)\r\n   at Billing.Storage.S3Store.PutAsync(String key, Stream body) in C:\\build\\src\\Billing\\Storage\\S3Store.cs:line 64",
+                    "Bucket": b, "AwsAccessKeyId": ak, "ErrorCode": "InvalidAccessKeyId", "SourceContext": "Billing.Storage.S3Store", "MachineName": host}),
+        json.dumps({"@t": "2026-03-04T10:51:03.0114420Z", "@mt": "Published {Event} to {TopicArn}", "@l": "Warning", "Event": "InvoiceStorageFailed", "TopicArn": f"arn:aws:sns:{reg}:{acct}:{topic}", "MachineName": host}),
+    ]
+    return "\n".join(lines), [acct, b, ak, host, topic], ["Amazon.S3.AmazonS3Exception", "InvalidAccessKeyId", "SourceContext", "Billing.Storage.S3Store"]
+
+
+# ---- code review and git (#44-#46) ----
+
+def _v17_pr_tf_diff(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, peer = g.account(), g.account()
+    reg = g.region()
+    tgw = g.hexid("tgw")
+    rtb_old, rtb_new = g.hexid("rtb"), g.hexid("rtb")
+    cidr = f"10.{g.r.randint(64, 127)}.0.0"
+    att = g.hexid("tgw-attach")
+    pcx = g.hexid("pcx")
+    tk = g.pick(["NET", "PLAT", "INFRA"]) + "-" + str(g.r.randint(100, 2999))
+    text = f"""## {tk}: route the analytics VPC through the shared TGW
+
+Moves the `{cidr}/16` route from the old peering table to the TGW attachment `{att}` (owner {peer}).
+
+```diff
+diff --git a/envs/prod/{reg}/routes.tf b/envs/prod/{reg}/routes.tf
+index 4c1e9ab..7f20d13 100644
+--- a/envs/prod/{reg}/routes.tf
++++ b/envs/prod/{reg}/routes.tf
+@@ -12,9 +12,9 @@ provider "aws" {{
+   assume_role {{
+     role_arn = "arn:aws:iam::{acct}:role/terraform"
+   }}
+ }}
+\x20
+ resource "aws_route" "analytics" {{
+-  route_table_id         = "{rtb_old}"
++  route_table_id         = "{rtb_new}"
+   destination_cidr_block = "{cidr}/16"
+-  vpc_peering_connection_id = "{pcx}"
++  transit_gateway_id     = "{tgw}"
+ }}
+```
+
+### Plan
+```
+  # aws_route.analytics must be replaced
+-/+ resource "aws_route" "analytics" {{
+      ~ id                        = "r-{rtb_old}1080289494" -> (known after apply)
+      ~ route_table_id            = "{rtb_old}" -> "{rtb_new}" # forces replacement
+      + transit_gateway_id        = "{tgw}"
+      - vpc_peering_connection_id = "{pcx}" -> null
+    }}
+Plan: 1 to add, 0 to change, 1 to destroy.
+```
+- [x] `terraform plan` attached
+- [ ] reviewed by network on-call"""
+    return text, [acct, peer, tgw, rtb_old, rtb_new, cidr, att, pcx], ["aws_route", "forces replacement", "(known after apply)"]
+
+
+def _v17_git_log(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    reg = g.region()
+    fn = _v17_n(g)
+    q = _v17_n(g) + "-dlq"
+    sha = _v17_hex(g, 40)
+    dom = _v17_domain(g)
+    who = g.pick(["Marta Kowalska", "Jun Nakamura", "Ada Okafor", "Diego Alvarez"])
+    mail = who.split()[0].lower() + "@" + dom
+    esm = _v17_uuid(g)
+    text = f"""$ git log -1 --stat
+commit {sha}
+Author: {who} <{mail}>
+Date:   Wed Mar 4 11:02:45 2026 +0100
+
+    fix({fn}): stop the poison-pill loop on {q}
+
+    The event source mapping {esm} had no maximum retry, so one malformed
+    record blocked the shard for 7 days. Set MaximumRetryAttempts=3 and
+    send failures to arn:aws:sqs:{reg}:{acct}:{q}.
+
+    Refs: INC-{g.r.randint(1000, 9999)}
+
+ infra/lambda.tf          | 6 +++++-
+ src/consumer/handler.py  | 9 ++++++---
+ 2 files changed, 11 insertions(+), 4 deletions(-)"""
+    return text, [acct, fn, q, mail, dom, esm], ["MaximumRetryAttempts=3", "2 files changed"]
+
+
+def _v17_codeowners(g: Gen) -> tuple[str, list[str], list[str]]:
+    accts = [(g.account(), g.pick(["prod", "staging", "shared-services", "log-archive", "security", "sandbox"])) for _ in range(g.r.randint(3, 5))]
+    org = g.pick(["quokka-pay", "heliosfreight", "lumen-retail"])
+    dom = _v17_domain(g)
+    ou = "ou-" + g.alnum(4, "abcdefghijklmnopqrstuvwxyz0123456789") + "-" + g.alnum(8, "abcdefghijklmnopqrstuvwxyz0123456789")
+    lines = ["# .github/CODEOWNERS", "# landing zone: one folder per account (accounts/<id>-<name>)", "*                      @" + org + "/platform"]
+    mask = [ou, dom]
+    for a, n in accts:
+        lines.append(f"/accounts/{a}-{n}/   @{org}/{n if n != 'sandbox' else 'platform'} @{org}/platform")
+        mask.append(a)
+    lines += [f"/ous/{ou}/           @{org}/security", f"/scp/                  @{org}/security secops@{dom}", "/modules/tgw/           @" + org + "/network"]
+    return "\n".join(lines), mask, ["CODEOWNERS"]
+
+
+# ---- spreadsheets, e-mail (#47-#49) ----
+
+def _v17_cmdb_csv(g: Gen) -> tuple[str, list[str], list[str]]:
+    dom = _v17_domain(g)
+    rows, mask = ["account_id,account_name,environment,owner_email,vpc_id,vpc_cidr,org_unit,cost_center"], [dom]
+    ou = "ou-" + g.alnum(4, _V17_LOW) + "-" + g.alnum(8, _V17_LOW)
+    mask.append(ou)
+    for _ in range(g.r.randint(3, 6)):
+        a, n = g.account(), _v17_n(g)
+        owner = f"{g.pick(['platform', 'data', 'payments', 'web'])}-team@{dom}"
+        vpc = g.hexid("vpc")
+        cidr = f"10.{g.r.randint(0, 255)}.0.0"
+        rows.append(f"{a},{n},{g.pick(['prod', 'staging', 'dev'])},{owner},{vpc},{cidr}/16,{ou},CC-{g.r.randint(1000, 9999)}")
+        mask += [a, n, owner, vpc, cidr]
+    return "exported from the CMDB sheet, can you find overlapping CIDRs?\n\n" + "\n".join(rows), list(dict.fromkeys(mask)), ["account_id,account_name,environment"]
+
+
+def _v17_cost_tsv(g: Gen) -> tuple[str, list[str], list[str]]:
+    rows, mask = ["Linked account\tAccount name\tService\tJan 2026\tFeb 2026\tΔ %"], []
+    for _ in range(g.r.randint(3, 5)):
+        a, n = g.account(), g.pick(["Acme", "Quokka", "Helios"]) + " " + g.pick(["Prod", "Data Lake", "Shared Services", "Sandbox"]) + " " + str(g.r.randint(1, 9))
+        svc = g.pick(["Amazon Elastic Compute Cloud - Compute", "EC2 - Other", "Amazon Relational Database Service", "Amazon Simple Storage Service", "AWS Lambda"])
+        j, f = g.r.randint(1000, 90000), g.r.randint(1000, 90000)
+        rows.append(f"{a}\t{n}\t{svc}\t${j:,}.{g.r.randint(10, 99)}\t${f:,}.{g.r.randint(10, 99)}\t{(f - j) * 100 // j}%")
+        mask += [a, n]
+    rds = "Amazon Relational Database Service"
+    keep = ["EC2 - Other", "NatGateway-Bytes"] + ([rds] if rds in "\n".join(rows) else [])
+    nat = g.hexid("nat")
+    mask.append(nat)
+    return ("(pasted from the FinOps sheet)\n" + "\n".join(rows) +
+            f"\n\nEC2 - Other jumped mostly from NatGateway-Bytes on {nat}; why would that double?"), mask, keep
+
+
+def _v17_abuse_mail(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    iid = g.iid()
+    ip = _v17_pub(g)
+    case = g.alnum(10, "0123456789") + "-1"
+    dom = _v17_domain(g)
+    text = f"""From: Amazon EC2 Abuse <ec2-abuse@amazon.com>
+To: cloud-admin@{dom}
+Subject: Your Amazon EC2 Abuse Report [{case}]
+
+Hello,
+
+We've received a report(s) that your AWS resource(s)
+
+AWS ID: {acct}	Region: {reg}	EC2 Instance Id: {iid}
+Public IP: {ip}
+
+has been implicated in activity which resembles scanning remote hosts on the internet for security vulnerabilities. Activity of this nature is forbidden in the AWS Acceptable Use Policy (https://aws.amazon.com/aup/).
+
+Abuse Time: Wed Mar 04 06:21:44 UTC 2026
+Destination Port: 22, 2375
+Source IP: {ip}
+
+Please take action to stop the reported activity and reply directly to this email with details of the corrective actions you have taken.
+
+Regards,
+AWS Trust & Safety
+Case Number: {case}"""
+    return text, [acct, iid, ip, dom], ["ec2-abuse@amazon.com", "https://aws.amazon.com/aup/", "AWS Trust & Safety"]
+
+
+# ---- human text (#50-#57) ----
+
+def _v17_es_slack(g: Gen) -> tuple[str, list[str], list[str]]:
+    reg = g.region()
+    db = _v17_n(g)
+    h = g.alnum(12, _V17_LOW)
+    sg = g.hexid("sg")
+    ip = _v17_ip(g)
+    acct = g.account()
+    text = f"""@canal-infra buenas, anoche el Aurora {db} hizo failover a las 03:12 y la app siguió apuntando al writer viejo ({ip}) porque cachea el DNS 🙃
+El endpoint bueno es {db}.cluster-{h}.{reg}.rds.amazonaws.com y el de lectura {db}.cluster-ro-{h}.{reg}.rds.amazonaws.com.
+¿Alguien sabe si el SG {sg} deja pasar el 5432 desde la subred de los pods? La cuenta es la {acct} (la de producción, ojo)."""
+    return text, [db, h, sg, ip, acct], ["rds.amazonaws.com"]
+
+
+def _v17_de_ticket(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    b = g.bucket()
+    kms = _v17_uuid(g)
+    role = _v17_role(g)
+    partner = g.account()
+    text = f"""Betreff: Zugriff des Partnerkontos auf Bucket {b} schlägt fehl
+
+Hallo zusammen,
+
+seit dem Umstellen auf SSE-KMS bekommt das Partnerkonto {partner} beim GetObject ein 403. Die Bucket Policy erlaubt arn:aws:iam::{partner}:role/{role} ausdrücklich, aber in der Key Policy von arn:aws:kms:{reg}:{acct}:key/{kms} fehlt der Partner noch.
+Könnt ihr bitte kms:Decrypt für diese Rolle ergänzen? Betroffen ist nur das Präfix s3://{b}/exporte/.
+
+Viele Grüße
+Plattform-Team"""
+    return text, [acct, b, kms, role, partner], ["kms:Decrypt", "SSE-KMS"]
+
+
+def _v17_it_mail(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    nat = g.hexid("nat")
+    eip = g.hexid("eipalloc")
+    pub = _v17_pub(g)
+    vpc = g.hexid("vpc")
+    text = f"""Ciao Luca,
+
+ho controllato il Cost Explorer dell'account {acct}: il picco di febbraio viene quasi tutto dal NAT Gateway {nat} nella VPC {vpc} ({reg}).
+L'Elastic IP {pub} ({eip}) risulta associato a quel NAT, e i flow log mostrano che i job di backup scaricano da S3 passando dal NAT invece che dal gateway endpoint.
+Propongo di aggiungere l'endpoint com.amazonaws.{reg}.s3 alle route table private, così il traffico non passa più dal NAT.
+
+Fammi sapere,
+Giulia"""
+    return text, [acct, nat, eip, pub, vpc], [f"com.amazonaws.{reg}.s3", "Cost Explorer"]
+
+
+def _v17_ja_backlog(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.pick(["ap-northeast-1", "ap-northeast-1", "us-east-1"])
+    cl = _v17_n(g)
+    repo = g.pick(["api", "worker", "batch"]) + "/" + _v17_n(g)
+    task = _v17_hex(g, 32)
+    tag = _v17_hex(g, 7)
+    text = f"""【障害】ECS タスクが起動直後に停止する件
+
+発生環境: 本番（アカウント {acct}、{reg}）
+クラスター: {cl}
+停止したタスク: arn:aws:ecs:{reg}:{acct}:task/{cl}/{task}
+停止理由: CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref {acct}.dkr.ecr.{reg}.amazonaws.com/{repo}:{tag}: not found
+
+昨日のデプロイでイメージタグ {tag} を指定しましたが、ECR 側にプッシュされていないようです。
+CI のログを確認してもらえますか？ 対応完了まで旧タスク定義に戻しています。"""
+    return text, [acct, cl, repo, task], ["CannotPullContainerError"]
+
+
+def _v17_zh_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    fn = _v17_n(g)
+    subs = [g.hexid("subnet") for _ in range(2)]
+    eni = g.hexid("eni")
+    sg = g.hexid("sg")
+    text = f"""@运维 帮忙看一下：Lambda 函数 {fn}（账号 {acct}，区域 {reg}）挂到 VPC 之后每次调用都超时 15 秒。
+配置的子网是 {subs[0]} 和 {subs[1]}，安全组 {sg}。
+我看到 ENI {eni} 已经创建了，但是子网里没有 NAT 网关的路由，所以访问不了 sts 和 secretsmanager 的公网地址。
+是加 NAT 还是直接建 VPC 接口终端节点？成本上哪个更划算？"""
+    return text, [acct, fn, eni, sg] + subs, ["Lambda", "VPC"]
+
+
+def _v17_uk_telegram(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, reg = g.account(), g.region()
+    cl = _v17_n(g)
+    ng = g.pick(["ng-", "workers-", "spot-"]) + _v17_hex(g, 8)
+    asg = f"eks-{ng}-{_v17_uuid(g)}"
+    lt = g.hexid("lt")
+    text = f"""Привіт! На кластері {cl} нод-група {ng} не масштабується: ASG {asg} пише "Launching a new EC2 instance. Status Reason: Could not launch Spot Instances. InsufficientInstanceCapacity".
+Launch template {lt}, версія 14, типи m7i.xlarge і m6i.xlarge. Акаунт {acct}, регіон {reg}.
+Може додати ще c7i.2xlarge у mixed instances policy? Чи краще перейти на Karpenter?"""
+    return text, [acct, cl, ng, asg, lt], ["InsufficientInstanceCapacity", "m7i.xlarge", "c7i.2xlarge"]
+
+
+def _v17_th_line(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    dist = "E" + g.alnum(13, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    oac = "E" + g.alnum(13, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    b = g.bucket()
+    dom = _v17_domain(g)
+    cf = "d" + g.alnum(13, "abcdefghijklmnopqrstuvwxyz0123456789") + ".cloudfront.net"
+    text = f"""พี่ครับ เว็บ static.{dom} ขึ้น 403 AccessDenied ทั้งหมดเลยครับ
+CloudFront distribution {dist} ({cf}) ชี้ไปที่ bucket {b} ผ่าน OAC {oac}
+ผมเพิ่งแก้ bucket policy เมื่อกี้ ให้ Condition เป็น AWS:SourceArn = arn:aws:cloudfront::{acct}:distribution/{dist}
+แต่ยังไม่หาย ต้อง invalidate /* ก่อนไหมครับ"""
+    return text, [acct, dist, oac, b, dom, cf], ["AWS:SourceArn", "AccessDenied"]
+
+
+def _v17_vi_leak(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    ak = g.akid()
+    sec = g.secret()
+    user = g.pick(["ci-bot", "deploy-user", "svc-backup", "thanh.nguyen"])
+    repo = g.pick(["web-shop", "mobile-api", "infra-scripts"])
+    text = f"""Anh ơi, GitHub vừa gửi cảnh báo secret scanning: access key {ak} của IAM user {user} (account {acct}) bị commit vào repo {repo}, file .env.production.
+Secret đi kèm là {sec}.
+Em đã deactivate key rồi, đang xem CloudTrail xem có ai dùng key này từ IP lạ không. Anh có muốn em xoá luôn user {user} không?"""
+    return text, [acct, ak, sec, user], ["secret scanning", "CloudTrail"]
+
+
+# ---- negative-only: nothing of a customer's estate, everything must come through (#58-#63) ----
+
+def _v17_neg_instance_types(g: Gen) -> tuple[str, list[str], list[str]]:
+    fam = g.pick([("m7g", "arm64"), ("c7i", "x86_64"), ("r8g", "arm64"), ("m7i", "x86_64")])
+    rows, keep = [], []
+    for size, vcpu, mem in sorted(g.r.sample([("large", 2, 8192), ("xlarge", 4, 16384), ("2xlarge", 8, 32768), ("4xlarge", 16, 65536), ("8xlarge", 32, 131072)], 3), key=lambda t: t[1]):
+        it = f"{fam[0]}.{size}"
+        rows.append([fam[1], it, str(mem), str(vcpu), g.pick(["Up to 12.5 Gigabit", "12.5 Gigabit", "Up to 15 Gigabit"])])
+        keep.append(it)
+    widths = [max(len(r[i]) for r in rows) + 4 for i in range(5)]
+    inner = sum(widths) + 4
+    reg = g.region()
+    text = (f"aws ec2 describe-instance-types --region {reg} --filters Name=instance-type,Values={fam[0]}.* "
+            "--query 'InstanceTypes[].[ProcessorInfo.SupportedArchitectures[0],InstanceType,MemoryInfo.SizeInMiB,VCpuInfo.DefaultVCpus,NetworkInfo.NetworkPerformance]' --output table\n"
+            + "-" * (inner + 2) + "\n|" + "DescribeInstanceTypes".center(inner) + "|\n+" + "+".join("-" * w for w in widths) + "+\n"
+            + "\n".join("|" + "|".join(("  " + v).ljust(w) for v, w in zip(r, widths, strict=True)) + "|" for r in rows)
+            + "\n+" + "+".join("-" * w for w in widths) + "+")
+    return text, [], keep + [reg, "DescribeInstanceTypes", "SupportedArchitectures"]
+
+def _v17_neg_managed_policies(g: Gen) -> tuple[str, list[str], list[str]]:
+    pols = g.r.sample([("AmazonSSMManagedInstanceCore", ""), ("AmazonEKSWorkerNodePolicy", ""), ("AWSLambdaBasicExecutionRole", "service-role/"),
+                       ("AmazonEC2ContainerRegistryReadOnly", ""), ("ReadOnlyAccess", ""), ("AWSSupportServiceRolePolicy", "aws-service-role/"),
+                       ("AmazonEKS_CNI_Policy", ""), ("CloudWatchAgentServerPolicy", ""), ("AWSBackupServiceRolePolicyForBackup", "service-role/")], 4)
+    lines = ["$ aws iam list-policies --scope AWS --query 'Policies[].[Arn,DefaultVersionId,AttachmentCount]' --output text | grep -E 'SSM|EKS|Lambda|CloudWatch|Registry|Backup|Support|ReadOnly'"]
+    keep = []
+    for p, path in pols:
+        arn = f"arn:aws:iam::aws:policy/{path}{p}"
+        lines.append(f"{arn}\tv{g.r.randint(1, 12)}\t{g.r.randint(0, 40)}")
+        keep.append(arn)
+    lines.append("these are the AWS managed ones, which of them should the node role keep?")
+    return "\n".join(lines), [], keep
+
+
+def _v17_neg_public_endpoints(g: Gen) -> tuple[str, list[str], list[str]]:
+    reg = g.pick(["us-west-2", "us-east-1", "eu-west-1", "eu-central-1"])
+    k8s = g.pick(["1.30", "1.31", "1.32"])
+    cni = g.pick(["v1.19.2-eksbuild.1", "v1.18.6-eksbuild.2"])
+    ssm_al = g.pick(["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64", "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"])
+    ssm_eks = f"/aws/service/eks/optimized-ami/{k8s}/amazon-linux-2023/x86_64/standard/recommended/image_id"
+    img = f"602401143452.dkr.ecr.{reg}.amazonaws.com/amazon-k8s-cni:{cni}"
+    eps = [f"sts.{reg}.amazonaws.com", f"s3.dualstack.{reg}.amazonaws.com", f"bedrock-runtime.{reg}.amazonaws.com", f"ssm.{reg}.amazonaws.com"]
+    text = """# egress allow-list for the private subnets (no NAT)
+endpoints:
+""" + "\n".join(f"  - {e}:443" for e in eps) + f"""
+  - 169.254.169.254:80     # IMDS
+  - "[fd00:ec2::254]:80"   # IMDS over IPv6
+public parameters read at boot:
+  - {ssm_al}
+  - {ssm_eks}
+images pulled:
+  - {img}
+  - public.ecr.aws/eks-distro/kubernetes/pause:3.9"""
+    return text, [], eps + [ssm_al, ssm_eks, img, "169.254.169.254", "fd00:ec2::254", "public.ecr.aws/eks-distro/kubernetes/pause:3.9"]
+
+
+def _v17_neg_requirements(g: Gen) -> tuple[str, list[str], list[str]]:
+    bv = f"1.{g.r.randint(35, 40)}.{g.r.randint(0, 60)}"
+    h1, h2, h3 = _v17_hex(g, 64), _v17_hex(g, 64), _v17_hex(g, 64)
+    cdk = f"2.{g.r.randint(150, 190)}.0"
+    text = f"""# requirements.txt (pip-compile --generate-hashes)
+boto3=={bv} \\
+    --hash=sha256:{h1}
+botocore=={bv} \\
+    --hash=sha256:{h2}
+aws-cdk-lib=={cdk} \\
+    --hash=sha256:{h3}
+s3transfer==0.11.4
+aws-lambda-powertools[tracer]==3.{g.r.randint(1, 9)}.0
+    # via -r requirements.in"""
+    return text, [], [f"boto3=={bv}", h1, h2, h3, f"aws-cdk-lib=={cdk}", "s3transfer==0.11.4"]
+
+
+def _v17_neg_addon_versions(g: Gen) -> tuple[str, list[str], list[str]]:
+    k8s = g.pick(["1.30", "1.31", "1.32"])
+    addons = [("vpc-cni", f"v1.19.{g.r.randint(0, 5)}-eksbuild.{g.r.randint(1, 3)}"), ("coredns", f"v1.11.{g.r.randint(1, 4)}-eksbuild.{g.r.randint(1, 9)}"),
+              ("kube-proxy", f"v{k8s}.{g.r.randint(0, 9)}-eksbuild.{g.r.randint(1, 9)}"), ("aws-ebs-csi-driver", f"v1.{g.r.randint(35, 45)}.0-eksbuild.1"),
+              ("eks-pod-identity-agent", f"v1.3.{g.r.randint(0, 9)}-eksbuild.1")]
+    lines = [f"$ aws eks describe-addon-versions --kubernetes-version {k8s} --query 'addons[].[addonName,addonVersions[0].addonVersion,owner]' --output text"]
+    for n, v in addons:
+        lines.append(f"{n}\t{v}\taws")
+    return "\n".join(lines), [], [v for _, v in addons] + ["eks-pod-identity-agent", "aws-ebs-csi-driver"]
+
+
+def _v17_neg_app_log(g: Gen) -> tuple[str, list[str], list[str]]:
+    trace = f"1-{_v17_hex(g, 8)}-{_v17_hex(g, 24)}"
+    req = _v17_uuid(g)
+    corr = _v17_uuid(g)
+    commit = _v17_hex(g, 40)
+    lines = [
+        json.dumps({"level": "INFO", "timestamp": "2026-03-04T10:12:00.118Z", "service": "checkout", "message": "state transition",
+                    "from": "CREATE_IN_PROGRESS", "to": "UPDATE_ROLLBACK_COMPLETE", "xray_trace_id": trace, "cold_start": False}),
+        json.dumps({"level": "WARN", "timestamp": "2026-03-04T10:12:00.302Z", "service": "checkout", "message": "retrying",
+                    "error": "ThrottlingException", "attempt": 2, "backoff_ms": 400, "request_id": req, "correlation_id": corr}),
+        json.dumps({"level": "INFO", "timestamp": "2026-03-04T10:12:01.004Z", "service": "checkout", "message": "build info",
+                    "git_sha": commit, "runtime": "python3.12", "architecture": "arm64", "sdk": "botocore/1.37.4"}),
+    ]
+    return "\n".join(lines), [], [trace, req, corr, commit, "UPDATE_ROLLBACK_COMPLETE", "ThrottlingException", "botocore/1.37.4"]
+
+
+VARIANTS_17: list[Template] = [
+    # AWS services less pasted: VPC Lattice, Verified Access, IPAM (table), Network Manager, Resource Explorer
+    # (text), a Security Lake OCSF record, Detective, Audit Manager, License Manager, Storage Gateway NFS,
+    # FSx for ONTAP (#0-#10)
+    _v17_lattice, _v17_verified_access, _v17_ipam_table, _v17_netmanager, _v17_resource_explorer, _v17_ocsf,
+    _v17_detective, _v17_auditmanager, _v17_license_manager, _v17_storage_gateway, _v17_fsx_ontap,
+    # Location Service, End User Messaging SMS, SES SMTP through Postfix, Connect flow logs, IoT Greengrass v2,
+    # Timestream, Keyspaces, MemoryDB, Aurora DSQL, Managed Prometheus / Grafana, CodeCatalyst, Amplify Gen 2,
+    # Bedrock knowledge bases and guardrails, SageMaker Pipelines (#11-#25)
+    _v17_location, _v17_sms, _v17_ses_postfix, _v17_connect, _v17_greengrass, _v17_timestream, _v17_keyspaces,
+    _v17_memorydb, _v17_dsql, _v17_amp_grafana, _v17_codecatalyst, _v17_amplify_gen2, _v17_bedrock_kb,
+    _v17_bedrock_guardrail, _v17_sagemaker_pipeline,
+    # tools: aws-nuke, cloud-nuke, Terraformer, terraform-docs, Conftest, Spacelift, kubectl -o wide, helm status,
+    # aws-iam-authenticator, s5cmd, rclone, restic, mountpoint-s3 (#26-#38)
+    _v17_aws_nuke, _v17_cloud_nuke, _v17_terraformer, _v17_terraform_docs, _v17_conftest, _v17_spacelift,
+    _v17_kubectl_wide, _v17_helm_status, _v17_iam_authenticator, _v17_s5cmd, _v17_rclone, _v17_restic,
+    _v17_mountpoint,
+    # program output: a Python traceback, a Node.js SDK v3 error, a Java KCL log, a Go panic, Serilog JSON (#39-#43)
+    _v17_py_aiobotocore, _v17_node_stack, _v17_java_logback, _v17_go_smithy, _v17_serilog,
+    # code review and git: a PR with a Terraform diff and plan, git log --stat, CODEOWNERS (#44-#46)
+    _v17_pr_tf_diff, _v17_git_log, _v17_codeowners,
+    # a CMDB CSV, a FinOps sheet as TSV, the EC2 abuse report e-mail (#47-#49)
+    _v17_cmdb_csv, _v17_cost_tsv, _v17_abuse_mail,
+    # human text: Spanish Slack, a German ticket, an Italian e-mail, a Japanese Backlog issue, a Chinese chat,
+    # Ukrainian Telegram, Thai LINE, a Vietnamese chat (#50-#57)
+    _v17_es_slack, _v17_de_ticket, _v17_it_mail, _v17_ja_backlog, _v17_zh_chat, _v17_uk_telegram, _v17_th_line,
+    _v17_vi_leak,
+    # negative-only: instance types, AWS managed policies, public endpoints and parameters, hashed requirements,
+    # EKS add-on versions, an app log of enums, trace and request IDs (#58-#63)
+    _v17_neg_instance_types, _v17_neg_managed_policies, _v17_neg_public_endpoints, _v17_neg_requirements,
+    _v17_neg_addon_versions, _v17_neg_app_log,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
@@ -14832,7 +16578,8 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-12": VARIANTS_12,
                                        "variants-13": VARIANTS_13, "variants-14": VARIANTS_14,
                                        "variants-15": VARIANTS_15,
-                                       "variants-16": VARIANTS_16}
+                                       "variants-16": VARIANTS_16,
+                                       "variants-17": VARIANTS_17}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
