@@ -141,6 +141,7 @@ packs: venv
 corpus-report: venv
 	$(PY) -m tests.support.awscli_corpus --misses 20
 	$(PY) -m tests.support.awscli_corpus --json --worst 5
+	$(PY) -m tests.support.code_corpus --why 3
 
 clean:
 	rm -rf $(VENV) run certs/out .pytest_cache .hypothesis .cache

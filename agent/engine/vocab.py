@@ -161,6 +161,8 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
             return []
     elif (q is None) != (q2 is None):
         return []
+    if form == "call":
+        label = _SETTER.sub("", label)   # setBucketName("x"), withBucketName: the member after the verb
     plural = _label_decision(label, params["labels"]) if not generic else \
         (listed or (form == "cli" and label.endswith(_PLURAL_TAILS)))   # --account-ids a b: every word
     if plural is None:
@@ -204,8 +206,10 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
                      or _kept_under(label, low, params.get("label_values"))))))
         # "example" is the docs' own name for a resource in a command (aws eks create-cluster --name
         # example), a placeholder elsewhere (bucketName: example)
-        code = q is None and ((low in _NOT_VALUES and not (low == "example" and form == "cli" and (
-            in_command or _in_aws_command(text, m.start()) is not None))) or _EXPRESSION.search(value))
+        code = (q is None and ((low in _NOT_VALUES and not (low == "example" and form == "cli" and (
+            in_command or _in_aws_command(text, m.start()) is not None))) or _EXPRESSION.search(value))) \
+            or _code_reference(value, label, q is None and form == "key",
+                               q is None and form == "key" and " = " in text[m.end("label"):start])
         typed = 0   # characters of a leading resource type that stays readable
         if "/" in value and plural is _ID_LABEL:
             # a path under an ID label is something else (stackID: default/web), unless it starts
@@ -224,6 +228,42 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
     return out
+
+
+# A setter's verb before the member it sets (Java SDK v1 ``setBucketName``, ``withBucketName``);
+# ``set_name("fraction")`` sets a plain name, which is no AWS member.
+_SETTER = re.compile(r"^(?:set|with)(?:_|(?=[A-Z]))")
+
+# An identifier, or a dotted path of them (``resource.memory_store_id``, ``gen_ai.conversation.id``).
+_CODE_PATH = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Za-z_][A-Za-z0-9_]*\.?")
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_HOLDER_WORDS = frozenset({"id", "ids", "name", "names", "arn", "arns", "url", "urls", "identifier", "identifiers"})
+
+
+def _code_reference(value: str, label: str, bare: bool, assigned: bool) -> bool:
+    """Code that refers to an identifier, never one:
+    - a variable, constant or attribute named for what it holds (``workspace_id=workspace_id``,
+      ``self._id = resource.memory_store_id``, ``ENV = "ANTHROPIC_ORGANIZATION_ID"``,
+      ``"gen_ai.conversation.id"``), or named as its label (``is_package=is_package``,
+      ``package: Package``, ``source.systemId = systemId``);
+    - the head of a name being built (``"numpy.distutils." + name``, ``"get_" + attr``), an elided
+      example (``"wrkspc_..."``);
+    - ``assigned`` unquoted as code assigns (``script_name = dest_path.name``: spaces around the
+      ``=``, which ``.env`` files do not put): a snake_case, UPPER_SNAKE or dotted reference;
+    - ``bare`` (unquoted after a key): an UPPER_SNAKE constant (``{DEFAULT_LAYER_NAME:
+      DEFAULT_GLYPHS_DIRNAME}``). Not a CLI flag's words: AWS's own check and state names are
+      spelled so (``--check-name DEVICE_CERTIFICATE_EXPIRING_CHECK``).
+    Named for what it holds, or assigned, only with a ``_`` or a ``.``: ``MyVaultName`` and
+    ``myTaskId`` are the AWS documentation's own resource names; a name with a hyphen is no code."""
+    if _CODE_PATH.fullmatch(value) is None:
+        return value.endswith("...")   # an elided example (``"workspace_id": "wrkspc_..."``)
+    w = words(value)
+    if w == words(label)[-len(w):]:
+        return True
+    if "_" not in value and "." not in value:
+        return False
+    return assigned or value[-1] in "._" or (len(w) >= 2 and w[-1] in _HOLDER_WORDS) \
+        or (bare and _CONSTANT.fullmatch(value) is not None)
 
 
 # A base64 token: 40 characters or more of its alphabet, a "+" among them (a path has none).
@@ -642,18 +682,19 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
     (``1-5f84c7a1-<24 hex>``, one per request, like the request IDs the vocabulary leaves out); a
     64-bit segment ID in a trace's context (16 hex with a trace ID in the ``_TRACE_REACH``
     characters before it: a Lambda REPORT line's ``TraceId: 1-... SegmentId: x``, a segment
-    document's ``"trace_id"`` / ``"id"``); an exception's type name under an exception or error
-    label (``"exception_name": "ConditionalCheckFailedException"``, PowerShell's ``FullyQualifiedErrorId
-    : Amazon.S3.AmazonS3Exception``: code, spelled the same in every account; a test named
-    ``TestWithException`` stays a name); a container runtime's 64-hex container ID under a container ID label (Docker's,
+    document's ``"trace_id"`` / ``"id"``); an exception's or error's type name under an exception or
+    error label (``"exception_name": "ConditionalCheckFailedException"``, PowerShell's
+    ``FullyQualifiedErrorId : Amazon.S3.AmazonS3Exception``, TypeScript's ``_errorName: string =
+    'CredentialsError'``: code, spelled the same in every account; a test named ``TestWithException``
+    stays a name, whatever its length); a container runtime's 64-hex container ID under a container ID label (Docker's,
     OpenTelemetry's ``container.id``; AWS Batch on EKS reports the same ID); a security finding's own
     32-hex ``"id"`` beside its ``"severity"``."""
     n = len(value)
-    if n == 35:
-        return _XRAY_TRACE.fullmatch(value) is not None
-    if n == 16:
-        return _HEX.fullmatch(value) is not None and \
-            _XRAY_TRACE.search(text, max(0, start - _TRACE_REACH), start) is not None
+    if n == 35 and _XRAY_TRACE.fullmatch(value) is not None:
+        return True
+    if n == 16 and _HEX.fullmatch(value) is not None and \
+            _XRAY_TRACE.search(text, max(0, start - _TRACE_REACH), start) is not None:
+        return True
     if n == 64 and _HEX.fullmatch(value):
         return words(label)[-2:] == ("container", "id")
     if n == 32 and _HEX.fullmatch(value) and words(label) == ("id",):
@@ -663,7 +704,7 @@ def _per_request_or_code(text: str, start: int, value: str, label: str) -> bool:
         severities = [m.start() for m in _FINDING_SEVERITY.finditer(text, lo, hi)]
         if severities and splitters.any_at_level(text, start, severities, lo, hi):
             return True
-    if value.endswith("Exception") and _TYPE_NAME.fullmatch(value):
+    if value.endswith(("Exception", "Error")) and _TYPE_NAME.fullmatch(value):
         w = words(label)
         return "exception" in w or "error" in w
     return False
@@ -678,7 +719,7 @@ _HEX = re.compile(r"[0-9a-f]+")
 _TRACE_REACH = 300
 # A type name, optionally dotted (a Java / .NET / Python module path): botocore.errorfactory.X,
 # Amazon.S3.AmazonS3Exception, NoSuchBucketException.
-_TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*Exception")
+_TYPE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.){0,8}[A-Z][A-Za-z0-9]*(?:Exception|Error)")
 
 
 # AWS itself as the vendor or company: ASFF's "CompanyName": "AWS", a managed rule group's "VendorName".
