@@ -577,7 +577,11 @@ def mixed_id(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 _REQUEST_ID_KEY = re.compile(r'(?i)request[-_]?id[\x00\\]*"?[ \t]*[:=][ \t]*[\x00\\]*"?\Z')
 
 
-_VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|==|~|\^)\s*$")
+# ... and the numbers of a specification's sections and steps (HTML's "8.2.4.44", Fetch's step 12.1.1.3),
+# a changelog's upgrades ("v8: upgrade to 3.22.24.19", "bump V8 to 3.15.11.5") and OIDs (1.3.101.110)
+_VERSION_CONTEXT = re.compile(r"(?i)(?:\bv|version|release|build|sections?|step|§|\boid|==|~|\^"
+                              r"|\b(?:upgrade[ds]?|update[ds]?|bump(?:ed|s)?)(?:\s+[\w.-]+)?\s+to"
+                              r"|\bupgrade[ds]?)\s*[\"'(]?$")
 _VERSION_WORD = re.compile(r"(?i)\b(?:version|release|build)\s*$")  # private addresses: words only
 
 
@@ -591,7 +595,7 @@ def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if not cidr and end - start == 7 and len(set(text[start:end:2])) > 1:
         return []  # 2.4.0.1: four single digits, not all the same (1.1.1.1 is a host), is a version
     if not cidr:
-        before = text[max(0, start - 12):start]
+        before = text[max(0, start - 24):start]
         if private:
             if _VERSION_WORD.search(before):
                 return []  # release 10.0.1.2: a version, not a host

@@ -44,9 +44,12 @@ def default_files() -> list[Path]:
              if "site-packages" not in p.parts and not any(part in ("test", "tests", "idlelib") for part in p.parts)]
     if purelib != stdlib:
         files += [p for p in purelib.rglob("*.py")
-                  if p.relative_to(purelib).parts[0].split("-")[0] not in EXCLUDED_PACKAGES
-                  and not any(part in ("test", "tests") for part in p.parts)]
+                  if not _excluded(p.relative_to(purelib)) and not any(part in ("test", "tests") for part in p.parts)]
     return sorted(files)
+
+
+def _excluded(path: Path) -> bool:
+    return any(part in EXCLUDED_PACKAGES for part in path.parts)
 
 
 def code_masker() -> Masker:
@@ -123,7 +126,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--why", type=int, default=0, help="show this many contexts per detector")
     args = p.parse_args()
-    files = sorted({f for g in args.globs for f in Path("/").glob(g.lstrip("/"))}) if args.globs else default_files()
+    files = sorted({f for g in args.globs for f in Path("/").glob(g.lstrip("/"))
+                    if not _excluded(f)}) if args.globs else default_files()
     if args.sample:
         files = sorted(random.Random(args.seed).sample(files, min(args.sample, len(files))))
     report = measure(files, keep_contexts=args.why)
