@@ -583,6 +583,18 @@ def _bar_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
         pos = i + 1
 
 
+# --- a customer's own domain, where a key says so ---------------------------------------------------
+def customer_domain(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The label before the top-level domain (group ``value``), when the domain ends in a real one
+    (group ``tld``, one of ``params["tlds"]``: the Public Suffix List's, packs/tlds.yaml). In code,
+    ``domain = cookie.domain``, ``this.from = edge.from`` and ``self.path.split(...)`` are shaped
+    like domains under a domain or sender key, but ``domain``, ``from`` and ``split`` are no TLD."""
+    if m.group("tld").lower() not in params["tlds"]:
+        return []
+    start, end = m.span("value")
+    return [(start, end, kind)] if SAFE.fullmatch(text, start, end) else []
+
+
 # --- AWS console URLs -------------------------------------------------------------------------------
 _CONSOLE_ROUTES = [re.compile(p) for p in (
     r"/s3/(?:buckets|bucket|object)/(?P<v>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])",
@@ -743,3 +755,4 @@ CONTEXT_SPLITTERS = {
     "block_values": block_values, "account_rows": account_rows,
 }
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
+CONTEXT_SPLITTERS["customer_domain"] = customer_domain
