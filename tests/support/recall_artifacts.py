@@ -16570,6 +16570,1778 @@ VARIANTS_17: list[Template] = [
 ]
 
 
+# --- variants-18: an eighteenth held-out list (session 15), written by a helper that never read the engine, its packs or its vocabulary generator
+# Sixty-four templates from text the earlier lists do not hold: EC2 and fleet operations (CloudFormation StackSets
+# instances as text and drift with escaped properties, EC2 Image Builder, launch template versions, Spot requests as a
+# table, capacity blocks, Savings Plans, Patch Manager patch states, Fleet Manager hybrid nodes), data and compute (S3
+# Tables with Iceberg on Spark, Redshift Serverless with psql, Managed Flink, an MWAA DAG, Batch on Fargate), networking
+# and edge security (Cloud Map discover-instances, an App Mesh VirtualNode with its Envoy log, Transit Gateway route
+# search, a WAF web ACL, Shield Advanced, CloudHSM CLI and its log, Private CA with openssl x509, AD Connector,
+# AppStream), developer setups (VS Code settings and launch.json, devcontainer.json, a JetBrains run configuration,
+# .npmrc, Maven settings.xml and Cargo config with CodeArtifact, Bazel rules_oci to ECR, mise and direnv),
+# observability (a Honeycomb row, a Sumo Logic source, Elastic APM, Promtail with logcli, Jaeger JSON, Tempo on S3),
+# security tools (a Wiz CSV, snyk container test, Semgrep, trufflehog, gitleaks, Falco's CloudTrail plugin), forums (a
+# Stack Overflow question, a GitHub Discussion, a Discourse thread, a mailing-list reply, a Reddit post), human text in
+# French, Swedish, Polish, Turkish, European Portuguese, Korean, Hindi, Arabic, Hebrew and Indonesian, and six
+# negative-only templates (a Dependabot alert, AWS managed policies, instance types and regions, SSM public parameters,
+# tool versions, EKS add-on versions and AWS's image registry); every value made up here.
+# Measured once, as written (seed 13, 5 per template, 320 cases, 1826 values): 81.2 % recall in text and 80.9 % in JSON,
+# 33.4 % pass, 87.5 % kept (seed 7, 1 per template, 64 cases, 369 values: 81.3 % text, 81.0 % JSON, 32.8 % pass,
+# 87.5 % kept). Never tuned to.
+_V18_HEX = "0123456789abcdef"
+_V18_LOW = "abcdefghijklmnopqrstuvwxyz0123456789"
+_V18_UP = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_V18_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_V18_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_V18_PUB = ["3", "13", "15", "18", "34", "35", "44", "50", "52", "54", "63", "99"]
+_V18_TLD = ["com", "io", "net", "dev", "co.uk", "de", "fr", "nl", "se", "pl", "com.br", "co"]
+
+
+def _v18_hex(g: Gen, n: int) -> str:
+    return g.alnum(n, _V18_HEX)
+
+
+def _v18_uuid(g: Gen) -> str:  # version 4, as AWS mints them
+    return f"{_v18_hex(g, 8)}-{_v18_hex(g, 4)}-4{_v18_hex(g, 3)}-{g.pick('89ab')}{_v18_hex(g, 3)}-{_v18_hex(g, 12)}"
+
+
+def _v18_ip(g: Gen) -> str:
+    kind = g.r.randint(0, 2)
+    if kind == 0:
+        return f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+    if kind == 1:
+        return f"172.{g.r.randint(16, 31)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+    return f"192.168.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+
+
+def _v18_pub(g: Gen) -> str:
+    return f"{g.pick(_V18_PUB)}.{g.r.randint(1, 254)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+
+
+def _v18_ts(g: Gen, sep: str = "T", z: str = "Z") -> str:
+    return (f"2026-{g.r.randint(1, 11):02d}-{g.r.randint(1, 28):02d}{sep}{g.r.randint(0, 23):02d}:"
+            f"{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d}{z}")
+
+
+def _v18_domain(g: Gen) -> str:
+    base = g.pick(["acme", "orion", "helios", "nimbus", "zephyr", "kestrel", "borealis", "quokka", "tundra",
+                   "vireo", "calyx", "lumen"])
+    return f"{base}{g.pick(['-corp', '-labs', 'pay', '-group', 'soft', 'retail', 'health'])}.{g.pick(_V18_TLD)}"
+
+
+def _v18_role(g: Gen) -> str:
+    return g.pick([f"{g.name('Camel').removesuffix('Table').removesuffix('Queue').removesuffix('Stack').removesuffix('Service')}Role",
+                   f"{g.name('pms')}-role", f"{g.name('ms')}-exec", f"svc-{g.name('ms')}"])
+
+
+def _v18_cli_table(title: str, rows: list[list[str]]) -> str:
+    """The aws CLI's --output table for a --query that selects a list of lists."""
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    inner = len(sep) - 2
+    out = ["-" * (inner + 2), "|" + title.center(inner) + "|", sep]
+    for r in rows:
+        out.append("|" + "|".join(f"  {c:<{w}}" for c, w in zip(r, widths, strict=True)) + "|")
+    out.append(sep)
+    return "\n".join(out)
+
+
+def _v18_stackset_instances(g: Gen) -> tuple[str, list[str], list[str]]:
+    ss = g.name(g.pick(["pms", "ms", "p_m_s"]))
+    set_uuid = _v18_uuid(g)
+    lines, mask = [], [ss, set_uuid]
+    for _ in range(g.r.randint(2, 4)):
+        acct, region = g.account(), g.region()
+        stack = f"StackSet-{ss}-{_v18_uuid(g)}"
+        sid = _v18_uuid(g)
+        status = g.pick(["CURRENT", "CURRENT", "OUTDATED"])
+        drift = g.pick(["IN_SYNC", "DRIFTED", "NOT_CHECKED"])
+        lines.append(f"SUMMARIES\t{acct}\t{drift}\t{_v18_ts(g, 'T', '.512000+00:00')}\t{_v18_uuid(g)}\t{region}\t"
+                     f"arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid}\t{ss}:{set_uuid}\t{status}")
+        lines.append(f"STACKINSTANCESTATUS\t{'SUCCEEDED' if status == 'CURRENT' else 'FAILED'}")
+        mask += [acct, stack, sid]
+    text = (f"$ aws cloudformation list-stack-instances --stack-set-name {ss} --call-as DELEGATED_ADMIN --output text\n"
+            + "\n".join(lines) + "\n\nwhy are some OUTDATED? the operation said SUCCEEDED")
+    return text, mask, ["DELEGATED_ADMIN", "STACKINSTANCESTATUS"]
+
+
+def _v18_drift(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    stack = g.name(g.pick(["pms", "pmsn", "Camel"]))
+    sid = _v18_uuid(g)
+    fn = f"{stack}-{g.pick(['Handler', 'function', 'Worker'])}-{g.alnum(12, _V18_UP)}"
+    role = f"{stack}-{g.pick(['HandlerRole', 'functionRole'])}-{g.alnum(12, _V18_UP)}"
+    bucket = f"{stack.lower()}-bucket-{g.alnum(13, 'abcdefghijklmnopqrstuvwxyz0123456789')}"
+    exp = {"Environment": {"Variables": {"BUCKET": bucket}}, "Handler": "index.handler", "MemorySize": 256,
+           "Role": f"arn:aws:iam::{acct}:role/{role}", "Runtime": "nodejs20.x", "Timeout": 30}
+    act = dict(exp, MemorySize=1024, Timeout=120)
+    doc = {"StackResourceDrifts": [{
+        "StackId": f"arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid}",
+        "LogicalResourceId": "Handler", "PhysicalResourceId": fn, "ResourceType": "AWS::Lambda::Function",
+        "ExpectedProperties": json.dumps(exp, separators=(",", ":")),
+        "ActualProperties": json.dumps(act, separators=(",", ":")),
+        "PropertyDifferences": [
+            {"PropertyPath": "/MemorySize", "ExpectedValue": "256", "ActualValue": "1024", "DifferenceType": "NOT_EQUAL"},
+            {"PropertyPath": "/Timeout", "ExpectedValue": "30", "ActualValue": "120", "DifferenceType": "NOT_EQUAL"}],
+        "StackResourceDriftStatus": "MODIFIED", "Timestamp": _v18_ts(g, "T", ".064Z")}]}
+    text = (f"someone bumped the memory in the console again. drift output:\n\n$ aws cloudformation describe-stack-resource-drifts "
+            f"--stack-name {stack} --stack-resource-drift-status-filters MODIFIED\n{json.dumps(doc, indent=4)}\n\n"
+            "should I just re-deploy or import the change into the template?")
+    return text, [acct, stack, sid, fn, role, bucket], ["AWS::Lambda::Function", "NOT_EQUAL", "nodejs20.x", "index.handler"]
+
+
+def _v18_imagebuilder(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    recipe = g.name(g.pick(["pms", "ms"])) + "-recipe"
+    pipe = g.name(g.pick(["pms", "pmsn"])) + "-pipeline"
+    infra = g.name("ms") + "-infra"
+    profile = g.pick(["EC2InstanceProfileForImageBuilder", _v18_role(g)])
+    subnet, sg, ami = g.hexid("subnet"), g.hexid("sg"), g.hexid("ami")
+    ver = f"1.{g.r.randint(0, 9)}.{g.r.randint(0, 20)}"
+    doc = {"requestId": _v18_uuid(g), "image": {
+        "arn": f"arn:aws:imagebuilder:{region}:{acct}:image/{recipe}/{ver}/1",
+        "name": recipe, "type": "AMI", "version": f"{ver}/1", "platform": "Linux", "osVersion": "Amazon Linux 2023",
+        "state": {"status": "AVAILABLE"},
+        "imageRecipe": {"arn": f"arn:aws:imagebuilder:{region}:{acct}:image-recipe/{recipe}/{ver}",
+                        "parentImage": f"arn:aws:imagebuilder:{region}:aws:image/amazon-linux-2023-x86/x.x.x",
+                        "components": [{"componentArn": f"arn:aws:imagebuilder:{region}:aws:component/update-linux/x.x.x"},
+                                       {"componentArn": f"arn:aws:imagebuilder:{region}:aws:component/amazon-cloudwatch-agent-linux/x.x.x"}]},
+        "sourcePipelineArn": f"arn:aws:imagebuilder:{region}:{acct}:image-pipeline/{pipe}",
+        "infrastructureConfiguration": {"arn": f"arn:aws:imagebuilder:{region}:{acct}:infrastructure-configuration/{infra}",
+                                        "instanceProfileName": profile, "instanceTypes": ["m7i.large"],
+                                        "subnetId": subnet, "securityGroupIds": [sg], "terminateInstanceOnFailure": True},
+        "outputResources": {"amis": [{"region": region, "image": ami, "name": f"{recipe} {_v18_ts(g, ' ', '')}",
+                                      "accountId": acct}]}}}
+    text = (f"$ aws imagebuilder get-image --image-build-version-arn arn:aws:imagebuilder:{region}:{acct}:image/{recipe}/{ver}/1\n"
+            + json.dumps(doc, indent=4))
+    mask = [acct, recipe, pipe, infra, subnet, sg, ami]
+    if profile != "EC2InstanceProfileForImageBuilder":
+        mask.append(profile)
+    return text, mask, [f"arn:aws:imagebuilder:{region}:aws:component/update-linux/x.x.x", "amazon-linux-2023-x86"]
+
+
+def _v18_launch_template(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    lt, ltn = g.hexid("lt"), g.name(g.pick(["pms", "msn"])) + "-lt"
+    user = g.person()
+    ami, sg1, sg2, subnet = g.hexid("ami"), g.hexid("sg"), g.hexid("sg"), g.hexid("subnet")
+    prof = _v18_role(g)
+    key = g.name("ms") + "-key"
+    doc = {"LaunchTemplateVersions": [{
+        "LaunchTemplateId": lt, "LaunchTemplateName": ltn, "VersionNumber": g.r.randint(2, 40),
+        "VersionDescription": "bump AMI", "CreateTime": _v18_ts(g, "T", ".000Z"),
+        "CreatedBy": f"arn:aws:sts::{acct}:assumed-role/AWSReservedSSO_PlatformAdmin_{_v18_hex(g, 16)}/{user}",
+        "DefaultVersion": False,
+        "LaunchTemplateData": {
+            "IamInstanceProfile": {"Arn": f"arn:aws:iam::{acct}:instance-profile/{prof}"},
+            "ImageId": ami, "InstanceType": g.pick(["m6i.xlarge", "c7g.large", "r6a.2xlarge"]), "KeyName": key,
+            "NetworkInterfaces": [{"AssociatePublicIpAddress": False, "DeleteOnTermination": True, "DeviceIndex": 0,
+                                   "Groups": [sg1, sg2], "SubnetId": subnet}],
+            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": ltn}]}]}}]}
+    text = (f"$ aws ec2 describe-launch-template-versions --launch-template-id {lt} --versions '$Latest' --region {region}\n"
+            + json.dumps(doc, indent=4))
+    return text, [acct, lt, ltn, user, ami, sg1, sg2, subnet, prof, key], ["HttpTokens", "$Latest"]
+
+
+def _v18_spot_table(g: Gen) -> tuple[str, list[str], list[str]]:
+    rows, mask = [], []
+    for _ in range(g.r.randint(3, 6)):
+        sir = "sir-" + g.alnum(8, "abcdefghijklmnopqrstuvwxyz0123456789")
+        code = g.pick(["fulfilled", "fulfilled", "instance-terminated-by-price", "capacity-not-available"])
+        iid = g.iid() if code != "capacity-not-available" else "None"
+        rows.append([sir, iid, code, g.pick(["c5.2xlarge", "m5.large", "g4dn.xlarge"]), g.az()])
+        mask += [sir] + ([iid] if iid != "None" else [])
+    text = ("aws ec2 describe-spot-instance-requests --query 'SpotInstanceRequests[].[SpotInstanceRequestId,InstanceId,"
+            "Status.Code,LaunchSpecification.InstanceType,LaunchedAvailabilityZone]' --output table\n"
+            + _v18_cli_table("DescribeSpotInstanceRequests", rows))
+    return text, mask, ["capacity-not-available"] if any(r[2] == "capacity-not-available" for r in rows) else []
+
+
+def _v18_capacity_reservation(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    az = region + g.pick("abc")
+    crs, mask = [], [acct]
+    for _ in range(g.r.randint(1, 3)):
+        cr = g.hexid("cr")
+        crf = g.hexid("crf")
+        name = g.name(g.pick(["pms", "msn"]))
+        crs.append({"CapacityReservationId": cr, "OwnerId": acct,
+                    "CapacityReservationArn": f"arn:aws:ec2:{region}:{acct}:capacity-reservation/{cr}",
+                    "CapacityReservationFleetId": crf,
+                    "AvailabilityZoneId": g.pick(["use1-az4", "euw1-az2", "usw2-az1"]), "InstanceType": "p5.48xlarge",
+                    "InstancePlatform": "Linux/UNIX", "AvailabilityZone": az, "Tenancy": "default",
+                    "TotalInstanceCount": 4, "AvailableInstanceCount": g.r.randint(0, 4), "EbsOptimized": True,
+                    "State": "active", "EndDateType": "limited", "EndDate": _v18_ts(g, "T", "+00:00"),
+                    "InstanceMatchCriteria": "targeted", "Tags": [{"Key": "team", "Value": name}],
+                    "ReservationType": "capacity-block"})
+        mask += [cr, crf, name]
+    text = (f"our training job can't launch into the capacity block, it says InsufficientInstanceCapacity even though "
+            f"AvailableInstanceCount > 0. here's what I see:\n\n{json.dumps({'CapacityReservations': crs}, indent=4)}")
+    return text, mask, ["p5.48xlarge", "InsufficientInstanceCapacity", "capacity-block"]
+
+
+def _v18_savings_plans(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    plans, mask, keep = [], [acct], []
+    for _ in range(g.r.randint(1, 3)):
+        sp, off = _v18_uuid(g), _v18_uuid(g)
+        plans.append({"offeringId": off, "savingsPlanId": sp,
+                      "savingsPlanArn": f"arn:aws:savingsplans::{acct}:savingsplan/{sp}",
+                      "description": "3 year No Upfront Compute Savings Plan", "start": _v18_ts(g, "T", ".000Z"),
+                      "end": _v18_ts(g, "T", ".000Z"), "state": "active", "region": "", "ec2InstanceFamily": "",
+                      "savingsPlanType": "Compute", "paymentOption": "No Upfront", "productTypes": ["EC2", "Fargate", "Lambda"],
+                      "currency": "USD", "commitment": f"{g.r.randint(1, 90)}.{g.r.randint(0, 99):02d}",
+                      "upfrontPaymentAmount": "0.0", "recurringPaymentAmount": "0.0", "termDurationInSeconds": 94608000,
+                      "tags": {}})
+        mask.append(sp)
+        keep.append(off)
+    text = "$ aws savingsplans describe-savings-plans --states active\n" + json.dumps({"savingsPlans": plans}, indent=4)
+    return text, mask, keep + ["No Upfront", "94608000"]
+
+
+def _v18_patch_states(g: Gen) -> tuple[str, list[str], list[str]]:
+    pg = g.name(g.pick(["ms", "pms"]))
+    baseline = g.hexid("pb")
+    states, mask = [], [pg, baseline]
+    for _ in range(g.r.randint(2, 3)):
+        iid = g.iid()
+        states.append({"InstanceId": iid, "PatchGroup": pg, "BaselineId": baseline, "SnapshotId": _v18_uuid(g),
+                       "OwnerInformation": "", "InstalledCount": g.r.randint(100, 900), "InstalledOtherCount": g.r.randint(0, 30),
+                       "InstalledPendingRebootCount": g.r.randint(0, 3), "InstalledRejectedCount": 0,
+                       "MissingCount": g.r.randint(0, 12), "FailedCount": 0, "UnreportedNotApplicableCount": -1,
+                       "NotApplicableCount": g.r.randint(1000, 3000), "OperationStartTime": _v18_ts(g, "T", "+00:00"),
+                       "OperationEndTime": _v18_ts(g, "T", "+00:00"), "Operation": "Scan",
+                       "RebootOption": "NoReboot", "CriticalNonCompliantCount": g.r.randint(0, 2),
+                       "SecurityNonCompliantCount": g.r.randint(0, 5), "OtherNonCompliantCount": 0})
+        mask.append(iid)
+    text = (f"Patch Manager says the group is non-compliant but the baseline {baseline} auto-approves after 7 days.\n"
+            f"aws ssm describe-instance-patch-states-for-patch-group --patch-group \"{pg}\"\n"
+            + json.dumps({"InstancePatchStates": states}, indent=4)
+            + "\nthe default AWS-AmazonLinux2023DefaultPatchBaseline would approve these, is our custom one stricter?")
+    return text, mask, ["AWS-AmazonLinux2023DefaultPatchBaseline", "NoReboot"]
+
+
+def _v18_fleet_manager(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    lines, mask = [], []
+    for _ in range(g.r.randint(2, 4)):
+        if g.r.random() < 0.5:
+            iid, ip = g.iid(), _v18_ip(g)
+            host = f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+            lines.append(f"INSTANCEINFORMATIONLIST\t3.3.1142.0\tSuccess\t{host}\t{ip}\t{iid}\tTrue\t1764{g.r.randint(100000, 999999)}.118\t"
+                         f"Online\tAmazon Linux\tLinux\t2023\tEC2Instance")
+            mask += [iid, ip, host]
+        else:
+            mi = g.hexid("mi")
+            ip = _v18_ip(g)
+            comp = f"{g.pick(['dc', 'srv', 'edge'])}{g.r.randint(1, 40):02d}-{g.pick(['ams', 'fra', 'dal'])}.{_v18_domain(g)}"
+            role = _v18_role(g)
+            lines.append(f"INSTANCEINFORMATIONLIST\t{_v18_uuid(g)}\t3.3.1142.0\tSuccess\t{comp}\t{role}\t{ip}\t{mi}\tTrue\t"
+                         f"1764{g.r.randint(100000, 999999)}.902\tOnline\tUbuntu\tLinux\t22.04\t{_v18_ts(g, 'T', '.000000+00:00')}\tManagedInstance")
+            mask += [mi, ip, comp, role]
+    text = "aws ssm describe-instance-information --output text\n" + "\n".join(lines)
+    return text, mask, ["3.3.1142.0", "ManagedInstance"] if "ManagedInstance" in "\n".join(lines) else ["3.3.1142.0"]
+
+
+def _v18_s3tables(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    tb = g.bucket() + "-tables"
+    ns = g.name("p_m_s").split("_")[1] + "_" + g.pick(["raw", "curated", "gold"])
+    t1, t2 = g.pick(["orders", "events", "sessions"]) + "_daily", g.pick(["customers", "invoices", "clicks"]) + "_v2"
+    wh = f"arn:aws:s3tables:{region}:{acct}:bucket/{tb}"
+    tid1 = _v18_uuid(g)
+    text = f"""spark-submit \\
+  --packages org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.6.1,software.amazon.s3tables:s3-tables-catalog-for-iceberg-runtime:0.1.4 \\
+  --conf spark.sql.catalog.s3tables=org.apache.iceberg.spark.SparkCatalog \\
+  --conf spark.sql.catalog.s3tables.catalog-impl=software.amazon.s3tables.iceberg.S3TablesCatalog \\
+  --conf spark.sql.catalog.s3tables.warehouse={wh} \\
+  --conf spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions \\
+  compact.py
+
+>>> spark.sql("SELECT count(*) FROM s3tables.{ns}.{t1}").show()
+Py4JJavaError: An error occurred while calling o112.sql.
+: software.amazon.awssdk.services.s3tables.model.ForbiddenException: User: arn:aws:sts::{acct}:assumed-role/EMR_EC2_DefaultRole/{g.iid()} is not authorized to perform: s3tables:GetTableMetadataLocation on resource: arn:aws:s3tables:{region}:{acct}:bucket/{tb}/table/{tid1}
+
+$ aws s3tables list-tables --table-bucket-arn {wh} --namespace {ns}
+{{
+    "tables": [
+        {{
+            "namespace": [
+                "{ns}"
+            ],
+            "name": "{t1}",
+            "type": "customer",
+            "tableARN": "arn:aws:s3tables:{region}:{acct}:bucket/{tb}/table/{tid1}",
+            "createdAt": "{_v18_ts(g, 'T', '.114250+00:00')}",
+            "modifiedAt": "{_v18_ts(g, 'T', '.114250+00:00')}"
+        }},
+        {{
+            "namespace": [
+                "{ns}"
+            ],
+            "name": "{t2}",
+            "type": "customer",
+            "tableARN": "arn:aws:s3tables:{region}:{acct}:bucket/{tb}/table/{_v18_uuid(g)}",
+            "createdAt": "{_v18_ts(g, 'T', '.901712+00:00')}",
+            "modifiedAt": "{_v18_ts(g, 'T', '.901712+00:00')}"
+        }}
+    ]
+}}"""
+    iid = text.split("EMR_EC2_DefaultRole/")[1].split(" ")[0]
+    tid2 = text.split(f"bucket/{tb}/table/")[-1].split('"')[0]
+    return text, [acct, tb, ns, t1, t2, tid1, tid2, iid], ["software.amazon.s3tables.iceberg.S3TablesCatalog",
+                                                         "org.apache.iceberg.spark.SparkCatalog", "EMR_EC2_DefaultRole",
+                                                         "s3tables:GetTableMetadataLocation"]
+
+
+def _v18_redshift_serverless(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    wg, nsn = g.name(g.pick(["pms", "ms"])), g.name(g.pick(["ms", "p_m_s"])).replace("_", "-")
+    wid = _v18_uuid(g)
+    vpce, vpc, eni = g.hexid("vpce"), g.hexid("vpc"), g.hexid("eni")
+    sub1, sub2, sg = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    ip = _v18_ip(g)
+    host = f"{wg}.{acct}.{region}.redshift-serverless.amazonaws.com"
+    doc = {"workgroup": {
+        "workgroupId": wid, "workgroupArn": f"arn:aws:redshift-serverless:{region}:{acct}:workgroup/{wid}",
+        "workgroupName": wg, "namespaceName": nsn, "baseCapacity": g.pick([8, 32, 128]), "enhancedVpcRouting": True,
+        "configParameters": [{"parameterKey": "require_ssl", "parameterValue": "true"},
+                             {"parameterKey": "max_query_execution_time", "parameterValue": "14400"}],
+        "securityGroupIds": [sg], "subnetIds": [sub1, sub2], "status": "AVAILABLE",
+        "endpoint": {"address": host, "port": 5439, "vpcEndpoints": [{
+            "vpcEndpointId": vpce, "vpcId": vpc,
+            "networkInterfaces": [{"networkInterfaceId": eni, "subnetId": sub1, "privateIpAddress": ip,
+                                   "availabilityZone": region + "a"}]}]},
+        "publiclyAccessible": False, "creationDate": _v18_ts(g, "T", ".512Z"), "patchVersion": "patch 188",
+        "workgroupVersion": "1.0.99013", "maxCapacity": 512}}
+    text = (f"$ aws redshift-serverless get-workgroup --workgroup-name {wg}\n{json.dumps(doc, indent=4)}\n\n"
+            f"$ psql \"host={host} port=5439 dbname=dev user=admin sslmode=require\"\n"
+            f"psql: error: connection to server at \"{host}\" ({ip}), port 5439 failed: timeout expired")
+    return text, [acct, wg, nsn, wid, vpce, vpc, eni, sub1, sub2, sg, ip, host], ["require_ssl", "max_query_execution_time"]
+
+
+def _v18_flink(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    app = g.name(g.pick(["pms", "Camel", "ms"]))
+    role = _v18_role(g)
+    bucket = g.bucket()
+    stream, out = g.name("ms") + "-stream", g.name("ms") + "-sink"
+    sub, sg = g.hexid("subnet"), g.hexid("sg")
+    jar = f"jars/{app.lower()}-1.{g.r.randint(0, 9)}.{g.r.randint(0, 9)}.jar"
+    doc = {"ApplicationDetail": {
+        "ApplicationARN": f"arn:aws:kinesisanalytics:{region}:{acct}:application/{app}",
+        "ApplicationName": app, "RuntimeEnvironment": "FLINK-1_20",
+        "ServiceExecutionRole": f"arn:aws:iam::{acct}:role/{role}", "ApplicationStatus": "RUNNING",
+        "ApplicationVersionId": g.r.randint(3, 60),
+        "ApplicationConfigurationDescription": {
+            "ApplicationCodeConfigurationDescription": {"CodeContentType": "ZIPFILE", "CodeContentDescription": {
+                "S3ApplicationCodeLocationDescription": {"BucketARN": f"arn:aws:s3:::{bucket}", "FileKey": jar}}},
+            "EnvironmentPropertyDescriptions": {"PropertyGroupDescriptions": [{
+                "PropertyGroupId": "FlinkApplicationProperties",
+                "PropertyMap": {"input.stream.arn": f"arn:aws:kinesis:{region}:{acct}:stream/{stream}",
+                                "output.stream.name": out, "aws.region": region}}]},
+            "FlinkApplicationConfigurationDescription": {
+                "CheckpointConfigurationDescription": {"ConfigurationType": "DEFAULT", "CheckpointingEnabled": True,
+                                                       "CheckpointInterval": 60000},
+                "ParallelismConfigurationDescription": {"ConfigurationType": "CUSTOM", "Parallelism": 4,
+                                                        "ParallelismPerKPU": 1, "AutoScalingEnabled": True}},
+            "VpcConfigurationDescriptions": [{"VpcConfigurationId": "1.1", "VpcId": g.hexid("vpc"),
+                                              "SubnetIds": [sub], "SecurityGroupIds": [sg]}]}}}
+    vpc = doc["ApplicationDetail"]["ApplicationConfigurationDescription"]["VpcConfigurationDescriptions"][0]["VpcId"]
+    text = (f"Flink app keeps restarting after we moved it into the VPC (checkpoint timeouts). describe-application:\n"
+            f"```\n{json.dumps(doc, indent=2)}\n```")
+    return text, [acct, app, role, bucket, stream, out, sub, sg, vpc], ["FLINK-1_20", "FlinkApplicationProperties"]
+
+
+def _v18_mwaa_dag(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    app_id = "00f" + g.alnum(13, "abcdefghijklmnopqrstuvwxyz0123456789")
+    role = _v18_role(g)
+    bucket, lake = g.bucket(), g.bucket()
+    glue_job = g.name("p_m_s")
+    cluster = g.name("ms")
+    dag = g.name("p_m_s") + "_daily"
+    text = f'''from datetime import datetime
+
+from airflow import DAG
+from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOperator
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.transfers.s3_to_redshift import S3ToRedshiftOperator
+
+APPLICATION_ID = "{app_id}"
+JOB_ROLE_ARN = "arn:aws:iam::{acct}:role/{role}"
+
+with DAG(dag_id="{dag}", start_date=datetime(2026, 1, 1), schedule="@daily", catchup=False) as dag:
+    spark = EmrServerlessStartJobOperator(
+        task_id="spark_transform",
+        application_id=APPLICATION_ID,
+        execution_role_arn=JOB_ROLE_ARN,
+        job_driver={{"sparkSubmit": {{"entryPoint": "s3://{bucket}/jobs/transform.py",
+                                    "sparkSubmitParameters": "--conf spark.executor.memory=8g"}}}},
+        configuration_overrides={{"monitoringConfiguration": {{"s3MonitoringConfiguration": {{"logUri": "s3://{bucket}/emr-logs/"}}}}}},
+        aws_conn_id="aws_default",
+    )
+    crawl = GlueJobOperator(task_id="glue_enrich", job_name="{glue_job}", region_name="{region}")
+    load = S3ToRedshiftOperator(
+        task_id="load_redshift",
+        s3_bucket="{lake}",
+        s3_key="curated/{{{{ ds }}}}/",
+        schema="analytics",
+        table="fact_orders",
+        redshift_conn_id="redshift_{cluster.replace('-', '_')}",
+        copy_options=["FORMAT AS PARQUET"],
+    )
+    spark >> crawl >> load
+'''
+    return text, [app_id, acct, role, bucket, lake, glue_job], ["EmrServerlessStartJobOperator", "S3ToRedshiftOperator",
+                                                            "aws_default", "GlueJobOperator"]
+
+
+def _v18_batch_fargate(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    jd = g.name(g.pick(["pms", "ms"]))
+    repo = g.name("ms")
+    exec_role, job_role = "ecsTaskExecutionRole", _v18_role(g)
+    queue = g.name("ms") + "-fargate-queue"
+    job_id = _v18_uuid(g)
+    secret = f"{g.name('ms')}/db-{g.pick(['password', 'creds'])}-{g.alnum(6, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz')}"
+    doc = {"jobDefinitionName": jd, "type": "container", "platformCapabilities": ["FARGATE"],
+           "containerProperties": {
+               "image": f"{acct}.dkr.ecr.{region}.amazonaws.com/{repo}:2026.{g.r.randint(1, 12)}.{g.r.randint(1, 30)}",
+               "command": ["python", "-m", "worker", "Ref::date"],
+               "jobRoleArn": f"arn:aws:iam::{acct}:role/{job_role}",
+               "executionRoleArn": f"arn:aws:iam::{acct}:role/{exec_role}",
+               "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "4096"}],
+               "networkConfiguration": {"assignPublicIp": "DISABLED"},
+               "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+               "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:secretsmanager:{region}:{acct}:secret:{secret}"}],
+               "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": f"/aws/batch/{jd}"}}}}
+    text = (f"job-def.json:\n{json.dumps(doc, indent=2)}\n\n$ aws batch submit-job --job-name {jd}-manual --job-queue {queue} "
+            f"--job-definition {jd}\n{{\n    \"jobArn\": \"arn:aws:batch:{region}:{acct}:job/{job_id}\",\n    \"jobName\": \"{jd}-manual\",\n"
+            f"    \"jobId\": \"{job_id}\"\n}}\n\nstuck in RUNNABLE for 20 min. CannotPullContainerError in the events?")
+    return text, [acct, jd, repo, job_role, queue, job_id, secret], ["ecsTaskExecutionRole", "Ref::date", "CannotPullContainerError"]
+
+
+def _v18_cloudmap(g: Gen) -> tuple[str, list[str], list[str]]:
+    ns = f"{g.pick(['svc', 'internal', 'mesh'])}.{g.name('ms')}.local"
+    svc = g.name("ms")
+    cluster = g.name(g.pick(["pms", "ms"]))
+    insts, mask = [], [ns, svc, cluster]
+    for _ in range(g.r.randint(2, 3)):
+        tid = _v18_hex(g, 32)
+        ip = _v18_ip(g)
+        insts.append({"InstanceId": tid, "NamespaceName": ns, "ServiceName": svc, "HealthStatus": "HEALTHY",
+                      "Attributes": {"AVAILABILITY_ZONE": g.az(), "AWS_INIT_HEALTH_STATUS": "HEALTHY",
+                                     "AWS_INSTANCE_IPV4": ip, "AWS_INSTANCE_PORT": "8080", "ECS_CLUSTER_NAME": cluster,
+                                     "ECS_SERVICE_NAME": svc, "ECS_TASK_DEFINITION_FAMILY": svc, "REGION": g.region()}})
+        mask += [tid, ip]
+    text = (f"aws servicediscovery discover-instances --namespace-name {ns} --service-name {svc}\n"
+            + json.dumps({"Instances": insts, "InstancesRevision": g.r.randint(10, 90)}, indent=4)
+            + f"\n\nbut `dig {svc}.{ns}` from another task returns NXDOMAIN. the namespace is private DNS, same VPC")
+    return text, mask, ["AWS_INSTANCE_IPV4", "ECS_TASK_DEFINITION_FAMILY"]
+
+
+def _v18_appmesh(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    mesh = g.name("ms") + "-mesh"
+    ns_k8s = g.name("ms")
+    node = g.name("ms")
+    cm_ns = f"{g.name('ms')}.local"
+    ca = _v18_uuid(g)
+    cert = _v18_uuid(g)
+    backend = g.name("ms")
+    text = f"""apiVersion: appmesh.k8s.aws/v1beta2
+kind: VirtualNode
+metadata:
+  name: {node}
+  namespace: {ns_k8s}
+spec:
+  meshRef:
+    name: {mesh}
+  podSelector:
+    matchLabels:
+      app: {node}
+  listeners:
+    - portMapping:
+        port: 8443
+        protocol: http
+      tls:
+        mode: STRICT
+        certificate:
+          acm:
+            certificateARN: arn:aws:acm:{region}:{acct}:certificate/{cert}
+  backends:
+    - virtualService:
+        virtualServiceRef:
+          name: {backend}
+  backendDefaults:
+    clientPolicy:
+      tls:
+        validation:
+          trust:
+            acm:
+              certificateAuthorityARNs:
+                - arn:aws:acm-pca:{region}:{acct}:certificate-authority/{ca}
+  serviceDiscovery:
+    awsCloudMap:
+      namespaceName: {cm_ns}
+      serviceName: {node}
+---
+envoy log: [2026-03-11 09:14:02.118][15][warning][config] [source/extensions/config_subscription/grpc/grpc_stream.h:155] StreamAggregatedResources gRPC config stream to appmesh-envoy-management.{region}.amazonaws.com:443 closed: 7, Unauthorized to perform appmesh:StreamAggregatedResources for arn:aws:appmesh:{region}:{acct}:mesh/{mesh}/virtualNode/{node}_{ns_k8s}"""
+    return text, [acct, mesh, node, cm_ns, ca, cert, backend, ns_k8s], ["appmesh.k8s.aws/v1beta2",
+                                                                      f"appmesh-envoy-management.{region}.amazonaws.com"]
+
+
+def _v18_tgw_routes(g: Gen) -> tuple[str, list[str], list[str]]:
+    rtb = g.hexid("tgw-rtb")
+    routes, mask = [], [rtb]
+    for _ in range(g.r.randint(2, 4)):
+        att, vpc = g.hexid("tgw-attach"), g.hexid("vpc")
+        acct = g.account()
+        cidr = f"10.{g.r.randint(0, 255)}.0.0/{g.pick(['16', '20', '22'])}"
+        routes.append({"DestinationCidrBlock": cidr,
+                       "TransitGatewayAttachments": [{"ResourceId": vpc, "TransitGatewayAttachmentId": att,
+                                                      "ResourceType": "vpc"}],
+                       "Type": g.pick(["propagated", "static"]), "State": "active"})
+        mask += [att, vpc, cidr.split("/")[0]]
+        if g.r.random() < 0.4:
+            routes[-1]["TransitGatewayAttachments"][0]["ResourceOwnerId"] = acct  # not printed by all CLI versions
+            mask.append(acct)
+    bh = {"DestinationCidrBlock": "0.0.0.0/0", "Type": "static", "State": "blackhole"}
+    text = (f"aws ec2 search-transit-gateway-routes --transit-gateway-route-table-id {rtb} --filters "
+            f"\"Name=state,Values=active,blackhole\"\n"
+            + json.dumps({"Routes": routes + [bh], "AdditionalRoutesAvailable": False}, indent=4)
+            + "\n\nthe blackhole default route is intentional (egress goes via the inspection VPC), but spoke-to-spoke is broken")
+    return text, mask, ["0.0.0.0/0", "blackhole", "AdditionalRoutesAvailable"]
+
+
+def _v18_waf_acl(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    acl, aid = g.name(g.pick(["pms", "ms"])) + "-waf", _v18_uuid(g)
+    ipset, ipid = g.name("ms") + "-allowlist", _v18_uuid(g)
+    rg, rgid = g.name("ms") + "-custom-rules", _v18_uuid(g)
+    doc = {"WebACL": {
+        "Name": acl, "Id": aid, "ARN": f"arn:aws:wafv2:{region}:{acct}:regional/webacl/{acl}/{aid}",
+        "DefaultAction": {"Allow": {}}, "Description": "",
+        "Rules": [
+            {"Name": "allow-office", "Priority": 0,
+             "Statement": {"IPSetReferenceStatement": {"ARN": f"arn:aws:wafv2:{region}:{acct}:regional/ipset/{ipset}/{ipid}"}},
+             "Action": {"Allow": {}}, "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                                                            "MetricName": "allow-office"}},
+            {"Name": "AWS-AWSManagedRulesCommonRuleSet", "Priority": 1,
+             "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet",
+                                                         "ExcludedRules": [{"Name": "SizeRestrictions_BODY"}]}},
+             "OverrideAction": {"None": {}}, "VisibilityConfig": {"SampledRequestsEnabled": True,
+                                                                 "CloudWatchMetricsEnabled": True,
+                                                                 "MetricName": "AWS-AWSManagedRulesCommonRuleSet"}},
+            {"Name": rg, "Priority": 2,
+             "Statement": {"RuleGroupReferenceStatement": {"ARN": f"arn:aws:wafv2:{region}:{acct}:regional/rulegroup/{rg}/{rgid}"}},
+             "OverrideAction": {"Count": {}}, "VisibilityConfig": {"SampledRequestsEnabled": True,
+                                                                  "CloudWatchMetricsEnabled": True, "MetricName": rg}}],
+        "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": acl},
+        "Capacity": 1120, "ManagedByFirewallManager": False,
+        "LabelNamespace": f"awswaf:{acct}:webacl:{acl}:"},
+        "LockToken": _v18_uuid(g)}
+    text = f"aws wafv2 get-web-acl --scope REGIONAL --name {acl} --id {aid}\n{json.dumps(doc, indent=4)}"
+    return text, [acct, acl, aid, ipset, ipid, rg, rgid], ["AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY", "REGIONAL"]
+
+
+def _v18_shield(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    pid, hc = _v18_uuid(g), _v18_uuid(g)
+    dist = "E" + g.alnum(13, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    name = g.name(g.pick(["pms", "ms"])) + "-cdn"
+    attack = _v18_uuid(g)
+    text = f"""$ aws shield describe-protection --resource-arn arn:aws:cloudfront::{acct}:distribution/{dist}
+{{
+    "Protection": {{
+        "Id": "{pid}",
+        "Name": "{name}",
+        "ResourceArn": "arn:aws:cloudfront::{acct}:distribution/{dist}",
+        "HealthCheckIds": [
+            "{hc}"
+        ],
+        "ProtectionArn": "arn:aws:shield::{acct}:protection/{pid}",
+        "ApplicationLayerAutomaticResponseConfiguration": {{
+            "Status": "ENABLED",
+            "Action": {{
+                "Count": {{}}
+            }}
+        }}
+    }}
+}}
+$ aws shield list-attacks --resource-arns arn:aws:cloudfront::{acct}:distribution/{dist} --start-time FromInclusive=2026-03-01T00:00:00Z --end-time ToExclusive=2026-03-08T00:00:00Z
+{{
+    "AttackSummaries": [
+        {{
+            "AttackId": "{attack}",
+            "ResourceArn": "arn:aws:cloudfront::{acct}:distribution/{dist}",
+            "StartTime": "{_v18_ts(g, 'T', '+00:00')}",
+            "EndTime": "{_v18_ts(g, 'T', '+00:00')}",
+            "AttackVectors": [
+                {{
+                    "VectorType": "REQUEST_FLOOD"
+                }}
+            ]
+        }}
+    ]
+}}
+The SRT hasn't replied to the case yet, should we switch the automatic response from Count to Block?"""
+    return text, [acct, pid, hc, dist, name, attack], ["REQUEST_FLOOD", "ApplicationLayerAutomaticResponseConfiguration"]
+
+
+def _v18_cloudhsm(g: Gen) -> tuple[str, list[str], list[str]]:
+    cluster = "cluster-" + g.alnum(11, "abcdefghijklmnopqrstuvwxyz234567")
+    hsm1, hsm2 = "hsm-" + g.alnum(11, "abcdefghijklmnopqrstuvwxyz234567"), "hsm-" + g.alnum(11, "abcdefghijklmnopqrstuvwxyz234567")
+    ip1, ip2 = _v18_ip(g), _v18_ip(g)
+    eni1 = g.hexid("eni")
+    user = g.pick(["crypto_user1", "app_cu", "kms_cu"]) + str(g.r.randint(1, 9))
+    key_label = g.name("p_m_s") + "_signing"
+    ts = _v18_ts(g, "T", "")
+    text = f"""$ sudo /opt/cloudhsm/bin/configure-cli -a {ip1}
+$ /opt/cloudhsm/bin/cloudhsm-cli interactive
+aws-cloudhsm > login --username {user} --role crypto-user
+Enter password:
+{{
+  "error_code": 0,
+  "data": {{
+    "username": "{user}",
+    "role": "crypto-user"
+  }}
+}}
+aws-cloudhsm > key list --filter attr.label={key_label}
+{{
+  "error_code": 1,
+  "data": "Unable to connect to HSM {hsm2}"
+}}
+
+/opt/cloudhsm/run/cloudhsm-cli.log:
+{ts}.118Z [cloudhsm_provider::hsm1::hsm_connection::server_connection::tcp_connection] INFO Connecting to HSM {hsm1} at {ip1}:2223
+{ts}.121Z [cloudhsm_provider::hsm1::hsm_connection::server_connection] INFO Connected to HSM {hsm1} in {cluster}
+{ts}.433Z [cloudhsm_provider::hsm1::hsm_connection::server_connection::tcp_connection] ERROR Connection to {ip2}:2223 failed: Connection timed out (os error 110)
+
+$ aws cloudhsmv2 describe-clusters --filters clusterIds={cluster} --query 'Clusters[].Hsms[].[HsmId,EniId,EniIp,State]' --output text
+{hsm1}\t{eni1}\t{ip1}\tACTIVE
+{hsm2}\tNone\t{ip2}\tDEGRADED"""
+    return text, [cluster, hsm1, hsm2, ip1, ip2, eni1, user, key_label], ["crypto-user", "/opt/cloudhsm/bin/cloudhsm-cli"]
+
+
+def _v18_private_ca(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    ca, cert_id = _v18_uuid(g), _v18_hex(g, 32)
+    dom = _v18_domain(g)
+    svc = f"{g.name('ms')}.internal.{dom}"
+    org = dom.split(".")[0].replace("-", " ").title()
+    serial = ":".join(_v18_hex(g, 2) for _ in range(16))
+    text = f"""$ aws acm-pca issue-certificate --certificate-authority-arn arn:aws:acm-pca:{region}:{acct}:certificate-authority/{ca} \\
+    --csr fileb://{svc}.csr --signing-algorithm "SHA256WITHRSA" \\
+    --template-arn arn:aws:acm-pca:::template/EndEntityCertificate/V1 --validity Value=90,Type="DAYS"
+{{
+    "CertificateArn": "arn:aws:acm-pca:{region}:{acct}:certificate-authority/{ca}/certificate/{cert_id}"
+}}
+$ openssl x509 -in cert.pem -noout -text | head -20
+Certificate:
+    Data:
+        Version: 3 (0x2)
+        Serial Number:
+            {serial}
+        Signature Algorithm: sha256WithRSAEncryption
+        Issuer: C = DE, O = {org}, OU = Platform, CN = {org} Issuing CA G2
+        Validity
+            Not Before: Mar  4 10:12:55 2026 GMT
+            Not After : Jun  2 11:12:55 2026 GMT
+        Subject: CN = {svc}
+        Subject Public Key Info:
+            Public Key Algorithm: rsaEncryption
+                Public-Key: (2048 bit)
+        X509v3 extensions:
+            X509v3 Subject Alternative Name:
+                DNS:{svc}
+            X509v3 CRL Distribution Points:
+                Full Name:
+                  URI:http://crl.{dom}/crl/{ca}.crl"""
+    return text, [acct, ca, cert_id, svc, dom], ["arn:aws:acm-pca:::template/EndEntityCertificate/V1", "SHA256WITHRSA",
+                                                "sha256WithRSAEncryption"]
+
+
+def _v18_ad_connector(g: Gen) -> tuple[str, list[str], list[str]]:
+    dom = _v18_domain(g)
+    fqdn = "corp." + dom
+    short = dom.split(".")[0].split("-")[0].upper()[:15]
+    did = "d-" + g.alnum(10, "0123456789abcdef")
+    vpc, s1, s2, sg = g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    dns1, dns2, c1, c2 = _v18_ip(g), _v18_ip(g), _v18_ip(g), _v18_ip(g)
+    alias = g.name("ms")
+    svc_user = g.pick(["svc_adconnector", "svc-awsconnector", "aws.connector"])
+    doc = {"DirectoryDescriptions": [{
+        "DirectoryId": did, "Name": fqdn, "ShortName": short, "Size": "Small", "Alias": alias,
+        "AccessUrl": f"{alias}.awsapps.com", "DnsIpAddrs": [dns1, dns2], "Stage": "Active",
+        "LaunchTime": _v18_ts(g, "T", ".361000+00:00"), "Type": "ADConnector",
+        "ConnectSettings": {"VpcId": vpc, "SubnetIds": [s1, s2], "CustomerUserName": svc_user,
+                            "SecurityGroupId": sg, "AvailabilityZones": [g.az(), g.az()], "ConnectIps": [c1, c2]},
+        "SsoEnabled": False, "DesiredNumberOfDomainControllers": 0}]}
+    text = (f"AD Connector went to Impaired overnight; DNS for {fqdn} still resolves from the VPC.\n"
+            f"$ aws ds describe-directories --directory-ids {did}\n{json.dumps(doc, indent=4)}")
+    return text, [did, fqdn, dom, short, vpc, s1, s2, sg, dns1, dns2, c1, c2, alias, svc_user], ["ADConnector", "Impaired"]
+
+
+def _v18_appstream(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    fleet, image = g.name(g.pick(["pms", "msn"])) + "-fleet", g.name("ms") + "-image-" + str(g.r.randint(2024, 2026))
+    s1, s2, sg = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    role = _v18_role(g)
+    dom = _v18_domain(g)
+    dc = dom.split(".")
+    ou = f"OU=AppStream,OU=Computers,DC=corp,{','.join('DC=' + p for p in dc)}"
+    doc = {"Fleets": [{
+        "Arn": f"arn:aws:appstream:{region}:{acct}:fleet/{fleet}", "Name": fleet, "DisplayName": fleet,
+        "ImageName": image, "ImageArn": f"arn:aws:appstream:{region}:{acct}:image/{image}",
+        "InstanceType": "stream.standard.large", "FleetType": "ON_DEMAND",
+        "ComputeCapacityStatus": {"Desired": 10, "Running": 2, "InUse": 2, "Available": 0},
+        "MaxUserDurationInSeconds": 57600, "DisconnectTimeoutInSeconds": 900, "State": "RUNNING",
+        "VpcConfig": {"SubnetIds": [s1, s2], "SecurityGroupIds": [sg]},
+        "FleetErrors": [{"ErrorCode": "DOMAIN_JOIN_ERROR_ACCESS_DENIED",
+                         "ErrorMessage": f"Access is denied. OU: {ou}"}],
+        "EnableDefaultInternetAccess": False,
+        "DomainJoinInfo": {"DirectoryName": f"corp.{dom}", "OrganizationalUnitDistinguishedName": ou},
+        "IamRoleArn": f"arn:aws:iam::{acct}:role/{role}", "StreamView": "APP", "Platform": "WINDOWS_SERVER_2022"}]}
+    text = f"aws appstream describe-fleets --names {fleet}\n{json.dumps(doc, indent=4)}"
+    return text, [acct, fleet, image, s1, s2, sg, role, dom, dc[0]], ["stream.standard.large", "DOMAIN_JOIN_ERROR_ACCESS_DENIED",
+                                                               "WINDOWS_SERVER_2022"]
+
+
+def _v18_vscode(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    profile = g.name(g.pick(["ms", "pms"]))
+    table, queue = g.name("Camel"), g.name("ms")
+    fn = g.name("Camel") + "Function"
+    host = f"bastion-{g.name('ms')}"
+    iid = g.iid()
+    text = f"""// .vscode/settings.json
+{{
+    "aws.profile": "profile:{profile}",
+    "aws.samcli.location": "/opt/homebrew/bin/sam",
+    "aws.telemetry": false,
+    "python.defaultInterpreterPath": "${{workspaceFolder}}/.venv/bin/python",
+    "remote.SSH.remotePlatform": {{
+        "{host}": "linux"
+    }}
+}}
+
+// .vscode/launch.json
+{{
+    "version": "0.2.0",
+    "configurations": [
+        {{
+            "type": "aws-sam",
+            "request": "direct-invoke",
+            "name": "{fn} (python3.12)",
+            "invokeTarget": {{
+                "target": "template",
+                "templatePath": "${{workspaceFolder}}/template.yaml",
+                "logicalId": "{fn}"
+            }},
+            "lambda": {{
+                "payload": {{ "path": "${{workspaceFolder}}/events/sqs.json" }},
+                "environmentVariables": {{
+                    "TABLE_NAME": "{table}",
+                    "QUEUE_URL": "https://sqs.{region}.amazonaws.com/{acct}/{queue}"
+                }}
+            }},
+            "aws": {{
+                "credentials": "profile:{profile}",
+                "region": "{region}"
+            }}
+        }}
+    ]
+}}
+
+# ~/.ssh/config
+Host {host}
+    HostName {iid}
+    ProxyCommand sh -c "aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters 'portNumber=%p' --profile {profile}"
+"""
+    return text, [acct, profile, table, queue, iid], ["aws-sam", "direct-invoke", "AWS-StartSSHSession", "aws.samcli.location"]
+
+
+def _v18_devcontainer(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    repo = g.name("ms") + "-devcontainer"
+    domain, car = g.name("ms"), g.pick(["npm-store", "shared", "internal-npm"])
+    profile = g.name("pms")
+    bucket = g.bucket()
+    text = f"""// .devcontainer/devcontainer.json
+{{
+  "name": "platform",
+  "image": "{acct}.dkr.ecr.{region}.amazonaws.com/{repo}:node20",
+  "features": {{
+    "ghcr.io/devcontainers/features/aws-cli:1": {{}},
+    "ghcr.io/devcontainers/features/terraform:1": {{ "version": "1.9.8" }}
+  }},
+  "mounts": [
+    "source=${{localEnv:HOME}}/.aws,target=/home/node/.aws,type=bind,consistency=cached"
+  ],
+  "containerEnv": {{
+    "AWS_PROFILE": "{profile}",
+    "AWS_REGION": "{region}",
+    "TF_STATE_BUCKET": "{bucket}"
+  }},
+  // CodeArtifact token lasts 12h, refresh on every start
+  "postStartCommand": "aws codeartifact login --tool npm --domain {domain} --domain-owner {acct} --repository {car} --region {region}",
+  "initializeCommand": "aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {acct}.dkr.ecr.{region}.amazonaws.com"
+}}"""
+    return text, [acct, repo, domain, profile, bucket], ["ghcr.io/devcontainers/features/aws-cli:1", "${localEnv:HOME}"]
+
+
+def _v18_jetbrains(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cfg = g.name("Camel").replace("Table", "Api").replace("Queue", "Api").replace("Stack", "Api")
+    queue, table, bucket = g.name("ms") + ".fifo", g.name("p_m_s"), g.bucket()
+    host = f"{g.name('ms')}.{g.alnum(12, 'abcdefghijklmnopqrstuvwxyz0123456789')}.{region}.rds.amazonaws.com"
+    profile = g.name("ms")
+    text = f"""<!-- .run/{cfg}.run.xml -->
+<component name="ProjectRunConfigurationManager">
+  <configuration default="false" name="{cfg} (local)" type="SpringBootApplicationConfigurationType" factoryName="Spring Boot">
+    <option name="ACTIVE_PROFILES" value="local" />
+    <envs>
+      <env name="AWS_PROFILE" value="{profile}" />
+      <env name="AWS_REGION" value="{region}" />
+      <env name="APP_QUEUE_URL" value="https://sqs.{region}.amazonaws.com/{acct}/{queue}" />
+      <env name="APP_TABLE" value="{table}" />
+      <env name="APP_BUCKET" value="{bucket}" />
+      <env name="SPRING_DATASOURCE_URL" value="jdbc:postgresql://{host}:5432/app" />
+    </envs>
+    <module name="{cfg.lower()}" />
+    <option name="SPRING_BOOT_MAIN_CLASS" value="com.example.Application" />
+    <method v="2">
+      <option name="Make" enabled="true" />
+    </method>
+  </configuration>
+</component>"""
+    return text, [acct, queue, table, bucket, host, profile], ["SpringBootApplicationConfigurationType", "ProjectRunConfigurationManager"]
+
+
+def _v18_npmrc(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    dom, repo = g.name("ms"), g.name("ms") + "-npm"
+    tok = "eyJ2ZXIiOjEsImlzdSI6MTc" + g.alnum(g.r.randint(380, 420), _V18_B64URL)
+    host = f"{dom}-{acct}.d.codeartifact.{region}.amazonaws.com"
+    scope = "@" + g.pick(["acme", "orion", "helios", "kestrel"])
+    text = f"""$ aws codeartifact login --tool npm --domain {dom} --domain-owner {acct} --repository {repo} --namespace {scope}
+Successfully configured npm to use AWS CodeArtifact repository https://{host}/npm/{repo}/
+Login expires in 12 hours at 2026-03-11 22:41:07+01:00
+
+$ cat ~/.npmrc
+{scope}:registry=https://{host}/npm/{repo}/
+//{host}/npm/{repo}/:_authToken={tok}
+//{host}/npm/{repo}/:always-auth=true
+
+$ npm install
+npm error code E401
+npm error Unable to authenticate, your authentication token seems to be invalid."""
+    return text, [acct, dom, repo, tok, host], ["always-auth", "E401"]
+
+
+def _v18_maven_settings(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    dom, repo = g.name("ms"), g.name("ms") + "-maven"
+    url = f"https://{dom}-{acct}.d.codeartifact.{region}.amazonaws.com/maven/{repo}/"
+    text = f"""export CODEARTIFACT_AUTH_TOKEN=`aws codeartifact get-authorization-token --domain {dom} --domain-owner {acct} --region {region} --query authorizationToken --output text`
+
+<!-- ~/.m2/settings.xml -->
+<settings>
+  <servers>
+    <server>
+      <id>{dom}-{repo}</id>
+      <username>aws</username>
+      <password>${{env.CODEARTIFACT_AUTH_TOKEN}}</password>
+    </server>
+  </servers>
+  <profiles>
+    <profile>
+      <id>{dom}-{repo}</id>
+      <activation><activeByDefault>true</activeByDefault></activation>
+      <repositories>
+        <repository>
+          <id>{dom}-{repo}</id>
+          <url>{url}</url>
+        </repository>
+      </repositories>
+    </profile>
+  </profiles>
+  <mirrors>
+    <mirror>
+      <id>{dom}-{repo}</id>
+      <name>{dom}-{repo}</name>
+      <url>{url}</url>
+      <mirrorOf>*</mirrorOf>
+    </mirror>
+  </mirrors>
+</settings>
+
+[ERROR] Failed to execute goal on project ledger-core: Could not resolve dependencies: Could not transfer artifact org.slf4j:slf4j-api:pom:2.0.13 from/to {dom}-{repo} ({url}): status code: 401, reason phrase: Unauthorized (401)"""
+    return text, [acct, dom, repo, f"{dom}-{acct}.d.codeartifact.{region}.amazonaws.com"], ["org.slf4j:slf4j-api:pom:2.0.13",
+                                                                                     "CODEARTIFACT_AUTH_TOKEN"]
+
+
+def _v18_cargo(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    dom = g.name("p_m_s")
+    repo = g.name("ms") + "-crates"
+    text = f"""# .cargo/config.toml
+[registries.codeartifact]
+index = "sparse+https://{dom}-{acct}.d.codeartifact.{region}.amazonaws.com/cargo/{repo}/"
+credential-provider = "cargo:token-from-stdout aws codeartifact get-authorization-token --domain {dom} --domain-owner {acct} --region {region} --query authorizationToken --output text"
+
+[registry]
+default = "codeartifact"
+
+[source.crates-io]
+replace-with = "codeartifact"
+
+$ cargo build
+    Updating `codeartifact` index
+error: failed to query replaced source registry `crates-io`
+
+Caused by:
+  token rejected for `codeartifact`, please run `cargo login --registry codeartifact`
+  or use a credential provider that supports AWS CodeArtifact"""
+    return text, [acct, dom, repo], ["cargo:token-from-stdout", "replace-with", "crates-io"]
+
+
+def _v18_bazel(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    repo = g.name("ms")
+    cache = g.bucket() + "-bazel-cache"
+    text = f"""# BUILD.bazel
+load("@rules_oci//oci:defs.bzl", "oci_image", "oci_push")
+
+oci_image(
+    name = "image",
+    base = "@distroless_base",
+    entrypoint = ["/server"],
+    tars = [":server_layer"],
+)
+
+oci_push(
+    name = "push",
+    image = ":image",
+    repository = "{acct}.dkr.ecr.{region}.amazonaws.com/{repo}",
+    remote_tags = ["latest"],
+)
+
+# .bazelrc
+build:ci --remote_cache=https://{cache}.s3.{region}.amazonaws.com
+build:ci --remote_upload_local_results=true
+build:ci --google_default_credentials=false
+
+$ bazel run //services/api:push --config=ci
+ERROR: /src/services/api/BUILD.bazel:12:9: ... failed: Error in push: PUT https://{acct}.dkr.ecr.{region}.amazonaws.com/v2/{repo}/blobs/uploads/: DENIED: Your authorization token has expired. Reauthenticate and try again."""
+    return text, [acct, repo, cache], ["@rules_oci//oci:defs.bzl", "--remote_upload_local_results=true"]
+
+
+def _v18_mise_direnv(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    profile, role = g.name("pms"), _v18_role(g)
+    bucket, lock = g.bucket(), g.name("p_m_s") + "_tf_lock"
+    text = f"""# mise.toml
+[tools]
+awscli = "2.22.35"
+terraform = "1.10.5"
+"aqua:aws/aws-sam-cli" = "1.133.0"
+
+[env]
+AWS_PROFILE = "{profile}"
+AWS_REGION = "{region}"
+TF_VAR_state_bucket = "{bucket}"
+TF_VAR_lock_table = "{lock}"
+
+# .envrc
+use flake
+export AWS_ROLE_ARN=arn:aws:iam::{acct}:role/{role}
+export AWS_ROLE_SESSION_NAME=$(whoami)-direnv
+
+$ cd infra/
+direnv: loading ~/src/platform/infra/.envrc
+direnv: using flake
+direnv: export +AWS_PROFILE +AWS_REGION +AWS_ROLE_ARN +AWS_ROLE_SESSION_NAME +TF_VAR_lock_table +TF_VAR_state_bucket ~PATH"""
+    return text, [acct, profile, role, bucket, lock], ["2.22.35", "1.10.5", "aqua:aws/aws-sam-cli"]
+
+
+def _v18_honeycomb(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    fn, table = g.name(g.pick(["pms", "Camel"])), g.name(g.pick(["Camel", "p_m_s"]))
+    queue = g.name("ms")
+    trace = _v18_hex(g, 32)
+    ev = {"Timestamp": _v18_ts(g, "T", ".412Z"), "trace.trace_id": trace, "trace.span_id": _v18_hex(g, 16),
+          "name": "DynamoDB.Query", "service.name": fn, "duration_ms": round(g.r.uniform(5, 900), 3),
+          "cloud.provider": "aws", "cloud.platform": "aws_lambda", "cloud.region": region, "cloud.account.id": acct,
+          "faas.name": fn, "faas.invocation_id": _v18_uuid(g),
+          "cloud.resource_id": f"arn:aws:lambda:{region}:{acct}:function:{fn}",
+          "aws.dynamodb.table_names": [table], "rpc.service": "DynamoDB", "rpc.method": "Query",
+          "aws.request_id": g.alnum(52, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+          "messaging.destination.name": queue,
+          "messaging.url": f"https://sqs.{region}.amazonaws.com/{acct}/{queue}",
+          "error": True, "exception.type": "ProvisionedThroughputExceededException"}
+    text = ("Honeycomb: BubbleUp points at this span for the p99 spike, raw row:\n" + json.dumps(ev, indent=2))
+    return text, [acct, fn, table, queue], ["aws_lambda", "ProvisionedThroughputExceededException", trace]
+
+
+def _v18_sumo_source(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    org = g.org()
+    bucket = g.bucket() + "-cloudtrail"
+    role = g.pick(["SumoLogicCloudTrailRole", _v18_role(g)])
+    ext = f"{g.pick(['us2', 'eu', 'au', 'us1'])}:{g.alnum(16, '0123456789ABCDEF')}"
+    text = f"""POST /api/v1/collectors/{g.r.randint(100000000, 999999999)}/sources
+{{
+  "source": {{
+    "name": "cloudtrail-org-trail",
+    "sourceType": "Polling",
+    "contentType": "AwsCloudTrailBucket",
+    "category": "aws/cloudtrail",
+    "scanInterval": 300000,
+    "paused": false,
+    "thirdPartyRef": {{
+      "resources": [{{
+        "serviceType": "AwsCloudTrailBucket",
+        "path": {{
+          "type": "S3BucketPathExpression",
+          "bucketName": "{bucket}",
+          "pathExpression": "AWSLogs/{org}/*/CloudTrail/*"
+        }},
+        "authentication": {{
+          "type": "AWSRoleBasedAuthentication",
+          "roleARN": "arn:aws:iam::{acct}:role/{role}"
+        }}
+      }}]
+    }}
+  }}
+}}
+
+trust policy on the role (from Sumo's template):
+  "Condition": {{"StringEquals": {{"sts:ExternalId": "{ext}"}}}}
+
+Sumo says "Access denied to the role" - the source health shows: Error: {ext} could not assume arn:aws:iam::{acct}:role/{role}"""
+    mask = [acct, org, bucket, ext]
+    if role != "SumoLogicCloudTrailRole":
+        mask.append(role)
+    return text, mask, ["AwsCloudTrailBucket", "AWSRoleBasedAuthentication", "S3BucketPathExpression"]
+
+
+def _v18_elastic_apm(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    iid, ip = g.iid(), _v18_ip(g)
+    host = f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+    cluster = g.name("ms")
+    bucket = g.bucket()
+    doc = {"_index": ".ds-traces-apm-default-2026.03.04-000031", "_id": g.alnum(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+           "_source": {"@timestamp": _v18_ts(g, "T", ".377Z"),
+                       "agent": {"name": "java", "version": "1.52.0"},
+                       "cloud": {"provider": "aws", "region": region, "availability_zone": region + "b",
+                                 "account": {"id": acct}, "instance": {"id": iid},
+                                 "machine": {"type": "m6i.large"}, "service": {"name": "EC2"}},
+                       "host": {"hostname": host, "ip": [ip], "os": {"platform": "linux"}},
+                       "labels": {"eks_cluster": cluster},
+                       "span": {"name": "S3.PutObject", "type": "storage", "subtype": "s3",
+                                "destination": {"service": {"resource": f"s3/{bucket}"}},
+                                "duration": {"us": g.r.randint(1000, 900000)}},
+                       "url": {"original": f"https://{bucket}.s3.{region}.amazonaws.com/exports/{_v18_uuid(g)}.csv"},
+                       "event": {"outcome": "failure"}, "processor": {"event": "span"}}}
+    text = "GET traces-apm*/_search?q=span.subtype:s3 AND event.outcome:failure&size=1\n" + json.dumps(doc, indent=2)
+    return text, [acct, iid, ip, host, cluster, bucket], ["S3.PutObject", "1.52.0"]
+
+
+def _v18_promtail_loki(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    role = _v18_role(g)
+    acct = g.account()
+    lines, mask = [], [acct, role]
+    tag = g.name("ms")
+    mask.append(tag)
+    for _ in range(g.r.randint(2, 4)):
+        iid, ip = g.iid(), _v18_ip(g)
+        lines.append(f'{_v18_ts(g, "T", "Z")} {{instance_id="{iid}", job="ec2-logs", private_ip="{ip}", app="{tag}"}} '
+                     f'level=error msg="upstream connect error" peer={ip}:8080')
+        mask += [iid, ip]
+    text = f"""# promtail.yaml
+scrape_configs:
+  - job_name: ec2-logs
+    ec2_sd_configs:
+      - region: {region}
+        role_arn: arn:aws:iam::{acct}:role/{role}
+        filters:
+          - name: tag:App
+            values: [{tag}]
+    relabel_configs:
+      - source_labels: [__meta_ec2_instance_id]
+        target_label: instance_id
+      - source_labels: [__meta_ec2_private_ip]
+        target_label: private_ip
+      - source_labels: [__meta_ec2_tag_App]
+        target_label: app
+
+$ logcli query --since=1h '{{job="ec2-logs", app="{tag}"}} |= "upstream connect error"'
+""" + "\n".join(lines)
+    return text, mask, ["__meta_ec2_instance_id", "ec2_sd_configs", "__meta_ec2_private_ip"]
+
+
+def _v18_jaeger(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    trace = _v18_hex(g, 32)
+    table, queue = g.name(g.pick(["Camel", "pms"])), g.name("ms")
+    ip = _v18_ip(g)
+    host = f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+    svc = g.pick(["checkout", "orders", "billing"]) + "-svc"
+    sp1, sp2 = _v18_hex(g, 16), _v18_hex(g, 16)
+    doc = {"data": [{"traceID": trace, "spans": [
+        {"traceID": trace, "spanID": sp1, "operationName": "DynamoDB.PutItem", "startTime": 1772609402118123,
+         "duration": 48211, "references": [], "processID": "p1",
+         "tags": [{"key": "rpc.system", "type": "string", "value": "aws-api"},
+                  {"key": "rpc.service", "type": "string", "value": "DynamoDB"},
+                  {"key": "aws.dynamodb.table_names", "type": "string", "value": table},
+                  {"key": "cloud.region", "type": "string", "value": region},
+                  {"key": "otel.status_code", "type": "string", "value": "ERROR"}]},
+        {"traceID": trace, "spanID": sp2, "operationName": "SQS.SendMessage", "startTime": 1772609402168000,
+         "duration": 9120, "references": [{"refType": "CHILD_OF", "traceID": trace, "spanID": sp1}], "processID": "p1",
+         "tags": [{"key": "messaging.url", "type": "string", "value": f"https://sqs.{region}.amazonaws.com/{acct}/{queue}"},
+                  {"key": "messaging.system", "type": "string", "value": "AmazonSQS"}]}],
+        "processes": {"p1": {"serviceName": svc, "tags": [{"key": "host.name", "type": "string", "value": host},
+                                                         {"key": "ip", "type": "string", "value": ip},
+                                                         {"key": "telemetry.sdk.version", "type": "string", "value": "1.29.0"}]}}}]}
+    text = f"exported from Jaeger UI (trace {trace[:7]}):\n" + json.dumps(doc, indent=2)
+    return text, [acct, table, queue, ip, host], ["aws-api", "AmazonSQS", "CHILD_OF", trace]
+
+
+def _v18_tempo(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    bucket = g.bucket() + "-traces"
+    role = _v18_role(g)
+    cluster = g.name("ms")
+    kms = _v18_uuid(g)
+    text = f"""# values-tempo.yaml (tempo-distributed 1.18.2)
+serviceAccount:
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::{acct}:role/{role}
+storage:
+  trace:
+    backend: s3
+    s3:
+      bucket: {bucket}
+      endpoint: s3.{region}.amazonaws.com
+      region: {region}
+      sse:
+        type: SSE-KMS
+        kms_key_id: arn:aws:kms:{region}:{acct}:key/{kms}
+
+level=error ts={_v18_ts(g)} caller=compactor.go:189 msg="error during compaction cycle" err="error iterating input blocks: error reading block: AccessDenied: User: arn:aws:sts::{acct}:assumed-role/{role}/aws-sdk-go-{g.r.randint(10**18, 10**19 - 1)} is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:{region}:{acct}:key/{kms}"
+cluster: {cluster}"""
+    return text, [acct, bucket, role, kms, cluster], ["eks.amazonaws.com/role-arn", "SSE-KMS", "kms:Decrypt"]
+
+
+def _v18_wiz_csv(g: Gen) -> tuple[str, list[str], list[str]]:
+    rows, mask = [], []
+    hdr = "Issue ID,Severity,Status,Control,Resource Name,Resource Type,Resource external ID,Subscription ID,Subscription Name,Region,Created At"
+    for _ in range(g.r.randint(3, 5)):
+        acct, region = g.account(), g.region()
+        sub_name = g.name(g.pick(["pms", "ms"]))
+        kind = g.r.randint(0, 2)
+        if kind == 0:
+            name = g.bucket()
+            rows.append(f"{_v18_uuid(g)},HIGH,OPEN,Publicly exposed bucket with sensitive data,{name},Bucket,arn:aws:s3:::{name},{acct},{sub_name},{region},{_v18_ts(g)}")
+        elif kind == 1:
+            name = g.iid()
+            rows.append(f"{_v18_uuid(g)},CRITICAL,IN_PROGRESS,VM with critical vulnerability exposed to the internet,{name},Virtual Machine,arn:aws:ec2:{region}:{acct}:instance/{name},{acct},{sub_name},{region},{_v18_ts(g)}")
+        else:
+            name = _v18_role(g)
+            rows.append(f"{_v18_uuid(g)},MEDIUM,OPEN,Service account with admin privileges,{name},Service Account,arn:aws:iam::{acct}:role/{name},{acct},{sub_name},global,{_v18_ts(g)}")
+        mask += [acct, sub_name, name]
+    text = "wiz-issues-export.csv (filtered to our OU)\n" + hdr + "\n" + "\n".join(rows)
+    return text, mask, ["Resource external ID"]
+
+
+def _v18_snyk_container(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    repo = g.name("ms")
+    org = g.pick(["platform", "payments", "core"]) + "-team"
+    img = f"{acct}.dkr.ecr.{region}.amazonaws.com/{repo}:{_v18_hex(g, 7)}"
+    text = f"""$ snyk container test {img} --severity-threshold=high
+
+Testing {img}...
+
+✗ High severity vulnerability found in openssl/libssl3
+  Description: Improper Certificate Validation
+  Info: https://security.snyk.io/vuln/SNYK-DEBIAN12-OPENSSL-8723184
+  Introduced through: openssl/libssl3@3.0.15-1~deb12u1, ca-certificates@20230311
+  From: openssl/libssl3@3.0.15-1~deb12u1
+  Fixed in: 3.0.16-1~deb12u1
+
+✗ Critical severity vulnerability found in zlib/zlib1g
+  Description: Integer Overflow or Wraparound
+  Info: https://security.snyk.io/vuln/SNYK-DEBIAN12-ZLIB-6008963
+  Introduced through: zlib/zlib1g@1:1.2.13.dfsg-1
+  From: zlib/zlib1g@1:1.2.13.dfsg-1
+
+Organization:      {org}
+Package manager:   deb
+Project name:      docker-image|{acct}.dkr.ecr.{region}.amazonaws.com/{repo}
+Docker image:      {img}
+Platform:          linux/arm64
+Base image:        python:3.12-slim-bookworm
+Licenses:          enabled
+
+Tested 127 dependencies for known issues, found 2 issues."""
+    return text, [acct, repo], ["SNYK-DEBIAN12-OPENSSL-8723184", "3.0.15-1~deb12u1", "python:3.12-slim-bookworm"]
+
+
+def _v18_semgrep(g: Gen) -> tuple[str, list[str], list[str]]:
+    ak, sk = g.akid(), g.secret()
+    acct = g.account()
+    bucket = g.bucket()
+    n = g.r.randint(8, 40)
+    text = f"""$ semgrep scan --config p/secrets src/
+
+┌──────────────────┐
+│ 2 Code Findings  │
+└──────────────────┘
+
+    src/settings/prod.py
+   ❯❯❱ generic.secrets.security.detected-aws-access-key-id-value.detected-aws-access-key-id-value
+          AWS Access Key ID Value detected. This is a sensitive credential and should not be hardcoded here.
+          Instead, read this value from an environment variable or keep it in a separate, private file.
+          Details: https://sg.run/GeD2
+
+           {n}┆ AWS_ACCESS_KEY_ID = "{ak}"
+
+   ❯❯❱ generic.secrets.security.detected-aws-secret-access-key.detected-aws-secret-access-key
+          AWS Secret Access Key detected
+          Details: https://sg.run/Bk39
+
+           {n + 1}┆ AWS_SECRET_ACCESS_KEY = "{sk}"
+            ⋮┆----------------------------------------
+           {n + 3}┆ MEDIA_BUCKET = "{bucket}"  # arn:aws:s3:::{bucket} in {acct}
+
+Ran 48 rules on 112 files: 2 findings."""
+    return text, [ak, sk, bucket, acct], ["generic.secrets.security.detected-aws-access-key-id-value.detected-aws-access-key-id-value",
+                                         "https://sg.run/GeD2"]
+
+
+def _v18_trufflehog(g: Gen) -> tuple[str, list[str], list[str]]:
+    ak, sk, acct = g.akid(), g.secret(), g.account()
+    user = g.pick(["ci-deployer", "legacy-sync", "s3-uploader", "jenkins"]) + "-" + g.pick(["prod", "build", "bot"])
+    uid = "AIDA" + g.alnum(17, _V18_B32)
+    dom = _v18_domain(g)
+    dev = g.person()
+    commit = _v18_hex(g, 40)
+    org_repo = f"{dom.split('.')[0]}/{g.name('ms')}"
+    doc = {"SourceMetadata": {"Data": {"Git": {"commit": commit, "file": "deploy/.env.production",
+                                                "email": f"{dev} <{dev}@{dom}>",
+                                                "repository": f"https://github.com/{org_repo}.git",
+                                                "timestamp": _v18_ts(g, " ", " +0000"), "line": g.r.randint(2, 30)}}},
+           "SourceID": 1, "SourceType": 16, "SourceName": "trufflehog - git", "DetectorType": 2,
+           "DetectorName": "AWS", "DecoderName": "PLAIN", "Verified": True,
+           "Raw": ak, "RawV2": f"{ak}:{sk}", "Redacted": ak,
+           "ExtraData": {"account": acct, "arn": f"arn:aws:iam::{acct}:user/{user}", "is_canary": "false",
+                         "message": "This is an AWS API key.", "resource_type": "Access key", "user_id": uid}}
+    text = "trufflehog git file://. --only-verified --json | jq .\n" + json.dumps(doc, indent=2)
+    return text, [ak, sk, acct, user, uid, f"{dev}@{dom}"], ["trufflehog - git", commit]
+
+
+def _v18_gitleaks(g: Gen) -> tuple[str, list[str], list[str]]:
+    findings, mask, keep = [], [], []
+    dom = _v18_domain(g)
+    for _ in range(g.r.randint(1, 3)):
+        commit = _v18_hex(g, 40)
+        who = g.person()
+        if g.r.random() < 0.5:
+            secret = g.akid()
+            rule, match, f = "aws-access-token", f"aws_access_key_id = {secret}", "terraform/providers.tf"
+        else:
+            secret = "ASIA" + g.alnum(16, _V18_B32)
+            rule, match, f = "aws-access-token", f"AWS_ACCESS_KEY_ID={secret}", "scripts/run-local.sh"
+        line = g.r.randint(3, 90)
+        findings.append({"RuleID": rule, "Description": "Identified a pattern that may indicate AWS credentials, risking unauthorized cloud resource access and data breaches on AWS platforms.",
+                         "StartLine": line, "EndLine": line, "StartColumn": 5, "EndColumn": 44, "Match": match, "Secret": secret,
+                         "File": f, "SymlinkFile": "", "Commit": commit, "Entropy": round(g.r.uniform(3.5, 4.2), 6),
+                         "Author": who, "Email": f"{who}@{dom}", "Date": _v18_ts(g), "Message": "wip",
+                         "Tags": [], "Fingerprint": f"{commit}:{f}:{rule}:{line}"})
+        mask += [secret, f"{who}@{dom}"]
+        keep.append(commit)
+    text = "gitleaks detect --report-format json --report-path leaks.json; cat leaks.json\n" + json.dumps(findings, indent=1)
+    return text, mask, keep + ["aws-access-token"]
+
+
+def _v18_falco_cloudtrail(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    user = g.person()
+    ip = _v18_pub(g)
+    bucket = g.bucket()
+    ts = _v18_ts(g, "T", ".000000000Z")
+    out = (f"{ts[11:19]}.000000000: Warning Detected public access block configuration deleted on a bucket "
+           f"(requesting user={user}, requesting IP={ip}, AWS region={region}, bucket={bucket})")
+    doc = {"hostname": "falco-cloudtrail-0", "output": out, "priority": "Warning",
+           "rule": "Delete Bucket Public Access Block", "source": "aws_cloudtrail", "tags": ["aws", "cloud", "s3"],
+           "time": ts,
+           "output_fields": {"ct.region": region, "ct.srcip": ip, "ct.user": user, "ct.user.accountid": acct,
+                             "ct.user.arn": f"arn:aws:iam::{acct}:user/{user}", "s3.bucket": bucket,
+                             "ct.name": "DeletePublicAccessBlock", "evt.time": ts}}
+    text = json.dumps(doc)
+    return text, [acct, user, ip, bucket], ["Delete Bucket Public Access Block", "aws_cloudtrail", "DeletePublicAccessBlock"]
+
+
+def _v18_stackoverflow(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    fn, role = g.name(g.pick(["pms", "ms"])), _v18_role(g)
+    vpc, s1, sg = g.hexid("vpc"), g.hexid("subnet"), g.hexid("sg")
+    host = f"{g.name('ms')}.{g.alnum(6, 'abcdefghijklmnopqrstuvwxyz0123456789')}.ng.0001.{g.pick(['use1', 'euw1', 'usw2'])}.cache.amazonaws.com"
+    text = f"""Lambda in VPC times out connecting to ElastiCache Redis, works from EC2 in the same subnet
+
+Asked today  Modified today  Viewed 23 times
+
+I have a Python 3.12 Lambda (`{fn}`) attached to `{vpc}`, subnet `{s1}`, security group `{sg}`. It needs to talk to an ElastiCache Redis cluster:
+
+```python
+import redis
+r = redis.Redis(host="{host}", port=6379, ssl=True, socket_connect_timeout=3)
+def handler(event, context):
+    return r.ping()
+```
+
+From an EC2 instance in the same subnet `redis-cli -h {host} --tls ping` prints PONG. From the Lambda I get:
+
+```
+[ERROR] TimeoutError: Timeout connecting to server
+Traceback (most recent call last):
+  File "/var/task/app.py", line 4, in handler
+END RequestId: {_v18_uuid(g)}
+REPORT RequestId: ... Duration: 3003.45 ms Billed Duration: 3000 ms Memory Size: 256 MB Max Memory Used: 61 MB
+```
+
+The execution role `arn:aws:iam::{acct}:role/{role}` has `AWSLambdaVPCAccessExecutionRole`. What am I missing?
+
+amazon-web-services  aws-lambda  redis  amazon-elasticache  amazon-vpc
+
+    asked 3 hours ago
+    share  improve this question  follow"""
+    return text, [acct, fn, role, vpc, s1, sg, host], ["AWSLambdaVPCAccessExecutionRole", "amazon-elasticache"]
+
+
+def _v18_gh_discussion(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    cluster = g.name(g.pick(["pms", "msn"]))
+    ng = g.name("ms") + "-ng"
+    role = _v18_role(g)
+    lt = g.hexid("lt")
+    who = g.pick(["mkowalski-dev", "jnaka", "aokafor", "slindq"])
+    text = f"""## Node group stuck in CREATING with the v20 module and a custom launch template #3187
+Category: 🙏 Q&A
+**{who}** asked 2 days ago
+
+```hcl
+module "eks" {{
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 20.31"
+
+  cluster_name    = "{cluster}"
+  cluster_version = "1.31"
+
+  eks_managed_node_groups = {{
+    {ng.replace('-', '_')} = {{
+      create_launch_template = false
+      launch_template_id     = "{lt}"
+      iam_role_arn           = "arn:aws:iam::{acct}:role/{role}"
+    }}
+  }}
+}}
+```
+
+After 25 minutes:
+
+```
+│ Error: waiting for EKS Node Group ({cluster}:{ng.replace('-', '_')}-{g.r.randint(2025, 2026)}0{g.r.randint(1, 9)}{g.r.randint(10, 28)}{_v18_hex(g, 8)}) create: unexpected state 'CREATE_FAILED', wanted target 'ACTIVE'. last error: {g.iid()}: NodeCreationFailure: Instances failed to join the kubernetes cluster
+```
+
+---
+**Answered** · 👍 4
+> `create_launch_template = false` means the module won't inject the bootstrap user data, so the nodes never run nodeadm. Either let the module create the LT or add a `NodeConfig` yourself.
+"""
+    iid = text.split("last error: ")[1].split(":")[0]
+    ng_full = text.split(f"Node Group ({cluster}:")[1].split(")")[0]
+    return text, [acct, cluster, role, lt, iid, ng_full, ng.replace("-", "_")], ["terraform-aws-modules/eks/aws", "NodeCreationFailure", "CREATE_FAILED"]
+
+
+def _v18_discourse(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    bucket, table = g.bucket() + "-tfstate", g.name("p_m_s") + "_locks"
+    key = _v18_uuid(g)
+    role = g.pick(["AtlantisRole", "atlantis-apply", "TerraformApplyRole"]) + "-" + g.pick(["prod", "shared", "ci"])
+    text = f"""discuss.hashicorp.com › Terraform › Terraform Providers
+
+S3 backend: "Error acquiring the state lock" after switching to use_lockfile
+
+jrivera_ops                                                       Mar 4
+Hi all, we moved from DynamoDB locking to the new S3 native locking:
+
+    terraform {{
+      backend "s3" {{
+        bucket       = "{bucket}"
+        key          = "network/prod/terraform.tfstate"
+        region       = "{region}"
+        use_lockfile = true
+        kms_key_id   = "arn:aws:kms:{region}:{acct}:key/{key}"
+      }}
+    }}
+
+Now every plan fails with
+
+    Error: Error acquiring the state lock
+    Error message: operation error S3: PutObject, https response error StatusCode: 403, RequestID: {g.alnum(16, 'ABCDEF0123456789')}, api error AccessDenied: User: arn:aws:sts::{acct}:assumed-role/{role}/atlantis is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::{bucket}/network/prod/terraform.tfstate.tflock"
+
+The old table `{table}` is still there. Do I need to keep `dynamodb_table` during the migration?
+
+1 Reply
+
+apparentlymart   Mar 5
+The lock file is a separate object (`.tflock`), so the policy needs `s3:PutObject` and `s3:DeleteObject` on `{bucket}/network/prod/terraform.tfstate.tflock` as well. You can keep `dynamodb_table` alongside `use_lockfile` while you migrate."""
+    return text, [acct, bucket, table, key, role], ["use_lockfile", "dynamodb_table", "s3:DeleteObject"]
+
+
+def _v18_mailing_list(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster = "j-" + g.alnum(13, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    bucket = g.bucket()
+    dom = _v18_domain(g)
+    who = g.person()
+    ip = _v18_ip(g)
+    host = f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+    text = f"""From: {who}@{dom}
+To: user@spark.apache.org
+Subject: Re: S3A committer leaves _temporary dirs on EMR 7.5
+Date: Wed, 4 Mar 2026 16:02:11 +0100
+Message-ID: <CA+{g.alnum(24, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789')}@mail.gmail.com>
+
+Thanks Steve. We do set spark.sql.sources.commitProtocolClass, but on cluster
+{cluster} the job still leaves s3://{bucket}/warehouse/events/_temporary/0/
+behind when an executor on {host} is lost:
+
+> > 26/03/04 14:51:07 WARN TaskSetManager: Lost task 17.0 in stage 4.0 (TID 981)
+> > ({host} executor 12): ExecutorLostFailure (executor 12 exited caused by
+> > one of the running tasks) Reason: Container from a bad node:
+> > container_1772609402118_0004_01_000013 on host: {ip}.
+
+> Are you using the EMRFS S3-optimized committer or the S3A magic committer?
+
+EMRFS, the defaults of emr-7.5.0. Role is arn:aws:iam::{acct}:role/EMR_EC2_DefaultRole.
+
+--
+{who}
+"""
+    return text, [cluster, bucket, f"{who}@{dom}", dom, ip, host, acct], ["EMR_EC2_DefaultRole", "emr-7.5.0",
+                                                                        "user@spark.apache.org"]
+
+
+_V18_USAGE = {"us-east-1": "USE1", "us-east-2": "USE2", "us-west-2": "USW2", "eu-west-1": "EU", "eu-central-1": "EUC1",
+              "ap-southeast-2": "APS2", "ap-northeast-1": "APN1", "sa-east-1": "SAE1", "ca-central-1": "CAN1",
+              "eu-north-1": "EUN1"}
+
+
+def _v18_reddit(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    region = g.region()
+    nat = g.hexid("nat")
+    eip = _v18_pub(g)
+    bucket = g.bucket()
+    amount = f"{g.r.randint(800, 9000):,}"
+    text = f"""r/aws • Posted by u/throwaway_finops_{g.r.randint(10, 99)} • 5h
+
+**NAT Gateway bill went from $40 to ${amount} in one month, what am I missing??**
+
+Cost Explorer grouped by usage type shows basically all of it is `{_V18_USAGE[region]}-NatGateway-Bytes`. The NAT is `{nat}` (EIP {eip}) in account {acct}.
+Our ECS tasks pull images from ECR and write to `s3://{bucket}`, that's about it. VPC flow logs are on.
+
+Edit: it was the S3 traffic. Added a gateway endpoint for S3 and the graph dropped off a cliff next day. Thanks u/Quinnypig-fan.
+
+---
+▲ 212  💬 48  Share
+
+**top comment** (▲ 160): No S3 gateway endpoint = every PutObject goes through NAT at $0.045/GB. Also check ECR, add `com.amazonaws.{region}.ecr.dkr` and `com.amazonaws.{region}.ecr.api` interface endpoints."""
+    return text, [acct, nat, eip, bucket], [f"com.amazonaws.{region}.ecr.dkr", "r/aws"]
+
+
+def _v18_fr_slack(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, region = g.account(), g.pick(["eu-west-3", "eu-west-1"])
+    stack, iid, sub = g.name(g.pick(["pms", "Camel"])), g.iid(), g.hexid("subnet")
+    bucket, role = g.bucket(), _v18_role(g)
+    ep = g.hexid("vpce")
+    text = f"""Salut l'équipe :wave:
+Le déploiement de la stack `{stack}` a planté cette nuit en {region} (compte {acct}). L'instance {iid}, dans le sous-réseau {sub}, n'arrive plus à lire le bucket `{bucket}` : AccessDenied alors que rien n'a bougé côté IAM.
+J'ai vérifié le rôle arn:aws:iam::{acct}:role/{role} : la politique est bonne. Par contre la bucket policy a une condition `aws:SourceVpce` = {ep}… et ce sous-réseau passe par la NAT, pas par le point de terminaison.
+Quelqu'un peut confirmer avant que je touche à la route table ? Merci d'avance !"""
+    return text, [acct, stack, iid, sub, bucket, role, ep], ["aws:SourceVpce", "AccessDenied", region]
+
+
+def _v18_sv_teams(g: Gen) -> tuple[str, list[str], list[str]]:
+    src, dst = g.account(), g.account()
+    region = g.pick(["eu-north-1", "eu-central-1"])
+    db = g.name(g.pick(["pms", "ms"]))
+    snap = f"{db}-{g.pick(['pre-migration', 'manual', 'final'])}-2026-0{g.r.randint(1, 9)}-{g.r.randint(10, 28)}"
+    kms = _v18_uuid(g)
+    who = g.pick(["Johanna", "Erik", "Linnea", "Oskar"])
+    text = f"""{who} 09:41
+Hej! Kan någon dela snapshotet {snap} från prod-kontot ({src}) till test-kontot {dst}? Jag får "The snapshot is encrypted with the default KMS key and cannot be shared" när jag kör
+
+aws rds modify-db-snapshot-attribute --db-snapshot-identifier {snap} --attribute-name restore --values-to-add {dst} --region {region}
+
+{who} 09:44
+Okej, vi måste kopiera den först med vår egen nyckel arn:aws:kms:{region}:{src}:key/{kms} och sedan dela kopian. Databasen {db} är på 400 GB så det tar en stund."""
+    return text, [src, dst, db, snap, kms], ["modify-db-snapshot-attribute", region]
+
+
+def _v18_pl_incident(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, region = g.account(), g.region()
+    fn = g.name(g.pick(["pms", "msn"]))
+    queue = g.name("ms") + "-dlq"
+    alias = g.pick(["live", "prod", "stable"])
+    text = f"""Notatka z incydentu (P2), 4 marca
+- 14:05 alarm ConcurrentExecutions dla funkcji {fn} na koncie {acct} ({region}); Throttles > 0 przez 20 minut.
+- Przyczyna: ktoś ustawił reserved concurrency = 5 na aliasie arn:aws:lambda:{region}:{acct}:function:{fn}:{alias} podczas testów obciążeniowych i nie cofnął.
+- Skutek: ok. 14 tys. wiadomości w kolejce {queue} (https://sqs.{region}.amazonaws.com/{acct}/{queue}).
+- Działania: usunięto limit (`aws lambda delete-function-concurrency --function-name {fn}`), redrive z DLQ uruchomiony o 14:40.
+- Do zrobienia: alarm na ApproximateNumberOfMessagesVisible > 100 dla DLQ."""
+    return text, [acct, fn, queue], ["ApproximateNumberOfMessagesVisible", "ConcurrentExecutions", "delete-function-concurrency"]
+
+
+def _v18_tr_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    sg, iid = g.hexid("sg"), g.iid()
+    eip = _v18_pub(g)
+    office = _v18_pub(g)
+    key = g.name("ms") + "-key"
+    text = f"""[10:12] Emre: abi {sg} güvenlik grubunda 22 portu 0.0.0.0/0'a açık, GuardDuty sabah bulgu üretti
+[10:13] Emre: {iid} instance'ı, public IP {eip}, hesap {acct}
+[10:13] Selin: kim açtı? CloudTrail'de AuthorizeSecurityGroupIngress'e baktın mı
+[10:15] Emre: dün akşam stajyer açmış, "{key}" key pair'ı ile bağlanmaya çalışıyormuş 🙈
+[10:16] Selin: tamam kuralı sil, sadece ofis IP'si kalsın ({office}/32). yarın SSM Session Manager'a geçiyoruz, SSH tamamen kapanacak"""
+    return text, [sg, iid, eip, acct, office, key], ["0.0.0.0/0", "AuthorizeSecurityGroupIngress"]
+
+
+def _v18_pt_email(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, region = g.account(), g.pick(["eu-west-1", "eu-south-2", "eu-central-1"])
+    kms = "mrk-" + _v18_hex(g, 32) if g.r.random() < 0.4 else _v18_uuid(g)
+    alias = g.name("ms")
+    dom = _v18_domain(g)
+    table = g.name("Camel")
+    text = f"""Assunto: Chave KMS agendada para eliminação — urgente
+
+Olá Rui,
+
+Ao rever o AWS Config reparei que a chave arn:aws:kms:{region}:{acct}:key/{kms} (alias/{alias}) está no estado PendingDeletion, com data de eliminação a 18 de março. Esta chave cifra a tabela DynamoDB {table} e os snapshots do Aurora; se for eliminada perdemos os dados.
+
+Já cancelei com `aws kms cancel-key-deletion --key-id {kms}`, mas convém perceber quem a agendou (ScheduleKeyDeletion no CloudTrail).
+
+Cumprimentos,
+Inês
+ines.ferreira@{dom}"""
+    return text, [acct, kms, alias, table, f"ines.ferreira@{dom}"], ["PendingDeletion", "ScheduleKeyDeletion"]
+
+
+def _v18_ko_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    dist = "E" + g.alnum(13, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    cert = _v18_uuid(g)
+    dom = _v18_domain(g)
+    cf = g.alnum(14, "abcdefghijklmnopqrstuvwxyz0123456789")
+    region = "ap-northeast-2"
+    text = f"""[오후 3:02] 김지훈: CloudFront 배포 {dist}에 www.{dom} 인증서 연결이 안 돼요 ㅠ
+[오후 3:02] 김지훈: 인증서는 arn:aws:acm:{region}:{acct}:certificate/{cert} 로 서울 리전에 발급했어요
+[오후 3:04] 박서연: CloudFront는 us-east-1 인증서만 돼요! 버지니아에서 다시 발급하셔야 해요
+[오후 3:05] 김지훈: 아 그렇구나... 그럼 DNS 검증 CNAME도 다시 넣어야 하나요? 지금 www.{dom} → {cf}.cloudfront.net 로 되어 있어요
+[오후 3:06] 박서연: 네 새 인증서면 검증 레코드 새로 나와요. Route 53이면 버튼 하나로 돼요"""
+    return text, [acct, dist, cert, dom, f"{cf}.cloudfront.net"], ["us-east-1"]
+
+
+def _v18_hi_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, region = g.account(), g.pick(["ap-south-1", "ap-south-2"])
+    cluster, svc = g.name(g.pick(["ms", "pms"])), g.name("ms")
+    td = f"{svc}:{g.r.randint(12, 140)}"
+    tg = f"{svc[:20]}-tg/{_v18_hex(g, 16)}"
+    text = f"""राहुल: भाई, ECS service {svc} cluster {cluster} में deploy नहीं हो रहा, task definition {td} पर अटका है
+प्रिया: events में क्या दिख रहा है?
+राहुल: "service {svc} (port 8080) is unhealthy in target-group {tg.split('/')[0]} due to (reason Health checks failed with these codes: [502])"
+प्रिया: target group arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg} का health check path /health है ना? नई image में route /healthz हो गया है
+राहुल: अरे हाँ 🤦 ठीक करके फिर से deploy करता हूँ"""
+    return text, [acct, cluster, svc, td, tg.split("/")[0], tg.split("/")[1]], ["/healthz"]
+
+
+def _v18_ar_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    a, b = g.account(), g.account()
+    bucket = g.bucket()
+    role = _v18_role(g)
+    org = g.org()
+    text = f"""مرحباً فريق المنصة،
+نحاول قراءة الملفات من الحاوية {bucket} في الحساب {a} باستخدام الدور arn:aws:iam::{b}:role/{role} من الحساب {b}، لكن نحصل على AccessDenied.
+سياسة الحاوية تسمح فقط بـ aws:PrincipalOrgID = {org}، والحساب {b} عضو في المنظمة نفسها.
+هل السبب أن الكائنات مشفّرة بمفتاح KMS مُدار من العميل؟ نحتاج أيضاً إلى إضافة kms:Decrypt في سياسة المفتاح؟
+شكراً مقدماً"""
+    return text, [a, b, bucket, role, org], ["aws:PrincipalOrgID", "kms:Decrypt"]
+
+
+def _v18_he_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    zone = "Z" + g.alnum(g.r.randint(12, 20), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    dom = _v18_domain(g)
+    alb = f"{g.name('ms')[:20]}-{g.r.randint(100000000, 1999999999)}.{g.region()}.elb.amazonaws.com"
+    change = "C" + g.alnum(g.r.randint(12, 20), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    text = f"""היי, שיניתי את רשומת ה-A של api.{dom} בזון {zone} (חשבון {acct}) שתצביע על ה-ALB החדש:
+dualstack.{alb}
+ה-change ID הוא {change} והסטטוס כבר INSYNC, אבל אצל לקוחות עדיין מגיעים לשרת הישן.
+ה-TTL הקודם היה 86400 😬 כנראה פשוט צריך לחכות? או שאפשר לעשות משהו?"""
+    return text, [acct, zone, dom, alb, change], ["INSYNC", "86400"]
+
+
+def _v18_id_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, region = g.account(), g.pick(["ap-southeast-3", "ap-southeast-1"])
+    table = g.name(g.pick(["Camel", "pms", "p_m_s"]))
+    new = f"{table}-restored-{g.r.randint(1, 9)}"
+    backup = f"arn:aws:dynamodb:{region}:{acct}:table/{table}/backup/0{g.r.randint(10**12, 10**13 - 1)}-{g.alnum(8, '0123456789abcdef')}"
+    text = f"""Mas, tabel {table} di akun {acct} kehapus sebagian datanya gara-gara script migrasi semalam 😭
+PITR sudah aktif kan? Aku mau restore ke jam 23:00 WIB:
+
+aws dynamodb restore-table-to-point-in-time --source-table-name {table} --target-table-name {new} --restore-date-time 2026-03-04T16:00:00Z --region {region}
+
+Kalau gagal, masih ada backup on-demand {backup}
+Nanti setelah restore, aku bandingkan dulu isinya sebelum swap nama tabel di aplikasi ya."""
+    bid = backup.split("/backup/")[1]
+    return text, [acct, table, new, bid], ["restore-table-to-point-in-time", "2026-03-04T16:00:00Z"]
+
+
+def _v18_neg_dependabot(g: Gen) -> tuple[str, list[str], list[str]]:
+    cve = f"CVE-2026-{g.r.randint(20000, 39999)}"
+    ghsa = "GHSA-" + "-".join(g.alnum(4, "23456789cfghjmpqrvwx") for _ in range(3))
+    text = f"""Dependabot alert #{g.r.randint(10, 400)}: AWS SDK for JavaScript v3 affected by prototype pollution in @smithy/smithy-client
+Open  · Opened 2 days ago on @smithy/smithy-client (npm) · package-lock.json
+
+Package          Affected versions     Patched version
+@smithy/smithy-client   < 3.4.2        3.4.2
+
+Severity: Moderate  5.3 / 10   CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:L/A:L
+Weaknesses: CWE-1321
+{cve}   {ghsa}
+
+Transitive dependency of @aws-sdk/client-s3@3.658.1 and @aws-sdk/lib-dynamodb@3.658.1.
+Dependabot cannot update @smithy/smithy-client to a non-vulnerable version: the latest possible version that can be installed is 3.4.0 because of the following conflicting dependency: @aws-sdk/client-s3@3.658.1 requires @smithy/smithy-client@^3.3.6"""
+    return text, [], [cve, ghsa, "@aws-sdk/client-s3@3.658.1", "@smithy/smithy-client", "3.4.2", "CWE-1321"]
+
+
+def _v18_neg_managed_policies(g: Gen) -> tuple[str, list[str], list[str]]:
+    pol = [("AmazonSSMManagedInstanceCore", "ANPAIZ" + g.alnum(15, _V18_B32)),
+           ("AmazonEKSWorkerNodePolicy", "ANPAIB" + g.alnum(15, _V18_B32)),
+           ("AmazonEC2ContainerRegistryReadOnly", "ANPAJ" + g.alnum(16, _V18_B32)),
+           ("CloudWatchAgentServerPolicy", "ANPAI" + g.alnum(16, _V18_B32)),
+           ("AWSLambdaBasicExecutionRole", "ANPAJ" + g.alnum(16, _V18_B32))]
+    g.r.shuffle(pol)
+    n = g.r.randint(3, 5)
+    rows = [[name, f"arn:aws:iam::aws:policy/{'service-role/' if name == 'AWSLambdaBasicExecutionRole' else ''}{name}",
+             f"v{g.r.randint(1, 12)}"] for name, _ in pol[:n]]
+    text = ("Which managed policies does the node role need? These are what AWS docs list:\n"
+            "aws iam list-policies --scope AWS --query 'Policies[?contains(PolicyName, `EKS`) || contains(PolicyName, `SSM`)"
+            "].[PolicyName,Arn,DefaultVersionId]' --output table\n" + _v18_cli_table("ListPolicies", rows)
+            + "\n\nTrust policy principal: {\"Service\": \"ec2.amazonaws.com\"}; for Pod Identity: pods.eks.amazonaws.com")
+    return text, [], [r[1] for r in rows] + ["ec2.amazonaws.com", "pods.eks.amazonaws.com"]
+
+
+def _v18_neg_instance_types(g: Gen) -> tuple[str, list[str], list[str]]:
+    fam = g.pick([["m7i.large", "m7i.xlarge", "m7i.2xlarge"], ["c7g.medium", "c7g.large", "c7g.xlarge"],
+                  ["r6a.large", "r6a.xlarge", "r6a.4xlarge"]])
+    mem = {"m7i": [8192, 16384, 32768], "c7g": [2048, 4096, 8192], "r6a": [16384, 32768, 131072]}[fam[0][:3]]
+    cpu = {"m7i": [2, 4, 8], "c7g": [1, 2, 4], "r6a": [2, 4, 16]}[fam[0][:3]]
+    rows = [[t, str(c), str(m), g.pick(["Up to 12.5 Gigabit", "Up to 12.5 Gigabit", "12.5 Gigabit"])] for t, c, m in zip(fam, cpu, mem, strict=True)]
+    regs = g.r.sample(REGIONS, 3)
+    text = ("aws ec2 describe-instance-types --instance-types " + " ".join(fam)
+            + " --query 'InstanceTypes[].[InstanceType,VCpuInfo.DefaultVCpus,MemoryInfo.SizeInMiB,NetworkInfo.NetworkPerformance]' --output table\n"
+            + _v18_cli_table("DescribeInstanceTypes", rows)
+            + "\n\naws ec2 describe-regions --region-names " + " ".join(regs) + " --output text\n"
+            + "\n".join(f"REGIONS\tec2.{r}.amazonaws.com\topt-in-not-required\t{r}" for r in regs))
+    return text, [], fam + [f"ec2.{r}.amazonaws.com" for r in regs] + ["opt-in-not-required"]
+
+
+def _v18_neg_public_params(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    names = ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+             "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+             "/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-x86_64",
+             "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/image_id",
+             "/aws/service/bottlerocket/aws-k8s-1.31/x86_64/latest/image_id"]
+    pick = g.r.sample(names, g.r.randint(2, 4))
+    text = (f"aws ssm get-parameters-by-path --path /aws/service/global-infrastructure/regions/{region} --region {region}\n"
+            "{\n    \"Parameters\": [\n        {\n"
+            f"            \"Name\": \"/aws/service/global-infrastructure/regions/{region}/longName\",\n"
+            "            \"Type\": \"String\",\n"
+            f"            \"Value\": \"{dict(zip(REGIONS, ['US East (N. Virginia)', 'US East (Ohio)', 'US West (Oregon)', 'Europe (Ireland)', 'Europe (Frankfurt)', 'Asia Pacific (Sydney)', 'Asia Pacific (Tokyo)', 'South America (Sao Paulo)', 'Canada (Central)', 'Europe (Stockholm)'], strict=True))[region]}\",\n"
+            "            \"Version\": 1,\n            \"DataType\": \"text\"\n        }\n    ]\n}\n\n"
+            "in the launch template use one of these instead of a hardcoded image:\n"
+            + "\n".join(f"  resolve:ssm:{n}" for n in pick))
+    return text, [], pick + [f"/aws/service/global-infrastructure/regions/{region}/longName"]
+
+
+def _v18_neg_versions(g: Gen) -> tuple[str, list[str], list[str]]:
+    cli = f"2.{g.r.randint(18, 27)}.{g.r.randint(0, 40)}"
+    bc = f"1.{g.r.randint(34, 38)}.{g.r.randint(0, 90)}"
+    sam = f"1.{g.r.randint(120, 140)}.0"
+    cdk = f"2.{g.r.randint(160, 190)}.{g.r.randint(0, 3)}"
+    sha = _v18_hex(g, 64)
+    text = f"""$ aws --version
+aws-cli/{cli} Python/3.12.6 Linux/6.8.0-1021-aws exe/x86_64.ubuntu.24
+$ sam --version
+SAM CLI, version {sam}
+$ npx cdk --version
+{cdk} (build {_v18_hex(g, 7)})
+$ pip show botocore | head -3
+Name: botocore
+Version: {bc}
+Summary: Low-level, data-driven core of boto 3.
+$ sha256sum awscliv2.zip
+{sha}  awscliv2.zip
+$ aws configure list
+      Name                    Value             Type    Location
+      ----                    -----             ----    --------
+   profile                <not set>             None    None
+access_key                <not set>             None    None
+secret_key                <not set>             None    None
+    region                <not set>             None    None"""
+    return text, [], [f"aws-cli/{cli}", f"SAM CLI, version {sam}", f"Version: {bc}", sha, "6.8.0-1021-aws", "<not set>"]
+
+
+def _v18_neg_eks_addons(g: Gen) -> tuple[str, list[str], list[str]]:
+    k8s = g.pick(["1.30", "1.31", "1.32"])
+    vers = [f"v1.19.{n}-eksbuild.{b}" for n, b in ((g.r.randint(0, 3), 1), (g.r.randint(4, 6), 2))]
+    region = g.pick(["us-west-2", "eu-west-1", "us-east-1"])
+    reg = "602401143452"  # the account EKS publishes its add-on images from in these regions
+    rows = [[v, k8s, "True" if i == 0 else "False"] for i, v in enumerate(reversed(vers))]
+    text = (f"aws eks describe-addon-versions --addon-name vpc-cni --kubernetes-version {k8s} --query "
+            "'addons[].addonVersions[].[addonVersion,compatibilities[0].clusterVersion,compatibilities[0].defaultVersion]' --output table\n"
+            + _v18_cli_table("DescribeAddonVersions", rows)
+            + f"\n\nkubectl -n kube-system get ds aws-node -o jsonpath='{{.spec.template.spec.containers[0].image}}'\n"
+            f"{reg}.dkr.ecr.{region}.amazonaws.com/amazon-k8s-cni:{vers[0]}")
+    return text, [], vers + [f"{reg}.dkr.ecr.{region}.amazonaws.com/amazon-k8s-cni:{vers[0]}", "aws-node"]
+
+
+VARIANTS_18: list[Template] = [
+    _v18_stackset_instances, _v18_drift, _v18_imagebuilder, _v18_launch_template, _v18_spot_table,
+    _v18_capacity_reservation, _v18_savings_plans, _v18_patch_states, _v18_fleet_manager, _v18_s3tables,
+    _v18_redshift_serverless, _v18_flink, _v18_mwaa_dag, _v18_batch_fargate, _v18_cloudmap, _v18_appmesh,
+    _v18_tgw_routes, _v18_waf_acl, _v18_shield, _v18_cloudhsm, _v18_private_ca, _v18_ad_connector, _v18_appstream,
+    _v18_vscode, _v18_devcontainer, _v18_jetbrains, _v18_npmrc, _v18_maven_settings, _v18_cargo, _v18_bazel,
+    _v18_mise_direnv, _v18_honeycomb, _v18_sumo_source, _v18_elastic_apm, _v18_promtail_loki, _v18_jaeger,
+    _v18_tempo, _v18_wiz_csv, _v18_snyk_container, _v18_semgrep, _v18_trufflehog, _v18_gitleaks,
+    _v18_falco_cloudtrail, _v18_stackoverflow, _v18_gh_discussion, _v18_discourse, _v18_mailing_list, _v18_reddit,
+    _v18_fr_slack, _v18_sv_teams, _v18_pl_incident, _v18_tr_chat, _v18_pt_email, _v18_ko_chat, _v18_hi_chat,
+    _v18_ar_chat, _v18_he_chat, _v18_id_chat, _v18_neg_dependabot, _v18_neg_managed_policies,
+    _v18_neg_instance_types, _v18_neg_public_params, _v18_neg_versions, _v18_neg_eks_addons,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
@@ -16579,7 +18351,8 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-13": VARIANTS_13, "variants-14": VARIANTS_14,
                                        "variants-15": VARIANTS_15,
                                        "variants-16": VARIANTS_16,
-                                       "variants-17": VARIANTS_17}
+                                       "variants-17": VARIANTS_17,
+                                       "variants-18": VARIANTS_18}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
