@@ -197,6 +197,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
             _AWS_OWNED_TYPES_WITHOUT_ACCOUNT.get(service, "\0"))
             or _AWS_NAMED_WITHOUT_ACCOUNT.match(m.group("resource"))):
         return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
+    if service == "automate" and account == "ec2":
+        return []  # a CloudWatch alarm's EC2 action (arn:aws:automate:<region>:ec2:recover): AWS's, no account
     if service == "lambda" and account in _AWS_LAYER_ACCOUNTS and m.group("resource").startswith("layer:"):
         return []  # a layer AWS publishes for everyone (Powertools, Lambda Insights, ADOT, Parameters and Secrets)
     if service == "apigateway" and "/arn:" in m.group("resource"):
@@ -256,7 +258,9 @@ _NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})
 # with consolidated control findings, ``security-control/<control>/finding/<id>`` (session 12).
 _AWS_DEFINED_SEGMENTS: dict[str, tuple[tuple[str | None, int], ...]] = {
     "servicequotas": ((None, 2),), "health": (("event", 3),),
-    "securityhub": (("subscription", 6), ("security-control", 3))}
+    "securityhub": (("subscription", 6), ("security-control", 3)),
+    # the SWF form of a CloudWatch alarm's EC2 action (action/actions/AWS_EC2.InstanceId.Reboot/1.0)
+    "swf": (("action", 4),)}
 # Services whose ARNs without an account are AWS's own resources: Step Functions service
 # integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products,
 # EventBridge Scheduler's universal targets (``arn:aws:scheduler:::aws-sdk:ecs:runTask``).
