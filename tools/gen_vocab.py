@@ -454,6 +454,51 @@ def collect_named_flags(entries) -> list[str]:
     return sorted(lines)
 
 
+# The AWS CLI's own commands that call no single operation (awscli.customizations: ``codeartifact login``,
+# ``ecs deploy``): flags whose help text says they take a name or ID ("Your CodeArtifact repository
+# name", "The short name or full Amazon Resource Name (ARN) of the service"), with the same tests as
+# the operations' flags above; an S3 object key's name (``s3 website --error-document``) is no resource.
+CUSTOM_NAMED_DOC = re.compile(r"^\s*(?:Required\.\s+)?(?:The|Your)\s+(?:[A-Za-z]+\s+){0,3}(?:name|ID|identifier)\b",
+                              re.I)
+
+
+def collect_customization_flags(entries) -> list[str]:
+    """``command flag`` lines for the AWS CLI's customization commands (BasicCommand subclasses)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import awscli.customizations
+    from awscli.customizations.commands import BasicCommand
+
+    from agent.engine.labels import Vocabulary, words
+    vocabulary = Vocabulary(entries)
+    lines = set()
+    seen: set[type] = set()
+    for info in pkgutil.walk_packages(awscli.customizations.__path__, awscli.customizations.__name__ + "."):
+        try:
+            module = importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001 - a customization needing an optional dependency
+            continue
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls in seen or not issubclass(cls, BasicCommand) or cls is BasicCommand:
+                continue
+            seen.add(cls)
+            command, table = getattr(cls, "NAME", None), getattr(cls, "ARG_TABLE", None)
+            if not isinstance(command, str) or not isinstance(table, list):
+                continue
+            for arg in table:
+                if not isinstance(arg, dict) or arg.get("positional_arg") or not isinstance(arg.get("name"), str):
+                    continue
+                doc = re.sub(r"<[^>]+>", "", str(arg.get("help_text", "")))
+                w = words(arg["name"])
+                if (NAMED_DOC.search(doc) or CUSTOM_NAMED_DOC.search(doc)) and "object key" not in doc \
+                        and w and not vocabulary.matches(w) and w[-1] not in TAILS \
+                        and not any(x in QUALIFIER_STOP for x in w):
+                    lines.add(f"{command} {arg['name']}")
+    return sorted(lines)
+
+
 def _alternation(words_: list[str]) -> str:
     forms = set()
     for w in words_:
@@ -942,8 +987,15 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": 'aws chime get-phone-number --phone-number-id "+12065550100"', "masks": ["+12065550100"]},
                 {"text": "aws codecommit merge-branches-by-squash --source-commit-specifier bugfix-1234 \\\n"
                          "    --destination-commit-specifier release-2", "masks": ["bugfix-1234", "release-2"]},
+                # the AWS CLI's own commands (awscli.customizations): codeartifact login, ecs deploy
+                {"text": "aws codeartifact login --tool pip --domain acme-artifacts --repository shared-pypi",
+                 "masks": ["acme-artifacts", "shared-pypi"]},
+                {"text": "aws ecs deploy --service orders-svc --task-definition td.json "
+                         "--codedeploy-deployment-group dg-orders", "masks": ["orders-svc", "dg-orders"]},
             ],
-            "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
+            "no_match": ["npm login --registry https://npm.example.com --scope @acme-web",
+                         "aws sso login --profile dev-1",
+                         "git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "aws lambda add-permission --statement-id apigw-1 --action lambda:InvokeFunction",
                          "serverless deploy --stage-name prod",
                          "aws ecs put-account-setting --name serviceLongArnFormat --value enabled",
@@ -1092,6 +1144,12 @@ def main() -> int:
     labels = object_labels()
     objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
+    # a customization's flag only where its last word already anchors one (no new literal for the prefilter)
+    def last(line: str) -> str:
+        return line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1]
+    ends = {e[-1] for e in entries} | {"name", "id"} | {last(line) for line in named_flags}
+    custom = {line for line in collect_customization_flags(entries) if last(line) in ends}
+    named_flags = sorted(set(named_flags) | custom)
     parents = collect_parents()
     model_keys = collect_model_keys()
     generic = tuple(generic_keys())
