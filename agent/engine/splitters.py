@@ -318,9 +318,6 @@ _AWS_FIXED_HOSTS = frozenset({"device.sso", "portal.sso", "oidc.eks", "runtime.s
 _AWS_OWNED_BUCKET = re.compile(r"awslambda-[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]-(?:tasks|layers)")
 
 
-_CODEARTIFACT_DOMAIN = re.compile(r"([a-z0-9][a-z0-9-]*)-([0-9]{12})")
-
-
 def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """``<resource labels>.<service/region>.amazonaws.com``: the labels before the first region."""
     start, end = _span(m)
@@ -335,12 +332,8 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # awslambda-<region>-tasks.s3.<region>.amazonaws.com: Lambda's own code bucket
     if names[1:3] == ["d", "codeartifact"] and len(names) > 3 and REGION.fullmatch(names[3]):
         # a CodeArtifact repository endpoint, <domain>-<owner>.d.codeartifact.<region>.amazonaws.com: the
-        # domain as --domain names it (one pseudonym) and the owner's account; "d.codeartifact" is AWS's
-        owned = _CODEARTIFACT_DOMAIN.fullmatch(names[0])
-        if owned is None:
-            return [(labels[0][0], labels[0][0] + len(names[0]), "name")]
-        at = labels[0][0]
-        return [(at, at + owned.end(1), "name"), (at + owned.start(2), at + owned.end(2), "account")]
+        # first label is the customer's (one token, so its pseudonym restores whole); "d.codeartifact" is AWS's
+        return [(labels[0][0], labels[0][0] + len(names[0]), "name")]
     stop = next((i for i, lab in enumerate(names) if REGION.fullmatch(lab) or SHORT_REGION.fullmatch(lab)),
                 None)
     if stop is None:
