@@ -735,11 +735,28 @@ def block_values(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return out
 
 
+# A YAML list item that opens with its name ("- name: ng-1"), after a real line break or a JSON \n escape.
+_LIST_ITEM_NAME = re.compile(r"(?:(?<=\n)|(?<=[\\\x00]n))(?P<ind>[ \t]*)-[ \t]+name:[ \t]*(?:[\\\x00]*[\"'])?"
+                             r"(?P<v>[A-Za-z0-9][A-Za-z0-9_.-]{0,254})(?:[\\\x00]*[\"'])?[ \t]*"
+                             r"(?=\r?\n|[\\\x00]+[rn]|$)")
+
+
+def list_item_names(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The ``name`` of each item of a YAML list (the value: the list's lines), only at the items' own
+    indentation: ``- name:`` lines nested deeper (an item's taints, tags, sub-lists) are not its items."""
+    start, end = m.span("value")
+    items = [(len(e.group("ind")), e) for e in _LIST_ITEM_NAME.finditer(text, start, end)]
+    if not items:
+        return []
+    top = min(ind for ind, _ in items)
+    return [(e.start("v"), e.end("v"), kind) for ind, e in items if ind == top and name_shaped(e.group("v"))]
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
     "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
-    "block_values": block_values, "account_rows": account_rows,
+    "block_values": block_values, "account_rows": account_rows, "list_item_names": list_item_names,
 }
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id

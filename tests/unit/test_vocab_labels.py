@@ -44,6 +44,9 @@ MASKED = [
      "catalog-store"),
     ("aws logs filter-log-events --log-group-names /aws/codebuild/web-build payments-api-logs",
      "payments-api-logs"),
+    # a list's item names compete one by one: an ARN inside an item hides none of them
+    ("managedNodeGroups:\n  - name: web-ng-1\n    iam:\n      instanceRoleARN: arn:aws:iam::111122223333:role/r\n",
+     "web-ng-1"),
     # a KMS alias under a key-ID label (a path under an ID label is otherwise something else)
     ("aws ec2 create-volume --kms-key-id alias/prod-payments --size 8", "prod-payments"),
     ('{"KeyId": "alias/prod-payments"}', "prod-payments"),
