@@ -199,6 +199,11 @@ _WEAK_HEADERS = frozenset("""role function table stack service user repository t
 # those resources' names: read as a weak column.
 _TYPE_HEADERS = frozenset("resource resourcetype type service kind".split())
 _GENERIC_HEADERS = frozenset("id name identifier".split())
+# So does a Name column beside a column of the resources' own IDs or ARNs (Steampipe's select instance_id,
+# ..., tags ->> 'Name' as name; an --output table of InstanceId and Name): their Name tags.
+_RESOURCE_ID_HEADER = re.compile(r"(?:instance|volume|vpc|subnet|image|snapshot|natgateway|networkinterface"
+                                 r"|transitgateway|internetgateway|routetable|securitygroup|launchtemplate)id"
+                                 r"|arn|resourcearn")
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 # A UUID is an ID AWS generates per call or run (an SSM command's, a Batch job's), kept as under a label
@@ -250,6 +255,7 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     keep = params.get("keep_values", frozenset())
     headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
     typed = not _TYPE_HEADERS.isdisjoint(headers)
+    by_id = any(_RESOURCE_ID_HEADER.fullmatch(h) for h in headers)
     org = not _ORG_ACCOUNT_HEADERS.isdisjoint(headers)
     kinds = {}
     for i, h in enumerate(headers):
@@ -259,7 +265,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             kinds[i] = "name"
         elif h in _NAME_HEADERS or (h.endswith("bucket") and h.isalpha()) or h in params.get("name_headers", ()):
             kinds[i] = "name"
-        elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or h in params.get("weak_headers", ()):
+        elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or (by_id and h == "name") \
+                or h in params.get("weak_headers", ()):
             kinds[i] = "weak"
     if not kinds:
         return []
