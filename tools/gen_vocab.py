@@ -119,7 +119,8 @@ def collect():
     created: set[tuple[str, ...]] = set()   # the words of every Create<Resource> operation
     for _, model in _models():
         shapes = model["shapes"]
-        created.update(words(op[6:]) for op in model.get("operations", {}) if op.startswith("Create"))
+        created.update(words(op[len(verb):]) for op in model.get("operations", {})
+                       for verb in CREATE_VERBS if op.startswith(verb))
         for shape in shapes.values():
             if "enum" in shape:
                 enums.update(v for v in shape["enum"] if isinstance(v, str))
@@ -182,11 +183,17 @@ def collect():
     return entries, enums, blocked, enum_members
 
 
+# What a customer creates, or terminates (Service Catalog's TerminateProvisionedProduct: a provisioned
+# product is the customer's, ProvisionProduct makes it).
+CREATE_VERBS = ("Create", "Terminate")
+
+
 def _created_resource(w: tuple[str, ...], created: set[tuple[str, ...]]) -> bool:
     """A label whose word before the tail is AWS vocabulary (``model``, ``type``, ``zone``) still names
     a customer's resource when all the words before the tail name one that a service lets customers
     create (``AssetModelId``: CreateAssetModel, ``LanguageModelName``: transcribe's
-    CreateLanguageModel, ``ThingTypeName``: CreateThingType). Three words at least (``ModelId`` of
+    CreateLanguageModel, ``ThingTypeName``: CreateThingType) or terminate
+    (``ProvisionedProductId``: TerminateProvisionedProduct). Three words at least (``ModelId`` of
     a foundation model stays out, although SageMaker has a CreateModel); never for an
     application-record or per-call word (``GameSessionId`` stays an object label, ``PullRequestId``
     out), nor for a version, which AWS numbers itself (``PolicyVersionId``: v1)."""
@@ -204,6 +211,14 @@ def _created_resource(w: tuple[str, ...], created: set[tuple[str, ...]]) -> bool
 OBJECT_LABELS = ("name", "id")
 OBJECT_SPREAD = 20
 FOREIGN_DOCS = re.compile(r"Kubernetes|Docker|Model Context Protocol|OpenAPI|Swagger|JSON [Ss]chema")
+# A structure whose name member is a software package's, documented so ("The name of the vulnerable
+# package.", "The package name.", "Name of the dependency package."): Inspector's, ECR's and Image
+# Builder's vulnerability findings name open-source packages (golang.org/x/net, openssl), not resources.
+PACKAGE_NAME_DOC = re.compile(r"(?:vulnerable|affected|dependency) package\b|^(?:<p>)?\s*The package name")
+
+
+def _package_structure(members: dict) -> bool:
+    return bool(PACKAGE_NAME_DOC.search(members.get("name", {}).get("documentation", "")))
 
 
 def object_labels() -> list[str]:
@@ -252,6 +267,8 @@ def collect_objects(labels: list[str]) -> list[str]:
                 services_of.setdefault(member, set()).add(service)
                 if shape_foreign or FOREIGN_DOCS.search(spec.get("documentation", "")):
                     foreign.add(member)
+            if _package_structure(members):
+                continue
             for label in OBJECT_LABELS:
                 target = shapes.get(members.get(label, {}).get("shape"), {})
                 if target.get("type") == "string" and "enum" not in target:
@@ -306,6 +323,8 @@ def collect_parents() -> list[str]:
         if target.get("type") != "structure" or FOREIGN_DOCS.search(target.get("documentation", "")):
             continue
         members = target.get("members", {})
+        if _package_structure(members):
+            continue
         for label in OBJECT_LABELS:
             inner = shapes.get(members.get(label, {}).get("shape"), {})
             if inner.get("type") == "string" and "enum" not in inner:
@@ -432,6 +451,51 @@ def collect_named_flags(entries) -> list[str]:
     ends |= {w for w, n in last.items() if n >= MODEL_FLAG_END_USES and w not in FILTER_OPERATORS}
     ends |= {e + "s" for e in ends}
     lines |= {line for line in by_model if line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1] in ends}
+    return sorted(lines)
+
+
+# The AWS CLI's own commands that call no single operation (awscli.customizations: ``codeartifact login``,
+# ``ecs deploy``): flags whose help text says they take a name or ID ("Your CodeArtifact repository
+# name", "The short name or full Amazon Resource Name (ARN) of the service"), with the same tests as
+# the operations' flags above; an S3 object key's name (``s3 website --error-document``) is no resource.
+CUSTOM_NAMED_DOC = re.compile(r"^\s*(?:Required\.\s+)?(?:The|Your)\s+(?:[A-Za-z]+\s+){0,3}(?:name|ID|identifier)\b",
+                              re.I)
+
+
+def collect_customization_flags(entries) -> list[str]:
+    """``command flag`` lines for the AWS CLI's customization commands (BasicCommand subclasses)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import awscli.customizations
+    from awscli.customizations.commands import BasicCommand
+
+    from agent.engine.labels import Vocabulary, words
+    vocabulary = Vocabulary(entries)
+    lines = set()
+    seen: set[type] = set()
+    for info in pkgutil.walk_packages(awscli.customizations.__path__, awscli.customizations.__name__ + "."):
+        try:
+            module = importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001 - a customization needing an optional dependency
+            continue
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls in seen or not issubclass(cls, BasicCommand) or cls is BasicCommand:
+                continue
+            seen.add(cls)
+            command, table = getattr(cls, "NAME", None), getattr(cls, "ARG_TABLE", None)
+            if not isinstance(command, str) or not isinstance(table, list):
+                continue
+            for arg in table:
+                if not isinstance(arg, dict) or arg.get("positional_arg") or not isinstance(arg.get("name"), str):
+                    continue
+                doc = re.sub(r"<[^>]+>", "", str(arg.get("help_text", "")))
+                w = words(arg["name"])
+                if (NAMED_DOC.search(doc) or CUSTOM_NAMED_DOC.search(doc)) and "object key" not in doc \
+                        and w and not vocabulary.matches(w) and w[-1] not in TAILS \
+                        and not any(x in QUALIFIER_STOP for x in w):
+                    lines.add(f"{command} {arg['name']}")
     return sorted(lines)
 
 
@@ -670,6 +734,10 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                  "masks": ["gv4g5meo7ndmeh4fqskygvk23d2fijwa-k9302yzd"]},
                 {"text": '"RecordId": "jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"',
                  "masks": ["jFirejqxCLlK5xjH/UNmlMVcjktEN76I7916X9PaZ+PVaOSXDfU1WGOqEZhx"]},
+                # a Service Catalog provisioned product (TerminateProvisionedProduct: the customer's)
+                {"text": '{"ProvisionedProductName": "orders-bucket-prod", "Status": "AVAILABLE"}',
+                 "masks": ["orders-bucket-prod"]},
+                {"text": "provisioned_product_id = 'pp-2x7kqbd5nwzvs'", "masks": ["pp-2x7kqbd5nwzvs"]},
             ],
             "no_match": ['"Name": "running"', '"GroupName": "default"', '"Name": "instance-state-name"',
                          '{"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": []}',
@@ -686,6 +754,12 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                          '{"type": "tool_use", "id": "toolu_01abc", "name": "mcp__aws__list"}',
                          '{"type": "tool_result", "tool_use_id": "toolu_01abc"}',
                          '{"name": "my-app", "version": "1.0.0"}', "bucket_id: -1",
+                         # an open-source package a vulnerability finding names (Inspector, ECR, Image Builder)
+                         '{"name": "golang.org/x/net", "version": "v0.7.0", "fixedInVersion": "0.17.0", '
+                         '"packageManager": "GOBINARY", "filePath": "app/server"}',
+                         '"vulnerablePackages": [{"name": "openssl-libs", "version": "3.0.7", "release": "27.el9"}]',
+                         '"affectedPackages": [{"name": "log4j-core", "version": "2.14.1", "fixedInVersion": "2.17.1", '
+                         '"packageManager": "JAR"}]',
                          '"outputArtifacts": [{"name": "MyApp", "color": "red"}]',
                          "serviceAccountName: app-runner-sa", "claimName: data-pvc-01",
                          'MessageGroupId: aws.String("orders")', '"MessageDeduplicationId": "o-17"',
@@ -913,8 +987,15 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": 'aws chime get-phone-number --phone-number-id "+12065550100"', "masks": ["+12065550100"]},
                 {"text": "aws codecommit merge-branches-by-squash --source-commit-specifier bugfix-1234 \\\n"
                          "    --destination-commit-specifier release-2", "masks": ["bugfix-1234", "release-2"]},
+                # the AWS CLI's own commands (awscli.customizations): codeartifact login, ecs deploy
+                {"text": "aws codeartifact login --tool pip --domain acme-artifacts --repository shared-pypi",
+                 "masks": ["acme-artifacts", "shared-pypi"]},
+                {"text": "aws ecs deploy --service orders-svc --task-definition td.json "
+                         "--codedeploy-deployment-group dg-orders", "masks": ["orders-svc", "dg-orders"]},
             ],
-            "no_match": ["git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
+            "no_match": ["npm login --registry https://npm.example.com --scope @acme-web",
+                         "aws sso login --profile dev-1",
+                         "git log --name-only", "docker run --name web-1 nginx", "git clone --id x-1",
                          "aws lambda add-permission --statement-id apigw-1 --action lambda:InvokeFunction",
                          "serverless deploy --stage-name prod",
                          "aws ecs put-account-setting --name serviceLongArnFormat --value enabled",
@@ -1063,6 +1144,12 @@ def main() -> int:
     labels = object_labels()
     objects = collect_objects(labels)
     named_flags = collect_named_flags(entries)
+    # a customization's flag only where its last word already anchors one (no new literal for the prefilter)
+    def last(line: str) -> str:
+        return line.rsplit("-", 1)[-1].rsplit(" ", 1)[-1]
+    ends = {e[-1] for e in entries} | {"name", "id"} | {last(line) for line in named_flags}
+    custom = {line for line in collect_customization_flags(entries) if last(line) in ends}
+    named_flags = sorted(set(named_flags) | custom)
     parents = collect_parents()
     model_keys = collect_model_keys()
     generic = tuple(generic_keys())

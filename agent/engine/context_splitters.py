@@ -199,6 +199,11 @@ _WEAK_HEADERS = frozenset("""role function table stack service user repository t
 # those resources' names: read as a weak column.
 _TYPE_HEADERS = frozenset("resource resourcetype type service kind".split())
 _GENERIC_HEADERS = frozenset("id name identifier".split())
+# So does a Name column beside a column of the resources' own IDs or ARNs (Steampipe's select instance_id,
+# ..., tags ->> 'Name' as name; an --output table of InstanceId and Name): their Name tags.
+_RESOURCE_ID_HEADER = re.compile(r"(?:instance|volume|vpc|subnet|image|snapshot|natgateway|networkinterface"
+                                 r"|transitgateway|internetgateway|routetable|securitygroup|launchtemplate)id"
+                                 r"|arn|resourcearn")
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 # A UUID is an ID AWS generates per call or run (an SSM command's, a Batch job's), kept as under a label
@@ -250,6 +255,7 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     keep = params.get("keep_values", frozenset())
     headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
     typed = not _TYPE_HEADERS.isdisjoint(headers)
+    by_id = any(_RESOURCE_ID_HEADER.fullmatch(h) for h in headers)
     org = not _ORG_ACCOUNT_HEADERS.isdisjoint(headers)
     kinds = {}
     for i, h in enumerate(headers):
@@ -259,7 +265,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             kinds[i] = "name"
         elif h in _NAME_HEADERS or (h.endswith("bucket") and h.isalpha()) or h in params.get("name_headers", ()):
             kinds[i] = "name"
-        elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or h in params.get("weak_headers", ()):
+        elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or (by_id and h == "name") \
+                or h in params.get("weak_headers", ()):
             kinds[i] = "weak"
     if not kinds:
         return []
@@ -747,12 +754,29 @@ def block_values(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return out
 
 
+# A YAML list item that opens with its name ("- name: ng-1"), after a real line break or a JSON \n escape.
+_LIST_ITEM_NAME = re.compile(r"(?:(?<=\n)|(?<=[\\\x00]n))(?P<ind>[ \t]*)-[ \t]+name:[ \t]*(?:[\\\x00]*[\"'])?"
+                             r"(?P<v>[A-Za-z0-9][A-Za-z0-9_.-]{0,254})(?:[\\\x00]*[\"'])?[ \t]*"
+                             r"(?=\r?\n|[\\\x00]+[rn]|$)")
+
+
+def list_item_names(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The ``name`` of each item of a YAML list (the value: the list's lines), only at the items' own
+    indentation: ``- name:`` lines nested deeper (an item's taints, tags, sub-lists) are not its items."""
+    start, end = m.span("value")
+    items = [(len(e.group("ind")), e) for e in _LIST_ITEM_NAME.finditer(text, start, end)]
+    if not items:
+        return []
+    top = min(ind for ind, _ in items)
+    return [(e.start("v"), e.end("v"), kind) for ind, e in items if ind == top and name_shaped(e.group("v"))]
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
     "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
-    "block_values": block_values, "account_rows": account_rows,
+    "block_values": block_values, "account_rows": account_rows, "list_item_names": list_item_names,
 }
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
 CONTEXT_SPLITTERS["customer_domain"] = customer_domain

@@ -208,18 +208,48 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
             for part in split(text, m, params, kind):
                 append((part[0], part[1], priority, (part,), propagate))
         return out
+    items = params.get("form") == "cli"
     for m in _matches(det, text, anchor_hits):
         parts = split(text, m, params, kind)
         if parts:
             start, end = m.span("value")
+            if items and len(parts) > 1:
+                groups = _by_item(text, start, end, parts)
+                if groups is not None:
+                    # a plural flag's items (--log-group-names /aws/lambda/a /ecs/b): each competes on its
+                    # own, so an item another detector owns (a log group path) hides none of the others
+                    for item_start, item_end, group in groups:
+                        append((item_start, item_end, priority, group, propagate))
+                    continue
             append((start, end, priority, parts, propagate))
     return out
+
+
+_ITEM = re.compile(r"[^ \t]+")
+
+
+def _by_item(text: str, start: int, end: int, parts) -> list[tuple] | None:
+    """A CLI flag's value split into its blank-separated items, each with its parts; None when it is
+    one item, or when a part reaches over a blank (one value, as a quoted phrase is)."""
+    parts = sorted(parts)
+    groups = []
+    i = 0
+    for t in _ITEM.finditer(text, start, end):
+        group = []
+        while i < len(parts) and parts[i][1] <= t.end():
+            if parts[i][0] < t.start():
+                return None
+            group.append(parts[i])
+            i += 1
+        if group:
+            groups.append((t.start(), t.end(), tuple(group)))
+    return groups if len(groups) > 1 and i == len(parts) else None
 
 
 # Splitters whose match is a region (a table, a URL, a list, a JSON list's items) holding identifiers among other text:
 # their parts are the hits, so a region never hides another detector's finding inside it.
 PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table", "label_list",
-                       "label_rows", "item_names", "cli_query_columns"})
+                       "label_rows", "item_names", "cli_query_columns", "list_item_names"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:

@@ -197,6 +197,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
             _AWS_OWNED_TYPES_WITHOUT_ACCOUNT.get(service, "\0"))
             or _AWS_NAMED_WITHOUT_ACCOUNT.match(m.group("resource"))):
         return []  # AWS's own: arn:aws:states:::lambda:invoke, arn:aws:securityhub:::ruleset/cis-...
+    if service == "automate" and account == "ec2":
+        return []  # a CloudWatch alarm's EC2 action (arn:aws:automate:<region>:ec2:recover): AWS's, no account
     if service == "lambda" and account in _AWS_LAYER_ACCOUNTS and m.group("resource").startswith("layer:"):
         return []  # a layer AWS publishes for everyone (Powertools, Lambda Insights, ADOT, Parameters and Secrets)
     if service == "apigateway" and "/arn:" in m.group("resource"):
@@ -256,7 +258,9 @@ _NO_RESOURCE_TYPE = frozenset({"s3", "sns", "sqs"})
 # with consolidated control findings, ``security-control/<control>/finding/<id>`` (session 12).
 _AWS_DEFINED_SEGMENTS: dict[str, tuple[tuple[str | None, int], ...]] = {
     "servicequotas": ((None, 2),), "health": (("event", 3),),
-    "securityhub": (("subscription", 6), ("security-control", 3))}
+    "securityhub": (("subscription", 6), ("security-control", 3)),
+    # the SWF form of a CloudWatch alarm's EC2 action (action/actions/AWS_EC2.InstanceId.Reboot/1.0)
+    "swf": (("action", 4),)}
 # Services whose ARNs without an account are AWS's own resources: Step Functions service
 # integrations (``arn:aws:states:::lambda:invoke``), Security Hub standards, rulesets and products,
 # EventBridge Scheduler's universal targets (``arn:aws:scheduler:::aws-sdk:ecs:runTask``).
@@ -326,6 +330,10 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # device.sso.<region>.amazonaws.com: an AWS endpoint, the same for everyone
     if _AWS_OWNED_BUCKET.fullmatch(names[0]):
         return []  # awslambda-<region>-tasks.s3.<region>.amazonaws.com: Lambda's own code bucket
+    if names[1:3] == ["d", "codeartifact"] and len(names) > 3 and REGION.fullmatch(names[3]):
+        # a CodeArtifact repository endpoint, <domain>-<owner>.d.codeartifact.<region>.amazonaws.com: the
+        # first label is the customer's (one token, so its pseudonym restores whole); "d.codeartifact" is AWS's
+        return [(labels[0][0], labels[0][0] + len(names[0]), "name")]
     stop = next((i for i, lab in enumerate(names) if REGION.fullmatch(lab) or SHORT_REGION.fullmatch(lab)),
                 None)
     if stop is None:

@@ -39,6 +39,14 @@ MASKED = [
     # every account of a plural account flag, not only the first (account-in-context finds that one)
     ('aws securityhub get-members --account-ids "444455556666" "777788889999"', "777788889999"),
     ("aws securityhub get-members --account-ids 444455556666 777788889999", "777788889999"),
+    # a plural flag's items compete one by one: a log group path another detector owns hides no other item
+    ("aws logs start-query --log-group-names /aws/lambda/orders-fn /ecs/catalog-store --start-time 1",
+     "catalog-store"),
+    ("aws logs filter-log-events --log-group-names /aws/codebuild/web-build payments-api-logs",
+     "payments-api-logs"),
+    # a list's item names compete one by one: an ARN inside an item hides none of them
+    ("managedNodeGroups:\n  - name: web-ng-1\n    iam:\n      instanceRoleARN: arn:aws:iam::111122223333:role/r\n",
+     "web-ng-1"),
     # a KMS alias under a key-ID label (a path under an ID label is otherwise something else)
     ("aws ec2 create-volume --kms-key-id alias/prod-payments --size 8", "prod-payments"),
     ('{"KeyId": "alias/prod-payments"}', "prod-payments"),
