@@ -737,9 +737,11 @@ def block_values(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 # A host name in a labelled list (CORS origins, nginx server_name a b;): the label right before its
 # top-level domain, as customer-domain-labelled masks one (shop.<x>.net); a label the detector lists as
-# public (params.public: example, amazonaws, github, ...) passes.
+# public (params.public: example, amazonaws, github, ...) passes, and so does a host under a top-level domain
+# no registry sells (postgres.local, web.test, api.svc: compose aliases, cluster names).
 _HOST_LABEL = re.compile(r"(?<![A-Za-z0-9_@.-])(?:\*\.)?(?:[a-z0-9-]{1,63}\.){0,8}?"
-                         r"(?P<label>[a-z0-9][a-z0-9-]{2,62})\.[a-z]{2,6}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
+                         r"(?P<label>[a-z0-9][a-z0-9-]{2,62})\.(?!(?:local|localhost|internal|test|invalid|lan|svc)\b)"
+                         r"[a-z]{2,6}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
 
 
 def domain_labels(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
