@@ -771,7 +771,26 @@ def list_item_names(text: str, m: re.Match, params: dict, kind: str) -> list[Par
     return [(e.start("v"), e.end("v"), kind) for ind, e in items if ind == top and name_shaped(e.group("v"))]
 
 
+# A host name in a labelled list (CORS origins, nginx server_name a b;): the label right before its
+# top-level domain, as customer-domain-labelled masks one (shop.<x>.net); a label the detector lists as
+# public (params.public: example, amazonaws, github, ...) passes, and so does a host under a top-level domain
+# no registry sells (postgres.local, web.test, api.svc: compose aliases, cluster names).
+_HOST_LABEL = re.compile(r"(?<![A-Za-z0-9_@.-])(?:\*\.)?(?:[a-z0-9-]{1,63}\.){0,8}?"
+                         r"(?P<label>[a-z0-9][a-z0-9-]{2,62})\.(?!(?:local|localhost|internal|test|invalid|lan|svc)\b)"
+                         r"[a-z]{2,6}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
+
+
+def domain_labels(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The label before the top-level domain of each host in the value (a list of origins or server
+    names), unless that label is public (``x.github.io``; ``gitlab.<x>.net`` is the customer's)."""
+    start, end = m.span("value")
+    public = params.get("public", ())
+    return [(h.start("label"), h.end("label"), kind) for h in _HOST_LABEL.finditer(text, start, end)
+            if h.group("label") not in public]
+
+
 CONTEXT_SPLITTERS = {
+    "domain_labels": domain_labels,
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
     "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,

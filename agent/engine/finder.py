@@ -249,7 +249,8 @@ def _by_item(text: str, start: int, end: int, parts) -> list[tuple] | None:
 # Splitters whose match is a region (a table, a URL, a list, a JSON list's items) holding identifiers among other text:
 # their parts are the hits, so a region never hides another detector's finding inside it.
 PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table", "label_list",
-                       "label_rows", "item_names", "cli_query_columns", "list_item_names"})
+                       "label_rows", "item_names", "cli_query_columns", "list_item_names",
+                       "domain_labels"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:

@@ -387,22 +387,27 @@ def english_phrase(token: str) -> bool:
 # A CamelCase name of three humps or more (OrionBillingStack, AcmeEventsTable): under a label that
 # names the resource (ORDERS_TABLE = "..."), a name; two humps (MyTable) are too often a word in code.
 CAMEL_NAME = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+){2,}")
+# Two humps (OrdersService): a word in code, a name only under a label that says so (``camel: 2``).
+CAMEL_NAME_2 = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+")
 
 
 def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """One or more names after a label ("S3 buckets: a and b"); each must look like a resource name.
     Weak labels narrow it with params: ``no_phrases`` (a hyphenated English phrase such as end-to-end
     is not a name) and ``need_separator`` (a name holds ``-`` or ``_``: EC2, IPv6, x86 are words);
-    a strong one widens it: ``camel`` (a CamelCase name of three humps counts too)."""
+    a strong one widens it: ``camel`` (a CamelCase name of three humps counts too; ``camel: 2``, two
+    humps, for a label whose every item is a name); ``keep`` lists tokens that are the vendor's own."""
     start, end = _span(m)
     out = []
     no_phrases = params.get("no_phrases", False)
     need_sep = params.get("need_separator", False)
     camel = params.get("camel", False)
+    camel_re = CAMEL_NAME_2 if camel == 2 and camel is not True else CAMEL_NAME
+    keep = params.get("keep", ())
     for t in NAME_TOKEN.finditer(text, start, end):
         token = t.group()
-        if token in ("and", "or") or nothing_secret(token) or not (
-                name_shaped(token) or camel and CAMEL_NAME.fullmatch(token)):
+        if token in ("and", "or") or token in keep or nothing_secret(token) or not (
+                name_shaped(token) or camel and camel_re.fullmatch(token)):
             continue
         if (no_phrases and english_phrase(token)) or (need_sep and "-" not in token and "_" not in token):
             continue
