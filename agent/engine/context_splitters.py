@@ -777,16 +777,19 @@ def list_item_names(text: str, m: re.Match, params: dict, kind: str) -> list[Par
 # no registry sells (postgres.local, web.test, api.svc: compose aliases, cluster names).
 _HOST_LABEL = re.compile(r"(?<![A-Za-z0-9_@.-])(?:\*\.)?(?:[a-z0-9-]{1,63}\.){0,8}?"
                          r"(?P<label>[a-z0-9][a-z0-9-]{2,62})\.(?!(?:local|localhost|internal|test|invalid|lan|svc)\b)"
-                         r"[a-z]{2,6}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
+                         r"(?P<tld>[a-z]{2,6})(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
 
 
 def domain_labels(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """The label before the top-level domain of each host in the value (a list of origins or server
-    names), unless that label is public (``x.github.io``; ``gitlab.<x>.net`` is the customer's)."""
+    names), unless that label is public (``x.github.io``; ``gitlab.<x>.net`` is the customer's) or
+    the host ends in no real top-level domain (``params["tlds"]``, as ``customer_domain``: in code,
+    ``aliases = kwargs.pop('aliases')`` ends in ``pop``)."""
     start, end = m.span("value")
     public = params.get("public", ())
+    tlds = params["tlds"]
     return [(h.start("label"), h.end("label"), kind) for h in _HOST_LABEL.finditer(text, start, end)
-            if h.group("label") not in public]
+            if h.group("label") not in public and h.group("tld") in tlds]
 
 
 CONTEXT_SPLITTERS = {
