@@ -589,7 +589,7 @@ def customer_domain(text: str, m: re.Match, params: dict, kind: str) -> list[Par
     (group ``tld``, one of ``params["tlds"]``: the Public Suffix List's, packs/tlds.yaml). In code,
     ``domain = cookie.domain``, ``this.from = edge.from`` and ``self.path.split(...)`` are shaped
     like domains under a domain or sender key, but ``domain``, ``from`` and ``split`` are no TLD."""
-    if m.group("tld").lower() not in params["tlds"]:
+    if m.group("tld").lower().rsplit(".", 1)[-1] not in params["tlds"]:   # co.uk: uk
         return []
     start, end = m.span("value")
     return [(start, end, kind)] if SAFE.fullmatch(text, start, end) else []
