@@ -518,8 +518,36 @@ def _query_columns(query: str, labels) -> dict[int, str] | None:
             w = owner_words + w   # instances[].[name, ...]: the instance's name
         if w[-2:] in (("owner", "account"), ("owner", "id"), ("account", "id")) or w == ("account",):
             out[i] = "account"
+        elif w[-1:] == ("email",) or w[-2:] == ("email", "address"):
+            out[i] = "email"   # an account's root e-mail (Organizations' Email, Detective's EmailAddress)
         elif labels.matches(w):
             out[i] = "id" if w[-1] in ("id", "ids") else "name"
+    return out
+
+
+_EMAIL = re.compile(r"(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@(?P<domain>(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24})")
+# A country's generic second level, part of the public suffix (co.uk, com.br, org.au)
+_SECOND_LEVEL = frozenset("com co org net gov edu ac ne or gob nom".split())
+# Mail domains everyone uses, and the placeholders of the docs: no customer's own
+_PUBLIC_MAIL = frozenset("example gmail googlemail outlook hotmail live yahoo icloud proton protonmail amazon "
+                         "amazonaws localhost".split())
+
+
+def email_parts(value: str, start: int, kind: str) -> list[Part]:
+    """An e-mail address an identifier column names (an AWS account's root address): its local part
+    and its domain's own label (the label before the public suffix, ``co.uk`` counted as one), each a
+    name; a public mail provider's domain stays, and the docs' placeholder address whole."""
+    e = _EMAIL.fullmatch(value)
+    if e is None:
+        return []
+    labels = e.group("domain").split(".")
+    own = len(labels) - (3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2)
+    if own < 0 or labels[own] in ("example", "localhost"):
+        return []   # the docs' placeholder address
+    out: list[Part] = [(start, start + e.end("local"), kind)]
+    if labels[own] not in _PUBLIC_MAIL:
+        pos = start + e.start("domain") + sum(len(lab) + 1 for lab in labels[:own])
+        out.append((pos, pos + len(labels[own]), kind))
     return out
 
 
@@ -556,6 +584,10 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
         for i, (cs, ce) in enumerate(cells):
             value = text[cs:ce].strip()
             what = "name" if wanted is None else wanted.get(i)
+            if what == "email":
+                vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
+                out.extend(email_parts(value, vs, kind))
+                continue
             if what is None or not value or not _CELL.fullmatch(value) or not SAFE.fullmatch(value) \
                     or value.lower() in _PLACEHOLDERS:
                 continue
