@@ -637,6 +637,9 @@ _CONSOLE_ROUTES = [re.compile(p) for p in (
     r"/ecs/v2/clusters/(?P<v>[A-Za-z0-9_-]+)(?:/services/(?P<v2>[A-Za-z0-9_-]+))?",
     r"/(?:eks/home[^#]*#/clusters|ecr/repositories(?:/private/[0-9]{12})?)/(?P<v>[A-Za-z0-9_.-]+)",
     r"log-group/(?P<lg>[A-Za-z0-9_.$%/+-]+)",
+    # Amazon CodeCatalyst: codecatalyst.aws/spaces/<space>/projects/<project>/source-repositories/<repo>
+    r"codecatalyst\.aws/spaces/(?P<v>[A-Za-z0-9][A-Za-z0-9_.-]*)(?:/projects/(?P<v2>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+    r"(?:/source-repositories/(?P<v3>[A-Za-z0-9][A-Za-z0-9_.-]*))?)?",
 )]
 _ENCODED_SLASH = re.compile(r"(?:\$252F|%252F|\$2F|%2F|/)", re.IGNORECASE)
 
@@ -649,7 +652,7 @@ def console_url(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     out: list[Part] = []
     for route in _CONSOLE_ROUTES:
         for r in route.finditer(text, start, end):
-            for g in ("v", "v2"):
+            for g in ("v", "v2", "v3"):
                 if g in r.groupdict() and r.group(g):
                     s, e = r.span(g)
                     value = unquote(text[s:e])
