@@ -121,10 +121,11 @@ def account_rows(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 # --- secret access keys: 40 characters of base64 ------------------------------------------------------
 def secret_key(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """A secret access key: 40 base64 characters with upper case, lower case and a digit or ``/+``
-    (a word, a SHA-1 in hex or a path never has all three)."""
+    (a word, a SHA-1 in hex or a path never has all three); 44 for an SES SMTP password (derived from
+    a secret key: a version byte and a 32-byte HMAC)."""
     start, end = m.span("value")
     value = text[start:end]
-    if len(value) != 40 or not (any(c.islower() for c in value) and any(c.isupper() for c in value)
+    if len(value) not in (40, 44) or not (any(c.islower() for c in value) and any(c.isupper() for c in value)
                                 and any(c.isdigit() or c in "/+" for c in value)):
         return []
     return [(start, end, kind)]
