@@ -783,6 +783,36 @@ def block_values(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return out
 
 
+# --- the items of an indented YAML block (aws-nuke's configuration) -----------------------------------
+# One line of the block: a list item (- x), a map key (x:) or a filter's value (value: x), quoted or
+# not, an end-of-line comment after it.
+_BLOCK_ITEM = re.compile(r"[ \t]*(?P<dash>-[ \t]+)?(?P<label>value:[ \t]+)?[\\\x00]*[\"']?"
+                         r"(?P<v>[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,254})[\\\x00]*[\"']?[ \t]*"
+                         r"(?:(?P<colon>:)(?:[ \t].*)?|(?:#.*)?)")
+
+
+def yaml_block_items(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The items of an indented YAML block: with ``accounts``, every 12-digit list item or map key
+    (aws-nuke's ``blocklist:`` / ``accounts:``); else the list items and ``value:`` entries that are
+    name-shaped and no phrase (aws-nuke's ``filters:``: ``IAMRole: ["x"]``, ``- property: Name`` /
+    ``value: x``), never a key, a glob or a path."""
+    accounts = params.get("accounts", False)
+    out: list[Part] = []
+    for pos, line_end in _lines(text, *m.span("value")):
+        b = _BLOCK_ITEM.fullmatch(text, pos, line_end)
+        if b is None:
+            continue
+        vs, ve = b.span("v")
+        value = b.group("v")
+        if accounts:
+            if re.fullmatch(r"[0-9]{12}", value) and (b.group("dash") or b.group("colon")):
+                out.append((vs, ve, "account"))
+        elif (b.group("dash") or b.group("label")) and not b.group("colon") and name_shaped(value) \
+                and not english_phrase(value) and not nothing_secret(value):
+            out.append((vs, ve, kind))
+    return out
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
@@ -790,5 +820,6 @@ CONTEXT_SPLITTERS = {
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
     "block_values": block_values, "account_rows": account_rows,
 }
+CONTEXT_SPLITTERS["yaml_block_items"] = yaml_block_items
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
 CONTEXT_SPLITTERS["customer_domain"] = customer_domain
