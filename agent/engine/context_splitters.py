@@ -813,6 +813,23 @@ def yaml_block_items(text: str, m: re.Match, params: dict, kind: str) -> list[Pa
     return out
 
 
+_SPACE_CELL = re.compile(r"[^ \t\\]+")
+
+
+def space_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The cells of the columns ``params["columns"]`` (0-based) in each row of a table whose cells
+    are runs of non-blanks (ONTAP's ``volume show``, where a long name pushes the next cells right,
+    so only the order counts), name-shaped and no phrase."""
+    wanted = set(params["columns"])
+    out: list[Part] = []
+    for pos, line_end in _lines(text, *m.span("value")):
+        for i, c in enumerate(_SPACE_CELL.finditer(text, pos, line_end)):
+            if i in wanted and name_shaped(c.group()) and not english_phrase(c.group()) \
+                    and not nothing_secret(c.group()):
+                out.append((c.start(), c.end(), kind))
+    return out
+
+
 CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
     "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
@@ -821,5 +838,6 @@ CONTEXT_SPLITTERS = {
     "block_values": block_values, "account_rows": account_rows,
 }
 CONTEXT_SPLITTERS["yaml_block_items"] = yaml_block_items
+CONTEXT_SPLITTERS["space_columns"] = space_columns
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
 CONTEXT_SPLITTERS["customer_domain"] = customer_domain
