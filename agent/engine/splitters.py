@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from agent.engine.memo import Memo
-from agent.engine.policy_values import EKS_REGISTRY_ACCOUNTS
+from agent.engine.policy_values import AWS_REGISTRY_ACCOUNTS
 
 Part = tuple[int, int, str]
 
@@ -654,10 +654,11 @@ def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 def ecr_repository(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """An ECR repository path (context_value), except under a registry AWS owns: the EKS add-on image
-    registries (``602401143452.dkr.ecr.<region>.amazonaws.com/amazon-k8s-cni``), whose repositories
+    registries (``602401143452.dkr.ecr.<region>.amazonaws.com/amazon-k8s-cni``) and the Deep Learning
+    Containers' (``763104351884.dkr.ecr.<region>.amazonaws.com/pytorch-training``), whose repositories
     are AWS's images, the same for everyone."""
     at = m.start()
-    if at >= 12 and text[at - 12:at] in EKS_REGISTRY_ACCOUNTS and not (at > 12 and text[at - 13].isdigit()):
+    if at >= 12 and text[at - 12:at] in AWS_REGISTRY_ACCOUNTS and not (at > 12 and text[at - 13].isdigit()):
         return []
     return context_value(text, m, params, kind)
 
