@@ -243,6 +243,9 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
         cells_of = _asciidoc_rows(text, start, end)
     elif fmt == "psql":   # psql's aligned output: cells between bars, no bar at either end
         cells_of = [_between(_BAR, text, s, e) for s, e in _lines(text, start, end)]
+    elif fmt == "box":    # drawn with box characters: the rows that hold a vertical bar, cells between them
+        cells_of = [_between(_BOX_BAR, text, s, e) for s, e in _lines(text, start, end)
+                    if _BOX_BAR.search(text, s, e)]
     else:
         sep = "|" if fmt == "markdown" else ","
         cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
@@ -350,6 +353,7 @@ def _html_rows(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
 
 
 _BAR = re.compile(r"\|")
+_BOX_BAR = re.compile("\u2502|\u2503|\u2551")   # the light, heavy and double vertical of box drawing
 _TAB_RUN = re.compile(r"(?:\t|\\t)+")
 
 
