@@ -556,6 +556,23 @@ def email_parts(value: str, start: int, kind: str) -> list[Part]:
     return out
 
 
+_MAIL_IDENTITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[a-z0-9.-]{3,253}|(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}")
+
+
+def mail_identities(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The SES identities a message lists (e-mail addresses and domains): an address as
+    ``email_parts`` cuts it; a domain, its own label (before the public suffix)."""
+    out: list[Part] = []
+    for t in _MAIL_IDENTITY.finditer(text, *m.span("value")):
+        value = t.group()
+        if "@" not in value:
+            value = "x@" + value
+            out.extend(p for p in email_parts(value, t.start() - 2, kind) if p[0] >= t.start())
+        else:
+            out.extend(email_parts(value, t.start(), kind))
+    return out
+
+
 def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """The rows an ``aws ... --query Q --output text`` (or ``table``) command prints: with one key,
     every tab-separated word is its value; with a multiselect list (``[StackName,StackStatus]``), the
@@ -842,6 +859,7 @@ CONTEXT_SPLITTERS = {
     "block_values": block_values, "account_rows": account_rows,
 }
 CONTEXT_SPLITTERS["yaml_block_items"] = yaml_block_items
+CONTEXT_SPLITTERS["mail_identities"] = mail_identities
 CONTEXT_SPLITTERS["space_columns"] = space_columns
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
 CONTEXT_SPLITTERS["customer_domain"] = customer_domain
