@@ -556,7 +556,8 @@ def email_parts(value: str, start: int, kind: str) -> list[Part]:
     return out
 
 
-_MAIL_IDENTITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[a-z0-9.-]{3,253}|(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}")
+_MAIL_IDENTITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[a-z0-9.-]{3,253}"
+                            r"|(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}")
 
 
 def mail_identities(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
