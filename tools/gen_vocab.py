@@ -718,6 +718,10 @@ def detectors(entries, named_flags: list[str], model_keys: tuple[list[str], list
                 {"text": '{"ProviderName": "my-provider", "DisplayName": "my-portfolio", "CreatedTime": 1571337221.5}',
                  "masks": ["my-provider", "my-portfolio"]},
                 {"text": '"outputArtifacts": [\n  {"name": "MyApp"}\n]', "masks": ["MyApp"]},
+                {"text": '"awsAccounts": [\n' + ',\n'.join(
+                    f'        {{\n            "id": "21098765432{n}",\n            "emailAddress": "",\n'
+                    f'            "name": ""\n        }}' for n in range(1, 6)) + '\n]',
+                 "masks": [f"21098765432{n}" for n in range(1, 6)]},
                 {"text": "billingAccountName: acme-payer", "masks": ["acme-payer"]},
                 {"text": '{"StageName": "prod", "CatalogName": "hive"}', "masks": ["prod", "hive"]},
                 {"text": '{\\"domainInfos\\": [{\\"status\\": \\"REGISTERED\\", \\"name\\": \\"DataFrobotz\\"}, '

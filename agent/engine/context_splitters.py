@@ -121,10 +121,11 @@ def account_rows(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 # --- secret access keys: 40 characters of base64 ------------------------------------------------------
 def secret_key(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """A secret access key: 40 base64 characters with upper case, lower case and a digit or ``/+``
-    (a word, a SHA-1 in hex or a path never has all three)."""
+    (a word, a SHA-1 in hex or a path never has all three); 44 for an SES SMTP password (derived from
+    a secret key: a version byte and a 32-byte HMAC)."""
     start, end = m.span("value")
     value = text[start:end]
-    if len(value) != 40 or not (any(c.islower() for c in value) and any(c.isupper() for c in value)
+    if len(value) not in (40, 44) or not (any(c.islower() for c in value) and any(c.isupper() for c in value)
                                 and any(c.isdigit() or c in "/+" for c in value)):
         return []
     return [(start, end, kind)]
@@ -247,6 +248,9 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
         cells_of = _asciidoc_rows(text, start, end)
     elif fmt == "psql":   # psql's aligned output: cells between bars, no bar at either end
         cells_of = [_between(_BAR, text, s, e) for s, e in _lines(text, start, end)]
+    elif fmt == "box":    # drawn with box characters: the rows that hold a vertical bar, cells between them
+        cells_of = [_between(_BOX_BAR, text, s, e) for s, e in _lines(text, start, end)
+                    if _BOX_BAR.search(text, s, e)]
     else:
         sep = "|" if fmt == "markdown" else ","
         cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
@@ -356,6 +360,7 @@ def _html_rows(text: str, start: int, end: int) -> list[list[tuple[int, int]]]:
 
 
 _BAR = re.compile(r"\|")
+_BOX_BAR = re.compile("\u2502|\u2503|\u2551")   # the light, heavy and double vertical of box drawing
 _TAB_RUN = re.compile(r"(?:\t|\\t)+")
 
 
@@ -525,8 +530,54 @@ def _query_columns(query: str, labels) -> dict[int, str] | None:
             w = owner_words + w   # instances[].[name, ...]: the instance's name
         if w[-2:] in (("owner", "account"), ("owner", "id"), ("account", "id")) or w == ("account",):
             out[i] = "account"
+        elif w[-1:] == ("email",) or w[-2:] == ("email", "address"):
+            out[i] = "email"   # an account's root e-mail (Organizations' Email, Detective's EmailAddress)
         elif labels.matches(w):
             out[i] = "id" if w[-1] in ("id", "ids") else "name"
+    return out
+
+
+_EMAIL = re.compile(r"(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@(?P<domain>(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24})")
+# A country's generic second level, part of the public suffix (co.uk, com.br, org.au)
+_SECOND_LEVEL = frozenset("com co org net gov edu ac ne or gob nom".split())
+# Mail domains everyone uses, and the placeholders of the docs: no customer's own
+_PUBLIC_MAIL = frozenset("example gmail googlemail outlook hotmail live yahoo icloud proton protonmail amazon "
+                         "amazonaws localhost".split())
+
+
+def email_parts(value: str, start: int, kind: str) -> list[Part]:
+    """An e-mail address an identifier column names (an AWS account's root address): its local part
+    and its domain's own label (the label before the public suffix, ``co.uk`` counted as one), each a
+    name; a public mail provider's domain stays, and the docs' placeholder address whole."""
+    e = _EMAIL.fullmatch(value)
+    if e is None:
+        return []
+    labels = e.group("domain").split(".")
+    own = len(labels) - (3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2)
+    if own < 0 or labels[own] in ("example", "localhost"):
+        return []   # the docs' placeholder address
+    out: list[Part] = [(start, start + e.end("local"), kind)]
+    if labels[own] not in _PUBLIC_MAIL:
+        pos = start + e.start("domain") + sum(len(lab) + 1 for lab in labels[:own])
+        out.append((pos, pos + len(labels[own]), kind))
+    return out
+
+
+_MAIL_IDENTITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[a-z0-9.-]{3,253}"
+                            r"|(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}")
+
+
+def mail_identities(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The SES identities a message lists (e-mail addresses and domains): an address as
+    ``email_parts`` cuts it; a domain, its own label (before the public suffix)."""
+    out: list[Part] = []
+    for t in _MAIL_IDENTITY.finditer(text, *m.span("value")):
+        value = t.group()
+        if "@" not in value:
+            value = "x@" + value
+            out.extend(p for p in email_parts(value, t.start() - 2, kind) if p[0] >= t.start())
+        else:
+            out.extend(email_parts(value, t.start(), kind))
     return out
 
 
@@ -563,6 +614,10 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
         for i, (cs, ce) in enumerate(cells):
             value = text[cs:ce].strip()
             what = "name" if wanted is None else wanted.get(i)
+            if what == "email":
+                vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
+                out.extend(email_parts(value, vs, kind))
+                continue
             if what is None or not value or not _CELL.fullmatch(value) or not SAFE.fullmatch(value) \
                     or value.lower() in _PLACEHOLDERS:
                 continue
@@ -596,7 +651,7 @@ def customer_domain(text: str, m: re.Match, params: dict, kind: str) -> list[Par
     (group ``tld``, one of ``params["tlds"]``: the Public Suffix List's, packs/tlds.yaml). In code,
     ``domain = cookie.domain``, ``this.from = edge.from`` and ``self.path.split(...)`` are shaped
     like domains under a domain or sender key, but ``domain``, ``from`` and ``split`` are no TLD."""
-    if m.group("tld").lower() not in params["tlds"]:
+    if m.group("tld").lower().rsplit(".", 1)[-1] not in params["tlds"]:   # co.uk: uk
         return []
     start, end = m.span("value")
     return [(start, end, kind)] if SAFE.fullmatch(text, start, end) else []
@@ -612,6 +667,9 @@ _CONSOLE_ROUTES = [re.compile(p) for p in (
     r"/ecs/v2/clusters/(?P<v>[A-Za-z0-9_-]+)(?:/services/(?P<v2>[A-Za-z0-9_-]+))?",
     r"/(?:eks/home[^#]*#/clusters|ecr/repositories(?:/private/[0-9]{12})?)/(?P<v>[A-Za-z0-9_.-]+)",
     r"log-group/(?P<lg>[A-Za-z0-9_.$%/+-]+)",
+    # Amazon CodeCatalyst: codecatalyst.aws/spaces/<space>/projects/<project>/source-repositories/<repo>
+    r"codecatalyst\.aws/spaces/(?P<v>[A-Za-z0-9][A-Za-z0-9_.-]*)(?:/projects/(?P<v2>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+    r"(?:/source-repositories/(?P<v3>[A-Za-z0-9][A-Za-z0-9_.-]*))?)?",
 )]
 _ENCODED_SLASH = re.compile(r"(?:\$252F|%252F|\$2F|%2F|/)", re.IGNORECASE)
 
@@ -624,7 +682,7 @@ def console_url(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     out: list[Part] = []
     for route in _CONSOLE_ROUTES:
         for r in route.finditer(text, start, end):
-            for g in ("v", "v2"):
+            for g in ("v", "v2", "v3"):
                 if g in r.groupdict() and r.group(g):
                     s, e = r.span(g)
                     value = unquote(text[s:e])
@@ -792,6 +850,53 @@ def domain_labels(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             if h.group("label") not in public and h.group("tld") in tlds]
 
 
+# --- the items of an indented YAML block (aws-nuke's configuration) -----------------------------------
+# One line of the block: a list item (- x), a map key (x:) or a filter's value (value: x), quoted or
+# not, an end-of-line comment after it.
+_BLOCK_ITEM = re.compile(r"[ \t]*(?P<dash>-[ \t]+)?(?P<label>value:[ \t]+)?[\\\x00]*[\"']?"
+                         r"(?P<v>[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,254})[\\\x00]*[\"']?[ \t]*"
+                         r"(?:(?P<colon>:)(?:[ \t].*)?|(?:#.*)?)")
+
+
+def yaml_block_items(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The items of an indented YAML block: with ``accounts``, every 12-digit list item or map key
+    (aws-nuke's ``blocklist:`` / ``accounts:``); else the list items and ``value:`` entries that are
+    name-shaped and no phrase (aws-nuke's ``filters:``: ``IAMRole: ["x"]``, ``- property: Name`` /
+    ``value: x``), never a key, a glob or a path."""
+    accounts = params.get("accounts", False)
+    out: list[Part] = []
+    for pos, line_end in _lines(text, *m.span("value")):
+        b = _BLOCK_ITEM.fullmatch(text, pos, line_end)
+        if b is None:
+            continue
+        vs, ve = b.span("v")
+        value = b.group("v")
+        if accounts:
+            if re.fullmatch(r"[0-9]{12}", value) and (b.group("dash") or b.group("colon")):
+                out.append((vs, ve, "account"))
+        elif (b.group("dash") or b.group("label")) and not b.group("colon") and name_shaped(value) \
+                and not english_phrase(value) and not nothing_secret(value):
+            out.append((vs, ve, kind))
+    return out
+
+
+_SPACE_CELL = re.compile(r"[^ \t\\]+")
+
+
+def space_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The cells of the columns ``params["columns"]`` (0-based) in each row of a table whose cells
+    are runs of non-blanks (ONTAP's ``volume show``, where a long name pushes the next cells right,
+    so only the order counts), name-shaped and no phrase."""
+    wanted = set(params["columns"])
+    out: list[Part] = []
+    for pos, line_end in _lines(text, *m.span("value")):
+        for i, c in enumerate(_SPACE_CELL.finditer(text, pos, line_end)):
+            if i in wanted and name_shaped(c.group()) and not english_phrase(c.group()) \
+                    and not nothing_secret(c.group()):
+                out.append((c.start(), c.end(), kind))
+    return out
+
+
 CONTEXT_SPLITTERS = {
     "domain_labels": domain_labels,
     "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
@@ -800,5 +905,8 @@ CONTEXT_SPLITTERS = {
     "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
     "block_values": block_values, "account_rows": account_rows, "list_item_names": list_item_names,
 }
+CONTEXT_SPLITTERS["yaml_block_items"] = yaml_block_items
+CONTEXT_SPLITTERS["mail_identities"] = mail_identities
+CONTEXT_SPLITTERS["space_columns"] = space_columns
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
 CONTEXT_SPLITTERS["customer_domain"] = customer_domain

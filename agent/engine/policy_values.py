@@ -91,7 +91,15 @@ EKS_REGISTRY_ACCOUNTS = frozenset("""
     918309763551 961992271922 900612956339 590381155156 455263428931 066635153087 558608220178
     759879836304 151742754352 013241004608
 """.split())
-AWS_CONSTANTS = AWS_CONSTANTS | EKS_REGISTRY_ACCOUNTS
+# The accounts of the Amazon ECR registries AWS Deep Learning Containers are pulled from (SageMaker
+# training and inference images: <account>.dkr.ecr.<region>.amazonaws.com/pytorch-training:...), per
+# region, as the DLC's available_images.md lists them; the repositories under them are AWS's too.
+DLC_REGISTRY_ACCOUNTS = frozenset("""
+    763104351884 626614931356 871362719292 364406365360 907027046896 692866216735 217643126080
+    914824155844 727897471807
+""".split())
+AWS_REGISTRY_ACCOUNTS = EKS_REGISTRY_ACCOUNTS | DLC_REGISTRY_ACCOUNTS
+AWS_CONSTANTS = AWS_CONSTANTS | AWS_REGISTRY_ACCOUNTS
 
 
 def kept_values(config) -> frozenset[str]:

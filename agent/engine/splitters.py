@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from agent.engine.memo import Memo
-from agent.engine.policy_values import EKS_REGISTRY_ACCOUNTS
+from agent.engine.policy_values import AWS_REGISTRY_ACCOUNTS
 
 Part = tuple[int, int, str]
 
@@ -47,8 +47,12 @@ HOST_SERVICES = frozenset("""
     execute-api-fips awsapps secretsmanager kms logs monitoring sts iam ssm dynamodb kinesis firehose
     apigateway appsync-api appsync gr7 sk1 yl4 mq emr glue athena sagemaker elasticbeanstalk
     awsapprunner amplifyapp awsglobalaccelerator master replica efs fsx streams ssmmessages ec2messages
-    server transfer
-""".split())   # server transfer: a Transfer Family server's host (<server ID>.server.transfer.<region>...)
+    server transfer vpc-lattice-svcs verified-access
+""".split())   # server transfer: a Transfer Family server's host (<server ID>.server.transfer.<region>...);
+# vpc-lattice-svcs: a VPC Lattice service's (<name>-<id>.<hash>.vpc-lattice-svcs.<region>.on.aws);
+# verified-access: a Verified Access endpoint's (<prefix>.edge-<id>.vai-<id>.prod.verified-access.<region>...)
+# A label AWS writes right before one of its service labels (Verified Access's stage, prod).
+_HOST_STAGE = {"verified-access": frozenset({"prod"})}
 
 
 _REGION_OR_ALNUM = re.compile(f"({REGION.pattern})|[A-Za-z0-9]")
@@ -345,7 +349,9 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         # name, masked as in s3://my.dotted.bucket, so both get the same pseudonym.
         first, last = labels[0], labels[s3 - 1]
         return [(first[0], last[0] + len(last[1]), "name")]
-    for pos, label in labels[:stop]:
+    for n, (pos, label) in enumerate(labels[:stop]):
+        if n + 1 < len(names) and label in _HOST_STAGE.get(names[n + 1], ()):
+            continue
         label_kind = _label_kind(label)
         if label_kind is not None:
             parts.append((pos, pos + len(label), label_kind))
@@ -661,10 +667,11 @@ def cli_text_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 
 def ecr_repository(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """An ECR repository path (context_value), except under a registry AWS owns: the EKS add-on image
-    registries (``602401143452.dkr.ecr.<region>.amazonaws.com/amazon-k8s-cni``), whose repositories
+    registries (``602401143452.dkr.ecr.<region>.amazonaws.com/amazon-k8s-cni``) and the Deep Learning
+    Containers' (``763104351884.dkr.ecr.<region>.amazonaws.com/pytorch-training``), whose repositories
     are AWS's images, the same for everyone."""
     at = m.start()
-    if at >= 12 and text[at - 12:at] in EKS_REGISTRY_ACCOUNTS and not (at > 12 and text[at - 13].isdigit()):
+    if at >= 12 and text[at - 12:at] in AWS_REGISTRY_ACCOUNTS and not (at > 12 and text[at - 13].isdigit()):
         return []
     return context_value(text, m, params, kind)
 

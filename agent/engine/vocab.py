@@ -447,7 +447,7 @@ class ParentObjects:
     ``holds_at``: the object around the key at ``label_start`` stands under a quoted ``parent`` key
     (``"outputArtifacts": [{"name": "MyApp"}]``, ``"domainInfos": [{..}, {..}]``) and all its keys
     are members of such a structure with that label. The cheap question first: one ``findall`` of
-    camelCase keys that open an object or a list in the ``_NEAR`` characters before the label."""
+    camelCase keys that open an object or a list in the ``_PARENT_REACH`` characters before the label."""
 
     def __init__(self, lines) -> None:
         self.index: dict[str, list[frozenset[str]]] = {}
@@ -456,7 +456,7 @@ class ParentObjects:
             self.index.setdefault(parent, []).append(frozenset(members))
 
     def holds_at(self, text: str, label_start: int, label: str) -> bool:
-        lo = max(0, label_start - _NEAR)
+        lo = max(0, label_start - _PARENT_REACH)
         index = self.index
         for t in reversed(list(_PARENT_KEY.finditer(text, lo, label_start))):
             sets = index.get(t.group(1))
@@ -467,6 +467,10 @@ class ParentObjects:
         return False
 
 
+# How far back the parent key may stand: a pretty-printed list puts ~130 characters per item of three
+# keys between them ("awsAccounts": [{"id", "emailAddress", "name"}, ...]), so 400 reached the third
+# item no more; the search runs only where the other tests found camelCase keys near the label.
+_PARENT_REACH = 2400
 # A quoted camelCase key that opens an object or a list: "outputArtifacts": [ {  (the quote may be
 # escaped, a line break real or JSON-escaped).
 _PARENT_KEY = re.compile(r'"([a-z][a-z0-9]*[A-Z][A-Za-z0-9]*)[\\\x00]*"[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*[\[{]')
