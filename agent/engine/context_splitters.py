@@ -199,6 +199,11 @@ _WEAK_HEADERS = frozenset("""role function table stack service user repository t
 # those resources' names: read as a weak column.
 _TYPE_HEADERS = frozenset("resource resourcetype type service kind".split())
 _GENERIC_HEADERS = frozenset("id name identifier".split())
+# Beside an account column (an account inventory, a cost sheet by linked account), the column that names
+# each account, and the e-mail of the account or its owner. AWS lets an account's name be any text, so
+# it is masked word by word (a pseudonym holds no space); an e-mail gives its domain's own label.
+_ACCOUNT_NAME_HEADERS = frozenset("""accountname awsaccountname linkedaccountname memberaccountname
+    accountalias accountdisplayname""".split())
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 # A UUID is an ID AWS generates per call or run (an SSM command's, a Batch job's), kept as under a label
@@ -261,6 +266,12 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             kinds[i] = "name"
         elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or h in params.get("weak_headers", ()):
             kinds[i] = "weak"
+    if "account" in kinds.values():
+        for i, h in enumerate(headers):
+            if h in _ACCOUNT_NAME_HEADERS:
+                kinds[i] = "account-name"
+            elif "email" in h and i not in kinds and params.get("tlds"):
+                kinds[i] = "email"
     if not kinds:
         return []
     out: list[Part] = []
@@ -269,8 +280,54 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             if i >= len(row):
                 continue
             cs, ce = row[i]
+            if col_kind == "account-name":
+                out.extend(_account_name_words(text, cs, ce, kind))
+                continue
+            if col_kind == "email":
+                out.extend(email_domain_label(text, cs, ce, params["tlds"], kind))
+                continue
             for vs, value in _cell_items(text, cs, ce):
                 _cell_part(out, vs, value, col_kind, keep, kind)
+    return out
+
+
+_NAME_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._&+-]*")
+_ACCOUNT_NAME_CELL = re.compile(r"[ \t`\"]*[A-Za-z0-9][A-Za-z0-9 ._&+()-]{0,63}[ \t`\"]*")
+
+
+def _account_name_words(text: str, cs: int, ce: int, kind: str) -> list[Part]:
+    """The words of an account's name in its column (``Helios Shared Services 9``, ``payments-prod``)."""
+    cell = text[cs:ce]
+    if not _ACCOUNT_NAME_CELL.fullmatch(cell) or cell.strip(" \t`\"").lower() in _PLACEHOLDERS:
+        return []
+    return [(w.start() + cs, w.end() + cs, kind) for w in _NAME_WORD.finditer(cell)]
+
+
+# The label of an e-mail's domain that names its owner: the one before the public suffix (a second-level
+# label of a country's own registry, com.br, co.uk, is part of the suffix); public mail hosts and
+# AWS's own domains pass.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@((?:[A-Za-z0-9-]{1,63}\.){1,6}[A-Za-z]{2,24})(?![A-Za-z0-9-])")
+_SECOND_LEVEL = frozenset("com co org net gov edu ac ne or go gob mil".split())
+_PUBLIC_MAIL = frozenset("""example localhost local internal invalid test amazonaws amazon aws awsapps cloudfront
+    gmail googlemail google outlook hotmail live yahoo icloud me protonmail proton gmx github noreply
+    users""".split())
+
+
+def email_domain_label(text: str, start: int, end: int, tlds, kind: str) -> list[Part]:
+    """For each e-mail in ``text[start:end]``, the span of its domain's own label (``platform@<x>.com.br``)
+    when the domain ends in a real top-level domain (``tlds``), or nothing."""
+    out: list[Part] = []
+    for m in _EMAIL.finditer(text, start, end):
+        labels = m.group(1).lower().split(".")
+        if labels[-1] not in tlds:
+            continue
+        i = len(labels) - 2
+        if i > 0 and labels[i] in _SECOND_LEVEL and len(labels[-1]) == 2:
+            i -= 1
+        if labels[i] in _PUBLIC_MAIL or labels[i] in _SECOND_LEVEL or len(labels[i]) < 3:
+            continue
+        ls = m.start(1) + sum(len(x) + 1 for x in labels[:i])
+        out.append((ls, ls + len(labels[i]), kind))
     return out
 
 
