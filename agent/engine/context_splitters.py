@@ -813,3 +813,26 @@ CONTEXT_SPLITTERS = {
 }
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
 CONTEXT_SPLITTERS["customer_domain"] = customer_domain
+
+
+def email_domains(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The own label of each e-mail domain in group ``value`` (a mail or commit header's addresses)."""
+    return email_domain_label(text, *m.span("value"), params["tlds"], kind)
+
+
+# A CODEOWNERS rule: a path pattern, then owners (``@org/team``, ``@user`` or an e-mail).
+_CODEOWNERS_RULE = re.compile(r"[ \t]*[^\s#@][^\s]{0,200}(?:[ \t]+(?:@[A-Za-z0-9_.-]{1,64}(?:/[A-Za-z0-9_.-]{1,64})?"
+                              r"|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,200})){1,20}[ \t]*")
+
+
+def codeowners_emails(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The own label of each owner's e-mail domain on the rule lines of a CODEOWNERS file."""
+    out: list[Part] = []
+    for s, e in _lines(text, *m.span("value")):
+        if _CODEOWNERS_RULE.fullmatch(text, s, e):
+            out.extend(email_domain_label(text, s, e, params["tlds"], kind))
+    return out
+
+
+CONTEXT_SPLITTERS["email_domains"] = email_domains
+CONTEXT_SPLITTERS["codeowners_emails"] = codeowners_emails
