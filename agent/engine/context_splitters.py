@@ -834,5 +834,28 @@ def codeowners_emails(text: str, m: re.Match, params: dict, kind: str) -> list[P
     return out
 
 
+_EXTERNAL_ID_WORDS = frozenset("read write role aws".split())
+
+
+def external_id_parts(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """An AssumeRole external ID: whole when it has no ``@``; else each part between ``@`` that holds
+    a ``-``, ``_`` or digit and a letter (Spacelift's ``<account>@<stack>@<run>@write``)."""
+    start, end = m.span("value")
+    value = text[start:end]
+    if not any(c.isdigit() or c in "-_" for c in value) or not SAFE.fullmatch(value):
+        return []   # a word (required, unique): no ID
+    if "@" not in value:
+        return [(start, end, kind)]
+    out: list[Part] = []
+    pos = start
+    for part in value.split("@"):
+        if (part.lower() not in _EXTERNAL_ID_WORDS and len(part) >= 3 and any(c.isalpha() for c in part)
+                and any(c.isdigit() or c in "-_" for c in part)):
+            out.append((pos, pos + len(part), kind))
+        pos += len(part) + 1
+    return out
+
+
+CONTEXT_SPLITTERS["external_id_parts"] = external_id_parts
 CONTEXT_SPLITTERS["email_domains"] = email_domains
 CONTEXT_SPLITTERS["codeowners_emails"] = codeowners_emails
