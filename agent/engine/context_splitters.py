@@ -856,6 +856,23 @@ def external_id_parts(text: str, m: re.Match, params: dict, kind: str) -> list[P
     return out
 
 
+# An rclone path: ``remote:bucket/path`` or the on-the-fly ``:s3:bucket/path`` / ``:s3,provider=AWS:bucket``.
+_RCLONE_PATH = re.compile(r"(?<![^\s\"'=])(?:[A-Za-z0-9_][A-Za-z0-9_.-]{1,63}|:[a-z0-9]{2,20}(?:,[^\s:]{1,200})?):"
+                          r"(?P<b>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?=[/\s\"']|$)")
+
+
+def rclone_buckets(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The bucket (or top-level container) of each ``remote:bucket/path`` argument of an rclone
+    command, when it is shaped like a name (a ``-`` or digit: ``gdrive:Photos`` passes)."""
+    out: list[Part] = []
+    for p in _RCLONE_PATH.finditer(text, *m.span("value")):
+        bucket = p.group("b")
+        if name_shaped(bucket) and not english_phrase(bucket):
+            out.append((p.start("b"), p.end("b"), kind))
+    return out
+
+
+CONTEXT_SPLITTERS["rclone_buckets"] = rclone_buckets
 CONTEXT_SPLITTERS["external_id_parts"] = external_id_parts
 CONTEXT_SPLITTERS["email_domains"] = email_domains
 CONTEXT_SPLITTERS["codeowners_emails"] = codeowners_emails

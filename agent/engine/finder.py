@@ -219,7 +219,8 @@ def _hits(det: Detector, text: str, anchor_hits) -> list[tuple]:
 # Splitters whose match is a region (a table, a URL, a list, a JSON list's items) holding identifiers among other text:
 # their parts are the hits, so a region never hides another detector's finding inside it.
 PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table", "label_list",
-                       "label_rows", "item_names", "cli_query_columns", "email_domains", "codeowners_emails"})
+                       "label_rows", "item_names", "cli_query_columns", "email_domains", "codeowners_emails",
+                       "rclone_buckets"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:
