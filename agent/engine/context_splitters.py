@@ -208,6 +208,8 @@ _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unkn
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 # A UUID is an ID AWS generates per call or run (an SSM command's, a Batch job's), kept as under a label
 _UUID_CELL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# A cell that is a value, not a header: an identifier of hyphen-joined parts with a digit, or 12 digits.
+_VALUE_CELL = re.compile(r"(?=[^ ]*[0-9])[A-Za-z0-9]+(?:[-_.:/][A-Za-z0-9]+)+|[0-9]{12}")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
 
 
@@ -253,6 +255,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if not cells_of or not cells_of[0]:
         return []
     keep = params.get("keep_values", frozenset())
+    if params.get("header_words") and any(_VALUE_CELL.fullmatch(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]):
+        return []   # a value among the header's cells (BucketName<tab>cdk-...-assets-...): rows, not a table
     headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
     typed = not _TYPE_HEADERS.isdisjoint(headers)
     org = not _ORG_ACCOUNT_HEADERS.isdisjoint(headers)
