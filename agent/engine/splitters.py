@@ -394,7 +394,7 @@ def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     for t in NAME_TOKEN.finditer(text, start, end):
         token = t.group()
         if token in ("and", "or") or nothing_secret(token) or not (
-                name_shaped(token) or camel and CAMEL_NAME.fullmatch(token)):
+                name_shaped(token) or camel and CAMEL_NAME.fullmatch(token) and token not in _AWS_FIXED_ROLES):
             continue
         if (no_phrases and english_phrase(token)) or (need_sep and "-" not in token and "_" not in token):
             continue
