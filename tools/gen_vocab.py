@@ -76,7 +76,12 @@ FILTER_NAME_PARTS = re.compile(r"[-:.]")
 # labels a statement inside its document, like the "Sid" it becomes: no resource (apigw-<uuid>).
 # Neither a label nor a named flag.
 DOCUMENT_LABELS = frozenset({("statement", "id")})
-STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")}) | DOCUMENT_LABELS
+# Labels whose values come from a catalogue AWS publishes, not from the customer: an EKS add-on is
+# created under the name of a catalogue entry (describe-addon-versions: vpc-cni, aws-ebs-csi-driver, a
+# Marketplace vendor's), so addonName names AWS's or the vendor's product, never the customer's resource.
+CATALOG_LABELS = frozenset({("addon", "name")})
+STOP_LABELS = frozenset({("user", "id"), ("s3", "key"), ("tool", "use", "id"), ("custom", "id")}) | DOCUMENT_LABELS \
+    | CATALOG_LABELS
 # Labels whose values are the application's own data although botocore names them with an Id tail:
 # an SQS FIFO message's group and deduplication IDs (MessageGroupId: aws.String("orders")). Written
 # as "!words", so the shorter tail ("group id", a security group's) does not count for them either.
@@ -433,7 +438,7 @@ def collect_named_flags(entries) -> list[str]:
                     continue
                 flag = xform_name(member, "-")
                 w = words(flag)
-                if not w or vocabulary.matches(w) or tuple(w[-2:]) in DOCUMENT_LABELS:
+                if not w or vocabulary.matches(w) or tuple(w[-2:]) in DOCUMENT_LABELS | CATALOG_LABELS:
                     continue
                 if NAMED_DOC.search(spec.get("documentation", "")) and w[-1] not in TAILS \
                         and not any(x in QUALIFIER_STOP for x in w):

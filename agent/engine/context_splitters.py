@@ -205,10 +205,17 @@ _GENERIC_HEADERS = frozenset("id name identifier".split())
 _RESOURCE_ID_HEADER = re.compile(r"(?:instance|volume|vpc|subnet|image|snapshot|natgateway|networkinterface"
                                  r"|transitgateway|internetgateway|routetable|securitygroup|launchtemplate)id"
                                  r"|arn|resourcearn")
+# Beside an account column (an account inventory, a cost sheet by linked account), the column that names
+# each account, and the e-mail of the account or its owner. AWS lets an account's name be any text, so
+# it is masked word by word (a pseudonym holds no space); an e-mail gives its domain's own label.
+_ACCOUNT_NAME_HEADERS = frozenset("""accountname awsaccountname linkedaccountname memberaccountname
+    accountalias accountdisplayname""".split())
 _PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 # A UUID is an ID AWS generates per call or run (an SSM command's, a Batch job's), kept as under a label
 _UUID_CELL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# A cell that is a value, not a header: an identifier of hyphen-joined parts with a digit, or 12 digits.
+_VALUE_CELL = re.compile(r"(?=[^ ]*[0-9])[A-Za-z0-9]+(?:[-_.:/][A-Za-z0-9]+)+|[0-9]{12}")
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
 
 
@@ -257,6 +264,8 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if not cells_of or not cells_of[0]:
         return []
     keep = params.get("keep_values", frozenset())
+    if params.get("header_words") and any(_VALUE_CELL.fullmatch(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]):
+        return []   # a value among the header's cells (BucketName<tab>cdk-...-assets-...): rows, not a table
     headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
     typed = not _TYPE_HEADERS.isdisjoint(headers)
     by_id = any(_RESOURCE_ID_HEADER.fullmatch(h) for h in headers)
@@ -272,6 +281,12 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
         elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or (by_id and h == "name") \
                 or h in params.get("weak_headers", ()):
             kinds[i] = "weak"
+    if "account" in kinds.values():
+        for i, h in enumerate(headers):
+            if h in _ACCOUNT_NAME_HEADERS:
+                kinds[i] = "account-name"
+            elif "email" in h and i not in kinds and params.get("tlds"):
+                kinds[i] = "email"
     if not kinds:
         return []
     out: list[Part] = []
@@ -280,8 +295,42 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
             if i >= len(row):
                 continue
             cs, ce = row[i]
+            if col_kind == "account-name":
+                out.extend(_account_name_words(text, cs, ce, kind))
+                continue
+            if col_kind == "email":
+                out.extend(email_domain_label(text, cs, ce, params["tlds"], kind))
+                continue
             for vs, value in _cell_items(text, cs, ce):
                 _cell_part(out, vs, value, col_kind, keep, kind)
+    return out
+
+
+_NAME_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._&+-]*")
+_ACCOUNT_NAME_CELL = re.compile(r"[ \t`\"]*[A-Za-z0-9][A-Za-z0-9 ._&+()-]{0,63}[ \t`\"]*")
+
+
+def _account_name_words(text: str, cs: int, ce: int, kind: str) -> list[Part]:
+    """The words of an account's name in its column (``Helios Shared Services 9``, ``payments-prod``)."""
+    cell = text[cs:ce]
+    if not _ACCOUNT_NAME_CELL.fullmatch(cell) or cell.strip(" \t`\"").lower() in _PLACEHOLDERS:
+        return []
+    return [(w.start() + cs, w.end() + cs, kind) for w in _NAME_WORD.finditer(cell)]
+
+
+def email_domain_label(text: str, start: int, end: int, tlds, kind: str) -> list[Part]:
+    """For each e-mail in ``text[start:end]``, the span of its domain's own label (``platform@<x>.com.br``,
+    ``_own_label``) when the domain ends in a real top-level domain (``tlds``) and is no public mail
+    provider's, or nothing."""
+    out: list[Part] = []
+    for e in _EMAIL.finditer(text, start, end):
+        labels = e.group("domain").split(".")
+        own = _own_label(labels)
+        if labels[-1] not in tlds or own < 0 or labels[own] in _PUBLIC_MAIL or labels[own] in _SECOND_LEVEL \
+                or len(labels[own]) < 3:
+            continue
+        pos = e.start("domain") + sum(len(lab) + 1 for lab in labels[:own])
+        out.append((pos, pos + len(labels[own]), kind))
     return out
 
 
@@ -539,10 +588,17 @@ def _query_columns(query: str, labels) -> dict[int, str] | None:
 
 _EMAIL = re.compile(r"(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@(?P<domain>(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24})")
 # A country's generic second level, part of the public suffix (co.uk, com.br, org.au)
-_SECOND_LEVEL = frozenset("com co org net gov edu ac ne or gob nom".split())
-# Mail domains everyone uses, and the placeholders of the docs: no customer's own
-_PUBLIC_MAIL = frozenset("example gmail googlemail outlook hotmail live yahoo icloud proton protonmail amazon "
-                         "amazonaws localhost".split())
+_SECOND_LEVEL = frozenset("com co org net gov edu ac ne or go gob mil nom".split())
+# Mail domains everyone uses, AWS's own, and the placeholders of the docs: no customer's own
+_PUBLIC_MAIL = frozenset("""example localhost local internal invalid test amazonaws amazon aws awsapps cloudfront
+    gmail googlemail google outlook hotmail live yahoo icloud me protonmail proton gmx github noreply
+    users""".split())
+
+
+def _own_label(labels: list[str]) -> int:
+    """Where a mail domain's own label is: the one before the public suffix (``co.uk``, ``com.br``
+    counted as one); -1 when there is none (``x@com``)."""
+    return len(labels) - (3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2)
 
 
 def email_parts(value: str, start: int, kind: str) -> list[Part]:
@@ -553,7 +609,7 @@ def email_parts(value: str, start: int, kind: str) -> list[Part]:
     if e is None:
         return []
     labels = e.group("domain").split(".")
-    own = len(labels) - (3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2)
+    own = _own_label(labels)
     if own < 0 or labels[own] in ("example", "localhost"):
         return []   # the docs' placeholder address
     out: list[Part] = [(start, start + e.end("local"), kind)]
@@ -910,3 +966,66 @@ CONTEXT_SPLITTERS["mail_identities"] = mail_identities
 CONTEXT_SPLITTERS["space_columns"] = space_columns
 CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
 CONTEXT_SPLITTERS["customer_domain"] = customer_domain
+
+
+def email_domains(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The own label of each e-mail domain in group ``value`` (a mail or commit header's addresses)."""
+    return email_domain_label(text, *m.span("value"), params["tlds"], kind)
+
+
+# A CODEOWNERS rule: a path pattern, then owners (``@org/team``, ``@user`` or an e-mail).
+_CODEOWNERS_RULE = re.compile(r"[ \t]*[^\s#@][^\s]{0,200}(?:[ \t]+(?:@[A-Za-z0-9_.-]{1,64}(?:/[A-Za-z0-9_.-]{1,64})?"
+                              r"|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,200})){1,20}[ \t]*")
+
+
+def codeowners_emails(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The own label of each owner's e-mail domain on the rule lines of a CODEOWNERS file."""
+    out: list[Part] = []
+    for s, e in _lines(text, *m.span("value")):
+        if _CODEOWNERS_RULE.fullmatch(text, s, e):
+            out.extend(email_domain_label(text, s, e, params["tlds"], kind))
+    return out
+
+
+_EXTERNAL_ID_WORDS = frozenset("read write role aws".split())
+
+
+def external_id_parts(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """An AssumeRole external ID: whole when it has no ``@``; else each part between ``@`` that holds
+    a ``-``, ``_`` or digit and a letter (Spacelift's ``<account>@<stack>@<run>@write``)."""
+    start, end = m.span("value")
+    value = text[start:end]
+    if not any(c.isdigit() or c in "-_" for c in value) or not SAFE.fullmatch(value):
+        return []   # a word (required, unique): no ID
+    if "@" not in value:
+        return [(start, end, kind)]
+    out: list[Part] = []
+    pos = start
+    for part in value.split("@"):
+        if (part.lower() not in _EXTERNAL_ID_WORDS and len(part) >= 3 and any(c.isalpha() for c in part)
+                and any(c.isdigit() or c in "-_" for c in part)):
+            out.append((pos, pos + len(part), kind))
+        pos += len(part) + 1
+    return out
+
+
+# An rclone path: ``remote:bucket/path`` or the on-the-fly ``:s3:bucket/path`` / ``:s3,provider=AWS:bucket``.
+_RCLONE_PATH = re.compile(r"(?<![^\s\"'=])(?:[A-Za-z0-9_][A-Za-z0-9_.-]{1,63}|:[a-z0-9]{2,20}(?:,[^\s:]{1,200})?):"
+                          r"(?P<b>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?=[/\s\"']|$)")
+
+
+def rclone_buckets(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The bucket (or top-level container) of each ``remote:bucket/path`` argument of an rclone
+    command, when it is shaped like a name (a ``-`` or digit: ``gdrive:Photos`` passes)."""
+    out: list[Part] = []
+    for p in _RCLONE_PATH.finditer(text, *m.span("value")):
+        bucket = p.group("b")
+        if name_shaped(bucket) and not english_phrase(bucket):
+            out.append((p.start("b"), p.end("b"), kind))
+    return out
+
+
+CONTEXT_SPLITTERS["rclone_buckets"] = rclone_buckets
+CONTEXT_SPLITTERS["external_id_parts"] = external_id_parts
+CONTEXT_SPLITTERS["email_domains"] = email_domains
+CONTEXT_SPLITTERS["codeowners_emails"] = codeowners_emails

@@ -250,7 +250,8 @@ def _by_item(text: str, start: int, end: int, parts) -> list[tuple] | None:
 # their parts are the hits, so a region never hides another detector's finding inside it.
 PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table", "label_list",
                        "label_rows", "item_names", "cli_query_columns", "list_item_names",
-                       "domain_labels", "yaml_block_items", "space_columns"})
+                       "domain_labels", "yaml_block_items", "space_columns", "email_domains",
+                       "codeowners_emails", "rclone_buckets"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:

@@ -413,7 +413,7 @@ def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     for t in NAME_TOKEN.finditer(text, start, end):
         token = t.group()
         if token in ("and", "or") or token in keep or nothing_secret(token) or not (
-                name_shaped(token) or camel and camel_re.fullmatch(token)):
+                name_shaped(token) or camel and camel_re.fullmatch(token) and token not in _AWS_FIXED_ROLES):
             continue
         if (no_phrases and english_phrase(token)) or (need_sep and "-" not in token and "_" not in token):
             continue
@@ -546,7 +546,6 @@ def context_value(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
 # ..., "RetryCount": 0} names a state of the machine's definition, as its "StartAt" and "Next" do:
 # no resource of the account. So does the "name" of an execution history's "stateEnteredEventDetails" /
 # "stateExitedEventDetails" (get-execution-history: the state entered or left).
-_NAME_KEY = re.compile(r'[\\\x00]*"Name[\\\x00]*"')
 _STATE_OPEN = re.compile(r'"(?:State|state(?:Entered|Exited)EventDetails)[\\\x00]*"'
                          r'[ \t]*:(?:[ \t\r\n]|[\\\x00][nrt])*\{')
 _BRACES = re.compile(r"[{}]")

@@ -565,6 +565,15 @@ POLICY_CORRECTIONS = (
                 r"Linear50PercentEvery30Seconds|Linear20PercentEvery6Minutes|Canary10Percent20Minutes)|"
                 r"AWSBackupDefaultServiceRole|ecs(?:TaskExecution|Instance|Service|Autoscale|Events)Role")),
 
+    # The EKS add-ons AWS publishes in its catalogue (describe-addon-versions, owner "aws"): a cluster's add-on
+    # is created under the catalogue's name, the same for every customer (session 15; vocab.yaml drops the
+    # "addon name" label, tools/gen_vocab.py CATALOG_LABELS)
+    ("EKS add-on names of AWS's catalogue",
+     re.compile(r"vpc-cni|coredns|kube-proxy|aws-ebs-csi-driver|aws-efs-csi-driver|aws-mountpoint-s3-csi-driver|"
+                r"eks-pod-identity-agent|snapshot-controller|amazon-cloudwatch-observability|aws-guardduty-agent|"
+                r"adot|eks-node-monitoring-agent|aws-network-flow-monitoring-agent|aws-fsx-csi-driver|"
+                r"aws-s3-csi-driver|metrics-server|cert-manager|external-dns")),
+
     # A URL of a host outside AWS with no path (a Cognito callback https://www.example.com, a registrar's
     # site): no AWS identifier; AWS hosts and URL paths are measured as before.
     ("URLs of a host outside AWS, without a path",
