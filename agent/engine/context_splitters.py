@@ -589,10 +589,11 @@ def _query_columns(query: str, labels) -> dict[int, str] | None:
 _EMAIL = re.compile(r"(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@(?P<domain>(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24})")
 # A country's generic second level, part of the public suffix (co.uk, com.br, org.au)
 _SECOND_LEVEL = frozenset("com co org net gov edu ac ne or go gob mil nom".split())
-# Mail domains everyone uses, AWS's own, and the placeholders of the docs: no customer's own
+# Mail domains everyone uses, AWS's own, open-source projects' mailing lists (user@spark.apache.org),
+# and the placeholders of the docs: no customer's own
 _PUBLIC_MAIL = frozenset("""example localhost local internal invalid test amazonaws amazon aws awsapps cloudfront
-    gmail googlemail google outlook hotmail live yahoo icloud me protonmail proton gmx github noreply
-    users""".split())
+    gmail googlemail google googlegroups outlook hotmail live yahoo icloud me protonmail proton gmx github
+    noreply users apache python kernel gnu debian ubuntu mozilla eclipse linuxfoundation cncf""".split())
 
 
 def _own_label(labels: list[str]) -> int:
