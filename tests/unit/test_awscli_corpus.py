@@ -34,12 +34,15 @@ margin, a ratchet to raise, not the target; the change ceiling is the target.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.awscli_corpus import (
     _TOKEN,
     Score,
     _not_a_value,
+    examples_root,
     load_examples,
     measure,
     not_restored,
@@ -185,3 +188,25 @@ def test_labeller_descriptions_are_unclassified():
     name_shape = SimpleNamespace(type_name="string", enum=None, name="ProvisioningArtifactName")
     assert classify("Description", name_shape) is None
     assert classify("Name", name_shape) is True
+
+
+# `aws <service> <operation>` as AWS's examples spell every command: the service and the operation are
+# AWS's own words. Before session 15, prose-bare-queue-lambda read the operation after `aws lambda` as a
+# function's name (`aws lambda update-function-code`: 28 of the 5,709 distinct commands).
+_COMMAND = re.compile(r"^[ \t]*aws[ \t]+([a-z0-9-]+)[ \t]+([a-z0-9-]+)(?=[ \t\\]|$)", re.M)
+
+
+def test_every_command_keeps_its_service_and_operation():
+    seen: dict[tuple[str, str], str] = {}
+    for path in sorted(examples_root().rglob("*.rst")):
+        text = path.read_text(encoding="utf-8")
+        for m in _COMMAND.finditer(text):
+            end = text.find("\n", m.start())
+            seen.setdefault(m.groups(), text[m.start():end if end >= 0 else len(text)])
+    assert len(seen) > 5000, f"the AWS CLI's examples are missing: {len(seen)} commands"
+    changed = []
+    for (service, operation), line in seen.items():
+        out = masker().mask_body(line.encode(), "text/plain").body.decode()
+        if not re.match(rf"[ \t]*aws[ \t]+{re.escape(service)}[ \t]+{re.escape(operation)}(?=[ \t\\]|$)", out):
+            changed.append(f"aws {service} {operation}")
+    assert not changed, f"{len(changed)} of {len(seen)} commands changed: {changed[:10]}"
