@@ -320,17 +320,15 @@ def _account_name_words(text: str, cs: int, ce: int, kind: str) -> list[Part]:
 
 def email_domain_label(text: str, start: int, end: int, tlds, kind: str) -> list[Part]:
     """For each e-mail in ``text[start:end]``, the span of its domain's own label (``platform@<x>.com.br``,
-    ``_own_label``) when the domain ends in a real top-level domain (``tlds``) and is no public mail
+    ``_own_label_span``) when the domain ends in a real top-level domain (``tlds``) and is no public mail
     provider's, or nothing."""
     out: list[Part] = []
     for e in _EMAIL.finditer(text, start, end):
-        labels = e.group("domain").split(".")
-        own = _own_label(labels)
-        if labels[-1] not in tlds or own < 0 or labels[own] in _PUBLIC_MAIL or labels[own] in _SECOND_LEVEL \
-                or len(labels[own]) < 3:
+        own = _own_label_span(e)
+        if own is None or e.group("domain").rsplit(".", 1)[-1] not in tlds or own[2] in _PUBLIC_MAIL \
+                or own[2] in _SECOND_LEVEL or len(own[2]) < 3:
             continue
-        pos = e.start("domain") + sum(len(lab) + 1 for lab in labels[:own])
-        out.append((pos, pos + len(labels[own]), kind))
+        out.append((own[0], own[1], kind))
     return out
 
 
@@ -596,10 +594,19 @@ _PUBLIC_MAIL = frozenset("""example localhost local internal invalid test amazon
     noreply users apache python kernel gnu debian ubuntu mozilla eclipse linuxfoundation cncf""".split())
 
 
-def _own_label(labels: list[str]) -> int:
-    """Where a mail domain's own label is: the one before the public suffix (``co.uk``, ``com.br``
-    counted as one); -1 when there is none (``x@com``)."""
-    return len(labels) - (3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2)
+_DOMAIN = re.compile(r"(?P<domain>(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24})")
+
+
+def _own_label_span(e: re.Match, offset: int = 0) -> tuple[int, int, str] | None:
+    """A mail domain's own label (group ``domain`` of ``e``), as (start, end, label) plus ``offset``:
+    the label before the public suffix (``co.uk``, ``com.br`` counted as one); None when there is
+    none (``x@com``)."""
+    labels = e.group("domain").split(".")
+    own = len(labels) - (3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2)
+    if own < 0:
+        return None
+    pos = offset + e.start("domain") + sum(len(lab) + 1 for lab in labels[:own])
+    return pos, pos + len(labels[own]), labels[own]
 
 
 def email_parts(value: str, start: int, kind: str) -> list[Part]:
@@ -609,14 +616,12 @@ def email_parts(value: str, start: int, kind: str) -> list[Part]:
     e = _EMAIL.fullmatch(value)
     if e is None:
         return []
-    labels = e.group("domain").split(".")
-    own = _own_label(labels)
-    if own < 0 or labels[own] in ("example", "localhost"):
+    own = _own_label_span(e, start)
+    if own is None or own[2] in ("example", "localhost"):
         return []   # the docs' placeholder address
     out: list[Part] = [(start, start + e.end("local"), kind)]
-    if labels[own] not in _PUBLIC_MAIL:
-        pos = start + e.start("domain") + sum(len(lab) + 1 for lab in labels[:own])
-        out.append((pos, pos + len(labels[own]), kind))
+    if own[2] not in _PUBLIC_MAIL:
+        out.append((own[0], own[1], kind))
     return out
 
 
@@ -629,12 +634,12 @@ def mail_identities(text: str, m: re.Match, params: dict, kind: str) -> list[Par
     ``email_parts`` cuts it; a domain, its own label (before the public suffix)."""
     out: list[Part] = []
     for t in _MAIL_IDENTITY.finditer(text, *m.span("value")):
-        value = t.group()
-        if "@" not in value:
-            value = "x@" + value
-            out.extend(p for p in email_parts(value, t.start() - 2, kind) if p[0] >= t.start())
-        else:
-            out.extend(email_parts(value, t.start(), kind))
+        if "@" in t.group():
+            out.extend(email_parts(t.group(), t.start(), kind))
+            continue
+        own = _own_label_span(_DOMAIN.fullmatch(t.group()), t.start())
+        if own is not None and own[2] not in _PUBLIC_MAIL and own[2] not in ("example", "localhost"):
+            out.append((own[0], own[1], kind))
     return out
 
 
@@ -954,21 +959,6 @@ def space_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     return out
 
 
-CONTEXT_SPLITTERS = {
-    "domain_labels": domain_labels,
-    "labelled_account": labelled_account, "account_list": account_list, "secret_key": secret_key,
-    "service_names": service_names, "table_columns": table_columns, "console_url": console_url,
-    "first_label": first_label, "cli_table": cli_table, "plan_change": plan_change, "diff_rename": diff_rename,
-    "cli_query_columns": cli_query_columns, "account_bullets": account_bullets,
-    "block_values": block_values, "account_rows": account_rows, "list_item_names": list_item_names,
-}
-CONTEXT_SPLITTERS["yaml_block_items"] = yaml_block_items
-CONTEXT_SPLITTERS["mail_identities"] = mail_identities
-CONTEXT_SPLITTERS["space_columns"] = space_columns
-CONTEXT_SPLITTERS["terraform_import_id"] = terraform_import_id
-CONTEXT_SPLITTERS["customer_domain"] = customer_domain
-
-
 def email_domains(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """The own label of each e-mail domain in group ``value`` (a mail or commit header's addresses)."""
     return email_domain_label(text, *m.span("value"), params["tlds"], kind)
@@ -1026,7 +1016,14 @@ def rclone_buckets(text: str, m: re.Match, params: dict, kind: str) -> list[Part
     return out
 
 
-CONTEXT_SPLITTERS["rclone_buckets"] = rclone_buckets
-CONTEXT_SPLITTERS["external_id_parts"] = external_id_parts
-CONTEXT_SPLITTERS["email_domains"] = email_domains
-CONTEXT_SPLITTERS["codeowners_emails"] = codeowners_emails
+CONTEXT_SPLITTERS = {
+    "labelled_account": labelled_account, "account_list": account_list, "account_rows": account_rows,
+    "account_bullets": account_bullets, "secret_key": secret_key, "service_names": service_names,
+    "table_columns": table_columns, "console_url": console_url, "first_label": first_label,
+    "cli_table": cli_table, "cli_query_columns": cli_query_columns, "plan_change": plan_change,
+    "diff_rename": diff_rename, "block_values": block_values, "terraform_import_id": terraform_import_id,
+    "list_item_names": list_item_names, "yaml_block_items": yaml_block_items, "space_columns": space_columns,
+    "domain_labels": domain_labels, "customer_domain": customer_domain, "mail_identities": mail_identities,
+    "email_domains": email_domains, "codeowners_emails": codeowners_emails, "rclone_buckets": rclone_buckets,
+    "external_id_parts": external_id_parts,
+}
