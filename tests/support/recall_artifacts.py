@@ -18342,6 +18342,2455 @@ VARIANTS_18: list[Template] = [
 ]
 
 
+# --- variants-19: a nineteenth held-out list (session 16), written by a helper that never read the engine, its packs or its vocabulary generator
+# Sixty-four templates from the mainstream of what engineers paste every day: EC2 (describe-instances as JSON, as a
+# table and as text, a security group and a revoke, an AMI with its snapshots, EBS volumes as text), S3 (ls, a bucket
+# policy with get-bucket-policy's escaped string, a presigned URL, server access log lines), IAM and STS (whoami and
+# access keys, assume-role with its credentials, a role's trust and inline policies, ~/.aws/config and credentials),
+# Lambda (its configuration, logs tail with an invoke, a boto AccessDenied traceback), RDS (describe-db-instances,
+# connection strings), DynamoDB (describe-table, items and a stream record), SQS and SNS, ECS (a task definition,
+# service events), EKS (kubectl get and describe with IRSA, aws-auth with a kubeconfig), CloudWatch Logs Insights,
+# CloudTrail (a record, lookup-events with its escaped event), VPC (subnets and route tables, flow log lines, VPC
+# endpoints and NAT gateways), Route 53, an ALB, CloudFront, KMS, Secrets Manager with Parameter Store, ECR push,
+# docker-compose with .env, CloudFormation events, Terraform (plan and apply error, backend, tfvars, state show and
+# lock), CDK, SDK code (boto3; Go v2, Java v2 or C#), GitHub Actions with OIDC, GitLab CI, shell history, JSON
+# application logs, a Slack incident, a Jira ticket, a runbook, an e-mail to AWS Support, chat and tickets in Spanish,
+# German, Japanese, Chinese and Brazilian Portuguese, and six negative-only templates (CLI commands without values,
+# AWS-managed names, metric statistics, boto3 code reading its config, Lambda platform lines, Terraform provider
+# lock and init); every value made up here.
+# Measured once, as written (seed 13, 5 per template, 320 cases, 2354 values): 89.1 % recall in text and 89.1 % in JSON,
+# 50.9 % pass, 97.5 % kept (seed 7, 1 per template, 64 cases, 476 values: 89.5 % text, 89.5 % JSON, 51.6 % pass,
+# 96.9 % kept). One label fixed after measuring: botocore's default role-session name in #8 is no longer must-mask.
+# Never tuned to.
+_V19_HEX = "0123456789abcdef"
+_V19_LOW = "abcdefghijklmnopqrstuvwxyz0123456789"
+_V19_UPN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_V19_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_V19_CO = ["brightwell", "norrland", "tidewater", "quillon", "vantora", "kelpie", "marisol", "ostrava", "pennant",
+           "redfern", "solenne", "trellis", "halcyon", "corvina"]
+_V19_APP = ["claims", "invoicing", "shipments", "profiles", "pricing", "loyalty", "telemetry", "onboarding",
+            "fulfilment", "quotes", "stockroom", "signup", "payouts", "webhooks", "rostering", "tickets"]
+_V19_KIND = ["api", "worker", "svc", "consumer", "processor", "sync", "jobs", "web", "cron", "gateway"]
+_V19_ENV = ["prod", "production", "prd", "stg", "staging", "qa", "uat", "dev", "sandbox", "preprod"]
+_V19_FIRST = ["priya", "tomasz", "lena", "diego", "aiko", "wei", "chloe", "seun", "marta", "noah", "ingrid",
+              "rafael", "yuki", "omar", "sofia", "kenji"]
+_V19_LAST = ["raman", "wojcik", "hoffmann", "ferreira", "tanaka", "zhang", "martin", "adeyemi", "silva", "bergstrom",
+             "halvorsen", "costa", "sato", "haddad", "novak", "lindgren"]
+_V19_TLD = ["com", "io", "net", "co.uk", "de", "com.br", "es", "nl", "app", "cloud", "eu", "ch"]
+_V19_PUB = ["3", "13", "18", "34", "35", "44", "52", "54", "63", "107", "174"]
+_V19_OFFICE = ["81", "85", "91", "109", "145", "178", "188", "195", "212", "217", "94", "62"]
+_V19_MON = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _v19_hex(g: Gen, n: int) -> str:
+    return g.alnum(n, _V19_HEX)
+
+
+def _v19_uuid(g: Gen) -> str:
+    return f"{_v19_hex(g, 8)}-{_v19_hex(g, 4)}-4{_v19_hex(g, 3)}-{g.pick('89ab')}{_v19_hex(g, 3)}-{_v19_hex(g, 12)}"
+
+
+def _v19_ctx(g: Gen) -> tuple[str, str, str]:
+    """A company, an application and an environment, so one case's names hang together."""
+    return g.pick(_V19_CO), g.pick(_V19_APP), g.pick(_V19_ENV)
+
+
+def _v19_svc(g: Gen, app: str, env: str) -> str:
+    k = g.pick(_V19_KIND)
+    return g.pick([f"{app}-{k}-{env}", f"{env}-{app}-{k}", f"{app}-{k}", f"{app}_{k}_{env}", f"{app}-{env}-{k}"])
+
+
+def _v19_bucket(g: Gen, co: str, app: str, env: str) -> str:
+    purpose = g.pick(["uploads", "exports", "artifacts", "reports", "raw", "documents", "backups", "static"])
+    return g.pick([f"{co}-{app}-{env}", f"{co}-{env}-{app}-{purpose}", f"{app}-{purpose}-{env}",
+                   f"{co}-{app}-{purpose}-{g.r.randint(1, 99):02d}", f"{co}.{app}.{purpose}"])
+
+
+def _v19_role(g: Gen, app: str, env: str) -> str:
+    return g.pick([f"{app}-{env}-role", f"{app}-{g.pick(_V19_KIND)}-task-role", f"{app.capitalize()}{env.capitalize()}LambdaRole",
+                   f"{env}-{app}-exec", f"svc-{app}-{env}", f"{app}-{g.pick(_V19_KIND)}-irsa"])
+
+
+def _v19_person(g: Gen) -> tuple[str, str]:
+    return g.pick(_V19_FIRST), g.pick(_V19_LAST)
+
+
+def _v19_domain(g: Gen, co: str) -> str:
+    return f"{co}{g.pick(['', '', '-group', 'hq', '-labs', 'insurance', 'logistics', 'retail'])}.{g.pick(_V19_TLD)}"
+
+
+def _v19_email(g: Gen, dom: str, who: tuple[str, str] | None = None) -> str:
+    f, last = who or _v19_person(g)
+    return g.pick([f"{f}.{last}@{dom}", f"{f[0]}{last}@{dom}", f"{f}@{dom}", f"{f}.{last}@{dom}"])
+
+
+def _v19_ip(g: Gen) -> str:
+    kind = g.r.randint(0, 3)
+    if kind <= 1:
+        return f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+    if kind == 2:
+        return f"172.{g.r.randint(16, 31)}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+    return f"192.168.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+
+
+def _v19_ip10(g: Gen, second: int | None = None) -> str:
+    return f"10.{g.r.randint(0, 255) if second is None else second}.{g.r.randint(0, 255)}.{g.r.randint(4, 250)}"
+
+
+def _v19_pub(g: Gen) -> str:
+    return f"{g.pick(_V19_PUB)}.{g.r.randint(1, 254)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+
+
+def _v19_office(g: Gen) -> str:
+    return f"{g.pick(_V19_OFFICE)}.{g.r.randint(1, 254)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+
+
+def _v19_ts(g: Gen, tail: str = "Z", sep: str = "T", year: int = 2026) -> str:
+    return (f"{year}-{g.r.randint(1, 11):02d}-{g.r.randint(1, 28):02d}{sep}{g.r.randint(0, 23):02d}:"
+            f"{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d}{tail}")
+
+
+def _v19_akid(g: Gen, prefix: str = "AKIA") -> str:
+    return prefix + g.alnum(16, _V19_B32)
+
+
+def _v19_uid(g: Gen, prefix: str) -> str:  # AROA / AIDA / AIPA unique IDs
+    return prefix + g.alnum(17, _V19_B32)
+
+
+def _v19_token(g: Gen) -> str:
+    head = g.pick(["IQoJb3JpZ2luX2VjE", "IQoJb3JpZ2luX2VjEK", "FwoGZXIvYXdzE"])
+    return head + g.alnum(g.r.randint(320, 560), _B64) + g.pick(["", "=", "=="])
+
+
+def _v19_zone(g: Gen) -> str:
+    return "Z" + g.alnum(g.pick([13, 20, 20, 21]), _V19_UPN.replace("O", ""))
+
+
+def _v19_cli_table(title: str, rows: list[list[str]]) -> str:
+    """The aws CLI's --output table for a --query that selects a list of lists."""
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    inner = len(sep) - 2
+    out = ["-" * (inner + 2), "|" + title.center(inner) + "|", sep]
+    for r in rows:
+        out.append("|" + "|".join(f"  {c:<{w}}" for c, w in zip(r, widths, strict=True)) + "|")
+    out.append(sep)
+    return "\n".join(out)
+
+
+def _v19_hosts(region: str, ip: str) -> tuple[str, str]:
+    """EC2's private and public DNS names for an address (the dashed IP is the customer part)."""
+    internal = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+    public = "compute-1.amazonaws.com" if region == "us-east-1" else f"{region}.compute.amazonaws.com"
+    return f"ip-{ip.replace('.', '-')}.{internal}", f"ec2-{ip.replace('.', '-')}.{public}"
+
+
+# EC2 ----------------------------------------------------------------------------------------------------
+def _v19_ec2_json(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.pick(["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2", "eu-central-1"])
+    acct = g.account()
+    iid, ami, subnet, vpc = g.iid(), g.hexid("ami"), g.hexid("subnet"), g.hexid("vpc")
+    sg, eni, vol, res, attach = g.hexid("sg"), g.hexid("eni"), g.hexid("vol"), g.hexid("r"), g.hexid("eni-attach")
+    priv, pub = _v19_ip10(g), _v19_pub(g)
+    privdns, _ = _v19_hosts(region, priv)
+    _, pubdns = _v19_hosts(region, pub)
+    sgname = f"{app}-{g.pick(_V19_KIND)}-sg"
+    key = g.pick([f"{app}-{env}", f"{co}-{env}-key", f"{g.pick(_V19_FIRST)}-laptop"])
+    prof = _v19_role(g, app, env)
+    aipa = _v19_uid(g, "AIPA")
+    nametag = f"{app}-{g.pick(_V19_KIND)}-{env}-{g.r.randint(1, 4)}"
+    itype = g.pick(["t3.medium", "m6i.large", "c6g.xlarge", "t4g.small", "r6i.2xlarge"])
+    arch = "arm64" if itype[2] == "g" else "x86_64"
+    launch = _v19_ts(g, "+00:00")
+    mac = ":".join(_v19_hex(g, 2) for _ in range(6))
+    inst = {
+        "AmiLaunchIndex": 0, "ImageId": ami, "InstanceId": iid, "InstanceType": itype, "KeyName": key,
+        "LaunchTime": launch, "Monitoring": {"State": "disabled"},
+        "Placement": {"AvailabilityZone": region + g.pick("abc"), "GroupName": "", "Tenancy": "default"},
+        "PrivateDnsName": privdns, "PrivateIpAddress": priv, "ProductCodes": [], "PublicDnsName": pubdns,
+        "PublicIpAddress": pub, "State": {"Code": 16, "Name": "running"}, "StateTransitionReason": "",
+        "SubnetId": subnet, "VpcId": vpc, "Architecture": arch,
+        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"AttachTime": launch, "DeleteOnTermination": True,
+                                                                   "Status": "attached", "VolumeId": vol}}],
+        "ClientToken": _v19_uuid(g), "EbsOptimized": True, "EnaSupport": True, "Hypervisor": "xen",
+        "IamInstanceProfile": {"Arn": f"arn:aws:iam::{acct}:instance-profile/{prof}", "Id": aipa},
+        "NetworkInterfaces": [{
+            "Association": {"IpOwnerId": "amazon", "PublicDnsName": pubdns, "PublicIp": pub},
+            "Attachment": {"AttachTime": launch, "AttachmentId": attach, "DeleteOnTermination": True, "DeviceIndex": 0,
+                           "Status": "attached", "NetworkCardIndex": 0},
+            "Description": "", "Groups": [{"GroupName": sgname, "GroupId": sg}], "Ipv6Addresses": [],
+            "MacAddress": mac, "NetworkInterfaceId": eni, "OwnerId": acct, "PrivateDnsName": privdns,
+            "PrivateIpAddress": priv, "SourceDestCheck": True, "Status": "in-use", "SubnetId": subnet, "VpcId": vpc,
+            "InterfaceType": "interface"}],
+        "RootDeviceName": "/dev/xvda", "RootDeviceType": "ebs", "SecurityGroups": [{"GroupName": sgname, "GroupId": sg}],
+        "SourceDestCheck": True, "Tags": [{"Key": "Name", "Value": nametag}, {"Key": "Environment", "Value": env}],
+        "VirtualizationType": "hvm",
+        "MetadataOptions": {"State": "applied", "HttpTokens": "required", "HttpPutResponseHopLimit": 2,
+                            "HttpEndpoint": "enabled"},
+        "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances"}
+    doc = {"Reservations": [{"Groups": [], "Instances": [inst], "OwnerId": acct, "ReservationId": res}]}
+    text = (f"the health check from the ALB never reaches this box on 8080, SG looks right to me?\n\n"
+            f"$ aws ec2 describe-instances --instance-ids {iid} --region {region}\n" + json.dumps(doc, indent=4))
+    mask = [acct, iid, ami, subnet, vpc, sg, sgname, eni, vol, res, attach, priv, pub, privdns.split(".")[0], pubdns,
+            key, prof, aipa, nametag]
+    return text, mask, ["running", itype, "Linux/UNIX", '"IpOwnerId": "amazon"', "RunInstances"]
+
+
+def _v19_ec2_table(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.region()
+    rows, mask = [], []
+    for n in range(g.r.randint(3, 6)):
+        iid = g.iid()
+        name = "None" if n == 2 else f"{g.pick([app, co])}-{g.pick(_V19_KIND)}-{env}-{n + 1}"
+        ip = _v19_ip(g)
+        state = "running" if n == 0 else g.pick(["running", "running", "stopped", "pending"])
+        rows.append([iid, name, g.pick(["t3.large", "m5.xlarge", "c6i.2xlarge", "t3a.medium"]), ip, state, region + g.pick("abc")])
+        mask += [iid, ip] + ([name] if name != "None" else [])
+    q = ("Reservations[].Instances[].[InstanceId,Tags[?Key==`Name`]|[0].Value,InstanceType,PrivateIpAddress,"
+         "State.Name,Placement.AvailabilityZone]")
+    if g.r.random() < 0.5:
+        text = (f"$ aws ec2 describe-instances --filters \"Name=tag:Environment,Values={env}\" --query '{q}' --output table\n"
+                + _v19_cli_table("DescribeInstances", rows))
+        keep = ["DescribeInstances", "running"]
+    else:
+        text = (f"$ aws ec2 describe-instances --region {region} --query '{q}' --output text\n"
+                + "\n".join("\t".join(r) for r in rows))
+        keep = ["running", "Placement.AvailabilityZone"]
+    return text + "\n\nwhich of these is safe to stop over the weekend?", mask, keep
+
+
+def _v19_sg(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    acct, vpc = g.account(), g.hexid("vpc")
+    sg, sg_alb, sgr = g.hexid("sg"), g.hexid("sg"), g.hexid("sgr")
+    name = g.pick([f"{app}-{env}-db", f"{env}-{app}-rds-sg", f"{co}-{app}-database"])
+    office = _v19_office(g)
+    city = g.pick(["Lisbon", "Leeds", "Austin", "Kraków", "Pune"])
+    perms = [
+        {"FromPort": 5432, "IpProtocol": "tcp",
+         "IpRanges": [{"CidrIp": f"{office}/32", "Description": f"office VPN {city}"}], "Ipv6Ranges": [],
+         "PrefixListIds": [], "ToPort": 5432,
+         "UserIdGroupPairs": [{"Description": "from app tier", "GroupId": sg_alb, "UserId": acct}]},
+        {"FromPort": 22, "IpProtocol": "tcp", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
+         "PrefixListIds": [], "ToPort": 22, "UserIdGroupPairs": []}]
+    doc = {"SecurityGroups": [{
+        "Description": f"{app} {env} database", "GroupName": name, "IpPermissions": perms, "OwnerId": acct,
+        "GroupId": sg, "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                                                 "Ipv6Ranges": [], "PrefixListIds": [], "UserIdGroupPairs": []}],
+        "Tags": [{"Key": "team", "Value": app}], "VpcId": vpc}]}
+    rev = {"Return": True, "RevokedSecurityGroupRules": [{"SecurityGroupRuleId": sgr, "GroupId": sg, "IsEgress": False,
+                                                           "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                                                           "CidrIpv4": "0.0.0.0/0"}]}
+    text = (f"Security Hub flagged EC2.19 on {sg}. Current rules:\n\n$ aws ec2 describe-security-groups --group-ids {sg}\n"
+            + json.dumps(doc, indent=4)
+            + f"\n\nRevoking the SSH one, DB access stays on the VPN /32:\n$ aws ec2 revoke-security-group-ingress --group-id {sg} "
+            "--protocol tcp --port 22 --cidr 0.0.0.0/0\n" + json.dumps(rev, indent=4))
+    return text, [acct, vpc, sg, sg_alb, sgr, name, office], ["0.0.0.0/0", "revoke-security-group-ingress", "EC2.19"]
+
+
+def _v19_ami_snap(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    src, dst = g.r.sample(["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"], 2)
+    acct, iid, ami = g.account(), g.iid(), g.hexid("ami")
+    day = f"2026{g.r.randint(1, 12):02d}{g.r.randint(1, 28):02d}"
+    imgname = f"{app}-{g.pick(_V19_KIND)}-{g.pick(['al2023', 'golden', 'base'])}-{day}"
+    snaps = [g.hexid("snap") for _ in range(2)]
+    vols = [g.hexid("vol") for _ in range(2)]
+    bdm = [{"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": True, "SnapshotId": snaps[0], "VolumeSize": 30,
+                                               "VolumeType": "gp3", "Encrypted": True}},
+           {"DeviceName": "/dev/sdf", "Ebs": {"DeleteOnTermination": False, "SnapshotId": snaps[1], "VolumeSize": 200,
+                                              "VolumeType": "gp3", "Encrypted": True}}]
+    img = {"Images": [{"Architecture": "x86_64", "CreationDate": _v19_ts(g, ".000Z"), "ImageId": ami,
+                       "ImageLocation": f"{acct}/{imgname}", "ImageType": "machine", "Public": False, "OwnerId": acct,
+                       "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "State": "pending",
+                       "BlockDeviceMappings": bdm, "EnaSupport": True, "Hypervisor": "xen", "Name": imgname,
+                       "RootDeviceName": "/dev/xvda", "RootDeviceType": "ebs", "SriovNetSupport": "simple",
+                       "VirtualizationType": "hvm", "SourceInstanceId": iid, "ImdsSupport": "v2.0"}]}
+    rows = [[s, v, g.pick(["37%", "81%", "100%"]), _v19_ts(g, ".512000+00:00")] for s, v in zip(snaps, vols, strict=True)]
+    alias = f"alias/{app}-{env}-ebs"
+    copy = g.hexid("snap")
+    text = (f"$ aws ec2 create-image --instance-id {iid} --name \"{imgname}\" --no-reboot --region {src}\n"
+            + json.dumps({"ImageId": ami}, indent=4) + f"\n$ aws ec2 describe-images --image-ids {ami} --region {src}\n"
+            + json.dumps(img, indent=4)
+            + "\n$ aws ec2 describe-snapshots --owner-ids self --filters Name=status,Values=pending "
+            "--query 'Snapshots[].[SnapshotId,VolumeId,Progress,StartTime]' --output table\n"
+            + _v19_cli_table("DescribeSnapshots", rows)
+            + f"\n\nthen for DR:\n$ aws ec2 copy-snapshot --source-region {src} --source-snapshot-id {snaps[1]} --region {dst} "
+            f"--encrypted --kms-key-id {alias}\n" + json.dumps({"SnapshotId": copy}, indent=4)
+            + "\nthe AMI is stuck in pending for 40 min, is that normal for 200 GB?")
+    return (text, [acct, iid, ami, imgname, *snaps, *vols, alias.removeprefix("alias/"), copy],
+            ["RunInstances", "DescribeSnapshots", "--no-reboot", "x86_64"])
+
+
+def _v19_ebs_text(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    key = _v19_uuid(g)
+    lines, mask, free = [], [acct, key], []
+    for n in range(g.r.randint(3, 5)):
+        vol, snap = g.hexid("vol"), g.pick([g.hexid("snap"), ""])
+        size = g.pick([8, 20, 50, 100, 500])
+        vtype = g.pick(["gp3", "gp2", "io2", "st1"])
+        iops = {"gp3": "3000", "gp2": str(size * 3 if size > 33 else 100), "io2": "6000", "st1": "None"}[vtype]
+        inuse = n % 2 == 1
+        lines.append(f"VOLUMES\t{region}{g.pick('abc')}\t{_v19_ts(g, '.418000+00:00')}\tTrue\t{iops}\t"
+                     f"arn:aws:kms:{region}:{acct}:key/{key}\tFalse\t{size}\t{snap}\t{'in-use' if inuse else 'available'}\t"
+                     f"{vol}\t{vtype}")
+        mask += [vol] + ([snap] if snap else [])
+        if inuse:
+            iid = g.iid()
+            lines.append(f"ATTACHMENTS\t{_v19_ts(g, '+00:00')}\tTrue\t/dev/xvda\t{iid}\tattached\t{vol}")
+            mask.append(iid)
+        else:
+            free.append(vol)
+        tag = f"{app}-{env}-{g.pick(['data', 'logs', 'scratch', 'root'])}"
+        lines.append(f"TAGS\tName\t{tag}")
+        mask.append(tag)
+    text = (f"$ aws ec2 describe-volumes --region {region} --output text\n" + "\n".join(lines)
+            + f"\n\nThe {len(free)} 'available' ones have been unattached since the migration, ~$"
+            f"{g.r.randint(40, 400)}/month. OK to snapshot and delete?")
+    return text, list(dict.fromkeys(mask)), ["available", "ATTACHMENTS", "describe-volumes"]
+
+
+# S3 -----------------------------------------------------------------------------------------------------
+def _v19_s3_ls(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    buckets = list(dict.fromkeys(_v19_bucket(g, co, g.pick(_V19_APP), g.pick(_V19_ENV)) for _ in range(g.r.randint(3, 6))))
+    ls = "\n".join(f"{_v19_ts(g, '', ' ', g.r.randint(2019, 2025))} {b}" for b in buckets)
+    tgt = buckets[0]
+    day = f"{g.r.randint(1, 12):02d}"
+    objs = [f"exports/2026/{day}/{app}-{g.r.randint(1, 28):02d}.parquet" for _ in range(3)]
+    listing = "\n".join(f"2026-{day}-{g.r.randint(1, 28):02d} 02:{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d}"
+                        f"   {g.r.randint(1, 90)}.{g.r.randint(0, 9)} MiB {o}" for o in objs)
+    text = (f"$ aws s3 ls\n{ls}\n\n$ aws s3 ls s3://{tgt}/exports/2026/{day}/ --recursive --human-readable --summarize\n"
+            f"                           PRE tmp/\n{listing}\n\nTotal Objects: 3\n   Total Size: {g.r.randint(20, 200)}.4 MiB\n\n"
+            f"$ aws s3 cp s3://{tgt}/{objs[0]} .\n"
+            f"download failed: s3://{tgt}/{objs[0]} to ./{objs[0].split('/')[-1]} An error occurred (403) when calling the "
+            "HeadObject operation: Forbidden\n\nlisting works but cp is 403, bucket has SSE-KMS, my role has s3:GetObject")
+    return text, buckets, ["Total Objects:", "HeadObject", "--human-readable", "s3:GetObject"]
+
+
+def _v19_bucket_policy(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    bucket, role = _v19_bucket(g, co, app, env), _v19_role(g, app, env)
+    vpce, org = g.hexid("vpce"), g.org()
+    dist = "E" + g.alnum(13, _V19_UPN)
+    key = _v19_uuid(g)
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "AppRoleReadWrite", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:role/{role}"},
+         "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/uploads/*"},
+        {"Sid": "OnlyFromOurVpce", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{bucket}/uploads/*", "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}},
+        {"Sid": "OrgRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/shared/*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}},
+        {"Sid": "AllowCloudFrontServicePrincipal", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/static/*",
+         "Condition": {"StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::{acct}:distribution/{dist}"}}}]}
+    enc = {"ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": f"arn:aws:kms:{region}:{acct}:key/{key}"}, "BucketKeyEnabled": True}]}}
+    pab = {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                              "BlockPublicPolicy": True, "RestrictPublicBuckets": True}}
+    text = (f"$ aws s3api get-bucket-policy --bucket {bucket}\n"
+            + json.dumps({"Policy": json.dumps(pol, separators=(",", ":"))}, indent=4)
+            + f"\n$ aws s3api get-bucket-encryption --bucket {bucket}\n" + json.dumps(enc, indent=4)
+            + f"\n$ aws s3api get-public-access-block --bucket {bucket}\n" + json.dumps(pab, indent=4)
+            + "\n\nPuts from the app role fail with AccessDenied since we added OnlyFromOurVpce. The pods go through the "
+            "NAT gateway, not the endpoint, right? Pretty-printed:\n```json\n" + json.dumps(pol, indent=2) + "\n```")
+    return (text, [bucket, acct, role, vpce, org, dist, key],
+            ["aws:SecureTransport", "cloudfront.amazonaws.com", "aws:kms", "BlockPublicPolicy", "2012-10-17"])
+
+
+def _v19_presign(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.region()
+    bucket = _v19_bucket(g, co, app, env)
+    obj = f"reports/{g.r.randint(2024, 2026)}/q{g.r.randint(1, 4)}-{app}.pdf"
+    sts = g.r.random() < 0.5
+    kid = _v19_akid(g, "ASIA" if sts else "AKIA")
+    day = f"2026{g.r.randint(1, 12):02d}{g.r.randint(1, 28):02d}"
+    tok = _v19_token(g)
+    tok_q = quote(tok, safe="")
+    sig = _v19_hex(g, 64)
+    host = g.pick([f"{bucket}.s3.{region}.amazonaws.com", f"{bucket}.s3.amazonaws.com"])
+    url = (f"https://{host}/{obj}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={kid}%2F{day}%2F{region}%2Fs3%2Faws4_request"
+           f"&X-Amz-Date={day}T{g.r.randint(10, 23)}{g.r.randint(10, 59)}{g.r.randint(10, 59)}Z&X-Amz-Expires=604800"
+           + (f"&X-Amz-Security-Token={tok_q}" if sts else "") + f"&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}")
+    text = (f"$ aws s3 presign s3://{bucket}/{obj} --expires-in 604800\n{url}\n\n"
+            "Customer says the link stops working after a few hours although we set 7 days. "
+            + ("I generated it from my SSO session, so is it capped by the session token expiry?" if sts else
+               "It was signed with the deploy user's key, so what else can cut it short?")
+            + "\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>")
+    mask = [bucket, kid] + ([tok_q] if sts else [])
+    return text, mask, ["X-Amz-Algorithm=AWS4-HMAC-SHA256", "ExpiredToken", "X-Amz-SignedHeaders=host"]
+
+
+def _v19_s3_access_log(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    bucket = _v19_bucket(g, co, app, env)
+    owner = _v19_hex(g, 64)
+    role = _v19_role(g, app, env)
+    sess = g.pick([g.iid(), _v19_hex(g, 32), f"botocore-session-{g.r.randint(1700000000, 1790000000)}"])
+    user = f"{g.pick(_V19_FIRST)}.{g.pick(_V19_LAST)}"
+    ip1, ip2, ip3 = _v19_ip10(g), _v19_office(g), f"{g.r.randint(100, 200)}.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+    m = g.pick(_V19_MON)
+    keys = [f"uploads/{_v19_uuid(g)}.jpg", f"exports/{app}-2026.csv", "index.html"]
+    reqs = [g.alnum(16, "0123456789ABCDEF") for _ in range(3)]
+
+    def line(ip, who, rid, op, key, verb, status, err, ua):
+        hid = g.alnum(76, _B64) + "="
+        return (f'{owner} {bucket} [{g.r.randint(10, 28)}/{m}/2026:{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:'
+                f'{g.r.randint(10, 59)} +0000] {ip} {who} {rid} {op} {key} "{verb} /{key} HTTP/1.1" {status} {err} '
+                f'{g.r.randint(200, 90000)} {g.r.randint(200, 90000)} {g.r.randint(5, 90)} {g.r.randint(1, 40)} "-" "{ua}" - '
+                f'{hid} SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader {bucket}.s3.{region}.amazonaws.com TLSv1.2 - -')
+    text = "\n".join([
+        line(ip1, f"arn:aws:sts::{acct}:assumed-role/{role}/{sess}", reqs[0], "REST.PUT.OBJECT", keys[0], "PUT", 200, "-",
+             "Boto3/1.35.49 md/Botocore#1.35.49 ua/2.0 os/linux#6.1.112-124.190.amzn2023.x86_64 lang/python#3.12.6"),
+        line(ip2, f"arn:aws:iam::{acct}:user/{user}", reqs[1], "REST.GET.OBJECT", keys[1], "GET", 200, "-",
+             "aws-cli/2.17.41 md/awscrt#0.21.2 ua/2.0 os/macos#23.6.0 md/arch#arm64 lang/python#3.11.9"),
+        line(ip3, "-", reqs[2], "REST.GET.OBJECT", keys[2], "GET", 403, "AccessDenied", "Mozilla/5.0 zgrab/0.x")])
+    text = ("S3 server access logs for the last hour, who is the user hitting exports?\n```\n" + text + "\n```")
+    mask = [owner, bucket, acct, role, user, ip1, ip2] + ([] if sess.startswith("botocore-session-") else [sess])  # the SDK's default name
+    return text, mask, ["REST.GET.OBJECT", "SigV4", "AccessDenied", *reqs]
+
+
+# IAM and STS --------------------------------------------------------------------------------------------
+def _v19_whoami(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    acct = g.account()
+    dom = _v19_domain(g, co)
+    who = _v19_person(g)
+    mail = _v19_email(g, dom, who)
+    ps = g.pick(["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", f"{app.capitalize()}Developers"])
+    rname = f"AWSReservedSSO_{ps}_{_v19_hex(g, 16)}"
+    aroa = _v19_uid(g, "AROA")
+    user = g.pick([f"ci-{app}", f"{app}-deployer", f"svc-{app}-{env}"])
+    keys = [_v19_akid(g) for _ in range(2)]
+    lak = {"AccessKeyMetadata": [{"UserName": user, "AccessKeyId": k, "Status": s, "CreateDate": _v19_ts(g, "+00:00", "T", y)}
+                                 for k, s, y in zip(keys, ["Active", "Inactive"], [2025, 2022], strict=True)]}
+    text = (f"$ aws sts get-caller-identity --profile {env}\n"
+            + json.dumps({"UserId": f"{aroa}:{mail}", "Account": acct,
+                          "Arn": f"arn:aws:sts::{acct}:assumed-role/{rname}/{mail}"}, indent=4)
+            + f"\n$ aws iam list-access-keys --user-name {user} --profile {env}\n" + json.dumps(lak, indent=4)
+            + "\n\nRotating the pipeline user's keys. The inactive one is from 2022, deleting it with delete-access-key "
+            f"--access-key-id {keys[1]} unless someone shouts.")
+    mask = [acct, aroa, mail, rname, user, *keys]
+    return text, mask, ["Active", "Inactive", "list-access-keys", "delete-access-key"]
+
+
+def _v19_assume_role(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    acct = g.account()
+    role = g.pick([f"{app}-{env}-admin", "OrganizationAccountAccessRole", f"{co}-breakglass", f"{app}-readonly"])
+    sess = f"{g.pick(_V19_FIRST)}-{g.pick(['debug', 'oncall', 'laptop', 'migration'])}"
+    kid, sec, tok = _v19_akid(g, "ASIA"), g.secret(), _v19_token(g)
+    aroa = _v19_uid(g, "AROA")
+    out = {"Credentials": {"AccessKeyId": kid, "SecretAccessKey": sec, "SessionToken": tok,
+                           "Expiration": _v19_ts(g, "+00:00")},
+           "AssumedRoleUser": {"AssumedRoleId": f"{aroa}:{sess}", "Arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{sess}"}}
+    text = (f"$ aws sts assume-role --role-arn arn:aws:iam::{acct}:role/{role} --role-session-name {sess} --duration-seconds 3600\n"
+            + json.dumps(out, indent=4)
+            + f"\n$ export AWS_ACCESS_KEY_ID={kid}\n$ export AWS_SECRET_ACCESS_KEY={sec}\n$ export AWS_SESSION_TOKEN={tok}\n"
+            "$ aws s3 ls\n\nAn error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied\n\n"
+            "assume works, then every call is denied. SCP?")
+    mask = [acct, sess, kid, sec, tok, aroa] + ([role] if role != "OrganizationAccountAccessRole" else [])
+    keep = ["--role-session-name", "ListBuckets"] + (["OrganizationAccountAccessRole"] if role == "OrganizationAccountAccessRole" else [])
+    return text, mask, keep
+
+
+def _v19_get_role(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct, other = g.region(), g.account(), g.account()
+    role = _v19_role(g, app, env)
+    aroa = _v19_uid(g, "AROA")
+    ext = g.pick([_v19_uuid(g), g.alnum(24, _V19_LOW)])
+    gh_org = f"{co}-{g.pick(['eng', 'platform', 'dev', 'inc'])}"
+    repo = f"{gh_org}/{app}-{g.pick(['service', 'infra', 'backend'])}"
+    table, queue = f"{app}-{env}-{g.pick(['events', 'state', 'ledger'])}", f"{app}-{env}-jobs"
+    key, bucket = _v19_uuid(g), _v19_bucket(g, co, app, env)
+    secret = f"{env}/{app}/db"
+    sfx = g.alnum(6, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"sts:ExternalId": ext}}},
+        {"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{acct}:oidc-provider/token.actions.githubusercontent.com"},
+         "Action": "sts:AssumeRoleWithWebIdentity",
+         "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                       "StringLike": {"token.actions.githubusercontent.com:sub": f"repo:{repo}:ref:refs/heads/main"}}}]}
+    role_doc = {"Role": {"Path": "/", "RoleName": role, "RoleId": aroa, "Arn": f"arn:aws:iam::{acct}:role/{role}",
+                         "CreateDate": _v19_ts(g, "+00:00"), "AssumeRolePolicyDocument": trust, "MaxSessionDuration": 3600,
+                         "RoleLastUsed": {"LastUsedDate": _v19_ts(g, "+00:00"), "Region": region}}}
+    inline = {"RoleName": role, "PolicyName": f"{app}-access", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+         "Resource": [f"arn:aws:dynamodb:{region}:{acct}:table/{table}", f"arn:aws:dynamodb:{region}:{acct}:table/{table}/index/*"]},
+        {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+         "Resource": f"arn:aws:sqs:{region}:{acct}:{queue}"},
+        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": f"arn:aws:kms:{region}:{acct}:key/{key}"},
+        {"Effect": "Allow", "Action": "s3:*Object", "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": f"arn:aws:secretsmanager:{region}:{acct}:secret:{secret}-{sfx}"}]}}
+    attached = {"AttachedPolicies": [{"PolicyName": "AWSLambdaBasicExecutionRole",
+                                      "PolicyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+                                     {"PolicyName": "AWSXRayDaemonWriteAccess",
+                                      "PolicyArn": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"}]}
+    text = (f"$ aws iam get-role --role-name {role}\n" + json.dumps(role_doc, indent=4)
+            + f"\n$ aws iam get-role-policy --role-name {role} --policy-name {app}-access\n" + json.dumps(inline, indent=4)
+            + f"\n$ aws iam list-attached-role-policies --role-name {role}\n" + json.dumps(attached, indent=4)
+            + "\n\nThe vendor (the first statement) can't assume it, GitHub can. Is the ExternalId condition right?")
+    return (text, [acct, other, role, aroa, ext, repo, table, queue, key, bucket, secret, sfx],
+            ["sts:AssumeRoleWithWebIdentity", "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+             "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess", "dynamodb:Query", "sts.amazonaws.com"])
+
+
+def _v19_aws_config(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.region()
+    accts = [g.account() for _ in range(3)]
+    start = g.pick([f"https://{co}.awsapps.com/start", f"https://d-{g.alnum(10, '0123456789abcdef')}.awsapps.com/start/#"])
+    start_id = start.split("//")[1].split(".")[0]
+    ci_role = f"{app}-ci-deploy"
+    user = f"{g.pick(_V19_FIRST)}.{g.pick(_V19_LAST)}"
+    ext = g.alnum(20, _V19_LOW)
+    kid, sec = _v19_akid(g), g.secret()
+    cfg = f"""# ~/.aws/config
+[default]
+region = {region}
+output = json
+
+[sso-session {co}]
+sso_start_url = {start}
+sso_region = {g.pick(['us-east-1', 'eu-west-1'])}
+sso_registration_scopes = sso:account:access
+
+[profile {env}-admin]
+sso_session = {co}
+sso_account_id = {accts[0]}
+sso_role_name = AdministratorAccess
+region = {region}
+
+[profile sandbox]
+sso_session = {co}
+sso_account_id = {accts[1]}
+sso_role_name = PowerUserAccess
+
+[profile ci]
+role_arn = arn:aws:iam::{accts[2]}:role/{ci_role}
+source_profile = default
+external_id = {ext}
+mfa_serial = arn:aws:iam::{accts[0]}:mfa/{user}
+duration_seconds = 3600
+
+# ~/.aws/credentials
+[default]
+aws_access_key_id = {kid}
+aws_secret_access_key = {sec}
+"""
+    text = (cfg + f"\n$ aws s3 ls --profile ci\nEnter MFA code for arn:aws:iam::{accts[0]}:mfa/{user}:\n\n"
+            "After entering the code I get 'An error occurred (AccessDenied) when calling the AssumeRole operation'. "
+            "The SSO profiles are fine.")
+    return (text, list(dict.fromkeys([*accts, start_id, co, ci_role, user, ext, kid, sec])),
+            ["sso:account:access", "source_profile", "AssumeRole", "mfa_serial"])
+
+
+# Lambda -------------------------------------------------------------------------------------------------
+def _v19_lambda_conf(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    fn = _v19_svc(g, app, env)
+    role = _v19_role(g, app, env)
+    table = g.pick([f"{app.capitalize()}{g.pick(['Events', 'Ledger', 'State'])}", f"{app}-{env}-items"])
+    queue = f"{app}-{env}-{g.pick(['out', 'jobs', 'events'])}"
+    bucket = _v19_bucket(g, co, app, env)
+    ident, h = f"{app}-{env}", g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    dbhost = f"{ident}.cluster-{h}.{region}.rds.amazonaws.com"
+    subnets, sg, vpc = [g.hexid("subnet") for _ in range(2)], g.hexid("sg"), g.hexid("vpc")
+    layer = f"{co}-{g.pick(['common', 'shared', 'otel'])}-layer"
+    key = _v19_uuid(g)
+    rev = _v19_uuid(g)
+    doc = {"FunctionName": fn, "FunctionArn": f"arn:aws:lambda:{region}:{acct}:function:{fn}", "Runtime": "python3.12",
+           "Role": f"arn:aws:iam::{acct}:role/{role}", "Handler": "app.handler", "CodeSize": g.r.randint(10000, 9000000),
+           "Description": "", "Timeout": 30, "MemorySize": 512, "LastModified": _v19_ts(g, ".000+0000"),
+           "CodeSha256": g.alnum(43, _B64) + "=", "Version": "$LATEST",
+           "VpcConfig": {"SubnetIds": subnets, "SecurityGroupIds": [sg], "VpcId": vpc, "Ipv6AllowedForDualStack": False},
+           "Environment": {"Variables": {"TABLE_NAME": table, "QUEUE_URL": f"https://sqs.{region}.amazonaws.com/{acct}/{queue}",
+                                         "BUCKET": bucket, "DB_HOST": dbhost, "LOG_LEVEL": "INFO",
+                                         "POWERTOOLS_SERVICE_NAME": fn}},
+           "KMSKeyArn": f"arn:aws:kms:{region}:{acct}:key/{key}", "TracingConfig": {"Mode": "Active"},
+           "RevisionId": rev, "Layers": [{"Arn": f"arn:aws:lambda:{region}:{acct}:layer:{layer}:{g.r.randint(2, 40)}",
+                                          "CodeSize": g.r.randint(100000, 9000000)}],
+           "State": "Active", "LastUpdateStatus": "Successful", "PackageType": "Zip", "Architectures": ["arm64"],
+           "EphemeralStorage": {"Size": 512}, "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+           "RuntimeVersionConfig": {"RuntimeVersionArn": f"arn:aws:lambda:{region}::runtime:{_v19_hex(g, 64)}"},
+           "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO",
+                             "LogGroup": f"/aws/lambda/{fn}"}}
+    text = (f"$ aws lambda get-function-configuration --function-name {fn}\n" + json.dumps(doc, indent=4)
+            + "\n\ncold starts went from 400 ms to 6 s after we put it in the VPC, is it the ENIs or the RDS connection?")
+    return (text, [fn, acct, role, table, queue, bucket, ident, h, *subnets, sg, vpc, layer, key],
+            ["python3.12", "$LATEST", "Successful", rev, "app.handler"])
+
+
+def _v19_lambda_logs(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    fn = _v19_svc(g, app, env)
+    topic = f"{app}-{env}-{g.pick(['notifications', 'events', 'alerts'])}"
+    dom = _v19_domain(g, co)
+    mail = _v19_email(g, dom)
+    order = f"{g.pick(['ORD', 'CLM', 'INV'])}-{g.r.randint(100000, 999999)}"
+    ids = [_v19_uuid(g) for _ in range(2)]
+    stream = f"2026/{g.r.randint(1, 12):02d}/{g.r.randint(1, 28):02d}/[$LATEST]{_v19_hex(g, 32)}"
+    t = _v19_ts(g, "")
+    err = json.dumps({"timestamp": t + ".512Z", "level": "ERROR", "requestId": ids[1], "message": "publish failed",
+                      "topic": f"arn:aws:sns:{region}:{acct}:{topic}", "orderId": order, "customer": mail,
+                      "error": "AuthorizationErrorException"}, separators=(",", ":"))
+    lines = [f"{t}.101000+00:00 {stream} START RequestId: {ids[0]} Version: $LATEST",
+             f"{t}.388000+00:00 {stream} END RequestId: {ids[0]}",
+             f"{t}.389000+00:00 {stream} REPORT RequestId: {ids[0]}\tDuration: 286.12 ms\tBilled Duration: 287 ms\t"
+             "Memory Size: 256 MB\tMax Memory Used: 91 MB",
+             f"{t}.402000+00:00 {stream} START RequestId: {ids[1]} Version: $LATEST",
+             f"{t}.510000+00:00 {stream} {err}",
+             f"{t}.999000+00:00 {stream} {t}.999Z {ids[1]} Task timed out after 6.01 seconds"]
+    payload = json.dumps({"orderId": order, "email": mail})
+    text = (f"$ aws logs tail /aws/lambda/{fn} --since 15m --region {region}\n" + "\n".join(lines)
+            + f"\n\n$ aws lambda invoke --function-name {fn} --cli-binary-format raw-in-base64-out --payload '{payload}' out.json\n"
+            + json.dumps({"StatusCode": 200, "FunctionError": "Unhandled", "ExecutedVersion": "$LATEST"}, indent=4)
+            + "\n\nwhy does an AuthorizationError end in a timeout instead of failing fast?")
+    return text, [fn, acct, topic, mail], [ids[0], ids[1], "Task timed out after 6.01 seconds", "FunctionError", "raw-in-base64-out"]
+
+
+def _v19_py_accessdenied(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    role = _v19_role(g, app, env)
+    sess = g.pick([g.iid(), _v19_hex(g, 32), _v19_svc(g, app, env)])
+    kind = g.r.randint(0, 2)
+    if kind == 0:
+        res_name = g.pick([f"{app.capitalize()}Orders", f"{app}-{env}-records"])
+        res = f"arn:aws:dynamodb:{region}:{acct}:table/{res_name}"
+        call, op, act, code, api = "table.put_item(Item=item)", "PutItem", "dynamodb:PutItem", "AccessDeniedException", "do_action"
+    elif kind == 1:
+        res_name = _v19_uuid(g)
+        res = f"arn:aws:kms:{region}:{acct}:key/{res_name}"
+        call, op, act, code, api = "kms.decrypt(CiphertextBlob=blob)", "Decrypt", "kms:Decrypt", "AccessDeniedException", "_api_call"
+    else:
+        res_name = f"{app}-{env}-{g.pick(['inbound', 'work', 'retry'])}"
+        res = f"arn:aws:sqs:{region}:{acct}:{res_name}"
+        call, op, act, code, api = "sqs.send_message(QueueUrl=url, MessageBody=body)", "SendMessage", "sqs:sendmessage", "AccessDenied", "_api_call"
+    why = g.pick(["because no identity-based policy allows the", "with an explicit deny in a service control policy for the",
+                  "because no resource-based policy allows the"])
+    text = f"""Traceback (most recent call last):
+  File "/opt/{app}/{app}/handlers/process.py", line {g.r.randint(40, 200)}, in handle
+    {call}
+  File "/opt/{app}/.venv/lib/python3.11/site-packages/botocore/client.py", line 569, in {api}
+    return self._make_api_call(operation_name, kwargs)
+  File "/opt/{app}/.venv/lib/python3.11/site-packages/botocore/client.py", line 1023, in _make_api_call
+    raise error_class(parsed_response, operation_name)
+botocore.exceptions.ClientError: An error occurred ({code}) when calling the {op} operation: User: arn:aws:sts::{acct}:assumed-role/{role}/{sess} is not authorized to perform: {act} on resource: {res} {why} {act} action
+
+This started after the role was moved to the new permission boundary. Any idea which policy I should look at?"""
+    return text, [acct, role, sess, res_name], ["botocore.exceptions.ClientError", op, act, "site-packages/botocore/client.py"]
+
+
+# RDS ----------------------------------------------------------------------------------------------------
+def _v19_rds_json(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    ident = g.pick([f"{app}-{env}", f"{app}-{env}-db", f"{co}-{app}-{env}-1", f"{env}-{app}-postgres"])
+    h = g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    host = f"{ident}.{h}.{region}.rds.amazonaws.com"
+    user = g.pick([f"{app}_admin", "dbadmin", f"{app}master", f"{app}_owner"])
+    sg, vpc = g.hexid("sg"), g.hexid("vpc")
+    subnets = [g.hexid("subnet") for _ in range(3)]
+    sng = f"{app}-{env}-db-subnets"
+    pg = f"{app}-pg16-{g.pick(['custom', 'tuned', 'params'])}"
+    key = _v19_uuid(g)
+    dbi = "db-" + g.alnum(26, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    ver = g.pick(["16.4", "16.6", "15.8"])
+    doc = {"DBInstances": [{
+        "DBInstanceIdentifier": ident, "DBInstanceClass": "db.r6g.large", "Engine": "postgres",
+        "DBInstanceStatus": "available", "MasterUsername": user,
+        "Endpoint": {"Address": host, "Port": 5432},
+        "AllocatedStorage": 200, "InstanceCreateTime": _v19_ts(g, ".512000+00:00", "T", 2024),
+        "PreferredBackupWindow": "03:00-03:30", "BackupRetentionPeriod": 7, "DBSecurityGroups": [],
+        "VpcSecurityGroups": [{"VpcSecurityGroupId": sg, "Status": "active"}],
+        "DBParameterGroups": [{"DBParameterGroupName": pg, "ParameterApplyStatus": "pending-reboot"}],
+        "AvailabilityZone": region + "a",
+        "DBSubnetGroup": {"DBSubnetGroupName": sng, "DBSubnetGroupDescription": f"{app} {env}", "VpcId": vpc,
+                          "SubnetGroupStatus": "Complete",
+                          "Subnets": [{"SubnetIdentifier": s, "SubnetAvailabilityZone": {"Name": region + z},
+                                       "SubnetStatus": "Active"} for s, z in zip(subnets, "abc", strict=True)]},
+        "MultiAZ": True, "EngineVersion": ver, "AutoMinorVersionUpgrade": True,
+        "OptionGroupMemberships": [{"OptionGroupName": f"default:postgres-{ver.split('.')[0]}", "Status": "in-sync"}],
+        "PubliclyAccessible": False, "StorageType": "gp3", "StorageEncrypted": True,
+        "KmsKeyId": f"arn:aws:kms:{region}:{acct}:key/{key}", "DbiResourceId": dbi,
+        "CACertificateIdentifier": "rds-ca-rsa2048-g1", "DBInstanceArn": f"arn:aws:rds:{region}:{acct}:db:{ident}",
+        "IAMDatabaseAuthenticationEnabled": False, "PerformanceInsightsEnabled": True,
+        "DeletionProtection": True, "CertificateDetails": {"CAIdentifier": "rds-ca-rsa2048-g1",
+                                                            "ValidTill": _v19_ts(g, "+00:00", "T", 2027)}}]}
+    text = (f"$ aws rds describe-db-instances --db-instance-identifier {ident}\n" + json.dumps(doc, indent=4)
+            + f"\n\nI changed shared_buffers in {pg} yesterday, ParameterApplyStatus still says pending-reboot. "
+            "Does a Multi-AZ failover reboot count or do I need reboot-db-instance?")
+    return (text, [ident, h, user, sg, vpc, *subnets, sng, pg, key, dbi, acct],
+            ["available", "db.r6g.large", "rds-ca-rsa2048-g1", "pending-reboot", "reboot-db-instance"])
+
+
+def _v19_db_urls(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.region()
+    cluster = g.pick([f"{app}-{env}", f"{app}-aurora-{env}", f"{co}-{app}-{env}"])
+    h = g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    writer = f"{cluster}.cluster-{h}.{region}.rds.amazonaws.com"
+    reader = f"{cluster}.cluster-ro-{h}.{region}.rds.amazonaws.com"
+    user = g.pick([f"{app}_app", f"{app}_rw", "app_user"])
+    pw = g.alnum(g.r.randint(18, 28), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    ip = _v19_ip(g)
+    dbname = app
+    eng = g.pick(["pg", "mysql"])
+    if eng == "pg":
+        body = f"""# .env.{env}
+DATABASE_URL=postgresql://{user}:{pw}@{writer}:5432/{dbname}?sslmode=require
+DATABASE_READER_URL=postgresql://{user}:{pw}@{reader}:5432/{dbname}?sslmode=require
+
+# application-{env}.properties
+spring.datasource.url=jdbc:postgresql://{writer}:5432/{dbname}?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem
+spring.datasource.username={user}
+spring.datasource.password={pw}
+
+$ psql "host={writer} port=5432 dbname={dbname} user={user} sslmode=verify-full sslrootcert=global-bundle.pem"
+psql: error: connection to server at "{writer}" ({ip}), port 5432 failed: FATAL:  password authentication failed for user "{user}"
+"""
+        keep = ["sslmode=verify-full", "global-bundle.pem", "password authentication failed"]
+    else:
+        body = f"""# config/database.yml ({env})
+production:
+  adapter: mysql2
+  host: {writer}
+  replica_host: {reader}
+  username: {user}
+  password: "{pw}"
+  database: {dbname}
+
+$ mysql -h {writer} -P 3306 -u {user} -p --ssl-ca=global-bundle.pem
+Enter password:
+ERROR 1045 (28000): Access denied for user '{user}'@'{ip}' (using password: YES)
+"""
+        keep = ["global-bundle.pem", "ERROR 1045 (28000)", "mysql2"]
+    text = body + "\nThe password came straight from Secrets Manager after rotation, so why does it fail only from the new pods?"
+    return text, [cluster, h, user, pw, ip], keep
+
+
+# DynamoDB -----------------------------------------------------------------------------------------------
+def _v19_ddb_table(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    table = g.pick([f"{app}-{env}", f"{app.capitalize()}{env.capitalize()}", f"{co}_{app}_{env}", f"{app}-{env}-state"])
+    tid, key = _v19_uuid(g), _v19_uuid(g)
+    label = _v19_ts(g, ".418", "T")
+    doc = {"Table": {
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+                                 {"AttributeName": "gsi1pk", "AttributeType": "S"}],
+        "TableName": table, "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "TableStatus": "ACTIVE", "CreationDateTime": _v19_ts(g, ".101000+00:00", "T", 2024), "TableSizeBytes": g.r.randint(10**6, 10**11),
+        "ItemCount": g.r.randint(1000, 10**8), "TableArn": f"arn:aws:dynamodb:{region}:{acct}:table/{table}", "TableId": tid,
+        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+        "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}],
+                                    "Projection": {"ProjectionType": "ALL"}, "IndexStatus": "ACTIVE",
+                                    "IndexArn": f"arn:aws:dynamodb:{region}:{acct}:table/{table}/index/gsi1"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "LatestStreamLabel": label, "LatestStreamArn": f"arn:aws:dynamodb:{region}:{acct}:table/{table}/stream/{label}",
+        "SSEDescription": {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": f"arn:aws:kms:{region}:{acct}:key/{key}"},
+        "DeletionProtectionEnabled": True, "TableClassSummary": {"TableClass": "STANDARD"}}}
+    text = (f"$ aws dynamodb describe-table --table-name {table}\n" + json.dumps(doc, indent=4)
+            + "\n\nWe want PITR on before the migration; update-continuous-backups gives ValidationException, is it the CMK?")
+    return text, [table, acct, tid, key], ["PAY_PER_REQUEST", "NEW_AND_OLD_IMAGES", "ACTIVE", label, "update-continuous-backups"]
+
+
+def _v19_ddb_items(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    table = g.pick([f"{app}-{env}", f"{app.capitalize()}Table", f"{co}-{app}-records"])
+    dom = _v19_domain(g, co)
+    mails = [_v19_email(g, dom), _v19_email(g, g.pick(["gmail.com", "outlook.com", "yahoo.co.uk", "web.de"]))]
+    cust = [f"CUST#{g.r.randint(10000, 99999)}" for _ in range(2)]
+    items = [{"pk": {"S": c}, "sk": {"S": f"PROFILE#{g.r.randint(1, 9)}"}, "email": {"S": m},
+              "plan": {"S": g.pick(["free", "pro", "enterprise"])}, "updatedAt": {"S": _v19_ts(g, ".000Z")},
+              "version": {"N": str(g.r.randint(1, 30))}} for c, m in zip(cust, mails, strict=True)]
+    label = _v19_ts(g, ".226", "T")
+    rec = {"Records": [{"eventID": _v19_hex(g, 32), "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+                        "awsRegion": region, "dynamodb": {"ApproximateCreationDateTime": g.r.randint(1767000000, 1790000000),
+                                                          "Keys": {"pk": items[0]["pk"], "sk": items[0]["sk"]},
+                                                          "NewImage": items[0], "SequenceNumber": str(g.r.randint(10**20, 10**21)),
+                                                          "SizeBytes": g.r.randint(100, 900), "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                        "eventSourceARN": f"arn:aws:dynamodb:{region}:{acct}:table/{table}/stream/{label}"}]}
+    text = (f"$ aws dynamodb query --table-name {table} --key-condition-expression \"begins_with(pk, :p)\" "
+            "--expression-attribute-values '{\":p\":{\"S\":\"CUST#\"}}'\n"
+            "An error occurred (ValidationException) when calling the Query operation: Query key condition not supported\n\n"
+            f"$ aws dynamodb scan --table-name {table} --max-items 2\n"
+            + json.dumps({"Items": items, "Count": 2, "ScannedCount": 2, "NextToken": g.alnum(40, _B64)}, indent=4)
+            + "\n\nand the stream record the consumer Lambda gets for the first one:\n" + json.dumps(rec, indent=2))
+    return text, [table, *mails, acct], ["ValidationException", "aws:dynamodb", "MODIFY", "NEW_AND_OLD_IMAGES", label]
+
+
+# SQS and SNS --------------------------------------------------------------------------------------------
+def _v19_sqs(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    fifo = g.r.random() < 0.3
+    q = f"{app}-{env}-{g.pick(['ingest', 'jobs', 'events', 'webhooks'])}" + (".fifo" if fifo else "")
+    dlq = q.replace(".fifo", "") + "-dlq" + (".fifo" if fifo else "")
+    topic = f"{app}-{env}-{g.pick(['domain-events', 'uploads', 'changes'])}"
+    alias = f"{app}-{env}-sqs"
+    bucket = _v19_bucket(g, co, app, env)
+    url = f"https://sqs.{region}.amazonaws.com/{acct}/{q}"
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "topic", "Effect": "Allow",
+                                                      "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                                                      "Resource": f"arn:aws:sqs:{region}:{acct}:{q}",
+                                                      "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:sns:{region}:{acct}:{topic}"}}}]}
+    attrs = {"Attributes": {"QueueArn": f"arn:aws:sqs:{region}:{acct}:{q}", "ApproximateNumberOfMessages": str(g.r.randint(1000, 90000)),
+                            "ApproximateNumberOfMessagesNotVisible": str(g.r.randint(0, 50)), "VisibilityTimeout": "30",
+                            "CreatedTimestamp": str(g.r.randint(1600000000, 1760000000)), "MessageRetentionPeriod": "345600",
+                            "Policy": json.dumps(policy, separators=(",", ":")),
+                            "RedrivePolicy": json.dumps({"deadLetterTargetArn": f"arn:aws:sqs:{region}:{acct}:{dlq}",
+                                                         "maxReceiveCount": 5}, separators=(",", ":")),
+                            "KmsMasterKeyId": f"alias/{alias}", "KmsDataKeyReusePeriodSeconds": "300",
+                            "SqsManagedSseEnabled": "false"}}
+    s3evt = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region, "eventTime": _v19_ts(g, ".512Z"),
+                          "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                                                                   "object": {"key": f"incoming/{_v19_uuid(g)}.json", "size": g.r.randint(100, 99999)}}}]}
+    msg = {"Messages": [{"MessageId": _v19_uuid(g), "ReceiptHandle": "AQEB" + g.alnum(180, _B64),
+                         "MD5OfBody": _v19_hex(g, 32), "Body": json.dumps(s3evt, separators=(",", ":"))}]}
+    text = (f"$ aws sqs get-queue-attributes --queue-url {url} --attribute-names All\n" + json.dumps(attrs, indent=4)
+            + f"\n$ aws sqs receive-message --queue-url {url} --max-number-of-messages 1\n" + json.dumps(msg, indent=4)
+            + "\n\nbacklog keeps growing, consumers are up, VisibilityTimeout 30 s vs a handler that takes ~45 s. That's it, right?")
+    mask = list(dict.fromkeys([acct, q, dlq, topic, alias, bucket]))
+    return text, mask, ["ApproximateNumberOfMessages", "maxReceiveCount", "sns.amazonaws.com", "ObjectCreated:Put"]
+
+
+def _v19_sns(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    topic = f"{app}-{env}-{g.pick(['alerts', 'alarms', 'notifications'])}"
+    arn = f"arn:aws:sns:{region}:{acct}:{topic}"
+    dom = _v19_domain(g, co)
+    mail = _v19_email(g, dom)
+    hook = f"https://hooks.{dom}/sns/{_v19_hex(g, 12)}"
+    fn, q = _v19_svc(g, app, env), f"{app}-{env}-fanout"
+    subs = [_v19_uuid(g) for _ in range(4)]
+    lines = [f"SUBSCRIPTIONS\t{mail}\t{acct}\temail\t{arn}:{subs[0]}\t{arn}",
+             f"SUBSCRIPTIONS\t{hook}\t{acct}\thttps\t{arn}:{subs[1]}\t{arn}",
+             f"SUBSCRIPTIONS\tarn:aws:lambda:{region}:{acct}:function:{fn}\t{acct}\tlambda\t{arn}:{subs[2]}\t{arn}",
+             f"SUBSCRIPTIONS\tarn:aws:sqs:{region}:{acct}:{q}\t{acct}\tsqs\t{arn}:{subs[3]}\t{arn}"]
+    cert = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-{_v19_hex(g, 32)}.pem"
+    mid = _v19_uuid(g)
+    env_msg = {"Type": "Notification", "MessageId": mid, "TopicArn": arn, "Subject": f"ALARM: \"{app}-queue-depth\"",
+               "Message": "{\"AlarmName\":\"" + app + "-queue-depth\",\"NewStateValue\":\"ALARM\"}",
+               "Timestamp": _v19_ts(g, ".904Z"), "SignatureVersion": "2", "Signature": g.alnum(344, _B64),
+               "SigningCertURL": cert,
+               "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={arn}:{subs[1]}"}
+    text = (f"$ aws sns list-subscriptions-by-topic --topic-arn {arn} --output text\n" + "\n".join(lines)
+            + "\n\nOur webhook receiver rejects this because the signature check fails:\n" + json.dumps(env_msg, indent=2)
+            + "\n\nDo we need different verification code for SignatureVersion 2 (SHA256)?")
+    return text, [acct, topic, mail, hook, fn, q, *subs], [mid, cert, "SignatureVersion", "Notification"]
+
+
+# ECS and EKS --------------------------------------------------------------------------------------------
+def _v19_ecs_taskdef(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    fam = f"{app}-{g.pick(_V19_KIND)}-{env}"
+    repo = g.pick([f"{app}-{g.pick(_V19_KIND)}", f"{co}/{app}", f"{env}/{app}-service"])
+    tag = g.pick([f"v1.{g.r.randint(0, 30)}.{g.r.randint(0, 9)}", _v19_hex(g, 7)])
+    trole, erole = f"{app}-{env}-task", f"{app}-{env}-task-exec"
+    secret = f"{env}/{app}/{g.pick(['db', 'stripe', 'jwt'])}"
+    sfx = g.alnum(6, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    param = f"/{app}/{env}/{g.pick(['api-key', 'feature-flags', 'sentry-dsn'])}"
+    dom = _v19_domain(g, co)
+    lg = f"/ecs/{fam}"
+    td = {"family": fam, "taskRoleArn": f"arn:aws:iam::{acct}:role/{trole}",
+          "executionRoleArn": f"arn:aws:iam::{acct}:role/{erole}", "networkMode": "awsvpc",
+          "requiresCompatibilities": ["FARGATE"], "cpu": "1024", "memory": "2048",
+          "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+          "containerDefinitions": [{
+              "name": app, "image": f"{acct}.dkr.ecr.{region}.amazonaws.com/{repo}:{tag}", "essential": True,
+              "portMappings": [{"containerPort": 8080, "protocol": "tcp", "appProtocol": "http"}],
+              "environment": [{"name": "SPRING_PROFILES_ACTIVE", "value": env},
+                              {"name": "PUBLIC_BASE_URL", "value": f"https://{app}.{dom}"},
+                              {"name": "AWS_REGION", "value": region}],
+              "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:secretsmanager:{region}:{acct}:secret:{secret}-{sfx}:password::"},
+                          {"name": "API_KEY", "valueFrom": f"arn:aws:ssm:{region}:{acct}:parameter{param}"}],
+              "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": lg, "awslogs-region": region,
+                                                                       "awslogs-stream-prefix": "ecs"}},
+              "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost:8080/actuator/health || exit 1"],
+                              "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 60}}]}
+    text = ("task definition we register from CI (`aws ecs register-task-definition --cli-input-json file://taskdef.json`):\n"
+            + json.dumps(td, indent=2)
+            + "\n\nTasks stop with: ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+            "retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): "
+            "AccessDeniedException. The exec role has SecretsManagerReadWrite attached...")
+    return (text, [fam, acct, repo, trole, erole, secret, sfx, param, f"{app}.{dom}", lg],
+            ["awsvpc", "FARGATE", "ResourceInitializationError", "SecretsManagerReadWrite", "awslogs-stream-prefix"])
+
+
+def _v19_ecs_events(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    cluster = g.pick([f"{app}-{env}", f"{co}-{env}", f"{env}-cluster"])
+    svc = _v19_svc(g, app, env)
+    tg = f"{app}-{env}-tg"[:26] + "/" + _v19_hex(g, 16)
+    tgarn = f"arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg}"
+    tasks = [_v19_hex(g, 32) for _ in range(3)]
+    dep = f"ecs-svc/{g.r.randint(10**18, 10**19 - 1)}"
+    tdrev = f"{app}-{env}:{g.r.randint(40, 300)}"
+    t = [_v19_ts(g, ".481000+00:00") for _ in range(6)]
+    ev = [
+        (t[0], f"(service {svc}) has reached a steady state."),
+        (t[1], f"(service {svc}) (deployment {dep}) deployment completed."),
+        (t[2], f"(service {svc}) registered 1 targets in (target-group {tgarn})"),
+        (t[3], f"(service {svc}) has started 1 tasks: (task {tasks[0]})."),
+        (t[4], f"(service {svc}) (port 8080) is unhealthy in (target-group {tgarn}) due to (reason Health checks failed with these codes: [502])."),
+        (t[5], f"(service {svc}) has stopped 2 running tasks: (task {tasks[1]}) (task {tasks[2]})."),
+    ]
+    text = (f"$ aws ecs describe-services --cluster {cluster} --services {svc} --query 'services[0].events[:6].[createdAt,message]' --output text\n"
+            + "\n".join(f"{a}\t{b}" for a, b in ev)
+            + f"\n\nrolled back to {tdrev} and it's flapping the same way, so not the image. The target group health "
+            "check path is /healthz and the container answers on /actuator/health...")
+    return (text, list(dict.fromkeys([cluster, svc, tg, acct, *tasks, dep, tdrev.split(":")[0]])),
+            ["has reached a steady state", "Health checks failed with these codes", "deployment completed"])
+
+
+def _v19_kubectl(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    ns = app
+    role = _v19_role(g, app, env)
+    repo = f"{app}-{g.pick(_V19_KIND)}"
+    pods, mask, nodes = [], [acct, role, repo], []
+    for _ in range(3):
+        ip = _v19_ip10(g, g.r.randint(0, 255))
+        node_ip = _v19_ip10(g)
+        node, _ = _v19_hosts(region, node_ip)
+        rs = g.alnum(10, "bcdfghjklmnpqrstvwxz2456789")
+        pods.append((f"{app}-{rs[:9]}-{g.alnum(5, 'bcdfghjklmnpqrstvwxz2456789')}", ip, node))
+        mask += [ip, node.split(".")[0]]
+        nodes.append((node, node_ip))
+    mask.append(nodes[1][1])  # describe shows the node's address
+    status = ["Running", "CrashLoopBackOff", "Running"]
+    nw = max(len(n) for _, _, n in pods) + 3
+    head = f"{'NAME':<36}{'READY':<8}{'STATUS':<19}{'RESTARTS':<15}{'AGE':<6}{'IP':<16}{'NODE':<{nw}}NOMINATED NODE   READINESS GATES"
+    rows = [f"{p:<36}{'1/1' if s == 'Running' else '0/1':<8}{s:<19}{r:<15}{str(g.r.randint(2, 59)) + 'm':<6}{ip:<16}{n:<{nw}}<none>           <none>"
+            for (p, ip, n), s, r in zip(pods, status, ["0", f"{g.r.randint(5, 19)} (2m ago)", "0"], strict=True)]
+    tag = f"{g.r.randint(1, 3)}.{g.r.randint(0, 20)}.{g.r.randint(0, 9)}"
+    text = f"""$ kubectl -n {ns} get pods -o wide
+{head}
+{chr(10).join(rows)}
+
+$ kubectl -n {ns} describe pod {pods[1][0]}
+Name:             {pods[1][0]}
+Namespace:        {ns}
+Service Account:  {app}
+Node:             {pods[1][2]}/{pods[1][2].split('.')[0][3:].replace('-', '.')}
+Status:           Running
+IP:               {pods[1][1]}
+Containers:
+  {app}:
+    Image:          {acct}.dkr.ecr.{region}.amazonaws.com/{repo}:{tag}
+    State:          Waiting
+      Reason:       CrashLoopBackOff
+    Last State:     Terminated
+      Reason:       Error
+      Exit Code:    1
+    Environment:
+      AWS_STS_REGIONAL_ENDPOINTS:   regional
+      AWS_DEFAULT_REGION:           {region}
+      AWS_REGION:                   {region}
+      AWS_ROLE_ARN:                 arn:aws:iam::{acct}:role/{role}
+      AWS_WEB_IDENTITY_TOKEN_FILE:  /var/run/secrets/eks.amazonaws.com/serviceaccount/token
+Events:
+  Type     Reason   Age                  From     Message
+  ----     ------   ----                 ----     -------
+  Warning  BackOff  2m (x{g.r.randint(20, 90)} over 30m)  kubelet  Back-off restarting failed container {app} in pod {pods[1][0]}_{ns}({_v19_uuid(g)})
+
+$ kubectl -n {ns} logs {pods[1][0]} --previous | tail -2
+botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity
+
+$ kubectl -n {ns} get sa {app} -o yaml | grep role-arn
+    eks.amazonaws.com/role-arn: arn:aws:iam::{acct}:role/{role}
+"""
+    return (text, list(dict.fromkeys(mask)),
+            ["CrashLoopBackOff", "/var/run/secrets/eks.amazonaws.com/serviceaccount/token", "eks.amazonaws.com/role-arn",
+             "AssumeRoleWithWebIdentity", "AWS_STS_REGIONAL_ENDPOINTS"])
+
+
+def _v19_aws_auth(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    cluster = g.pick([f"{co}-{env}", f"{app}-{env}-eks", f"{env}-{g.pick(['core', 'main', 'shared'])}-eks"])
+    noderole = f"{cluster}-node-{g.pick(['role', 'group-role'])}"
+    ssorole = f"AWSReservedSSO_{g.pick(['PlatformEngineers', 'EKSAdmins', 'AdministratorAccess'])}_{_v19_hex(g, 16)}"
+    user = f"{g.pick(_V19_FIRST)}.{g.pick(_V19_LAST)}"
+    endpoint = _v19_hex(g, 32).upper()
+    gr = g.pick(["gr7", "sk1", "yl4"])
+    ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1J" + g.alnum(200, _B64)
+    text = f"""$ kubectl -n kube-system get cm aws-auth -o yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: aws-auth
+  namespace: kube-system
+data:
+  mapRoles: |
+    - rolearn: arn:aws:iam::{acct}:role/{noderole}
+      username: system:node:{{{{EC2PrivateDNSName}}}}
+      groups:
+        - system:bootstrappers
+        - system:nodes
+    - rolearn: arn:aws:iam::{acct}:role/{ssorole}
+      username: sso-admin:{{{{SessionName}}}}
+      groups:
+        - system:masters
+  mapUsers: |
+    - userarn: arn:aws:iam::{acct}:user/{user}
+      username: {user}
+      groups:
+        - system:masters
+
+$ aws eks update-kubeconfig --name {cluster} --region {region}
+Added new context arn:aws:eks:{region}:{acct}:cluster/{cluster} to /home/{user.split('.')[0]}/.kube/config
+$ cat ~/.kube/config
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: {ca}
+    server: https://{endpoint}.{gr}.{region}.eks.amazonaws.com
+  name: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+contexts:
+- context:
+    cluster: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+    user: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+  name: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+current-context: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+kind: Config
+users:
+- name: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - --region
+      - {region}
+      - eks
+      - get-token
+      - --cluster-name
+      - {cluster}
+      command: aws
+
+We're moving to access entries. Is it safe to delete the mapUsers entry once `aws eks create-access-entry` is done for the SSO role?"""
+    return (text, [acct, cluster, noderole, ssorole, user, endpoint],
+            ["system:masters", "{{EC2PrivateDNSName}}", "client.authentication.k8s.io/v1beta1", "create-access-entry"])
+
+
+# CloudWatch Logs and CloudTrail -------------------------------------------------------------------------
+def _v19_logs_insights(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.region()
+    svc = _v19_svc(g, app, env)
+    lg1, lg2 = f"/ecs/{svc}", f"/aws/lambda/{app}-{env}-authorizer"
+    qid = _v19_uuid(g)
+    ips = list(dict.fromkeys(g.pick([_v19_office(g), _v19_pub(g)]) for _ in range(3)))
+    task = _v19_hex(g, 32)
+    stream = f"{svc}/{app}/{task}"
+    rows = "\n".join(f"| {_v19_ts(g, '.000', ' ')} | {ip} | {g.r.randint(3, 900)} | {stream} |" for ip in ips)
+    text = f"""Logs Insights, last 3h, log groups {lg1} and {lg2}:
+
+```
+fields @timestamp, @logStream, clientIp, status
+| filter status >= 500 and @message like /upstream/
+| stats count(*) as errors by bin(5m), clientIp, @logStream
+| sort errors desc
+| limit 20
+```
+
+$ aws logs start-query --log-group-names {lg1} {lg2} --start-time $(date -d '-3 hours' +%s) --end-time $(date +%s) --query-string file://q.txt --region {region}
+{{
+    "queryId": "{qid}"
+}}
+
+| bin(5m) | clientIp | errors | @logStream |
+|---|---|---|---|
+{rows}
+
+All from one task. Is that the one that got the bad config from the {app} feature flag?"""
+    mask = [svc, f"{app}-{env}-authorizer", task, *ips]
+    return text, list(dict.fromkeys(mask)), [qid, "@timestamp", "bin(5m)", "start-query"]
+
+
+def _v19_cloudtrail(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    role = g.pick([f"AWSReservedSSO_AdministratorAccess_{_v19_hex(g, 16)}", _v19_role(g, app, env), f"{co}-terraform-apply"])
+    who = _v19_person(g)
+    dom = _v19_domain(g, co)
+    sess = g.pick([_v19_email(g, dom, who), f"{who[0]}.{who[1]}", f"terraform-{g.r.randint(1700000000, 1790000000)}"])
+    aroa, kid = _v19_uid(g, "AROA"), _v19_akid(g, "ASIA")
+    ip = g.pick([_v19_office(g), _v19_pub(g)])
+    reqid, evid = _v19_uuid(g), _v19_uuid(g)
+    kind = g.r.randint(0, 2)
+    mask = [acct, role, sess, aroa, kid, ip]
+    if kind == 0:
+        sg, sgr = g.hexid("sg"), g.hexid("sgr")
+        office = _v19_office(g)
+        name, src = "AuthorizeSecurityGroupIngress", "ec2.amazonaws.com"
+        req = {"groupId": sg, "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 3389, "toPort": 3389,
+                                                           "ipRanges": {"items": [{"cidrIp": f"{office}/32", "description": "temp rdp"}]}}]}}
+        resp = {"requestId": reqid, "_return": True, "securityGroupRuleSet": {"items": [{"groupOwnerId": acct, "groupId": sg,
+                                                                                         "securityGroupRuleId": sgr, "isEgress": False,
+                                                                                         "ipProtocol": "tcp", "fromPort": 3389, "toPort": 3389,
+                                                                                         "cidrIpv4": f"{office}/32"}]}}
+        mask += [sg, sgr, office]
+        res = []
+    elif kind == 1:
+        bucket = _v19_bucket(g, co, app, env)
+        name, src = "PutBucketPolicy", "s3.amazonaws.com"
+        req = {"bucketName": bucket, "Host": f"{bucket}.s3.{region}.amazonaws.com", "policy": ""}
+        resp = None
+        mask += [bucket]
+        res = [{"accountId": acct, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}]
+    else:
+        user = f"{app}-{g.pick(['ci', 'legacy', 'reporting'])}"
+        newkey = _v19_akid(g)
+        name, src = "CreateAccessKey", "iam.amazonaws.com"
+        req = {"userName": user}
+        resp = {"accessKey": {"accessKeyId": newkey, "status": "Active", "userName": user, "createDate": "Mar 4, 2026, 10:22:31 AM"}}
+        mask += [user, newkey]
+        res = []
+    rec = {"eventVersion": "1.10",
+           "userIdentity": {"type": "AssumedRole", "principalId": f"{aroa}:{sess}",
+                            "arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{sess}", "accountId": acct, "accessKeyId": kid,
+                            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": aroa,
+                                                                 "arn": f"arn:aws:iam::{acct}:role/{role}", "accountId": acct,
+                                                                 "userName": role},
+                                               "attributes": {"creationDate": _v19_ts(g), "mfaAuthenticated": "false"}}},
+           "eventTime": _v19_ts(g), "eventSource": src, "eventName": name, "awsRegion": region, "sourceIPAddress": ip,
+           "userAgent": "aws-cli/2.22.4 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0-49-generic md/arch#x86_64 lang/python#3.12.6 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.24 md/prompt#off md/command#" + name,
+           "requestParameters": req, "responseElements": resp, "requestID": reqid, "eventID": evid, "readOnly": False,
+           "resources": res, "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": acct,
+           "eventCategory": "Management",
+           "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                          "clientProvidedHostHeader": src if kind != 1 else f"{req.get('Host')}"}}
+    if not res:
+        rec.pop("resources")
+    text = (f"GuardDuty didn't fire but this looks wrong to me, found it in the trail bucket ({name}):\n\n"
+            + json.dumps(rec, indent=2) + "\n\nWho owns that session? I don't recognise the source IP.")
+    return text, mask, [reqid, evid, name, "AwsApiCall", "TLS_AES_128_GCM_SHA256"]
+
+
+def _v19_trail_lookup(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    user = g.pick([f"{g.pick(_V19_FIRST)}.{g.pick(_V19_LAST)}", f"{g.pick(_V19_FIRST)}{g.pick(_V19_LAST)[0]}", "admin-legacy"])
+    aida = _v19_uid(g, "AIDA")
+    ip1, ip2 = _v19_pub(g), _v19_office(g)
+    evs = []
+    for ip, ok in ((ip1, False), (ip2, True)):
+        evid = _v19_uuid(g)
+        t = _v19_ts(g)
+        inner = {"eventVersion": "1.09",
+                 "userIdentity": {"type": "IAMUser", "principalId": aida, "arn": f"arn:aws:iam::{acct}:user/{user}",
+                                  "accountId": acct, "userName": user} if ok else
+                 {"type": "IAMUser", "principalId": aida, "accountId": acct, "accessKeyId": "", "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+                 "eventTime": t, "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "awsRegion": "us-east-1",
+                 "sourceIPAddress": ip, "userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                 "errorMessage": None if ok else "Failed authentication", "requestParameters": None,
+                 "responseElements": {"ConsoleLogin": "Success" if ok else "Failure"},
+                 "additionalEventData": {"LoginTo": f"https://console.aws.amazon.com/console/home?region={region}",
+                                         "MobileVersion": "No", "MFAUsed": "Yes" if ok else "No"},
+                 "eventID": evid, "readOnly": False, "eventType": "AwsConsoleSignIn", "managementEvent": True,
+                 "recipientAccountId": acct, "eventCategory": "Management"}
+        if ok:
+            inner.pop("errorMessage")
+        evs.append({"EventId": evid, "EventName": "ConsoleLogin", "ReadOnly": "false", "EventTime": t.replace("T", " ").replace("Z", "+00:00"),
+                    "EventSource": "signin.amazonaws.com", "Username": user if ok else "HIDDEN_DUE_TO_SECURITY_REASONS",
+                    "Resources": [], "CloudTrailEvent": json.dumps(inner, separators=(",", ":"))})
+    text = ("$ aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin "
+            "--max-results 2 --region us-east-1\n" + json.dumps({"Events": evs}, indent=4)
+            + f"\n\nthe failure is from an IP in another country a minute before {user} logged in. Password spray? MFA held.")
+    return text, [acct, user, aida, ip1, ip2], ["HIDDEN_DUE_TO_SECURITY_REASONS", "signin.amazonaws.com", "ConsoleLogin", "AwsConsoleSignIn"]
+
+
+# VPC ----------------------------------------------------------------------------------------------------
+def _v19_subnets_routes(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    vpc = g.hexid("vpc")
+    second = g.r.randint(0, 250)
+    rows, mask, subs = [], [acct, vpc], []
+    for n, (tier, az) in enumerate(zip(["public", "public", "private", "private"], "abab", strict=True)):
+        s = g.hexid("subnet")
+        cidr = f"10.{second}.{n * 32}.0/{g.pick(['20', '19'])}"
+        nm = f"{env}-{tier}-{region}{az}"
+        rows.append([s, cidr, region + az, nm, "True" if tier == "public" else "False"])
+        mask += [s, cidr.split("/")[0]]
+        subs.append(s)
+    rtb, assoc, nat, igw, tgw, pcx = g.hexid("rtb"), g.hexid("rtbassoc"), g.hexid("nat"), g.hexid("igw"), g.hexid("tgw"), g.hexid("pcx")
+    peer = f"10.{(second + 7) % 250}.0.0"
+    rt = [f"ROUTETABLES\tFalse\t{acct}\t{rtb}\t{vpc}",
+          f"ASSOCIATIONS\tFalse\t{assoc}\t{rtb}\t{subs[2]}",
+          "ASSOCIATIONSTATE\tassociated",
+          f"ROUTES\t10.{second}.0.0/16\tlocal\tCreateRouteTable\tactive",
+          f"ROUTES\t0.0.0.0/0\t{nat}\tCreateRoute\tactive",
+          f"ROUTES\t{peer}/16\t{pcx}\tCreateRoute\tactive",
+          f"ROUTES\t172.16.0.0/12\t{tgw}\tCreateRoute\tblackhole",
+          f"TAGS\tName\t{env}-private-{region}a"]
+    mask += [rtb, assoc, nat, igw, tgw, pcx, peer]
+    text = (f"$ aws ec2 describe-subnets --filters Name=vpc-id,Values={vpc} --query 'Subnets[].[SubnetId,CidrBlock,AvailabilityZone,"
+            "Tags[?Key==`Name`]|[0].Value,MapPublicIpOnLaunch]' --output table\n" + _v19_cli_table("DescribeSubnets", rows)
+            + f"\n$ aws ec2 describe-route-tables --filters Name=association.subnet-id,Values={subs[2]} --output text\n" + "\n".join(rt)
+            + f"\n\nthe public ones go to {igw}. Why is the TGW route blackhole? The on-prem attachment was recreated last week.")
+    return text, mask, ["0.0.0.0/0", "blackhole", "CreateRouteTable", "DescribeSubnets", "MapPublicIpOnLaunch"]
+
+
+def _v19_flow_logs(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    acct = g.account()
+    enis = [g.hexid("eni") for _ in range(2)]
+    priv = [_v19_ip10(g) for _ in range(3)]
+    eip = _v19_pub(g)
+    scanner = f"{g.r.randint(150, 200)}.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+    t0 = g.r.randint(1767000000, 1790000000)
+
+    def rec(eni, src, dst, sp, dp, proto, act):
+        return (f"2 {acct} {eni} {src} {dst} {sp} {dp} {proto} {g.r.randint(1, 40)} {g.r.randint(40, 90000)} "
+                f"{t0 + g.r.randint(0, 50)} {t0 + 60} {act} OK")
+    lines = [rec(enis[0], priv[0], priv[1], g.r.randint(32768, 60999), 5432, 6, "ACCEPT"),
+             rec(enis[0], priv[1], priv[0], 5432, g.r.randint(32768, 60999), 6, "ACCEPT"),
+             rec(enis[1], scanner, priv[2], g.r.randint(1024, 65000), 22, 6, "REJECT"),
+             rec(enis[1], priv[2], "52.94.133.131", g.r.randint(32768, 60999), 443, 6, "ACCEPT"),
+             f"2 {acct} {enis[1]} - - - - - - - {t0} {t0 + 60} - NODATA"]
+    vpc, sub, iid = g.hexid("vpc"), g.hexid("subnet"), g.iid()
+    custom = (f"version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr "
+              f"pkt-dstaddr protocol bytes packets start end action tcp-flags log-status\n"
+              f"5 {vpc} {sub} {iid} {enis[1]} {acct} IPv4 {priv[2]} {scanner} 22 {g.r.randint(1024, 65000)} {eip} {scanner} 6 "
+              f"{g.r.randint(40, 900)} {g.r.randint(1, 9)} {t0} {t0 + 60} ACCEPT 18 OK")
+    text = ("default-format records from the flow log (CloudWatch group vpc-flow-logs):\n" + "\n".join(lines)
+            + "\n\nand with our custom format on the bastion ENI:\n" + custom
+            + f"\n\nWhy does the bastion answer SSH to that scanner with pkt-srcaddr {eip}? The SG should only allow the VPN.")
+    return text, [acct, *enis, *priv, eip, vpc, sub, iid], ["ACCEPT", "REJECT", "NODATA", "log-status", "pkt-srcaddr"]
+
+
+def _v19_vpce_nat(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    vpc = g.hexid("vpc")
+    vpce = g.hexid("vpce")
+    sfx = g.alnum(8, "abcdefghijklmnopqrstuvwxyz0123456789")
+    svc = g.pick(["secretsmanager", "ssm", "ecr.api", "sts", "logs"])
+    subnets = [g.hexid("subnet") for _ in range(2)]
+    sg, eni1, eni2 = g.hexid("sg"), g.hexid("eni"), g.hexid("eni")
+    sgname = f"{env}-vpce-{g.pick(['https', '443', 'endpoints'])}"
+    dns = f"{vpce}-{sfx}.{svc}.{region}.vpce.amazonaws.com"
+    ep = {"VpcEndpoints": [{"VpcEndpointId": vpce, "VpcEndpointType": "Interface", "VpcId": vpc,
+                            "ServiceName": f"com.amazonaws.{region}.{svc}", "State": "available",
+                            "PolicyDocument": "{\n  \"Statement\": [\n    {\n      \"Action\": \"*\", \n      \"Effect\": \"Allow\", \n      \"Principal\": \"*\", \n      \"Resource\": \"*\"\n    }\n  ]\n}",
+                            "RouteTableIds": [], "SubnetIds": subnets, "Groups": [{"GroupId": sg, "GroupName": sgname}],
+                            "IpAddressType": "ipv4", "DnsOptions": {"DnsRecordIpType": "ipv4"}, "PrivateDnsEnabled": True,
+                            "RequesterManaged": False, "NetworkInterfaceIds": [eni1, eni2],
+                            "DnsEntries": [{"DnsName": dns}, {"DnsName": f"{vpce}-{sfx}-{region}a.{svc}.{region}.vpce.amazonaws.com"},
+                                           {"DnsName": f"{svc}.{region}.amazonaws.com"}],
+                            "CreationTimestamp": _v19_ts(g, ".118000+00:00"), "OwnerId": acct}]}
+    nat, alloc, nat_eni = g.hexid("nat"), g.hexid("eipalloc"), g.hexid("eni")
+    pub, priv = _v19_pub(g), _v19_ip10(g)
+    nats = {"NatGateways": [{"CreateTime": _v19_ts(g, ".000Z"), "NatGatewayAddresses": [
+        {"AllocationId": alloc, "NetworkInterfaceId": nat_eni, "PrivateIp": priv, "PublicIp": pub,
+         "AssociationId": g.hexid("eipassoc"), "IsPrimary": True, "Status": "succeeded"}],
+        "NatGatewayId": nat, "State": "available", "SubnetId": subnets[0], "VpcId": vpc, "ConnectivityType": "public"}]}
+    text = (f"$ aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={vpc}\n" + json.dumps(ep, indent=4)
+            + f"\n$ aws ec2 describe-nat-gateways --filter Name=vpc-id,Values={vpc}\n" + json.dumps(nats, indent=4)
+            + f"\n\nNAT bytes for {svc} traffic are still high. With private DNS on, `dig {svc}.{region}.amazonaws.com` from a pod "
+            f"should return the endpoint ENIs, but it returns {pub}-ish public addresses.")
+    return (text, [vpce, sfx, vpc, *subnets, sg, sgname, eni1, eni2, acct, nat, alloc, nat_eni, pub, priv],
+            [f"com.amazonaws.{region}.{svc}", "Interface", "PrivateDnsEnabled", "ConnectivityType"])
+
+
+# Route 53, ELB, CloudFront ------------------------------------------------------------------------------
+def _v19_route53(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.pick(["us-east-1", "eu-west-1"])
+    dom = _v19_domain(g, co)
+    zone = _v19_zone(g)
+    alb = f"{app}-{env}-alb"[:24]
+    albnum = str(g.r.randint(10**8, 2 * 10**9))
+    cf = "d" + g.alnum(13, "abcdefghijklmnopqrstuvwxyz0123456789")
+    elbzone = {"us-east-1": "Z35SXDOTRQ7X7K", "eu-west-1": "Z32O12XQLNTSW2"}[region]
+    acm = "_" + _v19_hex(g, 32)
+    acm_val = "_" + _v19_hex(g, 32) + "." + g.alnum(10, "abcdefghijklmnopqrstuvwxyz") + ".acm-validations.aws."
+    sets = {"ResourceRecordSets": [
+        {"Name": f"{dom}.", "Type": "MX", "TTL": 300, "ResourceRecords": [{"Value": f"10 inbound-smtp.{region}.amazonaws.com"}]},
+        {"Name": f"{dom}.", "Type": "TXT", "TTL": 300, "ResourceRecords": [{"Value": "\"v=spf1 include:amazonses.com ~all\""}]},
+        {"Name": f"api.{dom}.", "Type": "A", "AliasTarget": {"HostedZoneId": elbzone,
+                                                             "DNSName": f"dualstack.{alb}-{albnum}.{region}.elb.amazonaws.com.",
+                                                             "EvaluateTargetHealth": True}},
+        {"Name": f"www.{dom}.", "Type": "A", "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": f"{cf}.cloudfront.net.",
+                                                             "EvaluateTargetHealth": False}},
+        {"Name": f"{acm}.{dom}.", "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": acm_val}]}]}
+    text = (f"$ aws route53 list-hosted-zones-by-name --dns-name {dom}\n"
+            + json.dumps({"HostedZones": [{"Id": f"/hostedzone/{zone}", "Name": f"{dom}.", "CallerReference": f"terraform-{_v19_hex(g, 26)}",
+                                          "Config": {"Comment": "Managed by Terraform", "PrivateZone": False},
+                                          "ResourceRecordSetCount": 9}], "DNSName": dom, "IsTruncated": False, "MaxItems": "100"}, indent=4)
+            + f"\n$ aws route53 list-resource-record-sets --hosted-zone-id {zone}\n" + json.dumps(sets, indent=4)
+            + f"\n\nAfter moving the ALB to dualstack, api.{dom} resolves for IPv4 but AAAA is empty. Do I need a separate AAAA alias?")
+    return (text, [dom, zone, f"{alb}-{albnum}", cf], ["Z2FDTNDATAQYW2", elbzone, "v=spf1 include:amazonses.com ~all",
+                                                       "EvaluateTargetHealth", "acm-validations.aws."])
+
+
+def _v19_alb(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    internal = g.r.random() < 0.4
+    lb = f"{app}-{env}-{'int' if internal else 'ext'}"[:28]
+    lbhex, num = _v19_hex(g, 16), str(g.r.randint(10**8, 2 * 10**9))
+    dns = f"{'internal-' if internal else ''}{lb}-{num}.{region}.elb.amazonaws.com"
+    vpc, subnets, sg = g.hexid("vpc"), [g.hexid("subnet") for _ in range(2)], g.hexid("sg")
+    tg = f"{app}-{env}-tg"[:28]
+    tghex = _v19_hex(g, 16)
+    lbs = {"LoadBalancers": [{"LoadBalancerArn": f"arn:aws:elasticloadbalancing:{region}:{acct}:loadbalancer/app/{lb}/{lbhex}",
+                              "DNSName": dns, "CreatedTime": _v19_ts(g, ".480000+00:00"), "LoadBalancerName": lb,
+                              "Scheme": "internal" if internal else "internet-facing", "VpcId": vpc,
+                              "State": {"Code": "active"}, "Type": "application",
+                              "AvailabilityZones": [{"ZoneName": region + z, "SubnetId": s, "LoadBalancerAddresses": []}
+                                                    for z, s in zip("ab", subnets, strict=True)],
+                              "SecurityGroups": [sg], "IpAddressType": "ipv4"}]}
+    targets, mask = [], [lb, lbhex, f"{lb}-{num}", acct, vpc, *subnets, sg, tg, tghex]
+    for n in range(g.r.randint(2, 3)):
+        iid = g.iid()
+        mask.append(iid)
+        bad = n == 0
+        targets.append({"Target": {"Id": iid, "Port": 8080}, "HealthCheckPort": "8080",
+                        "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
+                                         "Description": "Health checks failed with these codes: [404]"} if bad else {"State": "healthy"}})
+    text = (f"$ aws elbv2 describe-load-balancers --names {lb}\n" + json.dumps(lbs, indent=4)
+            + f"\n$ aws elbv2 describe-target-health --target-group-arn arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg}/{tghex}\n"
+            + json.dumps({"TargetHealthDescriptions": targets}, indent=4)
+            + f"\n\ncurl -sI http://{dns}/healthz gives 200 from my laptop via VPN, but one target is 404. Old AMI?")
+    return text, mask, ["Target.ResponseCodeMismatch", "application", "describe-target-health", "healthy"]
+
+
+def _v19_cloudfront(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    dist = "E" + g.alnum(13, _V19_UPN)
+    cfdom = "d" + g.alnum(13, "abcdefghijklmnopqrstuvwxyz0123456789") + ".cloudfront.net"
+    dom = _v19_domain(g, co)
+    bucket = _v19_bucket(g, co, app, env)
+    oac = "E" + g.alnum(13, _V19_UPN)
+    cert = _v19_uuid(g)
+    albdns = f"{app}-{env}-{g.r.randint(10**8, 2 * 10**9)}.{region}.elb.amazonaws.com"
+    inv = "I" + g.alnum(g.pick([13, 26]), _V19_UPN)
+    cfg = {"ETag": "E" + g.alnum(13, _V19_UPN), "Distribution": {
+        "Id": dist, "ARN": f"arn:aws:cloudfront::{acct}:distribution/{dist}", "Status": "Deployed", "DomainName": cfdom,
+        "DistributionConfig": {
+            "Aliases": {"Quantity": 2, "Items": [f"www.{dom}", f"static.{dom}"]},
+            "Origins": {"Quantity": 2, "Items": [
+                {"Id": f"{bucket}.s3.{region}.amazonaws.com", "DomainName": f"{bucket}.s3.{region}.amazonaws.com",
+                 "OriginPath": "", "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": oac},
+                {"Id": "api-alb", "DomainName": albdns, "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
+                                                                              "OriginProtocolPolicy": "https-only"}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": f"{bucket}.s3.{region}.amazonaws.com",
+                                     "ViewerProtocolPolicy": "redirect-to-https",
+                                     "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6", "Compress": True},
+            "ViewerCertificate": {"ACMCertificateArn": f"arn:aws:acm:us-east-1:{acct}:certificate/{cert}",
+                                  "SSLSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"},
+            "PriceClass": "PriceClass_100", "Enabled": True, "HttpVersion": "http2and3"}}}
+    text = (f"$ aws cloudfront get-distribution --id {dist}\n" + json.dumps(cfg, indent=4)
+            + f"\n$ aws cloudfront create-invalidation --distribution-id {dist} --paths '/*'\n"
+            + json.dumps({"Location": f"https://cloudfront.amazonaws.com/2020-05-31/distribution/{dist}/invalidation/{inv}",
+                          "Invalidation": {"Id": inv, "Status": "InProgress", "CreateTime": _v19_ts(g, ".871000+00:00")}}, indent=4)
+            + f"\n\nstatic.{dom} still serves the old bundle.js 20 min later; www is fine. Cache key issue?")
+    return (text, [dist, cfdom, dom, bucket, oac, cert, albdns.split(".")[0], acct],
+            ["658327ea-f89d-4fab-a63d-7e88639e58f6", "redirect-to-https", "TLSv1.2_2021", "sni-only", "InProgress"])
+
+
+# KMS, Secrets Manager, Parameter Store -------------------------------------------------------------------
+def _v19_kms(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    managed = [(a, _v19_uuid(g)) for a in ("alias/aws/ebs", "alias/aws/rds", "alias/aws/s3")]
+    mrk = g.r.random() < 0.3
+    key = ("mrk-" + _v19_hex(g, 32)) if mrk else _v19_uuid(g)
+    custom = [f"alias/{app}-{env}", f"alias/{co}/{env}/data"]
+    other = _v19_uuid(g)
+    al = [{"AliasName": a, "AliasArn": f"arn:aws:kms:{region}:{acct}:{a}", "TargetKeyId": k,
+           "CreationDate": _v19_ts(g, ".000000+00:00", "T", 2023)} for a, k in managed]
+    al += [{"AliasName": custom[0], "AliasArn": f"arn:aws:kms:{region}:{acct}:{custom[0]}", "TargetKeyId": key},
+           {"AliasName": custom[1], "AliasArn": f"arn:aws:kms:{region}:{acct}:{custom[1]}", "TargetKeyId": other}]
+    meta = {"KeyMetadata": {"AWSAccountId": acct, "KeyId": key, "Arn": f"arn:aws:kms:{region}:{acct}:key/{key}",
+                            "CreationDate": _v19_ts(g, ".000000+00:00"), "Enabled": True, "Description": f"{app} {env} data key",
+                            "KeyUsage": "ENCRYPT_DECRYPT", "KeyState": "Enabled", "Origin": "AWS_KMS", "KeyManager": "CUSTOMER",
+                            "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT", "KeySpec": "SYMMETRIC_DEFAULT",
+                            "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"], "MultiRegion": mrk}}
+    text = (f"$ aws kms list-aliases --region {region}\n" + json.dumps({"Aliases": al}, indent=4)
+            + f"\n$ aws kms describe-key --key-id {custom[0]}\n" + json.dumps(meta, indent=4)
+            + "\n\nThe EBS default encryption uses alias/aws/ebs, so snapshots can't be shared to the DR account. "
+            f"Plan: re-encrypt with copy-snapshot --kms-key-id {custom[0]} and add the DR account to its key policy.")
+    mask = [acct, *(k for _, k in managed), key, other, custom[0].removeprefix("alias/"), f"{co}/{env}/data"]
+    return text, mask, ["alias/aws/ebs", "alias/aws/rds", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "AWS_KMS", "CUSTOMER"]
+
+
+def _v19_secrets_ssm(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    name = g.pick([f"{env}/{app}/db", f"{app}-{env}-rds-credentials", f"rds!cluster-{_v19_uuid(g)}"])
+    sfx = g.alnum(6, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    user = f"{app}_app"
+    pw = g.alnum(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#%^*")
+    cl, h = f"{app}-{env}", g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    host = f"{cl}.cluster-{h}.{region}.rds.amazonaws.com"
+    ver = _v19_uuid(g)
+    sec = {"ARN": f"arn:aws:secretsmanager:{region}:{acct}:secret:{name}-{sfx}", "Name": name, "VersionId": ver,
+           "SecretString": json.dumps({"username": user, "password": pw, "engine": "postgres", "host": host, "port": 5432,
+                                       "dbClusterIdentifier": cl}, separators=(",", ":")),
+           "VersionStages": ["AWSCURRENT"], "CreatedDate": _v19_ts(g, ".512000+00:00")}
+    paths = [f"/{app}/{env}/{p}" for p in ("api/base-url", "payments/api-key", "feature-flags")]
+    dom = _v19_domain(g, co)
+    vals = [f"https://api.{dom}", g.alnum(40, "abcdefghijklmnopqrstuvwxyz0123456789"), "{\"newCheckout\":true}"]
+    params = {"Parameters": [{"Name": p, "Type": t, "Value": v, "Version": g.r.randint(1, 12),
+                              "LastModifiedDate": _v19_ts(g, ".118000+00:00"),
+                              "ARN": f"arn:aws:ssm:{region}:{acct}:parameter{p}", "DataType": "text"}
+                             for p, t, v in zip(paths, ["String", "SecureString", "String"], vals, strict=True)]}
+    text = (f"$ aws secretsmanager get-secret-value --secret-id {name}\n" + json.dumps(sec, indent=4)
+            + f"\n$ aws ssm get-parameters-by-path --path /{app}/{env} --recursive --with-decryption\n" + json.dumps(params, indent=4)
+            + "\n\n(yes I know I pasted the decrypted values, rotating after) - the app reads the SecureString fine locally "
+            "but in Lambda gets ParameterNotFound. Same region, same account.")
+    mask = [acct, name, sfx, user, pw, cl, h, *paths, f"api.{dom}", vals[1]]
+    return text, mask, ["AWSCURRENT", "SecureString", "--with-decryption", "ParameterNotFound", ver]
+
+
+# ECR and containers -------------------------------------------------------------------------------------
+def _v19_ecr_push(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    reg = f"{acct}.dkr.ecr.{region}.amazonaws.com"
+    repo = g.pick([f"{app}-{g.pick(_V19_KIND)}", f"{co}/{app}", f"{app}/{g.pick(_V19_KIND)}"])
+    tag = f"{g.r.randint(1, 4)}.{g.r.randint(0, 30)}.{g.r.randint(0, 9)}"
+    layers = [_v19_hex(g, 12) for _ in range(4)]
+    digest = "sha256:" + _v19_hex(g, 64)
+    role = g.pick([f"gha-{app}-ecr-push", f"{app}-ci"])
+    runid = str(g.r.randint(10**9, 10**10))
+    fail = g.r.random() < 0.5
+    out = (f"$ aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {reg}\n"
+           "Login Succeeded\n"
+           f"$ docker build -t {repo}:{tag} .\n[+] Building 41.3s (12/12) FINISHED\n"
+           " => [internal] load metadata for docker.io/library/python:3.12-slim\n"
+           f"$ docker tag {repo}:{tag} {reg}/{repo}:{tag}\n$ docker push {reg}/{repo}:{tag}\n"
+           f"The push refers to repository [{reg}/{repo}]\n")
+    if fail:
+        out += (f"{layers[0]}: Preparing\n{layers[1]}: Preparing\ndenied: User: arn:aws:sts::{acct}:assumed-role/{role}/GitHubActions-{runid} "
+                f"is not authorized to perform: ecr:InitiateLayerUpload on resource: arn:aws:ecr:{region}:{acct}:repository/{repo} "
+                "because no identity-based policy allows the ecr:InitiateLayerUpload action")
+        mask = [acct, repo, role]
+        keep = ["Login Succeeded", "ecr:InitiateLayerUpload", "docker.io/library/python:3.12-slim"]
+    else:
+        out += "\n".join(f"{lay}: Pushed" for lay in layers) + f"\n{tag}: digest: {digest} size: {g.r.randint(1000, 3000)}"
+        mask = [acct, repo]
+        keep = ["Login Succeeded", digest, layers[0], "docker.io/library/python:3.12-slim"]
+    text = out + "\n\n" + ("push denied from CI only, the same role works with docker push locally" if fail else
+                           "pushed fine, but the ECS service still runs the previous digest. Do I need force-new-deployment?")
+    return text, mask, keep
+
+
+def _v19_compose_env(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    kid, sec = _v19_akid(g), g.secret()
+    bucket = _v19_bucket(g, co, app, env)
+    q = f"{app}-{env}-jobs"
+    cl, h = f"{app}-{env}", g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    pw = g.alnum(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    cache, ch = f"{app}-cache", g.alnum(6, "abcdefghijklmnopqrstuvwxyz0123456789")
+    rcode = {"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1", "eu-central-1": "euc1",
+             "ap-southeast-2": "apse2", "ap-northeast-1": "apne1", "sa-east-1": "sae1", "ca-central-1": "cac1",
+             "eu-north-1": "eun1"}[region]
+    dom = _v19_domain(g, co)
+    mail = _v19_email(g, dom)
+    text = f"""docker-compose.yml
+```yaml
+services:
+  api:
+    build: .
+    env_file: .env
+    ports: ["8080:8080"]
+    depends_on: [localstack]
+  localstack:
+    image: localstack/localstack:3.8
+    environment:
+      - SERVICES=s3,sqs
+```
+
+.env (checked in by mistake, keys already deactivated)
+```
+AWS_ACCESS_KEY_ID={kid}
+AWS_SECRET_ACCESS_KEY={sec}
+AWS_REGION={region}
+S3_BUCKET={bucket}
+SQS_QUEUE_URL=https://sqs.{region}.amazonaws.com/{acct}/{q}
+DATABASE_URL=postgres://{app}:{pw}@{cl}.cluster-{h}.{region}.rds.amazonaws.com:5432/{app}
+REDIS_URL=rediss://master.{cache}.{ch}.{rcode}.cache.amazonaws.com:6379
+SUPPORT_EMAIL={mail}
+```
+
+Dockerfile
+```dockerfile
+FROM public.ecr.aws/docker/library/python:3.12-slim
+ENV AWS_DEFAULT_REGION={region} PYTHONUNBUFFERED=1
+COPY . /app
+CMD ["gunicorn", "app:app", "-b", "0.0.0.0:8080"]
+```
+Locally it talks to the real bucket instead of LocalStack. I thought AWS_ENDPOINT_URL would be picked up by boto3?"""
+    return (text, [kid, sec, bucket, acct, q, pw, cl, h, cache, ch, mail],
+            ["localstack/localstack:3.8", "public.ecr.aws/docker/library/python:3.12-slim", "AWS_ENDPOINT_URL", "env_file"])
+
+
+# CloudFormation, Terraform, CDK -------------------------------------------------------------------------
+def _v19_cfn_events(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    stack = g.pick([f"{app}-{env}", f"{app}-{env}-infra", f"{co}-{app}-{env}"])
+    sid = _v19_uuid(g)
+    sarn = f"arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid}"
+    bucket = _v19_bucket(g, co, app, env)
+    api = g.alnum(10, "abcdefghijklmnopqrstuvwxyz0123456789")
+    q, table = f"{stack}-Queue-{g.alnum(12, _V19_UPN)}", f"{stack}-Table-{g.alnum(12, _V19_UPN)}"
+    tok = _v19_uuid(g)
+    evs = [("ROLLBACK_IN_PROGRESS", "AWS::CloudFormation::Stack", stack, sarn,
+            "The following resource(s) failed to create: [UploadsBucket]. Rollback requested by user."),
+           ("CREATE_FAILED", "AWS::S3::Bucket", "UploadsBucket", bucket,
+            f"Resource handler returned message: \"{bucket} already exists (Service: S3, Status Code: 0, Request ID: null)\" "
+            f"(RequestToken: {tok}, HandlerErrorCode: AlreadyExists)"),
+           ("CREATE_COMPLETE", "AWS::SQS::Queue", "Queue", f"https://sqs.{region}.amazonaws.com/{acct}/{q}", None),
+           ("CREATE_COMPLETE", "AWS::DynamoDB::Table", "Table", table, None),
+           ("CREATE_IN_PROGRESS", "AWS::CloudFormation::Stack", stack, sarn, "User Initiated")]
+    doc = {"StackEvents": [{"StackId": sarn, "EventId": f"{lr}-{_v19_uuid(g)}" if lr != stack else _v19_uuid(g),
+                            "StackName": stack, "LogicalResourceId": lr, "PhysicalResourceId": pr, "ResourceType": rt,
+                            "Timestamp": _v19_ts(g, ".391000+00:00"), "ResourceStatus": st,
+                            **({"ResourceStatusReason": why} if why else {})} for st, rt, lr, pr, why in evs]}
+    outs = [["ApiUrl", f"https://{api}.execute-api.{region}.amazonaws.com/{env}/"], ["QueueUrl", f"https://sqs.{region}.amazonaws.com/{acct}/{q}"],
+            ["TableName", table]]
+    text = (f"$ aws cloudformation describe-stack-events --stack-name {stack} --max-items 5\n" + json.dumps(doc, indent=4)
+            + f"\n\nthe previous version of the stack (before I deleted it) had these outputs:\n$ aws cloudformation describe-stacks "
+            f"--stack-name {stack} --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table\n"
+            + _v19_cli_table("DescribeStacks", outs)
+            + "\nThe bucket had DeletionPolicy: Retain, so it survived. Can I import it instead of renaming?")
+    return (text, list(dict.fromkeys([stack, sid, acct, bucket, api, q, table])),
+            ["ROLLBACK_IN_PROGRESS", "HandlerErrorCode: AlreadyExists", "AWS::S3::Bucket", "DeletionPolicy: Retain", tok])
+
+
+def _v19_tf_plan(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    sg, old_ami, new_ami, iid = g.hexid("sg"), g.hexid("ami"), g.hexid("ami"), g.hexid("i")
+    second = g.r.randint(0, 250)
+    priv, pub = _v19_ip10(g, second), _v19_pub(g)
+    name = f"{app}-{env}-bastion"
+    db = f"{app}-{env}"
+    dbi = "db-" + g.alnum(26, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    reqid = _v19_uuid(g)
+    text = f"""Terraform used the selected providers to generate the following execution plan. Resource actions are indicated with the following symbols:
+  + create
+  ~ update in-place
+-/+ destroy and then create replacement
+
+Terraform will perform the following actions:
+
+  # aws_instance.bastion must be replaced
+-/+ resource "aws_instance" "bastion" {{
+      ~ ami                                  = "{old_ami}" -> "{new_ami}" # forces replacement
+      ~ arn                                  = "arn:aws:ec2:{region}:{acct}:instance/{iid}" -> (known after apply)
+      ~ id                                   = "{iid}" -> (known after apply)
+      ~ private_ip                           = "{priv}" -> (known after apply)
+      ~ public_ip                            = "{pub}" -> (known after apply)
+        tags                                 = {{
+            "Name" = "{name}"
+        }}
+        # (24 unchanged attributes hidden)
+    }}
+
+  # aws_security_group_rule.db_from_bastion will be created
+  + resource "aws_security_group_rule" "db_from_bastion" {{
+      + cidr_blocks              = [
+          + "10.{second}.0.0/16",
+        ]
+      + from_port                = 5432
+      + id                       = (known after apply)
+      + protocol                 = "tcp"
+      + security_group_id        = "{sg}"
+      + self                     = false
+      + to_port                  = 5432
+      + type                     = "ingress"
+    }}
+
+  # module.rds.aws_db_instance.this will be updated in-place
+  ~ resource "aws_db_instance" "this" {{
+      ~ allocated_storage = 100 -> 200
+        id                = "{dbi}"
+        identifier        = "{db}"
+        # (61 unchanged attributes hidden)
+    }}
+
+Plan: 2 to add, 1 to change, 1 to destroy.
+
+$ terraform apply tfplan
+...
+╷
+│ Error: updating RDS DB Instance ({db}): operation error RDS: ModifyDBInstance, https response error StatusCode: 400, RequestID: {reqid}, InvalidParameterCombination: You can't modify the storage size again until 6 hours after the last modification.
+│
+│   with module.rds.aws_db_instance.this,
+│   on .terraform/modules/rds/main.tf line 23, in resource "aws_db_instance" "this":
+│   23: resource "aws_db_instance" "this" {{
+│
+╵"""
+    return (text, [old_ami, new_ami, acct, iid, priv, pub, name, f"10.{second}.0.0", sg, dbi, db],
+            ["(known after apply)", "aws_security_group_rule", "InvalidParameterCombination", reqid, "ModifyDBInstance"])
+
+
+def _v19_tf_backend(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.pick(["us-east-1", "eu-west-1"])
+    acct, mgmt = g.account(), g.account()
+    state = f"{co}-terraform-state-{mgmt}"
+    lock = g.pick(["terraform-locks", f"{co}-tf-lock", "tf-state-lock"])
+    role = f"{co}-terraform-{env}"
+    vpc = g.hexid("vpc")
+    subs = [g.hexid("subnet") for _ in range(3)]
+    dom = _v19_domain(g, co)
+    mail = _v19_email(g, dom)
+    bucket = _v19_bucket(g, co, app, env)
+    s3zone = {"us-east-1": "Z3AQBSTGFYJSTF", "eu-west-1": "Z1BKCTXD74EZPE"}[region]
+    who = f"{g.pick(_V19_FIRST)}@{g.pick(['MacBook-Pro', 'ip-10-0-3-17', 'runner-7f9x'])}.local"
+    lockid = _v19_uuid(g)
+    text = f"""backend.tf
+```hcl
+terraform {{
+  backend "s3" {{
+    bucket         = "{state}"
+    key            = "{app}/{env}/terraform.tfstate"
+    region         = "{region}"
+    dynamodb_table = "{lock}"
+    encrypt        = true
+    assume_role = {{
+      role_arn = "arn:aws:iam::{mgmt}:role/{role}"
+    }}
+  }}
+}}
+```
+
+{env}.tfvars
+```hcl
+account_id         = "{acct}"
+vpc_id             = "{vpc}"
+private_subnet_ids = ["{subs[0]}", "{subs[1]}", "{subs[2]}"]
+domain_name        = "{app}.{dom}"
+alarm_email        = "{mail}"
+```
+
+$ terraform state show aws_s3_bucket.uploads
+# aws_s3_bucket.uploads:
+resource "aws_s3_bucket" "uploads" {{
+    arn                         = "arn:aws:s3:::{bucket}"
+    bucket                      = "{bucket}"
+    bucket_domain_name          = "{bucket}.s3.amazonaws.com"
+    bucket_regional_domain_name = "{bucket}.s3.{region}.amazonaws.com"
+    force_destroy               = false
+    hosted_zone_id              = "{s3zone}"
+    id                          = "{bucket}"
+    object_lock_enabled         = false
+    region                      = "{region}"
+    tags                        = {{
+        "team" = "{app}"
+    }}
+}}
+
+$ terraform plan -var-file={env}.tfvars
+╷
+│ Error: Error acquiring the state lock
+│
+│ Error message: operation error DynamoDB: PutItem, https response error StatusCode: 400, RequestID: {g.alnum(52, _V19_UPN)}, ConditionalCheckFailedException: The conditional request failed
+│ Lock Info:
+│   ID:        {lockid}
+│   Path:      {state}/{app}/{env}/terraform.tfstate
+│   Operation: OperationTypeApply
+│   Who:       {who}
+│   Version:   1.9.8
+│   Created:   {_v19_ts(g, '.339651 +0000 UTC', ' ')}
+│   Info:
+╵
+Should I force-unlock? The apply from CI crashed half an hour ago."""
+    return (text, [state, mgmt, lock, role, acct, vpc, *subs, dom, mail, bucket, who],
+            ["OperationTypeApply", s3zone, "ConditionalCheckFailedException", lockid, "force-unlock"])
+
+
+def _v19_cdk(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    stack = f"{app.capitalize()}{g.pick(['Prod', 'Staging', 'Api', 'Service'])}Stack"
+    vpc = g.hexid("vpc")
+    bucket = _v19_bucket(g, co, app, env)
+    table = f"{app}-{env}-orders"
+    topic = f"{app}-{env}-events"
+    api = g.alnum(10, "abcdefghijklmnopqrstuvwxyz0123456789")
+    fnname = f"{stack}-Handler886CB40B-{g.alnum(12, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ')}"
+    sid = _v19_uuid(g)
+    text = f"""bin/app.ts
+```ts
+const app = new cdk.App();
+new {stack}(app, '{stack}', {{
+  env: {{ account: '{acct}', region: '{region}' }},
+}});
+```
+
+lib/stack.ts
+```ts
+const vpc = ec2.Vpc.fromLookup(this, 'Vpc', {{ vpcId: '{vpc}' }});
+const uploads = s3.Bucket.fromBucketName(this, 'Uploads', '{bucket}');
+const orders = dynamodb.Table.fromTableName(this, 'Orders', '{table}');
+const events = sns.Topic.fromTopicArn(this, 'Events', 'arn:aws:sns:{region}:{acct}:{topic}');
+
+const handler = new lambda.Function(this, 'Handler', {{
+  runtime: lambda.Runtime.NODEJS_20_X,
+  handler: 'index.handler',
+  code: lambda.Code.fromAsset('dist/handler'),
+  vpc,
+  environment: {{ TABLE_NAME: orders.tableName, TOPIC_ARN: events.topicArn }},
+}});
+uploads.grantRead(handler);
+orders.grantReadWriteData(handler);
+```
+
+$ npx cdk deploy {stack} --require-approval never
+✨  Synthesis time: 6.12s
+{stack}: deploying... [1/1]
+[0%] start: Publishing {_v19_hex(g, 64)}:{acct}-{region}
+[100%] success: Published {_v19_hex(g, 64)}:{acct}-{region}
+{stack}: creating CloudFormation changeset...
+
+ ✅  {stack}
+
+✨  Deployment time: {g.r.randint(40, 300)}.{g.r.randint(10, 99)}s
+
+Outputs:
+{stack}.ApiEndpoint4F160690 = https://{api}.execute-api.{region}.amazonaws.com/prod/
+{stack}.HandlerName = {fnname}
+Stack ARN:
+arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid}
+
+✨  Total time: {g.r.randint(50, 320)}.{g.r.randint(10, 99)}s
+
+It deploys, but the handler gets AccessDenied on the bucket: grantRead on an imported bucket doesn't touch the bucket policy, right?
+The assets went to cdk-hnb659fds-assets-{acct}-{region}."""
+    return (text, [stack, acct, vpc, bucket, table, topic, api, fnname, sid],
+            ["lambda.Runtime.NODEJS_20_X", "hnb659fds", "--require-approval never", "grantReadWriteData", "Deployment time"])
+
+
+# SDK code -----------------------------------------------------------------------------------------------
+def _v19_boto3(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    bucket = _v19_bucket(g, co, app, env)
+    q = f"{app}-{env}-{g.pick(['jobs', 'ingest', 'events'])}"
+    table = g.pick([f"{app}-{env}", f"{app.capitalize()}Jobs"])
+    role = _v19_role(g, app, env)
+    prof = f"{co}-{env}"
+    text = f"""```python
+import json
+import boto3
+from botocore.config import Config
+
+session = boto3.Session(profile_name="{prof}", region_name="{region}")
+sts = session.client("sts")
+creds = sts.assume_role(RoleArn="arn:aws:iam::{acct}:role/{role}", RoleSessionName="backfill")["Credentials"]
+s3 = boto3.client("s3", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                  aws_session_token=creds["SessionToken"], config=Config(retries={{"max_attempts": 10, "mode": "adaptive"}}))
+sqs = boto3.client("sqs", region_name="{region}")
+ddb = boto3.resource("dynamodb", region_name="{region}").Table("{table}")
+
+QUEUE_URL = "https://sqs.{region}.amazonaws.com/{acct}/{q}"
+
+paginator = s3.get_paginator("list_objects_v2")
+for page in paginator.paginate(Bucket="{bucket}", Prefix="incoming/"):
+    for obj in page.get("Contents", []):
+        sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=json.dumps({{"key": obj["Key"]}}))
+        ddb.put_item(Item={{"pk": obj["Key"], "status": "QUEUED"}})
+```
+Output:
+```
+botocore.errorfactory.QueueDoesNotExist: An error occurred (AWS.SimpleQueueService.NonExistentQueue) when calling the SendMessage operation: The specified queue does not exist.
+```
+The queue is definitely there, in the other account. Is it because the sqs client doesn't use the assumed credentials?"""
+    return (text, [bucket, q, table, acct, role, prof],
+            ["list_objects_v2", "AWS.SimpleQueueService.NonExistentQueue", "botocore.errorfactory.QueueDoesNotExist", "adaptive"])
+
+
+def _v19_sdk_other(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    bucket = _v19_bucket(g, co, app, env)
+    table = f"{app}-{env}-{g.pick(['sessions', 'ledger', 'audit'])}"
+    secret = f"{env}/{app}/{g.pick(['api', 'db', 'oauth'])}"
+    key = _v19_uuid(g)
+    lang = g.pick(["go", "java", "csharp"])
+    if lang == "go":
+        code = f"""```go
+cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("{region}"))
+if err != nil {{
+    log.Fatalf("unable to load SDK config, %v", err)
+}}
+client := s3.NewFromConfig(cfg)
+_, err = client.PutObject(ctx, &s3.PutObjectInput{{
+    Bucket:               aws.String("{bucket}"),
+    Key:                  aws.String("reports/daily.csv"),
+    Body:                 bytes.NewReader(data),
+    ServerSideEncryption: types.ServerSideEncryptionAwsKms,
+    SSEKMSKeyId:          aws.String("arn:aws:kms:{region}:{acct}:key/{key}"),
+}})
+ddb := dynamodb.NewFromConfig(cfg)
+out, err := ddb.GetItem(ctx, &dynamodb.GetItemInput{{TableName: aws.String("{table}"), Key: key}})
+```
+```
+operation error S3: PutObject, https response error StatusCode: 403, RequestID: {g.alnum(16, '0123456789ABCDEF')}, HostID: {g.alnum(76, _B64)}=, api error AccessDenied: User: arn:aws:sts::{acct}:assumed-role/{app}-{env}-task/{_v19_hex(g, 32)} is not authorized to perform: kms:GenerateDataKey on resource: arn:aws:kms:{region}:{acct}:key/{key}
+```"""
+        keep = ["config.LoadDefaultConfig", "types.ServerSideEncryptionAwsKms", "kms:GenerateDataKey"]
+        extra = [f"{app}-{env}-task"]
+    elif lang == "java":
+        code = f"""```java
+S3Client s3 = S3Client.builder().region(Region.of("{region}")).build();
+s3.putObject(PutObjectRequest.builder()
+        .bucket("{bucket}")
+        .key("reports/daily.csv")
+        .serverSideEncryption(ServerSideEncryption.AWS_KMS)
+        .ssekmsKeyId("arn:aws:kms:{region}:{acct}:key/{key}")
+        .build(), RequestBody.fromBytes(data));
+
+SecretsManagerClient sm = SecretsManagerClient.create();
+String json = sm.getSecretValue(GetSecretValueRequest.builder().secretId("{secret}").build()).secretString();
+
+DynamoDbClient ddb = DynamoDbClient.create();
+ddb.getItem(GetItemRequest.builder().tableName("{table}").key(key).build());
+```
+```
+software.amazon.awssdk.services.secretsmanager.model.ResourceNotFoundException: Secrets Manager can't find the specified secret. (Service: SecretsManager, Status Code: 400, Request ID: {_v19_uuid(g)})
+```"""
+        keep = ["software.amazon.awssdk.services.secretsmanager.model.ResourceNotFoundException", "ServerSideEncryption.AWS_KMS",
+                "GetSecretValueRequest"]
+        extra = [secret]
+    else:
+        code = f"""```csharp
+var s3 = new AmazonS3Client(RegionEndpoint.GetBySystemName("{region}"));
+await s3.PutObjectAsync(new PutObjectRequest
+{{
+    BucketName = "{bucket}",
+    Key = "reports/daily.csv",
+    ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS,
+    ServerSideEncryptionKeyManagementServiceKeyId = "arn:aws:kms:{region}:{acct}:key/{key}",
+    InputStream = stream
+}});
+var sm = new AmazonSecretsManagerClient();
+var secret = await sm.GetSecretValueAsync(new GetSecretValueRequest {{ SecretId = "{secret}" }});
+var ddb = new AmazonDynamoDBClient();
+var item = await ddb.GetItemAsync("{table}", key);
+```
+```
+Amazon.DynamoDBv2.Model.ResourceNotFoundException: Requested resource not found
+   at Amazon.Runtime.Internal.HttpErrorResponseExceptionHandler.HandleExceptionStream(IRequestContext requestContext, IWebResponseData httpErrorResponse, HttpErrorResponseException exception, Stream responseStream)
+```"""
+        keep = ["Amazon.DynamoDBv2.Model.ResourceNotFoundException", "ServerSideEncryptionMethod.AWSKMS", "RegionEndpoint.GetBySystemName"]
+        extra = [secret]
+    text = (f"Works on my machine, fails in the {g.pick(['ECS', 'EKS', 'Lambda'])} task:\n\n" + code
+            + f"\n\nThe table exists in {region}; I checked with describe-table.")
+    return text, [bucket, acct, key, table, *extra], keep
+
+
+# CI -----------------------------------------------------------------------------------------------------
+def _v19_gha(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    role = g.pick([f"gha-{app}-deploy", f"GitHubActions-{app.capitalize()}Deploy", f"{co}-github-oidc-{env}"])
+    repo = g.pick([f"{co}/{app}-{g.pick(_V19_KIND)}", f"{app}-{g.pick(_V19_KIND)}"])
+    cluster, svc = f"{co}-{env}", _v19_svc(g, app, env)
+    gh = f"{co}-{g.pick(['eng', 'platform', 'dev'])}"
+    text = f"""```yaml
+name: deploy
+on:
+  push:
+    branches: [main]
+permissions:
+  id-token: write
+  contents: read
+env:
+  AWS_REGION: {region}
+  ECR_REPOSITORY: {repo}
+  ECS_CLUSTER: {cluster}
+  ECS_SERVICE: {svc}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    environment: {env}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          role-to-assume: arn:aws:iam::{acct}:role/{role}
+          role-session-name: gha-${{{{ github.run_id }}}}
+          aws-region: ${{{{ env.AWS_REGION }}}}
+      - id: ecr
+        uses: aws-actions/amazon-ecr-login@v2
+      - run: |
+          docker build -t ${{{{ steps.ecr.outputs.registry }}}}/$ECR_REPOSITORY:${{{{ github.sha }}}} .
+          docker push ${{{{ steps.ecr.outputs.registry }}}}/$ECR_REPOSITORY:${{{{ github.sha }}}}
+      - run: aws ecs update-service --cluster $ECS_CLUSTER --service $ECS_SERVICE --force-new-deployment
+```
+Job log:
+```
+Run aws-actions/configure-aws-credentials@v4
+Assuming role with OIDC
+Error: Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity
+```
+Trust policy condition is `"token.actions.githubusercontent.com:sub": "repo:{gh}/{app}:ref:refs/heads/main"` but the job runs in environment `{env}`. Is the sub different then?"""
+    return (text, [acct, role, repo, cluster, svc, f"{gh}/{app}"],
+            ["aws-actions/configure-aws-credentials@v4", "id-token: write", "sts:AssumeRoleWithWebIdentity", "${{ github.run_id }}",
+             "aws-actions/amazon-ecr-login@v2"])
+
+
+def _v19_gitlab(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    bucket = g.pick([f"{co}-{app}-site-{env}", f"www.{_v19_domain(g, co)}"])
+    dist = "E" + g.alnum(13, _V19_UPN)
+    role = f"gitlab-{app}-{env}-deploy"
+    text = f"""```yaml
+# .gitlab-ci.yml
+variables:
+  AWS_DEFAULT_REGION: {region}
+  S3_BUCKET: {bucket}
+  CLOUDFRONT_DISTRIBUTION_ID: {dist}
+  ROLE_ARN: arn:aws:iam::{acct}:role/{role}
+
+deploy:
+  stage: deploy
+  image: amazon/aws-cli:2.17.0
+  id_tokens:
+    GITLAB_OIDC_TOKEN:
+      aud: https://gitlab.com
+  script:
+    - >
+      export $(printf "AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s"
+      $(aws sts assume-role-with-web-identity --role-arn ${{ROLE_ARN}} --role-session-name "gitlab-$CI_PROJECT_ID-$CI_PIPELINE_ID"
+      --web-identity-token $GITLAB_OIDC_TOKEN --duration-seconds 3600
+      --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text))
+    - aws s3 sync dist/ s3://$S3_BUCKET --delete
+    - aws cloudfront create-invalidation --distribution-id $CLOUDFRONT_DISTRIBUTION_ID --paths "/*"
+  rules:
+    - if: $CI_COMMIT_BRANCH == "main"
+```
+Job output:
+```
+$ aws s3 sync dist/ s3://$S3_BUCKET --delete
+upload: dist/index.html to s3://{bucket}/index.html
+upload: dist/assets/app-{_v19_hex(g, 8)}.js to s3://{bucket}/assets/app-{_v19_hex(g, 8)}.js
+delete: s3://{bucket}/assets/app-{_v19_hex(g, 8)}.js
+$ aws cloudfront create-invalidation --distribution-id $CLOUDFRONT_DISTRIBUTION_ID --paths "/*"
+An error occurred (AccessDenied) when calling the CreateInvalidation operation: User: arn:aws:sts::{acct}:assumed-role/{role}/gitlab-{g.r.randint(1000, 99999)}-{g.r.randint(10**8, 10**9)} is not authorized to perform: cloudfront:CreateInvalidation on resource: arn:aws:cloudfront::{acct}:distribution/{dist}
+```"""
+    return (text, [bucket, dist, acct, role],
+            ["$GITLAB_OIDC_TOKEN", "amazon/aws-cli:2.17.0", "cloudfront:CreateInvalidation", "id_tokens", "$CI_COMMIT_BRANCH"])
+
+
+def _v19_shell_history(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region = g.region()
+    prof = f"{co}-{env}"
+    bucket = _v19_bucket(g, co, app, env)
+    keyname = g.pick([f"{app}-{env}-key", f"{co}-bastion", f"{app}-{env}"])
+    eip = _v19_pub(g)
+    iid = g.iid()
+    cl, h = f"{app}-{env}", g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    user = f"{app}_admin"
+    fn = _v19_svc(g, app, env)
+    dom = _v19_domain(g, co)
+    n = g.r.randint(300, 1900)
+    cmds = [f"aws sso login --profile {prof}",
+            f"export AWS_PROFILE={prof}",
+            f"aws s3 ls s3://{bucket}/ --recursive | tail",
+            f"ssh -i ~/.ssh/{keyname}.pem ec2-user@{eip}",
+            f"aws ssm start-session --target {iid} --region {region}",
+            f"aws ssm start-session --target {iid} --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters "
+            f"host={cl}.cluster-{h}.{region}.rds.amazonaws.com,portNumber=5432,localPortNumber=15432",
+            f"psql -h localhost -p 15432 -U {user} {app}",
+            f"aws logs tail /aws/lambda/{fn} --follow --format short",
+            f"aws rds reboot-db-instance --db-instance-identifier {cl}-instance-1",
+            f"curl -s https://api.{dom}/healthz | jq .",
+            "history | tail -20"]
+    text = ("what I ran during the incident, from my shell history:\n```\n"
+            + "\n".join(f"{n + i:>5}  {c}" for i, c in enumerate(cmds)) + "\n```")
+    return (text, list(dict.fromkeys([prof, bucket, keyname, eip, iid, cl, h, user, fn, dom])),
+            ["aws sso login", "AWS-StartPortForwardingSessionToRemoteHost", "--follow", "localPortNumber=15432"])
+
+
+# Application logs ---------------------------------------------------------------------------------------
+def _v19_app_logs(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    svc = _v19_svc(g, app, env)
+    bucket = _v19_bucket(g, co, app, env)
+    dom = _v19_domain(g, co)
+    mail = _v19_email(g, dom)
+    ip = g.pick([_v19_office(g), _v19_pub(g)])
+    role = f"{app}-{env}-task"
+    task = _v19_hex(g, 32)
+    rid, rid2 = _v19_uuid(g), _v19_uuid(g)
+    trace = f"1-{_v19_hex(g, 8)}-{_v19_hex(g, 24)}"
+    s3rid = g.alnum(16, "0123456789ABCDEF")
+    doc = f"claims/2026/{_v19_uuid(g)}.pdf"
+    l1 = {"level": 30, "time": g.r.randint(1767000000000, 1790000000000), "pid": 1, "hostname": f"ip-{_v19_ip10(g).replace('.', '-')}.{region}.compute.internal",
+          "service": svc, "requestId": rid, "traceId": trace, "msg": "document uploaded", "bucket": bucket, "key": doc,
+          "user": mail, "clientIp": ip, "durationMs": g.r.randint(40, 900)}
+    l2 = {"level": 50, "time": g.r.randint(1767000000000, 1790000000000), "pid": 1, "service": svc, "requestId": rid2,
+          "traceId": trace, "msg": "upload failed", "user": mail,
+          "err": {"type": "S3ServiceException", "name": "AccessDenied",
+                  "message": f"User: arn:aws:sts::{acct}:assumed-role/{role}/{task} is not authorized to perform: s3:PutObject on resource: "
+                             f"\"arn:aws:s3:::{bucket}/{doc}\" because no identity-based policy allows the s3:PutObject action",
+                  "$metadata": {"httpStatusCode": 403, "requestId": s3rid, "extendedRequestId": g.alnum(76, _B64) + "=",
+                                "attempts": 1, "totalRetryDelay": 0}}}
+    text = ("kubectl logs / CloudWatch, pino JSON from the upload service:\n" + json.dumps(l1, separators=(",", ":")) + "\n"
+            + json.dumps(l2, separators=(",", ":"))
+            + f"\n\nsame task, same role, first upload works and the second is denied 3 s later. The bucket policy only allows "
+            f"{role} with aws:SourceVpce...")
+    host = l1["hostname"].split(".")[0]
+    return (text, [bucket, mail, ip, acct, role, task, host], [rid, rid2, trace, s3rid, "S3ServiceException", "$metadata"])
+
+
+# People writing -----------------------------------------------------------------------------------------
+def _v19_slack_incident(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.pick([("eu-west-1", "EU (Ireland)"), ("us-east-1", "US East (N. Virginia)"), ("eu-central-1", "EU (Frankfurt)")]), g.account()
+    region, rname = region
+    alarm = f"{app}-{env}-alb-5xx"
+    lb, lbhex = f"{app}-{env}-ext"[:28], _v19_hex(g, 16)
+    tg = f"{app}-{env}-tg"[:28]
+    fam = f"{app}-{env}"
+    rev = g.r.randint(100, 400)
+    a, b, c = (f"{x}.{y}" for x, y in (_v19_person(g), _v19_person(g), _v19_person(g)))
+    iid = g.iid()
+    text = f"""#inc-{app}-5xx
+AWS Notifications  APP  10:42
+:rotating_light: ALARM: "{alarm}" in {rname}
+You are receiving this email because your Amazon CloudWatch Alarm "{alarm}" in the {rname} region has entered the ALARM state, because "Threshold Crossed: 1 out of the last 1 datapoints [212.0 (04/03/26 09:41:00)] was greater than or equal to the threshold (50.0)".
+Alarm Details:
+- State Change:    OK -> ALARM
+- AWS Account:     {acct}
+- Alarm Arn:       arn:aws:cloudwatch:{region}:{acct}:alarm:{alarm}
+Monitored Metric:
+- MetricNamespace: AWS/ApplicationELB
+- MetricName:      HTTPCode_Target_5XX_Count
+- Dimensions:      [LoadBalancer = app/{lb}/{lbhex}]
+
+{a}  10:44
+looking. target group {tg} shows 1 of 3 healthy
+
+{b}  10:46
+{iid} is the healthy one, the two new tasks from {fam}:{rev} fail the health check. deploy went out 10:38
+
+{a}  10:47
+rolling back to {fam}:{rev - 1}
+`aws ecs update-service --cluster {co}-{env} --service {app} --task-definition {fam}:{rev - 1}`
+
+{c}  10:58
+5xx back to zero :white_check_mark: I'll write the postmortem. @{a} can you grab the ALB access logs for 10:38-10:50?"""
+    return (text, [alarm, acct, lb, lbhex, tg, fam, iid, f"{co}-{env}"],
+            [rname, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Threshold Crossed", "OK -> ALARM"])
+
+
+def _v19_jira(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    dom = _v19_domain(g, co)
+    rep, ass = _v19_email(g, dom), _v19_email(g, dom)
+    bucket = _v19_bucket(g, co, app, env)
+    key = f"{app.upper()[:4]}-{g.r.randint(100, 3000)}"
+    finding = _v19_hex(g, 64)
+    role = _v19_role(g, app, env)
+    text = f"""{key}: S3 bucket {bucket} allows public read (Security Hub S3.2 / S3.8)
+Type: Bug    Priority: High    Status: To Do
+Reporter: {rep}    Assignee: {ass}
+Labels: security, aws, {env}
+Environment: AWS account {acct} ({env}), {region}
+
+*Description*
+Security Hub raised S3.8 (S3 general purpose buckets should block public access) and S3.2 for {bucket}.
+Finding ARN: arn:aws:securityhub:{region}:{acct}:subscription/aws-foundational-security-best-practices/v/1.0.0/S3.8/finding/{_v19_uuid(g)}
+The bucket has a policy statement with "Principal": "*" and no condition, added on {_v19_ts(g, '', ' ')} by {role} (CloudTrail PutBucketPolicy).
+
+*Steps*
+# aws s3api get-public-access-block --bucket {bucket} -> NoSuchPublicAccessBlockConfiguration
+# aws s3api put-public-access-block --bucket {bucket} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
+# Move the marketing assets behind CloudFront with OAC
+
+*Acceptance criteria*
+- S3.8 finding for {bucket} is RESOLVED
+- GuardDuty finding {finding} archived"""
+    return (text, [bucket, rep, ass, acct, role],
+            ["S3.8", "NoSuchPublicAccessBlockConfiguration", "aws-foundational-security-best-practices", "PutBucketPolicy", "BlockPublicAcls=true"])
+
+
+def _v19_runbook(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    cl, h = f"{app}-{env}", g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    inst = [f"{cl}-instance-{n}" for n in (1, 2)]
+    bastion, bip = g.iid(), _v19_ip10(g)
+    dom = _v19_domain(g, co)
+    oncall = f"{g.pick(['oncall', 'sre', 'platform'])}@{dom}"
+    dash = f"{app}-{env}-overview"
+    zone = _v19_zone(g)
+    text = f"""# Runbook: Aurora failover for {cl}
+
+| Item | Value |
+|---|---|
+| Account | `{acct}` ({env}) |
+| Region | {region} |
+| Cluster | `{cl}` |
+| Writer endpoint | `{cl}.cluster-{h}.{region}.rds.amazonaws.com` |
+| Instances | `{inst[0]}` (writer), `{inst[1]}` (reader) |
+| Bastion | `{bastion}` ({bip}) |
+| Dashboard | https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/{dash} |
+| Escalation | {oncall} |
+
+## Steps
+1. Announce in #incidents and page {oncall}.
+2. Check replica lag: `aws rds describe-db-clusters --db-cluster-identifier {cl} --query 'DBClusters[0].DBClusterMembers'`
+3. Fail over:
+   ```bash
+   aws rds failover-db-cluster --db-cluster-identifier {cl} --target-db-instance-identifier {inst[1]} --region {region}
+   ```
+4. Wait for `available`, then confirm the writer moved: `dig +short {cl}.cluster-{h}.{region}.rds.amazonaws.com`
+5. The app's `db.{dom}` CNAME in zone `{zone}` points at the cluster endpoint, so nothing to change there.
+6. If connections stick to the old writer, restart the pods (JVM DNS cache: `networkaddress.cache.ttl=5`)."""
+    return (text, [acct, cl, h, *inst, bastion, bip, oncall, dash, dom, zone],
+            ["failover-db-cluster", "--target-db-instance-identifier", "networkaddress.cache.ttl=5", "DBClusterMembers"])
+
+
+def _v19_support_mail(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    dom = _v19_domain(g, co)
+    who = _v19_person(g)
+    mail = _v19_email(g, dom, who)
+    iids = [g.iid() for _ in range(2)]
+    case = str(g.r.randint(10**9, 10**10))
+    phone = f"+{g.pick(['44', '49', '351', '1'])} {g.r.randint(100, 999)} {g.r.randint(100, 999)} {g.r.randint(1000, 9999)}"
+    text = f"""From: {who[0].capitalize()} {who[1].capitalize()} <{mail}>
+To: AWS Support
+Subject: RE: [CASE {case}] Service quota increase for Running On-Demand Standard instances ({region})
+
+Hi,
+
+Following up on the case. Our request to raise "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" (quota code L-1216C47A) from 256 to 1024 vCPUs for account {acct} in {region} is still pending, and the autoscaling group for our {app} workers can't scale:
+
+  Launching a new EC2 instance. Status Reason: You have requested more vCPU capacity than your current vCPU limit of 256 allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit. Launching EC2 instance failed.
+
+Two instances ({iids[0]}, {iids[1]}) were also retired last night with scheduled events; can you confirm the underlying hardware issue is resolved?
+
+This is a production impact for us, please upgrade the severity to "Production system down".
+
+Thanks,
+{who[0].capitalize()}
+{phone}"""
+    return (text, [mail, acct, *iids, phone],
+            ["L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", "Production system down",
+             "http://aws.amazon.com/contact-us/ec2-request"])
+
+
+def _v19_es_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.region(), g.account()
+    fn = _v19_svc(g, app, env)
+    bucket = _v19_bucket(g, co, app, env)
+    role = _v19_role(g, app, env)
+    key = _v19_uuid(g)
+    text = f"""Oye, la Lambda {fn} en la cuenta {acct} lleva toda la mañana fallando al leer del bucket {bucket}:
+
+```
+[ERROR] ClientError: An error occurred (AccessDenied) when calling the GetObject operation: User: arn:aws:sts::{acct}:assumed-role/{role}/{fn} is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:{region}:{acct}:key/{key} because no identity-based policy allows the kms:Decrypt action
+```
+
+El bucket usa SSE-KMS con esa clave desde el viernes. ¿Le añado kms:Decrypt al rol {role} o lo hacemos por la política de la clave? Prefiero no tocar la key policy sin que lo revise seguridad."""
+    return text, [fn, acct, bucket, role, key], ["kms:Decrypt", "GetObject", "SSE-KMS"]
+
+
+def _v19_de_ticket(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.pick(["eu-central-1", "eu-west-1"]), g.account()
+    db = f"{app}-{env}-db"
+    h = g.alnum(12, "abcdefghijklmnopqrstuvwxyz0123456789")
+    sg, sg_app = g.hexid("sg"), g.hexid("sg")
+    ip = _v19_ip10(g)
+    dom = _v19_domain(g, co)
+    mail = _v19_email(g, dom)
+    text = f"""Störung: RDS-Instanz {db} nicht erreichbar (Konto {acct}, {region})
+
+Seit 07:15 Uhr bekommen die Pods Timeouts beim Verbindungsaufbau:
+  dial tcp {ip}:5432: i/o timeout
+Endpunkt: {db}.{h}.{region}.rds.amazonaws.com
+Die Instanz steht auf "available", CPU bei 4 %.
+
+Vermutung: Gestern wurde die Sicherheitsgruppe {sg} per Terraform neu angelegt, die Regel für die App-SG {sg_app} fehlt seitdem.
+Bitte prüfen mit:
+  aws ec2 describe-security-groups --group-ids {sg} --query 'SecurityGroups[0].IpPermissions'
+
+Ansprechpartner: {mail}"""
+    return text, [db, acct, h, sg, sg_app, ip, mail], ["available", "i/o timeout", "IpPermissions"]
+
+
+def _v19_ja_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.pick(["ap-northeast-1", "ap-northeast-3"]), g.account()
+    cluster, svc = f"{app}-{env}", _v19_svc(g, app, env)
+    tg, tghex = f"{app}-{env}-tg"[:28], _v19_hex(g, 16)
+    task = _v19_hex(g, 32)
+    text = f"""お疲れさまです。本番環境（アカウント {acct}、{region}）の ECS サービス {svc}（クラスター {cluster}）で、新しいタスクがターゲットグループ {tg} のヘルスチェックに失敗し続けています。
+
+```
+service {svc} (port 8080) is unhealthy in target-group {tg} due to (reason Health checks failed with these codes: [503]).
+service {svc} has stopped 1 running tasks: (task {task}).
+```
+
+ターゲットグループの ARN は arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg}/{tghex} です。
+ヘルスチェックの猶予期間（healthCheckGracePeriodSeconds）を 60 秒から 180 秒に延ばしてみてもよいでしょうか？"""
+    return (text, [acct, cluster, svc, tg, tghex, task],
+            ["healthCheckGracePeriodSeconds", "Health checks failed with these codes", region])
+
+
+def _v19_zh_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.pick(["ap-southeast-1", "ap-east-1", "us-west-2"]), g.account()
+    cluster = f"{co}-{env}-eks"
+    ng = f"{app}-{g.pick(['spot', 'ondemand', 'general'])}-ng"
+    role = f"{cluster}-node-role"
+    nodes = [_v19_ip10(g) for _ in range(2)]
+    hosts = [_v19_hosts(region, ip)[0] for ip in nodes]
+    text = f"""大家好，账号 {acct} 里的 EKS 集群 {cluster} 新建的节点组 {ng} 一直是 NotReady：
+
+```
+$ kubectl get nodes
+NAME                                            STATUS     ROLES    AGE   VERSION
+{hosts[0]:<48}NotReady   <none>   12m   v1.31.4-eks-aeac579
+{hosts[1]:<48}NotReady   <none>   12m   v1.31.4-eks-aeac579
+```
+
+aws-node 的日志里是：
+```
+{{"level":"error","ts":"{_v19_ts(g, '.118Z')}","caller":"ipamd/ipamd.go:481","msg":"Failed to call ec2:DescribeNetworkInterfaces: UnauthorizedOperation"}}
+```
+
+节点角色是 arn:aws:iam::{acct}:role/{role}，是不是少了 AmazonEKS_CNI_Policy？还是应该用 IRSA 给 aws-node 单独授权？"""
+    return (text, [acct, cluster, ng, role, *(h.split(".")[0] for h in hosts)],
+            ["AmazonEKS_CNI_Policy", "NotReady", "UnauthorizedOperation", "v1.31.4-eks-aeac579", "ec2:DescribeNetworkInterfaces"])
+
+
+def _v19_pt_chat(g: Gen) -> tuple[str, list[str], list[str]]:
+    co, app, env = _v19_ctx(g)
+    region, acct = g.pick(["sa-east-1", "us-east-1"]), g.account()
+    kid, user = _v19_akid(g), f"{app}-{g.pick(['deploy', 'ci', 'etl'])}"
+    bucket = _v19_bucket(g, co, app, env)
+    gh = f"{co}-{g.pick(['dev', 'tech', 'eng'])}"
+    ip = f"{g.r.randint(150, 200)}.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(1, 254)}"
+    text = f"""Pessoal, urgente: a chave de acesso {kid} do usuário IAM {user} (conta {acct}) vazou num commit público no github.com/{gh}/{app}-infra ontem à noite.
+
+O que já fiz:
+1. `aws iam update-access-key --user-name {user} --access-key-id {kid} --status Inactive`
+2. No CloudTrail aparecem chamadas ListBuckets e GetObject no bucket {bucket} vindas de {ip} (não é nosso).
+3. Abri caso no AWS Support e a AWS já tinha anexado a política AWSCompromisedKeyQuarantineV3 ao usuário.
+
+Alguém consegue revisar se houve RunInstances em outras regiões além de {region}? Vou rodar o Athena na tabela do CloudTrail agora."""
+    return (text, [kid, user, acct, f"{gh}/{app}-infra", bucket],
+            ["AWSCompromisedKeyQuarantineV3", "update-access-key", "RunInstances", "github.com/"])
+
+
+# Negative-only ------------------------------------------------------------------------------------------
+def _v19_neg_cli(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    text = f"""Cheat sheet for the new joiners (no real values, use your own profile):
+
+    aws configure sso
+    aws sts get-caller-identity --query Account --output text
+    aws ec2 describe-instances --filters "Name=instance-state-name,Values=running" --query "Reservations[*].Instances[*].[InstanceId,InstanceType,PrivateIpAddress]" --output table
+    aws s3 cp ./build "s3://$BUCKET/" --recursive --exclude "*.map"
+    aws logs tail "/aws/lambda/$FUNCTION_NAME" --since 1h --follow
+    aws ecs execute-command --cluster "$CLUSTER" --task "$TASK_ID" --container app --interactive --command "/bin/sh"
+    aws ssm get-parameter --name "$PARAM" --with-decryption --query Parameter.Value --output text
+    aws cloudformation deploy --template-file template.yaml --stack-name "$STACK" --capabilities CAPABILITY_NAMED_IAM
+    aws eks update-kubeconfig --name "$CLUSTER" --region {region}
+
+Default region is {region}; set AWS_PROFILE instead of passing --profile everywhere."""
+    return (text, [], ["aws configure sso", "Name=instance-state-name,Values=running", "$FUNCTION_NAME", "CAPABILITY_NAMED_IAM",
+                       "--with-decryption", "Reservations[*].Instances[*].[InstanceId,InstanceType,PrivateIpAddress]", region])
+
+
+def _v19_neg_managed(g: Gen) -> tuple[str, list[str], list[str]]:
+    pols = g.r.sample(["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                       "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+                       "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+                       "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy", "arn:aws:iam::aws:policy/AWSLambdaExecute",
+                       "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"], 4)
+    princ = g.r.sample(["lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "ec2.amazonaws.com", "events.amazonaws.com",
+                        "states.amazonaws.com", "cloudformation.amazonaws.com", "delivery.logs.amazonaws.com"], 3)
+    text = ("Managed policies we attach by default (AWS-managed, do not edit):\n" + "\n".join(f"- `{p}`" for p in pols)
+            + "\n\nTrust policy service principals by role type:\n"
+            + "\n".join(f'- {{"Service": "{p}"}}' for p in princ)
+            + "\n\nService-linked roles you will see in every account: AWSServiceRoleForECS, AWSServiceRoleForElasticLoadBalancing, "
+            "AWSServiceRoleForRDS, AWSServiceRoleForSupport. KMS aliases starting with alias/aws/ (alias/aws/s3, alias/aws/lambda) are "
+            "AWS-managed keys; CloudFront's managed cache policy CachingDisabled is 4135ea2d-6df8-44a3-9df3-4b5a84be39ad.")
+    return (text, [], pols + princ + ["AWSServiceRoleForElasticLoadBalancing", "alias/aws/lambda",
+                                      "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"])
+
+
+def _v19_neg_metrics(g: Gen) -> tuple[str, list[str], list[str]]:
+    day = f"2026-{g.r.randint(1, 11):02d}-{g.r.randint(1, 27):02d}"
+    pts = [{"Timestamp": f"{day}T{h:02d}:00:00+00:00", "Average": round(g.r.uniform(2, 95), 4), "Maximum": round(g.r.uniform(50, 100), 4),
+            "Unit": "Percent"} for h in sorted(g.r.sample(range(24), 4))]
+    text = (f"$ aws cloudwatch get-metric-statistics --namespace AWS/EC2 --metric-name CPUUtilization --statistics Average Maximum "
+            f"--period 3600 --start-time {day}T00:00:00Z --end-time {day}T23:59:59Z\n"
+            + json.dumps({"Label": "CPUUtilization", "Datapoints": pts}, indent=4)
+            + "\n\nThat's the account-wide aggregate (no dimensions). For Lambda use AWS/Lambda Errors, Throttles and "
+            "ConcurrentExecutions; for the ALB AWS/ApplicationELB TargetResponseTime with the p99 statistic.")
+    return (text, [], ["AWS/EC2", "CPUUtilization", "Percent", pts[0]["Timestamp"], "ConcurrentExecutions",
+                       "TargetResponseTime", "get-metric-statistics"])
+
+
+def _v19_neg_boto(g: Gen) -> tuple[str, list[str], list[str]]:
+    rid = _v19_uuid(g)
+    text = f"""```python
+import logging
+import os
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+log = logging.getLogger(__name__)
+CONFIG = Config(retries={{"max_attempts": 8, "mode": "standard"}}, connect_timeout=3, read_timeout=10)
+s3 = boto3.client("s3", config=CONFIG)
+BUCKET = os.environ["UPLOAD_BUCKET"]
+TABLE = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+def copy_all(prefix: str) -> int:
+    n = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            try:
+                s3.copy_object(Bucket=BUCKET, Key="archive/" + obj["Key"], CopySource={{"Bucket": BUCKET, "Key": obj["Key"]}})
+                n += 1
+            except ClientError as e:
+                if e.response["Error"]["Code"] in ("SlowDown", "ThrottlingException"):
+                    raise
+                log.warning("copy failed: %s (request id %s)", e, e.response["ResponseMetadata"]["RequestId"])
+    s3.get_waiter("object_exists").wait(Bucket=BUCKET, Key="archive/_SUCCESS")
+    return n
+```
+Logged: `copy failed: An error occurred (InvalidObjectState) when calling the CopyObject operation: The operation is not valid for the object's storage class (request id {rid})`
+These are GLACIER objects, so restore_object first?"""
+    return (text, [], ["UPLOAD_BUCKET", "TABLE_NAME", "list_objects_v2", "InvalidObjectState", rid, "object_exists",
+                       "ThrottlingException", "GLACIER"])
+
+
+def _v19_neg_lambda_platform(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    rv = _v19_hex(g, 64)
+    rids = [_v19_uuid(g) for _ in range(2)]
+    trace = f"1-{_v19_hex(g, 8)}-{_v19_hex(g, 24)}"
+    rt = g.pick(["python:3.12.v38", "nodejs:20.v43", "java:21.v29"])
+    text = f"""INIT_START Runtime Version: {rt}\tRuntime Version ARN: arn:aws:lambda:{region}::runtime:{rv}
+START RequestId: {rids[0]} Version: $LATEST
+END RequestId: {rids[0]}
+REPORT RequestId: {rids[0]}\tDuration: 1204.77 ms\tBilled Duration: 1205 ms\tMemory Size: 1024 MB\tMax Memory Used: 188 MB\tInit Duration: 912.40 ms\t
+XRAY TraceId: {trace}\tSegmentId: {_v19_hex(g, 16)}\tSampled: true
+START RequestId: {rids[1]} Version: $LATEST
+{_v19_ts(g, '.001Z')} {rids[1]} Task timed out after 15.02 seconds
+END RequestId: {rids[1]}
+REPORT RequestId: {rids[1]}\tDuration: 15015.34 ms\tBilled Duration: 15000 ms\tMemory Size: 1024 MB\tMax Memory Used: 203 MB\tStatus: timeout
+
+Init Duration 900 ms on every cold start; would SnapStart or provisioned concurrency help for {rt.split(':')[0]}?"""
+    return (text, [], [f"arn:aws:lambda:{region}::runtime:{rv}", *rids, trace, "Task timed out after 15.02 seconds", rt,
+                       "Status: timeout"])
+
+
+def _v19_neg_tf_lock(g: Gen) -> tuple[str, list[str], list[str]]:
+    ver = f"5.{g.r.randint(60, 99)}.{g.r.randint(0, 3)}"
+    hashes = ["h1:" + g.alnum(43, _B64) + "="] + ["zh:" + _v19_hex(g, 64) for _ in range(3)]
+    tfv = f"1.{g.r.randint(7, 10)}.{g.r.randint(0, 8)}"
+    text = f"""$ terraform version
+Terraform v{tfv}
+on linux_amd64
++ provider registry.terraform.io/hashicorp/aws v{ver}
+
+$ terraform init -upgrade
+Initializing the backend...
+Initializing provider plugins...
+- Finding hashicorp/aws versions matching "~> 5.0"...
+- Installing hashicorp/aws v{ver}...
+- Installed hashicorp/aws v{ver} (signed by HashiCorp)
+Terraform has made some changes to the provider dependency selections recorded
+in the .terraform.lock.hcl file.
+
+# .terraform.lock.hcl
+provider "registry.terraform.io/hashicorp/aws" {{
+  version     = "{ver}"
+  constraints = "~> 5.0"
+  hashes = [
+{chr(10).join(f'    "{h}",' for h in hashes)}
+  ]
+}}
+
+module "vpc" source = "terraform-aws-modules/vpc/aws" version = "5.17.0" (from registry.terraform.io)"""
+    return (text, [], [f"v{ver}", "registry.terraform.io/hashicorp/aws", *hashes, f"Terraform v{tfv}",
+                       "terraform-aws-modules/vpc/aws", "(signed by HashiCorp)"])
+
+
+VARIANTS_19: list[Template] = [
+    # EC2: describe-instances JSON, a table or text, a security group with a revoke, an AMI with snapshots, EBS as text (#0-#4)
+    _v19_ec2_json, _v19_ec2_table, _v19_sg, _v19_ami_snap, _v19_ebs_text,
+    # S3: ls, a bucket policy (escaped and pretty), a presigned URL, server access logs (#5-#8)
+    _v19_s3_ls, _v19_bucket_policy, _v19_presign, _v19_s3_access_log,
+    # IAM and STS: whoami with access keys, assume-role, get-role with trust and inline policies, ~/.aws files (#9-#12)
+    _v19_whoami, _v19_assume_role, _v19_get_role, _v19_aws_config,
+    # Lambda, RDS, DynamoDB, SQS, SNS (#13-#21)
+    _v19_lambda_conf, _v19_lambda_logs, _v19_py_accessdenied, _v19_rds_json, _v19_db_urls, _v19_ddb_table, _v19_ddb_items,
+    _v19_sqs, _v19_sns,
+    # ECS and EKS (#22-#25)
+    _v19_ecs_taskdef, _v19_ecs_events, _v19_kubectl, _v19_aws_auth,
+    # CloudWatch Logs Insights, CloudTrail (#26-#28)
+    _v19_logs_insights, _v19_cloudtrail, _v19_trail_lookup,
+    # VPC, Route 53, ALB, CloudFront (#29-#34)
+    _v19_subnets_routes, _v19_flow_logs, _v19_vpce_nat, _v19_route53, _v19_alb, _v19_cloudfront,
+    # KMS, Secrets Manager and Parameter Store, ECR, docker-compose (#35-#38)
+    _v19_kms, _v19_secrets_ssm, _v19_ecr_push, _v19_compose_env,
+    # CloudFormation, Terraform, CDK, SDK code, CI, shell history, application logs (#39-#48)
+    _v19_cfn_events, _v19_tf_plan, _v19_tf_backend, _v19_cdk, _v19_boto3, _v19_sdk_other, _v19_gha, _v19_gitlab,
+    _v19_shell_history, _v19_app_logs,
+    # people: a Slack incident, a Jira ticket, a runbook, an e-mail to AWS Support, Spanish, German, Japanese, Chinese,
+    # Brazilian Portuguese (#49-#57)
+    _v19_slack_incident, _v19_jira, _v19_runbook, _v19_support_mail, _v19_es_chat, _v19_de_ticket, _v19_ja_chat,
+    _v19_zh_chat, _v19_pt_chat,
+    # negative-only (#58-#63)
+    _v19_neg_cli, _v19_neg_managed, _v19_neg_metrics, _v19_neg_boto, _v19_neg_lambda_platform, _v19_neg_tf_lock,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
@@ -18352,7 +20801,8 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-15": VARIANTS_15,
                                        "variants-16": VARIANTS_16,
                                        "variants-17": VARIANTS_17,
-                                       "variants-18": VARIANTS_18}
+                                       "variants-18": VARIANTS_18,
+                                       "variants-19": VARIANTS_19}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
