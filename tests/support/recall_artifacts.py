@@ -20791,6 +20791,2021 @@ VARIANTS_19: list[Template] = [
 ]
 
 
+# --- variants-20: a twentieth held-out list (session 16), written by a helper that never read the engine, its packs or its vocabulary
+# Sixty-four templates, the classes of a recall audit re-created from its description (about five or six each): labels in
+# every spelling (.env files with NEXT_PUBLIC_/VITE_/REACT_APP_/APP_/TF_VAR_ prefixes, k8s env name/value pairs, a Lambda
+# configuration's Variables, Helm values, Spring application.yml, .properties); SDK code (boto3, JS v3 in TypeScript, Go
+# v2, Java v2 builders, Rust or C#, awswrangler positional arguments and a Go struct literal); IaC (Terraform resources and
+# data sources, a plan with ~ and -/+ lines, tfvars with an S3 backend and the EKS module, SAM YAML, CloudFormation JSON,
+# CDK / Pulumi / serverless.yml); secrets under any label (rclone and s3cmd, .boto and a credentials file with a session
+# token, sts assume-role output and exports, GitLab and GitHub CI variables, Logstash / Vector / Loki URL / JS code);
+# account IDs (prose, markdown bold labels, an accounts table with OUs and root e-mails, trust and bucket policies,
+# organizations list-accounts); prose and tables (a chat with an AccessDenied message, a ticket, an incident report,
+# markdown tables of queues and functions, a Resource Explorer CSV); CLI --output table and text (describe-instances,
+# describe-db-instances, describe-security-groups, describe-log-groups, list-buckets/queues/tables/topics); console URLs
+# (S3 and Lambda, CloudWatch with $252F and Insights *2f encodings, IAM and sign-in and switch-role, RDS and EC2,
+# CloudFormation stackId and the SQS queue URL percent-encoded); AWS hosts (RDS cluster/proxy, internal ALB and NLB,
+# CloudFront and API Gateway in curl -v, Beanstalk, App Runner, Amplify, S3 website / presigned / access point, ECR,
+# VPC endpoint DNS, Cognito, MSK, OpenSearch); boundaries (markdown emphasis and code spans, IDs joined by - _ / , and in
+# compute.internal names, upper-cased IDs and dashboard query strings, JSON in a log message and SNS-in-SQS double
+# escapes, PowerShell with Windows paths and shell ${VAR:-default}); chat in Japanese or Chinese, Korean or Russian,
+# German or Dutch, Spanish or Portuguese, French or Italian; and six negative-only templates (managed policies and
+# service principals, Terraform and shell variables, a CI log of statuses, SHAs and request IDs, handler code
+# identifiers, CloudWatch metric names with instance types and AZ IDs, public registries and package versions).
+# Every value made up here. Measured once, as written (seed 13, 5 per template, 320 cases, 2248 values): 84.8 % recall
+# in text and 84.8 % in JSON, 45.3 % pass, 99.1 % kept (seed 7, 1 per template, 64 cases, 444 values: 85.6 % text,
+# 85.6 % JSON, 45.3 % pass, 100.0 % kept). No label was changed after measuring. Never tuned to.
+_V20_HEX = "0123456789abcdef"
+_V20_LOW = "abcdefghijklmnopqrstuvwxyz0123456789"
+_V20_UPN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_V20_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_V20_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_V20_SHORT = {"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1", "eu-central-1": "euc1",
+              "ap-southeast-2": "apse2", "ap-northeast-1": "apne1", "sa-east-1": "sae1", "ca-central-1": "cac1",
+              "eu-north-1": "eun1"}
+_V20_ORGS = ["fernhollow", "quillon", "marrowbay", "saltmere", "vexaline", "driftwell", "oakhaven", "pellucid",
+             "ravenmoor", "skylarkhq", "copperfen", "ninebark"]
+_V20_TLD = ["com", "io", "net", "de", "co.jp", "com.br", "fr", "it", "nl", "es", "co.kr", "cn", "ru", "app"]
+_V20_FIRST = ["ingrid", "tomas", "keiko", "rafael", "amara", "lukas", "mei", "oleg", "chiara", "pieter", "ana", "yuto"]
+_V20_LAST = ["haugen", "novak", "ishida", "ferreira", "nwosu", "brandt", "zhou", "petrov", "ricci", "devries", "castro",
+             "mori"]
+_V20_PUB1 = ["3", "13", "18", "34", "35", "44", "52", "54", "63", "81", "85", "91", "109", "145", "185", "212", "217"]
+# the Route 53 hosted zone of each region's application load balancers (AWS's, the same for every customer)
+_V20_ALB_ZONE = {"us-east-1": "Z35SXDOTRQ7X7K", "us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2",
+                 "eu-central-1": "Z215JYRZR1TBD5"}
+
+
+def _v20_hex(g: Gen, n: int) -> str:
+    return g.alnum(n, _V20_HEX)
+
+
+def _v20_uuid(g: Gen) -> str:
+    return f"{_v20_hex(g, 8)}-{_v20_hex(g, 4)}-4{_v20_hex(g, 3)}-{g.pick('89ab')}{_v20_hex(g, 3)}-{_v20_hex(g, 12)}"
+
+
+def _v20_priv(g: Gen) -> str:
+    kind = g.r.randint(0, 2)
+    if kind == 0:
+        return f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(5, 250)}"
+    if kind == 1:
+        return f"172.{g.r.randint(16, 31)}.{g.r.randint(0, 255)}.{g.r.randint(5, 250)}"
+    return f"192.168.{g.r.randint(0, 255)}.{g.r.randint(5, 250)}"
+
+
+def _v20_pub(g: Gen) -> str:
+    return f"{g.pick(_V20_PUB1)}.{g.r.randint(1, 254)}.{g.r.randint(0, 255)}.{g.r.randint(2, 254)}"
+
+
+def _v20_ts(g: Gen, frac: str = "", z: str = "Z") -> str:
+    return (f"2026-{g.r.randint(1, 11):02d}-{g.r.randint(1, 28):02d}T{g.r.randint(0, 23):02d}:"
+            f"{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d}{frac}{z}")
+
+
+def _v20_domain(g: Gen) -> str:
+    return f"{g.pick(_V20_ORGS)}{g.pick(['', '-tech', '-cloud', 'hq', '-systems', 'pay'])}.{g.pick(_V20_TLD)}"
+
+
+def _v20_email(g: Gen, domain: str | None = None) -> str:
+    return f"{g.pick(_V20_FIRST)}.{g.pick(_V20_LAST)}@{domain or _v20_domain(g)}"
+
+
+def _v20_asia(g: Gen) -> str:
+    return "ASIA" + g.alnum(16, _V20_B32)
+
+
+def _v20_token(g: Gen) -> str:
+    head = g.pick(["IQoJb3JpZ2luX2VjE", "IQoJb3JpZ2luX2VjEL", "FwoGZXIvYXdzE"])
+    body = head + "".join(g.pick(_B64) for _ in range(g.r.randint(280, 420)))
+    return body + g.pick(["", "=", "=="])
+
+
+def _v20_fn(g: Gen) -> str:
+    return g.name(g.pick(["pms", "msn", "p_m_s", "pmsn"])) + g.pick(["", "-handler", "-worker", "-fn", "Function"])
+
+
+def _v20_camel_base(g: Gen) -> str:
+    base = g.name("Camel")
+    for s in ("Table", "Queue", "Stack", "Service"):
+        base = base.removesuffix(s)
+    return base
+
+
+def _v20_ddb(g: Gen) -> str:
+    """A DynamoDB table name: CamelCase with a Table suffix, or kebab/snake with an environment."""
+    return g.pick([_v20_camel_base(g) + "Table", _v20_camel_base(g) + "-prod", g.name("p_m_s"), g.name("pms") + "-table"])
+
+
+def _v20_stack(g: Gen) -> str:
+    return g.pick([_v20_camel_base(g) + "Stack", g.name("pms"), g.name("ms") + "-stack"])
+
+
+def _v20_role(g: Gen) -> str:
+    base = _v20_camel_base(g)
+    return g.pick([f"{base}Role", f"{g.name('pms')}-role", f"{g.name('ms')}-exec-role", f"svc-{g.name('ms')}"])
+
+
+def _v20_pool(g: Gen, region: str) -> tuple[str, str]:
+    sfx = g.alnum(9, _V20_ALNUM)
+    return f"{region}_{sfx}", sfx
+
+
+def _v20_client_id(g: Gen) -> str:
+    return g.alnum(26, _V20_LOW)
+
+
+def _v20_zone(g: Gen) -> str:
+    return "Z0" + g.alnum(19, _V20_UPN)
+
+
+def _v20_rds_hash(g: Gen) -> str:
+    return g.alnum(12, _V20_LOW)
+
+
+def _v20_table(title: str, headers: list[str], rows: list[list[str]]) -> str:
+    """The aws CLI's --output table for a --query that selects a list of hashes (headers over the columns)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) + 4 for i, h in enumerate(headers)]
+    sep = "+" + "+".join("-" * w for w in widths) + "+"
+    out = ["-" * len(sep), "|" + title.center(len(sep) - 2) + "|", sep,
+           "|" + "|".join(h.center(w) for h, w in zip(headers, widths, strict=True)) + "|", sep]
+    out += ["|" + "|".join(("  " + c).ljust(w) for c, w in zip(r, widths, strict=True)) + "|" for r in rows]
+    out.append(sep)
+    return "\n".join(out)
+
+
+# 1. labels in every spelling -----------------------------------------------------------------------------
+def _v20_env_prefixes(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    pool, pool_sfx = _v20_pool(g, region)
+    client, idp = _v20_client_id(g), _v20_uuid(g)
+    assets, state = g.bucket() + "-assets", g.name("pms") + "-tfstate"
+    api = g.alnum(10, _V20_LOW)
+    queue, table = g.name(g.pick(["pms", "msn"])) + "-jobs", _v20_ddb(g)
+    stage = g.pick(["prod", "v1", "live"])
+    text = f"""# apps/web/.env.production  (committed by mistake, rotating now)
+NEXT_PUBLIC_AWS_REGION={region}
+NEXT_PUBLIC_COGNITO_USER_POOL_ID={pool}
+NEXT_PUBLIC_COGNITO_CLIENT_ID={client}
+NEXT_PUBLIC_ASSETS_BUCKET={assets}
+REACT_APP_IDENTITY_POOL_ID={region}:{idp}
+VITE_API_BASE_URL=https://{api}.execute-api.{region}.amazonaws.com/{stage}
+
+# services/worker/.env
+APP_SQS_QUEUE_URL=https://sqs.{region}.amazonaws.com/{acct}/{queue}
+APP_DYNAMO_TABLE={table}
+APP_LOG_LEVEL=info
+
+# infra/.envrc
+export TF_VAR_account_id={acct}
+export TF_VAR_state_bucket={state}
+export TF_VAR_region={region}
+"""
+    return (text, [pool_sfx, client, assets, idp, api, acct, queue, table, state],
+            ["NEXT_PUBLIC_COGNITO_USER_POOL_ID", "VITE_API_BASE_URL", "TF_VAR_account_id", "APP_LOG_LEVEL=info"])
+
+
+def _v20_k8s_env(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.pick(list(_V20_SHORT)), g.account()
+    repo = g.name("ms") + "/" + g.pick(["api", "worker", "consumer"])
+    table, bus = _v20_ddb(g), g.name("ms") + "-bus"
+    bucket, kms = g.bucket(), _v20_uuid(g)
+    cache, h = g.name("ms") + "-redis", g.alnum(6, _V20_LOW)
+    secret = g.name("pms") + "-db"
+    ver = f"1.{g.r.randint(2, 30)}.{g.r.randint(0, 9)}"
+    text = f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: order-consumer
+  namespace: orders
+spec:
+  replicas: 3
+  template:
+    spec:
+      serviceAccountName: order-consumer
+      containers:
+        - name: app
+          image: {acct}.dkr.ecr.{region}.amazonaws.com/{repo}:{ver}
+          env:
+            - name: AWS_REGION
+              value: {region}
+            - name: ORDERS_TABLE
+              value: {table}
+            - name: EVENT_BUS_NAME
+              value: "{bus}"
+            - name: RAW_BUCKET
+              value: {bucket}
+            - name: KMS_KEY_ARN
+              value: arn:aws:kms:{region}:{acct}:key/{kms}
+            - name: REDIS_HOST
+              value: {cache}.{h}.ng.0001.{_V20_SHORT[region]}.cache.amazonaws.com
+            - name: DB_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {secret}
+                  key: password
+"""
+    return (text, [acct, repo, table, bus, bucket, kms, cache, h],
+            ["AWS_REGION", "ORDERS_TABLE", "secretKeyRef", "apps/v1"])
+
+
+def _v20_lambda_env(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    fn, role = _v20_fn(g), _v20_role(g)
+    table, bucket, topic = _v20_ddb(g), g.bucket(), g.name("ms") + "-alerts"
+    s1, s2, sg, vpc = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg"), g.hexid("vpc")
+    layer = f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:{g.r.randint(4, 12)}"
+    doc = {"FunctionName": fn, "FunctionArn": f"arn:aws:lambda:{region}:{acct}:function:{fn}",
+           "Runtime": "python3.12", "Role": f"arn:aws:iam::{acct}:role/{role}", "Handler": "app.handler",
+           "CodeSize": g.r.randint(4000, 900000), "Timeout": 30, "MemorySize": 512,
+           "LastModified": _v20_ts(g, ".000+0000", ""), "Version": "$LATEST",
+           "VpcConfig": {"SubnetIds": [s1, s2], "SecurityGroupIds": [sg], "VpcId": vpc},
+           "Environment": {"Variables": {"TABLE_NAME": table, "uploadBucket": bucket,
+                                         "alertTopicArn": f"arn:aws:sns:{region}:{acct}:{topic}",
+                                         "POWERTOOLS_SERVICE_NAME": "ingest", "LOG_LEVEL": "INFO"}},
+           "TracingConfig": {"Mode": "Active"}, "RevisionId": _v20_uuid(g),
+           "Layers": [{"Arn": layer, "CodeSize": 3271234}],
+           "State": "Active", "LastUpdateStatus": "Successful", "PackageType": "Zip",
+           "Architectures": ["x86_64"], "EphemeralStorage": {"Size": 512}}
+    text = (f"$ aws lambda get-function-configuration --function-name {fn} --region {region}\n"
+            + json.dumps(doc, indent=4) + "\n\nthe env vars look right but it still writes to the old table?")
+    return (text, [fn, acct, role, table, bucket, topic, s1, s2, sg, vpc],
+            ["python3.12", "app.handler", "POWERTOOLS_SERVICE_NAME", "Successful", layer])
+
+
+def _v20_helm_values(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    role, repo = _v20_role(g), g.name("ms")
+    bucket, queue, table = g.bucket(), g.name(g.pick(["pms", "msn"])), g.name("p_m_s")
+    db, h = g.name("pms") + "-pg", _v20_rds_hash(g)
+    cert, sg = _v20_uuid(g), g.hexid("sg")
+    alb = g.name("ms") + "-alb"
+    dom = _v20_domain(g)
+    host = f"{g.pick(['api', 'app', 'portal'])}.{dom}"
+    text = f"""# charts/orders/values-prod.yaml
+replicaCount: 4
+serviceAccount:
+  create: true
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::{acct}:role/{role}
+image:
+  repository: {acct}.dkr.ecr.{region}.amazonaws.com/{repo}
+  tag: "{g.r.randint(1, 9)}.{g.r.randint(0, 40)}.{g.r.randint(0, 9)}"
+  pullPolicy: IfNotPresent
+config:
+  awsRegion: {region}
+  s3Bucket: {bucket}
+  sqsQueueUrl: https://sqs.{region}.amazonaws.com/{acct}/{queue}
+  dynamodbTableName: {table}
+  database:
+    host: {db}.{h}.{region}.rds.amazonaws.com
+    port: 5432
+ingress:
+  enabled: true
+  className: alb
+  annotations:
+    alb.ingress.kubernetes.io/scheme: internet-facing
+    alb.ingress.kubernetes.io/target-type: ip
+    alb.ingress.kubernetes.io/load-balancer-name: {alb}
+    alb.ingress.kubernetes.io/certificate-arn: arn:aws:acm:{region}:{acct}:certificate/{cert}
+    alb.ingress.kubernetes.io/security-groups: {sg}
+    external-dns.alpha.kubernetes.io/hostname: {host}
+  hosts:
+    - host: {host}
+      paths: ["/"]
+"""
+    return (text, [acct, role, repo, bucket, queue, table, db, h, cert, sg, alb, dom],
+            ["internet-facing", "alb.ingress.kubernetes.io/scheme", "eks.amazonaws.com/role-arn", "IfNotPresent"])
+
+
+def _v20_spring_yml(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    db, h = g.name("pms"), _v20_rds_hash(g)
+    schema = g.pick(_MIDDLE) + "_db"
+    bucket, queue, topic = g.bucket(), g.name("pms"), g.name("ms") + "-events"
+    stream, secret = g.name("msn") + "-stream", f"{g.pick(['prod', 'staging'])}/{g.name('ms')}/rds-credentials"
+    text = f"""# src/main/resources/application-prod.yml
+spring:
+  datasource:
+    url: jdbc:postgresql://{db}.cluster-{h}.{region}.rds.amazonaws.com:5432/{schema}
+    hikari:
+      maximum-pool-size: 20
+  cloud:
+    aws:
+      region:
+        static: {region}
+      credentials:
+        instance-profile: true
+app:
+  aws:
+    s3-bucket-name: {bucket}
+    sqs:
+      order-events-queue: {queue}
+      dead-letter-queue-url: https://sqs.{region}.amazonaws.com/{acct}/{queue}-dlq
+    sns-topic-arn: arn:aws:sns:{region}:{acct}:{topic}
+    kinesis:
+      stream-name: {stream}
+    secrets-manager:
+      db-secret-id: {secret}
+logging:
+  level:
+    io.awspring.cloud: DEBUG
+"""
+    return (text, [db, h, bucket, queue, acct, topic, stream, secret],
+            ["jdbc:postgresql://", "maximum-pool-size", "io.awspring.cloud", "instance-profile: true"])
+
+
+def _v20_properties(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    bucket, table, queue = g.bucket(), _v20_ddb(g), g.name(g.pick(["pms", "msn"]))
+    stream = g.name("ms") + "-clicks"
+    pool, pool_sfx = _v20_pool(g, region)
+    client = _v20_client_id(g)
+    alias = g.name("ms") + "-cmk"
+    svc = g.name("pms")
+    db, h = g.name("msn"), _v20_rds_hash(g)
+    text = f"""# config/application-staging.properties
+cloud.aws.region.static={region}
+cloud.aws.stack.auto=false
+aws.accountId={acct}
+aws.s3.bucketName={bucket}
+aws.dynamodb.table-name={table}
+aws.sqs.queueUrl=https://sqs.{region}.amazonaws.com/{acct}/{queue}
+aws.kinesis.streamArn=arn:aws:kinesis:{region}:{acct}:stream/{stream}
+aws.cognito.userPoolId={pool}
+aws.cognito.clientId={client}
+aws.kms.keyId=alias/{alias}
+aws.cloudwatch.logGroup=/ecs/{svc}
+spring.datasource.url=jdbc:mysql://{db}.{h}.{region}.rds.amazonaws.com:3306/app?useSSL=true
+management.metrics.export.cloudwatch.step=1m
+"""
+    return (text, [acct, bucket, table, queue, stream, pool_sfx, client, alias, svc, db, h],
+            ["cloud.aws.stack.auto=false", "useSSL=true", "management.metrics.export.cloudwatch.step=1m"])
+
+
+# 2. SDK code in five languages ---------------------------------------------------------------------------
+def _v20_boto3(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct, acct2 = g.region(), g.account(), g.account()
+    profile = g.pick(_PREFIX) + "-" + g.pick(["prod", "data", "analytics"]) + "-admin"
+    table, bucket, queue = _v20_ddb(g), g.bucket(), g.name("pms")
+    fn, role, kms = _v20_fn(g), _v20_role(g), _v20_uuid(g)
+    secret = f"{g.name('ms')}/warehouse"
+    text = f'''import json
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.config import Config
+
+session = boto3.Session(profile_name="{profile}", region_name="{region}")
+s3 = session.client("s3", config=Config(retries={{"max_attempts": 10, "mode": "adaptive"}}))
+table = session.resource("dynamodb").Table("{table}")
+
+
+def export_day(day: str) -> None:
+    resp = table.query(KeyConditionExpression=Key("pk").eq(f"DAY#{{day}}"))
+    s3.put_object(
+        Bucket="{bucket}",
+        Key=f"exports/{{day}}.json",
+        Body=json.dumps(resp["Items"], default=str),
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId="arn:aws:kms:{region}:{acct}:key/{kms}",
+    )
+    session.client("sqs").send_message(QueueUrl="https://sqs.{region}.amazonaws.com/{acct}/{queue}", MessageBody=day)
+    session.client("lambda").invoke(FunctionName="{fn}", InvocationType="Event", Payload=b"{{}}")
+
+
+def warehouse_creds():
+    sts = boto3.client("sts")
+    creds = sts.assume_role(RoleArn="arn:aws:iam::{acct2}:role/{role}", RoleSessionName="export-job")["Credentials"]
+    sm = boto3.client("secretsmanager", aws_access_key_id=creds["AccessKeyId"],
+                      aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    return json.loads(sm.get_secret_value(SecretId="{secret}")["SecretString"])
+'''
+    return (text, [profile, table, bucket, acct, kms, queue, fn, acct2, role, secret],
+            ["adaptive", "aws:kms", "put_object", "InvocationType", "get_secret_value"])
+
+
+def _v20_js_v3(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    bucket, table = g.bucket(), _v20_ddb(g)
+    sm, bus = _v20_camel_base(g) + "Workflow", g.name("ms") + "-bus"
+    param_svc = g.name("pms")
+    text = f'''import {{ S3Client, GetObjectCommand }} from "@aws-sdk/client-s3";
+import {{ DynamoDBClient }} from "@aws-sdk/client-dynamodb";
+import {{ DynamoDBDocumentClient, PutCommand }} from "@aws-sdk/lib-dynamodb";
+import {{ SFNClient, StartExecutionCommand }} from "@aws-sdk/client-sfn";
+import {{ EventBridgeClient, PutEventsCommand }} from "@aws-sdk/client-eventbridge";
+import {{ SSMClient, GetParameterCommand }} from "@aws-sdk/client-ssm";
+
+const REGION = "{region}";
+const s3 = new S3Client({{ region: REGION }});
+const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({{ region: REGION }}));
+const sfn = new SFNClient({{ region: REGION }});
+const eb = new EventBridgeClient({{}});
+const ssm = new SSMClient({{}});
+
+export const handler = async (event: {{ key: string; orderId: string }}) => {{
+  const obj = await s3.send(new GetObjectCommand({{ Bucket: "{bucket}", Key: event.key }}));
+  const body = await obj.Body?.transformToString();
+  await ddb.send(new PutCommand({{ TableName: "{table}", Item: {{ pk: event.orderId, raw: body }} }}));
+  const {{ Parameter }} = await ssm.send(new GetParameterCommand({{ Name: "/{param_svc}/prod/webhook-url", WithDecryption: true }}));
+  await sfn.send(new StartExecutionCommand({{
+    stateMachineArn: "arn:aws:states:{region}:{acct}:stateMachine:{sm}",
+    input: JSON.stringify({{ ...event, webhook: Parameter?.Value }}),
+  }}));
+  await eb.send(new PutEventsCommand({{
+    Entries: [{{ EventBusName: "{bus}", Source: "orders.ingest", DetailType: "OrderReceived", Detail: JSON.stringify(event) }}],
+  }}));
+}};
+'''
+    return (text, [bucket, table, param_svc, acct, sm, bus],
+            ["@aws-sdk/client-s3", "GetObjectCommand", "StartExecutionCommand", "WithDecryption", "transformToString"])
+
+
+def _v20_go_v2(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    profile = g.pick(_PREFIX) + "-" + g.pick(["ops", "sre", "deploy"])
+    bucket, table = g.bucket(), g.name("p_m_s")
+    cluster, svc = g.name("pms"), g.name("ms")
+    stream = g.name("msn")
+    i1, i2 = g.iid(), g.iid()
+    text = f'''package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+const tableName = "{table}"
+
+func main() {{
+	ctx := context.TODO()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("{region}"), config.WithSharedConfigProfile("{profile}"))
+	if err != nil {{
+		log.Fatal(err)
+	}}
+	out, err := s3.NewFromConfig(cfg).ListObjectsV2(ctx, &s3.ListObjectsV2Input{{
+		Bucket: aws.String("{bucket}"),
+		Prefix: aws.String("raw/2026/"),
+	}})
+	if err != nil {{
+		log.Fatal(err)
+	}}
+	log.Printf("%d objects", len(out.Contents))
+
+	_, err = ecs.NewFromConfig(cfg).UpdateService(ctx, &ecs.UpdateServiceInput{{
+		Cluster:            aws.String("{cluster}"),
+		Service:            aws.String("{svc}"),
+		ForceNewDeployment: true,
+	}})
+	_, err = kinesis.NewFromConfig(cfg).PutRecord(ctx, &kinesis.PutRecordInput{{
+		StreamARN:    aws.String("arn:aws:kinesis:{region}:{acct}:stream/{stream}"),
+		PartitionKey: aws.String("k"),
+		Data:         []byte("ping"),
+	}})
+	_, err = ec2.NewFromConfig(cfg).StopInstances(ctx, &ec2.StopInstancesInput{{InstanceIds: []string{{"{i1}", "{i2}"}}}})
+}}
+'''
+    return (text, [table, profile, bucket, cluster, svc, acct, stream, i1, i2],
+            ["ListObjectsV2Input", "ForceNewDeployment", "config.LoadDefaultConfig", "github.com/aws/aws-sdk-go-v2/service/s3"])
+
+
+def _v20_java_v2(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    bucket, queue, topic = g.bucket(), g.name("pms"), g.name("ms") + "-notifications"
+    table, cluster, secret = _v20_ddb(g), g.name("pms") + "-aurora", f"{g.name('ms')}/jdbc"
+    text = f'''package com.orders.export;
+
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.enhanced.dynamodb.*;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.rds.RdsClient;
+import software.amazon.awssdk.services.rds.model.DescribeDbClustersRequest;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.sns.SnsClient;
+import software.amazon.awssdk.services.sns.model.PublishRequest;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
+
+public class NightlyExport {{
+    private static final Region REGION = Region.of("{region}");
+    private static final String TABLE = "{table}";
+
+    public void run(java.nio.file.Path csv, String day) {{
+        S3Client s3 = S3Client.builder().region(REGION).build();
+        s3.putObject(PutObjectRequest.builder().bucket("{bucket}").key("reports/" + day + ".csv").build(),
+                RequestBody.fromFile(csv));
+
+        SqsClient sqs = SqsClient.builder().region(REGION).build();
+        sqs.sendMessage(SendMessageRequest.builder()
+                .queueUrl("https://sqs.{region}.amazonaws.com/{acct}/{queue}.fifo")
+                .messageGroupId("orders").messageBody(day).build());
+
+        SnsClient.create().publish(PublishRequest.builder()
+                .topicArn("arn:aws:sns:{region}:{acct}:{topic}").message("export done " + day).build());
+
+        DynamoDbEnhancedClient enhanced = DynamoDbEnhancedClient.create();
+        DynamoDbTable<Order> orders = enhanced.table(TABLE, TableSchema.fromBean(Order.class));
+
+        RdsClient.create().describeDBClusters(DescribeDbClustersRequest.builder().dbClusterIdentifier("{cluster}").build());
+        String jdbc = SecretsManagerClient.create().getSecretValue(r -> r.secretId("{secret}")).secretString();
+    }}
+}}
+'''
+    return (text, [table, bucket, acct, queue, topic, cluster, secret],
+            ["PutObjectRequest", "Region.of", "TableSchema.fromBean", "software.amazon.awssdk.services.s3.S3Client"])
+
+
+def _v20_rust_csharp(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    bucket, table, queue = g.bucket(), g.name(g.pick(["p_m_s", "pms"])), g.name("pms")
+    fn = _v20_fn(g)
+    if g.r.random() < 0.5:
+        firehose = g.name("ms") + "-firehose"
+        text = f'''use aws_config::{{BehaviorVersion, Region}};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+const FIREHOSE_STREAM: &str = "{firehose}";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {{
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("{region}"))
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::new(&config);
+    let obj = s3.get_object().bucket("{bucket}").key("manifests/latest.json").send().await?;
+    let bytes = obj.body.collect().await?.into_bytes();
+
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+    ddb.put_item()
+        .table_name("{table}")
+        .item("pk", AttributeValue::S("manifest".into()))
+        .item("size", AttributeValue::N(bytes.len().to_string()))
+        .send()
+        .await?;
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    sqs.send_message()
+        .queue_url("https://sqs.{region}.amazonaws.com/{acct}/{queue}")
+        .message_body("manifest-updated")
+        .send()
+        .await?;
+    let fh = aws_sdk_firehose::Client::new(&config);
+    println!("{{}}", FIREHOSE_STREAM);
+    let _ = fh;
+    Ok(())
+}}
+'''
+        return (text, [firehose, bucket, table, acct, queue],
+                ["BehaviorVersion::latest()", "AttributeValue::S", "aws_sdk_s3::Client::new"])
+    svc = g.name("pms")
+    text = f'''using Amazon;
+using Amazon.CloudWatchLogs;
+using Amazon.CloudWatchLogs.Model;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.DocumentModel;
+using Amazon.Lambda;
+using Amazon.Lambda.Model;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.SQS;
+
+public class InvoiceJob
+{{
+    private readonly AmazonS3Client _s3 = new(RegionEndpoint.GetBySystemName("{region}"));
+
+    public async Task RunAsync(string id, string path, string json)
+    {{
+        await _s3.PutObjectAsync(new PutObjectRequest {{ BucketName = "{bucket}", Key = $"invoices/{{id}}.pdf", FilePath = path }});
+
+        var ddb = new AmazonDynamoDBClient();
+        var table = Table.LoadTable(ddb, "{table}");
+
+        var sqs = new AmazonSQSClient();
+        await sqs.SendMessageAsync("https://sqs.{region}.amazonaws.com/{acct}/{queue}", json);
+
+        var lambda = new AmazonLambdaClient();
+        await lambda.InvokeAsync(new InvokeRequest {{ FunctionName = "arn:aws:lambda:{region}:{acct}:function:{fn}", Payload = json }});
+
+        var logs = new AmazonCloudWatchLogsClient();
+        await logs.CreateLogStreamAsync(new CreateLogStreamRequest {{ LogGroupName = "/dotnet/{svc}", LogStreamName = Environment.MachineName }});
+    }}
+}}
+'''
+    return (text, [bucket, table, acct, queue, fn, svc],
+            ["RegionEndpoint.GetBySystemName", "PutObjectAsync", "Environment.MachineName"])
+
+
+def _v20_sdk_mixed_positional(g: Gen) -> tuple[str, list[str], list[str]]:
+    """Positional arguments and struct fields: AWS SDK for pandas, s3fs, and a Go struct literal of config."""
+    region, acct = g.region(), g.account()
+    bucket, db, table = g.bucket(), g.pick(_MIDDLE) + "_lake", g.name("p_m_s")
+    wg, out_bucket = g.name("ms") + "-wg", g.bucket() + "-athena-results"
+    q, topic = g.name("pms"), g.name("ms") + "-events"
+    text = f'''# notebooks/backfill.py
+import awswrangler as wr
+import s3fs
+
+df = wr.athena.read_sql_query("SELECT * FROM {table} WHERE dt = '2026-03-01'", "{db}",
+                              workgroup="{wg}", s3_output="s3://{out_bucket}/backfill/")
+wr.s3.to_parquet(df, "s3://{bucket}/curated/{table}/", dataset=True, mode="overwrite_partitions")
+fs = s3fs.S3FileSystem(profile="default")
+print(fs.ls("{bucket}/curated"))
+
+// internal/config/config.go
+var Default = Config{{
+	Region:       "{region}",
+	AccountID:    "{acct}",
+	QueueURL:     "https://sqs.{region}.amazonaws.com/{acct}/{q}",
+	TopicARN:     "arn:aws:sns:{region}:{acct}:{topic}",
+	ResultBucket: "{out_bucket}",
+}}
+'''
+    return (text, [table, db, wg, out_bucket, bucket, acct, q, topic],
+            ["wr.athena.read_sql_query", "overwrite_partitions", "s3fs.S3FileSystem"])
+
+
+# 3. IaC ------------------------------------------------------------------------------------------------
+def _v20_tf_resources(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    vpc, sg, kms = g.hexid("vpc"), g.hexid("sg"), _v20_uuid(g)
+    bucket, db = g.bucket() + "-artifacts", g.name("pms")
+    sng, queue, role = g.name("ms") + "-db-subnets", g.name(g.pick(["pms", "msn"])), _v20_role(g)
+    text = f'''data "aws_vpc" "main" {{
+  id = "{vpc}"
+}}
+
+data "aws_subnets" "private" {{
+  filter {{
+    name   = "vpc-id"
+    values = [data.aws_vpc.main.id]
+  }}
+  tags = {{ Tier = "private" }}
+}}
+
+resource "aws_s3_bucket" "artifacts" {{
+  bucket = "{bucket}"
+}}
+
+resource "aws_db_instance" "orders" {{
+  identifier             = "{db}"
+  engine                 = "postgres"
+  engine_version         = "16.3"
+  instance_class         = "db.r6g.large"
+  allocated_storage      = 200
+  db_subnet_group_name   = "{sng}"
+  vpc_security_group_ids = ["{sg}"]
+  kms_key_id             = "arn:aws:kms:{region}:{acct}:key/{kms}"
+  storage_encrypted      = true
+  skip_final_snapshot    = false
+}}
+
+resource "aws_sqs_queue" "events" {{
+  name                       = "{queue}"
+  visibility_timeout_seconds = 120
+  redrive_policy = jsonencode({{
+    deadLetterTargetArn = "arn:aws:sqs:{region}:{acct}:{queue}-dlq"
+    maxReceiveCount     = 5
+  }})
+}}
+
+resource "aws_iam_role_policy_attachment" "ssm" {{
+  role       = "{role}"
+  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}}
+'''
+    return (text, [vpc, bucket, db, sng, sg, acct, kms, queue, role],
+            ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "db.r6g.large", "aws_db_instance", "data.aws_vpc.main.id"])
+
+
+def _v20_tf_plan(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    fn, role = _v20_fn(g), _v20_role(g)
+    old_t = _v20_ddb(g)
+    new_t = old_t + "-v2"
+    old_b, new_b = g.bucket(), g.bucket() + "-raw"
+    sg, ip = g.hexid("sg"), _v20_pub(g)
+    h1 = "".join(g.pick(_B64) for _ in range(43)) + "="
+    h2 = "".join(g.pick(_B64) for _ in range(43)) + "="
+    text = f'''Terraform used the selected providers to generate the following execution plan. Resource actions are indicated with the following symbols:
+  + create
+  ~ update in-place
+-/+ destroy and then create replacement
+
+Terraform will perform the following actions:
+
+  # aws_lambda_function.ingest will be updated in-place
+  ~ resource "aws_lambda_function" "ingest" {{
+        id                             = "{fn}"
+      ~ memory_size                    = 512 -> 1024
+        function_name                  = "{fn}"
+        role                           = "arn:aws:iam::{acct}:role/{role}"
+      ~ source_code_hash               = "{h1}" -> "{h2}"
+        # (22 unchanged attributes hidden)
+
+      ~ environment {{
+          ~ variables = {{
+              ~ "TABLE_NAME" = "{old_t}" -> "{new_t}"
+                # (2 unchanged elements hidden)
+            }}
+        }}
+    }}
+
+  # aws_cloudwatch_log_group.ingest will be created
+  + resource "aws_cloudwatch_log_group" "ingest" {{
+      + arn               = (known after apply)
+      + id                = (known after apply)
+      + name              = "/aws/lambda/{fn}"
+      + retention_in_days = 30
+      + skip_destroy      = false
+    }}
+
+  # aws_s3_bucket_notification.raw must be replaced
+-/+ resource "aws_s3_bucket_notification" "raw" {{
+      ~ bucket = "{old_b}" -> "{new_b}" # forces replacement
+      ~ id     = "{old_b}" -> (known after apply)
+    }}
+
+  # aws_vpc_security_group_ingress_rule.office will be created
+  + resource "aws_vpc_security_group_ingress_rule" "office" {{
+      + cidr_ipv4         = "{ip}/32"
+      + from_port         = 443
+      + ip_protocol       = "tcp"
+      + security_group_id = "{sg}"
+      + to_port           = 443
+    }}
+
+Plan: 2 to add, 1 to change, 1 to destroy.
+'''
+    return (text, [fn, acct, role, old_t, new_t, old_b, new_b, ip, sg],
+            ["(known after apply)", "# forces replacement", "Plan: 2 to add, 1 to change, 1 to destroy.", "aws_lambda_function"])
+
+
+def _v20_tfvars_module(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    vpc, s1, s2, s3 = g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.hexid("subnet")
+    cluster, zone, dom = g.name("pms") + "-eks", _v20_zone(g), _v20_domain(g)
+    email = f"platform-alerts@{dom}"
+    state, lock, role = g.name("pms") + "-tfstate", g.name("p_m_s") + "_tf_locks", _v20_role(g)
+    text = f'''# envs/prod/terraform.tfvars
+aws_account_id     = "{acct}"
+region             = "{region}"
+vpc_id             = "{vpc}"
+private_subnet_ids = ["{s1}", "{s2}", "{s3}"]
+eks_cluster_name   = "{cluster}"
+route53_zone_id    = "{zone}"
+domain_name        = "{dom}"
+alert_email        = "{email}"
+
+# envs/prod/main.tf
+terraform {{
+  backend "s3" {{
+    bucket         = "{state}"
+    key            = "prod/eks/terraform.tfstate"
+    region         = "{region}"
+    dynamodb_table = "{lock}"
+    encrypt        = true
+  }}
+}}
+
+module "eks" {{
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 20.8"
+
+  cluster_name    = var.eks_cluster_name
+  cluster_version = "1.31"
+  vpc_id          = var.vpc_id
+  subnet_ids      = var.private_subnet_ids
+
+  access_entries = {{
+    admins = {{
+      principal_arn = "arn:aws:iam::{acct}:role/{role}"
+      policy_associations = {{
+        admin = {{
+          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+          access_scope = {{ type = "cluster" }}
+        }}
+      }}
+    }}
+  }}
+}}
+'''
+    return (text, [acct, vpc, s1, s2, s3, cluster, zone, dom, email, state, lock, role],
+            ["terraform-aws-modules/eks/aws", "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+             "var.eks_cluster_name", "prod/eks/terraform.tfstate"])
+
+
+def _v20_sam_yaml(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    fn, role = _v20_fn(g), _v20_role(g)
+    sg, s1, s2 = g.hexid("sg"), g.hexid("subnet"), g.hexid("subnet")
+    bucket, queue, table = g.bucket(), g.name("pms"), _v20_ddb(g)
+    layer = g.name("ms").replace("-", "_") + "_deps"
+    text = f'''AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Description: order ingest
+
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 60
+    Tracing: Active
+
+Resources:
+  IngestFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: {fn}
+      Handler: app.lambda_handler
+      CodeUri: src/
+      Role: !Sub arn:aws:iam::${{AWS::AccountId}}:role/{role}
+      Layers:
+        - arn:aws:lambda:{region}:{acct}:layer:{layer}:3
+      VpcConfig:
+        SecurityGroupIds: [{sg}]
+        SubnetIds: [{s1}, {s2}]
+      Environment:
+        Variables:
+          TABLE_NAME: !Ref OrdersTable
+          ARCHIVE_BUCKET: {bucket}
+      Events:
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: arn:aws:sqs:{region}:{acct}:{queue}
+            BatchSize: 10
+            FunctionResponseTypes: [ReportBatchItemFailures]
+
+  OrdersTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: {table}
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - AttributeName: pk
+          AttributeType: S
+      KeySchema:
+        - AttributeName: pk
+          KeyType: HASH
+'''
+    return (text, [fn, role, acct, layer, sg, s1, s2, bucket, queue, table],
+            ["AWS::Serverless-2016-10-31", "PAY_PER_REQUEST", "${AWS::AccountId}", "ReportBatchItemFailures", "AWS::DynamoDB::Table"])
+
+
+def _v20_cfn_json(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.pick(list(_V20_ALB_ZONE))
+    acct = g.account()
+    vpc, s1, s2, sg = g.hexid("vpc"), g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    cert, zone, dom = _v20_uuid(g), _v20_zone(g), _v20_domain(g)
+    svc, cluster = g.name("pms"), g.name("ms") + "-cluster"
+    execrole, repo = _v20_role(g), g.name("ms")
+    alb = g.name("ms") + "-alb"
+    albdns = f"{alb}-{g.r.randint(100000000, 2099999999)}.{region}.elb.amazonaws.com"
+    doc = {"AWSTemplateFormatVersion": "2010-09-09",
+           "Parameters": {"VpcId": {"Type": "AWS::EC2::VPC::Id", "Default": vpc},
+                          "CertificateArn": {"Type": "String", "Default": f"arn:aws:acm:{region}:{acct}:certificate/{cert}"},
+                          "HostedZoneId": {"Type": "AWS::Route53::HostedZone::Id", "Default": zone}},
+           "Resources": {
+               "TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                   "Family": svc, "Cpu": "512", "Memory": "1024", "NetworkMode": "awsvpc",
+                   "RequiresCompatibilities": ["FARGATE"],
+                   "ExecutionRoleArn": f"arn:aws:iam::{acct}:role/{execrole}",
+                   "ContainerDefinitions": [{"Name": "app", "Image": f"{acct}.dkr.ecr.{region}.amazonaws.com/{repo}:latest",
+                                             "LogConfiguration": {"LogDriver": "awslogs", "Options": {
+                                                 "awslogs-group": f"/ecs/{svc}", "awslogs-region": region,
+                                                 "awslogs-stream-prefix": "app"}}}]}},
+               "Service": {"Type": "AWS::ECS::Service", "Properties": {
+                   "ServiceName": svc, "Cluster": cluster, "TaskDefinition": {"Ref": "TaskDef"},
+                   "LaunchType": "FARGATE", "DesiredCount": 2,
+                   "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [s1, s2], "SecurityGroups": [sg],
+                                                                     "AssignPublicIp": "DISABLED"}}}},
+               "DnsRecord": {"Type": "AWS::Route53::RecordSet", "Properties": {
+                   "HostedZoneId": {"Ref": "HostedZoneId"}, "Name": f"api.{dom}.", "Type": "A",
+                   "AliasTarget": {"DNSName": albdns, "HostedZoneId": _V20_ALB_ZONE[region]}}}}}
+    text = "cfn-lint passes but the stack fails on DnsRecord, template below\n\n" + json.dumps(doc, indent=2)
+    return (text, [vpc, acct, cert, zone, svc, execrole, repo, cluster, s1, s2, sg, dom, alb],
+            ["AWS::Route53::HostedZone::Id", "AWS::ECS::TaskDefinition", "DISABLED", _V20_ALB_ZONE[region]])
+
+
+def _v20_cdk_pulumi_sls(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    kind = g.pick(["cdk", "pulumi", "sls"])
+    if kind == "cdk":
+        vpc, bucket, table = g.hexid("vpc"), g.bucket(), _v20_ddb(g)
+        fn, kms, topic = _v20_fn(g), _v20_uuid(g), g.name("ms") + "-alarms"
+        stack = _v20_camel_base(g) + "Stack"
+        text = f'''// lib/ingest-stack.ts
+import {{ App, Stack, StackProps, Duration }} from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+
+export class IngestStack extends Stack {{
+  constructor(scope: App, id: string, props: StackProps) {{
+    super(scope, id, props);
+    const vpc = ec2.Vpc.fromLookup(this, 'Vpc', {{ vpcId: '{vpc}' }});
+    const raw = s3.Bucket.fromBucketName(this, 'Raw', '{bucket}');
+    const key = kms.Key.fromKeyArn(this, 'Key', 'arn:aws:kms:{region}:{acct}:key/{kms}');
+    const table = new dynamodb.TableV2(this, 'Orders', {{
+      tableName: '{table}',
+      partitionKey: {{ name: 'pk', type: dynamodb.AttributeType.STRING }},
+    }});
+    const fn = new lambda.Function(this, 'Ingest', {{
+      functionName: '{fn}',
+      runtime: lambda.Runtime.NODEJS_20_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset('dist'),
+      timeout: Duration.seconds(30),
+      vpc,
+    }});
+    const alerts = sns.Topic.fromTopicArn(this, 'Alerts', `arn:aws:sns:{region}:{acct}:{topic}`);
+    raw.grantRead(fn);
+    table.grantReadWriteData(fn);
+  }}
+}}
+
+const app = new App();
+new IngestStack(app, '{stack}', {{ env: {{ account: '{acct}', region: '{region}' }} }});
+'''
+        return (text, [vpc, bucket, acct, kms, table, fn, topic, stack],
+                ["lambda.Runtime.NODEJS_20_X", "dynamodb.AttributeType.STRING", "fromLookup", "aws-cdk-lib/aws-s3"])
+    if kind == "pulumi":
+        bucket, queue, cluster = g.bucket(), g.name("msn"), g.name("pms")
+        role, vpc = _v20_role(g), g.hexid("vpc")
+        text = f'''# __main__.py
+import pulumi
+import pulumi_aws as aws
+
+raw = aws.s3.BucketV2("raw", bucket="{bucket}", force_destroy=False)
+events = aws.sqs.Queue("events", name="{queue}", visibility_timeout_seconds=120)
+cluster = aws.ecs.Cluster("main", name="{cluster}")
+deploy_role = aws.iam.Role.get("deploy", "{role}")
+vpc = aws.ec2.get_vpc(id="{vpc}")
+
+pulumi.export("bucketArn", raw.arn)
+pulumi.export("queueUrl", events.url)
+
+# Pulumi.prod.yaml
+config:
+  aws:region: {region}
+  aws:allowedAccountIds:
+    - "{acct}"
+  orders:accountId: "{acct}"
+'''
+        return (text, [bucket, queue, cluster, role, vpc, acct],
+                ["pulumi_aws", "aws.s3.BucketV2", "aws:allowedAccountIds", "visibility_timeout_seconds=120"])
+    svc, bucket, role = g.name("pms"), g.bucket() + "-deploys", _v20_role(g)
+    table, sg, s1 = _v20_ddb(g), g.hexid("sg"), g.hexid("subnet")
+    fn, queue, upload = _v20_fn(g), g.name("pms"), g.bucket() + "-uploads"
+    text = f'''# serverless.yml
+service: {svc}
+frameworkVersion: '3'
+
+provider:
+  name: aws
+  runtime: nodejs20.x
+  region: {region}
+  stage: prod
+  deploymentBucket:
+    name: {bucket}
+  iam:
+    role: arn:aws:iam::{acct}:role/{role}
+  environment:
+    TABLE: {table}
+  vpc:
+    securityGroupIds:
+      - {sg}
+    subnetIds:
+      - {s1}
+
+functions:
+  ingest:
+    name: {fn}
+    handler: src/ingest.handler
+    events:
+      - sqs:
+          arn: arn:aws:sqs:{region}:{acct}:{queue}
+          batchSize: 10
+      - s3:
+          bucket: {upload}
+          event: s3:ObjectCreated:*
+          existing: true
+'''
+    return (text, [svc, bucket, acct, role, table, sg, s1, fn, queue, upload],
+            ["s3:ObjectCreated:*", "nodejs20.x", "frameworkVersion", "src/ingest.handler"])
+
+
+# 4. secrets under any credential label -------------------------------------------------------------------
+def _v20_rclone_s3cmd(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    k, s = g.akid(), g.secret()
+    bucket = g.bucket()
+    if g.r.random() < 0.5:
+        kms = _v20_uuid(g)
+        text = f"""$ cat ~/.config/rclone/rclone.conf
+[s3-prod]
+type = s3
+provider = AWS
+env_auth = false
+access_key_id = {k}
+secret_access_key = {s}
+region = {region}
+location_constraint = {region}
+acl = private
+server_side_encryption = aws:kms
+sse_kms_key_id = arn:aws:kms:{region}:{acct}:key/{kms}
+
+$ rclone sync ./exports s3-prod:{bucket}/daily --progress
+ERROR : Attempt 1/3 failed with 1 errors and: AccessDenied: User is not authorized to perform: kms:GenerateDataKey"""
+        return text, [k, s, acct, kms, bucket], ["provider = AWS", "env_auth = false", "kms:GenerateDataKey"]
+    pw = g.alnum(20, _V20_ALNUM)
+    text = f"""# ~/.s3cfg written by s3cmd --configure
+[default]
+access_key = {k}
+secret_key = {s}
+bucket_location = {region}
+host_base = s3.amazonaws.com
+host_bucket = %(bucket)s.s3.amazonaws.com
+gpg_command = /usr/bin/gpg
+gpg_passphrase = {pw}
+use_https = True
+signature_v2 = False
+
+$ s3cmd put --server-side-encryption backup.tar.gz s3://{bucket}/nightly/"""
+    return text, [k, s, pw, bucket], ["host_bucket = %(bucket)s.s3.amazonaws.com", "use_https = True", "signature_v2 = False"]
+
+
+def _v20_boto_credentials(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    k1, s1 = g.akid(), g.secret()
+    k2, s2, tok = _v20_asia(g), g.secret(), _v20_token(g)
+    profile = g.pick(_PREFIX) + "-" + g.pick(["prod", "sandbox", "billing"])
+    exp = _v20_ts(g, "", "+00:00")
+    text = f"""I put the same keys in ~/.boto for the old gsutil/boto2 scripts and in ~/.aws/credentials for boto3:
+
+~/.boto
+[Credentials]
+aws_access_key_id = {k1}
+aws_secret_access_key = {s1}
+
+[Boto]
+debug = 0
+num_retries = 10
+
+[s3]
+host = s3.{region}.amazonaws.com
+calling_format = boto.s3.connection.OrdinaryCallingFormat
+
+~/.aws/credentials
+[default]
+aws_access_key_id = {k1}
+aws_secret_access_key = {s1}
+
+[{profile}]
+aws_access_key_id = {k2}
+aws_secret_access_key = {s2}
+aws_session_token = {tok}
+x_security_token_expires = {exp}
+
+boto3 picks up the profile fine but boto2 says "The AWS Access Key Id you provided does not exist in our records"."""
+    return (text, [k1, s1, k2, s2, tok, profile],
+            ["boto.s3.connection.OrdinaryCallingFormat", "num_retries = 10", "x_security_token_expires"])
+
+
+def _v20_assume_role(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, role = g.account(), _v20_role(g)
+    sess = f"{g.pick(_V20_FIRST)}.{g.pick(_V20_LAST)}"
+    k, s, tok = _v20_asia(g), g.secret(), _v20_token(g)
+    aroa = "AROA" + g.alnum(17, _V20_B32)
+    exp = _v20_ts(g, "", "+00:00")
+    doc = {"Credentials": {"AccessKeyId": k, "SecretAccessKey": s, "SessionToken": tok, "Expiration": exp},
+           "AssumedRoleUser": {"AssumedRoleId": f"{aroa}:{sess}",
+                               "Arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{sess}"}}
+    text = (f"$ aws sts assume-role --role-arn arn:aws:iam::{acct}:role/{role} --role-session-name {sess} --duration-seconds 3600\n"
+            + json.dumps(doc, indent=4)
+            + f"\n$ export AWS_ACCESS_KEY_ID={k} AWS_SECRET_ACCESS_KEY={s} \\\n    AWS_SESSION_TOKEN={tok}\n"
+            "$ aws sts get-caller-identity --query Arn --output text\n"
+            f"arn:aws:sts::{acct}:assumed-role/{role}/{sess}")
+    return (text, [acct, role, sess, k, s, tok, aroa],
+            ["AssumedRoleUser", "--duration-seconds 3600", "get-caller-identity"])
+
+
+def _v20_ci_variables(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    k, s = g.akid(), g.secret()
+    repo, cluster, svc = g.name("ms"), g.name("pms"), g.name("ms")
+    if g.r.random() < 0.5:
+        text = f"""# .gitlab-ci.yml (please tell me there's a better way than this)
+variables:
+  AWS_DEFAULT_REGION: {region}
+  AWS_ACCESS_KEY_ID: "{k}"
+  AWS_SECRET_ACCESS_KEY: "{s}"
+  ECR_REGISTRY: {acct}.dkr.ecr.{region}.amazonaws.com
+
+deploy:
+  stage: deploy
+  image: docker:27
+  services: [docker:27-dind]
+  script:
+    - apk add --no-cache aws-cli
+    - aws ecr get-login-password | docker login --username AWS --password-stdin $ECR_REGISTRY
+    - docker build -t $ECR_REGISTRY/{repo}:$CI_COMMIT_SHORT_SHA .
+    - docker push $ECR_REGISTRY/{repo}:$CI_COMMIT_SHORT_SHA
+    - aws ecs update-service --cluster {cluster} --service {svc} --force-new-deployment
+"""
+        return (text, [k, s, acct, repo, cluster, svc],
+                ["--password-stdin", "$CI_COMMIT_SHORT_SHA", "--force-new-deployment", "docker:27-dind"])
+    text = f"""# .github/workflows/deploy.yml
+name: deploy
+on:
+  push:
+    branches: [main]
+env:
+  AWS_REGION: {region}
+  AWS_ACCESS_KEY_ID: {k}
+  AWS_SECRET_ACCESS_KEY: {s}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: |
+          aws ecr get-login-password | docker login --username AWS --password-stdin {acct}.dkr.ecr.{region}.amazonaws.com
+          docker build -t {acct}.dkr.ecr.{region}.amazonaws.com/{repo}:${{{{ github.sha }}}} .
+          docker push {acct}.dkr.ecr.{region}.amazonaws.com/{repo}:${{{{ github.sha }}}}
+          aws ecs update-service --cluster {cluster} --service {svc} --force-new-deployment
+      - name: smoke test locally
+        run: docker run --rm -e AWS_ACCESS_KEY_ID={k} -e AWS_SECRET_ACCESS_KEY={s} -e AWS_REGION={region} {repo}:latest pytest
+"""
+    return (text, [k, s, acct, repo, cluster, svc],
+            ["actions/checkout@v4", "${{ github.sha }}", "--force-new-deployment", "ubuntu-latest"])
+
+
+def _v20_tool_config_secrets(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    k, s = g.akid(), g.secret()
+    bucket = g.bucket()
+    kind = g.pick(["logstash", "vector", "loki", "node"])
+    if kind == "logstash":
+        text = f"""# /etc/logstash/conf.d/30-s3-output.conf
+output {{
+  s3 {{
+    access_key_id => "{k}"
+    secret_access_key => "{s}"
+    region => "{region}"
+    bucket => "{bucket}"
+    prefix => "logstash/%{{+YYYY}}/%{{+MM}}/%{{+dd}}"
+    codec => "json_lines"
+    rotation_strategy => "size_and_time"
+    time_file => 5
+  }}
+}}"""
+        return text, [k, s, bucket], ["json_lines", "size_and_time", "%{+YYYY}"]
+    if kind == "vector":
+        text = f"""# vector.toml
+[sinks.archive]
+type = "aws_s3"
+inputs = ["app_logs"]
+bucket = "{bucket}"
+region = "{region}"
+key_prefix = "vector/date=%F/"
+compression = "gzip"
+encoding.codec = "json"
+auth.access_key_id = "{k}"
+auth.secret_access_key = "{s}"
+"""
+        return text, [k, s, bucket], ['type = "aws_s3"', "key_prefix", 'compression = "gzip"']
+    if kind == "loki":
+        enc = quote(s, safe="")
+        text = f"""# loki-config.yaml
+schema_config:
+  configs:
+    - from: 2024-04-01
+      store: tsdb
+      object_store: aws
+      schema: v13
+      index:
+        prefix: index_
+        period: 24h
+storage_config:
+  aws:
+    s3: s3://{k}:{enc}@{region}/{bucket}
+    s3forcepathstyle: false
+"""
+        return text, [k, enc, bucket], ["object_store: aws", "schema: v13", "s3forcepathstyle: false"]
+    tok = _v20_token(g)
+    k2 = _v20_asia(g)
+    text = f"""// scripts/seed.js  -- temporary, remove before merging
+const {{ S3Client }} = require("@aws-sdk/client-s3");
+const client = new S3Client({{
+  region: "{region}",
+  credentials: {{
+    accessKeyId: "{k2}",
+    secretAccessKey: "{s}",
+    sessionToken: "{tok}",
+  }},
+}});
+module.exports = {{ client, bucket: "{bucket}" }};
+"""
+    return text, [k2, s, tok, bucket], ["@aws-sdk/client-s3", "module.exports"]
+
+
+# 5. account IDs with any labelling ---------------------------------------------------------------------
+def _v20_accounts_prose(g: Gen) -> tuple[str, list[str], list[str]]:
+    prod, stg, logs, sec = g.account(), g.account(), g.account(), g.account()
+    region = g.region()
+    text = f"""quick context before the call: our prod account {prod} and the staging one ({stg}) both ship CloudTrail to the
+log archive acct {logs}, and GuardDuty is delegated to security tooling, account no. {sec}. The finding only shows up
+in {prod}, region {region}. Could the org trail be missing {stg}? I checked the member list and it's there.
+Accounts involved: {prod} / {stg} / {logs} / {sec}."""
+    return text, [prod, stg, logs, sec], [region, "GuardDuty", "CloudTrail"]
+
+
+def _v20_accounts_bold(g: Gen) -> tuple[str, list[str], list[str]]:
+    a1, a2, a3, a4 = g.account(), g.account(), g.account(), g.account()
+    org = g.org()
+    region = g.region()
+    text = f"""## Environments
+
+**Prod account:** {a1}
+**Staging Account ID**: {a2}
+**Shared services acct** — `{a3}`
+**Payer / management:** {a4} (organization `{org}`)
+**Home region:** {region}
+
+> Never deploy from a laptop into **{a1}**; use the pipeline in *{a3}*."""
+    return text, [a1, a2, a3, a4, org], [region, "## Environments"]
+
+
+def _v20_accounts_table(g: Gen) -> tuple[str, list[str], list[str]]:
+    dom = _v20_domain(g)
+    rows, mask = [], [dom]
+    root = g.alnum(4, _V20_LOW)
+    for env in g.r.sample(["prod", "staging", "dev", "sandbox", "log-archive", "audit", "network"], g.r.randint(3, 5)):
+        acct = g.account()
+        ou = f"ou-{root}-{g.alnum(8, _V20_LOW)}"
+        email = f"aws+{env}@{dom}"
+        rows.append(f"| {env} | {acct} | {ou} | {email} | {g.pick(['platform', 'data', 'security', 'payments'])} |")
+        mask += [acct, ou, email]
+    text = ("| Environment | Account ID | OU | Root e-mail | Owner |\n|---|---|---|---|---|\n" + "\n".join(rows)
+            + "\n\nAll of them are in the same org; SCPs attach at the OU level.")
+    return text, mask, ["| Environment | Account ID | OU | Root e-mail | Owner |", "SCPs"]
+
+
+def _v20_trust_policy(g: Gen) -> tuple[str, list[str], list[str]]:
+    a1, a2, a3 = g.account(), g.account(), g.account()
+    org, ext = g.org(), g.alnum(24, _V20_ALNUM)
+    role = _v20_role(g)
+    bucket = g.bucket()
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{a1}:root", a2, f"arn:aws:iam::{a3}:role/{role}"]},
+         "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"sts:ExternalId": ext, "aws:PrincipalOrgID": org}}}]}
+    bpol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "CrossAccountRead", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{a2}:root"},
+         "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}
+    text = ("Trust policy on the role the vendor assumes:\n" + json.dumps(trust, indent=2)
+            + "\n\nand the bucket policy they read from:\n" + json.dumps(bpol, indent=2)
+            + f"\n\nThey get AccessDenied from {a2} only.")
+    return text, [a1, a2, a3, org, ext, role, bucket], ["sts:AssumeRole", "aws:PrincipalOrgID", "s3:ListBucket", "2012-10-17"]
+
+
+def _v20_org_list_accounts(g: Gen) -> tuple[str, list[str], list[str]]:
+    mgmt, org = g.account(), g.org()
+    dom = _v20_domain(g)
+    accts, mask = [], [mgmt, org, dom]
+    for _ in range(g.r.randint(2, 4)):
+        a = g.account()
+        name = g.pick(_PREFIX) + "-" + g.pick(["prod", "dev", "data", "shared", "sec"])
+        email = f"{name}@{dom}"
+        accts.append({"Id": a, "Arn": f"arn:aws:organizations::{mgmt}:account/{org}/{a}", "Email": email, "Name": name,
+                      "Status": "ACTIVE", "JoinedMethod": g.pick(["CREATED", "INVITED"]),
+                      "JoinedTimestamp": _v20_ts(g, ".123000+00:00", "")})
+        mask += [a, email, name]
+    text = "$ aws organizations list-accounts --output json\n" + json.dumps({"Accounts": accts}, indent=4)
+    return text, mask, ["ACTIVE", "JoinedMethod", "list-accounts"]
+
+
+# 6. prose and tables -----------------------------------------------------------------------------------
+def _v20_chat_thread(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster, svc, tg = g.name("pms"), g.name("ms"), g.name("ms") + "-tg"
+    tg_id = _v20_hex(g, 16)
+    role, bucket = _v20_role(g), g.bucket()
+    sess = f"{g.pick(_V20_FIRST)}-{g.r.randint(1700000000, 1790000000)}"
+    text = f"""[10:02] dana: the {svc} service in {cluster} is flapping again, targets in {tg} go unhealthy every ~5 min
+[10:03] dana: arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg}/{tg_id}
+[10:05] raj: health check path is /healthz with 2s timeout? that's tight with the new JVM flags
+[10:07] dana: also seeing this from the export task:
+An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::{acct}:assumed-role/{role}/{sess} is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::{bucket}/exports/orders.csv" because no identity-based policy allows the s3:PutObject action
+[10:09] raj: that role lost its inline policy in yesterday's cleanup, I'll put it back"""
+    return (text, [svc, cluster, tg, acct, tg_id, role, bucket],
+            ["AccessDenied", "PutObject", "s3:PutObject", "/healthz"])
+
+
+def _v20_jira_ticket(g: Gen) -> tuple[str, list[str], list[str]]:
+    iid, ip = g.iid(), _v20_priv(g)
+    db, bucket, fn = g.name("pms"), g.bucket(), _v20_fn(g)
+    table = _v20_ddb(g)
+    dom = _v20_domain(g)
+    rep, asg = _v20_email(g, dom), _v20_email(g, dom)
+    num = g.r.randint(1200, 9800)
+    text = f"""OPS-{num}: Move nightly export off the EC2 cron box
+Type: Task    Priority: Medium    Status: In Progress
+Reporter: {rep}
+Assignee: {asg}
+
+Description
+The cron on {iid} ({ip}) runs /opt/export.sh every night: pg_dump of {db}, gzip, then `aws s3 cp` to s3://{bucket}/nightly/.
+When it fails nobody notices. Proposal: EventBridge Scheduler -> Lambda {fn}, status row in DynamoDB table {table}.
+
+Last failure from the box:
+An error occurred (ResourceNotFoundException) when calling the PutItem operation: Requested resource not found
+
+Acceptance criteria
+- [ ] schedule runs at 02:00 UTC
+- [ ] alarm on Errors > 0 for {fn}
+- [ ] {iid} stopped and snapshot taken"""
+    return (text, [iid, ip, db, bucket, fn, table, dom, rep, asg],
+            ["ResourceNotFoundException", "PutItem", "In Progress", "/opt/export.sh"])
+
+
+def _v20_incident_report(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster = g.name("pms") + "-aurora"
+    w1, r1 = f"{cluster}-instance-1", f"{cluster}-instance-2"
+    alarm = f"{cluster}-cpu-high"
+    stack, sid = _v20_stack(g), _v20_uuid(g)
+    ip = _v20_priv(g)
+    text = f"""# Incident 2026-03-{g.r.randint(10, 28)}: checkout errors (SEV-2)
+
+## Summary
+Aurora PostgreSQL cluster **{cluster}** in account {acct} ({region}) failed over at 14:12 UTC after the writer
+`{w1}` hit 100 % CPU. `{r1}` was promoted; the app kept its pooled connections to the old writer ({ip}) for 9 minutes.
+
+## Timeline (UTC)
+| Time | Event |
+|------|-------|
+| 13:58 | CloudWatch alarm `{alarm}` -> ALARM |
+| 14:12 | RDS-EVENT-0049 failover started on {cluster} |
+| 14:13 | {r1} is the new writer |
+| 14:21 | checkout pods restarted, errors stop |
+
+## Contributing factors
+- Stack update of `{stack}` (arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid}) failed with:
+  `An error occurred (ValidationError) when calling the UpdateStack operation: Stack:arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid} is in UPDATE_ROLLBACK_FAILED state and can not be updated.`
+- No connection max-lifetime in the pool.
+"""
+    return (text, [cluster, acct, w1, r1, ip, alarm, stack, sid],
+            ["UPDATE_ROLLBACK_FAILED", "RDS-EVENT-0049", "ValidationError", "UpdateStack"])
+
+
+def _v20_md_resource_tables(g: Gen) -> tuple[str, list[str], list[str]]:
+    rows_q, rows_f, mask = [], [], []
+    for _ in range(g.r.randint(2, 4)):
+        q = g.name(g.pick(["pms", "msn"]))
+        owner = g.pick(["payments", "search", "platform", "growth"])
+        rows_q.append(f"| {q} | {q}-dlq | {g.r.randint(3, 10)} | {owner} |")
+        mask.append(q)
+    for _ in range(g.r.randint(2, 4)):
+        f = _v20_fn(g)
+        rows_f.append(f"| `{f}` | {g.pick(['python3.12', 'nodejs20.x', 'java21', 'provided.al2023'])} | "
+                      f"{g.pick(['256', '512', '1024'])} MB | {g.pick(['30', '60', '900'])} s |")
+        mask.append(f)
+    text = ("### Queues\n| Queue | DLQ | Max receives | Owner team |\n|---|---|---|---|\n" + "\n".join(rows_q)
+            + "\n\n### Functions\n| Function name | Runtime | Memory | Timeout |\n|---|---|---|---|\n" + "\n".join(rows_f)
+            + "\n\nThe 900 s ones should move to Step Functions.")
+    return text, mask, ["| Queue | DLQ | Max receives | Owner team |", "Step Functions"]
+
+
+def _v20_csv_export(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    lines, mask = ["Identifier,Service,Resource type,Region,Tags,ARN"], [acct]
+    for _ in range(g.r.randint(3, 5)):
+        region = g.region()
+        kind = g.pick(["bucket", "table", "fn", "instance", "queue"])
+        if kind == "bucket":
+            b = g.bucket()
+            lines.append(f'{b},s3,bucket,{region},"team=data",arn:aws:s3:::{b}')
+            mask.append(b)
+        elif kind == "table":
+            t = _v20_ddb(g)
+            lines.append(f'{t},dynamodb,table,{region},"team=orders",arn:aws:dynamodb:{region}:{acct}:table/{t}')
+            mask.append(t)
+        elif kind == "fn":
+            f = _v20_fn(g)
+            lines.append(f'{f},lambda,function,{region},"",arn:aws:lambda:{region}:{acct}:function:{f}')
+            mask.append(f)
+        elif kind == "instance":
+            i = g.iid()
+            lines.append(f'{i},ec2,instance,{region},"Name=bastion",arn:aws:ec2:{region}:{acct}:instance/{i}')
+            mask.append(i)
+        else:
+            q = g.name("pms")
+            lines.append(f'{q},sqs,queue,{region},"",arn:aws:sqs:{region}:{acct}:{q}')
+            mask.append(q)
+    text = ("Exported from Resource Explorer (resources.csv), untagged ones highlighted:\n\n" + "\n".join(lines))
+    return text, mask, ["Identifier,Service,Resource type,Region,Tags,ARN", "Resource Explorer"]
+
+
+# 7. CLI text output --------------------------------------------------------------------------------------
+def _v20_cli_instances_table(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    rows, mask, keep = [], [], []
+    for _ in range(g.r.randint(3, 5)):
+        i, ip = g.iid(), _v20_priv(g)
+        name = g.name(g.pick(["ms", "msn"]))
+        st = g.pick(["running", "running", "stopped"])
+        typ = g.pick(["t3.medium", "m6i.large", "c7g.xlarge", "r6g.2xlarge"])
+        rows.append([region + g.pick("abc"), i, ip, name, st, typ])
+        mask += [i, ip, name]
+        keep.append(typ)
+    text = ("$ aws ec2 describe-instances --query 'Reservations[].Instances[].{ID:InstanceId,Type:InstanceType,"
+            "AZ:Placement.AvailabilityZone,IP:PrivateIpAddress,Name:Tags[?Key==`Name`]|[0].Value,State:State.Name}' "
+            "--output table\n" + _v20_table("DescribeInstances", ["AZ", "ID", "IP", "Name", "State", "Type"], rows))
+    return text, mask, sorted(set(keep)) + ["DescribeInstances"]
+
+
+def _v20_cli_rds_text(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    az = region + g.pick("abc")
+    db, h = g.name("pms"), _v20_rds_hash(g)
+    dbi = "db-" + g.alnum(26, _V20_UPN)
+    kms, sng, vpc = _v20_uuid(g), g.name("ms") + "-subnets", g.hexid("vpc")
+    s1, s2, sg = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    pg = g.name("ms") + "-pg16"
+    text = f"""$ aws rds describe-db-instances --db-instance-identifier {db} --output text
+DBINSTANCES	100	False	{az}	7	arn:aws:rds:{region}:{acct}:db:{db}	True	rds-ca-rsa2048-g1	False	db.m6g.large	{db}	available	{dbi}	postgres	16.4	{_v20_ts(g, ".512000+00:00", "")}	arn:aws:kms:{region}:{acct}:key/{kms}	dbadmin	True	gp3	True
+DBPARAMETERGROUPS	{pg}	in-sync
+DBSUBNETGROUP	private subnets for rds	{sng}	Complete	{vpc}
+SUBNETS	{region}a	{s1}	Active
+SUBNETS	{region}b	{s2}	Active
+ENDPOINT	{db}.{h}.{region}.rds.amazonaws.com	5432
+VPCSECURITYGROUPS	active	{sg}"""
+    return (text, [db, h, acct, dbi, kms, sng, vpc, s1, s2, sg, pg],
+            ["rds-ca-rsa2048-g1", "db.m6g.large", "DBSUBNETGROUP", "VPCSECURITYGROUPS", "in-sync"])
+
+
+def _v20_cli_sg_text(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    sg, sg2, vpc = g.hexid("sg"), g.hexid("sg"), g.hexid("vpc")
+    name = g.name("ms") + "-sg"
+    ip1, ip2 = _v20_pub(g), _v20_priv(g)
+    text = f"""$ aws ec2 describe-security-groups --group-ids {sg} --output text
+SECURITYGROUPS	{name} ingress	{sg}	{name}	{acct}	{vpc}
+IPPERMISSIONS	443	tcp	443
+IPRANGES	{ip1}/32	office VPN
+IPRANGES	{ip2}/32	bastion
+USERIDGROUPPAIRS	from alb	{sg2}	{acct}
+IPPERMISSIONSEGRESS	-1
+IPRANGES	0.0.0.0/0
+TAGS	Name	{name}"""
+    return text, [sg, sg2, vpc, name, acct, ip1, ip2], ["0.0.0.0/0", "IPPERMISSIONSEGRESS", "USERIDGROUPPAIRS"]
+
+
+def _v20_cli_log_groups(g: Gen) -> tuple[str, list[str], list[str]]:
+    fn, svc, cluster = _v20_fn(g), g.name("pms"), g.name("ms") + "-aurora"
+    api = g.alnum(10, _V20_LOW)
+    rows = [[f"/aws/lambda/{fn}", "14", str(g.r.randint(10**6, 10**10))],
+            [f"/ecs/{svc}", "30", str(g.r.randint(10**6, 10**10))],
+            [f"/aws/rds/cluster/{cluster}/postgresql", "7", str(g.r.randint(10**6, 10**10))],
+            [f"API-Gateway-Execution-Logs_{api}/prod", "None", str(g.r.randint(10**6, 10**10))]]
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    body = "\n".join("|" + "|".join(f"  {c:<{w}}" for c, w in zip(r, widths, strict=True)) + "|" for r in rows)
+    text = ("$ aws logs describe-log-groups --query 'logGroups[].[logGroupName,retentionInDays,storedBytes]' --output table\n"
+            + "-" * len(sep) + "\n|" + "DescribeLogGroups".center(len(sep) - 2) + "|\n" + sep + "\n" + body + "\n" + sep
+            + "\n\nwhich of these is the 40 GB one? (the API one has no retention)")
+    return text, [fn, svc, cluster, api], ["DescribeLogGroups", "logGroups[].[logGroupName,retentionInDays,storedBytes]"]
+
+
+def _v20_cli_lists_text(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    b = [g.bucket() for _ in range(g.r.randint(2, 3))]
+    q = [g.name("pms") for _ in range(2)]
+    t = [_v20_ddb(g), g.name("p_m_s")]
+    topic = g.name("ms") + "-alerts"
+    lines = ["$ aws s3api list-buckets --query 'Buckets[].Name' --output text", "\t".join(b),
+             f"$ aws sqs list-queues --region {region} --output text"]
+    lines += [f"QUEUEURLS\thttps://sqs.{region}.amazonaws.com/{acct}/{x}" for x in q]
+    lines += [f"$ aws dynamodb list-tables --region {region} --output text"] + [f"TABLENAMES\t{x}" for x in t]
+    lines += [f"$ aws sns list-topics --region {region} --output text", f"TOPICS\tarn:aws:sns:{region}:{acct}:{topic}"]
+    return "\n".join(lines), b + q + t + [acct, topic], ["QUEUEURLS", "TABLENAMES", "Buckets[].Name"]
+
+
+# 8. console URLs ----------------------------------------------------------------------------------------
+def _v20_console_s3_lambda(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.region()
+    b, fn = g.bucket(), _v20_fn(g)
+    layer = g.name("ms").replace("-", "_") + "_layer"
+    f = f"{g.pick(['invoice', 'summary', 'ledger'])}-2026-0{g.r.randint(1, 9)}.csv"
+    text = f"""links for the review:
+bucket   https://s3.console.aws.amazon.com/s3/buckets/{b}?region={r}&bucketType=general&prefix=exports/2026/&showversions=false
+object   https://s3.console.aws.amazon.com/s3/object/{b}?region={r}&bucketType=general&prefix=reports%2F{f}
+function https://{r}.console.aws.amazon.com/lambda/home?region={r}#/functions/{fn}?subtab=envVars&tab=configure
+alias    https://{r}.console.aws.amazon.com/lambda/home?region={r}#/functions/{fn}/aliases/live?tab=monitoring
+layer    https://{r}.console.aws.amazon.com/lambda/home?region={r}#/layers/{layer}/versions/4"""
+    return text, [b, fn, layer], ["subtab=envVars", "bucketType=general", "showversions=false"]
+
+
+def _v20_console_cloudwatch(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.region()
+    fn, svc = _v20_fn(g), g.name("pms")
+    alarm = f"{svc}-5xx-{g.pick(['high', 'critical', 'p1'])}"
+    stream = f"2026$252F0{g.r.randint(1, 9)}$252F{g.r.randint(10, 28)}$252F$255B$2524LATEST$255D{_v20_hex(g, 32)}"
+    text = f"""The errors start here:
+https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:log-groups/log-group/$252Faws$252Flambda$252F{fn}/log-events/{stream}
+and the container side:
+https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:log-groups/log-group/$252Fecs$252F{svc}$3FlogStreamNameFilter$3Dapp
+Insights query I used:
+https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:logs-insights$3FqueryDetail$3D~(end~0~start~-3600~timeType~'RELATIVE~unit~'seconds~editorString~'fields*20*40timestamp*2c*20*40message*0a*7c*20filter*20*40message*20like*20*2fERROR*2f~source~(~'*2fecs*2f{svc}))
+Alarm: https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#alarmsV2:alarm/{alarm}"""
+    return text, [fn, svc, alarm], ["logsV2:log-groups/log-group/", "alarmsV2:alarm/", "timeType~'RELATIVE"]
+
+
+def _v20_console_iam_signin(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, acct2 = g.account(), g.account()
+    alias = g.pick(_V20_ORGS) + "-" + g.pick(["prod", "main", "corp"])
+    sso = g.pick(_V20_ORGS) + g.pick(["", "-sso", "-aws"])
+    role, policy = _v20_role(g), g.name("ms") + "-boundary"
+    user = f"{g.pick(_V20_FIRST)}.{g.pick(_V20_LAST)}"
+    text = f"""New joiner checklist:
+1. Console sign-in: https://{alias}.signin.aws.amazon.com/console (or https://{acct}.signin.aws.amazon.com/console)
+2. Identity Center portal: https://{sso}.awsapps.com/start/#/?tab=accounts
+3. Switch role into data: https://signin.aws.amazon.com/switchrole?roleName={role}&account={acct2}&displayName=Data
+4. Your user: https://us-east-1.console.aws.amazon.com/iam/home#/users/details/{user}?section=security_credentials
+5. Boundary policy: https://us-east-1.console.aws.amazon.com/iam/home#/policies/details/arn%3Aaws%3Aiam%3A%3A{acct}%3Apolicy%2F{policy}?section=permissions
+6. Trust: https://us-east-1.console.aws.amazon.com/iam/home#/roles/details/{role}?section=trust_relationships"""
+    return (text, [alias, acct, sso, role, acct2, user, policy],
+            ["section=security_credentials", "section=trust_relationships", "tab=accounts"])
+
+
+def _v20_console_rds_ec2(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    db = g.name("pms")
+    snap = f"{db}-before-upgrade"
+    iid, sg, vol, vpc = g.iid(), g.hexid("sg"), g.hexid("vol"), g.hexid("vpc")
+    alb, lbid = g.name("ms") + "-alb", _v20_hex(g, 16)
+    text = f"""https://{r}.console.aws.amazon.com/rds/home?region={r}#database:id={db};is-cluster=true
+https://{r}.console.aws.amazon.com/rds/home?region={r}#db-snapshot:engine=aurora-postgresql;id={snap}
+https://{r}.console.aws.amazon.com/ec2/home?region={r}#InstanceDetails:instanceId={iid}
+https://{r}.console.aws.amazon.com/ec2/home?region={r}#SecurityGroup:groupId={sg}
+https://{r}.console.aws.amazon.com/ec2/home?region={r}#VolumeDetails:volumeId={vol}
+https://{r}.console.aws.amazon.com/vpcconsole/home?region={r}#VpcDetails:VpcId={vpc}
+https://{r}.console.aws.amazon.com/ec2/home?region={r}#LoadBalancer:loadBalancerArn=arn:aws:elasticloadbalancing:{r}:{acct}:loadbalancer/app/{alb}/{lbid};tab=listeners"""
+    return text, [db, snap, iid, sg, vol, vpc, acct, alb, lbid], ["is-cluster=true", "tab=listeners", "engine=aurora-postgresql"]
+
+
+def _v20_console_cfn_sqs(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    stack, sid = _v20_stack(g), _v20_uuid(g)
+    queue, cluster, svc, table = g.name("pms"), g.name("ms") + "-cluster", g.name("ms"), _v20_ddb(g)
+    text = f"""stack: https://{r}.console.aws.amazon.com/cloudformation/home?region={r}#/stacks/stackinfo?filteringText=&filteringStatus=active&viewNested=true&stackId=arn%3Aaws%3Acloudformation%3A{r}%3A{acct}%3Astack%2F{stack}%2F{sid}
+events: https://{r}.console.aws.amazon.com/cloudformation/home?region={r}#/stacks/events?stackId={stack}
+queue: https://{r}.console.aws.amazon.com/sqs/v3/home?region={r}#/queues/https%3A%2F%2Fsqs.{r}.amazonaws.com%2F{acct}%2F{queue}
+service: https://{r}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{svc}/deployments?region={r}
+items: https://{r}.console.aws.amazon.com/dynamodbv2/home?region={r}#item-explorer?table={table}&maximize=true"""
+    return text, [stack, sid, acct, queue, cluster, svc, table], ["filteringStatus=active", "viewNested=true", "maximize=true"]
+
+
+# 9. AWS hosts ------------------------------------------------------------------------------------------
+def _v20_hosts_rds_elb(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.region()
+    h = _v20_rds_hash(g)
+    db, db2, proxy = g.name("pms"), g.name("msn"), g.name("ms") + "-proxy"
+    alb, digits = g.name("ms") + "-int", str(g.r.randint(100000000, 2099999999))
+    nlb, nhex = g.name("ms") + "-nlb", _v20_hex(g, 16)
+    text = f"""# runbook: connection strings
+psql "host={db}.cluster-ro-{h}.{r}.rds.amazonaws.com port=5432 dbname=app user=readonly sslmode=verify-full"
+jdbc:mysql://{db2}.{h}.{r}.rds.amazonaws.com:3306/app
+RDS Proxy endpoint: {proxy}.proxy-{h}.{r}.rds.amazonaws.com
+ALB (internal): internal-{alb}-{digits}.{r}.elb.amazonaws.com
+NLB: {nlb}-{nhex}.elb.{r}.amazonaws.com
+
+$ curl -s -o /dev/null -w '%{{http_code}}' http://internal-{alb}-{digits}.{r}.elb.amazonaws.com/healthz
+503"""
+    return text, [db, db2, h, proxy, alb, digits, nlb, nhex], ["sslmode=verify-full", "%{http_code}", "/healthz"]
+
+
+def _v20_hosts_cf_apigw(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.region()
+    cfd = "d" + g.alnum(13, _V20_LOW)
+    api, dom = g.alnum(10, _V20_LOW), _v20_domain(g)
+    did = "d-" + g.alnum(10, _V20_LOW)
+    rid, apigw_id = _v20_uuid(g), g.alnum(15, _V20_ALNUM) + "="
+    cfid = "".join(g.pick(_V20_ALNUM + "_-") for _ in range(54)) + "=="
+    text = f"""$ curl -sv https://{cfd}.cloudfront.net/static/app.{_v20_hex(g, 8)}.js -o /dev/null
+* Connected to {cfd}.cloudfront.net port 443
+< HTTP/2 200
+< content-type: application/javascript
+< x-cache: Miss from cloudfront
+< via: 1.1 {_v20_hex(g, 32)}.cloudfront.net (CloudFront)
+< x-amz-cf-pop: FRA56-P3
+< x-amz-cf-id: {cfid}
+
+$ curl -si https://{api}.execute-api.{r}.amazonaws.com/v1/orders/123 -H "x-api-key: $API_KEY"
+HTTP/2 403
+x-amzn-requestid: {rid}
+x-amz-apigw-id: {apigw_id}
+x-amzn-errortype: ForbiddenException
+{{"message":"Forbidden"}}
+
+the custom domain api.{dom} points at {did}.execute-api.{r}.amazonaws.com, same result there."""
+    return text, [cfd, api, dom, did], ["Miss from cloudfront", rid, "FRA56-P3", "ForbiddenException"]
+
+
+def _v20_hosts_eb_apprunner_amplify(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.region()
+    env, app = g.name("ms") + "-env", g.name("pms")
+    eba = g.alnum(8, _V20_LOW)
+    dom = _v20_domain(g)
+    ar = g.alnum(10, _V20_LOW)
+    amp = "d" + g.alnum(13, _V20_LOW)
+    pr = g.r.randint(10, 400)
+    plat = "arn:aws:elasticbeanstalk:" + r + "::platform/Python 3.12 running on 64bit Amazon Linux 2023/4.3.1"
+    text = f"""$ dig +short CNAME www.{dom}
+{env}.eba-{eba}.{r}.elasticbeanstalk.com.
+$ eb status {env}
+Environment details for: {env}
+  Application name: {app}
+  Region: {r}
+  Deployed Version: app-{_v20_hex(g, 7)}-{g.r.randint(100000, 999999)}
+  Platform: {plat}
+  Tier: WebServer-Standard-1.0
+  CNAME: {env}.eba-{eba}.{r}.elasticbeanstalk.com
+  Status: Ready
+  Health: Green
+
+The new API runs on App Runner: https://{ar}.{r}.awsapprunner.com/healthz
+Frontend preview for PR {pr}: https://pr-{pr}.{amp}.amplifyapp.com (main is https://main.{amp}.amplifyapp.com)"""
+    return text, [dom, env, eba, app, ar, amp], [plat, "WebServer-Standard-1.0", "Health: Green"]
+
+
+def _v20_hosts_s3_ecr(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    b1, b2, b3 = g.bucket() + "-site", g.bucket(), g.bucket()
+    ap = g.name("ms") + "-ap"
+    k = g.akid()
+    repo, tag = g.name("ms"), f"v{g.r.randint(1, 9)}.{g.r.randint(0, 30)}.{g.r.randint(0, 9)}"
+    web = g.pick([f"{b1}.s3-website-{r}.amazonaws.com", f"{b1}.s3-website.{r}.amazonaws.com"])
+    text = f"""static site: http://{web}
+report link (expires in an hour):
+https://{b2}.s3.{r}.amazonaws.com/reports/q1.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={k}%2F20260305%2F{r}%2Fs3%2Faws4_request&X-Amz-Date=20260305T101500Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature={_v20_hex(g, 64)}
+old path-style link still in the wiki: https://s3.{r}.amazonaws.com/{b3}/index.html
+dual-stack: https://{b2}.s3.dualstack.{r}.amazonaws.com/
+access point: https://{ap}-{acct}.s3-accesspoint.{r}.amazonaws.com
+$ docker pull {acct}.dkr.ecr.{r}.amazonaws.com/{repo}:{tag}"""
+    return text, [b1, b2, b3, k, ap, acct, repo], ["X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-SignedHeaders=host", "X-Amz-Expires=3600"]
+
+
+def _v20_hosts_vpce_cognito(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.region()
+    vpce, vs = g.hexid("vpce"), g.alnum(8, _V20_LOW)
+    api = g.alnum(10, _V20_LOW)
+    prefix, client = g.name("ms") + "-auth", _v20_client_id(g)
+    pool, pool_sfx = _v20_pool(g, r)
+    dom = _v20_domain(g)
+    msk, mh = g.name("ms") + "-msk", g.alnum(6, _V20_LOW)
+    osd, osh = g.name("ms") + "-search", g.alnum(26, _V20_LOW)
+    text = f"""$ aws ec2 describe-vpc-endpoints --vpc-endpoint-ids {vpce} --query 'VpcEndpoints[].DnsEntries[].DnsName' --output text
+{vpce}-{vs}.execute-api.{r}.vpce.amazonaws.com	{vpce}-{vs}-{r}a.execute-api.{r}.vpce.amazonaws.com	{vpce}-{vs}-{r}b.execute-api.{r}.vpce.amazonaws.com
+private API through it: https://{api}-{vpce}.execute-api.{r}.amazonaws.com/prod/ping
+
+Cognito hosted UI: https://{prefix}.auth.{r}.amazoncognito.com/oauth2/authorize?client_id={client}&response_type=code&redirect_uri=https://app.{dom}/callback
+JWKS: https://cognito-idp.{r}.amazonaws.com/{pool}/.well-known/jwks.json
+Kafka: b-1.{msk}.{mh}.c3.kafka.{r}.amazonaws.com:9098,b-2.{msk}.{mh}.c3.kafka.{r}.amazonaws.com:9098
+OpenSearch: https://vpc-{osd}-{osh}.{r}.es.amazonaws.com/_dashboards"""
+    return (text, [vpce, vs, api, prefix, client, pool_sfx, dom, msk, mh, osd, osh],
+            ["response_type=code", "/.well-known/jwks.json", "VpcEndpoints[].DnsEntries[].DnsName"])
+
+
+# 10. boundaries and encodings ---------------------------------------------------------------------------
+def _v20_markdown_emphasis(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    iid, old, new = g.iid(), g.iid(), g.iid()
+    vol, sg, ip = g.hexid("vol"), g.hexid("sg"), _v20_pub(g)
+    queue, db, bucket = g.name("pms"), g.name("msn"), g.bucket()
+    text = f"""Status after the migration:
+- **{iid}** — drained, *do not terminate yet*
+- ~~{old}~~ replaced by `{new}`
+- volume __{vol}__ detached
+- SG `{sg}` still allows 22 from _{ip}_
+- queue: `arn:aws:sqs:{r}:{acct}:{queue}`
+- [{db}](https://{r}.console.aws.amazon.com/rds/home?region={r}#database:id={db};is-cluster=false)
+
+> **Note**: bucket ***{bucket}*** still has versioning off."""
+    return text, [iid, old, new, vol, sg, ip, acct, queue, db, bucket], ["*do not terminate yet*", "versioning off"]
+
+
+def _v20_joined(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    cfsuffix = g.alnum(12, _V20_LOW)
+    fl, eni, snap = g.hexid("fl"), g.hexid("eni"), g.hexid("snap")
+    s1, s2, s3 = g.hexid("subnet"), g.hexid("subnet"), g.hexid("subnet")
+    iid = g.iid()
+    ip = f"10.{g.r.randint(0, 255)}.{g.r.randint(0, 255)}.{g.r.randint(5, 250)}"
+    dashed = "ip-" + ip.replace(".", "-")
+    org = g.pick(_V20_ORGS)
+    text = f"""$ aws s3 ls s3://{org}-cur-{acct}/cur/daily/
+$ aws s3 ls s3://cf-templates-{cfsuffix}-{r}/
+$ aws s3 cp s3://{org}-flowlogs/AWSLogs/{acct}/vpcflowlogs/{r}/2026/03/05/{acct}_vpcflowlogs_{r}_{fl}_20260305T1200Z_{_v20_hex(g, 8)}.log.gz .
+ENI {eni}/eth0 on {iid}.{r}.compute.internal ({dashed}.{r}.compute.internal)
+snapshot tag Name={snap}_pre-upgrade
+SUBNETS={s1},{s2},{s3}"""
+    return (text, [acct, cfsuffix, fl, eni, iid, dashed, snap, s1, s2, s3, org],
+            ["cur/daily/", "SUBNETS="])
+
+
+def _v20_upper_query(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    iid, vol, sg = g.iid(), g.hexid("vol"), g.hexid("sg")
+    dom, bucket, db = _v20_domain(g), g.bucket(), g.name("pms")
+    text = f"""From the asset sheet (Excel upper-cased everything):
+INSTANCE ID: {iid.upper()}    VOLUME: {vol.upper()}    SG: {sg.upper()}
+ACCOUNT={acct}
+
+dashboards:
+https://grafana.{dom}/d/ec2-overview/ec2?orgId=1&var-region={r}&var-instance={iid}&var-account={acct}&from=now-6h&to=now
+https://app.datadoghq.com/dashboard/abc-123-xyz?tpl_var_bucket={bucket}&tpl_var_account_id={acct}&live=true
+https://ops.{dom}/api/v1/lookup?type=rds&id={db}&region={r}"""
+    return (text, [iid.upper(), vol.upper(), sg.upper(), acct, dom, iid, bucket, db],
+            ["app.datadoghq.com", "orgId=1", "from=now-6h", "live=true"])
+
+
+def _v20_json_in_json(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    fn, table, topic = _v20_fn(g), _v20_ddb(g), g.name("ms") + "-uploads"
+    bucket, queue = g.bucket(), g.name("pms")
+    req = _v20_uuid(g)
+    inner = {"level": "ERROR", "timestamp": _v20_ts(g, ".318"), "service": fn,
+             "message": "ConditionalCheckFailedException on put", "table": table,
+             "requestId": req, "xray_trace_id": f"1-{_v20_hex(g, 8)}-{_v20_hex(g, 24)}"}
+    logs = {"events": [{"logStreamName": f"2026/03/05/[$LATEST]{_v20_hex(g, 32)}",
+                        "timestamp": 1772700000000 + g.r.randint(0, 10**7), "message": json.dumps(inner),
+                        "ingestionTime": 1772700000000 + g.r.randint(0, 10**7), "eventId": str(g.r.randint(10**55, 10**56))}],
+            "searchedLogStreams": []}
+    sns_msg = {"Type": "Notification", "MessageId": _v20_uuid(g), "TopicArn": f"arn:aws:sns:{r}:{acct}:{topic}",
+               "Message": json.dumps({"bucket": bucket, "key": "in/2026/03/05/batch-7.json", "account": acct}),
+               "Timestamp": _v20_ts(g, ".512")}
+    ev = {"Records": [{"messageId": _v20_uuid(g), "body": json.dumps(sns_msg),
+                       "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{r}:{acct}:{queue}", "awsRegion": r}]}
+    text = (f"$ aws logs filter-log-events --log-group-name /aws/lambda/{fn} --filter-pattern '{{ $.level = \"ERROR\" }}'\n"
+            + json.dumps(logs, indent=2) + "\n\nthe event that triggered it (SNS -> SQS -> Lambda):\n" + json.dumps(ev, indent=2))
+    return text, [fn, table, acct, topic, bucket, queue], ["ConditionalCheckFailedException", req, "aws:sqs"]
+
+
+def _v20_windows_shell(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct = g.region(), g.account()
+    profile = g.pick(_PREFIX) + "-" + g.pick(["prod", "backup", "ops"])
+    bucket, iid, role = g.bucket(), g.iid(), _v20_role(g)
+    art = g.bucket() + "-artifacts"
+    text = f"""PS C:\\Users\\Administrator> $env:AWS_PROFILE = "{profile}"
+PS C:\\Users\\Administrator> Get-S3Object -BucketName {bucket} -KeyPrefix "backups/" -Region {r} | Select-Object Key, Size
+PS C:\\Users\\Administrator> Read-S3Object -BucketName {bucket} -Key backups/{acct}_2026-03.bak -File "D:\\restore\\{bucket}\\{acct}_2026-03.bak"
+PS C:\\Users\\Administrator> (Get-EC2Instance -InstanceId {iid}).Instances.State.Name
+running
+
+and the same from Git Bash:
+ACCOUNT_ID=${{ACCOUNT_ID:-{acct}}}
+ROLE_ARN="arn:aws:iam::${{ACCOUNT_ID}}:role/{role}"
+aws s3 cp "s3://${{ARTIFACT_BUCKET:-{art}}}/build/$BUILD_ID.zip" "C:\\build\\{art}\\$BUILD_ID.zip\""""
+    return (text, [profile, bucket, acct, iid, role, art],
+            ["$env:AWS_PROFILE", "Get-S3Object", "Select-Object Key, Size", "${ACCOUNT_ID}", "$BUILD_ID"])
+
+
+# 11. non-English chat -----------------------------------------------------------------------------------
+def _v20_ja_zh(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, acct2 = g.account(), g.account()
+    cluster, ng, bucket = g.name("pms"), g.name("ms") + "-ng", g.bucket()
+    iid, iid2 = g.iid(), g.iid()
+    if g.r.random() < 0.5:
+        role, az = _v20_role(g), g.az()
+        text = f"""@channel お疲れ様です。本番アカウント（{acct}）の EKS クラスター「{cluster}」で、ノードグループ {ng} のノードが NotReady になっています。
+S3 バケット {bucket} への書き込みも 403 で、IAM ロール {role} の信頼ポリシーを確認中です。
+対象インスタンス：{iid}、{iid2}（{az}）
+検証アカウントは {acct2} です。こちらでは再現しません。"""
+        return text, [acct, cluster, ng, bucket, role, iid, iid2, acct2], ["NotReady", az]
+    sg = g.hexid("sg")
+    text = f"""大家好，生产账号 {acct} 下的 EKS 集群 {cluster} 今天早上升级到 1.31 以后，节点组 {ng} 一直起不来。
+存储桶 {bucket} 的生命周期规则也被人改了，麻烦看一下。实例 ID：{iid}，{iid2}；安全组：{sg}。
+测试账号（{acct2}）没有这个问题。"""
+    return text, [acct, cluster, ng, bucket, iid, iid2, sg, acct2], ["1.31"]
+
+
+def _v20_ko_ru(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, cluster, bucket, sg = g.account(), g.name("pms"), g.bucket(), g.hexid("sg")
+    email = _v20_email(g)
+    if g.r.random() < 0.5:
+        table = _v20_ddb(g)
+        text = f"""안녕하세요. 운영 계정 {acct}의 EKS 클러스터 {cluster}에서 파드가 계속 CrashLoopBackOff 상태입니다.
+S3 버킷 {bucket}에 로그가 안 쌓이고 있고, 보안 그룹 {sg} 인바운드 규칙도 바뀐 것 같아요.
+DynamoDB 테이블 {table} 쓰기 용량도 확인 부탁드립니다. 담당자: {email}"""
+        return text, [acct, cluster, bucket, sg, table, email], ["CrashLoopBackOff", "DynamoDB"]
+    r, repo, role = g.region(), g.name("ms"), _v20_role(g)
+    text = f"""Коллеги, в прод-аккаунте {acct} кластер EKS «{cluster}» не может скачать образы: ImagePullBackOff на {acct}.dkr.ecr.{r}.amazonaws.com/{repo}.
+Бакет {bucket} тоже недоступен с нод, хотя роль {role} вроде в порядке. Группа безопасности — {sg}.
+Пишите мне: {email}"""
+    return text, [acct, cluster, repo, bucket, role, sg, email], ["ImagePullBackOff"]
+
+
+def _v20_de_nl(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, acct2, cluster, bucket, iid = g.account(), g.account(), g.name("pms"), g.bucket(), g.iid()
+    email = _v20_email(g)
+    if g.r.random() < 0.5:
+        r, snap = g.region(), g.hexid("snap")
+        text = f"""Hallo zusammen, im Produktivkonto {acct} (Region {r}) läuft der EKS-Cluster {cluster} seit heute Nacht voll.
+Der Bucket {bucket} ist auf 4 TB gewachsen, die Lifecycle-Regel greift nicht. Konto-ID der Staging-Umgebung: {acct2}.
+Die Instanz {iid} habe ich gestoppt, der Snapshot {snap} liegt vor. Rückfragen bitte an {email}."""
+        return text, [acct, cluster, bucket, acct2, iid, snap, email], [r, "Lifecycle-Regel"]
+    db = g.name("msn")
+    text = f"""Hoi allemaal, in het productie-account {acct} stond de bucket {bucket} per ongeluk publiek; Block Public Access staat nu weer aan.
+Het ECS-cluster {cluster} en de RDS-database {db} zijn niet geraakt. Account-ID van test: {acct2}.
+Instantie {iid} is gestopt. Vragen graag naar {email}."""
+    return text, [acct, bucket, cluster, db, acct2, iid, email], ["Block Public Access"]
+
+
+def _v20_es_pt(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, cluster, subnet = g.account(), g.name("pms"), g.hexid("subnet")
+    fn, bucket, table, role = _v20_fn(g), g.bucket(), _v20_ddb(g), _v20_role(g)
+    if g.r.random() < 0.5:
+        text = f"""Hola equipo: en la cuenta de producción {acct} el clúster EKS {cluster} se quedó sin IPs en la subred {subnet}.
+Además, la función Lambda {fn} está escribiendo en el bucket {bucket} equivocado y la tabla {table} tiene throttling.
+¿Alguien puede revisar el rol {role}? Gracias."""
+    else:
+        text = f"""Pessoal, na conta de produção {acct} o cluster {cluster} ficou sem IPs na sub-rede {subnet}.
+A função Lambda {fn} está gravando no bucket {bucket} errado e a tabela {table} está com throttling.
+Alguém pode olhar a role {role}? Valeu!"""
+    return text, [acct, cluster, subnet, fn, bucket, table, role], ["throttling"]
+
+
+def _v20_fr_it(g: Gen) -> tuple[str, list[str], list[str]]:
+    r, acct, cluster, repo = g.region(), g.account(), g.name("pms"), g.name("ms")
+    tag = f"{g.r.randint(1, 5)}.{g.r.randint(0, 20)}.{g.r.randint(0, 9)}"
+    bucket, fn, queue, email = g.bucket(), _v20_fn(g), g.name("pms"), _v20_email(g)
+    if g.r.random() < 0.5:
+        text = f"""Bonjour, sur le compte de prod {acct}, le cluster ECS {cluster} n'arrive plus à tirer l'image {acct}.dkr.ecr.{r}.amazonaws.com/{repo}:{tag}.
+Le compartiment S3 {bucket} renvoie AccessDenied pour la fonction {fn}, et la file SQS {queue} déborde. Contact : {email}"""
+    else:
+        text = f"""Ciao a tutti, nell'account di produzione {acct} il cluster EKS {cluster} non riesce a scaricare l'immagine {acct}.dkr.ecr.{r}.amazonaws.com/{repo}:{tag}.
+Il bucket {bucket} restituisce AccessDenied per la funzione {fn} e la coda SQS {queue} è piena. Contatto: {email}"""
+    return text, [acct, cluster, repo, bucket, fn, queue, email], ["AccessDenied"]
+
+
+# 12. negatives: AWS-looking, nothing identifying -------------------------------------------------------------
+def _v20_neg_policies(g: Gen) -> tuple[str, list[str], list[str]]:
+    pols = g.r.sample(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly",
+                       "service-role/AWSLambdaVPCAccessExecutionRole", "AmazonSSMManagedInstanceCore",
+                       "CloudWatchAgentServerPolicy", "ReadOnlyAccess", "job-function/ViewOnlyAccess"], 4)
+    arns = [f"arn:aws:iam::aws:policy/{p}" for p in pols]
+    prins = g.r.sample(["ec2.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com", "ecs-tasks.amazonaws.com",
+                        "pods.eks.amazonaws.com"], 2)
+    r = g.region()
+    text = ("Attach these to the node role:\n" + "\n".join(f"- {a}" for a in arns)
+            + '\n\nTrust policy: {"Effect": "Allow", "Principal": {"Service": ' + json.dumps(prins) + '}, "Action": "sts:AssumeRole"}'
+            + f"\nUse the regional STS endpoint https://sts.{r}.amazonaws.com (AWS_STS_REGIONAL_ENDPOINTS=regional).")
+    return text, [], arns + prins + [f"https://sts.{r}.amazonaws.com", "AWS_STS_REGIONAL_ENDPOINTS=regional"]
+
+
+def _v20_neg_variables(g: Gen) -> tuple[str, list[str], list[str]]:
+    text = '''resource "aws_s3_bucket" "this" {
+  bucket = var.bucket_name
+  tags   = local.tags
+}
+
+resource "aws_lambda_function" "this" {
+  function_name = "${var.project}-${var.environment}-ingest"
+  role          = aws_iam_role.lambda.arn
+  runtime       = "python3.12"
+}
+
+# deploy.sh
+aws s3 sync ./dist "s3://$BUCKET" --delete --cache-control max-age=31536000
+aws cloudformation deploy --template-file packaged.yaml --stack-name "$STACK_NAME" \\
+  --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM --parameter-overrides Stage="$STAGE"
+aws lambda update-function-code --function-name "$FUNCTION_NAME" --zip-file fileb://build.zip'''
+    return (text, [], ["var.bucket_name", "${var.project}-${var.environment}-ingest", "aws_iam_role.lambda.arn",
+                       '"s3://$BUCKET"', "CAPABILITY_NAMED_IAM", '"$FUNCTION_NAME"', "fileb://build.zip"])
+
+
+def _v20_neg_ci_log(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.region()
+    sha = _v20_hex(g, 40)
+    rid = _v20_uuid(g)
+    ts = _v20_ts(g, ".4412097")
+    text = f"""{ts} ##[group]Run aws-actions/configure-aws-credentials@v4
+{ts} with:
+{ts}   role-to-assume: ${{{{ secrets.DEPLOY_ROLE_ARN }}}}
+{ts}   aws-region: {r}
+{ts}   role-session-name: GitHubActions
+{ts} ##[endgroup]
+{ts} Checking out {sha}
+{ts} Waiting for stack UPDATE_IN_PROGRESS -> UPDATE_COMPLETE_CLEANUP_IN_PROGRESS -> UPDATE_COMPLETE
+{ts} Error: An error occurred (ThrottlingException) when calling the DescribeStackEvents operation (reached max retries: 4): Rate exceeded
+{ts} RequestId: {rid}
+{ts} ##[error]Process completed with exit code 254."""
+    return (text, [], [sha, rid, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "ThrottlingException", "DescribeStackEvents",
+                       "${{ secrets.DEPLOY_ROLE_ARN }}", "aws-actions/configure-aws-credentials@v4"])
+
+
+def _v20_neg_code(g: Gen) -> tuple[str, list[str], list[str]]:
+    text = '''import os
+from urllib.parse import unquote_plus
+
+import boto3
+
+TABLE_NAME = os.environ["TABLE_NAME"]
+orders_table = boto3.resource("dynamodb").Table(TABLE_NAME)
+s3_client = boto3.client("s3")
+
+
+def process_s3_event(event, context):
+    for record in event["Records"]:
+        bucket_name = record["s3"]["bucket"]["name"]
+        object_key = unquote_plus(record["s3"]["object"]["key"])
+        head = s3_client.head_object(Bucket=bucket_name, Key=object_key)
+        orders_table.put_item(Item={"pk": object_key, "bucket": bucket_name, "size": head["ContentLength"]})
+    return {"statusCode": 200, "batchItemFailures": []}'''
+    return (text, [], ["process_s3_event", "unquote_plus", 'record["s3"]["bucket"]["name"]', "orders_table",
+                       "s3_client.head_object(Bucket=bucket_name, Key=object_key)", "batchItemFailures"])
+
+
+def _v20_neg_metrics_pricing(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.pick(["us-east-1", "eu-west-1", "ap-northeast-1"])
+    azid = {"us-east-1": "use1-az4", "eu-west-1": "euw1-az2", "ap-northeast-1": "apne1-az1"}[r]
+    typ = g.pick(["m7g.large", "c7i.xlarge", "r7g.2xlarge"])
+    price = f"0.{g.r.randint(80, 600):04d}"
+    text = f"""Alarm ideas for the ALB tier (namespace AWS/ApplicationELB):
+- HTTPCode_Target_5XX_Count Sum > 50 over 5 min
+- TargetResponseTime p99 > 1.5 s
+- UnHealthyHostCount Maximum >= 1
+Lambda (AWS/Lambda): Errors, Throttles, ConcurrentExecutions; SQS (AWS/SQS): ApproximateAgeOfOldestMessage.
+{typ} On-Demand in {r} is ${price}/hr; the zone ID {azid} maps to a different AZ name in every account.
+Graviton saves ~20 % at the same vCPU count."""
+    return (text, [], ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "ApproximateAgeOfOldestMessage", typ, r, azid,
+                       "UnHealthyHostCount"])
+
+
+def _v20_neg_public_refs(g: Gen) -> tuple[str, list[str], list[str]]:
+    py = g.pick(["3.11", "3.12", "3.13"])
+    b3 = f"1.35.{g.r.randint(10, 99)}"
+    pt = f"3.{g.r.randint(1, 9)}.0"
+    issue = g.r.randint(1000, 7999)
+    text = f"""FROM public.ecr.aws/lambda/python:{py}
+COPY requirements.txt ${{LAMBDA_TASK_ROOT}}
+RUN pip install --index-url https://pypi.org/simple -r requirements.txt
+CMD ["app.handler"]
+
+# requirements.txt
+boto3=={b3}
+aws-lambda-powertools=={pt}
+
+# local testing
+docker run --rm -p 4566:4566 docker.io/localstack/localstack:3.8
+# workaround from https://github.com/aws/aws-sam-cli/issues/{issue}"""
+    return (text, [], [f"public.ecr.aws/lambda/python:{py}", "https://pypi.org/simple", f"boto3=={b3}",
+                       f"aws-lambda-powertools=={pt}", "docker.io/localstack/localstack:3.8",
+                       f"https://github.com/aws/aws-sam-cli/issues/{issue}", "${LAMBDA_TASK_ROOT}"])
+
+
+VARIANTS_20: list[Template] = [
+    # 1. labels
+    _v20_env_prefixes, _v20_k8s_env, _v20_lambda_env, _v20_helm_values, _v20_spring_yml, _v20_properties,
+    # 2. SDK code
+    _v20_boto3, _v20_js_v3, _v20_go_v2, _v20_java_v2, _v20_rust_csharp, _v20_sdk_mixed_positional,
+    # 3. IaC
+    _v20_tf_resources, _v20_tf_plan, _v20_tfvars_module, _v20_sam_yaml, _v20_cfn_json, _v20_cdk_pulumi_sls,
+    # 4. secrets
+    _v20_rclone_s3cmd, _v20_boto_credentials, _v20_assume_role, _v20_ci_variables, _v20_tool_config_secrets,
+    # 5. account IDs
+    _v20_accounts_prose, _v20_accounts_bold, _v20_accounts_table, _v20_trust_policy, _v20_org_list_accounts,
+    # 6. prose and tables
+    _v20_chat_thread, _v20_jira_ticket, _v20_incident_report, _v20_md_resource_tables, _v20_csv_export,
+    # 7. CLI text output
+    _v20_cli_instances_table, _v20_cli_rds_text, _v20_cli_sg_text, _v20_cli_log_groups, _v20_cli_lists_text,
+    # 8. console URLs
+    _v20_console_s3_lambda, _v20_console_cloudwatch, _v20_console_iam_signin, _v20_console_rds_ec2, _v20_console_cfn_sqs,
+    # 9. AWS hosts
+    _v20_hosts_rds_elb, _v20_hosts_cf_apigw, _v20_hosts_eb_apprunner_amplify, _v20_hosts_s3_ecr, _v20_hosts_vpce_cognito,
+    # 10. boundaries and encodings
+    _v20_markdown_emphasis, _v20_joined, _v20_upper_query, _v20_json_in_json, _v20_windows_shell,
+    # 11. non-English
+    _v20_ja_zh, _v20_ko_ru, _v20_de_nl, _v20_es_pt, _v20_fr_it,
+    # 12. negatives
+    _v20_neg_policies, _v20_neg_variables, _v20_neg_ci_log, _v20_neg_code, _v20_neg_metrics_pricing, _v20_neg_public_refs,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
@@ -20802,7 +22817,8 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-16": VARIANTS_16,
                                        "variants-17": VARIANTS_17,
                                        "variants-18": VARIANTS_18,
-                                       "variants-19": VARIANTS_19}
+                                       "variants-19": VARIANTS_19,
+                                       "variants-20": VARIANTS_20}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
