@@ -100,11 +100,12 @@ haproxy32:
 	cp $(HAPROXY32_DIR)/src/haproxy $(HAPROXY32).tmp && mv $(HAPROXY32).tmp $(HAPROXY32) && rm -rf $(HAPROXY32_DIR)/src && \
 	$(HAPROXY32) -v | head -1
 
-# The generated vocabulary must be what tools/gen_vocab.py writes from the pinned botocore (6 s of
-# model reading: a check beside ruff, not a unit test).
+# The generated packs must be what tools/gen_vocab.py and tools/gen_text_records.py write from the
+# pinned botocore (6 s of model reading each: a check beside ruff, not a unit test).
 test: setup tools haproxy32
 	$(VENV)/bin/ruff check agent tests bench tools
 	$(PY) tools/gen_vocab.py --check
+	$(PY) tools/gen_text_records.py --check
 	$(VENV)/bin/pytest -q
 
 # In-process tests only (engine, codec, Lua restore via lupa), no HAProxy or subprocess, the quick
@@ -131,16 +132,20 @@ lint: venv
 bench: setup
 	$(PY) bench/run.py
 
-# Regenerate agent/engine/packs/vocab.yaml (identifier labels and enum values) from the pinned botocore.
+# Regenerate agent/engine/packs/vocab.yaml (identifier labels and enum values) and text_records.yaml
+# (the columns of --output text rows, read through the labels) from the pinned botocore.
 packs: venv
 	$(PY) tools/gen_vocab.py
+	$(PY) tools/gen_text_records.py
 
 # The AWS CLI's own examples, labelled from botocore's models: share of identifier values masked
 # and of non-identifier values changed, per service and overall (tests/support/awscli_corpus.py), as plain
-# text and pasted into a Messages request.
+# text and pasted into a Messages request; the same examples printed as --output text
+# (tests/support/cli_text_corpus.py).
 corpus-report: venv
 	$(PY) -m tests.support.awscli_corpus --misses 20
 	$(PY) -m tests.support.awscli_corpus --json --worst 5
+	$(PY) -m tests.support.cli_text_corpus --misses 10
 	$(PY) -m tests.support.code_corpus --why 3
 
 clean:

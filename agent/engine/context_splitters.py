@@ -575,13 +575,22 @@ def _query_columns(query: str, labels) -> dict[int, str] | None:
         w = words(_QUERY_INDEX.sub("", item).replace(".", "_"))
         if w in (("name",), ("id",)):
             w = owner_words + w   # instances[].[name, ...]: the instance's name
-        if w[-2:] in (("owner", "account"), ("owner", "id"), ("account", "id")) or w == ("account",):
-            out[i] = "account"
-        elif w[-1:] == ("email",) or w[-2:] == ("email", "address"):
-            out[i] = "email"   # an account's root e-mail (Organizations' Email, Detective's EmailAddress)
-        elif labels.matches(w):
-            out[i] = "id" if w[-1] in ("id", "ids") else "name"
+        what = column_kind(w, labels)
+        if what is not None:
+            out[i] = what
     return out
+
+
+def column_kind(w: tuple[str, ...], labels) -> str | None:
+    """What a column whose key has the words ``w`` holds: ``account``, ``email``, ``id``, ``name``, or
+    None (no identifier)."""
+    if w[-2:] in (("owner", "account"), ("owner", "id"), ("account", "id")) or w == ("account",):
+        return "account"
+    if w[-1:] == ("email",) or w[-2:] == ("email", "address"):
+        return "email"   # an account's root e-mail (Organizations' Email, Detective's EmailAddress)
+    if labels.matches(w):
+        return "id" if w[-1] in ("id", "ids") else "name"
+    return None
 
 
 _EMAIL = re.compile(r"(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@(?P<domain>(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24})")
@@ -674,26 +683,33 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
                 cell_start = tm.end()
             cells.append((cell_start, line_end))
         for i, (cs, ce) in enumerate(cells):
-            value = text[cs:ce].strip()
             what = "name" if wanted is None else wanted.get(i)
-            if what == "email":
-                vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
-                out.extend(email_parts(value, vs, kind))
-                continue
-            if what is None or not value or not _CELL.fullmatch(value) or not SAFE.fullmatch(value) \
-                    or value.lower() in _PLACEHOLDERS:
-                continue
-            vs = cs + len(text[cs:ce]) - len(text[cs:ce].lstrip())
-            if what == "account":
-                if re.fullmatch(r"[0-9]{12}", value):
-                    out.append((vs, vs + len(value), "account"))
-                continue
-            if _UUID_CELL.fullmatch(value) and what != "id":
-                continue
-            if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or _CATALOGUE_ID.fullmatch(value)):
-                continue
-            out.append((vs, vs + len(value), kind))
+            if what is not None:
+                out.extend(cell_parts(text, cs, ce, what, kind))
     return out
+
+
+_ACCOUNT_CELL = re.compile(r"[0-9]{12}")
+
+
+def cell_parts(text: str, start: int, end: int, what: str, kind: str) -> list[Part]:
+    """The parts of a table cell ``text[start:end]`` (blanks around it allowed) whose column holds
+    ``what`` (``column_kind``): an account's 12 digits, an e-mail's own parts, an ID that holds a
+    digit or a hyphen and is no catalogue value (``medium_3_0``; a UUID only there), a name."""
+    raw = text[start:end]
+    value = raw.strip()
+    vs = start + len(raw) - len(raw.lstrip())
+    if what == "email":
+        return email_parts(value, vs, kind)
+    if not value or not _CELL.fullmatch(value) or not SAFE.fullmatch(value) or value.lower() in _PLACEHOLDERS:
+        return []
+    if what == "account":
+        return [(vs, vs + len(value), "account")] if _ACCOUNT_CELL.fullmatch(value) else []
+    if _UUID_CELL.fullmatch(value) and what != "id":
+        return []
+    if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or _CATALOGUE_ID.fullmatch(value)):
+        return []
+    return [(vs, vs + len(value), kind)]
 
 
 def _bar_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:

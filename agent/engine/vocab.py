@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from agent.engine import splitters
+from agent.engine.cli_text import TextRecords
 from agent.engine.labels import MAX_WORDS, SINGULAR_TAILS, Vocabulary, parse_lines, singular, words
 
 # Values that are code, not data: type names and placeholders after a label (bucketName: string).
@@ -72,6 +73,8 @@ def resolve_params(det, vocabularies: dict, fail, sets: dict | None = None) -> N
                 det.params[key] = ResourceObjects(lines)
             elif key == "parents":
                 det.params[key] = ParentObjects(lines)
+            elif key == "records":
+                det.params[key] = TextRecords(lines)
             else:
                 shared = sets.get(name) if sets is not None else None
                 if shared is None:

@@ -1,0 +1,227 @@
+"""The rows of ``aws ... --output text``, read by the columns botocore's models give them.
+
+The AWS CLI prints every structure of a response as one row: the name of the member that holds it in
+upper case (``INSTANCES``), a tab, then the structure's scalar members in sorted order of their names,
+tab-separated (``awscli/text.py``: over a list's items the union of their members, an absent one
+printed empty; a lone structure only the members it has). A row's fields are therefore, in order, a
+subsequence of the columns its tag can have, which ``tools/gen_text_records.py`` writes from the
+models (vocabulary ``aws-text-records``: per tag, each layout as one letter a column).
+
+What pins a field to its column is what it looks like: ``True``/``False`` only in a boolean column, a
+number in a number or timestamp one, a date in a timestamp one, an AWS enum value where the model has
+an enum. Many services share a tag (``ITEMS``, ``INSTANCES``), and plain string columns take anything,
+so a row fits many placements: each costs (``_COST``: a column left empty, a number or an enum value
+in a plain string column), and the cheapest over all the tag's layouts decide. A field is masked when
+they put it in an identifier column (``a`` account, ``m`` e-mail, ``d`` ID, ``N`` name) and nowhere
+typed; where some put it in a plain string column instead, only when it is no number, UUID or IP
+address. A row that fits no layout masks nothing.
+
+The placements depend only on the tag and the fields' shapes, so they are remembered by those (a
+response of a thousand instances has a handful of shapes), never by values. Working them out is a
+table of fields by columns per layout; a text gets ``WORK_PER_TEXT`` cells of such tables, so no input
+makes it cost more than that (rows beyond it, with shapes not seen before, are left to the other
+detectors).
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.engine import splitters
+from agent.engine.context_splitters import cell_parts
+from agent.engine.splitters import Part
+
+_TAB = re.compile(r"\t|\\t")
+_INT = re.compile(r"-?[0-9]{1,5}")
+_DIGITS = re.compile(r"[0-9]{6,19}")
+_FLOAT = re.compile(r"-?[0-9]{1,19}\.[0-9]{1,19}(?:[eE][-+]?[0-9]{1,3})?")
+# An instance class or node type of a managed service (db.t3.micro, cache.r6g.large, dax.r4.large),
+# as the models write it: a plain string, not an enum.
+_INSTANCE_CLASS = re.compile(r"[a-z]{2,6}\.[a-z][a-z0-9-]{1,10}\.[0-9]{0,2}x?"
+                             r"(?:nano|micro|small|medium|large|xlarge|metal)")
+# A constant as AWS spells the ones its models leave plain strings (WRITER, ENI_SG_RULES_MISMATCH)
+_CONSTANT = re.compile(r"[A-Z]{3,}(?:_[A-Z0-9]+)*")
+_NOT_A_NAME = re.compile(r"\s*(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
+                         r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]+)\s*")
+# A name someone chose, not a word of AWS's (aurora-mysql, in-sync): a digit, a capital after a small
+# letter (MyFunction), or three parts at least (my-key-pair)
+_NAMED = re.compile(r"\s*(?=\S*[0-9]|\S*[a-z][A-Z]|\S*[-_.]\S*[-_.])\S+\s*")
+_VERSION = re.compile(r"v?[0-9]{1,4}\.[0-9]{1,4}(?:[._-][0-9A-Za-z_]{1,20}){0,8}")
+_HEX_ID = re.compile(r"\s*[a-z][a-z0-9]{0,11}(?:-[a-z]{1,12}){0,2}-(?:[0-9a-f]{8}|[0-9a-f]{17})\s*")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9:.]{2,15}(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+# What placing a field of each shape in a column of each letter costs (absent: it cannot stand there).
+# Shapes: "-" empty (absent from this item), "B" a boolean, "I" a short integer (a count, a port, an
+# index: never an ID), "L" six digits or more (a size, an epoch, an account, an ID), "F" a decimal,
+# "T" a date, "V" a version (8.0.mysql_aurora.3.05.2, 3.3.1142.0), "E" an AWS enum value or constant,
+# "X" anything else. A typed value in a plain string column can happen, so it costs more than a column
+# left empty; an enum value where an identifier stands, too.
+_COST = {
+    "b": {"-": 0, "B": 0},
+    "n": {"-": 0, "I": 0, "L": 0, "F": 0},
+    "t": {"-": 0, "T": 0, "I": 0, "L": 0, "F": 0},
+    "e": {"-": 0, "E": 0, "V": 1},
+    "s": {"-": 0, "X": 0, "V": 0, "E": 1, "B": 3, "I": 3, "L": 3, "F": 3, "T": 3},
+    "a": {"-": 0, "L": 0},
+    "m": {"-": 0, "X": 0},
+    "d": {"-": 0, "X": 0, "L": 0, "E": 3},
+    "N": {"-": 0, "X": 0, "L": 1, "E": 3},
+}
+_SKIP = 2   # a column the row leaves out (the member absent from every item)
+_MASKED = frozenset("amdN")
+_TYPED = frozenset("bnte")
+MAX_FIELDS = 64
+PLACEMENTS_MEMO = 4096
+WORK_PER_TEXT = 2_000_000   # table cells (~1 s of Python at worst); a real paste needs far fewer
+
+
+class TextRecords:
+    """Tag -> the layouts of its rows (shortest first), and the placements worked out so far (keyed
+    by tag and field shapes: AWS's names and letters, no value)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.layouts: dict[str, tuple[str, ...]] = {}
+        for line in lines:
+            tag, *layouts = line.split()
+            self.layouts[tag] = tuple(sorted(layouts, key=len))
+        self._placed: dict[tuple[str, str], tuple[tuple[int, str, bool], ...]] = {}
+        self._text_id = 0
+        self._work_left = 0
+
+    def masked_fields(self, text: str, tag: str, shapes: str) -> tuple[tuple[int, str, bool], ...]:
+        """(field index, what its column holds: ``column_kind``'s words, whether every cheapest
+        placement puts it there) of the fields to mask (``_masked_fields``), for a row of ``text``."""
+        key = (tag, shapes)
+        found = self._placed.get(key)
+        if found is not None:
+            return found
+        if id(text) != self._text_id:
+            self._text_id, self._work_left = id(text), WORK_PER_TEXT
+        found, work = _masked_fields(self.layouts.get(tag, ()), shapes, self._work_left)
+        self._work_left -= work
+        if found is None:
+            return ()   # out of work for this text: not remembered, the next text works it out
+        if len(self._placed) >= PLACEMENTS_MEMO:
+            self._placed.clear()
+        self._placed[key] = found
+        return found
+
+
+def _masked_fields(layouts: tuple[str, ...], shapes: str, work: int) -> tuple[tuple | None, int]:
+    """(The fields to mask, or None when ``work`` table cells did not suffice; the cells used.)
+    Layouts come shortest first: every column a row leaves out costs ``_SKIP``, so once that alone
+    exceeds the cheapest placement found, no longer layout can match it."""
+    best, columns, used = None, [set() for _ in shapes], 0
+    n = len(shapes)
+    for layout in layouts:
+        m = len(layout)
+        if m < n:
+            continue
+        if best is not None and (m - n) * _SKIP > best:
+            break
+        used += 2 * n * m
+        if used > work:
+            return None, used
+        found = _cheapest_columns(shapes, layout)
+        if found is None or (best is not None and found[0] > best):
+            continue
+        if best is None or found[0] < best:
+            best, columns = found[0], [set() for _ in shapes]
+        for j, letters in enumerate(found[1]):
+            columns[j] |= letters
+    out = []
+    for j, letters in enumerate(columns):
+        if letters & _MASKED and not letters & _TYPED:
+            out.append((j, _what(letters & _MASKED), letters <= _MASKED))
+    return tuple(out), used
+
+
+def _what(letters: set[str]) -> str:
+    if letters == {"a"}:
+        return "account"
+    if letters == {"m"}:
+        return "email"
+    return "id" if letters & {"a", "d"} else "name"
+
+
+def _cheapest_columns(shapes: str, layout: str) -> tuple[int, list[set[str]]] | None:
+    """The least cost of placing the fields in order, one column each (``_COST``; every column
+    skipped ``_SKIP``), and for each field the letters of its columns in the placements of that cost;
+    None if no placement exists. Two passes of a table of n fields by m columns."""
+    n, m = len(shapes), len(layout)
+    if n > m:
+        return None
+    inf = 1 << 30
+    cost = [[_COST[layout[i]].get(shapes[j], inf) for i in range(m)] for j in range(n)]
+    # head[j][i]: least cost of the first j fields in the first i columns; tail[j][i]: of fields j..
+    # in columns i..
+    head = [[i * _SKIP for i in range(m + 1)]] + [[inf] * (m + 1) for _ in range(n)]
+    for j in range(1, n + 1):
+        row, above, c = head[j], head[j - 1], cost[j - 1]
+        for i in range(j, m + 1):
+            row[i] = min(row[i - 1] + _SKIP, above[i - 1] + c[i - 1])
+    total = head[n][m]
+    if total >= inf:
+        return None
+    tail = [[inf] * (m + 1) for _ in range(n)] + [[(m - i) * _SKIP for i in range(m + 1)]]
+    for j in range(n - 1, -1, -1):
+        row, below, c = tail[j], tail[j + 1], cost[j]
+        for i in range(m - 1, -1, -1):
+            row[i] = min(row[i + 1] + _SKIP, c[i] + below[i + 1])
+    return total, [{layout[i] for i in range(m) if head[j][i] + cost[j][i] + tail[j + 1][i + 1] == total}
+                   for j in range(n)]
+
+
+def _shape(value: str, enums: frozenset[str]) -> str:
+    if not value:
+        return "-"
+    if value in ("True", "False"):
+        return "B"
+    if _INT.fullmatch(value):
+        return "I"
+    if _DIGITS.fullmatch(value):
+        return "L"
+    if _FLOAT.fullmatch(value):
+        return "F"
+    if _TIME.fullmatch(value):
+        return "T"
+    if _VERSION.fullmatch(value):
+        return "V"
+    if value.lower() in enums or _INSTANCE_CLASS.fullmatch(value) or _CONSTANT.fullmatch(value) \
+            or splitters.AWS_DEFAULT_NAME.fullmatch(value):
+        return "E"
+    return "X"
+
+
+def cli_text_record(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The fields of one ``--output text`` row (groups ``tag`` and ``value``: the fields after the
+    tab) that its tag's layouts put in an identifier column (module doc)."""
+    records: TextRecords = params["records"]
+    tag = m.group("tag")
+    if tag not in records.layouts:
+        return []
+    start, end = m.span("value")
+    cells, pos = [], start
+    for t in _TAB.finditer(text, start, end):
+        cells.append((pos, t.start()))
+        pos = t.end()
+        if len(cells) >= MAX_FIELDS:
+            return []
+    cells.append((pos, end))
+    enums = params["keep_values"]
+    shapes = "".join(_shape(text[s:e].strip(), enums) for s, e in cells)
+    out: list[Part] = []
+    for j, what, certain in records.masked_fields(text, tag, shapes):
+        s, e = cells[j]
+        if shapes[j] == "E":
+            continue  # an AWS enum value or default name (a security group named default, rds-ca-rsa2048-g1)
+        if not certain and (shapes[j] == "L" or _NOT_A_NAME.fullmatch(text, s, e)
+                            or not _NAMED.fullmatch(text, s, e)):
+            continue  # where a plain string may stand too: only what reads as a name someone chose
+        if what == "id" and shapes[j] == "L" and e - s == 12:
+            what = "account"   # 12 digits where an account or an ID may stand
+        # an ID of EC2's shape under any prefix (mi-, sir-): its pseudonym keeps the prefix
+        out.extend(cell_parts(text, s, e, what, "ec2-id" if _HEX_ID.fullmatch(text, s, e) else kind))
+    return out
+
+
+splitters.SPLITTERS.setdefault("cli_text_record", cli_text_record)

@@ -1,0 +1,184 @@
+"""The AWS CLI's own examples as ``--output text`` prints them, labelled from botocore's models, and
+the masker measured on them.
+
+Many users set ``output = text`` in ``~/.aws/config``, so what they paste is tab-separated rows led by
+an upper-case tag (``INSTANCES``, ``TAGS``), not the JSON of the examples. Nobody here writes these
+rows: each ``Output::`` JSON block of ``awscli/examples`` (see ``awscli_corpus``) is parsed and printed
+by the CLI's own text formatter (``awscli.text.format_text``), and every printed field keeps the label
+``awscli_corpus`` gave the JSON value it came from (identifier, non-identifier, unclassified, with the
+labeller's corrections). The measure is ``awscli_corpus.measure``'s: the share of identifier fields
+masked and of non-identifier fields changed.
+
+    .venv/bin/python -m tests.support.cli_text_corpus [--sample N] [--json] [--misses K]
+
+The rows hold no command line: only the tags and the fields say what they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tests.support.awscli_corpus import _OUTPUT, _TOKEN, Example, Score, Value, _block_end, load_examples, measure
+
+try:
+    from awscli.text import format_text
+except ImportError:  # pragma: no cover - dev dependencies (pyproject's test extra)
+    format_text = None
+
+
+@dataclass
+class _Leaf:
+    """A scalar of a JSON block: where its value stands in the example, and how the CLI prints it."""
+    start: int
+    end: int
+    printed: str
+
+
+class _Malformed(Exception):
+    """A block the examples cut short or wrote loosely ("...", a lost comma): not measured."""
+
+
+def _parse(text: str, start: int, end: int) -> tuple[object, list[_Leaf]]:
+    """The JSON value at ``text[start:end]``, its scalars replaced by markers ``\\x01<n>\\x02``
+    (the formatter prints them in place), and the scalars in marker order."""
+    tokens = iter(_TOKEN.finditer(text, start, end))
+    leaves: list[_Leaf] = []
+
+    def value(m: re.Match | None):
+        if m is None:
+            raise _Malformed
+        tok = m.group()
+        if tok == "{":
+            out: dict = {}
+            m = next(tokens, None)
+            while m is not None and m.group() != "}":
+                if not m.group().startswith('"'):
+                    raise _Malformed
+                key = json.loads(m.group())
+                colon = next(tokens, None)
+                if colon is None or colon.group() != ":":
+                    raise _Malformed
+                out[key] = value(next(tokens, None))
+                m = next(tokens, None)
+                if m is not None and m.group() == ",":
+                    m = next(tokens, None)
+            if m is None:
+                raise _Malformed
+            return out
+        if tok == "[":
+            items: list = []
+            m = next(tokens, None)
+            while m is not None and m.group() != "]":
+                items.append(value(m))
+                m = next(tokens, None)
+                if m is not None and m.group() == ",":
+                    m = next(tokens, None)
+            if m is None:
+                raise _Malformed
+            return items
+        if tok in "}]:,":
+            raise _Malformed
+        parsed = json.loads(tok)
+        if isinstance(parsed, str):
+            s, e = m.start() + 1, m.end() - 1
+        else:
+            s, e = m.span()
+        leaves.append(_Leaf(s, e, str(parsed)))
+        return f"\x01{len(leaves) - 1}\x02"
+
+    try:
+        root = value(next(tokens, None))
+    except (ValueError, RecursionError):
+        raise _Malformed from None
+    return root, leaves
+
+
+_MARKER = re.compile(r"\x01([0-9]+)\x02")
+
+
+def _printed(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, int, _Leaf]]]:
+    """What ``aws ... --output text`` prints for ``root``, and where each scalar's field stands."""
+    buf = io.StringIO()
+    format_text(root, buf)
+    marked = buf.getvalue()
+    out: list[str] = []
+    fields: list[tuple[int, int, _Leaf]] = []
+    pos = length = 0
+    for m in _MARKER.finditer(marked):
+        out.append(marked[pos:m.start()])
+        length += m.start() - pos
+        leaf = leaves[int(m.group(1))]
+        fields.append((length, length + len(leaf.printed), leaf))
+        out.append(leaf.printed)
+        length += len(leaf.printed)
+        pos = m.end()
+    out.append(marked[pos:])
+    return "".join(out), fields
+
+
+def text_examples(examples: list[Example]) -> Iterator[Example]:
+    """Each example's JSON output blocks as the CLI prints them with ``--output text``, one example
+    per block, its fields labelled as the JSON values they print (unlabelled values not counted)."""
+    for ex in examples:
+        labels = {(v.start, v.end): v for v in ex.values}
+        for n, o in enumerate(_OUTPUT.finditer(ex.text)):
+            block_end = _block_end(ex.text, o.end())
+            brace = ex.text.find("{", o.end(), block_end)
+            if brace < 0:
+                continue
+            try:
+                root, leaves = _parse(ex.text, brace, block_end)
+            except _Malformed:
+                continue
+            if any("\t" in leaf.printed or "\n" in leaf.printed for leaf in leaves):
+                continue  # a field the rows could not delimit (a policy document, a description)
+            printed, fields = _printed(root, leaves)
+            values = []
+            for s, e, leaf in fields:
+                v = labels.get((leaf.start, leaf.end))
+                if v is not None:
+                    values.append(Value(s, e, v.identifier, v.where, v.not_a_value, v.doc_constant,
+                                        v.service_constant))
+            if values:
+                yield Example(f"{ex.path}#{n}", ex.service, printed, values)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sample", type=int, default=None, help="files to sample (default: all)")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--service", default=None)
+    p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
+    p.add_argument("--json", action="store_true", help="each block inside a Messages request (the real path)")
+    args = p.parse_args(argv)
+    from agent.engine.masker import Masker
+    from tests.support.masker_support import shipped_packs
+    masker = Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
+    examples = list(text_examples(load_examples(args.sample, args.seed, args.service)))
+    misses: dict | None = {} if args.misses else None
+    scores = measure(masker, examples, misses, as_json=args.json)
+    total = Score()
+    for sc in scores.values():
+        total.add(sc)
+    print(f"AWS CLI examples printed as --output text: {len(examples)} blocks, {len(scores)} services, "
+          f"{'inside a Messages request' if args.json else 'as plain text'}")
+    print(f"OVERALL {total.ids} identifier fields, {100 * total.recall:.2f} % masked; {total.non_ids} "
+          f"non-identifier fields, {100 * total.change_rate:.3f} % changed; kept by policy {total.policy}")
+    if misses:
+        for what in ("miss", "changed"):
+            items = sorted(((k[1], c) for k, c in misses.items() if k[0] == what),
+                           key=lambda kc: -sum(kc[1].values()))[:args.misses]
+            print(f"--- top {what} members (AWS documentation example values) ---")
+            for where, c in items:
+                print(f"{sum(c.values()):5d} {where}: {', '.join(v for v, _ in c.most_common(4))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
