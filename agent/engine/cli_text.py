@@ -1,4 +1,5 @@
-"""The rows of ``aws ... --output text``, read by the columns botocore's models give them.
+"""The AWS CLI's ``--output text`` rows, read by the columns botocore's models give them, and the
+key / value rows of its ``--output table``, read by their keys.
 
 The AWS CLI prints every structure of a response as one row: the name of the member that holds it in
 upper case (``INSTANCES``), a tab, then the structure's scalar members in sorted order of their names,
@@ -27,8 +28,19 @@ from __future__ import annotations
 
 import re
 
-from agent.engine import splitters
-from agent.engine.context_splitters import cell_parts
+from agent.engine import splitters, vocab
+from agent.engine.context_splitters import (
+    _CATALOGUE_ID,
+    _NAME_HEADERS,
+    _ORG_ACCOUNT_HEADERS,
+    _PLACEHOLDERS,
+    _bar_cells,
+    _lines,
+    _norm,
+    column_kind,
+    email_parts,
+)
+from agent.engine.labels import words
 from agent.engine.splitters import Part
 
 _TAB = re.compile(r"\t|\\t")
@@ -220,8 +232,173 @@ def cli_text_record(text: str, m: re.Match, params: dict, kind: str) -> list[Par
         if what == "id" and shapes[j] == "L" and e - s == 12:
             what = "account"   # 12 digits where an account or an ID may stand
         # an ID of EC2's shape under any prefix (mi-, sir-): its pseudonym keeps the prefix
-        out.extend(cell_parts(text, s, e, what, "ec2-id" if _HEX_ID.fullmatch(text, s, e) else kind))
+        out.extend(_field_parts(text, s, e, what, "ec2-id" if _HEX_ID.fullmatch(text, s, e) else kind, tag))
     return out
 
 
+# --- --output table, key / value rows ---------------------------------------------------------------
+# A table wider than the terminal is printed vertically (awscli/table.py, convert_to_vertical_table):
+# each section a title line, then one "| Key | value |" row per member. So is any two-cell row.
+_SEPARATOR_LINE = re.compile(r"[ \t]*[|+]*\+-")
+_MARKDOWN_RULE = re.compile(r"[ \t]*\|[ \t:]*-{3}")
+# a title line: one cell (the line may open a JSON string: "||  Buckets  ||\n...)
+_TITLE_LINE = re.compile(r"(?:^|\")[ \t]*\|+[ \t]+([A-Za-z][A-Za-z0-9]{1,80})[ \t]+\|+[ \t]*\Z")
+_HEADER_WORD = re.compile(r"[A-Z][A-Za-z]{1,80}")
+TITLE_LOOKBACK = 40   # lines: a section's members sit under its title
+
+
+def cli_table_pair(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The value of a ``| Key | value |`` row whose key names an identifier (``column_kind`` over
+    ``params["labels"]``; a generic ``Name`` or ``Id`` by the section title above: ``DBInstances``).
+    The header row of a two-column table (``_is_header_row``) whose value is a word like a key is no
+    pair."""
+    w = words(m.group("key"))
+    if w in (("name",), ("id",)):
+        title = _section_title(text, m.start())
+        if title is None:
+            return []
+        owner = words(title)
+        w = owner[:-1] + (owner[-1].removesuffix("s"),) + w   # DBInstances: a DB instance's name
+    what = column_kind(w, params["labels"])
+    if what is None:
+        return []
+    start, end = m.span("value")
+    value = text[start:end].strip()
+    if value.lower() in params["keep_values"]:
+        return []
+    if _HEADER_WORD.fullmatch(value) and _is_header_row(text, m.start(), m.end()):
+        return []
+    return _field_parts(text, start, end, what, kind, m.group("key"))
+
+
+def _line_start(text: str, pos: int) -> int:
+    """Where the line holding ``pos`` starts: after a line break, real or a JSON ``\\n`` escape (a
+    table pasted into a JSON string)."""
+    esc = text.rfind("\\n", 0, pos)
+    return max(text.rfind("\n", 0, pos) + 1, esc + 2 if esc >= 0 else 0)
+
+
+def _line_end(text: str, pos: int) -> int:
+    ends = [i for i in (text.find("\n", pos), text.find("\\n", pos)) if i >= 0]
+    return min(ends) if ends else len(text)
+
+
+def _previous_line(text: str, line_start: int) -> int | None:
+    """Where the line before the one starting at ``line_start`` starts (None: the first line)."""
+    if line_start == 0:
+        return None
+    return _line_start(text, line_start - (1 if text[line_start - 1] == "\n" else 2))
+
+
+def _is_header_row(text: str, start: int, end: int) -> bool:
+    """The CLI's header row has a separator line above and below (so has a one-row vertical section,
+    whose value then reads as a key: a loss taken); markdown's has its rule below."""
+    above = _previous_line(text, _line_start(text, start))
+    line_end = _line_end(text, end)
+    below = line_end + (1 if text.startswith("\n", line_end) else 2)
+    if _MARKDOWN_RULE.match(text, below):
+        return True
+    return above is not None and bool(_SEPARATOR_LINE.match(text, above)) and bool(_SEPARATOR_LINE.match(text, below))
+
+
+def _section_title(text: str, pos: int) -> str | None:
+    """The title of the table section ``pos`` stands in: the nearest line above of one cell."""
+    line = _line_start(text, pos)
+    for _ in range(TITLE_LOOKBACK):
+        line = _previous_line(text, line)
+        if line is None:
+            return None
+        title = _TITLE_LINE.search(text[line:_line_end(text, line)])
+        if title is not None:
+            return title.group(1)
+    return None
+
+
+# --- --output table, sections of rows under a header row -------------------------------------------
+def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """A list section of AWS CLI ``--output table``: the section title, a header row of keys, rows.
+    The columns whose header names an identifier (``_table_header``); a list of plain strings has no
+    header row, its title names them (TableNames, SubnetIds)."""
+    start, end = m.span("value")
+    title = re.match(r"[A-Za-z]+", text[start:end]).group()
+    labels = params.get("labels")
+    lines = _lines(text, start, end)
+    header: dict[int, tuple[str, str]] | None = None
+    width = 0
+    out: list[Part] = []
+    for s, e in lines[1:]:
+        line = text[s:e]
+        if "+-" in line or "-+" in line:
+            continue
+        bars = len(line) - len(line.lstrip(" |"))
+        inner_s, inner_e = s + bars, e - (len(line) - len(line.rstrip(" |")))
+        if inner_e <= inner_s:
+            continue
+        cells = _bar_cells(text, inner_s, inner_e)
+        if header is None and len(cells) == 1:
+            # a list of strings (ListTables' TableNames, SubnetIds): no header row, the title names them
+            what = column_kind(words(title), labels) if labels is not None else None
+            if what is None and _norm(title).removesuffix("s") in _NAME_HEADERS:
+                what = "name"
+            if what is not None:
+                header, width = {0: (what, title)}, 1
+        if header is None:
+            header = _table_header(text, cells, title, labels)
+            width = len(cells)
+            if not header:
+                return []
+            continue
+        if len(cells) != width:
+            break   # a nested section starts
+        for i, (what, label) in header.items():
+            out.extend(_field_parts(text, *cells[i], what, kind, label))
+    return out
+
+
+def _table_header(text: str, cells: list[tuple[int, int]], title: str, labels) -> dict[int, tuple[str, str]]:
+    """Column -> (what it holds: ``column_kind``, its header) for a header row of a section titled ``title``: a
+    key the vocabulary ``labels`` names (OwnerId, KeyName; a generic Name or Id by the title:
+    Buckets' Name), or a header people write for a resource name (``_NAME_HEADERS``)."""
+    heads = [text[cs:ce].strip() for cs, ce in cells]
+    norms = [_norm(h) for h in heads]
+    org = not _ORG_ACCOUNT_HEADERS.isdisjoint(norms)   # list-accounts: its Name names the account
+    owner = words(title)
+    owner = owner[:-1] + (owner[-1].removesuffix("s"),) if owner else owner
+    header: dict[int, tuple[str, str]] = {}
+    for i, (head, h) in enumerate(zip(heads, norms, strict=True)):
+        w = words(head)
+        if w in (("name",), ("id",)):
+            w = owner + w
+        what = column_kind(w, labels) if labels is not None and w else None
+        if what is not None:
+            header[i] = (what, head)
+        elif h in _NAME_HEADERS or (h == "name" and (title == "Buckets" or org)):
+            header[i] = ("name", head)
+    return header
+
+
+# --- a field under a column that names an identifier -----------------------------------------------
+def _field_parts(text: str, start: int, end: int, what: str, kind: str, label: str) -> list[Part]:
+    """The parts of a table cell or row field ``text[start:end]`` (blanks around it allowed) in a
+    column holding ``what`` (``column_kind``) under the key ``label``: an account's 12 digits, an
+    e-mail's own parts, else what the vocabulary's labels mask of a value (``vocab.value_parts``: not
+    an ARN or host another detector owns, not AWS's own names, not a UUID); an ID holds a digit or a
+    hyphen and is no catalogue value (``medium_3_0``)."""
+    raw = text[start:end]
+    value = raw.strip()
+    vs = start + len(raw) - len(raw.lstrip())
+    if not value or value.lower() in _PLACEHOLDERS:
+        return []
+    if what == "email":
+        return email_parts(value, vs, kind)
+    if what == "account":
+        return [(vs, vs + len(value), "account")] if splitters.ACCOUNT.fullmatch(value) else []
+    if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or _CATALOGUE_ID.fullmatch(value)):
+        return []
+    return vocab.value_parts(text, vs, vs + len(value), kind, label)
+
+
 splitters.SPLITTERS.setdefault("cli_text_record", cli_text_record)
+splitters.SPLITTERS.setdefault("cli_table_pair", cli_table_pair)
+splitters.SPLITTERS.setdefault("cli_table", cli_table)
+vocab.PARAM_TYPES["records"] = TextRecords

@@ -487,50 +487,6 @@ def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
         pos = i + len(sep)
 
 
-def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
-    """A list section of AWS CLI ``--output table``: the section title, a header row of keys, rows.
-    Columns named like a resource name (FunctionName, DBInstanceIdentifier, ...; Name under Buckets);
-    a list of plain strings has no header row, its title names them (TableNames, FunctionNames)."""
-    start, end = m.span("value")
-    title = re.match(r"[A-Za-z]+", text[start:end]).group()
-    lines = _lines(text, start, end)
-    header: dict[int, str] | None = None
-    width = 0
-    out: list[Part] = []
-    for s, e in lines[1:]:
-        line = text[s:e]
-        if "+-" in line or "-+" in line:
-            continue
-        bars = len(line) - len(line.lstrip(" |"))
-        inner_s, inner_e = s + bars, e - (len(line) - len(line.rstrip(" |")))
-        if inner_e <= inner_s:
-            continue
-        cells = _bar_cells(text, inner_s, inner_e)
-        if header is None and len(cells) == 1 and _norm(title).removesuffix("s") in _NAME_HEADERS:
-            header, width = {0: title}, 1   # a list of strings (ListTables' TableNames): no header row
-        if header is None:
-            header = {}
-            heads = [_norm(text[cs:ce]) for cs, ce in cells]
-            org = not _ORG_ACCOUNT_HEADERS.isdisjoint(heads)   # list-accounts: its Name names the account
-            for i, h in enumerate(heads):
-                if h in _NAME_HEADERS or (h == "name" and (title == "Buckets" or org)):
-                    header[i] = h
-            width = len(cells)
-            if not header:
-                return []
-            continue
-        if len(cells) != width:
-            break   # a nested section starts
-        for i in header:
-            cs, ce = cells[i]
-            cell = text[cs:ce]
-            value = cell.strip()
-            vs = cs + len(cell) - len(cell.lstrip())
-            if value and _CELL.fullmatch(value) and value.lower() not in _PLACEHOLDERS:
-                out.append((vs, vs + len(value), kind))
-    return out
-
-
 # A --query projection: the keys of its last multiselect list (``[StackName,StackStatus]``,
 # ``instances[].[name,state.name,SecurityGroupIds[0]]``) or its last key (``Functions[].FunctionName``).
 _QUERY_KEY = re.compile(r"[A-Za-z0-9_]+(?:\[[0-9*]{0,4}\])*(?:\.[A-Za-z0-9_]+(?:\[[0-9*]{0,4}\])*)*")
@@ -1036,7 +992,7 @@ CONTEXT_SPLITTERS = {
     "labelled_account": labelled_account, "account_list": account_list, "account_rows": account_rows,
     "account_bullets": account_bullets, "secret_key": secret_key, "service_names": service_names,
     "table_columns": table_columns, "console_url": console_url, "first_label": first_label,
-    "cli_table": cli_table, "cli_query_columns": cli_query_columns, "plan_change": plan_change,
+    "cli_query_columns": cli_query_columns, "plan_change": plan_change,
     "diff_rename": diff_rename, "block_values": block_values, "terraform_import_id": terraform_import_id,
     "list_item_names": list_item_names, "yaml_block_items": yaml_block_items, "space_columns": space_columns,
     "domain_labels": domain_labels, "customer_domain": customer_domain, "mail_identities": mail_identities,

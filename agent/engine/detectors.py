@@ -14,7 +14,7 @@ from re import _parser as sre_parse  # the stdlib parser behind re.compile
 
 import yaml
 
-from agent.engine import splitters, vocab
+from agent.engine import cli_text, splitters, vocab  # noqa: F401 - cli_text registers its splitters
 
 SHIPPED_DIR = Path(__file__).with_name("packs")
 FORMATS = frozenset({"digits", "hexid", "charclass", "ipv4", "ipv6", "name", "iplabel"})

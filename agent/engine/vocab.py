@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 
 from agent.engine import splitters
-from agent.engine.cli_text import TextRecords
 from agent.engine.labels import MAX_WORDS, SINGULAR_TAILS, Vocabulary, parse_lines, singular, words
 
 # Values that are code, not data: type names and placeholders after a label (bucketName: string).
@@ -50,6 +49,9 @@ def read_vocabularies(docs, error=ValueError) -> dict[str, tuple[str, list[str]]
     return out
 
 
+# Params read from a vocabulary by a type of their own module's: name -> the type, built from the lines
+# (agent/engine/cli_text.py registers its records).
+PARAM_TYPES: dict[str, object] = {}
 _NAME_SETS = frozenset({"generic", "generic_lists", "generic_near_arn", "generic_in_aws_command", "named_flags"})
 
 
@@ -73,8 +75,8 @@ def resolve_params(det, vocabularies: dict, fail, sets: dict | None = None) -> N
                 det.params[key] = ResourceObjects(lines)
             elif key == "parents":
                 det.params[key] = ParentObjects(lines)
-            elif key == "records":
-                det.params[key] = TextRecords(lines)
+            elif key in PARAM_TYPES:
+                det.params[key] = PARAM_TYPES[key](lines)
             else:
                 shared = sets.get(name) if sets is not None else None
                 if shared is None:
@@ -226,7 +228,7 @@ def label_value(text: str, m: re.Match, params: dict, kind: str) -> list[splitte
         not_a_url = url_label and ("/" not in value or value[0] == "/")
         if not (enum or code or not_a_url or typed < 0):
             parts = [(t.start(), t.end(), kind)] if opaque else \
-                _value_parts(text, t.start(), t.end(), kind, label, plural is not True)
+                value_parts(text, t.start(), t.end(), kind, label, plural is not True)
             out.extend(p for p in parts if p[0] >= t.start() + typed)
         if plural is not True:
             break  # a singular label takes one value (--bucket x: what follows is not its value)
@@ -643,7 +645,7 @@ def _token_end(text: str, start: int) -> int:
 _TOKEN = re.compile(r"[^\s\"'`,\x00\\]+")
 
 
-def _value_parts(text: str, start: int, end: int, kind: str, label: str, single: bool = True) -> list[splitters.Part]:
+def value_parts(text: str, start: int, end: int, kind: str, label: str, single: bool = True) -> list[splitters.Part]:
     """The value's parts: none for what another detector owns (ARNs, IP addresses) or AWS owns
     (managed policy and document names, ``alias/aws/...``) or is public (a Terraform provider's
     registry address: ``provider_name = "registry.terraform.io/hashicorp/aws"``); path-like values
@@ -801,7 +803,7 @@ def item_names(text: str, m: re.Match, params: dict, kind: str) -> list[splitter
     start, end = m.span("value")
     out: list[splitters.Part] = []
     for e in _ITEM_NAME.finditer(text, start, end):
-        out.extend(_value_parts(text, e.start("v"), e.end("v"), kind, "Name"))
+        out.extend(value_parts(text, e.start("v"), e.end("v"), kind, "Name"))
     return out
 
 

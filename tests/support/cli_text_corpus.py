@@ -1,17 +1,19 @@
-"""The AWS CLI's own examples as ``--output text`` prints them, labelled from botocore's models, and
-the masker measured on them.
+"""The AWS CLI's own examples as ``--output text`` and ``--output table`` print them, labelled from
+botocore's models, and the masker measured on them.
 
-Many users set ``output = text`` in ``~/.aws/config``, so what they paste is tab-separated rows led by
-an upper-case tag (``INSTANCES``, ``TAGS``), not the JSON of the examples. Nobody here writes these
-rows: each ``Output::`` JSON block of ``awscli/examples`` (see ``awscli_corpus``) is parsed and printed
-by the CLI's own text formatter (``awscli.text.format_text``), and every printed field keeps the label
-``awscli_corpus`` gave the JSON value it came from (identifier, non-identifier, unclassified, with the
-labeller's corrections). The measure is ``awscli_corpus.measure``'s: the share of identifier fields
-masked and of non-identifier fields changed.
+Many users set ``output = text`` or ``table`` in ``~/.aws/config``, so what they paste is tab-separated
+rows led by an upper-case tag (``INSTANCES``, ``TAGS``) or boxed tables, not the JSON of the examples.
+Nobody here writes these: each ``Output::`` JSON block of ``awscli/examples`` (see ``awscli_corpus``)
+is parsed and printed by the CLI's own formatters (``awscli.text.format_text``, ``TableFormatter``),
+and every printed field keeps the label ``awscli_corpus`` gave the JSON value it came from (identifier,
+non-identifier, unclassified, with the labeller's corrections). The measure is
+``awscli_corpus.measure``'s: the share of identifier fields masked and of non-identifier fields changed.
 
-    .venv/bin/python -m tests.support.cli_text_corpus [--sample N] [--json] [--misses K]
+    .venv/bin/python -m tests.support.cli_text_corpus [--output text|table] [--sample N] [--json] [--misses K]
 
-The rows hold no command line: only the tags and the fields say what they are.
+The output holds no command line: only the tags or headers and the fields say what they are. In a
+table a value is found again by printing the block a second time with each value replaced by a marker
+of its own length (the columns come out as wide); values shorter than a marker are not counted.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import io
 import json
 import re
+import string
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,9 +30,10 @@ from dataclasses import dataclass
 from tests.support.awscli_corpus import _OUTPUT, _TOKEN, Example, Score, Value, _block_end, load_examples, measure
 
 try:
+    from awscli.formatter import TableFormatter
     from awscli.text import format_text
 except ImportError:  # pragma: no cover - dev dependencies (pyproject's test extra)
-    format_text = None
+    format_text = TableFormatter = None
 
 
 @dataclass
@@ -122,9 +126,54 @@ def _printed(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, in
     return "".join(out), fields
 
 
-def text_examples(examples: list[Example]) -> Iterator[Example]:
-    """Each example's JSON output blocks as the CLI prints them with ``--output text``, one example
-    per block, its fields labelled as the JSON values they print (unlabelled values not counted)."""
+_DIGITS36 = string.digits + string.ascii_lowercase
+_SLOT = re.compile(r"\x01([0-9a-z]+)\x02*")
+
+
+def _marker(n: int, width: int) -> str | None:
+    """``\x01``, ``n`` in base 36, ``\x02`` up to ``width`` characters; None if it does not fit."""
+    digits = ""
+    while True:
+        n, d = divmod(n, 36)
+        digits = _DIGITS36[d] + digits
+        if not n:
+            break
+    mark = "\x01" + digits
+    return mark + "\x02" * (width - len(mark)) if len(mark) <= width else None
+
+
+def _tabled(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, int, _Leaf]]]:
+    """What ``aws ... --output table`` prints for ``root``, and where each scalar's cell text stands
+    (scalars shorter than their marker are not located)."""
+    def render(data: object) -> str:
+        buf = io.StringIO()
+        TableFormatter(argparse.Namespace(query=None, color="off"))("Output", data, buf)
+        return buf.getvalue()
+
+    def fill(node: object, marks: bool) -> object:
+        if isinstance(node, dict):
+            return {k: fill(v, marks) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fill(v, marks) for v in node]
+        m = _MARKER.fullmatch(node)
+        if m is None:
+            return node
+        i = int(m.group(1))
+        if not marks:
+            return leaves[i].printed
+        return _marker(i, len(leaves[i].printed)) or leaves[i].printed
+
+    printed, marked = render(fill(root, False)), render(fill(root, True))
+    if len(printed) != len(marked):
+        raise _Malformed   # a marker changed the widths: not measured
+    fields = [(m.start(), m.end(), leaves[int(m.group(1), 36)]) for m in _SLOT.finditer(marked)]
+    return printed, fields
+
+
+def text_examples(examples: list[Example], output: str = "text") -> Iterator[Example]:
+    """Each example's JSON output blocks as the CLI prints them with ``--output text`` (or
+    ``table``), one example per block, its fields labelled as the JSON values they print (unlabelled
+    values not counted)."""
     for ex in examples:
         labels = {(v.start, v.end): v for v in ex.values}
         for n, o in enumerate(_OUTPUT.finditer(ex.text)):
@@ -138,7 +187,10 @@ def text_examples(examples: list[Example]) -> Iterator[Example]:
                 continue
             if any("\t" in leaf.printed or "\n" in leaf.printed for leaf in leaves):
                 continue  # a field the rows could not delimit (a policy document, a description)
-            printed, fields = _printed(root, leaves)
+            try:
+                printed, fields = _printed(root, leaves) if output == "text" else _tabled(root, leaves)
+            except _Malformed:
+                continue
             values = []
             for s, e, leaf in fields:
                 v = labels.get((leaf.start, leaf.end))
@@ -156,17 +208,18 @@ def main(argv=None) -> int:
     p.add_argument("--service", default=None)
     p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
     p.add_argument("--json", action="store_true", help="each block inside a Messages request (the real path)")
+    p.add_argument("--output", choices=("text", "table"), default="text")
     args = p.parse_args(argv)
     from agent.engine.masker import Masker
     from tests.support.masker_support import shipped_packs
     masker = Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
-    examples = list(text_examples(load_examples(args.sample, args.seed, args.service)))
+    examples = list(text_examples(load_examples(args.sample, args.seed, args.service), args.output))
     misses: dict | None = {} if args.misses else None
     scores = measure(masker, examples, misses, as_json=args.json)
     total = Score()
     for sc in scores.values():
         total.add(sc)
-    print(f"AWS CLI examples printed as --output text: {len(examples)} blocks, {len(scores)} services, "
+    print(f"AWS CLI examples printed as --output {args.output}: {len(examples)} blocks, {len(scores)} services, "
           f"{'inside a Messages request' if args.json else 'as plain text'}")
     print(f"OVERALL {total.ids} identifier fields, {100 * total.recall:.2f} % masked; {total.non_ids} "
           f"non-identifier fields, {100 * total.change_rate:.3f} % changed; kept by policy {total.policy}")
