@@ -807,7 +807,31 @@ def item_names(text: str, m: re.Match, params: dict, kind: str) -> list[splitter
     return out
 
 
+# A YAML block list's items, one a line: "- x", "- 'x'", a comment after
+_YAML_ITEM = re.compile(r"(?:(?<=\n)|(?<=\\n)|(?<![\s\S]))[ \t]*-[ \t]+[\"']?(?P<v>[^\s\"'#\\]{1,255})[\"']?"
+                        r"[ \t]*(?:#[^\n\\]*)?(?=\r?\n|\\[rn]|$)")
+
+
+def label_items(text: str, m: re.Match, params: dict, kind: str) -> list[splitters.Part]:
+    """The items of a YAML block list under a plural identifier label (``TableNames:`` then
+    ``- Forum``: AWS CLI v2's ``--output yaml``, a CloudFormation or serverless.yml list), each as
+    ``value_parts`` reads a value under that label; AWS enum values and expressions stay."""
+    label = m.group("label")
+    w = words(label)
+    if not (params["labels"].matches(w) or params["labels"].matches(singular(w))):
+        return []
+    keep = params["keep_values"]
+    out: list[splitters.Part] = []
+    for item in _YAML_ITEM.finditer(text, *m.span("value")):
+        value = item.group("v")
+        if value.lower() in keep or value.startswith(("$", "!", "{", "[", "*", "&")):
+            continue
+        out.extend(value_parts(text, item.start("v"), item.end("v"), kind, label))
+    return out
+
+
 splitters.SPLITTERS.setdefault("label_value", label_value)
+splitters.SPLITTERS.setdefault("label_items", label_items)
 splitters.SPLITTERS.setdefault("label_rows", label_rows)
 splitters.SPLITTERS.setdefault("item_names", item_names)
 # The same for a list's items ("SubnetIds": [...]): each item competes on its own (finder.PART_HITS), so

@@ -127,19 +127,18 @@ def _printed(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, in
 
 
 _DIGITS36 = string.digits + string.ascii_lowercase
-_SLOT = re.compile(r"\x01([0-9a-z]+)\x02*")
 
 
-def _marker(n: int, width: int) -> str | None:
-    """``\x01``, ``n`` in base 36, ``\x02`` up to ``width`` characters; None if it does not fit."""
+def _marker(n: int, width: int, opening: str, padding: str) -> str | None:
+    """``opening``, ``n`` in base 36, ``padding`` up to ``width`` characters; None if it does not fit."""
     digits = ""
     while True:
         n, d = divmod(n, 36)
         digits = _DIGITS36[d] + digits
         if not n:
             break
-    mark = "\x01" + digits
-    return mark + "\x02" * (width - len(mark)) if len(mark) <= width else None
+    mark = opening + digits
+    return mark + padding * (width - len(mark)) if len(mark) <= width else None
 
 
 def _tabled(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, int, _Leaf]]]:
@@ -150,6 +149,13 @@ def _tabled(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, int
         TableFormatter(argparse.Namespace(query=None, color="off"))("Output", data, buf)
         return buf.getvalue()
 
+    return _located(root, leaves, render, "\x01", "\x02")
+
+
+def _located(root: object, leaves: list[_Leaf], render, opening: str,
+             padding: str) -> tuple[str, list[tuple[int, int, _Leaf]]]:
+    """``render`` of ``root`` with its values, and where each stands: found by rendering it again with
+    each value a marker of the value's own width (a value shorter than its marker is not located)."""
     def fill(node: object, marks: bool) -> object:
         if isinstance(node, dict):
             return {k: fill(v, marks) for k, v in node.items()}
@@ -161,13 +167,25 @@ def _tabled(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, int
         i = int(m.group(1))
         if not marks:
             return leaves[i].printed
-        return _marker(i, len(leaves[i].printed)) or leaves[i].printed
+        return _marker(i, len(leaves[i].printed), opening, padding) or leaves[i].printed
 
     printed, marked = render(fill(root, False)), render(fill(root, True))
     if len(printed) != len(marked):
         raise _Malformed   # a marker changed the widths: not measured
-    fields = [(m.start(), m.end(), leaves[int(m.group(1), 36)]) for m in _SLOT.finditer(marked)]
+    slot = re.compile(re.escape(opening) + "([0-9a-z]+)" + re.escape(padding) + "*")
+    fields = [(m.start(), m.end(), leaves[int(m.group(1), 36)]) for m in slot.finditer(marked)]
     return printed, fields
+
+
+def _yaml(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, int, _Leaf]]]:
+    """What AWS CLI v2's ``--output yaml`` prints for ``root`` (block style, keys in response order),
+    and where each scalar stands, located as in ``_tabled``."""
+    import yaml
+
+    def render(data: object) -> str:
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=10_000, allow_unicode=True)
+
+    return _located(root, leaves, render, "\u00ab", "\u00bb")   # printable: YAML escapes control characters
 
 
 def text_examples(examples: list[Example], output: str = "text") -> Iterator[Example]:
@@ -188,7 +206,7 @@ def text_examples(examples: list[Example], output: str = "text") -> Iterator[Exa
             if any("\t" in leaf.printed or "\n" in leaf.printed for leaf in leaves):
                 continue  # a field the rows could not delimit (a policy document, a description)
             try:
-                printed, fields = _printed(root, leaves) if output == "text" else _tabled(root, leaves)
+                printed, fields = {"text": _printed, "table": _tabled, "yaml": _yaml}[output](root, leaves)
             except _Malformed:
                 continue
             values = []
@@ -208,7 +226,7 @@ def main(argv=None) -> int:
     p.add_argument("--service", default=None)
     p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
     p.add_argument("--json", action="store_true", help="each block inside a Messages request (the real path)")
-    p.add_argument("--output", choices=("text", "table"), default="text")
+    p.add_argument("--output", choices=("text", "table", "yaml"), default="text")
     args = p.parse_args(argv)
     from agent.engine.masker import Masker
     from tests.support.masker_support import shipped_packs
