@@ -141,11 +141,14 @@ packs: venv
 # The AWS CLI's own examples, labelled from botocore's models: share of identifier values masked
 # and of non-identifier values changed, per service and overall (tests/support/awscli_corpus.py), as plain
 # text and pasted into a Messages request; the same examples printed as --output text
-# (tests/support/cli_text_corpus.py).
+# (tests/support/cli_text_corpus.py), and SDK calls in five languages made from the models' input shapes
+# (tests/support/sdk_code_corpus.py).
 corpus-report: venv
 	$(PY) -m tests.support.awscli_corpus --misses 20
 	$(PY) -m tests.support.awscli_corpus --json --worst 5
 	$(PY) -m tests.support.cli_text_corpus --misses 10
+	$(PY) -m tests.support.cli_text_corpus --output table
+	$(PY) -m tests.support.sdk_code_corpus
 	$(PY) -m tests.support.code_corpus --why 3
 
 clean:

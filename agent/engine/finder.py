@@ -479,12 +479,17 @@ def _with_stripped(parts: list[Part], find: Callable[[str], list[Part]], text: s
     an ARN or between a key and its value), mapped back: only parts with no sequence inside, where
     ``parts`` has nothing, so a pseudonym never swallows a colour code."""
     stripped, starts, shifts = strip_ansi(text)
+    # Where a removed sequence stood between two letters or digits, it separated two words
+    # (``batch-orders27\x1b[32mlogs:and``): a part read in a token so joined is no part of the text.
+    joins = [p for p in starts[1:] if 0 < p < len(stripped) and stripped[p - 1].isalnum() and stripped[p].isalnum()]
     taken = Intervals([p[0] for p in parts], [p[1] for p in parts])
     extra: list[Part] = []
     for start, end, kind in find(stripped):
         i = bisect.bisect_right(starts, start) - 1
         if i + 1 < len(starts) and starts[i + 1] < end:
             continue   # a sequence inside the part
+        if joins and _in_joined_token(stripped, start, end, joins):
+            continue
         s, e = start + shifts[i], end + shifts[i]
         if not taken.overlaps(s, e):
             taken.add(s, e)
@@ -492,6 +497,22 @@ def _with_stripped(parts: list[Part], find: Callable[[str], list[Part]], text: s
     if not extra:
         return parts
     return sorted(parts + extra)
+
+
+_TOKEN_REACH = 300
+
+
+def _in_joined_token(text: str, start: int, end: int, joins: list[int]) -> bool:
+    """Whether a join (``_with_stripped``) falls inside the run of non-blank characters around
+    ``text[start:end]`` (looked for at most ``_TOKEN_REACH`` characters either side)."""
+    lo = start
+    while lo > 0 and start - lo < _TOKEN_REACH and not text[lo - 1].isspace():
+        lo -= 1
+    hi = end
+    while hi < len(text) and hi - end < _TOKEN_REACH and not text[hi].isspace():
+        hi += 1
+    i = bisect.bisect_right(joins, lo)
+    return i < len(joins) and joins[i] < hi
 
 
 _DOTTED = re.compile(r"[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]{2,}")

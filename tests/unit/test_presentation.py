@@ -63,3 +63,17 @@ def test_masked_through_presentation(text, secret, as_json):
     assert secret not in out
     assert out.replace(" ", "").count("\u2192") == text.count("\u2192")   # the gutter is forwarded as it was
     assert out.count("\x1b[") == text.count("\x1b[")
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_a_colour_code_between_two_words_does_not_join_them(as_json):
+    # Stripped, "role/batch-orders27\x1b[32mlogs:and" read as one ARN resource "batch-orders27logs:and":
+    # "and" was masked, twice in a JSON body (the fuzz lane, seed 11, case 11000922: restore failed).
+    text = "see: arn:aws:iam::053407640376:role/batch-orders27\x1b[32mlogs:and then: aws s3 ls"
+    m = masker()
+    if as_json:
+        body = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": text}]})
+        out = json.loads(m.mask_body(body.encode(), "application/json").body)["messages"][0]["content"]
+    else:
+        out = m.mask_body(text.encode(), "text/plain").body.decode()
+    assert "logs:and then" in out and "batch-orders27" not in out and "053407640376" not in out
