@@ -1,5 +1,7 @@
-"""The AWS CLI's ``--output text`` rows, read by the columns botocore's models give them, and the
-key / value rows of its ``--output table``, read by their keys.
+"""The AWS CLI's own outputs besides JSON: ``--output text`` rows, read by the columns botocore's models
+give them, and ``--output table`` sections, read by their header keys or, printed vertically, by each
+``| Key | value |`` row. A field under a key that names an identifier is cut as the vocabulary's labels
+cut a value (``vocab.value_parts``).
 
 The AWS CLI prints every structure of a response as one row: the name of the member that holds it in
 upper case (``INSTANCES``), a tab, then the structure's scalar members in sorted order of their names,
@@ -14,8 +16,9 @@ an enum. Many services share a tag (``ITEMS``, ``INSTANCES``), and plain string 
 so a row fits many placements: each costs (``_COST``: a column left empty, a number or an enum value
 in a plain string column), and the cheapest over all the tag's layouts decide. A field is masked when
 they put it in an identifier column (``a`` account, ``m`` e-mail, ``d`` ID, ``N`` name) and nowhere
-typed; where some put it in a plain string column instead, only when it is no number, UUID or IP
-address. A row that fits no layout masks nothing.
+typed; where some put it in a plain string column instead, only when it reads as a name someone
+chose (a digit, a capital inside, three parts) and is no number, UUID or IP address. A row that fits
+no layout masks nothing.
 
 The placements depend only on the tag and the fields' shapes, so they are remembered by those (a
 response of a thousand instances has a handful of shapes), never by values. Working them out is a
