@@ -774,13 +774,18 @@ def main(argv=None) -> int:
     print(f"round trip: {len(unrestored)} of {len(examples)} examples do not restore whole"
           + (": " + ", ".join(unrestored[:args.misses]) if args.misses else ""))
     if misses:
-        for what in ("miss", "changed"):
-            items = sorted(((k[1], c) for k, c in misses.items() if k[0] == what),
-                           key=lambda kc: -sum(kc[1].values()))[:args.misses]
-            print(f"--- top {what} members (AWS documentation example values) ---")
-            for where, c in items:
-                print(f"{sum(c.values()):5d} {where}: {', '.join(v for v, _ in c.most_common(4))}")
+        print_misses(misses, args.misses)
     return 0
+
+
+def print_misses(misses: dict, top: int) -> None:
+    """The ``top`` members with the most missed identifier values and changed other values."""
+    for what in ("miss", "changed"):
+        items = sorted(((k[1], c) for k, c in misses.items() if k[0] == what),
+                       key=lambda kc: -sum(kc[1].values()))[:top]
+        print(f"--- top {what} members (AWS documentation example values) ---")
+        for where, c in items:
+            print(f"{sum(c.values()):5d} {where}: {', '.join(v for v, _ in c.most_common(4))}")
 
 
 if __name__ == "__main__":

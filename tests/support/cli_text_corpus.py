@@ -27,7 +27,17 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tests.support.awscli_corpus import _OUTPUT, _TOKEN, Example, Score, Value, _block_end, load_examples, measure
+from tests.support.awscli_corpus import (
+    _OUTPUT,
+    _TOKEN,
+    Example,
+    Score,
+    Value,
+    _block_end,
+    load_examples,
+    measure,
+    print_misses,
+)
 
 try:
     from awscli.formatter import TableFormatter
@@ -242,12 +252,7 @@ def main(argv=None) -> int:
     print(f"OVERALL {total.ids} identifier fields, {100 * total.recall:.2f} % masked; {total.non_ids} "
           f"non-identifier fields, {100 * total.change_rate:.3f} % changed; kept by policy {total.policy}")
     if misses:
-        for what in ("miss", "changed"):
-            items = sorted(((k[1], c) for k, c in misses.items() if k[0] == what),
-                           key=lambda kc: -sum(kc[1].values()))[:args.misses]
-            print(f"--- top {what} members (AWS documentation example values) ---")
-            for where, c in items:
-                print(f"{sum(c.values()):5d} {where}: {', '.join(v for v, _ in c.most_common(4))}")
+        print_misses(misses, args.misses)
     return 0
 
 

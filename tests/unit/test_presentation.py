@@ -54,12 +54,7 @@ def test_stripped_view_maps_back(text):
     ('  \x1b[34;1m"OwnerId"\x1b[0m\x1b[1;39m:\x1b[0m\x1b[0;32m"179935791296"\x1b[0m\x1b[1;39m,\x1b[0m', "179935791296"),
 ])
 def test_masked_through_presentation(text, secret, as_json):
-    m = masker()
-    if as_json:
-        body = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": text}]})
-        out = json.loads(m.mask_body(body.encode(), "application/json").body)["messages"][0]["content"]
-    else:
-        out = m.mask_body(text.encode(), "text/plain").body.decode()
+    out = _masked(text, as_json)
     assert secret not in out
     assert out.replace(" ", "").count("\u2192") == text.count("\u2192")   # the gutter is forwarded as it was
     assert out.count("\x1b[") == text.count("\x1b[")
@@ -69,11 +64,14 @@ def test_masked_through_presentation(text, secret, as_json):
 def test_a_colour_code_between_two_words_does_not_join_them(as_json):
     # Stripped, "role/batch-orders27\x1b[32mlogs:and" read as one ARN resource "batch-orders27logs:and":
     # "and" was masked, twice in a JSON body (the fuzz lane, seed 11, case 11000922: restore failed).
-    text = "see: arn:aws:iam::053407640376:role/batch-orders27\x1b[32mlogs:and then: aws s3 ls"
-    m = masker()
-    if as_json:
-        body = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": text}]})
-        out = json.loads(m.mask_body(body.encode(), "application/json").body)["messages"][0]["content"]
-    else:
-        out = m.mask_body(text.encode(), "text/plain").body.decode()
+    out = _masked("see: arn:aws:iam::053407640376:role/batch-orders27\x1b[32mlogs:and then: aws s3 ls", as_json)
     assert "logs:and then" in out and "batch-orders27" not in out and "053407640376" not in out
+
+
+def _masked(text: str, as_json: bool) -> str:
+    """``text`` masked as a plain text body, or as a user message's content (returned decoded)."""
+    m = masker()
+    if not as_json:
+        return m.mask_body(text.encode(), "text/plain").body.decode()
+    body = json.dumps({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": text}]})
+    return json.loads(m.mask_body(body.encode(), "application/json").body)["messages"][0]["content"]
