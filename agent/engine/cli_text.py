@@ -210,11 +210,29 @@ def _shape(value: str, enums: frozenset[str]) -> str:
 def cli_text_record(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """The fields of one ``--output text`` row (groups ``tag`` and ``value``: the fields after the
     tab) that its tag's layouts put in an identifier column (module doc)."""
-    records: TextRecords = params["records"]
     tag = m.group("tag")
-    if tag not in records.layouts:
+    if tag not in params["records"].layouts:
         return []
+    return _row_parts(text, *m.span("value"), tag, params, kind)
+
+
+_TAGGED = re.compile(r"[A-Z][A-Z0-9]{2,60}(?:\t|\\t)")
+
+
+def cli_text_top_row(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
+    """The first row after ``aws <service> <operation> ... --output text`` (group ``value``) when it
+    carries no tag: the response's own scalar members, by the operation's layout."""
+    key = f"{m.group('service')}:{m.group('operation')}"
     start, end = m.span("value")
+    if key not in params["records"].layouts or _TAGGED.match(text, start):
+        return []
+    return _row_parts(text, start, end, key, params, kind)
+
+
+def _row_parts(text: str, start: int, end: int, key: str, params: dict, kind: str) -> list[Part]:
+    """The fields of the row ``text[start:end]`` that the layouts under ``key`` (a tag, or an
+    operation for its untagged row) put in an identifier column."""
+    records: TextRecords = params["records"]
     cells, pos = [], start
     for t in _TAB.finditer(text, start, end):
         cells.append((pos, t.start()))
@@ -225,7 +243,7 @@ def cli_text_record(text: str, m: re.Match, params: dict, kind: str) -> list[Par
     enums = params["keep_values"]
     shapes = "".join(_shape(text[s:e].strip(), enums) for s, e in cells)
     out: list[Part] = []
-    for j, what, certain in records.masked_fields(text, tag, shapes):
+    for j, what, certain in records.masked_fields(text, key, shapes):
         s, e = cells[j]
         if shapes[j] == "E":
             continue  # an AWS enum value or default name (a security group named default, rds-ca-rsa2048-g1)
@@ -235,7 +253,7 @@ def cli_text_record(text: str, m: re.Match, params: dict, kind: str) -> list[Par
         if what == "id" and shapes[j] == "L" and e - s == 12:
             what = "account"   # 12 digits where an account or an ID may stand
         # an ID of EC2's shape under any prefix (mi-, sir-): its pseudonym keeps the prefix
-        out.extend(_field_parts(text, s, e, what, "ec2-id" if _HEX_ID.fullmatch(text, s, e) else kind, tag))
+        out.extend(_field_parts(text, s, e, what, "ec2-id" if _HEX_ID.fullmatch(text, s, e) else kind, key))
     return out
 
 
@@ -402,6 +420,7 @@ def _field_parts(text: str, start: int, end: int, what: str, kind: str, label: s
 
 
 splitters.SPLITTERS.setdefault("cli_text_record", cli_text_record)
+splitters.SPLITTERS.setdefault("cli_text_top_row", cli_text_top_row)
 splitters.SPLITTERS.setdefault("cli_table_pair", cli_table_pair)
 splitters.SPLITTERS.setdefault("cli_table", cli_table)
 vocab.PARAM_TYPES["records"] = TextRecords

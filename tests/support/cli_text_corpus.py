@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tests.support.awscli_corpus import (
+    _CMD,
     _OUTPUT,
     _TOKEN,
     Example,
@@ -198,10 +199,11 @@ def _yaml(root: object, leaves: list[_Leaf]) -> tuple[str, list[tuple[int, int, 
     return _located(root, leaves, render, "\u00ab", "\u00bb")   # printable: YAML escapes control characters
 
 
-def text_examples(examples: list[Example], output: str = "text") -> Iterator[Example]:
+def text_examples(examples: list[Example], output: str = "text", command: bool = False) -> Iterator[Example]:
     """Each example's JSON output blocks as the CLI prints them with ``--output text`` (or
-    ``table``), one example per block, its fields labelled as the JSON values they print (unlabelled
-    values not counted)."""
+    ``table``, ``yaml``), one example per block, its fields labelled as the JSON values they print
+    (unlabelled values not counted); with ``command``, after the line that ran it
+    (``$ aws <service> <operation> --output text``), as a terminal shows it."""
     for ex in examples:
         labels = {(v.start, v.end): v for v in ex.values}
         for n, o in enumerate(_OUTPUT.finditer(ex.text)):
@@ -219,6 +221,13 @@ def text_examples(examples: list[Example], output: str = "text") -> Iterator[Exa
                 printed, fields = {"text": _printed, "table": _tabled, "yaml": _yaml}[output](root, leaves)
             except _Malformed:
                 continue
+            if command:
+                ran = [c for c in _CMD.finditer(ex.text, 0, o.start())]
+                if not ran:
+                    continue
+                head = f"$ aws {ran[-1].group(1)} {ran[-1].group(2)} --output {output}\n"
+                printed = head + printed
+                fields = [(s + len(head), e + len(head), leaf) for s, e, leaf in fields]
             values = []
             for s, e, leaf in fields:
                 v = labels.get((leaf.start, leaf.end))
@@ -237,17 +246,19 @@ def main(argv=None) -> int:
     p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
     p.add_argument("--json", action="store_true", help="each block inside a Messages request (the real path)")
     p.add_argument("--output", choices=("text", "table", "yaml"), default="text")
+    p.add_argument("--command", action="store_true", help="each block after the command line that printed it")
     args = p.parse_args(argv)
     from agent.engine.masker import Masker
     from tests.support.masker_support import shipped_packs
     masker = Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
-    examples = list(text_examples(load_examples(args.sample, args.seed, args.service), args.output))
+    examples = list(text_examples(load_examples(args.sample, args.seed, args.service), args.output, args.command))
     misses: dict | None = {} if args.misses else None
     scores = measure(masker, examples, misses, as_json=args.json)
     total = Score()
     for sc in scores.values():
         total.add(sc)
-    print(f"AWS CLI examples printed as --output {args.output}: {len(examples)} blocks, {len(scores)} services, "
+    after = " after their command" if args.command else ""
+    print(f"AWS CLI examples printed as --output {args.output}{after}: {len(examples)} blocks, {len(scores)} services, "
           f"{'inside a Messages request' if args.json else 'as plain text'}")
     print(f"OVERALL {total.ids} identifier fields, {100 * total.recall:.2f} % masked; {total.non_ids} "
           f"non-identifier fields, {100 * total.change_rate:.3f} % changed; kept by policy {total.policy}")
