@@ -80,7 +80,7 @@ DETECTOR = r"""detectors:
     regex: '(?<![A-Za-z0-9_-])aws[ \t]+(?P<service>[a-z0-9-]{2,40})[ \t]+(?P<operation>[a-z0-9-]{2,80})[^\n]{0,600}?--output[ =]text[^\n\\]{0,200}(?:\r?\n|(?:\\r)?\\n)(?P<value>(?:[^\n\r\\"]|[\\\x00](?![nr])){1,4000})'
     examples:
       match:
-        - {text: "$ aws lambda get-function-configuration --function-name ingest --output text\n5tT2qgzYUHaqwR716pZ2dpkn/0J1FrzJmlKidWoaCgk=\t304\t\tarn:aws:lambda:eu-west-1:384756192837:function:ingest-orders-prod\tingest-orders-prod\tapp.handler\t2024-05-01T10:00:00.438+0000\t256\te52502d4-9320-4688-9cd6-152a6ab7490d\tarn:aws:iam::384756192837:role/ingest-exec\tpython3.12\t3\t$LATEST\nTRACINGCONFIG\tPassThrough\n", masks: ['ingest-orders-prod']}
+        - {text: "$ aws lambda get-function-configuration --function-name ingest --output text\n5tT2qgzYUHaqwR716pZ2dpkn/0J1FrzJmlKidWoaCgk=\t304\t\tarn:aws:lambda:eu-west-1:384756192837:function:ingest-orders-prod\tingest-orders-prod\tapp.handler\t2024-05-01T10:00:00.438+0000\t256\te52502d4-9320-4688-9cd6-152a6ab7490d\tarn:aws:iam::384756192837:role/ingest-exec\tpython3.12\t3\t$LATEST\nTRACINGCONFIG\tPassThrough\n", masks: ['ingest-orders-prod', 'ingest-orders-prod']}
       no_match: ["$ aws lambda get-function-configuration --output text\nTRACINGCONFIG\tPassThrough\n", "aws lambda list-functions --output text\nkestrel-orders\n"]
 """
 

@@ -251,7 +251,8 @@ def _by_item(text: str, start: int, end: int, parts) -> list[tuple] | None:
 PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_table", "label_list",
                        "label_rows", "item_names", "cli_query_columns", "list_item_names",
                        "domain_labels", "yaml_block_items", "space_columns", "email_domains",
-                       "codeowners_emails", "rclone_buckets", "cli_text_record"})
+                       "codeowners_emails", "rclone_buckets", "cli_text_record", "cli_text_top_row",
+                       "label_items"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:
