@@ -34,10 +34,12 @@ import re
 from agent.engine import splitters, vocab
 from agent.engine.context_splitters import (
     _CATALOGUE_ID,
+    _CLI_TAB,
     _NAME_HEADERS,
     _ORG_ACCOUNT_HEADERS,
     _PLACEHOLDERS,
     _bar_cells,
+    _between,
     _lines,
     _norm,
     column_kind,
@@ -46,7 +48,6 @@ from agent.engine.context_splitters import (
 from agent.engine.labels import words
 from agent.engine.splitters import Part
 
-_TAB = re.compile(r"\t|\\t")
 _INT = re.compile(r"-?[0-9]{1,5}")
 _DIGITS = re.compile(r"[0-9]{6,19}")
 _FLOAT = re.compile(r"-?[0-9]{1,19}\.[0-9]{1,19}(?:[eE][-+]?[0-9]{1,3})?")
@@ -233,13 +234,9 @@ def _row_parts(text: str, start: int, end: int, key: str, params: dict, kind: st
     """The fields of the row ``text[start:end]`` that the layouts under ``key`` (a tag, or an
     operation for its untagged row) put in an identifier column."""
     records: TextRecords = params["records"]
-    cells, pos = [], start
-    for t in _TAB.finditer(text, start, end):
-        cells.append((pos, t.start()))
-        pos = t.end()
-        if len(cells) >= MAX_FIELDS:
-            return []
-    cells.append((pos, end))
+    cells = _between(_CLI_TAB, text, start, end)   # at most the regex's 4000 characters
+    if len(cells) > MAX_FIELDS:
+        return []
     enums = params["keep_values"]
     shapes = "".join(_shape(text[s:e].strip(), enums) for s, e in cells)
     out: list[Part] = []

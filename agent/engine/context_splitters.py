@@ -633,11 +633,7 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
             if wanted is not None and len(cells) <= max(wanted, default=0):
                 continue
         else:
-            cells, cell_start = [], pos
-            for tm in _CLI_TAB.finditer(text, pos, line_end):
-                cells.append((cell_start, tm.start()))
-                cell_start = tm.end()
-            cells.append((cell_start, line_end))
+            cells = _between(_CLI_TAB, text, pos, line_end)
         for i, (cs, ce) in enumerate(cells):
             what = "name" if wanted is None else wanted.get(i)
             if what is not None:
