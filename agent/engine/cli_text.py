@@ -44,6 +44,7 @@ from agent.engine.context_splitters import (
     _norm,
     column_kind,
     email_parts,
+    owned_label,
 )
 from agent.engine.labels import words
 from agent.engine.splitters import Part
@@ -275,8 +276,7 @@ def cli_table_pair(text: str, m: re.Match, params: dict, kind: str) -> list[Part
         title = _section_title(text, m.start())
         if title is None:
             return []
-        owner = words(title)
-        w = owner[:-1] + (owner[-1].removesuffix("s"),) + w   # DBInstances: a DB instance's name
+        w = owned_label(w, title)   # DBInstances: a DB instance's name
     what = column_kind(w, params["labels"])
     if what is None:
         return []
@@ -380,13 +380,9 @@ def _table_header(text: str, cells: list[tuple[int, int]], title: str, labels) -
     heads = [text[cs:ce].strip() for cs, ce in cells]
     norms = [_norm(h) for h in heads]
     org = not _ORG_ACCOUNT_HEADERS.isdisjoint(norms)   # list-accounts: its Name names the account
-    owner = words(title)
-    owner = owner[:-1] + (owner[-1].removesuffix("s"),) if owner else owner
     header: dict[int, tuple[str, str]] = {}
     for i, (head, h) in enumerate(zip(heads, norms, strict=True)):
-        w = words(head)
-        if w in (("name",), ("id",)):
-            w = owner + w
+        w = owned_label(words(head), title)
         what = column_kind(w, labels) if labels is not None and w else None
         if what is not None:
             header[i] = (what, head)

@@ -523,18 +523,22 @@ def _query_columns(query: str, labels) -> dict[int, str] | None:
         return None if last and labels.matches(words(last.group(1))) else {}
     prefix, items = multi
     owner = _QUERY_INDEX.sub("", prefix).rstrip(".").rsplit(".", 1)[-1]
-    owner_words = words(owner)
-    if owner_words and owner_words[-1].endswith("s"):
-        owner_words = owner_words[:-1] + (owner_words[-1][:-1],)
     out: dict[int, str] = {}
     for i, item in enumerate(items):
-        w = words(_QUERY_INDEX.sub("", item).replace(".", "_"))
-        if w in (("name",), ("id",)):
-            w = owner_words + w   # instances[].[name, ...]: the instance's name
+        w = owned_label(words(_QUERY_INDEX.sub("", item).replace(".", "_")), owner)
         what = column_kind(w, labels)
         if what is not None:
             out[i] = what
     return out
+
+
+def owned_label(w: tuple[str, ...], owner: str) -> tuple[str, ...]:
+    """Label words ``w``; a generic ``name`` or ``id`` as the label of what ``owner`` (the list or
+    section it stands in, plural) holds: ``instances[].[name]``, a ``DBInstances`` section's ``Id``."""
+    if w not in (("name",), ("id",)):
+        return w
+    o = words(owner)
+    return (o[:-1] + (o[-1].removesuffix("s"),) if o else o) + w
 
 
 def column_kind(w: tuple[str, ...], labels) -> str | None:
