@@ -395,7 +395,8 @@ class Masker:
         if not keep and not disabled and not hollow:
             return found
         return [f for f in found if f[3] not in keep and f[2] not in disabled
-                and not (f[2] in names and f[3] in hollow)]
+                and not (f[2] in names and f[3] in hollow)
+                and not ("/" in f[3] and f[3].partition("/")[0] in keep)]    # 10.1.2.0/24, 10.1.2.0 allowed
 
     # --- pseudonyms and splice --------------------------------------------------------------------
     def _result(self, raw: bytes, text: str, found: list[Found], detected_by: str) -> MaskResult:

@@ -123,8 +123,9 @@ def kept_by_pattern(value: str, kind_format: str, config) -> bool:
 
 
 def _in_ranges(value: str, ranges) -> bool:
+    """An address, or a network written with its prefix length (``192.0.2.0/25``), inside one of ``ranges``."""
     try:
-        addr = ipaddress.ip_address(value)
+        net = ipaddress.ip_network(value)
     except ValueError:
         return False
-    return any(addr.version == r.version and addr in r for r in ranges)
+    return any(net.version == r.version and net.subnet_of(r) for r in ranges)

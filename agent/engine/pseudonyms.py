@@ -11,6 +11,8 @@ Formats (the ``format`` of a kind in the packs):
 - ``charclass``: keep ``keep_prefix`` characters, then digit->digit, upper->upper, lower->lower,
   anything else kept (access keys, zone IDs, names). An all-hex body stays hex.
 - ``ipv4`` / ``ipv6``: prefix-preserving (a subnet still contains its hosts), private stays private.
+  A network written with its prefix length (``10.0.3.0/24``, one original) stays a network
+  (``network``): a model shown ``10.246.69.37/24`` "corrects" it to a network that restores to nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ _IPV4_SPECIAL = [ipaddress.IPv4Network(n) for n in (
 
 CACHE_SIZE = 100_000
 OCTET_TABLES_SIZE = 200_000
+
+
+def kept_bits(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> int:
+    """The leading bits of ``address`` its pseudonym keeps: its private range's, or IPv6's first group."""
+    if address.version == 4:
+        return next((bits for net, bits in _IPV4_KEEP if address in net), 0)
+    return 8 if address in _IPV6_UNIQUE_LOCAL else 16
+
+
+_IPV6_UNIQUE_LOCAL = ipaddress.IPv6Network("fc00::/7")
 
 
 class KeyError_(ValueError):
@@ -87,6 +99,8 @@ class Generator:
             return self.hexid(kind, original, tweak)
         if fmt == "charclass":
             return self.charclass(kind, original, tweak, keep_prefix)
+        if fmt in ("ipv4", "ipv6") and "/" in original:
+            return self.network(fmt, original, tweak)
         if fmt == "ipv4":
             return self.ipv4(original, tweak)
         if fmt == "ipv6":
@@ -141,7 +155,7 @@ class Generator:
 
     def ipv4(self, original: str, tweak: int) -> str:
         addr = ipaddress.IPv4Address(original)
-        keep = next((bits for net, bits in _IPV4_KEEP if addr in net), 0)
+        keep = kept_bits(addr)
         for t in range(tweak, tweak + 64):
             new = ipaddress.IPv4Address(self._permute("ipv4", addr.packed, keep, t))
             if keep or not any(new in net for net in _IPV4_SPECIAL):
@@ -150,9 +164,20 @@ class Generator:
 
     def ipv6(self, original: str, tweak: int) -> str:
         addr = ipaddress.IPv6Address(original)
-        keep = 8 if addr in ipaddress.IPv6Network("fc00::/7") else 16
+        keep = kept_bits(addr)
         new = ipaddress.IPv6Address(self._permute("ipv6", addr.packed, keep, tweak))
         return new.compressed
+
+    def network(self, fmt: str, original: str, tweak: int) -> str:
+        """A network written with its prefix length (``10.0.3.0/24``): the first bits of its address's own
+        pseudonym (they depend on the address's first bits alone: prefix-preserving), then zeros, so it
+        stays a network and holds the pseudonyms of its hosts (their first bits are the same). A network
+        that maps onto itself (its few free bits did: 172.31.0.0/16, 1 in 16) is retried like any
+        pseudonym equal to an original, and then holds its hosts no more; one no longer than
+        ``kept_bits`` (10.0.0.0/8) is no identifier (``splitters``)."""
+        address, _, bits = original.partition("/")
+        full = self.ipv4(address, tweak) if fmt == "ipv4" else self.ipv6(address, tweak)
+        return f"{ipaddress.ip_network(f'{full}/{bits}', strict=False).network_address}/{bits}"
 
 
 def _map_char(c: str, b: int) -> str:

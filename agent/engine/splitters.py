@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from agent.engine.memo import Memo
 from agent.engine.policy_values import AWS_REGISTRY_ACCOUNTS
+from agent.engine.pseudonyms import kept_bits
 
 Part = tuple[int, int, str]
 
@@ -619,7 +620,8 @@ def ipv4(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
                 return []  # release 10.0.1.2: a version, not a host
         elif text[end - 2:end] == ".0" or _VERSION_CONTEXT.search(before):
             return []  # 20.11.1.0, version 1.2.3.4, ==1.2.3.4: versions, not hosts
-    return [(start, end, kind)]
+        return [(start, end, kind)]
+    return _address_or_network(text, start, end, kind)
 
 
 def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -634,10 +636,28 @@ def ipv6(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []
     if addr.is_loopback or addr.is_link_local or addr.is_unspecified or addr.is_multicast or addr in _EC2_LOCAL:
         return []  # fd00:ec2::/64 holds EC2's own services (metadata ::254, DNS ::253, time ::123)
-    return [(start, end, kind)]
+    return _address_or_network(text, start, end, kind)
 
 
 _EC2_LOCAL = ipaddress.IPv6Network("fd00:ec2::/64")
+_PREFIX_LENGTH = re.compile(r"/([0-9]{1,3})(?![0-9])")
+
+
+def _address_or_network(text: str, start: int, end: int, kind: str) -> list[Part]:
+    """The address at ``start:end``, or with the prefix length after it when every bit past that is
+    zero (``10.0.3.0/24``): a network, one original, whose pseudonym stays a network holding its
+    hosts' pseudonyms (``pseudonyms.Generator.network``). An interface's ``10.0.3.7/24`` is a host."""
+    m = _PREFIX_LENGTH.match(text, end)
+    if m is not None:
+        try:
+            network = ipaddress.ip_network(f"{text[start:end]}/{m.group(1)}")     # strict: no host bit set
+        except ValueError:
+            pass
+        else:
+            if network.prefixlen <= kept_bits(network.network_address):
+                return []   # 10.0.0.0/8, fd00::/8: a whole range pseudonyms keep, nobody's network
+            return [(start, m.end(), kind)]
+    return [(start, end, kind)]
 _ROW_TAG = re.compile(r"[A-Z][A-Z0-9]{2,40}(?:\t|[\\\x00]+t)")   # a tab, \\t or \\\\t (NUL NUL t)
 ROW_LOOKBACK = 4000
 

@@ -33,6 +33,8 @@ KINDS = {
                            "+AbcdEFGhijKLMnopQRStuv/wxyZ012345678ab"),
     "ipv4": ("10.41.7.23", "10.0.1.5"),
     "ipv6": ("fd12:3456:789a::1c", "fd00:1:2::5"),
+    "ipv4_network": ("10.41.7.0/24", "10.0.1.0/24"),
+    "ipv6_network": ("2600:ea61:95e2:4400::/56", "2600:1f18:abcd:1200::/56"),
     "bucket": ("qx-zrtvbw-lkmsp", "my-company-logs"),
     "dotted_bucket": ("qx.zrtvbw.lkm", "my.company.bkt"),
     "rds_host": ("xzpq.k2jdhfu47.us-east-1.rds.amazonaws.com", "mydb.c9akciq32.us-east-1.rds.amazonaws.com"),

@@ -26,6 +26,8 @@ CASES = [
      "123456789012", "555012345678"),
     ("documentation_ranges", "mask", "keep", "ssh to 203.0.113.25, then 54.210.17.9",
      "203.0.113.25", "54.210.17.9"),
+    ("documentation_ranges", "mask", "keep", "allow 198.51.100.0/25 and 2001:db8:8000::/33, not 54.210.16.0/20",
+     "198.51.100.0/25", "54.210.16.0/20"),
     ("public_resolvers", "keep", "mask", "nameserver 8.8.8.8 and host 54.210.17.9",
      "8.8.8.8", "54.210.17.9"),
     ("aws_constants", "keep", "mask",
@@ -64,3 +66,9 @@ def test_config_file_reads_policies_and_refuses_bad_values(tmp_path):
     f.write_text("aws_constants: maybe\n")
     with pytest.raises(ConfigError, match=r"config.yaml:1: aws_constants must be one of"):
         load_config(f)
+
+
+def test_an_allowed_address_keeps_its_network():
+    text = "peer 10.1.2.0/24 and 10.9.8.0/24"
+    for out in _out(text, allow=frozenset({"10.1.2.0"})):
+        assert "10.1.2.0/24" in out and "10.9.8.0" not in out
