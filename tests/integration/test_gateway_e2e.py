@@ -5,7 +5,9 @@ Every assertion about masking is made on what the upstream received.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import subprocess
 import time
 
@@ -46,6 +48,44 @@ def test_streaming_sdk_restores_across_deltas(gateway, upstream):
         text = "".join(stream.text_stream)
     assert leaks(upstream.received[0].body) == []
     assert text == PROMPT
+
+
+# What a terminal set to ``output = text`` / ``table`` shows (printed by awscli's own formatters), and
+# networks with their prefix lengths: read by the CLI readers and kept networks, through HAProxy.
+CLI_PASTE = """$ aws ec2 describe-subnets --filters Name=vpc-id,Values=vpc-0a9b8c7d6e5f40312 --output text
+SUBNETS\tus-east-1a\tuse1-az4\t4091\t10.42.16.0/20\tFalse\tFalse\t470182935561\tavailable\t\
+arn:aws:ec2:us-east-1:470182935561:subnet/subnet-0f3e1c2d4b5a69788\tsubnet-0f3e1c2d4b5a69788\tvpc-0a9b8c7d6e5f40312
+TAGS\tName\torders-private-a
+$ aws ec2 describe-vpcs --output table
+------------------------------------------
+|              DescribeVpcs              |
++----------------------------------------+
+||                 Vpcs                 ||
+|+------------+-------------------------+|
+||  CidrBlock |  10.42.0.0/16           ||
+||  OwnerId   |  470182935561           ||
+||  State     |  available              ||
+||  VpcId     |  vpc-0a9b8c7d6e5f40312  ||
+|+------------+-------------------------+|
+The first subnet is 10.42.0.0/24 and holds 10.42.0.17; 10.42.16.9 is in orders-private-a."""
+CLI_ORIGINALS = ["470182935561", "subnet-0f3e1c2d4b5a69788", "vpc-0a9b8c7d6e5f40312", "orders-private-a",
+                 "10.42.16.0", "10.42.0.0", "10.42.0.17", "10.42.16.9"]
+
+
+def test_cli_text_and_table_outputs_and_networks(gateway, upstream):
+    upstream.delta_size = 3                     # pseudonym networks split across many SSE events
+    with _client(gateway.http_url).messages.stream(
+            model="claude-mock-1", max_tokens=64, messages=[{"role": "user", "content": CLI_PASTE}]) as stream:
+        text = "".join(stream.text_stream)
+    got = upstream.received[0]
+    assert leaks(got.body, CLI_ORIGINALS) == []
+    sent = json.loads(got.body)["messages"][0]["content"]
+    networks = [ipaddress.ip_network(n) for n in re.findall(r"\b\d+\.\d+\.\d+\.\d+/\d+", sent)]  # strict
+    vpc, subnet_20, subnet_24 = sorted(networks, key=lambda n: n.prefixlen)
+    assert subnet_20.subnet_of(vpc) and subnet_24.subnet_of(vpc)
+    hosts = [ipaddress.ip_address(h) for h in re.findall(r"\b\d+\.\d+\.\d+\.\d+\b(?!/)", sent)]
+    assert hosts[0] in subnet_24 and hosts[1] in subnet_20
+    assert text == CLI_PASTE                    # the mock echoes: the client sees its own paste again
 
 
 def test_credentials_pass_through_untouched(gateway, upstream):
