@@ -33,18 +33,18 @@ import re
 
 from agent.engine import splitters, vocab
 from agent.engine.context_splitters import (
-    _CATALOGUE_ID,
-    _CLI_TAB,
-    _NAME_HEADERS,
-    _ORG_ACCOUNT_HEADERS,
-    _PLACEHOLDERS,
-    _bar_cells,
-    _between,
-    _lines,
-    _norm,
+    CATALOGUE_ID,
+    CLI_TAB,
+    NAME_HEADERS,
+    ORG_ACCOUNT_HEADERS,
+    PLACEHOLDERS,
+    bar_cells,
     column_kind,
     email_parts,
+    header_key,
+    line_spans,
     owned_label,
+    spans_between,
 )
 from agent.engine.labels import words
 from agent.engine.splitters import Part
@@ -235,7 +235,7 @@ def _row_parts(text: str, start: int, end: int, key: str, params: dict, kind: st
     """The fields of the row ``text[start:end]`` that the layouts under ``key`` (a tag, or an
     operation for its untagged row) put in an identifier column."""
     records: TextRecords = params["records"]
-    cells = _between(_CLI_TAB, text, start, end)   # at most the regex's 4000 characters
+    cells = spans_between(CLI_TAB, text, start, end)   # at most the regex's 4000 characters
     if len(cells) > MAX_FIELDS:
         return []
     enums = params["keep_values"]
@@ -340,7 +340,7 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     start, end = m.span("value")
     title = re.match(r"[A-Za-z]+", text[start:end]).group()
     labels = params.get("labels")
-    lines = _lines(text, start, end)
+    lines = line_spans(text, start, end)
     header: dict[int, tuple[str, str]] | None = None
     width = 0
     out: list[Part] = []
@@ -352,11 +352,11 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         inner_s, inner_e = s + bars, e - (len(line) - len(line.rstrip(" |")))
         if inner_e <= inner_s:
             continue
-        cells = _bar_cells(text, inner_s, inner_e)
+        cells = bar_cells(text, inner_s, inner_e)
         if header is None and len(cells) == 1:
             # a list of strings (ListTables' TableNames, SubnetIds): no header row, the title names them
             what = column_kind(words(title), labels) if labels is not None else None
-            if what is None and _norm(title).removesuffix("s") in _NAME_HEADERS:
+            if what is None and header_key(title).removesuffix("s") in NAME_HEADERS:
                 what = "name"
             if what is not None:
                 header, width = {0: (what, title)}, 1
@@ -376,17 +376,17 @@ def cli_table(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
 def _table_header(text: str, cells: list[tuple[int, int]], title: str, labels) -> dict[int, tuple[str, str]]:
     """Column -> (what it holds: ``column_kind``, its header) for a header row of a section titled ``title``: a
     key the vocabulary ``labels`` names (OwnerId, KeyName; a generic Name or Id by the title:
-    Buckets' Name), or a header people write for a resource name (``_NAME_HEADERS``)."""
+    Buckets' Name), or a header people write for a resource name (``NAME_HEADERS``)."""
     heads = [text[cs:ce].strip() for cs, ce in cells]
-    norms = [_norm(h) for h in heads]
-    org = not _ORG_ACCOUNT_HEADERS.isdisjoint(norms)   # list-accounts: its Name names the account
+    norms = [header_key(h) for h in heads]
+    org = not ORG_ACCOUNT_HEADERS.isdisjoint(norms)   # list-accounts: its Name names the account
     header: dict[int, tuple[str, str]] = {}
     for i, (head, h) in enumerate(zip(heads, norms, strict=True)):
         w = owned_label(words(head), title)
         what = column_kind(w, labels) if labels is not None and w else None
         if what is not None:
             header[i] = (what, head)
-        elif h in _NAME_HEADERS or (h == "name" and (title == "Buckets" or org)):
+        elif h in NAME_HEADERS or (h == "name" and (title == "Buckets" or org)):
             header[i] = ("name", head)
     return header
 
@@ -401,13 +401,13 @@ def _field_parts(text: str, start: int, end: int, what: str, kind: str, label: s
     raw = text[start:end]
     value = raw.strip()
     vs = start + len(raw) - len(raw.lstrip())
-    if not value or value.lower() in _PLACEHOLDERS:
+    if not value or value.lower() in PLACEHOLDERS:
         return []
     if what == "email":
         return email_parts(value, vs, kind)
     if what == "account":
         return [(vs, vs + len(value), "account")] if splitters.ACCOUNT.fullmatch(value) else []
-    if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or _CATALOGUE_ID.fullmatch(value)):
+    if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or CATALOGUE_ID.fullmatch(value)):
         return []
     return vocab.value_parts(text, vs, vs + len(value), kind, label)
 

@@ -180,10 +180,10 @@ _ACCOUNT_HEADERS = frozenset("""accountid account awsaccount awsaccountid accoun
     memberaccount""".split())
 # An AWS Organizations account export (Id, Arn, Email, Name, Status, JoinedMethod, JoinedTimestamp: the
 # members of its Account structure): its Id column holds accounts, its Name column names them.
-_ORG_ACCOUNT_HEADERS = frozenset("joinedmethod joinedtimestamp".split())
+ORG_ACCOUNT_HEADERS = frozenset("joinedmethod joinedtimestamp".split())
 # A Cost Explorer export writes a linked account as "<12 digits> (<its name>)".
 _ACCOUNT_NAMED = re.compile(r"([0-9]{12}) \(([^()]{1,64})\)")
-_NAME_HEADERS = frozenset("""
+NAME_HEADERS = frozenset("""
     bucket bucketname s3bucket s3bucketname dbinstance dbinstanceidentifier dbinstanceid rdsinstance
     dbcluster dbclusteridentifier functionname lambda lambdafunction lambdafunctionname tablename
     dynamodbtable queue queuename sqsqueue topicname snstopic cluster clustername ecscluster ekscluster
@@ -210,7 +210,7 @@ _RESOURCE_ID_HEADER = re.compile(r"(?:instance|volume|vpc|subnet|image|snapshot|
 # it is masked word by word (a pseudonym holds no space); an e-mail gives its domain's own label.
 _ACCOUNT_NAME_HEADERS = frozenset("""accountname awsaccountname linkedaccountname memberaccountname
     accountalias accountdisplayname""".split())
-_PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
+PLACEHOLDERS = frozenset("- -- n/a na none null tbd todo yes no true false unknown".split())
 _CELL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
 # A UUID is an ID AWS generates per call or run (an SSM command's, a Batch job's), kept as under a label
 _UUID_CELL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -219,7 +219,7 @@ _VALUE_CELL = re.compile(r"(?=[^ ]*[0-9])[A-Za-z0-9]+(?:[-_.:/][A-Za-z0-9]+)+|[0
 _LINE_SPLIT = re.compile(r"\r?\n|(?:\\r)?\\n")
 
 
-def _between(separator: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int]]:
+def spans_between(separator: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int]]:
     """``(start, end)`` of each run of ``text[start:end]`` between two matches of ``separator``."""
     spans, pos = [], start
     for m in separator.finditer(text, start, end):
@@ -229,12 +229,12 @@ def _between(separator: re.Pattern, text: str, start: int, end: int) -> list[tup
     return spans
 
 
-def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """``(start, end)`` of each line in ``text[start:end]``, its break (real or JSON-escaped) left out."""
-    return _between(_LINE_SPLIT, text, start, end)
+    return spans_between(_LINE_SPLIT, text, start, end)
 
 
-def _norm(header: str) -> str:
+def header_key(header: str) -> str:
     """A header cell as one lower-case word; a Cost and Usage Report column (lineItem/UsageAccountId)
     by its last part."""
     return re.sub(r"[^a-z0-9]", "", header.rsplit("/", 1)[-1].lower())
@@ -248,35 +248,35 @@ def table_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     if fmt == "html":
         cells_of = _html_rows(text, start, end)
     elif fmt == "tsv":
-        cells_of = [_tab_cells(text, s, e) for s, e in _lines(text, start, end)]
+        cells_of = [_tab_cells(text, s, e) for s, e in line_spans(text, start, end)]
     elif fmt == "fixed":
         cells_of = _fixed_cells(text, start, end)
     elif fmt == "asciidoc":
         cells_of = _asciidoc_rows(text, start, end)
     elif fmt == "psql":   # psql's aligned output: cells between bars, no bar at either end
-        cells_of = [_between(_BAR, text, s, e) for s, e in _lines(text, start, end)]
+        cells_of = [spans_between(_BAR, text, s, e) for s, e in line_spans(text, start, end)]
     elif fmt == "box":    # drawn with box characters: the rows that hold a vertical bar, cells between them
-        cells_of = [_between(_BOX_BAR, text, s, e) for s, e in _lines(text, start, end)
+        cells_of = [spans_between(_BOX_BAR, text, s, e) for s, e in line_spans(text, start, end)
                     if _BOX_BAR.search(text, s, e)]
     else:
         sep = "|" if fmt == "markdown" else ","
-        cells_of = [_cells(text, s, e, sep) for s, e in _lines(text, start, end)]
+        cells_of = [_cells(text, s, e, sep) for s, e in line_spans(text, start, end)]
     if not cells_of or not cells_of[0]:
         return []
     keep = params.get("keep_values", frozenset())
     if params.get("header_words") and any(_VALUE_CELL.fullmatch(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]):
         return []   # a value among the header's cells (BucketName<tab>cdk-...-assets-...): rows, not a table
-    headers = [_norm(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
+    headers = [header_key(text[cs:ce].strip(" \t*`")) for cs, ce in cells_of[0]]
     typed = not _TYPE_HEADERS.isdisjoint(headers)
     by_id = any(_RESOURCE_ID_HEADER.fullmatch(h) for h in headers)
-    org = not _ORG_ACCOUNT_HEADERS.isdisjoint(headers)
+    org = not ORG_ACCOUNT_HEADERS.isdisjoint(headers)
     kinds = {}
     for i, h in enumerate(headers):
         if h in _ACCOUNT_HEADERS or (org and h == "id"):
             kinds[i] = "account"
         elif org and h == "name":
             kinds[i] = "name"
-        elif h in _NAME_HEADERS or (h.endswith("bucket") and h.isalpha()) or h in params.get("name_headers", ()):
+        elif h in NAME_HEADERS or (h.endswith("bucket") and h.isalpha()) or h in params.get("name_headers", ()):
             kinds[i] = "name"
         elif h in _WEAK_HEADERS or (typed and h in _GENERIC_HEADERS) or (by_id and h == "name") \
                 or h in params.get("weak_headers", ()):
@@ -313,7 +313,7 @@ _ACCOUNT_NAME_CELL = re.compile(r"[ \t`\"]*[A-Za-z0-9][A-Za-z0-9 ._&+()-]{0,63}[
 def _account_name_words(text: str, cs: int, ce: int, kind: str) -> list[Part]:
     """The words of an account's name in its column (``Helios Shared Services 9``, ``payments-prod``)."""
     cell = text[cs:ce]
-    if not _ACCOUNT_NAME_CELL.fullmatch(cell) or cell.strip(" \t`\"").lower() in _PLACEHOLDERS:
+    if not _ACCOUNT_NAME_CELL.fullmatch(cell) or cell.strip(" \t`\"").lower() in PLACEHOLDERS:
         return []
     return [(w.start() + cs, w.end() + cs, kind) for w in _NAME_WORD.finditer(cell)]
 
@@ -362,7 +362,7 @@ def _cell_part(out: list[Part], vs: int, value: str, col_kind: str, keep, kind: 
     elif col_kind == "weak" and (value.lower() in keep or not (_CAMEL.fullmatch(value) or (
             ("-" in value or "_" in value) and _plain_name(value)))):
         return   # an AWS word (a Service column's ElastiCache), or not shaped like a name
-    elif (value.lower() not in _PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
+    elif (value.lower() not in PLACEHOLDERS and _CELL.fullmatch(value) and SAFE.fullmatch(value)
           and not set(value) <= set("-:")):
         out.append((vs, vs + len(value), kind))
 
@@ -413,7 +413,7 @@ _TAB_RUN = re.compile(r"(?:\t|\\t)+")
 
 def _tab_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The cells of a line whose columns a run of tabs separates (eksctl aligns them with several)."""
-    return _between(_TAB_RUN, text, start, end)
+    return spans_between(_TAB_RUN, text, start, end)
 
 
 _DASHES = re.compile(r"-+|=+")   # = : a reStructuredText simple table's column rule
@@ -423,7 +423,7 @@ def _fixed_cells(text: str, start: int, end: int) -> list[list[tuple[int, int]]]
     """Cells of a fixed-width table whose second line underlines each column with dashes (PowerShell's
     Format-Table, the AWS Tools' default view of a list): a column runs from its dashes to the next
     column's; the header's cells first, then each row's, the dashes line left out."""
-    lines = _lines(text, start, end)
+    lines = line_spans(text, start, end)
     if len(lines) < 3:
         return []
     ds, de = lines[1]
@@ -442,7 +442,7 @@ def _asciidoc_rows(text: str, start: int, end: int) -> list[list[tuple[int, int]
     header, then the cells, one per line or several on a line, fill rows of as many columns."""
     cells = []
     header: list[tuple[int, int]] = []
-    for ls, le in _lines(text, start, end):
+    for ls, le in line_spans(text, start, end):
         line = text[ls:le]
         if not line.lstrip(" \t").startswith("|"):
             continue
@@ -492,10 +492,10 @@ def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
 _QUERY_KEY = re.compile(r"[A-Za-z0-9_]+(?:\[[0-9*]{0,4}\])*(?:\.[A-Za-z0-9_]+(?:\[[0-9*]{0,4}\])*)*")
 _QUERY_LAST = re.compile(r"([A-Za-z0-9_]+)\s*$")
 _QUERY_INDEX = re.compile(r"\[[0-9*]{0,4}\]")
-_CLI_TAB = re.compile(r"\t|\\t")
+CLI_TAB = re.compile(r"\t|\\t")
 # A catalogue value AWS names with words and version numbers (Lightsail's bundle medium_3_0 and
 # blueprint ubuntu_22_04): not an ID a customer's resource got.
-_CATALOGUE_ID = re.compile(r"[a-z]+(?:_[0-9]+)+")
+CATALOGUE_ID = re.compile(r"[a-z]+(?:_[0-9]+)+")
 
 
 def _multiselect(query: str) -> tuple[str, list[str]] | None:
@@ -624,7 +624,7 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
     table = params.get("output") == "table"
     out: list[Part] = []
     titled = False
-    for pos, line_end in _lines(text, *m.span("value")):
+    for pos, line_end in line_spans(text, *m.span("value")):
         if table:
             line = text[pos:line_end].strip()
             if not line.startswith("|"):
@@ -633,11 +633,11 @@ def cli_query_columns(text: str, m: re.Match, params: dict, kind: str) -> list[P
                 titled = True   # the first bar line is the table's title (GetInstances)
                 continue
             inner = text.index("|", pos) + 1
-            cells = _bar_cells(text, inner, text.rindex("|", pos, line_end))
+            cells = bar_cells(text, inner, text.rindex("|", pos, line_end))
             if wanted is not None and len(cells) <= max(wanted, default=0):
                 continue
         else:
-            cells = _between(_CLI_TAB, text, pos, line_end)
+            cells = spans_between(CLI_TAB, text, pos, line_end)
         for i, (cs, ce) in enumerate(cells):
             what = "name" if wanted is None else wanted.get(i)
             if what is not None:
@@ -657,18 +657,18 @@ def cell_parts(text: str, start: int, end: int, what: str, kind: str) -> list[Pa
     vs = start + len(raw) - len(raw.lstrip())
     if what == "email":
         return email_parts(value, vs, kind)
-    if not value or not _CELL.fullmatch(value) or not SAFE.fullmatch(value) or value.lower() in _PLACEHOLDERS:
+    if not value or not _CELL.fullmatch(value) or not SAFE.fullmatch(value) or value.lower() in PLACEHOLDERS:
         return []
     if what == "account":
         return [(vs, vs + len(value), "account")] if _ACCOUNT_CELL.fullmatch(value) else []
     if _UUID_CELL.fullmatch(value) and what != "id":
         return []
-    if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or _CATALOGUE_ID.fullmatch(value)):
+    if what == "id" and (not any(c.isdigit() or c == "-" for c in value) or CATALOGUE_ID.fullmatch(value)):
         return []
     return [(vs, vs + len(value), kind)]
 
 
-def _bar_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def bar_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
     cells, pos = [], start
     while True:
         i = text.find("|", pos, end)
@@ -899,7 +899,7 @@ def yaml_block_items(text: str, m: re.Match, params: dict, kind: str) -> list[Pa
     ``value: x``), never a key, a glob or a path."""
     accounts = params.get("accounts", False)
     out: list[Part] = []
-    for pos, line_end in _lines(text, *m.span("value")):
+    for pos, line_end in line_spans(text, *m.span("value")):
         b = _BLOCK_ITEM.fullmatch(text, pos, line_end)
         if b is None:
             continue
@@ -923,7 +923,7 @@ def space_columns(text: str, m: re.Match, params: dict, kind: str) -> list[Part]
     so only the order counts), name-shaped and no phrase."""
     wanted = set(params["columns"])
     out: list[Part] = []
-    for pos, line_end in _lines(text, *m.span("value")):
+    for pos, line_end in line_spans(text, *m.span("value")):
         for i, c in enumerate(_SPACE_CELL.finditer(text, pos, line_end)):
             if i in wanted and name_shaped(c.group()) and not english_phrase(c.group()) \
                     and not nothing_secret(c.group()):
@@ -944,7 +944,7 @@ _CODEOWNERS_RULE = re.compile(r"[ \t]*[^\s#@][^\s]{0,200}(?:[ \t]+(?:@[A-Za-z0-9
 def codeowners_emails(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """The own label of each owner's e-mail domain on the rule lines of a CODEOWNERS file."""
     out: list[Part] = []
-    for s, e in _lines(text, *m.span("value")):
+    for s, e in line_spans(text, *m.span("value")):
         if _CODEOWNERS_RULE.fullmatch(text, s, e):
             out.extend(email_domain_label(text, s, e, params["tlds"], kind))
     return out
