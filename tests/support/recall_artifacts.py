@@ -22806,6 +22806,2291 @@ VARIANTS_20: list[Template] = [
 ]
 
 
+# --- variants-21: a week of a platform engineer's Claude Code sessions on AWS (session 17) -------------------
+# What the engineer and the agent's tools put in the conversation over a working week: deploys that fail
+# (CloudFormation stack events as a table and JSON, cdk deploy, terraform apply, ECS service events and a
+# stopped task, a CodeBuild log, CodePipeline state, kubectl and helm on EKS with the load balancer
+# controller), IAM (a botocore traceback, a decoded authorization message, SSO profiles in ~/.aws/config,
+# an assume-role chain with its CloudTrail event, a permissions boundary, access keys and the credential
+# report, IRSA, list-roles as a table), networking (describe-vpcs, describe-subnets --output text, route
+# tables as a table, security groups, peering, Transit Gateway routes, NACLs, flow logs, ip addr / ip route
+# on an instance, a Terraform VPC), data (S3 listings and policies, Athena / Glue DDL, DynamoDB, Aurora,
+# Redshift, S3 replication, a Glue job run), cost and operations (Cost Explorer by account and by
+# resource, alarms, Logs Insights, Health, Trusted Advisor, a Session Manager shell), code the agent reads
+# (boto3, JS v3, Go v2, Java v2, a Terraform ECS module, CDK, serverless.yml, GitHub Actions with OIDC,
+# Dockerfile / compose / .env, kubeconfig and a Makefile), chat in Spanish, German, Japanese, Chinese,
+# Korean, French, Portuguese and Hindi-English; six negative-only templates. Every value made up here.
+# AWS documentation example values appear in the negatives' text but in neither list: the gateway's
+# documented default (documentation_examples: mask, documentation_ranges: mask) masks them on purpose.
+# Measured once, as written (seed 13, 5 per template, 325 cases, 2481 values): 93.6 % recall in text and 93.2 % in
+# JSON, 64.0 % pass, 92.0 % kept (seed 7, 1 per template, 65 cases, 495 values: 93.5 % text, 93.1 % JSON, 64.6 % pass,
+# 60 of 65 kept). No label was changed after measuring. Never tuned to.
+_V21_HEX = "0123456789abcdef"
+_V21_LOW = "abcdefghijklmnopqrstuvwxyz0123456789"
+_V21_UPN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_V21_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_V21_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_V21_AZID = {"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1", "eu-central-1": "euc1",
+             "ap-southeast-2": "apse2", "ap-northeast-1": "apne1", "sa-east-1": "sae1", "ca-central-1": "cac1",
+             "eu-north-1": "eun1"}
+_V21_ORGS = ["brightwater", "tallgrass", "moonquay", "emberline", "northgale", "silverpine", "corvidae", "halcyra",
+             "juniperly", "wavecrest", "stonebrook", "lanternfish"]
+_V21_TLD = ["com", "io", "dev", "de", "co.jp", "com.br", "fr", "es", "co.kr", "cn", "in", "cloud"]
+_V21_FIRST = ["priya", "jonas", "sakura", "diego", "fatima", "henrik", "wei", "camille", "rohan", "beatriz", "minji",
+              "lars"]
+_V21_LAST = ["raman", "vogel", "tanaka", "morales", "haddad", "lund", "chen", "dubois", "mehta", "santos", "park",
+             "olsen"]
+_V21_PUB1 = ["3", "13", "15", "16", "18", "34", "35", "44", "50", "52", "54", "63", "107"]
+_V21_WORDS = ["orders", "billing", "ledger", "catalog", "checkout", "payments", "search", "ingest", "notify",
+              "reports", "media", "identity", "pricing", "fulfil"]
+_V21_OP_SVC = {"AssumeRole": "sts", "GetObject": "s3", "PutObject": "s3", "DescribeInstances": "ec2", "RunInstances": "ec2",
+               "CreateLogStream": "logs", "PutMetricData": "cloudwatch", "GetSecretValue": "secretsmanager",
+               "Decrypt": "kms", "ListBuckets": "s3", "UpdateService": "ecs", "PutItem": "dynamodb"}
+# vCPUs, memory (MiB), architecture, network performance, as describe-instance-types prints them
+_V21_TYPES = {"m7i.xlarge": ["4", "16384", "x86_64", "Up to 12.5 Gigabit"], "m7g.xlarge": ["4", "16384", "arm64", "Up to 12.5 Gigabit"],
+              "c7i.2xlarge": ["8", "16384", "x86_64", "Up to 12.5 Gigabit"], "c7g.2xlarge": ["8", "16384", "arm64", "Up to 15 Gigabit"],
+              "r7g.large": ["2", "16384", "arm64", "Up to 12.5 Gigabit"], "t4g.medium": ["2", "4096", "arm64", "Up to 5 Gigabit"],
+              "g5.xlarge": ["4", "16384", "x86_64", "Up to 10 Gigabit"]}
+
+
+def _v21_hex(g: Gen, n: int) -> str:
+    return g.alnum(n, _V21_HEX)
+
+
+def _v21_uuid(g: Gen) -> str:
+    return f"{_v21_hex(g, 8)}-{_v21_hex(g, 4)}-4{_v21_hex(g, 3)}-{g.pick('89ab')}{_v21_hex(g, 3)}-{_v21_hex(g, 12)}"
+
+
+def _v21_ts(g: Gen, frac: str = "", z: str = "Z") -> str:
+    return (f"2026-{g.r.randint(1, 11):02d}-{g.r.randint(1, 28):02d}T{g.r.randint(0, 23):02d}:"
+            f"{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d}{frac}{z}")
+
+
+def _v21_epoch(g: Gen) -> str:
+    return f"{g.r.randint(1767200000, 1790000000)}.{g.r.randint(100, 999)}"
+
+
+def _v21_net(g: Gen) -> str:
+    """The first two octets of a made-up VPC network: 10.x or 172.16-30 (never the default VPC's 172.31)."""
+    if g.r.random() < 0.75:
+        return f"10.{g.r.randint(1, 254)}"
+    return f"172.{g.r.randint(16, 30)}"
+
+
+def _v21_priv(g: Gen, net: str | None = None) -> str:
+    return f"{net or _v21_net(g)}.{g.r.randint(0, 63)}.{g.r.randint(5, 250)}"
+
+
+def _v21_pub(g: Gen) -> str:
+    return f"{g.pick(_V21_PUB1)}.{g.r.randint(1, 254)}.{g.r.randint(0, 255)}.{g.r.randint(2, 254)}"
+
+
+def _v21_dashed(ip: str) -> str:
+    return "ip-" + ip.replace(".", "-")
+
+
+def _v21_internal(region: str) -> str:
+    return "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+
+
+def _v21_domain(g: Gen) -> str:
+    return f"{g.pick(_V21_ORGS)}{g.pick(['', '-labs', 'hq', '-cloud', 'app'])}.{g.pick(_V21_TLD)}"
+
+
+def _v21_person(g: Gen) -> str:
+    return f"{g.pick(_V21_FIRST)}.{g.pick(_V21_LAST)}"
+
+
+def _v21_email(g: Gen, domain: str | None = None) -> str:
+    return f"{_v21_person(g)}@{domain or _v21_domain(g)}"
+
+
+def _v21_camel(g: Gen) -> str:
+    return g.pick(_PREFIX).capitalize() + g.pick(_V21_WORDS).capitalize()
+
+
+def _v21_role(g: Gen) -> str:
+    return g.pick([f"{_v21_camel(g)}Role", f"{g.name('pms')}-role", f"{g.name('ms')}-task-role",
+                   f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-deployer", f"svc-{g.pick(_V21_WORDS)}-{g.pick(_SUFFIX)}"])
+
+
+def _v21_fn(g: Gen) -> str:
+    return g.pick([g.name("pms"), g.name("msn"), g.name("p_m_s"), _v21_camel(g) + "Handler",
+                   f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-{g.pick(['handler', 'worker', 'consumer', 'api'])}"])
+
+
+def _v21_ddb(g: Gen) -> str:
+    return g.pick([_v21_camel(g) + "Table", g.name("p_m_s"), g.name("pms") + "-table", _v21_camel(g) + "-" + g.pick(_SUFFIX)])
+
+
+def _v21_stack(g: Gen) -> str:
+    return g.pick([_v21_camel(g) + "Stack", g.name("pms"), f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-stack"])
+
+
+def _v21_cluster(g: Gen, kind: str = "") -> str:
+    kind = kind or g.pick(["eks", "ecs", "cluster"])
+    return g.pick([g.name("pms"), f"{g.pick(_PREFIX)}-{g.pick(['prod', 'staging', 'shared', 'platform'])}-{kind}"])
+
+
+def _v21_svc(g: Gen) -> str:
+    return f"{g.pick(_V21_WORDS)}-{g.pick(['api', 'worker', 'web', 'consumer', 'gateway', 'svc'])}"
+
+
+def _v21_asia(g: Gen) -> str:
+    return "ASIA" + g.alnum(16, _V21_B32)
+
+
+def _v21_aroa(g: Gen, head: str = "AROA") -> str:
+    return head + g.alnum(17, _V21_B32)
+
+
+def _v21_token(g: Gen) -> str:
+    head = g.pick(["IQoJb3JpZ2luX2VjE", "IQoJb3JpZ2luX2VjEK", "FwoGZXIvYXdzEB"])
+    return head + "".join(g.pick(_B64) for _ in range(g.r.randint(300, 420))) + g.pick(["", "="])
+
+
+def _v21_rds_hash(g: Gen) -> str:
+    return g.alnum(12, _V21_LOW)
+
+
+def _v21_sfx6(g: Gen) -> str:
+    return g.alnum(6, _V21_ALNUM)
+
+
+def _v21_table(title: str, rows: list[list[str]], headers: list[str] | None = None) -> str:
+    """The aws CLI's --output table: a title row, optional column headers, left-aligned cells."""
+    cols = len(rows[0])
+    widths = [max([len(r[i]) for r in rows] + ([len(headers[i])] if headers else [])) + 4 for i in range(cols)]
+    inner = sum(widths) + cols - 1
+    sep = "+" + "+".join("-" * w for w in widths) + "+"
+    out = ["-" * (inner + 2), "|" + title.center(inner) + "|", sep]
+    if headers:
+        out += ["|" + "|".join(h.center(w) for h, w in zip(headers, widths, strict=True)) + "|", sep]
+    out += ["|" + "|".join(("  " + c).ljust(w) for c, w in zip(r, widths, strict=True)) + "|" for r in rows]
+    out.append(sep)
+    return "\n".join(out)
+
+
+# 1. Monday: deploys that fail ---------------------------------------------------------------------------------
+def _v21_cfn_stack_events(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    stack, sid = _v21_stack(g), _v21_uuid(g)
+    vpc, sg = g.hexid("vpc"), g.hexid("sg")
+    bucket, role = g.bucket() + "-artifacts", _v21_role(g)
+    rid, tok = _v21_uuid(g), _v21_uuid(g)
+    reason_sg = (f"Resource handler returned message: \"The security group '{sg}' does not exist in VPC '{vpc}' "
+                 f"(Service: Ec2, Status Code: 400, Request ID: {rid})\" (RequestToken: {tok}, HandlerErrorCode: NotFound)")
+    reason_role = f"Resource of type 'AWS::IAM::Role' with identifier '{role}' already exists."
+    reason_bucket = f"{bucket} already exists"
+    table = _v21_table("DescribeStackEvents", [
+        ["ApiIngressFromAlb", "CREATE_FAILED", reason_sg],
+        ["WorkerRole", "CREATE_FAILED", reason_role],
+        ["ArtifactsBucket", "CREATE_FAILED", reason_bucket],
+    ])
+    arn = f"arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid}"
+    ev = {"StackId": arn, "EventId": f"{_v21_uuid(g)}", "StackName": stack, "LogicalResourceId": stack,
+          "PhysicalResourceId": arn, "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": _v21_ts(g, ".412Z", ""),
+          "ResourceStatus": "ROLLBACK_IN_PROGRESS",
+          "ResourceStatusReason": "The following resource(s) failed to create: [ArtifactsBucket, WorkerRole, ApiIngressFromAlb]. Rollback requested by user."}
+    text = (f"$ aws cloudformation describe-stack-events --stack-name {stack} --region {region} \\\n"
+            "    --query 'StackEvents[?ResourceStatus==`CREATE_FAILED`].[LogicalResourceId,ResourceStatus,ResourceStatusReason]' --output table\n"
+            + table + f"\n$ aws cloudformation describe-stack-events --stack-name {stack} --max-items 1\n"
+            + json.dumps({"StackEvents": [ev]}, indent=4)
+            + "\n\nthree failures, only the SG one looks real to me. the role and bucket exist from the last attempt?")
+    return (text, [stack, sid, acct, vpc, sg, role, bucket],
+            ["CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "HandlerErrorCode: NotFound", rid, "AWS::CloudFormation::Stack",
+             "DescribeStackEvents"])
+
+
+def _v21_cdk_deploy_error(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    stack = _v21_camel(g) + "Stack"
+    bucket, fn = g.bucket() + "-raw", _v21_fn(g)
+    h = _v21_hex(g, 64)
+    lid = _v21_hex(g, 8).upper()
+    text = f"""$ npx cdk deploy {stack} --require-approval never
+
+✨  Synthesis time: {g.r.randint(4, 19)}.{g.r.randint(10, 99)}s
+
+{stack}: start: Building {h}:{acct}-{region}
+{stack}: success: Built {h}:{acct}-{region}
+{stack}: start: Publishing {h}:{acct}-{region}
+current credentials could not be used to assume 'arn:aws:iam::{acct}:role/cdk-hnb659fds-deploy-role-{acct}-{region}', but are for the right account. Proceeding anyway.
+{stack}: success: Published {h}:{acct}-{region}
+{stack}: deploying... [1/1]
+{stack}: creating CloudFormation changeset...
+{stack} | 0/7 | 9:14:02 AM | REVIEW_IN_PROGRESS   | AWS::CloudFormation::Stack | {stack} User Initiated
+{stack} | 2/7 | 9:14:31 AM | CREATE_FAILED        | AWS::S3::Bucket            | RawBucket (RawBucket{lid}) {bucket} already exists
+{stack} | 2/7 | 9:14:32 AM | CREATE_FAILED        | AWS::Lambda::Function      | IngestFn (IngestFn{lid[::-1]}) Resource creation cancelled
+{stack} | 3/7 | 9:15:10 AM | ROLLBACK_COMPLETE    | AWS::CloudFormation::Stack | {stack}
+
+Failed resources:
+{stack} | 9:14:31 AM | CREATE_FAILED        | AWS::S3::Bucket            | RawBucket (RawBucket{lid}) {bucket} already exists
+
+ ❌  {stack} failed: Error: The stack named {stack} failed creation, it may need to be manually deleted from the AWS console: ROLLBACK_COMPLETE: {bucket} already exists
+
+the function is `{fn}` in lib/ingest-stack.ts, bucket is imported elsewhere. should I use Bucket.fromBucketName instead?"""
+    return (text, [stack, acct, bucket, fn],
+            ["REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "AWS::S3::Bucket", "Resource creation cancelled",
+             "Bucket.fromBucketName", "--require-approval never"])
+
+
+def _v21_tf_apply_error(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    net = _v21_net(g)
+    vpc_cidr = f"{net}.0.0/16"
+    k = g.r.randint(1, 14)
+    cidr20 = f"{net}.{16 * k}.0/20"
+    vpc, sub = g.hexid("vpc"), g.hexid("subnet")
+    role, cluster = _v21_role(g), g.name("pms") + "-aurora"
+    az = region + g.pick("abc")
+    rid1, rid2 = _v21_uuid(g), _v21_uuid(g)
+    text = f"""$ terraform apply -auto-approve
+aws_iam_role.worker: Creating...
+aws_subnet.private["{az}"]: Creating...
+aws_rds_cluster.main: Creating...
+aws_rds_cluster.main: Still creating... [9m50s elapsed]
+╷
+│ Error: creating EC2 Subnet: operation error EC2: CreateSubnet, https response error StatusCode: 400, RequestID: {rid1}, api error InvalidSubnet.Conflict: The CIDR '{cidr20}' conflicts with another subnet
+│
+│   with aws_subnet.private["{az}"],
+│   on network.tf line 41, in resource "aws_subnet" "private":
+│   41: resource "aws_subnet" "private" {{
+│
+╵
+╷
+│ Error: creating IAM Role ({role}): operation error IAM: CreateRole, https response error StatusCode: 409, RequestID: {rid2}, EntityAlreadyExists: Role with name {role} already exists.
+│
+│   with aws_iam_role.worker,
+│   on iam.tf line 12, in resource "aws_iam_role" "worker":
+│   12: resource "aws_iam_role" "worker" {{
+│
+╵
+╷
+│ Error: waiting for RDS Cluster ({cluster}) create: unexpected state 'incompatible-network', wanted target 'available'. last error: %!s(<nil>)
+│
+│   with aws_rds_cluster.main,
+│   on rds.tf line 3, in resource "aws_rds_cluster" "main":
+│    3: resource "aws_rds_cluster" "main" {{
+│
+╵
+$ aws ec2 describe-subnets --filters Name=vpc-id,Values={vpc} Name=cidr-block,Values={cidr20} --query 'Subnets[].SubnetId' --output text
+{sub}
+
+So someone created {cidr20} by hand inside {vpc_cidr}. Import it or pick the next /20?"""
+    return (text, [cidr20, vpc, sub, role, cluster, vpc_cidr],
+            ["InvalidSubnet.Conflict", "EntityAlreadyExists", rid1, rid2, "incompatible-network", "CreateSubnet",
+             "aws_rds_cluster.main", "Subnets[].SubnetId"])
+
+
+def _v21_ecs_service_events(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster, svc = _v21_cluster(g), _v21_svc(g)
+    family = f"{svc}-{g.pick(['prod', 'live', 'v2'])}"
+    tg, tgh = f"{svc}-tg", _v21_hex(g, 16)
+    s1, s2, sg = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    exec_role = _v21_role(g)
+    rev = g.r.randint(20, 140)
+    dep = f"ecs-svc/{g.r.randint(10**18, 10**19 - 1)}"
+    tga = f"arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg}/{tgh}"
+    doc = {"services": [{
+        "serviceArn": f"arn:aws:ecs:{region}:{acct}:service/{cluster}/{svc}", "serviceName": svc,
+        "clusterArn": f"arn:aws:ecs:{region}:{acct}:cluster/{cluster}",
+        "loadBalancers": [{"targetGroupArn": tga, "containerName": "app", "containerPort": 8080}],
+        "status": "ACTIVE", "desiredCount": 2, "runningCount": 0, "pendingCount": 0, "launchType": "FARGATE",
+        "platformVersion": "LATEST", "taskDefinition": f"arn:aws:ecs:{region}:{acct}:task-definition/{family}:{rev}",
+        "deployments": [{"id": dep, "status": "PRIMARY", "taskDefinition": f"arn:aws:ecs:{region}:{acct}:task-definition/{family}:{rev}",
+                         "desiredCount": 2, "pendingCount": 0, "runningCount": 0, "failedTasks": 6,
+                         "launchType": "FARGATE", "platformVersion": "1.4.0",
+                         "networkConfiguration": {"awsvpcConfiguration": {"subnets": [s1, s2], "securityGroups": [sg], "assignPublicIp": "DISABLED"}},
+                         "rolloutState": "FAILED", "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start."}],
+        "events": [
+            {"id": _v21_uuid(g), "createdAt": _v21_ts(g, ".118000+00:00", ""),
+             "message": f"(service {svc}) failed to launch a task with (error ECS was unable to assume the role 'arn:aws:iam::{acct}:role/{exec_role}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.)."},
+            {"id": _v21_uuid(g), "createdAt": _v21_ts(g, ".902000+00:00", ""),
+             "message": f"(service {svc}) (port 8080) is unhealthy in (target-group {tga}) due to (reason Health checks failed with these codes: [502])."},
+            {"id": _v21_uuid(g), "createdAt": _v21_ts(g, ".311000+00:00", ""),
+             "message": f"(service {svc}) (deployment {dep}) deployment failed: tasks failed to start."}],
+        "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                    "maximumPercent": 200, "minimumHealthyPercent": 100}}], "failures": []}
+    text = (f"$ aws ecs describe-services --cluster {cluster} --services {svc}\n" + json.dumps(doc, indent=4)
+            + "\n\ncircuit breaker rolled back again. is it the trust policy on the execution role?")
+    return (text, [acct, cluster, svc, family, tg, tgh, s1, s2, sg, exec_role],
+            ["ECS deployment circuit breaker: tasks failed to start.", "PRIMARY", "DISABLED", "Health checks failed with these codes: [502]",
+             "FARGATE", "deploymentCircuitBreaker"])
+
+
+def _v21_codebuild_log(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    project = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-{g.pick(['build', 'image', 'ci'])}"
+    repo = f"{g.pick(_V21_WORDS)}/{g.pick(['api', 'worker', 'web'])}"
+    bid = _v21_uuid(g)
+    src = g.r.randint(100000000, 999999999)
+    d = f"2026/{g.r.randint(1, 11):02d}/{g.r.randint(1, 28):02d}"
+    clock = [g.r.randint(8 * 3600, 18 * 3600)]
+
+    def t() -> str:
+        clock[0] += g.r.randint(0, 9)
+        c = clock[0]
+        return f"{d} {c // 3600:02d}:{c // 60 % 60:02d}:{c % 60:02d}.{g.r.randint(100000, 999999)}"
+    host = f"{acct}.dkr.ecr.{region}.amazonaws.com"
+    text = f"""$ aws logs tail /aws/codebuild/{project} --since 30m
+[Container] {t()} Running on CodeBuild On-demand
+[Container] {t()} Waiting for agent ping
+[Container] {t()} Waiting for DOWNLOAD_SOURCE
+[Container] {t()} Phase is DOWNLOAD_SOURCE
+[Container] {t()} CODEBUILD_SRC_DIR=/codebuild/output/src{src}/src
+[Container] {t()} YAML location is /codebuild/output/src{src}/src/buildspec.yml
+[Container] {t()} Entering phase PRE_BUILD
+[Container] {t()} Running command aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {host}
+
+An error occurred (AccessDeniedException) when calling the GetAuthorizationToken operation: User: arn:aws:sts::{acct}:assumed-role/codebuild-{project}-service-role/AWSCodeBuild-{bid} is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action
+Error: Cannot perform an interactive login from a non TTY device
+
+[Container] {t()} Command did not exit successfully aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {host} exit status 1
+[Container] {t()} Phase complete: PRE_BUILD State: FAILED
+[Container] {t()} Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing command: aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {host}. Reason: exit status 1
+
+buildspec pushes to {host}/{repo} afterwards. The service role was created by the console wizard, what policy is missing?"""
+    return (text, [acct, project, repo],
+            ["ecr:GetAuthorizationToken", "COMMAND_EXECUTION_ERROR", "PRE_BUILD", "AccessDeniedException", "DOWNLOAD_SOURCE",
+             "--password-stdin"])
+
+
+def _v21_codepipeline_state(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    pipe = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-pipeline"
+    cluster, svc = _v21_cluster(g), _v21_svc(g)
+    conn = _v21_uuid(g)
+    dep = "d-" + g.alnum(9, _V21_UPN)
+    tg, tgh = f"{svc}-green", _v21_hex(g, 16)
+    sha = _v21_hex(g, 40)
+    org = g.pick(_V21_ORGS)
+    doc = {"pipelineName": pipe, "pipelineVersion": g.r.randint(3, 40), "stageStates": [
+        {"stageName": "Source", "inboundTransitionState": {"enabled": True}, "actionStates": [{
+            "actionName": "Source", "currentRevision": {"revisionId": sha},
+            "latestExecution": {"actionExecutionId": _v21_uuid(g), "status": "Succeeded",
+                                "summary": f"Merge pull request #{g.r.randint(100, 999)} from {org}/fix-healthcheck",
+                                "lastStatusChange": _v21_ts(g, ".771000+00:00", ""), "externalExecutionId": sha},
+            "entityUrl": f"https://{region}.console.aws.amazon.com/codesuite/settings/connections/redirect?connectionArn=arn:aws:codestar-connections:{region}:{acct}:connection/{conn}&referenceType=COMMIT&FullRepositoryId={org}/{g.pick(['platform-services', 'backend', 'monorepo'])}&Commit={sha}"}],
+         "latestExecution": {"pipelineExecutionId": _v21_uuid(g), "status": "Succeeded"}},
+        {"stageName": "Deploy", "inboundTransitionState": {"enabled": True}, "actionStates": [{
+            "actionName": "BlueGreenDeploy",
+            "latestExecution": {"actionExecutionId": _v21_uuid(g), "status": "Failed",
+                                "lastStatusChange": _v21_ts(g, ".208000+00:00", ""),
+                                "externalExecutionId": dep,
+                                "externalExecutionUrl": f"https://console.aws.amazon.com/codedeploy/home?region={region}#/deployments/{dep}",
+                                "errorDetails": {"code": "JobFailed", "message": f"Deployment {dep} failed. Error code: ECS_UPDATE_ERROR; Error message: The ECS service cannot be updated due to an unexpected error: The target group with targetGroupArn arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg}/{tgh} does not have an associated load balancer. (Service: AmazonECS; Status Code: 400; Error Code: InvalidParameterException)"}},
+            "entityUrl": f"https://console.aws.amazon.com/codedeploy/home?region={region}#/applications/AppECS-{cluster}-{svc}"}],
+         "latestExecution": {"pipelineExecutionId": _v21_uuid(g), "status": "Failed"}}]}
+    text = f"$ aws codepipeline get-pipeline-state --name {pipe}\n" + json.dumps(doc, indent=2)
+    return (text, [pipe, acct, conn, dep, cluster, svc, tg, tgh],
+            ["Succeeded", "JobFailed", "ECS_UPDATE_ERROR", "InvalidParameterException", sha, "BlueGreenDeploy"])
+
+
+def _v21_kubectl_eks(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster = _v21_cluster(g, "eks")
+    net = _v21_net(g)
+    n1, n2, pod_ip = _v21_priv(g, net), _v21_priv(g, net), _v21_priv(g, net)
+    dom = _v21_internal(region)
+    h1, h2 = _v21_dashed(n1), _v21_dashed(n2)
+    svc, role = _v21_svc(g), _v21_role(g)
+    repo = f"{g.pick(['platform', 'apps', 'core', 'team-a'])}/{svc}"
+    tag = f"{g.r.randint(1, 4)}.{g.r.randint(0, 30)}.{g.r.randint(0, 9)}"
+    ns = g.pick(["prod", "payments", "platform", "default"])
+    pod = f"{svc}-{_v21_hex(g, 9)}-{g.alnum(5, 'bcdfghjklmnpqrstvwxz2456789')}"
+    img = f"{acct}.dkr.ecr.{region}.amazonaws.com/{repo}:{tag}"
+    text = f"""$ aws eks update-kubeconfig --name {cluster} --region {region}
+Added new context arn:aws:eks:{region}:{acct}:cluster/{cluster} to /home/ec2-user/.kube/config
+$ kubectl get nodes -o wide
+NAME                          STATUS   ROLES    AGE   VERSION               INTERNAL-IP   EXTERNAL-IP   OS-IMAGE                       KERNEL-VERSION                    CONTAINER-RUNTIME
+{h1}.{dom}   Ready    <none>   3d    v1.31.4-eks-aeac579   {n1}    <none>        Amazon Linux 2023.6.20250107   6.1.119-129.201.amzn2023.x86_64   containerd://1.7.23
+{h2}.{dom}   Ready    <none>   3d    v1.31.4-eks-aeac579   {n2}    <none>        Amazon Linux 2023.6.20250107   6.1.119-129.201.amzn2023.x86_64   containerd://1.7.23
+$ kubectl -n {ns} describe pod {pod}
+Name:             {pod}
+Namespace:        {ns}
+Node:             {h1}.{dom}/{n1}
+Status:           Pending
+IP:               {pod_ip}
+Containers:
+  app:
+    Image:          {img}
+    State:          Waiting
+      Reason:       ImagePullBackOff
+    Environment:
+      AWS_STS_REGIONAL_ENDPOINTS:   regional
+      AWS_ROLE_ARN:                 arn:aws:iam::{acct}:role/{role}
+      AWS_WEB_IDENTITY_TOKEN_FILE:  /var/run/secrets/eks.amazonaws.com/serviceaccount/token
+Events:
+  Type     Reason     Age                  From               Message
+  ----     ------     ----                 ----               -------
+  Normal   Scheduled  7m                   default-scheduler  Successfully assigned {ns}/{pod} to {h1}.{dom}
+  Warning  Failed     6m (x4 over 7m)      kubelet            Failed to pull image "{img}": rpc error: code = Unknown desc = failed to pull and unpack image "{img}": failed to resolve reference "{img}": unexpected status from HEAD request to https://{acct}.dkr.ecr.{region}.amazonaws.com/v2/{repo}/manifests/{tag}: 403 Forbidden
+  Normal   BackOff    2m (x21 over 7m)     kubelet            Back-off pulling image "{img}"
+"""
+    return (text, [cluster, acct, h1, h2, n1, n2, pod_ip, repo, role],
+            ["ImagePullBackOff", "AWS_WEB_IDENTITY_TOKEN_FILE", "v1.31.4-eks-aeac579", "Amazon Linux 2023.6.20250107",
+             "/var/run/secrets/eks.amazonaws.com/serviceaccount/token", "403 Forbidden", "containerd://1.7.23"])
+
+
+def _v21_helm_lbc(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    ns, svc = g.pick(["prod", "web", "shop"]), _v21_svc(g)
+    role = _v21_role(g)
+    sess = str(g.r.randint(10**18, 10**19 - 1))
+    tgname = f"k8s-{ns[:7]}-{svc.replace('-', '')[:7]}-{_v21_hex(g, 10)}"
+    tgh = _v21_hex(g, 16)
+    albname = f"k8s-{ns[:7]}-{svc.replace('-', '')[:7]}-{_v21_hex(g, 10)}-{g.r.randint(100000000, 2099999999)}"
+    s1, s2, sg, vpc = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg"), g.hexid("vpc")
+    cert = _v21_uuid(g)
+    rid = _v21_uuid(g)
+    ts = _v21_ts(g, ".482Z", "")
+    err = {"level": "error", "ts": ts, "msg": "Reconciler error", "controller": "ingress",
+           "object": {"name": svc, "namespace": ns}, "namespace": ns, "name": svc, "reconcileID": _v21_uuid(g),
+           "error": f"AccessDenied: User: arn:aws:sts::{acct}:assumed-role/{role}/{sess} is not authorized to perform: elasticloadbalancing:AddTags on resource: arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tgname}/{tgh} because no identity-based policy allows the elasticloadbalancing:AddTags action\n\tstatus code: 403, request id: {rid}"}
+    err2 = {"level": "error", "ts": ts, "msg": "Reconciler error", "controller": "ingress",
+            "object": {"name": svc, "namespace": ns}, "namespace": ns, "name": svc, "reconcileID": _v21_uuid(g),
+            "error": f"couldn't auto-discover subnets: unable to resolve at least one subnet. Evaluated 4 subnets: 2 are tagged for other clusters, and 2 have insufficient available IP addresses (VPC {vpc})"}
+    text = f"""$ helm upgrade --install {svc} ./charts/{svc} -n {ns} -f values-prod.yaml
+Release "{svc}" has been upgraded. Happy Helming!
+$ kubectl -n {ns} get ingress {svc}
+NAME   CLASS   HOSTS   ADDRESS                                                PORTS   AGE
+{svc}   alb     *       {albname}.{region}.elb.amazonaws.com   80      41m
+$ kubectl -n {ns} get ingress {svc} -o jsonpath='{{.metadata.annotations}}'
+{{"alb.ingress.kubernetes.io/certificate-arn":"arn:aws:acm:{region}:{acct}:certificate/{cert}","alb.ingress.kubernetes.io/scheme":"internet-facing","alb.ingress.kubernetes.io/security-groups":"{sg}","alb.ingress.kubernetes.io/subnets":"{s1},{s2}","alb.ingress.kubernetes.io/target-type":"ip"}}
+$ kubectl -n kube-system logs deploy/aws-load-balancer-controller --since=10m | grep error
+{json.dumps(err)}
+{json.dumps(err2)}"""
+    return (text, [acct, role, tgname, tgh, albname, cert, sg, s1, s2, vpc],
+            ["elasticloadbalancing:AddTags", "Reconciler error", "internet-facing", "aws-load-balancer-controller", rid,
+             "alb.ingress.kubernetes.io/target-type"])
+
+
+def _v21_ecs_stopped_task(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster, svc = _v21_cluster(g), _v21_svc(g)
+    family = svc + "-task"
+    tid = _v21_hex(g, 32)
+    secret = f"{g.pick(['prod', 'live'])}/{g.pick(_V21_WORDS)}/{g.pick(['db', 'stripe', 'api-keys'])}"
+    ssfx = _v21_sfx6(g)
+    net = _v21_net(g)
+    ip = _v21_priv(g, net)
+    eni, sub = g.hexid("eni"), g.hexid("subnet")
+    exec_role = _v21_role(g)
+    doc = {"tasks": [{
+        "attachments": [{"id": _v21_uuid(g), "type": "ElasticNetworkInterface", "status": "DELETED", "details": [
+            {"name": "subnetId", "value": sub}, {"name": "networkInterfaceId", "value": eni},
+            {"name": "macAddress", "value": "0a:" + ":".join(_v21_hex(g, 2) for _ in range(5))},
+            {"name": "privateDnsName", "value": f"{_v21_dashed(ip)}.{_v21_internal(region)}"},
+            {"name": "privateIPv4Address", "value": ip}]}],
+        "availabilityZone": region + g.pick("abc"),
+        "clusterArn": f"arn:aws:ecs:{region}:{acct}:cluster/{cluster}",
+        "taskArn": f"arn:aws:ecs:{region}:{acct}:task/{cluster}/{tid}",
+        "taskDefinitionArn": f"arn:aws:ecs:{region}:{acct}:task-definition/{family}:{g.r.randint(2, 90)}",
+        "group": f"service:{svc}", "launchType": "FARGATE", "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+        "stopCode": "TaskFailedToStart",
+        "stoppedReason": f"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret arn:aws:secretsmanager:{region}:{acct}:secret:{secret}-{ssfx} from secrets manager: operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: {_v21_uuid(g)}, api error AccessDeniedException: User: arn:aws:sts::{acct}:assumed-role/{exec_role}/{tid} is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:{region}:{acct}:secret:{secret}-{ssfx} because no identity-based policy allows the secretsmanager:GetSecretValue action",
+        "containers": [{"name": "app", "lastStatus": "STOPPED"}], "cpu": "512", "memory": "1024",
+        "platformVersion": "1.4.0", "stoppingAt": _v21_ts(g, ".233000+00:00", "")}], "failures": []}
+    text = (f"$ aws ecs list-tasks --cluster {cluster} --service-name {svc} --desired-status STOPPED --query 'taskArns[0]' --output text\n"
+            f"arn:aws:ecs:{region}:{acct}:task/{cluster}/{tid}\n"
+            f"$ aws ecs describe-tasks --cluster {cluster} --tasks {tid}\n" + json.dumps(doc, indent=4))
+    return (text, [acct, cluster, svc, family, secret, ssfx, ip, eni, sub, exec_role],
+            ["ResourceInitializationError", "TaskFailedToStart", "secretsmanager:GetSecretValue", "ElasticNetworkInterface",
+             "STOPPED", "privateIPv4Address"])
+
+
+# 2. Tuesday: IAM, AccessDenied and assume-role chains ---------------------------------------------------------------
+def _v21_botocore_traceback(g: Gen) -> tuple[str, list[str], list[str]]:
+    a1, a2 = g.account(), g.account()
+    r1, r2 = _v21_role(g), _v21_role(g)
+    aroa = _v21_aroa(g)
+    sess = f"botocore-session-{g.r.randint(1767200000, 1790000000)}"
+    bucket = g.bucket()
+    text = f'''$ AWS_PROFILE=shared-tools python scripts/sync_reports.py --date 2026-03-0{g.r.randint(1, 9)}
+Traceback (most recent call last):
+  File "/home/dev/src/platform-tools/scripts/sync_reports.py", line 58, in <module>
+    main()
+  File "/home/dev/src/platform-tools/scripts/sync_reports.py", line 41, in main
+    creds = sts.assume_role(RoleArn=TARGET_ROLE, RoleSessionName="sync-reports")["Credentials"]
+            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/home/dev/.venv/lib/python3.12/site-packages/botocore/client.py", line 569, in _api_call
+    return self._make_api_call(operation_name, kwargs)
+           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/home/dev/.venv/lib/python3.12/site-packages/botocore/client.py", line 1023, in _make_api_call
+    raise error_class(parsed_response, operation_name)
+botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:sts::{a1}:assumed-role/{r1}/{sess} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{a2}:role/{r2}
+
+$ aws sts get-caller-identity --profile shared-tools
+{{
+    "UserId": "{aroa}:{sess}",
+    "Account": "{a1}",
+    "Arn": "arn:aws:sts::{a1}:assumed-role/{r1}/{sess}"
+}}
+
+scripts/sync_reports.py has TARGET_ROLE = "arn:aws:iam::{a2}:role/{r2}" and writes to s3://{bucket}/daily/. The trust policy in {a2} lists {a1}:root, so why denied?'''
+    return (text, [a1, a2, r1, r2, aroa, bucket],
+            ["botocore.exceptions.ClientError", "sts:AssumeRole", "AssumeRole operation", "get-caller-identity"])
+
+
+def _v21_decoded_auth_message(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    dom = _v21_domain(g)
+    email = _v21_email(g, dom)
+    ps_hex = _v21_hex(g, 16)
+    ps = g.pick(["PlatformEngineer", "DeveloperAccess", "PowerUser"])
+    role = f"AWSReservedSSO_{ps}_{ps_hex}"
+    aroa = _v21_aroa(g)
+    sub, sg, vpc = g.hexid("subnet"), g.hexid("sg"), g.hexid("vpc")
+    itype = g.pick(["m7i.large", "c7g.xlarge", "r6i.2xlarge", "t3.medium"])
+    blob = "".join(g.pick(_V21_ALNUM + "-_") for _ in range(g.r.randint(380, 520)))
+    dec = {"allowed": False, "explicitDeny": True, "matchedStatements": {"items": [{
+        "statementId": "DenyLargeInstancesOutsideBudget", "effect": "DENY", "principals": {"items": [{"value": aroa}]},
+        "principalGroups": {"items": []}, "actions": {"items": [{"value": "ec2:RunInstances"}]},
+        "resources": {"items": [{"value": "*"}]}, "conditions": {"items": []}}]}, "failures": {"items": []},
+        "context": {"principal": {"id": f"{aroa}:{email}", "arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{email}"},
+                    "action": "RunInstances", "resource": f"arn:aws:ec2:{region}:{acct}:instance/*",
+                    "conditions": {"items": [
+                        {"key": "ec2:InstanceType", "values": {"items": [{"value": itype}]}},
+                        {"key": "ec2:Vpc", "values": {"items": [{"value": f"arn:aws:ec2:{region}:{acct}:vpc/{vpc}"}]}},
+                        {"key": "ec2:Subnet", "values": {"items": [{"value": f"arn:aws:ec2:{region}:{acct}:subnet/{sub}"}]}},
+                        {"key": "aws:Region", "values": {"items": [{"value": region}]}},
+                        {"key": "aws:Account", "values": {"items": [{"value": acct}]}}]}}}
+    text = (f"$ aws ec2 run-instances --launch-template LaunchTemplateName=gpu-dev --instance-type {itype} --subnet-id {sub} --security-group-ids {sg}\n\n"
+            f"An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not authorized to perform this operation. "
+            f"User: arn:aws:sts::{acct}:assumed-role/{role}/{email} is not authorized to perform: ec2:RunInstances on resource: "
+            f"arn:aws:ec2:{region}:{acct}:instance/* with an explicit deny in a service control policy. Encoded authorization failure message: {blob}\n\n"
+            "$ aws sts decode-authorization-message --encoded-message \"$MSG\" --query DecodedMessage --output text | jq .\n"
+            + json.dumps(dec, indent=2)
+            + "\n\nso it's the SCP, not my permission set. which OU policy has DenyLargeInstancesOutsideBudget?")
+    return (text, [acct, ps_hex, email, aroa, sub, sg, vpc],
+            ["UnauthorizedOperation", "ec2:RunInstances", "explicitDeny", "DenyLargeInstancesOutsideBudget", itype,
+             "decode-authorization-message"])
+
+
+def _v21_sso_config(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    org = g.pick(_V21_ORGS)
+    did = "d-" + g.alnum(10, "0123456789abcdef")
+    a_shared, a_prod, a_data = g.account(), g.account(), g.account()
+    ps = f"{org.capitalize()}{g.pick(['Platform', 'Ops', 'Infra'])}Admin"
+    deploy = _v21_role(g)
+    person = _v21_person(g)
+    aroa = _v21_aroa(g)
+    ext = g.alnum(20, _V21_ALNUM)
+    text = f"""~/.aws/config
+[sso-session {org}]
+sso_start_url = https://{did}.awsapps.com/start
+sso_region = {region}
+sso_registration_scopes = sso:account:access
+
+[profile shared]
+sso_session = {org}
+sso_account_id = {a_shared}
+sso_role_name = {ps}
+region = {region}
+output = json
+
+[profile data-ro]
+sso_session = {org}
+sso_account_id = {a_data}
+sso_role_name = ReadOnlyAccess
+region = {region}
+
+[profile prod-deploy]
+role_arn = arn:aws:iam::{a_prod}:role/{deploy}
+source_profile = shared
+role_session_name = {person}
+external_id = {ext}
+duration_seconds = 3600
+
+$ aws sso login --sso-session {org}
+Attempting to automatically open the SSO authorization page in your default browser.
+If the browser does not open or you wish to use a different device to authorize this request, open the following URL:
+
+https://oidc.{region}.amazonaws.com/authorize?response_type=code&client_id={g.alnum(22, _V21_ALNUM)}&redirect_uri=http%3A%2F%2F127.0.0.1%3A{g.r.randint(40000, 60000)}%2Foauth%2Fcallback&state={_v21_uuid(g)}&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess
+Successfully logged into Start URL: https://{did}.awsapps.com/start
+$ aws sts get-caller-identity --profile prod-deploy
+{{
+    "UserId": "{aroa}:{person}",
+    "Account": "{a_prod}",
+    "Arn": "arn:aws:sts::{a_prod}:assumed-role/{deploy}/{person}"
+}}
+
+works from the CLI but terraform says "no valid credential sources for S3 Backend found" with the same profile"""
+    return (text, [did, a_shared, a_prod, a_data, ps, deploy, person, aroa, ext],
+            ["sso:account:access", "ReadOnlyAccess", "source_profile", "Successfully logged into Start URL",
+             "code_challenge_method=S256", "duration_seconds = 3600"])
+
+
+def _v21_assume_role_chain(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    tools, prod = g.account(), g.account()
+    ci_role, deploy = _v21_role(g), _v21_role(g)
+    org = g.org()
+    ext = g.alnum(16, _V21_ALNUM)
+    src_ip = _v21_pub(g)
+    aroa = _v21_aroa(g)
+    sess = f"gha-{g.r.randint(1000000000, 9999999999)}"
+    evid, reqid = _v21_uuid(g), _v21_uuid(g)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "AllowToolingCI", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{tools}:role/{ci_role}"}, "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {"sts:ExternalId": ext, "aws:PrincipalOrgID": org}}}]}
+    event = {"eventVersion": "1.08", "userIdentity": {
+        "type": "AssumedRole", "principalId": f"{aroa}:{sess}",
+        "arn": f"arn:aws:sts::{tools}:assumed-role/{ci_role}/{sess}", "accountId": tools,
+        "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": aroa,
+                                             "arn": f"arn:aws:iam::{tools}:role/{ci_role}", "accountId": tools,
+                                             "userName": ci_role}}},
+        "eventTime": _v21_ts(g), "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole", "awsRegion": region,
+        "sourceIPAddress": src_ip, "userAgent": "aws-cli/2.22.4 md/awscrt#0.23.4 ua/2.0 os/linux#6.8.0-1021-azure",
+        "errorCode": "AccessDenied",
+        "errorMessage": f"User: arn:aws:sts::{tools}:assumed-role/{ci_role}/{sess} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{prod}:role/{deploy}",
+        "requestParameters": None, "responseElements": None, "requestID": reqid, "eventID": evid,
+        "readOnly": True, "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": tools,
+        "eventCategory": "Management"}
+    text = ("The chain is GitHub OIDC -> CI role in tooling -> deploy role in prod. Second hop fails.\n\n"
+            f"Trust policy on {deploy} (prod):\n" + json.dumps(trust, indent=2)
+            + "\n\nCloudTrail in tooling (lookup-events, EventName=AssumeRole):\n" + json.dumps(event, indent=2)
+            + "\n\nthe job passes --external-id from a secret; maybe it's the old one?")
+    return (text, [tools, prod, ci_role, deploy, org, ext, src_ip, aroa],
+            ["sts:TagSession", "aws:PrincipalOrgID", "sts.amazonaws.com", "AwsApiCall", evid, reqid, "2012-10-17"])
+
+
+def _v21_permission_boundary(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    fn = _v21_fn(g)
+    role = f"{fn}-role-{g.alnum(8, _V21_LOW)}"
+    boundary = f"{g.pick(_PREFIX)}-{g.pick(['developer', 'workload', 'app'])}-boundary"
+    table, bucket, kms = _v21_ddb(g), g.bucket(), _v21_uuid(g)
+    aroa = _v21_aroa(g)
+    role_doc = {"Role": {"Path": "/service-role/", "RoleName": role, "RoleId": aroa,
+                         "Arn": f"arn:aws:iam::{acct}:role/service-role/{role}", "CreateDate": _v21_ts(g, "", "+00:00"),
+                         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+                         "MaxSessionDuration": 3600,
+                         "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                                                 "PermissionsBoundaryArn": f"arn:aws:iam::{acct}:policy/{boundary}"},
+                         "RoleLastUsed": {"LastUsedDate": _v21_ts(g, "", "+00:00"), "Region": region}}}
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DataPlane", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "dynamodb:GetItem", "dynamodb:Query"],
+         "Resource": [f"arn:aws:s3:::{bucket}/*", f"arn:aws:dynamodb:{region}:{acct}:table/{table}"]},
+        {"Sid": "Kms", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": f"arn:aws:kms:{region}:{acct}:key/{kms}"},
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}]}
+    text = (f"[ERROR] AccessDeniedException: User: arn:aws:sts::{acct}:assumed-role/{role}/{fn} is not authorized to perform: "
+            f"dynamodb:PutItem on resource: arn:aws:dynamodb:{region}:{acct}:table/{table} because no permissions boundary allows the dynamodb:PutItem action\n\n"
+            f"$ aws iam get-role --role-name {role}\n" + json.dumps(role_doc, indent=4)
+            + f"\n$ aws iam get-policy-version --policy-arn arn:aws:iam::{acct}:policy/{boundary} --version-id v3 --query PolicyVersion.Document\n"
+            + json.dumps(pol, indent=4)
+            + "\n\nthe inline policy has dynamodb:* so I guess I need to add PutItem to the boundary (owned by the security team)")
+    return (text, [acct, fn, role, boundary, table, bucket, kms, aroa],
+            ["PermissionsBoundaryType", "dynamodb:PutItem", "no permissions boundary allows", "lambda.amazonaws.com",
+             "kms:GenerateDataKey", "/service-role/"])
+
+
+def _v21_access_keys_report(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct, region = g.account(), g.region()
+    u1 = f"svc-{g.pick(_V21_WORDS)}-{g.pick(['uploader', 'sync', 'legacy', 'ci'])}"
+    u2 = _v21_person(g)
+    k1, k2, k3 = g.akid(), g.akid(), g.akid()
+    s3 = g.secret()
+    aida = _v21_aroa(g, "AIDA")
+    lk = {"AccessKeyMetadata": [
+        {"UserName": u1, "AccessKeyId": k1, "Status": "Active", "CreateDate": "2023-0" + f"{g.r.randint(1, 9)}-{g.r.randint(10, 28)}T08:12:44+00:00"},
+        {"UserName": u1, "AccessKeyId": k2, "Status": "Inactive", "CreateDate": "2021-1" + f"{g.r.randint(0, 2)}-{g.r.randint(10, 28)}T16:40:02+00:00"}]}
+    ck = {"AccessKey": {"UserName": u1, "AccessKeyId": k3, "Status": "Active", "SecretAccessKey": s3,
+                        "CreateDate": _v21_ts(g, "", "+00:00")}}
+    text = (f"rotating the old uploader key this morning\n\n$ aws iam list-access-keys --user-name {u1}\n" + json.dumps(lk, indent=4)
+            + f"\n$ aws iam get-access-key-last-used --access-key-id {k1}\n"
+            + json.dumps({"UserName": u1, "AccessKeyLastUsed": {"LastUsedDate": _v21_ts(g, "", "+00:00"), "ServiceName": "s3", "Region": region}}, indent=4)
+            + "\n$ aws iam get-credential-report --query Content --output text | base64 -d | cut -d, -f1,2,3,9,10\n"
+            "user,arn,user_creation_time,access_key_1_active,access_key_1_last_rotated\n"
+            f"<root_account>,arn:aws:iam::{acct}:root,2019-05-02T10:11:12+00:00,false,N/A\n"
+            f"{u1},arn:aws:iam::{acct}:user/{u1},2021-10-04T09:30:00+00:00,true,2023-02-11T08:12:44+00:00\n"
+            f"{u2},arn:aws:iam::{acct}:user/people/{u2},2024-06-18T13:02:51+00:00,false,N/A\n"
+            f"$ aws iam create-access-key --user-name {u1}\n" + json.dumps(ck, indent=4)
+            + f"\n\n(userid of {u1} is {aida} if the SCP needs it)")
+    return (text, [acct, u1, u2, k1, k2, k3, s3, aida],
+            ["<root_account>", "Inactive", "access_key_1_last_rotated", "get-access-key-last-used", "ServiceName"])
+
+
+def _v21_irsa_oidc(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster = _v21_cluster(g, "eks")
+    oid = _v21_hex(g, 32).upper()
+    role = _v21_role(g)
+    ns, sa = g.pick(["payments", "ingest", "platform"]), g.pick(["app", "worker", "exporter"])
+    rid = _v21_uuid(g)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::{acct}:oidc-provider/oidc.eks.{region}.amazonaws.com/id/{oid}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"oidc.eks.{region}.amazonaws.com/id/{oid}:aud": "sts.amazonaws.com",
+                                       f"oidc.eks.{region}.amazonaws.com/id/{oid}:sub": f"system:serviceaccount:{ns}:{sa}-sa"}}}]}
+    text = f"""pod logs:
+WebIdentityErr: failed to retrieve credentials
+caused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity
+	status code: 403, request id: {rid}
+
+$ aws eks describe-cluster --name {cluster} --query cluster.identity.oidc.issuer --output text
+https://oidc.eks.{region}.amazonaws.com/id/{oid}
+$ aws iam list-open-id-connect-providers
+{{
+    "OpenIDConnectProviderList": [
+        {{
+            "Arn": "arn:aws:iam::{acct}:oidc-provider/oidc.eks.{region}.amazonaws.com/id/{oid}"
+        }}
+    ]
+}}
+$ kubectl -n {ns} get sa {sa} -o jsonpath='{{.metadata.annotations.eks\\.amazonaws\\.com/role-arn}}'
+arn:aws:iam::{acct}:role/{role}
+$ aws iam get-role --role-name {role} --query Role.AssumeRolePolicyDocument
+{json.dumps(trust, indent=4)}
+"""
+    return (text, [acct, cluster, oid, role],
+            ["sts:AssumeRoleWithWebIdentity", "sts.amazonaws.com", "WebIdentityErr", rid, "cluster.identity.oidc.issuer"])
+
+
+def _v21_list_roles_table(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    rows, mask = [], [acct]
+    slr = [("/aws-service-role/ecs.amazonaws.com/", "AWSServiceRoleForECS"),
+           ("/aws-service-role/elasticloadbalancing.amazonaws.com/", "AWSServiceRoleForElasticLoadBalancing"),
+           ("/aws-service-role/support.amazonaws.com/", "AWSServiceRoleForSupport"),
+           ("/aws-service-role/autoscaling.amazonaws.com/", "AWSServiceRoleForAutoScaling")]
+    keep = ["OrganizationAccountAccessRole", "ListRoles"]
+    for path, name in g.r.sample(slr, 2):
+        rid = _v21_aroa(g)
+        rows.append([_v21_ts(g, "", "+00:00"), rid, name, path])
+        mask.append(rid)
+        keep.append(name)
+    rid = _v21_aroa(g)
+    rows.append([_v21_ts(g, "", "+00:00"), rid, "OrganizationAccountAccessRole", "/"])
+    mask.append(rid)
+    for _ in range(g.r.randint(2, 4)):
+        name, rid = _v21_role(g), _v21_aroa(g)
+        rows.append([_v21_ts(g, "", "+00:00"), rid, name, g.pick(["/", "/service-role/", "/app/"])])
+        mask += [name, rid]
+    hx = _v21_hex(g, 16)
+    rid = _v21_aroa(g)
+    rows.append([_v21_ts(g, "", "+00:00"), rid, f"AWSReservedSSO_AdministratorAccess_{hx}",
+                 "/aws-reserved/sso.amazonaws.com/"])
+    mask += [hx, rid]
+    g.r.shuffle(rows)
+    text = (f"which of these can we delete in {acct}? (audit asks for unused roles)\n"
+            "$ aws iam list-roles --query 'Roles[].{Created:CreateDate,Id:RoleId,Name:RoleName,Path:Path}' --output table\n"
+            + _v21_table("ListRoles", rows, ["Created", "Id", "Name", "Path"]))
+    return text, mask, keep
+
+
+# 3. Wednesday: networking -----------------------------------------------------------------------------------
+def _v21_describe_vpcs(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    n1, n2 = _v21_net(g), _v21_net(g)
+    while n2 == n1:
+        n2 = _v21_net(g)
+    c1, c2 = f"{n1}.0.0/16", f"{n2}.0.0/16"
+    v1, v2 = g.hexid("vpc"), g.hexid("vpc")
+    d1 = g.hexid("dopt")
+    a1, a2, a6 = g.hexid("vpc-cidr-assoc"), g.hexid("vpc-cidr-assoc"), g.hexid("vpc-cidr-assoc")
+    v6 = f"2600:1f{g.pick(['14', '18', '1c', '28'])}:{_v21_hex(g, 4)}:{_v21_hex(g, 2)}00::/56"
+    name1, name2 = f"{g.pick(_PREFIX)}-{g.pick(['prod', 'shared'])}-vpc", f"{g.pick(_PREFIX)}-{g.pick(['staging', 'sandbox'])}-vpc"
+    doc = {"Vpcs": [
+        {"OwnerId": acct, "InstanceTenancy": "default", "Ipv6CidrBlockAssociationSet": [
+            {"AssociationId": a6, "Ipv6CidrBlock": v6, "Ipv6CidrBlockState": {"State": "associated"},
+             "NetworkBorderGroup": region, "Ipv6Pool": "Amazon"}],
+         "CidrBlockAssociationSet": [{"AssociationId": a1, "CidrBlock": c1, "CidrBlockState": {"State": "associated"}}],
+         "IsDefault": False, "Tags": [{"Key": "Name", "Value": name1}, {"Key": "env", "Value": "prod"}],
+         "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
+         "VpcId": v1, "State": "available", "CidrBlock": c1, "DhcpOptionsId": d1},
+        {"OwnerId": acct, "InstanceTenancy": "default",
+         "CidrBlockAssociationSet": [{"AssociationId": a2, "CidrBlock": c2, "CidrBlockState": {"State": "associated"}}],
+         "IsDefault": False, "Tags": [{"Key": "Name", "Value": name2}],
+         "VpcId": v2, "State": "available", "CidrBlock": c2, "DhcpOptionsId": d1}]}
+    text = (f"$ aws ec2 describe-vpcs --region {region}\n" + json.dumps(doc, indent=4)
+            + f"\n\nI want to peer {name2} with the new data VPC. Can I use {n2}.128.0/17 for it or does that overlap?")
+    return (text, [acct, c1, c2, v1, v2, d1, a1, a2, a6, v6, name1, name2],
+            ["InternetGatewayBlockMode", "associated", "available", "Ipv6Pool", "IsDefault"])
+
+
+def _v21_subnets_text(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    net = _v21_net(g)
+    vpc = g.hexid("vpc")
+    azid = _V21_AZID[region]
+    lines, mask, keep = [], [acct, vpc], ["SUBNETS", "PRIVATEDNSNAMEOPTIONSONLAUNCH", "ip-name"]
+    base = g.pick(_PREFIX)
+    for i, az in enumerate("abc"):
+        for tier, cidr, free in (("private", f"{net}.{16 * i}.0/20", str(g.r.randint(3000, 4090))),
+                                 ("public", f"{net}.{100 + i}.0/24", str(g.r.randint(200, 250)))):
+            sid = g.hexid("subnet")
+            nm = f"{base}-{tier}-{region}{az}"
+            zid = f"{azid}-az{g.r.randint(1, 6)}"
+            pub = "True" if tier == "public" else "False"
+            lines.append("\t".join(["SUBNETS", "False", region + az, zid, free, cidr, "False", "False", "False", "False",
+                                    pub, acct, "available", f"arn:aws:ec2:{region}:{acct}:subnet/{sid}", sid, vpc]))
+            lines.append("PRIVATEDNSNAMEOPTIONSONLAUNCH\tFalse\tFalse\tip-name")
+            lines.append(f"TAGS\tName\t{nm}")
+            lines.append(f"TAGS\tkubernetes.io/role/{'elb' if tier == 'public' else 'internal-elb'}\t1")
+            mask += [sid, cidr, nm]
+            keep.append(zid)
+    text = (f"$ aws ec2 describe-subnets --filters Name=vpc-id,Values={vpc} --output text\n" + "\n".join(lines)
+            + "\n\nthe private /20s are nearly full on the pod side? AvailableIpAddressCount looks fine to me")
+    return text, mask, sorted(set(keep))
+
+
+def _v21_route_tables(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    net, peer, onp = _v21_net(g), _v21_net(g), f"192.168.{g.r.randint(0, 250)}.0/24"
+    while peer == net:
+        peer = _v21_net(g)
+    local, peer_cidr = f"{net}.0.0/16", f"{peer}.0.0/16"
+    rtb, igw, nat, tgw, pcx, pcx_old = (g.hexid("rtb"), g.hexid("igw"), g.hexid("nat"), g.hexid("tgw"), g.hexid("pcx"),
+                                         g.hexid("pcx"))
+    old_cidr = f"{_v21_net(g)}.32.0/20"
+    sub1, sub2 = g.hexid("subnet"), g.hexid("subnet")
+    rows = [[local, "local", "None", "None", "None", "active"],
+            ["0.0.0.0/0", "None", nat, "None", "None", "active"],
+            [peer_cidr, "None", "None", "None", pcx, "active"],
+            [onp, "None", "None", tgw, "None", "active"],
+            [old_cidr, "None", "None", "None", pcx_old, "blackhole"]]
+    text = (f"$ aws ec2 describe-route-tables --region {region} --route-table-ids {rtb} --query 'RouteTables[].Routes[].[DestinationCidrBlock,GatewayId,NatGatewayId,TransitGatewayId,VpcPeeringConnectionId,State]' --output table\n"
+            + _v21_table("DescribeRouteTables", rows)
+            + f"\n$ aws ec2 describe-route-tables --route-table-ids {rtb} --query 'RouteTables[].Associations[].[SubnetId,Main]' --output text\n"
+            f"{sub1}\tFalse\n{sub2}\tFalse\n"
+            f"$ aws ec2 describe-nat-gateways --nat-gateway-ids {nat} --query 'NatGateways[].SubnetId' --output text\n"
+            f"{sub1}\n\n"
+            f"the NAT sits in {sub1} which is also associated with this table, and the public subnets use {igw}. "
+            "Is that the loop? Traffic from the private subnets to the internet times out.")
+    return (text, [local, peer_cidr, onp, rtb, igw, nat, tgw, pcx, pcx_old, old_cidr, sub1, sub2],
+            ["0.0.0.0/0", "blackhole", "DescribeRouteTables", "NatGateways[].SubnetId"])
+
+
+def _v21_security_groups(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    sg, alb_sg, vpc = g.hexid("sg"), g.hexid("sg"), g.hexid("vpc")
+    name = f"{g.pick(_V21_WORDS)}-db-sg"
+    office, vpn = _v21_pub(g), f"{_v21_net(g)}.0.0/16"
+    pl = g.hexid("pl")
+    other_acct = g.account()
+    other_sg = g.hexid("sg")
+    rule, pcx = g.hexid("sgr"), g.hexid("pcx")
+    doc = {"SecurityGroups": [{
+        "GroupId": sg, "GroupName": name, "Description": "Aurora access from app tier", "OwnerId": acct, "VpcId": vpc,
+        "IpPermissions": [
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+             "UserIdGroupPairs": [{"Description": "from ALB tier", "GroupId": alb_sg, "UserId": acct},
+                                  {"Description": "analytics account", "GroupId": other_sg, "UserId": other_acct,
+                                   "VpcPeeringConnectionId": pcx, "PeeringStatus": "active"}],
+             "IpRanges": [{"CidrIp": f"{office}/32", "Description": "office"}, {"CidrIp": vpn, "Description": "client vpn"}],
+             "Ipv6Ranges": [], "PrefixListIds": [{"PrefixListId": pl, "Description": "corp ranges"}]}],
+        "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                                 "Ipv6Ranges": [{"CidrIpv6": "::/0"}], "PrefixListIds": [], "UserIdGroupPairs": []}],
+        "Tags": [{"Key": "Name", "Value": name}],
+        "SecurityGroupArn": f"arn:aws:ec2:{region}:{acct}:security-group/{sg}"}]}
+    text = (f"$ aws ec2 describe-security-groups --group-ids {sg}\n" + json.dumps(doc, indent=4)
+            + f"\n$ aws ec2 revoke-security-group-ingress --group-id {sg} --security-group-rule-ids {rule}\n"
+            '{\n    "Return": true\n}\n\nremoved the old bastion rule; is the office /32 still needed if we have the VPN range?')
+    return (text, [sg, alb_sg, vpc, name, acct, office, vpn, pl, other_acct, other_sg, rule, pcx],
+            ["0.0.0.0/0", "::/0", "IpPermissionsEgress", "UserIdGroupPairs", "revoke-security-group-ingress"])
+
+
+def _v21_vpc_peering(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, r2 = g.region(), g.region()
+    a1, a2 = g.account(), g.account()
+    n1, n2 = _v21_net(g), _v21_net(g)
+    while n2 == n1:
+        n2 = _v21_net(g)
+    c1, c2 = f"{n1}.0.0/16", f"{n2}.0.0/16"
+    v1, v2, pcx = g.hexid("vpc"), g.hexid("vpc"), g.hexid("pcx")
+    src, dst = f"{n1}.{g.r.randint(0, 15)}.{g.r.randint(5, 250)}", f"{n2}.{g.r.randint(16, 47)}.{g.r.randint(5, 250)}"
+    iid = g.iid()
+    doc = {"VpcPeeringConnections": [{
+        "AccepterVpcInfo": {"CidrBlock": c2, "CidrBlockSet": [{"CidrBlock": c2}], "OwnerId": a2,
+                            "PeeringOptions": {"AllowDnsResolutionFromRemoteVpc": False}, "VpcId": v2, "Region": r2},
+        "RequesterVpcInfo": {"CidrBlock": c1, "CidrBlockSet": [{"CidrBlock": c1}], "OwnerId": a1,
+                             "PeeringOptions": {"AllowDnsResolutionFromRemoteVpc": False}, "VpcId": v1, "Region": region},
+        "Status": {"Code": "active", "Message": "Active"}, "Tags": [], "VpcPeeringConnectionId": pcx}]}
+    text = (f"$ aws ec2 describe-vpc-peering-connections --vpc-peering-connection-ids {pcx}\n" + json.dumps(doc, indent=4)
+            + f"\n\nfrom {iid} ({src}):\n$ ping -c 3 {dst}\nPING {dst} ({dst}) 56(84) bytes of data.\n\n--- {dst} ping statistics ---\n"
+            "3 packets transmitted, 0 received, 100% packet loss, time 2043ms\n\n"
+            f"I added `{c2} -> {pcx}` to the requester route table. Does the accepter side ({a2}) need the reverse route to {c1} too?")
+    return (text, [a1, a2, c1, c2, v1, v2, pcx, src, dst, iid],
+            ["AllowDnsResolutionFromRemoteVpc", "100% packet loss", "56(84) bytes of data"])
+
+
+def _v21_tgw_routes(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    tgw, rtb = g.hexid("tgw"), g.hexid("tgw-rtb")
+    rows, mask = [], [acct, tgw, rtb]
+    routes = []
+    for kind in ("vpc", "vpc", "vpc", "vpn"):
+        att = g.hexid("tgw-attach")
+        if kind == "vpc":
+            res, cidr = g.hexid("vpc"), f"{_v21_net(g)}.0.0/16"
+            typ = "propagated"
+        else:
+            res, cidr = g.hexid("vpn"), f"192.168.{g.r.randint(0, 250)}.0/24"
+            typ = "static"
+        routes.append({"DestinationCidrBlock": cidr, "TransitGatewayAttachments": [
+            {"ResourceId": res, "TransitGatewayAttachmentId": att, "ResourceType": kind}], "Type": typ, "State": "active"})
+        rows.append([att, res, acct, kind, "available"])
+        mask += [att, res, cidr]
+    dead = f"{_v21_net(g)}.64.0/18"
+    routes.append({"DestinationCidrBlock": dead, "Type": "static", "State": "blackhole"})
+    mask.append(dead)
+    text = (f"$ aws ec2 search-transit-gateway-routes --region {region} --transit-gateway-route-table-id {rtb} --filters Name=state,Values=active,blackhole\n"
+            + json.dumps({"Routes": routes, "AdditionalRoutesAvailable": False}, indent=4)
+            + f"\n$ aws ec2 describe-transit-gateway-attachments --filters Name=transit-gateway-id,Values={tgw} "
+            "--query 'TransitGatewayAttachments[].[TransitGatewayAttachmentId,ResourceId,ResourceOwnerId,ResourceType,State]' --output table\n"
+            + _v21_table("DescribeTransitGatewayAttachments", rows)
+            + f"\n\nwho added the blackhole for {dead}? the on-prem team says they still route it via the VPN")
+    return text, mask, ["propagated", "blackhole", "AdditionalRoutesAvailable", "DescribeTransitGatewayAttachments"]
+
+
+def _v21_nacl(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    acl, vpc = g.hexid("acl"), g.hexid("vpc")
+    s1, s2 = g.hexid("subnet"), g.hexid("subnet")
+    as1, as2 = g.hexid("aclassoc"), g.hexid("aclassoc")
+    net = _v21_net(g)
+    vpc_cidr, onprem, bad = f"{net}.0.0/16", f"192.168.{g.r.randint(0, 250)}.0/24", _v21_pub(g)
+    name = f"{g.pick(_PREFIX)}-data-nacl"
+    doc = {"NetworkAcls": [{
+        "Associations": [{"NetworkAclAssociationId": as1, "NetworkAclId": acl, "SubnetId": s1},
+                         {"NetworkAclAssociationId": as2, "NetworkAclId": acl, "SubnetId": s2}],
+        "Entries": [
+            {"CidrBlock": "0.0.0.0/0", "Egress": True, "Protocol": "-1", "RuleAction": "allow", "RuleNumber": 100},
+            {"CidrBlock": "0.0.0.0/0", "Egress": True, "Protocol": "-1", "RuleAction": "deny", "RuleNumber": 32767},
+            {"CidrBlock": f"{bad}/32", "Egress": False, "Protocol": "-1", "RuleAction": "deny", "RuleNumber": 90},
+            {"CidrBlock": vpc_cidr, "Egress": False, "PortRange": {"From": 5432, "To": 5432}, "Protocol": "6",
+             "RuleAction": "allow", "RuleNumber": 100},
+            {"CidrBlock": onprem, "Egress": False, "PortRange": {"From": 22, "To": 22}, "Protocol": "6",
+             "RuleAction": "allow", "RuleNumber": 110},
+            {"CidrBlock": "0.0.0.0/0", "Egress": False, "PortRange": {"From": 1024, "To": 65535}, "Protocol": "6",
+             "RuleAction": "allow", "RuleNumber": 120},
+            {"CidrBlock": "0.0.0.0/0", "Egress": False, "Protocol": "-1", "RuleAction": "deny", "RuleNumber": 32767}],
+        "IsDefault": False, "NetworkAclId": acl, "Tags": [{"Key": "Name", "Value": name}], "VpcId": vpc, "OwnerId": acct}]}
+    text = (f"$ aws ec2 describe-network-acls --region {region} --filters Name=association.subnet-id,Values={s1}\n" + json.dumps(doc, indent=4)
+            + f"\n\nreplies from RDS to the on-prem range {onprem} never arrive. egress is allow-all; is it the return path on their side?")
+    return (text, [acl, vpc, s1, s2, as1, as2, vpc_cidr, onprem, bad, name, acct],
+            ["0.0.0.0/0", "RuleAction", "32767", "IsDefault"])
+
+
+def _v21_flow_logs(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    net = _v21_net(g)
+    eni, eni2, vpc, sub, iid = g.hexid("eni"), g.hexid("eni"), g.hexid("vpc"), g.hexid("subnet"), g.iid()
+    fl = g.hexid("fl")
+    bucket = f"{g.pick(_PREFIX)}-vpc-flow-logs-{g.pick(['central', 'archive', 'prod'])}"
+    web, db, nat = _v21_priv(g, net), _v21_priv(g, net), _v21_priv(g, net)
+    client, remote = _v21_pub(g), _v21_pub(g)
+    t0 = g.r.randint(1767200000, 1790000000)
+    lines = [
+        f"2 {acct} {eni} {client} {web} {g.r.randint(30000, 65000)} 443 6 {g.r.randint(3, 40)} {g.r.randint(500, 9000)} {t0} {t0 + 60} ACCEPT OK",
+        f"2 {acct} {eni} {web} {db} {g.r.randint(30000, 65000)} 5432 6 {g.r.randint(3, 40)} {g.r.randint(500, 9000)} {t0} {t0 + 60} REJECT OK",
+        f"2 {acct} {eni2} {nat} {remote} {g.r.randint(1024, 65000)} 443 6 {g.r.randint(3, 40)} {g.r.randint(500, 9000)} {t0 + 60} {t0 + 120} ACCEPT OK",
+        f"2 {acct} {eni} - - - - - - - {t0 + 120} {t0 + 180} - NODATA"]
+    custom = (f"version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status\n"
+              f"5 {vpc} {sub} {iid} {eni} {acct} IPv4 {web} {db} {g.r.randint(30000, 65000)} 5432 {web} {db} 6 {g.r.randint(100, 900)} 3 {t0} {t0 + 60} REJECT 2 OK")
+    fdoc = {"FlowLogs": [{"CreationTime": _v21_ts(g, ".644Z", ""), "DeliverLogsStatus": "SUCCESS", "FlowLogId": fl,
+                          "FlowLogStatus": "ACTIVE", "ResourceId": vpc, "TrafficType": "ALL", "LogDestinationType": "s3",
+                          "LogDestination": f"arn:aws:s3:::{bucket}/vpc/", "MaxAggregationInterval": 60,
+                          "LogFormat": "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"}]}
+    text = (f"$ aws ec2 describe-flow-logs --filter Name=resource-id,Values={vpc}\n" + json.dumps(fdoc, indent=4)
+            + f"\n$ aws s3 cp s3://{bucket}/vpc/AWSLogs/{acct}/vpcflowlogs/{region}/2026/03/04/ - --recursive | zcat | grep {eni} | head\n"
+            + "\n".join(lines) + "\n\nand the custom-format one from the data subnet:\n" + custom
+            + f"\n\nso {web} -> {db}:5432 is REJECTed. SG or NACL?")
+    return (text, [acct, eni, eni2, vpc, sub, iid, fl, bucket, web, db, nat],
+            ["${interface-id}", "NODATA", "REJECT", "MaxAggregationInterval", "tcp-flags"])
+
+
+def _v21_ip_addr_route(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    net = _v21_net(g)
+    k = g.r.randint(1, 40)
+    h = g.r.randint(5, 250)
+    ip, gw, cidr = f"{net}.{k}.{h}", f"{net}.{k}.1", f"{net}.{k}.0/24"
+    ip2 = f"{net}.{k}.{(h + 37) % 240 + 5}"
+    iid = g.iid()
+    host = _v21_dashed(ip)
+    mac = "0a:" + ":".join(_v21_hex(g, 2) for _ in range(5))
+    eip = _v21_pub(g)
+    dom = _v21_internal(region)
+    tok = g.alnum(56, _V21_ALNUM) + "=="
+    text = f"""$ aws ssm start-session --target {iid}
+
+Starting session with SessionId: {_v21_person(g)}-{_v21_hex(g, 17)}
+sh-5.2$ hostname -f
+{host}.{dom}
+sh-5.2$ ip -4 addr show
+1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000
+    inet 127.0.0.1/8 scope host lo
+       valid_lft forever preferred_lft forever
+2: ens5: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 9001 qdisc mq state UP group default qlen 1000
+    altname enp0s5
+    inet {ip}/24 metric 512 brd {net}.{k}.255 scope global dynamic ens5
+       valid_lft 3117sec preferred_lft 3117sec
+    inet {ip2}/24 brd {net}.{k}.255 scope global secondary ens5
+       valid_lft forever preferred_lft forever
+sh-5.2$ ip route
+default via {gw} dev ens5 proto dhcp src {ip} metric 512
+{cidr} dev ens5 proto kernel scope link src {ip} metric 512
+{gw} dev ens5 proto dhcp scope link src {ip} metric 512
+sh-5.2$ ip link show ens5 | grep ether
+    link/ether {mac} brd ff:ff:ff:ff:ff:ff
+sh-5.2$ TOKEN=$(curl -s -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 21600")
+sh-5.2$ echo $TOKEN
+{tok}
+sh-5.2$ curl -s -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/public-ipv4
+{eip}
+
+the secondary {ip2} should move to the new instance with the ENI, but the app still binds to {ip}"""
+    return (text, [iid, host, ip, ip2, gw, cidr, eip],
+            ["127.0.0.1/8", "169.254.169.254", "X-aws-ec2-metadata-token-ttl-seconds: 21600", "scope global dynamic ens5",
+             "ff:ff:ff:ff:ff:ff", "mtu 9001"])
+
+
+def _v21_tf_vpc_module(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    net, peer = _v21_net(g), _v21_net(g)
+    while peer == net:
+        peer = _v21_net(g)
+    cidr = f"{net}.0.0/16"
+    priv = [f"{net}.{16 * i}.0/20" for i in range(3)]
+    pub = [f"{net}.{100 + i}.0/24" for i in range(3)]
+    peer_cidr, peer_vpc, peer_acct = f"{peer}.0.0/16", g.hexid("vpc"), g.account()
+    office = [_v21_pub(g), _v21_pub(g)]
+    name = f"{g.pick(_PREFIX)}-{g.pick(['prod', 'platform', 'core'])}"
+    azs = ", ".join(f'"{region}{z}"' for z in "abc")
+    text = f'''# infra/network/main.tf (the agent is about to add a fourth AZ)
+module "vpc" {{
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "5.16.0"
+
+  name = "{name}"
+  cidr = "{cidr}"
+
+  azs             = [{azs}]
+  private_subnets = ["{priv[0]}", "{priv[1]}", "{priv[2]}"]
+  public_subnets  = ["{pub[0]}", "{pub[1]}", "{pub[2]}"]
+
+  enable_nat_gateway     = true
+  one_nat_gateway_per_az = true
+  enable_dns_hostnames   = true
+}}
+
+resource "aws_vpc_peering_connection" "analytics" {{
+  vpc_id        = module.vpc.vpc_id
+  peer_vpc_id   = "{peer_vpc}"
+  peer_owner_id = "{peer_acct}"
+  peer_region   = "{region}"
+}}
+
+resource "aws_route" "to_analytics" {{
+  count                     = length(module.vpc.private_route_table_ids)
+  route_table_id            = module.vpc.private_route_table_ids[count.index]
+  destination_cidr_block    = "{peer_cidr}"
+  vpc_peering_connection_id = aws_vpc_peering_connection.analytics.id
+}}
+
+resource "aws_security_group_rule" "bastion_ssh" {{
+  type              = "ingress"
+  from_port         = 22
+  to_port           = 22
+  protocol          = "tcp"
+  cidr_blocks       = ["{office[0]}/32", "{office[1]}/32"]
+  security_group_id = aws_security_group.bastion.id
+}}
+
+resource "aws_security_group_rule" "egress_all" {{
+  type              = "egress"
+  from_port         = 0
+  to_port           = 0
+  protocol          = "-1"
+  cidr_blocks       = ["0.0.0.0/0"]
+  security_group_id = aws_security_group.bastion.id
+}}
+'''
+    return (text, [name, cidr, *priv, *pub, peer_cidr, peer_vpc, peer_acct, *office],
+            ["terraform-aws-modules/vpc/aws", "0.0.0.0/0", "module.vpc.private_route_table_ids[count.index]",
+             "one_nat_gateway_per_az", "aws_vpc_peering_connection.analytics.id"])
+
+
+# 4. Thursday morning: data ------------------------------------------------------------------------------------
+def _v21_s3_ls_policy(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    buckets = [g.bucket() for _ in range(g.r.randint(3, 5))]
+    target = buckets[0]
+    vpce, role = g.hexid("vpce"), _v21_role(g)
+    ls = "\n".join(f"2025-{g.r.randint(1, 12):02d}-{g.r.randint(1, 28):02d} {g.r.randint(0, 23):02d}:{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d} {b}"
+                   for b in buckets)
+    objs = "\n".join(f"2026-03-0{g.r.randint(1, 9)} {g.r.randint(0, 23):02d}:{g.r.randint(0, 59):02d}:{g.r.randint(0, 59):02d}   {g.r.randint(1, 900)}.{g.r.randint(0, 9)} MiB exports/2026/03/part-{i:05d}-{_v21_uuid(g)}.snappy.parquet"
+                     for i in range(3))
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{target}", f"arn:aws:s3:::{target}/*"],
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce},
+                       "ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{acct}:role/{role}"}}},
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{target}", f"arn:aws:s3:::{target}/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    text = (f"$ aws s3 ls\n{ls}\n$ aws s3 ls s3://{target}/exports/2026/03/ --recursive --human-readable --summarize\n{objs}\n\n"
+            f"Total Objects: 3\n   Total Size: {g.r.randint(100, 2000)}.{g.r.randint(0, 9)} MiB\n"
+            f"$ aws s3api get-bucket-policy --bucket {target} --region {region} --query Policy --output text | jq .\n" + json.dumps(pol, indent=2)
+            + f"\n\nfrom my laptop (not through {vpce}) I can list but `aws s3 cp` of a part file gives 403. expected?")
+    return (text, [*buckets, acct, vpce, role],
+            ["Total Objects:", "aws:SourceVpce", "aws:SecureTransport", "DenyInsecureTransport", "snappy.parquet"])
+
+
+def _v21_athena_glue_ddl(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    db = f"{g.pick(_V21_WORDS)}_{g.pick(['lake', 'raw', 'curated', 'analytics'])}"
+    tbl = f"{g.pick(_V21_WORDS)}_events_{g.pick(['v2', 'daily', 'raw'])}"
+    src, results = g.bucket() + "-lake", f"{g.pick(_PREFIX)}-athena-results-{region}"
+    wg = f"{g.pick(_PREFIX)}-{g.pick(['analysts', 'etl', 'bi'])}"
+    qid = _v21_uuid(g)
+    text = f"""CREATE EXTERNAL TABLE IF NOT EXISTS `{db}`.`{tbl}` (
+  `event_id` string,
+  `account_ref` string,
+  `amount` decimal(12,2),
+  `created_at` timestamp
+)
+PARTITIONED BY (`dt` string)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'
+LOCATION 's3://{src}/{tbl}/'
+TBLPROPERTIES ('projection.enabled'='true', 'projection.dt.type'='date', 'projection.dt.format'='yyyy-MM-dd',
+               'projection.dt.range'='2024-01-01,NOW', 'storage.location.template'='s3://{src}/{tbl}/dt=${{dt}}/');
+
+$ aws athena start-query-execution --work-group {wg} \\
+    --query-string "SELECT dt, count(*) FROM {db}.{tbl} WHERE dt >= '2026-03-01' GROUP BY 1" \\
+    --result-configuration OutputLocation=s3://{results}/adhoc/
+{{
+    "QueryExecutionId": "{qid}"
+}}
+$ aws athena get-query-execution --query-execution-id {qid} --query 'QueryExecution.Status'
+{{
+    "State": "FAILED",
+    "StateChangeReason": "HIVE_BAD_DATA: Field amount's type INT64 in parquet file s3://{src}/{tbl}/dt=2026-03-02/part-00000.snappy.parquet is incompatible with type decimal(12,2) defined in table schema",
+    "SubmissionDateTime": "{_v21_ts(g, '.118000+00:00', '')}",
+    "AthenaError": {{
+        "ErrorCategory": 2,
+        "ErrorType": 1002,
+        "Retryable": false
+    }}
+}}
+catalog is the default one in {acct}. Should I change the column to bigint or rewrite the partition?"""
+    return (text, [db, tbl, src, results, wg, acct],
+            ["HIVE_BAD_DATA", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe", "projection.enabled", qid,
+             "ErrorCategory", "decimal(12,2)"])
+
+
+def _v21_dynamodb_items(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    table = _v21_ddb(g)
+    tid = _v21_uuid(g)
+    label = f"2026-0{g.r.randint(1, 9)}-{g.r.randint(10, 28)}T{g.r.randint(10, 23)}:{g.r.randint(10, 59)}:{g.r.randint(10, 59)}.{g.r.randint(100, 999)}"
+    bucket, fn = g.bucket(), _v21_fn(g)
+    tenant = f"T#{g.r.randint(10000, 99999)}"
+    desc = {"Table": {"TableName": table, "TableStatus": "ACTIVE", "TableId": tid,
+                      "TableArn": f"arn:aws:dynamodb:{region}:{acct}:table/{table}",
+                      "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                      "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+                      "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                      "LatestStreamLabel": label,
+                      "LatestStreamArn": f"arn:aws:dynamodb:{region}:{acct}:table/{table}/stream/{label}",
+                      "GlobalSecondaryIndexes": [{"IndexName": "gsi1", "IndexStatus": "ACTIVE",
+                                                  "Projection": {"ProjectionType": "ALL"}}],
+                      "DeletionProtectionEnabled": True}}
+    items = {"Items": [{"pk": {"S": tenant}, "sk": {"S": f"EXPORT#{_v21_ts(g)}"}, "status": {"S": "FAILED"},
+                        "target": {"S": f"s3://{bucket}/tenants/{tenant[2:]}/"},
+                        "error": {"S": f"AccessDenied from arn:aws:lambda:{region}:{acct}:function:{fn}"},
+                        "attempts": {"N": "3"}}], "Count": 1, "ScannedCount": 1, "ConsumedCapacity": None}
+    text = (f"$ aws dynamodb describe-table --table-name {table}\n" + json.dumps(desc, indent=4)
+            + f"\n$ aws dynamodb query --table-name {table} --key-condition-expression 'pk = :p AND begins_with(sk, :s)' "
+            f"--expression-attribute-values '{{\":p\":{{\"S\":\"{tenant}\"}},\":s\":{{\"S\":\"EXPORT#\"}}}}'\n" + json.dumps(items, indent=4))
+    return (text, [table, tid, acct, bucket, fn],
+            ["PAY_PER_REQUEST", "NEW_AND_OLD_IMAGES", "begins_with(sk, :s)", "DeletionProtectionEnabled", "ScannedCount"])
+
+
+def _v21_rds_aurora(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cl, h = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-{g.pick(['pg', 'aurora', 'db'])}", _v21_rds_hash(g)
+    w, r = f"{cl}-instance-1", f"{cl}-instance-2"
+    cpg, sng = f"{cl}-cluster-params", f"{g.pick(_PREFIX)}-db-private"
+    res = "cluster-" + g.alnum(26, _V21_UPN)
+    kms, sg = _v21_uuid(g), g.hexid("sg")
+    ip = _v21_priv(g)
+    doc = {"DBClusters": [{
+        "AllocatedStorage": 1, "AvailabilityZones": [f"{region}a", f"{region}b", f"{region}c"],
+        "BackupRetentionPeriod": 7, "DBClusterIdentifier": cl, "DBClusterParameterGroup": cpg, "DBSubnetGroup": sng,
+        "Status": "available", "Endpoint": f"{cl}.cluster-{h}.{region}.rds.amazonaws.com",
+        "ReaderEndpoint": f"{cl}.cluster-ro-{h}.{region}.rds.amazonaws.com", "MultiAZ": True,
+        "Engine": "aurora-postgresql", "EngineVersion": "16.6", "Port": 5432,
+        "DBClusterMembers": [{"DBInstanceIdentifier": w, "IsClusterWriter": True, "DBClusterParameterGroupStatus": "in-sync", "PromotionTier": 1},
+                             {"DBInstanceIdentifier": r, "IsClusterWriter": False, "DBClusterParameterGroupStatus": "pending-reboot", "PromotionTier": 1}],
+        "VpcSecurityGroups": [{"VpcSecurityGroupId": sg, "Status": "active"}],
+        "StorageEncrypted": True, "KmsKeyId": f"arn:aws:kms:{region}:{acct}:key/{kms}", "DbClusterResourceId": res,
+        "DBClusterArn": f"arn:aws:rds:{region}:{acct}:cluster:{cl}", "IAMDatabaseAuthenticationEnabled": True,
+        "EngineMode": "provisioned", "DeletionProtection": True, "StorageType": "aurora-iopt1"}]}
+    text = (f"$ aws rds describe-db-clusters --db-cluster-identifier {cl}\n" + json.dumps(doc, indent=4)
+            + f"\n$ aws rds describe-db-cluster-parameters --db-cluster-parameter-group-name {cpg} --source user "
+            "--query 'Parameters[].[ParameterName,ParameterValue,ApplyMethod]' --output text\n"
+            "rds.force_ssl\t1\tpending-reboot\nrds.logical_replication\t1\tpending-reboot\nmax_connections\t2000\tpending-reboot\n"
+            f"$ psql \"host={cl}.cluster-ro-{h}.{region}.rds.amazonaws.com dbname=app user=app_ro sslmode=require\"\n"
+            f"psql: error: connection to server at \"{cl}.cluster-ro-{h}.{region}.rds.amazonaws.com\" ({ip}), port 5432 failed: "
+            "FATAL:  no pg_hba.conf entry for host \"" + ip + "\", user \"app_ro\", database \"app\", no encryption\n\n"
+            f"reader {r} still shows pending-reboot; do I reboot it or fail over first?")
+    return (text, [cl, h, w, r, cpg, sng, res, kms, sg, acct, ip],
+            ["aurora-postgresql", "in-sync", "pending-reboot", "rds.force_ssl", "aurora-iopt1", "no pg_hba.conf entry"])
+
+
+def _v21_redshift(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cl = f"{g.pick(_PREFIX)}-{g.pick(['dwh', 'warehouse', 'analytics'])}-{g.pick(['prod', 'main'])}"
+    h = g.alnum(12, _V21_LOW)
+    ns = _v21_uuid(g)
+    role, bucket = _v21_role(g), g.bucket()
+    sng, vpc, sg = f"{g.pick(_PREFIX)}-redshift-subnets", g.hexid("vpc"), g.hexid("sg")
+    ip, vpce = _v21_priv(g), g.hexid("vpce")
+    doc = {"Clusters": [{
+        "ClusterIdentifier": cl, "NodeType": "ra3.xlplus", "ClusterStatus": "available", "ClusterAvailabilityStatus": "Available",
+        "MasterUsername": "awsuser", "DBName": "dev",
+        "Endpoint": {"Address": f"{cl}.{h}.{region}.redshift.amazonaws.com", "Port": 5439,
+                     "VpcEndpoints": [{"VpcEndpointId": vpce, "VpcId": vpc,
+                                       "NetworkInterfaces": [{"PrivateIpAddress": ip, "AvailabilityZone": region + "a"}]}]},
+        "VpcSecurityGroups": [{"VpcSecurityGroupId": sg, "Status": "active"}],
+        "ClusterParameterGroups": [{"ParameterGroupName": "default.redshift-1.0", "ParameterApplyStatus": "in-sync"}],
+        "ClusterSubnetGroupName": sng, "VpcId": vpc, "NumberOfNodes": 2, "Encrypted": True,
+        "IamRoles": [{"IamRoleArn": f"arn:aws:iam::{acct}:role/{role}", "ApplyStatus": "in-sync"}],
+        "ClusterNamespaceArn": f"arn:aws:redshift:{region}:{acct}:namespace:{ns}"}]}
+    text = (f"$ aws redshift describe-clusters --cluster-identifier {cl}\n" + json.dumps(doc, indent=4)
+            + f"""
+
+dev=# COPY staging.orders FROM 's3://{bucket}/exports/2026/03/'
+dev-#   IAM_ROLE 'arn:aws:iam::{acct}:role/{role}'
+dev-#   FORMAT AS PARQUET;
+ERROR:  Load into table 'orders' failed.  Check 'sys_load_error_detail' system table for details.
+dev=# SELECT file_name, column_name, error_message FROM sys_load_error_detail ORDER BY start_time DESC LIMIT 1;
+ s3://{bucket}/exports/2026/03/part-00003.parquet | amount | Spectrum Scan Error: column type mismatch
+""")
+    return (text, [cl, h, ns, role, bucket, sng, vpc, sg, acct, ip, vpce],
+            ["ra3.xlplus", "default.redshift-1.0", "sys_load_error_detail", "FORMAT AS PARQUET", "in-sync"])
+
+
+def _v21_s3_replication(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, r2 = g.region(), g.region()
+    a1, a2 = g.account(), g.account()
+    src, dst = g.bucket(), g.bucket() + "-dr"
+    role = _v21_role(g)
+    k1, k2 = _v21_uuid(g), _v21_uuid(g)
+    rep = {"ReplicationConfiguration": {"Role": f"arn:aws:iam::{a1}:role/service-role/{role}", "Rules": [{
+        "ID": "dr-copy", "Priority": 1, "Filter": {"Prefix": ""}, "Status": "Enabled",
+        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+        "Destination": {"Bucket": f"arn:aws:s3:::{dst}", "Account": a2, "StorageClass": "STANDARD_IA",
+                        "AccessControlTranslation": {"Owner": "Destination"},
+                        "EncryptionConfiguration": {"ReplicaKmsKeyID": f"arn:aws:kms:{r2}:{a2}:key/{k2}"},
+                        "ReplicationTime": {"Status": "Enabled", "Time": {"Minutes": 15}},
+                        "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}},
+        "DeleteMarkerReplication": {"Status": "Disabled"}}]}}
+    lc = {"Rules": [{"ID": "tiering", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
+                     "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 90, "StorageClass": "GLACIER_IR"}],
+                     "NoncurrentVersionExpiration": {"NoncurrentDays": 60}}]}
+    text = (f"$ aws s3api get-bucket-replication --bucket {src}\n" + json.dumps(rep, indent=4)
+            + f"\n$ aws s3api get-bucket-lifecycle-configuration --bucket {src}\n" + json.dumps(lc, indent=4)
+            + f"\n$ aws s3api head-object --bucket {src} --key logs/2026/03/04/app.log.gz --query ReplicationStatus\n\"FAILED\"\n\n"
+            f"source objects use arn:aws:kms:{region}:{a1}:key/{k1}; does the replication role need kms:Decrypt on it as well as Encrypt on the DR key?")
+    return (text, [a1, a2, src, dst, role, k1, k2],
+            ["STANDARD_IA", "GLACIER_IR", "SseKmsEncryptedObjects", "AccessControlTranslation", "ReplicationStatus"])
+
+
+def _v21_glue_job_run(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    job = f"{g.pick(_V21_WORDS)}-{g.pick(['compaction', 'curate', 'dedupe', 'export'])}-job"
+    role = _v21_role(g)
+    conn = f"{g.pick(_PREFIX)}-{g.pick(['aurora', 'redshift', 'jdbc'])}-conn"
+    tgt, db = g.bucket() + "-curated", f"{g.pick(_V21_WORDS)}_raw"
+    jr = "jr_" + _v21_hex(g, 64)
+    s3rid = g.alnum(16, _V21_UPN)
+    ext = "".join(g.pick(_B64) for _ in range(76))
+    doc = {"JobRuns": [{
+        "Id": jr, "Attempt": 0, "JobName": job, "StartedOn": _v21_ts(g, ".104000+00:00", ""),
+        "JobRunState": "FAILED",
+        "Arguments": {"--TempDir": f"s3://aws-glue-assets-{acct}-{region}/temporary/", "--job-bookmark-option": "job-bookmark-enable",
+                      "--enable-metrics": "true", "--source_database": db, "--target_path": f"s3://{tgt}/orders/"},
+        "ErrorMessage": f"An error occurred while calling o142.pyWriteDynamicFrame. Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: {s3rid}; S3 Extended Request ID: {ext}; Proxy: null)",
+        "PredecessorRuns": [], "AllocatedCapacity": 10, "ExecutionTime": g.r.randint(60, 900), "Timeout": 2880,
+        "MaxCapacity": 10.0, "WorkerType": "G.1X", "NumberOfWorkers": 10, "GlueVersion": "4.0",
+        "LogGroupName": "/aws-glue/jobs", "ExecutionClass": "STANDARD"}]}
+    text = (f"$ aws glue get-job-runs --job-name {job} --max-items 1\n" + json.dumps(doc, indent=4)
+            + f"\n$ aws glue get-job --job-name {job} --query 'Job.[Role,Connections.Connections]' --output text\n"
+            f"arn:aws:iam::{acct}:role/{role}\n{conn}\n\nthe role has s3:PutObject on the curated bucket; the bucket has BucketOwnerEnforced. what else?")
+    return (text, [job, acct, role, conn, tgt, db],
+            ["G.1X", "FAILED", "job-bookmark-enable", "Proxy: null", "BucketOwnerEnforced", "pyWriteDynamicFrame"])
+
+
+# 5. Thursday afternoon: cost and operations ----------------------------------------------------------------------
+def _v21_ce_accounts(g: Gen) -> tuple[str, list[str], list[str]]:
+    accts = [g.account() for _ in range(g.r.randint(3, 4))]
+    svcs = ["Amazon Elastic Compute Cloud - Compute", "Amazon Relational Database Service", "EC2 - Other",
+            "Amazon Simple Storage Service", "AWS Lambda"]
+    groups = []
+    for a in accts:
+        for s in g.r.sample(svcs, 2):
+            groups.append({"Keys": [a, s], "Metrics": {"UnblendedCost": {"Amount": f"{g.r.randint(10, 48000)}.{g.r.randint(1000000000, 9999999999)}", "Unit": "USD"}}})
+    doc = {"GroupDefinitions": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}, {"Type": "DIMENSION", "Key": "SERVICE"}],
+           "ResultsByTime": [{"TimePeriod": {"Start": "2026-02-01", "End": "2026-03-01"}, "Total": {}, "Groups": groups,
+                              "Estimated": False}],
+           "DimensionValueAttributes": [{"Value": a, "Attributes": {"description": f"{g.pick(_PREFIX)}-{g.pick(['prod', 'staging', 'data', 'shared'])}"}} for a in accts]}
+    names = [d["Attributes"]["description"] for d in doc["DimensionValueAttributes"]]
+    text = ("$ aws ce get-cost-and-usage --time-period Start=2026-02-01,End=2026-03-01 --granularity MONTHLY \\\n"
+            "    --metrics UnblendedCost --group-by Type=DIMENSION,Key=LINKED_ACCOUNT Type=DIMENSION,Key=SERVICE\n"
+            + json.dumps(doc, indent=4)
+            + f"\n\nEC2 - Other in {accts[0]} doubled since January; NAT or EBS snapshots? Make me a table per account.")
+    return (text, accts + names,
+            ["LINKED_ACCOUNT", "UnblendedCost", "Estimated", "MONTHLY", "DimensionValueAttributes"])
+
+
+def _v21_ce_resources(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    short = {"us-east-1": "USE1", "us-east-2": "USE2", "us-west-2": "USW2", "eu-west-1": "EU", "eu-central-1": "EUC1",
+             "ap-southeast-2": "APS2", "ap-northeast-1": "APN1", "sa-east-1": "SAE1", "ca-central-1": "CAN1",
+             "eu-north-1": "EUN1"}[region]
+    nat1, nat2 = g.hexid("nat"), g.hexid("nat")
+    iid, vol = g.iid(), g.hexid("vol")
+    db = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-db"
+    rows = [[f"arn:aws:ec2:{region}:{acct}:natgateway/{nat1}", f"{short}-NatGateway-Bytes", f"{g.r.randint(900, 4800)}.{g.r.randint(10, 99)}"],
+            [f"arn:aws:ec2:{region}:{acct}:natgateway/{nat2}", f"{short}-NatGateway-Bytes", f"{g.r.randint(100, 800)}.{g.r.randint(10, 99)}"],
+            [iid, f"{short}-BoxUsage:m6i.2xlarge", f"{g.r.randint(200, 700)}.{g.r.randint(10, 99)}"],
+            [vol, f"{short}-EBS:VolumeUsage.gp3", f"{g.r.randint(20, 200)}.{g.r.randint(10, 99)}"],
+            [f"arn:aws:rds:{region}:{acct}:db:{db}", f"{short}-InstanceUsage:db.r6g.xl", f"{g.r.randint(300, 900)}.{g.r.randint(10, 99)}"]]
+    text = ("$ aws ce get-cost-and-usage-with-resources --time-period Start=2026-02-20,End=2026-03-05 --granularity DAILY \\\n"
+            f"    --filter '{{\"Dimensions\":{{\"Key\":\"REGION\",\"Values\":[\"{region}\"]}}}}' --metrics UnblendedCost \\\n"
+            "    --group-by Type=DIMENSION,Key=RESOURCE_ID Type=DIMENSION,Key=USAGE_TYPE \\\n"
+            "    --query 'ResultsByTime[-1].Groups[].[Keys[0],Keys[1],Metrics.UnblendedCost.Amount]' --output table\n"
+            + _v21_table("GetCostAndUsageWithResources", rows)
+            + f"\n\nwhy is {nat1} pushing so much? all S3 traffic should go through the gateway endpoint")
+    return (text, [acct, nat1, nat2, iid, vol, db],
+            [f"{short}-NatGateway-Bytes", f"{short}-EBS:VolumeUsage.gp3", "RESOURCE_ID", "GetCostAndUsageWithResources"])
+
+
+def _v21_cw_alarms(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    alb, albh = f"{g.pick(_PREFIX)}-{g.pick(['public', 'edge', 'web'])}-alb", _v21_hex(g, 16)
+    tg, tgh = f"{_v21_svc(g)}-tg", _v21_hex(g, 16)
+    topic = f"{g.pick(_PREFIX)}-{g.pick(['oncall', 'pager', 'alerts'])}"
+    alarm = f"{alb}-target-5xx-high"
+    db = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-writer"
+    alarm2 = f"{db}-freeable-memory-low"
+    sr = {"version": "1.0", "queryDate": _v21_ts(g, ".512+0000", ""), "startDate": _v21_ts(g, ".000+0000", ""),
+          "statistic": "Sum", "period": 60, "recentDatapoints": [12.0], "threshold": 5.0,
+          "evaluatedDatapoints": [{"timestamp": _v21_ts(g, ".000+0000", ""), "sampleCount": 3.0, "value": 12.0}]}
+    doc = {"MetricAlarms": [
+        {"AlarmName": alarm, "AlarmArn": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{alarm}", "ActionsEnabled": True,
+         "AlarmActions": [f"arn:aws:sns:{region}:{acct}:{topic}"], "OKActions": [f"arn:aws:sns:{region}:{acct}:{topic}"],
+         "StateValue": "ALARM",
+         "StateReason": "Threshold Crossed: 1 out of the last 1 datapoints [12.0 (05/03/26 10:12:00)] was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transition).",
+         "StateReasonData": json.dumps(sr), "MetricName": "HTTPCode_Target_5XX_Count", "Namespace": "AWS/ApplicationELB",
+         "Statistic": "Sum",
+         "Dimensions": [{"Name": "LoadBalancer", "Value": f"app/{alb}/{albh}"}, {"Name": "TargetGroup", "Value": f"targetgroup/{tg}/{tgh}"}],
+         "Period": 60, "EvaluationPeriods": 1, "Threshold": 5.0, "ComparisonOperator": "GreaterThanThreshold",
+         "TreatMissingData": "notBreaching"},
+        {"AlarmName": alarm2, "AlarmArn": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{alarm2}", "ActionsEnabled": True,
+         "AlarmActions": [f"arn:aws:sns:{region}:{acct}:{topic}"], "StateValue": "OK",
+         "StateReason": "Threshold Crossed: 3 datapoints were not less than the threshold (1.073741824E9).",
+         "MetricName": "FreeableMemory", "Namespace": "AWS/RDS", "Statistic": "Average",
+         "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": db}], "Period": 300, "EvaluationPeriods": 3,
+         "Threshold": 1073741824.0, "ComparisonOperator": "LessThanThreshold"}]}
+    text = ("$ aws cloudwatch describe-alarms --state-value ALARM --alarm-name-prefix " + alb + "\n"
+            + json.dumps(doc, indent=4) + "\n\nthis pages every night at 10pm for a minute. raise to 3 of 5 datapoints?")
+    return (text, [acct, alb, albh, tg, tgh, topic, db],
+            ["HTTPCode_Target_5XX_Count", "AWS/ApplicationELB", "GreaterThanThreshold", "notBreaching", "FreeableMemory",
+             "LessThanThreshold"])
+
+
+def _v21_logs_insights(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    fn = _v21_fn(g)
+    svc = _v21_svc(g)
+    queue = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-{g.pick(['jobs', 'events', 'dlq'])}"
+    ip1, ip2 = _v21_priv(g), _v21_priv(g)
+    qid = _v21_uuid(g)
+    results = []
+    for ip in (ip1, ip2, ip1):
+        rid = _v21_uuid(g)
+        msg = json.dumps({"level": "ERROR", "service": svc, "requestId": rid,
+                          "msg": f"send_message failed: AWS.SimpleQueueService.NonExistentQueue for https://sqs.{region}.amazonaws.com/{acct}/{queue}",
+                          "peer": ip})
+        results.append([{"field": "@timestamp", "value": _v21_ts(g, ".123", "").replace("T", " ")},
+                        {"field": "@logStream", "value": f"2026/03/05/[$LATEST]{_v21_hex(g, 32)}"},
+                        {"field": "@message", "value": msg},
+                        {"field": "@ptr", "value": "".join(g.pick(_B64) for _ in range(72))}])
+    doc = {"results": results, "statistics": {"recordsMatched": 3.0, "recordsScanned": float(g.r.randint(10000, 900000)),
+                                              "estimatedRecordsSkipped": 0.0, "bytesScanned": float(g.r.randint(10**6, 10**9)),
+                                              "estimatedBytesSkipped": 0.0, "logGroupsScanned": 2.0},
+           "status": "Complete"}
+    text = (f"$ aws logs start-query --log-group-names /aws/lambda/{fn} /ecs/{svc} --start-time $(date -d '-3 hours' +%s) --end-time $(date +%s) \\\n"
+            "    --query-string 'fields @timestamp, @logStream, @message | filter @message like /NonExistentQueue/ | sort @timestamp desc | limit 20'\n"
+            f"{{\n    \"queryId\": \"{qid}\"\n}}\n$ aws logs get-query-results --query-id {qid}\n" + json.dumps(doc, indent=4))
+    return (text, [fn, svc, acct, queue, ip1, ip2],
+            ["@timestamp", "recordsMatched", "Complete", "AWS.SimpleQueueService.NonExistentQueue", qid, "@logStream"])
+
+
+def _v21_health_events(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    i1, i2 = g.iid(), g.iid()
+    code = g.pick(["AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", "AWS_EC2_PERSISTENT_INSTANCE_RETIREMENT_SCHEDULED"])
+    ev = f"arn:aws:health:{region}::event/EC2/{code}/{code}_{_v21_hex(g, 8)}-{_v21_hex(g, 4)}-{_v21_hex(g, 4)}-{_v21_hex(g, 4)}-{_v21_hex(g, 12)}"
+    name1, name2 = f"{g.pick(_V21_WORDS)}-{g.pick(['batch', 'cron', 'bastion'])}-01", f"{g.pick(_V21_WORDS)}-{g.pick(['batch', 'cron', 'bastion'])}-02"
+    ents = {"entities": [
+        {"entityArn": f"arn:aws:health:{region}:{acct}:entity/g1{g.alnum(28, _V21_ALNUM)}", "eventArn": ev,
+         "entityValue": i1, "entityUrl": "", "awsAccountId": acct, "lastUpdatedTime": _v21_epoch(g), "statusCode": "IMPAIRED",
+         "tags": {"Name": name1}},
+        {"entityArn": f"arn:aws:health:{region}:{acct}:entity/g1{g.alnum(28, _V21_ALNUM)}", "eventArn": ev,
+         "entityValue": i2, "entityUrl": "", "awsAccountId": acct, "lastUpdatedTime": _v21_epoch(g), "statusCode": "IMPAIRED",
+         "tags": {"Name": name2}}]}
+    text = (f"$ aws health describe-events --region us-east-1 --filter eventStatusCodes=upcoming,eventTypeCategories=scheduledChange "
+            "--query 'events[].[service,eventTypeCategory,region,statusCode]' --output text\n"
+            f"EC2\tscheduledChange\t{region}\tupcoming\n"
+            "$ aws health describe-event-details --event-arns \"$EV\" --query 'successfulSet[0].eventDescription.latestDescription' --output text\n"
+            f"EC2 has detected degradation of the underlying hardware hosting your Amazon EC2 instance associated with this event in the {region} region. "
+            "Due to this degradation your instance could already be unreachable. We will stop your instance after 2026-03-19 00:00 UTC.\n"
+            "$ aws health describe-affected-entities --filter eventArns=\"$EV\"\n" + json.dumps(ents, indent=4)
+            + f"\n\nboth are EBS-backed. stop/start {i1} now during the window, {i2} tonight?")
+    return (text, [acct, i1, i2, name1, name2],
+            ["scheduledChange", "upcoming", "IMPAIRED", "describe-affected-entities", "EC2 has detected degradation of the underlying hardware"])
+
+
+def _v21_trusted_advisor(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    sg1, sg2, vpc = g.hexid("sg"), g.hexid("sg"), g.hexid("vpc")
+    n1 = f"{g.pick(_V21_WORDS)}-{g.pick(['admin', 'jump', 'db'])}-sg"
+    i1, i2 = g.iid(), g.iid()
+    in1 = f"{g.pick(_PREFIX)}-{g.pick(['legacy', 'report', 'ftp'])}-{g.r.randint(1, 9)}"
+    sg_res = {"result": {"checkId": "HCP4007jGY", "timestamp": _v21_ts(g), "status": "warning",
+                         "resourcesSummary": {"resourcesProcessed": 41, "resourcesFlagged": 2, "resourcesIgnored": 0, "resourcesSuppressed": 0},
+                         "categorySpecificSummary": {"costOptimizing": {"estimatedMonthlySavings": 0.0, "estimatedPercentMonthlySavings": 0.0}},
+                         "flaggedResources": [
+                             {"status": "warning", "region": region, "resourceId": "".join(g.pick(_V21_ALNUM + "-_") for _ in range(43)),
+                              "isSuppressed": False, "metadata": [region, n1, f"{sg1} ({vpc})", "tcp", "Yellow", "3389"]},
+                             {"status": "error", "region": region, "resourceId": "".join(g.pick(_V21_ALNUM + "-_") for _ in range(43)),
+                              "isSuppressed": False, "metadata": [region, "launch-wizard-3", f"{sg2} ({vpc})", "tcp", "Red", "22"]}]}}
+    ec2_res = [[region, i1, in1, "m5.xlarge", "$140.16", "2.1%", "0.8MB"], [region, i2, "-", "t3.2xlarge", "$243.46", "1.4%", "0.2MB"]]
+    text = ("$ aws support describe-trusted-advisor-check-result --check-id HCP4007jGY --region us-east-1\n" + json.dumps(sg_res, indent=4)
+            + "\n$ aws support describe-trusted-advisor-check-result --check-id Qch7DwouX1 --region us-east-1 "
+            "--query 'result.flaggedResources[].metadata' --output table\n" + _v21_table("DescribeTrustedAdvisorCheckResult", ec2_res)
+            + "\n\nclose the RDP one today; the low-utilisation ones belong to the reporting team")
+    return (text, [sg1, sg2, vpc, n1, i1, i2, in1],
+            ["HCP4007jGY", "Qch7DwouX1", "resourcesFlagged", "m5.xlarge", "estimatedMonthlySavings", "Yellow"])
+
+
+def _v21_scaling_activities(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    asg = f"{g.pick(_PREFIX)}-{g.pick(['eks', 'web', 'batch'])}-{g.pick(['ng', 'asg'])}-{_v21_hex(g, 8)}"
+    lt, lt_name = g.hexid("lt"), f"{g.pick(_PREFIX)}-{g.pick(['web', 'batch'])}-lt"
+    i1, i2, sg = g.iid(), g.iid(), g.hexid("sg")
+    uuid = _v21_uuid(g)
+    acts = {"Activities": [
+        {"ActivityId": _v21_uuid(g), "AutoScalingGroupName": asg,
+         "Description": "Launching a new EC2 instance.  Status Reason: The security group '" + sg + "' does not exist. Launching EC2 instance failed.",
+         "Cause": f"At {_v21_ts(g)} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from 2 to 3.",
+         "StartTime": _v21_ts(g, ".512000+00:00", ""), "EndTime": _v21_ts(g, "+00:00", ""), "StatusCode": "Failed",
+         "StatusMessage": f"The security group '{sg}' does not exist. Launching EC2 instance failed.", "Progress": 100,
+         "Details": json.dumps({"Subnet ID": g.hexid("subnet"), "Availability Zone": region + "b"}),
+         "AutoScalingGroupARN": f"arn:aws:autoscaling:{region}:{acct}:autoScalingGroup:{uuid}:autoScalingGroupName/{asg}"},
+        {"ActivityId": _v21_uuid(g), "AutoScalingGroupName": asg,
+         "Description": f"Terminating EC2 instance: {i1}",
+         "Cause": f"At {_v21_ts(g)} an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.",
+         "StartTime": _v21_ts(g, ".104000+00:00", ""), "StatusCode": "Successful", "Progress": 100, "Details": "{}",
+         "AutoScalingGroupARN": f"arn:aws:autoscaling:{region}:{acct}:autoScalingGroup:{uuid}:autoScalingGroupName/{asg}"},
+        {"ActivityId": _v21_uuid(g), "AutoScalingGroupName": asg, "Description": f"Launching a new EC2 instance: {i2}",
+         "Cause": f"At {_v21_ts(g)} a user request update of AutoScalingGroup constraints to min: 2, max: 10, desired: 3 changing the desired capacity from 2 to 3.",
+         "StartTime": _v21_ts(g, ".220000+00:00", ""), "StatusCode": "Successful", "Progress": 100, "Details": "{}",
+         "AutoScalingGroupARN": f"arn:aws:autoscaling:{region}:{acct}:autoScalingGroup:{uuid}:autoScalingGroupName/{asg}"}]}
+    sub = json.loads(acts["Activities"][0]["Details"])["Subnet ID"]
+    text = (f"$ aws autoscaling describe-scaling-activities --auto-scaling-group-name {asg} --max-items 3\n" + json.dumps(acts, indent=4)
+            + f"\n\nthe launch template {lt_name} ({lt}) version 7 still references the deleted SG. bump to $Latest?")
+    return (text, [asg, acct, uuid, lt, lt_name, i1, i2, sg, sub],
+            ["Successful", "Failed", "an EC2 health check indicating it has been terminated or stopped", "AutoScalingGroupARN", "$Latest"])
+
+
+# 6. Friday: code the agent reads and edits ---------------------------------------------------------------------
+def _v21_boto3_script(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    accts = [g.account() for _ in range(3)]
+    role = _v21_role(g)
+    bucket, topic = g.bucket() + "-reports", f"{g.pick(_PREFIX)}-finops-{g.pick(['alerts', 'digest'])}"
+    keep_snaps = [g.hexid("snap"), g.hexid("snap")]
+    mgmt = g.account()
+    text = f'''# tools/snapshot_janitor.py  (agent: "add a --dry-run flag and skip AMI-backed snapshots")
+import datetime as dt
+
+import boto3
+
+ACCOUNTS = {{"prod": "{accts[0]}", "staging": "{accts[1]}", "data": "{accts[2]}"}}
+ROLE_NAME = "{role}"
+REPORT_BUCKET = "{bucket}"
+NEVER_DELETE = {{"{keep_snaps[0]}", "{keep_snaps[1]}"}}  # legal hold
+SNS_TOPIC = "arn:aws:sns:{region}:{mgmt}:{topic}"
+
+
+def session_for(account_id: str) -> boto3.Session:
+    creds = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{{account_id}}:role/{{ROLE_NAME}}", RoleSessionName="snapshot-janitor"
+    )["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"], region_name="{region}")
+
+
+def old_snapshots(ec2, days: int = 90):
+    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    for page in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"]):
+        for snap in page["Snapshots"]:
+            if snap["StartTime"] < cutoff and snap["SnapshotId"] not in NEVER_DELETE:
+                yield snap
+
+
+def main() -> None:
+    lines = []
+    for env, account_id in ACCOUNTS.items():
+        ec2 = session_for(account_id).client("ec2")
+        for snap in old_snapshots(ec2):
+            ec2.delete_snapshot(SnapshotId=snap["SnapshotId"])
+            lines.append(f"{{env}},{{snap['SnapshotId']}},{{snap['VolumeSize']}}")
+    boto3.client("s3").put_object(Bucket=REPORT_BUCKET, Key=f"janitor/{{dt.date.today()}}.csv", Body="\\n".join(lines))
+    boto3.client("sns", region_name="{region}").publish(TopicArn=SNS_TOPIC, Message=f"deleted {{len(lines)}} snapshots")
+'''
+    return (text, [*accts, role, bucket, topic, *keep_snaps, mgmt],
+            ["describe_snapshots", 'OwnerIds=["self"]', "get_paginator", "RoleSessionName=\"snapshot-janitor\"", "delete_snapshot"])
+
+
+def _v21_js_v3(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    secret = f"{g.pick(['prod', 'live'])}/{g.pick(_V21_WORDS)}/{g.pick(['stripe', 'webhook', 'partner-api'])}"
+    queue = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-{g.pick(['jobs', 'inbound', 'events'])}.fifo"
+    bucket = g.bucket() + "-exports"
+    alias = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-cmk"
+    param = f"/{g.pick(_V21_WORDS)}/prod/{g.pick(['feature-flags', 'rate-limits', 'partner-endpoint'])}"
+    text = f'''// src/handlers/export.ts (agent is converting this from SDK v2 to v3)
+import {{ SecretsManagerClient, GetSecretValueCommand }} from "@aws-sdk/client-secrets-manager";
+import {{ SQSClient, SendMessageCommand }} from "@aws-sdk/client-sqs";
+import {{ S3Client, PutObjectCommand, GetObjectCommand }} from "@aws-sdk/client-s3";
+import {{ SSMClient, GetParameterCommand }} from "@aws-sdk/client-ssm";
+import {{ getSignedUrl }} from "@aws-sdk/s3-request-presigner";
+
+const region = process.env.AWS_REGION ?? "{region}";
+const sm = new SecretsManagerClient({{ region }});
+const sqs = new SQSClient({{ region }});
+const s3 = new S3Client({{ region }});
+const ssm = new SSMClient({{ region }});
+
+const QUEUE_URL = "https://sqs.{region}.amazonaws.com/{acct}/{queue}";
+
+export async function handler(evt: {{ tenantId: string; rows: unknown[] }}) {{
+  const secret = await sm.send(new GetSecretValueCommand({{ SecretId: "{secret}" }}));
+  const flags = await ssm.send(new GetParameterCommand({{ Name: "{param}" }}));
+  const Key = `tenants/${{evt.tenantId}}/${{Date.now()}}.json`;
+  await s3.send(new PutObjectCommand({{
+    Bucket: "{bucket}", Key, Body: JSON.stringify(evt.rows),
+    ServerSideEncryption: "aws:kms", SSEKMSKeyId: "alias/{alias}",
+  }}));
+  const url = await getSignedUrl(s3, new GetObjectCommand({{ Bucket: "{bucket}", Key }}), {{ expiresIn: 3600 }});
+  await sqs.send(new SendMessageCommand({{
+    QueueUrl: QUEUE_URL, MessageGroupId: evt.tenantId,
+    MessageBody: JSON.stringify({{ url, sig: JSON.parse(secret.SecretString!).signingKey, flags: flags.Parameter?.Value }}),
+  }}));
+}}
+'''
+    return (text, [secret, acct, queue, bucket, alias, param],
+            ["@aws-sdk/client-secrets-manager", "GetSecretValueCommand", "aws:kms", "MessageGroupId", "getSignedUrl",
+             "process.env.AWS_REGION"])
+
+
+def _v21_go_v2(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    role = _v21_role(g)
+    cluster, svc = _v21_cluster(g), _v21_svc(g)
+    repo = f"{g.pick(['platform', 'apps', 'core'])}/{svc}"
+    ext = g.alnum(24, _V21_ALNUM)
+    text = f'''// cmd/rollout/main.go (agent: "why does this deploy to the wrong account?")
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+const (
+	deployRoleARN = "arn:aws:iam::{acct}:role/{role}"
+	clusterName   = "{cluster}"
+	serviceName   = "{svc}"
+	repository    = "{repo}"
+)
+
+func main() {{
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("{region}"))
+	if err != nil {{
+		log.Fatal(err)
+	}}
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), deployRoleARN,
+		func(o *stscreds.AssumeRoleOptions) {{ o.ExternalID = aws.String("{ext}") }}))
+
+	imgs, err := ecr.NewFromConfig(cfg).DescribeImages(ctx, &ecr.DescribeImagesInput{{
+		RepositoryName: aws.String(repository),
+		RegistryId:     aws.String("{acct}"),
+	}})
+	if err != nil {{
+		log.Fatalf("describe images: %v", err)
+	}}
+	log.Printf("%d images in %s", len(imgs.ImageDetails), repository)
+
+	_, err = ecs.NewFromConfig(cfg).UpdateService(ctx, &ecs.UpdateServiceInput{{
+		Cluster:            aws.String(clusterName),
+		Service:            aws.String(serviceName),
+		ForceNewDeployment: true,
+	}})
+	if err != nil {{
+		log.Fatalf("update service: %v", err)
+	}}
+}}
+'''
+    return (text, [acct, role, cluster, svc, repo, ext],
+            ["github.com/aws/aws-sdk-go-v2/credentials/stscreds", "NewAssumeRoleProvider", "ForceNewDeployment",
+             "config.LoadDefaultConfig", "DescribeImagesInput"])
+
+
+def _v21_java_v2(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    enum = region.upper().replace("-", "_")
+    table, bucket = _v21_ddb(g), g.bucket()
+    queue = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-{g.pick(['events', 'commands'])}"
+    cl, h = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-pg", _v21_rds_hash(g)
+    host = f"{cl}.cluster-{h}.{region}.rds.amazonaws.com"
+    text = f'''// src/main/java/com/example/orders/AwsConfig.java
+package com.example.orders;
+
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.enhanced.dynamodb.DynamoDbEnhancedClient;
+import software.amazon.awssdk.enhanced.dynamodb.DynamoDbTable;
+import software.amazon.awssdk.enhanced.dynamodb.TableSchema;
+import software.amazon.awssdk.services.rds.RdsUtilities;
+import software.amazon.awssdk.services.rds.model.GenerateAuthenticationTokenRequest;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.sqs.SqsClient;
+
+public final class AwsConfig {{
+    static final Region REGION = Region.{enum};
+    static final String ORDERS_TABLE = "{table}";
+    static final String ARCHIVE_BUCKET = "{bucket}";
+    static final String EVENTS_QUEUE = "https://sqs.{region}.amazonaws.com/{acct}/{queue}";
+    static final String DB_HOST = "{host}";
+
+    DynamoDbTable<Order> orders() {{
+        DynamoDbEnhancedClient enhanced = DynamoDbEnhancedClient.builder()
+            .dynamoDbClient(DynamoDbClient.builder().region(REGION).build()).build();
+        return enhanced.table(ORDERS_TABLE, TableSchema.fromBean(Order.class));
+    }}
+
+    String dbToken() {{
+        return RdsUtilities.builder().region(REGION).build().generateAuthenticationToken(
+            GenerateAuthenticationTokenRequest.builder().hostname(DB_HOST).port(5432).username("orders_app").build());
+    }}
+
+    S3Client s3() {{ return S3Client.builder().region(REGION).build(); }}
+    SqsClient sqs() {{ return SqsClient.builder().region(REGION).build(); }}
+}}
+
+// the test fails with: software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException: Requested resource not found (Service: DynamoDb, Status Code: 400, Request ID: {g.alnum(52, _V21_UPN)})
+'''
+    return (text, [table, bucket, acct, queue, cl, h],
+            [f"Region.{enum}", "DynamoDbEnhancedClient", "GenerateAuthenticationTokenRequest", "ResourceNotFoundException",
+             "TableSchema.fromBean(Order.class)"])
+
+
+def _v21_tf_ecs_module(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster, svc = _v21_cluster(g), _v21_svc(g)
+    repo = f"{g.pick(['platform', 'apps'])}/{svc}"
+    s1, s2, sg = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    tg, tgh = f"{svc}-blue", _v21_hex(g, 16)
+    secret, ssfx = f"{g.pick(['prod', 'live'])}/{svc}/database", _v21_sfx6(g)
+    param = f"/{svc}/prod/feature-flags"
+    exec_role, task_role = _v21_role(g), _v21_role(g)
+    lg = f"/ecs/{cluster}/{svc}"
+    text = f'''# modules/service/main.tf (agent: "add a second container for the otel collector")
+resource "aws_ecs_task_definition" "this" {{
+  family                   = "{svc}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 512
+  memory                   = 1024
+  execution_role_arn       = "arn:aws:iam::{acct}:role/{exec_role}"
+  task_role_arn            = "arn:aws:iam::{acct}:role/{task_role}"
+
+  container_definitions = jsonencode([{{
+    name         = "app"
+    image        = "{acct}.dkr.ecr.{region}.amazonaws.com/{repo}:${{var.image_tag}}"
+    portMappings = [{{ containerPort = 8080, protocol = "tcp" }}]
+    secrets = [
+      {{ name = "DATABASE_URL", valueFrom = "arn:aws:secretsmanager:{region}:{acct}:secret:{secret}-{ssfx}:url::" }},
+      {{ name = "FLAGS", valueFrom = "arn:aws:ssm:{region}:{acct}:parameter{param}" }},
+    ]
+    logConfiguration = {{
+      logDriver = "awslogs"
+      options = {{
+        awslogs-group         = "{lg}"
+        awslogs-region        = "{region}"
+        awslogs-stream-prefix = "app"
+      }}
+    }}
+  }}])
+}}
+
+resource "aws_ecs_service" "this" {{
+  name            = "{svc}"
+  cluster         = "arn:aws:ecs:{region}:{acct}:cluster/{cluster}"
+  task_definition = aws_ecs_task_definition.this.arn
+  desired_count   = 2
+  launch_type     = "FARGATE"
+
+  network_configuration {{
+    subnets          = ["{s1}", "{s2}"]
+    security_groups  = ["{sg}"]
+    assign_public_ip = false
+  }}
+
+  load_balancer {{
+    target_group_arn = "arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{tg}/{tgh}"
+    container_name   = "app"
+    container_port   = 8080
+  }}
+}}
+# import: terraform import module.{svc.replace("-", "_")}.aws_ecs_service.this {cluster}/{svc}
+'''
+    return (text, [acct, cluster, svc, repo, s1, s2, sg, tg, tgh, secret, ssfx, exec_role, task_role],
+            ["aws_ecs_task_definition.this.arn", "awslogs-stream-prefix", "${var.image_tag}", "requires_compatibilities", "awsvpc"])
+
+
+def _v21_cdk_ts(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    vpc = g.hexid("vpc")
+    net = _v21_net(g)
+    s = [(g.hexid("subnet"), f"{net}.{16 * i}.0/20", f"{region}{z}") for i, z in enumerate("abc")]
+    rts = [g.hexid("rtb") for _ in range(3)]
+    cert = _v21_uuid(g)
+    zone = "Z0" + g.alnum(19, _V21_UPN)
+    cluster = _v21_cluster(g)
+    stack = _v21_camel(g) + "Stack"
+    dom = _v21_domain(g)
+    ctx_key = f"vpc-provider:account={acct}:filter.vpc-id={vpc}:region={region}:returnAsymmetricSubnets=true"
+    ctx = {ctx_key: {"vpcId": vpc, "vpcCidrBlock": f"{net}.0.0/16", "ownerAccountId": acct, "availabilityZones": [],
+                     "subnetGroups": [{"name": "Private", "type": "Private", "subnets": [
+                         {"subnetId": sid, "cidr": c, "availabilityZone": az, "routeTableId": rt}
+                         for (sid, c, az), rt in zip(s, rts, strict=True)]}]}}
+    text = f'''// bin/app.ts + lib/api-stack.ts
+const app = new cdk.App();
+new ApiStack(app, '{stack}', {{ env: {{ account: '{acct}', region: '{region}' }} }});
+
+export class ApiStack extends cdk.Stack {{
+  constructor(scope: Construct, id: string, props: cdk.StackProps) {{
+    super(scope, id, props);
+    const vpc = ec2.Vpc.fromLookup(this, 'Vpc', {{ vpcId: '{vpc}' }});
+    const cluster = ecs.Cluster.fromClusterAttributes(this, 'Cluster', {{ clusterName: '{cluster}', vpc }});
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {{ hostedZoneId: '{zone}', zoneName: '{dom}' }});
+    const certificate = acm.Certificate.fromCertificateArn(this, 'Cert', 'arn:aws:acm:{region}:{acct}:certificate/{cert}');
+    new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Api', {{
+      cluster, certificate, domainZone: zone, domainName: 'api.{dom}',
+      taskImageOptions: {{ image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27') }},
+      publicLoadBalancer: false,
+    }});
+  }}
+}}
+
+// cdk.context.json (generated by the lookup; the agent asks whether to commit it)
+{json.dumps(ctx, indent=2)}
+'''
+    mask = [stack, acct, vpc, cluster, zone, cert, f"{net}.0.0/16"] + [x for sid, c, _ in s for x in (sid, c)] + rts
+    return (text, mask,
+            ["ApplicationLoadBalancedFargateService", "public.ecr.aws/nginx/nginx:1.27", "returnAsymmetricSubnets=true",
+             "fromHostedZoneAttributes", "ecs.Cluster.fromClusterAttributes"])
+
+
+def _v21_serverless_yml(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    svc = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}"
+    table, bucket = _v21_ddb(g), g.bucket() + "-uploads"
+    dep = f"{g.pick(_PREFIX)}-serverless-deployments-{region}"
+    s1, s2, sg = g.hexid("subnet"), g.hexid("subnet"), g.hexid("sg")
+    layer = f"{g.pick(_V21_WORDS)}-shared-deps"
+    param = f"/{svc}/prod/db-password"
+    stream = f"{g.pick(_V21_WORDS)}-clickstream"
+    text = f'''# serverless.yml (deploy fails with "The security group '{sg}' does not exist in VPC")
+service: {svc}
+frameworkVersion: "3"
+
+provider:
+  name: aws
+  runtime: python3.12
+  region: {region}
+  stage: ${{opt:stage, 'prod'}}
+  deploymentBucket:
+    name: {dep}
+  environment:
+    TABLE_NAME: {table}
+    UPLOAD_BUCKET: {bucket}
+    DB_PASSWORD: ${{ssm:{param}}}
+  vpc:
+    securityGroupIds: [{sg}]
+    subnetIds: [{s1}, {s2}]
+  iam:
+    role:
+      statements:
+        - Effect: Allow
+          Action: [dynamodb:PutItem, dynamodb:Query]
+          Resource: arn:aws:dynamodb:{region}:{acct}:table/{table}
+        - Effect: Allow
+          Action: [s3:PutObject]
+          Resource: arn:aws:s3:::{bucket}/*
+        - Effect: Allow
+          Action: [kinesis:PutRecords]
+          Resource: arn:aws:kinesis:{region}:{acct}:stream/{stream}
+
+functions:
+  ingest:
+    handler: handler.ingest
+    layers:
+      - arn:aws:lambda:{region}:{acct}:layer:{layer}:{g.r.randint(3, 30)}
+      - arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:7
+    events:
+      - httpApi: "POST /ingest"
+      - s3:
+          bucket: {bucket}
+          event: s3:ObjectCreated:*
+          existing: true
+'''
+    return (text, [sg, svc, table, bucket, dep, param, acct, stream, layer, s1, s2],
+            ["s3:ObjectCreated:*", "${opt:stage, 'prod'}", "AWSLambdaPowertoolsPythonV3-python312-x86_64", "frameworkVersion",
+             "dynamodb:PutItem"])
+
+
+def _v21_gha_oidc(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    role = _v21_role(g)
+    cluster, svc = _v21_cluster(g), _v21_svc(g)
+    repo = f"{g.pick(['platform', 'apps'])}/{svc}"
+    org = g.pick(_V21_ORGS)
+    td = f"{svc}-prod"
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{acct}:oidc-provider/token.actions.githubusercontent.com"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                      "StringLike": {"token.actions.githubusercontent.com:sub": f"repo:{org}/{g.pick(['deploy-pipelines', 'backend', 'monorepo'])}:ref:refs/heads/main"}}}]}
+    text = f'''# .github/workflows/deploy.yml
+name: deploy
+on:
+  push:
+    branches: [main]
+permissions:
+  id-token: write
+  contents: read
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          role-to-assume: arn:aws:iam::{acct}:role/{role}
+          aws-region: {region}
+      - id: ecr
+        uses: aws-actions/amazon-ecr-login@v2
+      - run: |
+          docker build -t {acct}.dkr.ecr.{region}.amazonaws.com/{repo}:${{{{ github.sha }}}} .
+          docker push {acct}.dkr.ecr.{region}.amazonaws.com/{repo}:${{{{ github.sha }}}}
+      - run: aws ecs describe-task-definition --task-definition {td} --query taskDefinition > td.json
+      - uses: aws-actions/amazon-ecs-render-task-definition@v1
+        id: render
+        with:
+          task-definition: td.json
+          container-name: app
+          image: {acct}.dkr.ecr.{region}.amazonaws.com/{repo}:${{{{ github.sha }}}}
+      - uses: aws-actions/amazon-ecs-deploy-task-definition@v2
+        with:
+          task-definition: ${{{{ steps.render.outputs.task-definition }}}}
+          cluster: {cluster}
+          service: {svc}
+          wait-for-service-stability: true
+
+# run log:
+# Error: Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity
+# trust policy on {role}:
+{json.dumps(trust, indent=2)}
+'''
+    return (text, [acct, role, repo, td, cluster, svc],
+            ["token.actions.githubusercontent.com", "sts.amazonaws.com", "aws-actions/configure-aws-credentials@v4",
+             "id-token: write", "${{ github.sha }}", "aws-actions/amazon-ecr-login@v2"])
+
+
+def _v21_compose_env(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    k, s = g.akid(), g.secret()
+    bucket = g.bucket()
+    cl, h = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-db", _v21_rds_hash(g)
+    pw = g.alnum(24, _V21_ALNUM)
+    cache, ch = f"{g.pick(_V21_WORDS)}-cache", g.alnum(6, _V21_LOW)
+    short = _V21_AZID[region]
+    queue = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-jobs"
+    text = f'''# Dockerfile
+FROM public.ecr.aws/docker/library/python:3.12-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+CMD ["gunicorn", "app:server", "-b", "0.0.0.0:8000"]
+
+# docker-compose.yml
+services:
+  api:
+    build: .
+    env_file: .env
+    ports: ["8000:8000"]
+  localstack:
+    image: localstack/localstack:3.8
+    environment:
+      - SERVICES=s3,sqs
+      - AWS_DEFAULT_REGION={region}
+
+# .env  (the agent found this while adding a healthcheck; it is in .gitignore but was committed once)
+AWS_ACCESS_KEY_ID={k}
+AWS_SECRET_ACCESS_KEY={s}
+AWS_REGION={region}
+S3_BUCKET={bucket}
+DATABASE_URL=postgresql://app:{pw}@{cl}.cluster-{h}.{region}.rds.amazonaws.com:5432/app
+REDIS_URL=rediss://{cache}.{ch}.ng.0001.{short}.cache.amazonaws.com:6379/0
+JOBS_QUEUE_URL=https://sqs.{region}.amazonaws.com/{acct}/{queue}
+'''
+    return (text, [k, s, bucket, pw, cl, h, cache, ch, acct, queue],
+            ["public.ecr.aws/docker/library/python:3.12-slim", "localstack/localstack:3.8", "SERVICES=s3,sqs", "0.0.0.0:8000",
+             "AWS_SECRET_ACCESS_KEY="])
+
+
+def _v21_kubeconfig_makefile(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster = _v21_cluster(g, "eks")
+    eid = _v21_hex(g, 32).upper()
+    sfx = g.pick(["gr7", "yl4", "sk1"])
+    role = _v21_role(g)
+    ca = "".join(g.pick(_B64) for _ in range(120)) + "=="
+    bucket = g.bucket() + "-charts"
+    repo = f"{g.pick(['platform', 'apps'])}/{_v21_svc(g)}"
+    text = f'''# ~/.kube/config (excerpt)
+apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: {ca}
+    server: https://{eid}.{sfx}.{region}.eks.amazonaws.com
+  name: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+users:
+- name: arn:aws:eks:{region}:{acct}:cluster/{cluster}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: ["--region", "{region}", "eks", "get-token", "--cluster-name", "{cluster}", "--output", "json",
+             "--role-arn", "arn:aws:iam::{acct}:role/{role}"]
+
+# Makefile
+ACCOUNT ?= {acct}
+REGION  ?= {region}
+REGISTRY = $(ACCOUNT).dkr.ecr.$(REGION).amazonaws.com
+CHART_BUCKET = s3://{bucket}/stable
+
+login:
+	aws ecr get-login-password --region $(REGION) | docker login --username AWS --password-stdin $(REGISTRY)
+
+push: login
+	docker push $(REGISTRY)/{repo}:$(TAG)
+
+charts:
+	helm s3 push --force dist/*.tgz stable-charts
+
+kubeconfig:
+	aws eks update-kubeconfig --name {cluster} --region $(REGION) --role-arn arn:aws:iam::$(ACCOUNT):role/{role}
+'''
+    return (text, [acct, cluster, eid, role, bucket, repo],
+            ["client.authentication.k8s.io/v1beta1", "$(ACCOUNT).dkr.ecr.$(REGION).amazonaws.com", "get-token",
+             "--password-stdin", "$(REGISTRY)"])
+
+
+# 7. all week: the engineer's chat, in many languages ---------------------------------------------------------------
+def _v21_chat_es(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    stack, sid = _v21_stack(g), _v21_uuid(g)
+    cluster, svc = _v21_cluster(g), _v21_svc(g)
+    role = _v21_role(g)
+    sub, sg = g.hexid("subnet"), g.hexid("sg")
+    text = f"""Oye Claude, el despliegue de anoche falló otra vez. El stack `{stack}` en la cuenta {acct} se quedó en UPDATE_ROLLBACK_COMPLETE y el evento dice:
+
+    Resource handler returned message: "Invalid request provided: AWS::ECS::Service: The provided target group has target type instance, which is incompatible with the awsvpc network mode specified in the task definition."
+
+El ARN completo es arn:aws:cloudformation:{region}:{acct}:stack/{stack}/{sid}. El servicio {svc} del clúster {cluster} usa la subred {sub} y el grupo de seguridad {sg}.
+¿Tengo que recrear el target group con TargetType ip? Y otra cosa: el rol {role} necesita iam:PassRole para esto, ¿verdad?"""
+    return (text, [stack, acct, sid, svc, cluster, sub, sg, role],
+            ["UPDATE_ROLLBACK_COMPLETE", "AWS::ECS::Service", "iam:PassRole", "TargetType"])
+
+
+def _v21_chat_de(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    n1, n2 = _v21_net(g), _v21_net(g)
+    while n2 == n1:
+        n2 = _v21_net(g)
+    vpc1, vpc2, tgw = g.hexid("vpc"), g.hexid("vpc"), g.hexid("tgw")
+    c1, c2 = f"{n1}.0.0/16", f"{n2}.0.0/16"
+    s1, s2 = f"{n1}.32.0/20", f"{n1}.48.0/20"
+    host = f"{n2}.{g.r.randint(0, 15)}.{g.r.randint(5, 250)}"
+    text = f"""Moin! Kurze Frage zum Netzwerk im Konto {acct}:
+
+Die VPC {vpc1} hat den CIDR-Block {c1}, die private Subnetze sind {s1} und {s2}. Die zweite VPC {vpc2} ({c2}) hängt am Transit Gateway {tgw}.
+Von einer Instanz in {s1} komme ich nicht an {host}:443 ran – Timeout, kein Reject. In der Routing-Tabelle steht `{c2} -> {tgw}`, die Propagation ist aktiv.
+
+Fehlt die Rückroute in der TGW-Routentabelle, oder blockiert die NACL? Bitte Schritt für Schritt, ich muss das morgen dem Netzwerkteam erklären."""
+    return (text, [acct, vpc1, c1, s1, s2, vpc2, c2, tgw, host], ["Transit Gateway", "NACL"])
+
+
+def _v21_chat_ja(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cl, h = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-aurora", _v21_rds_hash(g)
+    inst = f"{cl}-instance-{g.r.randint(1, 3)}"
+    pg = f"{cl}-params-v16"
+    snap = f"{cl}-pre-upgrade-{g.r.randint(10, 28)}"
+    text = f"""お疲れさまです。本番アカウント {acct} の Aurora クラスター「{cl}」について相談です。
+昨日からライターインスタンス {inst} の CPU が 90% 超えで、Cost Explorer でも RDS の費用が先月比 40% 増えています。
+パラメータグループ {pg} の work_mem を上げたのが原因でしょうか？
+接続先は {cl}.cluster-{h}.{region}.rds.amazonaws.com です。念のためスナップショット {snap} は取得済みです。
+db.r6g.2xlarge から db.r7g.2xlarge に変えるべきか、まず Performance Insights を見るべきか、教えてください。"""
+    return (text, [acct, cl, inst, pg, h, snap],
+            ["db.r6g.2xlarge", "db.r7g.2xlarge", "Performance Insights", "work_mem"])
+
+
+def _v21_chat_zh(g: Gen) -> tuple[str, list[str], list[str]]:
+    a1, a2 = g.account(), g.account()
+    r1, r2 = _v21_role(g), _v21_role(g)
+    bucket, kms = g.bucket(), _v21_uuid(g)
+    region = g.region()
+    text = f"""你好，我在账号 {a1} 里用角色 {r1} 去 AssumeRole 到账号 {a2} 的 {r2}，一直报错：
+
+An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:sts::{a1}:assumed-role/{r1}/ci-runner is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{a2}:role/{r2}
+
+信任策略里已经写了 "AWS": "arn:aws:iam::{a1}:role/{r1}"。另外跨账号读 S3 存储桶 {bucket} 的时候，KMS 密钥 arn:aws:kms:{region}:{a2}:key/{kms} 也报 AccessDenied。
+是不是 SCP 或者权限边界的问题？请帮我一步一步排查。"""
+    return (text, [a1, a2, r1, r2, bucket, kms], ["sts:AssumeRole", "AccessDenied", "SCP"])
+
+
+def _v21_chat_ko(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    cluster = _v21_cluster(g, "eks")
+    ng = f"{g.pick(_PREFIX)}-{g.pick(['general', 'spot', 'arm64'])}-ng"
+    alb = f"k8s-{g.pick(['prod', 'web'])}-{g.pick(_V21_WORDS)[:7]}-{_v21_hex(g, 10)}"
+    digits = str(g.r.randint(100000000, 2099999999))
+    s1, s2 = g.hexid("subnet"), g.hexid("subnet")
+    role = _v21_role(g)
+    text = f"""안녕하세요! 운영 계정 {acct}의 EKS 클러스터 {cluster}에서 문제가 있습니다.
+노드 그룹 {ng}를 업그레이드한 뒤로 Ingress가 만든 ALB({alb}-{digits}.{region}.elb.amazonaws.com)가 계속 503을 돌려줍니다.
+서브넷 {s1}, {s2}에는 kubernetes.io/role/elb 태그가 있고, 컨트롤러의 IRSA 역할은 {role}입니다.
+target-type이 ip인데 대상 그룹에 등록된 파드가 0개예요. 어디부터 확인하면 될까요?"""
+    return (text, [acct, cluster, ng, alb, digits, s1, s2, role], ["kubernetes.io/role/elb", "target-type", "IRSA"])
+
+
+def _v21_chat_fr(g: Gen) -> tuple[str, list[str], list[str]]:
+    acct = g.account()
+    dist = "E" + g.alnum(13, _V21_UPN)
+    dom = "d" + g.alnum(13, _V21_LOW)
+    bucket = g.bucket() + "-site"
+    oac = "E" + g.alnum(13, _V21_UPN)
+    region = g.region()
+    text = f"""Salut ! Sur le compte {acct}, la distribution CloudFront {dist} ({dom}.cloudfront.net) renvoie 403 AccessDenied depuis qu'on est passé de l'OAI à l'OAC {oac}.
+Le bucket d'origine est {bucket} ({bucket}.s3.{region}.amazonaws.com) et sa politique contient bien :
+
+  "Condition": {{"StringEquals": {{"AWS:SourceArn": "arn:aws:cloudfront::{acct}:distribution/{dist}"}}}}
+
+Les objets sont chiffrés avec SSE-KMS. Est-ce qu'il faut aussi autoriser cloudfront.amazonaws.com dans la politique de la clé KMS ?"""
+    return (text, [acct, dist, dom, oac, bucket], ["AWS:SourceArn", "cloudfront.amazonaws.com", "SSE-KMS", "AccessDenied"])
+
+
+def _v21_chat_pt(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    fn = _v21_fn(g)
+    queue = f"{g.pick(_PREFIX)}-{g.pick(_V21_WORDS)}-{g.pick(['fila', 'jobs', 'events'])}"
+    dlq = queue + "-dlq"
+    table = _v21_ddb(g)
+    esm = _v21_uuid(g)
+    text = f"""Fala, Claude! Na conta {acct} a Lambda {fn} parou de consumir a fila {queue}. O event source mapping {esm} está "Enabled" mas a métrica ApproximateAgeOfOldestMessage só sobe.
+A DLQ https://sqs.{region}.amazonaws.com/{acct}/{dlq} já tem 12 mil mensagens. No log aparece:
+
+[ERROR] ProvisionedThroughputExceededException: An error occurred (ProvisionedThroughputExceededException) when calling the BatchWriteItem operation (reached max retries: 9): The level of configured provisioned throughput for the table was exceeded.
+
+A tabela é {table}. Mudo para on-demand ou aumento o batch window? Valeu!"""
+    return (text, [acct, fn, queue, esm, dlq, table],
+            ["ApproximateAgeOfOldestMessage", "ProvisionedThroughputExceededException", "BatchWriteItem", "Enabled"])
+
+
+def _v21_chat_hinglish(g: Gen) -> tuple[str, list[str], list[str]]:
+    region, acct = g.region(), g.account()
+    iid, sg = g.iid(), g.hexid("sg")
+    ip, eip = _v21_priv(g), _v21_pub(g)
+    alloc = g.hexid("eipalloc")
+    key = f"{g.pick(_PREFIX)}-{g.pick(['ops', 'bastion'])}-key"
+    text = f"""Bhai ek help chahiye. Prod account {acct} ({region}) mein bastion {iid} pe SSH nahi ho raha, "Connection timed out" aa raha hai.
+Security group {sg} mein port 22 sirf office IP ke liye open hai, aur instance ka private IP {ip} hai. Elastic IP {eip} ({alloc}) kal raat detach ho gaya tha shayad, maine dobara associate kiya.
+Key pair {key}.pem wahi hai. Kya SSM Session Manager use karna better rahega? Agar haan, toh instance profile mein AmazonSSMManagedInstanceCore attach karna padega na?"""
+    return (text, [acct, iid, sg, ip, eip, alloc, key],
+            ["AmazonSSMManagedInstanceCore", "Session Manager", "Connection timed out"])
+
+
+# 8. negatives: AWS-looking, identifying nobody --------------------------------------------------------------------
+def _v21_neg_managed_policies(g: Gen) -> tuple[str, list[str], list[str]]:
+    pols = g.r.sample(["ReadOnlyAccess", "AmazonS3ReadOnlyAccess", "AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy",
+                       "AmazonEC2ContainerRegistryReadOnly", "service-role/AmazonECSTaskExecutionRolePolicy",
+                       "service-role/AWSLambdaBasicExecutionRole", "AWSCloudFormationReadOnlyAccess", "job-function/SystemAdministrator",
+                       "SecurityAudit"], 5)
+    arns = [f"arn:aws:iam::aws:policy/{p}" for p in pols]
+    prins = g.r.sample(["ecs-tasks.amazonaws.com", "lambda.amazonaws.com", "eks.amazonaws.com", "events.amazonaws.com",
+                        "scheduler.amazonaws.com", "delivery.logs.amazonaws.com"], 3)
+    text = ("Baseline for every workload role (from the platform wiki):\n"
+            + "\n".join(f"- `{a}`" for a in arns)
+            + "\n\nAllowed service principals in trust policies: " + ", ".join(prins)
+            + ".\nDefault encryption keys: `alias/aws/s3`, `alias/aws/ebs`, `alias/aws/secretsmanager` (AWS managed; rotate automatically).\n"
+            "Service-linked roles you will see and must not delete: AWSServiceRoleForECS, AWSServiceRoleForAutoScaling, "
+            "AWSServiceRoleForElasticLoadBalancing.\nConditions we use: aws:PrincipalOrgID, aws:SourceVpce, aws:SecureTransport, "
+            "aws:RequestedRegion, s3:x-amz-server-side-encryption = aws:kms.")
+    return (text, [], arns + prins + ["alias/aws/s3", "alias/aws/ebs", "AWSServiceRoleForAutoScaling", "aws:RequestedRegion",
+                                      "s3:x-amz-server-side-encryption"])
+
+
+def _v21_neg_doc_examples(g: Gen) -> tuple[str, list[str], list[str]]:
+    region = g.region()
+    text = f"""From the AWS CLI user guide, section "Configure the AWS CLI" (I'm following it for the new laptop):
+
+$ aws configure
+AWS Access Key ID [None]: AKIAIOSFODNN7EXAMPLE
+AWS Secret Access Key [None]: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+Default region name [None]: {region}
+Default output format [None]: json
+
+and the sample policy uses arn:aws:iam::123456789012:role/ExampleRole and the sample security group rule allows 203.0.113.0/24.
+These are just the docs' placeholders, right? I'll put my real values in via `aws configure sso` instead."""
+    return (text, [], ["AWS Access Key ID [None]:", f"Default region name [None]: {region}", "Default output format [None]: json",
+                       "aws configure sso"])
+
+
+def _v21_neg_types_regions(g: Gen) -> tuple[str, list[str], list[str]]:
+    r = g.pick(["us-east-1", "eu-west-1", "ap-northeast-1"])
+    azids = {"us-east-1": ["use1-az1", "use1-az4", "use1-az6"], "eu-west-1": ["euw1-az1", "euw1-az2", "euw1-az3"],
+             "ap-northeast-1": ["apne1-az1", "apne1-az2", "apne1-az4"]}[r]
+    types = g.r.sample(list(_V21_TYPES), 4)
+    rows = [[t, *_V21_TYPES[t]] for t in types]
+    text = (f"$ aws ec2 describe-instance-types --instance-types {' '.join(types)} --region {r} "
+            "--query 'InstanceTypes[].[InstanceType,VCpuInfo.DefaultVCpus,MemoryInfo.SizeInMiB,ProcessorInfo.SupportedArchitectures[0],NetworkInfo.NetworkPerformance]' --output table\n"
+            + _v21_table("DescribeInstanceTypes", rows)
+            + f"\n\nOfferings exist in {', '.join(azids)}. States we alarm on: pending, running, stopping, stopped, shutting-down, terminated. "
+            "Volume states: creating, available, in-use, deleting, error. gp3 baseline is 3000 IOPS and 125 MiB/s.")
+    return (text, [], types + azids + [r, "DescribeInstanceTypes", "shutting-down", "in-use", "3000 IOPS"])
+
+
+def _v21_neg_api_ops(g: Gen) -> tuple[str, list[str], list[str]]:
+    ops = g.r.sample(["AssumeRole", "GetObject", "PutObject", "DescribeInstances", "RunInstances", "CreateLogStream",
+                      "PutMetricData", "GetSecretValue", "Decrypt", "ListBuckets", "UpdateService", "PutItem"], 6)
+    rows = "\n".join(f"| {o:<20} | {g.r.randint(10, 90000):>8} |" for o in ops)
+    qid = _v21_uuid(g)
+    text = (f"Logs Insights on the org trail (query {qid}):\n"
+            "fields eventSource, eventName | stats count(*) as calls by eventName | sort calls desc | limit 6\n\n"
+            "| eventName            |    calls |\n|----------------------|----------|\n" + rows
+            + "\n\nIAM actions to review: " + ", ".join(f"{_V21_OP_SVC[o]}:{o}" for o in ops[:3])
+            + '\nRe-run with: aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue="$OP" '
+            '--start-time "$(date -u -d \'-1 day\' +%FT%TZ)" --max-results 50')
+    return (text, [], ops + [qid, "AttributeKey=EventName", '"$OP"', "stats count(*) as calls by eventName"])
+
+
+def _v21_neg_imds(g: Gen) -> tuple[str, list[str], list[str]]:
+    ttl = g.pick(["21600", "3600", "300"])
+    text = f"""Notes for the hardening ticket (IMDSv2 only, hop limit 1 for nodes, 2 for containers):
+
+TOKEN=$(curl -sX PUT "http://169.254.169.254/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: {ttl}")
+curl -s -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/placement/availability-zone
+curl -s -H "X-aws-ec2-metadata-token: $TOKEN" "http://[fd00:ec2::254]/latest/meta-data/instance-type"
+
+- ECS task metadata: $ECS_CONTAINER_METADATA_URI_V4 (169.254.170.2), credentials at 169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+- Route 53 Resolver from the instance: 169.254.169.253 (IPv6: fd00:ec2::253); Amazon Time Sync: 169.254.169.123 / fd00:ec2::123
+- EKS Pod Identity agent: 169.254.170.23 and fd00:ec2::23
+- block the metadata service from pods: iptables -A FORWARD -d 169.254.169.254/32 -i eni+ -j DROP
+aws ec2 modify-instance-metadata-options --instance-id "$INSTANCE_ID" --http-tokens required --http-put-response-hop-limit 1"""
+    return (text, [], ["169.254.169.254", "fd00:ec2::254", "169.254.170.2", "169.254.169.253", "fd00:ec2::253",
+                       "169.254.169.123", "fd00:ec2::23", "X-aws-ec2-metadata-token-ttl-seconds", '"$INSTANCE_ID"',
+                       "--http-put-response-hop-limit 1"])
+
+
+def _v21_neg_versions_ids(g: Gen) -> tuple[str, list[str], list[str]]:
+    sha, short = _v21_hex(g, 40), _v21_hex(g, 7)
+    rid, xray = _v21_uuid(g), f"1-{_v21_hex(g, 8)}-{_v21_hex(g, 24)}"
+    h1 = "h1:" + "".join(g.pick(_B64) for _ in range(43)) + "="
+    ts = _v21_ts(g, ".183Z", "")
+    pv = f"5.{g.r.randint(70, 95)}.{g.r.randint(0, 3)}"
+    cli = f"2.{g.r.randint(15, 27)}.{g.r.randint(0, 40)}"
+    text = f"""{ts} [build] commit {sha} ({short}) on main
+{ts} [build] aws-cli/{cli} Python/3.12.6 Linux/6.8.0-1021-aws exe/x86_64.ubuntu.24
+{ts} [build] pulling public.ecr.aws/lambda/nodejs:20 and public.ecr.aws/aws-observability/aws-otel-collector:v0.42.0
+{ts} [tf] - Installing hashicorp/aws v{pv}...
+{ts} [tf] - Installed hashicorp/aws v{pv} (signed by HashiCorp)
+{ts} [tf] .terraform.lock.hcl: hashes = ["{h1}"]
+{ts} [deploy] UpdateFunctionCode ok, RequestId: {rid}
+{ts} [deploy] X-Amzn-Trace-Id: Root={xray}
+{ts} [deploy] runtime nodejs20.x, architecture arm64, memory 1024 MB, timeout 30 s, state Active, LastUpdateStatus Successful"""
+    return (text, [], [sha, short, rid, xray, h1, f"hashicorp/aws v{pv}", f"aws-cli/{cli}", "public.ecr.aws/lambda/nodejs:20",
+                       "public.ecr.aws/aws-observability/aws-otel-collector:v0.42.0", "LastUpdateStatus Successful"])
+
+
+VARIANTS_21: list[Template] = [
+    # 1. Monday: deploys that fail
+    _v21_cfn_stack_events, _v21_cdk_deploy_error, _v21_tf_apply_error, _v21_ecs_service_events, _v21_codebuild_log,
+    _v21_codepipeline_state, _v21_kubectl_eks, _v21_helm_lbc, _v21_ecs_stopped_task,
+    # 2. Tuesday: IAM
+    _v21_botocore_traceback, _v21_decoded_auth_message, _v21_sso_config, _v21_assume_role_chain, _v21_permission_boundary,
+    _v21_access_keys_report, _v21_irsa_oidc, _v21_list_roles_table,
+    # 3. Wednesday: networking
+    _v21_describe_vpcs, _v21_subnets_text, _v21_route_tables, _v21_security_groups, _v21_vpc_peering, _v21_tgw_routes,
+    _v21_nacl, _v21_flow_logs, _v21_ip_addr_route, _v21_tf_vpc_module,
+    # 4. Thursday morning: data
+    _v21_s3_ls_policy, _v21_athena_glue_ddl, _v21_dynamodb_items, _v21_rds_aurora, _v21_redshift, _v21_s3_replication,
+    _v21_glue_job_run,
+    # 5. Thursday afternoon: cost and operations
+    _v21_ce_accounts, _v21_ce_resources, _v21_cw_alarms, _v21_logs_insights, _v21_health_events, _v21_trusted_advisor,
+    _v21_scaling_activities,
+    # 6. Friday: code
+    _v21_boto3_script, _v21_js_v3, _v21_go_v2, _v21_java_v2, _v21_tf_ecs_module, _v21_cdk_ts, _v21_serverless_yml,
+    _v21_gha_oidc, _v21_compose_env, _v21_kubeconfig_makefile,
+    # 7. chat in many languages
+    _v21_chat_es, _v21_chat_de, _v21_chat_ja, _v21_chat_zh, _v21_chat_ko, _v21_chat_fr, _v21_chat_pt, _v21_chat_hinglish,
+    # 8. negatives
+    _v21_neg_managed_policies, _v21_neg_doc_examples, _v21_neg_types_regions, _v21_neg_api_ops, _v21_neg_imds,
+    _v21_neg_versions_ids,
+]
+
+
 HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VARIANTS_2, "variants-3": VARIANTS_3,
                                        "variants-4": VARIANTS_4, "variants-5": VARIANTS_5,
                                        "variants-6": VARIANTS_6, "variants-7": VARIANTS_7,
@@ -22818,7 +25103,8 @@ HELD_OUT: dict[str, list[Template]] = {"variants-1": VARIANTS, "variants-2": VAR
                                        "variants-17": VARIANTS_17,
                                        "variants-18": VARIANTS_18,
                                        "variants-19": VARIANTS_19,
-                                       "variants-20": VARIANTS_20}
+                                       "variants-20": VARIANTS_20,
+                                       "variants-21": VARIANTS_21}
 
 
 def generate(seed: int = 13, per_template: int = 3, classes: dict | None = None) -> list[Case]:
