@@ -86,7 +86,7 @@ def account_list(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     return [(a.start(), a.end(), kind) for a in _TWELVE.finditer(text, start, end)]
 
 
-_TWELVE = re.compile(r"[0-9]{12}")
+_TWELVE = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 
 # The account a bullet line ends with: "* Log archive — 123456789012", "- prod: 123456789012."; the

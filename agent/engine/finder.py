@@ -252,7 +252,7 @@ PART_HITS = frozenset({"table_columns", "console_url", "service_names", "cli_tab
                        "label_rows", "item_names", "cli_query_columns", "list_item_names",
                        "domain_labels", "yaml_block_items", "space_columns", "email_domains",
                        "codeowners_emails", "rclone_buckets", "cli_text_record", "cli_text_top_row",
-                       "label_items"})
+                       "label_items", "account_list"})
 
 
 def _resolve(hits: list[tuple]) -> list[tuple]:

@@ -122,7 +122,7 @@ _TIME_PIECE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2})?|[0-9]{2}(?:\
 
 # Roles AWS creates, or tells every customer to create, under one fixed name: the same in every
 # account (arn:aws:iam::*:role/OrganizationAccountAccessRole in an SCP names AWS's role, not the user's).
-_AWS_FIXED_ROLES = frozenset({"OrganizationAccountAccessRole", "AWSControlTowerExecution",
+AWS_FIXED_ROLES = frozenset({"OrganizationAccountAccessRole", "AWSControlTowerExecution",
                               "AWSCloudFormationStackSetExecutionRole", "AWSCloudFormationStackSetAdministrationRole"})
 
 
@@ -138,6 +138,9 @@ _AWS_FIXED_ROLES = frozenset({"OrganizationAccountAccessRole", "AWSControlTowerE
 # security policies Transfer Family and Elastic Load Balancing predefine (TransferSecurityPolicy-2024-01,
 # ELBSecurityPolicy-TLS13-1-2-2021-06: names only AWS gives).
 AWS_DEFAULT_NAME = re.compile(r"CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID|samcli-deploy[0-9]{10}"
+                              # the default parameter groups (default.mysql8.0, default.redshift-1.0,
+                              # default.redis7.cluster.on): a name customers cannot take (session 17)
+                              r"|default\.[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*"
                               r"|rds-ca-(?:rsa2048-g1|rsa4096-g1|ecc384-g1|2019|2015)"
                               r"|aws-elasticbeanstalk-(?:ec2|service)-role|EMR_(?:EC2_|AutoScaling_)?DefaultRole"
                               r"|AWSBackupDefaultServiceRole|ecs(?:TaskExecution|Instance|Service|Autoscale|Events)Role"
@@ -154,7 +157,7 @@ def _keep_segment(seg: str) -> bool:
     return (not seg or "*" in seg or seg in KEEP_WORDS or (seg.isdigit() and len(seg) <= 6)
             or bool(_TIME_PIECE.fullmatch(seg))
             or nothing_secret(seg) or seg.endswith(".amazonaws.com")
-            or seg.startswith("AWSServiceRoleFor") or seg in _AWS_FIXED_ROLES
+            or seg.startswith("AWSServiceRoleFor") or seg in AWS_FIXED_ROLES
             or AWS_DEFAULT_NAME.fullmatch(seg) is not None)
 
 
@@ -225,6 +228,8 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     if service in _RUN_UUID_TYPES and len(segments) == 2 and segments[0][1] == _RUN_UUID_TYPES[service] \
             and _RUN_UUID.fullmatch(segments[1][1]):
         segments[1] = (segments[1][0], segments[1][1], False)   # a Batch job's ID: one run's UUID, as a request ID
+    if service == "iam" and len(segments) > 1 and segments[0][1] == "oidc-provider":
+        segments = _oidc_issuer(segments)
     if service == "bedrock":   # a foundation model's ID (and its :0 / :8k variant) in a system inference
         after_model = False    # profile's or a custom model's ARN is AWS's, as in a foundation-model ARN
         for n, (off, seg, _) in enumerate(segments):
@@ -239,6 +244,30 @@ def arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
             continue
         parts.append((rstart + off, rstart + off + len(seg), _segment_kind(seg)))
     return parts
+
+
+# Identity providers' OIDC issuers, the same for every AWS customer who trusts them (an IAM OIDC
+# provider's ARN is arn:aws:iam::<account>:oidc-provider/<issuer host>[/<path>]), with the fixed words
+# of their issuer paths; what else their paths hold (an EKS cluster's OIDC ID, a CircleCI organisation's
+# ID, an Azure tenant) is the customer's. A company's own issuer host stays masked.
+_PUBLIC_OIDC_ISSUERS: dict[str, frozenset[str]] = {
+    "token.actions.githubusercontent.com": frozenset(), "gitlab.com": frozenset(), "app.terraform.io": frozenset(),
+    "accounts.google.com": frozenset(), "cognito-identity.amazonaws.com": frozenset(),
+    "sts.windows.net": frozenset(), "login.microsoftonline.com": frozenset({"v2.0"}),
+    "oidc.circleci.com": frozenset({"org"}),
+    "api.bitbucket.org": frozenset({"2.0", "workspaces", "pipelines-config", "identity", "oidc"}),
+}
+_EKS_ISSUER = re.compile(r"oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?")
+
+
+def _oidc_issuer(segments: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
+    """An OIDC provider's segments with a public issuer's host and the fixed words of its path kept."""
+    host = segments[1][1]
+    fixed = frozenset({"id"}) if _EKS_ISSUER.fullmatch(host) else _PUBLIC_OIDC_ISSUERS.get(host)
+    if fixed is None:
+        return segments
+    return segments[:1] + [(segments[1][0], host, False)] + [
+        (off, seg, secret and seg not in fixed) for off, seg, secret in segments[2:]]
 
 
 def _nested_arn(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
@@ -323,6 +352,9 @@ _AWS_FIXED_HOSTS = frozenset({"device.sso", "portal.sso", "oidc.eks", "runtime.s
 _AWS_OWNED_BUCKET = re.compile(r"awslambda-[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]-(?:tasks|layers)")
 
 
+_PRINCIPAL_LABEL = re.compile(r"[a-z]+(?:-[a-z]+)*")
+
+
 def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """``<resource labels>.<service/region>.amazonaws.com``: the labels before the first region."""
     start, end = _span(m)
@@ -333,6 +365,13 @@ def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
         return []  # <service>.amazonaws.com, <service>.<region>.amazonaws.com: principals, endpoints
     if len(names) == 5 and f"{names[0]}.{names[1]}" in _AWS_FIXED_HOSTS and REGION.fullmatch(names[2]):
         return []  # device.sso.<region>.amazonaws.com: an AWS endpoint, the same for everyone
+    if names[-2:] == ["amazonaws", "com"] and all(_PRINCIPAL_LABEL.fullmatch(lab) for lab in names[:-2]) \
+            and not any(lab == "s3" or lab.startswith("s3-") for lab in names):
+        # Words only, no region and no S3 (whose global endpoint, bucket.s3.amazonaws.com, is the one
+        # customer host without a region): a service principal of more than one label
+        # (delivery.logs.amazonaws.com, member.org.stacksets.cloudformation.amazonaws.com), the same in
+        # every account's policies.
+        return []
     if _AWS_OWNED_BUCKET.fullmatch(names[0]):
         return []  # awslambda-<region>-tasks.s3.<region>.amazonaws.com: Lambda's own code bucket
     if names[1:3] == ["d", "codeartifact"] and len(names) > 3 and REGION.fullmatch(names[3]):
@@ -414,7 +453,7 @@ def namelist(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     for t in NAME_TOKEN.finditer(text, start, end):
         token = t.group()
         if token in ("and", "or") or token in keep or nothing_secret(token) or not (
-                name_shaped(token) or camel and camel_re.fullmatch(token) and token not in _AWS_FIXED_ROLES):
+                name_shaped(token) or camel and camel_re.fullmatch(token) and token not in AWS_FIXED_ROLES):
             continue
         if (no_phrases and english_phrase(token)) or (need_sep and "-" not in token and "_" not in token):
             continue

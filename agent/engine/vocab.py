@@ -666,10 +666,11 @@ def value_parts(text: str, start: int, end: int, kind: str, label: str, single: 
             or value.startswith(("$", "<", "var.", "local.", "aws_", "com.amazonaws.", "alias/aws/", "arn:",
                                  "registry.terraform.io/", "registry.opentofu.org/")) \
             or value.endswith(".amazonaws.com") or _AWS_OWNED.match(value) or _AWS_OWNED_MEMBER.fullmatch(value) \
-            or value in _AWS_ITSELF \
+            or value in _AWS_ITSELF or value in splitters.AWS_FIXED_ROLES \
             or _IP.fullmatch(value) \
             or splitters.AWS_DEFAULT_NAME.fullmatch(value) or _ADVISORY.fullmatch(value) \
             or _UUID.fullmatch(value) or (value.startswith(("sha", "md5:")) and _DIGEST.fullmatch(value)) \
+            or (len(value) == 40 and _GIT_COMMIT.fullmatch(value)) \
             or _per_request_or_code(text, start, value, label):
         return []
     scheme = value.find("://")
@@ -754,6 +755,9 @@ _ACCOUNT_LABEL = re.compile(r"[Aa]ccount|ACCOUNT|[Oo]wner|OWNER|[Rr]egistryId")
 # A content digest (docker's "Id": "sha256:4a5e...", an image's digest) is a hash of bytes, like a git
 # SHA: it tells nothing, and "sha256" is no name.
 _DIGEST = re.compile(r"(?:sha1|sha256|sha384|sha512|md5):[0-9a-fA-F]{16,128}")
+# A git commit (CodePipeline's "revisionId", CodeBuild's "resolvedSourceVersion"): the repository's, no
+# resource of the account; 40 lower-case hex digits are no AWS identifier's shape (session 17).
+_GIT_COMMIT = re.compile(r"[0-9a-f]{40}")
 # UUIDs pass unchanged everywhere (DESIGN.md), under a label too: random, they tell nothing.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IP = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")

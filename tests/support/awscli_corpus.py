@@ -524,8 +524,11 @@ POLICY_CORRECTIONS = (
     # on purpose (vocab.yaml's no_match '"GroupName": "default"'), like the AWS-owned names above.
     # Also what AWS predefines under one name for everyone: CodeDeploy's deployment configurations
     # (CodeDeployDefault.OneAtATime), SageMaker's default variant AllTraffic, Bedrock's test alias
-    # TSTALIASID (the engine keeps them: splitters.AWS_DEFAULT_NAME).
-    ("AWS default resource names", re.compile(r"default|CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID")),
+    # TSTALIASID (the engine keeps them: splitters.AWS_DEFAULT_NAME), and the default parameter groups AWS
+    # creates per engine family (default.mysql8.0, default.redshift-1.0, default.redis5.0.cluster.on: a
+    # prefix customers' groups cannot take; session 17).
+    ("AWS default resource names", re.compile(r"default|CodeDeployDefault\.[A-Za-z0-9]+|AllTraffic|TSTALIASID"
+                                              r"|default\.[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*")),
     # AWS itself as the vendor or company ("VendorName": "AWS" of a managed rule group,
     # "aws/securityhub/CompanyName": "AWS"): POLICY_KEPT's AWS-owned names without the suffix.
     # (any case: an Elastic IP's "IpOwnerId": "amazon", an Amazon-owned address pool)
