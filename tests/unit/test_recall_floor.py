@@ -41,7 +41,7 @@ HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "
                    "variants-9": 0.98, "variants-10": 0.98, "variants-11": 0.98, "variants-12": 0.96,
                    "variants-13": 0.98, "variants-14": 0.985, "variants-15": 0.93,
                    "variants-16": 0.975, "variants-17": 0.96, "variants-18": 0.0,
-                   "variants-19": 0.0, "variants-20": 0.0, "variants-21": 0.0}
+                   "variants-19": 0.0, "variants-20": 0.0, "variants-21": 0.96}
 # Share of cases whose must-keep values all come through: 1.0 for the first six sets; variants-7 measured
 # 61 of 68 when written (X-Ray IDs, a state name, a container ID, exception names changed), 1.0 since
 # they pass by class (vocab.py's _per_request_or_code, splitters.in_state_object); variants-8: 63 of 64
@@ -71,12 +71,15 @@ HELD_OUT_FLOORS = {"variants-1": 0.98, "variants-2": 0.94, "variants-3": 0.97, "
 # 45.3 % pass, 99.1 % kept).
 # variants-21 as written (session 17, a week of a platform engineer's Claude Code sessions on AWS, kept unfixed as the
 # next measure): 93.3 % recall (text 93.5 %, JSON 93.1 %), 60 of 65 kept (seed 13: 93.6 % text, 93.2 % JSON,
-# 64.0 % pass, 92.0 % kept).
+# 64.0 % pass, 92.0 % kept). Fixed by class in the same session (its misses' classes: CloudFormation's error wordings,
+# the aws s3 ls listing, CDK stack ids, account maps in code, flat --query tables, SSM parameter calls, service
+# principals and OIDC issuers kept ...): 97.0 %, 63 of 65 kept (seed 13: 97.2 % text, 96.8 % JSON, 96.9 % kept); the
+# two still changed are Trusted Advisor's check IDs under "checkId" (#39) and one CSV header in a JSON body (#14).
 HELD_OUT_KEPT_FLOORS: dict[str, float] = {"variants-7": 1.0, "variants-8": 0.984, "variants-9": 1.0, "variants-10": 1.0,
                                           "variants-11": 1.0, "variants-12": 0.953,
                                           "variants-13": 0.937, "variants-14": 1.0, "variants-15": 0.984,
                                           "variants-16": 0.984, "variants-17": 1.0, "variants-18": 0.0,
-                                          "variants-19": 0.0, "variants-20": 0.0, "variants-21": 0.0}
+                                          "variants-19": 0.0, "variants-20": 0.0, "variants-21": 0.969}
 
 
 @pytest.mark.parametrize("cls", sorted(FLOORS))
