@@ -738,18 +738,29 @@ def _any(spans, starts, s, e, inside: bool) -> bool:
     return False
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def report_masker():
+    """The masker the corpus reports measure (a fixed key, the shipped packs), imported only when a report
+    runs."""
+    from agent.engine.masker import Masker
+    from tests.support.masker_support import shipped_packs
+    return Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
+
+
+def example_arguments(p: argparse.ArgumentParser, unit: str) -> None:
+    """The options of the reports over the awscli examples: which files, which service, misses, the path."""
     p.add_argument("--sample", type=int, default=None, help="files to sample (default: all)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--service", default=None)
     p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
+    p.add_argument("--json", action="store_true", help=f"each {unit} inside a Messages request (the real path)")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    example_arguments(p, "example")
     p.add_argument("--worst", type=int, default=15)
-    p.add_argument("--json", action="store_true", help="each example inside a Messages request (the real path)")
     args = p.parse_args(argv)
-    from agent.engine.masker import Masker
-    from tests.support.masker_support import shipped_packs
-    masker = Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
+    masker = report_masker()
     examples = load_examples(args.sample, args.seed, args.service)
     misses: dict | None = {} if args.misses else None
     scores = measure(masker, examples, misses, as_json=args.json)

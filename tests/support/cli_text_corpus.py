@@ -35,9 +35,11 @@ from tests.support.awscli_corpus import (
     Score,
     Value,
     _block_end,
+    example_arguments,
     load_examples,
     measure,
     print_misses,
+    report_masker,
 )
 
 try:
@@ -240,17 +242,11 @@ def text_examples(examples: list[Example], output: str = "text", command: bool =
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sample", type=int, default=None, help="files to sample (default: all)")
-    p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--service", default=None)
-    p.add_argument("--misses", type=int, default=0, help="list this many missed/changed members")
-    p.add_argument("--json", action="store_true", help="each block inside a Messages request (the real path)")
+    example_arguments(p, "block")
     p.add_argument("--output", choices=("text", "table", "yaml"), default="text")
     p.add_argument("--command", action="store_true", help="each block after the command line that printed it")
     args = p.parse_args(argv)
-    from agent.engine.masker import Masker
-    from tests.support.masker_support import shipped_packs
-    masker = Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
+    masker = report_masker()
     examples = list(text_examples(load_examples(args.sample, args.seed, args.service), args.output, args.command))
     misses: dict | None = {} if args.misses else None
     scores = measure(masker, examples, misses, as_json=args.json)

@@ -21,7 +21,7 @@ import random
 import sys
 from collections import defaultdict
 
-from tests.support.awscli_corpus import Example, Score, Value, classify, measure
+from tests.support.awscli_corpus import Example, Score, Value, classify, measure, report_masker
 
 try:
     import botocore.session
@@ -177,9 +177,7 @@ def main(argv=None) -> int:
     p.add_argument("--misses", type=int, default=0)
     p.add_argument("--json", action="store_true", help="each call inside a Messages request (the real path)")
     args = p.parse_args(argv)
-    from agent.engine.masker import Masker
-    from tests.support.masker_support import shipped_packs
-    masker = Masker(b"corpus-report-key-not-secret-0123456789", shipped_packs())
+    masker = report_masker()
     print(f"SDK calls made from botocore {botocore.__version__}'s input shapes: {args.operations} operations, "
           f"{'inside a Messages request' if args.json else 'as plain text'}")
     for language, exs in examples(args.operations, args.seed).items():
