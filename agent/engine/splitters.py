@@ -355,22 +355,27 @@ _AWS_OWNED_BUCKET = re.compile(r"awslambda-[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[
 _PRINCIPAL_LABEL = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
+def _aws_own_host(names: list[str]) -> bool:
+    """Whether a host's labels name AWS's own endpoint or service principal, the same for everyone:
+    ``<service>.amazonaws.com`` and ``<service>.<region>.amazonaws.com``; an endpoint whose first two
+    labels AWS fixes (``device.sso.<region>.amazonaws.com``); a principal of more than one label, words
+    only, with no region and no S3 (``delivery.logs.amazonaws.com``,
+    ``member.org.stacksets.cloudformation.amazonaws.com``; S3's global endpoint,
+    ``bucket.s3.amazonaws.com``, is the one customer host without a region)."""
+    if names[-2:] == ["amazonaws", "com"] and (
+            len(names) == 3 or (len(names) == 4 and REGION.fullmatch(names[1]))
+            or (all(_PRINCIPAL_LABEL.fullmatch(lab) for lab in names[:-2])
+                and not any(lab == "s3" or lab.startswith("s3-") for lab in names))):
+        return True
+    return len(names) == 5 and f"{names[0]}.{names[1]}" in _AWS_FIXED_HOSTS and bool(REGION.fullmatch(names[2]))
+
+
 def hostname(text: str, m: re.Match, params: dict, kind: str) -> list[Part]:
     """``<resource labels>.<service/region>.amazonaws.com``: the labels before the first region."""
     start, end = _span(m)
     labels = [(lm.start() + start, lm.group()) for lm in re.finditer(r"[^.]+", text[start:end])]
     names = [lab for _, lab in labels]
-    if names[-2:] == ["amazonaws", "com"] and (
-            len(names) == 3 or (len(names) == 4 and REGION.fullmatch(names[1]))):
-        return []  # <service>.amazonaws.com, <service>.<region>.amazonaws.com: principals, endpoints
-    if len(names) == 5 and f"{names[0]}.{names[1]}" in _AWS_FIXED_HOSTS and REGION.fullmatch(names[2]):
-        return []  # device.sso.<region>.amazonaws.com: an AWS endpoint, the same for everyone
-    if names[-2:] == ["amazonaws", "com"] and all(_PRINCIPAL_LABEL.fullmatch(lab) for lab in names[:-2]) \
-            and not any(lab == "s3" or lab.startswith("s3-") for lab in names):
-        # Words only, no region and no S3 (whose global endpoint, bucket.s3.amazonaws.com, is the one
-        # customer host without a region): a service principal of more than one label
-        # (delivery.logs.amazonaws.com, member.org.stacksets.cloudformation.amazonaws.com), the same in
-        # every account's policies.
+    if _aws_own_host(names):
         return []
     if _AWS_OWNED_BUCKET.fullmatch(names[0]):
         return []  # awslambda-<region>-tasks.s3.<region>.amazonaws.com: Lambda's own code bucket
